@@ -1,0 +1,131 @@
+//! Platform endpoints: health, the OpenAPI document of every function, CORS preflight.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::options;
+use axum::{Json, Router};
+use serde::Serialize;
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{InfoBuilder, OpenApi, ResponseBuilder, ServerBuilder};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use wati_shared::http::{finish, preflight};
+use wati_shared::store::keys;
+use wati_shared::AppState;
+
+/// The catch-all preflight route, as API Gateway spells it and as axum does.
+pub const PREFLIGHT_PATH: &str = "/{proxy+}";
+const PREFLIGHT_AXUM_PATH: &str = "/{*proxy}";
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(openapi_json))
+}
+
+pub fn router(state: AppState) -> Router {
+    let (router, _) = routes().split_for_parts();
+    let router = router
+        .route(PREFLIGHT_AXUM_PATH, options(preflight))
+        .with_state(state.clone());
+    finish(router, state)
+}
+
+/// This function's own routes, including the preflight route added by hand.
+pub fn own_openapi() -> OpenApi {
+    let mut doc = routes().split_for_parts().1;
+    let op = OperationBuilder::new()
+        .summary(Some("CORS preflight"))
+        .description(Some(
+            "Answers every preflight. No origin is allowed unless the operator lists it in \
+             CORS_ALLOWED_ORIGINS: API keys belong on servers, never in browsers.",
+        ))
+        .tag("meta")
+        .response("204", ResponseBuilder::new().description("Preflight answered").build())
+        .build();
+    doc.paths
+        .paths
+        .insert(PREFLIGHT_PATH.to_string(), PathItem::new(HttpMethod::Options, op));
+    doc
+}
+
+/// The OpenAPI document of the whole API: every function's routes.
+pub fn openapi() -> OpenApi {
+    let mut doc = own_openapi();
+    doc.merge(fn_admin::openapi());
+    doc.merge(fn_settings::openapi());
+    doc.info = InfoBuilder::new()
+        .title("WATI Pro API")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some(
+            "Multi-tenant WhatsApp business messaging. Authenticate with \
+             `Authorization: Bearer wati_…`; errors are `{\"error\": \"…\"}`.",
+        ))
+        .build();
+    doc.servers = Some(vec![ServerBuilder::new().url("/").build()]);
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "apiKey",
+        SecurityScheme::Http(
+            Http::builder()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("wati_…")
+                .build(),
+        ),
+    );
+    components.add_security_scheme(
+        "platformAdmin",
+        SecurityScheme::Http(Http::builder().scheme(HttpAuthScheme::Bearer).build()),
+    );
+    doc
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+    pub dynamodb: &'static str,
+}
+
+/// Ready when the table answers.
+#[utoipa::path(get, path = "/health", tag = "meta",
+    responses((status = 200, body = Health), (status = 503, body = Health)))]
+async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    let probe = state
+        .aws
+        .dynamo
+        .get_item()
+        .table_name(&state.config.table_name)
+        .key(keys::PK, aws_sdk_dynamodb::types::AttributeValue::S("HEALTH".into()))
+        .key(keys::SK, aws_sdk_dynamodb::types::AttributeValue::S("HEALTH".into()))
+        .send()
+        .await;
+    match probe {
+        Ok(_) => (
+            StatusCode::OK,
+            Json(Health {
+                status: "ok",
+                dynamodb: "ok",
+            }),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %aws_sdk_dynamodb::error::DisplayErrorContext(&e), "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(Health {
+                    status: "unavailable",
+                    dynamodb: "unreachable",
+                }),
+            )
+        }
+    }
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "meta",
+    responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
+async fn openapi_json() -> Json<OpenApi> {
+    Json(openapi())
+}

@@ -1,0 +1,194 @@
+//! Tenant settings: API keys (and, as they land, devices, webhook and team).
+//! Every route needs a tenant API key.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{middleware, Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use wati_shared::auth::{require_api_key, Caller};
+use wati_shared::clock::iso;
+use wati_shared::domain::rate_limit::MAX_RATE_LIMIT_PER_MINUTE;
+use wati_shared::domain::validate;
+use wati_shared::error::{ApiResult, ErrorBody};
+use wati_shared::http::{finish, ApiJson};
+use wati_shared::store::api_keys::{
+    ApiKeyInfo, CreateKeyOutcome, KeyChangeOutcome, KeyPatch, KeyStatus, MAX_LIVE_KEYS,
+};
+use wati_shared::{ApiError, AppState};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_key, list_keys))
+        .routes(routes!(update_key, revoke_key))
+}
+
+pub fn router(state: AppState) -> Router {
+    let (router, _) = routes().split_for_parts();
+    let router = router
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key))
+        .with_state(state.clone());
+    finish(router, state)
+}
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
+}
+
+fn rate_limit(v: u32) -> ApiResult<u32> {
+    if (1..=MAX_RATE_LIMIT_PER_MINUTE).contains(&v) {
+        Ok(v)
+    } else {
+        Err(ApiError::bad_request(format!(
+            "\"rateLimitPerMinute\" must be between 1 and {MAX_RATE_LIMIT_PER_MINUTE}"
+        )))
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateKeyRequest {
+    #[schema(example = "CRM integration")]
+    pub name: String,
+    /// Defaults to 60.
+    pub rate_limit_per_minute: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedKey {
+    /// The key itself, shown only this once.
+    #[schema(example = "wati_3kQ9aXy7…")]
+    pub api_key: String,
+    pub key: ApiKeyInfo,
+}
+
+/// Create an API key. The key is returned once and stored only as a hash.
+#[utoipa::path(post, path = "/api/keys", tag = "settings",
+    request_body = CreateKeyRequest,
+    security(("apiKey" = [])),
+    responses(
+        (status = 201, body = CreatedKey),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, description = "Too many live keys", body = ErrorBody)))]
+async fn create_key(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(req): ApiJson<CreateKeyRequest>,
+) -> ApiResult<(StatusCode, Json<CreatedKey>)> {
+    let name = validate::name("name", &req.name, 100).map_err(ApiError::bad_request)?;
+    let limit = rate_limit(
+        req.rate_limit_per_minute
+            .unwrap_or(state.config.default_rate_limit_per_minute),
+    )?;
+    let now = iso(state.clock.now());
+    match state
+        .store
+        .create_api_key(&caller.tenant_id, &name, limit, &now)
+        .await?
+    {
+        CreateKeyOutcome::Created(k) => Ok((
+            StatusCode::CREATED,
+            Json(CreatedKey {
+                api_key: k.key,
+                key: k.info,
+            }),
+        )),
+        CreateKeyOutcome::TooManyKeys => Err(ApiError::conflict(format!(
+            "API key limit reached ({MAX_LIVE_KEYS} active or disabled keys): revoke one first"
+        ))),
+        CreateKeyOutcome::NoTenant => Err(ApiError::unauthorized("Invalid API key")),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyList {
+    pub keys: Vec<ApiKeyInfo>,
+}
+
+/// List the tenant's API keys (never the keys themselves).
+#[utoipa::path(get, path = "/api/keys", tag = "settings",
+    security(("apiKey" = [])),
+    responses((status = 200, body = KeyList), (status = 401, body = ErrorBody)))]
+async fn list_keys(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<Json<KeyList>> {
+    Ok(Json(KeyList {
+        keys: state.store.list_api_keys(&caller.tenant_id).await?,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateKeyRequest {
+    /// `active` or `disabled` (revoke with DELETE).
+    pub status: Option<KeyStatus>,
+    pub rate_limit_per_minute: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyEnvelope {
+    pub key: ApiKeyInfo,
+}
+
+fn changed(outcome: KeyChangeOutcome, revoked_message: &str) -> ApiResult<Json<KeyEnvelope>> {
+    match outcome {
+        KeyChangeOutcome::Changed(key) => Ok(Json(KeyEnvelope { key })),
+        KeyChangeOutcome::NotFound => Err(ApiError::not_found("API key not found")),
+        KeyChangeOutcome::Revoked => Err(ApiError::conflict(revoked_message)),
+    }
+}
+
+/// Enable or disable a key, or change its per-minute rate limit. Takes effect at once.
+#[utoipa::path(patch, path = "/api/keys/{id}", tag = "settings",
+    params(("id" = String, Path, description = "Key id")),
+    request_body = UpdateKeyRequest,
+    security(("apiKey" = [])),
+    responses((status = 200, body = KeyEnvelope), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "The key is revoked", body = ErrorBody)))]
+async fn update_key(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<UpdateKeyRequest>,
+) -> ApiResult<Json<KeyEnvelope>> {
+    if req.status == Some(KeyStatus::Revoked) {
+        return Err(ApiError::bad_request(
+            "\"status\" must be \"active\" or \"disabled\": revoke a key with DELETE /api/keys/{id}",
+        ));
+    }
+    if req.status.is_none() && req.rate_limit_per_minute.is_none() {
+        return Err(ApiError::bad_request(
+            "Nothing to change: send \"status\" and/or \"rateLimitPerMinute\"",
+        ));
+    }
+    let patch = KeyPatch {
+        status: req.status,
+        rate_limit_per_minute: req.rate_limit_per_minute.map(rate_limit).transpose()?,
+    };
+    let outcome = state
+        .store
+        .update_api_key(&caller.tenant_id, &id, &patch)
+        .await?;
+    changed(outcome, "API key is revoked and can no longer be changed")
+}
+
+/// Revoke a key for good.
+#[utoipa::path(delete, path = "/api/keys/{id}", tag = "settings",
+    params(("id" = String, Path, description = "Key id")),
+    security(("apiKey" = [])),
+    responses((status = 200, body = KeyEnvelope), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "Already revoked", body = ErrorBody)))]
+async fn revoke_key(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<KeyEnvelope>> {
+    let now = iso(state.clock.now());
+    let outcome = state
+        .store
+        .revoke_api_key(&caller.tenant_id, &id, &now)
+        .await?;
+    changed(outcome, "API key is already revoked")
+}

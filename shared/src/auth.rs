@@ -1,0 +1,170 @@
+//! Authentication: tenant API keys (`Authorization: Bearer wati_…`) and the platform admin key.
+
+use crate::config::AdminKeySource;
+use crate::domain::api_keys::{hash_api_key, parse_bearer};
+use crate::domain::rate_limit::{retry_after_secs, RateStatus};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::api_keys::{AuthOutcome, Principal};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use std::time::{Duration, Instant};
+use subtle::ConstantTimeEq;
+use tokio::sync::RwLock;
+
+/// The authenticated tenant and key of a request, put there by [`require_api_key`].
+#[derive(Debug, Clone)]
+pub struct Caller(pub Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("route is missing the API key middleware"))
+    }
+}
+
+/// Middleware for tenant routes: resolves the key to its tenant, counts the request against
+/// the key's per-minute limit, and adds the `X-RateLimit-*` headers to whatever the handler
+/// answers. One conditional DynamoDB write per request.
+pub async fn require_api_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let key = match parse_bearer(header) {
+        Ok(k) => k,
+        Err(e) => return ApiError::unauthorized(e.to_string()).into_response(),
+    };
+    let now = state.clock.now();
+    let outcome = match state.store.authenticate(&hash_api_key(key), now).await {
+        Ok(o) => o,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let refusal = match outcome {
+        AuthOutcome::Granted(principal) => {
+            let rate = principal.rate;
+            tracing::Span::current().record("tenant_id", principal.tenant_id.as_str());
+            req.extensions_mut().insert(Caller(principal));
+            let mut res = next.run(req).await;
+            rate_headers(res.headers_mut(), rate);
+            return res;
+        }
+        AuthOutcome::UnknownKey => ApiError::unauthorized("Invalid API key"),
+        AuthOutcome::Disabled => ApiError::unauthorized("API key is disabled"),
+        AuthOutcome::Revoked => ApiError::unauthorized("API key has been revoked"),
+        AuthOutcome::Suspended => ApiError::forbidden(
+            "This account is suspended: contact the platform administrator",
+        ),
+        AuthOutcome::RateLimited(rate) => {
+            let mut res = ApiError::too_many_requests(
+                format!(
+                    "Rate limit exceeded: {} requests per minute for this API key",
+                    rate.limit
+                ),
+                retry_after_secs(now, rate.reset),
+            )
+            .into_response();
+            rate_headers(res.headers_mut(), rate);
+            return res;
+        }
+    };
+    refusal.into_response()
+}
+
+fn rate_headers(headers: &mut HeaderMap, rate: RateStatus) {
+    headers.insert("x-ratelimit-limit", HeaderValue::from(rate.limit));
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(rate.remaining));
+    headers.insert("x-ratelimit-reset", HeaderValue::from(rate.reset));
+}
+
+/// The platform admin key, from configuration or Secrets Manager (cached per instance and
+/// re-read every few minutes so a rotated secret takes effect without a redeploy).
+#[derive(Debug)]
+pub struct AdminKey {
+    source: AdminKeySource,
+    cached: RwLock<Option<(Instant, [u8; 32])>>,
+}
+
+const ADMIN_KEY_CACHE: Duration = Duration::from_secs(300);
+
+impl AdminKey {
+    pub fn new(source: AdminKeySource) -> Self {
+        AdminKey {
+            source,
+            cached: RwLock::new(None),
+        }
+    }
+
+    async fn expected_hash(&self, secrets: &aws_sdk_secretsmanager::Client) -> Result<[u8; 32], ApiError> {
+        let secret_id = match &self.source {
+            AdminKeySource::Literal(k) => return Ok(Sha256::digest(k.as_bytes()).into()),
+            AdminKeySource::Secret(id) => id,
+        };
+        if let Some((at, hash)) = *self.cached.read().await {
+            if at.elapsed() < ADMIN_KEY_CACHE {
+                return Ok(hash);
+            }
+        }
+        let out = secrets
+            .get_secret_value()
+            .secret_id(secret_id)
+            .send()
+            .await
+            .map_err(|e| {
+                ApiError::internal(format!(
+                    "reading the platform admin key secret: {}",
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+                ))
+            })?;
+        let value = out
+            .secret_string()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| ApiError::internal("the platform admin key secret is empty"))?;
+        let hash: [u8; 32] = Sha256::digest(value.as_bytes()).into();
+        *self.cached.write().await = Some((Instant::now(), hash));
+        Ok(hash)
+    }
+
+    /// Constant-time comparison of what was presented against the admin key.
+    pub async fn verify(
+        &self,
+        secrets: &aws_sdk_secretsmanager::Client,
+        presented: &str,
+    ) -> Result<bool, ApiError> {
+        let expected = self.expected_hash(secrets).await?;
+        let given: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        Ok(bool::from(expected.ct_eq(&given)))
+    }
+}
+
+/// Middleware for `/api/admin/*`: the platform admin key as a Bearer token.
+pub async fn require_platform_admin(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim().to_string());
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return ApiError::unauthorized(
+            "Missing Authorization header: send 'Authorization: Bearer <platform admin key>'",
+        )
+        .into_response();
+    };
+    match state.admin_key.verify(&state.aws.secrets, &token).await {
+        Ok(true) => next.run(req).await,
+        Ok(false) => ApiError::unauthorized("Invalid platform admin key").into_response(),
+        Err(e) => e.into_response(),
+    }
+}

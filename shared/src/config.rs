@@ -1,0 +1,163 @@
+//! Configuration from environment variables, read once per Lambda instance (or dev server).
+//! Every variable is listed with its default in the README.
+
+use crate::domain::rate_limit::{DEFAULT_RATE_LIMIT_PER_MINUTE, MAX_RATE_LIMIT_PER_MINUTE};
+
+/// The platform admin key used when neither `PLATFORM_ADMIN_KEY_SECRET_ID` nor
+/// `PLATFORM_ADMIN_KEY` is set. Local development only: the template always sets the secret.
+pub const LOCAL_DEFAULT_ADMIN_KEY: &str = "wati_admin_local_dev_key_change_me_0000000";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminKeySource {
+    /// The key itself (local development, tests).
+    Literal(String),
+    /// Name or ARN of a Secrets Manager secret holding the key (AWS).
+    Secret(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub table_name: String,
+    pub admin_key: AdminKeySource,
+    pub using_default_admin_key: bool,
+    /// Origins allowed to call the API from a browser. Empty (the default) means none:
+    /// API keys belong on servers, as the spec insists.
+    pub cors_allowed_origins: Vec<String>,
+    pub default_rate_limit_per_minute: u32,
+    /// Adds `X-Aws-Calls` / `X-Aws-Sequential` to responses (dev server and tests).
+    pub expose_aws_call_counts: bool,
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Builds the configuration from any variable source (the environment, or a test's map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let (admin_key, using_default_admin_key) = match (
+            var("PLATFORM_ADMIN_KEY_SECRET_ID"),
+            var("PLATFORM_ADMIN_KEY"),
+        ) {
+            (Some(id), _) => (AdminKeySource::Secret(id), false),
+            (None, Some(key)) => (AdminKeySource::Literal(key), false),
+            (None, None) => (
+                AdminKeySource::Literal(LOCAL_DEFAULT_ADMIN_KEY.to_string()),
+                true,
+            ),
+        };
+        let default_rate_limit_per_minute = match var("DEFAULT_RATE_LIMIT_PER_MINUTE") {
+            None => DEFAULT_RATE_LIMIT_PER_MINUTE,
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=MAX_RATE_LIMIT_PER_MINUTE).contains(n))
+                .ok_or_else(|| {
+                    ConfigError(format!(
+                        "DEFAULT_RATE_LIMIT_PER_MINUTE must be 1..={MAX_RATE_LIMIT_PER_MINUTE}, got {v:?}"
+                    ))
+                })?,
+        };
+        let log_format = match var("LOG_FORMAT").as_deref() {
+            Some("json") => LogFormat::Json,
+            Some("text") => LogFormat::Text,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "LOG_FORMAT must be json or text, got {other:?}"
+                )))
+            }
+            // JSON inside Lambda (CloudWatch Logs Insights reads it), text on a terminal.
+            None if var("AWS_LAMBDA_FUNCTION_NAME").is_some() => LogFormat::Json,
+            None => LogFormat::Text,
+        };
+        Ok(Config {
+            table_name: var("TABLE_NAME").unwrap_or_else(|| "wati".to_string()),
+            admin_key,
+            using_default_admin_key,
+            cors_allowed_origins: var("CORS_ALLOWED_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().trim_end_matches('/').to_string())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            default_rate_limit_per_minute,
+            expose_aws_call_counts: parse_bool(var("EXPOSE_AWS_CALL_COUNTS"))?,
+            log_format,
+        })
+    }
+}
+
+fn parse_bool(v: Option<String>) -> Result<bool, ConfigError> {
+    match v.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false") | Some("0") | Some("no") => Ok(false),
+        Some("true") | Some("1") | Some("yes") => Ok(true),
+        Some(other) => Err(ConfigError(format!("expected true or false, got {other:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = cfg(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.table_name, "wati");
+        assert_eq!(
+            c.admin_key,
+            AdminKeySource::Literal(LOCAL_DEFAULT_ADMIN_KEY.into())
+        );
+        assert!(c.using_default_admin_key);
+        assert!(c.cors_allowed_origins.is_empty());
+        assert_eq!(c.default_rate_limit_per_minute, 60);
+        assert!(!c.expose_aws_call_counts);
+        assert_eq!(c.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn secret_wins_over_literal_key() {
+        let c = cfg(&[
+            ("PLATFORM_ADMIN_KEY_SECRET_ID", "wati/admin"),
+            ("PLATFORM_ADMIN_KEY", "x"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "f"),
+            ("CORS_ALLOWED_ORIGINS", "https://a.example/, https://b.example"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.admin_key, AdminKeySource::Secret("wati/admin".into()));
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(
+            c.cors_allowed_origins,
+            vec!["https://a.example", "https://b.example"]
+        );
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        assert!(cfg(&[("DEFAULT_RATE_LIMIT_PER_MINUTE", "0")]).is_err());
+        assert!(cfg(&[("LOG_FORMAT", "xml")]).is_err());
+        assert!(cfg(&[("EXPOSE_AWS_CALL_COUNTS", "maybe")]).is_err());
+    }
+}

@@ -1,0 +1,6 @@
+//! Pure business rules over plain types: no I/O, unit-tested without AWS.
+
+pub mod api_keys;
+pub mod plans;
+pub mod rate_limit;
+pub mod validate;

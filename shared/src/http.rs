@@ -1,0 +1,258 @@
+//! HTTP plumbing shared by every function's Router: JSON extractors whose failures are
+//! `{"error": "…"}` 400s, JSON 404/405 fallbacks, the per-request span (request id, AWS call
+//! accounting, one summary log line), and CORS.
+
+use crate::error::ApiError;
+use crate::metrics;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use std::time::Instant;
+use tracing::Instrument;
+use utoipa::IntoParams;
+
+/// Lambda's synchronous payload limit; API Gateway's own is larger.
+pub const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub const AWS_CALLS: HeaderName = HeaderName::from_static("x-aws-calls");
+pub const AWS_SEQUENTIAL: HeaderName = HeaderName::from_static("x-aws-sequential");
+
+/// A JSON body. Content-Type is not insisted on (many server-side clients forget it);
+/// anything that is not the expected JSON is a 400 that says what is wrong.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            ApiError::new(e.status(), format!("Could not read the request body: {}", e.body_text()))
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses a JSON body, naming the field at fault when it is the wrong shape.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request("Request body must be a JSON object"));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = if inner.is_syntax() || inner.is_eof() {
+            format!("Request body is not valid JSON: {inner}")
+        } else if path.is_empty() || path == "." {
+            format!("Invalid request body: {inner}")
+        } else {
+            format!("Invalid \"{path}\": {inner}")
+        };
+        ApiError::bad_request(message)
+    })
+}
+
+/// Query parameters; a malformed query string is a 400.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| ApiError::bad_request(format!("Invalid query string: {}", e.body_text())))
+    }
+}
+
+/// `?limit=&cursor=` on every listing.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Items per page, 1–100 (default 50).
+    pub limit: Option<i32>,
+    /// The `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageParams {
+    pub fn limit(&self) -> Result<i32, ApiError> {
+        match self.limit {
+            None => Ok(50),
+            Some(n) if (1..=100).contains(&n) => Ok(n),
+            Some(_) => Err(ApiError::bad_request("\"limit\" must be between 1 and 100")),
+        }
+    }
+}
+
+/// Wraps a function's routes with what every Lambda needs: JSON fallbacks, the body limit,
+/// the request span and CORS. Call it last, on the Router with its state applied.
+pub fn finish(router: Router, state: AppState) -> Router {
+    router
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state, request_context))
+}
+
+async fn no_route(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("No route for {method} {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("Method {method} is not allowed on {}", uri.path()),
+    )
+}
+
+/// The request id: API Gateway's when running in Lambda, else the caller's `X-Request-Id`
+/// (if sane), else a new one.
+fn request_id(req: &Request) -> String {
+    use lambda_http::request::RequestContext;
+    use lambda_http::RequestExt;
+    if let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() {
+        if let Some(id) = &ctx.request_id {
+            return id.clone();
+        }
+    }
+    req.headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+async fn request_context(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let id = request_id(&req);
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let origin = allowed_origin(&state, req.headers());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %method,
+        path = %path,
+        tenant_id = tracing::field::Empty
+    );
+    let started = Instant::now();
+    let (mut res, calls) = metrics::record(next.run(req)).instrument(span.clone()).await;
+    let summary = calls.summary();
+    span.in_scope(|| {
+        tracing::info!(
+            status = res.status().as_u16(),
+            latency_ms = started.elapsed().as_millis() as u64,
+            aws_calls = summary.total,
+            aws_sequential = summary.sequential,
+            aws_operations = %summary.operations.join(","),
+            "request finished"
+        );
+    });
+    let headers = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        headers.insert(REQUEST_ID, v);
+    }
+    if state.config.expose_aws_call_counts {
+        headers.insert(AWS_CALLS, HeaderValue::from(summary.total));
+        headers.insert(AWS_SEQUENTIAL, HeaderValue::from(summary.sequential));
+    }
+    if let Some(origin) = origin {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static(
+                "x-request-id, retry-after, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset",
+            ),
+        );
+    }
+    if !state.config.cors_allowed_origins.is_empty() {
+        headers.append(header::VARY, HeaderValue::from_static("origin"));
+    }
+    res
+}
+
+/// The request's `Origin` if it is one the operator allowed, else `None`.
+fn allowed_origin(state: &AppState, headers: &HeaderMap) -> Option<HeaderValue> {
+    let origin = headers.get(header::ORIGIN)?;
+    let allowed = origin.to_str().ok().is_some_and(|o| {
+        state
+            .config
+            .cors_allowed_origins
+            .iter()
+            .any(|a| a == "*" || a == o)
+    });
+    allowed.then(|| origin.clone())
+}
+
+/// Answers every CORS preflight. API keys belong on servers, so by default no origin is
+/// allowed and browsers stop there; operators who front the API with their own dashboard
+/// list its origin in `CORS_ALLOWED_ORIGINS`.
+pub async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::ALLOW,
+        HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE, OPTIONS"),
+    );
+    if let Some(origin) = allowed_origin(&state, &headers) {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE, OPTIONS"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("authorization, content-type, idempotency-key"),
+        );
+        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from(600));
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        plan: crate::domain::plans::Plan,
+    }
+
+    fn err(body: &str) -> String {
+        parse_json::<Body>(body.as_bytes())
+            .map(|_| String::new())
+            .unwrap_or_else(|e| e.message)
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        assert!(err(r#"{"name":"a","plan":"pro"}"#).is_empty());
+        assert_eq!(err(""), "Request body must be a JSON object");
+        assert!(err("{").starts_with("Request body is not valid JSON"), "{}", err("{"));
+        assert!(err(r#"{"name":"a","plan":"gold"}"#).starts_with("Invalid \"plan\": unknown variant `gold`"));
+        assert!(err(r#"{"name":5,"plan":"pro"}"#).starts_with("Invalid \"name\""));
+        assert!(err(r#"{"plan":"pro"}"#).contains("missing field `name`"));
+    }
+
+    #[test]
+    fn page_limits() {
+        let p = |limit| PageParams { limit, cursor: None }.limit();
+        assert_eq!(p(None), Ok(50));
+        assert_eq!(p(Some(100)), Ok(100));
+        assert!(p(Some(0)).is_err());
+        assert!(p(Some(101)).is_err());
+    }
+}

@@ -1,0 +1,18 @@
+//! Everything the Lambda functions share: configuration, AWS clients, the error type,
+//! authentication, HTTP plumbing, DynamoDB access (`store`) and the pure business rules
+//! (`domain`). Handlers in `functions/*` stay thin and call into this crate.
+
+pub mod auth;
+pub mod aws;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+
+pub use error::ApiError;
+pub use state::AppState;

@@ -1,0 +1,241 @@
+//! Tenants: the businesses on the platform, each with a plan.
+//!
+//! Each API key record carries a copy of its tenant's plan, suspension and limits, so that
+//! authenticating a request is one key lookup. Every tenant change rewrites those copies in
+//! the same transaction, guarded by the tenant's `version`, so they are never stale.
+
+use super::api_keys::{self, CreatedApiKey, KeyRecord};
+use super::keys::*;
+use super::{from_item, s, to_item, transaction_lost, Store, StoreError, StoreResult};
+use crate::domain::plans::{LimitOverrides, LimitsPatch, Plan};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    pub plan: Plan,
+    pub suspended: bool,
+    /// Custom limits on top of the plan (only the ones set).
+    pub limits: LimitOverrides,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TenantPatch {
+    pub name: Option<String>,
+    pub plan: Option<Plan>,
+    pub suspended: Option<bool>,
+    pub limits: Option<LimitsPatch>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TenantItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(rename = "GSI1PK")]
+    gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    gsi1sk: String,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) plan: Plan,
+    pub(crate) suspended: bool,
+    #[serde(default)]
+    pub(crate) limits: LimitOverrides,
+    pub(crate) created_at: String,
+    pub(crate) updated_at: String,
+    /// Bumped by every change to the tenant or to its set of live keys.
+    pub(crate) version: u64,
+    /// Live (not revoked) API keys.
+    pub(crate) key_count: u32,
+}
+
+impl TenantItem {
+    pub(crate) fn tenant(&self) -> Tenant {
+        Tenant {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            plan: self.plan,
+            suspended: self.suspended,
+            limits: self.limits,
+            created_at: self.created_at.clone(),
+            updated_at: self.updated_at.clone(),
+        }
+    }
+}
+
+impl Store {
+    /// Creates a tenant together with its first API key, atomically.
+    pub async fn create_tenant(
+        &self,
+        name: &str,
+        plan: Plan,
+        now: &str,
+        default_rate_limit: u32,
+    ) -> StoreResult<(Tenant, CreatedApiKey)> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let item = TenantItem {
+            pk: tenant_pk(&id),
+            sk: TENANT_SK.into(),
+            gsi1pk: TENANTS_GSI1PK.into(),
+            gsi1sk: format!("{now}#{id}"),
+            id: id.clone(),
+            name: name.into(),
+            plan,
+            suspended: false,
+            limits: LimitOverrides::default(),
+            created_at: now.into(),
+            updated_at: now.into(),
+            version: 1,
+            key_count: 1,
+        };
+        let key = api_keys::new_key(&item, "Default", default_rate_limit, now)?;
+        let tenant_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut writes = vec![TransactWriteItem::builder().put(tenant_put).build()];
+        writes.extend(key.puts(&self.table)?);
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("TransactWriteItems", &e))?;
+        Ok((item.tenant(), key.created()))
+    }
+
+    pub(crate) async fn get_tenant_item(&self, id: &str) -> StoreResult<Option<TenantItem>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(id)))
+            .key(SK, s(TENANT_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", &e))?;
+        out.item.map(from_item).transpose()
+    }
+
+    pub async fn get_tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
+        Ok(self.get_tenant_item(id).await?.map(|t| t.tenant()))
+    }
+
+    /// Tenants newest first, a page at a time.
+    pub async fn list_tenants(
+        &self,
+        limit: i32,
+        start: Option<super::Item>,
+    ) -> StoreResult<(Vec<Tenant>, Option<String>)> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression("GSI1PK = :p")
+            .expression_attribute_values(":p", s(TENANTS_GSI1PK))
+            .scan_index_forward(false)
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("Query", &e))?;
+        let tenants = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| from_item::<TenantItem>(i).map(|t| t.tenant()))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((tenants, super::cursor::encode(out.last_evaluated_key.as_ref())))
+    }
+
+    /// Applies a change and rewrites the copies of plan, suspension and limits on every live
+    /// key in the same transaction. `None` when the tenant does not exist.
+    pub async fn update_tenant(
+        &self,
+        id: &str,
+        patch: &TenantPatch,
+        now: &str,
+    ) -> StoreResult<Option<Tenant>> {
+        for _ in 0..super::MAX_ATTEMPTS {
+            let Some(current) = self.get_tenant_item(id).await? else {
+                return Ok(None);
+            };
+            let mut next = current.clone();
+            if let Some(name) = &patch.name {
+                next.name = name.clone();
+            }
+            if let Some(plan) = patch.plan {
+                next.plan = plan;
+            }
+            if let Some(suspended) = patch.suspended {
+                next.suspended = suspended;
+            }
+            if let Some(limits) = &patch.limits {
+                next.limits.apply(limits);
+            }
+            next.updated_at = now.into();
+            next.version = current.version + 1;
+
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(to_item(&next)?))
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", super::n(current.version))
+                .build()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let mut writes = vec![TransactWriteItem::builder().put(put).build()];
+            let snapshot_changed = next.plan != current.plan
+                || next.suspended != current.suspended
+                || next.limits != current.limits;
+            if snapshot_changed {
+                for key in self.live_keys(id).await? {
+                    writes.push(snapshot_update(&self.table, &key, &next)?);
+                }
+            }
+            match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(writes))
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(Some(next.tenant())),
+                Err(e) if transaction_lost(&e) => continue,
+                Err(e) => return Err(StoreError::aws("TransactWriteItems", &e)),
+            }
+        }
+        Err(StoreError::Contention("update tenant"))
+    }
+}
+
+/// Rewrites the tenant copy on one key's authentication record.
+fn snapshot_update(table: &str, key: &KeyRecord, tenant: &TenantItem) -> StoreResult<TransactWriteItem> {
+    let update = Update::builder()
+        .table_name(table)
+        .key(PK, s(api_key_pk(&key.key_hash)))
+        .key(SK, s(API_KEY_SK))
+        .update_expression("SET tenantPlan = :p, tenantSuspended = :s, tenantLimits = :l")
+        .condition_expression("attribute_exists(PK)")
+        .expression_attribute_values(":p", s(tenant.plan.as_str()))
+        .expression_attribute_values(
+            ":s",
+            aws_sdk_dynamodb::types::AttributeValue::Bool(tenant.suspended),
+        )
+        .expression_attribute_values(":l", serde_dynamo::to_attribute_value(tenant.limits)?)
+        .build()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
