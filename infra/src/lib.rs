@@ -1,0 +1,14 @@
+//! Runs the system outside AWS, driven by `template.yaml` itself:
+//! - [`template`] reads the SAM template (routes, queues, schedules, environment);
+//! - [`bootstrap`] creates its table, queues, DLQs and secrets on DynamoDB Local and moto;
+//! - [`routing`] picks the function for a request the way API Gateway does;
+//! - [`devserver`] serves every function's Router under the template's paths, polls the
+//!   template's queues into the worker handlers and ticks its schedules;
+//! - [`functions`] maps each template function (by `CodeUri`) to its Rust implementation.
+
+pub mod bootstrap;
+pub mod devserver;
+pub mod functions;
+pub mod local;
+pub mod routing;
+pub mod template;

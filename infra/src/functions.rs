@@ -1,0 +1,34 @@
+//! Which Rust code implements each function of the template, keyed by its `CodeUri`.
+//! A new function crate is added here, in `template.yaml`, and in `fn-meta`'s OpenAPI merge.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use axum::Router;
+use futures::future::BoxFuture;
+use std::collections::HashMap;
+use std::sync::Arc;
+use wati_shared::AppState;
+
+/// An SQS-triggered worker: a batch in, the ids of the messages that failed out.
+pub type SqsHandler =
+    Arc<dyn Fn(SqsEvent) -> BoxFuture<'static, Result<SqsBatchResponse, String>> + Send + Sync>;
+/// A function fired by an EventBridge schedule, given the event (or the template's `Input`).
+pub type ScheduledHandler =
+    Arc<dyn Fn(serde_json::Value) -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
+#[derive(Clone, Default)]
+pub struct Functions {
+    pub http: HashMap<String, Router>,
+    pub sqs: HashMap<String, SqsHandler>,
+    pub scheduled: HashMap<String, ScheduledHandler>,
+}
+
+pub fn registry(state: &AppState) -> Functions {
+    let mut f = Functions::default();
+    f.http
+        .insert("functions/admin".into(), fn_admin::router(state.clone()));
+    f.http
+        .insert("functions/settings".into(), fn_settings::router(state.clone()));
+    f.http
+        .insert("functions/meta".into(), fn_meta::router(state.clone()));
+    f
+}
