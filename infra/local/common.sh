@@ -3,7 +3,8 @@
 # Paths come from this file's location, never from the caller's cwd.
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 LOCAL="$REPO_ROOT/.local"
-RUN="$LOCAL/run"
+# STACK_RUN_DIR lets a second stack (e.g. the test suite's) run beside the dev one.
+RUN="${STACK_RUN_DIR:-$LOCAL/run}"
 DYNAMODB_PORT="${DYNAMODB_PORT:-8000}"
 MOTO_PORT="${MOTO_PORT:-5000}"
 

@@ -6,6 +6,7 @@
 //!   template's queues into the worker handlers and ticks its schedules;
 //! - [`functions`] maps each template function (by `CodeUri`) to its Rust implementation.
 
+pub mod admin_cli;
 pub mod bootstrap;
 pub mod devserver;
 pub mod functions;

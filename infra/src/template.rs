@@ -390,7 +390,7 @@ Resources:
       CodeUri: functions/x
       Environment: {Variables: {OWN: "1", QUEUE_URL: !Ref Queue}}
       Events:
-        A: {Type: HttpApi, Properties: {Method: get, Path: /a/{id}}}
+        A: {Type: HttpApi, Properties: {Method: get, Path: "/a/{id}"}}
         Q: {Type: SQS, Properties: {Queue: !GetAtt Queue.Arn, BatchSize: 5, FunctionResponseTypes: [ReportBatchItemFailures]}}
         S: {Type: Schedule, Properties: {Schedule: rate(1 minute), Input: '{"job":"minute"}'}}
 "#;

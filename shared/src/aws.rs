@@ -19,15 +19,25 @@ impl AwsClients {
     }
 
     pub fn from_sdk_config(sdk: &SdkConfig) -> Self {
-        let dynamo = aws_sdk_dynamodb::config::Builder::from(sdk)
-            .interceptor(CallAccounting)
-            .build();
-        let sqs = aws_sdk_sqs::config::Builder::from(sdk)
-            .interceptor(CallAccounting)
-            .build();
-        let secrets = aws_sdk_secretsmanager::config::Builder::from(sdk)
-            .interceptor(CallAccounting)
-            .build();
+        Self::with_endpoints(sdk, None, None)
+    }
+
+    /// Clients with explicit endpoints: DynamoDB's, and one for every other service
+    /// (moto). Tests use it to reach the local stack without touching the process env.
+    pub fn with_endpoints(sdk: &SdkConfig, dynamodb: Option<&str>, others: Option<&str>) -> Self {
+        let mut dynamo = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(CallAccounting);
+        if let Some(url) = dynamodb {
+            dynamo.set_endpoint_url(Some(url.to_string()));
+        }
+        let mut sqs = aws_sdk_sqs::config::Builder::from(sdk).interceptor(CallAccounting);
+        if let Some(url) = others {
+            sqs.set_endpoint_url(Some(url.to_string()));
+        }
+        let mut secrets = aws_sdk_secretsmanager::config::Builder::from(sdk).interceptor(CallAccounting);
+        if let Some(url) = others {
+            secrets.set_endpoint_url(Some(url.to_string()));
+        }
+        let (dynamo, sqs, secrets) = (dynamo.build(), sqs.build(), secrets.build());
         AwsClients {
             dynamo: aws_sdk_dynamodb::Client::from_conf(dynamo),
             sqs: aws_sdk_sqs::Client::from_conf(sqs),

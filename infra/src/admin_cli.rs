@@ -1,0 +1,79 @@
+//! `wati-admin`: the platform admin's operations from a terminal, straight against the
+//! table (AWS credentials, or the local stack's endpoints, decide where). Each command prints
+//! the same JSON as the matching `/api/admin/tenants` endpoint.
+
+use fn_admin::{CreateTenantRequest, UpdateTenantRequest};
+use std::collections::HashMap;
+use wati_shared::domain::plans::Plan;
+use wati_shared::http::PageParams;
+use wati_shared::AppState;
+
+pub const USAGE: &str = "usage:
+  wati-admin tenant create --name NAME [--plan free|starter|pro|agency]
+  wati-admin tenant list [--limit N] [--cursor CURSOR]
+  wati-admin tenant get ID
+  wati-admin tenant update ID [--name NAME] [--plan PLAN] [--suspended true|false]
+
+Configuration comes from the environment (TABLE_NAME, AWS_REGION, AWS_ENDPOINT_URL_*).";
+
+/// `--flag value` pairs and the remaining positional arguments.
+fn split_flags(args: &[String]) -> Result<(HashMap<String, String>, Vec<String>), String> {
+    let mut flags = HashMap::new();
+    let mut positional = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if let Some(name) = a.strip_prefix("--") {
+            let value = it.next().ok_or_else(|| format!("--{name} needs a value\n\n{USAGE}"))?;
+            flags.insert(name.to_string(), value.clone());
+        } else {
+            positional.push(a.clone());
+        }
+    }
+    Ok((flags, positional))
+}
+
+fn plan(flags: &HashMap<String, String>) -> Result<Option<Plan>, String> {
+    flags
+        .get("plan")
+        .map(|p| Plan::parse(p).ok_or_else(|| format!("unknown plan {p:?}: free, starter, pro or agency")))
+        .transpose()
+}
+
+/// Runs one command against `state` and returns the JSON it prints.
+pub async fn run(state: &AppState, args: &[String]) -> Result<String, String> {
+    let (flags, pos) = split_flags(args)?;
+    let words: Vec<&str> = pos.iter().map(String::as_str).collect();
+    if !matches!(words.first(), Some(&"tenant")) {
+        return Err(USAGE.to_string());
+    }
+    let out = match words.get(1..).unwrap_or_default() {
+        ["create"] => {
+            let name = flags.get("name").ok_or_else(|| format!("--name is required\n\n{USAGE}"))?;
+            let req = CreateTenantRequest { name: name.clone(), plan: plan(&flags)? };
+            pretty(&fn_admin::create_tenant_inner(state, req).await.map_err(|e| e.message)?)
+        }
+        ["list"] => {
+            let page = PageParams {
+                limit: flags.get("limit").map(|l| l.parse().map_err(|_| "--limit must be a number".to_string())).transpose()?,
+                cursor: flags.get("cursor").cloned(),
+            };
+            pretty(&fn_admin::list_tenants_inner(state, &page).await.map_err(|e| e.message)?)
+        }
+        ["get", id] => pretty(&fn_admin::get_tenant_inner(state, id).await.map_err(|e| e.message)?),
+        ["update", id] => {
+            let suspended = flags
+                .get("suspended")
+                .map(|s| s.parse::<bool>().map_err(|_| "--suspended must be true or false".to_string()))
+                .transpose()?;
+            let req = UpdateTenantRequest { name: flags.get("name").cloned(), plan: plan(&flags)?, suspended, limits: None };
+            pretty(&fn_admin::update_tenant_inner(state, id, req).await.map_err(|e| e.message)?)
+        }
+        _ => return Err(USAGE.to_string()),
+    };
+    out
+}
+
+
+fn pretty<T: serde::Serialize>(v: &T) -> Result<String, String> {
+    serde_json::to_string_pretty(v).map_err(|e| e.to_string())
+}

@@ -1,0 +1,125 @@
+//! The template, the dev server and the OpenAPI document describe the same routes; CORS.
+
+use std::collections::BTreeSet;
+use wati_infra::template::Template;
+use wati_tests::*;
+
+fn template() -> Template {
+    Template::load(&template_path()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn openapi_routes(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for method in item.as_object().into_iter().flatten().map(|(m, _)| m) {
+            if ["get", "post", "put", "patch", "delete", "options", "head"].contains(&method.as_str()) {
+                out.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn template_dev_server_and_openapi_have_the_same_routes() {
+    let app = TestApp::start().await;
+    let t = template();
+    let template_routes: BTreeSet<(String, String)> =
+        t.routes().into_iter().map(|r| (r.method, r.path)).collect();
+    assert!(template_routes.len() >= 11);
+
+    let (status, _, doc) = parts(app.http.get(app.url("/api/openapi.json")).send().await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "{}", doc["openapi"]);
+    assert_eq!(openapi_routes(&doc), template_routes, "OpenAPI vs template.yaml");
+
+    // Each route is served by the function the template names, and that function really
+    // handles it (its own fallback would say "No route for …").
+    for route in t.routes() {
+        let path = route.path.replace("{proxy+}", "any/thing").replace("{id}", "probe-id");
+        let method = Method::from_bytes(route.method.as_bytes()).unwrap_or(Method::GET);
+        let res = app.req(method, &path, Some("wati_probe")).send().await;
+        let (status, _, body) = parts(res).await;
+        let text = body.to_string();
+        assert!(!text.contains("No route for") && body != json!({"message": "Not Found"}),
+            "{} {}: {status} {text}", route.method, route.path);
+        let uri = t.code_uri(&route.function).unwrap_or_default();
+        assert!(app.server.functions.http.contains_key(uri), "{uri} has no Router");
+    }
+    // A path the template does not declare is API Gateway's 404.
+    let (status, _, body) = parts(app.http.get(app.url("/api/nothing-here")).send().await).await;
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"message": "Not Found"})));
+}
+
+#[tokio::test]
+async fn each_function_documents_exactly_its_template_routes() {
+    let t = template();
+    let docs = [
+        ("functions/admin", fn_admin::openapi()),
+        ("functions/settings", fn_settings::openapi()),
+        ("functions/meta", fn_meta::own_openapi()),
+    ];
+    for (uri, doc) in docs {
+        let doc = serde_json::to_value(&doc).unwrap_or_default();
+        let documented = openapi_routes(&doc);
+        let declared: BTreeSet<(String, String)> = t
+            .routes()
+            .into_iter()
+            .filter(|r| t.code_uri(&r.function) == Some(uri))
+            .map(|r| (r.method, r.path))
+            .collect();
+        assert_eq!(documented, declared, "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn preflight_is_answered_but_browsers_get_no_origin_by_default() {
+    let app = TestApp::start().await;
+    let res = app
+        .http
+        .request(Method::OPTIONS, app.url("/api/public/v1/send"))
+        .header("origin", "https://shop.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+
+    let app = TestApp::start_with(TestOptions {
+        overrides: vec![("CORS_ALLOWED_ORIGINS".into(), "https://dash.example".into())],
+        ..Default::default()
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        app.http
+            .request(Method::OPTIONS, app.url("/api/keys"))
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .send()
+    };
+    let res = preflight("https://dash.example").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(header(res.headers(), "access-control-allow-origin"), "https://dash.example");
+    assert!(header(res.headers(), "access-control-allow-headers").contains("authorization"));
+    let res = preflight("https://evil.example").await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+    // Actual responses carry the origin too, for allowed origins only.
+    let res = app
+        .http
+        .get(app.url("/health"))
+        .header("origin", "https://dash.example")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(header(res.headers(), "access-control-allow-origin"), "https://dash.example");
+}
+
+#[tokio::test]
+async fn health_answers_when_the_table_is_there() {
+    let app = TestApp::start().await;
+    let (status, headers, body) = parts(app.http.get(app.url("/health")).send().await).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"status": "ok", "dynamodb": "ok"})));
+    assert_eq!(header(&headers, "x-aws-calls"), "1");
+    assert!(!header(&headers, "x-request-id").is_empty());
+}
