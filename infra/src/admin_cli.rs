@@ -23,7 +23,9 @@ fn split_flags(args: &[String]) -> Result<(HashMap<String, String>, Vec<String>)
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if let Some(name) = a.strip_prefix("--") {
-            let value = it.next().ok_or_else(|| format!("--{name} needs a value\n\n{USAGE}"))?;
+            let value = it
+                .next()
+                .ok_or_else(|| format!("--{name} needs a value\n\n{USAGE}"))?;
             flags.insert(name.to_string(), value.clone());
         } else {
             positional.push(a.clone());
@@ -35,7 +37,10 @@ fn split_flags(args: &[String]) -> Result<(HashMap<String, String>, Vec<String>)
 fn plan(flags: &HashMap<String, String>) -> Result<Option<Plan>, String> {
     flags
         .get("plan")
-        .map(|p| Plan::parse(p).ok_or_else(|| format!("unknown plan {p:?}: free, starter, pro or agency")))
+        .map(|p| {
+            Plan::parse(p)
+                .ok_or_else(|| format!("unknown plan {p:?}: free, starter, pro or agency"))
+        })
         .transpose()
 }
 
@@ -48,31 +53,65 @@ pub async fn run(state: &AppState, args: &[String]) -> Result<String, String> {
     }
     let out = match words.get(1..).unwrap_or_default() {
         ["create"] => {
-            let name = flags.get("name").ok_or_else(|| format!("--name is required\n\n{USAGE}"))?;
-            let req = CreateTenantRequest { name: name.clone(), plan: plan(&flags)? };
-            pretty(&fn_admin::create_tenant_inner(state, req).await.map_err(|e| e.message)?)
+            let name = flags
+                .get("name")
+                .ok_or_else(|| format!("--name is required\n\n{USAGE}"))?;
+            let req = CreateTenantRequest {
+                name: name.clone(),
+                plan: plan(&flags)?,
+            };
+            pretty(
+                &fn_admin::create_tenant_inner(state, req)
+                    .await
+                    .map_err(|e| e.message)?,
+            )
         }
         ["list"] => {
             let page = PageParams {
-                limit: flags.get("limit").map(|l| l.parse().map_err(|_| "--limit must be a number".to_string())).transpose()?,
+                limit: flags
+                    .get("limit")
+                    .map(|l| {
+                        l.parse()
+                            .map_err(|_| "--limit must be a number".to_string())
+                    })
+                    .transpose()?,
                 cursor: flags.get("cursor").cloned(),
             };
-            pretty(&fn_admin::list_tenants_inner(state, &page).await.map_err(|e| e.message)?)
+            pretty(
+                &fn_admin::list_tenants_inner(state, &page)
+                    .await
+                    .map_err(|e| e.message)?,
+            )
         }
-        ["get", id] => pretty(&fn_admin::get_tenant_inner(state, id).await.map_err(|e| e.message)?),
+        ["get", id] => pretty(
+            &fn_admin::get_tenant_inner(state, id)
+                .await
+                .map_err(|e| e.message)?,
+        ),
         ["update", id] => {
             let suspended = flags
                 .get("suspended")
-                .map(|s| s.parse::<bool>().map_err(|_| "--suspended must be true or false".to_string()))
+                .map(|s| {
+                    s.parse::<bool>()
+                        .map_err(|_| "--suspended must be true or false".to_string())
+                })
                 .transpose()?;
-            let req = UpdateTenantRequest { name: flags.get("name").cloned(), plan: plan(&flags)?, suspended, limits: None };
-            pretty(&fn_admin::update_tenant_inner(state, id, req).await.map_err(|e| e.message)?)
+            let req = UpdateTenantRequest {
+                name: flags.get("name").cloned(),
+                plan: plan(&flags)?,
+                suspended,
+                limits: None,
+            };
+            pretty(
+                &fn_admin::update_tenant_inner(state, id, req)
+                    .await
+                    .map_err(|e| e.message)?,
+            )
         }
         _ => return Err(USAGE.to_string()),
     };
     out
 }
-
 
 fn pretty<T: serde::Serialize>(v: &T) -> Result<String, String> {
     serde_json::to_string_pretty(v).map_err(|e| e.to_string())

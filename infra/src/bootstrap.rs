@@ -4,8 +4,8 @@
 
 use crate::template::{Resource, Template};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_yaml::Value;
@@ -88,7 +88,11 @@ impl LocalStack {
     }
 
     /// The environment a function sees, as the template defines it.
-    pub fn function_env(&self, template: &Template, function: &str) -> std::collections::BTreeMap<String, String> {
+    pub fn function_env(
+        &self,
+        template: &Template,
+        function: &str,
+    ) -> std::collections::BTreeMap<String, String> {
         template.environment(function, &|id, attr| self.resolve(id, attr))
     }
 }
@@ -121,9 +125,13 @@ pub async fn bootstrap(
         let name = format!("{}-{id}", opts.prefix);
         let value = match opts.secret_values.get(id) {
             Some(v) => v.clone(),
-            None => wati_shared::domain::api_keys::generate_token("", 48).map_err(|e| err(id, e))?,
+            None => {
+                wati_shared::domain::api_keys::generate_token("", 48).map_err(|e| err(id, e))?
+            }
         };
-        put_secret(aws, &name, &value).await.map_err(|e| err(id, e))?;
+        put_secret(aws, &name, &value)
+            .await
+            .map_err(|e| err(id, e))?;
         stack.secrets.insert(id.to_string(), name);
     }
     Ok(stack)
@@ -160,8 +168,14 @@ async fn create_table(aws: &AwsClients, name: &str, r: &Resource) -> Result<(), 
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
-        .set_key_schema(Some(key_schema(get(p, "KeySchema").ok_or("missing KeySchema")?)?));
-    for a in get(p, "AttributeDefinitions").and_then(Value::as_sequence).into_iter().flatten() {
+        .set_key_schema(Some(key_schema(
+            get(p, "KeySchema").ok_or("missing KeySchema")?,
+        )?));
+    for a in get(p, "AttributeDefinitions")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
         req = req.attribute_definitions(
             AttributeDefinition::builder()
                 .attribute_name(str_of(a, "AttributeName")?)
@@ -170,10 +184,17 @@ async fn create_table(aws: &AwsClients, name: &str, r: &Resource) -> Result<(), 
                 .map_err(|e| e.to_string())?,
         );
     }
-    for g in get(p, "GlobalSecondaryIndexes").and_then(Value::as_sequence).into_iter().flatten() {
+    for g in get(p, "GlobalSecondaryIndexes")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
         let projection = get(g, "Projection");
         let mut proj = Projection::builder().projection_type(ProjectionType::from(
-            projection.and_then(|pr| get(pr, "ProjectionType")).and_then(Value::as_str).unwrap_or("ALL"),
+            projection
+                .and_then(|pr| get(pr, "ProjectionType"))
+                .and_then(Value::as_str)
+                .unwrap_or("ALL"),
         ));
         for a in projection
             .and_then(|pr| get(pr, "NonKeyAttributes"))
@@ -186,7 +207,9 @@ async fn create_table(aws: &AwsClients, name: &str, r: &Resource) -> Result<(), 
         req = req.global_secondary_indexes(
             GlobalSecondaryIndex::builder()
                 .index_name(str_of(g, "IndexName")?)
-                .set_key_schema(Some(key_schema(get(g, "KeySchema").ok_or("missing GSI KeySchema")?)?))
+                .set_key_schema(Some(key_schema(
+                    get(g, "KeySchema").ok_or("missing GSI KeySchema")?,
+                )?))
                 .projection(proj.build())
                 .build()
                 .map_err(|e| e.to_string())?,
@@ -194,7 +217,12 @@ async fn create_table(aws: &AwsClients, name: &str, r: &Resource) -> Result<(), 
     }
     match req.send().await {
         Ok(_) => {}
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => return Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) =>
+        {
+            return Ok(())
+        }
         Err(e) => return Err(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string()),
     }
     if let Some(ttl) = get(p, "TimeToLiveSpecification") {
@@ -229,9 +257,15 @@ async fn create_queue(
     let mut attrs: HashMap<QueueAttributeName, String> = HashMap::new();
     for (key, attr) in [
         ("VisibilityTimeout", QueueAttributeName::VisibilityTimeout),
-        ("MessageRetentionPeriod", QueueAttributeName::MessageRetentionPeriod),
+        (
+            "MessageRetentionPeriod",
+            QueueAttributeName::MessageRetentionPeriod,
+        ),
         ("DelaySeconds", QueueAttributeName::DelaySeconds),
-        ("ReceiveMessageWaitTimeSeconds", QueueAttributeName::ReceiveMessageWaitTimeSeconds),
+        (
+            "ReceiveMessageWaitTimeSeconds",
+            QueueAttributeName::ReceiveMessageWaitTimeSeconds,
+        ),
     ] {
         if let Some(v) = get(p, key).and_then(|v| template.eval(v, &|id, a| stack.resolve(id, a))) {
             attrs.insert(attr, v);
@@ -244,7 +278,9 @@ async fn create_queue(
         let target = get(rp, "deadLetterTargetArn")
             .and_then(|v| template.eval(v, &|id, a| stack.resolve(id, a)))
             .ok_or("RedrivePolicy.deadLetterTargetArn does not resolve (is the DLQ declared?)")?;
-        let max = get(rp, "maxReceiveCount").and_then(Value::as_i64).unwrap_or(5);
+        let max = get(rp, "maxReceiveCount")
+            .and_then(Value::as_i64)
+            .unwrap_or(5);
         attrs.insert(
             QueueAttributeName::RedrivePolicy,
             serde_json::json!({"deadLetterTargetArn": target, "maxReceiveCount": max}).to_string(),
@@ -308,15 +344,19 @@ async fn put_secret(aws: &AwsClients, name: &str, value: &str) -> Result<(), Str
         .await;
     match created {
         Ok(_) => Ok(()),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_exists_exception()) => aws
-            .secrets
-            .put_secret_value()
-            .secret_id(name)
-            .secret_string(value)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_exists_exception()) =>
+        {
+            aws.secrets
+                .put_secret_value()
+                .secret_id(name)
+                .secret_string(value)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string())
+        }
         Err(e) => Err(aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string()),
     }
 }

@@ -33,7 +33,12 @@ pub struct DevServer {
 }
 
 impl DevServer {
-    pub fn new(template: Template, stack: LocalStack, functions: Functions, aws: AwsClients) -> Self {
+    pub fn new(
+        template: Template,
+        stack: LocalStack,
+        functions: Functions,
+        aws: AwsClients,
+    ) -> Self {
         let routes = Arc::new(RouteTable::new(template.routes()));
         DevServer {
             template: Arc::new(template),
@@ -80,7 +85,9 @@ impl DevServer {
                 .code_uri(&sub.function)
                 .and_then(|uri| self.functions.sqs.get(uri))
                 .cloned();
-            let (Some(handler), Some(queue)) = (handler, self.stack.queues.get(&sub.queue).cloned()) else {
+            let (Some(handler), Some(queue)) =
+                (handler, self.stack.queues.get(&sub.queue).cloned())
+            else {
                 tracing::error!(function = %sub.function, queue = %sub.queue, "no worker or queue for subscription");
                 continue;
             };
@@ -88,7 +95,16 @@ impl DevServer {
             tasks.push(tokio::spawn(async move {
                 tracing::info!(queue = %queue.name, function = %sub.function, "polling queue");
                 loop {
-                    match poll_once(&sqs, &queue.url, &queue.arn, sub.batch_size, sub.report_batch_item_failures, &handler).await {
+                    match poll_once(
+                        &sqs,
+                        &queue.url,
+                        &queue.arn,
+                        sub.batch_size,
+                        sub.report_batch_item_failures,
+                        &handler,
+                    )
+                    .await
+                    {
                         Ok(0) => tokio::time::sleep(POLL_INTERVAL).await,
                         Ok(_) => {}
                         Err(e) => {
@@ -105,7 +121,8 @@ impl DevServer {
                 .code_uri(&schedule.function)
                 .and_then(|uri| self.functions.scheduled.get(uri))
                 .cloned();
-            let (Some(handler), Some(every)) = (handler, Cadence::parse(&schedule.expression)) else {
+            let (Some(handler), Some(every)) = (handler, Cadence::parse(&schedule.expression))
+            else {
                 tracing::error!(function = %schedule.function, expression = %schedule.expression, "schedule not runnable locally");
                 continue;
             };
@@ -131,10 +148,18 @@ async fn dispatch(State(server): State<DevServer>, req: Request) -> Response {
     let path = req.uri().path().to_string();
     match server.router_for(req.method().as_str(), &path) {
         // API Gateway's own answer for a request no route matches.
-        None => (StatusCode::NOT_FOUND, Json(serde_json::json!({"message": "Not Found"}))).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({"message": "Not Found"})),
+        )
+            .into_response(),
         Some(Err(e)) => {
             tracing::error!(error = %e, "misconfigured route");
-            (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({"message": "Internal Server Error"}))).into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(serde_json::json!({"message": "Internal Server Error"})),
+            )
+                .into_response()
         }
         Some(Ok(router)) => match router.oneshot(req).await {
             Ok(res) => res,
@@ -168,7 +193,10 @@ pub async fn poll_once(
     if messages.is_empty() {
         return Ok(0);
     }
-    let records: Vec<SqsMessage> = messages.iter().map(|m| to_lambda_record(m, queue_arn)).collect();
+    let records: Vec<SqsMessage> = messages
+        .iter()
+        .map(|m| to_lambda_record(m, queue_arn))
+        .collect();
     let count = records.len();
     let receipts: Vec<(String, String)> = messages
         .iter()
@@ -247,7 +275,10 @@ pub enum Cadence {
     /// `rate(N minute|minutes|hour|hours|day|days)`: aligned to whole periods since the epoch.
     Every(i64),
     /// `cron(M H * * ? *)` with `*` or numbers for minute and hour.
-    Daily { minute: Option<u32>, hour: Option<u32> },
+    Daily {
+        minute: Option<u32>,
+        hour: Option<u32>,
+    },
 }
 
 impl Cadence {
@@ -269,7 +300,11 @@ impl Cadence {
             return None;
         }
         let field = |f: &str| -> Option<Option<u32>> {
-            if f == "*" { Some(None) } else { f.parse().ok().map(Some) }
+            if f == "*" {
+                Some(None)
+            } else {
+                f.parse().ok().map(Some)
+            }
         };
         Some(Cadence::Daily {
             minute: field(fields[0])?,
@@ -285,11 +320,15 @@ impl Cadence {
                 DateTime::from_timestamp(next, 0).unwrap_or(t)
             }
             Cadence::Daily { minute, hour } => {
-                let mut c = t.with_second(0).and_then(|c| c.with_nanosecond(0)).unwrap_or(t)
+                let mut c = t
+                    .with_second(0)
+                    .and_then(|c| c.with_nanosecond(0))
+                    .unwrap_or(t)
                     + chrono::Duration::minutes(1);
                 // At most a day of minutes to look through.
                 for _ in 0..=1440 {
-                    if minute.is_none_or(|m| c.minute() == m) && hour.is_none_or(|h| c.hour() == h) {
+                    if minute.is_none_or(|m| c.minute() == m) && hour.is_none_or(|h| c.hour() == h)
+                    {
                         return c;
                     }
                     c += chrono::Duration::minutes(1);
@@ -323,28 +362,45 @@ mod tests {
     use super::*;
 
     fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default()
     }
 
     #[test]
     fn cadences() {
         assert_eq!(Cadence::parse("rate(1 minute)"), Some(Cadence::Every(60)));
         assert_eq!(Cadence::parse("rate(5 minutes)"), Some(Cadence::Every(300)));
-        assert_eq!(Cadence::parse("cron(0 0 * * ? *)"), Some(Cadence::Daily { minute: Some(0), hour: Some(0) }));
+        assert_eq!(
+            Cadence::parse("cron(0 0 * * ? *)"),
+            Some(Cadence::Daily {
+                minute: Some(0),
+                hour: Some(0)
+            })
+        );
         assert_eq!(Cadence::parse("cron(0 0 1 * ? *)"), None);
         assert_eq!(Cadence::parse("rate(0 minutes)"), None);
         let t = at("2026-11-24T23:59:30Z");
         assert_eq!(Cadence::Every(60).next_after(t), at("2026-11-25T00:00:00Z"));
-        assert_eq!(Cadence::Every(60).next_after(at("2026-11-25T00:00:00Z")), at("2026-11-25T00:01:00Z"));
+        assert_eq!(
+            Cadence::Every(60).next_after(at("2026-11-25T00:00:00Z")),
+            at("2026-11-25T00:01:00Z")
+        );
         let midnight = Cadence::parse("cron(0 0 * * ? *)").unwrap_or(Cadence::Every(1));
         assert_eq!(midnight.next_after(t), at("2026-11-25T00:00:00Z"));
-        assert_eq!(midnight.next_after(at("2026-11-25T00:00:00Z")), at("2026-11-26T00:00:00Z"));
+        assert_eq!(
+            midnight.next_after(at("2026-11-25T00:00:00Z")),
+            at("2026-11-26T00:00:00Z")
+        );
     }
 
     #[test]
     fn scheduled_events_use_input_when_given() {
         let t = at("2026-11-25T00:00:00Z");
-        assert_eq!(scheduled_event("x", &Some(r#"{"job":"daily"}"#.into()), t), serde_json::json!({"job": "daily"}));
+        assert_eq!(
+            scheduled_event("x", &Some(r#"{"job":"daily"}"#.into()), t),
+            serde_json::json!({"job": "daily"})
+        );
         let ev = scheduled_event("Daily", &None, t);
         assert_eq!(ev["detail-type"], "Scheduled Event");
         assert_eq!(ev["time"], "2026-11-25T00:00:00Z");

@@ -26,8 +26,10 @@ pub fn registry(state: &AppState) -> Functions {
     let mut f = Functions::default();
     f.http
         .insert("functions/admin".into(), fn_admin::router(state.clone()));
-    f.http
-        .insert("functions/settings".into(), fn_settings::router(state.clone()));
+    f.http.insert(
+        "functions/settings".into(),
+        fn_settings::router(state.clone()),
+    );
     f.http
         .insert("functions/meta".into(), fn_meta::router(state.clone()));
     f

@@ -63,14 +63,25 @@ pub async fn start_with(
         secret_values: HashMap::from([(ADMIN_KEY_SECRET.to_string(), opts.admin_key.clone())]),
         visibility_timeout: opts.visibility_timeout,
     };
-    let stack = bootstrap(&template, &aws, &boot).await.map_err(|e| e.to_string())?;
-    let probe = DevServer::new(template.clone(), stack.clone(), Functions::default(), aws.clone());
+    let stack = bootstrap(&template, &aws, &boot)
+        .await
+        .map_err(|e| e.to_string())?;
+    let probe = DevServer::new(
+        template.clone(),
+        stack.clone(),
+        Functions::default(),
+        aws.clone(),
+    );
     let template_env = probe.template_env();
     let config = Config::from_lookup(|k| {
         opts.overrides
             .get(k)
             .cloned()
-            .or_else(|| opts.use_process_env.then(|| std::env::var(k).ok()).flatten())
+            .or_else(|| {
+                opts.use_process_env
+                    .then(|| std::env::var(k).ok())
+                    .flatten()
+            })
             .or_else(|| template_env.get(k).cloned())
     })
     .map_err(|e| e.to_string())?;

@@ -119,8 +119,14 @@ mod tests {
     fn most_specific_route_wins() {
         assert_eq!(find("GET", "/api/keys").as_deref(), Some("Settings"));
         assert_eq!(find("PATCH", "/api/keys/abc").as_deref(), Some("Settings"));
-        assert_eq!(find("GET", "/api/admin/tenants/search").as_deref(), Some("Search"));
-        assert_eq!(find("GET", "/api/admin/tenants/42").as_deref(), Some("Admin"));
+        assert_eq!(
+            find("GET", "/api/admin/tenants/search").as_deref(),
+            Some("Search")
+        );
+        assert_eq!(
+            find("GET", "/api/admin/tenants/42").as_deref(),
+            Some("Admin")
+        );
         assert_eq!(find("OPTIONS", "/api/keys").as_deref(), Some("Meta"));
         assert_eq!(find("DELETE", "/api/any/1").as_deref(), Some("Exact"));
         assert_eq!(find("GET", "/api/any/1").as_deref(), Some("Any"));

@@ -61,7 +61,10 @@ pub struct Template {
 /// A tag-aware view of an intrinsic function: `!Ref X` and `{"Ref": X}` alike.
 fn intrinsic(v: &Value) -> Option<(String, &Value)> {
     match v {
-        Value::Tagged(t) => Some((t.tag.to_string().trim_start_matches('!').to_string(), &t.value)),
+        Value::Tagged(t) => Some((
+            t.tag.to_string().trim_start_matches('!').to_string(),
+            &t.value,
+        )),
         Value::Mapping(m) if m.len() == 1 => {
             let (k, v) = m.iter().next()?;
             let k = k.as_str()?;
@@ -135,7 +138,10 @@ impl Template {
         })
     }
 
-    pub fn resources_of<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = (&'a str, &'a Resource)> + 'a {
+    pub fn resources_of<'a>(
+        &'a self,
+        kind: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a Resource)> + 'a {
         self.resources
             .iter()
             .filter(move |(_, r)| r.kind == kind)
@@ -202,7 +208,10 @@ impl Template {
                     batch_size: get(&p, "BatchSize").and_then(Value::as_i64).unwrap_or(10) as i32,
                     report_batch_item_failures: get(&p, "FunctionResponseTypes")
                         .and_then(Value::as_sequence)
-                        .is_some_and(|s| s.iter().any(|t| t.as_str() == Some("ReportBatchItemFailures"))),
+                        .is_some_and(|s| {
+                            s.iter()
+                                .any(|t| t.as_str() == Some("ReportBatchItemFailures"))
+                        }),
                 })
             })
             .collect()
@@ -216,7 +225,10 @@ impl Template {
                 Some(ScheduleEvent {
                     function,
                     name,
-                    expression: get(&p, "Schedule").or_else(|| get(&p, "ScheduleExpression"))?.as_str()?.to_string(),
+                    expression: get(&p, "Schedule")
+                        .or_else(|| get(&p, "ScheduleExpression"))?
+                        .as_str()?
+                        .to_string(),
                     input: get(&p, "Input").and_then(Value::as_str).map(str::to_string),
                 })
             })
@@ -265,7 +277,11 @@ impl Template {
     }
 
     /// Evaluates a value to a string. `resolve(logical_id, attribute)` names local resources.
-    pub fn eval(&self, v: &Value, resolve: &dyn Fn(&str, Option<&str>) -> Option<String>) -> Option<String> {
+    pub fn eval(
+        &self,
+        v: &Value,
+        resolve: &dyn Fn(&str, Option<&str>) -> Option<String>,
+    ) -> Option<String> {
         if let Some(s) = scalar(v) {
             return Some(s);
         }
@@ -279,23 +295,36 @@ impl Template {
                     "AWS::AccountId" => Some("123456789012".into()),
                     "AWS::StackName" => Some("wati-local".into()),
                     "AWS::URLSuffix" => Some("amazonaws.com".into()),
-                    _ if self.parameters.contains_key(name) => {
-                        Some(self.parameters.get(name).cloned().flatten().unwrap_or_default())
-                    }
+                    _ if self.parameters.contains_key(name) => Some(
+                        self.parameters
+                            .get(name)
+                            .cloned()
+                            .flatten()
+                            .unwrap_or_default(),
+                    ),
                     _ => resolve(name, None),
                 }
             }
             "GetAtt" => {
                 let (id, attr) = match arg {
-                    Value::String(s) => s.split_once('.').map(|(a, b)| (a.to_string(), b.to_string()))?,
-                    Value::Sequence(s) => (s.first()?.as_str()?.to_string(), s.get(1)?.as_str()?.to_string()),
+                    Value::String(s) => s
+                        .split_once('.')
+                        .map(|(a, b)| (a.to_string(), b.to_string()))?,
+                    Value::Sequence(s) => (
+                        s.first()?.as_str()?.to_string(),
+                        s.get(1)?.as_str()?.to_string(),
+                    ),
                     _ => return None,
                 };
                 resolve(&id, Some(&attr))
             }
             "If" => {
                 let s = arg.as_sequence()?;
-                let branch = if self.condition(s.first()?.as_str()?, resolve)? { s.get(1)? } else { s.get(2)? };
+                let branch = if self.condition(s.first()?.as_str()?, resolve)? {
+                    s.get(1)?
+                } else {
+                    s.get(2)?
+                };
                 self.eval(branch, resolve)
             }
             "Sub" => {
@@ -305,10 +334,13 @@ impl Template {
                     let name = &text[start + 2..end];
                     let value = match name.split_once('.') {
                         Some((id, attr)) => resolve(id, Some(attr))?,
-                        None => self.eval(&Value::Tagged(Box::new(serde_yaml::value::TaggedValue {
-                            tag: serde_yaml::value::Tag::new("Ref"),
-                            value: Value::String(name.to_string()),
-                        })), resolve)?,
+                        None => self.eval(
+                            &Value::Tagged(Box::new(serde_yaml::value::TaggedValue {
+                                tag: serde_yaml::value::Tag::new("Ref"),
+                                value: Value::String(name.to_string()),
+                            })),
+                            resolve,
+                        )?,
                     };
                     text.replace_range(start..=end, &value);
                 }
@@ -318,22 +350,41 @@ impl Template {
         }
     }
 
-    fn condition(&self, name: &str, resolve: &dyn Fn(&str, Option<&str>) -> Option<String>) -> Option<bool> {
+    fn condition(
+        &self,
+        name: &str,
+        resolve: &dyn Fn(&str, Option<&str>) -> Option<String>,
+    ) -> Option<bool> {
         let cond = self.conditions.get(name)?;
         self.eval_condition(cond, resolve)
     }
 
-    fn eval_condition(&self, v: &Value, resolve: &dyn Fn(&str, Option<&str>) -> Option<String>) -> Option<bool> {
+    fn eval_condition(
+        &self,
+        v: &Value,
+        resolve: &dyn Fn(&str, Option<&str>) -> Option<String>,
+    ) -> Option<bool> {
         let (f, arg) = intrinsic(v)?;
         let items = || arg.as_sequence().cloned().unwrap_or_default();
         match f.as_str() {
             "Equals" => {
                 let s = items();
-                Some(self.eval(s.first()?, resolve).unwrap_or_default() == self.eval(s.get(1)?, resolve).unwrap_or_default())
+                Some(
+                    self.eval(s.first()?, resolve).unwrap_or_default()
+                        == self.eval(s.get(1)?, resolve).unwrap_or_default(),
+                )
             }
             "Not" => Some(!self.eval_condition(items().first()?, resolve)?),
-            "And" => items().iter().map(|c| self.eval_condition(c, resolve)).collect::<Option<Vec<_>>>().map(|v| v.into_iter().all(|b| b)),
-            "Or" => items().iter().map(|c| self.eval_condition(c, resolve)).collect::<Option<Vec<_>>>().map(|v| v.into_iter().any(|b| b)),
+            "And" => items()
+                .iter()
+                .map(|c| self.eval_condition(c, resolve))
+                .collect::<Option<Vec<_>>>()
+                .map(|v| v.into_iter().all(|b| b)),
+            "Or" => items()
+                .iter()
+                .map(|c| self.eval_condition(c, resolve))
+                .collect::<Option<Vec<_>>>()
+                .map(|v| v.into_iter().any(|b| b)),
             "Condition" => self.condition(arg.as_str()?, resolve),
             _ => None,
         }
@@ -355,7 +406,9 @@ fn scalar(v: &Value) -> Option<String> {
 }
 
 /// A plain lookup from logical id to a string, e.g. for tests.
-pub fn resolver_from(map: HashMap<String, String>) -> impl Fn(&str, Option<&str>) -> Option<String> {
+pub fn resolver_from(
+    map: HashMap<String, String>,
+) -> impl Fn(&str, Option<&str>) -> Option<String> {
     move |id, attr| match attr {
         None => map.get(id).cloned(),
         Some(a) => map.get(&format!("{id}.{a}")).cloned(),
@@ -401,14 +454,26 @@ Resources:
         assert_eq!(t.code_uri("Fn"), Some("functions/x"));
         assert_eq!(
             t.routes(),
-            vec![Route { method: "GET".into(), path: "/a/{id}".into(), function: "Fn".into() }]
+            vec![Route {
+                method: "GET".into(),
+                path: "/a/{id}".into(),
+                function: "Fn".into()
+            }]
         );
         assert_eq!(
             t.queue_subscriptions(),
-            vec![QueueSubscription { function: "Fn".into(), queue: "Queue".into(), batch_size: 5, report_batch_item_failures: true }]
+            vec![QueueSubscription {
+                function: "Fn".into(),
+                queue: "Queue".into(),
+                batch_size: 5,
+                report_batch_item_failures: true
+            }]
         );
         assert_eq!(t.schedules()[0].expression, "rate(1 minute)");
-        assert_eq!(t.schedules()[0].input.as_deref(), Some(r#"{"job":"minute"}"#));
+        assert_eq!(
+            t.schedules()[0].input.as_deref(),
+            Some(r#"{"job":"minute"}"#)
+        );
         let names: HashMap<String, String> = [
             ("Table", "t-Table"),
             ("Queue", "http://q/t-Queue"),
@@ -422,8 +487,14 @@ Resources:
         assert_eq!(env.get("TABLE_NAME").map(String::as_str), Some("t-Table"));
         assert_eq!(env.get("LEVEL").map(String::as_str), Some("info"));
         assert_eq!(env.get("ORIGINS"), None, "AWS::NoValue drops the variable");
-        assert_eq!(env.get("URL").map(String::as_str), Some("https://local.example/t-Queue"));
-        assert_eq!(env.get("QUEUE_URL").map(String::as_str), Some("http://q/t-Queue"));
+        assert_eq!(
+            env.get("URL").map(String::as_str),
+            Some("https://local.example/t-Queue")
+        );
+        assert_eq!(
+            env.get("QUEUE_URL").map(String::as_str),
+            Some("http://q/t-Queue")
+        );
         assert_eq!(env.get("OWN").map(String::as_str), Some("1"));
     }
 }

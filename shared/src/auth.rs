@@ -35,7 +35,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 /// Middleware for tenant routes: resolves the key to its tenant, counts the request against
 /// the key's per-minute limit, and adds the `X-RateLimit-*` headers to whatever the handler
 /// answers. One conditional DynamoDB write per request.
-pub async fn require_api_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn require_api_key(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let header = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -61,9 +65,9 @@ pub async fn require_api_key(State(state): State<AppState>, mut req: Request, ne
         AuthOutcome::UnknownKey => ApiError::unauthorized("Invalid API key"),
         AuthOutcome::Disabled => ApiError::unauthorized("API key is disabled"),
         AuthOutcome::Revoked => ApiError::unauthorized("API key has been revoked"),
-        AuthOutcome::Suspended => ApiError::forbidden(
-            "This account is suspended: contact the platform administrator",
-        ),
+        AuthOutcome::Suspended => {
+            ApiError::forbidden("This account is suspended: contact the platform administrator")
+        }
         AuthOutcome::RateLimited(rate) => {
             let mut res = ApiError::too_many_requests(
                 format!(
@@ -104,7 +108,10 @@ impl AdminKey {
         }
     }
 
-    async fn expected_hash(&self, secrets: &aws_sdk_secretsmanager::Client) -> Result<[u8; 32], ApiError> {
+    async fn expected_hash(
+        &self,
+        secrets: &aws_sdk_secretsmanager::Client,
+    ) -> Result<[u8; 32], ApiError> {
         let secret_id = match &self.source {
             AdminKeySource::Literal(k) => return Ok(Sha256::digest(k.as_bytes()).into()),
             AdminKeySource::Secret(id) => id,
@@ -148,7 +155,11 @@ impl AdminKey {
 }
 
 /// Middleware for `/api/admin/*`: the platform admin key as a Bearer token.
-pub async fn require_platform_admin(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn require_platform_admin(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     let token = req
         .headers()
         .get(header::AUTHORIZATION)

@@ -33,7 +33,8 @@ impl AwsClients {
         if let Some(url) = others {
             sqs.set_endpoint_url(Some(url.to_string()));
         }
-        let mut secrets = aws_sdk_secretsmanager::config::Builder::from(sdk).interceptor(CallAccounting);
+        let mut secrets =
+            aws_sdk_secretsmanager::config::Builder::from(sdk).interceptor(CallAccounting);
         if let Some(url) = others {
             secrets.set_endpoint_url(Some(url.to_string()));
         }

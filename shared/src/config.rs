@@ -46,7 +46,11 @@ impl Config {
 
     /// Builds the configuration from any variable source (the environment, or a test's map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let var = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let var = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let (admin_key, using_default_admin_key) = match (
             var("PLATFORM_ADMIN_KEY_SECRET_ID"),
             var("PLATFORM_ADMIN_KEY"),
@@ -105,7 +109,9 @@ fn parse_bool(v: Option<String>) -> Result<bool, ConfigError> {
     match v.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("false") | Some("0") | Some("no") => Ok(false),
         Some("true") | Some("1") | Some("yes") => Ok(true),
-        Some(other) => Err(ConfigError(format!("expected true or false, got {other:?}"))),
+        Some(other) => Err(ConfigError(format!(
+            "expected true or false, got {other:?}"
+        ))),
     }
 }
 
@@ -143,7 +149,10 @@ mod tests {
             ("PLATFORM_ADMIN_KEY_SECRET_ID", "wati/admin"),
             ("PLATFORM_ADMIN_KEY", "x"),
             ("AWS_LAMBDA_FUNCTION_NAME", "f"),
-            ("CORS_ALLOWED_ORIGINS", "https://a.example/, https://b.example"),
+            (
+                "CORS_ALLOWED_ORIGINS",
+                "https://a.example/, https://b.example",
+            ),
         ])
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.admin_key, AdminKeySource::Secret("wati/admin".into()));

@@ -34,7 +34,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            ApiError::new(e.status(), format!("Could not read the request body: {}", e.body_text()))
+            ApiError::new(
+                e.status(),
+                format!("Could not read the request body: {}", e.body_text()),
+            )
         })?;
         parse_json(&bytes).map(ApiJson)
     }
@@ -146,7 +149,9 @@ async fn request_context(State(state): State<AppState>, req: Request, next: Next
         tenant_id = tracing::field::Empty
     );
     let started = Instant::now();
-    let (mut res, calls) = metrics::record(next.run(req)).instrument(span.clone()).await;
+    let (mut res, calls) = metrics::record(next.run(req))
+        .instrument(span.clone())
+        .await;
     let summary = calls.summary();
     span.in_scope(|| {
         tracing::info!(
@@ -241,15 +246,26 @@ mod tests {
     fn json_errors_name_the_field() {
         assert!(err(r#"{"name":"a","plan":"pro"}"#).is_empty());
         assert_eq!(err(""), "Request body must be a JSON object");
-        assert!(err("{").starts_with("Request body is not valid JSON"), "{}", err("{"));
-        assert!(err(r#"{"name":"a","plan":"gold"}"#).starts_with("Invalid \"plan\": unknown variant `gold`"));
+        assert!(
+            err("{").starts_with("Request body is not valid JSON"),
+            "{}",
+            err("{")
+        );
+        assert!(err(r#"{"name":"a","plan":"gold"}"#)
+            .starts_with("Invalid \"plan\": unknown variant `gold`"));
         assert!(err(r#"{"name":5,"plan":"pro"}"#).starts_with("Invalid \"name\""));
         assert!(err(r#"{"plan":"pro"}"#).contains("missing field `name`"));
     }
 
     #[test]
     fn page_limits() {
-        let p = |limit| PageParams { limit, cursor: None }.limit();
+        let p = |limit| {
+            PageParams {
+                limit,
+                cursor: None,
+            }
+            .limit()
+        };
         assert_eq!(p(None), Ok(50));
         assert_eq!(p(Some(100)), Ok(100));
         assert!(p(Some(0)).is_err());

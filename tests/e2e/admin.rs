@@ -13,19 +13,30 @@ async fn a_new_tenant_key_works_at_once_and_a_wrong_key_is_401_json() {
     assert_eq!(t.body["key"]["status"], "active");
     assert_eq!(t.body["key"]["prefix"], &t.key[..12]);
 
-    let (status, headers, body) = parts(app.req(Method::GET, "/api/keys", Some(&t.key)).send().await).await;
+    let (status, headers, body) =
+        parts(app.req(Method::GET, "/api/keys", Some(&t.key)).send().await).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["keys"].as_array().map(Vec::len), Some(1));
     assert_eq!(header(&headers, "x-ratelimit-limit"), "60");
-    assert!(!body.to_string().contains(&t.key), "the key is never shown again");
+    assert!(
+        !body.to_string().contains(&t.key),
+        "the key is never shown again"
+    );
 
     let wrong = format!("wati_{}", "x".repeat(40));
     for (token, message) in [
         (Some(wrong.as_str()), "Invalid API key"),
-        (Some("wati_short"), "Malformed API key: expected 'wati_' followed by at least 32 letters and digits"),
-        (None, "Missing Authorization header: send 'Authorization: Bearer wati_…'"),
+        (
+            Some("wati_short"),
+            "Malformed API key: expected 'wati_' followed by at least 32 letters and digits",
+        ),
+        (
+            None,
+            "Missing Authorization header: send 'Authorization: Bearer wati_…'",
+        ),
     ] {
-        let (status, headers, body) = parts(app.req(Method::GET, "/api/keys", token).send().await).await;
+        let (status, headers, body) =
+            parts(app.req(Method::GET, "/api/keys", token).send().await).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{token:?}");
         assert_eq!(body, json!({"error": message}));
         assert!(header(&headers, "content-type").starts_with("application/json"));
@@ -39,7 +50,10 @@ async fn a_new_tenant_key_works_at_once_and_a_wrong_key_is_401_json() {
     )
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(body["error"], "Malformed Authorization header: expected 'Bearer wati_…'");
+    assert_eq!(
+        body["error"],
+        "Malformed Authorization header: expected 'Bearer wati_…'"
+    );
 }
 
 #[tokio::test]
@@ -52,15 +66,33 @@ async fn admin_routes_need_the_platform_admin_key_from_secrets_manager() {
     ));
     let t = app.create_tenant("free").await;
     for token in [None, Some("wrong"), Some(t.key.as_str())] {
-        let (status, _, body) = parts(app.req(Method::GET, "/api/admin/tenants", token).send().await).await;
+        let (status, _, body) = parts(
+            app.req(Method::GET, "/api/admin/tenants", token)
+                .send()
+                .await,
+        )
+        .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{token:?}");
         assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()));
     }
-    let (status, _, body) = parts(app.admin(Method::GET, &format!("/api/admin/tenants/{}", t.id)).send().await).await;
+    let (status, _, body) = parts(
+        app.admin(Method::GET, &format!("/api/admin/tenants/{}", t.id))
+            .send()
+            .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["tenant"]["id"], t.id.as_str());
-    let (status, _, body) = parts(app.admin(Method::GET, "/api/admin/tenants/nope").send().await).await;
-    assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"error": "Tenant not found"})));
+    let (status, _, body) = parts(
+        app.admin(Method::GET, "/api/admin/tenants/nope")
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::NOT_FOUND, json!({"error": "Tenant not found"}))
+    );
 }
 
 #[tokio::test]
@@ -86,9 +118,13 @@ async fn suspension_and_plan_changes_take_effect_at_once() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["tenant"]["suspended"], true);
     for key in [&t.key, &second] {
-        let (status, _, body) = parts(app.req(Method::GET, "/api/keys", Some(key)).send().await).await;
+        let (status, _, body) =
+            parts(app.req(Method::GET, "/api/keys", Some(key)).send().await).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
-        assert_eq!(body["error"], "This account is suspended: contact the platform administrator");
+        assert_eq!(
+            body["error"],
+            "This account is suspended: contact the platform administrator"
+        );
     }
     let (status, _, body) = parts(
         patch(json!({"suspended": false, "plan": "agency", "limits": {"messagesPerDay": 75, "seats": 3}})).await,
@@ -96,7 +132,10 @@ async fn suspension_and_plan_changes_take_effect_at_once() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["tenant"]["plan"], "agency");
-    assert_eq!(body["tenant"]["limits"], json!({"messagesPerDay": 75, "seats": 3}));
+    assert_eq!(
+        body["tenant"]["limits"],
+        json!({"messagesPerDay": 75, "seats": 3})
+    );
     assert_eq!(body["tenant"]["effectiveLimits"]["messagesPerDay"], 75);
     assert_eq!(body["tenant"]["effectiveLimits"]["devices"], 10);
 
@@ -126,22 +165,44 @@ async fn tenant_listing_pages_newest_first() {
         ids.push(app.create_tenant("starter").await.id);
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     }
-    let (status, _, page1) = parts(app.admin(Method::GET, "/api/admin/tenants?limit=2").send().await).await;
-    assert_eq!(status, StatusCode::OK);
-    let got: Vec<&str> = page1["tenants"].as_array().into_iter().flatten().filter_map(|t| t["id"].as_str()).collect();
-    assert_eq!(got, vec![ids[2].as_str(), ids[1].as_str()]);
-    let cursor = page1["nextCursor"].as_str().unwrap_or_default();
-    let (_, _, page2) = parts(
-        app.admin(Method::GET, &format!("/api/admin/tenants?limit=2&cursor={cursor}"))
+    let (status, _, page1) = parts(
+        app.admin(Method::GET, "/api/admin/tenants?limit=2")
             .send()
             .await,
     )
     .await;
-    let got: Vec<&str> = page2["tenants"].as_array().into_iter().flatten().filter_map(|t| t["id"].as_str()).collect();
+    assert_eq!(status, StatusCode::OK);
+    let got: Vec<&str> = page1["tenants"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["id"].as_str())
+        .collect();
+    assert_eq!(got, vec![ids[2].as_str(), ids[1].as_str()]);
+    let cursor = page1["nextCursor"].as_str().unwrap_or_default();
+    let (_, _, page2) = parts(
+        app.admin(
+            Method::GET,
+            &format!("/api/admin/tenants?limit=2&cursor={cursor}"),
+        )
+        .send()
+        .await,
+    )
+    .await;
+    let got: Vec<&str> = page2["tenants"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["id"].as_str())
+        .collect();
     assert_eq!(got, vec![ids[0].as_str()]);
     assert_eq!(page2["nextCursor"], Value::Null);
 
-    for bad in ["/api/admin/tenants?limit=0", "/api/admin/tenants?limit=abc", "/api/admin/tenants?cursor=garbage"] {
+    for bad in [
+        "/api/admin/tenants?limit=0",
+        "/api/admin/tenants?limit=abc",
+        "/api/admin/tenants?cursor=garbage",
+    ] {
         let (status, _, body) = parts(app.admin(Method::GET, bad).send().await).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
         assert!(body["error"].is_string());
@@ -153,15 +214,60 @@ async fn bad_tenant_input_is_a_400_that_says_what_is_wrong() {
     let app = TestApp::start().await;
     let t = app.create_tenant("free").await;
     let cases: Vec<(Method, String, &str, &str)> = vec![
-        (Method::POST, "/api/admin/tenants".into(), "", "Request body must be a JSON object"),
-        (Method::POST, "/api/admin/tenants".into(), "{", "Request body is not valid JSON"),
-        (Method::POST, "/api/admin/tenants".into(), r#"{"plan":"pro"}"#, "missing field `name`"),
-        (Method::POST, "/api/admin/tenants".into(), r#"{"name":"  "}"#, "\"name\" must not be empty"),
-        (Method::POST, "/api/admin/tenants".into(), r#"{"name":"A","plan":"gold"}"#, "Invalid \"plan\": unknown variant `gold`"),
-        (Method::POST, "/api/admin/tenants".into(), r#"{"name":"A","colour":"red"}"#, "unknown field `colour`"),
-        (Method::PATCH, format!("/api/admin/tenants/{}", t.id), "{}", "Nothing to change"),
-        (Method::PATCH, format!("/api/admin/tenants/{}", t.id), r#"{"limits":{"seats":-1}}"#, "Invalid \"limits.seats\""),
-        (Method::PATCH, format!("/api/admin/tenants/{}", t.id), r#"{"suspended":"yes"}"#, "Invalid \"suspended\""),
+        (
+            Method::POST,
+            "/api/admin/tenants".into(),
+            "",
+            "Request body must be a JSON object",
+        ),
+        (
+            Method::POST,
+            "/api/admin/tenants".into(),
+            "{",
+            "Request body is not valid JSON",
+        ),
+        (
+            Method::POST,
+            "/api/admin/tenants".into(),
+            r#"{"plan":"pro"}"#,
+            "missing field `name`",
+        ),
+        (
+            Method::POST,
+            "/api/admin/tenants".into(),
+            r#"{"name":"  "}"#,
+            "\"name\" must not be empty",
+        ),
+        (
+            Method::POST,
+            "/api/admin/tenants".into(),
+            r#"{"name":"A","plan":"gold"}"#,
+            "Invalid \"plan\": unknown variant `gold`",
+        ),
+        (
+            Method::POST,
+            "/api/admin/tenants".into(),
+            r#"{"name":"A","colour":"red"}"#,
+            "unknown field `colour`",
+        ),
+        (
+            Method::PATCH,
+            format!("/api/admin/tenants/{}", t.id),
+            "{}",
+            "Nothing to change",
+        ),
+        (
+            Method::PATCH,
+            format!("/api/admin/tenants/{}", t.id),
+            r#"{"limits":{"seats":-1}}"#,
+            "Invalid \"limits.seats\"",
+        ),
+        (
+            Method::PATCH,
+            format!("/api/admin/tenants/{}", t.id),
+            r#"{"suspended":"yes"}"#,
+            "Invalid \"suspended\"",
+        ),
     ];
     for (method, path, body, expected) in cases {
         let (status, _, res) = parts(
@@ -172,9 +278,16 @@ async fn bad_tenant_input_is_a_400_that_says_what_is_wrong() {
                 .await,
         )
         .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{method} {path} {body}: {res}");
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "{method} {path} {body}: {res}"
+        );
         let message = res["error"].as_str().unwrap_or_default();
-        assert!(message.contains(expected), "{body}: got {message:?}, expected {expected:?}");
+        assert!(
+            message.contains(expected),
+            "{body}: got {message:?}, expected {expected:?}"
+        );
     }
     let (status, _, _) = parts(
         app.admin(Method::PATCH, "/api/admin/tenants/missing")

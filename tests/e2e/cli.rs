@@ -10,9 +10,12 @@ fn args(a: &[&str]) -> Vec<String> {
 #[tokio::test]
 async fn tenant_create_get_update_list() {
     let app = TestApp::start().await;
-    let out = run(&app.state, &args(&["tenant", "create", "--name", "Acme", "--plan", "pro"]))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let out = run(
+        &app.state,
+        &args(&["tenant", "create", "--name", "Acme", "--plan", "pro"]),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     let created: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(created["tenant"]["name"], "Acme");
     assert_eq!(created["tenant"]["plan"], "pro");
@@ -23,19 +26,39 @@ async fn tenant_create_get_update_list() {
     let (status, _, _) = parts(app.req(Method::GET, "/api/keys", Some(key)).send().await).await;
     assert_eq!(status, StatusCode::OK);
 
-    let out = run(&app.state, &args(&["tenant", "update", id, "--suspended", "true"])).await.unwrap_or_default();
+    let out = run(
+        &app.state,
+        &args(&["tenant", "update", id, "--suspended", "true"]),
+    )
+    .await
+    .unwrap_or_default();
     let updated: Value = serde_json::from_str(&out).unwrap_or_default();
     assert_eq!(updated["tenant"]["suspended"], true);
     let (status, _, _) = parts(app.req(Method::GET, "/api/keys", Some(key)).send().await).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
-    let out = run(&app.state, &args(&["tenant", "get", id])).await.unwrap_or_default();
-    let (_, _, over_http) = parts(app.admin(Method::GET, &format!("/api/admin/tenants/{id}")).send().await).await;
-    assert_eq!(serde_json::from_str::<Value>(&out).unwrap_or_default(), over_http, "same JSON as the API");
+    let out = run(&app.state, &args(&["tenant", "get", id]))
+        .await
+        .unwrap_or_default();
+    let (_, _, over_http) = parts(
+        app.admin(Method::GET, &format!("/api/admin/tenants/{id}"))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap_or_default(),
+        over_http,
+        "same JSON as the API"
+    );
 
-    let out = run(&app.state, &args(&["tenant", "list", "--limit", "5"])).await.unwrap_or_default();
+    let out = run(&app.state, &args(&["tenant", "list", "--limit", "5"]))
+        .await
+        .unwrap_or_default();
     let list: Value = serde_json::from_str(&out).unwrap_or_default();
-    assert!(list["tenants"].as_array().is_some_and(|t| t.iter().any(|t| t["id"] == id)));
+    assert!(list["tenants"]
+        .as_array()
+        .is_some_and(|t| t.iter().any(|t| t["id"] == id)));
 
     for bad in [
         args(&["tenant", "create"]),

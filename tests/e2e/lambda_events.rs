@@ -6,7 +6,8 @@ use wati_tests::*;
 
 fn fixture(name: &str, replacements: &[(&str, &str)]) -> String {
     let path = workspace_root().join("tests/events").join(name);
-    let mut text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     for (from, to) in replacements {
         text = text.replace(from, to);
     }
@@ -27,19 +28,32 @@ async fn invoke(router: axum::Router, event: &str) -> (u16, String, Value) {
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
-    (status, request_id, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        request_id,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 #[tokio::test]
 async fn api_gateway_events_reach_the_routers() {
     let app = TestApp::start().await;
-    let event = fixture("apigw-create-tenant.json", &[("__PLATFORM_ADMIN_KEY__", &app.admin_key)]);
+    let event = fixture(
+        "apigw-create-tenant.json",
+        &[("__PLATFORM_ADMIN_KEY__", &app.admin_key)],
+    );
     let (status, request_id, body) = invoke(fn_admin::router(app.state.clone()), &event).await;
     assert_eq!(status, 201, "{body}");
-    assert_eq!(request_id, "fixture-create-tenant-0001", "API Gateway's request id is the request's id");
+    assert_eq!(
+        request_id, "fixture-create-tenant-0001",
+        "API Gateway's request id is the request's id"
+    );
     assert_eq!(body["tenant"]["name"], "Fixture Ltd");
     let key = body["apiKey"].as_str().unwrap_or_default().to_string();
-    let tenant_id = body["tenant"]["id"].as_str().unwrap_or_default().to_string();
+    let tenant_id = body["tenant"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
 
     let event = fixture("apigw-list-keys.json", &[("__API_KEY__", &key)]);
     let (status, _, body) = invoke(fn_settings::router(app.state.clone()), &event).await;
@@ -48,7 +62,10 @@ async fn api_gateway_events_reach_the_routers() {
 
     let event = fixture(
         "apigw-get-tenant-path-param.json",
-        &[("__PLATFORM_ADMIN_KEY__", &app.admin_key), ("__TENANT_ID__", &tenant_id)],
+        &[
+            ("__PLATFORM_ADMIN_KEY__", &app.admin_key),
+            ("__TENANT_ID__", &tenant_id),
+        ],
     );
     let (status, _, body) = invoke(fn_admin::router(app.state.clone()), &event).await;
     assert_eq!(status, 200, "{body}");

@@ -18,8 +18,13 @@ async fn app_at(start: &str) -> TestApp {
     .await
 }
 
-async fn burst(app: &TestApp, key: &str, n: usize) -> Vec<(StatusCode, reqwest::header::HeaderMap, Value)> {
-    let requests = (0..n).map(|_| async { parts(app.req(Method::GET, "/api/keys", Some(key)).send().await).await });
+async fn burst(
+    app: &TestApp,
+    key: &str,
+    n: usize,
+) -> Vec<(StatusCode, reqwest::header::HeaderMap, Value)> {
+    let requests = (0..n)
+        .map(|_| async { parts(app.req(Method::GET, "/api/keys", Some(key)).send().await).await });
     futures::future::join_all(requests).await
 }
 
@@ -29,13 +34,23 @@ async fn parallel_requests_never_exceed_the_limit() {
     let t = app.create_tenant("pro").await;
     let results = burst(&app, &t.key, 70).await;
     let ok = results.iter().filter(|r| r.0 == StatusCode::OK).count();
-    let limited: Vec<_> = results.iter().filter(|r| r.0 == StatusCode::TOO_MANY_REQUESTS).collect();
-    assert_eq!((ok, limited.len()), (60, 10), "default 60 per minute, exactly");
+    let limited: Vec<_> = results
+        .iter()
+        .filter(|r| r.0 == StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    assert_eq!(
+        (ok, limited.len()),
+        (60, 10),
+        "default 60 per minute, exactly"
+    );
     for (_, headers, body) in &limited {
         assert_eq!(header(headers, "retry-after"), "55");
         assert_eq!(header(headers, "x-ratelimit-remaining"), "0");
         assert_eq!(header(headers, "x-ratelimit-limit"), "60");
-        assert_eq!(body["error"], "Rate limit exceeded: 60 requests per minute for this API key");
+        assert_eq!(
+            body["error"],
+            "Rate limit exceeded: 60 requests per minute for this API key"
+        );
     }
     let mut remaining: Vec<u32> = results
         .iter()
@@ -43,9 +58,15 @@ async fn parallel_requests_never_exceed_the_limit() {
         .map(|r| header(&r.1, "x-ratelimit-remaining").parse().unwrap_or(999))
         .collect();
     remaining.sort();
-    assert_eq!(remaining, (0..60).collect::<Vec<u32>>(), "each request saw its own count");
+    assert_eq!(
+        remaining,
+        (0..60).collect::<Vec<u32>>(),
+        "each request saw its own count"
+    );
     let reset = at("2026-11-24T10:01:00Z").timestamp().to_string();
-    assert!(results.iter().all(|r| header(&r.1, "x-ratelimit-reset") == reset));
+    assert!(results
+        .iter()
+        .all(|r| header(&r.1, "x-ratelimit-reset") == reset));
 }
 
 #[tokio::test]
@@ -60,7 +81,10 @@ async fn a_new_minute_opens_a_new_window_and_limits_are_per_key() {
     )
     .await;
     let tight = created["apiKey"].as_str().unwrap_or_default().to_string();
-    let tight_id = created["key"]["id"].as_str().unwrap_or_default().to_string();
+    let tight_id = created["key"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
 
     let results = burst(&app, &tight, 12).await;
     assert_eq!(results.iter().filter(|r| r.0 == StatusCode::OK).count(), 5);
@@ -69,16 +93,21 @@ async fn a_new_minute_opens_a_new_window_and_limits_are_per_key() {
     assert_eq!(status, StatusCode::OK);
 
     app.clock.advance(Duration::seconds(30));
-    let (status, headers, _) = parts(app.req(Method::GET, "/api/keys", Some(&tight)).send().await).await;
+    let (status, headers, _) =
+        parts(app.req(Method::GET, "/api/keys", Some(&tight)).send().await).await;
     assert_eq!(status, StatusCode::OK, "next minute, next window");
     assert_eq!(header(&headers, "x-ratelimit-remaining"), "4");
 
     // Raising the limit applies at once, within the current window.
     let (status, _, _) = parts(
-        app.req(Method::PATCH, &format!("/api/keys/{tight_id}"), Some(&t.key))
-            .json(&json!({"rateLimitPerMinute": 20}))
-            .send()
-            .await,
+        app.req(
+            Method::PATCH,
+            &format!("/api/keys/{tight_id}"),
+            Some(&t.key),
+        )
+        .json(&json!({"rateLimitPerMinute": 20}))
+        .send()
+        .await,
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -92,13 +121,36 @@ async fn an_authenticated_request_costs_one_dynamodb_call_for_auth() {
     let t = app.create_tenant("pro").await;
     // The first request of a minute opens the window (one extra call); later ones do not.
     let _ = parts(app.req(Method::GET, "/api/keys", Some(&t.key)).send().await).await;
-    let (status, headers, _) = parts(app.req(Method::GET, "/api/keys", Some(&t.key)).send().await).await;
+    let (status, headers, _) =
+        parts(app.req(Method::GET, "/api/keys", Some(&t.key)).send().await).await;
     assert_eq!(status, StatusCode::OK);
     // Auth + rate count (UpdateItem), then the key list (Query) and last-used times (BatchGetItem).
     assert_eq!(header(&headers, "x-aws-calls"), "3");
     assert_eq!(header(&headers, "x-aws-sequential"), "3");
-    let (_, headers, _) = parts(app.req(Method::GET, "/api/keys", Some("wati_0000000000000000000000000000000000")).send().await).await;
-    assert_eq!(header(&headers, "x-aws-calls"), "1", "an unknown key costs one call");
-    let (_, headers, _) = parts(app.req(Method::GET, "/api/keys", Some("wati_bad")).send().await).await;
-    assert_eq!(header(&headers, "x-aws-calls"), "0", "a malformed key costs none");
+    let (_, headers, _) = parts(
+        app.req(
+            Method::GET,
+            "/api/keys",
+            Some("wati_0000000000000000000000000000000000"),
+        )
+        .send()
+        .await,
+    )
+    .await;
+    assert_eq!(
+        header(&headers, "x-aws-calls"),
+        "1",
+        "an unknown key costs one call"
+    );
+    let (_, headers, _) = parts(
+        app.req(Method::GET, "/api/keys", Some("wati_bad"))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(
+        header(&headers, "x-aws-calls"),
+        "0",
+        "a malformed key costs none"
+    );
 }

@@ -12,7 +12,9 @@ fn openapi_routes(doc: &Value) -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().into_iter().flatten() {
         for method in item.as_object().into_iter().flatten().map(|(m, _)| m) {
-            if ["get", "post", "put", "patch", "delete", "options", "head"].contains(&method.as_str()) {
+            if ["get", "post", "put", "patch", "delete", "options", "head"]
+                .contains(&method.as_str())
+            {
                 out.insert((method.to_uppercase(), path.clone()));
             }
         }
@@ -30,25 +32,48 @@ async fn template_dev_server_and_openapi_have_the_same_routes() {
 
     let (status, _, doc) = parts(app.http.get(app.url("/api/openapi.json")).send().await).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "{}", doc["openapi"]);
-    assert_eq!(openapi_routes(&doc), template_routes, "OpenAPI vs template.yaml");
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "{}",
+        doc["openapi"]
+    );
+    assert_eq!(
+        openapi_routes(&doc),
+        template_routes,
+        "OpenAPI vs template.yaml"
+    );
 
     // Each route is served by the function the template names, and that function really
     // handles it (its own fallback would say "No route for …").
     for route in t.routes() {
-        let path = route.path.replace("{proxy+}", "any/thing").replace("{id}", "probe-id");
+        let path = route
+            .path
+            .replace("{proxy+}", "any/thing")
+            .replace("{id}", "probe-id");
         let method = Method::from_bytes(route.method.as_bytes()).unwrap_or(Method::GET);
         let res = app.req(method, &path, Some("wati_probe")).send().await;
         let (status, _, body) = parts(res).await;
         let text = body.to_string();
-        assert!(!text.contains("No route for") && body != json!({"message": "Not Found"}),
-            "{} {}: {status} {text}", route.method, route.path);
+        assert!(
+            !text.contains("No route for") && body != json!({"message": "Not Found"}),
+            "{} {}: {status} {text}",
+            route.method,
+            route.path
+        );
         let uri = t.code_uri(&route.function).unwrap_or_default();
-        assert!(app.server.functions.http.contains_key(uri), "{uri} has no Router");
+        assert!(
+            app.server.functions.http.contains_key(uri),
+            "{uri} has no Router"
+        );
     }
     // A path the template does not declare is API Gateway's 404.
     let (status, _, body) = parts(app.http.get(app.url("/api/nothing-here")).send().await).await;
-    assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"message": "Not Found"})));
+    assert_eq!(
+        (status, body),
+        (StatusCode::NOT_FOUND, json!({"message": "Not Found"}))
+    );
 }
 
 #[tokio::test]
@@ -98,11 +123,18 @@ async fn preflight_is_answered_but_browsers_get_no_origin_by_default() {
             .header("access-control-request-method", "GET")
             .send()
     };
-    let res = preflight("https://dash.example").await.unwrap_or_else(|e| panic!("{e}"));
+    let res = preflight("https://dash.example")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    assert_eq!(header(res.headers(), "access-control-allow-origin"), "https://dash.example");
+    assert_eq!(
+        header(res.headers(), "access-control-allow-origin"),
+        "https://dash.example"
+    );
     assert!(header(res.headers(), "access-control-allow-headers").contains("authorization"));
-    let res = preflight("https://evil.example").await.unwrap_or_else(|e| panic!("{e}"));
+    let res = preflight("https://evil.example")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(res.headers().get("access-control-allow-origin").is_none());
     // Actual responses carry the origin too, for allowed origins only.
     let res = app
@@ -112,14 +144,20 @@ async fn preflight_is_answered_but_browsers_get_no_origin_by_default() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(header(res.headers(), "access-control-allow-origin"), "https://dash.example");
+    assert_eq!(
+        header(res.headers(), "access-control-allow-origin"),
+        "https://dash.example"
+    );
 }
 
 #[tokio::test]
 async fn health_answers_when_the_table_is_there() {
     let app = TestApp::start().await;
     let (status, headers, body) = parts(app.http.get(app.url("/health")).send().await).await;
-    assert_eq!((status, body), (StatusCode::OK, json!({"status": "ok", "dynamodb": "ok"})));
+    assert_eq!(
+        (status, body),
+        (StatusCode::OK, json!({"status": "ok", "dynamodb": "ok"}))
+    );
     assert_eq!(header(&headers, "x-aws-calls"), "1");
     assert!(!header(&headers, "x-request-id").is_empty());
 }

@@ -46,48 +46,116 @@ async fn partial_failures_are_redelivered_then_dead_lettered() {
         ..Default::default()
     })
     .await;
-    let queue = app.server.stack.queues.get("EchoQueue").cloned().unwrap_or_else(|| panic!("no queue"));
-    let dlq = app.server.stack.queues.get("EchoDeadLetterQueue").cloned().unwrap_or_else(|| panic!("no DLQ"));
+    let queue = app
+        .server
+        .stack
+        .queues
+        .get("EchoQueue")
+        .cloned()
+        .unwrap_or_else(|| panic!("no queue"));
+    let dlq = app
+        .server
+        .stack
+        .queues
+        .get("EchoDeadLetterQueue")
+        .cloned()
+        .unwrap_or_else(|| panic!("no DLQ"));
     // The template's environment reaches the functions with local names.
     let env = app.server.template_env();
     assert_eq!(env.get("ECHO_QUEUE_URL"), Some(&queue.url));
-    assert_eq!(env.get("TABLE_NAME").map(String::as_str), Some(app.state.config.table_name.as_str()));
+    assert_eq!(
+        env.get("TABLE_NAME").map(String::as_str),
+        Some(app.state.config.table_name.as_str())
+    );
 
     let sqs = &app.state.aws.sqs;
     for body in ["first", "poison", "second"] {
-        sqs.send_message().queue_url(&queue.url).message_body(body).send().await.unwrap_or_else(|e| panic!("{e}"));
+        sqs.send_message()
+            .queue_url(&queue.url)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
     }
     // Poll like the dev server does until the queue is drained (poison: twice, then DLQ).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
-        let n = poll_once(sqs, &queue.url, &queue.arn, 10, true, &handler).await.unwrap_or_else(|e| panic!("{e}"));
-        let poisoned = seen.lock().map(|s| s.iter().filter(|b| *b == "poison").count()).unwrap_or(0);
+        let n = poll_once(sqs, &queue.url, &queue.arn, 10, true, &handler)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let poisoned = seen
+            .lock()
+            .map(|s| s.iter().filter(|b| *b == "poison").count())
+            .unwrap_or(0);
         if n == 0 && poisoned >= 2 {
             // One more look after the visibility timeout: it must not come back a third time.
             tokio::time::sleep(Duration::from_millis(1500)).await;
-            poll_once(sqs, &queue.url, &queue.arn, 10, true, &handler).await.unwrap_or_else(|e| panic!("{e}"));
+            poll_once(sqs, &queue.url, &queue.arn, 10, true, &handler)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "queue never drained: {:?}", seen.lock().map(|s| s.clone()));
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "queue never drained: {:?}",
+            seen.lock().map(|s| s.clone())
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
-    assert_eq!(seen.iter().filter(|b| *b == "first").count(), 1, "successes are deleted: {seen:?}");
-    assert_eq!(seen.iter().filter(|b| *b == "second").count(), 1, "{seen:?}");
-    assert_eq!(seen.iter().filter(|b| *b == "poison").count(), 2, "maxReceiveCount 2: {seen:?}");
-    let dead = sqs.receive_message().queue_url(&dlq.url).max_number_of_messages(10).send().await.unwrap_or_else(|e| panic!("{e}"));
-    let bodies: Vec<String> = dead.messages.unwrap_or_default().into_iter().filter_map(|m| m.body).collect();
+    assert_eq!(
+        seen.iter().filter(|b| *b == "first").count(),
+        1,
+        "successes are deleted: {seen:?}"
+    );
+    assert_eq!(
+        seen.iter().filter(|b| *b == "second").count(),
+        1,
+        "{seen:?}"
+    );
+    assert_eq!(
+        seen.iter().filter(|b| *b == "poison").count(),
+        2,
+        "maxReceiveCount 2: {seen:?}"
+    );
+    let dead = sqs
+        .receive_message()
+        .queue_url(&dlq.url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let bodies: Vec<String> = dead
+        .messages
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|m| m.body)
+        .collect();
     assert_eq!(bodies, vec!["poison".to_string()]);
 }
 
 #[tokio::test]
 async fn an_sqs_event_fixture_is_read_as_lambda_delivers_it() {
-    let text = std::fs::read_to_string(workspace_root().join("tests/events/sqs-batch.json")).unwrap_or_default();
+    let text = std::fs::read_to_string(workspace_root().join("tests/events/sqs-batch.json"))
+        .unwrap_or_default();
     let event: SqsEvent = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let response = echo_worker(seen.clone())(event).await.unwrap_or_else(|e| panic!("{e}"));
-    let failed: Vec<String> = response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect();
-    assert_eq!(failed, vec!["22222222-2222-4222-8222-222222222222".to_string()]);
+    let response = echo_worker(seen.clone())(event)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let failed: Vec<String> = response
+        .batch_item_failures
+        .into_iter()
+        .map(|f| f.item_identifier)
+        .collect();
+    assert_eq!(
+        failed,
+        vec!["22222222-2222-4222-8222-222222222222".to_string()]
+    );
     let json = serde_json::to_value(SqsBatchResponse::default()).unwrap_or_default();
-    assert_eq!(json, json!({"batchItemFailures": []}), "Lambda's partial-batch response shape");
+    assert_eq!(
+        json,
+        json!({"batchItemFailures": []}),
+        "Lambda's partial-batch response shape"
+    );
 }

@@ -44,7 +44,10 @@ pub async fn local_aws() -> AwsClients {
         .await;
     AwsClients::with_endpoints(
         &sdk,
-        Some(&endpoint("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000")),
+        Some(&endpoint(
+            "AWS_ENDPOINT_URL_DYNAMODB",
+            "http://127.0.0.1:8000",
+        )),
         Some(&endpoint("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:5000")),
     )
 }
@@ -53,13 +56,15 @@ pub fn unique_prefix() -> String {
     format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
 }
 
+/// A hook that adds to (or replaces) the registered function implementations.
+pub type ExtraFunctions = Box<dyn FnOnce(&AppState, &mut Functions) + Send>;
+
 pub struct TestOptions {
     pub overrides: Vec<(String, String)>,
     pub clock: Clock,
     pub template: PathBuf,
     pub visibility_timeout: Option<i32>,
-    /// Adds to (or replaces) the registered function implementations.
-    pub extra_functions: Option<Box<dyn FnOnce(&AppState, &mut Functions) + Send>>,
+    pub extra_functions: Option<ExtraFunctions>,
 }
 
 impl Default for TestOptions {
@@ -173,7 +178,10 @@ impl TestApp {
         assert_eq!(res.status(), StatusCode::CREATED);
         let body: Value = res.json().await.unwrap_or_default();
         Tenant {
-            id: body["tenant"]["id"].as_str().unwrap_or_default().to_string(),
+            id: body["tenant"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
             key: body["apiKey"].as_str().unwrap_or_default().to_string(),
             body,
         }
@@ -181,7 +189,9 @@ impl TestApp {
 }
 
 /// Status and JSON body of a response.
-pub async fn parts(res: reqwest::Result<Response>) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+pub async fn parts(
+    res: reqwest::Result<Response>,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
     let res = res.unwrap_or_else(|e| panic!("request failed: {e}"));
     let status = res.status();
     let headers = res.headers().clone();
@@ -195,5 +205,7 @@ pub async fn parts(res: reqwest::Result<Response>) -> (StatusCode, reqwest::head
 }
 
 pub fn header<'a>(h: &'a reqwest::header::HeaderMap, name: &str) -> &'a str {
-    h.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
 }

@@ -28,7 +28,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub fn router(state: AppState) -> Router {
     let (router, _) = routes().split_for_parts();
     let router = router
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_platform_admin))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_platform_admin,
+        ))
         .with_state(state.clone());
     finish(router, state)
 }
@@ -77,7 +80,10 @@ pub struct CreatedTenant {
 }
 
 /// What both the HTTP handler and the `wati-admin` CLI do.
-pub async fn create_tenant_inner(state: &AppState, req: CreateTenantRequest) -> ApiResult<CreatedTenant> {
+pub async fn create_tenant_inner(
+    state: &AppState,
+    req: CreateTenantRequest,
+) -> ApiResult<CreatedTenant> {
     let name = validate::name("name", &req.name, 200).map_err(ApiError::bad_request)?;
     let now = iso(state.clock.now());
     let (tenant, key) = state
@@ -108,7 +114,10 @@ async fn create_tenant(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<CreateTenantRequest>,
 ) -> ApiResult<(StatusCode, Json<CreatedTenant>)> {
-    Ok((StatusCode::CREATED, Json(create_tenant_inner(&state, req).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(create_tenant_inner(&state, req).await?),
+    ))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -164,7 +173,10 @@ pub async fn get_tenant_inner(state: &AppState, id: &str) -> ApiResult<TenantEnv
     params(("id" = String, Path, description = "Tenant id")),
     security(("platformAdmin" = [])),
     responses((status = 200, body = TenantEnvelope), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn get_tenant(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<TenantEnvelope>> {
+async fn get_tenant(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<TenantEnvelope>> {
     Ok(Json(get_tenant_inner(&state, &id).await?))
 }
 

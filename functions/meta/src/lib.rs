@@ -43,11 +43,17 @@ pub fn own_openapi() -> OpenApi {
              CORS_ALLOWED_ORIGINS: API keys belong on servers, never in browsers.",
         ))
         .tag("meta")
-        .response("204", ResponseBuilder::new().description("Preflight answered").build())
+        .response(
+            "204",
+            ResponseBuilder::new()
+                .description("Preflight answered")
+                .build(),
+        )
         .build();
-    doc.paths
-        .paths
-        .insert(PREFLIGHT_PATH.to_string(), PathItem::new(HttpMethod::Options, op));
+    doc.paths.paths.insert(
+        PREFLIGHT_PATH.to_string(),
+        PathItem::new(HttpMethod::Options, op),
+    );
     doc
 }
 
@@ -98,8 +104,14 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
         .dynamo
         .get_item()
         .table_name(&state.config.table_name)
-        .key(keys::PK, aws_sdk_dynamodb::types::AttributeValue::S("HEALTH".into()))
-        .key(keys::SK, aws_sdk_dynamodb::types::AttributeValue::S("HEALTH".into()))
+        .key(
+            keys::PK,
+            aws_sdk_dynamodb::types::AttributeValue::S("HEALTH".into()),
+        )
+        .key(
+            keys::SK,
+            aws_sdk_dynamodb::types::AttributeValue::S("HEALTH".into()),
+        )
         .send()
         .await;
     match probe {

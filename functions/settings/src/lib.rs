@@ -28,7 +28,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub fn router(state: AppState) -> Router {
     let (router, _) = routes().split_for_parts();
     let router = router
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_api_key,
+        ))
         .with_state(state.clone());
     finish(router, state)
 }
@@ -112,7 +115,10 @@ pub struct KeyList {
 #[utoipa::path(get, path = "/api/keys", tag = "settings",
     security(("apiKey" = [])),
     responses((status = 200, body = KeyList), (status = 401, body = ErrorBody)))]
-async fn list_keys(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<Json<KeyList>> {
+async fn list_keys(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<KeyList>> {
     Ok(Json(KeyList {
         keys: state.store.list_api_keys(&caller.tenant_id).await?,
     }))

@@ -15,14 +15,25 @@ async fn main() {
 }
 
 async fn run() -> Result<(), String> {
-    let env = |k: &str, default: &str| std::env::var(k).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string());
+    let env = |k: &str, default: &str| {
+        std::env::var(k)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| default.to_string())
+    };
     let log_format = Config::from_env().map_err(|e| e.to_string())?.log_format;
     wati_shared::telemetry::init(log_format);
 
-    let mut opts = LocalOptions::new(env("TEMPLATE_PATH", "template.yaml"), env("DEV_STACK_PREFIX", "wati-local"));
+    let mut opts = LocalOptions::new(
+        env("TEMPLATE_PATH", "template.yaml"),
+        env("DEV_STACK_PREFIX", "wati-local"),
+    );
     opts.admin_key = env("PLATFORM_ADMIN_KEY", LOCAL_DEFAULT_ADMIN_KEY);
     opts.use_process_env = true;
-    opts.overrides.insert("EXPOSE_AWS_CALL_COUNTS".into(), env("EXPOSE_AWS_CALL_COUNTS", "true"));
+    opts.overrides.insert(
+        "EXPOSE_AWS_CALL_COUNTS".into(),
+        env("EXPOSE_AWS_CALL_COUNTS", "true"),
+    );
     if std::env::var("PLATFORM_ADMIN_KEY").is_err() {
         tracing::warn!("PLATFORM_ADMIN_KEY is not set: the platform admin key is the local default {LOCAL_DEFAULT_ADMIN_KEY}");
     }
@@ -57,13 +68,14 @@ async fn shutdown() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},

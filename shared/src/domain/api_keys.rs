@@ -104,7 +104,11 @@ mod tests {
     fn generated_characters_cover_the_alphabet() {
         let key = generate_token("", 5000).unwrap_or_default();
         let seen: HashSet<char> = key.chars().collect();
-        assert_eq!(seen.len(), 62, "every base62 character appears in 5000 draws");
+        assert_eq!(
+            seen.len(),
+            62,
+            "every base62 character appears in 5000 draws"
+        );
     }
 
     #[test]
@@ -118,8 +122,14 @@ mod tests {
     #[test]
     fn bearer_parsing() {
         let good = format!("wati_{}", "a".repeat(32));
-        assert_eq!(parse_bearer(Some(&format!("Bearer {good}"))), Ok(good.as_str()));
-        assert_eq!(parse_bearer(Some(&format!("bearer  {good} "))), Ok(good.as_str()));
+        assert_eq!(
+            parse_bearer(Some(&format!("Bearer {good}"))),
+            Ok(good.as_str())
+        );
+        assert_eq!(
+            parse_bearer(Some(&format!("bearer  {good} "))),
+            Ok(good.as_str())
+        );
         assert_eq!(parse_bearer(None), Err(KeyFormatError::Missing));
         assert_eq!(parse_bearer(Some("  ")), Err(KeyFormatError::Missing));
         assert_eq!(parse_bearer(Some(&good)), Err(KeyFormatError::NotBearer));

@@ -43,14 +43,21 @@ mod tests {
 
     #[test]
     fn windows_are_minutes() {
-        let at = |s| Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, s).single().unwrap_or_default();
+        let at = |s| {
+            Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, s)
+                .single()
+                .unwrap_or_default()
+        };
         let t = at(59);
         let w = window_of(t);
         assert_eq!(w, window_of(at(0)));
         assert_eq!(w.resets_at, at(59).timestamp() + 1);
         assert_eq!(retry_after_secs(at(20), w.resets_at), 40);
         assert_eq!(retry_after_secs(t, w.resets_at), 1);
-        assert_eq!(retry_after_secs(t + chrono::Duration::seconds(5), w.resets_at), 1);
+        assert_eq!(
+            retry_after_secs(t + chrono::Duration::seconds(5), w.resets_at),
+            1
+        );
         let next = window_of(t + chrono::Duration::seconds(1));
         assert_eq!(next.id, w.id + 1);
     }

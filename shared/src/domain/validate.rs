@@ -22,7 +22,10 @@ mod tests {
     #[test]
     fn names() {
         assert_eq!(name("name", "  Acme ", 10), Ok("Acme".into()));
-        assert_eq!(name("name", " ", 10), Err("\"name\" must not be empty".into()));
+        assert_eq!(
+            name("name", " ", 10),
+            Err("\"name\" must not be empty".into())
+        );
         assert_eq!(
             name("name", "abcdefghijk", 10),
             Err("\"name\" must be at most 10 characters".into())

@@ -175,7 +175,10 @@ impl NewApiKey {
                 .map(|p| TransactWriteItem::builder().put(p).build())
                 .map_err(|e| StoreError::Corrupt(e.to_string()))
         };
-        Ok(vec![put(to_item(&self.auth)?)?, put(to_item(&self.record)?)?])
+        Ok(vec![
+            put(to_item(&self.auth)?)?,
+            put(to_item(&self.record)?)?,
+        ])
     }
 
     pub(crate) fn created(self) -> CreatedApiKey {
@@ -228,7 +231,11 @@ pub struct KeyPatch {
 impl Store {
     /// Authenticates a key hash and counts the request against the key's per-minute limit,
     /// in one conditional `UpdateItem` (two or three only on the first request of a minute).
-    pub async fn authenticate(&self, key_hash: &str, now: DateTime<Utc>) -> StoreResult<AuthOutcome> {
+    pub async fn authenticate(
+        &self,
+        key_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AuthOutcome> {
         let mut window = window_of(now);
         for _ in 0..super::MAX_ATTEMPTS {
             // Count the request in the current window if it is open and not full.
@@ -263,7 +270,10 @@ impl Store {
             match rec.rl_window {
                 // Another instance's clock is ahead: count in its window rather than reset it.
                 Some(w) if w > window.id => {
-                    window = crate::domain::rate_limit::Window { id: w, resets_at: (w + 1) * 60 };
+                    window = crate::domain::rate_limit::Window {
+                        id: w,
+                        resets_at: (w + 1) * 60,
+                    };
                     continue;
                 }
                 Some(w) if w == window.id => {
@@ -353,12 +363,15 @@ impl Store {
         let records = self.key_records(tenant_id, ALL_KEYS_PREFIX).await?;
         let mut last_used = std::collections::HashMap::new();
         for chunk in records.chunks(100) {
-            let mut request = KeysAndAttributes::builder()
-                .projection_expression("keyId, lastUsedAt");
+            let mut request =
+                KeysAndAttributes::builder().projection_expression("keyId, lastUsedAt");
             for r in chunk {
                 request = request.keys(
-                    [(PK.to_string(), s(api_key_pk(&r.key_hash))), (SK.to_string(), s(API_KEY_SK))]
-                        .into(),
+                    [
+                        (PK.to_string(), s(api_key_pk(&r.key_hash))),
+                        (SK.to_string(), s(API_KEY_SK)),
+                    ]
+                    .into(),
                 );
             }
             let mut pending = Some(
@@ -374,7 +387,12 @@ impl Store {
                     .send()
                     .await
                     .map_err(|e| StoreError::aws("BatchGetItem", &e))?;
-                for item in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
+                for item in out
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default()
+                {
                     if let (Some(AttributeValue::S(id)), Some(AttributeValue::S(t))) =
                         (item.get("keyId"), item.get("lastUsedAt"))
                     {
@@ -623,7 +641,10 @@ fn granted(attributes: Option<Item>, resets_at: i64) -> StoreResult<AuthOutcome>
 /// For a failed conditional `UpdateItem`: `Some(old item or None if absent)`; `None` for
 /// any other error.
 fn condition_failed_item<R>(
-    e: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>,
+    e: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+        R,
+    >,
 ) -> Option<Option<Item>> {
     use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
     match e.as_service_error() {

@@ -86,17 +86,16 @@ pub(crate) fn transaction_lost<R>(
     };
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
     match se {
-        TransactWriteItemsError::TransactionCanceledException(c) => c
-            .cancellation_reasons
-            .as_deref()
-            .is_some_and(|reasons| {
+        TransactWriteItemsError::TransactionCanceledException(c) => {
+            c.cancellation_reasons.as_deref().is_some_and(|reasons| {
                 reasons.iter().any(|r| {
                     matches!(
                         r.code(),
                         Some("ConditionalCheckFailed") | Some("TransactionConflict")
                     )
                 })
-            }),
+            })
+        }
         _ => se.code() == Some("TransactionConflictException"),
     }
 }

@@ -158,7 +158,10 @@ impl Store {
             .into_iter()
             .map(|i| from_item::<TenantItem>(i).map(|t| t.tenant()))
             .collect::<StoreResult<Vec<_>>>()?;
-        Ok((tenants, super::cursor::encode(out.last_evaluated_key.as_ref())))
+        Ok((
+            tenants,
+            super::cursor::encode(out.last_evaluated_key.as_ref()),
+        ))
     }
 
     /// Applies a change and rewrites the copies of plan, suspension and limits on every live
@@ -222,7 +225,11 @@ impl Store {
 }
 
 /// Rewrites the tenant copy on one key's authentication record.
-fn snapshot_update(table: &str, key: &KeyRecord, tenant: &TenantItem) -> StoreResult<TransactWriteItem> {
+fn snapshot_update(
+    table: &str,
+    key: &KeyRecord,
+    tenant: &TenantItem,
+) -> StoreResult<TransactWriteItem> {
     let update = Update::builder()
         .table_name(table)
         .key(PK, s(api_key_pk(&key.key_hash)))

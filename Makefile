@@ -1,0 +1,32 @@
+# The two commands of the README: `make dev` and `make test`. Both install what they need
+# (pinned versions, into .local/) on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+include infra/local/local.mk
+
+LOCAL_PREFIX ?= wati-local
+
+.PHONY: help dev test check lint unit e2e admin build-release
+
+help: ## this list
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+dev: ## fresh machine -> DynamoDB Local + moto + dev server on 127.0.0.1:3000 (Ctrl-C stops the server)
+	infra/local/stack-up.sh
+	cargo build --locked -p wati-infra --bin dev-server
+	set -a; source .local/run/stack.env; set +a; exec target/debug/dev-server
+
+test: ## every test: template checks, fmt, clippy, unit and end-to-end tests on a stack of their own
+	infra/local/validate-template.sh
+	cargo fmt --all -- --check
+	cargo clippy --locked --workspace --all-targets -- -D warnings
+	infra/local/with-test-stack.sh cargo test --locked --workspace
+
+lint: ## fmt + clippy only
+	cargo fmt --all -- --check
+	cargo clippy --locked --workspace --all-targets -- -D warnings
+
+admin: ## wati-admin against the local stack, e.g. make admin ARGS='tenant create --name Acme --plan pro'
+	cargo build --locked -q -p wati-infra --bin wati-admin
+	set -a; source .local/run/stack.env; set +a; TABLE_NAME=$(LOCAL_PREFIX)-Table target/debug/wati-admin $(ARGS)
