@@ -1,6 +1,7 @@
 # The two commands of the README: `make dev` and `make test`. Both install what they need
 # (pinned versions, into .local/) on a fresh machine.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
 .DEFAULT_GOAL := help
 
 include infra/local/local.mk
@@ -21,7 +22,7 @@ test: ## every test: template checks, fmt, clippy, unit and end-to-end tests on 
 	infra/local/validate-template.sh
 	cargo fmt --all -- --check
 	cargo clippy --locked --workspace --all-targets -- -D warnings
-	infra/local/with-test-stack.sh cargo test --locked --workspace
+	infra/local/with-test-stack.sh cargo test --locked --workspace 2>&1 | infra/local/test-summary.sh
 
 lint: ## fmt + clippy only
 	cargo fmt --all -- --check
