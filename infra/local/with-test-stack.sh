@@ -5,8 +5,9 @@
 #   usage: infra/local/with-test-stack.sh cargo test --workspace
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-export STACK_RUN_DIR="$here/../../.local/run-test"
 export DYNAMODB_PORT="${TEST_DYNAMODB_PORT:-8100}" MOTO_PORT="${TEST_MOTO_PORT:-5100}"
+# One run folder per port pair, so test stacks on other ports can run side by side.
+export STACK_RUN_DIR="$here/../../.local/run-test-$DYNAMODB_PORT"
 
 "$here/stack-up.sh" >&2
 trap '"$here/stack-down.sh" >&2' EXIT
