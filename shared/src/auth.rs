@@ -179,3 +179,22 @@ pub async fn require_platform_admin(
         Err(e) => e.into_response(),
     }
 }
+
+/// Middleware for the public REST API (`/api/public/v1/…`): Pro and Agency only. Layer it
+/// inside [`require_api_key`] (add it with `route_layer` before the key middleware).
+pub async fn require_rest_access(req: Request, next: Next) -> Response {
+    let refusal = match req.extensions().get::<Caller>() {
+        None => Some(ApiError::internal(
+            "REST gate without the API key middleware",
+        )),
+        Some(Caller(p)) => {
+            let limits = crate::domain::plans::effective_limits(p.plan, &p.limits);
+            (!limits.rest_api)
+                .then(|| ApiError::conflict(crate::domain::quota::rest_api_unavailable(p.plan)))
+        }
+    };
+    match refusal {
+        Some(e) => e.into_response(),
+        None => next.run(req).await,
+    }
+}

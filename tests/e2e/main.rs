@@ -5,6 +5,7 @@ mod admin;
 mod api_keys;
 mod cli;
 mod lambda_events;
+mod quotas;
 mod rate_limits;
 mod routes;
 mod workers;

@@ -1,4 +1,4 @@
-//! Tenant settings: API keys (and, as they land, devices, webhook and team).
+//! Tenant settings: API keys, usage (and, as they land, devices, webhook and team).
 //! Every route needs a tenant API key.
 
 use axum::extract::{Path, State};
@@ -19,10 +19,13 @@ use wati_shared::store::api_keys::{
 };
 use wati_shared::{ApiError, AppState};
 
+pub mod usage;
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_key, list_keys))
         .routes(routes!(update_key, revoke_key))
+        .routes(routes!(usage::get_usage))
 }
 
 pub fn router(state: AppState) -> Router {

@@ -2,5 +2,6 @@
 
 pub mod api_keys;
 pub mod plans;
+pub mod quota;
 pub mod rate_limit;
 pub mod validate;

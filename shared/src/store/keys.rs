@@ -31,3 +31,11 @@ pub fn revoked_key_sk(key_id: &str) -> String {
     format!("KEYREVOKED#{key_id}")
 }
 pub const ALL_KEYS_PREFIX: &str = "KEY";
+
+/// A usage counter: daily ones `USAGE#<limit>#<YYYY-MM-DD>`, running totals `USAGE#<limit>`.
+pub fn usage_sk(limit_key: &str, day: Option<&str>) -> String {
+    match day {
+        Some(d) => format!("USAGE#{limit_key}#{d}"),
+        None => format!("USAGE#{limit_key}"),
+    }
+}
