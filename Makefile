@@ -8,7 +8,7 @@ include infra/local/local.mk
 
 LOCAL_PREFIX ?= wati-local
 
-.PHONY: help dev test check lint unit e2e admin build-release
+.PHONY: help dev test lint admin bench-rules
 
 help: ## this list
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -31,3 +31,6 @@ lint: ## fmt + clippy only
 admin: ## wati-admin against the local stack, e.g. make admin ARGS='tenant create --name Acme --plan pro'
 	cargo build --locked -q -p wati-infra --bin wati-admin
 	set -a; source .local/run/stack.env; set +a; TABLE_NAME=$(LOCAL_PREFIX)-Table target/debug/wati-admin $(ARGS)
+
+bench-rules: ## keyword matching speed with 10 to 20,000 rules (release build)
+	cargo run --locked --release -q -p wati-shared --example bench_rules

@@ -32,5 +32,9 @@ pub fn registry(state: &AppState) -> Functions {
     );
     f.http
         .insert("functions/meta".into(), fn_meta::router(state.clone()));
+    f.http.insert(
+        "functions/auto-replies".into(),
+        fn_auto_replies::router(state.clone()),
+    );
     f
 }

@@ -3,6 +3,7 @@
 
 mod admin;
 mod api_keys;
+mod auto_replies;
 mod cli;
 mod lambda_events;
 mod quotas;

@@ -1,6 +1,7 @@
 //! Pure business rules over plain types: no I/O, unit-tested without AWS.
 
 pub mod api_keys;
+pub mod auto_reply;
 pub mod plans;
 pub mod quota;
 pub mod rate_limit;

@@ -39,3 +39,18 @@ pub fn usage_sk(limit_key: &str, day: Option<&str>) -> String {
         None => format!("USAGE#{limit_key}"),
     }
 }
+
+/// A keyword auto-reply rule: `TENANT#<id>` / `RULE#<ruleId>`.
+pub fn rule_sk(rule_id: &str) -> String {
+    format!("{RULE_PREFIX}{rule_id}")
+}
+pub const RULE_PREFIX: &str = "RULE#";
+/// Bumped by every rule change, so cached matchers know when to reload: `TENANT#<id>` / `RULES`.
+pub const RULES_VERSION_SK: &str = "RULES";
+/// AI Smart Reply settings: `TENANT#<id>` / `AISETTINGS`.
+pub const AI_SETTINGS_SK: &str = "AISETTINGS";
+/// One auto-reply decision: `TENANT#<id>` / `REPLYLOG#<time with ms>#<id>` (newest last).
+pub fn reply_log_sk(at_millis: &str, id: &str) -> String {
+    format!("{REPLY_LOG_PREFIX}{at_millis}#{id}")
+}
+pub const REPLY_LOG_PREFIX: &str = "REPLYLOG#";

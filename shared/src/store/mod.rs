@@ -3,6 +3,7 @@
 //! No request path scans; every read is a `GetItem`, a `Query` on a key, or a batch of them.
 
 pub mod api_keys;
+pub mod auto_replies;
 pub mod keys;
 pub mod tenants;
 pub mod usage;
@@ -79,6 +80,22 @@ pub(crate) fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> StoreResu
 
 /// True when a transaction was cancelled because one of its conditions failed or another
 /// transaction touched the same items: both mean "read again and retry".
+/// The index of the first transaction item whose condition failed, if that is why the
+/// transaction was cancelled.
+pub(crate) fn failed_condition_index<R>(
+    e: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> Option<usize> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    match e.as_service_error()? {
+        TransactWriteItemsError::TransactionCanceledException(c) => c
+            .cancellation_reasons
+            .as_deref()?
+            .iter()
+            .position(|r| r.code() == Some("ConditionalCheckFailed")),
+        _ => None,
+    }
+}
+
 pub(crate) fn transaction_lost<R>(
     e: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
 ) -> bool {

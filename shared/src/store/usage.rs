@@ -183,3 +183,54 @@ impl Store {
         Ok(used)
     }
 }
+
+/// For creating a counted resource (device, rule, seat) atomically with its counter: the
+/// counter update to put first in a `TransactWriteItems`. If the transaction is cancelled with
+/// `ConditionalCheckFailed` on this item, the cap was reached.
+pub fn reserve_in_transaction(
+    table: &str,
+    tenant_id: &str,
+    limit: Limit,
+    cap: Option<u32>,
+    now: DateTime<Utc>,
+) -> StoreResult<aws_sdk_dynamodb::types::TransactWriteItem> {
+    let (pk, sk, _) = counter_key(tenant_id, limit, now);
+    let mut update = aws_sdk_dynamodb::types::Update::builder()
+        .table_name(table)
+        .key(PK, s(pk))
+        .key(SK, s(sk))
+        .update_expression("ADD used :one")
+        .expression_attribute_values(":one", n(1));
+    if let Some(cap) = cap {
+        update = update
+            .condition_expression("attribute_not_exists(used) OR used < :cap")
+            .expression_attribute_values(":cap", n(cap));
+    }
+    let update = update
+        .build()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
+        .update(update)
+        .build())
+}
+
+/// The counter update that gives a unit back when a counted resource is deleted.
+pub fn release_in_transaction(
+    table: &str,
+    tenant_id: &str,
+    limit: Limit,
+    now: DateTime<Utc>,
+) -> StoreResult<aws_sdk_dynamodb::types::TransactWriteItem> {
+    let (pk, sk, _) = counter_key(tenant_id, limit, now);
+    let update = aws_sdk_dynamodb::types::Update::builder()
+        .table_name(table)
+        .key(PK, s(pk))
+        .key(SK, s(sk))
+        .update_expression("ADD used :minus")
+        .expression_attribute_values(":minus", n(-1))
+        .build()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
+        .update(update)
+        .build())
+}
