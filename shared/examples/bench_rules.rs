@@ -6,11 +6,12 @@ use wati_shared::domain::auto_reply::{MatchType, Matcher, RuleKey};
 
 fn main() {
     let kinds = [MatchType::Contains, MatchType::StartsWith, MatchType::Exact];
+    // Rule i is keyword{i}, of kind i % 3: contains, starts_with, exact.
     let messages = [
-        "Hi, what is the price of plan 4711 for my shop?",
-        "Do you ship to Lahore? I need it by Friday, order keyword2999 please",
-        "nothing in here matches any rule at all, just a long-ish customer message to scan",
-        "ＭＥＮＵ",
+        "Hi, what is the price of keyword9 for my shop in Lahore?", // contains
+        "keyword4 do you ship by Friday?",                          // starts_with
+        "nothing in here matches any rule, just a long-ish customer message to scan",
+        "ＫＥＹＷＯＲＤ5", // exact, after NFKC and lower case
     ];
     println!(
         "{:>8} {:>12} {:>14} {:>14}",
