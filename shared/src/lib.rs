@@ -2,6 +2,7 @@
 //! authentication, HTTP plumbing, DynamoDB access (`store`) and the pure business rules
 //! (`domain`). Handlers in `functions/*` stay thin and call into this crate.
 
+pub mod ai;
 pub mod auth;
 pub mod aws;
 pub mod clock;

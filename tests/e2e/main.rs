@@ -2,6 +2,7 @@
 //! One binary, one module per area, so the workspace links a single test executable.
 
 mod admin;
+mod ai_client;
 mod api_keys;
 mod auto_replies;
 mod cli;

@@ -209,3 +209,113 @@ pub fn header<'a>(h: &'a reqwest::header::HeaderMap, name: &str) -> &'a str {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
 }
+
+/// A local server speaking OpenAI's chat-completions protocol, for AI Smart Reply tests.
+/// It records every request and answers as its `mode` says.
+pub mod fake_ai {
+    use axum::extract::State;
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+    use axum::routing::post;
+    use axum::{Json, Router};
+    use serde_json::{json, Value};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    #[derive(Debug, Clone)]
+    pub enum Mode {
+        /// Answer with this reply.
+        Reply(String),
+        /// Answer this status with an OpenAI-style error body.
+        Fail(u16),
+        /// Answer only after this long.
+        Hang(Duration),
+    }
+
+    #[derive(Debug, Clone)]
+    pub struct Recorded {
+        pub authorization: String,
+        pub body: Value,
+    }
+
+    #[derive(Clone)]
+    pub struct FakeAi {
+        pub base_url: String,
+        pub mode: Arc<Mutex<Mode>>,
+        pub requests: Arc<Mutex<Vec<Recorded>>>,
+    }
+
+    impl FakeAi {
+        pub async fn start(mode: Mode) -> FakeAi {
+            let fake = FakeAi {
+                base_url: String::new(),
+                mode: Arc::new(Mutex::new(mode)),
+                requests: Arc::new(Mutex::new(Vec::new())),
+            };
+            let app = Router::new()
+                .route("/v1/chat/completions", post(complete))
+                .with_state(fake.clone());
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .unwrap_or_else(|e| panic!("bind: {e}"));
+            let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            });
+            FakeAi {
+                base_url: format!("http://{addr}"),
+                ..fake
+            }
+        }
+
+        pub fn set(&self, mode: Mode) {
+            if let Ok(mut m) = self.mode.lock() {
+                *m = mode;
+            }
+        }
+
+        pub fn requests(&self) -> Vec<Recorded> {
+            self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+        }
+    }
+
+    async fn complete(
+        State(fake): State<FakeAi>,
+        headers: HeaderMap,
+        Json(body): Json<Value>,
+    ) -> axum::response::Response {
+        if let Ok(mut r) = fake.requests.lock() {
+            r.push(Recorded {
+                authorization: headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string(),
+                body: body.clone(),
+            });
+        }
+        let mode = fake
+            .mode
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or(Mode::Fail(500));
+        match mode {
+            Mode::Reply(text) => Json(json!({
+                "id": "chatcmpl-test",
+                "object": "chat.completion",
+                "model": body["model"],
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]
+            }))
+            .into_response(),
+            Mode::Fail(status) => (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                Json(json!({"error": {"message": "upstream failure", "type": "server_error"}})),
+            )
+                .into_response(),
+            Mode::Hang(d) => {
+                tokio::time::sleep(d).await;
+                Json(json!({"choices": []})).into_response()
+            }
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! The AI Smart Reply client: OpenAI's chat-completions protocol, which the spec's AI
+//! gateway speaks (`POST {AI_BASE_URL}/v1/chat/completions`). Base URL, model and key are
+//! configuration; tests point it at a local fake server.
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub role: Role,
+    pub content: String,
+}
+
+/// One message of the conversation, oldest first, as the inbound worker knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Turn {
+    /// `true` for what the customer wrote, `false` for what the business sent.
+    pub from_customer: bool,
+    pub text: String,
+}
+
+/// How many messages of the conversation the AI sees (the spec: the last 5).
+pub const CONTEXT_MESSAGES: usize = 5;
+
+/// The request's messages: the business voice and language rule, then the last five turns.
+pub fn build_messages(
+    system_prompt: &str,
+    fallback_language: &str,
+    history: &[Turn],
+) -> Vec<ChatMessage> {
+    let voice = system_prompt.trim();
+    let rule = format!(
+        "Reply in the same language as the customer's last message. If you cannot tell \
+         which language that is, reply in {fallback_language}. Keep the reply short enough \
+         for a WhatsApp message."
+    );
+    let system = if voice.is_empty() {
+        rule
+    } else {
+        format!("{voice}\n\n{rule}")
+    };
+    let skip = history.len().saturating_sub(CONTEXT_MESSAGES);
+    std::iter::once(ChatMessage {
+        role: Role::System,
+        content: system,
+    })
+    .chain(history[skip..].iter().map(|t| ChatMessage {
+        role: if t.from_customer {
+            Role::User
+        } else {
+            Role::Assistant
+        },
+        content: t.text.clone(),
+    }))
+    .collect()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AiError {
+    #[error("AI request timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("AI request failed: {0}")]
+    Transport(String),
+    #[error("AI gateway answered {status}: {body}")]
+    Status { status: u16, body: String },
+    #[error("AI answer could not be read: {0}")]
+    Malformed(String),
+    #[error("AI is not configured: {0}")]
+    NotConfigured(&'static str),
+}
+
+#[derive(Debug, Clone)]
+pub struct AiClient {
+    http: reqwest::Client,
+    base_url: String,
+    model: String,
+    timeout: Duration,
+}
+
+#[derive(Serialize)]
+struct ChatRequest<'a> {
+    model: &'a str,
+    messages: &'a [ChatMessage],
+}
+
+#[derive(Deserialize)]
+struct ChatResponse {
+    choices: Vec<Choice>,
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    message: ChoiceMessage,
+}
+
+#[derive(Deserialize)]
+struct ChoiceMessage {
+    content: Option<String>,
+}
+
+impl AiClient {
+    pub fn new(base_url: &str, model: &str, timeout: Duration) -> Self {
+        AiClient {
+            http: reqwest::Client::new(),
+            base_url: base_url.trim_end_matches('/').to_string(),
+            model: model.to_string(),
+            timeout,
+        }
+    }
+
+    /// One completion. The key is passed in so it can come from Secrets Manager.
+    pub async fn complete(
+        &self,
+        api_key: &str,
+        messages: &[ChatMessage],
+    ) -> Result<String, AiError> {
+        if api_key.is_empty() {
+            return Err(AiError::NotConfigured("AI_API_KEY is empty"));
+        }
+        let url = format!("{}/v1/chat/completions", self.base_url);
+        let res = self
+            .http
+            .post(url)
+            .bearer_auth(api_key)
+            .timeout(self.timeout)
+            .json(&ChatRequest {
+                model: &self.model,
+                messages,
+            })
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_timeout() {
+                    AiError::Timeout(self.timeout)
+                } else {
+                    AiError::Transport(e.to_string())
+                }
+            })?;
+        let status = res.status();
+        let body = res.text().await.map_err(|e| {
+            if e.is_timeout() {
+                AiError::Timeout(self.timeout)
+            } else {
+                AiError::Transport(e.to_string())
+            }
+        })?;
+        if !status.is_success() {
+            return Err(AiError::Status {
+                status: status.as_u16(),
+                body: body.chars().take(500).collect(),
+            });
+        }
+        let parsed: ChatResponse =
+            serde_json::from_str(&body).map_err(|e| AiError::Malformed(e.to_string()))?;
+        parsed
+            .choices
+            .into_iter()
+            .next()
+            .and_then(|c| c.message.content)
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| AiError::Malformed("no choices[0].message.content".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn turn(from_customer: bool, text: &str) -> Turn {
+        Turn {
+            from_customer,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn the_ai_sees_the_voice_and_the_last_five_messages() {
+        let history: Vec<Turn> = (1..=7)
+            .map(|i| turn(i % 2 == 1, &format!("m{i}")))
+            .collect();
+        let m = build_messages("You are Acme.", "Urdu", &history);
+        assert_eq!(m.len(), 6);
+        assert_eq!(m[0].role, Role::System);
+        assert!(m[0].content.starts_with("You are Acme.\n\n"));
+        assert!(m[0].content.contains("reply in Urdu"));
+        let rest: Vec<(Role, &str)> = m[1..]
+            .iter()
+            .map(|c| (c.role, c.content.as_str()))
+            .collect();
+        assert_eq!(
+            rest,
+            vec![
+                (Role::User, "m3"),
+                (Role::Assistant, "m4"),
+                (Role::User, "m5"),
+                (Role::Assistant, "m6"),
+                (Role::User, "m7")
+            ]
+        );
+        let short = build_messages("", "English", &[turn(true, "hola")]);
+        assert_eq!(short.len(), 2);
+        assert!(short[0].content.starts_with("Reply in the same language"));
+    }
+}
