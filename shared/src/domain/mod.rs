@@ -1,6 +1,8 @@
 //! Pure business rules over plain types: no I/O, unit-tested without AWS.
 
 pub mod api_keys;
+pub mod contacts;
+pub mod phone;
 pub mod plans;
 pub mod quota;
 pub mod rate_limit;

@@ -3,6 +3,9 @@
 //! No request path scans; every read is a `GetItem`, a `Query` on a key, or a batch of them.
 
 pub mod api_keys;
+pub mod batch;
+pub mod contact_lists;
+pub mod contacts;
 pub mod keys;
 pub mod tenants;
 pub mod usage;
@@ -32,6 +35,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}: too many concurrent writers, gave up")]
     Contention(&'static str),
+    /// A pagination cursor that is not one this listing handed out (a client error).
+    #[error("invalid cursor")]
+    BadCursor,
 }
 
 impl StoreError {
