@@ -30,6 +30,10 @@ pub fn registry(state: &AppState) -> Functions {
         "functions/settings".into(),
         fn_settings::router(state.clone()),
     );
+    f.http.insert(
+        "functions/contacts".into(),
+        fn_contacts::router(state.clone()),
+    );
     f.http
         .insert("functions/meta".into(), fn_meta::router(state.clone()));
     f

@@ -772,13 +772,15 @@ impl Store {
                 return Ok((removed as u64, false));
             }
             let (page, next) = self.members_query(tenant_id, list_id, None, want).await?;
-            let results = stream::iter(
-                page.iter()
-                    .map(|m| self.forget_list(tenant_id, &m.contact_id, list_id)),
-            )
-            .buffer_unordered(CONCURRENCY)
-            .collect::<Vec<_>>()
-            .await;
+            // Futures collected first: a lazy `map` in the stream trips up `Send` inference.
+            let forgets: Vec<_> = page
+                .iter()
+                .map(|m| self.forget_list(tenant_id, &m.contact_id, list_id))
+                .collect();
+            let results = stream::iter(forgets)
+                .buffer_unordered(CONCURRENCY)
+                .collect::<Vec<_>>()
+                .await;
             results.into_iter().collect::<StoreResult<Vec<()>>>()?;
             let keys: Vec<(String, String)> = page
                 .iter()

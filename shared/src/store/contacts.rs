@@ -436,21 +436,26 @@ impl Store {
                 _ => Read::Torn,
             },
         };
-        let outcomes = stream::iter(groups.iter().map(|g| {
-            let first = known(g);
-            async move {
-                match self.upsert_group(tenant_id, g, first, now).await {
-                    Ok(o) => o,
-                    Err(e) => {
-                        tracing::error!(error = %e, phone = %g.phone, "contact upsert failed");
-                        UpsertOutcome::Failed(SAVE_FAILED.into())
+        // Futures collected first: a lazy `map` in the stream trips up `Send` inference.
+        let upserts: Vec<_> = groups
+            .iter()
+            .map(|g| {
+                let first = known(g);
+                async move {
+                    match self.upsert_group(tenant_id, g, first, now).await {
+                        Ok(o) => o,
+                        Err(e) => {
+                            tracing::error!(error = %e, phone = %g.phone, "contact upsert failed");
+                            UpsertOutcome::Failed(SAVE_FAILED.into())
+                        }
                     }
                 }
-            }
-        }))
-        .buffered(CONCURRENCY)
-        .collect::<Vec<_>>()
-        .await;
+            })
+            .collect();
+        let outcomes = stream::iter(upserts)
+            .buffered(CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
         Ok(outcomes)
     }
 
