@@ -4,6 +4,8 @@
 mod admin;
 mod api_keys;
 mod cli;
+mod contact_lists;
+mod contacts;
 mod lambda_events;
 mod quotas;
 mod rate_limits;

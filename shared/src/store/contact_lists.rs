@@ -569,13 +569,34 @@ impl Store {
             );
             outcomes.insert(id, o);
         }
+        // A repeated entry reads as if applied after the first: already in (add) or
+        // already out (remove) of the list, unless the first one failed.
+        let again = if add {
+            MemberStatus::AlreadyMember
+        } else {
+            MemberStatus::NotMember
+        };
+        let mut answered = HashSet::new();
         Ok(Some(
             resolved
                 .into_iter()
                 .map(|r| match r {
-                    Ok(id) => outcomes.get(&id).cloned().unwrap_or_else(|| {
-                        MemberOutcome::error(Some(&id), "Not processed: try again")
-                    }),
+                    Ok(id) => {
+                        let first = answered.insert(id.clone());
+                        match outcomes.get(&id) {
+                            Some(o)
+                                if !first
+                                    && matches!(
+                                        o.status,
+                                        MemberStatus::Added | MemberStatus::Removed
+                                    ) =>
+                            {
+                                MemberOutcome::of(Some(&id), again)
+                            }
+                            Some(o) => o.clone(),
+                            None => MemberOutcome::error(Some(&id), "Not processed: try again"),
+                        }
+                    }
                     Err(o) => o,
                 })
                 .collect(),
@@ -713,6 +734,18 @@ impl Store {
         list_id: &str,
         now: &str,
     ) -> StoreResult<Option<ListDeletion>> {
+        self.delete_contact_list_within(tenant_id, list_id, now, CLEANUP_PER_REQUEST)
+            .await
+    }
+
+    /// [`Store::delete_contact_list`] removing at most `budget` members at once.
+    pub async fn delete_contact_list_within(
+        &self,
+        tenant_id: &str,
+        list_id: &str,
+        now: &str,
+        budget: usize,
+    ) -> StoreResult<Option<ListDeletion>> {
         let mut deleted = false;
         for attempt in 0..MAX_ATTEMPTS as u32 {
             if attempt > 0 {
@@ -747,9 +780,8 @@ impl Store {
         if !deleted {
             return Err(StoreError::Contention("delete contact list"));
         }
-        let (members_removed, cleanup_complete) = self
-            .clean_deleted_list(tenant_id, list_id, CLEANUP_PER_REQUEST)
-            .await?;
+        let (members_removed, cleanup_complete) =
+            self.clean_deleted_list(tenant_id, list_id, budget).await?;
         Ok(Some(ListDeletion {
             members_removed,
             cleanup_complete,

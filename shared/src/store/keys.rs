@@ -53,12 +53,15 @@ pub fn contact_sk(contact_id: &str) -> String {
     format!("{CONTACT_PREFIX}{contact_id}")
 }
 /// The name index, on the contact item itself (GSI1): `TENANT#<t>#CONTACTNAMES` /
-/// `<folded name>#<contactId>`. Contacts without a name are not in it.
+/// `<folded name>\u{1}<contactId>`. The separator sorts below every character a name can
+/// hold (names have no control characters), so "ali" comes before "ali khan". Contacts
+/// without a name are not in it.
 pub fn contact_names_gsi1pk(tenant_id: &str) -> String {
     format!("TENANT#{tenant_id}#CONTACTNAMES")
 }
+pub const CONTACT_NAME_SEPARATOR: char = '\u{1}';
 pub fn contact_name_gsi1sk(folded_name: &str, contact_id: &str) -> String {
-    format!("{folded_name}#{contact_id}")
+    format!("{folded_name}{CONTACT_NAME_SEPARATOR}{contact_id}")
 }
 /// A phone number's claim, which makes phones unique per tenant and carries a copy of the
 /// contact (phone prefix search): `TENANT#<t>#PHONES` / `PHONE#<digits>`.

@@ -1,0 +1,1 @@
+//! Contact lists: create, list, get, delete (with member clean-up), members.
