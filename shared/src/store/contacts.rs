@@ -194,7 +194,7 @@ pub struct DeleteReport {
 /// A contact's state as read before a write: `Torn` when two reads disagreed because a
 /// write landed between them (read again).
 enum Read {
-    Found(Option<ContactItem>),
+    Found(Option<Box<ContactItem>>),
     Torn,
 }
 
@@ -432,7 +432,7 @@ impl Store {
         let known = |g: &Group| match claims.get(&g.phone) {
             None => Read::Found(None),
             Some(id) => match stored.get(id) {
-                Some(c) if c.phone == g.phone => Read::Found(Some(c.clone())),
+                Some(c) if c.phone == g.phone => Read::Found(Some(Box::new(c.clone()))),
                 _ => Read::Torn,
             },
         };
@@ -480,7 +480,7 @@ impl Store {
             return Ok(Read::Found(None));
         };
         Ok(match self.contact_item(tenant_id, &id).await? {
-            Some(c) if c.phone == phone => Read::Found(Some(c)),
+            Some(c) if c.phone == phone => Read::Found(Some(Box::new(c))),
             _ => Read::Torn,
         })
     }
@@ -502,6 +502,7 @@ impl Store {
                 read = Read::Torn;
                 continue;
             };
+            let stored = stored.map(|c| *c);
             let merged = match rules::merge(
                 stored
                     .as_ref()
