@@ -34,6 +34,14 @@ pub fn registry(state: &AppState) -> Functions {
         "functions/contacts".into(),
         fn_contacts::router(state.clone()),
     );
+    let sweep_state = state.clone();
+    f.scheduled.insert(
+        "functions/contacts".into(),
+        Arc::new(move |_event| {
+            let state = sweep_state.clone();
+            Box::pin(async move { fn_contacts::sweep::run(&state).await.map(|_| ()) })
+        }),
+    );
     f.http
         .insert("functions/meta".into(), fn_meta::router(state.clone()));
     f

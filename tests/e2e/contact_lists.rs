@@ -502,14 +502,25 @@ async fn deleting_a_list_removes_its_members_and_a_large_one_is_finished_by_the_
         (r.members_removed, r.lists_finished, r.lists_pending),
         (15, 0, 1)
     );
-    let r = store
-        .sweep_deleted_lists(100)
+    // The rest by the scheduled function, as the template wires it (every minute).
+    let template =
+        wati_infra::template::Template::load(&template_path()).unwrap_or_else(|e| panic!("{e}"));
+    let schedule = template
+        .schedules()
+        .into_iter()
+        .find(|s| template.code_uri(&s.function) == Some("functions/contacts"))
+        .unwrap_or_else(|| panic!("no schedule for functions/contacts"));
+    assert_eq!(schedule.expression, "rate(1 minute)");
+    let sweep = app
+        .server
+        .functions
+        .scheduled
+        .get("functions/contacts")
+        .cloned()
+        .unwrap_or_else(|| panic!("no scheduled handler registered"));
+    sweep(json!({"detail-type": "Scheduled Event"}))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        (r.members_removed, r.lists_finished, r.lists_pending),
-        (4, 1, 0)
-    );
     let r = store
         .sweep_deleted_lists(100)
         .await

@@ -11,6 +11,7 @@ use wati_shared::AppState;
 
 pub mod contacts;
 pub mod lists;
+pub mod sweep;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -42,4 +43,29 @@ pub fn router(state: AppState) -> Router {
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
     routes().split_for_parts().1
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_schema_reference_resolves() {
+        let doc = serde_json::to_value(super::openapi()).unwrap_or_default();
+        let schemas = doc["components"]["schemas"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let text = doc.to_string();
+        let refs: Vec<&str> = text
+            .split("\"$ref\":\"#/components/schemas/")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        assert!(refs.len() > 10, "{refs:?}");
+        for r in refs {
+            assert!(schemas.contains_key(r), "dangling $ref {r}");
+        }
+        for needed in ["ContactInput", "Contact", "UpsertReport", "MembersReport"] {
+            assert!(schemas.contains_key(needed), "{needed} missing");
+        }
+    }
 }

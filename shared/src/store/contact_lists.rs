@@ -780,8 +780,15 @@ impl Store {
         if !deleted {
             return Err(StoreError::Contention("delete contact list"));
         }
+        // The list is gone either way; a failed clean-up is left to the sweep.
         let (members_removed, cleanup_complete) =
-            self.clean_deleted_list(tenant_id, list_id, budget).await?;
+            match self.clean_deleted_list(tenant_id, list_id, budget).await {
+                Ok(done) => done,
+                Err(e) => {
+                    tracing::warn!(error = %e, list_id, "list clean-up left to the sweep");
+                    (0, false)
+                }
+            };
         Ok(Some(ListDeletion {
             members_removed,
             cleanup_complete,
