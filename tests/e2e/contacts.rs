@@ -1025,3 +1025,50 @@ async fn concurrent_upserts_of_one_phone_make_one_contact_with_every_tag() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_thousand_contacts_in_one_request_and_again_as_updates() {
+    let app = TestApp::start().await;
+    let t = tenant(&app).await;
+    let entries: Vec<Value> = (0..1000)
+        .map(|i| json!({"name": format!("Bulk {i}"), "phone": format!("+1555{i:07}"), "tags": ["bulk"]}))
+        .collect();
+    let started = std::time::Instant::now();
+    let (status, headers, body) = call(
+        &app,
+        Method::POST,
+        "/api/contacts",
+        &t.key,
+        Some(json!({"contacts": entries})),
+    )
+    .await;
+    let first = started.elapsed();
+    assert_eq!(
+        (status, &body["created"], &body["failed"]),
+        (StatusCode::OK, &json!(1000), &json!(0))
+    );
+    let calls: u32 = header(&headers, "x-aws-calls").parse().unwrap_or(0);
+    // Authentication, 10 batch reads of phones, then one transaction per contact.
+    assert!((1011..=1013).contains(&calls), "{calls}");
+    let sequential: u32 = header(&headers, "x-aws-sequential")
+        .parse()
+        .unwrap_or(u32::MAX);
+    assert!(
+        sequential < 200,
+        "bounded concurrency: {sequential} sequential calls for {calls}"
+    );
+
+    let entries: Vec<Value> = (0..1000)
+        .map(|i| json!({"phone": format!("1555{i:07}"), "tags": if i % 2 == 0 { json!(["even"]) } else { json!(["bulk"]) }}))
+        .collect();
+    let started = std::time::Instant::now();
+    let body = upsert(&app, &t.key, json!(entries)).await;
+    let second = started.elapsed();
+    assert_eq!(
+        (&body["updated"], &body["unchanged"]),
+        (&json!(500), &json!(500))
+    );
+    let (evens, _) = walk(&app, &t.key, "/api/contacts?tag=even&limit=100").await;
+    assert_eq!(evens.len(), 500);
+    eprintln!("1,000 contacts: created in {first:?}, upserted again in {second:?}");
+}
