@@ -84,7 +84,7 @@ pub async fn list_contacts(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct UpsertRequest {
+pub struct UpsertContactsRequest {
     /// 1 to 1,000 contacts. An entry that is not valid is reported in `results` and the
     /// others are saved.
     #[schema(value_type = Vec<ContactInput>)]
@@ -93,7 +93,7 @@ pub struct UpsertRequest {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum UpsertStatus {
+pub enum UpsertContactStatus {
     /// A new contact.
     Created,
     /// An existing contact (same phone): name replaced if given, tags merged.
@@ -107,10 +107,10 @@ pub enum UpsertStatus {
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct UpsertResult {
+pub struct UpsertContactResult {
     /// Position in the request's `contacts`.
     pub index: usize,
-    pub status: UpsertStatus,
+    pub status: UpsertContactStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// The phone as stored (digits only).
@@ -125,13 +125,13 @@ pub struct UpsertResult {
 /// One result per entry; the counts add up to the number of entries.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct UpsertReport {
+pub struct UpsertContactsReport {
     pub created: usize,
     pub updated: usize,
     pub unchanged: usize,
     pub duplicates: usize,
     pub failed: usize,
-    pub results: Vec<UpsertResult>,
+    pub results: Vec<UpsertContactResult>,
 }
 
 /// Bulk upsert by phone. Phones are normalised to digits; entries with the same phone are
@@ -139,16 +139,16 @@ pub struct UpsertReport {
 /// phone keeps its tags and gains the new ones, and its name is replaced only by a non-empty
 /// one. Invalid entries are reported per entry without failing the rest.
 #[utoipa::path(post, path = "/api/contacts", tag = "contacts",
-    request_body = UpsertRequest,
+    request_body = UpsertContactsRequest,
     security(("apiKey" = [])),
-    responses((status = 200, body = UpsertReport),
+    responses((status = 200, body = UpsertContactsReport),
         (status = 400, description = "Not a list of contacts, empty, or more than 1,000", body = ErrorBody),
         (status = 401, body = ErrorBody)))]
 pub async fn upsert_contacts(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    ApiJson(req): ApiJson<UpsertRequest>,
-) -> ApiResult<Json<UpsertReport>> {
+    ApiJson(req): ApiJson<UpsertContactsRequest>,
+) -> ApiResult<Json<UpsertContactsReport>> {
     let n = req.contacts.len();
     if n == 0 {
         return Err(ApiError::bad_request("\"contacts\" must not be empty"));
@@ -158,7 +158,7 @@ pub async fn upsert_contacts(
             "\"contacts\" must hold at most {MAX_CONTACTS_PER_REQUEST} contacts per request (got {n}): split the import"
         )));
     }
-    let mut results: Vec<Option<UpsertResult>> = (0..n).map(|_| None).collect();
+    let mut results: Vec<Option<UpsertContactResult>> = (0..n).map(|_| None).collect();
     let mut valid = Vec::with_capacity(n);
     for (index, value) in req.contacts.into_iter().enumerate() {
         let checked = serde_path_to_error::deserialize::<_, ContactInput>(value)
@@ -186,18 +186,18 @@ pub async fn upsert_contacts(
     for (group, outcome) in groups.iter().zip(outcomes) {
         let first = group.indices.first().copied().unwrap_or(0);
         let (status, contact, error) = match outcome {
-            UpsertOutcome::Created(c) => (UpsertStatus::Created, Some(c), None),
-            UpsertOutcome::Updated(c) => (UpsertStatus::Updated, Some(c), None),
-            UpsertOutcome::Unchanged(c) => (UpsertStatus::Unchanged, Some(c), None),
-            UpsertOutcome::Failed(e) => (UpsertStatus::Error, None, Some(e)),
+            UpsertOutcome::Created(c) => (UpsertContactStatus::Created, Some(c), None),
+            UpsertOutcome::Updated(c) => (UpsertContactStatus::Updated, Some(c), None),
+            UpsertOutcome::Unchanged(c) => (UpsertContactStatus::Unchanged, Some(c), None),
+            UpsertOutcome::Failed(e) => (UpsertContactStatus::Error, None, Some(e)),
         };
         for &index in &group.indices {
             let duplicate = index != first;
-            results[index] = Some(UpsertResult {
+            results[index] = Some(UpsertContactResult {
                 index,
                 status: match (duplicate, status) {
-                    (true, UpsertStatus::Error) | (false, _) => status,
-                    (true, _) => UpsertStatus::Duplicate,
+                    (true, UpsertContactStatus::Error) | (false, _) => status,
+                    (true, _) => UpsertContactStatus::Duplicate,
                 },
                 id: contact.as_ref().map(|c| c.id.clone()),
                 phone: contact
@@ -209,26 +209,26 @@ pub async fn upsert_contacts(
             });
         }
     }
-    let results: Vec<UpsertResult> = results
+    let results: Vec<UpsertContactResult> = results
         .into_iter()
         .enumerate()
         .map(|(i, r)| r.unwrap_or_else(|| error_result(i, "Not processed".into())))
         .collect();
-    let count = |s: UpsertStatus| results.iter().filter(|r| r.status == s).count();
-    Ok(Json(UpsertReport {
-        created: count(UpsertStatus::Created),
-        updated: count(UpsertStatus::Updated),
-        unchanged: count(UpsertStatus::Unchanged),
-        duplicates: count(UpsertStatus::Duplicate),
-        failed: count(UpsertStatus::Error),
+    let count = |s: UpsertContactStatus| results.iter().filter(|r| r.status == s).count();
+    Ok(Json(UpsertContactsReport {
+        created: count(UpsertContactStatus::Created),
+        updated: count(UpsertContactStatus::Updated),
+        unchanged: count(UpsertContactStatus::Unchanged),
+        duplicates: count(UpsertContactStatus::Duplicate),
+        failed: count(UpsertContactStatus::Error),
         results,
     }))
 }
 
-fn error_result(index: usize, error: String) -> UpsertResult {
-    UpsertResult {
+fn error_result(index: usize, error: String) -> UpsertContactResult {
+    UpsertContactResult {
         index,
-        status: UpsertStatus::Error,
+        status: UpsertContactStatus::Error,
         id: None,
         phone: None,
         duplicate_of: None,
@@ -238,14 +238,14 @@ fn error_result(index: usize, error: String) -> UpsertResult {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct DeleteRequest {
+pub struct DeleteContactsRequest {
     /// 1 to 1,000 contact ids.
     pub ids: Vec<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct DeleteReport {
+pub struct DeleteContactsReport {
     /// Deleted, with their phone claims, tags and list memberships.
     pub deleted: Vec<String>,
     /// No such contact (for this tenant).
@@ -255,21 +255,21 @@ pub struct DeleteReport {
 /// Delete contacts by id. Each goes with everything that refers to it: its tags and its
 /// memberships (list counts go down).
 #[utoipa::path(delete, path = "/api/contacts", tag = "contacts",
-    request_body = DeleteRequest,
+    request_body = DeleteContactsRequest,
     security(("apiKey" = [])),
-    responses((status = 200, body = DeleteReport), (status = 400, body = ErrorBody),
+    responses((status = 200, body = DeleteContactsReport), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody)))]
 pub async fn delete_contacts(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    ApiJson(req): ApiJson<DeleteRequest>,
-) -> ApiResult<Json<DeleteReport>> {
+    ApiJson(req): ApiJson<DeleteContactsRequest>,
+) -> ApiResult<Json<DeleteContactsReport>> {
     check_count("ids", req.ids.len())?;
     let report = state
         .store
         .delete_contacts(&caller.tenant_id, &req.ids)
         .await?;
-    Ok(Json(DeleteReport {
+    Ok(Json(DeleteContactsReport {
         deleted: report.deleted,
         not_found: report.not_found,
     }))

@@ -64,7 +64,12 @@ mod tests {
         for r in refs {
             assert!(schemas.contains_key(r), "dangling $ref {r}");
         }
-        for needed in ["ContactInput", "Contact", "UpsertReport", "MembersReport"] {
+        for needed in [
+            "ContactInput",
+            "Contact",
+            "UpsertContactsReport",
+            "ListMembersReport",
+        ] {
             assert!(schemas.contains_key(needed), "{needed} missing");
         }
     }

@@ -13,7 +13,7 @@ use wati_shared::domain::{contacts as rules, phone};
 use wati_shared::error::{ApiResult, ErrorBody};
 use wati_shared::http::{ApiJson, ApiQuery, PageParams};
 use wati_shared::store::contact_lists::{
-    ContactList, ListMember, MemberOutcome, MemberRef, MemberStatus,
+    ContactList, ListMember, ListMemberStatus, MemberOutcome, MemberRef,
 };
 use wati_shared::{ApiError, AppState};
 
@@ -23,39 +23,39 @@ fn not_found() -> ApiError {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreateListRequest {
+pub struct CreateContactListRequest {
     #[schema(example = "January promo")]
     pub name: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ListEnvelope {
+pub struct ContactListEnvelope {
     pub list: ContactList,
 }
 
 /// Create a contact list (its id is the spec's `contactListId`).
 #[utoipa::path(post, path = "/api/contact-lists", tag = "contact lists",
-    request_body = CreateListRequest,
+    request_body = CreateContactListRequest,
     security(("apiKey" = [])),
-    responses((status = 201, body = ListEnvelope), (status = 400, body = ErrorBody),
+    responses((status = 201, body = ContactListEnvelope), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody)))]
 pub async fn create_list(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    ApiJson(req): ApiJson<CreateListRequest>,
-) -> ApiResult<(StatusCode, Json<ListEnvelope>)> {
+    ApiJson(req): ApiJson<CreateContactListRequest>,
+) -> ApiResult<(StatusCode, Json<ContactListEnvelope>)> {
     let name = rules::list_name(&req.name).map_err(ApiError::bad_request)?;
     let now = iso(state.clock.now());
     let list = state
         .store
         .create_contact_list(&caller.tenant_id, &name, &now)
         .await?;
-    Ok((StatusCode::CREATED, Json(ListEnvelope { list })))
+    Ok((StatusCode::CREATED, Json(ContactListEnvelope { list })))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct ListPage {
+pub struct ContactListPage {
     pub lists: Vec<ContactList>,
     pub next_cursor: Option<String>,
 }
@@ -64,40 +64,40 @@ pub struct ListPage {
 #[utoipa::path(get, path = "/api/contact-lists", tag = "contact lists",
     params(PageParams),
     security(("apiKey" = [])),
-    responses((status = 200, body = ListPage), (status = 400, body = ErrorBody),
+    responses((status = 200, body = ContactListPage), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody)))]
 pub async fn list_lists(
     State(state): State<AppState>,
     Caller(caller): Caller,
     ApiQuery(page): ApiQuery<PageParams>,
-) -> ApiResult<Json<ListPage>> {
+) -> ApiResult<Json<ContactListPage>> {
     let (lists, next_cursor) = state
         .store
         .list_contact_lists(&caller.tenant_id, page.cursor.as_deref(), page.limit()?)
         .await?;
-    Ok(Json(ListPage { lists, next_cursor }))
+    Ok(Json(ContactListPage { lists, next_cursor }))
 }
 
 /// One contact list with its member count.
 #[utoipa::path(get, path = "/api/contact-lists/{id}", tag = "contact lists",
     params(("id" = String, Path, description = "Contact list id")),
     security(("apiKey" = [])),
-    responses((status = 200, body = ListEnvelope), (status = 401, body = ErrorBody),
+    responses((status = 200, body = ContactListEnvelope), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub async fn get_list(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<ListEnvelope>> {
+) -> ApiResult<Json<ContactListEnvelope>> {
     match state.store.get_contact_list(&caller.tenant_id, &id).await? {
-        Some(list) => Ok(Json(ListEnvelope { list })),
+        Some(list) => Ok(Json(ContactListEnvelope { list })),
         None => Err(not_found()),
     }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct ListDeleted {
+pub struct ContactListDeleted {
     pub id: String,
     pub deleted: bool,
     /// Members removed by this request.
@@ -111,20 +111,20 @@ pub struct ListDeleted {
 #[utoipa::path(delete, path = "/api/contact-lists/{id}", tag = "contact lists",
     params(("id" = String, Path, description = "Contact list id")),
     security(("apiKey" = [])),
-    responses((status = 200, body = ListDeleted), (status = 401, body = ErrorBody),
+    responses((status = 200, body = ContactListDeleted), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub async fn delete_list(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<ListDeleted>> {
+) -> ApiResult<Json<ContactListDeleted>> {
     let now = iso(state.clock.now());
     match state
         .store
         .delete_contact_list(&caller.tenant_id, &id, &now)
         .await?
     {
-        Some(d) => Ok(Json(ListDeleted {
+        Some(d) => Ok(Json(ContactListDeleted {
             id,
             deleted: true,
             members_removed: d.members_removed,
@@ -136,7 +136,7 @@ pub async fn delete_list(
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct MemberPage {
+pub struct ListMemberPage {
     pub members: Vec<ListMember>,
     pub next_cursor: Option<String>,
 }
@@ -145,21 +145,21 @@ pub struct MemberPage {
 #[utoipa::path(get, path = "/api/contact-lists/{id}/members", tag = "contact lists",
     params(("id" = String, Path, description = "Contact list id"), PageParams),
     security(("apiKey" = [])),
-    responses((status = 200, body = MemberPage), (status = 400, body = ErrorBody),
+    responses((status = 200, body = ListMemberPage), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list_members(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
     ApiQuery(page): ApiQuery<PageParams>,
-) -> ApiResult<Json<MemberPage>> {
+) -> ApiResult<Json<ListMemberPage>> {
     let limit = page.limit()?;
     match state
         .store
         .list_members(&caller.tenant_id, &id, page.cursor.as_deref(), limit)
         .await?
     {
-        Some((members, next_cursor)) => Ok(Json(MemberPage {
+        Some((members, next_cursor)) => Ok(Json(ListMemberPage {
             members,
             next_cursor,
         })),
@@ -170,7 +170,7 @@ pub async fn list_members(
 /// Who to add or remove: contact ids, or phones of existing contacts (exactly one of the two).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct MembersRequest {
+pub struct ListMembersRequest {
     /// 1 to 1,000 contact ids.
     pub contact_ids: Option<Vec<String>>,
     /// 1 to 1,000 phones (E.164 or local digits) of existing contacts.
@@ -178,7 +178,7 @@ pub struct MembersRequest {
     pub phones: Option<Vec<String>>,
 }
 
-impl MembersRequest {
+impl ListMembersRequest {
     fn refs(self) -> ApiResult<Vec<MemberRef>> {
         match (self.contact_ids, self.phones) {
             (Some(ids), None) => {
@@ -207,10 +207,10 @@ impl MembersRequest {
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct MemberResult {
+pub struct ListMemberResult {
     /// Position in the request's `contactIds` or `phones`.
     pub index: usize,
-    pub status: MemberStatus,
+    pub status: ListMemberStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -220,7 +220,7 @@ pub struct MemberResult {
 /// One result per entry; the counts add up to the number of entries.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct MembersReport {
+pub struct ListMembersReport {
     /// `added` (add) or `removed` (remove).
     pub changed: usize,
     /// `already_member` (add) or `not_member` (remove).
@@ -229,7 +229,7 @@ pub struct MembersReport {
     pub failed: usize,
     /// The list's member count afterwards.
     pub member_count: u64,
-    pub results: Vec<MemberResult>,
+    pub results: Vec<ListMemberResult>,
 }
 
 async fn members_report(
@@ -237,20 +237,26 @@ async fn members_report(
     tenant_id: &str,
     list_id: &str,
     outcomes: Option<Vec<MemberOutcome>>,
-) -> ApiResult<Json<MembersReport>> {
+) -> ApiResult<Json<ListMembersReport>> {
     let outcomes = outcomes.ok_or_else(not_found)?;
-    let count = |f: &dyn Fn(MemberStatus) -> bool| outcomes.iter().filter(|o| f(o.status)).count();
-    let changed = count(&|s| matches!(s, MemberStatus::Added | MemberStatus::Removed));
-    let unchanged = count(&|s| matches!(s, MemberStatus::AlreadyMember | MemberStatus::NotMember));
-    let not_found_n = count(&|s| s == MemberStatus::NotFound);
-    let failed = count(&|s| s == MemberStatus::Error);
+    let count =
+        |f: &dyn Fn(ListMemberStatus) -> bool| outcomes.iter().filter(|o| f(o.status)).count();
+    let changed = count(&|s| matches!(s, ListMemberStatus::Added | ListMemberStatus::Removed));
+    let unchanged = count(&|s| {
+        matches!(
+            s,
+            ListMemberStatus::AlreadyMember | ListMemberStatus::NotMember
+        )
+    });
+    let not_found_n = count(&|s| s == ListMemberStatus::NotFound);
+    let failed = count(&|s| s == ListMemberStatus::Error);
     let member_count = state
         .store
         .get_contact_list(tenant_id, list_id)
         .await?
         .map(|l| l.member_count)
         .unwrap_or(0);
-    Ok(Json(MembersReport {
+    Ok(Json(ListMembersReport {
         changed,
         unchanged,
         not_found: not_found_n,
@@ -259,7 +265,7 @@ async fn members_report(
         results: outcomes
             .into_iter()
             .enumerate()
-            .map(|(index, o)| MemberResult {
+            .map(|(index, o)| ListMemberResult {
                 index,
                 status: o.status,
                 contact_id: o.contact_id,
@@ -273,16 +279,16 @@ async fn members_report(
 /// `not_found` or `error` (e.g. a contact already in 25 lists).
 #[utoipa::path(post, path = "/api/contact-lists/{id}/members", tag = "contact lists",
     params(("id" = String, Path, description = "Contact list id")),
-    request_body = MembersRequest,
+    request_body = ListMembersRequest,
     security(("apiKey" = [])),
-    responses((status = 200, body = MembersReport), (status = 400, body = ErrorBody),
+    responses((status = 200, body = ListMembersReport), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn add_members(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
-    ApiJson(req): ApiJson<MembersRequest>,
-) -> ApiResult<Json<MembersReport>> {
+    ApiJson(req): ApiJson<ListMembersRequest>,
+) -> ApiResult<Json<ListMembersReport>> {
     let refs = req.refs()?;
     let now = iso(state.clock.now());
     let outcomes = state
@@ -296,16 +302,16 @@ pub async fn add_members(
 /// `not_found` or `error`.
 #[utoipa::path(delete, path = "/api/contact-lists/{id}/members", tag = "contact lists",
     params(("id" = String, Path, description = "Contact list id")),
-    request_body = MembersRequest,
+    request_body = ListMembersRequest,
     security(("apiKey" = [])),
-    responses((status = 200, body = MembersReport), (status = 400, body = ErrorBody),
+    responses((status = 200, body = ListMembersReport), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn remove_members(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
-    ApiJson(req): ApiJson<MembersRequest>,
-) -> ApiResult<Json<MembersReport>> {
+    ApiJson(req): ApiJson<ListMembersRequest>,
+) -> ApiResult<Json<ListMembersReport>> {
     let refs = req.refs()?;
     let now = iso(state.clock.now());
     let outcomes = state

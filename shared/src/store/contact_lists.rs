@@ -119,7 +119,7 @@ pub enum MemberRef {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum MemberStatus {
+pub enum ListMemberStatus {
     Added,
     AlreadyMember,
     Removed,
@@ -132,12 +132,12 @@ pub enum MemberStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberOutcome {
     pub contact_id: Option<String>,
-    pub status: MemberStatus,
+    pub status: ListMemberStatus,
     pub error: Option<String>,
 }
 
 impl MemberOutcome {
-    fn of(contact_id: Option<&str>, status: MemberStatus) -> Self {
+    fn of(contact_id: Option<&str>, status: ListMemberStatus) -> Self {
         MemberOutcome {
             contact_id: contact_id.map(str::to_string),
             status,
@@ -147,7 +147,7 @@ impl MemberOutcome {
     fn error(contact_id: Option<&str>, msg: impl Into<String>) -> Self {
         MemberOutcome {
             contact_id: contact_id.map(str::to_string),
-            status: MemberStatus::Error,
+            status: ListMemberStatus::Error,
             error: Some(msg.into()),
         }
     }
@@ -451,7 +451,7 @@ impl Store {
                 MemberRef::Phone(p) => by_phone
                     .get(p)
                     .cloned()
-                    .ok_or_else(|| MemberOutcome::of(None, MemberStatus::NotFound)),
+                    .ok_or_else(|| MemberOutcome::of(None, ListMemberStatus::NotFound)),
                 MemberRef::Invalid(msg) => Err(MemberOutcome::error(None, msg.clone())),
             })
             .collect())
@@ -549,9 +549,9 @@ impl Store {
                 match self.commit(items).await? {
                     Commit::Done => {
                         let status = if add {
-                            MemberStatus::Added
+                            ListMemberStatus::Added
                         } else {
-                            MemberStatus::Removed
+                            ListMemberStatus::Removed
                         };
                         for id in ids {
                             outcomes.insert(id.clone(), MemberOutcome::of(Some(&id), status));
@@ -572,9 +572,9 @@ impl Store {
         // A repeated entry reads as if applied after the first: already in (add) or
         // already out (remove) of the list, unless the first one failed.
         let again = if add {
-            MemberStatus::AlreadyMember
+            ListMemberStatus::AlreadyMember
         } else {
-            MemberStatus::NotMember
+            ListMemberStatus::NotMember
         };
         let mut answered = HashSet::new();
         Ok(Some(
@@ -588,7 +588,7 @@ impl Store {
                                 if !first
                                     && matches!(
                                         o.status,
-                                        MemberStatus::Added | MemberStatus::Removed
+                                        ListMemberStatus::Added | ListMemberStatus::Removed
                                     ) =>
                             {
                                 MemberOutcome::of(Some(&id), again)
@@ -625,14 +625,14 @@ impl Store {
             let Some(c) = contacts.get(id) else {
                 out.push((
                     id.clone(),
-                    Err(MemberOutcome::of(Some(id), MemberStatus::NotFound)),
+                    Err(MemberOutcome::of(Some(id), ListMemberStatus::NotFound)),
                 ));
                 continue;
             };
             if c.lists.iter().any(|l| l == list_id) {
                 out.push((
                     id.clone(),
-                    Err(MemberOutcome::of(Some(id), MemberStatus::AlreadyMember)),
+                    Err(MemberOutcome::of(Some(id), ListMemberStatus::AlreadyMember)),
                 ));
                 continue;
             }
@@ -698,14 +698,14 @@ impl Store {
             let Some(c) = contacts.get(id) else {
                 out.push((
                     id.clone(),
-                    Err(MemberOutcome::of(Some(id), MemberStatus::NotFound)),
+                    Err(MemberOutcome::of(Some(id), ListMemberStatus::NotFound)),
                 ));
                 continue;
             };
             if !c.lists.iter().any(|l| l == list_id) {
                 out.push((
                     id.clone(),
-                    Err(MemberOutcome::of(Some(id), MemberStatus::NotMember)),
+                    Err(MemberOutcome::of(Some(id), ListMemberStatus::NotMember)),
                 ));
                 continue;
             }
