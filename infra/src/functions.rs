@@ -30,6 +30,18 @@ pub fn registry(state: &AppState) -> Functions {
         "functions/settings".into(),
         fn_settings::router(state.clone()),
     );
+    f.http.insert(
+        "functions/contacts".into(),
+        fn_contacts::router(state.clone()),
+    );
+    let sweep_state = state.clone();
+    f.scheduled.insert(
+        "functions/contacts".into(),
+        Arc::new(move |_event| {
+            let state = sweep_state.clone();
+            Box::pin(async move { fn_contacts::sweep::run(&state).await.map(|_| ()) })
+        }),
+    );
     f.http
         .insert("functions/meta".into(), fn_meta::router(state.clone()));
     f.http.insert(

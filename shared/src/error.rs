@@ -83,7 +83,10 @@ impl IntoResponse for ApiError {
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
-        ApiError::internal(e)
+        match e {
+            crate::store::StoreError::BadCursor => ApiError::bad_request("Invalid \"cursor\""),
+            e => ApiError::internal(e),
+        }
     }
 }
 

@@ -6,6 +6,8 @@ mod ai_client;
 mod api_keys;
 mod auto_replies;
 mod cli;
+mod contact_lists;
+mod contacts;
 mod lambda_events;
 mod quotas;
 mod rate_limits;

@@ -83,6 +83,7 @@ async fn each_function_documents_exactly_its_template_routes() {
         ("functions/admin", fn_admin::openapi()),
         ("functions/settings", fn_settings::openapi()),
         ("functions/auto-replies", fn_auto_replies::openapi()),
+        ("functions/contacts", fn_contacts::openapi()),
         ("functions/meta", fn_meta::own_openapi()),
     ];
     for (uri, doc) in docs {

@@ -63,6 +63,7 @@ pub fn openapi() -> OpenApi {
     doc.merge(fn_admin::openapi());
     doc.merge(fn_settings::openapi());
     doc.merge(fn_auto_replies::openapi());
+    doc.merge(fn_contacts::openapi());
     doc.info = InfoBuilder::new()
         .title("WATI Pro API")
         .version(env!("CARGO_PKG_VERSION"))

@@ -2,6 +2,8 @@
 
 pub mod api_keys;
 pub mod auto_reply;
+pub mod contacts;
+pub mod phone;
 pub mod plans;
 pub mod quota;
 pub mod rate_limit;

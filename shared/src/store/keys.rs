@@ -54,3 +54,60 @@ pub fn reply_log_sk(at_millis: &str, id: &str) -> String {
     format!("{REPLY_LOG_PREFIX}{at_millis}#{id}")
 }
 pub const REPLY_LOG_PREFIX: &str = "REPLYLOG#";
+
+// Contacts, tags and contact lists. Each collection has a partition of its own under the
+// tenant, so a cursor is bound to it and no listing shares a partition with another.
+
+/// A contact: `TENANT#<t>#CONTACTS` / `CONTACT#<contactId>` (ids are UUIDv7, so the
+/// partition is in creation order).
+pub fn contacts_pk(tenant_id: &str) -> String {
+    format!("TENANT#{tenant_id}#CONTACTS")
+}
+pub const CONTACT_PREFIX: &str = "CONTACT#";
+pub fn contact_sk(contact_id: &str) -> String {
+    format!("{CONTACT_PREFIX}{contact_id}")
+}
+/// The name index, on the contact item itself (GSI1): `TENANT#<t>#CONTACTNAMES` /
+/// `<folded name>\u{1}<contactId>`. The separator sorts below every character a name can
+/// hold (names have no control characters), so "ali" comes before "ali khan". Contacts
+/// without a name are not in it.
+pub fn contact_names_gsi1pk(tenant_id: &str) -> String {
+    format!("TENANT#{tenant_id}#CONTACTNAMES")
+}
+pub const CONTACT_NAME_SEPARATOR: char = '\u{1}';
+pub fn contact_name_gsi1sk(folded_name: &str, contact_id: &str) -> String {
+    format!("{folded_name}{CONTACT_NAME_SEPARATOR}{contact_id}")
+}
+/// A phone number's claim, which makes phones unique per tenant and carries a copy of the
+/// contact (phone prefix search): `TENANT#<t>#PHONES` / `PHONE#<digits>`.
+pub fn phones_pk(tenant_id: &str) -> String {
+    format!("TENANT#{tenant_id}#PHONES")
+}
+pub const PHONE_PREFIX: &str = "PHONE#";
+pub fn phone_sk(digits: &str) -> String {
+    format!("{PHONE_PREFIX}{digits}")
+}
+/// A tag's members, each a copy of the contact: `TENANT#<t>#TAG#<tag>` / `CONTACT#<contactId>`.
+pub fn tag_pk(tenant_id: &str, tag: &str) -> String {
+    format!("TENANT#{tenant_id}#TAG#{tag}")
+}
+/// Contact lists: `TENANT#<t>#LISTS` / `LIST#<listId>`.
+pub fn lists_pk(tenant_id: &str) -> String {
+    format!("TENANT#{tenant_id}#LISTS")
+}
+pub const LIST_PREFIX: &str = "LIST#";
+pub fn list_sk(list_id: &str) -> String {
+    format!("{LIST_PREFIX}{list_id}")
+}
+/// A deleted list whose members are still being removed: `TENANT#<t>#LISTS` /
+/// `DELETEDLIST#<listId>`, and on GSI1 `DELETEDLISTS` / `<deletedAt>#<t>#<listId>` so a sweep
+/// finds every pending clean-up without knowing the tenants.
+pub fn deleted_list_sk(list_id: &str) -> String {
+    format!("DELETEDLIST#{list_id}")
+}
+pub const DELETED_LISTS_GSI1PK: &str = "DELETEDLISTS";
+/// A list's members, each with a copy of the contact's name and phone:
+/// `TENANT#<t>#LIST#<listId>` / `CONTACT#<contactId>`.
+pub fn list_members_pk(tenant_id: &str, list_id: &str) -> String {
+    format!("TENANT#{tenant_id}#LIST#{list_id}")
+}

@@ -4,6 +4,9 @@
 
 pub mod api_keys;
 pub mod auto_replies;
+pub mod batch;
+pub mod contact_lists;
+pub mod contacts;
 pub mod keys;
 pub mod tenants;
 pub mod usage;
@@ -33,6 +36,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}: too many concurrent writers, gave up")]
     Contention(&'static str),
+    /// A pagination cursor that is not one this listing handed out (a client error).
+    #[error("invalid cursor")]
+    BadCursor,
 }
 
 impl StoreError {

@@ -1,0 +1,913 @@
+//! Contact lists (the spec's `contactListId`). Items:
+//! - the list `TENANT#<t>#LISTS` / `LIST#<listId>`: name and `memberCount`;
+//! - its members `TENANT#<t>#LIST#<listId>` / `CONTACT#<contactId>`, each with a copy of the
+//!   contact's name and phone, so a campaign reads a page of recipients with one `Query`;
+//! - on the contact, the set of its lists (`lists`), so deleting or renaming a contact
+//!   reaches its memberships without a search.
+//!
+//! Adding or removing a member writes the member item, the contact's `lists` (guarded by the
+//! contact's `version`, which also keeps the copied name and phone current) and the list's
+//! count in one transaction; many members are packed into few transactions.
+//!
+//! Deleting a list removes the list item and leaves a tombstone (`DELETEDLIST#<listId>`) in
+//! one transaction; the members are then removed a page at a time, each contact's `lists`
+//! first and the member item after, which keeps the invariant "a list id on a contact has
+//! its member item" at every step. A large list is finished by later calls of
+//! [`Store::sweep_deleted_lists`]; until then its leftovers are unreachable (the list is gone)
+//! and contacts may still name it, which every reader of `lists` allows for.
+
+use super::batch::{self, Commit, Cond, Expect, CONCURRENCY};
+use super::contacts::{is_id, AudienceMember, AudiencePage, ContactItem};
+use super::keys::*;
+use super::{from_item, n, s, to_item, Store, StoreError, StoreResult, MAX_ATTEMPTS};
+use crate::domain::contacts::MAX_LISTS_PER_CONTACT;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use futures::stream::{self, StreamExt};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use utoipa::ToSchema;
+
+/// Members removed from a deleted list within the `DELETE` request itself; the rest is left
+/// to [`Store::sweep_deleted_lists`].
+pub const CLEANUP_PER_REQUEST: usize = 1000;
+const PAGE: i32 = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactList {
+    #[schema(example = "0193a6f2-7c1e-7d4b-9a51-3f0c2b8e4d11")]
+    pub id: String,
+    #[schema(example = "January promo")]
+    pub name: String,
+    pub member_count: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A member as `GET /api/contact-lists/{id}/members` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListMember {
+    pub contact_id: String,
+    #[schema(example = "Ali")]
+    pub name: String,
+    #[schema(example = "923001234567")]
+    pub phone: String,
+    pub added_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    id: String,
+    name: String,
+    member_count: i64,
+    created_at: String,
+    updated_at: String,
+}
+
+impl ListItem {
+    fn list(&self) -> ContactList {
+        ContactList {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            member_count: u64::try_from(self.member_count).unwrap_or(0),
+            created_at: self.created_at.clone(),
+            updated_at: self.updated_at.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MemberItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(flatten)]
+    member: ListMember,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Tombstone {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(rename = "GSI1PK")]
+    gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    gsi1sk: String,
+    tenant_id: String,
+    list_id: String,
+    deleted_at: String,
+}
+
+/// Who to add or remove: a contact id, a normalised phone, or an entry already refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberRef {
+    Id(String),
+    Phone(String),
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ListMemberStatus {
+    Added,
+    AlreadyMember,
+    Removed,
+    NotMember,
+    NotFound,
+    Error,
+}
+
+/// The outcome for one entry of an add or remove request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberOutcome {
+    pub contact_id: Option<String>,
+    pub status: ListMemberStatus,
+    pub error: Option<String>,
+}
+
+impl MemberOutcome {
+    fn of(contact_id: Option<&str>, status: ListMemberStatus) -> Self {
+        MemberOutcome {
+            contact_id: contact_id.map(str::to_string),
+            status,
+            error: None,
+        }
+    }
+    fn error(contact_id: Option<&str>, msg: impl Into<String>) -> Self {
+        MemberOutcome {
+            contact_id: contact_id.map(str::to_string),
+            status: ListMemberStatus::Error,
+            error: Some(msg.into()),
+        }
+    }
+}
+
+/// What deleting a list did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListDeletion {
+    pub members_removed: u64,
+    /// False when members are left for [`Store::sweep_deleted_lists`].
+    pub cleanup_complete: bool,
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub lists_finished: u64,
+    pub members_removed: u64,
+    /// Deleted lists with members still to remove.
+    pub lists_pending: u64,
+}
+
+/// The key of a list member item.
+pub(crate) fn member_key(tenant_id: &str, list_id: &str, contact_id: &str) -> (String, String) {
+    (list_members_pk(tenant_id, list_id), contact_sk(contact_id))
+}
+
+/// Moves a list's member count; the list must still exist (a deleted list is never
+/// re-created by an update).
+pub(crate) fn counter_update(
+    table: &str,
+    tenant_id: &str,
+    list_id: &str,
+    delta: i64,
+    now: Option<&str>,
+) -> StoreResult<TransactWriteItem> {
+    let mut cond = Cond::new("attribute_exists(PK)").value(":d", n(delta));
+    let expr = match now {
+        Some(now) => {
+            cond = cond.value(":now", s(now));
+            "ADD memberCount :d SET updatedAt = :now"
+        }
+        None => "ADD memberCount :d",
+    };
+    batch::update(table, &lists_pk(tenant_id), &list_sk(list_id), expr, cond)
+}
+
+/// The contact's `lists` attribute after a change: a set, or removed when empty.
+fn set_lists(
+    table: &str,
+    tenant_id: &str,
+    c: &ContactItem,
+    lists: &[String],
+) -> StoreResult<TransactWriteItem> {
+    let cond = Cond::new("version = :v")
+        .value(":v", n(c.version))
+        .value(":next", n(c.version + 1));
+    let (expr, cond) = if lists.is_empty() {
+        ("REMOVE lists SET version = :next", cond)
+    } else {
+        (
+            "SET lists = :lists, version = :next",
+            cond.value(":lists", AttributeValue::Ss(lists.to_vec())),
+        )
+    };
+    batch::update(
+        table,
+        &contacts_pk(tenant_id),
+        &contact_sk(&c.id),
+        expr,
+        cond,
+    )
+}
+
+/// One contact's membership change, ready to pack.
+struct MemberGroup {
+    contact_id: String,
+    items: Vec<TransactWriteItem>,
+}
+
+impl Store {
+    async fn list_item(&self, tenant_id: &str, id: &str) -> StoreResult<Option<ListItem>> {
+        if !is_id(id) {
+            return Ok(None);
+        }
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(lists_pk(tenant_id)))
+            .key(SK, s(list_sk(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", &e))?;
+        out.item.map(from_item).transpose()
+    }
+
+    /// Which of these list ids still name a list.
+    pub(crate) async fn existing_lists(
+        &self,
+        tenant_id: &str,
+        ids: &[String],
+    ) -> StoreResult<HashSet<String>> {
+        let keys: Vec<(String, String)> = ids
+            .iter()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .map(|id| (lists_pk(tenant_id), list_sk(id)))
+            .collect();
+        if keys.is_empty() {
+            return Ok(HashSet::new());
+        }
+        self.batch_get(&keys, true)
+            .await?
+            .into_iter()
+            .map(|i| from_item::<ListItem>(i).map(|l| l.id))
+            .collect()
+    }
+
+    pub async fn create_contact_list(
+        &self,
+        tenant_id: &str,
+        name: &str,
+        now: &str,
+    ) -> StoreResult<ContactList> {
+        let id = uuid::Uuid::now_v7().to_string();
+        let item = ListItem {
+            pk: lists_pk(tenant_id),
+            sk: list_sk(&id),
+            id,
+            name: name.to_string(),
+            member_count: 0,
+            created_at: now.to_string(),
+            updated_at: now.to_string(),
+        };
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("PutItem", &e))?;
+        Ok(item.list())
+    }
+
+    /// A list with its member count; `None` if there is no such list (ids that are not UUIDs
+    /// included). **Campaigns** check a `contactListId` with this.
+    pub async fn get_contact_list(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<ContactList>> {
+        Ok(self.list_item(tenant_id, id).await?.map(|l| l.list()))
+    }
+
+    /// Lists newest first, a page at a time.
+    pub async fn list_contact_lists(
+        &self,
+        tenant_id: &str,
+        cursor: Option<&str>,
+        limit: i32,
+    ) -> StoreResult<(Vec<ContactList>, Option<String>)> {
+        let pk = lists_pk(tenant_id);
+        let start = batch::start_key(
+            cursor,
+            &[Expect::Eq(PK, &pk), Expect::Prefix(SK, LIST_PREFIX)],
+        )?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(&pk))
+            .expression_attribute_values(":prefix", s(LIST_PREFIX))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("Query", &e))?;
+        let lists = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| from_item::<ListItem>(i).map(|l| l.list()))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((
+            lists,
+            super::cursor::encode(out.last_evaluated_key.as_ref()),
+        ))
+    }
+
+    /// One page of a list's members in contact order (one `Query`).
+    async fn members_query(
+        &self,
+        tenant_id: &str,
+        list_id: &str,
+        cursor: Option<&str>,
+        limit: i32,
+    ) -> StoreResult<(Vec<ListMember>, Option<String>)> {
+        let pk = list_members_pk(tenant_id, list_id);
+        let start = batch::start_key(
+            cursor,
+            &[Expect::Eq(PK, &pk), Expect::Prefix(SK, CONTACT_PREFIX)],
+        )?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(&pk))
+            .expression_attribute_values(":prefix", s(CONTACT_PREFIX))
+            .consistent_read(true)
+            .limit(limit.max(1))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("Query", &e))?;
+        let members = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| from_item::<MemberItem>(i).map(|m| m.member))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((
+            members,
+            super::cursor::encode(out.last_evaluated_key.as_ref()),
+        ))
+    }
+
+    /// A page of a list's members; `None` if the list does not exist.
+    pub async fn list_members(
+        &self,
+        tenant_id: &str,
+        list_id: &str,
+        cursor: Option<&str>,
+        limit: i32,
+    ) -> StoreResult<Option<(Vec<ListMember>, Option<String>)>> {
+        if self.list_item(tenant_id, list_id).await?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.members_query(tenant_id, list_id, cursor, limit)
+                .await?,
+        ))
+    }
+
+    /// **For campaigns**: one page of a list's members (contact id, name, phone), in contact
+    /// order. One strongly consistent `Query` on `TENANT#<t>#LIST#<listId>` reading only
+    /// `limit` items; pass the returned cursor to get the next page. It does not check that
+    /// the list still exists (use [`Store::get_contact_list`]): members of a list being
+    /// deleted can still be returned until its clean-up ends.
+    pub async fn list_members_page(
+        &self,
+        tenant_id: &str,
+        list_id: &str,
+        cursor: Option<&str>,
+        limit: i32,
+    ) -> StoreResult<AudiencePage> {
+        let (members, next_cursor) = self
+            .members_query(tenant_id, list_id, cursor, limit)
+            .await?;
+        Ok(AudiencePage {
+            members: members
+                .into_iter()
+                .map(|m| AudienceMember {
+                    contact_id: m.contact_id,
+                    name: m.name,
+                    phone: m.phone,
+                })
+                .collect(),
+            next_cursor,
+        })
+    }
+
+    /// Resolves entries to contact ids: ids as given, phones through their claims.
+    async fn resolve_refs(
+        &self,
+        tenant_id: &str,
+        refs: &[MemberRef],
+    ) -> StoreResult<Vec<Result<String, MemberOutcome>>> {
+        let phones: Vec<String> = refs
+            .iter()
+            .filter_map(|r| match r {
+                MemberRef::Phone(p) => Some(p.clone()),
+                _ => None,
+            })
+            .collect();
+        let by_phone = if phones.is_empty() {
+            HashMap::new()
+        } else {
+            self.contact_ids_by_phone(tenant_id, &phones).await?
+        };
+        Ok(refs
+            .iter()
+            .map(|r| match r {
+                MemberRef::Id(id) => Ok(id.clone()),
+                MemberRef::Phone(p) => by_phone
+                    .get(p)
+                    .cloned()
+                    .ok_or_else(|| MemberOutcome::of(None, ListMemberStatus::NotFound)),
+                MemberRef::Invalid(msg) => Err(MemberOutcome::error(None, msg.clone())),
+            })
+            .collect())
+    }
+
+    /// Adds contacts to a list. `None` if the list does not exist. One outcome per entry, in
+    /// order: `added`, `already_member`, `not_found`, or `error` (e.g. the contact is already
+    /// in 25 lists).
+    pub async fn add_list_members(
+        &self,
+        tenant_id: &str,
+        list_id: &str,
+        refs: &[MemberRef],
+        now: &str,
+    ) -> StoreResult<Option<Vec<MemberOutcome>>> {
+        self.change_members(tenant_id, list_id, refs, now, true)
+            .await
+    }
+
+    /// Removes contacts from a list. `None` if the list does not exist. One outcome per
+    /// entry: `removed`, `not_member`, `not_found` or `error`.
+    pub async fn remove_list_members(
+        &self,
+        tenant_id: &str,
+        list_id: &str,
+        refs: &[MemberRef],
+        now: &str,
+    ) -> StoreResult<Option<Vec<MemberOutcome>>> {
+        self.change_members(tenant_id, list_id, refs, now, false)
+            .await
+    }
+
+    async fn change_members(
+        &self,
+        tenant_id: &str,
+        list_id: &str,
+        refs: &[MemberRef],
+        now: &str,
+        add: bool,
+    ) -> StoreResult<Option<Vec<MemberOutcome>>> {
+        if self.list_item(tenant_id, list_id).await?.is_none() {
+            return Ok(None);
+        }
+        let resolved = self.resolve_refs(tenant_id, refs).await?;
+        let mut pending: Vec<String> = Vec::new();
+        let mut seen = HashSet::new();
+        for id in resolved.iter().flatten() {
+            if seen.insert(id.clone()) {
+                pending.push(id.clone());
+            }
+        }
+        let mut outcomes: HashMap<String, MemberOutcome> = HashMap::new();
+        for attempt in 0..MAX_ATTEMPTS as u32 {
+            if pending.is_empty() {
+                break;
+            }
+            if attempt > 0 {
+                batch::backoff(attempt).await;
+                if self.list_item(tenant_id, list_id).await?.is_none() {
+                    for id in pending.drain(..) {
+                        let o = MemberOutcome::error(Some(&id), "The contact list was deleted");
+                        outcomes.insert(id, o);
+                    }
+                    break;
+                }
+            }
+            let contacts = self.contact_items(tenant_id, &pending).await?;
+            let mut groups = Vec::new();
+            let plan = if add {
+                self.plan_adds(tenant_id, list_id, &pending, &contacts, now)
+                    .await?
+            } else {
+                self.plan_removals(tenant_id, list_id, &pending, &contacts)?
+            };
+            for (id, planned) in plan {
+                match planned {
+                    Ok(g) => groups.push(g),
+                    Err(o) => {
+                        outcomes.insert(id, o);
+                    }
+                }
+            }
+            let mut retry = Vec::new();
+            for pack in batch::pack(groups, |g| g.items.len(), |_| 1) {
+                let delta = i64::try_from(pack.len()).unwrap_or(0);
+                let mut items = vec![counter_update(
+                    &self.table,
+                    tenant_id,
+                    list_id,
+                    if add { delta } else { -delta },
+                    Some(now),
+                )?];
+                let ids: Vec<String> = pack.iter().map(|g| g.contact_id.clone()).collect();
+                items.extend(pack.into_iter().flat_map(|g| g.items));
+                match self.commit(items).await? {
+                    Commit::Done => {
+                        let status = if add {
+                            ListMemberStatus::Added
+                        } else {
+                            ListMemberStatus::Removed
+                        };
+                        for id in ids {
+                            outcomes.insert(id.clone(), MemberOutcome::of(Some(&id), status));
+                        }
+                    }
+                    Commit::Cancelled(_) => retry.extend(ids),
+                }
+            }
+            pending = retry;
+        }
+        for id in pending {
+            let o = MemberOutcome::error(
+                Some(&id),
+                "Too many concurrent changes to this contact: try again",
+            );
+            outcomes.insert(id, o);
+        }
+        // A repeated entry reads as if applied after the first: already in (add) or
+        // already out (remove) of the list, unless the first one failed.
+        let again = if add {
+            ListMemberStatus::AlreadyMember
+        } else {
+            ListMemberStatus::NotMember
+        };
+        let mut answered = HashSet::new();
+        Ok(Some(
+            resolved
+                .into_iter()
+                .map(|r| match r {
+                    Ok(id) => {
+                        let first = answered.insert(id.clone());
+                        match outcomes.get(&id) {
+                            Some(o)
+                                if !first
+                                    && matches!(
+                                        o.status,
+                                        ListMemberStatus::Added | ListMemberStatus::Removed
+                                    ) =>
+                            {
+                                MemberOutcome::of(Some(&id), again)
+                            }
+                            Some(o) => o.clone(),
+                            None => MemberOutcome::error(Some(&id), "Not processed: try again"),
+                        }
+                    }
+                    Err(o) => o,
+                })
+                .collect(),
+        ))
+    }
+
+    /// Per contact: the items that add it to the list, or its outcome if there is nothing to
+    /// write. A contact at the 25-list bound first sheds the ids of lists deleted meanwhile.
+    async fn plan_adds(
+        &self,
+        tenant_id: &str,
+        list_id: &str,
+        ids: &[String],
+        contacts: &HashMap<String, ContactItem>,
+        now: &str,
+    ) -> StoreResult<Vec<(String, Result<MemberGroup, MemberOutcome>)>> {
+        let full: Vec<String> = contacts
+            .values()
+            .filter(|c| c.lists.len() >= MAX_LISTS_PER_CONTACT)
+            .flat_map(|c| c.lists.clone())
+            .collect();
+        let live = self.existing_lists(tenant_id, &full).await?;
+        let t = self.table.as_str();
+        let mut out = Vec::new();
+        for id in ids {
+            let Some(c) = contacts.get(id) else {
+                out.push((
+                    id.clone(),
+                    Err(MemberOutcome::of(Some(id), ListMemberStatus::NotFound)),
+                ));
+                continue;
+            };
+            if c.lists.iter().any(|l| l == list_id) {
+                out.push((
+                    id.clone(),
+                    Err(MemberOutcome::of(Some(id), ListMemberStatus::AlreadyMember)),
+                ));
+                continue;
+            }
+            let mut items = Vec::new();
+            let mut lists = c.lists.clone();
+            if lists.len() >= MAX_LISTS_PER_CONTACT {
+                let (keep, stale): (Vec<String>, Vec<String>) =
+                    lists.into_iter().partition(|l| live.contains(l));
+                for gone in &stale {
+                    let (pk, sk) = member_key(tenant_id, gone, id);
+                    items.push(batch::delete(t, &pk, &sk, None)?);
+                }
+                lists = keep;
+            }
+            if lists.len() >= MAX_LISTS_PER_CONTACT {
+                out.push((
+                    id.clone(),
+                    Err(MemberOutcome::error(
+                        Some(id),
+                        format!("The contact is already in {MAX_LISTS_PER_CONTACT} lists"),
+                    )),
+                ));
+                continue;
+            }
+            lists.push(list_id.to_string());
+            let member = MemberItem {
+                pk: list_members_pk(tenant_id, list_id),
+                sk: contact_sk(id),
+                member: ListMember {
+                    contact_id: id.clone(),
+                    name: c.name.clone(),
+                    phone: c.phone.clone(),
+                    added_at: now.to_string(),
+                },
+            };
+            items.push(batch::put(
+                t,
+                to_item(&member)?,
+                Some(Cond::new("attribute_not_exists(PK)")),
+            )?);
+            items.push(set_lists(t, tenant_id, c, &lists)?);
+            out.push((
+                id.clone(),
+                Ok(MemberGroup {
+                    contact_id: id.clone(),
+                    items,
+                }),
+            ));
+        }
+        Ok(out)
+    }
+
+    fn plan_removals(
+        &self,
+        tenant_id: &str,
+        list_id: &str,
+        ids: &[String],
+        contacts: &HashMap<String, ContactItem>,
+    ) -> StoreResult<Vec<(String, Result<MemberGroup, MemberOutcome>)>> {
+        let t = self.table.as_str();
+        let mut out = Vec::new();
+        for id in ids {
+            let Some(c) = contacts.get(id) else {
+                out.push((
+                    id.clone(),
+                    Err(MemberOutcome::of(Some(id), ListMemberStatus::NotFound)),
+                ));
+                continue;
+            };
+            if !c.lists.iter().any(|l| l == list_id) {
+                out.push((
+                    id.clone(),
+                    Err(MemberOutcome::of(Some(id), ListMemberStatus::NotMember)),
+                ));
+                continue;
+            }
+            let lists: Vec<String> = c.lists.iter().filter(|l| *l != list_id).cloned().collect();
+            let (pk, sk) = member_key(tenant_id, list_id, id);
+            let items = vec![
+                batch::delete(t, &pk, &sk, Some(Cond::new("attribute_exists(PK)")))?,
+                set_lists(t, tenant_id, c, &lists)?,
+            ];
+            out.push((
+                id.clone(),
+                Ok(MemberGroup {
+                    contact_id: id.clone(),
+                    items,
+                }),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Deletes a list: the list item goes and a tombstone comes in one transaction, then up
+    /// to [`CLEANUP_PER_REQUEST`] members are removed at once. `None` if there is no such list.
+    pub async fn delete_contact_list(
+        &self,
+        tenant_id: &str,
+        list_id: &str,
+        now: &str,
+    ) -> StoreResult<Option<ListDeletion>> {
+        self.delete_contact_list_within(tenant_id, list_id, now, CLEANUP_PER_REQUEST)
+            .await
+    }
+
+    /// [`Store::delete_contact_list`] removing at most `budget` members at once.
+    pub async fn delete_contact_list_within(
+        &self,
+        tenant_id: &str,
+        list_id: &str,
+        now: &str,
+        budget: usize,
+    ) -> StoreResult<Option<ListDeletion>> {
+        let mut deleted = false;
+        for attempt in 0..MAX_ATTEMPTS as u32 {
+            if attempt > 0 {
+                batch::backoff(attempt).await;
+            }
+            if self.list_item(tenant_id, list_id).await?.is_none() {
+                return Ok(None);
+            }
+            let tombstone = Tombstone {
+                pk: lists_pk(tenant_id),
+                sk: deleted_list_sk(list_id),
+                gsi1pk: DELETED_LISTS_GSI1PK.into(),
+                gsi1sk: format!("{now}#{tenant_id}#{list_id}"),
+                tenant_id: tenant_id.to_string(),
+                list_id: list_id.to_string(),
+                deleted_at: now.to_string(),
+            };
+            let items = vec![
+                batch::delete(
+                    &self.table,
+                    &lists_pk(tenant_id),
+                    &list_sk(list_id),
+                    Some(Cond::new("attribute_exists(PK)")),
+                )?,
+                batch::put(&self.table, to_item(&tombstone)?, None)?,
+            ];
+            if self.commit(items).await? == Commit::Done {
+                deleted = true;
+                break;
+            }
+        }
+        if !deleted {
+            return Err(StoreError::Contention("delete contact list"));
+        }
+        // The list is gone either way; a failed clean-up is left to the sweep.
+        let (members_removed, cleanup_complete) =
+            match self.clean_deleted_list(tenant_id, list_id, budget).await {
+                Ok(done) => done,
+                Err(e) => {
+                    tracing::warn!(error = %e, list_id, "list clean-up left to the sweep");
+                    (0, false)
+                }
+            };
+        Ok(Some(ListDeletion {
+            members_removed,
+            cleanup_complete,
+        }))
+    }
+
+    /// Removes up to `budget` members of a deleted list: each contact forgets the list, then
+    /// the member items go. Idempotent; when nothing is left the tombstone goes too.
+    /// Returns the members removed and whether the list is finished.
+    async fn clean_deleted_list(
+        &self,
+        tenant_id: &str,
+        list_id: &str,
+        budget: usize,
+    ) -> StoreResult<(u64, bool)> {
+        let mut removed = 0usize;
+        loop {
+            let want = i32::try_from((budget - removed).min(PAGE as usize)).unwrap_or(PAGE);
+            if want == 0 {
+                return Ok((removed as u64, false));
+            }
+            let (page, next) = self.members_query(tenant_id, list_id, None, want).await?;
+            // Futures collected first: a lazy `map` in the stream trips up `Send` inference.
+            let forgets: Vec<_> = page
+                .iter()
+                .map(|m| self.forget_list(tenant_id, &m.contact_id, list_id))
+                .collect();
+            let results = stream::iter(forgets)
+                .buffer_unordered(CONCURRENCY)
+                .collect::<Vec<_>>()
+                .await;
+            results.into_iter().collect::<StoreResult<Vec<()>>>()?;
+            let keys: Vec<(String, String)> = page
+                .iter()
+                .map(|m| member_key(tenant_id, list_id, &m.contact_id))
+                .collect();
+            self.batch_delete(&keys).await?;
+            removed += page.len();
+            if next.is_none() {
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .key(PK, s(lists_pk(tenant_id)))
+                    .key(SK, s(deleted_list_sk(list_id)))
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::aws("DeleteItem", &e))?;
+                return Ok((removed as u64, true));
+            }
+        }
+    }
+
+    /// Takes a deleted list off a contact's `lists` (no-op if the contact is gone or has
+    /// already forgotten it).
+    async fn forget_list(
+        &self,
+        tenant_id: &str,
+        contact_id: &str,
+        list_id: &str,
+    ) -> StoreResult<()> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(contacts_pk(tenant_id)))
+            .key(SK, s(contact_sk(contact_id)))
+            .update_expression("DELETE lists :set ADD version :one")
+            .condition_expression("attribute_exists(PK) AND contains(lists, :id)")
+            .expression_attribute_values(":set", AttributeValue::Ss(vec![list_id.to_string()]))
+            .expression_attribute_values(":id", s(list_id))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(StoreError::aws("UpdateItem", &e)),
+        }
+    }
+
+    /// Continues the clean-up of deleted lists (all tenants), oldest first, removing up to
+    /// `budget` members in all. Meant for a periodic job (e.g. the every-minute schedule);
+    /// safe to run concurrently with anything, and with itself.
+    pub async fn sweep_deleted_lists(&self, budget: usize) -> StoreResult<SweepReport> {
+        let mut report = SweepReport::default();
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression("GSI1PK = :pk")
+            .expression_attribute_values(":pk", s(DELETED_LISTS_GSI1PK))
+            .limit(100)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("Query", &e))?;
+        let mut left = budget;
+        for item in out.items.unwrap_or_default() {
+            let t: Tombstone = from_item(item)?;
+            if left == 0 {
+                report.lists_pending += 1;
+                continue;
+            }
+            let (removed, done) = self
+                .clean_deleted_list(&t.tenant_id, &t.list_id, left)
+                .await?;
+            left = left.saturating_sub(removed as usize);
+            report.members_removed += removed;
+            if done {
+                report.lists_finished += 1;
+            } else {
+                report.lists_pending += 1;
+            }
+        }
+        Ok(report)
+    }
+}

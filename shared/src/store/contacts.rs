@@ -1,0 +1,819 @@
+//! Contacts and tags. Per contact (see `docs/data-model.md`):
+//! - the contact `TENANT#<t>#CONTACTS` / `CONTACT#<id>`: the source of truth (name, phone,
+//!   tags, the lists it is in, `version`), on GSI1 by folded name for name search;
+//! - its phone claim `TENANT#<t>#PHONES` / `PHONE#<digits>`: one per phone, which is what
+//!   makes phones unique per tenant; a copy of the contact, read by phone search;
+//! - per tag, a copy `TENANT#<t>#TAG#<tag>` / `CONTACT#<id>`: contacts by tag are one Query
+//!   that reads only the contacts returned;
+//! - per list, a member item holding its name and phone (see `contact_lists`).
+//!
+//! Every change to a contact rewrites all of these in one transaction, guarded by the
+//! contact's `version`: a reader never sees a phone claim without its contact or a stale copy.
+//! The bounds on tags (20) and lists (25) per contact keep each transaction under
+//! DynamoDB's 100 items.
+
+use super::batch::{self, Commit, Cond, Expect, CONCURRENCY};
+use super::contact_lists::{counter_update, member_key};
+use super::keys::*;
+use super::{from_item, n, s, to_item, Item, Store, StoreError, StoreResult, MAX_ATTEMPTS};
+use crate::domain::contacts::{self as rules, Group, TagChange};
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use futures::stream::{self, StreamExt};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use utoipa::ToSchema;
+
+/// A contact as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Contact {
+    #[schema(example = "0193a6f2-7c1e-7d4b-9a51-3f0c2b8e4d11")]
+    pub id: String,
+    /// Empty when the contact has no name.
+    #[schema(example = "Ali")]
+    pub name: String,
+    /// Digits only, as normalised on the way in.
+    #[schema(example = "923001234567")]
+    pub phone: String,
+    /// Lower case, sorted.
+    #[schema(example = json!(["jan26", "lead"]))]
+    pub tags: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One recipient of an audience (a tag or a contact list), as campaigns read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AudienceMember {
+    pub contact_id: String,
+    pub name: String,
+    pub phone: String,
+}
+
+/// A page of an audience and the cursor of the next one (`None`: that was the last page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AudiencePage {
+    pub members: Vec<AudienceMember>,
+    pub next_cursor: Option<String>,
+}
+
+/// The contact item: the source of truth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ContactItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(rename = "GSI1PK", default, skip_serializing_if = "Option::is_none")]
+    gsi1pk: Option<String>,
+    #[serde(rename = "GSI1SK", default, skip_serializing_if = "Option::is_none")]
+    gsi1sk: Option<String>,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) phone: String,
+    #[serde(default)]
+    pub(crate) tags: Vec<String>,
+    /// Ids of the lists the contact is in (a string set). Invariant: every id here has its
+    /// member item (they are written and removed together); a deleted list's id stays until
+    /// its clean-up reaches the contact, so readers check that a list exists.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "serde_dynamo::string_set"
+    )]
+    pub(crate) lists: Vec<String>,
+    pub(crate) created_at: String,
+    pub(crate) updated_at: String,
+    pub(crate) version: u64,
+}
+
+impl ContactItem {
+    fn new(tenant_id: &str, id: String, phone: String, now: &str) -> Self {
+        ContactItem {
+            pk: contacts_pk(tenant_id),
+            sk: contact_sk(&id),
+            gsi1pk: None,
+            gsi1sk: None,
+            id,
+            name: String::new(),
+            phone,
+            tags: Vec::new(),
+            lists: Vec::new(),
+            created_at: now.to_string(),
+            updated_at: now.to_string(),
+            version: 0,
+        }
+    }
+
+    /// Sets the name and its place in the name index (none without a name).
+    fn set_name(&mut self, tenant_id: &str, name: String) {
+        let folded = rules::fold_name(&name);
+        if folded.is_empty() {
+            self.gsi1pk = None;
+            self.gsi1sk = None;
+        } else {
+            self.gsi1pk = Some(contact_names_gsi1pk(tenant_id));
+            self.gsi1sk = Some(contact_name_gsi1sk(&folded, &self.id));
+        }
+        self.name = name;
+    }
+
+    pub(crate) fn contact(&self) -> Contact {
+        Contact {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            phone: self.phone.clone(),
+            tags: self.tags.clone(),
+            created_at: self.created_at.clone(),
+            updated_at: self.updated_at.clone(),
+        }
+    }
+}
+
+/// A copy of the contact under another key (phone claim, tag membership).
+fn copy_item(pk: String, sk: String, c: &Contact) -> StoreResult<Item> {
+    let mut item = to_item(c)?;
+    item.insert(PK.into(), s(pk));
+    item.insert(SK.into(), s(sk));
+    Ok(item)
+}
+
+/// Contact ids are UUIDs; anything else cannot name a contact (and is never looked up).
+pub(crate) fn is_id(id: &str) -> bool {
+    uuid::Uuid::try_parse(id).is_ok()
+}
+
+/// What `GET /api/contacts` reads: everything, one tag, or a phone or name prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContactFilter {
+    All,
+    Tag(String),
+    PhonePrefix(String),
+    NamePrefix(String),
+}
+
+/// How a bulk upsert went for one group of entries (one phone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpsertOutcome {
+    Created(Contact),
+    Updated(Contact),
+    Unchanged(Contact),
+    Failed(String),
+}
+
+/// `PATCH /api/contacts/{id}`: each field is optional.
+#[derive(Debug, Clone, Default)]
+pub struct ContactPatch {
+    /// Already validated; empty clears the name.
+    pub name: Option<String>,
+    /// Already normalised.
+    pub phone: Option<String>,
+    pub tags: Option<TagChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatchOutcome {
+    Updated(Contact),
+    NotFound,
+    /// The new phone belongs to another contact.
+    PhoneTaken {
+        contact_id: String,
+    },
+    /// The change breaks a rule (e.g. too many tags); the message names the field.
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeleteReport {
+    pub deleted: Vec<String>,
+    pub not_found: Vec<String>,
+}
+
+/// A contact's state as read before a write: `Torn` when two reads disagreed because a
+/// write landed between them (read again).
+enum Read {
+    Found(Option<Box<ContactItem>>),
+    Torn,
+}
+
+/// The transaction items of one contact write, and where the new phone claim is in them.
+struct WritePlan {
+    items: Vec<TransactWriteItem>,
+    phone_claim: Option<usize>,
+}
+
+/// One contact's deletion: its items, and the lists whose counters go down by one.
+struct DeleteGroup {
+    id: String,
+    items: Vec<TransactWriteItem>,
+    counted_lists: Vec<String>,
+}
+
+const SAVE_FAILED: &str = "Could not save this contact: try again";
+const CONTENDED: &str = "Too many concurrent changes to this contact: try again";
+
+impl Store {
+    /// The contact item, read consistently. `None` also for ids that are not UUIDs.
+    pub(crate) async fn contact_item(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<ContactItem>> {
+        if !is_id(id) {
+            return Ok(None);
+        }
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(contacts_pk(tenant_id)))
+            .key(SK, s(contact_sk(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", &e))?;
+        out.item.map(from_item).transpose()
+    }
+
+    /// Contact items by id (ids that are not UUIDs or not found are absent).
+    pub(crate) async fn contact_items(
+        &self,
+        tenant_id: &str,
+        ids: &[String],
+    ) -> StoreResult<HashMap<String, ContactItem>> {
+        let keys: Vec<(String, String)> = ids
+            .iter()
+            .filter(|id| is_id(id))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .map(|id| (contacts_pk(tenant_id), contact_sk(id)))
+            .collect();
+        self.batch_get(&keys, true)
+            .await?
+            .into_iter()
+            .map(|i| from_item::<ContactItem>(i).map(|c| (c.id.clone(), c)))
+            .collect()
+    }
+
+    /// Contact ids by phone claim, for normalised phones.
+    pub(crate) async fn contact_ids_by_phone(
+        &self,
+        tenant_id: &str,
+        phones: &[String],
+    ) -> StoreResult<HashMap<String, String>> {
+        let keys: Vec<(String, String)> = phones
+            .iter()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .map(|p| (phones_pk(tenant_id), phone_sk(p)))
+            .collect();
+        self.batch_get(&keys, true)
+            .await?
+            .into_iter()
+            .map(|i| from_item::<Contact>(i).map(|c| (c.phone, c.id)))
+            .collect()
+    }
+
+    pub async fn get_contact(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Contact>> {
+        Ok(self.contact_item(tenant_id, id).await?.map(|c| c.contact()))
+    }
+
+    /// A page of contacts: all of them or one tag newest first, phone or name matches in
+    /// phone or name order. Each is one `Query` reading only the page (no filter).
+    pub async fn list_contacts(
+        &self,
+        tenant_id: &str,
+        filter: &ContactFilter,
+        cursor: Option<&str>,
+        limit: i32,
+    ) -> StoreResult<(Vec<Contact>, Option<String>)> {
+        let q = self.client.query().table_name(&self.table).limit(limit);
+        let (q, start) = match filter {
+            ContactFilter::All | ContactFilter::Tag(_) => {
+                let pk = match filter {
+                    ContactFilter::Tag(tag) => tag_pk(tenant_id, tag),
+                    _ => contacts_pk(tenant_id),
+                };
+                let start = batch::start_key(
+                    cursor,
+                    &[Expect::Eq(PK, &pk), Expect::Prefix(SK, CONTACT_PREFIX)],
+                )?;
+                let q = q
+                    .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                    .expression_attribute_values(":pk", s(&pk))
+                    .expression_attribute_values(":prefix", s(CONTACT_PREFIX))
+                    .scan_index_forward(false)
+                    .consistent_read(true);
+                (q, start)
+            }
+            ContactFilter::PhonePrefix(digits) => {
+                let pk = phones_pk(tenant_id);
+                let prefix = phone_sk(digits);
+                let start =
+                    batch::start_key(cursor, &[Expect::Eq(PK, &pk), Expect::Prefix(SK, &prefix)])?;
+                let q = q
+                    .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                    .expression_attribute_values(":pk", s(&pk))
+                    .expression_attribute_values(":prefix", s(&prefix))
+                    .consistent_read(true);
+                (q, start)
+            }
+            ContactFilter::NamePrefix(folded) => {
+                let gpk = contact_names_gsi1pk(tenant_id);
+                let table_pk = contacts_pk(tenant_id);
+                let start = batch::start_key(
+                    cursor,
+                    &[
+                        Expect::Eq(GSI1PK, &gpk),
+                        Expect::Prefix(GSI1SK, folded),
+                        Expect::Eq(PK, &table_pk),
+                        Expect::Prefix(SK, CONTACT_PREFIX),
+                    ],
+                )?;
+                let q = q
+                    .index_name(GSI1)
+                    .key_condition_expression("GSI1PK = :pk AND begins_with(GSI1SK, :prefix)")
+                    .expression_attribute_values(":pk", s(&gpk))
+                    .expression_attribute_values(":prefix", s(folded));
+                (q, start)
+            }
+        };
+        let out = q
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("Query", &e))?;
+        let contacts = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item::<Contact>)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((
+            contacts,
+            super::cursor::encode(out.last_evaluated_key.as_ref()),
+        ))
+    }
+
+    /// **For campaigns**: one page of the contacts carrying `tag` (normalised, see
+    /// `domain::contacts::tag`), oldest first, so contacts tagged while a campaign runs are
+    /// still reached. One strongly consistent `Query` on `TENANT#<t>#TAG#<tag>` reading only
+    /// `limit` items; pass the returned cursor to get the next page. A cursor from another
+    /// tenant or tag is `StoreError::BadCursor`.
+    pub async fn contacts_page_by_tag(
+        &self,
+        tenant_id: &str,
+        tag: &str,
+        cursor: Option<&str>,
+        limit: i32,
+    ) -> StoreResult<AudiencePage> {
+        let pk = tag_pk(tenant_id, tag);
+        let start = batch::start_key(
+            cursor,
+            &[Expect::Eq(PK, &pk), Expect::Prefix(SK, CONTACT_PREFIX)],
+        )?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(&pk))
+            .expression_attribute_values(":prefix", s(CONTACT_PREFIX))
+            .projection_expression("id, #name, phone")
+            .expression_attribute_names("#name", "name")
+            .consistent_read(true)
+            .limit(limit.max(1))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("Query", &e))?;
+        #[derive(Deserialize)]
+        struct Row {
+            id: String,
+            name: String,
+            phone: String,
+        }
+        let members = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| {
+                from_item::<Row>(i).map(|r| AudienceMember {
+                    contact_id: r.id,
+                    name: r.name,
+                    phone: r.phone,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(AudiencePage {
+            members,
+            next_cursor: super::cursor::encode(out.last_evaluated_key.as_ref()),
+        })
+    }
+
+    /// Bulk upsert of groups of entries that share a phone (`domain::contacts::group_by_phone`),
+    /// one outcome per group in the same order. Stored state is read in batches first; then
+    /// each contact is one transaction, at most `CONCURRENCY` in flight. A failure of one
+    /// contact (a rule, contention, an AWS error after the reads) is its outcome, not the
+    /// request's: the others are saved. An AWS error while reading fails the whole call
+    /// before anything is written.
+    pub async fn upsert_contacts(
+        &self,
+        tenant_id: &str,
+        groups: &[Group],
+        now: &str,
+    ) -> StoreResult<Vec<UpsertOutcome>> {
+        let phones: Vec<String> = groups.iter().map(|g| g.phone.clone()).collect();
+        let claims = self.contact_ids_by_phone(tenant_id, &phones).await?;
+        let ids: Vec<String> = claims.values().cloned().collect();
+        let stored = self.contact_items(tenant_id, &ids).await?;
+        let known = |g: &Group| match claims.get(&g.phone) {
+            None => Read::Found(None),
+            Some(id) => match stored.get(id) {
+                Some(c) if c.phone == g.phone => Read::Found(Some(Box::new(c.clone()))),
+                _ => Read::Torn,
+            },
+        };
+        // Futures collected first: a lazy `map` in the stream trips up `Send` inference.
+        let upserts: Vec<_> = groups
+            .iter()
+            .map(|g| {
+                let first = known(g);
+                async move {
+                    match self.upsert_group(tenant_id, g, first, now).await {
+                        Ok(o) => o,
+                        Err(e) => {
+                            tracing::error!(error = %e, phone = %g.phone, "contact upsert failed");
+                            UpsertOutcome::Failed(SAVE_FAILED.into())
+                        }
+                    }
+                }
+            })
+            .collect();
+        let outcomes = stream::iter(upserts)
+            .buffered(CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+        Ok(outcomes)
+    }
+
+    /// The contact holding `phone`, read again after a lost race.
+    async fn contact_by_phone(&self, tenant_id: &str, phone: &str) -> StoreResult<Read> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(phones_pk(tenant_id)))
+            .key(SK, s(phone_sk(phone)))
+            .projection_expression("id")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", &e))?;
+        let Some(id) = out
+            .item
+            .and_then(|mut i| i.remove("id"))
+            .and_then(|v| v.as_s().ok().cloned())
+        else {
+            return Ok(Read::Found(None));
+        };
+        Ok(match self.contact_item(tenant_id, &id).await? {
+            Some(c) if c.phone == phone => Read::Found(Some(Box::new(c))),
+            _ => Read::Torn,
+        })
+    }
+
+    async fn upsert_group(
+        &self,
+        tenant_id: &str,
+        group: &Group,
+        first: Read,
+        now: &str,
+    ) -> StoreResult<UpsertOutcome> {
+        let mut read = first;
+        for attempt in 0..MAX_ATTEMPTS as u32 {
+            if attempt > 0 {
+                batch::backoff(attempt).await;
+                read = self.contact_by_phone(tenant_id, &group.phone).await?;
+            }
+            let Read::Found(stored) = read else {
+                read = Read::Torn;
+                continue;
+            };
+            let stored = stored.map(|c| *c);
+            let merged = match rules::merge(
+                stored
+                    .as_ref()
+                    .map(|c| (c.name.as_str(), c.tags.as_slice())),
+                group,
+            ) {
+                Ok(m) => m,
+                Err(msg) => return Ok(UpsertOutcome::Failed(msg)),
+            };
+            if !merged.changed {
+                if let Some(c) = &stored {
+                    return Ok(UpsertOutcome::Unchanged(c.contact()));
+                }
+            }
+            let mut next = match &stored {
+                Some(c) => c.clone(),
+                None => ContactItem::new(
+                    tenant_id,
+                    uuid::Uuid::now_v7().to_string(),
+                    group.phone.clone(),
+                    now,
+                ),
+            };
+            next.set_name(tenant_id, merged.name);
+            next.tags = merged.tags;
+            next.updated_at = now.to_string();
+            next.version += 1;
+            let plan = self.write_plan(tenant_id, stored.as_ref(), &next)?;
+            match self.commit(plan.items).await? {
+                Commit::Done => {
+                    return Ok(match stored {
+                        None => UpsertOutcome::Created(next.contact()),
+                        Some(_) => UpsertOutcome::Updated(next.contact()),
+                    })
+                }
+                // Someone else wrote this contact or claimed this phone first: read again.
+                Commit::Cancelled(_) => read = Read::Torn,
+            }
+        }
+        Ok(UpsertOutcome::Failed(CONTENDED.into()))
+    }
+
+    /// Every item a contact write changes: the contact (guarded by its version, or new), its
+    /// phone claim (a new phone must be free), its tag copies, and the name and phone copied
+    /// on its list memberships.
+    fn write_plan(
+        &self,
+        tenant_id: &str,
+        old: Option<&ContactItem>,
+        new: &ContactItem,
+    ) -> StoreResult<WritePlan> {
+        let t = self.table.as_str();
+        let mut items = Vec::new();
+        let contact_cond = match old {
+            None => Cond::new("attribute_not_exists(PK)"),
+            Some(o) => Cond::new("version = :v").value(":v", n(o.version)),
+        };
+        items.push(batch::put(t, to_item(new)?, Some(contact_cond))?);
+        let view = new.contact();
+        let ours = |id: &str| Cond::new("#id = :id").name("#id", "id").value(":id", s(id));
+        let claim = copy_item(phones_pk(tenant_id), phone_sk(&new.phone), &view)?;
+        let mut phone_claim = None;
+        match old {
+            Some(o) if o.phone == new.phone => {
+                items.push(batch::put(t, claim, Some(ours(&new.id)))?);
+            }
+            _ => {
+                phone_claim = Some(items.len());
+                items.push(batch::put(
+                    t,
+                    claim,
+                    Some(Cond::new("attribute_not_exists(PK)")),
+                )?);
+                if let Some(o) = old {
+                    items.push(batch::delete(
+                        t,
+                        &phones_pk(tenant_id),
+                        &phone_sk(&o.phone),
+                        Some(ours(&o.id)),
+                    )?);
+                }
+            }
+        }
+        if let Some(o) = old {
+            for tag in o.tags.iter().filter(|tag| !new.tags.contains(tag)) {
+                items.push(batch::delete(
+                    t,
+                    &tag_pk(tenant_id, tag),
+                    &contact_sk(&o.id),
+                    None,
+                )?);
+            }
+        }
+        for tag in &new.tags {
+            let copy = copy_item(tag_pk(tenant_id, tag), contact_sk(&new.id), &view)?;
+            items.push(batch::put(t, copy, None)?);
+        }
+        if let Some(o) = old {
+            if o.name != new.name || o.phone != new.phone {
+                for list_id in &o.lists {
+                    let (pk, sk) = member_key(tenant_id, list_id, &o.id);
+                    items.push(batch::update(
+                        t,
+                        &pk,
+                        &sk,
+                        "SET #name = :name, phone = :phone",
+                        Cond::new("attribute_exists(PK)")
+                            .name("#name", "name")
+                            .value(":name", s(&new.name))
+                            .value(":phone", s(&new.phone)),
+                    )?);
+                }
+            }
+        }
+        Ok(WritePlan { items, phone_claim })
+    }
+
+    /// Edits one contact. A new phone must not belong to another contact.
+    pub async fn update_contact(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        patch: &ContactPatch,
+        now: &str,
+    ) -> StoreResult<PatchOutcome> {
+        for attempt in 0..MAX_ATTEMPTS as u32 {
+            if attempt > 0 {
+                batch::backoff(attempt).await;
+            }
+            let Some(old) = self.contact_item(tenant_id, id).await? else {
+                return Ok(PatchOutcome::NotFound);
+            };
+            let mut next = old.clone();
+            if let Some(name) = &patch.name {
+                next.set_name(tenant_id, name.clone());
+            }
+            if let Some(phone) = &patch.phone {
+                next.phone = phone.clone();
+            }
+            if let Some(change) = &patch.tags {
+                match change.apply(&old.tags) {
+                    Ok(tags) => next.tags = tags,
+                    Err(msg) => return Ok(PatchOutcome::Invalid(msg)),
+                }
+            }
+            if next == old {
+                return Ok(PatchOutcome::Updated(old.contact()));
+            }
+            next.updated_at = now.to_string();
+            next.version += 1;
+            let plan = self.write_plan(tenant_id, Some(&old), &next)?;
+            let commit = self.commit(plan.items).await?;
+            if commit == Commit::Done {
+                return Ok(PatchOutcome::Updated(next.contact()));
+            }
+            if plan
+                .phone_claim
+                .is_some_and(|i| commit.condition_failed_at(i))
+            {
+                if let Read::Found(Some(holder)) =
+                    self.contact_by_phone(tenant_id, &next.phone).await?
+                {
+                    if holder.id != id {
+                        return Ok(PatchOutcome::PhoneTaken {
+                            contact_id: holder.id,
+                        });
+                    }
+                }
+            }
+        }
+        Err(StoreError::Contention("update contact"))
+    }
+
+    /// Deletes contacts with everything that refers to them: phone claim, tag copies, list
+    /// memberships (and the lists' member counts). Contacts are packed into as few
+    /// transactions as fit; a pack that loses a race is retried one contact at a time.
+    pub async fn delete_contacts(
+        &self,
+        tenant_id: &str,
+        ids: &[String],
+    ) -> StoreResult<DeleteReport> {
+        let mut report = DeleteReport::default();
+        let mut seen = HashSet::new();
+        let ids: Vec<String> = ids
+            .iter()
+            .filter(|id| seen.insert(id.as_str()))
+            .cloned()
+            .collect();
+        let found = self.contact_items(tenant_id, &ids).await?;
+        let mut targets = Vec::new();
+        for id in &ids {
+            match found.get(id) {
+                Some(c) => targets.push(c.clone()),
+                None => report.not_found.push(id.clone()),
+            }
+        }
+        let list_ids: Vec<String> = targets.iter().flat_map(|c| c.lists.clone()).collect();
+        let live_lists = self.existing_lists(tenant_id, &list_ids).await?;
+        let groups = targets
+            .iter()
+            .map(|c| self.delete_group(tenant_id, c, &live_lists))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let distinct_lists = |p: &[DeleteGroup]| {
+            p.iter()
+                .flat_map(|g| g.counted_lists.iter())
+                .collect::<HashSet<_>>()
+                .len()
+        };
+        for pack in batch::pack(groups, |g| g.items.len(), distinct_lists) {
+            let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
+            for list_id in pack.iter().flat_map(|g| g.counted_lists.iter()) {
+                *counts.entry(list_id.as_str()).or_default() -= 1;
+            }
+            let mut items: Vec<TransactWriteItem> = Vec::new();
+            for (list_id, delta) in counts {
+                items.push(counter_update(
+                    &self.table,
+                    tenant_id,
+                    list_id,
+                    delta,
+                    None,
+                )?);
+            }
+            let ids: Vec<String> = pack.iter().map(|g| g.id.clone()).collect();
+            items.extend(pack.into_iter().flat_map(|g| g.items));
+            if self.commit(items).await? == Commit::Done {
+                report.deleted.extend(ids);
+                continue;
+            }
+            for id in ids {
+                if self.delete_one(tenant_id, &id).await? {
+                    report.deleted.push(id);
+                } else {
+                    report.not_found.push(id);
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Deletes one contact on its own (after its pack lost a race). False if it is gone.
+    async fn delete_one(&self, tenant_id: &str, id: &str) -> StoreResult<bool> {
+        for attempt in 0..MAX_ATTEMPTS as u32 {
+            batch::backoff(attempt).await;
+            let Some(c) = self.contact_item(tenant_id, id).await? else {
+                return Ok(false);
+            };
+            let live_lists = self.existing_lists(tenant_id, &c.lists).await?;
+            let group = self.delete_group(tenant_id, &c, &live_lists)?;
+            let mut items = group.items;
+            for list_id in &group.counted_lists {
+                items.push(counter_update(&self.table, tenant_id, list_id, -1, None)?);
+            }
+            if self.commit(items).await? == Commit::Done {
+                return Ok(true);
+            }
+        }
+        Err(StoreError::Contention("delete contact"))
+    }
+
+    fn delete_group(
+        &self,
+        tenant_id: &str,
+        c: &ContactItem,
+        live_lists: &HashSet<String>,
+    ) -> StoreResult<DeleteGroup> {
+        let t = self.table.as_str();
+        let mut items = vec![
+            batch::delete(
+                t,
+                &contacts_pk(tenant_id),
+                &contact_sk(&c.id),
+                Some(Cond::new("version = :v").value(":v", n(c.version))),
+            )?,
+            batch::delete(
+                t,
+                &phones_pk(tenant_id),
+                &phone_sk(&c.phone),
+                Some(
+                    Cond::new("#id = :id")
+                        .name("#id", "id")
+                        .value(":id", s(&c.id)),
+                ),
+            )?,
+        ];
+        for tag in &c.tags {
+            items.push(batch::delete(
+                t,
+                &tag_pk(tenant_id, tag),
+                &contact_sk(&c.id),
+                None,
+            )?);
+        }
+        for list_id in &c.lists {
+            let (pk, sk) = member_key(tenant_id, list_id, &c.id);
+            items.push(batch::delete(
+                t,
+                &pk,
+                &sk,
+                Some(Cond::new("attribute_exists(PK)")),
+            )?);
+        }
+        Ok(DeleteGroup {
+            id: c.id.clone(),
+            items,
+            counted_lists: c
+                .lists
+                .iter()
+                .filter(|l| live_lists.contains(*l))
+                .cloned()
+                .collect(),
+        })
+    }
+}

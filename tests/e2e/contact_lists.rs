@@ -1,0 +1,625 @@
+//! Contact lists: create, list, get (member count), delete (with member clean-up, finished by
+//! the sweep for large lists), members by id or phone, the 25-lists bound, and the
+//! campaign-side member pages.
+
+use crate::contacts::{call, get_json, ids_of, tenant, upsert};
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashSet;
+use wati_shared::store::keys;
+use wati_tests::*;
+
+async fn create_list(app: &TestApp, key: &str, name: &str) -> String {
+    let (status, _, body) = call(
+        app,
+        Method::POST,
+        "/api/contact-lists",
+        key,
+        Some(json!({ "name": name })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["list"]["id"].as_str().unwrap_or_default().to_string()
+}
+
+async fn members(app: &TestApp, key: &str, list: &str, method: Method, body: Value) -> Value {
+    let (status, _, body) = call(
+        app,
+        method,
+        &format!("/api/contact-lists/{list}/members"),
+        key,
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+fn statuses(report: &Value) -> Vec<&str> {
+    report["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["status"].as_str())
+        .collect()
+}
+
+/// The contact item's `lists` attribute, read raw.
+async fn lists_on_contact(app: &TestApp, tenant_id: &str, contact_id: &str) -> Vec<String> {
+    let out = app
+        .state
+        .aws
+        .dynamo
+        .get_item()
+        .table_name(&app.state.config.table_name)
+        .key(keys::PK, AttributeValue::S(keys::contacts_pk(tenant_id)))
+        .key(keys::SK, AttributeValue::S(keys::contact_sk(contact_id)))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let mut lists = out
+        .item
+        .and_then(|mut i| i.remove("lists"))
+        .and_then(|v| v.as_ss().ok().cloned())
+        .unwrap_or_default();
+    lists.sort();
+    lists
+}
+
+async fn count_partition(app: &TestApp, pk: &str) -> i32 {
+    app.state
+        .aws
+        .dynamo
+        .query()
+        .table_name(&app.state.config.table_name)
+        .key_condition_expression("PK = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .count
+}
+
+#[tokio::test]
+async fn lists_are_created_listed_fetched_and_deleted() {
+    let app = TestApp::start().await;
+    let t = tenant(&app).await;
+    let first = create_list(&app, &t.key, " January promo ").await;
+    let second = create_list(&app, &t.key, "VIPs").await;
+    let third = create_list(&app, &t.key, "Leads").await;
+
+    let page = get_json(&app, &t.key, "/api/contact-lists").await;
+    let names: Vec<&str> = page["lists"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["Leads", "VIPs", "January promo"],
+        "newest first"
+    );
+    let one = get_json(&app, &t.key, &format!("/api/contact-lists/{first}")).await;
+    assert_eq!(one["list"]["id"], first.as_str());
+    assert_eq!(one["list"]["name"], "January promo");
+    assert_eq!(one["list"]["memberCount"], 0);
+
+    let p1 = get_json(&app, &t.key, "/api/contact-lists?limit=2").await;
+    assert_eq!(p1["lists"].as_array().map(Vec::len), Some(2));
+    let cursor = p1["nextCursor"].as_str().unwrap_or_default();
+    let p2 = get_json(
+        &app,
+        &t.key,
+        &format!("/api/contact-lists?limit=2&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(p2["lists"][0]["id"], first.as_str());
+
+    let (status, _, body) = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/contact-lists/{second}"),
+        &t.key,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::OK,
+            json!({"id": second, "deleted": true, "membersRemoved": 0, "cleanupComplete": true})
+        )
+    );
+    for (method, path) in [
+        (Method::GET, format!("/api/contact-lists/{second}")),
+        (Method::DELETE, format!("/api/contact-lists/{second}")),
+        (Method::GET, format!("/api/contact-lists/{second}/members")),
+    ] {
+        let (status, _, body) = call(&app, method, &path, &t.key, None).await;
+        assert_eq!(
+            (status, body),
+            (
+                StatusCode::NOT_FOUND,
+                json!({"error": "Contact list not found"})
+            )
+        );
+    }
+    let page = get_json(&app, &t.key, "/api/contact-lists").await;
+    let ids: Vec<&str> = page["lists"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["id"].as_str())
+        .collect();
+    assert_eq!(ids, vec![third.as_str(), first.as_str()]);
+    // No tombstone is left behind for an empty list.
+    assert_eq!(count_partition(&app, &keys::lists_pk(&t.id)).await, 2);
+}
+
+#[tokio::test]
+async fn members_are_added_and_removed_by_id_or_phone_with_exact_counts() {
+    let app = TestApp::start().await;
+    let t = tenant(&app).await;
+    let body = upsert(
+        &app,
+        &t.key,
+        json!([{"name": "Ali", "phone": "+923001234567"},
+               {"name": "Sara", "phone": "+923009876543"},
+               {"name": "Omar", "phone": "+923005550000"}]),
+    )
+    .await;
+    let ids = ids_of(&body);
+    let (ali, sara, omar) = (&ids[0], &ids[1], &ids[2]);
+    let list = create_list(&app, &t.key, "L").await;
+    let unknown = "0193a6f2-7c1e-7d4b-9a51-3f0c2b8e4d11";
+
+    let report = members(
+        &app,
+        &t.key,
+        &list,
+        Method::POST,
+        json!({"contactIds": [ali, sara, ali, unknown, "junk"]}),
+    )
+    .await;
+    assert_eq!(
+        statuses(&report),
+        vec!["added", "added", "already_member", "not_found", "not_found"]
+    );
+    assert_eq!(
+        (
+            &report["changed"],
+            &report["unchanged"],
+            &report["notFound"],
+            &report["failed"],
+            &report["memberCount"]
+        ),
+        (&json!(2), &json!(1), &json!(2), &json!(0), &json!(2))
+    );
+    assert_eq!(
+        report["results"][0],
+        json!({"index": 0, "status": "added", "contactId": ali})
+    );
+
+    let report = members(
+        &app,
+        &t.key,
+        &list,
+        Method::POST,
+        json!({"phones": ["+92 300 555-0000", "12", "+923001111111", "923001234567"]}),
+    )
+    .await;
+    assert_eq!(
+        statuses(&report),
+        vec!["added", "error", "not_found", "already_member"]
+    );
+    assert_eq!(report["results"][0]["contactId"], omar.as_str());
+    assert_eq!(
+        report["results"][1]["error"],
+        "\"phones[1]\" must be an E.164 number or local digits"
+    );
+    assert_eq!(report["memberCount"], 3);
+
+    let page = get_json(
+        &app,
+        &t.key,
+        &format!("/api/contact-lists/{list}/members?limit=2"),
+    )
+    .await;
+    assert_eq!(page["members"].as_array().map(Vec::len), Some(2));
+    let first = &page["members"][0];
+    assert_eq!(first["contactId"], ali.as_str(), "contact order");
+    assert_eq!(
+        (&first["name"], &first["phone"]),
+        (&json!("Ali"), &json!("923001234567"))
+    );
+    assert!(first["addedAt"].as_str().is_some_and(|s| s.ends_with('Z')));
+    let cursor = page["nextCursor"].as_str().unwrap_or_default();
+    let page = get_json(
+        &app,
+        &t.key,
+        &format!("/api/contact-lists/{list}/members?limit=2&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(page["members"][0]["contactId"], omar.as_str());
+    assert_eq!(lists_on_contact(&app, &t.id, ali).await, vec![list.clone()]);
+
+    let report = members(
+        &app,
+        &t.key,
+        &list,
+        Method::DELETE,
+        json!({"contactIds": [ali, ali, unknown]}),
+    )
+    .await;
+    assert_eq!(
+        statuses(&report),
+        vec!["removed", "not_member", "not_found"]
+    );
+    assert_eq!(report["memberCount"], 2);
+    let report = members(
+        &app,
+        &t.key,
+        &list,
+        Method::DELETE,
+        json!({"phones": ["923001234567"]}),
+    )
+    .await;
+    assert_eq!(statuses(&report), vec!["not_member"]);
+    assert_eq!(
+        lists_on_contact(&app, &t.id, ali).await,
+        Vec::<String>::new()
+    );
+    let page = get_json(&app, &t.key, &format!("/api/contact-lists/{list}/members")).await;
+    let left: Vec<&str> = page["members"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["contactId"].as_str())
+        .collect();
+    assert_eq!(left, vec![sara.as_str(), omar.as_str()]);
+    // The contact itself is untouched by leaving a list.
+    let c = get_json(&app, &t.key, &format!("/api/contacts/{ali}")).await;
+    assert_eq!(c["contact"]["name"], "Ali");
+    // Back in again.
+    let report = members(
+        &app,
+        &t.key,
+        &list,
+        Method::POST,
+        json!({"contactIds": [ali]}),
+    )
+    .await;
+    assert_eq!(
+        (statuses(&report), &report["memberCount"]),
+        (vec!["added"], &json!(3))
+    );
+}
+
+#[tokio::test]
+async fn a_contact_is_in_at_most_25_lists_and_deleted_lists_do_not_count() {
+    let app = TestApp::start().await;
+    let t = tenant(&app).await;
+    let body = upsert(
+        &app,
+        &t.key,
+        json!([{"name": "Ali", "phone": "+923001234567"}]),
+    )
+    .await;
+    let ali = ids_of(&body).remove(0);
+    let mut lists = Vec::new();
+    for i in 0..26 {
+        lists.push(create_list(&app, &t.key, &format!("L{i}")).await);
+    }
+    for l in &lists[..25] {
+        let r = members(&app, &t.key, l, Method::POST, json!({"contactIds": [ali]})).await;
+        assert_eq!(statuses(&r), vec!["added"]);
+    }
+    let r = members(
+        &app,
+        &t.key,
+        &lists[25],
+        Method::POST,
+        json!({"contactIds": [ali]}),
+    )
+    .await;
+    assert_eq!(statuses(&r), vec!["error"]);
+    assert_eq!(
+        r["results"][0]["error"],
+        "The contact is already in 25 lists"
+    );
+    assert_eq!(r["memberCount"], 0);
+
+    // A list deleted behind the API's back (as if its clean-up had not reached this contact
+    // yet) still sits in the contact's `lists`; it no longer counts.
+    app.state
+        .aws
+        .dynamo
+        .delete_item()
+        .table_name(&app.state.config.table_name)
+        .key(keys::PK, AttributeValue::S(keys::lists_pk(&t.id)))
+        .key(keys::SK, AttributeValue::S(keys::list_sk(&lists[0])))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(lists_on_contact(&app, &t.id, &ali).await.len(), 25);
+    let r = members(
+        &app,
+        &t.key,
+        &lists[25],
+        Method::POST,
+        json!({"contactIds": [ali]}),
+    )
+    .await;
+    assert_eq!(statuses(&r), vec!["added"], "{r}");
+    let on_contact = lists_on_contact(&app, &t.id, &ali).await;
+    assert_eq!(on_contact.len(), 25);
+    assert!(!on_contact.contains(&lists[0]) && on_contact.contains(&lists[25]));
+    assert_eq!(
+        count_partition(&app, &keys::list_members_pk(&t.id, &lists[0])).await,
+        0,
+        "its member item went too"
+    );
+
+    // Deleting the contact empties all 25 lists in one go.
+    let (_, _, body) = call(
+        &app,
+        Method::DELETE,
+        "/api/contacts",
+        &t.key,
+        Some(json!({"ids": [ali]})),
+    )
+    .await;
+    assert_eq!(body["deleted"], json!([ali]));
+    for l in &lists[1..] {
+        let list = get_json(&app, &t.key, &format!("/api/contact-lists/{l}")).await;
+        assert_eq!(list["list"]["memberCount"], 0, "{l}");
+        assert_eq!(
+            count_partition(&app, &keys::list_members_pk(&t.id, l)).await,
+            0
+        );
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_list_removes_its_members_and_a_large_one_is_finished_by_the_sweep() {
+    let app = TestApp::start().await;
+    let t = tenant(&app).await;
+    let entries: Vec<Value> = (0..30)
+        .map(|i| json!({"name": format!("C{i}"), "phone": format!("+4477002{i:05}")}))
+        .collect();
+    let ids = ids_of(&upsert(&app, &t.key, json!(entries)).await);
+    let keep = create_list(&app, &t.key, "Keep").await;
+    members(
+        &app,
+        &t.key,
+        &keep,
+        Method::POST,
+        json!({"contactIds": ids}),
+    )
+    .await;
+
+    // A small list goes at once.
+    let small = create_list(&app, &t.key, "Small").await;
+    members(
+        &app,
+        &t.key,
+        &small,
+        Method::POST,
+        json!({"contactIds": ids[..3]}),
+    )
+    .await;
+    let (status, _, body) = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/contact-lists/{small}"),
+        &t.key,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, &body["membersRemoved"], &body["cleanupComplete"]),
+        (StatusCode::OK, &json!(3), &json!(true))
+    );
+    assert_eq!(
+        count_partition(&app, &keys::list_members_pk(&t.id, &small)).await,
+        0
+    );
+    assert_eq!(
+        lists_on_contact(&app, &t.id, &ids[0]).await,
+        vec![keep.clone()]
+    );
+
+    // A "large" one (a budget of 10 stands in for the request's 1,000) is gone at once, and
+    // its members are removed a budget at a time.
+    let large = create_list(&app, &t.key, "Large").await;
+    members(
+        &app,
+        &t.key,
+        &large,
+        Method::POST,
+        json!({"contactIds": ids}),
+    )
+    .await;
+    let now = wati_shared::clock::iso(chrono::Utc::now());
+    let store = &app.state.store;
+    let d = store
+        .delete_contact_list_within(&t.id, &large, &now, 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("list not found"));
+    assert_eq!((d.members_removed, d.cleanup_complete), (10, false));
+    let (status, _, _) = call(
+        &app,
+        Method::GET,
+        &format!("/api/contact-lists/{large}"),
+        &t.key,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        count_partition(&app, &keys::list_members_pk(&t.id, &large)).await,
+        20
+    );
+
+    // Meanwhile, contacts still naming the deleted list can be edited and deleted.
+    let pending = ids[29].clone();
+    assert!(lists_on_contact(&app, &t.id, &pending)
+        .await
+        .contains(&large));
+    let (status, _, _) = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/contacts/{pending}"),
+        &t.key,
+        Some(json!({"name": "Renamed"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, body) = call(
+        &app,
+        Method::DELETE,
+        "/api/contacts",
+        &t.key,
+        Some(json!({"ids": [pending]})),
+    )
+    .await;
+    assert_eq!(body["deleted"], json!([pending]));
+    let keep_list = get_json(&app, &t.key, &format!("/api/contact-lists/{keep}")).await;
+    assert_eq!(keep_list["list"]["memberCount"], 29);
+    assert_eq!(
+        count_partition(&app, &keys::list_members_pk(&t.id, &large)).await,
+        19
+    );
+
+    let r = store
+        .sweep_deleted_lists(15)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (r.members_removed, r.lists_finished, r.lists_pending),
+        (15, 0, 1)
+    );
+    // The rest by the scheduled function, as the template wires it (every minute).
+    let template =
+        wati_infra::template::Template::load(&template_path()).unwrap_or_else(|e| panic!("{e}"));
+    let schedule = template
+        .schedules()
+        .into_iter()
+        .find(|s| template.code_uri(&s.function) == Some("functions/contacts"))
+        .unwrap_or_else(|| panic!("no schedule for functions/contacts"));
+    assert_eq!(schedule.expression, "rate(1 minute)");
+    let sweep = app
+        .server
+        .functions
+        .scheduled
+        .get("functions/contacts")
+        .cloned()
+        .unwrap_or_else(|| panic!("no scheduled handler registered"));
+    sweep(json!({"detail-type": "Scheduled Event"}))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = store
+        .sweep_deleted_lists(100)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r, Default::default(), "nothing left to do");
+    assert_eq!(
+        count_partition(&app, &keys::list_members_pk(&t.id, &large)).await,
+        0
+    );
+    for id in &ids[..29] {
+        assert_eq!(
+            lists_on_contact(&app, &t.id, id).await,
+            vec![keep.clone()],
+            "{id}"
+        );
+    }
+    // Only the kept list is left in the lists partition (no tombstones).
+    assert_eq!(count_partition(&app, &keys::lists_pk(&t.id)).await, 1);
+}
+
+#[tokio::test]
+async fn concurrent_member_changes_keep_the_count_exact() {
+    let app = TestApp::start().await;
+    let t = tenant(&app).await;
+    let entries: Vec<Value> = (0..40)
+        .map(|i| json!({"name": format!("C{i}"), "phone": format!("+4477003{i:05}")}))
+        .collect();
+    let ids = ids_of(&upsert(&app, &t.key, json!(entries)).await);
+    let list = create_list(&app, &t.key, "Busy").await;
+    // Four requests adding overlapping halves at once.
+    let chunks = [&ids[0..20], &ids[10..30], &ids[20..40], &ids[0..40]];
+    let adds = chunks.iter().map(|c| {
+        let app = &app;
+        let key = t.key.clone();
+        let list = list.clone();
+        let c = c.to_vec();
+        async move { members(app, &key, &list, Method::POST, json!({"contactIds": c})).await }
+    });
+    let reports = futures::future::join_all(adds).await;
+    let added: u64 = reports.iter().filter_map(|r| r["changed"].as_u64()).sum();
+    let failed: u64 = reports.iter().filter_map(|r| r["failed"].as_u64()).sum();
+    assert_eq!((added, failed), (40, 0), "{reports:?}");
+    let l = get_json(&app, &t.key, &format!("/api/contact-lists/{list}")).await;
+    assert_eq!(l["list"]["memberCount"], 40);
+
+    // The campaign-side pages see each member once, with name and phone.
+    let mut seen = HashSet::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = app
+            .state
+            .store
+            .list_members_page(&t.id, &list, cursor.as_deref(), 15)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        pages += 1;
+        for m in &page.members {
+            assert!(m.name.starts_with('C') && m.phone.starts_with("4477003"));
+            assert!(seen.insert(m.contact_id.clone()), "repeated member");
+        }
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!((seen.len(), pages), (40, 3));
+    let bad = app
+        .state
+        .store
+        .list_members_page(&t.id, "another-list", Some("eyJQSyI6IngifQ"), 15)
+        .await;
+    assert!(bad.is_err());
+
+    // Removing concurrently, with deletes of some of the same contacts in between.
+    let removes = [&ids[0..25], &ids[15..40]].map(|c| {
+        let app = &app;
+        let key = t.key.clone();
+        let list = list.clone();
+        let c = c.to_vec();
+        async move { members(app, &key, &list, Method::DELETE, json!({"contactIds": c})).await }
+    });
+    let delete = async {
+        call(
+            &app,
+            Method::DELETE,
+            "/api/contacts",
+            &t.key,
+            Some(json!({"ids": ids[10..20]})),
+        )
+        .await
+    };
+    let (reports, (status, _, _)) = tokio::join!(futures::future::join_all(removes), delete);
+    assert_eq!(status, StatusCode::OK);
+    assert!(reports.iter().all(|r| r["failed"] == 0), "{reports:?}");
+    let l = get_json(&app, &t.key, &format!("/api/contact-lists/{list}")).await;
+    assert_eq!(l["list"]["memberCount"], 0);
+    assert_eq!(
+        count_partition(&app, &keys::list_members_pk(&t.id, &list)).await,
+        0
+    );
+}
