@@ -3,7 +3,9 @@
 //! No request path scans; every read is a `GetItem`, a `Query` on a key, or a batch of them.
 
 pub mod api_keys;
+pub mod devices;
 pub mod keys;
+pub mod messages;
 pub mod tenants;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
