@@ -277,7 +277,10 @@ mod tests {
             ("SANDBOX_STATUS_DELAY_SECONDS", "1"),
         ])
         .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(c.public_base_url.as_deref(), Some("https://api.example.com"));
+        assert_eq!(
+            c.public_base_url.as_deref(),
+            Some("https://api.example.com")
+        );
         assert_eq!(c.graph_api_base_url, "http://127.0.0.1:9999");
         assert_eq!(c.graph_api_version, "v25.0");
         assert_eq!(c.provider_timeout, Duration::from_secs(2));

@@ -183,7 +183,10 @@ async fn request_context(State(state): State<AppState>, req: Request, next: Next
         }
         if let Some((calls, sequential)) = summary.before_provider {
             headers.insert(AWS_CALLS_BEFORE_PROVIDER, HeaderValue::from(calls));
-            headers.insert(AWS_SEQUENTIAL_BEFORE_PROVIDER, HeaderValue::from(sequential));
+            headers.insert(
+                AWS_SEQUENTIAL_BEFORE_PROVIDER,
+                HeaderValue::from(sequential),
+            );
         }
     }
     if let Some(origin) = origin {

@@ -62,11 +62,13 @@ impl reqwest::dns::Resolve for GuardedResolver {
         let policy = self.policy;
         let host = name.as_str().to_string();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             if addrs.is_empty() || addrs.iter().any(|a| !policy.permits(classify(a.ip()))) {
-                return Err(format!("{host} resolves to an address outbound requests may not reach").into());
+                return Err(format!(
+                    "{host} resolves to an address outbound requests may not reach"
+                )
+                .into());
             }
             Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
         })
@@ -180,7 +182,10 @@ impl MediaInspector {
             } else if status.is_success() {
                 size = header_u64(&get, CONTENT_LENGTH);
             } else {
-                return Err(format!("\"url\" is not reachable: it answered HTTP {}", status.as_u16()));
+                return Err(format!(
+                    "\"url\" is not reachable: it answered HTTP {}",
+                    status.as_u16()
+                ));
             }
             content_type = content_type.or_else(|| self::content_type(&get));
             // `get` is dropped here, unread: at most what arrived with the headers is held.
@@ -341,7 +346,14 @@ mod tests {
             "\"url\" must point to a public address: 127.0.0.1 is a loopback address"
         );
         assert_eq!(
-            err("https://localhost/a.jpg", strict).await.split(" is ").nth(1).unwrap_or_default().split(" (").next().unwrap_or_default(),
+            err("https://localhost/a.jpg", strict)
+                .await
+                .split(" is ")
+                .nth(1)
+                .unwrap_or_default()
+                .split(" (")
+                .next()
+                .unwrap_or_default(),
             "a loopback address"
         );
         assert_eq!(
@@ -361,7 +373,11 @@ mod tests {
             "\"url\" must be an https:// URL",
             "http only to loopback, even locally"
         );
-        assert!(check_target(&url("http://127.0.0.1:9/a.jpg"), local).await.is_ok());
-        assert!(check_target(&url("https://93.184.215.14/a.jpg"), strict).await.is_ok());
+        assert!(check_target(&url("http://127.0.0.1:9/a.jpg"), local)
+            .await
+            .is_ok());
+        assert!(check_target(&url("https://93.184.215.14/a.jpg"), strict)
+            .await
+            .is_ok());
     }
 }

@@ -104,8 +104,11 @@ impl CallLog {
             .find(|(name, _)| *name == PROVIDER_CALL)
             .map(|(_, at)| *at);
         let before_provider = provider_at.map(|at| {
-            let mut before: Vec<(Instant, Instant)> =
-                spans.iter().copied().filter(|(_, end)| *end <= at).collect();
+            let mut before: Vec<(Instant, Instant)> = spans
+                .iter()
+                .copied()
+                .filter(|(_, end)| *end <= at)
+                .collect();
             (before.len(), longest_chain(&mut before))
         });
         let capacities: Vec<f64> = calls.iter().filter_map(|c| c.capacity).collect();
@@ -218,9 +221,9 @@ impl Intercept for CallAccounting {
         if !RECORD_CAPACITY.load(Ordering::Relaxed) || cfg.load::<CallIndex>().is_none() {
             return Ok(());
         }
-        let reports_capacity = cfg.load::<Metadata>().is_some_and(|m| {
-            m.service() == "DynamoDB" && CAPACITY_OPERATIONS.contains(&m.name())
-        });
+        let reports_capacity = cfg
+            .load::<Metadata>()
+            .is_some_and(|m| m.service() == "DynamoDB" && CAPACITY_OPERATIONS.contains(&m.name()));
         if !reports_capacity {
             return Ok(());
         }
@@ -313,7 +316,8 @@ mod tests {
     #[test]
     fn consumed_capacity_is_summed() {
         let one = serde_json::json!({"TableName": "t", "CapacityUnits": 1.5});
-        let many = serde_json::json!([{"TableName": "t", "CapacityUnits": 2.0}, {"CapacityUnits": 0.5}]);
+        let many =
+            serde_json::json!([{"TableName": "t", "CapacityUnits": 2.0}, {"CapacityUnits": 0.5}]);
         assert_eq!(consumed_units(&one), Some(1.5));
         assert_eq!(consumed_units(&many), Some(2.5));
         assert_eq!(consumed_units(&serde_json::Value::Null), None);

@@ -150,7 +150,11 @@ pub async fn send(
     let unit = match unit {
         Ok(u) => u,
         Err(e) => {
-            if let Err(d) = state.store.discard_pending(tenant_id, &id, claim_hash).await {
+            if let Err(d) = state
+                .store
+                .discard_pending(tenant_id, &id, claim_hash)
+                .await
+            {
                 tracing::error!(message_id = %id, error = %d, "discarding a refused send failed");
             }
             return Err(e);
@@ -345,7 +349,9 @@ async fn replay(
         (_, Some(status), _) => Err(Failed {
             id: m.id,
             http_status: status,
-            error: m.error.unwrap_or_else(|| "The message could not be sent".into()),
+            error: m
+                .error
+                .unwrap_or_else(|| "The message could not be sent".into()),
             code: m.error_code,
             retry_after: m.retry_after,
         }),
@@ -357,7 +363,9 @@ async fn replay(
         (_, None, None) => Err(Failed {
             id: m.id,
             http_status: 502,
-            error: m.error.unwrap_or_else(|| "The message could not be sent".into()),
+            error: m
+                .error
+                .unwrap_or_else(|| "The message could not be sent".into()),
             code: m.error_code,
             retry_after: None,
         }),

@@ -82,6 +82,7 @@ async fn each_function_documents_exactly_its_template_routes() {
     let docs = [
         ("functions/admin", fn_admin::openapi()),
         ("functions/settings", fn_settings::openapi()),
+        ("functions/messages", fn_messages::openapi()),
         ("functions/meta", fn_meta::own_openapi()),
     ];
     for (uri, doc) in docs {

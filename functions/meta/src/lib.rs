@@ -62,6 +62,7 @@ pub fn openapi() -> OpenApi {
     let mut doc = own_openapi();
     doc.merge(fn_admin::openapi());
     doc.merge(fn_settings::openapi());
+    doc.merge(fn_messages::openapi());
     doc.info = InfoBuilder::new()
         .title("WATI Pro API")
         .version(env!("CARGO_PKG_VERSION"))

@@ -1,5 +1,7 @@
-//! Tenant settings: API keys (and, as they land, devices, webhook and team).
+//! Tenant settings: API keys and devices (and, as they land, webhook and team).
 //! Every route needs a tenant API key.
+
+pub mod devices;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -23,6 +25,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_key, list_keys))
         .routes(routes!(update_key, revoke_key))
+        .routes(routes!(devices::create_device, devices::list_devices))
+        .routes(routes!(devices::get_device, devices::delete_device))
 }
 
 pub fn router(state: AppState) -> Router {

@@ -117,8 +117,7 @@ pub fn is_mimetype(m: &str) -> bool {
     let token = |s: &str| {
         !s.is_empty()
             && s.len() <= 127
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
     };
     token(t) && token(sub)
@@ -152,12 +151,37 @@ pub fn mimetype_from_path(kind: MediaKind, path: &str) -> Option<&'static str> {
     Some(m)
 }
 
-/// The last path segment of a URL path, percent-decoding left to the caller's judgement:
-/// a document's default file name.
+/// The last segment of a URL path, percent-decoded: a document's default file name.
 pub fn file_name_from_path(path: &str) -> Option<String> {
-    let name = path.rsplit('/').next().unwrap_or_default().trim();
-    (!name.is_empty() && name.len() <= 240 && name.chars().all(|c| !c.is_control()))
-        .then(|| name.to_string())
+    let raw = path.rsplit('/').next().unwrap_or_default();
+    let name = percent_decode(raw);
+    let name = name.trim();
+    (!name.is_empty()
+        && name.chars().count() <= 240
+        && name
+            .chars()
+            .all(|c| !c.is_control() && c != '/' && c != '\\'))
+    .then(|| name.to_string())
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A document's file name as given: at most 240 characters, no path separators or controls.
@@ -170,7 +194,9 @@ pub fn file_name(value: &str) -> Result<String, String> {
         return Err("\"fileName\" must be at most 240 characters".into());
     }
     if v.chars().any(|c| c.is_control() || c == '/' || c == '\\') {
-        return Err("\"fileName\" must be a file name, without slashes or control characters".into());
+        return Err(
+            "\"fileName\" must be a file name, without slashes or control characters".into(),
+        );
     }
     Ok(v.to_string())
 }
@@ -245,6 +271,11 @@ mod tests {
             Some("invoice.pdf".into())
         );
         assert_eq!(file_name_from_path("/files/"), None);
+        assert_eq!(
+            file_name_from_path("/files/Invoice%20Jan%C3%A9.pdf"),
+            Some("Invoice Jan\u{e9}.pdf".into())
+        );
+        assert_eq!(file_name_from_path("/files/a%2Fb"), None);
     }
 
     #[test]

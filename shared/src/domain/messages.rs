@@ -122,7 +122,10 @@ pub fn template(t: &TemplateSpec) -> Result<TemplateSpec, String> {
     }
     if let Some(components) = &t.components {
         if components.len() > 20 || components.iter().any(|c| !c.is_object()) {
-            return Err("\"template.components\" must be a list of objects (Meta's template components)".into());
+            return Err(
+                "\"template.components\" must be a list of objects (Meta's template components)"
+                    .into(),
+            );
         }
         if serde_json::to_vec(components).map_or(true, |v| v.len() > 32 * 1024) {
             return Err("\"template.components\" is too large".into());
@@ -318,13 +321,16 @@ mod tests {
         assert!(t("order_2", "pt_BR", Some(json!([{"type": "body"}]))).is_ok());
         assert!(t("fil_x", "fil", None).is_ok());
         assert!(t("Hello World", "en_US", None)
-            .err().unwrap_or_default()
+            .err()
+            .unwrap_or_default()
             .starts_with("\"template.name\""));
         assert!(t("x", "english", None)
-            .err().unwrap_or_default()
+            .err()
+            .unwrap_or_default()
             .starts_with("\"template.language\""));
         assert!(t("x", "en", Some(json!(["body"])))
-            .err().unwrap_or_default()
+            .err()
+            .unwrap_or_default()
             .starts_with("\"template.components\""));
     }
 
@@ -338,7 +344,10 @@ mod tests {
         assert!(!Read.may_become(Delivered));
         assert!(!Delivered.may_become(Delivered));
         assert!(!Failed.may_become(Read));
-        assert!(!Pending.may_become(Delivered), "the send records sent first");
+        assert!(
+            !Pending.may_become(Delivered),
+            "the send records sent first"
+        );
         assert_eq!(MessageStatus::parse("read"), Some(Read));
         assert_eq!(MessageStatus::parse("seen"), None);
     }
@@ -350,11 +359,29 @@ mod tests {
         assert!(idempotency_key("has space").is_err());
         assert!(idempotency_key(&"k".repeat(256)).is_err());
         assert_eq!(idempotency_key_hash("a").len(), 64);
-        let a = request_fingerprint("send", &json!({"to": "1", "message": "hi", "x": [1, {"b": 1, "a": 2}]}));
-        let b = request_fingerprint("send", &json!({"x": [1, {"a": 2, "b": 1}], "message": "hi", "to": "1"}));
+        let a = request_fingerprint(
+            "send",
+            &json!({"to": "1", "message": "hi", "x": [1, {"b": 1, "a": 2}]}),
+        );
+        let b = request_fingerprint(
+            "send",
+            &json!({"x": [1, {"a": 2, "b": 1}], "message": "hi", "to": "1"}),
+        );
         assert_eq!(a, b, "key order does not matter");
-        assert_ne!(a, request_fingerprint("send-media", &json!({"to": "1", "message": "hi", "x": [1, {"b": 1, "a": 2}]})));
-        assert_ne!(a, request_fingerprint("send", &json!({"to": "1", "message": "hi!", "x": [1, {"b": 1, "a": 2}]})));
+        assert_ne!(
+            a,
+            request_fingerprint(
+                "send-media",
+                &json!({"to": "1", "message": "hi", "x": [1, {"b": 1, "a": 2}]})
+            )
+        );
+        assert_ne!(
+            a,
+            request_fingerprint(
+                "send",
+                &json!({"to": "1", "message": "hi!", "x": [1, {"b": 1, "a": 2}]})
+            )
+        );
         assert_ne!(
             request_fingerprint("send", &json!({"a": [1, 2]})),
             request_fingerprint("send", &json!({"a": [2, 1]})),

@@ -425,36 +425,75 @@ mod tests {
 
     #[test]
     fn meta_errors_become_clear_messages() {
-        let e = map_error(400, &meta_error(131030, "Recipient phone number not in allowed list"));
+        let e = map_error(
+            400,
+            &meta_error(131030, "Recipient phone number not in allowed list"),
+        );
         assert_eq!(e.kind, ProviderErrorKind::Refused);
         assert_eq!(e.code, Some(131030));
         assert_eq!(e.http_status(), 422);
         assert!(e.message.starts_with("WhatsApp Cloud API refused the message (#131030): Recipient phone number not in allowed list"), "{}", e.message);
 
         let e = map_error(400, &meta_error(131047, "Re-engagement message"));
-        assert!(e.message.contains("only an approved template"), "{}", e.message);
+        assert!(
+            e.message.contains("only an approved template"),
+            "{}",
+            e.message
+        );
 
-        let e = map_error(404, &meta_error(132000, "Number of parameters does not match the expected number of params"));
+        let e = map_error(
+            404,
+            &meta_error(
+                132000,
+                "Number of parameters does not match the expected number of params",
+            ),
+        );
         assert_eq!(e.kind, ProviderErrorKind::Refused);
-        assert!(e.message.contains("(#132000): template problem: Number of parameters"), "{}", e.message);
+        assert!(
+            e.message
+                .contains("(#132000): template problem: Number of parameters"),
+            "{}",
+            e.message
+        );
         assert!(e.message.contains("(details here)"), "{}", e.message);
 
         let e = map_error(400, &meta_error(130429, "Rate limit hit"));
-        assert_eq!((e.kind, e.http_status(), e.retry_after()), (ProviderErrorKind::RateLimited { retry_after: 1 }, 429, Some(1)));
+        assert_eq!(
+            (e.kind, e.http_status(), e.retry_after()),
+            (
+                ProviderErrorKind::RateLimited { retry_after: 1 },
+                429,
+                Some(1)
+            )
+        );
         let e = map_error(400, &meta_error(131056, "pair rate limit"));
         assert_eq!(e.retry_after(), Some(6));
         assert!(e.message.contains("(#131056)"));
 
         let e = map_error(401, &meta_error(190, "Error validating access token"));
-        assert_eq!((e.kind, e.http_status()), (ProviderErrorKind::Credentials, 502));
-        assert!(e.message.contains("access token has expired"), "{}", e.message);
+        assert_eq!(
+            (e.kind, e.http_status()),
+            (ProviderErrorKind::Credentials, 502)
+        );
+        assert!(
+            e.message.contains("access token has expired"),
+            "{}",
+            e.message
+        );
 
         let e = map_error(503, b"<html>oops</html>");
-        assert_eq!((e.kind, e.code, e.http_status()), (ProviderErrorKind::Unavailable, None, 502));
+        assert_eq!(
+            (e.kind, e.code, e.http_status()),
+            (ProviderErrorKind::Unavailable, None, 502)
+        );
         assert!(e.certainly_not_sent());
 
         let e = map_error(400, &meta_error(100, "Invalid parameter"));
         assert_eq!(e.kind, ProviderErrorKind::Refused);
-        assert!(e.message.contains("Invalid parameter (details here)"), "{}", e.message);
+        assert!(
+            e.message.contains("Invalid parameter (details here)"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -76,7 +76,10 @@ impl Sandbox {
             .await
             .map_err(|e| internal(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string()))?;
         if !out.failed.is_empty() {
-            return Err(internal(format!("{} status entries refused", out.failed.len())));
+            return Err(internal(format!(
+                "{} status entries refused",
+                out.failed.len()
+            )));
         }
         Ok(Accepted { wa_message_id })
     }

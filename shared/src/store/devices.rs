@@ -47,7 +47,9 @@ struct PhoneNumberItem {
 pub enum CreateDeviceOutcome {
     Created,
     /// Another device of the tenant already uses this phone number id.
-    PhoneNumberTaken { device_id: String },
+    PhoneNumberTaken {
+        device_id: String,
+    },
 }
 
 fn device_item(d: &Device) -> StoreResult<Item> {
@@ -128,7 +130,11 @@ impl Store {
         Err(StoreError::Contention("create device"))
     }
 
-    pub async fn get_device(&self, tenant_id: &str, device_id: &str) -> StoreResult<Option<Device>> {
+    pub async fn get_device(
+        &self,
+        tenant_id: &str,
+        device_id: &str,
+    ) -> StoreResult<Option<Device>> {
         let out = self
             .client
             .get_item()

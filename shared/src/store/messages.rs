@@ -20,14 +20,14 @@ use aws_sdk_dynamodb::types::{
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     In,
     Out,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MessageKind {
     Text,
@@ -237,7 +237,11 @@ impl Store {
                 .client
                 .transact_write_items()
                 .transact_items(TransactWriteItem::builder().put(claim_put.clone()).build())
-                .transact_items(TransactWriteItem::builder().put(message_put.clone()).build())
+                .transact_items(
+                    TransactWriteItem::builder()
+                        .put(message_put.clone())
+                        .build(),
+                )
                 .send()
                 .await;
             match sent {
@@ -259,8 +263,7 @@ impl Store {
                     }
                     if super::transaction_lost(&e) {
                         // Another request with the same key is writing right now.
-                        tokio::time::sleep(Duration::from_millis(20 * (attempt as u64 + 1)))
-                            .await;
+                        tokio::time::sleep(Duration::from_millis(20 * (attempt as u64 + 1))).await;
                         continue;
                     }
                     return Err(StoreError::aws("TransactWriteItems", &e));
