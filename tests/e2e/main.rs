@@ -4,6 +4,7 @@
 mod admin;
 mod api_keys;
 mod cli;
+mod devices;
 mod lambda_events;
 mod rate_limits;
 mod routes;
