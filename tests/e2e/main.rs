@@ -8,4 +8,5 @@ mod devices;
 mod lambda_events;
 mod rate_limits;
 mod routes;
+mod sending;
 mod workers;
