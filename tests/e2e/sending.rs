@@ -228,7 +228,9 @@ async fn template_sends_use_metas_template_body() {
 #[tokio::test]
 async fn provider_refusals_are_recorded_as_failed_and_answered_with_the_message_id() {
     let s = setup().await;
-    let cases: [(u16, i64, &str, StatusCode, &str, Option<&str>); 6] = [
+    // (Meta's HTTP status, code, message) → (our status, error, Retry-After)
+    type Case<'a> = (u16, i64, &'a str, StatusCode, &'a str, Option<&'a str>);
+    let cases: [Case; 6] = [
         (400, 131030, "Recipient phone number not in allowed list", StatusCode::UNPROCESSABLE_ENTITY,
          "WhatsApp Cloud API refused the message (#131030): Recipient phone number not in allowed list: add it as a test number in Meta's API Setup, or move your number to production", None),
         (400, 131047, "Re-engagement message", StatusCode::UNPROCESSABLE_ENTITY,
