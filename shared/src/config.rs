@@ -157,17 +157,19 @@ impl Config {
                     )))
                 }
             },
+            // Below the messages function's 29 s (API Gateway's 30 s integration limit).
             provider_timeout: Duration::from_secs(u64::from(bounded(
                 "PROVIDER_TIMEOUT_SECONDS",
                 var("PROVIDER_TIMEOUT_SECONDS"),
                 10,
-                1..=60,
+                1..=20,
             )?)),
+            // A check may take twice this in all (redirects, ranged fallback).
             media_check_timeout: Duration::from_secs(u64::from(bounded(
                 "MEDIA_CHECK_TIMEOUT_SECONDS",
                 var("MEDIA_CHECK_TIMEOUT_SECONDS"),
                 5,
-                1..=30,
+                1..=5,
             )?)),
             allow_loopback_targets: parse_bool(var("ALLOW_LOOPBACK_TARGETS"))?,
             device_secret_prefix: var("DEVICE_SECRET_PREFIX")

@@ -116,7 +116,17 @@ impl MediaInspector {
         url: &Url,
         declared_mimetype: Option<&str>,
     ) -> Result<CheckedMedia, String> {
-        let probe = self.probe(url).await?;
+        // Redirects and the ranged fallback are several requests: bound them all together,
+        // so a slow host cannot use up the function's time.
+        let budget = self.timeout * 2;
+        let probe = tokio::time::timeout(budget, self.probe(url))
+            .await
+            .map_err(|_| {
+                format!(
+                    "\"url\" is not reachable: no complete answer within {} s",
+                    budget.as_secs()
+                )
+            })??;
         let Some(size) = probe.size else {
             return Err(format!(
                 "\"url\" did not say how large the file is (no Content-Length): WhatsApp takes {kind} files up to {}",

@@ -332,6 +332,59 @@ async fn every_failed_url_check_is_a_400_that_says_which() {
 }
 
 #[tokio::test]
+async fn slow_hosts_are_given_up_on() {
+    use std::time::Duration;
+    let s = setup().await; // 2 s per request, 4 s for the whole check
+    let slow = s.files.add(
+        "/slow/a.jpg",
+        FileSpec {
+            delay: Some(Duration::from_secs(3)),
+            ..FileSpec::new("image/jpeg", 1024)
+        },
+    );
+    let hop = |to: &str| FileSpec {
+        delay: Some(Duration::from_millis(1500)),
+        redirect: Some(to.to_string()),
+        ..FileSpec::new("image/jpeg", 1)
+    };
+    s.files.add(
+        "/slow/hop3",
+        FileSpec {
+            delay: Some(Duration::from_millis(1500)),
+            ..FileSpec::new("image/jpeg", 1024)
+        },
+    );
+    s.files.add("/slow/hop2", hop("/slow/hop3"));
+    let chain = s.files.add("/slow/hop1", hop("/slow/hop2"));
+    for (url, error) in [
+        (slow, "\"url\" is not reachable: no answer within 2 s"),
+        (
+            chain,
+            "\"url\" is not reachable: no complete answer within 4 s",
+        ),
+    ] {
+        let started = std::time::Instant::now();
+        let (status, body) = send_media(
+            &s.app,
+            &s.key,
+            json!({"to": "923001234567", "type": "image", "url": url}),
+        )
+        .await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::BAD_REQUEST, json!({"error": error})),
+            "{url}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_millis(4800),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    assert!(s.fake.requests().is_empty());
+}
+
+#[tokio::test]
 async fn bad_media_requests_name_the_field() {
     let s = setup().await;
     let jpg = s.files.add("/p/a.jpg", FileSpec::new("image/jpeg", 1024));

@@ -25,6 +25,8 @@ pub struct FileSpec {
     pub status: Option<u16>,
     /// Answer with a 302 to this URL.
     pub redirect: Option<String>,
+    /// Wait this long before answering.
+    pub delay: Option<std::time::Duration>,
 }
 
 impl FileSpec {
@@ -36,6 +38,7 @@ impl FileSpec {
             ranges: true,
             status: None,
             redirect: None,
+            delay: None,
         }
     }
 }
@@ -111,6 +114,9 @@ async fn serve(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let Some(spec) = spec else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    if let Some(pause) = spec.delay {
+        tokio::time::sleep(pause).await;
+    }
     if let Some(to) = &spec.redirect {
         return (StatusCode::FOUND, [(header::LOCATION, to.clone())]).into_response();
     }
