@@ -170,5 +170,6 @@ async fn main() {
     println!();
     println!("AWS calls include authentication (1 conditional write; 2 on a key's first request of a minute).");
     println!("\"seq. before WA\": AWS round trips a send waits for before it contacts WhatsApp (Meta or the sandbox queue).");
-    println!("Capacity: read + write units reported by DynamoDB (ReturnConsumedCapacity=TOTAL); transactions count double.");
+    println!("Capacity: read + write units as the table reports them (ReturnConsumedCapacity=TOTAL). DynamoDB Local");
+    println!("reports 2 units for any transaction and none for a cancelled one; docs/sending.md has DynamoDB's figures.");
 }
