@@ -4,7 +4,9 @@
 //! Secrets Manager secret.
 
 use super::keys::*;
-use super::{from_item, s, to_item, transaction_lost, Item, Store, StoreError, StoreResult};
+use super::{
+    cancelled_item, from_item, s, to_item, transaction_lost, Item, Store, StoreError, StoreResult,
+};
 use crate::domain::devices::{DeviceStatus, ProviderKind};
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
@@ -216,25 +218,5 @@ impl Store {
             Err(e) if cancelled_item(&e, 0).is_some() => Ok(false),
             Err(e) => Err(StoreError::aws("TransactWriteItems", &e)),
         }
-    }
-}
-
-/// For a cancelled transaction whose write at `index` failed its condition:
-/// `Some(the item as it was, if returned)`; `None` for any other error.
-pub(crate) fn cancelled_item<R>(
-    e: &aws_sdk_dynamodb::error::SdkError<
-        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-        R,
-    >,
-    index: usize,
-) -> Option<Option<Item>> {
-    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-    match e.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-            let reason = c.cancellation_reasons.as_deref()?.get(index)?;
-            (reason.code() == Some("ConditionalCheckFailed"))
-                .then(|| reason.item.clone().filter(|i| !i.is_empty()))
-        }
-        _ => None,
     }
 }

@@ -247,7 +247,7 @@ impl Store {
             match sent {
                 Ok(_) => return Ok(CreateOutcome::Created),
                 Err(e) => {
-                    if let Some(old) = super::devices::cancelled_item(&e, 0) {
+                    if let Some(old) = super::cancelled_item(&e, 0) {
                         let existing = match old {
                             Some(item) => Some(from_item::<IdempotencyClaim>(item)?),
                             None => self.get_claim(&claim.tenant_id, &claim.key_hash).await?,

@@ -102,6 +102,26 @@ pub(crate) fn transaction_lost<R>(
     }
 }
 
+/// For a cancelled transaction whose write at `index` failed its condition:
+/// `Some(the item as it was, if returned)`; `None` for any other error.
+pub(crate) fn cancelled_item<R>(
+    e: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        R,
+    >,
+    index: usize,
+) -> Option<Option<Item>> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    match e.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+            let reason = c.cancellation_reasons.as_deref()?.get(index)?;
+            (reason.code() == Some("ConditionalCheckFailed"))
+                .then(|| reason.item.clone().filter(|i| !i.is_empty()))
+        }
+        _ => None,
+    }
+}
+
 /// Opaque pagination cursors: the `LastEvaluatedKey` of a query, base64url-encoded JSON.
 /// A cursor is only accepted for the partition it came from, so it cannot be used to read
 /// another tenant's items.
