@@ -8,7 +8,7 @@ include infra/local/local.mk
 
 LOCAL_PREFIX ?= wati-local
 
-.PHONY: help dev test lint admin bench-rules
+.PHONY: help dev test lint admin bench bench-rules
 
 help: ## this list
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -27,6 +27,10 @@ test: ## every test: template checks, fmt, clippy, unit and end-to-end tests on 
 lint: ## fmt + clippy only
 	cargo fmt --all -- --check
 	cargo clippy --locked --workspace --all-targets -- -D warnings
+
+bench: ## AWS calls, round trips and DynamoDB capacity per send and lookup (on a stack of its own)
+	cargo build --locked -q -p wati-tests --bin bench
+	infra/local/with-test-stack.sh target/debug/bench
 
 admin: ## wati-admin against the local stack, e.g. make admin ARGS='tenant create --name Acme --plan pro'
 	cargo build --locked -q -p wati-infra --bin wati-admin

@@ -48,5 +48,18 @@ pub fn registry(state: &AppState) -> Functions {
         "functions/auto-replies".into(),
         fn_auto_replies::router(state.clone()),
     );
+    f.http.insert(
+        "functions/messages".into(),
+        fn_messages::router(state.clone()),
+    );
+    let worker_state = state.clone();
+    f.sqs.insert(
+        "functions/sandbox-worker".into(),
+        Arc::new(move |event: SqsEvent| {
+            let state = worker_state.clone();
+            Box::pin(async move { Ok(fn_sandbox_worker::handle(&state, event).await) })
+                as BoxFuture<'static, Result<SqsBatchResponse, String>>
+        }),
+    );
     f
 }

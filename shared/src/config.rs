@@ -2,6 +2,7 @@
 //! Every variable is listed with its default in the README.
 
 use crate::domain::rate_limit::{DEFAULT_RATE_LIMIT_PER_MINUTE, MAX_RATE_LIMIT_PER_MINUTE};
+use std::time::Duration;
 
 /// The platform admin key used when neither `PLATFORM_ADMIN_KEY_SECRET_ID` nor
 /// `PLATFORM_ADMIN_KEY` is set. Local development only: the template always sets the secret.
@@ -33,7 +34,31 @@ pub struct Config {
     /// Adds `X-Aws-Calls` / `X-Aws-Sequential` to responses (dev server and tests).
     pub expose_aws_call_counts: bool,
     pub log_format: LogFormat,
+    /// Public base URL of the API (e.g. `https://wati.example.com`), used for the URLs the
+    /// API hands out (a Cloud API device's webhook URL). Unset: the request's host.
+    pub public_base_url: Option<String>,
+    /// Meta Graph API base URL (no trailing slash) and version, e.g. `v24.0`.
+    pub graph_api_base_url: String,
+    pub graph_api_version: String,
+    /// How long a provider (Meta) call may take before the send is answered as timed out.
+    pub provider_timeout: Duration,
+    /// How long each request of a media URL check (HEAD / ranged GET) may take.
+    pub media_check_timeout: Duration,
+    /// Local development only: media URLs (and other outbound targets) may point at
+    /// loopback addresses, over plain `http` too. Private, link-local and metadata
+    /// addresses stay refused.
+    pub allow_loopback_targets: bool,
+    /// Secrets Manager name prefix for device credentials: `<prefix>/<tenantId>/<deviceId>`.
+    pub device_secret_prefix: String,
+    /// The queue the sandbox provider schedules its `delivered` / `read` statuses on.
+    pub sandbox_status_queue_url: Option<String>,
+    /// Seconds after a sandbox send until `delivered` (and twice that until `read`).
+    pub sandbox_status_delay_seconds: u32,
 }
+
+pub const DEFAULT_GRAPH_API_BASE_URL: &str = "https://graph.facebook.com";
+pub const DEFAULT_GRAPH_API_VERSION: &str = "v24.0";
+pub const DEFAULT_DEVICE_SECRET_PREFIX: &str = "wati/devices";
 
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]
@@ -101,7 +126,97 @@ impl Config {
             default_rate_limit_per_minute,
             expose_aws_call_counts: parse_bool(var("EXPOSE_AWS_CALL_COUNTS"))?,
             log_format,
+            public_base_url: match var("PUBLIC_BASE_URL") {
+                None => None,
+                Some(v) if v.starts_with("https://") || v.starts_with("http://") => {
+                    Some(v.trim_end_matches('/').to_string())
+                }
+                Some(v) => {
+                    return Err(ConfigError(format!(
+                        "PUBLIC_BASE_URL must start with https:// or http://, got {v:?}"
+                    )))
+                }
+            },
+            graph_api_base_url: match var("GRAPH_API_BASE_URL") {
+                None => DEFAULT_GRAPH_API_BASE_URL.to_string(),
+                Some(v) if v.starts_with("https://") || v.starts_with("http://") => {
+                    v.trim_end_matches('/').to_string()
+                }
+                Some(v) => {
+                    return Err(ConfigError(format!(
+                        "GRAPH_API_BASE_URL must start with https:// or http://, got {v:?}"
+                    )))
+                }
+            },
+            graph_api_version: match var("GRAPH_API_VERSION") {
+                None => DEFAULT_GRAPH_API_VERSION.to_string(),
+                Some(v) if is_graph_version(&v) => v,
+                Some(v) => {
+                    return Err(ConfigError(format!(
+                        "GRAPH_API_VERSION must look like v24.0, got {v:?}"
+                    )))
+                }
+            },
+            // Below the messages function's 29 s (API Gateway's 30 s integration limit).
+            provider_timeout: Duration::from_secs(u64::from(bounded(
+                "PROVIDER_TIMEOUT_SECONDS",
+                var("PROVIDER_TIMEOUT_SECONDS"),
+                10,
+                1..=20,
+            )?)),
+            // A check may take twice this in all (redirects, ranged fallback).
+            media_check_timeout: Duration::from_secs(u64::from(bounded(
+                "MEDIA_CHECK_TIMEOUT_SECONDS",
+                var("MEDIA_CHECK_TIMEOUT_SECONDS"),
+                5,
+                1..=5,
+            )?)),
+            allow_loopback_targets: parse_bool(var("ALLOW_LOOPBACK_TARGETS"))?,
+            device_secret_prefix: var("DEVICE_SECRET_PREFIX")
+                .map(|v| v.trim_matches('/').to_string())
+                .unwrap_or_else(|| DEFAULT_DEVICE_SECRET_PREFIX.to_string()),
+            sandbox_status_queue_url: var("SANDBOX_STATUS_QUEUE_URL"),
+            // SQS delays at most 900 s, and `read` is scheduled at twice the delay.
+            sandbox_status_delay_seconds: bounded(
+                "SANDBOX_STATUS_DELAY_SECONDS",
+                var("SANDBOX_STATUS_DELAY_SECONDS"),
+                2,
+                1..=450,
+            )?,
         })
+    }
+}
+
+fn is_graph_version(v: &str) -> bool {
+    v.strip_prefix('v')
+        .and_then(|rest| rest.split_once('.'))
+        .is_some_and(|(major, minor)| {
+            !major.is_empty()
+                && !minor.is_empty()
+                && major.bytes().all(|b| b.is_ascii_digit())
+                && minor.bytes().all(|b| b.is_ascii_digit())
+        })
+}
+
+fn bounded(
+    name: &str,
+    v: Option<String>,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, ConfigError> {
+    match v {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| {
+                ConfigError(format!(
+                    "{name} must be {}..={}, got {v:?}",
+                    range.start(),
+                    range.end()
+                ))
+            }),
     }
 }
 
@@ -141,6 +256,46 @@ mod tests {
         assert_eq!(c.default_rate_limit_per_minute, 60);
         assert!(!c.expose_aws_call_counts);
         assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.public_base_url, None);
+        assert_eq!(c.graph_api_base_url, "https://graph.facebook.com");
+        assert_eq!(c.graph_api_version, "v24.0");
+        assert_eq!(c.provider_timeout, Duration::from_secs(10));
+        assert_eq!(c.media_check_timeout, Duration::from_secs(5));
+        assert!(!c.allow_loopback_targets);
+        assert_eq!(c.device_secret_prefix, "wati/devices");
+        assert_eq!(c.sandbox_status_queue_url, None);
+        assert_eq!(c.sandbox_status_delay_seconds, 2);
+    }
+
+    #[test]
+    fn sending_settings() {
+        let c = cfg(&[
+            ("PUBLIC_BASE_URL", "https://api.example.com/"),
+            ("GRAPH_API_BASE_URL", "http://127.0.0.1:9999/"),
+            ("GRAPH_API_VERSION", "v25.0"),
+            ("PROVIDER_TIMEOUT_SECONDS", "2"),
+            ("ALLOW_LOOPBACK_TARGETS", "true"),
+            ("DEVICE_SECRET_PREFIX", "stack/devices/"),
+            ("SANDBOX_STATUS_DELAY_SECONDS", "1"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            c.public_base_url.as_deref(),
+            Some("https://api.example.com")
+        );
+        assert_eq!(c.graph_api_base_url, "http://127.0.0.1:9999");
+        assert_eq!(c.graph_api_version, "v25.0");
+        assert_eq!(c.provider_timeout, Duration::from_secs(2));
+        assert!(c.allow_loopback_targets);
+        assert_eq!(c.device_secret_prefix, "stack/devices");
+        assert_eq!(c.sandbox_status_delay_seconds, 1);
+        assert!(cfg(&[("GRAPH_API_VERSION", "24")]).is_err());
+        assert!(cfg(&[("GRAPH_API_VERSION", "v24")]).is_err());
+        assert!(cfg(&[("GRAPH_API_BASE_URL", "graph.facebook.com")]).is_err());
+        assert!(cfg(&[("PUBLIC_BASE_URL", "wati.example.com")]).is_err());
+        assert!(cfg(&[("PROVIDER_TIMEOUT_SECONDS", "0")]).is_err());
+        assert!(cfg(&[("SANDBOX_STATUS_DELAY_SECONDS", "451")]).is_err());
+        assert!(cfg(&[("ALLOW_LOOPBACK_TARGETS", "sure")]).is_err());
     }
 
     #[test]

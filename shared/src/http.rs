@@ -24,6 +24,11 @@ pub const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub const AWS_CALLS: HeaderName = HeaderName::from_static("x-aws-calls");
 pub const AWS_SEQUENTIAL: HeaderName = HeaderName::from_static("x-aws-sequential");
+pub const AWS_CONSUMED_CAPACITY: HeaderName = HeaderName::from_static("x-aws-consumed-capacity");
+pub const AWS_CALLS_BEFORE_PROVIDER: HeaderName =
+    HeaderName::from_static("x-aws-calls-before-provider");
+pub const AWS_SEQUENTIAL_BEFORE_PROVIDER: HeaderName =
+    HeaderName::from_static("x-aws-sequential-before-provider");
 
 /// A JSON body. Content-Type is not insisted on (many server-side clients forget it);
 /// anything that is not the expected JSON is a 400 that says what is wrong.
@@ -160,6 +165,7 @@ async fn request_context(State(state): State<AppState>, req: Request, next: Next
             aws_calls = summary.total,
             aws_sequential = summary.sequential,
             aws_operations = %summary.operations.join(","),
+            aws_sequential_before_provider = summary.before_provider.map(|b| b.1),
             "request finished"
         );
     });
@@ -170,13 +176,25 @@ async fn request_context(State(state): State<AppState>, req: Request, next: Next
     if state.config.expose_aws_call_counts {
         headers.insert(AWS_CALLS, HeaderValue::from(summary.total));
         headers.insert(AWS_SEQUENTIAL, HeaderValue::from(summary.sequential));
+        if let Some(units) = summary.consumed_capacity {
+            if let Ok(v) = HeaderValue::from_str(&format!("{units}")) {
+                headers.insert(AWS_CONSUMED_CAPACITY, v);
+            }
+        }
+        if let Some((calls, sequential)) = summary.before_provider {
+            headers.insert(AWS_CALLS_BEFORE_PROVIDER, HeaderValue::from(calls));
+            headers.insert(
+                AWS_SEQUENTIAL_BEFORE_PROVIDER,
+                HeaderValue::from(sequential),
+            );
+        }
     }
     if let Some(origin) = origin {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
         headers.insert(
             header::ACCESS_CONTROL_EXPOSE_HEADERS,
             HeaderValue::from_static(
-                "x-request-id, retry-after, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset",
+                "x-request-id, retry-after, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, idempotent-replayed",
             ),
         );
     }

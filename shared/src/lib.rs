@@ -10,8 +10,13 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod media;
 pub mod metrics;
+pub mod providers;
+pub mod secrets;
+pub mod sending;
 pub mod state;
+pub mod statuses;
 pub mod store;
 pub mod telemetry;
 

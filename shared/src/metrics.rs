@@ -4,18 +4,47 @@
 //!
 //! An SDK interceptor records the calls into a task-local log set up per request; calls
 //! made outside any scope are not recorded.
+//!
+//! Two more figures for the hot paths: a request can mark a [`milestone`] (a send marks
+//! [`PROVIDER_CALL`] right before it contacts WhatsApp), and the summary then says how many
+//! calls, and how many sequential round trips, came before it; and when
+//! [`record_consumed_capacity`] is on, every DynamoDB call asks for `ReturnConsumedCapacity`
+//! and the summary adds up the capacity units the request consumed.
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+    AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef,
+    BeforeTransmitInterceptorContextMut, FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
+
+/// The milestone a send marks right before it contacts the provider.
+pub const PROVIDER_CALL: &str = "provider";
+
+static RECORD_CAPACITY: AtomicBool = AtomicBool::new(false);
+
+/// Makes DynamoDB calls made while serving a request ask for `ReturnConsumedCapacity=TOTAL`
+/// and record it (dev server and tests: `EXPOSE_AWS_CALL_COUNTS`).
+pub fn record_consumed_capacity(on: bool) {
+    RECORD_CAPACITY.store(on, Ordering::Relaxed);
+}
+
+/// Marks a point in the current request (if any) for [`CallSummary::before_provider`].
+pub fn milestone(name: &'static str) {
+    if let Some(log) = current() {
+        log.milestones
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((name, Instant::now()));
+    }
+}
 
 tokio::task_local! {
     static CURRENT: Arc<CallLog>;
@@ -27,15 +56,18 @@ pub struct AwsCall {
     pub operation: String,
     pub started: Instant,
     pub finished: Option<Instant>,
+    /// DynamoDB capacity units the call consumed (when recorded).
+    pub capacity: Option<f64>,
 }
 
 /// The calls of one request.
 #[derive(Debug, Default)]
 pub struct CallLog {
     calls: Mutex<Vec<AwsCall>>,
+    milestones: Mutex<Vec<(&'static str, Instant)>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CallSummary {
     pub total: usize,
     /// The longest chain of calls each of which started after the previous one finished:
@@ -43,6 +75,10 @@ pub struct CallSummary {
     pub sequential: usize,
     /// `Service.Operation` in the order they started.
     pub operations: Vec<String>,
+    /// DynamoDB capacity units consumed (read + write), when recorded.
+    pub consumed_capacity: Option<f64>,
+    /// Calls, and sequential round trips, finished before the [`PROVIDER_CALL`] milestone.
+    pub before_provider: Option<(usize, usize)>,
 }
 
 impl CallLog {
@@ -60,6 +96,22 @@ impl CallLog {
             .iter()
             .map(|c| (c.started, c.finished.unwrap_or(now)))
             .collect();
+        let provider_at = self
+            .milestones
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .find(|(name, _)| *name == PROVIDER_CALL)
+            .map(|(_, at)| *at);
+        let before_provider = provider_at.map(|at| {
+            let mut before: Vec<(Instant, Instant)> = spans
+                .iter()
+                .copied()
+                .filter(|(_, end)| *end <= at)
+                .collect();
+            (before.len(), longest_chain(&mut before))
+        });
+        let capacities: Vec<f64> = calls.iter().filter_map(|c| c.capacity).collect();
         CallSummary {
             total: calls.len(),
             sequential: longest_chain(&mut spans),
@@ -67,6 +119,8 @@ impl CallLog {
                 .iter()
                 .map(|c| format!("{}.{}", c.service, c.operation))
                 .collect(),
+            consumed_capacity: (!capacities.is_empty()).then(|| capacities.iter().sum()),
+            before_provider,
         }
     }
 
@@ -77,8 +131,16 @@ impl CallLog {
             operation: operation.to_string(),
             started: Instant::now(),
             finished: None,
+            capacity: None,
         });
         calls.len() - 1
+    }
+
+    fn set_capacity(&self, index: usize, units: f64) {
+        let mut calls = self.calls.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(c) = calls.get_mut(index) {
+            c.capacity = Some(units);
+        }
     }
 
     fn finish(&self, index: usize) {
@@ -150,6 +212,64 @@ impl Intercept for CallAccounting {
         Ok(())
     }
 
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if !RECORD_CAPACITY.load(Ordering::Relaxed) || cfg.load::<CallIndex>().is_none() {
+            return Ok(());
+        }
+        let reports_capacity = cfg
+            .load::<Metadata>()
+            .is_some_and(|m| m.service() == "DynamoDB" && CAPACITY_OPERATIONS.contains(&m.name()));
+        if !reports_capacity {
+            return Ok(());
+        }
+        let request = context.request_mut();
+        let Some(body) = request.body().bytes() else {
+            return Ok(());
+        };
+        let Ok(serde_json::Value::Object(mut input)) = serde_json::from_slice(body) else {
+            return Ok(());
+        };
+        if input.contains_key("ReturnConsumedCapacity") {
+            return Ok(());
+        }
+        input.insert("ReturnConsumedCapacity".into(), "TOTAL".into());
+        let bytes = serde_json::to_vec(&input)?;
+        request
+            .headers_mut()
+            .insert("content-length", bytes.len().to_string());
+        *request.body_mut() = aws_smithy_types::body::SdkBody::from(bytes);
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if !RECORD_CAPACITY.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let (Some(log), Some(CallIndex(i))) = (current(), cfg.load::<CallIndex>()) else {
+            return Ok(());
+        };
+        if let Some(units) = context
+            .response()
+            .body()
+            .bytes()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+            .and_then(|v| consumed_units(&v["ConsumedCapacity"]))
+        {
+            log.set_capacity(*i, units);
+        }
+        Ok(())
+    }
+
     fn read_after_execution(
         &self,
         _context: &FinalizerInterceptorContextRef<'_>,
@@ -163,9 +283,67 @@ impl Intercept for CallAccounting {
     }
 }
 
+/// DynamoDB operations that take `ReturnConsumedCapacity`.
+const CAPACITY_OPERATIONS: [&str; 10] = [
+    "GetItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "Query",
+    "Scan",
+    "BatchGetItem",
+    "BatchWriteItem",
+    "TransactGetItems",
+    "TransactWriteItems",
+];
+
+/// `ConsumedCapacity` is one object, or a list of them (batches, transactions).
+fn consumed_units(v: &serde_json::Value) -> Option<f64> {
+    match v {
+        serde_json::Value::Object(o) => o.get("CapacityUnits").and_then(serde_json::Value::as_f64),
+        serde_json::Value::Array(items) => {
+            let units: Vec<f64> = items.iter().filter_map(consumed_units).collect();
+            (!units.is_empty()).then(|| units.iter().sum())
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn consumed_capacity_is_summed() {
+        let one = serde_json::json!({"TableName": "t", "CapacityUnits": 1.5});
+        let many =
+            serde_json::json!([{"TableName": "t", "CapacityUnits": 2.0}, {"CapacityUnits": 0.5}]);
+        assert_eq!(consumed_units(&one), Some(1.5));
+        assert_eq!(consumed_units(&many), Some(2.5));
+        assert_eq!(consumed_units(&serde_json::Value::Null), None);
+    }
+
+    #[tokio::test]
+    async fn milestones_split_the_calls() {
+        let ((), log) = record(async {
+            let log = current().unwrap_or_default();
+            let a = log.start("DynamoDB", "UpdateItem");
+            log.finish(a);
+            let b = log.start("DynamoDB", "GetItem");
+            let c = log.start("DynamoDB", "PutItem");
+            log.finish(b);
+            log.finish(c);
+            milestone(PROVIDER_CALL);
+            let d = log.start("DynamoDB", "UpdateItem");
+            log.finish(d);
+        })
+        .await;
+        let s = log.summary();
+        assert_eq!(s.total, 4);
+        assert_eq!(s.before_provider, Some((3, 2)));
+        assert_eq!(s.sequential, 3);
+        assert_eq!(s.consumed_capacity, None);
+    }
 
     #[test]
     fn chain_counts_waits_not_calls() {

@@ -5,6 +5,10 @@ use crate::auth::AdminKey;
 use crate::aws::AwsClients;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::domain::net::TargetPolicy;
+use crate::media::MediaInspector;
+use crate::providers::{cloud_api::CloudApi, sandbox::Sandbox, Providers};
+use crate::secrets::DeviceSecrets;
 use crate::store::Store;
 use std::sync::Arc;
 
@@ -15,18 +19,53 @@ pub struct AppState {
     pub clock: Clock,
     pub store: Store,
     pub admin_key: Arc<AdminKey>,
+    /// Device credentials in Secrets Manager (cached per instance).
+    pub device_secrets: Arc<DeviceSecrets>,
+    /// WhatsApp providers (HTTP clients built once per instance).
+    pub providers: Providers,
+    /// Media URL checks before a media send.
+    pub media: Arc<MediaInspector>,
 }
 
 impl AppState {
     pub fn new(config: Config, aws: AwsClients, clock: Clock) -> Self {
         let store = Store::new(aws.dynamo.clone(), config.table_name.clone());
         let admin_key = Arc::new(AdminKey::new(config.admin_key.clone()));
+        if config.expose_aws_call_counts {
+            crate::metrics::record_consumed_capacity(true);
+        }
+        let device_secrets = Arc::new(DeviceSecrets::new(
+            aws.secrets.clone(),
+            config.device_secret_prefix.clone(),
+        ));
+        let providers = Providers {
+            cloud_api: Arc::new(CloudApi::new(
+                config.graph_api_base_url.clone(),
+                config.graph_api_version.clone(),
+                config.provider_timeout,
+                device_secrets.clone(),
+            )),
+            sandbox: Arc::new(Sandbox::new(
+                aws.sqs.clone(),
+                config.sandbox_status_queue_url.clone(),
+                config.sandbox_status_delay_seconds,
+            )),
+        };
+        let media = Arc::new(MediaInspector::new(
+            TargetPolicy {
+                allow_loopback: config.allow_loopback_targets,
+            },
+            config.media_check_timeout,
+        ));
         AppState {
             config: Arc::new(config),
             aws,
             clock,
             store,
             admin_key,
+            device_secrets,
+            providers,
+            media,
         }
     }
 
@@ -37,6 +76,11 @@ impl AppState {
         if config.using_default_admin_key {
             tracing::warn!(
                 "PLATFORM_ADMIN_KEY is not set: using the local development default key"
+            );
+        }
+        if config.allow_loopback_targets {
+            tracing::warn!(
+                "ALLOW_LOOPBACK_TARGETS is on: media URLs may point at this machine (local development only)"
             );
         }
         let aws = AwsClients::from_env().await;

@@ -76,3 +76,41 @@ async fn api_gateway_events_reach_the_routers() {
     assert_eq!(status, 401);
     assert!(body["error"].is_string());
 }
+
+#[tokio::test]
+async fn a_send_event_goes_through_the_messages_function_and_the_sandbox_worker() {
+    let app = TestApp::start().await;
+    let t = app.create_tenant("pro").await;
+    app.sandbox_device(&t.key).await;
+    let router = || fn_messages::router(app.state.clone());
+    let event = fixture("apigw-send-text.json", &[("__API_KEY__", &t.key)]);
+    let (status, request_id, sent) = invoke(router(), &event).await;
+    assert_eq!(status, 200, "{sent}");
+    assert_eq!(request_id, "fixture-send-text-0001");
+    assert_eq!(sent["to"], "923001234567");
+    // The same event again carries the same Idempotency-Key: the same answer.
+    let (status, _, again) = invoke(router(), &event).await;
+    assert_eq!((status, &again), (200, &sent));
+
+    let id = sent["id"].as_str().unwrap_or_default();
+    let event = fixture(
+        "apigw-get-message.json",
+        &[("__API_KEY__", &t.key), ("__MESSAGE_ID__", id)],
+    );
+    let (status, _, found) = invoke(router(), &event).await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["message"]["status"], "sent");
+    assert_eq!(found["message"]["text"], "Your OTP is 123456");
+
+    // The sandbox worker, given the SQS event Lambda would deliver.
+    let text = fixture(
+        "sqs-sandbox-status.json",
+        &[("__TENANT_ID__", &t.id), ("__MESSAGE_ID__", id)],
+    );
+    let sqs: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let response = fn_sandbox_worker::handle(&app.state, sqs).await;
+    assert!(response.batch_item_failures.is_empty());
+    let (_, _, found) = invoke(router(), &event).await;
+    assert_eq!(found["message"]["status"], "delivered");
+}

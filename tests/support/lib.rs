@@ -4,6 +4,9 @@
 //! Endpoints come from `AWS_ENDPOINT_URL_DYNAMODB` and `AWS_ENDPOINT_URL_SQS` (what
 //! `make test` exports), defaulting to the dev stack's 127.0.0.1:8000 and :5000.
 
+pub mod fake_files;
+pub mod fake_meta;
+
 use aws_config::{BehaviorVersion, Region};
 use std::path::PathBuf;
 use tokio::task::JoinHandle;
@@ -185,6 +188,65 @@ impl TestApp {
             key: body["apiKey"].as_str().unwrap_or_default().to_string(),
             body,
         }
+    }
+}
+
+impl TestApp {
+    /// A device for the tenant: `POST /api/devices` with `body`; panics unless 201.
+    pub async fn create_device(&self, key: &str, body: Value) -> Value {
+        let (status, _, created) = parts(
+            self.req(Method::POST, "/api/devices", Some(key))
+                .json(&body)
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        created["device"].clone()
+    }
+
+    /// A sandbox device; returns its id.
+    pub async fn sandbox_device(&self, key: &str) -> String {
+        let d = self
+            .create_device(key, json!({"name": "Sandbox", "provider": "sandbox"}))
+            .await;
+        d["id"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// A Cloud API device whose token `fake` accepts; returns its id.
+    pub async fn cloud_device(
+        &self,
+        key: &str,
+        fake: &fake_meta::FakeMeta,
+        phone_number_id: &str,
+        token: &str,
+    ) -> String {
+        fake.register(phone_number_id, token);
+        let d = self
+            .create_device(
+                key,
+                json!({"name": format!("Cloud {phone_number_id}"), "provider": "cloud_api",
+                       "phoneNumberId": phone_number_id, "wabaId": "102290129340398",
+                       "accessToken": token, "appSecret": "0123456789abcdef0123456789abcdef",
+                       "verifyToken": "verify-me"}),
+            )
+            .await;
+        d["id"].as_str().unwrap_or_default().to_string()
+    }
+}
+
+/// Options for sending tests: the Graph API is `graph_base` (a fake), media URLs may be on
+/// this machine, the provider times out after 2 s and the sandbox reports after 1 s.
+pub fn sending_options(graph_base: &str) -> TestOptions {
+    TestOptions {
+        overrides: vec![
+            ("GRAPH_API_BASE_URL".into(), graph_base.into()),
+            ("ALLOW_LOOPBACK_TARGETS".into(), "true".into()),
+            ("PROVIDER_TIMEOUT_SECONDS".into(), "2".into()),
+            ("MEDIA_CHECK_TIMEOUT_SECONDS".into(), "2".into()),
+            ("SANDBOX_STATUS_DELAY_SECONDS".into(), "1".into()),
+        ],
+        ..Default::default()
     }
 }
 

@@ -64,6 +64,7 @@ pub fn openapi() -> OpenApi {
     doc.merge(fn_settings::openapi());
     doc.merge(fn_auto_replies::openapi());
     doc.merge(fn_contacts::openapi());
+    doc.merge(fn_messages::openapi());
     doc.info = InfoBuilder::new()
         .title("WATI Pro API")
         .version(env!("CARGO_PKG_VERSION"))

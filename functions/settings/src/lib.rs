@@ -1,5 +1,7 @@
-//! Tenant settings: API keys, usage (and, as they land, devices, webhook and team).
+//! Tenant settings: API keys, devices and usage (and, as they land, webhook and team).
 //! Every route needs a tenant API key.
+
+pub mod devices;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -26,6 +28,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create_key, list_keys))
         .routes(routes!(update_key, revoke_key))
         .routes(routes!(usage::get_usage))
+        .routes(routes!(devices::create_device, devices::list_devices))
+        .routes(routes!(devices::get_device, devices::delete_device))
 }
 
 pub fn router(state: AppState) -> Router {

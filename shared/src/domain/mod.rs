@@ -3,6 +3,10 @@
 pub mod api_keys;
 pub mod auto_reply;
 pub mod contacts;
+pub mod devices;
+pub mod media;
+pub mod messages;
+pub mod net;
 pub mod phone;
 pub mod plans;
 pub mod quota;

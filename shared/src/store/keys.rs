@@ -111,3 +111,32 @@ pub const DELETED_LISTS_GSI1PK: &str = "DELETEDLISTS";
 pub fn list_members_pk(tenant_id: &str, list_id: &str) -> String {
     format!("TENANT#{tenant_id}#LIST#{list_id}")
 }
+/// A device, under its tenant: `TENANT#<id>` / `DEVICE#<deviceId>`. Device ids are UUIDv7,
+/// so `begins_with(SK, "DEVICE#")` lists a tenant's devices oldest first.
+pub fn device_sk(device_id: &str) -> String {
+    format!("{DEVICE_PREFIX}{device_id}")
+}
+pub const DEVICE_PREFIX: &str = "DEVICE#";
+/// Which device holds a Cloud API phone number id, per tenant:
+/// `TENANT#<id>` / `PHONENUMBER#<phoneNumberId>`. Keeps the number unique within the tenant,
+/// and is how an inbound webhook finds the device.
+pub fn phone_number_sk(phone_number_id: &str) -> String {
+    format!("PHONENUMBER#{phone_number_id}")
+}
+
+/// A message, in a partition of its own: `TENANT#<id>#MSG#<messageId>` / `MSG`.
+pub fn message_pk(tenant_id: &str, message_id: &str) -> String {
+    format!("TENANT#{tenant_id}#MSG#{message_id}")
+}
+pub const MESSAGE_SK: &str = "MSG";
+/// A message by its WhatsApp id on GSI1, within its tenant:
+/// `TENANT#<id>#WAMID#<wamid>` / `MSG`.
+pub fn wamid_gsi1pk(tenant_id: &str, wamid: &str) -> String {
+    format!("TENANT#{tenant_id}#WAMID#{wamid}")
+}
+
+/// An `Idempotency-Key` claim: `TENANT#<id>#IDEMPOTENCY#<sha256 of key>` / `IDEMPOTENCY`.
+pub fn idempotency_pk(tenant_id: &str, key_hash: &str) -> String {
+    format!("TENANT#{tenant_id}#IDEMPOTENCY#{key_hash}")
+}
+pub const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";

@@ -7,7 +7,9 @@ pub mod auto_replies;
 pub mod batch;
 pub mod contact_lists;
 pub mod contacts;
+pub mod devices;
 pub mod keys;
+pub mod messages;
 pub mod tenants;
 pub mod usage;
 
@@ -121,6 +123,26 @@ pub(crate) fn transaction_lost<R>(
             })
         }
         _ => se.code() == Some("TransactionConflictException"),
+    }
+}
+
+/// For a cancelled transaction whose write at `index` failed its condition:
+/// `Some(the item as it was, if returned)`; `None` for any other error.
+pub(crate) fn cancelled_item<R>(
+    e: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        R,
+    >,
+    index: usize,
+) -> Option<Option<Item>> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    match e.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+            let reason = c.cancellation_reasons.as_deref()?.get(index)?;
+            (reason.code() == Some("ConditionalCheckFailed"))
+                .then(|| reason.item.clone().filter(|i| !i.is_empty()))
+        }
+        _ => None,
     }
 }
 

@@ -1,0 +1,249 @@
+//! Devices: the WhatsApp numbers a tenant sends from. Cloud API credentials go to Secrets
+//! Manager (one secret per device) and are never stored in the table, logged or returned.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+use wati_shared::auth::Caller;
+use wati_shared::clock::iso;
+use wati_shared::domain::devices::{
+    new_device, DeviceInput, DeviceStatus, NewDevice, ProviderKind,
+};
+use wati_shared::error::{ApiResult, ErrorBody};
+use wati_shared::http::ApiJson;
+use wati_shared::store::devices::{CreateDeviceOutcome, Device};
+use wati_shared::{ApiError, AppState};
+
+/// A device as the API shows it: never its credentials.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceView {
+    pub id: String,
+    pub name: String,
+    pub provider: ProviderKind,
+    pub status: DeviceStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_number_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waba_id: Option<String>,
+    /// Cloud API: the callback URL to paste into Meta's webhook configuration (with the
+    /// verify token you chose).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "https://wati.example.com/api/public/cloud-api-webhook/5f0c…")]
+    pub webhook_url: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceEnvelope {
+    pub device: DeviceView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceList {
+    pub devices: Vec<DeviceView>,
+}
+
+/// The public base URL: `PUBLIC_BASE_URL`, else the request's (forwarded) host.
+fn base_url(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    if let Some(base) = &state.config.public_base_url {
+        return Some(base.clone());
+    }
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let host = header("x-forwarded-host")
+        .or_else(|| header("host"))
+        .filter(|h| {
+            h.len() <= 255
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })?;
+    let local =
+        host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]");
+    let proto = match header("x-forwarded-proto") {
+        Some(p) if p == "http" || p == "https" => p,
+        _ if local => "http",
+        _ => "https",
+    };
+    Some(format!("{proto}://{host}"))
+}
+
+fn view(d: Device, base: Option<&str>) -> DeviceView {
+    let webhook_url = (d.provider == ProviderKind::CloudApi).then(|| {
+        format!(
+            "{}/api/public/cloud-api-webhook/{}",
+            base.unwrap_or_default(),
+            d.tenant_id
+        )
+    });
+    DeviceView {
+        id: d.id,
+        name: d.name,
+        provider: d.provider,
+        status: d.device_status,
+        phone_number_id: d.phone_number_id,
+        waba_id: d.waba_id,
+        webhook_url,
+        created_at: d.created_at,
+    }
+}
+
+/// Connect a device: `{"name", "provider": "sandbox"}`, or `{"name", "provider":
+/// "cloud_api", "phoneNumberId", "wabaId", "accessToken", "appSecret", "verifyToken"}`.
+/// The credentials go to Secrets Manager; the answer never carries them.
+#[utoipa::path(post, path = "/api/devices", tag = "devices",
+    request_body = DeviceInput,
+    security(("apiKey" = [])),
+    responses(
+        (status = 201, body = DeviceEnvelope),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, description = "The phone number id is already connected", body = ErrorBody)))]
+pub async fn create_device(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<DeviceInput>,
+) -> ApiResult<(StatusCode, Json<DeviceEnvelope>)> {
+    let new = new_device(input).map_err(ApiError::bad_request)?;
+    let tenant_id = caller.tenant_id.clone();
+    let id = uuid::Uuid::now_v7().to_string();
+    let mut device = Device {
+        id: id.clone(),
+        tenant_id: tenant_id.clone(),
+        name: new.name().to_string(),
+        provider: ProviderKind::Sandbox,
+        device_status: DeviceStatus::Connected,
+        phone_number_id: None,
+        waba_id: None,
+        secret_name: None,
+        created_at: iso(state.clock.now()),
+    };
+    if let NewDevice::CloudApi {
+        phone_number_id,
+        waba_id,
+        credentials,
+        ..
+    } = &new
+    {
+        let secret_name = state.device_secrets.name_for(&tenant_id, &id);
+        state
+            .device_secrets
+            .create(&secret_name, &tenant_id, &id, credentials)
+            .await
+            .map_err(ApiError::internal)?;
+        device.provider = ProviderKind::CloudApi;
+        device.phone_number_id = Some(phone_number_id.clone());
+        device.waba_id = Some(waba_id.clone());
+        device.secret_name = Some(secret_name);
+    }
+    let outcome = state.store.create_device(&device).await;
+    if !matches!(outcome, Ok(CreateDeviceOutcome::Created)) {
+        if let Some(name) = &device.secret_name {
+            if let Err(e) = state.device_secrets.delete(name).await {
+                tracing::error!(error = %e, "removing the secret of a device not created failed");
+            }
+        }
+    }
+    match outcome? {
+        CreateDeviceOutcome::Created => {
+            tracing::info!(device_id = %id, provider = device.provider.as_str(), "device connected");
+            let base = base_url(&state, &headers);
+            Ok((
+                StatusCode::CREATED,
+                Json(DeviceEnvelope {
+                    device: view(device, base.as_deref()),
+                }),
+            ))
+        }
+        CreateDeviceOutcome::PhoneNumberTaken { device_id } => Err(ApiError::conflict(format!(
+            "\"phoneNumberId\" is already connected as device {device_id}: delete that device first"
+        ))),
+    }
+}
+
+/// List the tenant's devices, oldest first (the first connected one is the default sender).
+#[utoipa::path(get, path = "/api/devices", tag = "devices",
+    security(("apiKey" = [])),
+    responses((status = 200, body = DeviceList), (status = 401, body = ErrorBody)))]
+pub async fn list_devices(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+) -> ApiResult<Json<DeviceList>> {
+    let base = base_url(&state, &headers);
+    let devices = state.store.list_devices(&caller.tenant_id).await?;
+    Ok(Json(DeviceList {
+        devices: devices
+            .into_iter()
+            .map(|d| view(d, base.as_deref()))
+            .collect(),
+    }))
+}
+
+async fn find(state: &AppState, tenant_id: &str, id: &str) -> ApiResult<Device> {
+    let not_found = || ApiError::not_found("Device not found");
+    let id = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
+    state
+        .store
+        .get_device(tenant_id, &id.hyphenated().to_string())
+        .await?
+        .ok_or_else(not_found)
+}
+
+/// One device.
+#[utoipa::path(get, path = "/api/devices/{id}", tag = "devices",
+    params(("id" = String, Path, description = "Device id")),
+    security(("apiKey" = [])),
+    responses((status = 200, body = DeviceEnvelope), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn get_device(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<DeviceEnvelope>> {
+    let device = find(&state, &caller.tenant_id, &id).await?;
+    let base = base_url(&state, &headers);
+    Ok(Json(DeviceEnvelope {
+        device: view(device, base.as_deref()),
+    }))
+}
+
+/// Disconnect and delete a device; its credentials are deleted from Secrets Manager.
+#[utoipa::path(delete, path = "/api/devices/{id}", tag = "devices",
+    params(("id" = String, Path, description = "Device id")),
+    security(("apiKey" = [])),
+    responses((status = 200, body = DeviceEnvelope), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn delete_device(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<DeviceEnvelope>> {
+    let device = find(&state, &caller.tenant_id, &id).await?;
+    // The secret first: if that fails the device stays, and deleting it again retries both.
+    if let Some(name) = &device.secret_name {
+        state
+            .device_secrets
+            .delete(name)
+            .await
+            .map_err(ApiError::internal)?;
+    }
+    if !state.store.delete_device(&device).await? {
+        return Err(ApiError::not_found("Device not found"));
+    }
+    tracing::info!(device_id = %device.id, "device deleted");
+    let base = base_url(&state, &headers);
+    let mut device = view(device, base.as_deref());
+    device.status = DeviceStatus::Disconnected;
+    Ok(Json(DeviceEnvelope { device }))
+}

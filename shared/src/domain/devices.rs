@@ -1,0 +1,272 @@
+//! Devices (the spec's "connected devices"): the WhatsApp numbers a tenant sends from, and
+//! the provider each one goes through.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// Test mode: accepts sends without WhatsApp and reports delivered, then read.
+    Sandbox,
+    /// Meta's WhatsApp Cloud API.
+    CloudApi,
+}
+
+impl ProviderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Sandbox => "sandbox",
+            ProviderKind::CloudApi => "cloud_api",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceStatus {
+    Connected,
+    Disconnected,
+}
+
+/// A Cloud API device's credentials. They live only in Secrets Manager; `Debug` hides them
+/// so they cannot reach a log line by accident.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudApiCredentials {
+    pub access_token: String,
+    pub app_secret: String,
+    pub verify_token: String,
+}
+
+impl std::fmt::Debug for CloudApiCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CloudApiCredentials { <redacted> }")
+    }
+}
+
+/// `POST /api/devices` as received: every field optional so each gap gets its own message.
+#[derive(Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeviceInput {
+    #[schema(example = "Support line")]
+    pub name: Option<String>,
+    /// `sandbox` or `cloud_api`.
+    #[schema(example = "cloud_api")]
+    pub provider: Option<String>,
+    /// Cloud API: the Phone Number ID from Meta's API Setup.
+    #[schema(example = "106540352242922")]
+    pub phone_number_id: Option<String>,
+    /// Cloud API: the WhatsApp Business Account ID.
+    #[schema(example = "102290129340398")]
+    pub waba_id: Option<String>,
+    /// Cloud API: the permanent (system user) access token. Stored in Secrets Manager only.
+    pub access_token: Option<String>,
+    /// Cloud API: the Meta app's secret, which signs Meta's webhooks. Secrets Manager only.
+    pub app_secret: Option<String>,
+    /// Cloud API: the webhook verify token you chose. Secrets Manager only.
+    pub verify_token: Option<String>,
+}
+
+impl std::fmt::Debug for DeviceInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceInput")
+            .field("name", &self.name)
+            .field("provider", &self.provider)
+            .field("phone_number_id", &self.phone_number_id)
+            .field("waba_id", &self.waba_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewDevice {
+    Sandbox {
+        name: String,
+    },
+    CloudApi {
+        name: String,
+        phone_number_id: String,
+        waba_id: String,
+        credentials: CloudApiCredentials,
+    },
+}
+
+impl NewDevice {
+    pub fn name(&self) -> &str {
+        match self {
+            NewDevice::Sandbox { name } | NewDevice::CloudApi { name, .. } => name,
+        }
+    }
+}
+
+const CLOUD_FIELDS: [&str; 5] = [
+    "phoneNumberId",
+    "wabaId",
+    "accessToken",
+    "appSecret",
+    "verifyToken",
+];
+
+/// Checks a device request and says exactly which field is wrong.
+pub fn new_device(input: DeviceInput) -> Result<NewDevice, String> {
+    let name = super::validate::name("name", input.name.as_deref().unwrap_or_default(), 100)?;
+    let provider = match input.provider.as_deref().map(str::trim) {
+        None | Some("") => {
+            return Err("\"provider\" is required: \"sandbox\" or \"cloud_api\"".into())
+        }
+        Some("sandbox") => ProviderKind::Sandbox,
+        Some("cloud_api") => ProviderKind::CloudApi,
+        Some(_) => return Err("\"provider\" must be \"sandbox\" or \"cloud_api\"".into()),
+    };
+    let cloud = [
+        &input.phone_number_id,
+        &input.waba_id,
+        &input.access_token,
+        &input.app_secret,
+        &input.verify_token,
+    ];
+    match provider {
+        ProviderKind::Sandbox => {
+            if let Some(i) = cloud.iter().position(|f| f.is_some()) {
+                return Err(format!(
+                    "\"{}\" is only for cloud_api devices",
+                    CLOUD_FIELDS[i]
+                ));
+            }
+            Ok(NewDevice::Sandbox { name })
+        }
+        ProviderKind::CloudApi => Ok(NewDevice::CloudApi {
+            name,
+            phone_number_id: numeric_id("phoneNumberId", input.phone_number_id.as_deref())?,
+            waba_id: numeric_id("wabaId", input.waba_id.as_deref())?,
+            credentials: CloudApiCredentials {
+                access_token: secret("accessToken", input.access_token.as_deref(), 4096)?,
+                app_secret: secret("appSecret", input.app_secret.as_deref(), 256)?,
+                verify_token: secret("verifyToken", input.verify_token.as_deref(), 256)?,
+            },
+        }),
+    }
+}
+
+/// Meta's ids are digits.
+fn numeric_id(field: &str, v: Option<&str>) -> Result<String, String> {
+    let v = v.map(str::trim).unwrap_or_default();
+    if v.is_empty() {
+        return Err(format!("\"{field}\" is required for cloud_api devices"));
+    }
+    if v.len() > 32 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("\"{field}\" must be Meta's numeric id"));
+    }
+    Ok(v.to_string())
+}
+
+fn secret(field: &str, v: Option<&str>, max: usize) -> Result<String, String> {
+    let v = v.map(str::trim).unwrap_or_default();
+    if v.is_empty() {
+        return Err(format!("\"{field}\" is required for cloud_api devices"));
+    }
+    if v.len() > max || !v.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(format!(
+            "\"{field}\" must be at most {max} visible ASCII characters"
+        ));
+    }
+    Ok(v.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cloud() -> DeviceInput {
+        DeviceInput {
+            name: Some(" Main line ".into()),
+            provider: Some("cloud_api".into()),
+            phone_number_id: Some("106540352242922".into()),
+            waba_id: Some("102290129340398".into()),
+            access_token: Some("EAAG-token".into()),
+            app_secret: Some("0123456789abcdef0123456789abcdef".into()),
+            verify_token: Some("my-tenant-7f3a".into()),
+        }
+    }
+
+    #[test]
+    fn valid_devices() {
+        let d = new_device(cloud()).unwrap_or_else(|e| panic!("{e}"));
+        match d {
+            NewDevice::CloudApi {
+                name,
+                phone_number_id,
+                credentials,
+                ..
+            } => {
+                assert_eq!(name, "Main line");
+                assert_eq!(phone_number_id, "106540352242922");
+                assert_eq!(credentials.verify_token, "my-tenant-7f3a");
+            }
+            other => panic!("{other:?}"),
+        }
+        let s = new_device(DeviceInput {
+            name: Some("Test".into()),
+            provider: Some("sandbox".into()),
+            ..Default::default()
+        });
+        assert_eq!(
+            s,
+            Ok(NewDevice::Sandbox {
+                name: "Test".into()
+            })
+        );
+    }
+
+    #[test]
+    fn each_problem_names_its_field() {
+        let err = |f: fn(&mut DeviceInput)| {
+            let mut i = cloud();
+            f(&mut i);
+            new_device(i).err().unwrap_or_default()
+        };
+        assert_eq!(err(|i| i.name = None), "\"name\" must not be empty");
+        assert_eq!(
+            err(|i| i.provider = None),
+            "\"provider\" is required: \"sandbox\" or \"cloud_api\""
+        );
+        assert_eq!(
+            err(|i| i.provider = Some("baileys".into())),
+            "\"provider\" must be \"sandbox\" or \"cloud_api\""
+        );
+        assert_eq!(
+            err(|i| i.phone_number_id = None),
+            "\"phoneNumberId\" is required for cloud_api devices"
+        );
+        assert_eq!(
+            err(|i| i.waba_id = Some("abc".into())),
+            "\"wabaId\" must be Meta's numeric id"
+        );
+        assert_eq!(
+            err(|i| i.access_token = Some(" ".into())),
+            "\"accessToken\" is required for cloud_api devices"
+        );
+        assert_eq!(
+            err(|i| i.app_secret = None),
+            "\"appSecret\" is required for cloud_api devices"
+        );
+        assert_eq!(
+            err(|i| i.verify_token = Some("has space".into())),
+            "\"verifyToken\" must be at most 256 visible ASCII characters"
+        );
+        assert_eq!(
+            err(|i| i.provider = Some("sandbox".into())),
+            "\"phoneNumberId\" is only for cloud_api devices"
+        );
+    }
+
+    #[test]
+    fn credentials_never_show_in_debug_output() {
+        let i = cloud();
+        let shown = format!("{i:?} {:?}", new_device(cloud()));
+        for secret in ["EAAG-token", "0123456789abcdef", "my-tenant-7f3a"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
+}

@@ -1,0 +1,399 @@
+//! Rules for outbound messages: recipient numbers, text, templates, the status lifecycle and
+//! `Idempotency-Key` handling. Every error is the exact message a client sees.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+/// WhatsApp's limit on a text message body.
+pub const MAX_TEXT_CHARS: usize = 4096;
+/// WhatsApp's limit on a media caption.
+pub const MAX_CAPTION_CHARS: usize = 1024;
+/// E.164 numbers have at most 15 digits; anything shorter than 7 is not a phone number.
+pub const MIN_PHONE_DIGITS: usize = 7;
+pub const MAX_PHONE_DIGITS: usize = 15;
+/// How long an `Idempotency-Key` is remembered.
+pub const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+
+/// `"+92 300-123 4567"` → `"923001234567"`. Accepts E.164 (`+` and up to 15 digits) or local
+/// digits, with spaces, dashes, dots and parentheses as separators; nothing else.
+pub fn normalize_phone(field: &str, raw: &str) -> Result<String, String> {
+    let invalid = || format!("\"{field}\" must be an E.164 number or local digits");
+    let trimmed = raw.trim();
+    let (plus, rest) = match trimmed.strip_prefix('+') {
+        Some(rest) => (true, rest),
+        None => (false, trimmed),
+    };
+    let mut digits = String::with_capacity(rest.len());
+    for c in rest.chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            ' ' | '-' | '.' | '(' | ')' => {}
+            _ => return Err(invalid()),
+        }
+    }
+    // Country codes never start with 0.
+    if plus && digits.starts_with('0') {
+        return Err(invalid());
+    }
+    if !(MIN_PHONE_DIGITS..=MAX_PHONE_DIGITS).contains(&digits.len()) {
+        return Err(invalid());
+    }
+    Ok(digits)
+}
+
+/// A text body: 1–4096 characters, not only whitespace. Kept as written.
+pub fn message_text(field: &str, value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        return Err(format!("\"{field}\" must not be empty"));
+    }
+    let n = value.chars().count();
+    if n > MAX_TEXT_CHARS {
+        return Err(format!(
+            "\"{field}\" must be at most {MAX_TEXT_CHARS} characters (got {n})"
+        ));
+    }
+    Ok(value.to_string())
+}
+
+/// A caption: at most 1024 characters; an empty one counts as none.
+pub fn caption(value: Option<&str>) -> Result<Option<String>, String> {
+    let Some(v) = value.filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let n = v.chars().count();
+    if n > MAX_CAPTION_CHARS {
+        return Err(format!(
+            "\"caption\" must be at most {MAX_CAPTION_CHARS} characters (got {n})"
+        ));
+    }
+    Ok(Some(v.to_string()))
+}
+
+/// A device id as the API hands them out (a UUID).
+pub fn device_id(value: &str) -> Result<String, String> {
+    let v = value.trim();
+    uuid::Uuid::parse_str(v)
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| "\"deviceId\" must be a device id (a UUID from GET /api/devices)".to_string())
+}
+
+/// A Cloud API message template, as Meta takes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateSpec {
+    /// The approved template's name.
+    #[schema(example = "order_update")]
+    pub name: String,
+    /// Its language code, e.g. `en_US`.
+    #[schema(example = "en_US")]
+    pub language: String,
+    /// Meta's `components` array (header / body / button parameters), passed through as is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub components: Option<Vec<serde_json::Value>>,
+}
+
+pub fn template(t: &TemplateSpec) -> Result<TemplateSpec, String> {
+    let name = t.name.trim();
+    if name.is_empty()
+        || name.len() > 512
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(
+            "\"template.name\" must be a template name: lowercase letters, digits and underscores"
+                .into(),
+        );
+    }
+    let language = t.language.trim();
+    let lang_ok = match language.split_once('_') {
+        None => is_lang(language),
+        Some((lang, region)) => {
+            is_lang(lang)
+                && (2..=4).contains(&region.len())
+                && region.bytes().all(|b| b.is_ascii_alphanumeric())
+        }
+    };
+    if !lang_ok {
+        return Err("\"template.language\" must be a language code such as en or en_US".into());
+    }
+    if let Some(components) = &t.components {
+        if components.len() > 20 || components.iter().any(|c| !c.is_object()) {
+            return Err(
+                "\"template.components\" must be a list of objects (Meta's template components)"
+                    .into(),
+            );
+        }
+        if serde_json::to_vec(components).map_or(true, |v| v.len() > 32 * 1024) {
+            return Err("\"template.components\" is too large".into());
+        }
+    }
+    Ok(TemplateSpec {
+        name: name.to_string(),
+        language: language.to_string(),
+        components: t.components.clone(),
+    })
+}
+
+fn is_lang(s: &str) -> bool {
+    (2..=3).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase())
+}
+
+/// Where an outbound message stands. Statuses only move forward (`rank`); `failed` is final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageStatus {
+    /// Recorded, not yet accepted by the provider.
+    Pending,
+    Sent,
+    Delivered,
+    Read,
+    Failed,
+}
+
+impl MessageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageStatus::Pending => "pending",
+            MessageStatus::Sent => "sent",
+            MessageStatus::Delivered => "delivered",
+            MessageStatus::Read => "read",
+            MessageStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            MessageStatus::Pending,
+            MessageStatus::Sent,
+            MessageStatus::Delivered,
+            MessageStatus::Read,
+            MessageStatus::Failed,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
+    /// Order of the lifecycle: a change is applied only to a lower rank.
+    pub fn rank(self) -> u8 {
+        match self {
+            MessageStatus::Pending => 0,
+            MessageStatus::Sent => 1,
+            MessageStatus::Delivered => 2,
+            MessageStatus::Read => 3,
+            MessageStatus::Failed => 4,
+        }
+    }
+
+    /// Whether a provider report of `next` moves a message that is at `self`: forward only,
+    /// and never from `pending` (the send itself records `sent` or `failed` first).
+    pub fn may_become(self, next: MessageStatus) -> bool {
+        self != MessageStatus::Pending && next.rank() > self.rank()
+    }
+}
+
+impl std::fmt::Display for MessageStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Checks an `Idempotency-Key` header value: 1–255 visible ASCII characters.
+pub fn idempotency_key(value: &str) -> Result<&str, String> {
+    let v = value.trim();
+    if v.is_empty() || v.len() > MAX_IDEMPOTENCY_KEY_LEN || !v.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(format!(
+            "\"Idempotency-Key\" must be 1-{MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters"
+        ));
+    }
+    Ok(v)
+}
+
+/// Hex SHA-256 of the key: what is stored, so keys of any shape fit a DynamoDB key.
+pub fn idempotency_key_hash(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// What makes two requests "the same": the endpoint and the JSON body, compared as JSON
+/// (key order and whitespace do not matter).
+pub fn request_fingerprint(endpoint: &str, body: &serde_json::Value) -> String {
+    let mut canonical = String::new();
+    write_canonical(body, &mut canonical);
+    let mut h = Sha256::new();
+    h.update(endpoint.as_bytes());
+    h.update(b"\n");
+    h.update(canonical.as_bytes());
+    hex::encode(h.finalize())
+}
+
+fn write_canonical(v: &serde_json::Value, out: &mut String) {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                if let Some(child) = map.get(k) {
+                    write_canonical(child, out);
+                }
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn phone_numbers_become_digits() {
+        let ok = |s: &str| normalize_phone("to", s);
+        assert_eq!(ok("+923001234567"), Ok("923001234567".into()));
+        assert_eq!(ok(" +92 300-123 4567 "), Ok("923001234567".into()));
+        assert_eq!(ok("(0300) 123.4567"), Ok("03001234567".into()));
+        assert_eq!(ok("1234567"), Ok("1234567".into()));
+        let err = Err("\"to\" must be an E.164 number or local digits".to_string());
+        for bad in [
+            "",
+            "+",
+            "abc",
+            "92300123456x",
+            "++923001234567",
+            "+0923001234567",
+            "123456",
+            "1234567890123456",
+            "923001234567@c.us",
+            "92\u{0663}001234567",
+        ] {
+            assert_eq!(ok(bad), err, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn text_limits() {
+        assert_eq!(message_text("message", "hi"), Ok("hi".into()));
+        assert!(message_text("message", &"é".repeat(4096)).is_ok());
+        assert_eq!(
+            message_text("message", &"a".repeat(4097)),
+            Err("\"message\" must be at most 4096 characters (got 4097)".into())
+        );
+        assert_eq!(
+            message_text("message", " \n "),
+            Err("\"message\" must not be empty".into())
+        );
+        assert_eq!(caption(Some("  ")), Ok(None));
+        assert!(caption(Some(&"a".repeat(1025))).is_err());
+    }
+
+    #[test]
+    fn templates() {
+        let t = |name: &str, language: &str, components: Option<serde_json::Value>| {
+            template(&TemplateSpec {
+                name: name.into(),
+                language: language.into(),
+                components: components.map(|c| c.as_array().cloned().unwrap_or_default()),
+            })
+        };
+        assert!(t("hello_world", "en_US", None).is_ok());
+        assert!(t("order_2", "pt_BR", Some(json!([{"type": "body"}]))).is_ok());
+        assert!(t("fil_x", "fil", None).is_ok());
+        assert!(t("Hello World", "en_US", None)
+            .err()
+            .unwrap_or_default()
+            .starts_with("\"template.name\""));
+        assert!(t("x", "english", None)
+            .err()
+            .unwrap_or_default()
+            .starts_with("\"template.language\""));
+        assert!(t("x", "en", Some(json!(["body"])))
+            .err()
+            .unwrap_or_default()
+            .starts_with("\"template.components\""));
+    }
+
+    #[test]
+    fn statuses_only_move_forward() {
+        use MessageStatus::*;
+        assert!(Sent.may_become(Delivered));
+        assert!(Sent.may_become(Read));
+        assert!(Delivered.may_become(Read));
+        assert!(Sent.may_become(Failed));
+        assert!(!Read.may_become(Delivered));
+        assert!(!Delivered.may_become(Delivered));
+        assert!(!Failed.may_become(Read));
+        assert!(
+            !Pending.may_become(Delivered),
+            "the send records sent first"
+        );
+        assert_eq!(MessageStatus::parse("read"), Some(Read));
+        assert_eq!(MessageStatus::parse("seen"), None);
+    }
+
+    #[test]
+    fn idempotency_keys_and_fingerprints() {
+        assert_eq!(idempotency_key(" order-42 "), Ok("order-42"));
+        assert!(idempotency_key("").is_err());
+        assert!(idempotency_key("has space").is_err());
+        assert!(idempotency_key(&"k".repeat(256)).is_err());
+        assert_eq!(idempotency_key_hash("a").len(), 64);
+        let a = request_fingerprint(
+            "send",
+            &json!({"to": "1", "message": "hi", "x": [1, {"b": 1, "a": 2}]}),
+        );
+        let b = request_fingerprint(
+            "send",
+            &json!({"x": [1, {"a": 2, "b": 1}], "message": "hi", "to": "1"}),
+        );
+        assert_eq!(a, b, "key order does not matter");
+        assert_ne!(
+            a,
+            request_fingerprint(
+                "send-media",
+                &json!({"to": "1", "message": "hi", "x": [1, {"b": 1, "a": 2}]})
+            )
+        );
+        assert_ne!(
+            a,
+            request_fingerprint(
+                "send",
+                &json!({"to": "1", "message": "hi!", "x": [1, {"b": 1, "a": 2}]})
+            )
+        );
+        assert_ne!(
+            request_fingerprint("send", &json!({"a": [1, 2]})),
+            request_fingerprint("send", &json!({"a": [2, 1]})),
+            "array order does"
+        );
+    }
+
+    #[test]
+    fn device_ids_are_uuids() {
+        let id = uuid::Uuid::new_v4().to_string();
+        assert_eq!(device_id(&id), Ok(id.clone()));
+        assert_eq!(device_id(&id.to_uppercase()), Ok(id));
+        assert!(device_id("device-1").is_err());
+    }
+}

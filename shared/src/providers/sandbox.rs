@@ -1,0 +1,109 @@
+//! The sandbox: a test mode a newcomer can use at once. It accepts every send without
+//! WhatsApp, answers with a message id, and schedules `delivered` (after
+//! `SANDBOX_STATUS_DELAY_SECONDS`) and `read` (after twice that) on an SQS queue with
+//! per-message `DelaySeconds`; the sandbox worker records them. Nothing sleeps.
+
+use super::{Accepted, OutboundMessage, Provider, ProviderError, ProviderErrorKind};
+use crate::domain::devices::ProviderKind;
+use crate::domain::messages::MessageStatus;
+use crate::metrics;
+use crate::store::devices::Device;
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+
+/// What the sandbox queue carries: one status to record for one message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SandboxStatus {
+    pub tenant_id: String,
+    pub message_id: String,
+    pub status: MessageStatus,
+}
+
+#[derive(Debug)]
+pub struct Sandbox {
+    sqs: aws_sdk_sqs::Client,
+    queue_url: Option<String>,
+    delay_seconds: u32,
+}
+
+impl Sandbox {
+    pub fn new(sqs: aws_sdk_sqs::Client, queue_url: Option<String>, delay_seconds: u32) -> Self {
+        Sandbox {
+            sqs,
+            queue_url,
+            delay_seconds,
+        }
+    }
+
+    async fn send_inner(&self, message: &OutboundMessage) -> Result<Accepted, ProviderError> {
+        let wa_message_id = format!(
+            "sandbox.{}",
+            uuid::Uuid::new_v4().simple().to_string().to_uppercase()
+        );
+        let Some(queue_url) = &self.queue_url else {
+            tracing::warn!("SANDBOX_STATUS_QUEUE_URL is not set: sandbox messages stay \"sent\"");
+            return Ok(Accepted { wa_message_id });
+        };
+        let entry = |status: MessageStatus, delay: u32| {
+            let body = serde_json::to_string(&SandboxStatus {
+                tenant_id: message.tenant_id.clone(),
+                message_id: message.message_id.clone(),
+                status,
+            })
+            .unwrap_or_default();
+            SendMessageBatchRequestEntry::builder()
+                .id(status.as_str())
+                .message_body(body)
+                .delay_seconds(delay.min(900) as i32)
+                .build()
+        };
+        let entries = [
+            entry(MessageStatus::Delivered, self.delay_seconds),
+            entry(MessageStatus::Read, self.delay_seconds * 2),
+        ]
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| internal(e.to_string()))?;
+        metrics::milestone(metrics::PROVIDER_CALL);
+        let out = self
+            .sqs
+            .send_message_batch()
+            .queue_url(queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| internal(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string()))?;
+        if !out.failed.is_empty() {
+            return Err(internal(format!(
+                "{} status entries refused",
+                out.failed.len()
+            )));
+        }
+        Ok(Accepted { wa_message_id })
+    }
+}
+
+fn internal(detail: String) -> ProviderError {
+    tracing::error!(error = %detail, "scheduling sandbox statuses failed");
+    ProviderError::new(
+        ProviderErrorKind::Unavailable,
+        None,
+        "The sandbox could not accept the message; try again",
+    )
+}
+
+impl Provider for Sandbox {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Sandbox
+    }
+
+    fn send<'a>(
+        &'a self,
+        _device: &'a Device,
+        message: &'a OutboundMessage,
+    ) -> BoxFuture<'a, Result<Accepted, ProviderError>> {
+        Box::pin(self.send_inner(message))
+    }
+}

@@ -1,0 +1,465 @@
+//! Sending one outbound message: the flow behind `POST /api/public/v1/send` and
+//! `/send-media`, and what campaigns and automatic replies are to call as well.
+//!
+//! Round trips (after authentication, which is one conditional write):
+//! 1. At once: record the message as `pending` (with the `Idempotency-Key` claim in the same
+//!    transaction), find the device, check the media URL, take an outbound unit (quotas).
+//! 2. The provider call (a Cloud API device's token comes from Secrets Manager, cached per
+//!    instance: one more call the first time an instance sends from that device).
+//! 3. Record `sent` (with WhatsApp's id) or `failed` (with the reason) on the message.
+//!
+//! A send that stops before the provider (no device, bad media URL, cap reached) leaves no
+//! message and releases its claim. A provider refusal leaves a `failed` message, answered
+//! with a non-2xx error that carries its id.
+
+use crate::clock::iso;
+use crate::domain::media::MediaKind;
+use crate::domain::messages::{MessageStatus, IDEMPOTENCY_TTL_SECS};
+use crate::error::ApiError;
+use crate::providers::{Content, OutboundMessage, ProviderError};
+use crate::state::AppState;
+use crate::store::api_keys::Principal;
+use crate::store::devices::Device;
+use crate::store::messages::{
+    Completion, CreateOutcome, Direction, Failure, IdempotencyClaim, Message, MessageKind,
+    MessageSource, StatusOutcome, StatusUpdate,
+};
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+/// A send, validated.
+#[derive(Debug, Clone)]
+pub struct SendRequest {
+    /// Digits only.
+    pub to: String,
+    pub content: Content,
+    /// The text recorded on the message (a text's body, a caption, a template send's
+    /// `message`).
+    pub text: Option<String>,
+    /// `None`: the tenant's first connected device.
+    pub device_id: Option<String>,
+    /// For media: the check the URL must pass before anything is sent.
+    pub media_check: Option<MediaCheck>,
+    pub idempotency: Option<Idempotency>,
+    pub source: MessageSource,
+}
+
+#[derive(Debug, Clone)]
+pub struct MediaCheck {
+    pub kind: MediaKind,
+    pub url: reqwest::Url,
+    pub declared_mimetype: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub key_hash: String,
+    pub fingerprint: String,
+}
+
+/// The provider accepted the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub id: String,
+    pub wa_message_id: String,
+    pub to: String,
+}
+
+/// The provider did not take the message; it is recorded as `failed`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failed {
+    pub id: String,
+    pub http_status: u16,
+    pub error: String,
+    pub code: Option<i64>,
+    pub retry_after: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendReply {
+    pub outcome: Result<Sent, Failed>,
+    /// The answer of an earlier request with the same `Idempotency-Key`.
+    pub replayed: bool,
+}
+
+/// A `pending` message older than this whose request never finished has an unknown outcome.
+const STALE_PENDING_SECS: i64 = 60;
+
+pub async fn send(
+    state: &AppState,
+    caller: &Principal,
+    req: SendRequest,
+) -> Result<SendReply, ApiError> {
+    let tenant_id = caller.tenant_id.as_str();
+    let now = state.clock.now();
+    let at = iso(now);
+    let id = uuid::Uuid::now_v7().to_string();
+    let message = new_message(&id, caller, &req, &at);
+    let claim = req.idempotency.as_ref().map(|i| IdempotencyClaim {
+        tenant_id: tenant_id.to_string(),
+        key_hash: i.key_hash.clone(),
+        fingerprint: i.fingerprint.clone(),
+        message_id: id.clone(),
+        created_at: at.clone(),
+        expires_at: now.timestamp() + IDEMPOTENCY_TTL_SECS,
+    });
+
+    // Round 1: everything the provider call needs, at once.
+    let media = async {
+        match &req.media_check {
+            Some(m) => Some(
+                state
+                    .media
+                    .check(m.kind, &m.url, m.declared_mimetype.as_deref())
+                    .await,
+            ),
+            None => None,
+        }
+    };
+    let (created, device, media, unit) = tokio::join!(
+        state
+            .store
+            .create_outbound(&message, claim.as_ref(), now.timestamp()),
+        resolve_device(state, tenant_id, req.device_id.as_deref()),
+        media,
+        reserve_outbound_unit(state, caller, now),
+    );
+    let claim_hash = claim.as_ref().map(|c| c.key_hash.as_str());
+    let release_unit = |unit: Result<OutboundUnit, ApiError>| async move {
+        if let Ok(u) = unit {
+            refund_outbound_unit(state, &u).await;
+        }
+    };
+    match created {
+        Err(e) => {
+            release_unit(unit).await;
+            return Err(e.into());
+        }
+        Ok(CreateOutcome::AlreadyClaimed(first)) => {
+            release_unit(unit).await;
+            let fingerprint = claim.as_ref().map(|c| c.fingerprint.as_str());
+            if Some(first.fingerprint.as_str()) != fingerprint {
+                return Err(ApiError::unprocessable(
+                    "This Idempotency-Key was already used with a different request: use a new key for a new message",
+                ));
+            }
+            return replay(state, tenant_id, &first.message_id, now).await;
+        }
+        Ok(CreateOutcome::Created) => {}
+    }
+    let unit = match unit {
+        Ok(u) => u,
+        Err(e) => {
+            if let Err(d) = state
+                .store
+                .discard_pending(tenant_id, &id, claim_hash)
+                .await
+            {
+                tracing::error!(message_id = %id, error = %d, "discarding a refused send failed");
+            }
+            return Err(e);
+        }
+    };
+    let device = match device {
+        Ok(d) => d,
+        Err(e) => return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e).await),
+    };
+    let checked = match media {
+        None => None,
+        Some(Ok(c)) => Some(c),
+        Some(Err(m)) => {
+            let e = ApiError::bad_request(m);
+            return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e).await);
+        }
+    };
+
+    // Round 2: the provider.
+    let outbound = OutboundMessage {
+        tenant_id: tenant_id.to_string(),
+        message_id: id.clone(),
+        to: req.to.clone(),
+        content: req.content.clone(),
+    };
+    let result = state
+        .providers
+        .for_kind(device.provider)
+        .send(&device, &outbound)
+        .await;
+
+    // Round 3: record the outcome (and give the unit back if nothing went out).
+    let (status, failure, wa_message_id) = match &result {
+        Ok(accepted) => (
+            MessageStatus::Sent,
+            None,
+            Some(accepted.wa_message_id.clone()),
+        ),
+        Err(e) => (MessageStatus::Failed, Some(failure_of(e)), None),
+    };
+    let update = StatusUpdate {
+        tenant_id: tenant_id.to_string(),
+        message_id: id.clone(),
+        status,
+        at: iso(state.clock.now()),
+        failure,
+        completion: Some(Completion {
+            device_id: device.id.clone(),
+            provider: device.provider,
+            wa_message_id,
+            media_mimetype: checked.map(|c| c.mimetype),
+        }),
+    };
+    let refund = async {
+        if let Err(e) = &result {
+            if e.certainly_not_sent() {
+                refund_outbound_unit(state, &unit).await;
+            }
+        }
+    };
+    let (recorded, ()) = tokio::join!(record_completion(state, update), refund);
+    if let Err(e) = recorded {
+        // The provider has the message: answering 500 would invite a duplicate send.
+        tracing::error!(message_id = %id, error = %e, "recording the send's outcome failed; the message stays pending");
+    }
+    let outcome = match result {
+        Ok(accepted) => {
+            tracing::info!(message_id = %id, device_id = %device.id, provider = device.provider.as_str(), "message sent");
+            Ok(Sent {
+                id,
+                wa_message_id: accepted.wa_message_id,
+                to: req.to,
+            })
+        }
+        Err(e) => Err(Failed {
+            http_status: e.http_status(),
+            retry_after: e.retry_after(),
+            code: e.code,
+            error: e.message,
+            id,
+        }),
+    };
+    Ok(SendReply {
+        outcome,
+        replayed: false,
+    })
+}
+
+fn failure_of(e: &ProviderError) -> Failure {
+    Failure {
+        error: e.message.clone(),
+        code: e.code,
+        response_status: Some(e.http_status()),
+        retry_after: e.retry_after(),
+    }
+}
+
+/// Records the send's outcome, retrying briefly: the provider already has the message.
+async fn record_completion(
+    state: &AppState,
+    update: StatusUpdate,
+) -> Result<StatusOutcome, crate::store::StoreError> {
+    let mut last = None;
+    for attempt in 0..3u64 {
+        match crate::statuses::record(state, update.clone()).await {
+            Ok(o) => return Ok(o),
+            Err(e) => {
+                tracing::warn!(error = %e, attempt, "recording a send's outcome failed");
+                last = Some(e);
+                tokio::time::sleep(Duration::from_millis(50 * (attempt + 1))).await;
+            }
+        }
+    }
+    Err(last.unwrap_or(crate::store::StoreError::Contention("record send outcome")))
+}
+
+/// Stops a send before the provider: no message is left, the claim is released, the unit
+/// is given back.
+async fn abandon(
+    state: &AppState,
+    tenant_id: &str,
+    id: &str,
+    claim_hash: Option<&str>,
+    unit: &OutboundUnit,
+    reason: ApiError,
+) -> ApiError {
+    let (discarded, ()) = tokio::join!(
+        state.store.discard_pending(tenant_id, id, claim_hash),
+        refund_outbound_unit(state, unit),
+    );
+    if let Err(e) = discarded {
+        tracing::error!(message_id = %id, error = %e, "discarding a stopped send failed");
+    }
+    reason
+}
+
+/// The device a send goes through.
+async fn resolve_device(
+    state: &AppState,
+    tenant_id: &str,
+    device_id: Option<&str>,
+) -> Result<Device, ApiError> {
+    match device_id {
+        Some(id) => match state.store.get_device(tenant_id, id).await? {
+            Some(d) if d.is_connected() => Ok(d),
+            Some(_) => Err(ApiError::unprocessable(format!(
+                "\"deviceId\": device {id} is not connected"
+            ))),
+            None => Err(ApiError::not_found(format!(
+                "\"deviceId\": device {id} not found"
+            ))),
+        },
+        None => state
+            .store
+            .first_connected_device(tenant_id)
+            .await?
+            .ok_or_else(|| {
+                ApiError::unprocessable(
+                    "No connected device: add one with POST /api/devices (provider \"sandbox\" works without WhatsApp)",
+                )
+            }),
+    }
+}
+
+/// The answer the first request with this `Idempotency-Key` got.
+async fn replay(
+    state: &AppState,
+    tenant_id: &str,
+    message_id: &str,
+    now: DateTime<Utc>,
+) -> Result<SendReply, ApiError> {
+    let in_progress = || {
+        ApiError::conflict(format!(
+            "A request with this Idempotency-Key is still being processed (message {message_id}): retry shortly"
+        ))
+    };
+    let Some(m) = state.store.get_message(tenant_id, message_id).await? else {
+        return Err(in_progress());
+    };
+    let outcome = match (m.status, m.response_status, &m.wa_message_id) {
+        (MessageStatus::Pending, _, _) => {
+            let started = DateTime::parse_from_rfc3339(&m.created_at)
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or(now);
+            if (now - started).num_seconds() > STALE_PENDING_SECS {
+                return Err(ApiError::conflict(format!(
+                    "The first request with this Idempotency-Key did not finish: whether message {message_id} went out is unknown"
+                )));
+            }
+            return Err(in_progress());
+        }
+        (_, Some(status), _) => Err(Failed {
+            id: m.id,
+            http_status: status,
+            error: m
+                .error
+                .unwrap_or_else(|| "The message could not be sent".into()),
+            code: m.error_code,
+            retry_after: m.retry_after,
+        }),
+        (_, None, Some(wamid)) => Ok(Sent {
+            id: m.id.clone(),
+            wa_message_id: wamid.clone(),
+            to: m.peer,
+        }),
+        (_, None, None) => Err(Failed {
+            id: m.id,
+            http_status: 502,
+            error: m
+                .error
+                .unwrap_or_else(|| "The message could not be sent".into()),
+            code: m.error_code,
+            retry_after: None,
+        }),
+    };
+    Ok(SendReply {
+        outcome,
+        replayed: true,
+    })
+}
+
+// ── Quotas issue (4) plugs in here ───────────────────────────────────────────────────────
+// `reserve_outbound_unit` runs in the same concurrent round as the pending record, before
+// the provider is called; `refund_outbound_unit` runs when the send stops before the
+// provider, when a retry turns out to be an `Idempotency-Key` replay, and when the provider
+// certainly did not take the message (`ProviderError::certainly_not_sent`: every failure but
+// a timeout). Today they count nothing.
+
+/// One unit of the tenant's daily outbound count, taken for this send.
+#[derive(Debug, Clone)]
+pub struct OutboundUnit {
+    pub tenant_id: String,
+    /// The moment the unit was taken: the UTC day it counts against.
+    pub taken_at: DateTime<Utc>,
+}
+
+/// Takes one outbound unit, or refuses the send (409 naming the limit and the plan).
+async fn reserve_outbound_unit(
+    _state: &AppState,
+    caller: &Principal,
+    now: DateTime<Utc>,
+) -> Result<OutboundUnit, ApiError> {
+    Ok(OutboundUnit {
+        tenant_id: caller.tenant_id.clone(),
+        taken_at: now,
+    })
+}
+
+/// Gives a unit back.
+async fn refund_outbound_unit(_state: &AppState, _unit: &OutboundUnit) {}
+
+/// The record of a new outbound message, before the provider has seen it.
+fn new_message(id: &str, caller: &Principal, req: &SendRequest, at: &str) -> Message {
+    let (kind, media_url, file_name, template_name, template_language) = match &req.content {
+        Content::Text { .. } => (MessageKind::Text, None, None, None, None),
+        Content::Media {
+            kind,
+            link,
+            file_name,
+            ..
+        } => (
+            MessageKind::from(*kind),
+            Some(link.clone()),
+            file_name.clone(),
+            None,
+            None,
+        ),
+        Content::Template(t) => (
+            MessageKind::Template,
+            None,
+            None,
+            Some(t.name.clone()),
+            Some(t.language.clone()),
+        ),
+    };
+    Message {
+        id: id.to_string(),
+        tenant_id: caller.tenant_id.clone(),
+        direction: Direction::Out,
+        peer: req.to.clone(),
+        kind,
+        text: req.text.clone(),
+        media_url,
+        media_mimetype: req
+            .media_check
+            .as_ref()
+            .and_then(|m| m.declared_mimetype.clone()),
+        media_file_name: file_name,
+        template_name,
+        template_language,
+        device_id: req.device_id.clone(),
+        provider: None,
+        status: MessageStatus::Pending,
+        wa_message_id: None,
+        error: None,
+        error_code: None,
+        response_status: None,
+        retry_after: None,
+        source: req.source,
+        api_key_id: Some(caller.key_id.clone()),
+        created_at: at.to_string(),
+        updated_at: at.to_string(),
+        sent_at: None,
+        delivered_at: None,
+        read_at: None,
+        failed_at: None,
+    }
+}

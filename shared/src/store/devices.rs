@@ -1,0 +1,222 @@
+//! Devices: `TENANT#<id>` / `DEVICE#<deviceId>`, plus for Cloud API devices a
+//! `PHONENUMBER#<phoneNumberId>` item that keeps the number unique within the tenant and
+//! maps it back to the device. Credentials are never here: only the name of the device's
+//! Secrets Manager secret.
+
+use super::keys::*;
+use super::{
+    cancelled_item, from_item, s, to_item, transaction_lost, Item, Store, StoreError, StoreResult,
+};
+use crate::domain::devices::{DeviceStatus, ProviderKind};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub provider: ProviderKind,
+    pub device_status: DeviceStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waba_id: Option<String>,
+    /// The Secrets Manager secret with the provider credentials (Cloud API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_name: Option<String>,
+    pub created_at: String,
+}
+
+impl Device {
+    pub fn is_connected(&self) -> bool {
+        self.device_status == DeviceStatus::Connected
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PhoneNumberItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    device_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateDeviceOutcome {
+    Created,
+    /// Another device of the tenant already uses this phone number id.
+    PhoneNumberTaken {
+        device_id: String,
+    },
+}
+
+fn device_item(d: &Device) -> StoreResult<Item> {
+    let mut item = to_item(d)?;
+    item.insert(PK.into(), s(tenant_pk(&d.tenant_id)));
+    item.insert(SK.into(), s(device_sk(&d.id)));
+    Ok(item)
+}
+
+fn built<T, E: std::fmt::Display>(r: Result<T, E>) -> StoreResult<T> {
+    r.map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+impl Store {
+    /// Writes a new device (and its phone-number item, atomically). Issue 4's device cap
+    /// belongs in this transaction, as one more conditional write.
+    pub async fn create_device(&self, d: &Device) -> StoreResult<CreateDeviceOutcome> {
+        let item = device_item(d)?;
+        let Some(phone) = &d.phone_number_id else {
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK)")
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("PutItem", &e))?;
+            return Ok(CreateDeviceOutcome::Created);
+        };
+        let device_put = built(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK)")
+                .build(),
+        )?;
+        let marker = PhoneNumberItem {
+            pk: tenant_pk(&d.tenant_id),
+            sk: phone_number_sk(phone),
+            device_id: d.id.clone(),
+        };
+        let marker_put = built(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(to_item(&marker)?))
+                .condition_expression("attribute_not_exists(PK)")
+                .return_values_on_condition_check_failure(
+                    aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .build(),
+        )?;
+        for _ in 0..super::MAX_ATTEMPTS {
+            let sent = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().put(device_put.clone()).build())
+                .transact_items(TransactWriteItem::builder().put(marker_put.clone()).build())
+                .send()
+                .await;
+            match sent {
+                Ok(_) => return Ok(CreateDeviceOutcome::Created),
+                Err(e) => {
+                    if let Some(old) = cancelled_item(&e, 1) {
+                        let device_id = old
+                            .map(from_item::<PhoneNumberItem>)
+                            .transpose()?
+                            .map(|m| m.device_id)
+                            .unwrap_or_default();
+                        return Ok(CreateDeviceOutcome::PhoneNumberTaken { device_id });
+                    }
+                    if transaction_lost(&e) {
+                        continue;
+                    }
+                    return Err(StoreError::aws("TransactWriteItems", &e));
+                }
+            }
+        }
+        Err(StoreError::Contention("create device"))
+    }
+
+    pub async fn get_device(
+        &self,
+        tenant_id: &str,
+        device_id: &str,
+    ) -> StoreResult<Option<Device>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant_id)))
+            .key(SK, s(device_sk(device_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", &e))?;
+        out.item.map(from_item).transpose()
+    }
+
+    /// A tenant's devices, oldest first. Bounded by the plan's device cap.
+    pub async fn list_devices(&self, tenant_id: &str) -> StoreResult<Vec<Device>> {
+        let mut devices = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":pk", s(tenant_pk(tenant_id)))
+                .expression_attribute_values(":prefix", s(DEVICE_PREFIX))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("Query", &e))?;
+            for item in out.items.unwrap_or_default() {
+                devices.push(from_item::<Device>(item)?);
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(devices);
+            }
+        }
+    }
+
+    /// The device a send uses when none is named: the tenant's oldest connected device.
+    pub async fn first_connected_device(&self, tenant_id: &str) -> StoreResult<Option<Device>> {
+        Ok(self
+            .list_devices(tenant_id)
+            .await?
+            .into_iter()
+            .find(Device::is_connected))
+    }
+
+    /// Removes a device and its phone-number item. `false` if it was already gone.
+    pub async fn delete_device(&self, d: &Device) -> StoreResult<bool> {
+        let device_delete = built(
+            Delete::builder()
+                .table_name(&self.table)
+                .key(PK, s(tenant_pk(&d.tenant_id)))
+                .key(SK, s(device_sk(&d.id)))
+                .condition_expression("attribute_exists(PK)")
+                .build(),
+        )?;
+        let mut request = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(device_delete).build());
+        if let Some(phone) = &d.phone_number_id {
+            let marker_delete = built(
+                Delete::builder()
+                    .table_name(&self.table)
+                    .key(PK, s(tenant_pk(&d.tenant_id)))
+                    .key(SK, s(phone_number_sk(phone)))
+                    .condition_expression("attribute_not_exists(PK) OR deviceId = :id")
+                    .expression_attribute_values(":id", s(&d.id))
+                    .build(),
+            )?;
+            request =
+                request.transact_items(TransactWriteItem::builder().delete(marker_delete).build());
+        }
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if cancelled_item(&e, 0).is_some() => Ok(false),
+            Err(e) => Err(StoreError::aws("TransactWriteItems", &e)),
+        }
+    }
+}

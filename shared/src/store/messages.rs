@@ -1,0 +1,488 @@
+//! Messages and `Idempotency-Key` claims.
+//!
+//! - A message lives in a partition of its own, `TENANT#<id>#MSG#<uuid>` / `MSG`, so reads
+//!   and status updates never contend on a tenant-wide key. Once WhatsApp has given it an id,
+//!   `GSI1PK = TENANT#<id>#WAMID#<wamid>` finds it by that id (lookups, Meta's status
+//!   webhooks).
+//! - `statusRank` (0 pending, 1 sent, 2 delivered, 3 read, 4 failed) lets one conditional
+//!   write refuse a status that would move a message backwards.
+//! - A claim `TENANT#<id>#IDEMPOTENCY#<sha256(key)>` / `IDEMPOTENCY` points at the message
+//!   the first request created, for 24 hours (`expiresAt`, TTL).
+
+use super::keys::*;
+use super::{from_item, n, s, to_item, Item, Store, StoreError, StoreResult};
+use crate::domain::devices::ProviderKind;
+use crate::domain::media::MediaKind;
+use crate::domain::messages::MessageStatus;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    In,
+    Out,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageKind {
+    Text,
+    Image,
+    Video,
+    Audio,
+    Document,
+    Template,
+}
+
+impl From<MediaKind> for MessageKind {
+    fn from(k: MediaKind) -> Self {
+        match k {
+            MediaKind::Image => MessageKind::Image,
+            MediaKind::Video => MessageKind::Video,
+            MediaKind::Audio => MessageKind::Audio,
+            MediaKind::Document => MessageKind::Document,
+        }
+    }
+}
+
+/// What sent an outbound message. Every outbound message counts against the daily cap,
+/// whatever its source (issue 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageSource {
+    /// `POST /api/public/v1/send` or `/send-media`.
+    Api,
+}
+
+/// A message as stored (camelCase attributes; the keys are added around it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    pub id: String,
+    pub tenant_id: String,
+    pub direction: Direction,
+    /// The other party's number, digits only.
+    pub peer: String,
+    #[serde(rename = "type")]
+    pub kind: MessageKind,
+    /// The text, or a media message's caption.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_mimetype: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_file_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_language: Option<String>,
+    /// Known once the device is resolved (a send without `deviceId` records it on completion).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<ProviderKind>,
+    pub status: MessageStatus,
+    /// WhatsApp's id (`wamid.…`, or the sandbox's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wa_message_id: Option<String>,
+    /// Why the message failed, in words a client can act on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The provider's error code (Meta's, e.g. 131030).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<i64>,
+    /// The HTTP status the failed send was answered with (for `Idempotency-Key` replays).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+    pub source: MessageSource,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_id: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_at: Option<String>,
+}
+
+fn message_item(m: &Message) -> StoreResult<Item> {
+    let mut item = to_item(m)?;
+    item.insert(PK.into(), s(message_pk(&m.tenant_id, &m.id)));
+    item.insert(SK.into(), s(MESSAGE_SK));
+    item.insert("statusRank".into(), n(m.status.rank()));
+    if let Some(w) = &m.wa_message_id {
+        item.insert(GSI1PK.into(), s(wamid_gsi1pk(&m.tenant_id, w)));
+        item.insert(GSI1SK.into(), s(MESSAGE_SK));
+    }
+    Ok(item)
+}
+
+/// The first request made with an `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdempotencyClaim {
+    #[serde(skip)]
+    pub tenant_id: String,
+    pub key_hash: String,
+    /// Endpoint and canonical body: a retry must match it.
+    pub fingerprint: String,
+    pub message_id: String,
+    pub created_at: String,
+    /// Unix seconds (TTL).
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CreateOutcome {
+    Created,
+    /// The key was used before (and has not expired): the first request's claim.
+    AlreadyClaimed(IdempotencyClaim),
+}
+
+/// Why a message failed, as recorded on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub error: String,
+    pub code: Option<i64>,
+    pub response_status: Option<u16>,
+    pub retry_after: Option<u64>,
+}
+
+/// What the send itself records when it completes (pending → sent / failed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub device_id: String,
+    pub provider: ProviderKind,
+    pub wa_message_id: Option<String>,
+    pub media_mimetype: Option<String>,
+}
+
+/// A status change. With `completion` it is the send's own (allowed only from `pending`);
+/// without, a provider report (allowed only forward from `sent`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusUpdate {
+    pub tenant_id: String,
+    pub message_id: String,
+    pub status: MessageStatus,
+    /// When it happened (the provider's timestamp when it gives one).
+    pub at: String,
+    pub failure: Option<Failure>,
+    pub completion: Option<Completion>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatusOutcome {
+    /// Applied: the message as it is now.
+    Changed(Message),
+    /// Refused as stale, a duplicate, or too early (still `pending`): the message as it is.
+    Unchanged(Message),
+    NotFound,
+}
+
+impl Store {
+    /// Records a new outbound message as `pending`, and with `claim` takes the
+    /// `Idempotency-Key` in the same transaction (an expired claim is taken over).
+    pub async fn create_outbound(
+        &self,
+        message: &Message,
+        claim: Option<&IdempotencyClaim>,
+        now_epoch: i64,
+    ) -> StoreResult<CreateOutcome> {
+        let item = message_item(message)?;
+        let Some(claim) = claim else {
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK)")
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("PutItem", &e))?;
+            return Ok(CreateOutcome::Created);
+        };
+        let mut claim_item = to_item(claim)?;
+        claim_item.insert(
+            PK.into(),
+            s(idempotency_pk(&claim.tenant_id, &claim.key_hash)),
+        );
+        claim_item.insert(SK.into(), s(IDEMPOTENCY_SK));
+        let claim_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(claim_item))
+            .condition_expression("attribute_not_exists(PK) OR expiresAt < :now")
+            .expression_attribute_values(":now", n(now_epoch))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let message_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        for attempt in 0..super::MAX_ATTEMPTS {
+            let sent = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().put(claim_put.clone()).build())
+                .transact_items(
+                    TransactWriteItem::builder()
+                        .put(message_put.clone())
+                        .build(),
+                )
+                .send()
+                .await;
+            match sent {
+                Ok(_) => return Ok(CreateOutcome::Created),
+                Err(e) => {
+                    if let Some(old) = super::cancelled_item(&e, 0) {
+                        let existing = match old {
+                            Some(item) => Some(from_item::<IdempotencyClaim>(item)?),
+                            None => self.get_claim(&claim.tenant_id, &claim.key_hash).await?,
+                        };
+                        match existing {
+                            Some(mut c) => {
+                                c.tenant_id = claim.tenant_id.clone();
+                                return Ok(CreateOutcome::AlreadyClaimed(c));
+                            }
+                            // Deleted in between (a released claim): try again.
+                            None => continue,
+                        }
+                    }
+                    if super::transaction_lost(&e) {
+                        // Another request with the same key is writing right now.
+                        tokio::time::sleep(Duration::from_millis(20 * (attempt as u64 + 1))).await;
+                        continue;
+                    }
+                    return Err(StoreError::aws("TransactWriteItems", &e));
+                }
+            }
+        }
+        Err(StoreError::Contention("claim idempotency key"))
+    }
+
+    async fn get_claim(
+        &self,
+        tenant_id: &str,
+        key_hash: &str,
+    ) -> StoreResult<Option<IdempotencyClaim>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(idempotency_pk(tenant_id, key_hash)))
+            .key(SK, s(IDEMPOTENCY_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", &e))?;
+        out.item.map(from_item).transpose()
+    }
+
+    /// Undoes [`Store::create_outbound`] for a send that stopped before reaching the
+    /// provider: the pending message goes, and the claim is released so a retry can proceed.
+    pub async fn discard_pending(
+        &self,
+        tenant_id: &str,
+        message_id: &str,
+        claim_key_hash: Option<&str>,
+    ) -> StoreResult<()> {
+        let message = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(message_pk(tenant_id, message_id)))
+            .key(SK, s(MESSAGE_SK))
+            .condition_expression("#st = :pending")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":pending", s(MessageStatus::Pending.as_str()))
+            .send();
+        let claim = async {
+            let Some(hash) = claim_key_hash else {
+                return Ok(());
+            };
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key(PK, s(idempotency_pk(tenant_id, hash)))
+                .key(SK, s(IDEMPOTENCY_SK))
+                .condition_expression("messageId = :id")
+                .expression_attribute_values(":id", s(message_id))
+                .send()
+                .await
+                .map(|_| ())
+        };
+        let (m, c) = tokio::join!(message, claim);
+        let conditional = |e: &aws_sdk_dynamodb::error::SdkError<
+            aws_sdk_dynamodb::operation::delete_item::DeleteItemError,
+            _,
+        >| {
+            e.as_service_error()
+                .is_some_and(|s| s.is_conditional_check_failed_exception())
+        };
+        match m {
+            Err(e) if !conditional(&e) => return Err(StoreError::aws("DeleteItem", &e)),
+            _ => {}
+        }
+        match c {
+            Err(e) if !conditional(&e) => Err(StoreError::aws("DeleteItem", &e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// A tenant's message by its id (strongly consistent).
+    pub async fn get_message(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Message>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(message_pk(tenant_id, id)))
+            .key(SK, s(MESSAGE_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", &e))?;
+        out.item.map(from_item).transpose()
+    }
+
+    /// A tenant's message by its WhatsApp id (GSI1; eventually consistent, usually within
+    /// a second of the send).
+    pub async fn find_message_by_wamid(
+        &self,
+        tenant_id: &str,
+        wamid: &str,
+    ) -> StoreResult<Option<Message>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression("GSI1PK = :p")
+            .expression_attribute_values(":p", s(wamid_gsi1pk(tenant_id, wamid)))
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("Query", &e))?;
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .map(from_item)
+            .transpose()
+    }
+
+    /// Applies a status change in one conditional write. Use [`crate::statuses::record`]
+    /// rather than calling this directly: that is where status events are published.
+    pub async fn update_message_status(&self, u: &StatusUpdate) -> StoreResult<StatusOutcome> {
+        let mut sets = vec![
+            "#st = :st".to_string(),
+            "statusRank = :rank".into(),
+            "updatedAt = :at".into(),
+        ];
+        let mut values: Vec<(&str, AttributeValue)> = vec![
+            (":st", s(u.status.as_str())),
+            (":rank", n(u.status.rank())),
+            (":at", s(&u.at)),
+        ];
+        match u.status {
+            MessageStatus::Pending => {}
+            MessageStatus::Sent => sets.push("sentAt = if_not_exists(sentAt, :at)".into()),
+            MessageStatus::Delivered => {
+                sets.push("deliveredAt = if_not_exists(deliveredAt, :at)".into())
+            }
+            MessageStatus::Read => {
+                sets.push("readAt = if_not_exists(readAt, :at)".into());
+                sets.push("deliveredAt = if_not_exists(deliveredAt, :at)".into());
+            }
+            MessageStatus::Failed => sets.push("failedAt = if_not_exists(failedAt, :at)".into()),
+        }
+        if let Some(f) = &u.failure {
+            sets.push("#err = :err".into());
+            values.push((":err", s(&f.error)));
+            if let Some(code) = f.code {
+                sets.push("errorCode = :code".into());
+                values.push((":code", n(code)));
+            }
+            if let Some(st) = f.response_status {
+                sets.push("responseStatus = :rs".into());
+                values.push((":rs", n(st)));
+            }
+            if let Some(ra) = f.retry_after {
+                sets.push("retryAfter = :ra".into());
+                values.push((":ra", n(ra)));
+            }
+        }
+        let condition = match &u.completion {
+            Some(c) => {
+                sets.push("deviceId = :dev".into());
+                sets.push("provider = :prov".into());
+                values.push((":dev", s(&c.device_id)));
+                values.push((":prov", s(c.provider.as_str())));
+                if let Some(w) = &c.wa_message_id {
+                    sets.push("waMessageId = :wamid".into());
+                    sets.push("GSI1PK = :g1pk".into());
+                    sets.push("GSI1SK = :g1sk".into());
+                    values.push((":wamid", s(w)));
+                    values.push((":g1pk", s(wamid_gsi1pk(&u.tenant_id, w))));
+                    values.push((":g1sk", s(MESSAGE_SK)));
+                }
+                if let Some(m) = &c.media_mimetype {
+                    sets.push("mediaMimetype = :mime".into());
+                    values.push((":mime", s(m)));
+                }
+                values.push((":pending", s(MessageStatus::Pending.as_str())));
+                "#st = :pending"
+            }
+            None => {
+                values.push((":sent", n(MessageStatus::Sent.rank())));
+                "statusRank >= :sent AND statusRank < :rank"
+            }
+        };
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(message_pk(&u.tenant_id, &u.message_id)))
+            .key(SK, s(MESSAGE_SK))
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .condition_expression(format!("attribute_exists(PK) AND {condition}"))
+            .expression_attribute_names("#st", "status")
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        if u.failure.is_some() {
+            req = req.expression_attribute_names("#err", "error");
+        }
+        for (k, v) in values {
+            req = req.expression_attribute_values(k, v);
+        }
+        match req.send().await {
+            Ok(out) => Ok(StatusOutcome::Changed(from_item(
+                out.attributes.unwrap_or_default(),
+            )?)),
+            Err(e) => {
+                use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+                match e.as_service_error() {
+                    Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
+                        match c.item.clone().filter(|i| !i.is_empty()) {
+                            Some(old) => Ok(StatusOutcome::Unchanged(from_item(old)?)),
+                            None => Ok(StatusOutcome::NotFound),
+                        }
+                    }
+                    _ => Err(StoreError::aws("UpdateItem", &e)),
+                }
+            }
+        }
+    }
+}

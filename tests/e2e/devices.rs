@@ -1,0 +1,345 @@
+//! Devices: sandbox and Cloud API, credentials only in Secrets Manager, tenant isolation.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use wati_tests::*;
+
+const TOKEN: &str = "EAAGtokenValue1234567890";
+const APP_SECRET: &str = "0123456789abcdef0123456789abcdef";
+const VERIFY: &str = "my-tenant-7f3a";
+
+fn cloud_body(phone: &str) -> Value {
+    json!({"name": "Main line", "provider": "cloud_api", "phoneNumberId": phone,
+           "wabaId": "102290129340398", "accessToken": TOKEN, "appSecret": APP_SECRET,
+           "verifyToken": VERIFY})
+}
+
+fn keys_of(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    k.sort();
+    k
+}
+
+/// Every item of the tenant's own partition, as text.
+async fn tenant_items(app: &TestApp, tenant_id: &str) -> String {
+    let out = app
+        .state
+        .aws
+        .dynamo
+        .query()
+        .table_name(&app.state.config.table_name)
+        .key_condition_expression("PK = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("TENANT#{tenant_id}")))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    format!("{:?}", out.items.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn devices_are_created_listed_and_deleted_with_credentials_only_in_secrets_manager() {
+    let app = TestApp::start().await;
+    let t = app.create_tenant("pro").await;
+    let sandbox = app
+        .create_device(&t.key, json!({"name": "Try it", "provider": "sandbox"}))
+        .await;
+    assert_eq!(
+        keys_of(&sandbox),
+        ["createdAt", "id", "name", "provider", "status"]
+    );
+    assert_eq!(sandbox["provider"], "sandbox");
+    assert_eq!(sandbox["status"], "connected");
+    assert_eq!(sandbox["name"], "Try it");
+
+    let (status, _, created) = parts(
+        app.req(Method::POST, "/api/devices", Some(&t.key))
+            .json(&cloud_body("106540352242922"))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let cloud = created["device"].clone();
+    let id = cloud["id"].as_str().unwrap_or_default().to_string();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+    assert_eq!(
+        keys_of(&cloud),
+        [
+            "createdAt",
+            "id",
+            "name",
+            "phoneNumberId",
+            "provider",
+            "status",
+            "wabaId",
+            "webhookUrl"
+        ]
+    );
+    assert_eq!(cloud["provider"], "cloud_api");
+    assert_eq!(cloud["status"], "connected");
+    assert_eq!(cloud["phoneNumberId"], "106540352242922");
+    // No PUBLIC_BASE_URL: the request's own host (plain http on this machine).
+    assert_eq!(
+        cloud["webhookUrl"],
+        format!("{}/api/public/cloud-api-webhook/{}", app.base, t.id)
+    );
+    let text = created.to_string();
+    for secret in [TOKEN, APP_SECRET, VERIFY] {
+        assert!(!text.contains(secret), "{secret} returned: {text}");
+    }
+
+    // The credentials are in Secrets Manager, one secret per device…
+    let name = app.state.device_secrets.name_for(&t.id, &id);
+    let secret = app
+        .state
+        .aws
+        .secrets
+        .get_secret_value()
+        .secret_id(&name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let stored: Value =
+        serde_json::from_str(secret.secret_string().unwrap_or_default()).unwrap_or_default();
+    assert_eq!(
+        stored,
+        json!({"accessToken": TOKEN, "appSecret": APP_SECRET, "verifyToken": VERIFY})
+    );
+    // …and nowhere in the table, which holds only the secret's name.
+    let items = tenant_items(&app, &t.id).await;
+    assert!(items.contains(&name), "{items}");
+    for secret in [TOKEN, APP_SECRET, VERIFY] {
+        assert!(!items.contains(secret), "{secret} in the table");
+    }
+
+    // Listing (oldest first) and reading never show them either.
+    let (status, _, list) = parts(
+        app.req(Method::GET, "/api/devices", Some(&t.key))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let ids: Vec<&str> = list["devices"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [sandbox["id"].as_str().unwrap_or_default(), id.as_str()]
+    );
+    let (status, _, one) = parts(
+        app.req(Method::GET, &format!("/api/devices/{id}"), Some(&t.key))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, one["device"].clone()),
+        (StatusCode::OK, cloud.clone())
+    );
+    assert!(!format!("{list}{one}").contains(TOKEN));
+
+    // The same phone number id cannot be connected twice.
+    let (status, _, body) = parts(
+        app.req(Method::POST, "/api/devices", Some(&t.key))
+            .json(&cloud_body("106540352242922"))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(
+        body["error"],
+        format!("\"phoneNumberId\" is already connected as device {id}: delete that device first")
+    );
+
+    // Another tenant sees none of it.
+    let other = app.create_tenant("pro").await;
+    for method in [Method::GET, Method::DELETE] {
+        let (status, _, body) = parts(
+            app.req(
+                method.clone(),
+                &format!("/api/devices/{id}"),
+                Some(&other.key),
+            )
+            .send()
+            .await,
+        )
+        .await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::NOT_FOUND, json!({"error": "Device not found"})),
+            "{method}"
+        );
+    }
+    let (_, _, list) = parts(
+        app.req(Method::GET, "/api/devices", Some(&other.key))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(list, json!({"devices": []}));
+
+    // Deleting removes the device, its phone number and its secret.
+    let (status, _, body) = parts(
+        app.req(Method::DELETE, &format!("/api/devices/{id}"), Some(&t.key))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["device"]["id"], id.as_str());
+    assert_eq!(body["device"]["status"], "disconnected");
+    let (status, _, _) = parts(
+        app.req(Method::GET, &format!("/api/devices/{id}"), Some(&t.key))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let gone = app
+        .state
+        .aws
+        .secrets
+        .get_secret_value()
+        .secret_id(&name)
+        .send()
+        .await;
+    assert!(gone.is_err(), "the secret is deleted");
+    let again = app
+        .create_device(&t.key, cloud_body("106540352242922"))
+        .await;
+    assert_ne!(again["id"], id.as_str(), "the number is free again");
+}
+
+#[tokio::test]
+async fn the_webhook_url_uses_the_public_base_url_when_configured() {
+    let app = TestApp::start_with(TestOptions {
+        overrides: vec![("PUBLIC_BASE_URL".into(), "https://wati.example.com/".into())],
+        ..Default::default()
+    })
+    .await;
+    let t = app.create_tenant("pro").await;
+    let d = app.create_device(&t.key, cloud_body("5550001")).await;
+    assert_eq!(
+        d["webhookUrl"],
+        format!(
+            "https://wati.example.com/api/public/cloud-api-webhook/{}",
+            t.id
+        )
+    );
+}
+
+#[tokio::test]
+async fn bad_device_requests_are_400s_that_name_the_field() {
+    let app = TestApp::start().await;
+    let t = app.create_tenant("pro").await;
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut b = cloud_body("106540352242922");
+        f(&mut b);
+        b
+    };
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({"provider": "sandbox"}), "\"name\" must not be empty"),
+        (
+            json!({"name": "x"}),
+            "\"provider\" is required: \"sandbox\" or \"cloud_api\"",
+        ),
+        (
+            json!({"name": "x", "provider": "baileys"}),
+            "\"provider\" must be \"sandbox\" or \"cloud_api\"",
+        ),
+        (
+            json!({"name": "x", "provider": "sandbox", "accessToken": "t"}),
+            "\"accessToken\" is only for cloud_api devices",
+        ),
+        (
+            with(&|b| {
+                b.as_object_mut().map(|o| o.remove("phoneNumberId"));
+            }),
+            "\"phoneNumberId\" is required for cloud_api devices",
+        ),
+        (
+            with(&|b| b["wabaId"] = json!("WABA-1")),
+            "\"wabaId\" must be Meta's numeric id",
+        ),
+        (
+            with(&|b| {
+                b.as_object_mut().map(|o| o.remove("accessToken"));
+            }),
+            "\"accessToken\" is required for cloud_api devices",
+        ),
+        (
+            with(&|b| b["appSecret"] = json!("")),
+            "\"appSecret\" is required for cloud_api devices",
+        ),
+        (
+            with(&|b| b["verifyToken"] = json!("two words")),
+            "\"verifyToken\" must be at most 256 visible ASCII characters",
+        ),
+    ];
+    for (body, message) in cases {
+        let (status, _, answer) = parts(
+            app.req(Method::POST, "/api/devices", Some(&t.key))
+                .json(&body)
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(
+            (status, answer),
+            (StatusCode::BAD_REQUEST, json!({"error": message})),
+            "{body}"
+        );
+    }
+    let (status, _, answer) = parts(
+        app.req(Method::POST, "/api/devices", Some(&t.key))
+            .json(&json!({"name": "x", "provider": "sandbox", "colour": "red"}))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("unknown field `colour`"),
+        "{answer}"
+    );
+    let (status, _, answer) = parts(
+        app.req(Method::POST, "/api/devices", Some(&t.key))
+            .json(&json!({"name": 5, "provider": "sandbox"}))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Invalid \"name\""),
+        "{answer}"
+    );
+    // Nothing was created by any of them.
+    let (_, _, list) = parts(
+        app.req(Method::GET, "/api/devices", Some(&t.key))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(list, json!({"devices": []}));
+    let (status, _, _) = parts(
+        app.req(Method::GET, "/api/devices/not-a-uuid", Some(&t.key))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

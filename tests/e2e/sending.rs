@@ -1,0 +1,804 @@
+//! Text sends through Meta's Cloud API (a local fake that checks the exact protocol):
+//! bodies and headers, message lookup, refusals, slow and silent providers, invalid input,
+//! tenant isolation, `Idempotency-Key`, and the AWS round trips of a send.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use std::time::{Duration, Instant};
+use wati_shared::clock::Clock;
+use wati_tests::fake_meta::{FakeMeta, Reply};
+use wati_tests::*;
+
+const PHONE: &str = "106540352242922";
+const TOKEN: &str = "EAAGsendToken0001";
+
+struct Setup {
+    app: TestApp,
+    fake: FakeMeta,
+    tenant: Tenant,
+    device: String,
+}
+
+async fn setup() -> Setup {
+    setup_with(|_| {}).await
+}
+
+async fn setup_with(f: impl FnOnce(&mut TestOptions)) -> Setup {
+    let fake = FakeMeta::start().await;
+    let mut opts = sending_options(&fake.base);
+    f(&mut opts);
+    let app = TestApp::start_with(opts).await;
+    let tenant = app.create_tenant("pro").await;
+    let device = app.cloud_device(&tenant.key, &fake, PHONE, TOKEN).await;
+    Setup {
+        app,
+        fake,
+        tenant,
+        device,
+    }
+}
+
+async fn send(
+    app: &TestApp,
+    key: &str,
+    body: Value,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    parts(
+        app.req(Method::POST, "/api/public/v1/send", Some(key))
+            .json(&body)
+            .send()
+            .await,
+    )
+    .await
+}
+
+async fn lookup(app: &TestApp, key: &str, id: &str) -> (StatusCode, Value) {
+    let (status, _, body) = parts(
+        app.req(
+            Method::GET,
+            &format!("/api/public/v1/messages/{id}"),
+            Some(key),
+        )
+        .send()
+        .await,
+    )
+    .await;
+    (status, body)
+}
+
+/// Message items of a tenant, straight from the table (test-only scan).
+async fn stored_messages(
+    app: &TestApp,
+    tenant_id: &str,
+) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+    let out = app
+        .state
+        .aws
+        .dynamo
+        .scan()
+        .table_name(&app.state.config.table_name)
+        .filter_expression("begins_with(PK, :p)")
+        .expression_attribute_values(":p", AttributeValue::S(format!("TENANT#{tenant_id}#MSG#")))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    out.items.unwrap_or_default()
+}
+
+fn keys_of(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    k.sort();
+    k
+}
+
+#[tokio::test]
+async fn a_text_goes_to_meta_exactly_and_can_be_looked_up_by_either_id() {
+    let s = setup().await;
+    let (status, headers, body) = send(
+        &s.app,
+        &s.tenant.key,
+        json!({"to": "+92 300 1234567", "message": "Your OTP is 123456"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(keys_of(&body), ["id", "messageId", "ok", "status", "to"]);
+    assert_eq!(body["ok"], true);
+    assert_eq!(body["status"], "sent");
+    assert_eq!(body["to"], "923001234567");
+    let id = body["id"].as_str().unwrap_or_default().to_string();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+    let wamid = body["messageId"].as_str().unwrap_or_default().to_string();
+    assert!(wamid.starts_with("wamid."), "{wamid}");
+    assert!(header(&headers, "x-ratelimit-limit") == "60");
+
+    let requests = s.fake.requests();
+    assert_eq!(requests.len(), 1);
+    let r = &requests[0];
+    assert_eq!(r.version, "v24.0");
+    assert_eq!(r.phone_number_id, PHONE);
+    assert_eq!(
+        r.authorization.as_deref(),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+    assert!(r
+        .content_type
+        .as_deref()
+        .unwrap_or_default()
+        .starts_with("application/json"));
+    assert_eq!(
+        r.body,
+        json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": "923001234567",
+               "type": "text", "text": {"preview_url": false, "body": "Your OTP is 123456"}})
+    );
+
+    let (status, found) = lookup(&s.app, &s.tenant.key, &id).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    let m = &found["message"];
+    assert_eq!(m["id"], id.as_str());
+    assert_eq!(m["message_id"], wamid.as_str());
+    assert_eq!(m["direction"], "out");
+    assert_eq!(m["peer"], "923001234567");
+    assert_eq!(m["text"], "Your OTP is 123456");
+    assert_eq!(m["status"], "sent");
+    assert_eq!(m["type"], "text");
+    assert_eq!(m["device_id"], s.device.as_str());
+    let created: DateTime<Utc> = m["created_at"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("created_at: {m}"));
+    assert!((Utc::now() - created).num_seconds().abs() < 60);
+    assert!(m["sent_at"].is_string());
+    let (status, by_wamid) = lookup(&s.app, &s.tenant.key, &wamid).await;
+    assert_eq!((status, &by_wamid), (StatusCode::OK, &found));
+
+    // Without deviceId the first connected device sends; with it, the one named.
+    let second = s
+        .app
+        .cloud_device(&s.tenant.key, &s.fake, "5550002", "EAAGsecond")
+        .await;
+    let (status, _, _) = send(
+        &s.app,
+        &s.tenant.key,
+        json!({"to": "923001234567", "message": "a"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, body) = send(
+        &s.app,
+        &s.tenant.key,
+        json!({"to": "923001234567", "message": "b", "deviceId": second}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let phones: Vec<(String, Option<String>)> = s
+        .fake
+        .requests()
+        .iter()
+        .map(|r| (r.phone_number_id.clone(), r.authorization.clone()))
+        .collect();
+    assert_eq!(
+        phones[1..],
+        [
+            (PHONE.to_string(), Some(format!("Bearer {TOKEN}"))),
+            ("5550002".to_string(), Some("Bearer EAAGsecond".to_string()))
+        ]
+    );
+    let (_, found) = lookup(
+        &s.app,
+        &s.tenant.key,
+        body["id"].as_str().unwrap_or_default(),
+    )
+    .await;
+    assert_eq!(found["message"]["device_id"], second.as_str());
+}
+
+#[tokio::test]
+async fn template_sends_use_metas_template_body() {
+    let s = setup().await;
+    let components = json!([{"type": "body", "parameters": [{"type": "text", "text": "Ali"}]}]);
+    let (status, _, body) = send(
+        &s.app,
+        &s.tenant.key,
+        json!({"to": "+923001234567", "template": {"name": "welcome_1", "language": "en_US", "components": components}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        s.fake.requests()[0].body,
+        json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": "923001234567",
+               "type": "template", "template": {"name": "welcome_1", "language": {"code": "en_US"}, "components": components}})
+    );
+    let (_, found) = lookup(
+        &s.app,
+        &s.tenant.key,
+        body["id"].as_str().unwrap_or_default(),
+    )
+    .await;
+    assert_eq!(found["message"]["type"], "template");
+    assert_eq!(
+        found["message"]["template"],
+        json!({"name": "welcome_1", "language": "en_US"})
+    );
+    assert_eq!(found["message"]["text"], Value::Null);
+}
+
+#[tokio::test]
+async fn provider_refusals_are_recorded_as_failed_and_answered_with_the_message_id() {
+    let s = setup().await;
+    // (Meta's HTTP status, code, message) → (our status, error, Retry-After)
+    type Case<'a> = (u16, i64, &'a str, StatusCode, &'a str, Option<&'a str>);
+    let cases: [Case; 6] = [
+        (400, 131030, "Recipient phone number not in allowed list", StatusCode::UNPROCESSABLE_ENTITY,
+         "WhatsApp Cloud API refused the message (#131030): Recipient phone number not in allowed list: add it as a test number in Meta's API Setup, or move your number to production", None),
+        (400, 131047, "Re-engagement message", StatusCode::UNPROCESSABLE_ENTITY,
+         "WhatsApp Cloud API refused the message (#131047): more than 24 hours have passed since the recipient last wrote: only an approved template can be sent now (the \"template\" field)", None),
+        (404, 132000, "Template name does not exist in the translation", StatusCode::UNPROCESSABLE_ENTITY,
+         "WhatsApp Cloud API refused the message (#132000): template problem: Template name does not exist in the translation: check that the template exists and is approved in this language and that \"components\" matches its parameters", None),
+        (429, 130429, "Rate limit hit", StatusCode::TOO_MANY_REQUESTS,
+         "WhatsApp Cloud API refused the message (#130429): the phone number's throughput limit was reached (about 80 messages per second by default): retry shortly", Some("1")),
+        (400, 131056, "(Business Account, Consumer Account) pair rate limit hit", StatusCode::TOO_MANY_REQUESTS,
+         "WhatsApp Cloud API refused the message (#131056): too many messages to this recipient in a short time: wait a few seconds before writing to them again", Some("6")),
+        (401, 190, "Error validating access token: Session has expired", StatusCode::BAD_GATEWAY,
+         "WhatsApp Cloud API refused the message (#190): the device's access token has expired or was revoked: generate a new permanent token and add the device again", None),
+    ];
+    for (http, code, meta_message, status, error, retry_after) in cases {
+        s.fake.push(Reply::error(http, code, meta_message));
+        let (got, headers, body) = send(
+            &s.app,
+            &s.tenant.key,
+            json!({"to": "923001234567", "message": format!("case {code}")}),
+        )
+        .await;
+        assert_eq!(got, status, "{code}: {body}");
+        assert_eq!(keys_of(&body), ["code", "error", "id", "status"], "{body}");
+        assert_eq!(body["error"], error);
+        assert_eq!(body["status"], "failed");
+        assert_eq!(body["code"], code);
+        assert_eq!(
+            header(&headers, "retry-after"),
+            retry_after.unwrap_or(""),
+            "{code}"
+        );
+        let id = body["id"].as_str().unwrap_or_default();
+        let (found_status, found) = lookup(&s.app, &s.tenant.key, id).await;
+        assert_eq!(found_status, StatusCode::OK);
+        let m = &found["message"];
+        assert_eq!(m["status"], "failed", "{code}");
+        assert_eq!(m["error"], error);
+        assert_eq!(m["error_code"], code);
+        assert_eq!(m["message_id"], Value::Null);
+        assert!(m["failed_at"].is_string());
+    }
+    assert_eq!(s.fake.requests().len(), 6);
+
+    // A token Meta really rejects (the fake knows another one): the same #190 answer.
+    s.fake.register(PHONE, "EAAGrotatedToken");
+    let (status, _, body) = send(
+        &s.app,
+        &s.tenant.key,
+        json!({"to": "923001234567", "message": "x"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("(#190)"),
+        "{body}"
+    );
+    assert_eq!(
+        s.fake
+            .requests()
+            .last()
+            .and_then(|r| r.authorization.clone()),
+        Some(format!("Bearer {TOKEN}"))
+    );
+    // Meta's edge failing with a page of HTML is a 502 too, with the id.
+    s.fake
+        .push(Reply::Raw(503, "<html>Service Unavailable</html>".into()));
+    s.fake.register(PHONE, TOKEN);
+    let (status, _, body) = send(
+        &s.app,
+        &s.tenant.key,
+        json!({"to": "923001234567", "message": "y"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert_eq!(
+        body["error"],
+        "WhatsApp Cloud API failed (HTTP 503); the message was not sent"
+    );
+    assert!(body["id"].is_string());
+}
+
+#[tokio::test]
+async fn slow_answers_are_waited_for_and_silence_is_a_504_with_the_message_id() {
+    let s = setup().await; // provider timeout: 2 s
+    s.fake.push(Reply::Slow(
+        Duration::from_millis(1200),
+        Box::new(Reply::Accept),
+    ));
+    let (status, _, body) = send(
+        &s.app,
+        &s.tenant.key,
+        json!({"to": "923001234567", "message": "slow"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    s.fake.push(Reply::Hang);
+    let started = Instant::now();
+    let (status, _, body) = send(
+        &s.app,
+        &s.tenant.key,
+        json!({"to": "923001234567", "message": "silence"}),
+    )
+    .await;
+    let took = started.elapsed();
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT, "{body}");
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(6),
+        "{took:?}"
+    );
+    assert_eq!(
+        body["error"],
+        "WhatsApp Cloud API did not answer within 2 s: the message may or may not have been sent; check its status before sending it again"
+    );
+    let (_, found) = lookup(
+        &s.app,
+        &s.tenant.key,
+        body["id"].as_str().unwrap_or_default(),
+    )
+    .await;
+    assert_eq!(found["message"]["status"], "failed");
+    assert_eq!(found["message"]["error"], body["error"]);
+
+    // An unreachable Graph API (nothing listens there) is a 502: not sent.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        l.local_addr().map(|a| a.port()).unwrap_or_default()
+    };
+    let down = TestApp::start_with(sending_options(&format!("http://127.0.0.1:{closed}"))).await;
+    let t = down.create_tenant("pro").await;
+    down.cloud_device(&t.key, &s.fake, "5550009", "EAAGdown")
+        .await;
+    let (status, _, body) =
+        send(&down, &t.key, json!({"to": "923001234567", "message": "x"})).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert_eq!(
+        body["error"],
+        "WhatsApp Cloud API could not be reached; the message was not sent"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_is_a_400_that_names_the_field_and_sends_nothing() {
+    let s = setup().await;
+    let long = "a".repeat(4097);
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({}), "\"to\" is required"),
+        (json!({"message": "hi"}), "\"to\" is required"),
+        (
+            json!({"to": "abc", "message": "hi"}),
+            "\"to\" must be an E.164 number or local digits",
+        ),
+        (
+            json!({"to": "+0923001234567", "message": "hi"}),
+            "\"to\" must be an E.164 number or local digits",
+        ),
+        (
+            json!({"to": "12345", "message": "hi"}),
+            "\"to\" must be an E.164 number or local digits",
+        ),
+        (
+            json!({"to": "923001234567@c.us", "message": "hi"}),
+            "\"to\" must be an E.164 number or local digits",
+        ),
+        (json!({"to": "+923001234567"}), "\"message\" is required"),
+        (
+            json!({"to": "+923001234567", "message": ""}),
+            "\"message\" must not be empty",
+        ),
+        (
+            json!({"to": "+923001234567", "message": "  \n"}),
+            "\"message\" must not be empty",
+        ),
+        (
+            json!({"to": "+923001234567", "message": long}),
+            "\"message\" must be at most 4096 characters (got 4097)",
+        ),
+        (
+            json!({"to": "+923001234567", "message": "hi", "deviceId": "first"}),
+            "\"deviceId\" must be a device id (a UUID from GET /api/devices)",
+        ),
+        (
+            json!({"to": "+923001234567", "template": {"name": "Welcome!", "language": "en_US"}}),
+            "\"template.name\" must be a template name: lowercase letters, digits and underscores",
+        ),
+        (
+            json!({"to": "+923001234567", "template": {"name": "welcome", "language": "English"}}),
+            "\"template.language\" must be a language code such as en or en_US",
+        ),
+    ];
+    for (body, message) in cases {
+        let (status, _, answer) = send(&s.app, &s.tenant.key, body.clone()).await;
+        assert_eq!(
+            (status, answer),
+            (StatusCode::BAD_REQUEST, json!({"error": message})),
+            "{body}"
+        );
+    }
+    // Wrong JSON shapes name the field too.
+    for (body, starts) in [
+        (
+            json!({"to": 923001234567i64, "message": "hi"}),
+            "Invalid \"to\": invalid type: integer",
+        ),
+        (
+            json!({"to": "923001234567", "message": ["hi"]}),
+            "Invalid \"message\": invalid type: sequence",
+        ),
+        (
+            json!({"to": "923001234567", "message": "hi", "priority": "high"}),
+            "Invalid \"priority\": unknown field `priority`",
+        ),
+    ] {
+        let (status, _, answer) = send(&s.app, &s.tenant.key, body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let text = answer["error"].as_str().unwrap_or_default();
+        assert!(text.starts_with(starts), "{body}: {text}");
+    }
+    let (status, _, answer) = parts(
+        s.app
+            .req(Method::POST, "/api/public/v1/send", Some(&s.tenant.key))
+            .body("to=923001234567&message=hi")
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(answer["error"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("Request body is not valid JSON"));
+    let (status, _, answer) = parts(
+        s.app
+            .req(Method::POST, "/api/public/v1/send", Some(&s.tenant.key))
+            .header("idempotency-key", "k".repeat(256))
+            .json(&json!({"to": "923001234567", "message": "hi"}))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, answer),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"error": "\"Idempotency-Key\" must be 1-255 visible ASCII characters"})
+        )
+    );
+    // A device that is not the tenant's, and a tenant without devices: clear 4xx, nothing kept.
+    let ghost = uuid::Uuid::new_v4().to_string();
+    let (status, _, answer) = send(
+        &s.app,
+        &s.tenant.key,
+        json!({"to": "923001234567", "message": "hi", "deviceId": ghost}),
+    )
+    .await;
+    assert_eq!(
+        (status, answer),
+        (
+            StatusCode::NOT_FOUND,
+            json!({"error": format!("\"deviceId\": device {ghost} not found")})
+        )
+    );
+    let empty = s.app.create_tenant("pro").await;
+    let (status, _, answer) = send(
+        &s.app,
+        &empty.key,
+        json!({"to": "923001234567", "message": "hi"}),
+    )
+    .await;
+    assert_eq!(
+        (status, answer),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"error": "No connected device: add one with POST /api/devices (provider \"sandbox\" works without WhatsApp)"})
+        )
+    );
+    assert!(s.fake.requests().is_empty(), "nothing reached Meta");
+    assert!(
+        stored_messages(&s.app, &s.tenant.id).await.is_empty(),
+        "no message kept"
+    );
+    assert!(stored_messages(&s.app, &empty.id).await.is_empty());
+
+    // 4096 characters is fine (the boundary), emoji count as one each.
+    let (status, _, body) = send(
+        &s.app,
+        &s.tenant.key,
+        json!({"to": "923001234567", "message": "é".repeat(4096)}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _, _) = send(
+        &s.app,
+        &s.tenant.key,
+        json!({"to": "923001234567", "message": "👍".repeat(4096)}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn another_tenants_messages_and_devices_are_not_found() {
+    let s = setup().await;
+    let (_, _, sent) = send(
+        &s.app,
+        &s.tenant.key,
+        json!({"to": "923001234567", "message": "private"}),
+    )
+    .await;
+    let id = sent["id"].as_str().unwrap_or_default().to_string();
+    let wamid = sent["messageId"].as_str().unwrap_or_default().to_string();
+    let other = s.app.create_tenant("pro").await;
+    let missing = json!({"error": "Message not found"});
+    for probe in [
+        id.as_str(),
+        wamid.as_str(),
+        &uuid::Uuid::new_v4().to_string(),
+        "wamid.nothing",
+    ] {
+        let (status, body) = lookup(&s.app, &other.key, probe).await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::NOT_FOUND, missing.clone()),
+            "{probe}"
+        );
+    }
+    let (status, _) = lookup(&s.app, &s.tenant.key, &id).await;
+    assert_eq!(status, StatusCode::OK, "the owner still sees it");
+    // Sending through another tenant's device looks like sending through a missing one.
+    s.app.sandbox_device(&other.key).await;
+    let (status, _, body) = send(
+        &s.app,
+        &other.key,
+        json!({"to": "923001234567", "message": "hi", "deviceId": s.device}),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::NOT_FOUND,
+            json!({"error": format!("\"deviceId\": device {} not found", s.device)})
+        )
+    );
+    assert_eq!(s.fake.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn an_idempotency_key_replays_the_first_answer_and_sends_nothing_again() {
+    let s = setup().await;
+    let with_key = |key: &str, body: &str| {
+        s.app
+            .req(Method::POST, "/api/public/v1/send", Some(&s.tenant.key))
+            .header("idempotency-key", key)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+    };
+    let (status, headers, first) = parts(
+        with_key(
+            "order-42",
+            r#"{"to":"+923001234567","message":"Order 42 shipped"}"#,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(header(&headers, "idempotent-replayed"), "");
+    // The same request again (key order and spacing do not matter): the first answer.
+    let (status, headers, again) = parts(
+        with_key(
+            "order-42",
+            r#"{ "message": "Order 42 shipped", "to": "+923001234567" }"#,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((status, &again), (StatusCode::OK, &first));
+    assert_eq!(header(&headers, "idempotent-replayed"), "true");
+    assert_eq!(s.fake.requests().len(), 1, "sent once");
+    // The same key with another body, or on the other endpoint: refused.
+    let (status, _, body) = parts(
+        with_key(
+            "order-42",
+            r#"{"to":"+923001234567","message":"Order 43 shipped"}"#,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"error": "This Idempotency-Key was already used with a different request: use a new key for a new message"})
+        )
+    );
+    let (status, _, _) = parts(
+        s.app
+            .req(
+                Method::POST,
+                "/api/public/v1/send-media",
+                Some(&s.tenant.key),
+            )
+            .header("idempotency-key", "order-42")
+            .json(&json!({"to":"+923001234567","message":"Order 42 shipped"}))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "send-media validates its own body first"
+    );
+    assert_eq!(s.fake.requests().len(), 1);
+    // Keys are per tenant: another tenant may use the same one.
+    let other = s.app.create_tenant("pro").await;
+    s.app.sandbox_device(&other.key).await;
+    let (status, headers, theirs) = parts(
+        s.app
+            .req(Method::POST, "/api/public/v1/send", Some(&other.key))
+            .header("idempotency-key", "order-42")
+            .json(&json!({"to":"+923001234567","message":"Order 42 shipped"}))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(header(&headers, "idempotent-replayed"), "");
+    assert_ne!(theirs["id"], first["id"]);
+
+    // A refused send is replayed as refused, without asking Meta again.
+    s.fake.push(Reply::error(
+        400,
+        131030,
+        "Recipient phone number not in allowed list",
+    ));
+    let refused_body = r#"{"to":"923009999999","message":"hello"}"#;
+    let (status, _, refused) = parts(with_key("k-refused", refused_body).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, headers, replay) = parts(with_key("k-refused", refused_body).await).await;
+    assert_eq!(
+        (status, &replay),
+        (StatusCode::UNPROCESSABLE_ENTITY, &refused)
+    );
+    assert_eq!(header(&headers, "idempotent-replayed"), "true");
+    assert_eq!(s.fake.requests().len(), 2);
+
+    // Parallel retries of one key: one send, and every answer is the first one or "in progress".
+    s.fake.push(Reply::Slow(
+        Duration::from_millis(400),
+        Box::new(Reply::Accept),
+    ));
+    let burst = (0..5).map(|_| async {
+        parts(with_key("k-burst", r#"{"to":"923001234567","message":"burst"}"#).await).await
+    });
+    let answers = futures::future::join_all(burst).await;
+    assert_eq!(s.fake.requests().len(), 3, "one send for five requests");
+    let ok: Vec<&Value> = answers
+        .iter()
+        .filter(|a| a.0 == StatusCode::OK)
+        .map(|a| &a.2)
+        .collect();
+    assert!(!ok.is_empty());
+    assert!(ok.iter().all(|b| b["id"] == ok[0]["id"]), "{ok:?}");
+    for (status, _, body) in answers.iter().filter(|a| a.0 != StatusCode::OK) {
+        assert_eq!(*status, StatusCode::CONFLICT, "{body}");
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("A request with this Idempotency-Key is still being processed"),
+            "{body}"
+        );
+    }
+
+    // A send that stopped before the provider releases its key: fixed and retried, it sends.
+    let fresh = s.app.create_tenant("pro").await;
+    let retry = || {
+        s.app
+            .req(Method::POST, "/api/public/v1/send", Some(&fresh.key))
+            .header("idempotency-key", "k-no-device")
+            .json(&json!({"to": "923001234567", "message": "when ready"}))
+            .send()
+    };
+    let (status, _, _) = parts(retry().await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    s.app
+        .cloud_device(&fresh.key, &s.fake, "5550003", "EAAGfresh")
+        .await;
+    let (status, headers, body) = parts(retry().await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(header(&headers, "idempotent-replayed"), "");
+    assert_eq!(s.fake.requests().len(), 4);
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+fn count(h: &reqwest::header::HeaderMap, name: &str) -> usize {
+    header(h, name).parse().unwrap_or(usize::MAX)
+}
+
+/// The AWS calls of a send, as the call accounting reports them (documented in
+/// docs/sending.md): authentication (1 write), then at once the pending record and the
+/// device (2 calls, 1 round trip), then the provider, then the outcome (1 write).
+#[tokio::test]
+async fn a_text_send_waits_for_two_aws_round_trips_before_the_provider() {
+    // A fixed clock keeps every request in one rate-limit minute (one auth write each).
+    let s = setup_with(|o| o.clock = Clock::manual(at("2026-11-24T10:00:05Z"))).await;
+    let body = json!({"to": "923001234567", "message": "count me"});
+
+    // First send of this instance from the device: its token is read from Secrets Manager.
+    let (status, h, sent) = send(&s.app, &s.tenant.key, body.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    assert_eq!(
+        count(&h, "x-aws-calls-before-provider"),
+        4,
+        "auth, message, device, secret"
+    );
+    assert_eq!(count(&h, "x-aws-sequential-before-provider"), 3);
+    assert_eq!(count(&h, "x-aws-calls"), 5);
+
+    // From then on the token is cached: two round trips before the provider.
+    for idempotent in [false, true] {
+        let mut req = s
+            .app
+            .req(Method::POST, "/api/public/v1/send", Some(&s.tenant.key))
+            .json(&body);
+        if idempotent {
+            req = req.header("idempotency-key", "rt-1");
+        }
+        let (status, h, _) = parts(req.send().await).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            count(&h, "x-aws-calls-before-provider"),
+            3,
+            "auth, message (+claim), device"
+        );
+        assert_eq!(count(&h, "x-aws-sequential-before-provider"), 2);
+        assert_eq!(count(&h, "x-aws-calls"), 4, "+ the outcome");
+        assert_eq!(count(&h, "x-aws-sequential"), 3);
+        let capacity: f64 = header(&h, "x-aws-consumed-capacity").parse().unwrap_or(0.0);
+        assert!(capacity >= 4.0, "{capacity}");
+    }
+    // A lookup: authentication and one read.
+    for probe in [sent["id"].as_str(), sent["messageId"].as_str()] {
+        let (status, h, _) = parts(
+            s.app
+                .req(
+                    Method::GET,
+                    &format!("/api/public/v1/messages/{}", probe.unwrap_or_default()),
+                    Some(&s.tenant.key),
+                )
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            (count(&h, "x-aws-calls"), count(&h, "x-aws-sequential")),
+            (2, 2)
+        );
+        assert!(header(&h, "x-aws-calls-before-provider").is_empty());
+    }
+}
