@@ -3,4 +3,6 @@
 pub mod api_keys;
 pub mod plans;
 pub mod rate_limit;
+pub mod url_guard;
 pub mod validate;
+pub mod webhooks;

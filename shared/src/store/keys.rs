@@ -31,3 +31,19 @@ pub fn revoked_key_sk(key_id: &str) -> String {
     format!("KEYREVOKED#{key_id}")
 }
 pub const ALL_KEYS_PREFIX: &str = "KEY";
+
+/// A tenant's webhook settings: `TENANT#<id>` / `WEBHOOK`.
+pub const WEBHOOK_SK: &str = "WEBHOOK";
+
+/// One outbound webhook event and its delivery attempts: `TENANT#<id>` /
+/// `WHDELIVERY#<eventId>`. Event ids are UUID v7, so the tenant's deliveries sort by time.
+pub fn delivery_sk(event_id: &str) -> String {
+    format!("{DELIVERY_PREFIX}{event_id}")
+}
+pub const DELIVERY_PREFIX: &str = "WHDELIVERY#";
+/// The same delivery on GSI1, by status and event type:
+/// `TENANT#<id>#WHDELIVERY#<status>#<eventType>` / `<eventId>`. A filter on status, on
+/// type or on both is a query on one or a few of these partitions, never a filter.
+pub fn delivery_gsi1pk(tenant_id: &str, status: &str, event_type: &str) -> String {
+    format!("TENANT#{tenant_id}#WHDELIVERY#{status}#{event_type}")
+}

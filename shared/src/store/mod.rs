@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod keys;
 pub mod tenants;
+pub mod webhooks;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
