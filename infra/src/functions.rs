@@ -32,5 +32,13 @@ pub fn registry(state: &AppState) -> Functions {
     );
     f.http
         .insert("functions/meta".into(), fn_meta::router(state.clone()));
+    let webhooks = state.clone();
+    f.sqs.insert(
+        "functions/webhook-dispatcher".into(),
+        Arc::new(move |event| {
+            let state = webhooks.clone();
+            Box::pin(async move { Ok(fn_webhook_dispatcher::handle(&state, event).await) })
+        }),
+    );
     f
 }

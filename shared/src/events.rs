@@ -33,9 +33,6 @@ pub struct DispatchMessage {
     /// The body, on the first attempt only; later attempts read it from the record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<String>,
-    /// A manual redelivery (sent even if the webhook no longer subscribes to the type).
-    #[serde(default)]
-    pub manual: bool,
 }
 
 /// SQS's longest per-message delay.
@@ -90,7 +87,6 @@ fn first_attempt(
                 .body()
                 .map_err(|e| PublishError::Invalid(e.to_string()))?,
         ),
-        manual: false,
     })
 }
 

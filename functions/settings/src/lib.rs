@@ -1,5 +1,7 @@
-//! Tenant settings: API keys (and, as they land, devices, webhook and team).
-//! Every route needs a tenant API key.
+//! Tenant settings: API keys, the outbound webhook and its delivery log (and, as they
+//! land, devices and team). Every route needs a tenant API key.
+
+pub mod webhooks;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -23,6 +25,16 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_key, list_keys))
         .routes(routes!(update_key, revoke_key))
+        .routes(routes!(
+            webhooks::put_webhook,
+            webhooks::get_webhook,
+            webhooks::delete_webhook
+        ))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::test_webhook))
+        .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(webhooks::get_delivery))
+        .routes(routes!(webhooks::redeliver))
 }
 
 pub fn router(state: AppState) -> Router {
