@@ -98,10 +98,7 @@ impl DevServer {
             // Lambda runs several batches of a queue at once; locally up to
             // MAX_LOCAL_POLLERS of them (the template's ScalingConfig.MaximumConcurrency,
             // one when it sets none), so one slow batch does not hold up the queue.
-            let pollers = sub
-                .max_concurrency
-                .unwrap_or(1)
-                .clamp(1, MAX_LOCAL_POLLERS);
+            let pollers = sub.max_concurrency.unwrap_or(1).clamp(1, MAX_LOCAL_POLLERS);
             for poller in 0..pollers {
                 let (sqs, queue, sub, handler) = (
                     self.aws.sqs.clone(),

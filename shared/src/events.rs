@@ -150,7 +150,9 @@ pub async fn publish_all(
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| PublishError::Queue(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string()))?;
+            .map_err(|e| {
+                PublishError::Queue(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())
+            })?;
         if !out.failed.is_empty() {
             let ids: Vec<String> = out
                 .failed
@@ -186,6 +188,8 @@ pub async fn enqueue(
         .delay_seconds(delay)
         .send()
         .await
-        .map_err(|e| PublishError::Queue(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string()))?;
+        .map_err(|e| {
+            PublishError::Queue(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())
+        })?;
     Ok(())
 }

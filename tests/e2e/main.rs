@@ -7,4 +7,5 @@ mod cli;
 mod lambda_events;
 mod rate_limits;
 mod routes;
+mod webhooks;
 mod workers;

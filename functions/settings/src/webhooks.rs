@@ -432,11 +432,7 @@ pub async fn redeliver(
             .await?;
         return Err(ApiError::from(e));
     }
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(RedeliveryEnvelope { delivery }),
-    )
-        .into_response())
+    Ok((StatusCode::ACCEPTED, Json(RedeliveryEnvelope { delivery })).into_response())
 }
 
 /// What a record was before a redelivery made it pending: its last attempt tells.

@@ -189,9 +189,9 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         return false;
     }
     const BLOCKED: [([u16; 8], u32); 3] = [
-        ([0x2001, 0, 0, 0, 0, 0, 0, 0], 23),      // IETF protocol assignments (Teredo …)
+        ([0x2001, 0, 0, 0, 0, 0, 0, 0], 23), // IETF protocol assignments (Teredo …)
         ([0x2001, 0x0db8, 0, 0, 0, 0, 0, 0], 32), // documentation
-        ([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20),      // documentation
+        ([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20), // documentation
     ];
     !BLOCKED.iter().any(|(net, p)| in_v6(ip, *net, *p))
 }
@@ -281,7 +281,10 @@ mod tests {
             Err(UrlRefusal::Credentials)
         );
         let long = format!("https://example.com/{}", "a".repeat(MAX_URL_LEN));
-        assert_eq!(check_url(&long, false).map(|_| ()), Err(UrlRefusal::TooLong));
+        assert_eq!(
+            check_url(&long, false).map(|_| ()),
+            Err(UrlRefusal::TooLong)
+        );
     }
 
     #[test]
@@ -324,8 +327,7 @@ mod tests {
             Err(UrlRefusal::NotPublic(_))
         ));
         // Names are judged once resolved.
-        let (_, policy) = check_url("http://localhost:9/x", true)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (_, policy) = check_url("http://localhost:9/x", true).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(policy, Policy::LoopbackOnly);
         assert!(check_resolved("localhost", &[ip("127.0.0.1")], policy).is_ok());
         assert!(check_resolved("localhost", &[ip("8.8.8.8")], policy).is_err());

@@ -11,7 +11,9 @@ use sha2::Sha256;
 use utoipa::ToSchema;
 
 /// The event types a tenant can subscribe to (`webhook.test` is sent on request only).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 pub enum EventType {
     #[serde(rename = "message.received")]
     MessageReceived,
@@ -236,7 +238,11 @@ impl WebhookEvent {
 /// A time-ordered event id (UUID v7). With a `dedupe_key` (a provider message id, a
 /// campaign id …) the id is the same every time the same event is published, so a
 /// publisher that retries does not make a second event.
-pub fn event_id(event_type: EventType, occurred_at_millis: i64, dedupe_key: Option<&str>) -> String {
+pub fn event_id(
+    event_type: EventType,
+    occurred_at_millis: i64,
+    dedupe_key: Option<&str>,
+) -> String {
     match dedupe_key {
         None => uuid::Uuid::now_v7().to_string(),
         Some(key) => {
@@ -350,7 +356,12 @@ pub fn attempts_per_round(schedule: &[u32]) -> u32 {
 /// never bring it forward.
 pub fn next_delay(schedule: &[u32], attempt: u32, retry_after: Option<u64>) -> Option<u64> {
     let step = u64::from(*schedule.get(usize::try_from(attempt).ok()?.checked_sub(1)?)?);
-    let longest = schedule.iter().copied().max().map(u64::from).unwrap_or(step);
+    let longest = schedule
+        .iter()
+        .copied()
+        .max()
+        .map(u64::from)
+        .unwrap_or(step);
     Some(match retry_after {
         Some(ra) => step.max(ra.min(longest)),
         None => step,
@@ -398,7 +409,9 @@ mod tests {
             .unwrap_or_default()
             .contains(r#""type":"image","mediaUrl":"https://cdn.example/a.jpg","timestamp""#));
         assert!(received(MessageKind::Image, None).validate().is_err());
-        assert!(received(MessageKind::Text, Some("https://x")).validate().is_err());
+        assert!(received(MessageKind::Text, Some("https://x"))
+            .validate()
+            .is_err());
         let back: WebhookEvent = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back, received(MessageKind::Text, None));
     }
@@ -454,14 +467,29 @@ mod tests {
 
     #[test]
     fn dedupe_keys_make_stable_time_ordered_ids() {
-        let a = event_id(EventType::MessageReceived, 1_733_832_000_000, Some("wamid.1"));
-        let b = event_id(EventType::MessageReceived, 1_733_832_000_000, Some("wamid.1"));
+        let a = event_id(
+            EventType::MessageReceived,
+            1_733_832_000_000,
+            Some("wamid.1"),
+        );
+        let b = event_id(
+            EventType::MessageReceived,
+            1_733_832_000_000,
+            Some("wamid.1"),
+        );
         let c = event_id(EventType::MessageStatus, 1_733_832_000_000, Some("wamid.1"));
         assert_eq!(a, b);
         assert_ne!(a, c);
-        let later = event_id(EventType::MessageReceived, 1_733_832_000_001, Some("wamid.0"));
+        let later = event_id(
+            EventType::MessageReceived,
+            1_733_832_000_001,
+            Some("wamid.0"),
+        );
         assert!(later > a, "ids sort by time");
-        assert_ne!(event_id(EventType::Test, 0, None), event_id(EventType::Test, 0, None));
+        assert_ne!(
+            event_id(EventType::Test, 0, None),
+            event_id(EventType::Test, 0, None)
+        );
     }
 
     #[test]
@@ -527,7 +555,11 @@ mod tests {
         assert_eq!(attempts_per_round(&s), 6);
         assert_eq!(next_delay(&s, 1, None), Some(60));
         assert_eq!(next_delay(&s, 5, None), Some(43200));
-        assert_eq!(next_delay(&s, 6, None), None, "the sixth attempt is the last");
+        assert_eq!(
+            next_delay(&s, 6, None),
+            None,
+            "the sixth attempt is the last"
+        );
         assert_eq!(next_delay(&s, 0, None), None);
         // Retry-After postpones, within the schedule; never brings forward.
         assert_eq!(next_delay(&s, 1, Some(120)), Some(120));
@@ -542,7 +574,10 @@ mod tests {
             parse_retry_after("Wed, 21 Oct 2015 07:30:00 GMT", now),
             Some(120)
         );
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now), Some(0));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(0)
+        );
         assert_eq!(parse_retry_after("soon", now), None);
     }
 }

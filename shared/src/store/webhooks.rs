@@ -341,7 +341,10 @@ pub enum Outcome {
 
 pub enum RedeliverOutcome {
     /// The record is pending again; queue attempt `seq`.
-    Started { seq: u32, delivery: Delivery },
+    Started {
+        seq: u32,
+        delivery: Delivery,
+    },
     NotFound,
     /// It is pending already (attempts are still coming).
     AlreadyPending,
@@ -454,7 +457,8 @@ impl Store {
                 Err(e) if update_failed(&e).is_some() => {}
                 Err(e) => return Err(StoreError::aws("UpdateItem", &e)),
             }
-            let secret = generate_secret().map_err(|e| StoreError::Corrupt(format!("CSPRNG: {e}")))?;
+            let secret =
+                generate_secret().map_err(|e| StoreError::Corrupt(format!("CSPRNG: {e}")))?;
             let item = WebhookItem {
                 pk: tenant_pk(tenant_id),
                 sk: WEBHOOK_SK.into(),
@@ -772,7 +776,9 @@ impl Store {
             .expression_attribute_values(":gsi", s(status_pk(tenant_id, status, event_type)))
             .expression_attribute_values(
                 ":attempt",
-                AttributeValue::L(vec![serde_dynamo::to_attribute_value::<_, AttributeValue>(attempt)?]),
+                AttributeValue::L(vec![serde_dynamo::to_attribute_value::<_, AttributeValue>(
+                    attempt,
+                )?]),
             )
             .expression_attribute_values(":empty", AttributeValue::L(vec![]));
         let set = "SET #status = :status, GSI1PK = :gsi, attemptCount = :seq, \
@@ -944,8 +950,7 @@ impl Store {
                 return Ok(RedeliverOutcome::NotFound);
             }
             let stuck = d.status == DeliveryStatus::Pending
-                && d
-                    .next_attempt_at
+                && d.next_attempt_at
                     .is_some_and(|t| t + STUCK_AFTER_SECS < now.timestamp());
             if d.status == DeliveryStatus::Pending && !stuck {
                 return Ok(RedeliverOutcome::AlreadyPending);
@@ -968,10 +973,7 @@ impl Store {
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_names("#trigger", "trigger")
                 .expression_attribute_values(":pending", s(status.as_str()))
-                .expression_attribute_values(
-                    ":gsi",
-                    s(status_pk(tenant_id, status, d.event_type)),
-                )
+                .expression_attribute_values(":gsi", s(status_pk(tenant_id, status, d.event_type)))
                 .expression_attribute_values(":manual", s("manual"))
                 .expression_attribute_values(":now", n(now.timestamp()))
                 .expression_attribute_values(":was", s(d.status.as_str()))
