@@ -80,7 +80,7 @@ pub fn check_url(raw: &str, allow_loopback: bool) -> Result<(Url, Policy), UrlRe
     }
     match url.host() {
         None => return Err(UrlRefusal::NoHost),
-        Some(Host::Domain(d)) if d.is_empty() => return Err(UrlRefusal::NoHost),
+        Some(Host::Domain("")) => return Err(UrlRefusal::NoHost),
         Some(Host::Domain(_)) => {}
         Some(Host::Ipv4(ip)) => check_ip(IpAddr::V4(ip), policy)?,
         Some(Host::Ipv6(ip)) => check_ip(IpAddr::V6(ip), policy)?,
