@@ -4,12 +4,14 @@
 //! (`wati_tests::webhooks::Receiver`) reached exactly as a real URL would be; only
 //! `ALLOW_LOOPBACK_TARGETS=true` lets it through the guard.
 
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use wati_shared::domain::webhooks::{
-    CampaignCompleted, MessageKind, MessageReceived, MessageState, MessageStatus, WebhookEvent,
+    event_id, CampaignCompleted, EventType, MessageKind, MessageReceived, MessageState,
+    MessageStatus, WebhookEvent,
 };
-use wati_shared::events::{publish, publish_all, publish_with_key};
+use wati_shared::events::{enqueue, publish, publish_all, publish_with_key, DispatchMessage};
 use wati_tests::webhooks::{verify_with_node, verify_with_standardwebhooks, Answer, Receiver};
 use wati_tests::*;
 
@@ -1052,5 +1054,85 @@ async fn only_subscribed_events_are_sent_once_each_and_the_test_event_on_request
             .await,
     )
     .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_message_that_is_not_due_yet_goes_back_to_the_queue_until_it_is() {
+    // How waits longer than SQS's 15-minute delay work: the message is re-queued (with a
+    // delay of at most 15 minutes) until its due time. Here it arrives 3 s early.
+    let (app, _w) = app(&[FAST]).await;
+    let t = app.create_tenant("pro").await;
+    let receiver = Receiver::start(vec![], Answer::Status(200)).await;
+    configure(&app, &t.key, &receiver.url, None).await;
+    let event = received(9);
+    let now = chrono::Utc::now();
+    let msg = DispatchMessage {
+        tenant_id: t.id.clone(),
+        event_id: event_id(EventType::MessageReceived, now.timestamp_millis(), None),
+        event_type: EventType::MessageReceived,
+        seq: 1,
+        due_at: now.timestamp() + 3,
+        payload: event.body().ok(),
+    };
+    let sent = Instant::now();
+    enqueue(&app.state, &msg, 0)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let hits = receiver.wait_for(1, Duration::from_secs(15)).await;
+    let waited = hits[0].at - sent;
+    assert!(
+        waited >= Duration::from_millis(1900),
+        "sent {waited:?} after queueing"
+    );
+    wait_status(
+        &app,
+        &t.key,
+        &msg.event_id,
+        "delivered",
+        Some(1),
+        Duration::from_secs(10),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_dispatcher_answers_lambda_batches_with_partial_failures() {
+    let app = TestApp::start_with(TestOptions {
+        overrides: vec![("ALLOW_LOOPBACK_TARGETS".into(), "true".into())],
+        ..Default::default()
+    })
+    .await;
+    let t = app.create_tenant("pro").await;
+    let record = |id: &str, body: String| {
+        let mut r = SqsMessage::default();
+        r.message_id = Some(id.to_string());
+        r.body = Some(body);
+        r
+    };
+    let no_webhook = DispatchMessage {
+        tenant_id: t.id.clone(),
+        event_id: event_id(EventType::MessageReceived, 0, None),
+        event_type: EventType::MessageReceived,
+        seq: 1,
+        due_at: 0,
+        payload: received(1).body().ok(),
+    };
+    let mut batch = SqsEvent::default();
+    batch.records = vec![
+        record("unreadable", "not json".into()),
+        record(
+            "no-webhook",
+            serde_json::to_string(&no_webhook).unwrap_or_default(),
+        ),
+    ];
+    let response = fn_webhook_dispatcher::handle(&app.state, batch).await;
+    assert_eq!(
+        serde_json::to_value(&response).unwrap_or_default(),
+        json!({"batchItemFailures": [{"itemIdentifier": "unreadable"}]}),
+        "the unreadable message is left for the DLQ; the other is done"
+    );
+    // An event of a tenant without a webhook leaves no record.
+    let (status, _) = get_delivery(&app, &t.key, &no_webhook.event_id).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
