@@ -27,7 +27,14 @@ impl Drop for Workers {
 }
 
 async fn app(vars: &[(&str, &str)]) -> (TestApp, Workers) {
-    let mut overrides = vec![("ALLOW_LOOPBACK_TARGETS".to_string(), "true".to_string())];
+    // The tests poll the delivery log often: keys get more than the default 60/minute.
+    let mut overrides = vec![
+        ("ALLOW_LOOPBACK_TARGETS".to_string(), "true".to_string()),
+        (
+            "DEFAULT_RATE_LIMIT_PER_MINUTE".to_string(),
+            "10000".to_string(),
+        ),
+    ];
     overrides.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let app = TestApp::start_with(TestOptions {
         overrides,
