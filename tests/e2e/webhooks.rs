@@ -1143,3 +1143,60 @@ async fn the_dispatcher_answers_lambda_batches_with_partial_failures() {
     let (status, _) = get_delivery(&app, &t.key, &no_webhook.event_id).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn each_attempt_is_claimed_once_and_a_dead_workers_claim_is_taken_over_when_stale() {
+    use wati_shared::store::webhooks::{Attempt, Claim, Outcome, Trigger};
+    let app = TestApp::start().await;
+    let t = app.create_tenant("pro").await;
+    let store = &app.state.store;
+    let now = chrono::Utc::now();
+    let id = event_id(EventType::MessageReceived, now.timestamp_millis(), None);
+    let body = received(1).body().unwrap_or_default();
+    let create = || store.create_delivery(&t.id, &id, EventType::MessageReceived, &body, now);
+    assert!(
+        create().await.unwrap_or(false),
+        "recorded with attempt 1 claimed"
+    );
+    assert!(
+        !create().await.unwrap_or(true),
+        "a duplicate publication is refused"
+    );
+    let claim =
+        |seq: u32, stale_before: i64| store.claim_attempt(&t.id, &id, seq, now, stale_before);
+    // Attempt 1 is held by a live worker; attempt 2 is not due until 1 is recorded.
+    let fresh = now.timestamp() - 60;
+    assert_eq!(claim(1, fresh).await.ok(), Some(Claim::Busy));
+    assert_eq!(claim(2, fresh).await.ok(), Some(Claim::NotExpected));
+    // The worker died: once its claim is stale, another takes attempt 1 over.
+    let taken = claim(1, now.timestamp() + 1).await.ok();
+    assert!(matches!(taken, Some(Claim::Claimed(_))), "{taken:?}");
+    let attempt = Attempt {
+        attempt: 1,
+        at: wati_shared::clock::iso(now),
+        url: "https://8.8.8.8/hook".into(),
+        status_code: Some(500),
+        latency_ms: 3,
+        error: Some("HTTP 500".into()),
+        trigger: Trigger::Automatic,
+    };
+    let (tid, eid) = (t.id.as_str(), id.as_str());
+    let record = |outcome: Outcome| {
+        let attempt = attempt.clone();
+        async move {
+            store
+                .record_attempt(tid, eid, EventType::MessageReceived, 1, &attempt, &outcome)
+                .await
+                .unwrap_or(false)
+        }
+    };
+    assert!(record(Outcome::RetryAt(now.timestamp() + 60)).await);
+    assert!(!record(Outcome::Delivered).await, "recorded once");
+    // A late duplicate of attempt 1 finds it done; attempt 2 can now be claimed, once.
+    assert_eq!(claim(1, fresh).await.ok(), Some(Claim::AlreadyDone));
+    assert!(matches!(
+        claim(2, fresh).await.ok(),
+        Some(Claim::Claimed(_))
+    ));
+    assert_eq!(claim(2, fresh).await.ok(), Some(Claim::Busy));
+}
