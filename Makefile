@@ -8,7 +8,7 @@ include infra/local/local.mk
 
 LOCAL_PREFIX ?= wati-local
 
-.PHONY: help dev test lint admin bench bench-rules
+.PHONY: help dev test lint admin bench bench-rules bench-webhooks
 
 help: ## this list
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -22,6 +22,7 @@ test: ## every test: template checks, fmt, clippy, unit and end-to-end tests on 
 	infra/local/validate-template.sh
 	cargo fmt --all -- --check
 	cargo clippy --locked --workspace --all-targets -- -D warnings
+	infra/local/install.sh verifiers
 	infra/local/with-test-stack.sh cargo test --locked --workspace 2>&1 | infra/local/test-summary.sh
 
 lint: ## fmt + clippy only
@@ -38,3 +39,7 @@ admin: ## wati-admin against the local stack, e.g. make admin ARGS='tenant creat
 
 bench-rules: ## keyword matching speed with 10 to 20,000 rules (release build)
 	cargo run --locked --release -q -p wati-shared --example bench_rules
+bench-webhooks: ## deliveries per second from the webhook dispatcher to a local receiver (ARGS='--events 1000')
+	infra/local/stack-up.sh
+	cargo build --locked -q -p wati-infra --bin bench-webhooks
+	set -a; source .local/run/stack.env; set +a; target/debug/bench-webhooks $(ARGS)

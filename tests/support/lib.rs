@@ -17,6 +17,8 @@ use wati_shared::aws::AwsClients;
 use wati_shared::clock::Clock;
 use wati_shared::AppState;
 
+pub mod webhooks;
+
 pub use reqwest::{Client, Method, Response, StatusCode};
 pub use serde_json::{json, Value};
 

@@ -1,5 +1,7 @@
-//! Tenant settings: API keys, devices and usage (and, as they land, webhook and team).
-//! Every route needs a tenant API key.
+//! Tenant settings: API keys, devices, usage, the outbound webhook and its delivery log
+//! (and, as it lands, the team). Every route needs a tenant API key.
+
+pub mod webhooks;
 
 pub mod devices;
 
@@ -30,6 +32,16 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(usage::get_usage))
         .routes(routes!(devices::create_device, devices::list_devices))
         .routes(routes!(devices::get_device, devices::delete_device))
+        .routes(routes!(
+            webhooks::put_webhook,
+            webhooks::get_webhook,
+            webhooks::delete_webhook
+        ))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::test_webhook))
+        .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(webhooks::get_delivery))
+        .routes(routes!(webhooks::redeliver))
 }
 
 pub fn router(state: AppState) -> Router {

@@ -11,4 +11,6 @@ pub mod phone;
 pub mod plans;
 pub mod quota;
 pub mod rate_limit;
+pub mod url_guard;
 pub mod validate;
+pub mod webhooks;

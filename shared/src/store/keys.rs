@@ -140,3 +140,18 @@ pub fn idempotency_pk(tenant_id: &str, key_hash: &str) -> String {
     format!("TENANT#{tenant_id}#IDEMPOTENCY#{key_hash}")
 }
 pub const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
+/// A tenant's webhook settings: `TENANT#<id>` / `WEBHOOK`.
+pub const WEBHOOK_SK: &str = "WEBHOOK";
+
+/// One outbound webhook event and its delivery attempts: `TENANT#<id>` /
+/// `WHDELIVERY#<eventId>`. Event ids are UUID v7, so the tenant's deliveries sort by time.
+pub fn delivery_sk(event_id: &str) -> String {
+    format!("{DELIVERY_PREFIX}{event_id}")
+}
+pub const DELIVERY_PREFIX: &str = "WHDELIVERY#";
+/// The same delivery on GSI1, by status and event type:
+/// `TENANT#<id>#WHDELIVERY#<status>#<eventType>` / `<eventId>`. A filter on status, on
+/// type or on both is a query on one or a few of these partitions, never a filter.
+pub fn delivery_gsi1pk(tenant_id: &str, status: &str, event_type: &str) -> String {
+    format!("TENANT#{tenant_id}#WHDELIVERY#{status}#{event_type}")
+}

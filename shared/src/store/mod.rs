@@ -12,6 +12,7 @@ pub mod keys;
 pub mod messages;
 pub mod tenants;
 pub mod usage;
+pub mod webhooks;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;

@@ -1,0 +1,446 @@
+//! The tenant's outbound webhook (`/api/settings/webhook…`) and its delivery log
+//! (`/api/webhooks/deliveries…`). Pro and Agency plans only; turning a webhook off is
+//! allowed on any plan. See `docs/webhooks.md`.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use wati_shared::auth::Caller;
+use wati_shared::domain::plans::effective_limits;
+use wati_shared::domain::webhooks::{EventType, TestEvent, WebhookEvent};
+use wati_shared::error::{ApiResult, ErrorBody};
+use wati_shared::events::{enqueue, publish, DispatchMessage};
+use wati_shared::http::{parse_json, ApiJson, ApiQuery};
+use wati_shared::net::check_url_resolving;
+use wati_shared::store::api_keys::Principal;
+use wati_shared::store::webhooks::{
+    Delivery, DeliveryDetail, DeliveryStatus, PutWebhookOutcome, RedeliverOutcome, WebhookInfo,
+    DEFAULT_SECRET_OVERLAP_SECS, MAX_ATTEMPTS_PER_EVENT, MAX_SECRET_OVERLAP_SECS,
+};
+use wati_shared::{ApiError, AppState};
+
+/// 409 unless the caller's plan includes signed webhooks.
+fn require_webhooks(caller: &Principal) -> ApiResult<()> {
+    if effective_limits(caller.plan, &caller.limits).signed_webhooks {
+        Ok(())
+    } else {
+        Err(ApiError::conflict(format!(
+            "Signed webhooks are not available on the {} plan: upgrade to Pro or Agency",
+            caller.plan
+        )))
+    }
+}
+
+fn no_webhook() -> ApiError {
+    ApiError::not_found("No webhook is configured: set one with PUT /api/settings/webhook")
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PutWebhookRequest {
+    /// HTTPS URL resolving to public addresses.
+    #[schema(example = "https://your-app.com/wati-hook")]
+    pub url: String,
+    /// Event types to receive; all four when left out.
+    #[schema(example = json!(["message.received", "message.status"]))]
+    pub events: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookEnvelope {
+    pub webhook: WebhookInfo,
+    /// The signing secret: only when it was just made (first PUT, rotation). Store it:
+    /// it is never shown again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
+    pub secret: Option<String>,
+}
+
+fn parse_events(events: Option<Vec<String>>) -> ApiResult<Vec<EventType>> {
+    let Some(names) = events else {
+        return Ok(EventType::SUBSCRIBABLE.to_vec());
+    };
+    if names.is_empty() {
+        return Err(ApiError::bad_request(
+            "\"events\" must name at least one event type (leave it out for all of them)",
+        ));
+    }
+    let mut out = Vec::new();
+    for name in &names {
+        let t = EventType::parse(name.trim())
+            .filter(|t| EventType::SUBSCRIBABLE.contains(t))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "\"events\" may contain only {}; got {name:?}",
+                    EventType::SUBSCRIBABLE.map(EventType::as_str).join(", ")
+                ))
+            })?;
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Set the webhook URL and events. The first time, the answer is 201 with the signing
+/// secret, shown only then; later calls change URL and events and keep the secret.
+#[utoipa::path(put, path = "/api/settings/webhook", tag = "webhooks",
+    request_body = PutWebhookRequest,
+    security(("apiKey" = [])),
+    responses(
+        (status = 201, description = "Created: the answer carries the secret", body = WebhookEnvelope),
+        (status = 200, description = "Updated", body = WebhookEnvelope),
+        (status = 400, description = "Bad URL (not HTTPS, not public) or event type", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 409, description = "Plan without signed webhooks", body = ErrorBody)))]
+pub async fn put_webhook(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(req): ApiJson<PutWebhookRequest>,
+) -> ApiResult<(StatusCode, Json<WebhookEnvelope>)> {
+    require_webhooks(&caller)?;
+    let url = check_url_resolving(&req.url, state.config.allow_loopback_targets)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("\"url\" {e}")))?;
+    let events = parse_events(req.events)?;
+    let now = state.clock.now();
+    Ok(
+        match state
+            .store
+            .put_webhook(&caller.tenant_id, url.as_str(), &events, now)
+            .await?
+        {
+            PutWebhookOutcome::Created { info, secret } => (
+                StatusCode::CREATED,
+                Json(WebhookEnvelope {
+                    webhook: info,
+                    secret: Some(secret),
+                }),
+            ),
+            PutWebhookOutcome::Updated(info) => (
+                StatusCode::OK,
+                Json(WebhookEnvelope {
+                    webhook: info,
+                    secret: None,
+                }),
+            ),
+        },
+    )
+}
+
+/// The webhook: URL, events and the start of the secret (never the secret).
+#[utoipa::path(get, path = "/api/settings/webhook", tag = "webhooks",
+    security(("apiKey" = [])),
+    responses((status = 200, body = WebhookEnvelope), (status = 401, body = ErrorBody),
+        (status = 404, description = "No webhook configured", body = ErrorBody),
+        (status = 409, description = "Plan without signed webhooks", body = ErrorBody)))]
+pub async fn get_webhook(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<WebhookEnvelope>> {
+    require_webhooks(&caller)?;
+    let webhook = state
+        .store
+        .get_webhook(&caller.tenant_id)
+        .await?
+        .ok_or_else(no_webhook)?;
+    Ok(Json(WebhookEnvelope {
+        webhook: webhook.info(state.clock.now()),
+        secret: None,
+    }))
+}
+
+/// Turn the webhook off (any plan). Events are no longer delivered; retries of earlier
+/// events are dropped. The delivery log stays.
+#[utoipa::path(delete, path = "/api/settings/webhook", tag = "webhooks",
+    security(("apiKey" = [])),
+    responses((status = 204, description = "Turned off"), (status = 401, body = ErrorBody),
+        (status = 404, description = "No webhook configured", body = ErrorBody)))]
+pub async fn delete_webhook(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<StatusCode> {
+    if state.store.delete_webhook(&caller.tenant_id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(no_webhook())
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RotateSecretRequest {
+    /// How long the old secret keeps signing beside the new one, in seconds: 0 stops it
+    /// at once (a leaked secret), at most 604800 (7 days); default 86400 (24 h).
+    pub overlap_seconds: Option<u64>,
+}
+
+/// Make a new signing secret, shown once. The old one keeps signing beside it for the
+/// overlap (Standard Webhooks: both signatures in `webhook-signature`; `X-Wati-Signature`:
+/// the old secret's until the overlap ends, then the new one's).
+#[utoipa::path(post, path = "/api/settings/webhook/rotate-secret", tag = "webhooks",
+    request_body(content = Option<RotateSecretRequest>, description = "Optional"),
+    security(("apiKey" = [])),
+    responses((status = 200, body = WebhookEnvelope), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "No webhook configured", body = ErrorBody),
+        (status = 409, description = "Plan without signed webhooks", body = ErrorBody)))]
+pub async fn rotate_secret(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    body: Bytes,
+) -> ApiResult<Json<WebhookEnvelope>> {
+    require_webhooks(&caller)?;
+    let req: RotateSecretRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        RotateSecretRequest::default()
+    } else {
+        parse_json(&body)?
+    };
+    let overlap = req.overlap_seconds.unwrap_or(DEFAULT_SECRET_OVERLAP_SECS);
+    if overlap > MAX_SECRET_OVERLAP_SECS {
+        return Err(ApiError::bad_request(format!(
+            "\"overlapSeconds\" must be between 0 and {MAX_SECRET_OVERLAP_SECS}"
+        )));
+    }
+    let (webhook, secret) = state
+        .store
+        .rotate_webhook_secret(&caller.tenant_id, overlap, state.clock.now())
+        .await?
+        .ok_or_else(no_webhook)?;
+    Ok(Json(WebhookEnvelope {
+        webhook,
+        secret: Some(secret),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Queued {
+    /// The event id: `webhook-id` / `X-Wati-Event-Id`, and the delivery's id in the log.
+    pub id: String,
+}
+
+/// Send a signed `webhook.test` event to the webhook now, through the same queue,
+/// signatures and retries as every event. It shows up in the delivery log.
+#[utoipa::path(post, path = "/api/settings/webhook/test", tag = "webhooks",
+    security(("apiKey" = [])),
+    responses((status = 202, body = Queued), (status = 401, body = ErrorBody),
+        (status = 404, description = "No webhook configured", body = ErrorBody),
+        (status = 409, description = "Plan without signed webhooks", body = ErrorBody)))]
+pub async fn test_webhook(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<(StatusCode, Json<Queued>)> {
+    require_webhooks(&caller)?;
+    state
+        .store
+        .get_webhook(&caller.tenant_id)
+        .await?
+        .ok_or_else(no_webhook)?;
+    let event = WebhookEvent::Test(TestEvent {
+        message: "Test event from WATI Pro: your webhook is reachable and signed.".into(),
+        timestamp: state.clock.now().timestamp(),
+    });
+    let id = publish(&state, &caller.tenant_id, event).await?;
+    Ok((StatusCode::ACCEPTED, Json(Queued { id })))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveryQuery {
+    /// `pending`, `delivered` or `failed` (dropped after the last attempt).
+    pub status: Option<String>,
+    /// An event type, e.g. `message.received`.
+    pub event: Option<String>,
+    /// Items per page, 1–100 (default 50).
+    pub limit: Option<i32>,
+    /// The `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryPageBody {
+    pub deliveries: Vec<Delivery>,
+    pub next_cursor: Option<String>,
+}
+
+fn event_id_param(id: &str, what: &str) -> ApiResult<String> {
+    uuid::Uuid::parse_str(id.trim())
+        .map(|u| u.to_string())
+        .map_err(|_| ApiError::bad_request(format!("Invalid {what}")))
+}
+
+/// The delivery log, newest first: each event with its attempts (time, status code,
+/// latency, error). Filter by `status` and/or `event`.
+#[utoipa::path(get, path = "/api/webhooks/deliveries", tag = "webhooks",
+    params(DeliveryQuery),
+    security(("apiKey" = [])),
+    responses((status = 200, body = DeliveryPageBody), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 409, description = "Plan without signed webhooks", body = ErrorBody)))]
+pub async fn list_deliveries(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiQuery(q): ApiQuery<DeliveryQuery>,
+) -> ApiResult<Json<DeliveryPageBody>> {
+    require_webhooks(&caller)?;
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| {
+            DeliveryStatus::parse(s.trim()).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "\"status\" must be pending, delivered or failed; got {s:?}"
+                ))
+            })
+        })
+        .transpose()?;
+    let event = q
+        .event
+        .as_deref()
+        .map(|e| {
+            EventType::parse(e.trim()).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "\"event\" must be one of {}; got {e:?}",
+                    EventType::ALL.map(EventType::as_str).join(", ")
+                ))
+            })
+        })
+        .transpose()?;
+    let limit = match q.limit {
+        None => 50,
+        Some(n) if (1..=100).contains(&n) => n,
+        Some(_) => return Err(ApiError::bad_request("\"limit\" must be between 1 and 100")),
+    };
+    let cursor = q
+        .cursor
+        .as_deref()
+        .map(|c| event_id_param(c, "\"cursor\""))
+        .transpose()?;
+    let page = state
+        .store
+        .list_deliveries(
+            &caller.tenant_id,
+            status,
+            event,
+            limit,
+            cursor.as_deref(),
+            state.clock.now(),
+        )
+        .await?;
+    Ok(Json(DeliveryPageBody {
+        deliveries: page.deliveries,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryEnvelope {
+    pub delivery: DeliveryDetail,
+}
+
+/// One delivery with the exact body every attempt sent.
+#[utoipa::path(get, path = "/api/webhooks/deliveries/{id}", tag = "webhooks",
+    params(("id" = String, Path, description = "Event id")),
+    security(("apiKey" = [])),
+    responses((status = 200, body = DeliveryEnvelope), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "Plan without signed webhooks", body = ErrorBody)))]
+pub async fn get_delivery(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<DeliveryEnvelope>> {
+    require_webhooks(&caller)?;
+    let id = event_id_param(&id, "delivery id").map_err(|_| delivery_not_found())?;
+    let delivery = state
+        .store
+        .get_delivery(&caller.tenant_id, &id, state.clock.now())
+        .await?
+        .ok_or_else(delivery_not_found)?;
+    Ok(Json(DeliveryEnvelope { delivery }))
+}
+
+fn delivery_not_found() -> ApiError {
+    ApiError::not_found("Delivery not found")
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RedeliveryEnvelope {
+    pub delivery: Delivery,
+}
+
+/// Send a delivered or dropped event again, with the same id and body, to the webhook's
+/// current URL: a new round of attempts with the full retry schedule.
+#[utoipa::path(post, path = "/api/webhooks/deliveries/{id}/redeliver", tag = "webhooks",
+    params(("id" = String, Path, description = "Event id")),
+    security(("apiKey" = [])),
+    responses((status = 202, body = RedeliveryEnvelope), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Still pending, too many attempts, no webhook, or plan without webhooks", body = ErrorBody)))]
+pub async fn redeliver(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    require_webhooks(&caller)?;
+    let id = event_id_param(&id, "delivery id").map_err(|_| delivery_not_found())?;
+    if state.store.get_webhook(&caller.tenant_id).await?.is_none() {
+        return Err(ApiError::conflict(
+            "No webhook is configured: set one with PUT /api/settings/webhook first",
+        ));
+    }
+    let now = state.clock.now();
+    let (seq, delivery) = match state
+        .store
+        .start_redelivery(&caller.tenant_id, &id, now)
+        .await?
+    {
+        RedeliverOutcome::Started { seq, delivery } => (seq, delivery),
+        RedeliverOutcome::NotFound => return Err(delivery_not_found()),
+        RedeliverOutcome::AlreadyPending => {
+            return Err(ApiError::conflict(
+                "This delivery is still pending: its next attempt is already scheduled",
+            ))
+        }
+        RedeliverOutcome::TooManyAttempts => {
+            return Err(ApiError::conflict(format!(
+                "This event has had {MAX_ATTEMPTS_PER_EVENT} attempts, the most one event may have"
+            )))
+        }
+    };
+    let previous = delivery_status_before(&delivery);
+    let msg = DispatchMessage {
+        tenant_id: caller.tenant_id.clone(),
+        event_id: id.clone(),
+        event_type: delivery.event,
+        seq,
+        due_at: now.timestamp(),
+        payload: None,
+    };
+    if let Err(e) = enqueue(&state, &msg, 0).await {
+        // Put the record back as it was, so it can be redelivered again.
+        state
+            .store
+            .abandon_redelivery(&caller.tenant_id, &id, delivery.event, seq, previous)
+            .await?;
+        return Err(ApiError::from(e));
+    }
+    Ok((StatusCode::ACCEPTED, Json(RedeliveryEnvelope { delivery })).into_response())
+}
+
+/// What a record was before a redelivery made it pending: its last attempt tells.
+fn delivery_status_before(d: &Delivery) -> DeliveryStatus {
+    match d.attempts.last() {
+        Some(a) if a.status_code.is_some_and(|c| (200..300).contains(&c)) => {
+            DeliveryStatus::Delivered
+        }
+        _ => DeliveryStatus::Failed,
+    }
+}

@@ -1,0 +1,1031 @@
+//! Outbound webhooks: a tenant's settings (`TENANT#<id>` / `WEBHOOK`) and one delivery
+//! record per event (`TENANT#<id>` / `WHDELIVERY#<eventId>`, also on GSI1 by status and
+//! event type). See `docs/data-model.md` and `docs/webhooks.md`.
+//!
+//! A delivery record is also the lock that keeps SQS's at-least-once delivery from
+//! becoming double sends or duplicate retry chains: each attempt has a sequence number
+//! (`seq`, 1-based over the event's life), a worker claims attempt `seq` with a conditional
+//! write (`attemptCount = seq - 1`, no live claim), and records its outcome under the same
+//! claim. A claim left by a worker that died is taken over once it is stale.
+
+use super::keys::*;
+use super::{from_item, n, s, to_item, Item, Store, StoreError, StoreResult};
+use crate::clock::iso;
+use crate::domain::plans::{LimitOverrides, Plan};
+use crate::domain::webhooks::{generate_secret, secret_display_prefix, EventType};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use utoipa::ToSchema;
+
+/// Delivery records are kept this long (TTL).
+pub const DELIVERY_RETENTION_DAYS: i64 = 30;
+/// Attempts one event may accumulate over all its rounds; redelivery is refused beyond.
+pub const MAX_ATTEMPTS_PER_EVENT: u32 = 60;
+/// A pending delivery whose next attempt is this overdue is stuck (its queue message was
+/// lost) and may be redelivered by hand.
+pub const STUCK_AFTER_SECS: i64 = 3600;
+/// Longest overlap during which a rotated-out secret keeps signing.
+pub const MAX_SECRET_OVERLAP_SECS: u64 = 7 * 86_400;
+pub const DEFAULT_SECRET_OVERLAP_SECS: u64 = 86_400;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WebhookItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    url: String,
+    events: Vec<EventType>,
+    secret: String,
+    secret_created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    previous_secret: Option<String>,
+    /// Unix seconds when the previous secret stops signing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    previous_secret_expires_at: Option<i64>,
+    created_at: String,
+    updated_at: String,
+}
+
+/// A tenant's webhook as the dispatcher needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookSettings {
+    pub url: String,
+    pub events: Vec<EventType>,
+    pub secret: String,
+    pub previous_secret: Option<String>,
+    pub previous_secret_expires_at: Option<i64>,
+    info: WebhookInfo,
+}
+
+impl WebhookSettings {
+    /// The secrets that sign now, newest first.
+    pub fn signing_secrets(&self, now: DateTime<Utc>) -> Vec<&str> {
+        let mut out = vec![self.secret.as_str()];
+        if let (Some(prev), Some(until)) = (&self.previous_secret, self.previous_secret_expires_at)
+        {
+            if now.timestamp() < until {
+                out.push(prev.as_str());
+            }
+        }
+        out
+    }
+
+    pub fn subscribes_to(&self, t: EventType) -> bool {
+        t == EventType::Test || self.events.contains(&t)
+    }
+
+    pub fn info(&self, now: DateTime<Utc>) -> WebhookInfo {
+        let mut info = self.info.clone();
+        if self
+            .previous_secret_expires_at
+            .is_none_or(|t| now.timestamp() >= t)
+        {
+            info.previous_secret_prefix = None;
+            info.previous_secret_expires_at = None;
+        }
+        info
+    }
+}
+
+impl From<WebhookItem> for WebhookSettings {
+    fn from(w: WebhookItem) -> Self {
+        let info = WebhookInfo {
+            url: w.url.clone(),
+            events: w.events.clone(),
+            secret_prefix: secret_display_prefix(&w.secret),
+            secret_created_at: w.secret_created_at.clone(),
+            previous_secret_prefix: w.previous_secret.as_deref().map(secret_display_prefix),
+            previous_secret_expires_at: w
+                .previous_secret_expires_at
+                .and_then(|t| DateTime::from_timestamp(t, 0))
+                .map(iso),
+            created_at: w.created_at.clone(),
+            updated_at: w.updated_at.clone(),
+        };
+        WebhookSettings {
+            url: w.url,
+            events: w.events,
+            secret: w.secret,
+            previous_secret: w.previous_secret,
+            previous_secret_expires_at: w.previous_secret_expires_at,
+            info,
+        }
+    }
+}
+
+/// A webhook as the API shows it: never the secret.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookInfo {
+    #[schema(example = "https://your-app.com/wati-hook")]
+    pub url: String,
+    pub events: Vec<EventType>,
+    /// The start of the signing secret, to tell secrets apart.
+    #[schema(example = "whsec_3kQ9aXy7…")]
+    pub secret_prefix: String,
+    pub secret_created_at: String,
+    /// During a rotation's overlap: the old secret, which still signs until
+    /// `previousSecretExpiresAt`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_secret_prefix: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_secret_expires_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+pub enum PutWebhookOutcome {
+    Created { info: WebhookInfo, secret: String },
+    Updated(WebhookInfo),
+}
+
+// ---------------------------------------------------------------------------------------
+// Deliveries
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    /// Not delivered yet: the first attempt or a retry is coming.
+    Pending,
+    /// A 2xx arrived in time.
+    Delivered,
+    /// Every attempt of the schedule failed: dropped (it can still be redelivered by hand).
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 3] = [
+        DeliveryStatus::Pending,
+        DeliveryStatus::Delivered,
+        DeliveryStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// What started an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Trigger {
+    /// Publication and the retry schedule.
+    Automatic,
+    /// `POST /api/webhooks/deliveries/{id}/redeliver`.
+    Manual,
+}
+
+/// One attempt to deliver an event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Attempt {
+    /// 1-based over the event's life.
+    pub attempt: u32,
+    pub at: String,
+    pub url: String,
+    /// The receiver's HTTP status, when it answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<u16>,
+    pub latency_ms: u64,
+    /// Why the attempt failed (timeout, connection error, refused address, non-2xx …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub trigger: Trigger,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DeliveryItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(rename = "GSI1PK")]
+    gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    gsi1sk: String,
+    id: String,
+    event_type: EventType,
+    payload: String,
+    created_at: String,
+    status: DeliveryStatus,
+    /// Attempts finished so far (the `seq` of the last one).
+    attempt_count: u32,
+    /// Attempts made before the current round (a redelivery starts a new round).
+    round_start: u32,
+    trigger: Trigger,
+    #[serde(default)]
+    attempts: Vec<Attempt>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    next_attempt_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    inflight_seq: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    inflight_at: Option<i64>,
+    expires_at: i64,
+}
+
+/// A delivery as the API lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    /// The event id: `webhook-id` / `X-Wati-Event-Id` of every attempt.
+    pub id: String,
+    pub event: EventType,
+    pub status: DeliveryStatus,
+    pub created_at: String,
+    pub attempt_count: u32,
+    /// When the next attempt is due (pending deliveries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
+    pub attempts: Vec<Attempt>,
+}
+
+/// A delivery with the body every attempt sends.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryDetail {
+    #[serde(flatten)]
+    pub delivery: Delivery,
+    /// The exact JSON body sent.
+    pub payload: String,
+}
+
+impl DeliveryItem {
+    fn delivery(&self) -> Delivery {
+        Delivery {
+            id: self.id.clone(),
+            event: self.event_type,
+            status: self.status,
+            created_at: self.created_at.clone(),
+            attempt_count: self.attempt_count,
+            next_attempt_at: self
+                .next_attempt_at
+                .filter(|_| self.status == DeliveryStatus::Pending)
+                .and_then(|t| DateTime::from_timestamp(t, 0))
+                .map(iso),
+            attempts: self.attempts.clone(),
+        }
+    }
+}
+
+/// What the dispatcher reads before an attempt: one `BatchGetItem`.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryContext {
+    /// The tenant's plan and limit overrides, when the tenant exists.
+    pub plan: Option<(Plan, LimitOverrides)>,
+    pub webhook: Option<WebhookSettings>,
+    pub record: Option<DeliveryRecord>,
+}
+
+/// The parts of a delivery record the dispatcher works with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryRecord {
+    pub id: String,
+    pub event_type: EventType,
+    pub payload: String,
+    pub status: DeliveryStatus,
+    pub attempt_count: u32,
+    pub round_start: u32,
+    pub trigger: Trigger,
+}
+
+impl From<DeliveryItem> for DeliveryRecord {
+    fn from(d: DeliveryItem) -> Self {
+        DeliveryRecord {
+            id: d.id,
+            event_type: d.event_type,
+            payload: d.payload,
+            status: d.status,
+            attempt_count: d.attempt_count,
+            round_start: d.round_start,
+            trigger: d.trigger,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// This worker owns attempt `seq`.
+    Claimed(DeliveryRecord),
+    /// Attempt `seq` was already made (a duplicate or late message): nothing to do.
+    AlreadyDone,
+    /// Another worker is making it right now: look again later.
+    Busy,
+    /// The record is not waiting for this attempt (no such record, not pending, or an
+    /// older sequence): nothing to do.
+    NotExpected,
+}
+
+/// How an attempt ended, and what comes next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Delivered,
+    /// Failed; the next attempt is due at this Unix time (its message is already queued).
+    RetryAt(i64),
+    /// Failed, and it was the last attempt of the round.
+    Dropped,
+}
+
+pub enum RedeliverOutcome {
+    /// The record is pending again; queue attempt `seq`.
+    Started {
+        seq: u32,
+        delivery: Delivery,
+    },
+    NotFound,
+    /// It is pending already (attempts are still coming).
+    AlreadyPending,
+    TooManyAttempts,
+}
+
+/// A page of deliveries, newest first.
+pub struct DeliveryPage {
+    pub deliveries: Vec<Delivery>,
+    /// The last id of this page, when there may be more.
+    pub next_cursor: Option<String>,
+}
+
+fn update_failed<E: ProvideCondition>(e: &E) -> Option<Option<Item>> {
+    e.condition_item()
+}
+
+/// For conditional writes: `Some(old item if returned)` when the condition failed.
+trait ProvideCondition {
+    fn condition_item(&self) -> Option<Option<Item>>;
+}
+
+impl<R> ProvideCondition
+    for aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+        R,
+    >
+{
+    fn condition_item(&self) -> Option<Option<Item>> {
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        match self.as_service_error() {
+            Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
+                Some(c.item.clone().filter(|i| !i.is_empty()))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl<R> ProvideCondition
+    for aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError, R>
+{
+    fn condition_item(&self) -> Option<Option<Item>> {
+        use aws_sdk_dynamodb::operation::put_item::PutItemError;
+        match self.as_service_error() {
+            Some(PutItemError::ConditionalCheckFailedException(c)) => {
+                Some(c.item.clone().filter(|i| !i.is_empty()))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn status_pk(tenant_id: &str, status: DeliveryStatus, t: EventType) -> String {
+    delivery_gsi1pk(tenant_id, status.as_str(), t.as_str())
+}
+
+impl Store {
+    // -- settings ---------------------------------------------------------------------
+
+    pub async fn get_webhook(&self, tenant_id: &str) -> StoreResult<Option<WebhookSettings>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant_id)))
+            .key(SK, s(WEBHOOK_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", &e))?;
+        out.item
+            .map(|i| from_item::<WebhookItem>(i).map(WebhookSettings::from))
+            .transpose()
+    }
+
+    /// Sets the URL and events. The first time, a signing secret is made and returned
+    /// (the only time it is); later calls keep the secret.
+    pub async fn put_webhook(
+        &self,
+        tenant_id: &str,
+        url: &str,
+        events: &[EventType],
+        now: DateTime<Utc>,
+    ) -> StoreResult<PutWebhookOutcome> {
+        let events_av: AttributeValue = serde_dynamo::to_attribute_value(events)?;
+        for _ in 0..super::MAX_ATTEMPTS {
+            let updated = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(PK, s(tenant_pk(tenant_id)))
+                .key(SK, s(WEBHOOK_SK))
+                .update_expression("SET #url = :url, events = :events, updatedAt = :now")
+                .condition_expression("attribute_exists(PK)")
+                .expression_attribute_names("#url", "url")
+                .expression_attribute_values(":url", s(url))
+                .expression_attribute_values(":events", events_av.clone())
+                .expression_attribute_values(":now", s(iso(now)))
+                .return_values(ReturnValue::AllNew)
+                .send()
+                .await;
+            match updated {
+                Ok(out) => {
+                    let item: WebhookItem = from_item(out.attributes.unwrap_or_default())?;
+                    return Ok(PutWebhookOutcome::Updated(
+                        WebhookSettings::from(item).info(now),
+                    ));
+                }
+                Err(e) if update_failed(&e).is_some() => {}
+                Err(e) => return Err(StoreError::aws("UpdateItem", &e)),
+            }
+            let secret =
+                generate_secret().map_err(|e| StoreError::Corrupt(format!("CSPRNG: {e}")))?;
+            let item = WebhookItem {
+                pk: tenant_pk(tenant_id),
+                sk: WEBHOOK_SK.into(),
+                url: url.into(),
+                events: events.to_vec(),
+                secret: secret.clone(),
+                secret_created_at: iso(now),
+                previous_secret: None,
+                previous_secret_expires_at: None,
+                created_at: iso(now),
+                updated_at: iso(now),
+            };
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(to_item(&item)?))
+                .condition_expression("attribute_not_exists(PK)")
+                .send()
+                .await;
+            match put {
+                Ok(_) => {
+                    return Ok(PutWebhookOutcome::Created {
+                        info: WebhookSettings::from(item).info(now),
+                        secret,
+                    })
+                }
+                // Created meanwhile by a concurrent request: update that one.
+                Err(e) if update_failed(&e).is_some() => continue,
+                Err(e) => return Err(StoreError::aws("PutItem", &e)),
+            }
+        }
+        Err(StoreError::Contention("put webhook"))
+    }
+
+    /// Writes settings as given, without any check: tests use it to stand for a URL whose
+    /// DNS changed after it was accepted.
+    pub async fn put_webhook_unchecked(
+        &self,
+        tenant_id: &str,
+        url: &str,
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let item = WebhookItem {
+            pk: tenant_pk(tenant_id),
+            sk: WEBHOOK_SK.into(),
+            url: url.into(),
+            events: EventType::SUBSCRIBABLE.to_vec(),
+            secret: secret.into(),
+            secret_created_at: iso(now),
+            previous_secret: None,
+            previous_secret_expires_at: None,
+            created_at: iso(now),
+            updated_at: iso(now),
+        };
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("PutItem", &e))?;
+        Ok(())
+    }
+
+    /// Turns the webhook off. `false` when there was none.
+    pub async fn delete_webhook(&self, tenant_id: &str) -> StoreResult<bool> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant_id)))
+            .key(SK, s(WEBHOOK_SK))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("DeleteItem", &e))?;
+        Ok(out.attributes.is_some_and(|a| !a.is_empty()))
+    }
+
+    /// A new signing secret; the current one keeps signing beside it for `overlap_secs`
+    /// (0: it stops at once, e.g. after a leak). A secret still in an earlier overlap is
+    /// dropped. `None` when no webhook is configured.
+    pub async fn rotate_webhook_secret(
+        &self,
+        tenant_id: &str,
+        overlap_secs: u64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<(WebhookInfo, String)>> {
+        let secret = generate_secret().map_err(|e| StoreError::Corrupt(format!("CSPRNG: {e}")))?;
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant_id)))
+            .key(SK, s(WEBHOOK_SK))
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":new", s(&secret))
+            .expression_attribute_values(":now", s(iso(now)))
+            .return_values(ReturnValue::AllNew);
+        req = if overlap_secs == 0 {
+            req.update_expression(
+                "SET secret = :new, secretCreatedAt = :now, updatedAt = :now \
+                 REMOVE previousSecret, previousSecretExpiresAt",
+            )
+        } else {
+            let until = now.timestamp() + i64::try_from(overlap_secs).unwrap_or(i64::MAX / 2);
+            req.update_expression(
+                "SET previousSecret = secret, previousSecretExpiresAt = :until, \
+                 secret = :new, secretCreatedAt = :now, updatedAt = :now",
+            )
+            .expression_attribute_values(":until", n(until))
+        };
+        match req.send().await {
+            Ok(out) => {
+                let item: WebhookItem = from_item(out.attributes.unwrap_or_default())?;
+                Ok(Some((WebhookSettings::from(item).info(now), secret)))
+            }
+            Err(e) if update_failed(&e).is_some() => Ok(None),
+            Err(e) => Err(StoreError::aws("UpdateItem", &e)),
+        }
+    }
+
+    // -- dispatcher -------------------------------------------------------------------
+
+    /// The tenant's plan, its webhook and the event's record, in one round trip.
+    pub async fn delivery_context(
+        &self,
+        tenant_id: &str,
+        event_id: &str,
+    ) -> StoreResult<DeliveryContext> {
+        let key = |pk: String, sk: String| -> HashMap<String, AttributeValue> {
+            [(PK.to_string(), s(pk)), (SK.to_string(), s(sk))].into()
+        };
+        let request = KeysAndAttributes::builder()
+            .keys(key(tenant_pk(tenant_id), TENANT_SK.into()))
+            .keys(key(tenant_pk(tenant_id), WEBHOOK_SK.into()))
+            .keys(key(tenant_pk(tenant_id), delivery_sk(event_id)))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut ctx = DeliveryContext::default();
+        let mut pending = Some(request);
+        while let Some(req) = pending.take() {
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, req)
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("BatchGetItem", &e))?;
+            for item in out
+                .responses
+                .unwrap_or_default()
+                .remove(&self.table)
+                .unwrap_or_default()
+            {
+                match item.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) {
+                    Some(TENANT_SK) => {
+                        #[derive(Deserialize)]
+                        #[serde(rename_all = "camelCase")]
+                        struct PlanOnly {
+                            plan: Plan,
+                            #[serde(default)]
+                            limits: LimitOverrides,
+                        }
+                        let p: PlanOnly = from_item(item)?;
+                        ctx.plan = Some((p.plan, p.limits));
+                    }
+                    Some(WEBHOOK_SK) => {
+                        ctx.webhook = Some(from_item::<WebhookItem>(item)?.into());
+                    }
+                    Some(_) => ctx.record = Some(from_item::<DeliveryItem>(item)?.into()),
+                    None => {}
+                }
+            }
+            pending = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .filter(|k| !k.keys.is_empty());
+        }
+        Ok(ctx)
+    }
+
+    /// Records a new event with its first attempt claimed. `false` when the event is
+    /// already recorded (a duplicate publication): go through [`Store::claim_attempt`].
+    pub async fn create_delivery(
+        &self,
+        tenant_id: &str,
+        event_id: &str,
+        event_type: EventType,
+        payload: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let status = DeliveryStatus::Pending;
+        let item = DeliveryItem {
+            pk: tenant_pk(tenant_id),
+            sk: delivery_sk(event_id),
+            gsi1pk: status_pk(tenant_id, status, event_type),
+            gsi1sk: event_id.into(),
+            id: event_id.into(),
+            event_type,
+            payload: payload.into(),
+            created_at: crate::clock::iso_millis(now),
+            status,
+            attempt_count: 0,
+            round_start: 0,
+            trigger: Trigger::Automatic,
+            attempts: Vec::new(),
+            next_attempt_at: Some(now.timestamp()),
+            inflight_seq: Some(1),
+            inflight_at: Some(now.timestamp()),
+            expires_at: now.timestamp() + DELIVERY_RETENTION_DAYS * 86_400,
+        };
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e) if update_failed(&e).is_some() => Ok(false),
+            Err(e) => Err(StoreError::aws("PutItem", &e)),
+        }
+    }
+
+    /// Claims attempt `seq`: the record must be pending, have made `seq - 1` attempts, and
+    /// carry no claim younger than `stale_before` (Unix seconds).
+    pub async fn claim_attempt(
+        &self,
+        tenant_id: &str,
+        event_id: &str,
+        seq: u32,
+        now: DateTime<Utc>,
+        stale_before: i64,
+    ) -> StoreResult<Claim> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant_id)))
+            .key(SK, s(delivery_sk(event_id)))
+            .update_expression("SET inflightSeq = :seq, inflightAt = :now")
+            .condition_expression(
+                "attribute_exists(PK) AND #status = :pending AND attemptCount = :prev \
+                 AND (attribute_not_exists(inflightAt) OR inflightAt < :stale)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":seq", n(seq))
+            .expression_attribute_values(":prev", n(seq.saturating_sub(1)))
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .expression_attribute_values(":stale", n(stale_before))
+            .expression_attribute_values(":pending", s(DeliveryStatus::Pending.as_str()))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            )
+            .send()
+            .await;
+        match out {
+            Ok(out) => Ok(Claim::Claimed(
+                from_item::<DeliveryItem>(out.attributes.unwrap_or_default())?.into(),
+            )),
+            Err(e) => match update_failed(&e) {
+                None => Err(StoreError::aws("UpdateItem", &e)),
+                Some(None) => Ok(Claim::NotExpected),
+                Some(Some(old)) => {
+                    let old: DeliveryItem = from_item(old)?;
+                    Ok(if old.attempt_count >= seq {
+                        Claim::AlreadyDone
+                    } else if old.status == DeliveryStatus::Pending
+                        && old.attempt_count + 1 == seq
+                        && old.inflight_at.is_some()
+                    {
+                        Claim::Busy
+                    } else {
+                        Claim::NotExpected
+                    })
+                }
+            },
+        }
+    }
+
+    /// Records attempt `seq` under its claim and moves the record on. `false` when the
+    /// claim was lost (taken over as stale): the other worker records instead.
+    pub async fn record_attempt(
+        &self,
+        tenant_id: &str,
+        event_id: &str,
+        event_type: EventType,
+        seq: u32,
+        attempt: &Attempt,
+        outcome: &Outcome,
+    ) -> StoreResult<bool> {
+        let status = match outcome {
+            Outcome::Delivered => DeliveryStatus::Delivered,
+            Outcome::RetryAt(_) => DeliveryStatus::Pending,
+            Outcome::Dropped => DeliveryStatus::Failed,
+        };
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant_id)))
+            .key(SK, s(delivery_sk(event_id)))
+            .condition_expression("inflightSeq = :seq AND attemptCount = :prev")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":seq", n(seq))
+            .expression_attribute_values(":prev", n(seq.saturating_sub(1)))
+            .expression_attribute_values(":status", s(status.as_str()))
+            .expression_attribute_values(":gsi", s(status_pk(tenant_id, status, event_type)))
+            .expression_attribute_values(
+                ":attempt",
+                AttributeValue::L(vec![serde_dynamo::to_attribute_value::<_, AttributeValue>(
+                    attempt,
+                )?]),
+            )
+            .expression_attribute_values(":empty", AttributeValue::L(vec![]));
+        let set = "SET #status = :status, GSI1PK = :gsi, attemptCount = :seq, \
+                   attempts = list_append(if_not_exists(attempts, :empty), :attempt)";
+        req = match outcome {
+            Outcome::RetryAt(at) => req
+                .update_expression(format!(
+                    "{set}, nextAttemptAt = :next REMOVE inflightSeq, inflightAt"
+                ))
+                .expression_attribute_values(":next", n(*at)),
+            _ => req.update_expression(format!(
+                "{set} REMOVE inflightSeq, inflightAt, nextAttemptAt"
+            )),
+        };
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if update_failed(&e).is_some() => Ok(false),
+            Err(e) => Err(StoreError::aws("UpdateItem", &e)),
+        }
+    }
+
+    // -- delivery log -----------------------------------------------------------------
+
+    pub async fn get_delivery(
+        &self,
+        tenant_id: &str,
+        event_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DeliveryDetail>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant_id)))
+            .key(SK, s(delivery_sk(event_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", &e))?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let d: DeliveryItem = from_item(item)?;
+        if d.expires_at <= now.timestamp() {
+            return Ok(None);
+        }
+        Ok(Some(DeliveryDetail {
+            delivery: d.delivery(),
+            payload: d.payload,
+        }))
+    }
+
+    /// Deliveries newest first, optionally of one status and/or one event type, a page at
+    /// a time. `before` is the previous page's cursor (the last id it showed).
+    pub async fn list_deliveries(
+        &self,
+        tenant_id: &str,
+        status: Option<DeliveryStatus>,
+        event_type: Option<EventType>,
+        limit: i32,
+        before: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<DeliveryPage> {
+        let limit_n = usize::try_from(limit).unwrap_or(50).max(1);
+        let mut items: Vec<DeliveryItem> = Vec::new();
+        let mut maybe_more = false;
+        if status.is_none() && event_type.is_none() {
+            // The tenant's partition: SK between the prefix and the cursor (inclusive,
+            // so one more is read and the cursor's own item skipped).
+            let hi = match before {
+                Some(c) => delivery_sk(c),
+                None => format!("{DELIVERY_PREFIX}\u{10FFFF}"),
+            };
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND SK BETWEEN :lo AND :hi")
+                .expression_attribute_values(":pk", s(tenant_pk(tenant_id)))
+                .expression_attribute_values(":lo", s(DELIVERY_PREFIX))
+                .expression_attribute_values(":hi", s(hi))
+                .scan_index_forward(false)
+                .limit(limit + 1)
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("Query", &e))?;
+            maybe_more = out.last_evaluated_key.is_some();
+            for item in out.items.unwrap_or_default() {
+                items.push(from_item(item)?);
+            }
+        } else {
+            // One GSI1 partition per (status, type) pair asked for, queried side by side
+            // and merged by id (time order).
+            let statuses: Vec<DeliveryStatus> =
+                status.map_or(DeliveryStatus::ALL.to_vec(), |s| vec![s]);
+            let types: Vec<EventType> = event_type.map_or(EventType::ALL.to_vec(), |t| vec![t]);
+            let queries = statuses.iter().flat_map(|st| {
+                types.iter().map(move |t| {
+                    let mut q = self
+                        .client
+                        .query()
+                        .table_name(&self.table)
+                        .index_name(GSI1)
+                        .expression_attribute_values(":pk", s(status_pk(tenant_id, *st, *t)))
+                        .scan_index_forward(false)
+                        .limit(limit);
+                    q = match before {
+                        Some(c) => q
+                            .key_condition_expression("GSI1PK = :pk AND GSI1SK < :c")
+                            .expression_attribute_values(":c", s(c)),
+                        None => q.key_condition_expression("GSI1PK = :pk"),
+                    };
+                    q.send()
+                })
+            });
+            for out in futures::future::join_all(queries).await {
+                let out = out.map_err(|e| StoreError::aws("Query", &e))?;
+                maybe_more |= out.last_evaluated_key.is_some();
+                for item in out.items.unwrap_or_default() {
+                    items.push(from_item(item)?);
+                }
+            }
+            items.sort_by(|a, b| b.id.cmp(&a.id));
+        }
+        let mut deliveries: Vec<Delivery> = items
+            .into_iter()
+            .filter(|d| Some(d.id.as_str()) != before && d.expires_at > now.timestamp())
+            .map(|d| d.delivery())
+            .collect();
+        if deliveries.len() > limit_n {
+            deliveries.truncate(limit_n);
+            maybe_more = true;
+        }
+        let next_cursor = if maybe_more {
+            deliveries.last().map(|d| d.id.clone())
+        } else {
+            None
+        };
+        Ok(DeliveryPage {
+            deliveries,
+            next_cursor,
+        })
+    }
+
+    /// Starts a new round of attempts for a delivered or dropped event (or a pending one
+    /// whose queue message is lost). The caller queues attempt `seq`.
+    pub async fn start_redelivery(
+        &self,
+        tenant_id: &str,
+        event_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RedeliverOutcome> {
+        for _ in 0..super::MAX_ATTEMPTS {
+            let out = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .key(PK, s(tenant_pk(tenant_id)))
+                .key(SK, s(delivery_sk(event_id)))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("GetItem", &e))?;
+            let Some(item) = out.item else {
+                return Ok(RedeliverOutcome::NotFound);
+            };
+            let d: DeliveryItem = from_item(item)?;
+            if d.expires_at <= now.timestamp() {
+                return Ok(RedeliverOutcome::NotFound);
+            }
+            let stuck = d.status == DeliveryStatus::Pending
+                && d.next_attempt_at
+                    .is_some_and(|t| t + STUCK_AFTER_SECS < now.timestamp());
+            if d.status == DeliveryStatus::Pending && !stuck {
+                return Ok(RedeliverOutcome::AlreadyPending);
+            }
+            if d.attempt_count >= MAX_ATTEMPTS_PER_EVENT {
+                return Ok(RedeliverOutcome::TooManyAttempts);
+            }
+            let status = DeliveryStatus::Pending;
+            let updated = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(PK, s(tenant_pk(tenant_id)))
+                .key(SK, s(delivery_sk(event_id)))
+                .update_expression(
+                    "SET #status = :pending, GSI1PK = :gsi, roundStart = attemptCount, \
+                     #trigger = :manual, nextAttemptAt = :now REMOVE inflightSeq, inflightAt",
+                )
+                .condition_expression("#status = :was AND attemptCount = :count")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_names("#trigger", "trigger")
+                .expression_attribute_values(":pending", s(status.as_str()))
+                .expression_attribute_values(":gsi", s(status_pk(tenant_id, status, d.event_type)))
+                .expression_attribute_values(":manual", s("manual"))
+                .expression_attribute_values(":now", n(now.timestamp()))
+                .expression_attribute_values(":was", s(d.status.as_str()))
+                .expression_attribute_values(":count", n(d.attempt_count))
+                .return_values(ReturnValue::AllNew)
+                .send()
+                .await;
+            match updated {
+                Ok(out) => {
+                    let d: DeliveryItem = from_item(out.attributes.unwrap_or_default())?;
+                    return Ok(RedeliverOutcome::Started {
+                        seq: d.attempt_count + 1,
+                        delivery: d.delivery(),
+                    });
+                }
+                Err(e) if update_failed(&e).is_some() => continue,
+                Err(e) => return Err(StoreError::aws("UpdateItem", &e)),
+            }
+        }
+        Err(StoreError::Contention("redeliver"))
+    }
+
+    /// Undoes [`Store::start_redelivery`] when its queue message could not be sent.
+    pub async fn abandon_redelivery(
+        &self,
+        tenant_id: &str,
+        event_id: &str,
+        event_type: EventType,
+        seq: u32,
+        back_to: DeliveryStatus,
+    ) -> StoreResult<()> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant_id)))
+            .key(SK, s(delivery_sk(event_id)))
+            .update_expression("SET #status = :back, GSI1PK = :gsi REMOVE nextAttemptAt")
+            .condition_expression(
+                "#status = :pending AND attemptCount = :count AND attribute_not_exists(inflightSeq)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":back", s(back_to.as_str()))
+            .expression_attribute_values(":gsi", s(status_pk(tenant_id, back_to, event_type)))
+            .expression_attribute_values(":pending", s(DeliveryStatus::Pending.as_str()))
+            .expression_attribute_values(":count", n(seq.saturating_sub(1)))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if update_failed(&e).is_some() => Ok(()),
+            Err(e) => Err(StoreError::aws("UpdateItem", &e)),
+        }
+    }
+}
