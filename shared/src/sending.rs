@@ -15,6 +15,7 @@
 use crate::clock::iso;
 use crate::domain::media::MediaKind;
 use crate::domain::messages::{MessageStatus, IDEMPOTENCY_TTL_SECS};
+use crate::domain::quota::{cap_for, limit_reached_message, Limit};
 use crate::error::ApiError;
 use crate::providers::{Content, OutboundMessage, ProviderError};
 use crate::state::AppState;
@@ -24,6 +25,7 @@ use crate::store::messages::{
     Completion, CreateOutcome, Direction, Failure, IdempotencyClaim, Message, MessageKind,
     MessageSource, StatusOutcome, StatusUpdate,
 };
+use crate::store::usage::{Reservation, Reserve};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
@@ -376,35 +378,46 @@ async fn replay(
     })
 }
 
-// ── Quotas issue (4) plugs in here ───────────────────────────────────────────────────────
-// `reserve_outbound_unit` runs in the same concurrent round as the pending record, before
-// the provider is called; `refund_outbound_unit` runs when the send stops before the
-// provider, when a retry turns out to be an `Idempotency-Key` replay, and when the provider
-// certainly did not take the message (`ProviderError::certainly_not_sent`: every failure but
-// a timeout). Today they count nothing.
+// The daily outbound cap (plans issue): `reserve_outbound_unit` runs in the same concurrent
+// round as the pending record, before the provider is called — one conditional write, no
+// read. `refund_outbound_unit` runs when the send stops before the provider, when a retry
+// turns out to be an `Idempotency-Key` replay, and when the provider certainly did not take
+// the message (`ProviderError::certainly_not_sent`: every failure but a timeout).
 
 /// One unit of the tenant's daily outbound count, taken for this send.
 #[derive(Debug, Clone)]
 pub struct OutboundUnit {
-    pub tenant_id: String,
-    /// The moment the unit was taken: the UTC day it counts against.
-    pub taken_at: DateTime<Utc>,
+    reservation: Reservation,
 }
 
 /// Takes one outbound unit, or refuses the send (409 naming the limit and the plan).
-async fn reserve_outbound_unit(
-    _state: &AppState,
+pub async fn reserve_outbound_unit(
+    state: &AppState,
     caller: &Principal,
     now: DateTime<Utc>,
 ) -> Result<OutboundUnit, ApiError> {
-    Ok(OutboundUnit {
-        tenant_id: caller.tenant_id.clone(),
-        taken_at: now,
-    })
+    let cap = cap_for(caller.plan, &caller.limits, Limit::MessagesPerDay);
+    match state
+        .store
+        .reserve(&caller.tenant_id, Limit::MessagesPerDay, cap, now)
+        .await?
+    {
+        Reserve::Granted(reservation) => Ok(OutboundUnit { reservation }),
+        Reserve::Exceeded { cap } => Err(ApiError::conflict(limit_reached_message(
+            Limit::MessagesPerDay,
+            cap,
+            caller.plan,
+        ))),
+    }
 }
 
-/// Gives a unit back.
-async fn refund_outbound_unit(_state: &AppState, _unit: &OutboundUnit) {}
+/// Gives a unit back. A failure is logged: the counter then over-counts by one, which
+/// never lets a tenant exceed its cap.
+pub async fn refund_outbound_unit(state: &AppState, unit: &OutboundUnit) {
+    if let Err(e) = state.store.release(&unit.reservation).await {
+        tracing::error!(error = %e, tenant_id = %unit.reservation.tenant_id, "refunding an outbound unit failed");
+    }
+}
 
 /// The record of a new outbound message, before the provider has seen it.
 fn new_message(id: &str, caller: &Principal, req: &SendRequest, at: &str) -> Message {

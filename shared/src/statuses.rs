@@ -3,7 +3,12 @@
 //! Meta's status webhooks with the inbound issue). Every change goes through [`record`]: it
 //! is the one place a `message.status` event is to be published (webhooks issue).
 
+use crate::domain::messages::MessageStatus;
+use crate::domain::webhooks::{
+    MessageState, MessageStatus as WebhookMessageStatus, StatusError, WebhookEvent,
+};
 use crate::state::AppState;
+use crate::store::messages::Message;
 use crate::store::messages::{StatusOutcome, StatusUpdate};
 use crate::store::StoreResult;
 
@@ -19,10 +24,9 @@ pub async fn record(state: &AppState, update: StatusUpdate) -> StoreResult<Statu
                 wa_message_id = message.wa_message_id.as_deref().unwrap_or_default(),
                 "message status changed"
             );
-            // ── Webhooks issue (7) plugs in here ─────────────────────────────────────────
-            // Publish `message.status` for `message` (tenant, device, peer, WhatsApp id,
-            // status, error and timestamps are all on it). Only real changes reach this
-            // point: duplicates and stale reports come back as `Unchanged`.
+            // Only real changes reach this point: duplicates and stale reports come back
+            // as `Unchanged`, so each change is published once.
+            publish_status(state, message).await;
         }
         StatusOutcome::Unchanged(message) => {
             tracing::debug!(
@@ -37,4 +41,55 @@ pub async fn record(state: &AppState, update: StatusUpdate) -> StoreResult<Statu
         }
     }
     Ok(outcome)
+}
+
+/// The `message.status` webhook event of a change, if it is one clients hear about
+/// (`pending` is internal).
+pub fn status_event(message: &Message) -> Option<WebhookEvent> {
+    let status = match message.status {
+        MessageStatus::Pending => return None,
+        MessageStatus::Sent => MessageState::Sent,
+        MessageStatus::Delivered => MessageState::Delivered,
+        MessageStatus::Read => MessageState::Read,
+        MessageStatus::Failed => MessageState::Failed,
+    };
+    let timestamp = chrono::DateTime::parse_from_rfc3339(&message.updated_at)
+        .map(|t| t.timestamp())
+        .unwrap_or_default();
+    Some(WebhookEvent::MessageStatus(WebhookMessageStatus {
+        device_id: message.device_id.clone().unwrap_or_default(),
+        id: message.id.clone(),
+        message_id: message.wa_message_id.clone().unwrap_or_default(),
+        to: message.peer.clone(),
+        status,
+        error: (status == MessageState::Failed).then(|| StatusError {
+            code: message
+                .error_code
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+            message: message.error.clone().unwrap_or_default(),
+        }),
+        timestamp,
+    }))
+}
+
+/// Publishes the change for the tenant's webhook, keyed by message and status so a retried
+/// report cannot publish twice. A publishing failure is retried briefly and then logged: the
+/// status itself is already recorded.
+async fn publish_status(state: &AppState, message: &Message) {
+    let Some(event) = status_event(message) else {
+        return;
+    };
+    let key = format!("{}:{}", message.id, message.status.as_str());
+    for attempt in 0..3u64 {
+        match crate::events::publish_with_key(state, &message.tenant_id, event.clone(), &key).await
+        {
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(message_id = %message.id, error = %e, attempt, "publishing message.status failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50 * (attempt + 1))).await;
+            }
+        }
+    }
+    tracing::error!(message_id = %message.id, status = %message.status, "message.status event lost");
 }

@@ -11,6 +11,7 @@ mod contacts;
 mod devices;
 mod lambda_events;
 mod media;
+mod plan_limits;
 mod quotas;
 mod rate_limits;
 mod routes;

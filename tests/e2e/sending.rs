@@ -753,11 +753,15 @@ async fn a_text_send_waits_for_two_aws_round_trips_before_the_provider() {
     assert_eq!(status, StatusCode::OK, "{sent}");
     assert_eq!(
         count(&h, "x-aws-calls-before-provider"),
-        4,
-        "auth, message, device, secret"
+        5,
+        "auth, message, device, daily outbound unit, secret"
     );
     assert_eq!(count(&h, "x-aws-sequential-before-provider"), 3);
-    assert_eq!(count(&h, "x-aws-calls"), 5);
+    assert_eq!(
+        count(&h, "x-aws-calls"),
+        7,
+        "+ the outcome, + the message.status event"
+    );
 
     // From then on the token is cached: two round trips before the provider.
     for idempotent in [false, true] {
@@ -772,12 +776,16 @@ async fn a_text_send_waits_for_two_aws_round_trips_before_the_provider() {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(
             count(&h, "x-aws-calls-before-provider"),
-            3,
-            "auth, message (+claim), device"
+            4,
+            "auth, then at once: message (+claim), device, daily outbound unit"
         );
         assert_eq!(count(&h, "x-aws-sequential-before-provider"), 2);
-        assert_eq!(count(&h, "x-aws-calls"), 4, "+ the outcome");
-        assert_eq!(count(&h, "x-aws-sequential"), 3);
+        assert_eq!(
+            count(&h, "x-aws-calls"),
+            6,
+            "+ the outcome, + the message.status event"
+        );
+        assert_eq!(count(&h, "x-aws-sequential"), 4);
         let capacity: f64 = header(&h, "x-aws-consumed-capacity").parse().unwrap_or(0.0);
         assert!(capacity >= 4.0, "{capacity}");
     }

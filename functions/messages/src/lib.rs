@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use wati_shared::auth::{require_api_key, Caller};
+use wati_shared::auth::{require_api_key, require_rest_access, Caller};
 use wati_shared::domain::media::{
     file_name, file_name_from_path, is_mimetype, normalize_mimetype, MediaKind,
 };
@@ -39,7 +39,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 pub fn router(state: AppState) -> Router {
     let (router, _) = routes().split_for_parts();
+    // The public REST API is for plans with REST access (Pro, Agency): the gate runs after
+    // the key is authenticated (route layers run outermost-last-added first).
     let router = router
+        .route_layer(middleware::from_fn(require_rest_access))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             require_api_key,

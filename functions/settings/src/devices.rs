@@ -11,6 +11,7 @@ use wati_shared::clock::iso;
 use wati_shared::domain::devices::{
     new_device, DeviceInput, DeviceStatus, NewDevice, ProviderKind,
 };
+use wati_shared::domain::quota::{cap_for, limit_reached_message, Limit};
 use wati_shared::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiJson;
 use wati_shared::store::devices::{CreateDeviceOutcome, Device};
@@ -105,7 +106,7 @@ fn view(d: Device, base: Option<&str>) -> DeviceView {
     responses(
         (status = 201, body = DeviceEnvelope),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 409, description = "The phone number id is already connected", body = ErrorBody)))]
+        (status = 409, description = "The phone number id is already connected, or the plan's device cap is reached", body = ErrorBody)))]
 pub async fn create_device(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -144,7 +145,11 @@ pub async fn create_device(
         device.waba_id = Some(waba_id.clone());
         device.secret_name = Some(secret_name);
     }
-    let outcome = state.store.create_device(&device).await;
+    let cap = cap_for(caller.plan, &caller.limits, Limit::Devices);
+    let outcome = state
+        .store
+        .create_device(&device, cap, state.clock.now())
+        .await;
     if !matches!(outcome, Ok(CreateDeviceOutcome::Created)) {
         if let Some(name) = &device.secret_name {
             if let Err(e) = state.device_secrets.delete(name).await {
@@ -166,6 +171,9 @@ pub async fn create_device(
         CreateDeviceOutcome::PhoneNumberTaken { device_id } => Err(ApiError::conflict(format!(
             "\"phoneNumberId\" is already connected as device {device_id}: delete that device first"
         ))),
+        CreateDeviceOutcome::LimitReached { cap } => Err(ApiError::conflict(
+            limit_reached_message(Limit::Devices, cap, caller.plan),
+        )),
     }
 }
 
@@ -238,7 +246,11 @@ pub async fn delete_device(
             .await
             .map_err(ApiError::internal)?;
     }
-    if !state.store.delete_device(&device).await? {
+    if !state
+        .store
+        .delete_device(&device, state.clock.now())
+        .await?
+    {
         return Err(ApiError::not_found("Device not found"));
     }
     tracing::info!(device_id = %device.id, "device deleted");

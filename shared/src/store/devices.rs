@@ -8,6 +8,7 @@ use super::{
     cancelled_item, from_item, s, to_item, transaction_lost, Item, Store, StoreError, StoreResult,
 };
 use crate::domain::devices::{DeviceStatus, ProviderKind};
+use crate::domain::quota::Limit;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +53,10 @@ pub enum CreateDeviceOutcome {
     PhoneNumberTaken {
         device_id: String,
     },
+    /// The plan's device cap is reached.
+    LimitReached {
+        cap: u32,
+    },
 }
 
 fn device_item(d: &Device) -> StoreResult<Item> {
@@ -66,55 +71,63 @@ fn built<T, E: std::fmt::Display>(r: Result<T, E>) -> StoreResult<T> {
 }
 
 impl Store {
-    /// Writes a new device (and its phone-number item, atomically). Issue 4's device cap
-    /// belongs in this transaction, as one more conditional write.
-    pub async fn create_device(&self, d: &Device) -> StoreResult<CreateDeviceOutcome> {
-        let item = device_item(d)?;
-        let Some(phone) = &d.phone_number_id else {
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(PK)")
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("PutItem", &e))?;
-            return Ok(CreateDeviceOutcome::Created);
-        };
+    /// Writes a new device, its phone-number item (Cloud API) and one unit of the tenant's
+    /// device cap, atomically.
+    pub async fn create_device(
+        &self,
+        d: &Device,
+        cap: Option<u32>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<CreateDeviceOutcome> {
         let device_put = built(
             Put::builder()
                 .table_name(&self.table)
-                .set_item(Some(item))
+                .set_item(Some(device_item(d)?))
                 .condition_expression("attribute_not_exists(PK)")
                 .build(),
         )?;
-        let marker = PhoneNumberItem {
-            pk: tenant_pk(&d.tenant_id),
-            sk: phone_number_sk(phone),
-            device_id: d.id.clone(),
-        };
-        let marker_put = built(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(to_item(&marker)?))
-                .condition_expression("attribute_not_exists(PK)")
-                .return_values_on_condition_check_failure(
-                    aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .build(),
-        )?;
+        let mut writes = vec![
+            super::usage::reserve_in_transaction(
+                &self.table,
+                &d.tenant_id,
+                Limit::Devices,
+                cap,
+                now,
+            )?,
+            TransactWriteItem::builder().put(device_put).build(),
+        ];
+        if let Some(phone) = &d.phone_number_id {
+            let marker = PhoneNumberItem {
+                pk: tenant_pk(&d.tenant_id),
+                sk: phone_number_sk(phone),
+                device_id: d.id.clone(),
+            };
+            let marker_put = built(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(to_item(&marker)?))
+                    .condition_expression("attribute_not_exists(PK)")
+                    .return_values_on_condition_check_failure(
+                        aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
+                    .build(),
+            )?;
+            writes.push(TransactWriteItem::builder().put(marker_put).build());
+        }
         for _ in 0..super::MAX_ATTEMPTS {
             let sent = self
                 .client
                 .transact_write_items()
-                .transact_items(TransactWriteItem::builder().put(device_put.clone()).build())
-                .transact_items(TransactWriteItem::builder().put(marker_put.clone()).build())
+                .set_transact_items(Some(writes.clone()))
                 .send()
                 .await;
             match sent {
                 Ok(_) => return Ok(CreateDeviceOutcome::Created),
                 Err(e) => {
-                    if let Some(old) = cancelled_item(&e, 1) {
+                    if let (Some(_), Some(cap)) = (cancelled_item(&e, 0), cap) {
+                        return Ok(CreateDeviceOutcome::LimitReached { cap });
+                    }
+                    if let Some(old) = cancelled_item(&e, 2) {
                         let device_id = old
                             .map(from_item::<PhoneNumberItem>)
                             .transpose()?
@@ -186,8 +199,13 @@ impl Store {
             .find(Device::is_connected))
     }
 
-    /// Removes a device and its phone-number item. `false` if it was already gone.
-    pub async fn delete_device(&self, d: &Device) -> StoreResult<bool> {
+    /// Removes a device and its phone-number item and gives its unit of the device cap
+    /// back. `false` if it was already gone.
+    pub async fn delete_device(
+        &self,
+        d: &Device,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<bool> {
         let device_delete = built(
             Delete::builder()
                 .table_name(&self.table)
@@ -199,7 +217,13 @@ impl Store {
         let mut request = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(device_delete).build());
+            .transact_items(TransactWriteItem::builder().delete(device_delete).build())
+            .transact_items(super::usage::release_in_transaction(
+                &self.table,
+                &d.tenant_id,
+                Limit::Devices,
+                now,
+            )?);
         if let Some(phone) = &d.phone_number_id {
             let marker_delete = built(
                 Delete::builder()

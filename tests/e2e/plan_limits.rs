@@ -1,0 +1,225 @@
+//! Plan caps and events where the pieces meet: sends against the daily outbound cap, the
+//! REST gate on the public API, the device cap, and `message.status` events reaching a
+//! tenant's webhook.
+
+use std::time::Duration;
+use wati_tests::fake_meta::{FakeMeta, Reply};
+use wati_tests::webhooks::{Answer, Receiver};
+use wati_tests::*;
+
+async fn app_with(graph: &str) -> TestApp {
+    let mut opts = sending_options(graph);
+    opts.overrides
+        .push(("DEFAULT_RATE_LIMIT_PER_MINUTE".into(), "10000".into()));
+    TestApp::start_with(opts).await
+}
+
+async fn send(app: &TestApp, key: &str, to: &str) -> (StatusCode, Value) {
+    let (status, _, body) = parts(
+        app.req(Method::POST, "/api/public/v1/send", Some(key))
+            .json(&json!({"to": to, "message": "hello"}))
+            .send()
+            .await,
+    )
+    .await;
+    (status, body)
+}
+
+async fn messages_used(app: &TestApp, key: &str) -> Value {
+    let (_, _, usage) = parts(app.req(Method::GET, "/api/usage", Some(key)).send().await).await;
+    usage["messagesPerDay"]["used"].clone()
+}
+
+#[tokio::test]
+async fn a_hundred_parallel_sends_against_a_daily_cap_of_fifty() {
+    let fake = FakeMeta::start().await;
+    let app = app_with(&fake.base).await;
+    let t = app.create_tenant("pro").await;
+    let (status, _, _) = parts(
+        app.admin(Method::PATCH, &format!("/api/admin/tenants/{}", t.id))
+            .json(&json!({"limits": {"messagesPerDay": 50}}))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    app.sandbox_device(&t.key).await;
+
+    let (app_ref, key) = (&app, t.key.as_str());
+    let sends = (0..100).map(|i| async move { send(app_ref, key, &format!("92300{i:07}")).await });
+    let results = futures::future::join_all(sends).await;
+    let ok = results.iter().filter(|r| r.0 == StatusCode::OK).count();
+    assert_eq!(ok, 50, "exactly the cap");
+    for (status, body) in results.iter().filter(|r| r.0 != StatusCode::OK) {
+        assert_eq!(*status, StatusCode::CONFLICT);
+        assert_eq!(
+            body["error"],
+            "Daily outbound message limit reached (50/day on the pro plan, custom limit)"
+        );
+    }
+    assert_eq!(
+        messages_used(&app, &t.key).await,
+        50,
+        "the counter reads 50"
+    );
+
+    // A plan change takes effect at the next send.
+    parts(
+        app.admin(Method::PATCH, &format!("/api/admin/tenants/{}", t.id))
+            .json(&json!({"limits": {"messagesPerDay": null}}))
+            .send()
+            .await,
+    )
+    .await;
+    let (status, _) = send(&app, &t.key, "923001234567").await;
+    assert_eq!(status, StatusCode::OK, "back to the pro plan's 2,000");
+}
+
+#[tokio::test]
+async fn a_message_the_provider_refuses_gives_its_unit_back() {
+    let fake = FakeMeta::start().await;
+    let app = app_with(&fake.base).await;
+    let t = app.create_tenant("pro").await;
+    app.cloud_device(&t.key, &fake, "106540352242922", "EAAG-token")
+        .await;
+
+    fake.push(Reply::error(
+        400,
+        131030,
+        "Recipient phone number not in allowed list",
+    ));
+    let (status, body) = send(&app, &t.key, "923001234567").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        messages_used(&app, &t.key).await,
+        0,
+        "refused: nothing counted"
+    );
+
+    let (status, _) = send(&app, &t.key, "923001234567").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(messages_used(&app, &t.key).await, 1);
+}
+
+#[tokio::test]
+async fn the_public_rest_api_refuses_free_and_starter_plans() {
+    let app = TestApp::start().await;
+    for plan in ["free", "starter"] {
+        let t = app.create_tenant(plan).await;
+        app.sandbox_device(&t.key).await;
+        let message = format!(
+            "REST API access is not available on the {plan} plan: upgrade to Pro or Agency"
+        );
+        let (status, body) = send(&app, &t.key, "923001234567").await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::CONFLICT, json!({"error": message}))
+        );
+        let (status, _, body) = parts(
+            app.req(Method::GET, "/api/public/v1/messages/some-id", Some(&t.key))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::CONFLICT, Some(message.as_str()))
+        );
+        // The dashboard-style routes stay open.
+        let (status, _, _) = parts(
+            app.req(Method::GET, "/api/usage", Some(&t.key))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn the_device_cap_holds_and_a_deleted_device_frees_its_place() {
+    let app = TestApp::start().await;
+    let t = app.create_tenant("free").await;
+    let first = app.sandbox_device(&t.key).await;
+    let (status, _, body) = parts(
+        app.req(Method::POST, "/api/devices", Some(&t.key))
+            .json(&json!({"name": "Second", "provider": "sandbox"}))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(
+        body["error"],
+        "Connected device limit reached (1 on the free plan)"
+    );
+    let (_, _, usage) = parts(
+        app.req(Method::GET, "/api/usage", Some(&t.key))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(
+        usage["devices"],
+        json!({"used": 1, "limit": 1, "resetsAt": null})
+    );
+
+    let (status, _, _) = parts(
+        app.req(
+            Method::DELETE,
+            &format!("/api/devices/{first}"),
+            Some(&t.key),
+        )
+        .send()
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, usage) = parts(
+        app.req(Method::GET, "/api/usage", Some(&t.key))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(usage["devices"]["used"], 0);
+    app.sandbox_device(&t.key).await;
+}
+
+#[tokio::test]
+async fn message_status_events_reach_the_tenants_webhook() {
+    let fake = FakeMeta::start().await;
+    let app = app_with(&fake.base).await;
+    let workers = app.server.spawn_workers();
+    let t = app.create_tenant("pro").await;
+    app.sandbox_device(&t.key).await;
+    let receiver = Receiver::start(vec![], Answer::Status(200)).await;
+    let (status, _, _) = parts(
+        app.req(Method::PUT, "/api/settings/webhook", Some(&t.key))
+            .json(&json!({"url": receiver.url, "events": ["message.status"]}))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let (status, sent) = send(&app, &t.key, "923001234567").await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    // sent (on the send), then delivered and read (from the sandbox worker).
+    let hits = receiver.wait_for(3, Duration::from_secs(20)).await;
+    for w in workers {
+        w.abort();
+    }
+    let events: Vec<Value> = hits
+        .iter()
+        .map(|h| serde_json::from_str(&h.body).unwrap_or_default())
+        .collect();
+    let mut statuses: Vec<&str> = events.iter().filter_map(|e| e["status"].as_str()).collect();
+    statuses.sort();
+    assert_eq!(statuses, vec!["delivered", "read", "sent"], "{events:?}");
+    for e in &events {
+        assert_eq!(e["event"], "message.status");
+        assert_eq!(e["id"], sent["id"]);
+        assert_eq!(e["messageId"], sent["messageId"]);
+        assert_eq!(e["to"], "923001234567");
+    }
+}
