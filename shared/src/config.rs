@@ -62,6 +62,12 @@ pub struct Config {
     pub webhook_retry_schedule: Vec<u32>,
     /// `WEBHOOK_TIMEOUT_SECONDS`: a receiver must answer 2xx within this many seconds.
     pub webhook_timeout_seconds: u64,
+    /// `CAMPAIGN_QUEUE_URL`: the queue campaign batches are paced on (template:
+    /// `CampaignQueue`). Unset, a campaign cannot queue a batch.
+    pub campaign_queue_url: Option<String>,
+    /// `CAMPAIGN_BATCH_SIZE`: recipients queued per batch at most (1–98; fewer when the
+    /// delay would take a batch past SQS's 15 minutes).
+    pub campaign_batch_size: usize,
 }
 
 pub const DEFAULT_GRAPH_API_BASE_URL: &str = "https://graph.facebook.com";
@@ -142,6 +148,13 @@ impl Config {
                 })?,
         };
         Ok(Config {
+            campaign_queue_url: var("CAMPAIGN_QUEUE_URL"),
+            campaign_batch_size: bounded(
+                "CAMPAIGN_BATCH_SIZE",
+                var("CAMPAIGN_BATCH_SIZE"),
+                crate::domain::campaigns::MAX_BATCH_SIZE as u32,
+                1..=crate::domain::campaigns::MAX_BATCH_SIZE as u32,
+            )? as usize,
             webhook_queue_url: var("WEBHOOK_QUEUE_URL"),
             webhook_retry_schedule,
             webhook_timeout_seconds,
@@ -326,6 +339,10 @@ mod tests {
         assert_eq!(c.webhook_retry_schedule, vec![60, 300, 1800, 7200, 43200]);
         assert_eq!(c.webhook_timeout_seconds, 10);
         assert_eq!(c.webhook_queue_url, None);
+        assert_eq!(c.campaign_queue_url, None);
+        assert_eq!(c.campaign_batch_size, 98);
+        assert!(cfg(&[("CAMPAIGN_BATCH_SIZE", "99")]).is_err());
+        assert!(cfg(&[("CAMPAIGN_BATCH_SIZE", "0")]).is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod ai;
 pub mod auth;
 pub mod aws;
+pub mod campaigns;
 pub mod clock;
 pub mod config;
 pub mod domain;

@@ -92,10 +92,21 @@ pub async fn send(
     caller: &Principal,
     req: SendRequest,
 ) -> Result<SendReply, ApiError> {
+    send_with_id(state, caller, req, uuid::Uuid::now_v7().to_string()).await
+}
+
+/// [`send`] with the message id chosen by the caller (a new UUIDv7), for callers that must
+/// know it before the provider is called: a campaign records it on its claim of the
+/// recipient, so a claim whose process died can be settled from the message record.
+pub async fn send_with_id(
+    state: &AppState,
+    caller: &Principal,
+    req: SendRequest,
+    id: String,
+) -> Result<SendReply, ApiError> {
     let tenant_id = caller.tenant_id.as_str();
     let now = state.clock.now();
     let at = iso(now);
-    let id = uuid::Uuid::now_v7().to_string();
     let message = new_message(&id, caller, &req, &at);
     let claim = req.idempotency.as_ref().map(|i| IdempotencyClaim {
         tenant_id: tenant_id.to_string(),

@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod auto_reply;
+pub mod campaigns;
 pub mod contacts;
 pub mod devices;
 pub mod media;

@@ -155,3 +155,46 @@ pub const DELIVERY_PREFIX: &str = "WHDELIVERY#";
 pub fn delivery_gsi1pk(tenant_id: &str, status: &str, event_type: &str) -> String {
     format!("TENANT#{tenant_id}#WHDELIVERY#{status}#{event_type}")
 }
+
+// Campaigns (docs/campaigns.md).
+
+/// A tenant's campaigns: `TENANT#<t>#CAMPAIGNS` / `CAMPAIGN#<id>` (UUIDv7: creation order).
+pub fn campaigns_pk(tenant_id: &str) -> String {
+    format!("TENANT#{tenant_id}#CAMPAIGNS")
+}
+pub const CAMPAIGN_PREFIX: &str = "CAMPAIGN#";
+pub fn campaign_sk(campaign_id: &str) -> String {
+    format!("{CAMPAIGN_PREFIX}{campaign_id}")
+}
+/// A campaign's scheduler entry, next to it: `TENANT#<t>#CAMPAIGNS` / `DUE#<id>`, and on
+/// GSI1 `CAMPAIGNS#DUE` / `<when, Unix seconds, 12 digits>#<t>#<id>`, so the minute job
+/// finds every campaign that needs it with one query, oldest first. Only campaigns that
+/// need the scheduler have one (scheduled, running, paused on the daily cap, completed with
+/// its event unpublished); counter updates never touch it, so the index is written once
+/// per batch, not once per message.
+pub fn campaign_due_sk(campaign_id: &str) -> String {
+    format!("DUE#{campaign_id}")
+}
+pub const CAMPAIGNS_DUE_GSI1PK: &str = "CAMPAIGNS#DUE";
+pub fn campaign_due_gsi1sk(due_at: i64, tenant_id: &str, campaign_id: &str) -> String {
+    format!("{:012}#{tenant_id}#{campaign_id}", due_at.max(0))
+}
+/// A campaign's recipients, in a partition of their own, by batch and position:
+/// `TENANT#<t>#CAMPAIGN#<id>` / `R#<batch, 6 digits>#<index, 2 digits>`. A batch is one
+/// key range, so the recipients of the batch in flight are one query.
+pub fn campaign_recipients_pk(tenant_id: &str, campaign_id: &str) -> String {
+    format!("TENANT#{tenant_id}#CAMPAIGN#{campaign_id}")
+}
+pub const RECIPIENT_PREFIX: &str = "R#";
+pub fn recipient_sk(batch: u32, index: u32) -> String {
+    format!("{RECIPIENT_PREFIX}{batch:06}#{index:02}")
+}
+pub fn batch_prefix(batch: u32) -> String {
+    format!("{RECIPIENT_PREFIX}{batch:06}#")
+}
+/// One chunk of a stored `recipients` array, each in a partition of its own (so a large
+/// array is written in parallel): `TENANT#<t>#CAMPAIGN#<id>#SRC#<n>` / `SRC`.
+pub fn campaign_chunk_pk(tenant_id: &str, campaign_id: &str, chunk: u32) -> String {
+    format!("TENANT#{tenant_id}#CAMPAIGN#{campaign_id}#SRC#{chunk}")
+}
+pub const CAMPAIGN_CHUNK_SK: &str = "SRC";

@@ -56,6 +56,8 @@ impl From<MediaKind> for MessageKind {
 pub enum MessageSource {
     /// `POST /api/public/v1/send` or `/send-media`.
     Api,
+    /// A bulk campaign's worker.
+    Campaign,
 }
 
 /// A message as stored (camelCase attributes; the keys are added around it).

@@ -1,0 +1,926 @@
+//! Campaigns, their recipients, their stored recipients arrays and their scheduler entries.
+//! Every state change is a conditional write (most are transactions with the campaign's
+//! counters), so concurrent runs, schedulers and workers cannot send a recipient twice, and
+//! `total = pending + queued + sent + failed + cancelled` holds after every write.
+//! Keys: `keys.rs`; design: `docs/campaigns.md`; access patterns: `docs/data-model.md`.
+
+use super::batch::{self, Commit, Cond, Expect};
+use super::keys::*;
+use super::{from_item, n, s, to_item, Item, Store, StoreError, StoreResult};
+use crate::domain::campaigns::{CampaignStatus, Entry, PauseReason, RecipientStatus};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use utoipa::ToSchema;
+
+/// Who a campaign sends to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Audience {
+    /// The request's `recipients` array, stored in chunks.
+    Recipients,
+    /// A contact list's members, read a page per batch.
+    #[serde(rename_all = "camelCase")]
+    ContactList { contact_list_id: String },
+    /// The contacts carrying a tag, read a page per batch at run time.
+    Tag { tag: String },
+}
+
+/// A campaign as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Campaign {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    /// The template, with `{{name}}` / `{{phone}}`.
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    pub delay_seconds: u32,
+    pub audience: Audience,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_at: Option<String>,
+    pub status: CampaignStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause_reason: Option<PauseReason>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause_message: Option<String>,
+    /// The UTC day a `daily_limit` pause happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_day: Option<String>,
+    // Counters: total = pending + queued + sent + failed + cancelled, always.
+    pub total: u64,
+    /// Known but not queued yet (the stored array's entries beyond the cursor).
+    pub pending: u64,
+    /// Queued for a worker (in flight: `queued` and `sending` recipients).
+    pub queued: u64,
+    pub sent: u64,
+    pub failed: u64,
+    pub cancelled: u64,
+    /// Entries of the array dropped because their phone came earlier.
+    #[serde(default)]
+    pub duplicates: u64,
+    /// How many chunks the stored array has.
+    #[serde(default)]
+    pub chunks: u32,
+    /// Where the next batch reads from: a chunk position, or the audience's page cursor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// The audience has been read to its end.
+    pub source_done: bool,
+    /// The last batch queued (0: none yet); its recipients are `R#<batch>#…`.
+    pub batch: u32,
+    #[serde(default)]
+    pub batch_size: u32,
+    /// Bumped each time the batch's leftovers are queued again (recovery, resume).
+    #[serde(default)]
+    pub batch_round: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_queued_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_first_due_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_last_due_ms: Option<i64>,
+    /// When the next message may go out (Unix ms): batches continue each other's pacing.
+    #[serde(default)]
+    pub next_send_at_ms: i64,
+    /// The key that created it (recorded on its messages).
+    pub api_key_id: String,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled_at: Option<String>,
+}
+
+/// One recipient as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recipient {
+    pub batch: u32,
+    pub index: u32,
+    pub phone: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<String>,
+    pub status: RecipientStatus,
+    /// Our message id, chosen when the recipient is claimed (before the provider is called).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_at_ms: Option<i64>,
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wa_message_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<i64>,
+    /// When its message is due (Unix ms), as last queued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_ms: Option<i64>,
+    pub queued_at: String,
+    pub updated_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_at: Option<String>,
+}
+
+impl Recipient {
+    pub fn sk(&self) -> String {
+        recipient_sk(self.batch, self.index)
+    }
+}
+
+/// A campaign that needs the scheduler at `due_at` (Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DueEntry {
+    pub tenant_id: String,
+    pub campaign_id: String,
+    pub due_at: i64,
+}
+
+/// What happens to a campaign's scheduler entry in a transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// (Re)write it, due at this Unix second.
+    At(i64),
+    Remove,
+    Keep,
+}
+
+/// How a claim ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The recipient is ours (`sending`): the provider may be called.
+    Claimed,
+    /// The recipient is not `queued` (a redelivered or duplicate message): do nothing.
+    NotQueued,
+    /// The campaign is not running (paused, cancelled…): the recipient stays `queued`.
+    CampaignNotRunning,
+    /// Another transaction held an item; try again.
+    Contended,
+}
+
+/// The provider's answer, as recorded on a recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent { wa_message_id: Option<String> },
+    Failed { error: String, code: Option<i64> },
+}
+
+/// A batch to commit: the campaign as it was read (its `batch` guards the write), what
+/// changes on it, and the recipients to create.
+#[derive(Debug, Clone)]
+pub struct NewBatch<'a> {
+    pub campaign: &'a Campaign,
+    pub recipients: Vec<Recipient>,
+    /// The audience position after this batch (`None`: the end, or no cursor).
+    pub cursor: Option<String>,
+    pub source_done: bool,
+    /// Recipients that were not known before (tag and list audiences grow `total`).
+    pub new_total: u64,
+    /// Taken from `pending` (a stored array).
+    pub from_pending: u64,
+    pub first_due_ms: i64,
+    pub last_due_ms: i64,
+    pub next_send_at_ms: i64,
+    pub due_at: i64,
+    pub now: String,
+}
+
+fn ck(pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
+    [(PK.to_string(), s(pk)), (SK.to_string(), s(sk))].into()
+}
+
+fn is_uuid(id: &str) -> bool {
+    uuid::Uuid::parse_str(id).is_ok_and(|u| u.hyphenated().to_string() == id)
+}
+
+#[derive(Serialize, Deserialize)]
+struct ChunkItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    entries: Vec<Entry>,
+}
+
+fn campaign_item(c: &Campaign) -> StoreResult<Item> {
+    let mut item = to_item(c)?;
+    item.insert(PK.into(), s(campaigns_pk(&c.tenant_id)));
+    item.insert(SK.into(), s(campaign_sk(&c.id)));
+    Ok(item)
+}
+
+fn recipient_item(tenant_id: &str, campaign_id: &str, r: &Recipient) -> StoreResult<Item> {
+    let mut item = to_item(r)?;
+    item.insert(PK.into(), s(campaign_recipients_pk(tenant_id, campaign_id)));
+    item.insert(SK.into(), s(r.sk()));
+    Ok(item)
+}
+
+fn due_item(tenant_id: &str, campaign_id: &str, at: i64) -> StoreResult<Item> {
+    let entry = DueEntry {
+        tenant_id: tenant_id.to_string(),
+        campaign_id: campaign_id.to_string(),
+        due_at: at,
+    };
+    let mut item = to_item(&entry)?;
+    item.insert(PK.into(), s(campaigns_pk(tenant_id)));
+    item.insert(SK.into(), s(campaign_due_sk(campaign_id)));
+    item.insert(GSI1PK.into(), s(CAMPAIGNS_DUE_GSI1PK));
+    item.insert(
+        GSI1SK.into(),
+        s(campaign_due_gsi1sk(at, tenant_id, campaign_id)),
+    );
+    Ok(item)
+}
+
+/// The transaction item that writes or removes the campaign's scheduler entry.
+fn due_write(
+    table: &str,
+    tenant_id: &str,
+    campaign_id: &str,
+    due: Due,
+) -> StoreResult<Option<TransactWriteItem>> {
+    match due {
+        Due::Keep => Ok(None),
+        Due::Remove => batch::delete(
+            table,
+            &campaigns_pk(tenant_id),
+            &campaign_due_sk(campaign_id),
+            None,
+        )
+        .map(Some),
+        Due::At(at) => batch::put(table, due_item(tenant_id, campaign_id, at)?, None).map(Some),
+    }
+}
+
+impl Store {
+    /// Creates a campaign: first the chunks of its recipients array (each its own item and
+    /// partition, 16 writes in flight), then the campaign and its scheduler entry in one
+    /// transaction, so a campaign is never visible without its recipients.
+    pub async fn create_campaign(
+        &self,
+        campaign: &Campaign,
+        chunks: Vec<Vec<Entry>>,
+        due_at: i64,
+    ) -> StoreResult<()> {
+        use futures::stream::{self, StreamExt, TryStreamExt};
+        let writes = chunks.into_iter().enumerate().map(|(i, entries)| {
+            let item = ChunkItem {
+                pk: campaign_chunk_pk(&campaign.tenant_id, &campaign.id, i as u32),
+                sk: CAMPAIGN_CHUNK_SK.to_string(),
+                entries,
+            };
+            async move {
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(to_item(&item)?))
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::aws("PutItem", &e))
+                    .map(|_| ())
+            }
+        });
+        stream::iter(writes)
+            .buffer_unordered(batch::CONCURRENCY)
+            .try_collect::<Vec<()>>()
+            .await?;
+        let mut items = vec![batch::put(
+            &self.table,
+            campaign_item(campaign)?,
+            Some(Cond::new("attribute_not_exists(PK)")),
+        )?];
+        items.extend(due_write(
+            &self.table,
+            &campaign.tenant_id,
+            &campaign.id,
+            Due::At(due_at),
+        )?);
+        match self.commit(items).await? {
+            Commit::Done => Ok(()),
+            Commit::Cancelled(_) => Err(StoreError::Contention("create campaign")),
+        }
+    }
+
+    /// A tenant's campaign (strongly consistent); `None` for ids that are not ours.
+    pub async fn get_campaign(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Campaign>> {
+        if !is_uuid(id) {
+            return Ok(None);
+        }
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(ck(&campaigns_pk(tenant_id), &campaign_sk(id))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", &e))?;
+        out.item.map(from_item).transpose()
+    }
+
+    /// A tenant's campaigns, newest first, a page at a time.
+    pub async fn list_campaigns(
+        &self,
+        tenant_id: &str,
+        cursor: Option<&str>,
+        limit: i32,
+    ) -> StoreResult<(Vec<Campaign>, Option<String>)> {
+        let pk = campaigns_pk(tenant_id);
+        let start = batch::start_key(
+            cursor,
+            &[Expect::Eq(PK, &pk), Expect::Prefix(SK, CAMPAIGN_PREFIX)],
+        )?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(&pk))
+            .expression_attribute_values(":prefix", s(CAMPAIGN_PREFIX))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(limit.max(1))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("Query", &e))?;
+        let campaigns = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect::<StoreResult<Vec<Campaign>>>()?;
+        Ok((
+            campaigns,
+            super::cursor::encode(out.last_evaluated_key.as_ref()),
+        ))
+    }
+
+    /// One chunk of a stored recipients array (empty if there is no such chunk).
+    pub async fn campaign_chunk(
+        &self,
+        tenant_id: &str,
+        campaign_id: &str,
+        chunk: u32,
+    ) -> StoreResult<Vec<Entry>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(ck(
+                &campaign_chunk_pk(tenant_id, campaign_id, chunk),
+                CAMPAIGN_CHUNK_SK,
+            )))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", &e))?;
+        match out.item {
+            Some(item) => Ok(from_item::<ChunkItem>(item)?.entries),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Commits a batch: its recipients (new items), the campaign's counters, cursor and
+    /// pacing, and its scheduler entry, in one transaction guarded by the campaign being
+    /// `running` with no batch in flight and still at the batch it was read at. `false`:
+    /// someone else moved the campaign first (nothing was written).
+    pub async fn commit_batch(&self, b: NewBatch<'_>) -> StoreResult<bool> {
+        let c = b.campaign;
+        let k = b.recipients.len() as u64;
+        let failed = b
+            .recipients
+            .iter()
+            .filter(|r| r.status == RecipientStatus::Failed)
+            .count() as u64;
+        let queued = k - failed;
+        let mut sets = vec![
+            "#batch = :nb",
+            "#bsize = :bsize",
+            "#bround = :zero",
+            "#bqat = :now",
+            "#bfirst = :first",
+            "#blast = :last",
+            "#next = :next",
+            "#done = :done",
+            "#upd = :now",
+            "#started = if_not_exists(#started, :now)",
+        ];
+        let mut cond = Cond::new("#st = :running AND #batch = :b AND #queued = :zero")
+            .name("#st", "status")
+            .name("#batch", "batch")
+            .name("#bsize", "batchSize")
+            .name("#bround", "batchRound")
+            .name("#bqat", "batchQueuedAt")
+            .name("#bfirst", "batchFirstDueMs")
+            .name("#blast", "batchLastDueMs")
+            .name("#next", "nextSendAtMs")
+            .name("#done", "sourceDone")
+            .name("#upd", "updatedAt")
+            .name("#started", "startedAt")
+            .name("#cursor", "cursor")
+            .name("#queued", "queued")
+            .name("#failed", "failed")
+            .name("#total", "total")
+            .name("#pending", "pending")
+            .value(":running", s(CampaignStatus::Running.as_str()))
+            .value(":b", n(c.batch))
+            .value(":nb", n(c.batch + 1))
+            .value(":bsize", n(k))
+            .value(":zero", n(0))
+            .value(":now", s(&b.now))
+            .value(":first", n(b.first_due_ms))
+            .value(":last", n(b.last_due_ms))
+            .value(":next", n(b.next_send_at_ms))
+            .value(":done", AttributeValue::Bool(b.source_done))
+            .value(":q", n(queued))
+            .value(":f", n(failed))
+            .value(":t", n(b.new_total))
+            .value(":p", n(-(b.from_pending as i64)));
+        let cursor_clause = match &b.cursor {
+            Some(cur) => {
+                sets.push("#cursor = :cursor");
+                cond = cond.value(":cursor", s(cur));
+                String::new()
+            }
+            None => " REMOVE #cursor".to_string(),
+        };
+        let expr = format!(
+            "SET {}{cursor_clause} ADD #queued :q, #failed :f, #total :t, #pending :p",
+            sets.join(", ")
+        );
+        let mut items = vec![batch::update(
+            &self.table,
+            &campaigns_pk(&c.tenant_id),
+            &campaign_sk(&c.id),
+            &expr,
+            cond,
+        )?];
+        items.extend(due_write(
+            &self.table,
+            &c.tenant_id,
+            &c.id,
+            Due::At(b.due_at),
+        )?);
+        for r in &b.recipients {
+            items.push(batch::put(
+                &self.table,
+                recipient_item(&c.tenant_id, &c.id, r)?,
+                Some(Cond::new("attribute_not_exists(PK)")),
+            )?);
+        }
+        Ok(self.commit(items).await? == Commit::Done)
+    }
+
+    /// Changes a campaign's state with one conditional update (and its scheduler entry in
+    /// the same transaction). `expr` is the update expression, `cond` its condition and
+    /// placeholders. `false`: the condition did not hold.
+    pub async fn transition_campaign(
+        &self,
+        tenant_id: &str,
+        campaign_id: &str,
+        expr: &str,
+        cond: Cond,
+        due: Due,
+    ) -> StoreResult<bool> {
+        let mut items = vec![batch::update(
+            &self.table,
+            &campaigns_pk(tenant_id),
+            &campaign_sk(campaign_id),
+            expr,
+            cond,
+        )?];
+        items.extend(due_write(&self.table, tenant_id, campaign_id, due)?);
+        Ok(self.commit(items).await? == Commit::Done)
+    }
+
+    /// Writes or removes a campaign's scheduler entry on its own.
+    pub async fn set_campaign_due(
+        &self,
+        tenant_id: &str,
+        campaign_id: &str,
+        due: Due,
+    ) -> StoreResult<()> {
+        match due {
+            Due::Keep => Ok(()),
+            Due::Remove => self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(ck(
+                    &campaigns_pk(tenant_id),
+                    &campaign_due_sk(campaign_id),
+                )))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| StoreError::aws("DeleteItem", &e)),
+            Due::At(at) => self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(due_item(tenant_id, campaign_id, at)?))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| StoreError::aws("PutItem", &e)),
+        }
+    }
+
+    /// Campaigns whose scheduler entry is due at or before `now` (Unix seconds), oldest
+    /// first: one query on GSI1 (eventually consistent: every action re-reads the campaign
+    /// and writes conditionally).
+    pub async fn due_campaigns(
+        &self,
+        now: i64,
+        cursor: Option<&str>,
+        limit: i32,
+    ) -> StoreResult<(Vec<DueEntry>, Option<String>)> {
+        let start = batch::start_key(cursor, &[Expect::Eq(GSI1PK, CAMPAIGNS_DUE_GSI1PK)])?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression("GSI1PK = :pk AND GSI1SK <= :upto")
+            .expression_attribute_values(":pk", s(CAMPAIGNS_DUE_GSI1PK))
+            .expression_attribute_values(":upto", s(format!("{:012}#~", now.max(0))))
+            .limit(limit.max(1))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("Query", &e))?;
+        let entries = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect::<StoreResult<Vec<DueEntry>>>()?;
+        Ok((
+            entries,
+            super::cursor::encode(out.last_evaluated_key.as_ref()),
+        ))
+    }
+
+    /// A campaign's scheduler entry, if it has one.
+    pub async fn campaign_due(
+        &self,
+        tenant_id: &str,
+        campaign_id: &str,
+    ) -> StoreResult<Option<DueEntry>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(ck(
+                &campaigns_pk(tenant_id),
+                &campaign_due_sk(campaign_id),
+            )))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", &e))?;
+        out.item.map(from_item).transpose()
+    }
+
+    /// Claims a recipient for sending: `queued → sending` with our message id, only while
+    /// the campaign is `running` (one transaction: a condition check on the campaign and a
+    /// conditional update of the recipient). The claim comes before the provider call, so a
+    /// redelivered message finds the recipient taken and sends nothing.
+    pub async fn claim_recipient(
+        &self,
+        tenant_id: &str,
+        campaign_id: &str,
+        sk: &str,
+        message_id: &str,
+        now_ms: i64,
+        now: &str,
+    ) -> StoreResult<Claim> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(ck(
+                &campaigns_pk(tenant_id),
+                &campaign_sk(campaign_id),
+            )))
+            .condition_expression("#st = :running")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":running", s(CampaignStatus::Running.as_str()))
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let claim = batch::update(
+            &self.table,
+            &campaign_recipients_pk(tenant_id, campaign_id),
+            sk,
+            "SET #st = :sending, #mid = :mid, #cat = :ms, #upd = :now ADD #att :one",
+            Cond::new("#st = :queued")
+                .name("#st", "status")
+                .name("#mid", "messageId")
+                .name("#cat", "claimedAtMs")
+                .name("#upd", "updatedAt")
+                .name("#att", "attempts")
+                .value(":sending", s(RecipientStatus::Sending.as_str()))
+                .value(":queued", s(RecipientStatus::Queued.as_str()))
+                .value(":mid", s(message_id))
+                .value(":ms", n(now_ms))
+                .value(":now", s(now))
+                .value(":one", n(1)),
+        )?;
+        let items = vec![
+            TransactWriteItem::builder().condition_check(check).build(),
+            claim,
+        ];
+        Ok(match self.commit(items).await? {
+            Commit::Done => Claim::Claimed,
+            c if c.condition_failed_at(1) => Claim::NotQueued,
+            c if c.condition_failed_at(0) => Claim::CampaignNotRunning,
+            _ => Claim::Contended,
+        })
+    }
+
+    /// Records the provider's answer: the recipient `sending → sent | failed` (only under
+    /// our claim) and the campaign's counters, in one transaction. `false`: the claim is
+    /// not ours any more (nothing written) or another transaction was in the way.
+    pub async fn record_recipient_outcome(
+        &self,
+        tenant_id: &str,
+        campaign_id: &str,
+        sk: &str,
+        message_id: &str,
+        outcome: &Outcome,
+        now: &str,
+    ) -> StoreResult<bool> {
+        let mut cond = Cond::new("#st = :sending AND #mid = :mid")
+            .name("#st", "status")
+            .name("#mid", "messageId")
+            .name("#upd", "updatedAt")
+            .value(":sending", s(RecipientStatus::Sending.as_str()))
+            .value(":mid", s(message_id))
+            .value(":now", s(now));
+        let (expr, counter) = match outcome {
+            Outcome::Sent { wa_message_id } => {
+                cond = cond
+                    .name("#at", "sentAt")
+                    .value(":new", s(RecipientStatus::Sent.as_str()));
+                let expr = match wa_message_id {
+                    Some(w) => {
+                        cond = cond.name("#wa", "waMessageId").value(":wa", s(w));
+                        "SET #st = :new, #at = :now, #upd = :now, #wa = :wa"
+                    }
+                    None => "SET #st = :new, #at = :now, #upd = :now",
+                };
+                (expr.to_string(), "sent")
+            }
+            Outcome::Failed { error, code } => {
+                cond = cond
+                    .name("#at", "failedAt")
+                    .name("#err", "error")
+                    .value(":new", s(RecipientStatus::Failed.as_str()))
+                    .value(":err", s(error));
+                let expr = match code {
+                    Some(code) => {
+                        cond = cond.name("#code", "errorCode").value(":code", n(code));
+                        "SET #st = :new, #at = :now, #upd = :now, #err = :err, #code = :code"
+                    }
+                    None => "SET #st = :new, #at = :now, #upd = :now, #err = :err",
+                };
+                (expr.to_string(), "failed")
+            }
+        };
+        let recipient = batch::update(
+            &self.table,
+            &campaign_recipients_pk(tenant_id, campaign_id),
+            sk,
+            &expr,
+            cond,
+        )?;
+        let campaign = batch::update(
+            &self.table,
+            &campaigns_pk(tenant_id),
+            &campaign_sk(campaign_id),
+            "ADD #queued :minus, #outcome :one SET #upd = :now",
+            Cond::new("attribute_exists(PK)")
+                .name("#queued", "queued")
+                .name("#outcome", counter)
+                .name("#upd", "updatedAt")
+                .value(":minus", n(-1))
+                .value(":one", n(1))
+                .value(":now", s(now)),
+        )?;
+        Ok(self.commit(vec![recipient, campaign]).await? == Commit::Done)
+    }
+
+    /// Gives a claim back (`sending → queued`) when the send stopped before the provider.
+    pub async fn release_recipient(
+        &self,
+        tenant_id: &str,
+        campaign_id: &str,
+        sk: &str,
+        message_id: &str,
+        now: &str,
+    ) -> StoreResult<bool> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(ck(
+                &campaign_recipients_pk(tenant_id, campaign_id),
+                sk,
+            )))
+            .update_expression("SET #st = :queued, #upd = :now REMOVE #mid, #cat")
+            .condition_expression("#st = :sending AND #mid = :mid")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_names("#upd", "updatedAt")
+            .expression_attribute_names("#mid", "messageId")
+            .expression_attribute_names("#cat", "claimedAtMs")
+            .expression_attribute_values(":queued", s(RecipientStatus::Queued.as_str()))
+            .expression_attribute_values(":sending", s(RecipientStatus::Sending.as_str()))
+            .expression_attribute_values(":mid", s(message_id))
+            .expression_attribute_values(":now", s(now))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(StoreError::aws("UpdateItem", &e)),
+        }
+    }
+
+    /// Marks `queued` recipients of a cancelled campaign `cancelled`, moving its counters
+    /// in the same transaction (at most a batch: ≤ 98 recipients + the campaign). `false`:
+    /// one of them was no longer `queued`; read again and retry with the rest.
+    pub async fn cancel_recipients(
+        &self,
+        tenant_id: &str,
+        campaign_id: &str,
+        sks: &[String],
+        now: &str,
+    ) -> StoreResult<bool> {
+        if sks.is_empty() {
+            return Ok(true);
+        }
+        let mut items = Vec::with_capacity(sks.len() + 1);
+        for sk in sks {
+            items.push(batch::update(
+                &self.table,
+                &campaign_recipients_pk(tenant_id, campaign_id),
+                sk,
+                "SET #st = :cancelled, #upd = :now",
+                Cond::new("#st = :queued")
+                    .name("#st", "status")
+                    .name("#upd", "updatedAt")
+                    .value(":cancelled", s(RecipientStatus::Cancelled.as_str()))
+                    .value(":queued", s(RecipientStatus::Queued.as_str()))
+                    .value(":now", s(now)),
+            )?);
+        }
+        let k = sks.len() as i64;
+        items.push(batch::update(
+            &self.table,
+            &campaigns_pk(tenant_id),
+            &campaign_sk(campaign_id),
+            "ADD #queued :minus, #cancelled :k SET #upd = :now",
+            Cond::new("#st = :cancelled")
+                .name("#st", "status")
+                .name("#queued", "queued")
+                .name("#cancelled", "cancelled")
+                .name("#upd", "updatedAt")
+                .value(":cancelled", s(CampaignStatus::Cancelled.as_str()))
+                .value(":minus", n(-k))
+                .value(":k", n(k))
+                .value(":now", s(now)),
+        )?);
+        Ok(self.commit(items).await? == Commit::Done)
+    }
+
+    /// Sets when recipients are due after they were queued again.
+    pub async fn set_recipients_due(
+        &self,
+        tenant_id: &str,
+        campaign_id: &str,
+        due: &[(String, i64)],
+    ) -> StoreResult<()> {
+        for (sk, at) in due {
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(ck(
+                    &campaign_recipients_pk(tenant_id, campaign_id),
+                    sk,
+                )))
+                .update_expression("SET dueMs = :at")
+                .condition_expression("attribute_exists(PK)")
+                .expression_attribute_values(":at", n(at))
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("UpdateItem", &e))?;
+        }
+        Ok(())
+    }
+
+    /// The recipients of one batch (one query on its key range; at most 98 items).
+    pub async fn batch_recipients(
+        &self,
+        tenant_id: &str,
+        campaign_id: &str,
+        batch_no: u32,
+    ) -> StoreResult<Vec<Recipient>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(campaign_recipients_pk(tenant_id, campaign_id)))
+            .expression_attribute_values(":prefix", s(batch_prefix(batch_no)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("Query", &e))?;
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect()
+    }
+
+    /// One recipient.
+    pub async fn get_recipient(
+        &self,
+        tenant_id: &str,
+        campaign_id: &str,
+        sk: &str,
+    ) -> StoreResult<Option<Recipient>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(ck(
+                &campaign_recipients_pk(tenant_id, campaign_id),
+                sk,
+            )))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", &e))?;
+        out.item.map(from_item).transpose()
+    }
+
+    /// A campaign's recipients in queueing order, after `after_sk` (exclusive), a page at a
+    /// time; the second value is the last key read when more may follow.
+    pub async fn list_recipients(
+        &self,
+        tenant_id: &str,
+        campaign_id: &str,
+        after_sk: Option<&str>,
+        limit: i32,
+    ) -> StoreResult<(Vec<Recipient>, Option<String>)> {
+        let pk = campaign_recipients_pk(tenant_id, campaign_id);
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_values(":pk", s(&pk))
+            .consistent_read(true)
+            .limit(limit.max(1));
+        q = match after_sk {
+            Some(after) => q
+                .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
+                .expression_attribute_values(":from", s(format!("{after}\u{1}")))
+                .expression_attribute_values(":to", s(format!("{RECIPIENT_PREFIX}~"))),
+            None => q
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":prefix", s(RECIPIENT_PREFIX)),
+        };
+        let out = q.send().await.map_err(|e| StoreError::aws("Query", &e))?;
+        let last = out
+            .last_evaluated_key
+            .as_ref()
+            .and_then(|k| k.get(SK))
+            .and_then(|v| v.as_s().ok())
+            .cloned();
+        let recipients = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect::<StoreResult<Vec<Recipient>>>()?;
+        Ok((recipients, last))
+    }
+}
