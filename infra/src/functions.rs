@@ -61,6 +61,26 @@ pub fn registry(state: &AppState) -> Functions {
                 as BoxFuture<'static, Result<SqsBatchResponse, String>>
         }),
     );
+    f.http.insert(
+        "functions/campaigns".into(),
+        fn_campaigns::router(state.clone()),
+    );
+    let campaign_worker = state.clone();
+    f.sqs.insert(
+        "functions/campaign-worker".into(),
+        Arc::new(move |event| {
+            let state = campaign_worker.clone();
+            Box::pin(async move { Ok(fn_campaign_worker::handle(&state, event).await) })
+        }),
+    );
+    let scheduler = state.clone();
+    f.scheduled.insert(
+        "functions/scheduler".into(),
+        Arc::new(move |event| {
+            let state = scheduler.clone();
+            Box::pin(async move { fn_scheduler::run(&state, &event).await.map(|_| ()) })
+        }),
+    );
     let webhooks = state.clone();
     f.sqs.insert(
         "functions/webhook-dispatcher".into(),

@@ -270,7 +270,7 @@ async fn step(state: &AppState, c: &Campaign, trigger: Trigger) -> Result<Step, 
                 .transition_campaign(
                     &c.tenant_id,
                     &c.id,
-                    "SET #st = :running, #upd = :now",
+                    "SET #st = :to, #upd = :now",
                     status_cond("#st = :scheduled", CampaignStatus::Running, &iso(now))
                         .value(":scheduled", s(CampaignStatus::Scheduled.as_str())),
                     Due::At(now.timestamp()),
@@ -312,7 +312,7 @@ async fn step(state: &AppState, c: &Campaign, trigger: Trigger) -> Result<Step, 
                 .transition_campaign(
                     &c.tenant_id,
                     &c.id,
-                    "SET #st = :running, #upd = :now, #blast = :zero REMOVE #pr, #pm, #pd",
+                    "SET #st = :to, #upd = :now, #blast = :zero REMOVE #pr, #pm, #pd",
                     status_cond(
                         "#st = :paused AND #pr = :reason",
                         CampaignStatus::Running,
@@ -338,12 +338,12 @@ async fn step(state: &AppState, c: &Campaign, trigger: Trigger) -> Result<Step, 
 }
 
 /// A condition on the campaign's status with the usual placeholders: `#st`, `#upd`,
-/// `:running` (the status to set or test) and `:now`.
+/// `:to` (the status to set, or to test) and `:now`.
 fn status_cond(expr: &str, to: CampaignStatus, now: &str) -> Cond {
     Cond::new(expr)
         .name("#st", "status")
         .name("#upd", "updatedAt")
-        .value(":running", s(to.as_str()))
+        .value(":to", s(to.as_str()))
         .value(":now", s(now))
 }
 
@@ -436,7 +436,7 @@ pub async fn pause(
             tenant_id,
             campaign_id,
             "SET #st = :paused, #pr = :reason, #pm = :message, #pd = :day, #upd = :now",
-            status_cond("#st = :running", CampaignStatus::Running, &iso(now))
+            status_cond("#st = :to", CampaignStatus::Running, &iso(now))
                 .name("#pr", "pauseReason")
                 .name("#pm", "pauseMessage")
                 .name("#pd", "pausedDay")
@@ -627,7 +627,7 @@ async fn queue_batch(
                 &c.id,
                 "SET #done = :true, #upd = :now REMOVE #cursor",
                 status_cond(
-                    "#st = :running AND #batch = :b AND #queued = :zero",
+                    "#st = :to AND #batch = :b AND #queued = :zero",
                     CampaignStatus::Running,
                     &iso(now),
                 )
@@ -891,7 +891,7 @@ async fn recover(
             &c.id,
             "SET #bround = :nr, #bfirst = :first, #blast = :last, #next = :next, #upd = :now",
             status_cond(
-                "#st = :running AND #batch = :b AND #bround = :r",
+                "#st = :to AND #batch = :b AND #bround = :r",
                 CampaignStatus::Running,
                 &at,
             )
@@ -913,16 +913,11 @@ async fn recover(
         return Ok(Step::Again);
     }
     let mut tasks = Vec::with_capacity(plan.delays.len());
-    let mut dues = Vec::with_capacity(plan.delays.len());
     for ((r, delay), due) in leftovers.iter().zip(&plan.delays).zip(&plan.due_ms) {
         let text = crate::domain::campaigns::render(&c.message, &r.name, &r.phone);
         tasks.push((*delay, task(c, &sender, r, text, *due)));
-        dues.push((r.sk(), *due));
     }
     enqueue(state, &tasks).await?;
-    if let Err(e) = store.set_recipients_due(&c.tenant_id, &c.id, &dues).await {
-        tracing::warn!(campaign_id = %c.id, error = %e, "recording requeued due times failed");
-    }
     let requeued = tasks.len();
     tracing::info!(campaign_id = %c.id, tenant_id = %c.tenant_id, batch = c.batch, requeued, settled, ?trigger, "campaign batch queued again");
     Ok(Step::Done(Advance::Requeued {
@@ -1014,7 +1009,7 @@ async fn complete(state: &AppState, c: &Campaign, now: DateTime<Utc>) -> Result<
         .transition_campaign(
             &c.tenant_id,
             &c.id,
-            "SET #st = :running, #upd = :now, #cat = :now",
+            "SET #st = :to, #upd = :now, #cat = :now",
             status_cond(
                 "#st = :was AND #queued = :zero AND #pending = :zero AND #done = :true",
                 CampaignStatus::Completed,
@@ -1103,7 +1098,7 @@ pub async fn cancel(state: &AppState, tenant_id: &str, id: &str) -> Result<Cance
             .transition_campaign(
                 tenant_id,
                 id,
-                "SET #st = :running, #upd = :now, #cat = :now, #cancelled = #cancelled + #pending, #pending = :zero",
+                "SET #st = :to, #upd = :now, #cat = :now, #cancelled = #cancelled + #pending, #pending = :zero",
                 status_cond("#st IN (:s1, :s2, :s3)", CampaignStatus::Cancelled, &now)
                     .name("#cat", "cancelledAt")
                     .name("#cancelled", "cancelled")

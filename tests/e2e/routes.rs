@@ -85,6 +85,7 @@ async fn each_function_documents_exactly_its_template_routes() {
         ("functions/auto-replies", fn_auto_replies::openapi()),
         ("functions/contacts", fn_contacts::openapi()),
         ("functions/messages", fn_messages::openapi()),
+        ("functions/campaigns", fn_campaigns::openapi()),
         ("functions/meta", fn_meta::own_openapi()),
     ];
     for (uri, doc) in docs {

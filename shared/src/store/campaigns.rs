@@ -810,31 +810,6 @@ impl Store {
         Ok(self.commit(items).await? == Commit::Done)
     }
 
-    /// Sets when recipients are due after they were queued again.
-    pub async fn set_recipients_due(
-        &self,
-        tenant_id: &str,
-        campaign_id: &str,
-        due: &[(String, i64)],
-    ) -> StoreResult<()> {
-        for (sk, at) in due {
-            self.client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(ck(
-                    &campaign_recipients_pk(tenant_id, campaign_id),
-                    sk,
-                )))
-                .update_expression("SET dueMs = :at")
-                .condition_expression("attribute_exists(PK)")
-                .expression_attribute_values(":at", n(at))
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("UpdateItem", &e))?;
-        }
-        Ok(())
-    }
-
     /// The recipients of one batch (one query on its key range; at most 98 items).
     pub async fn batch_recipients(
         &self,
