@@ -5,6 +5,7 @@ mod admin;
 mod ai_client;
 mod api_keys;
 mod auto_replies;
+mod campaigns;
 mod cli;
 mod contact_lists;
 mod contacts;

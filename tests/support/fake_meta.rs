@@ -25,6 +25,8 @@ pub struct GraphRequest {
     pub authorization: Option<String>,
     pub content_type: Option<String>,
     pub body: Value,
+    /// When the fake received it (pacing measurements).
+    pub at: std::time::Instant,
 }
 
 /// What the fake answers the next request with.
@@ -160,6 +162,7 @@ async fn messages(
             authorization: header("authorization"),
             content_type: header("content-type"),
             body: parsed.clone(),
+            at: std::time::Instant::now(),
         });
     }
     let version_ok = version
