@@ -1493,7 +1493,7 @@ pub async fn recipients_page(
             });
             return Ok((rows, next));
         }
-        if c.audience != Audience::Recipients || c.source_done || c.pending == 0 {
+        if c.audience != Audience::Recipients || c.source_done {
             return Ok((rows, None));
         }
         pending_from = Some(

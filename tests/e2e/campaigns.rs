@@ -723,7 +723,7 @@ async fn invalid_campaigns_are_refused_with_a_clear_message() {
     assert!(
         answer["error"]
             .as_str()
-            .is_some_and(|e| e.starts_with("Invalid \"recipients[0]\": unknown field `nick`")),
+            .is_some_and(|e| e.starts_with("Invalid \"recipients[0].nick\": unknown field `nick`")),
         "{answer}"
     );
     let (status, answer) = create(app, key, with("colour", json!("red"))).await;
