@@ -8,7 +8,7 @@ include infra/local/local.mk
 
 LOCAL_PREFIX ?= wati-local
 
-.PHONY: help dev test lint admin bench bench-rules bench-webhooks
+.PHONY: help dev test lint admin bench bench-rules bench-webhooks bench-pacing
 
 help: ## this list
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -43,3 +43,7 @@ bench-webhooks: ## deliveries per second from the webhook dispatcher to a local 
 	infra/local/stack-up.sh
 	cargo build --locked -q -p wati-infra --bin bench-webhooks
 	set -a; source .local/run/stack.env; set +a; target/debug/bench-webhooks $(ARGS)
+bench-pacing: ## gaps between a campaign's consecutive sends at delaySeconds 1 and 3: median and worst deviation (ARGS='--messages 30 --batch-size 5')
+	infra/local/stack-up.sh
+	cargo build --locked -q -p wati-tests --bin bench-pacing
+	set -a; source .local/run/stack.env; set +a; target/debug/bench-pacing $(ARGS)
