@@ -91,8 +91,10 @@ async fn main() {
         let prefix = format!("9230{round}");
         let res = app
             .req(Method::POST, "/api/public/v1/campaigns", Some(&tenant.key))
-            .json(&json!({"name": format!("Pacing {delay}s"), "message": "Hi {{name}}",
-                          "delaySeconds": delay, "recipients": recipients}))
+            .json(
+                &json!({"name": format!("Pacing {delay}s"), "message": "Hi {{name}}",
+                          "delaySeconds": delay, "recipients": recipients}),
+            )
             .send()
             .await;
         let (status, _, created) = parts(res).await;
@@ -138,10 +140,7 @@ async fn main() {
             .map(|r| r.at)
             .collect();
         at.sort();
-        let gaps: Vec<f64> = at
-            .windows(2)
-            .map(|w| (w[1] - w[0]).as_secs_f64())
-            .collect();
+        let gaps: Vec<f64> = at.windows(2).map(|w| (w[1] - w[0]).as_secs_f64()).collect();
         let mut deviations: Vec<f64> = gaps.iter().map(|g| (g - f64::from(delay)).abs()).collect();
         let worst = deviations.iter().copied().fold(0.0, f64::max);
         let total = at

@@ -1473,3 +1473,65 @@ async fn a_large_recipients_array_is_stored_in_chunks_and_read_a_batch_at_a_time
     assert_eq!(status, StatusCode::OK);
     assert_eq!(counts(&cancelled["campaign"]), (n, 0, 0, 0, 0, n));
 }
+
+#[tokio::test]
+async fn a_campaign_pauses_when_its_device_is_gone_and_run_resumes_it() {
+    let s = setup(false, None, Clock::System).await;
+    let (app, key) = (&s.app, s.tenant.key.as_str());
+    let recipients: Vec<Value> = (0..2)
+        .map(|i| json!({"phone": format!("+9230110000{i:02}")}))
+        .collect();
+    let id = created_id(
+        app,
+        key,
+        json!({"name": "Device", "message": "m", "delaySeconds": 1, "recipients": recipients}),
+    )
+    .await;
+    let (status, _) = call(
+        app,
+        key,
+        Method::DELETE,
+        &format!("/api/devices/{}", s.device),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = run(app, key, &id).await;
+    assert_eq!(status, StatusCode::OK);
+    let paused = drive(app, &s.tenant.id, &id, 30, |c| {
+        c.status == CampaignStatus::Paused
+    })
+    .await;
+    assert_eq!(
+        (paused.sent, paused.failed, paused.queued),
+        (0, 0, 2),
+        "nothing sent, nothing lost"
+    );
+    let c = get(app, key, &id).await;
+    assert_eq!(c["pauseReason"], "device_unavailable");
+    assert!(
+        c["pauseMessage"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("No connected device")
+                && m.contains(&format!("/api/public/v1/campaigns/{id}/run"))),
+        "{c}"
+    );
+    assert!(c.get("resumesAt").is_none());
+    // The scheduler does not resume it; `run` does, once a device is back.
+    let report = fn_scheduler::run(&app.state, &json!({"job": "minute"}))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.requeued + report.queued, 0, "{report:?}");
+    app.sandbox_device(key).await;
+    let (status, ran) = run(app, key, &id).await;
+    assert_eq!(status, StatusCode::OK, "{ran}");
+    assert_eq!(
+        (ran["result"].clone(), ran["requeued"].clone()),
+        (json!("requeued"), json!(2))
+    );
+    let done = drive(app, &s.tenant.id, &id, 30, |c| {
+        c.status == CampaignStatus::Completed
+    })
+    .await;
+    assert_eq!((done.sent, done.failed), (2, 0));
+}
