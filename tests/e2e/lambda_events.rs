@@ -114,3 +114,75 @@ async fn a_send_event_goes_through_the_messages_function_and_the_sandbox_worker(
     let (_, _, found) = invoke(router(), &event).await;
     assert_eq!(found["message"]["status"], "delivered");
 }
+
+#[tokio::test]
+async fn a_campaign_goes_through_its_function_the_scheduler_and_the_worker_as_lambda_events() {
+    let app = TestApp::start().await;
+    let t = app.create_tenant("pro").await;
+    app.sandbox_device(&t.key).await;
+    let event = fixture("apigw-create-campaign.json", &[("__API_KEY__", &t.key)]);
+    let (status, request_id, created) =
+        invoke(fn_campaigns::router(app.state.clone()), &event).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(request_id, "fixture-create-campaign-0001");
+    assert_eq!(created["status"], "running");
+    let id = created["id"].as_str().unwrap_or_default().to_string();
+
+    // The every-minute rule's input starts it: its first batch is queued.
+    let input: Value = serde_json::from_str(&fixture("eventbridge-scheduler-minute.json", &[]))
+        .unwrap_or_default();
+    let report = fn_scheduler::run(&app.state, &input)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((report.due, report.queued), (1, 1), "{report:?}");
+
+    // The worker, given the SQS event Lambda would deliver: the first recipient's task and
+    // an unreadable message (reported as a batch item failure, so it ends in the DLQ).
+    let queue = app
+        .server
+        .stack
+        .queues
+        .get("CampaignQueue")
+        .cloned()
+        .unwrap_or_else(|| panic!("no campaign queue"));
+    let got = app
+        .state
+        .aws
+        .sqs
+        .receive_message()
+        .queue_url(&queue.url)
+        .max_number_of_messages(1)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let body = got
+        .messages
+        .unwrap_or_default()
+        .into_iter()
+        .next()
+        .and_then(|m| m.body)
+        .unwrap_or_else(|| panic!("the first message is due at once"));
+    let escaped = serde_json::to_string(&body).unwrap_or_default();
+    let text = fixture(
+        "sqs-campaign-task.json",
+        &[("\"__TASK__\"", escaped.as_str())],
+    );
+    let sqs: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let response = fn_campaign_worker::handle(&app.state, sqs).await;
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, vec!["55555555-5555-4555-8555-555555555555"]);
+    let c = app
+        .state
+        .store
+        .get_campaign(&t.id, &id)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("campaign"));
+    assert_eq!((c.sent, c.queued, c.total), (1, 1, 2));
+}
