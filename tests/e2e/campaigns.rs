@@ -638,8 +638,21 @@ async fn a_contact_list_is_sent_in_batches_and_other_tenants_lists_are_not_found
         json!({"name": "List", "message": "Hi {{name}}", "delaySeconds": 1, "contactListId": list_id}),
     )
     .await;
-    let (status, _) = run(app, key, &id).await;
-    assert_eq!(status, StatusCode::OK);
+    // A run reads one page of the list, whatever its size: auth, the campaign (twice), the
+    // tenant and its usage, the list and one page of members, the batch's transaction, one
+    // SendMessageBatch, the campaign for the answer.
+    let res = app
+        .req(
+            Method::POST,
+            &format!("/api/public/v1/campaigns/{id}/run"),
+            Some(key),
+        )
+        .send()
+        .await;
+    let (status, headers, ran) = parts(res).await;
+    assert_eq!(status, StatusCode::OK, "{ran}");
+    assert_eq!(header(&headers, "x-aws-calls"), "10");
+    assert_eq!(ran["batch"]["size"], 2);
     let done = drive(app, &s.tenant.id, &id, 30, |c| {
         c.status == CampaignStatus::Completed
     })

@@ -88,7 +88,7 @@ pub struct CreateCampaignRequest {
     pub contact_list_id: Option<String>,
 }
 
-/// A batch as `run` and the campaign describe it.
+/// A campaign with its status and counts.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CampaignView {
