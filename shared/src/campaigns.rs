@@ -430,23 +430,40 @@ pub async fn pause(
         PauseReason::DailyLimit => Due::At(next_midnight(now).timestamp()),
         PauseReason::DeviceUnavailable => Due::Remove,
     };
-    let paused = state
-        .store
-        .transition_campaign(
-            tenant_id,
-            campaign_id,
-            "SET #st = :paused, #pr = :reason, #pm = :message, #pd = :day, #upd = :now",
-            status_cond("#st = :to", CampaignStatus::Running, &iso(now))
-                .name("#pr", "pauseReason")
-                .name("#pm", "pauseMessage")
-                .name("#pd", "pausedDay")
-                .value(":paused", s(CampaignStatus::Paused.as_str()))
-                .value(":reason", s(reason.as_str()))
-                .value(":message", s(message))
-                .value(":day", s(day_of(now))),
-            due,
-        )
-        .await?;
+    let mut paused = false;
+    for attempt in 0..4u32 {
+        paused = state
+            .store
+            .transition_campaign(
+                tenant_id,
+                campaign_id,
+                "SET #st = :paused, #pr = :reason, #pm = :message, #pd = :day, #upd = :now",
+                status_cond("#st = :to", CampaignStatus::Running, &iso(now))
+                    .name("#pr", "pauseReason")
+                    .name("#pm", "pauseMessage")
+                    .name("#pd", "pausedDay")
+                    .value(":paused", s(CampaignStatus::Paused.as_str()))
+                    .value(":reason", s(reason.as_str()))
+                    .value(":message", s(message))
+                    .value(":day", s(day_of(now))),
+                due,
+            )
+            .await?;
+        if paused {
+            break;
+        }
+        // Not running any more (paused or cancelled by someone else), or another
+        // transaction held the campaign (a worker settling a recipient): look again.
+        let running = state
+            .store
+            .get_campaign(tenant_id, campaign_id)
+            .await?
+            .is_some_and(|c| c.status == CampaignStatus::Running);
+        if !running {
+            break;
+        }
+        crate::store::batch::backoff(attempt + 1).await;
+    }
     if paused {
         tracing::info!(
             campaign_id,
@@ -560,6 +577,9 @@ async fn queue_batch(
 ) -> Result<Step, EngineError> {
     let now_ms = now.timestamp_millis();
     let store = &state.store;
+    if state.config.campaign_queue_url.is_none() {
+        return Err(EngineError::NoQueue);
+    }
     let sender = sender(state, c, now).await?;
     if sender.suspended {
         if trigger == Trigger::Scheduler {
