@@ -1557,3 +1557,70 @@ pub async fn recipients_page(
     });
     Ok((rows, next.flatten()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recipient_cursors_round_trip_and_refuse_anything_else() {
+        let c = RecipientCursor {
+            r: Some("R#000003#07".into()),
+            s: None,
+        };
+        let encoded = encode_cursor(&c).unwrap_or_default();
+        let back = decode_cursor(&encoded).ok().and_then(|c| c.r);
+        assert_eq!(back.as_deref(), Some("R#000003#07"));
+        let c = RecipientCursor {
+            r: None,
+            s: Some("2:17".into()),
+        };
+        let back = decode_cursor(&encode_cursor(&c).unwrap_or_default())
+            .ok()
+            .and_then(|c| c.s);
+        assert_eq!(back.as_deref(), Some("2:17"));
+        for bad in [
+            RecipientCursor {
+                r: Some("CAMPAIGN#x".into()),
+                s: None,
+            },
+            RecipientCursor {
+                r: None,
+                s: Some("x".into()),
+            },
+            RecipientCursor { r: None, s: None },
+            RecipientCursor {
+                r: Some("R#1".into()),
+                s: Some("1:1".into()),
+            },
+        ] {
+            let encoded = encode_cursor(&bad).unwrap_or_default();
+            assert!(matches!(
+                decode_cursor(&encoded),
+                Err(StoreError::BadCursor)
+            ));
+        }
+        assert!(matches!(
+            decode_cursor("not base64!"),
+            Err(StoreError::BadCursor)
+        ));
+    }
+
+    #[test]
+    fn daily_pauses_end_at_the_next_utc_midnight() {
+        let json = serde_json::json!({
+            "id": "c", "tenantId": "t", "name": "n", "message": "m", "delaySeconds": 1,
+            "audience": {"type": "recipients"}, "status": "paused",
+            "pauseReason": "daily_limit", "pausedDay": "2026-11-24",
+            "total": 0, "pending": 0, "queued": 0, "sent": 0, "failed": 0, "cancelled": 0,
+            "sourceDone": false, "batch": 0, "apiKeyId": "k",
+            "createdAt": "2026-11-24T10:00:00Z", "updatedAt": "2026-11-24T10:00:00Z"
+        });
+        let c: Campaign = serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(resumes_at(&c).as_deref(), Some("2026-11-25T00:00:00Z"));
+        assert_eq!(batch_info(&c), None);
+        let mut device = c.clone();
+        device.pause_reason = Some(PauseReason::DeviceUnavailable);
+        assert_eq!(resumes_at(&device), None);
+    }
+}

@@ -1441,6 +1441,19 @@ async fn campaigns_are_listed_newest_first_a_page_at_a_time() {
         (status, body["error"].clone()),
         (StatusCode::BAD_REQUEST, json!("Invalid \"cursor\""))
     );
+    // A tag nobody carries: the first run finds the audience empty and completes it.
+    let (status, ran) = run(app, key, &ids[0]).await;
+    assert_eq!(status, StatusCode::OK, "{ran}");
+    assert_eq!(ran["result"], "completed");
+    assert_eq!(ran["campaign"]["status"], "completed");
+    assert_eq!(ran["campaign"]["audienceResolved"], true);
+    assert_eq!(counts(&ran["campaign"]), (0, 0, 0, 0, 0, 0));
+    let events = completed_events(app).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(
+        (events[0]["campaignId"].clone(), events[0]["total"].clone()),
+        (json!(ids[0]), json!(0))
+    );
 }
 
 #[tokio::test]
