@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod auto_reply;
 pub mod contacts;
 pub mod devices;
+pub mod inbound;
 pub mod media;
 pub mod messages;
 pub mod net;
