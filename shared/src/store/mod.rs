@@ -7,6 +7,7 @@ pub mod auto_replies;
 pub mod batch;
 pub mod contact_lists;
 pub mod contacts;
+pub mod conversations;
 pub mod devices;
 pub mod keys;
 pub mod messages;
