@@ -85,6 +85,10 @@ async fn each_function_documents_exactly_its_template_routes() {
         ("functions/auto-replies", fn_auto_replies::openapi()),
         ("functions/contacts", fn_contacts::openapi()),
         ("functions/messages", fn_messages::openapi()),
+        (
+            "functions/cloud-api-webhook",
+            fn_cloud_api_webhook::openapi(),
+        ),
         ("functions/meta", fn_meta::own_openapi()),
     ];
     for (uri, doc) in docs {

@@ -277,13 +277,19 @@ impl Store {
 
     /// Stores an inbound message (refused if it is already there) and its conversation's
     /// new state (guarded by the version read: `None` for a new conversation), atomically.
-    pub async fn record_inbound(
+    /// `extra`: attributes stored on the message besides the [`Message`] fields (Meta's type,
+    /// media id, location…). The message is `claimed` for answering by this call's caller.
+    pub async fn record_inbound<E: Serialize>(
         &self,
         message: &Message,
-        extra: Item,
+        extra: &E,
         conversation: &Conversation,
         read_version: Option<u64>,
+        now: DateTime<Utc>,
     ) -> StoreResult<RecordInbound> {
+        let mut extra: Item = to_item(extra)?;
+        extra.insert("handling".into(), s(HANDLING_CLAIMED));
+        extra.insert("handlingAt".into(), s(crate::clock::iso_millis(now)));
         let message_put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(message_item_with(message, extra)?))
