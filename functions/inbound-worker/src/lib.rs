@@ -42,7 +42,9 @@ use wati_shared::providers::Content;
 use wati_shared::sending::{self, Idempotency, SendRequest};
 use wati_shared::store::api_keys::Principal;
 use wati_shared::store::auto_replies::{ReplyLogEntry, ReplyOutcome, Rule};
-use wati_shared::store::conversations::{Conversation, Handling, InboundContext, RecordInbound};
+use wati_shared::store::conversations::{
+    history_position, Conversation, Handling, InboundContext, RecordInbound,
+};
 use wati_shared::store::messages::{
     Direction, Failure, Message, MessageKind, MessageSource, StatusOutcome, StatusUpdate,
 };
@@ -508,7 +510,7 @@ impl Worker {
                 tracing::error!(error = %e, "giving an AI unit back failed");
             }
         };
-        let turns = self.history(conversation, message).await;
+        let turns = self.history(conversation, message, now).await;
         let request = build_messages(&ctx.ai.system_prompt, &ctx.ai.fallback_language, &turns);
         let reply = match self.ai.reply(&request).await {
             Ok(r) => r.chars().take(MAX_REPLY_CHARS).collect::<String>(),
@@ -552,7 +554,13 @@ impl Worker {
     /// The conversation's last messages, oldest first, ending with `current`: what the AI
     /// sees (the last five are kept by `build_messages`). Messages that never reached
     /// WhatsApp (failed or pending sends) are left out.
-    async fn history(&self, conversation: &Conversation, current: &Message) -> Vec<Turn> {
+    async fn history(
+        &self,
+        conversation: &Conversation,
+        current: &Message,
+        stored_at: DateTime<Utc>,
+    ) -> Vec<Turn> {
+        let position = history_position(stored_at, &current.id);
         let mut turns: Vec<Turn> = match self
             .state
             .store
@@ -561,7 +569,7 @@ impl Worker {
         {
             Ok(entries) => entries
                 .into_iter()
-                .filter(|e| e.id < current.id)
+                .filter(|e| e.id != current.id && e.position < position)
                 .filter(|e| e.device_id.as_deref() == Some(conversation.device_id.as_str()))
                 .filter(|e| e.direction == Direction::In || e.wa_message_id.is_some())
                 .take(CONTEXT_MESSAGES - 1)

@@ -215,11 +215,29 @@ pub enum Handling {
 pub const HANDLING_CLAIMED: &str = "claimed";
 pub const HANDLING_DONE: &str = "done";
 
+/// Where an inbound message stored at `at` sorts in its conversation's history (GSI2SK):
+/// a UUIDv7-shaped string of that millisecond, so it compares with outbound messages'
+/// ids (UUIDv7 of their send), which are their positions.
+pub fn history_position(at: DateTime<Utc>, message_id: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(message_id.as_bytes());
+    let mut bits = [0u8; 10];
+    bits.copy_from_slice(&digest[..10]);
+    let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+    uuid::Builder::from_unix_timestamp_millis(millis, &bits)
+        .into_uuid()
+        .to_string()
+}
+
 /// One message of a conversation's history, as GSI2 projects it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEntry {
+    /// Our id of the message.
     pub id: String,
+    /// Its place in the history (GSI2SK): the id for outbound messages,
+    /// [`history_position`] for inbound ones.
+    pub position: String,
     pub direction: Direction,
     #[serde(default)]
     pub text: Option<String>,
@@ -290,9 +308,13 @@ impl Store {
         let mut extra: Item = to_item(extra)?;
         extra.insert("handling".into(), s(HANDLING_CLAIMED));
         extra.insert("handlingAt".into(), s(crate::clock::iso_millis(now)));
+        let mut item = message_item_with(message, extra)?;
+        // In the history, the message sits where it was stored (after every reply sent
+        // before it), not at the customer's whole-second timestamp its id carries.
+        item.insert(GSI2SK.into(), s(history_position(now, &message.id)));
         let message_put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(message_item_with(message, extra)?))
+            .set_item(Some(item))
             .condition_expression("attribute_not_exists(PK)")
             .build()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -516,9 +538,16 @@ impl Store {
             .unwrap_or_default()
             .into_iter()
             .map(|mut i| {
-                // The index's sort key is the message id.
-                if let Some(id) = i.get(GSI2SK).cloned() {
-                    i.insert("id".into(), id);
+                // The id is the end of the table key; the position is the index's sort key.
+                let id = i
+                    .get(PK)
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|pk| pk.rsplit('#').next())
+                    .map(str::to_string)
+                    .unwrap_or_default();
+                i.insert("id".into(), s(id));
+                if let Some(p) = i.get(GSI2SK).cloned() {
+                    i.insert("position".into(), p);
                 }
                 from_item::<HistoryEntry>(i)
             })
