@@ -15,9 +15,9 @@ use wati_tests::fake_meta::{FakeMeta, Reply};
 use wati_tests::webhooks::{Answer, Receiver};
 use wati_tests::*;
 
-/// What `TestApp::cloud_device` saves as the device's app secret and verify token.
+/// What `TestApp::cloud_device` saves as the device's app secret (its verify token is
+/// `verify-me`).
 const APP_SECRET: &str = "0123456789abcdef0123456789abcdef";
-const VERIFY_TOKEN: &str = "verify-me";
 const PHONE_ID: &str = "106540352242922";
 const CUSTOMER: &str = "923001234567";
 
@@ -133,7 +133,13 @@ async fn post_webhook(
 
 /// POSTs a body signed with the test devices' app secret; expects 200.
 async fn deliver(app: &TestApp, tenant_id: &str, body: &str) -> Value {
-    let (status, res) = post_webhook(app, tenant_id, body, Some(&sign(APP_SECRET, body.as_bytes()))).await;
+    let (status, res) = post_webhook(
+        app,
+        tenant_id,
+        body,
+        Some(&sign(APP_SECRET, body.as_bytes())),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{res}");
     res
 }
@@ -206,10 +212,14 @@ async fn reply_log(app: &TestApp, key: &str) -> Vec<Value> {
 }
 
 async fn wait_log(app: &TestApp, key: &str, n: usize) -> Vec<Value> {
-    eventually(&format!("{n} reply log entries"), Duration::from_secs(20), || async {
-        let log = reply_log(app, key).await;
-        (log.len() >= n).then_some(log)
-    })
+    eventually(
+        &format!("{n} reply log entries"),
+        Duration::from_secs(20),
+        || async {
+            let log = reply_log(app, key).await;
+            (log.len() >= n).then_some(log)
+        },
+    )
     .await
 }
 
@@ -296,25 +306,44 @@ async fn meta_verification_answers_the_challenge_only_for_a_device_verify_token(
             .send()
     };
     // No Cloud API device yet: nothing can match.
-    let res = verify(t.id.clone(), "hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let res = verify(
+        t.id.clone(),
+        "hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444",
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 
-    app.cloud_device(&t.key, &e.meta, PHONE_ID, "EAAGverify").await;
-    let res = verify(t.id.clone(), "hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    app.cloud_device(&t.key, &e.meta, PHONE_ID, "EAAGverify")
+        .await;
+    let res = verify(
+        t.id.clone(),
+        "hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444",
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(res.status(), StatusCode::OK);
     assert!(header(res.headers(), "content-type").starts_with("text/plain"));
     assert_eq!(res.text().await.unwrap_or_default(), "1158201444");
 
     let cases: [(&str, StatusCode); 5] = [
-        ("hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1", StatusCode::FORBIDDEN),
+        (
+            "hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1",
+            StatusCode::FORBIDDEN,
+        ),
         ("hub.mode=subscribe&hub.challenge=1", StatusCode::FORBIDDEN),
-        ("hub.mode=unsubscribe&hub.verify_token=verify-me&hub.challenge=1", StatusCode::FORBIDDEN),
-        ("hub.mode=subscribe&hub.verify_token=verify-me", StatusCode::BAD_REQUEST),
-        ("hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=a%20b", StatusCode::BAD_REQUEST),
+        (
+            "hub.mode=unsubscribe&hub.verify_token=verify-me&hub.challenge=1",
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "hub.mode=subscribe&hub.verify_token=verify-me",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=a%20b",
+            StatusCode::BAD_REQUEST,
+        ),
     ];
     for (query, expected) in cases {
         let (status, _, body) = parts(verify(t.id.clone(), query).await).await;
@@ -325,7 +354,11 @@ async fn meta_verification_answers_the_challenge_only_for_a_device_verify_token(
     let other = app.create_tenant("pro").await;
     for tenant in [other.id.clone(), "not-a-tenant".to_string()] {
         let (status, _, _) = parts(
-            verify(tenant, "hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1").await,
+            verify(
+                tenant,
+                "hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1",
+            )
+            .await,
         )
         .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
@@ -346,10 +379,31 @@ async fn signatures_are_checked_over_the_raw_body_and_bad_ones_store_nothing() {
 
     let refusals: Vec<(&str, String, Option<String>, StatusCode)> = vec![
         ("missing", body.clone(), None, StatusCode::UNAUTHORIZED),
-        ("malformed", body.clone(), Some("sha1=abc".into()), StatusCode::UNAUTHORIZED),
-        ("another secret", body.clone(), Some(sign("not-the-app-secret", body.as_bytes())), StatusCode::FORBIDDEN),
-        ("tampered body", body.replace("hello", "hellO"), Some(good.clone()), StatusCode::FORBIDDEN),
-        ("reformatted body", serde_json::to_string(&serde_json::from_str::<Value>(&body).unwrap_or_default()).unwrap_or_default(), Some(good.clone()), StatusCode::FORBIDDEN),
+        (
+            "malformed",
+            body.clone(),
+            Some("sha1=abc".into()),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "another secret",
+            body.clone(),
+            Some(sign("not-the-app-secret", body.as_bytes())),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "tampered body",
+            body.replace("hello", "hellO"),
+            Some(good.clone()),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "reformatted body",
+            serde_json::to_string(&serde_json::from_str::<Value>(&body).unwrap_or_default())
+                .unwrap_or_default(),
+            Some(good.clone()),
+            StatusCode::FORBIDDEN,
+        ),
     ];
     for (what, b, sig, expected) in refusals {
         let (status, res) = post_webhook(app, &t.id, &b, sig.as_deref()).await;
@@ -358,13 +412,21 @@ async fn signatures_are_checked_over_the_raw_body_and_bad_ones_store_nothing() {
     }
     // A phone number id none of this account's devices has, even correctly signed.
     let stranger = text_webhook("999999999999", &new_wamid(), "hello", now_ts());
-    let (status, res) = post_webhook(app, &t.id, &stranger, Some(&sign(APP_SECRET, stranger.as_bytes()))).await;
+    let (status, res) = post_webhook(
+        app,
+        &t.id,
+        &stranger,
+        Some(&sign(APP_SECRET, stranger.as_bytes())),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{res}");
     // Not Meta's envelope at all.
-    let (status, _) = post_webhook(app, &t.id, "not json", Some(&sign(APP_SECRET, b"not json"))).await;
+    let (status, _) =
+        post_webhook(app, &t.id, "not json", Some(&sign(APP_SECRET, b"not json"))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let page = r#"{"object":"page","entry":[]}"#;
-    let (status, _) = post_webhook(app, &t.id, page, Some(&sign(APP_SECRET, page.as_bytes()))).await;
+    let (status, _) =
+        post_webhook(app, &t.id, page, Some(&sign(APP_SECRET, page.as_bytes()))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(queued(app).await, 0, "nothing was queued");
 
@@ -376,8 +438,12 @@ async fn signatures_are_checked_over_the_raw_body_and_bad_ones_store_nothing() {
     assert_eq!(queued(app).await, 3);
     // Other fields (template status updates) carry no phone number id: acknowledged.
     let update = fixture("meta-template-status-update.json", &[]);
-    assert_eq!(deliver(app, &t.id, &update).await, json!({"messages": 0, "statuses": 0}));
-    let (status, _) = post_webhook(app, &t.id, &update, Some(&sign("wrong", update.as_bytes()))).await;
+    assert_eq!(
+        deliver(app, &t.id, &update).await,
+        json!({"messages": 0, "statuses": 0})
+    );
+    let (status, _) =
+        post_webhook(app, &t.id, &update, Some(&sign("wrong", update.as_bytes()))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     e.start_workers();
@@ -430,7 +496,11 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
     deliver(app, &t.id, &body).await; // a redelivery
     let m = wait_stored(app, &t.id, &wamid).await;
     let at = reported_time(Some(ts), chrono::Utc::now());
-    assert_eq!(m.id, inbound_message_id(&t.id, &wamid, at), "id derived from the WhatsApp id");
+    assert_eq!(
+        m.id,
+        inbound_message_id(&t.id, &wamid, at),
+        "id derived from the WhatsApp id"
+    );
     assert_eq!(m.text.as_deref(), Some("Hello, is anyone there?"));
     assert_eq!(m.peer, CUSTOMER);
 
@@ -444,9 +514,13 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
     );
     // The contact, named from the WhatsApp profile.
     let (status, _, contacts) = parts(
-        app.req(Method::GET, &format!("/api/contacts?search={CUSTOMER}"), Some(&t.key))
-            .send()
-            .await,
+        app.req(
+            Method::GET,
+            &format!("/api/contacts?search={CUSTOMER}"),
+            Some(&t.key),
+        )
+        .send()
+        .await,
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -460,35 +534,74 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|| panic!("no conversation"));
-    assert_eq!((conv.status, conv.unread_count), (ConversationStatus::Open, 1));
+    assert_eq!(
+        (conv.status, conv.unread_count),
+        (ConversationStatus::Open, 1)
+    );
     let view = serde_json::to_value(conv.view()).unwrap_or_default();
     assert_eq!(view["assigned_to"], Value::Null);
     assert_eq!(view["last_message_at"], json!(wati_shared::clock::iso(at)));
-    let mut keys: Vec<&String> = view.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+    let mut keys: Vec<&String> = view
+        .as_object()
+        .map(|o| o.keys().collect())
+        .unwrap_or_default();
     keys.sort();
-    assert_eq!(keys, ["assigned_to", "device_id", "id", "last_message_at", "peer", "status", "unread_count"]);
+    assert_eq!(
+        keys,
+        [
+            "assigned_to",
+            "device_id",
+            "id",
+            "last_message_at",
+            "peer",
+            "status",
+            "unread_count"
+        ]
+    );
     store
-        .set_conversation_status(&t.id, &device, CUSTOMER, ConversationStatus::Resolved, chrono::Utc::now())
+        .set_conversation_status(
+            &t.id,
+            &device,
+            CUSTOMER,
+            ConversationStatus::Resolved,
+            chrono::Utc::now(),
+        )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let second = new_wamid();
-    deliver(app, &t.id, &text_webhook(PHONE_ID, &second, "One more thing", ts + 5)).await;
+    deliver(
+        app,
+        &t.id,
+        &text_webhook(PHONE_ID, &second, "One more thing", ts + 5),
+    )
+    .await;
     wait_stored(app, &t.id, &second).await;
     let conv2 = store
         .get_conversation(&t.id, &device, CUSTOMER)
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|| panic!("no conversation"));
-    assert_eq!((conv2.status, conv2.unread_count, &conv2.id), (ConversationStatus::Open, 2, &conv.id));
+    assert_eq!(
+        (conv2.status, conv2.unread_count, &conv2.id),
+        (ConversationStatus::Open, 2, &conv.id)
+    );
     receiver.wait_for(2, Duration::from_secs(20)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(receiver.hits().len(), 2, "one event per message, none for the redelivery");
+    assert_eq!(
+        receiver.hits().len(),
+        2,
+        "one event per message, none for the redelivery"
+    );
 
     // The lookup shows it as an inbound message.
     let (status, _, found) = parts(
-        app.req(Method::GET, &format!("/api/public/v1/messages/{wamid}"), Some(&t.key))
-            .send()
-            .await,
+        app.req(
+            Method::GET,
+            &format!("/api/public/v1/messages/{wamid}"),
+            Some(&t.key),
+        )
+        .send()
+        .await,
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{found}");
@@ -503,13 +616,21 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
 async fn every_message_type_is_stored_and_unknown_types_are_kept() {
     let e = env(true).await;
     let (app, t) = (&e.app, &e.tenant);
-    app.cloud_device(&t.key, &e.meta, PHONE_ID, "EAAGtypes").await;
+    app.cloud_device(&t.key, &e.meta, PHONE_ID, "EAAGtypes")
+        .await;
     let run = uuid::Uuid::new_v4().simple().to_string();
     let body = fixture(
         "meta-every-message-type.json",
-        &[("__PHONE_NUMBER_ID__", PHONE_ID), ("__RUN__", &run), ("__TS__", &now_ts().to_string())],
+        &[
+            ("__PHONE_NUMBER_ID__", PHONE_ID),
+            ("__RUN__", &run),
+            ("__TS__", &now_ts().to_string()),
+        ],
     );
-    assert_eq!(deliver(app, &t.id, &body).await, json!({"messages": 11, "statuses": 0}));
+    assert_eq!(
+        deliver(app, &t.id, &body).await,
+        json!({"messages": 11, "statuses": 0})
+    );
     let get = |kind: &str| {
         let wamid = format!("wamid.{run}.{kind}");
         async move { wait_stored(app, &t.id, &wamid).await }
@@ -517,20 +638,37 @@ async fn every_message_type_is_stored_and_unknown_types_are_kept() {
     let graph = |id: &str| format!("{}/v24.0/{id}", e.meta.base);
 
     let image = get("image").await;
-    assert_eq!(serde_json::to_value(image.kind).unwrap_or_default(), "image");
+    assert_eq!(
+        serde_json::to_value(image.kind).unwrap_or_default(),
+        "image"
+    );
     assert_eq!(image.text.as_deref(), Some("My receipt"));
-    assert_eq!(image.media_url.as_deref(), Some(graph("1003383421387256").as_str()));
+    assert_eq!(
+        image.media_url.as_deref(),
+        Some(graph("1003383421387256").as_str())
+    );
     assert_eq!(image.media_mimetype.as_deref(), Some("image/jpeg"));
     let doc = get("document").await;
     assert_eq!(doc.media_file_name.as_deref(), Some("invoice-2026-001.pdf"));
-    assert_eq!(doc.media_url.as_deref(), Some(graph("1003383421387259").as_str()));
+    assert_eq!(
+        doc.media_url.as_deref(),
+        Some(graph("1003383421387259").as_str())
+    );
     for kind in ["video", "audio", "sticker"] {
         let m = get(kind).await;
         assert_eq!(serde_json::to_value(m.kind).unwrap_or_default(), kind);
-        assert!(m.media_url.as_deref().is_some_and(|u| u.starts_with(&e.meta.base)), "{kind}");
+        assert!(
+            m.media_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with(&e.meta.base)),
+            "{kind}"
+        );
     }
     let expected_text = [
-        ("location", "Location: Head office, Shahrah-e-Faisal, Karachi (24.8607, 67.0011)"),
+        (
+            "location",
+            "Location: Head office, Shahrah-e-Faisal, Karachi (24.8607, 67.0011)",
+        ),
         ("contacts", "Shared contact: Bilal Ahmed (+92 300 5555555)"),
         ("button", "Track my order"),
         ("interactive", "Pro plan"),
@@ -542,7 +680,10 @@ async fn every_message_type_is_stored_and_unknown_types_are_kept() {
         assert_eq!(m.text.as_deref(), Some(text), "{kind}");
     }
     let order = get("order").await;
-    assert_eq!(serde_json::to_value(order.kind).unwrap_or_default(), "unknown");
+    assert_eq!(
+        serde_json::to_value(order.kind).unwrap_or_default(),
+        "unknown"
+    );
     // The raw JSON and Meta's type stay on the item.
     let item = app
         .state
@@ -550,14 +691,25 @@ async fn every_message_type_is_stored_and_unknown_types_are_kept() {
         .dynamo
         .get_item()
         .table_name(&app.state.config.table_name)
-        .key("PK", aws_sdk_dynamodb::types::AttributeValue::S(format!("TENANT#{}#MSG#{}", t.id, order.id)))
-        .key("SK", aws_sdk_dynamodb::types::AttributeValue::S("MSG".into()))
+        .key(
+            "PK",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("TENANT#{}#MSG#{}", t.id, order.id)),
+        )
+        .key(
+            "SK",
+            aws_sdk_dynamodb::types::AttributeValue::S("MSG".into()),
+        )
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .item
         .unwrap_or_default();
-    let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+    let s = |k: &str| {
+        item.get(k)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
     assert_eq!(s("waType"), "order");
     assert!(s("raw").contains("SKU-1"), "{}", s("raw"));
     let loc = get("location").await;
@@ -567,8 +719,14 @@ async fn every_message_type_is_stored_and_unknown_types_are_kept() {
         .dynamo
         .get_item()
         .table_name(&app.state.config.table_name)
-        .key("PK", aws_sdk_dynamodb::types::AttributeValue::S(format!("TENANT#{}#MSG#{}", t.id, loc.id)))
-        .key("SK", aws_sdk_dynamodb::types::AttributeValue::S("MSG".into()))
+        .key(
+            "PK",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("TENANT#{}#MSG#{}", t.id, loc.id)),
+        )
+        .key(
+            "SK",
+            aws_sdk_dynamodb::types::AttributeValue::S("MSG".into()),
+        )
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"))
@@ -578,7 +736,11 @@ async fn every_message_type_is_stored_and_unknown_types_are_kept() {
     let conv = app
         .state
         .store
-        .get_conversation(&t.id, &image.device_id.clone().unwrap_or_default(), "923009876543")
+        .get_conversation(
+            &t.id,
+            &image.device_id.clone().unwrap_or_default(),
+            "923009876543",
+        )
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|| panic!("no conversation"));
@@ -607,9 +769,13 @@ async fn statuses_move_sends_forward_only_and_failures_keep_metas_error() {
     };
     let lookup = |wamid: String| async move {
         let (status, _, m) = parts(
-            app.req(Method::GET, &format!("/api/public/v1/messages/{wamid}"), Some(&t.key))
-                .send()
-                .await,
+            app.req(
+                Method::GET,
+                &format!("/api/public/v1/messages/{wamid}"),
+                Some(&t.key),
+            )
+            .send()
+            .await,
         )
         .await;
         assert_eq!(status, StatusCode::OK);
@@ -618,7 +784,12 @@ async fn statuses_move_sends_forward_only_and_failures_keep_metas_error() {
     let status_webhook = |wamid: &str, status: &str, ts: i64| {
         fixture(
             "meta-statuses.json",
-            &[("__PHONE_NUMBER_ID__", PHONE_ID), ("__WAMID__", wamid), ("__STATUS__", status), ("__TS__", &ts.to_string())],
+            &[
+                ("__PHONE_NUMBER_ID__", PHONE_ID),
+                ("__WAMID__", wamid),
+                ("__STATUS__", status),
+                ("__TS__", &ts.to_string()),
+            ],
         )
     };
     let wamid = send().await;
@@ -635,7 +806,11 @@ async fn statuses_move_sends_forward_only_and_failures_keep_metas_error() {
     deliver(app, &t.id, &status_webhook(&wamid, "sent", ts)).await;
     deliver(app, &t.id, &status_webhook(&wamid, "deleted", ts + 3)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(lookup(wamid.clone()).await["status"], "read", "never moves back");
+    assert_eq!(
+        lookup(wamid.clone()).await["status"],
+        "read",
+        "never moves back"
+    );
 
     // A failure with Meta's error code and title.
     let failing = send().await;
@@ -644,7 +819,11 @@ async fn statuses_move_sends_forward_only_and_failures_keep_metas_error() {
         &t.id,
         &fixture(
             "meta-status-failed.json",
-            &[("__PHONE_NUMBER_ID__", PHONE_ID), ("__WAMID__", &failing), ("__TS__", &now_ts().to_string())],
+            &[
+                ("__PHONE_NUMBER_ID__", PHONE_ID),
+                ("__WAMID__", &failing),
+                ("__TS__", &now_ts().to_string()),
+            ],
         ),
     )
     .await;
@@ -673,7 +852,10 @@ async fn a_status_that_arrives_before_its_send_recorded_sent_waits_for_it() {
         .await;
     app.open_window(&t.id, &device, CUSTOMER).await;
     // Meta answers the send slowly; its `delivered` webhook arrives before the answer.
-    e.meta.push(Reply::Slow(Duration::from_millis(1500), Box::new(Reply::Accept)));
+    e.meta.push(Reply::Slow(
+        Duration::from_millis(1500),
+        Box::new(Reply::Accept),
+    ));
     let sending = {
         let req = app
             .req(Method::POST, "/api/public/v1/send", Some(&t.key))
@@ -688,18 +870,27 @@ async fn a_status_that_arrives_before_its_send_recorded_sent_waits_for_it() {
         &t.id,
         &fixture(
             "meta-statuses.json",
-            &[("__PHONE_NUMBER_ID__", PHONE_ID), ("__WAMID__", wamid), ("__STATUS__", "delivered"), ("__TS__", &now_ts().to_string())],
+            &[
+                ("__PHONE_NUMBER_ID__", PHONE_ID),
+                ("__WAMID__", wamid),
+                ("__STATUS__", "delivered"),
+                ("__TS__", &now_ts().to_string()),
+            ],
         ),
     )
     .await;
     let (status, _, sent) = sending.await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(status, StatusCode::OK, "{sent}");
     assert_eq!(sent["messageId"], wamid);
-    eventually("delivered after retries", Duration::from_secs(20), || async {
-        stored(app, &t.id, wamid)
-            .await
-            .filter(|m| m.status == wati_shared::domain::messages::MessageStatus::Delivered)
-    })
+    eventually(
+        "delivered after retries",
+        Duration::from_secs(20),
+        || async {
+            stored(app, &t.id, wamid)
+                .await
+                .filter(|m| m.status == wati_shared::domain::messages::MessageStatus::Delivered)
+        },
+    )
     .await;
 }
 
@@ -710,17 +901,47 @@ async fn keyword_rules_answer_by_match_type_and_precedence_through_the_pipeline(
     let e = env(true).await;
     let (app, t) = (&e.app, &e.tenant);
     let device = app.sandbox_device(&t.key).await;
-    let contains = create_rule(app, &t.key, json!({"keyword": "price", "match_type": "contains", "response": "contains-price"})).await;
+    let contains = create_rule(
+        app,
+        &t.key,
+        json!({"keyword": "price", "match_type": "contains", "response": "contains-price"}),
+    )
+    .await;
     let longer = create_rule(app, &t.key, json!({"keyword": "price list", "match_type": "contains", "response": "contains-price-list"})).await;
-    let starts = create_rule(app, &t.key, json!({"keyword": "hi", "match_type": "starts_with", "response": "starts-hi"})).await;
-    let exact = create_rule(app, &t.key, json!({"keyword": "Menu", "match_type": "exact", "response": "exact-menu"})).await;
-    let exact_price = create_rule(app, &t.key, json!({"keyword": "PRICE", "match_type": "exact", "response": "exact-price"})).await;
+    let starts = create_rule(
+        app,
+        &t.key,
+        json!({"keyword": "hi", "match_type": "starts_with", "response": "starts-hi"}),
+    )
+    .await;
+    let exact = create_rule(
+        app,
+        &t.key,
+        json!({"keyword": "Menu", "match_type": "exact", "response": "exact-menu"}),
+    )
+    .await;
+    let exact_price = create_rule(
+        app,
+        &t.key,
+        json!({"keyword": "PRICE", "match_type": "exact", "response": "exact-price"}),
+    )
+    .await;
     create_rule(app, &t.key, json!({"keyword": "hours", "match_type": "contains", "response": "inactive", "active": false})).await;
 
     // One customer per case, so each conversation holds one question and its answer.
     let cases: [(&str, &str, &str, &str); 7] = [
-        ("923001110001", "What is the price?", "contains-price", contains.as_str()),
-        ("923001110002", "send the PRICE LIST please", "contains-price-list", longer.as_str()),
+        (
+            "923001110001",
+            "What is the price?",
+            "contains-price",
+            contains.as_str(),
+        ),
+        (
+            "923001110002",
+            "send the PRICE LIST please",
+            "contains-price-list",
+            longer.as_str(),
+        ),
         ("923001110003", "Hi there", "starts-hi", starts.as_str()),
         ("923001110004", "  ｍｅｎｕ ", "exact-menu", exact.as_str()),
         ("923001110005", "price", "exact-price", exact_price.as_str()),
@@ -735,28 +956,46 @@ async fn keyword_rules_answer_by_match_type_and_precedence_through_the_pipeline(
         if response.is_empty() {
             continue;
         }
-        assert_eq!(wait_replies(app, &t.id, from, 1).await, vec![response.to_string()], "{from}");
+        assert_eq!(
+            wait_replies(app, &t.id, from, 1).await,
+            vec![response.to_string()],
+            "{from}"
+        );
         let entry = log
             .iter()
             .find(|l| l["peer"] == from)
             .unwrap_or_else(|| panic!("no log for {from}: {log:?}"));
-        assert_eq!((entry["ruleId"].as_str(), entry["outcome"].as_str()), (Some(rule), Some("keyword")));
+        assert_eq!(
+            (entry["ruleId"].as_str(), entry["outcome"].as_str()),
+            (Some(rule), Some("keyword"))
+        );
         assert!(entry["conversationId"].is_string());
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     for (from, _, response, _) in cases {
         if response.is_empty() {
-            let out: Vec<_> = history(app, &t.id, from).await.into_iter().filter(|h| h.direction == Direction::Out).collect();
-            assert!(out.is_empty(), "{from}: no rule matches (inactive rules never do)");
+            let out: Vec<_> = history(app, &t.id, from)
+                .await
+                .into_iter()
+                .filter(|h| h.direction == Direction::Out)
+                .collect();
+            assert!(
+                out.is_empty(),
+                "{from}: no rule matches (inactive rules never do)"
+            );
         }
     }
     assert_eq!(reply_log(app, &t.key).await.len(), 5);
     // Rules changed later are picked up (the cached matcher reloads on the rules version).
     let (status, _, _) = parts(
-        app.req(Method::PATCH, &format!("/api/auto-replies/{contains}"), Some(&t.key))
-            .json(&json!({"response": "new price answer"}))
-            .send()
-            .await,
+        app.req(
+            Method::PATCH,
+            &format!("/api/auto-replies/{contains}"),
+            Some(&t.key),
+        )
+        .json(&json!({"response": "new price answer"}))
+        .send()
+        .await,
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -764,7 +1003,12 @@ async fn keyword_rules_answer_by_match_type_and_precedence_through_the_pipeline(
     let replies = wait_replies(app, &t.id, "923001110001", 2).await;
     assert_eq!(replies[1], "new price answer");
     // The sends are ordinary messages: statuses, the daily outbound count.
-    let (_, _, usage) = parts(app.req(Method::GET, "/api/usage", Some(&t.key)).send().await).await;
+    let (_, _, usage) = parts(
+        app.req(Method::GET, "/api/usage", Some(&t.key))
+            .send()
+            .await,
+    )
+    .await;
     assert_eq!(usage["messagesPerDay"]["used"], 6, "{usage}");
 }
 
@@ -774,7 +1018,12 @@ async fn a_keyword_reply_through_the_cloud_api_goes_to_meta() {
     let (app, t) = (&e.app, &e.tenant);
     app.cloud_device(&t.key, &e.meta, PHONE_ID, "EAAGkw").await;
     create_rule(app, &t.key, json!({"keyword": "price", "match_type": "contains", "response": "Our pricing: https://wati.pro/pricing"})).await;
-    deliver(app, &t.id, &text_webhook(PHONE_ID, &new_wamid(), "price?", now_ts())).await;
+    deliver(
+        app,
+        &t.id,
+        &text_webhook(PHONE_ID, &new_wamid(), "price?", now_ts()),
+    )
+    .await;
     let sent = eventually("the reply at Meta", Duration::from_secs(15), || async {
         e.meta.requests().into_iter().next()
     })
@@ -804,9 +1053,16 @@ async fn multi_step_responses_go_out_in_order_their_delay_apart() {
     let replies = wait_replies(app, &t.id, CUSTOMER, 3).await;
     assert_eq!(
         replies,
-        ["Our pricing: https://wati.pro/pricing", "Need a custom quote? Reply YES.", "Thanks!"]
+        [
+            "Our pricing: https://wati.pro/pricing",
+            "Need a custom quote? Reply YES.",
+            "Thanks!"
+        ]
     );
-    assert!(started.elapsed() >= Duration::from_secs(4), "two delays of 2 s");
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "two delays of 2 s"
+    );
     // The ids are UUIDv7: their times show the spacing.
     let times: Vec<u64> = history(app, &t.id, CUSTOMER)
         .await
@@ -849,11 +1105,22 @@ async fn ai_smart_reply_sends_the_system_prompt_and_the_last_five_messages() {
     let messages = r.body["messages"].as_array().cloned().unwrap_or_default();
     assert_eq!(messages[0]["role"], "system");
     let system = messages[0]["content"].as_str().unwrap_or_default();
-    assert!(system.starts_with("You are Acme Support. Be brief."), "{system}");
-    assert!(system.contains("same language") && system.contains("Urdu"), "{system}");
+    assert!(
+        system.starts_with("You are Acme Support. Be brief."),
+        "{system}"
+    );
+    assert!(
+        system.contains("same language") && system.contains("Urdu"),
+        "{system}"
+    );
     let turns: Vec<(String, String)> = messages[1..]
         .iter()
-        .map(|m| (m["role"].as_str().unwrap_or_default().into(), m["content"].as_str().unwrap_or_default().into()))
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap_or_default().into(),
+                m["content"].as_str().unwrap_or_default().into(),
+            )
+        })
         .collect();
     let expected: Vec<(String, String)> = [
         ("user", "question 2"),
@@ -880,9 +1147,18 @@ async fn ai_smart_reply_sends_the_system_prompt_and_the_last_five_messages() {
 
     let log = wait_log(app, &t.key, 5).await;
     let outcomes: Vec<&str> = log.iter().filter_map(|l| l["outcome"].as_str()).collect();
-    assert_eq!(outcomes, ["keyword", "ai", "ai", "ai", "ai"], "newest first");
+    assert_eq!(
+        outcomes,
+        ["keyword", "ai", "ai", "ai", "ai"],
+        "newest first"
+    );
     assert_eq!(log[1]["ruleId"], "ai");
-    let (_, _, usage) = parts(app.req(Method::GET, "/api/usage", Some(&t.key)).send().await).await;
+    let (_, _, usage) = parts(
+        app.req(Method::GET, "/api/usage", Some(&t.key))
+            .send()
+            .await,
+    )
+    .await;
     assert_eq!(usage["aiRepliesPerDay"]["used"], 4, "{usage}");
     assert_eq!(usage["messagesPerDay"]["used"], 5, "{usage}");
 }
@@ -898,15 +1174,30 @@ async fn ai_failures_and_timeouts_mean_no_reply_an_ai_error_and_no_retries() {
     sandbox_says(app, &t.key, &device, "923002220001", "hello?").await;
     let log = wait_log(app, &t.key, 1).await;
     assert_eq!(log[0]["outcome"], "ai_error");
-    assert!(log[0]["detail"].as_str().unwrap_or_default().contains("500"), "{log:?}");
+    assert!(
+        log[0]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("500"),
+        "{log:?}"
+    );
 
     e.ai.set(Mode::Hang(Duration::from_secs(5))); // AI_TIMEOUT_SECONDS is 1
     let started = Instant::now();
     sandbox_says(app, &t.key, &device, "923002220002", "anyone?").await;
     let log = wait_log(app, &t.key, 2).await;
-    assert!(started.elapsed() < Duration::from_secs(5), "the worker gave up after the timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the worker gave up after the timeout"
+    );
     assert_eq!(log[0]["outcome"], "ai_error");
-    assert!(log[0]["detail"].as_str().unwrap_or_default().contains("timed out"), "{log:?}");
+    assert!(
+        log[0]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("timed out"),
+        "{log:?}"
+    );
 
     // Nothing went out, the messages are stored, the AI units were given back, and nothing
     // is retried: one AI call per message.
@@ -917,7 +1208,12 @@ async fn ai_failures_and_timeouts_mean_no_reply_an_ai_error_and_no_retries() {
         assert_eq!(h.len(), 1, "{peer}: the customer's message only");
         assert_eq!(h[0].direction, Direction::In);
     }
-    let (_, _, usage) = parts(app.req(Method::GET, "/api/usage", Some(&t.key)).send().await).await;
+    let (_, _, usage) = parts(
+        app.req(Method::GET, "/api/usage", Some(&t.key))
+            .send()
+            .await,
+    )
+    .await;
     assert_eq!(usage["aiRepliesPerDay"]["used"], 0, "{usage}");
     assert_eq!(reply_log(app, &t.key).await.len(), 2);
 }
@@ -936,8 +1232,15 @@ async fn over_the_daily_quotas_nothing_is_sent_and_the_log_says_so() {
     let log = wait_log(app, &t.key, 2).await;
     assert_eq!(log[0]["outcome"], "quota_exceeded");
     assert_eq!(log[0]["ruleId"], "ai");
-    assert!(log[0]["detail"].as_str().unwrap_or_default().contains("AI"), "{log:?}");
-    assert_eq!(e.ai.requests().len(), 1, "the AI is not called over the quota");
+    assert!(
+        log[0]["detail"].as_str().unwrap_or_default().contains("AI"),
+        "{log:?}"
+    );
+    assert_eq!(
+        e.ai.requests().len(),
+        1,
+        "the AI is not called over the quota"
+    );
 
     // The free plan has no AI replies at all.
     let free = app.create_tenant("free").await;
@@ -950,14 +1253,28 @@ async fn over_the_daily_quotas_nothing_is_sent_and_the_log_says_so() {
     // Keyword replies count against the daily outbound cap.
     let capped = app.create_tenant("pro").await;
     let capped_device = app.sandbox_device(&capped.key).await;
-    let rule = create_rule(app, &capped.key, json!({"keyword": "hi", "match_type": "starts_with", "response": "Hello!"})).await;
+    let rule = create_rule(
+        app,
+        &capped.key,
+        json!({"keyword": "hi", "match_type": "starts_with", "response": "Hello!"}),
+    )
+    .await;
     set_limits(app, &capped.id, json!({"messagesPerDay": 1})).await;
     sandbox_says(app, &capped.key, &capped_device, CUSTOMER, "hi").await;
     wait_replies(app, &capped.id, CUSTOMER, 1).await;
     sandbox_says(app, &capped.key, &capped_device, CUSTOMER, "hi again").await;
     let log = wait_log(app, &capped.key, 2).await;
-    assert_eq!((log[0]["outcome"].as_str(), log[0]["ruleId"].as_str()), (Some("quota_exceeded"), Some(rule.as_str())));
-    assert!(log[0]["detail"].as_str().unwrap_or_default().contains("Daily outbound message limit"), "{log:?}");
+    assert_eq!(
+        (log[0]["outcome"].as_str(), log[0]["ruleId"].as_str()),
+        (Some("quota_exceeded"), Some(rule.as_str()))
+    );
+    assert!(
+        log[0]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Daily outbound message limit"),
+        "{log:?}"
+    );
     assert_eq!(wait_replies(app, &capped.id, CUSTOMER, 1).await.len(), 1);
 }
 
@@ -984,7 +1301,10 @@ async fn the_24_hour_window_refuses_free_form_sends_but_not_templates() {
     let (status, _, body) = send(text.clone()).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let msg = body["error"].as_str().unwrap_or_default();
-    assert!(msg.contains("24-hour") && msg.contains("never written") && msg.contains("template"), "{msg}");
+    assert!(
+        msg.contains("24-hour") && msg.contains("never written") && msg.contains("template"),
+        "{msg}"
+    );
     let (status, _, body) = parts(
         app.req(Method::POST, "/api/public/v1/send-media", Some(&t.key))
             .json(&json!({"to": CUSTOMER, "type": "image", "url": "https://example.com/a.jpg"}))
@@ -992,10 +1312,21 @@ async fn the_24_hour_window_refuses_free_form_sends_but_not_templates() {
             .await,
     )
     .await;
-    assert!(status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::BAD_REQUEST,
+        "{body}"
+    );
     assert!(e.meta.requests().is_empty());
-    let (_, _, usage) = parts(app.req(Method::GET, "/api/usage", Some(&t.key)).send().await).await;
-    assert_eq!(usage["messagesPerDay"]["used"], 0, "the unit was given back");
+    let (_, _, usage) = parts(
+        app.req(Method::GET, "/api/usage", Some(&t.key))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(
+        usage["messagesPerDay"]["used"], 0,
+        "the unit was given back"
+    );
 
     // A template goes through.
     let (status, _, body) = send(json!({"to": CUSTOMER, "message": "order update", "template": {"name": "order_update", "language": "en_US"}})).await;
@@ -1003,10 +1334,17 @@ async fn the_24_hour_window_refuses_free_form_sends_but_not_templates() {
 
     // Wrote 25 hours ago: still closed, and the message says when.
     let long_ago = chrono::Utc::now() - chrono::Duration::hours(25);
-    app.customer_wrote_at(&t.id, &device, CUSTOMER, long_ago).await;
+    app.customer_wrote_at(&t.id, &device, CUSTOMER, long_ago)
+        .await;
     let (status, _, body) = send(text.clone()).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(body["error"].as_str().unwrap_or_default().contains("more than 24 hours ago"), "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("more than 24 hours ago"),
+        "{body}"
+    );
 
     // The customer writes (Meta's webhook): open.
     let wamid = new_wamid();
@@ -1018,7 +1356,8 @@ async fn the_24_hour_window_refuses_free_form_sends_but_not_templates() {
     let (status, _, _) = send(json!({"to": "923009999999", "message": "Hello!"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let sandbox = app.sandbox_device(&t.key).await;
-    let (status, _, body) = send(json!({"to": "923009999999", "message": "Hello!", "deviceId": sandbox})).await;
+    let (status, _, body) =
+        send(json!({"to": "923009999999", "message": "Hello!", "deviceId": sandbox})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
@@ -1038,22 +1377,71 @@ async fn sandbox_inbound_validates_its_input_and_only_takes_sandbox_devices() {
             .send()
     };
     let cases = [
-        (json!({"from": CUSTOMER, "text": "hi"}), StatusCode::BAD_REQUEST, "\"deviceId\" is required"),
-        (json!({"deviceId": "nope", "from": CUSTOMER, "text": "hi"}), StatusCode::BAD_REQUEST, "\"deviceId\" must be"),
-        (json!({"deviceId": sandbox, "text": "hi"}), StatusCode::BAD_REQUEST, "\"from\" is required"),
-        (json!({"deviceId": sandbox, "from": "abc", "text": "hi"}), StatusCode::BAD_REQUEST, "\"from\""),
-        (json!({"deviceId": sandbox, "from": CUSTOMER, "text": "   "}), StatusCode::BAD_REQUEST, "\"text\" must not be empty"),
-        (json!({"deviceId": sandbox, "from": CUSTOMER}), StatusCode::BAD_REQUEST, "\"text\" is required"),
-        (json!({"deviceId": sandbox, "from": CUSTOMER, "text": "hi", "extra": 1}), StatusCode::BAD_REQUEST, "extra"),
-        (json!({"deviceId": cloud, "from": CUSTOMER, "text": "hi"}), StatusCode::UNPROCESSABLE_ENTITY, "Cloud API device"),
-        (json!({"deviceId": theirs, "from": CUSTOMER, "text": "hi"}), StatusCode::NOT_FOUND, "not found"),
+        (
+            json!({"from": CUSTOMER, "text": "hi"}),
+            StatusCode::BAD_REQUEST,
+            "\"deviceId\" is required",
+        ),
+        (
+            json!({"deviceId": "nope", "from": CUSTOMER, "text": "hi"}),
+            StatusCode::BAD_REQUEST,
+            "\"deviceId\" must be",
+        ),
+        (
+            json!({"deviceId": sandbox, "text": "hi"}),
+            StatusCode::BAD_REQUEST,
+            "\"from\" is required",
+        ),
+        (
+            json!({"deviceId": sandbox, "from": "abc", "text": "hi"}),
+            StatusCode::BAD_REQUEST,
+            "\"from\"",
+        ),
+        (
+            json!({"deviceId": sandbox, "from": CUSTOMER, "text": "   "}),
+            StatusCode::BAD_REQUEST,
+            "\"text\" must not be empty",
+        ),
+        (
+            json!({"deviceId": sandbox, "from": CUSTOMER}),
+            StatusCode::BAD_REQUEST,
+            "\"text\" is required",
+        ),
+        (
+            json!({"deviceId": sandbox, "from": CUSTOMER, "text": "hi", "extra": 1}),
+            StatusCode::BAD_REQUEST,
+            "extra",
+        ),
+        (
+            json!({"deviceId": cloud, "from": CUSTOMER, "text": "hi"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Cloud API device",
+        ),
+        (
+            json!({"deviceId": theirs, "from": CUSTOMER, "text": "hi"}),
+            StatusCode::NOT_FOUND,
+            "not found",
+        ),
     ];
     for (body, status, fragment) in cases {
         let (got, _, answer) = parts(post(Some(&t.key), body.clone()).await).await;
         assert_eq!(got, status, "{body}: {answer}");
-        assert!(answer["error"].as_str().unwrap_or_default().contains(fragment), "{body}: {answer}");
+        assert!(
+            answer["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(fragment),
+            "{body}: {answer}"
+        );
     }
-    let (status, _, _) = parts(post(None, json!({"deviceId": sandbox, "from": CUSTOMER, "text": "hi"})).await).await;
+    let (status, _, _) = parts(
+        post(
+            None,
+            json!({"deviceId": sandbox, "from": CUSTOMER, "text": "hi"}),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _, _) = parts(
         app.req(Method::POST, "/api/sandbox/inbound", Some(&t.key))
@@ -1065,9 +1453,19 @@ async fn sandbox_inbound_validates_its_input_and_only_takes_sandbox_devices() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(queued(app).await, 0);
     // A good one: 202 with the id it will be stored under; any plan may use the sandbox.
-    let (status, _, body) = parts(post(Some(&other.key), json!({"deviceId": theirs, "from": "+92 300 1234567", "text": "hi", "name": "Zed"})).await).await;
+    let (status, _, body) = parts(
+        post(
+            Some(&other.key),
+            json!({"deviceId": theirs, "from": "+92 300 1234567", "text": "hi", "name": "Zed"}),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    assert!(body["messageId"].as_str().unwrap_or_default().starts_with("sandbox.in."));
+    assert!(body["messageId"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("sandbox.in."));
     assert_eq!(queued(app).await, 1);
 }
 
@@ -1077,13 +1475,24 @@ async fn tenants_never_see_each_others_inbound_traffic() {
     let (app, a) = (&e.app, &e.tenant);
     let b = app.create_tenant("pro").await;
     let a_device = app.cloud_device(&a.key, &e.meta, PHONE_ID, "EAAGa").await;
-    create_rule(app, &a.key, json!({"keyword": "hello", "match_type": "contains", "response": "from A"})).await;
-    create_rule(app, &b.key, json!({"keyword": "hello", "match_type": "contains", "response": "from B"})).await;
+    create_rule(
+        app,
+        &a.key,
+        json!({"keyword": "hello", "match_type": "contains", "response": "from A"}),
+    )
+    .await;
+    create_rule(
+        app,
+        &b.key,
+        json!({"keyword": "hello", "match_type": "contains", "response": "from B"}),
+    )
+    .await;
 
     // A's webhook body, correctly signed, sent to B's URL: B has no such number.
     let wamid = new_wamid();
     let body = text_webhook(PHONE_ID, &wamid, "hello", now_ts());
-    let (status, _) = post_webhook(app, &b.id, &body, Some(&sign(APP_SECRET, body.as_bytes()))).await;
+    let (status, _) =
+        post_webhook(app, &b.id, &body, Some(&sign(APP_SECRET, body.as_bytes()))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     deliver(app, &a.id, &body).await;
     wait_stored(app, &a.id, &wamid).await;
@@ -1101,9 +1510,13 @@ async fn tenants_never_see_each_others_inbound_traffic() {
     assert!(reply_log(app, &b.key).await.is_empty());
     assert_eq!(reply_log(app, &a.key).await.len(), 1);
     let (status, _, _) = parts(
-        app.req(Method::GET, &format!("/api/public/v1/messages/{wamid}"), Some(&b.key))
-            .send()
-            .await,
+        app.req(
+            Method::GET,
+            &format!("/api/public/v1/messages/{wamid}"),
+            Some(&b.key),
+        )
+        .send()
+        .await,
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -1124,7 +1537,12 @@ async fn an_sqs_event_fixture_goes_through_the_inbound_worker() {
     let ts = now_ts().to_string();
     let event = fixture(
         "sqs-inbound-message.json",
-        &[("__TENANT_ID__", &t.id), ("__DEVICE_ID__", &device), ("__WAMID__", &wamid), ("__TS__", &ts)],
+        &[
+            ("__TENANT_ID__", &t.id),
+            ("__DEVICE_ID__", &device),
+            ("__WAMID__", &wamid),
+            ("__TS__", &ts),
+        ],
     );
     let event: SqsEvent = serde_json::from_str(&event).unwrap_or_else(|e| panic!("fixture: {e}"));
     let worker = fn_inbound_worker::Worker::new(app.state.clone());
@@ -1134,8 +1552,14 @@ async fn an_sqs_event_fixture_goes_through_the_inbound_worker() {
         .iter()
         .map(|f| f.item_identifier.as_str())
         .collect();
-    assert_eq!(failed, ["55555555-5555-4555-8555-555555555555"], "the unreadable record is retried (then dead-lettered)");
-    let m = stored(app, &t.id, &wamid).await.unwrap_or_else(|| panic!("not stored"));
+    assert_eq!(
+        failed,
+        ["55555555-5555-4555-8555-555555555555"],
+        "the unreadable record is retried (then dead-lettered)"
+    );
+    let m = stored(app, &t.id, &wamid)
+        .await
+        .unwrap_or_else(|| panic!("not stored"));
     assert_eq!(m.text.as_deref(), Some("Hello from an SQS fixture"));
     assert_eq!(m.peer, "923007777777");
     // The same batch again (Lambda redelivers): nothing new.

@@ -39,9 +39,12 @@ use wati_shared::{ApiError, AppState};
 /// device's webhooks may still be queued for this long; the worker drops them.
 const DEVICE_CACHE_FOR: Duration = Duration::from_secs(60);
 
+/// (tenant id, phone number id) → (when it was read, device id).
+type DeviceMap = HashMap<(String, String), (Instant, String)>;
+
 /// Phone number id → device id, per tenant, for this instance.
 #[derive(Clone, Default)]
-pub struct DeviceCache(Arc<RwLock<HashMap<(String, String), (Instant, String)>>>);
+pub struct DeviceCache(Arc<RwLock<DeviceMap>>);
 
 impl DeviceCache {
     async fn device_for(
