@@ -248,9 +248,27 @@ impl Worker {
         self.publish_received(&job, &content, &message, sent_at)
             .await?;
 
+        // The tenant's compiled rules (cached), before anything is answered: a failure to
+        // read them retries the job like the steps above.
+        let rules = match (&ctx.tenant, content.match_text().is_empty()) {
+            (Some(tenant), false) if ctx.rules_version > 0 => Some(
+                self.rules_for(&tenant.id, ctx.rules_version)
+                    .await
+                    .map_err(|e| format!("rules: {e}"))?,
+            ),
+            _ => None,
+        };
+
         // 4: the answer (at most once).
         if let Err(e) = self
-            .answer(&ctx, &conversation, &content, &message, now)
+            .answer(
+                &ctx,
+                rules.as_deref(),
+                &conversation,
+                &content,
+                &message,
+                now,
+            )
             .await
         {
             tracing::error!(error = %e, "answering the message failed; no reply");
@@ -369,6 +387,7 @@ impl Worker {
     async fn answer(
         &self,
         ctx: &InboundContext,
+        rules: Option<&TenantRules>,
         conversation: &Conversation,
         content: &InboundContent,
         message: &Message,
@@ -388,15 +407,10 @@ impl Worker {
             return Ok(());
         }
         // A keyword rule matches: its responses, and stop.
-        let text = content.match_text();
-        if !text.is_empty() && ctx.rules_version > 0 {
-            let rules = self
-                .rules_for(&tenant.id, ctx.rules_version)
-                .await
-                .map_err(|e| format!("rules: {e}"))?;
+        if let Some(rules) = rules {
             if let Some(rule) = rules
                 .matcher
-                .find(text)
+                .find(content.match_text())
                 .and_then(|k| rules.by_id.get(&k.id))
             {
                 return self
