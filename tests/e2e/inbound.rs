@@ -1575,3 +1575,74 @@ async fn an_sqs_event_fixture_goes_through_the_inbound_worker() {
     assert_eq!(conv.unread_count, 1);
     assert_eq!(conv.profile_name.as_deref(), Some("Fixture Customer"));
 }
+
+#[tokio::test]
+async fn a_redelivered_message_finishes_what_a_dead_attempt_left_and_never_answers_twice() {
+    let e = env(false).await;
+    let (app, t) = (&e.app, &e.tenant);
+    let device = app.sandbox_device(&t.key).await;
+    create_rule(
+        app,
+        &t.key,
+        json!({"keyword": "hello", "match_type": "contains", "response": "Hi! How can we help?"}),
+    )
+    .await;
+    let worker = fn_inbound_worker::Worker::new(app.state.clone());
+    let job = |wamid: &str, ts: i64| {
+        let body = json!({"job": "message", "tenantId": t.id, "deviceId": device, "provider": "sandbox",
+            "message": {"from": CUSTOMER, "id": wamid, "timestamp": ts.to_string(), "type": "text",
+                        "text": {"body": "hello there"}},
+            "receivedAt": ts});
+        let mut record = aws_lambda_events::event::sqs::SqsMessage::default();
+        record.message_id = Some(uuid::Uuid::new_v4().to_string());
+        record.body = Some(body.to_string());
+        let mut event = SqsEvent::default();
+        event.records = vec![record];
+        event
+    };
+    let replies = || async {
+        history(app, &t.id, CUSTOMER)
+            .await
+            .into_iter()
+            .filter(|h| h.direction == Direction::Out)
+            .count()
+    };
+    let ts = now_ts();
+    let at = reported_time(Some(ts), chrono::Utc::now());
+
+    // An attempt stored the message 5 minutes ago and died before answering.
+    let dead = new_wamid();
+    app.record_customer_message(
+        &t.id,
+        &device,
+        CUSTOMER,
+        &dead,
+        "hello there",
+        at,
+        chrono::Utc::now() - chrono::Duration::minutes(5),
+    )
+    .await;
+    let res = worker.handle(job(&dead, ts)).await;
+    assert!(res.batch_item_failures.is_empty());
+    assert_eq!(replies().await, 1, "the redelivery answered");
+    // Once more (Meta again): answered already.
+    worker.handle(job(&dead, ts)).await;
+    assert_eq!(replies().await, 1);
+
+    // An attempt stored another one a moment ago and is still at work: left alone.
+    let busy = new_wamid();
+    app.record_customer_message(
+        &t.id,
+        &device,
+        CUSTOMER,
+        &busy,
+        "hello there",
+        at,
+        chrono::Utc::now(),
+    )
+    .await;
+    worker.handle(job(&busy, ts)).await;
+    assert_eq!(replies().await, 1, "a fresh claim is not taken over");
+    let log = reply_log(app, &t.key).await;
+    assert_eq!(log.len(), 1, "{log:?}");
+}

@@ -254,20 +254,45 @@ impl TestApp {
         peer: &str,
         at: chrono::DateTime<chrono::Utc>,
     ) {
+        let wamid = format!("wamid.window.{}", uuid::Uuid::new_v4().simple());
+        self.record_customer_message(
+            tenant_id,
+            device_id,
+            peer,
+            &wamid,
+            "hello",
+            at,
+            self.clock.now(),
+        )
+        .await;
+    }
+
+    /// Stores a customer's text message and its conversation as the inbound worker's first
+    /// step does (claimed for answering at `stored_at`), and nothing else. Returns its id.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_customer_message(
+        &self,
+        tenant_id: &str,
+        device_id: &str,
+        peer: &str,
+        wamid: &str,
+        text: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        stored_at: chrono::DateTime<chrono::Utc>,
+    ) -> String {
         use wati_shared::clock::iso;
         use wati_shared::domain::inbound::inbound_message_id;
         use wati_shared::domain::messages::MessageStatus;
         use wati_shared::store::conversations::{Conversation, RecordInbound};
         use wati_shared::store::messages::{Direction, Message, MessageKind, MessageSource};
         let store = &self.state.store;
-        let now = self.clock.now();
+        let now = stored_at;
         for _ in 0..5 {
             let prev = store
                 .get_conversation(tenant_id, device_id, peer)
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
-            let wamid = format!("wamid.window.{}", uuid::Uuid::new_v4().simple());
-            let id = inbound_message_id(tenant_id, &wamid, at);
+            let id = inbound_message_id(tenant_id, wamid, at);
             let next = Conversation::after_inbound(
                 prev.as_ref(),
                 tenant_id,
@@ -279,12 +304,12 @@ impl TestApp {
                 now,
             );
             let message = Message {
-                id,
+                id: id.clone(),
                 tenant_id: tenant_id.into(),
                 direction: Direction::In,
                 peer: peer.into(),
                 kind: MessageKind::Text,
-                text: Some("hello".into()),
+                text: Some(text.into()),
                 media_url: None,
                 media_mimetype: None,
                 media_file_name: None,
@@ -293,7 +318,7 @@ impl TestApp {
                 device_id: Some(device_id.into()),
                 provider: None,
                 status: MessageStatus::Received,
-                wa_message_id: Some(wamid),
+                wa_message_id: Some(wamid.to_string()),
                 error: None,
                 error_code: None,
                 response_status: None,
@@ -312,7 +337,7 @@ impl TestApp {
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
             if recorded == RecordInbound::Recorded {
-                return;
+                return id;
             }
         }
         panic!("could not record the customer's message");
