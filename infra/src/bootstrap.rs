@@ -161,6 +161,39 @@ fn key_schema(v: &Value) -> Result<Vec<KeySchemaElement>, String> {
         .collect()
 }
 
+/// On an existing table (a running local stack), says which of the template's indexes it
+/// lacks. DynamoDB Local never finishes building an index added to a table (it stays
+/// `CREATING` and queries on it fail), so the stack must be restarted instead.
+async fn warn_missing_indexes(
+    aws: &AwsClients,
+    name: &str,
+    wanted: &[GlobalSecondaryIndex],
+) -> Result<(), String> {
+    let described = aws
+        .dynamo
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())?;
+    let existing: Vec<String> = described
+        .table
+        .and_then(|t| t.global_secondary_indexes)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|g| g.index_name)
+        .collect();
+    for g in wanted.iter().filter(|g| !existing.contains(&g.index_name)) {
+        tracing::warn!(
+            table = name,
+            index = %g.index_name,
+            "the table predates this index of the template: restart the local stack \
+             (make stack-down && make dev) so it is created with it"
+        );
+    }
+    Ok(())
+}
+
 async fn create_table(aws: &AwsClients, name: &str, r: &Resource) -> Result<(), String> {
     let p = &r.properties;
     let mut req = aws
@@ -184,6 +217,7 @@ async fn create_table(aws: &AwsClients, name: &str, r: &Resource) -> Result<(), 
                 .map_err(|e| e.to_string())?,
         );
     }
+    let mut gsis: Vec<GlobalSecondaryIndex> = Vec::new();
     for g in get(p, "GlobalSecondaryIndexes")
         .and_then(Value::as_sequence)
         .into_iter()
@@ -204,7 +238,7 @@ async fn create_table(aws: &AwsClients, name: &str, r: &Resource) -> Result<(), 
         {
             proj = proj.non_key_attributes(a.as_str().unwrap_or_default());
         }
-        req = req.global_secondary_indexes(
+        gsis.push(
             GlobalSecondaryIndex::builder()
                 .index_name(str_of(g, "IndexName")?)
                 .set_key_schema(Some(key_schema(
@@ -215,13 +249,15 @@ async fn create_table(aws: &AwsClients, name: &str, r: &Resource) -> Result<(), 
                 .map_err(|e| e.to_string())?,
         );
     }
+    req = req.set_global_secondary_indexes(Some(gsis.clone()).filter(|g| !g.is_empty()));
     match req.send().await {
         Ok(_) => {}
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_resource_in_use_exception()) =>
         {
-            return Ok(())
+            // The table is there (a running dev stack).
+            return warn_missing_indexes(aws, name, &gsis).await;
         }
         Err(e) => return Err(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string()),
     }

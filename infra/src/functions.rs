@@ -81,6 +81,18 @@ pub fn registry(state: &AppState) -> Functions {
             Box::pin(async move { fn_scheduler::run(&state, &event).await.map(|_| ()) })
         }),
     );
+    f.http.insert(
+        "functions/cloud-api-webhook".into(),
+        fn_cloud_api_webhook::router(state.clone()),
+    );
+    let inbound = std::sync::Arc::new(fn_inbound_worker::Worker::new(state.clone()));
+    f.sqs.insert(
+        "functions/inbound-worker".into(),
+        Arc::new(move |event| {
+            let worker = inbound.clone();
+            Box::pin(async move { Ok(worker.handle(event).await) })
+        }),
+    );
     let webhooks = state.clone();
     f.sqs.insert(
         "functions/webhook-dispatcher".into(),

@@ -171,6 +171,99 @@ impl AiClient {
     }
 }
 
+/// The gateway's key: `AI_API_KEY` when set (local development), else the Secrets Manager
+/// secret `AI_API_KEY_SECRET_ID` (AWS), read once and cached for five minutes so a rotated
+/// key takes effect without a redeploy. The secret holds the key itself, or a JSON object
+/// with an `apiKey` field.
+#[derive(Debug)]
+pub struct AiKey {
+    literal: Option<String>,
+    secret_id: Option<String>,
+    client: aws_sdk_secretsmanager::Client,
+    cache: tokio::sync::RwLock<Option<(std::time::Instant, String)>>,
+}
+
+const KEY_CACHE_FOR: Duration = Duration::from_secs(300);
+
+impl AiKey {
+    pub fn new(
+        literal: Option<String>,
+        secret_id: Option<String>,
+        client: aws_sdk_secretsmanager::Client,
+    ) -> Self {
+        AiKey {
+            literal,
+            secret_id,
+            client,
+            cache: tokio::sync::RwLock::new(None),
+        }
+    }
+
+    pub async fn get(&self) -> Result<String, AiError> {
+        if let Some(k) = &self.literal {
+            return Ok(k.clone());
+        }
+        let Some(id) = &self.secret_id else {
+            return Err(AiError::NotConfigured(
+                "set AI_API_KEY or AI_API_KEY_SECRET_ID",
+            ));
+        };
+        if let Some((at, key)) = self.cache.read().await.as_ref() {
+            if at.elapsed() < KEY_CACHE_FOR {
+                return Ok(key.clone());
+            }
+        }
+        let out = self
+            .client
+            .get_secret_value()
+            .secret_id(id)
+            .send()
+            .await
+            .map_err(|e| {
+                AiError::Transport(format!(
+                    "reading the AI key from Secrets Manager: {}",
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+                ))
+            })?;
+        let raw = out.secret_string().unwrap_or_default().trim().to_string();
+        let key = serde_json::from_str::<serde_json::Value>(&raw)
+            .ok()
+            .and_then(|v| v.get("apiKey").and_then(|k| k.as_str()).map(str::to_string))
+            .unwrap_or(raw);
+        *self.cache.write().await = Some((std::time::Instant::now(), key.clone()));
+        Ok(key)
+    }
+}
+
+/// AI Smart Reply's gateway: the client and its key, built once per instance.
+#[derive(Debug)]
+pub struct SmartReply {
+    pub client: AiClient,
+    pub key: AiKey,
+}
+
+impl SmartReply {
+    pub fn from_config(
+        config: &crate::config::Config,
+        secrets: aws_sdk_secretsmanager::Client,
+    ) -> Self {
+        SmartReply {
+            client: AiClient::new(&config.ai_base_url, &config.ai_model, config.ai_timeout),
+            key: AiKey::new(
+                config.ai_api_key.clone(),
+                config.ai_api_key_secret_id.clone(),
+                secrets,
+            ),
+        }
+    }
+
+    /// One reply for the conversation so far.
+    pub async fn reply(&self, messages: &[ChatMessage]) -> Result<String, AiError> {
+        let key = self.key.get().await?;
+        self.client.complete(&key, messages).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

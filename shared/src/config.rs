@@ -68,7 +68,24 @@ pub struct Config {
     /// `CAMPAIGN_BATCH_SIZE`: recipients queued per batch at most (1–98; fewer when the
     /// delay would take a batch past SQS's 15 minutes).
     pub campaign_batch_size: usize,
+    /// `INBOUND_QUEUE_URL`: the queue between the inbound entry points (Meta's webhook, the
+    /// sandbox's inbound endpoint) and the inbound worker (template: `InboundQueue`).
+    pub inbound_queue_url: Option<String>,
+    /// `AI_BASE_URL`: the OpenAI-compatible gateway AI Smart Reply calls
+    /// (`{AI_BASE_URL}/v1/chat/completions`).
+    pub ai_base_url: String,
+    /// `AI_MODEL`.
+    pub ai_model: String,
+    /// `AI_API_KEY`: the gateway's key itself (local development). Wins over the secret.
+    pub ai_api_key: Option<String>,
+    /// `AI_API_KEY_SECRET_ID`: the Secrets Manager secret holding the key (AWS).
+    pub ai_api_key_secret_id: Option<String>,
+    /// `AI_TIMEOUT_SECONDS`: an AI answer must arrive within this long, or no reply is sent.
+    pub ai_timeout: Duration,
 }
+
+pub const DEFAULT_AI_BASE_URL: &str = "https://ai.gateway.lovable.dev";
+pub const DEFAULT_AI_MODEL: &str = "google/gemini-3-flash-preview";
 
 pub const DEFAULT_GRAPH_API_BASE_URL: &str = "https://graph.facebook.com";
 pub const DEFAULT_GRAPH_API_VERSION: &str = "v24.0";
@@ -155,6 +172,27 @@ impl Config {
                 crate::domain::campaigns::MAX_BATCH_SIZE as u32,
                 1..=crate::domain::campaigns::MAX_BATCH_SIZE as u32,
             )? as usize,
+            inbound_queue_url: var("INBOUND_QUEUE_URL"),
+            ai_base_url: match var("AI_BASE_URL") {
+                None => DEFAULT_AI_BASE_URL.to_string(),
+                Some(v) if v.starts_with("https://") || v.starts_with("http://") => {
+                    v.trim_end_matches('/').to_string()
+                }
+                Some(v) => {
+                    return Err(ConfigError(format!(
+                        "AI_BASE_URL must start with https:// or http://, got {v:?}"
+                    )))
+                }
+            },
+            ai_model: var("AI_MODEL").unwrap_or_else(|| DEFAULT_AI_MODEL.to_string()),
+            ai_api_key: var("AI_API_KEY"),
+            ai_api_key_secret_id: var("AI_API_KEY_SECRET_ID"),
+            ai_timeout: Duration::from_secs(u64::from(bounded(
+                "AI_TIMEOUT_SECONDS",
+                var("AI_TIMEOUT_SECONDS"),
+                15,
+                1..=60,
+            )?)),
             webhook_queue_url: var("WEBHOOK_QUEUE_URL"),
             webhook_retry_schedule,
             webhook_timeout_seconds,
@@ -343,6 +381,34 @@ mod tests {
         assert_eq!(c.campaign_batch_size, 98);
         assert!(cfg(&[("CAMPAIGN_BATCH_SIZE", "99")]).is_err());
         assert!(cfg(&[("CAMPAIGN_BATCH_SIZE", "0")]).is_err());
+        assert_eq!(c.inbound_queue_url, None);
+        assert_eq!(c.ai_base_url, "https://ai.gateway.lovable.dev");
+        assert_eq!(c.ai_model, "google/gemini-3-flash-preview");
+        assert_eq!(c.ai_api_key, None);
+        assert_eq!(c.ai_api_key_secret_id, None);
+        assert_eq!(c.ai_timeout, Duration::from_secs(15));
+    }
+
+    #[test]
+    fn inbound_and_ai_settings() {
+        let c = cfg(&[
+            ("INBOUND_QUEUE_URL", "http://q/inbound"),
+            ("AI_BASE_URL", "http://127.0.0.1:9/"),
+            ("AI_MODEL", "openai/gpt-5-mini"),
+            ("AI_API_KEY", "sk-local"),
+            ("AI_API_KEY_SECRET_ID", "stack/ai"),
+            ("AI_TIMEOUT_SECONDS", "3"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.inbound_queue_url.as_deref(), Some("http://q/inbound"));
+        assert_eq!(c.ai_base_url, "http://127.0.0.1:9");
+        assert_eq!(c.ai_model, "openai/gpt-5-mini");
+        assert_eq!(c.ai_api_key.as_deref(), Some("sk-local"));
+        assert_eq!(c.ai_api_key_secret_id.as_deref(), Some("stack/ai"));
+        assert_eq!(c.ai_timeout, Duration::from_secs(3));
+        assert!(cfg(&[("AI_BASE_URL", "gateway.example")]).is_err());
+        assert!(cfg(&[("AI_TIMEOUT_SECONDS", "0")]).is_err());
+        assert!(cfg(&[("AI_TIMEOUT_SECONDS", "61")]).is_err());
     }
 
     #[test]

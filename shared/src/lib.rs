@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod inbound;
 pub mod media;
 pub mod metrics;
 pub mod net;
@@ -22,6 +23,7 @@ pub mod state;
 pub mod statuses;
 pub mod store;
 pub mod telemetry;
+pub mod window;
 
 pub use error::ApiError;
 pub use state::AppState;

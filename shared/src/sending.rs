@@ -3,7 +3,8 @@
 //!
 //! Round trips (after authentication, which is one conditional write):
 //! 1. At once: record the message as `pending` (with the `Idempotency-Key` claim in the same
-//!    transaction), find the device, check the media URL, take an outbound unit (quotas).
+//!    transaction), find the device, check the media URL, take an outbound unit (quotas),
+//!    read the 24-hour window (free-form content; enforced for Cloud API devices).
 //! 2. The provider call (a Cloud API device's token comes from Secrets Manager, cached per
 //!    instance: one more call the first time an instance sends from that device).
 //! 3. Record `sent` (with WhatsApp's id) or `failed` (with the reason) on the message.
@@ -129,13 +130,14 @@ pub async fn send_with_id(
             None => None,
         }
     };
-    let (created, device, media, unit) = tokio::join!(
+    let (created, device, media, unit, window) = tokio::join!(
         state
             .store
             .create_outbound(&message, claim.as_ref(), now.timestamp()),
         resolve_device(state, tenant_id, req.device_id.as_deref()),
         media,
         reserve_outbound_unit(state, caller, now),
+        crate::window::read(state, tenant_id, &req.to, &req.content),
     );
     let claim_hash = claim.as_ref().map(|c| c.key_hash.as_str());
     let release_unit = |unit: Result<OutboundUnit, ApiError>| async move {
@@ -177,6 +179,9 @@ pub async fn send_with_id(
         Ok(d) => d,
         Err(e) => return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e).await),
     };
+    // The 24-hour window (Cloud API, free-form content): a closed window is recorded and
+    // answered like Meta's own refusal, without calling Meta. See `crate::window`.
+    let window_refusal = crate::window::check(&device, &req.to, window, now).err();
     let checked = match media {
         None => None,
         Some(Ok(c)) => Some(c),
@@ -193,11 +198,16 @@ pub async fn send_with_id(
         to: req.to.clone(),
         content: req.content.clone(),
     };
-    let result = state
-        .providers
-        .for_kind(device.provider)
-        .send(&device, &outbound)
-        .await;
+    let result = match window_refusal {
+        Some(refusal) => Err(refusal),
+        None => {
+            state
+                .providers
+                .for_kind(device.provider)
+                .send(&device, &outbound)
+                .await
+        }
+    };
 
     // Round 3: record the outcome (and give the unit back if nothing went out).
     let (status, failure, wa_message_id) = match &result {
@@ -478,7 +488,8 @@ fn new_message(id: &str, caller: &Principal, req: &SendRequest, at: &str) -> Mes
         response_status: None,
         retry_after: None,
         source: req.source,
-        api_key_id: Some(caller.key_id.clone()),
+        // Automatic replies are sent by no key.
+        api_key_id: Some(caller.key_id.clone()).filter(|k| !k.is_empty()),
         created_at: at.to_string(),
         updated_at: at.to_string(),
         sent_at: None,

@@ -47,7 +47,7 @@ pub async fn record(state: &AppState, update: StatusUpdate) -> StoreResult<Statu
 /// (`pending` is internal).
 pub fn status_event(message: &Message) -> Option<WebhookEvent> {
     let status = match message.status {
-        MessageStatus::Pending => return None,
+        MessageStatus::Pending | MessageStatus::Received => return None,
         MessageStatus::Sent => MessageState::Sent,
         MessageStatus::Delivered => MessageState::Delivered,
         MessageStatus::Read => MessageState::Read,

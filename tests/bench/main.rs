@@ -84,6 +84,8 @@ async fn main() {
     let cloud = app
         .cloud_device(&key, &fake, "106540352242922", "EAAGbench")
         .await;
+    // The customer wrote first: free-form sends are inside the 24-hour window.
+    app.open_window(&t.id, &cloud, "923001234567").await;
     let sandbox = app.sandbox_device(&key).await;
     let image = files.add("/bench/photo.jpg", FileSpec::new("image/jpeg", 200 * 1024));
     let send = |body: Value| {

@@ -54,6 +54,17 @@ async fn setup(cloud: bool, batch_size: Option<usize>, clock: Clock) -> Setup {
     }
 }
 
+impl Setup {
+    /// The customers wrote to the Cloud API device just now: their 24-hour windows are open.
+    async fn open_windows(&self, phones: impl IntoIterator<Item = String>) {
+        for phone in phones {
+            self.app
+                .open_window(&self.tenant.id, &self.device, phone.trim_start_matches('+'))
+                .await;
+        }
+    }
+}
+
 fn start_of_next_minute() -> DateTime<Utc> {
     let now = Utc::now();
     DateTime::from_timestamp(now.timestamp() - now.timestamp() % 60 + 60, 0).unwrap_or(now)
@@ -489,6 +500,8 @@ async fn a_recipients_array_is_sent_once_each_with_its_variables_then_completes(
 #[tokio::test]
 async fn a_tag_is_resolved_batch_by_batch_through_the_graph_api_and_refusals_are_recorded() {
     let s = setup(true, Some(2), Clock::System).await;
+    s.open_windows((1..=6).map(|i| format!("92300100000{i}")))
+        .await;
     let (app, key) = (&s.app, s.tenant.key.as_str());
     upsert_contacts(
         app,
@@ -868,6 +881,8 @@ async fn a_scheduled_campaign_starts_when_the_scheduler_finds_it_due() {
 #[tokio::test]
 async fn concurrent_runs_queue_one_batch() {
     let s = setup(true, Some(3), Clock::System).await;
+    s.open_windows((0..3).map(|i| format!("9230050000{i:02}")))
+        .await;
     let (app, key) = (&s.app, s.tenant.key.as_str());
     let recipients: Vec<Value> = (0..3)
         .map(|i| json!({"phone": format!("+9230050000{i:02}")}))
@@ -899,6 +914,8 @@ async fn concurrent_runs_queue_one_batch() {
 #[tokio::test]
 async fn cancel_stops_a_campaign_and_its_queued_messages_send_nothing() {
     let s = setup(true, Some(3), Clock::System).await;
+    s.open_windows((0..6).map(|i| format!("9230060000{i:02}")))
+        .await;
     let (app, key) = (&s.app, s.tenant.key.as_str());
     let recipients: Vec<Value> = (0..6)
         .map(|i| json!({"phone": format!("+9230060000{i:02}")}))
@@ -1060,6 +1077,12 @@ async fn the_daily_cap_pauses_a_campaign_until_the_next_utc_day() {
 async fn a_send_the_cap_refuses_in_the_worker_pauses_and_is_sent_the_next_day() {
     let clock = Clock::manual(start_of_next_minute());
     let s = setup(true, None, clock.clone()).await;
+    s.open_windows(
+        (0..3)
+            .map(|i| format!("9230080000{i:02}"))
+            .chain(["923009999999".to_string()]),
+    )
+    .await;
     let (app, key) = (&s.app, s.tenant.key.as_str());
     set_daily_cap(app, &s.tenant.id, 3).await;
     let recipients: Vec<Value> = (0..3)
@@ -1124,6 +1147,7 @@ async fn a_send_the_cap_refuses_in_the_worker_pauses_and_is_sent_the_next_day() 
 #[tokio::test]
 async fn a_redelivered_worker_message_sends_nothing_twice() {
     let s = setup(true, None, Clock::System).await;
+    s.open_windows(["923009000001".to_string()]).await;
     let (app, key) = (&s.app, s.tenant.key.as_str());
     let id = created_id(app, key, json!({"name": "Once", "message": "m", "delaySeconds": 1, "recipients": [{"phone": "+923009000001"}]})).await;
     let (status, _) = run(app, key, &id).await;
@@ -1165,6 +1189,8 @@ async fn a_redelivered_worker_message_sends_nothing_twice() {
 async fn dead_workers_and_lost_messages_are_settled_by_the_scheduler_without_sending_twice() {
     let clock = Clock::manual(start_of_next_minute());
     let s = setup(true, None, clock.clone()).await;
+    s.open_windows((0..3).map(|i| format!("9230100000{i:02}")))
+        .await;
     let (app, key) = (&s.app, s.tenant.key.as_str());
     let recipients: Vec<Value> = (0..3)
         .map(|i| json!({"phone": format!("+9230100000{i:02}")}))
@@ -1560,4 +1586,45 @@ async fn a_campaign_pauses_when_its_device_is_gone_and_run_resumes_it() {
     })
     .await;
     assert_eq!((done.sent, done.failed), (2, 0));
+}
+
+#[tokio::test]
+async fn recipients_outside_the_24_hour_window_fail_without_a_call_to_meta() {
+    let s = setup(true, None, Clock::System).await;
+    s.open_windows(["923011000001".to_string()]).await;
+    let (app, key) = (&s.app, s.tenant.key.as_str());
+    let (_, created) = create(
+        app,
+        key,
+        json!({"name": "Window", "message": "m", "delaySeconds": 1,
+               "recipients": [{"phone": "+923011000001"}, {"phone": "+923011000002"}]}),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap_or_default().to_string();
+    let (status, _) = run(app, key, &id).await;
+    assert_eq!(status, StatusCode::OK);
+    let done = drive(app, &s.tenant.id, &id, 30, |c| {
+        c.status == CampaignStatus::Completed
+    })
+    .await;
+    assert_eq!(
+        (done.sent, done.failed),
+        (1, 1),
+        "one open window, one closed"
+    );
+    assert_eq!(
+        s.fake.requests().len(),
+        1,
+        "Meta is not asked for the closed window"
+    );
+    let (_, recipients) = call(
+        app,
+        key,
+        Method::GET,
+        &format!("/api/public/v1/campaigns/{id}/recipients"),
+        None,
+    )
+    .await;
+    let text = recipients.to_string();
+    assert!(text.contains("24-hour"), "the failure says why: {text}");
 }

@@ -186,3 +186,60 @@ async fn a_campaign_goes_through_its_function_the_scheduler_and_the_worker_as_la
         .unwrap_or_else(|| panic!("campaign"));
     assert_eq!((c.sent, c.queued, c.total), (1, 1, 2));
 }
+
+#[tokio::test]
+async fn metas_webhook_event_is_verified_over_the_raw_body_plain_or_base64() {
+    use base64::Engine;
+    let fake = wati_tests::fake_meta::FakeMeta::start().await;
+    let app = TestApp::start_with(sending_options(&fake.base)).await;
+    let t = app.create_tenant("pro").await;
+    app.cloud_device(&t.key, &fake, "106540352242922", "EAAGlambda")
+        .await;
+    // Meta's bytes, spacing and all: the signature covers exactly these.
+    let raw = fixture(
+        "meta-text-message.json",
+        &[
+            ("__PHONE_NUMBER_ID__", "106540352242922"),
+            ("__WAMID__", "wamid.HBgMLAMBDA0001"),
+            ("__TS__", &chrono::Utc::now().timestamp().to_string()),
+            ("__TEXT__", "hello from Lambda"),
+        ],
+    );
+    let good =
+        wati_shared::domain::inbound::sign("0123456789abcdef0123456789abcdef", raw.as_bytes());
+    let event = |body: String, base64: bool, signature: &str| {
+        fixture(
+            "apigw-cloud-api-webhook.json",
+            &[
+                ("__TENANT_ID__", &t.id),
+                ("__SIGNATURE__", signature),
+                // The body as a JSON string, raw or base64 as API Gateway passes it.
+                ("\"__BODY__\"", &body),
+                (
+                    "\"isBase64Encoded\": false",
+                    if base64 {
+                        "\"isBase64Encoded\": true"
+                    } else {
+                        "\"isBase64Encoded\": false"
+                    },
+                ),
+            ],
+        )
+    };
+    let plain = serde_json::to_string(&raw).unwrap_or_default();
+    let encoded =
+        serde_json::to_string(&base64::engine::general_purpose::STANDARD.encode(raw.as_bytes()))
+            .unwrap_or_default();
+    let router = || fn_cloud_api_webhook::router(app.state.clone());
+    for (body, b64) in [(plain.clone(), false), (encoded, true)] {
+        let (status, request_id, res) = invoke(router(), &event(body, b64, &good)).await;
+        assert_eq!(status, 200, "base64 {b64}: {res}");
+        assert_eq!(request_id, "fixture-meta-webhook-0001");
+        assert_eq!(res, json!({"messages": 1, "statuses": 0}));
+    }
+    let (status, _, _) = invoke(router(), &event(plain.clone(), false, "sha256=00")).await;
+    assert_eq!(status, 401);
+    let wrong = wati_shared::domain::inbound::sign("wrong", raw.as_bytes());
+    let (status, _, _) = invoke(router(), &event(plain, false, &wrong)).await;
+    assert_eq!(status, 403);
+}

@@ -10,6 +10,7 @@ mod cli;
 mod contact_lists;
 mod contacts;
 mod devices;
+mod inbound;
 mod lambda_events;
 mod media;
 mod plan_limits;

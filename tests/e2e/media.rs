@@ -21,8 +21,10 @@ async fn setup() -> Setup {
     let files = FakeFiles::start().await;
     let app = TestApp::start_with(sending_options(&fake.base)).await;
     let t = app.create_tenant("pro").await;
-    app.cloud_device(&t.key, &fake, "106540352242922", "EAAGmedia")
+    let device = app
+        .cloud_device(&t.key, &fake, "106540352242922", "EAAGmedia")
         .await;
+    app.open_window(&t.id, &device, "923001234567").await;
     Setup {
         app,
         fake,
@@ -320,10 +322,14 @@ async fn every_failed_url_check_is_a_400_that_says_which() {
         .dynamo
         .scan()
         .table_name(&s.app.state.config.table_name)
-        .filter_expression("begins_with(PK, :p)")
+        .filter_expression("begins_with(PK, :p) AND direction = :out")
         .expression_attribute_values(
             ":p",
             aws_sdk_dynamodb::types::AttributeValue::S(format!("TENANT#{}#MSG#", s.tenant_id)),
+        )
+        .expression_attribute_values(
+            ":out",
+            aws_sdk_dynamodb::types::AttributeValue::S("out".into()),
         )
         .send()
         .await

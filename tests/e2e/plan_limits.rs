@@ -80,8 +80,10 @@ async fn a_message_the_provider_refuses_gives_its_unit_back() {
     let fake = FakeMeta::start().await;
     let app = app_with(&fake.base).await;
     let t = app.create_tenant("pro").await;
-    app.cloud_device(&t.key, &fake, "106540352242922", "EAAG-token")
+    let device = app
+        .cloud_device(&t.key, &fake, "106540352242922", "EAAG-token")
         .await;
+    app.open_window(&t.id, &device, "923001234567").await;
 
     fake.push(Reply::error(
         400,

@@ -86,6 +86,10 @@ async fn each_function_documents_exactly_its_template_routes() {
         ("functions/contacts", fn_contacts::openapi()),
         ("functions/messages", fn_messages::openapi()),
         ("functions/campaigns", fn_campaigns::openapi()),
+        (
+            "functions/cloud-api-webhook",
+            fn_cloud_api_webhook::openapi(),
+        ),
         ("functions/meta", fn_meta::own_openapi()),
     ];
     for (uri, doc) in docs {

@@ -30,6 +30,8 @@ async fn setup_with(f: impl FnOnce(&mut TestOptions)) -> Setup {
     let app = TestApp::start_with(opts).await;
     let tenant = app.create_tenant("pro").await;
     let device = app.cloud_device(&tenant.key, &fake, PHONE, TOKEN).await;
+    // The customer wrote first: free-form sends are inside the 24-hour window.
+    app.open_window(&tenant.id, &device, "923001234567").await;
     Setup {
         app,
         fake,
@@ -77,8 +79,10 @@ async fn stored_messages(
         .dynamo
         .scan()
         .table_name(&app.state.config.table_name)
-        .filter_expression("begins_with(PK, :p)")
+        // Outbound only: the customer's own message (the open window) is not a send.
+        .filter_expression("begins_with(PK, :p) AND direction = :out")
         .expression_attribute_values(":p", AttributeValue::S(format!("TENANT#{tenant_id}#MSG#")))
+        .expression_attribute_values(":out", AttributeValue::S("out".into()))
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -158,6 +162,9 @@ async fn a_text_goes_to_meta_exactly_and_can_be_looked_up_by_either_id() {
     let second = s
         .app
         .cloud_device(&s.tenant.key, &s.fake, "5550002", "EAAGsecond")
+        .await;
+    s.app
+        .open_window(&s.tenant.id, &second, "923001234567")
         .await;
     let (status, _, _) = send(
         &s.app,
@@ -364,8 +371,10 @@ async fn slow_answers_are_waited_for_and_silence_is_a_504_with_the_message_id() 
     };
     let down = TestApp::start_with(sending_options(&format!("http://127.0.0.1:{closed}"))).await;
     let t = down.create_tenant("pro").await;
-    down.cloud_device(&t.key, &s.fake, "5550009", "EAAGdown")
+    let dev = down
+        .cloud_device(&t.key, &s.fake, "5550009", "EAAGdown")
         .await;
+    down.open_window(&t.id, &dev, "923001234567").await;
     let (status, _, body) =
         send(&down, &t.key, json!({"to": "923001234567", "message": "x"})).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
@@ -670,6 +679,9 @@ async fn an_idempotency_key_replays_the_first_answer_and_sends_nothing_again() {
         131030,
         "Recipient phone number not in allowed list",
     ));
+    s.app
+        .open_window(&s.tenant.id, &s.device, "923009999999")
+        .await;
     let refused_body = r#"{"to":"923009999999","message":"hello"}"#;
     let (status, _, refused) = parts(with_key("k-refused", refused_body).await).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -720,9 +732,11 @@ async fn an_idempotency_key_replays_the_first_answer_and_sends_nothing_again() {
     };
     let (status, _, _) = parts(retry().await).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    s.app
+    let dev = s
+        .app
         .cloud_device(&fresh.key, &s.fake, "5550003", "EAAGfresh")
         .await;
+    s.app.open_window(&fresh.id, &dev, "923001234567").await;
     let (status, headers, body) = parts(retry().await).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(header(&headers, "idempotent-replayed"), "");
@@ -740,8 +754,9 @@ fn count(h: &reqwest::header::HeaderMap, name: &str) -> usize {
 }
 
 /// The AWS calls of a send, as the call accounting reports them (documented in
-/// docs/sending.md): authentication (1 write), then at once the pending record and the
-/// device (2 calls, 1 round trip), then the provider, then the outcome (1 write).
+/// docs/sending.md): authentication (1 write), then at once the pending record, the
+/// device, the daily outbound unit and the 24-hour window (4 calls, 1 round trip), then the
+/// provider, then the outcome (1 write) and the `message.status` event.
 #[tokio::test]
 async fn a_text_send_waits_for_two_aws_round_trips_before_the_provider() {
     // A fixed clock keeps every request in one rate-limit minute (one auth write each).
@@ -753,13 +768,13 @@ async fn a_text_send_waits_for_two_aws_round_trips_before_the_provider() {
     assert_eq!(status, StatusCode::OK, "{sent}");
     assert_eq!(
         count(&h, "x-aws-calls-before-provider"),
-        5,
-        "auth, message, device, daily outbound unit, secret"
+        6,
+        "auth, message, device, daily outbound unit, 24-hour window, secret"
     );
     assert_eq!(count(&h, "x-aws-sequential-before-provider"), 3);
     assert_eq!(
         count(&h, "x-aws-calls"),
-        7,
+        8,
         "+ the outcome, + the message.status event"
     );
 
@@ -776,13 +791,13 @@ async fn a_text_send_waits_for_two_aws_round_trips_before_the_provider() {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(
             count(&h, "x-aws-calls-before-provider"),
-            4,
-            "auth, then at once: message (+claim), device, daily outbound unit"
+            5,
+            "auth, then at once: message (+claim), device, daily outbound unit, 24-hour window"
         );
         assert_eq!(count(&h, "x-aws-sequential-before-provider"), 2);
         assert_eq!(
             count(&h, "x-aws-calls"),
-            6,
+            7,
             "+ the outcome, + the message.status event"
         );
         assert_eq!(count(&h, "x-aws-sequential"), 4);

@@ -237,6 +237,113 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// The customer `peer` wrote to the device just now, recorded as the inbound pipeline
+    /// records it (message and conversation), so free-form sends to them pass WhatsApp's
+    /// 24-hour window.
+    pub async fn open_window(&self, tenant_id: &str, device_id: &str, peer: &str) {
+        self.customer_wrote_at(tenant_id, device_id, peer, self.clock.now())
+            .await;
+    }
+
+    /// The customer `peer` wrote to the device at `at`.
+    pub async fn customer_wrote_at(
+        &self,
+        tenant_id: &str,
+        device_id: &str,
+        peer: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) {
+        let wamid = format!("wamid.window.{}", uuid::Uuid::new_v4().simple());
+        self.record_customer_message(
+            tenant_id,
+            device_id,
+            peer,
+            &wamid,
+            "hello",
+            at,
+            self.clock.now(),
+        )
+        .await;
+    }
+
+    /// Stores a customer's text message and its conversation as the inbound worker's first
+    /// step does (claimed for answering at `stored_at`), and nothing else. Returns its id.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_customer_message(
+        &self,
+        tenant_id: &str,
+        device_id: &str,
+        peer: &str,
+        wamid: &str,
+        text: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        stored_at: chrono::DateTime<chrono::Utc>,
+    ) -> String {
+        use wati_shared::clock::iso;
+        use wati_shared::domain::inbound::inbound_message_id;
+        use wati_shared::domain::messages::MessageStatus;
+        use wati_shared::store::conversations::{Conversation, RecordInbound};
+        use wati_shared::store::messages::{Direction, Message, MessageKind, MessageSource};
+        let store = &self.state.store;
+        let now = stored_at;
+        for _ in 0..5 {
+            let prev = store
+                .get_conversation(tenant_id, device_id, peer)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let id = inbound_message_id(tenant_id, wamid, at);
+            let next = Conversation::after_inbound(
+                prev.as_ref(),
+                tenant_id,
+                device_id,
+                peer,
+                &id,
+                at,
+                None,
+                now,
+            );
+            let message = Message {
+                id: id.clone(),
+                tenant_id: tenant_id.into(),
+                direction: Direction::In,
+                peer: peer.into(),
+                kind: MessageKind::Text,
+                text: Some(text.into()),
+                media_url: None,
+                media_mimetype: None,
+                media_file_name: None,
+                template_name: None,
+                template_language: None,
+                device_id: Some(device_id.into()),
+                provider: None,
+                status: MessageStatus::Received,
+                wa_message_id: Some(wamid.to_string()),
+                error: None,
+                error_code: None,
+                response_status: None,
+                retry_after: None,
+                source: MessageSource::Inbound,
+                api_key_id: None,
+                created_at: iso(now),
+                updated_at: iso(now),
+                sent_at: Some(iso(at)),
+                delivered_at: None,
+                read_at: None,
+                failed_at: None,
+            };
+            let recorded = store
+                .record_inbound(&message, &json!({}), &next, prev.map(|c| c.version), now)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            if recorded == RecordInbound::Recorded {
+                return id;
+            }
+        }
+        panic!("could not record the customer's message");
+    }
+}
+
 /// Options for sending tests: the Graph API is `graph_base` (a fake), media URLs may be on
 /// this machine, the provider times out after 2 s and the sandbox reports after 1 s.
 pub fn sending_options(graph_base: &str) -> TestOptions {

@@ -152,6 +152,8 @@ pub enum MessageStatus {
     Delivered,
     Read,
     Failed,
+    /// An inbound message: the customer's, stored as received. It never changes status.
+    Received,
 }
 
 impl MessageStatus {
@@ -162,6 +164,7 @@ impl MessageStatus {
             MessageStatus::Delivered => "delivered",
             MessageStatus::Read => "read",
             MessageStatus::Failed => "failed",
+            MessageStatus::Received => "received",
         }
     }
 
@@ -172,6 +175,7 @@ impl MessageStatus {
             MessageStatus::Delivered,
             MessageStatus::Read,
             MessageStatus::Failed,
+            MessageStatus::Received,
         ]
         .into_iter()
         .find(|st| st.as_str() == s)
@@ -185,13 +189,19 @@ impl MessageStatus {
             MessageStatus::Delivered => 2,
             MessageStatus::Read => 3,
             MessageStatus::Failed => 4,
+            // Above every outbound status, so no provider report can change it.
+            MessageStatus::Received => 5,
         }
     }
 
     /// Whether a provider report of `next` moves a message that is at `self`: forward only,
-    /// and never from `pending` (the send itself records `sent` or `failed` first).
+    /// and never from `pending` (the send itself records `sent` or `failed` first). Inbound
+    /// messages (`received`) have no provider statuses.
     pub fn may_become(self, next: MessageStatus) -> bool {
-        self != MessageStatus::Pending && next.rank() > self.rank()
+        self != MessageStatus::Pending
+            && self != MessageStatus::Received
+            && next != MessageStatus::Received
+            && next.rank() > self.rank()
     }
 }
 

@@ -71,6 +71,9 @@ pub enum ReplyOutcome {
     QuotaExceeded,
     /// The AI failed or timed out: no reply.
     AiError,
+    /// A reply was chosen (a rule's, or the AI's) but could not go out: WhatsApp refused
+    /// it, or the device or the 24-hour window stopped it (`detail` says which).
+    SendFailed,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -165,6 +168,9 @@ impl Store {
                 .key_condition_expression("PK = :pk AND begins_with(SK, :p)")
                 .expression_attribute_values(":pk", s(tenant_pk(tenant_id)))
                 .expression_attribute_values(":p", s(RULE_PREFIX))
+                // Strongly consistent: the inbound worker compiles what it reads under the
+                // rules version it just read.
+                .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
                 .await

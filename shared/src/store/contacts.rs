@@ -459,6 +459,36 @@ impl Store {
         Ok(outcomes)
     }
 
+    /// The contact of a customer who wrote in (the inbound pipeline): created when the
+    /// phone is new, named with the WhatsApp profile name when it has no name yet. A name
+    /// the business gave the contact is kept. Tags and lists are untouched.
+    pub async fn contact_from_profile(
+        &self,
+        tenant_id: &str,
+        phone: &str,
+        profile_name: Option<&str>,
+        now: &str,
+    ) -> StoreResult<UpsertOutcome> {
+        let current = self.contact_by_phone(tenant_id, phone).await?;
+        let has_name = matches!(&current, Read::Found(Some(c)) if !c.name.is_empty());
+        let name = profile_name
+            .filter(|_| !has_name)
+            .and_then(|n| rules::name("name", n).ok())
+            .filter(|n| !n.is_empty());
+        if let Read::Found(Some(c)) = &current {
+            if name.is_none() {
+                return Ok(UpsertOutcome::Unchanged(c.contact()));
+            }
+        }
+        let group = Group {
+            phone: phone.to_string(),
+            indices: vec![0],
+            name,
+            tags: Vec::new(),
+        };
+        self.upsert_group(tenant_id, &group, current, now).await
+    }
+
     /// The contact holding `phone`, read again after a lost race.
     async fn contact_by_phone(&self, tenant_id: &str, phone: &str) -> StoreResult<Read> {
         let out = self

@@ -163,6 +163,30 @@ impl Store {
         out.item.map(from_item).transpose()
     }
 
+    /// The device that holds a Cloud API phone number id in this tenant (how Meta's
+    /// webhooks find their device).
+    pub async fn device_id_for_phone_number(
+        &self,
+        tenant_id: &str,
+        phone_number_id: &str,
+    ) -> StoreResult<Option<String>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant_id)))
+            .key(SK, s(phone_number_sk(phone_number_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", &e))?;
+        Ok(out
+            .item
+            .map(from_item::<PhoneNumberItem>)
+            .transpose()?
+            .map(|m| m.device_id))
+    }
+
     /// A tenant's devices, oldest first. Bounded by the plan's device cap.
     pub async fn list_devices(&self, tenant_id: &str) -> StoreResult<Vec<Device>> {
         let mut devices = Vec::new();

@@ -5,6 +5,9 @@ pub const SK: &str = "SK";
 pub const GSI1: &str = "GSI1";
 pub const GSI1PK: &str = "GSI1PK";
 pub const GSI1SK: &str = "GSI1SK";
+pub const GSI2: &str = "GSI2";
+pub const GSI2PK: &str = "GSI2PK";
+pub const GSI2SK: &str = "GSI2SK";
 
 /// Tenant profile: `TENANT#<id>` / `TENANT`.
 pub fn tenant_pk(tenant_id: &str) -> String {
@@ -133,6 +136,24 @@ pub const MESSAGE_SK: &str = "MSG";
 /// `TENANT#<id>#WAMID#<wamid>` / `MSG`.
 pub fn wamid_gsi1pk(tenant_id: &str, wamid: &str) -> String {
     format!("TENANT#{tenant_id}#WAMID#{wamid}")
+}
+
+/// A message in its conversation's history, on GSI2 (projection: direction, text, type,
+/// deviceId, waMessageId): `TENANT#<id>#HISTORY#<peer>` / `<messageId>`. Every message,
+/// inbound and outbound, of every device with that peer; ids are UUIDv7, so newest last.
+pub fn history_gsi2pk(tenant_id: &str, peer: &str) -> String {
+    format!("TENANT#{tenant_id}#HISTORY#{peer}")
+}
+
+/// The tenant's conversations with one customer, one per device:
+/// `TENANT#<id>#PEER#<peer>` / `CONV#<deviceId>`. Keyed by the peer first so the send flow
+/// can read the 24-hour window in its first round, before it knows the device.
+pub fn peer_pk(tenant_id: &str, peer: &str) -> String {
+    format!("TENANT#{tenant_id}#PEER#{peer}")
+}
+pub const CONVERSATION_PREFIX: &str = "CONV#";
+pub fn conversation_sk(device_id: &str) -> String {
+    format!("{CONVERSATION_PREFIX}{device_id}")
 }
 
 /// An `Idempotency-Key` claim: `TENANT#<id>#IDEMPOTENCY#<sha256 of key>` / `IDEMPOTENCY`.

@@ -36,6 +36,17 @@ pub enum MessageKind {
     Audio,
     Document,
     Template,
+    // Inbound only (what customers can send besides text and media).
+    Sticker,
+    Location,
+    Contacts,
+    /// A template's quick-reply button.
+    Button,
+    /// A reply to an interactive message (button, list row, flow).
+    Interactive,
+    Reaction,
+    /// A type this platform does not understand: stored with Meta's type and JSON.
+    Unknown,
 }
 
 impl From<MediaKind> for MessageKind {
@@ -58,6 +69,12 @@ pub enum MessageSource {
     Api,
     /// A bulk campaign's worker.
     Campaign,
+    /// A customer's message (Meta's webhook, or the sandbox's inbound endpoint).
+    Inbound,
+    /// A keyword auto-reply rule's response.
+    KeywordReply,
+    /// An AI Smart Reply.
+    AiReply,
 }
 
 /// A message as stored (camelCase attributes; the keys are added around it).
@@ -127,6 +144,18 @@ fn message_item(m: &Message) -> StoreResult<Item> {
     if let Some(w) = &m.wa_message_id {
         item.insert(GSI1PK.into(), s(wamid_gsi1pk(&m.tenant_id, w)));
         item.insert(GSI1SK.into(), s(MESSAGE_SK));
+    }
+    // The conversation history (AI context, inbox): every message with its peer.
+    item.insert(GSI2PK.into(), s(history_gsi2pk(&m.tenant_id, &m.peer)));
+    item.insert(GSI2SK.into(), s(&m.id));
+    Ok(item)
+}
+
+/// A message as an inbound item: the message's attributes, its keys, and `extra`.
+pub(crate) fn message_item_with(m: &Message, extra: Item) -> StoreResult<Item> {
+    let mut item = message_item(m)?;
+    for (k, v) in extra {
+        item.entry(k).or_insert(v);
     }
     Ok(item)
 }
@@ -399,7 +428,7 @@ impl Store {
             (":at", s(&u.at)),
         ];
         match u.status {
-            MessageStatus::Pending => {}
+            MessageStatus::Pending | MessageStatus::Received => {}
             MessageStatus::Sent => sets.push("sentAt = if_not_exists(sentAt, :at)".into()),
             MessageStatus::Delivered => {
                 sets.push("deliveredAt = if_not_exists(deliveredAt, :at)".into())

@@ -8,6 +8,7 @@ pub mod batch;
 pub mod campaigns;
 pub mod contact_lists;
 pub mod contacts;
+pub mod conversations;
 pub mod devices;
 pub mod keys;
 pub mod messages;

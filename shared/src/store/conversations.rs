@@ -1,0 +1,629 @@
+//! Conversations (the spec's Team Inbox object) and inbound messages.
+//!
+//! - A conversation is one device and one customer: `TENANT#<id>#PEER#<peer>` /
+//!   `CONV#<deviceId>`. It holds the inbox state (`status`, `unreadCount`, `assignedTo`,
+//!   `lastMessageAt`) and `lastInboundAt`, the customer's last message, which is the 24-hour
+//!   window. Keyed by the peer first, so the send flow reads every device's window with one
+//!   query in its first round, before it knows the device.
+//! - An inbound message is a message item (`direction: in`, `status: received`) whose id is
+//!   derived from its WhatsApp id (`domain::inbound::inbound_message_id`), so storing it is a
+//!   conditional put that refuses a duplicate. It is written in one transaction with its
+//!   conversation, so the unread count moves exactly once per message.
+//! - `handling` / `handlingAt` on the inbound message say who answers it: `claimed` by the
+//!   worker that stored it, `done` once answered. A copy delivered again after a crash takes
+//!   over a stale claim; one arriving while the first is at work leaves it alone.
+
+use super::auto_replies::AiSettings;
+use super::devices::Device;
+use super::keys::*;
+use super::messages::{message_item_with, Direction, Message, MessageKind};
+use super::tenants::{Tenant, TenantItem};
+use super::{
+    failed_condition_index, from_item, n, s, to_item, transaction_lost, Item, Store, StoreError,
+    StoreResult,
+};
+use crate::clock::iso;
+use aws_sdk_dynamodb::types::{
+    Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ConversationStatus {
+    Open,
+    Pending,
+    Resolved,
+}
+
+/// A conversation as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conversation {
+    pub id: String,
+    pub tenant_id: String,
+    pub device_id: String,
+    /// The customer, digits only.
+    pub peer: String,
+    pub status: ConversationStatus,
+    pub unread_count: u32,
+    /// The latest customer message's time.
+    pub last_message_at: String,
+    /// The customer's last message (WhatsApp's time): the 24-hour window runs from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_inbound_at: Option<String>,
+    /// Our id of the customer's last message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_message_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_to: Option<String>,
+    /// The customer's WhatsApp profile name, as last seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_name: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Bumped by every write: writes are conditional on the version read.
+    pub version: u64,
+}
+
+/// The spec's conversation object (snake_case).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ConversationView {
+    pub id: String,
+    pub device_id: String,
+    #[schema(example = "923001234567")]
+    pub peer: String,
+    /// A teammate's id, or null.
+    pub assigned_to: Option<String>,
+    pub status: ConversationStatus,
+    pub unread_count: u32,
+    #[schema(example = "2026-06-11T09:12:33Z")]
+    pub last_message_at: String,
+}
+
+fn parse_time(t: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(t)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn later(a: Option<&str>, b: DateTime<Utc>) -> String {
+    match a.and_then(parse_time) {
+        Some(t) if t > b => iso(t),
+        _ => iso(b),
+    }
+}
+
+impl Conversation {
+    pub fn view(&self) -> ConversationView {
+        ConversationView {
+            id: self.id.clone(),
+            device_id: self.device_id.clone(),
+            peer: self.peer.clone(),
+            assigned_to: self.assigned_to.clone(),
+            status: self.status,
+            unread_count: self.unread_count,
+            last_message_at: self.last_message_at.clone(),
+        }
+    }
+
+    /// The customer's last message time, if any.
+    pub fn last_inbound(&self) -> Option<DateTime<Utc>> {
+        self.last_inbound_at.as_deref().and_then(parse_time)
+    }
+
+    /// The conversation after a new customer message (`prev`: as read; `None`: the first
+    /// message). A resolved conversation opens again; the unread count goes up by one; the
+    /// times only move forward (messages can arrive out of order).
+    #[allow(clippy::too_many_arguments)]
+    pub fn after_inbound(
+        prev: Option<&Conversation>,
+        tenant_id: &str,
+        device_id: &str,
+        peer: &str,
+        message_id: &str,
+        sent_at: DateTime<Utc>,
+        profile_name: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Conversation {
+        let now_s = iso(now);
+        match prev {
+            None => Conversation {
+                id: uuid::Uuid::now_v7().to_string(),
+                tenant_id: tenant_id.to_string(),
+                device_id: device_id.to_string(),
+                peer: peer.to_string(),
+                status: ConversationStatus::Open,
+                unread_count: 1,
+                last_message_at: iso(sent_at),
+                last_inbound_at: Some(iso(sent_at)),
+                last_message_id: Some(message_id.to_string()),
+                assigned_to: None,
+                profile_name: profile_name.map(str::to_string),
+                created_at: now_s.clone(),
+                updated_at: now_s,
+                version: 1,
+            },
+            Some(p) => {
+                let newest = p.last_inbound().is_none_or(|t| sent_at >= t);
+                Conversation {
+                    status: match p.status {
+                        ConversationStatus::Resolved => ConversationStatus::Open,
+                        s => s,
+                    },
+                    unread_count: p.unread_count.saturating_add(1),
+                    last_message_at: later(Some(&p.last_message_at), sent_at),
+                    last_inbound_at: Some(later(p.last_inbound_at.as_deref(), sent_at)),
+                    last_message_id: if newest {
+                        Some(message_id.to_string())
+                    } else {
+                        p.last_message_id.clone()
+                    },
+                    profile_name: profile_name
+                        .map(str::to_string)
+                        .or_else(|| p.profile_name.clone()),
+                    updated_at: now_s,
+                    version: p.version + 1,
+                    ..p.clone()
+                }
+            }
+        }
+    }
+}
+
+fn conversation_item(c: &Conversation) -> StoreResult<Item> {
+    let mut item = to_item(c)?;
+    item.insert(PK.into(), s(peer_pk(&c.tenant_id, &c.peer)));
+    item.insert(SK.into(), s(conversation_sk(&c.device_id)));
+    Ok(item)
+}
+
+/// Everything the inbound worker needs to know before storing a message, read at once.
+#[derive(Debug, Clone, Default)]
+pub struct InboundContext {
+    pub tenant: Option<Tenant>,
+    pub device: Option<Device>,
+    pub conversation: Option<Conversation>,
+    /// The tenant's rules version (cached matchers reload when it changes).
+    pub rules_version: u64,
+    pub ai: AiSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordInbound {
+    /// Stored, and the conversation updated with it.
+    Recorded,
+    /// This message (same tenant and WhatsApp id) was stored before.
+    Duplicate,
+    /// The conversation changed since it was read: read it again and retry.
+    ConversationChanged,
+}
+
+/// Who answers an inbound message that arrived again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handling {
+    /// The earlier attempt's claim was stale: this one answers now.
+    TakenOver,
+    /// Another attempt is answering it right now.
+    Busy,
+    /// Already answered (or decided not to).
+    Done,
+}
+
+pub const HANDLING_CLAIMED: &str = "claimed";
+pub const HANDLING_DONE: &str = "done";
+
+/// Where an inbound message stored at `at` sorts in its conversation's history (GSI2SK):
+/// a UUIDv7-shaped string of that millisecond, so it compares with outbound messages'
+/// ids (UUIDv7 of their send), which are their positions.
+pub fn history_position(at: DateTime<Utc>, message_id: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(message_id.as_bytes());
+    let mut bits = [0u8; 10];
+    bits.copy_from_slice(&digest[..10]);
+    let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+    uuid::Builder::from_unix_timestamp_millis(millis, &bits)
+        .into_uuid()
+        .to_string()
+}
+
+/// One message of a conversation's history, as GSI2 projects it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    /// Our id of the message.
+    pub id: String,
+    /// Its place in the history (GSI2SK): the id for outbound messages,
+    /// [`history_position`] for inbound ones.
+    pub position: String,
+    pub direction: Direction,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(rename = "type", default)]
+    pub kind: Option<MessageKind>,
+    #[serde(default)]
+    pub device_id: Option<String>,
+    /// Present once WhatsApp has the message (a failed or pending send has none).
+    #[serde(default)]
+    pub wa_message_id: Option<String>,
+}
+
+impl Store {
+    /// The tenant, the device, the conversation, the rules version and the AI settings, in
+    /// one strongly consistent `BatchGetItem`.
+    pub async fn inbound_context(
+        &self,
+        tenant_id: &str,
+        device_id: &str,
+        peer: &str,
+    ) -> StoreResult<InboundContext> {
+        let tenant_key = tenant_pk(tenant_id);
+        let keys = vec![
+            (tenant_key.clone(), TENANT_SK.to_string()),
+            (tenant_key.clone(), device_sk(device_id)),
+            (tenant_key.clone(), RULES_VERSION_SK.to_string()),
+            (tenant_key.clone(), AI_SETTINGS_SK.to_string()),
+            (peer_pk(tenant_id, peer), conversation_sk(device_id)),
+        ];
+        let mut ctx = InboundContext::default();
+        for item in self.batch_get(&keys, true).await? {
+            let sk = item
+                .get(SK)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default();
+            if sk == TENANT_SK {
+                ctx.tenant = Some(from_item::<TenantItem>(item)?.tenant());
+            } else if sk == RULES_VERSION_SK {
+                ctx.rules_version = item
+                    .get("version")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+            } else if sk == AI_SETTINGS_SK {
+                ctx.ai = from_item(item)?;
+            } else if sk.starts_with(DEVICE_PREFIX) {
+                ctx.device = Some(from_item(item)?);
+            } else if sk.starts_with(CONVERSATION_PREFIX) {
+                ctx.conversation = Some(from_item(item)?);
+            }
+        }
+        Ok(ctx)
+    }
+
+    /// Stores an inbound message (refused if it is already there) and its conversation's
+    /// new state (guarded by the version read: `None` for a new conversation), atomically.
+    /// `extra`: attributes stored on the message besides the [`Message`] fields (Meta's type,
+    /// media id, location…). The message is `claimed` for answering by this call's caller.
+    pub async fn record_inbound<E: Serialize>(
+        &self,
+        message: &Message,
+        extra: &E,
+        conversation: &Conversation,
+        read_version: Option<u64>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RecordInbound> {
+        let mut extra: Item = to_item(extra)?;
+        extra.insert("handling".into(), s(HANDLING_CLAIMED));
+        extra.insert("handlingAt".into(), s(crate::clock::iso_millis(now)));
+        let mut item = message_item_with(message, extra)?;
+        // In the history, the message sits where it was stored (after every reply sent
+        // before it), not at the customer's whole-second timestamp its id carries.
+        item.insert(GSI2SK.into(), s(history_position(now, &message.id)));
+        let message_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut conv_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(conversation_item(conversation)?));
+        conv_put = match read_version {
+            None => conv_put.condition_expression("attribute_not_exists(PK)"),
+            Some(v) => conv_put
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", n(v)),
+        };
+        let conv_put = conv_put
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let sent = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(message_put).build())
+            .transact_items(TransactWriteItem::builder().put(conv_put).build())
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(RecordInbound::Recorded),
+            Err(e) => match failed_condition_index(&e) {
+                Some(0) => Ok(RecordInbound::Duplicate),
+                Some(_) => Ok(RecordInbound::ConversationChanged),
+                None if transaction_lost(&e) => Ok(RecordInbound::ConversationChanged),
+                None => Err(StoreError::aws("TransactWriteItems", &e)),
+            },
+        }
+    }
+
+    /// For an inbound message that arrived again: takes over answering it if the earlier
+    /// claim is older than `stale_before` and the message is not answered yet.
+    pub async fn take_over_inbound(
+        &self,
+        tenant_id: &str,
+        message_id: &str,
+        stale_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Handling> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(message_pk(tenant_id, message_id)))
+            .key(SK, s(MESSAGE_SK))
+            .update_expression("SET handling = :claimed, handlingAt = :now")
+            .condition_expression(
+                "attribute_exists(PK) AND handling = :claimed AND handlingAt < :stale",
+            )
+            .expression_attribute_values(":claimed", s(HANDLING_CLAIMED))
+            .expression_attribute_values(":now", s(crate::clock::iso_millis(now)))
+            .expression_attribute_values(":stale", s(crate::clock::iso_millis(stale_before)))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(Handling::TakenOver),
+            Err(e) => {
+                use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+                match e.as_service_error() {
+                    Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
+                        let handling = c
+                            .item
+                            .as_ref()
+                            .and_then(|i| i.get("handling"))
+                            .and_then(|v| v.as_s().ok())
+                            .map(String::as_str);
+                        Ok(match handling {
+                            Some(HANDLING_CLAIMED) => Handling::Busy,
+                            _ => Handling::Done,
+                        })
+                    }
+                    _ => Err(StoreError::aws("UpdateItem", &e)),
+                }
+            }
+        }
+    }
+
+    /// Marks an inbound message as answered (or decided: no answer).
+    pub async fn finish_inbound(
+        &self,
+        tenant_id: &str,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(message_pk(tenant_id, message_id)))
+            .key(SK, s(MESSAGE_SK))
+            .update_expression("SET handling = :done, handlingAt = :now")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":done", s(HANDLING_DONE))
+            .expression_attribute_values(":now", s(crate::clock::iso_millis(now)))
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("UpdateItem", &e))?;
+        Ok(())
+    }
+
+    pub async fn get_conversation(
+        &self,
+        tenant_id: &str,
+        device_id: &str,
+        peer: &str,
+    ) -> StoreResult<Option<Conversation>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(peer_pk(tenant_id, peer)))
+            .key(SK, s(conversation_sk(device_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", &e))?;
+        out.item.map(from_item).transpose()
+    }
+
+    /// Sets a conversation's status (the inbox: pending, resolved). `None` if there is no
+    /// such conversation.
+    pub async fn set_conversation_status(
+        &self,
+        tenant_id: &str,
+        device_id: &str,
+        peer: &str,
+        status: ConversationStatus,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Conversation>> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(peer_pk(tenant_id, peer)))
+            .key(SK, s(conversation_sk(device_id)))
+            .update_expression("SET #st = :st, updatedAt = :now ADD version :one")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(
+                ":st",
+                s(serde_json::to_value(status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()),
+            )
+            .expression_attribute_values(":now", s(iso(now)))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match out {
+            Ok(o) => o.attributes.map(from_item).transpose(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(StoreError::aws("UpdateItem", &e)),
+        }
+    }
+
+    /// When the customer last wrote to each of the tenant's devices (the 24-hour window),
+    /// with one strongly consistent query over the customer's conversations.
+    pub async fn last_inbound_by_device(
+        &self,
+        tenant_id: &str,
+        peer: &str,
+    ) -> StoreResult<Vec<(String, Option<DateTime<Utc>>)>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :p)")
+            .expression_attribute_values(":pk", s(peer_pk(tenant_id, peer)))
+            .expression_attribute_values(":p", s(CONVERSATION_PREFIX))
+            .projection_expression("deviceId, lastInboundAt")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("Query", &e))?;
+        Ok(out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|i| {
+                let device = i.get("deviceId")?.as_s().ok()?.clone();
+                let at = i
+                    .get("lastInboundAt")
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|t| parse_time(t));
+                Some((device, at))
+            })
+            .collect())
+    }
+
+    /// The newest messages exchanged with a customer (all devices), newest first: one query
+    /// on GSI2 (eventually consistent: a message stored a moment ago may be missing).
+    pub async fn conversation_history(
+        &self,
+        tenant_id: &str,
+        peer: &str,
+        limit: i32,
+    ) -> StoreResult<Vec<HistoryEntry>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI2)
+            .key_condition_expression("GSI2PK = :pk")
+            .expression_attribute_values(":pk", s(history_gsi2pk(tenant_id, peer)))
+            .scan_index_forward(false)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("Query", &e))?;
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|mut i| {
+                // The id is the end of the table key; the position is the index's sort key.
+                let id = i
+                    .get(PK)
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|pk| pk.rsplit('#').next())
+                    .map(str::to_string)
+                    .unwrap_or_default();
+                i.insert("id".into(), s(id));
+                if let Some(p) = i.get(GSI2SK).cloned() {
+                    i.insert("position".into(), p);
+                }
+                from_item::<HistoryEntry>(i)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_new_message_reopens_and_counts() {
+        let now = at("2026-06-11T09:12:40Z");
+        let first = Conversation::after_inbound(
+            None,
+            "t",
+            "d",
+            "923001234567",
+            "m1",
+            at("2026-06-11T09:12:33Z"),
+            Some("Ali"),
+            now,
+        );
+        assert_eq!(first.status, ConversationStatus::Open);
+        assert_eq!(first.unread_count, 1);
+        assert_eq!(first.last_message_at, "2026-06-11T09:12:33Z");
+        assert_eq!(first.version, 1);
+        let resolved = Conversation {
+            status: ConversationStatus::Resolved,
+            ..first.clone()
+        };
+        let second = Conversation::after_inbound(
+            Some(&resolved),
+            "t",
+            "d",
+            "923001234567",
+            "m2",
+            at("2026-06-11T09:20:00Z"),
+            None,
+            now,
+        );
+        assert_eq!(second.status, ConversationStatus::Open);
+        assert_eq!(second.unread_count, 2);
+        assert_eq!(second.id, first.id);
+        assert_eq!(second.profile_name.as_deref(), Some("Ali"));
+        assert_eq!(second.last_message_id.as_deref(), Some("m2"));
+        // An older message arriving late counts but does not move the times back.
+        let pending = Conversation {
+            status: ConversationStatus::Pending,
+            ..second.clone()
+        };
+        let late = Conversation::after_inbound(
+            Some(&pending),
+            "t",
+            "d",
+            "923001234567",
+            "m0",
+            at("2026-06-11T09:00:00Z"),
+            Some("Ali K"),
+            now,
+        );
+        assert_eq!(late.status, ConversationStatus::Pending);
+        assert_eq!(late.unread_count, 3);
+        assert_eq!(
+            late.last_inbound_at.as_deref(),
+            Some("2026-06-11T09:20:00Z")
+        );
+        assert_eq!(late.last_message_id.as_deref(), Some("m2"));
+        assert_eq!(late.profile_name.as_deref(), Some("Ali K"));
+        assert_eq!(late.version, 3);
+    }
+}

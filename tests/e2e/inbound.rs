@@ -1,0 +1,1648 @@
+//! Inbound end to end: Meta's webhook (verification, signatures, every message type,
+//! duplicates, statuses in any order), the sandbox's inbound endpoint, conversations,
+//! contacts, `message.received`, keyword rules and AI Smart Reply through the inbound worker,
+//! quotas, the 24-hour window, tenant isolation, and an SQS event fixture.
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use std::future::Future;
+use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
+use wati_shared::domain::inbound::{inbound_message_id, reported_time, sign};
+use wati_shared::store::conversations::{ConversationStatus, HistoryEntry};
+use wati_shared::store::messages::{Direction, Message};
+use wati_tests::fake_ai::{FakeAi, Mode};
+use wati_tests::fake_meta::{FakeMeta, Reply};
+use wati_tests::webhooks::{Answer, Receiver};
+use wati_tests::*;
+
+/// What `TestApp::cloud_device` saves as the device's app secret (its verify token is
+/// `verify-me`).
+const APP_SECRET: &str = "0123456789abcdef0123456789abcdef";
+const PHONE_ID: &str = "106540352242922";
+const CUSTOMER: &str = "923001234567";
+
+struct Workers(Vec<JoinHandle<()>>);
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for w in &self.0 {
+            w.abort();
+        }
+    }
+}
+
+struct Env {
+    app: TestApp,
+    meta: FakeMeta,
+    ai: FakeAi,
+    tenant: Tenant,
+    workers: Option<Workers>,
+}
+
+impl Env {
+    fn start_workers(&mut self) {
+        self.workers = Some(Workers(self.app.server.spawn_workers()));
+    }
+}
+
+async fn env_with(plan: &str, workers: bool, vars: &[(&str, &str)]) -> Env {
+    let meta = FakeMeta::start().await;
+    let ai = FakeAi::start(Mode::Reply("Hello! How can I help?".into())).await;
+    let mut opts = sending_options(&meta.base);
+    opts.overrides.extend([
+        ("AI_BASE_URL".to_string(), ai.base_url.clone()),
+        ("AI_API_KEY".to_string(), "test-ai-key".to_string()),
+        ("AI_TIMEOUT_SECONDS".to_string(), "1".to_string()),
+        (
+            "DEFAULT_RATE_LIMIT_PER_MINUTE".to_string(),
+            "10000".to_string(),
+        ),
+    ]);
+    opts.overrides
+        .extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let app = TestApp::start_with(opts).await;
+    let tenant = app.create_tenant(plan).await;
+    let mut env = Env {
+        app,
+        meta,
+        ai,
+        tenant,
+        workers: None,
+    };
+    if workers {
+        env.start_workers();
+    }
+    env
+}
+
+async fn env(workers: bool) -> Env {
+    env_with("pro", workers, &[]).await
+}
+
+fn fixture(name: &str, replacements: &[(&str, &str)]) -> String {
+    let path = workspace_root().join("tests/events").join(name);
+    let mut text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for (from, to) in replacements {
+        text = text.replace(from, to);
+    }
+    text
+}
+
+fn now_ts() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn new_wamid() -> String {
+    format!(
+        "wamid.HBgM{}",
+        uuid::Uuid::new_v4().simple().to_string().to_uppercase()
+    )
+}
+
+/// Meta's webhook for one text message from `CUSTOMER`.
+fn text_webhook(phone_id: &str, wamid: &str, text: &str, ts: i64) -> String {
+    fixture(
+        "meta-text-message.json",
+        &[
+            ("__PHONE_NUMBER_ID__", phone_id),
+            ("__WAMID__", wamid),
+            ("__TS__", &ts.to_string()),
+            ("__TEXT__", text),
+        ],
+    )
+}
+
+async fn post_webhook(
+    app: &TestApp,
+    tenant_id: &str,
+    body: &str,
+    signature: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut req = app
+        .http
+        .post(app.url(&format!("/api/public/cloud-api-webhook/{tenant_id}")))
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(s) = signature {
+        req = req.header("x-hub-signature-256", s);
+    }
+    let (status, _, body) = parts(req.send().await).await;
+    (status, body)
+}
+
+/// POSTs a body signed with the test devices' app secret; expects 200.
+async fn deliver(app: &TestApp, tenant_id: &str, body: &str) -> Value {
+    let (status, res) = post_webhook(
+        app,
+        tenant_id,
+        body,
+        Some(&sign(APP_SECRET, body.as_bytes())),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    res
+}
+
+async fn eventually<T, F, Fut>(what: &str, within: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn stored(app: &TestApp, tenant_id: &str, wamid: &str) -> Option<Message> {
+    app.state
+        .store
+        .find_message_by_wamid(tenant_id, wamid)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn wait_stored(app: &TestApp, tenant_id: &str, wamid: &str) -> Message {
+    eventually(&format!("message {wamid}"), Duration::from_secs(15), || {
+        stored(app, tenant_id, wamid)
+    })
+    .await
+}
+
+/// The conversation's messages with `peer`, oldest first.
+async fn history(app: &TestApp, tenant_id: &str, peer: &str) -> Vec<HistoryEntry> {
+    let mut h = app
+        .state
+        .store
+        .conversation_history(tenant_id, peer, 100)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    h.reverse();
+    h
+}
+
+/// Outbound texts to `peer` once there are `n` of them.
+async fn wait_replies(app: &TestApp, tenant_id: &str, peer: &str, n: usize) -> Vec<String> {
+    eventually(&format!("{n} replies"), Duration::from_secs(20), || async {
+        let out: Vec<String> = history(app, tenant_id, peer)
+            .await
+            .into_iter()
+            .filter(|e| e.direction == Direction::Out)
+            .map(|e| e.text.unwrap_or_default())
+            .collect();
+        (out.len() >= n).then_some(out)
+    })
+    .await
+}
+
+async fn reply_log(app: &TestApp, key: &str) -> Vec<Value> {
+    let (status, _, body) = parts(
+        app.req(Method::GET, "/api/auto-replies/log", Some(key))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["entries"].as_array().cloned().unwrap_or_default()
+}
+
+async fn wait_log(app: &TestApp, key: &str, n: usize) -> Vec<Value> {
+    eventually(
+        &format!("{n} reply log entries"),
+        Duration::from_secs(20),
+        || async {
+            let log = reply_log(app, key).await;
+            (log.len() >= n).then_some(log)
+        },
+    )
+    .await
+}
+
+async fn sandbox_says(app: &TestApp, key: &str, device: &str, from: &str, text: &str) -> Value {
+    let (status, _, body) = parts(
+        app.req(Method::POST, "/api/sandbox/inbound", Some(key))
+            .json(&json!({"deviceId": device, "from": from, "text": text}))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    body
+}
+
+async fn create_rule(app: &TestApp, key: &str, rule: Value) -> String {
+    let (status, _, body) = parts(
+        app.req(Method::POST, "/api/auto-replies", Some(key))
+            .json(&rule)
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["rule"]["id"].as_str().unwrap_or_default().to_string()
+}
+
+async fn enable_ai(app: &TestApp, key: &str, prompt: &str) {
+    let (status, _, body) = parts(
+        app.req(Method::PUT, "/api/ai-settings", Some(key))
+            .json(&json!({"enabled": true, "systemPrompt": prompt, "fallbackLanguage": "Urdu"}))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+async fn set_limits(app: &TestApp, tenant_id: &str, limits: Value) {
+    let (status, _, body) = parts(
+        app.admin(Method::PATCH, &format!("/api/admin/tenants/{tenant_id}"))
+            .json(&json!({ "limits": limits }))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+async fn queued(app: &TestApp) -> i64 {
+    let q = app
+        .server
+        .stack
+        .queues
+        .get("InboundQueue")
+        .cloned()
+        .unwrap_or_else(|| panic!("no InboundQueue"));
+    let out = app
+        .state
+        .aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&q.url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    out.attributes
+        .unwrap_or_default()
+        .get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(-1)
+}
+
+// ------------------------------------------------------------------------------ receiving
+
+#[tokio::test]
+async fn meta_verification_answers_the_challenge_only_for_a_device_verify_token() {
+    let e = env(false).await;
+    let (app, t) = (&e.app, &e.tenant);
+    let verify = |tenant: String, query: &'static str| {
+        app.http
+            .get(app.url(&format!("/api/public/cloud-api-webhook/{tenant}?{query}")))
+            .send()
+    };
+    // No Cloud API device yet: nothing can match.
+    let res = verify(
+        t.id.clone(),
+        "hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444",
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    app.cloud_device(&t.key, &e.meta, PHONE_ID, "EAAGverify")
+        .await;
+    let res = verify(
+        t.id.clone(),
+        "hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444",
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(header(res.headers(), "content-type").starts_with("text/plain"));
+    assert_eq!(res.text().await.unwrap_or_default(), "1158201444");
+
+    let cases: [(&str, StatusCode); 5] = [
+        (
+            "hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1",
+            StatusCode::FORBIDDEN,
+        ),
+        ("hub.mode=subscribe&hub.challenge=1", StatusCode::FORBIDDEN),
+        (
+            "hub.mode=unsubscribe&hub.verify_token=verify-me&hub.challenge=1",
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "hub.mode=subscribe&hub.verify_token=verify-me",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=a%20b",
+            StatusCode::BAD_REQUEST,
+        ),
+    ];
+    for (query, expected) in cases {
+        let (status, _, body) = parts(verify(t.id.clone(), query).await).await;
+        assert_eq!(status, expected, "{query}: {body}");
+        assert!(body["error"].is_string(), "{body}");
+    }
+    // Another account's URL with this account's token, and a URL that names no account.
+    let other = app.create_tenant("pro").await;
+    for tenant in [other.id.clone(), "not-a-tenant".to_string()] {
+        let (status, _, _) = parts(
+            verify(
+                tenant,
+                "hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1",
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+}
+
+#[tokio::test]
+async fn signatures_are_checked_over_the_raw_body_and_bad_ones_store_nothing() {
+    let mut e = env(false).await;
+    let device = e
+        .app
+        .cloud_device(&e.tenant.key, &e.meta, PHONE_ID, "EAAGsig")
+        .await;
+    let (app, t) = (&e.app, &e.tenant);
+    let wamid = new_wamid();
+    let body = text_webhook(PHONE_ID, &wamid, "hello", now_ts());
+    let good = sign(APP_SECRET, body.as_bytes());
+
+    let refusals: Vec<(&str, String, Option<String>, StatusCode)> = vec![
+        ("missing", body.clone(), None, StatusCode::UNAUTHORIZED),
+        (
+            "malformed",
+            body.clone(),
+            Some("sha1=abc".into()),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "another secret",
+            body.clone(),
+            Some(sign("not-the-app-secret", body.as_bytes())),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "tampered body",
+            body.replace("hello", "hellO"),
+            Some(good.clone()),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "reformatted body",
+            serde_json::to_string(&serde_json::from_str::<Value>(&body).unwrap_or_default())
+                .unwrap_or_default(),
+            Some(good.clone()),
+            StatusCode::FORBIDDEN,
+        ),
+    ];
+    for (what, b, sig, expected) in refusals {
+        let (status, res) = post_webhook(app, &t.id, &b, sig.as_deref()).await;
+        assert_eq!(status, expected, "{what}: {res}");
+        assert!(res["error"].is_string(), "{what}: {res}");
+    }
+    // A phone number id none of this account's devices has, even correctly signed.
+    let stranger = text_webhook("999999999999", &new_wamid(), "hello", now_ts());
+    let (status, res) = post_webhook(
+        app,
+        &t.id,
+        &stranger,
+        Some(&sign(APP_SECRET, stranger.as_bytes())),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{res}");
+    // Not Meta's envelope at all.
+    let (status, _) =
+        post_webhook(app, &t.id, "not json", Some(&sign(APP_SECRET, b"not json"))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let page = r#"{"object":"page","entry":[]}"#;
+    let (status, _) =
+        post_webhook(app, &t.id, page, Some(&sign(APP_SECRET, page.as_bytes()))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(queued(app).await, 0, "nothing was queued");
+
+    // Signed correctly, three times (Meta redelivers): queued each time, stored once.
+    for _ in 0..3 {
+        let res = deliver(app, &t.id, &body).await;
+        assert_eq!(res, json!({"messages": 1, "statuses": 0}));
+    }
+    assert_eq!(queued(app).await, 3);
+    // Other fields (template status updates) carry no phone number id: acknowledged.
+    let update = fixture("meta-template-status-update.json", &[]);
+    assert_eq!(
+        deliver(app, &t.id, &update).await,
+        json!({"messages": 0, "statuses": 0})
+    );
+    let (status, _) =
+        post_webhook(app, &t.id, &update, Some(&sign("wrong", update.as_bytes()))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    e.start_workers();
+    let (app, t) = (&e.app, &e.tenant);
+    let m = wait_stored(app, &t.id, &wamid).await;
+    assert_eq!(m.direction, Direction::In);
+    assert_eq!(m.device_id.as_deref(), Some(device.as_str()));
+    eventually("the queue drained", Duration::from_secs(15), || async {
+        (queued(app).await == 0).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let conv = app
+        .state
+        .store
+        .get_conversation(&t.id, &device, CUSTOMER)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no conversation"));
+    assert_eq!(conv.unread_count, 1, "three deliveries, one message");
+    let inbound: Vec<_> = history(app, &t.id, CUSTOMER)
+        .await
+        .into_iter()
+        .filter(|h| h.direction == Direction::In)
+        .collect();
+    assert_eq!(inbound.len(), 1);
+}
+
+#[tokio::test]
+async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event() {
+    let e = env(true).await;
+    let (app, t) = (&e.app, &e.tenant);
+    let device = app
+        .cloud_device(&t.key, &e.meta, PHONE_ID, "EAAGconv")
+        .await;
+    let receiver = Receiver::start(vec![], Answer::Status(200)).await;
+    let (status, _, body) = parts(
+        app.req(Method::PUT, "/api/settings/webhook", Some(&t.key))
+            .json(&json!({"url": receiver.url, "events": ["message.received"]}))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let wamid = new_wamid();
+    let ts = now_ts();
+    let body = text_webhook(PHONE_ID, &wamid, "Hello, is anyone there?", ts);
+    deliver(app, &t.id, &body).await;
+    deliver(app, &t.id, &body).await; // a redelivery
+    let m = wait_stored(app, &t.id, &wamid).await;
+    let at = reported_time(Some(ts), chrono::Utc::now());
+    assert_eq!(
+        m.id,
+        inbound_message_id(&t.id, &wamid, at),
+        "id derived from the WhatsApp id"
+    );
+    assert_eq!(m.text.as_deref(), Some("Hello, is anyone there?"));
+    assert_eq!(m.peer, CUSTOMER);
+
+    // The spec's message.received, once.
+    let hits = receiver.wait_for(1, Duration::from_secs(20)).await;
+    let event: Value = serde_json::from_str(&hits[0].body).unwrap_or_default();
+    assert_eq!(
+        event,
+        json!({"event": "message.received", "deviceId": device, "from": CUSTOMER, "to": "15550783881",
+               "text": "Hello, is anyone there?", "messageId": wamid, "type": "text", "timestamp": ts})
+    );
+    // The contact, named from the WhatsApp profile.
+    let (status, _, contacts) = parts(
+        app.req(
+            Method::GET,
+            &format!("/api/contacts?search={CUSTOMER}"),
+            Some(&t.key),
+        )
+        .send()
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(contacts["contacts"][0]["name"], "Ali Raza", "{contacts}");
+    assert_eq!(contacts["contacts"].as_array().map(Vec::len), Some(1));
+
+    // The conversation: open, one unread; resolved, then reopened by the next message.
+    let store = &app.state.store;
+    let conv = store
+        .get_conversation(&t.id, &device, CUSTOMER)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no conversation"));
+    assert_eq!(
+        (conv.status, conv.unread_count),
+        (ConversationStatus::Open, 1)
+    );
+    let view = serde_json::to_value(conv.view()).unwrap_or_default();
+    assert_eq!(view["assigned_to"], Value::Null);
+    assert_eq!(view["last_message_at"], json!(wati_shared::clock::iso(at)));
+    let mut keys: Vec<&String> = view
+        .as_object()
+        .map(|o| o.keys().collect())
+        .unwrap_or_default();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "assigned_to",
+            "device_id",
+            "id",
+            "last_message_at",
+            "peer",
+            "status",
+            "unread_count"
+        ]
+    );
+    store
+        .set_conversation_status(
+            &t.id,
+            &device,
+            CUSTOMER,
+            ConversationStatus::Resolved,
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let second = new_wamid();
+    deliver(
+        app,
+        &t.id,
+        &text_webhook(PHONE_ID, &second, "One more thing", ts + 5),
+    )
+    .await;
+    wait_stored(app, &t.id, &second).await;
+    let conv2 = store
+        .get_conversation(&t.id, &device, CUSTOMER)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no conversation"));
+    assert_eq!(
+        (conv2.status, conv2.unread_count, &conv2.id),
+        (ConversationStatus::Open, 2, &conv.id)
+    );
+    receiver.wait_for(2, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        receiver.hits().len(),
+        2,
+        "one event per message, none for the redelivery"
+    );
+
+    // The lookup shows it as an inbound message.
+    let (status, _, found) = parts(
+        app.req(
+            Method::GET,
+            &format!("/api/public/v1/messages/{wamid}"),
+            Some(&t.key),
+        )
+        .send()
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["message"]["direction"], "in");
+    assert_eq!(found["message"]["status"], "received");
+    // No rules and no AI: nothing answered, nothing logged.
+    assert!(e.meta.requests().is_empty());
+    assert!(reply_log(app, &t.key).await.is_empty());
+}
+
+#[tokio::test]
+async fn every_message_type_is_stored_and_unknown_types_are_kept() {
+    let e = env(true).await;
+    let (app, t) = (&e.app, &e.tenant);
+    app.cloud_device(&t.key, &e.meta, PHONE_ID, "EAAGtypes")
+        .await;
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let body = fixture(
+        "meta-every-message-type.json",
+        &[
+            ("__PHONE_NUMBER_ID__", PHONE_ID),
+            ("__RUN__", &run),
+            ("__TS__", &now_ts().to_string()),
+        ],
+    );
+    assert_eq!(
+        deliver(app, &t.id, &body).await,
+        json!({"messages": 11, "statuses": 0})
+    );
+    let get = |kind: &str| {
+        let wamid = format!("wamid.{run}.{kind}");
+        async move { wait_stored(app, &t.id, &wamid).await }
+    };
+    let graph = |id: &str| format!("{}/v24.0/{id}", e.meta.base);
+
+    let image = get("image").await;
+    assert_eq!(
+        serde_json::to_value(image.kind).unwrap_or_default(),
+        "image"
+    );
+    assert_eq!(image.text.as_deref(), Some("My receipt"));
+    assert_eq!(
+        image.media_url.as_deref(),
+        Some(graph("1003383421387256").as_str())
+    );
+    assert_eq!(image.media_mimetype.as_deref(), Some("image/jpeg"));
+    let doc = get("document").await;
+    assert_eq!(doc.media_file_name.as_deref(), Some("invoice-2026-001.pdf"));
+    assert_eq!(
+        doc.media_url.as_deref(),
+        Some(graph("1003383421387259").as_str())
+    );
+    for kind in ["video", "audio", "sticker"] {
+        let m = get(kind).await;
+        assert_eq!(serde_json::to_value(m.kind).unwrap_or_default(), kind);
+        assert!(
+            m.media_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with(&e.meta.base)),
+            "{kind}"
+        );
+    }
+    let expected_text = [
+        (
+            "location",
+            "Location: Head office, Shahrah-e-Faisal, Karachi (24.8607, 67.0011)",
+        ),
+        ("contacts", "Shared contact: Bilal Ahmed (+92 300 5555555)"),
+        ("button", "Track my order"),
+        ("interactive", "Pro plan"),
+        ("reaction", "👍"),
+    ];
+    for (kind, text) in expected_text {
+        let m = get(kind).await;
+        assert_eq!(serde_json::to_value(m.kind).unwrap_or_default(), kind);
+        assert_eq!(m.text.as_deref(), Some(text), "{kind}");
+    }
+    let order = get("order").await;
+    assert_eq!(
+        serde_json::to_value(order.kind).unwrap_or_default(),
+        "unknown"
+    );
+    // The raw JSON and Meta's type stay on the item.
+    let item = app
+        .state
+        .aws
+        .dynamo
+        .get_item()
+        .table_name(&app.state.config.table_name)
+        .key(
+            "PK",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("TENANT#{}#MSG#{}", t.id, order.id)),
+        )
+        .key(
+            "SK",
+            aws_sdk_dynamodb::types::AttributeValue::S("MSG".into()),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .item
+        .unwrap_or_default();
+    let s = |k: &str| {
+        item.get(k)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(s("waType"), "order");
+    assert!(s("raw").contains("SKU-1"), "{}", s("raw"));
+    let loc = get("location").await;
+    let loc_item = app
+        .state
+        .aws
+        .dynamo
+        .get_item()
+        .table_name(&app.state.config.table_name)
+        .key(
+            "PK",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("TENANT#{}#MSG#{}", t.id, loc.id)),
+        )
+        .key(
+            "SK",
+            aws_sdk_dynamodb::types::AttributeValue::S("MSG".into()),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .item
+        .unwrap_or_default();
+    assert!(loc_item.get("location").is_some_and(|l| l.is_m()));
+    let conv = app
+        .state
+        .store
+        .get_conversation(
+            &t.id,
+            &image.device_id.clone().unwrap_or_default(),
+            "923009876543",
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no conversation"));
+    assert_eq!(conv.unread_count, 11);
+    assert_eq!(conv.profile_name.as_deref(), Some("Sara Khan"));
+}
+
+#[tokio::test]
+async fn statuses_move_sends_forward_only_and_failures_keep_metas_error() {
+    let e = env(true).await;
+    let (app, t) = (&e.app, &e.tenant);
+    let device = app
+        .cloud_device(&t.key, &e.meta, PHONE_ID, "EAAGstatus")
+        .await;
+    app.open_window(&t.id, &device, CUSTOMER).await;
+    let send = || async {
+        let (status, _, sent) = parts(
+            app.req(Method::POST, "/api/public/v1/send", Some(&t.key))
+                .json(&json!({"to": CUSTOMER, "message": "Your order shipped"}))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{sent}");
+        sent["messageId"].as_str().unwrap_or_default().to_string()
+    };
+    let lookup = |wamid: String| async move {
+        let (status, _, m) = parts(
+            app.req(
+                Method::GET,
+                &format!("/api/public/v1/messages/{wamid}"),
+                Some(&t.key),
+            )
+            .send()
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        m["message"].clone()
+    };
+    let status_webhook = |wamid: &str, status: &str, ts: i64| {
+        fixture(
+            "meta-statuses.json",
+            &[
+                ("__PHONE_NUMBER_ID__", PHONE_ID),
+                ("__WAMID__", wamid),
+                ("__STATUS__", status),
+                ("__TS__", &ts.to_string()),
+            ],
+        )
+    };
+    let wamid = send().await;
+    let ts = now_ts();
+    // Out of order: read first, then the late delivered and sent.
+    deliver(app, &t.id, &status_webhook(&wamid, "read", ts + 2)).await;
+    let m = eventually("read", Duration::from_secs(15), || async {
+        let m = lookup(wamid.clone()).await;
+        (m["status"] == "read").then_some(m)
+    })
+    .await;
+    assert!(m["delivered_at"].is_string(), "read implies delivered: {m}");
+    deliver(app, &t.id, &status_webhook(&wamid, "delivered", ts + 1)).await;
+    deliver(app, &t.id, &status_webhook(&wamid, "sent", ts)).await;
+    deliver(app, &t.id, &status_webhook(&wamid, "deleted", ts + 3)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        lookup(wamid.clone()).await["status"],
+        "read",
+        "never moves back"
+    );
+
+    // A failure with Meta's error code and title.
+    let failing = send().await;
+    deliver(
+        app,
+        &t.id,
+        &fixture(
+            "meta-status-failed.json",
+            &[
+                ("__PHONE_NUMBER_ID__", PHONE_ID),
+                ("__WAMID__", &failing),
+                ("__TS__", &now_ts().to_string()),
+            ],
+        ),
+    )
+    .await;
+    let m = eventually("failed", Duration::from_secs(15), || async {
+        let m = lookup(failing.clone()).await;
+        (m["status"] == "failed").then_some(m)
+    })
+    .await;
+    assert_eq!(m["error_code"], 131026);
+    assert_eq!(
+        m["error"],
+        "WhatsApp could not deliver the message (#131026): Message undeliverable. Message Undeliverable."
+    );
+    assert!(m["failed_at"].is_string());
+    // A status for a message nobody knows is retried a few times, then dropped (no error).
+    let ghost = new_wamid();
+    deliver(app, &t.id, &status_webhook(&ghost, "delivered", now_ts())).await;
+}
+
+#[tokio::test]
+async fn a_status_that_arrives_before_its_send_recorded_sent_waits_for_it() {
+    let e = env(true).await;
+    let (app, t) = (&e.app, &e.tenant);
+    let device = app
+        .cloud_device(&t.key, &e.meta, PHONE_ID, "EAAGearly")
+        .await;
+    app.open_window(&t.id, &device, CUSTOMER).await;
+    // Meta answers the send slowly; its `delivered` webhook arrives before the answer.
+    e.meta.push(Reply::Slow(
+        Duration::from_millis(1500),
+        Box::new(Reply::Accept),
+    ));
+    let sending = {
+        let req = app
+            .req(Method::POST, "/api/public/v1/send", Some(&t.key))
+            .json(&json!({"to": CUSTOMER, "message": "early bird"}));
+        tokio::spawn(async move { parts(req.send().await).await })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The fake numbers its wamids in order: this send gets the first one.
+    let wamid = "wamid.HBgMFAKE00000001";
+    deliver(
+        app,
+        &t.id,
+        &fixture(
+            "meta-statuses.json",
+            &[
+                ("__PHONE_NUMBER_ID__", PHONE_ID),
+                ("__WAMID__", wamid),
+                ("__STATUS__", "delivered"),
+                ("__TS__", &now_ts().to_string()),
+            ],
+        ),
+    )
+    .await;
+    let (status, _, sent) = sending.await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    assert_eq!(sent["messageId"], wamid);
+    eventually(
+        "delivered after retries",
+        Duration::from_secs(20),
+        || async {
+            stored(app, &t.id, wamid)
+                .await
+                .filter(|m| m.status == wati_shared::domain::messages::MessageStatus::Delivered)
+        },
+    )
+    .await;
+}
+
+// ------------------------------------------------------------------------------ answering
+
+#[tokio::test]
+async fn keyword_rules_answer_by_match_type_and_precedence_through_the_pipeline() {
+    let e = env(true).await;
+    let (app, t) = (&e.app, &e.tenant);
+    let device = app.sandbox_device(&t.key).await;
+    let contains = create_rule(
+        app,
+        &t.key,
+        json!({"keyword": "price", "match_type": "contains", "response": "contains-price"}),
+    )
+    .await;
+    let longer = create_rule(app, &t.key, json!({"keyword": "price list", "match_type": "contains", "response": "contains-price-list"})).await;
+    let starts = create_rule(
+        app,
+        &t.key,
+        json!({"keyword": "hi", "match_type": "starts_with", "response": "starts-hi"}),
+    )
+    .await;
+    let exact = create_rule(
+        app,
+        &t.key,
+        json!({"keyword": "Menu", "match_type": "exact", "response": "exact-menu"}),
+    )
+    .await;
+    let exact_price = create_rule(
+        app,
+        &t.key,
+        json!({"keyword": "PRICE", "match_type": "exact", "response": "exact-price"}),
+    )
+    .await;
+    create_rule(app, &t.key, json!({"keyword": "hours", "match_type": "contains", "response": "inactive", "active": false})).await;
+
+    // One customer per case, so each conversation holds one question and its answer.
+    let cases: [(&str, &str, &str, &str); 7] = [
+        (
+            "923001110001",
+            "What is the price?",
+            "contains-price",
+            contains.as_str(),
+        ),
+        (
+            "923001110002",
+            "send the PRICE LIST please",
+            "contains-price-list",
+            longer.as_str(),
+        ),
+        ("923001110003", "Hi there", "starts-hi", starts.as_str()),
+        ("923001110004", "  ｍｅｎｕ ", "exact-menu", exact.as_str()),
+        ("923001110005", "price", "exact-price", exact_price.as_str()),
+        ("923001110006", "menu please", "", ""),
+        ("923001110007", "what are your hours", "", ""),
+    ];
+    for (from, text, _, _) in cases {
+        sandbox_says(app, &t.key, &device, from, text).await;
+    }
+    let log = wait_log(app, &t.key, 5).await;
+    for (from, _, response, rule) in cases {
+        if response.is_empty() {
+            continue;
+        }
+        assert_eq!(
+            wait_replies(app, &t.id, from, 1).await,
+            vec![response.to_string()],
+            "{from}"
+        );
+        let entry = log
+            .iter()
+            .find(|l| l["peer"] == from)
+            .unwrap_or_else(|| panic!("no log for {from}: {log:?}"));
+        assert_eq!(
+            (entry["ruleId"].as_str(), entry["outcome"].as_str()),
+            (Some(rule), Some("keyword"))
+        );
+        assert!(entry["conversationId"].is_string());
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for (from, _, response, _) in cases {
+        if response.is_empty() {
+            let out: Vec<_> = history(app, &t.id, from)
+                .await
+                .into_iter()
+                .filter(|h| h.direction == Direction::Out)
+                .collect();
+            assert!(
+                out.is_empty(),
+                "{from}: no rule matches (inactive rules never do)"
+            );
+        }
+    }
+    assert_eq!(reply_log(app, &t.key).await.len(), 5);
+    // Rules changed later are picked up (the cached matcher reloads on the rules version).
+    let (status, _, _) = parts(
+        app.req(
+            Method::PATCH,
+            &format!("/api/auto-replies/{contains}"),
+            Some(&t.key),
+        )
+        .json(&json!({"response": "new price answer"}))
+        .send()
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    sandbox_says(app, &t.key, &device, "923001110001", "and the price today?").await;
+    let replies = wait_replies(app, &t.id, "923001110001", 2).await;
+    assert_eq!(replies[1], "new price answer");
+    // The sends are ordinary messages: statuses, the daily outbound count.
+    let (_, _, usage) = parts(
+        app.req(Method::GET, "/api/usage", Some(&t.key))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(usage["messagesPerDay"]["used"], 6, "{usage}");
+}
+
+#[tokio::test]
+async fn a_keyword_reply_through_the_cloud_api_goes_to_meta() {
+    let e = env(true).await;
+    let (app, t) = (&e.app, &e.tenant);
+    app.cloud_device(&t.key, &e.meta, PHONE_ID, "EAAGkw").await;
+    create_rule(app, &t.key, json!({"keyword": "price", "match_type": "contains", "response": "Our pricing: https://wati.pro/pricing"})).await;
+    deliver(
+        app,
+        &t.id,
+        &text_webhook(PHONE_ID, &new_wamid(), "price?", now_ts()),
+    )
+    .await;
+    let sent = eventually("the reply at Meta", Duration::from_secs(15), || async {
+        e.meta.requests().into_iter().next()
+    })
+    .await;
+    assert_eq!(sent.phone_number_id, PHONE_ID);
+    assert_eq!(
+        sent.body,
+        json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": CUSTOMER,
+               "type": "text", "text": {"preview_url": false, "body": "Our pricing: https://wati.pro/pricing"}})
+    );
+}
+
+#[tokio::test]
+async fn multi_step_responses_go_out_in_order_their_delay_apart() {
+    let e = env(true).await;
+    let (app, t) = (&e.app, &e.tenant);
+    let device = app.sandbox_device(&t.key).await;
+    create_rule(
+        app,
+        &t.key,
+        json!({"keyword": "price", "match_type": "contains", "step_delay_seconds": 2,
+               "responses": ["Our pricing: https://wati.pro/pricing", "Need a custom quote? Reply YES.", "Thanks!"]}),
+    )
+    .await;
+    let started = Instant::now();
+    sandbox_says(app, &t.key, &device, CUSTOMER, "price").await;
+    let replies = wait_replies(app, &t.id, CUSTOMER, 3).await;
+    assert_eq!(
+        replies,
+        [
+            "Our pricing: https://wati.pro/pricing",
+            "Need a custom quote? Reply YES.",
+            "Thanks!"
+        ]
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "two delays of 2 s"
+    );
+    // The ids are UUIDv7: their times show the spacing.
+    let times: Vec<u64> = history(app, &t.id, CUSTOMER)
+        .await
+        .into_iter()
+        .filter(|h| h.direction == Direction::Out)
+        .filter_map(|h| uuid::Uuid::parse_str(&h.id).ok())
+        .filter_map(|u| u.get_timestamp())
+        .map(|ts| {
+            let (s, n) = ts.to_unix();
+            s * 1000 + u64::from(n) / 1_000_000
+        })
+        .collect();
+    assert_eq!(times.len(), 3);
+    for pair in times.windows(2) {
+        assert!(pair[1] - pair[0] >= 1_900, "{times:?}");
+    }
+    let log = reply_log(app, &t.key).await;
+    assert_eq!(log.len(), 1, "one decision: {log:?}");
+}
+
+#[tokio::test]
+async fn ai_smart_reply_sends_the_system_prompt_and_the_last_five_messages() {
+    let e = env(true).await;
+    let (app, t) = (&e.app, &e.tenant);
+    let device = app.sandbox_device(&t.key).await;
+    create_rule(app, &t.key, json!({"keyword": "price", "match_type": "contains", "response": "See https://wati.pro/pricing"})).await;
+    enable_ai(app, &t.key, "You are Acme Support. Be brief.").await;
+
+    for i in 1..=4 {
+        e.ai.set(Mode::Reply(format!("answer {i}")));
+        sandbox_says(app, &t.key, &device, CUSTOMER, &format!("question {i}")).await;
+        let replies = wait_replies(app, &t.id, CUSTOMER, i).await;
+        assert_eq!(replies[i - 1], format!("answer {i}"));
+    }
+    let requests = e.ai.requests();
+    assert_eq!(requests.len(), 4);
+    let r = &requests[3];
+    assert_eq!(r.authorization, "Bearer test-ai-key");
+    assert_eq!(r.body["model"], "google/gemini-3-flash-preview");
+    let messages = r.body["messages"].as_array().cloned().unwrap_or_default();
+    assert_eq!(messages[0]["role"], "system");
+    let system = messages[0]["content"].as_str().unwrap_or_default();
+    assert!(
+        system.starts_with("You are Acme Support. Be brief."),
+        "{system}"
+    );
+    assert!(
+        system.contains("same language") && system.contains("Urdu"),
+        "{system}"
+    );
+    let turns: Vec<(String, String)> = messages[1..]
+        .iter()
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap_or_default().into(),
+                m["content"].as_str().unwrap_or_default().into(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("user", "question 2"),
+        ("assistant", "answer 2"),
+        ("user", "question 3"),
+        ("assistant", "answer 3"),
+        ("user", "question 4"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(turns, expected, "the last five messages, oldest first");
+    let first: Vec<&str> = requests[0].body["messages"]
+        .as_array()
+        .map(|m| m.iter().filter_map(|x| x["content"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(first.len(), 2, "system + the first question: {first:?}");
+
+    // A keyword match wins over the AI and stops there.
+    sandbox_says(app, &t.key, &device, CUSTOMER, "and the price?").await;
+    let replies = wait_replies(app, &t.id, CUSTOMER, 5).await;
+    assert_eq!(replies[4], "See https://wati.pro/pricing");
+    assert_eq!(e.ai.requests().len(), 4, "no AI call after a keyword match");
+
+    let log = wait_log(app, &t.key, 5).await;
+    let outcomes: Vec<&str> = log.iter().filter_map(|l| l["outcome"].as_str()).collect();
+    assert_eq!(
+        outcomes,
+        ["keyword", "ai", "ai", "ai", "ai"],
+        "newest first"
+    );
+    assert_eq!(log[1]["ruleId"], "ai");
+    let (_, _, usage) = parts(
+        app.req(Method::GET, "/api/usage", Some(&t.key))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(usage["aiRepliesPerDay"]["used"], 4, "{usage}");
+    assert_eq!(usage["messagesPerDay"]["used"], 5, "{usage}");
+}
+
+#[tokio::test]
+async fn ai_failures_and_timeouts_mean_no_reply_an_ai_error_and_no_retries() {
+    let e = env(true).await;
+    let (app, t) = (&e.app, &e.tenant);
+    let device = app.sandbox_device(&t.key).await;
+    enable_ai(app, &t.key, "").await;
+
+    e.ai.set(Mode::Fail(500));
+    sandbox_says(app, &t.key, &device, "923002220001", "hello?").await;
+    let log = wait_log(app, &t.key, 1).await;
+    assert_eq!(log[0]["outcome"], "ai_error");
+    assert!(
+        log[0]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("500"),
+        "{log:?}"
+    );
+
+    e.ai.set(Mode::Hang(Duration::from_secs(5))); // AI_TIMEOUT_SECONDS is 1
+    let started = Instant::now();
+    sandbox_says(app, &t.key, &device, "923002220002", "anyone?").await;
+    let log = wait_log(app, &t.key, 2).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the worker gave up after the timeout"
+    );
+    assert_eq!(log[0]["outcome"], "ai_error");
+    assert!(
+        log[0]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("timed out"),
+        "{log:?}"
+    );
+
+    // Nothing went out, the messages are stored, the AI units were given back, and nothing
+    // is retried: one AI call per message.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(e.ai.requests().len(), 2, "no retry storm");
+    for peer in ["923002220001", "923002220002"] {
+        let h = history(app, &t.id, peer).await;
+        assert_eq!(h.len(), 1, "{peer}: the customer's message only");
+        assert_eq!(h[0].direction, Direction::In);
+    }
+    let (_, _, usage) = parts(
+        app.req(Method::GET, "/api/usage", Some(&t.key))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(usage["aiRepliesPerDay"]["used"], 0, "{usage}");
+    assert_eq!(reply_log(app, &t.key).await.len(), 2);
+}
+
+#[tokio::test]
+async fn over_the_daily_quotas_nothing_is_sent_and_the_log_says_so() {
+    let e = env(true).await;
+    let (app, t) = (&e.app, &e.tenant);
+    let device = app.sandbox_device(&t.key).await;
+    enable_ai(app, &t.key, "Be nice.").await;
+    set_limits(app, &t.id, json!({"aiRepliesPerDay": 1})).await;
+
+    sandbox_says(app, &t.key, &device, CUSTOMER, "first").await;
+    wait_replies(app, &t.id, CUSTOMER, 1).await;
+    sandbox_says(app, &t.key, &device, CUSTOMER, "second").await;
+    let log = wait_log(app, &t.key, 2).await;
+    assert_eq!(log[0]["outcome"], "quota_exceeded");
+    assert_eq!(log[0]["ruleId"], "ai");
+    assert!(
+        log[0]["detail"].as_str().unwrap_or_default().contains("AI"),
+        "{log:?}"
+    );
+    assert_eq!(
+        e.ai.requests().len(),
+        1,
+        "the AI is not called over the quota"
+    );
+
+    // The free plan has no AI replies at all.
+    let free = app.create_tenant("free").await;
+    let free_device = app.sandbox_device(&free.key).await;
+    enable_ai(app, &free.key, "").await;
+    sandbox_says(app, &free.key, &free_device, CUSTOMER, "hello").await;
+    let log = wait_log(app, &free.key, 1).await;
+    assert_eq!(log[0]["outcome"], "quota_exceeded");
+
+    // Keyword replies count against the daily outbound cap.
+    let capped = app.create_tenant("pro").await;
+    let capped_device = app.sandbox_device(&capped.key).await;
+    let rule = create_rule(
+        app,
+        &capped.key,
+        json!({"keyword": "hi", "match_type": "starts_with", "response": "Hello!"}),
+    )
+    .await;
+    set_limits(app, &capped.id, json!({"messagesPerDay": 1})).await;
+    sandbox_says(app, &capped.key, &capped_device, CUSTOMER, "hi").await;
+    wait_replies(app, &capped.id, CUSTOMER, 1).await;
+    sandbox_says(app, &capped.key, &capped_device, CUSTOMER, "hi again").await;
+    let log = wait_log(app, &capped.key, 2).await;
+    assert_eq!(
+        (log[0]["outcome"].as_str(), log[0]["ruleId"].as_str()),
+        (Some("quota_exceeded"), Some(rule.as_str()))
+    );
+    assert!(
+        log[0]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Daily outbound message limit"),
+        "{log:?}"
+    );
+    assert_eq!(wait_replies(app, &capped.id, CUSTOMER, 1).await.len(), 1);
+}
+
+// ------------------------------------------------------------------------------ the window
+
+#[tokio::test]
+async fn the_24_hour_window_refuses_free_form_sends_but_not_templates() {
+    let e = env(true).await;
+    let (app, t) = (&e.app, &e.tenant);
+    let device = app
+        .cloud_device(&t.key, &e.meta, PHONE_ID, "EAAGwindow")
+        .await;
+    let send = |body: Value| async move {
+        parts(
+            app.req(Method::POST, "/api/public/v1/send", Some(&t.key))
+                .json(&body)
+                .send()
+                .await,
+        )
+        .await
+    };
+    let text = json!({"to": CUSTOMER, "message": "Hello!"});
+    // Never wrote: refused before Meta, with a pointer to templates; nothing left behind.
+    let (status, _, body) = send(text.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let msg = body["error"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("24-hour") && msg.contains("never written") && msg.contains("template"),
+        "{msg}"
+    );
+    let (status, _, body) = parts(
+        app.req(Method::POST, "/api/public/v1/send-media", Some(&t.key))
+            .json(&json!({"to": CUSTOMER, "type": "image", "url": "https://example.com/a.jpg"}))
+            .send()
+            .await,
+    )
+    .await;
+    assert!(
+        status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::BAD_REQUEST,
+        "{body}"
+    );
+    assert!(e.meta.requests().is_empty());
+    let (_, _, usage) = parts(
+        app.req(Method::GET, "/api/usage", Some(&t.key))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(
+        usage["messagesPerDay"]["used"], 0,
+        "the unit was given back"
+    );
+
+    // A template goes through.
+    let (status, _, body) = send(json!({"to": CUSTOMER, "message": "order update", "template": {"name": "order_update", "language": "en_US"}})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Wrote 25 hours ago: still closed, and the message says when.
+    let long_ago = chrono::Utc::now() - chrono::Duration::hours(25);
+    app.customer_wrote_at(&t.id, &device, CUSTOMER, long_ago)
+        .await;
+    let (status, _, body) = send(text.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("more than 24 hours ago"),
+        "{body}"
+    );
+
+    // The customer writes (Meta's webhook): open.
+    let wamid = new_wamid();
+    deliver(app, &t.id, &text_webhook(PHONE_ID, &wamid, "hi", now_ts())).await;
+    wait_stored(app, &t.id, &wamid).await;
+    let (status, _, body) = send(text.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Another customer's window is their own; the sandbox has none.
+    let (status, _, _) = send(json!({"to": "923009999999", "message": "Hello!"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let sandbox = app.sandbox_device(&t.key).await;
+    let (status, _, body) =
+        send(json!({"to": "923009999999", "message": "Hello!", "deviceId": sandbox})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+// ------------------------------------------------------------------------------ the sandbox, isolation
+
+#[tokio::test]
+async fn sandbox_inbound_validates_its_input_and_only_takes_sandbox_devices() {
+    let e = env(false).await;
+    let (app, t) = (&e.app, &e.tenant);
+    let sandbox = app.sandbox_device(&t.key).await;
+    let cloud = app.cloud_device(&t.key, &e.meta, PHONE_ID, "EAAGsbx").await;
+    let other = app.create_tenant("starter").await;
+    let theirs = app.sandbox_device(&other.key).await;
+    let post = |key: Option<&str>, body: Value| {
+        app.req(Method::POST, "/api/sandbox/inbound", key)
+            .json(&body)
+            .send()
+    };
+    let cases = [
+        (
+            json!({"from": CUSTOMER, "text": "hi"}),
+            StatusCode::BAD_REQUEST,
+            "\"deviceId\" is required",
+        ),
+        (
+            json!({"deviceId": "nope", "from": CUSTOMER, "text": "hi"}),
+            StatusCode::BAD_REQUEST,
+            "\"deviceId\" must be",
+        ),
+        (
+            json!({"deviceId": sandbox, "text": "hi"}),
+            StatusCode::BAD_REQUEST,
+            "\"from\" is required",
+        ),
+        (
+            json!({"deviceId": sandbox, "from": "abc", "text": "hi"}),
+            StatusCode::BAD_REQUEST,
+            "\"from\"",
+        ),
+        (
+            json!({"deviceId": sandbox, "from": CUSTOMER, "text": "   "}),
+            StatusCode::BAD_REQUEST,
+            "\"text\" must not be empty",
+        ),
+        (
+            json!({"deviceId": sandbox, "from": CUSTOMER}),
+            StatusCode::BAD_REQUEST,
+            "\"text\" is required",
+        ),
+        (
+            json!({"deviceId": sandbox, "from": CUSTOMER, "text": "hi", "extra": 1}),
+            StatusCode::BAD_REQUEST,
+            "extra",
+        ),
+        (
+            json!({"deviceId": cloud, "from": CUSTOMER, "text": "hi"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Cloud API device",
+        ),
+        (
+            json!({"deviceId": theirs, "from": CUSTOMER, "text": "hi"}),
+            StatusCode::NOT_FOUND,
+            "not found",
+        ),
+    ];
+    for (body, status, fragment) in cases {
+        let (got, _, answer) = parts(post(Some(&t.key), body.clone()).await).await;
+        assert_eq!(got, status, "{body}: {answer}");
+        assert!(
+            answer["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(fragment),
+            "{body}: {answer}"
+        );
+    }
+    let (status, _, _) = parts(
+        post(
+            None,
+            json!({"deviceId": sandbox, "from": CUSTOMER, "text": "hi"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, _) = parts(
+        app.req(Method::POST, "/api/sandbox/inbound", Some(&t.key))
+            .body("{not json")
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(queued(app).await, 0);
+    // A good one: 202 with the id it will be stored under; any plan may use the sandbox.
+    let (status, _, body) = parts(
+        post(
+            Some(&other.key),
+            json!({"deviceId": theirs, "from": "+92 300 1234567", "text": "hi", "name": "Zed"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert!(body["messageId"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("sandbox.in."));
+    assert_eq!(queued(app).await, 1);
+}
+
+#[tokio::test]
+async fn tenants_never_see_each_others_inbound_traffic() {
+    let e = env(true).await;
+    let (app, a) = (&e.app, &e.tenant);
+    let b = app.create_tenant("pro").await;
+    let a_device = app.cloud_device(&a.key, &e.meta, PHONE_ID, "EAAGa").await;
+    create_rule(
+        app,
+        &a.key,
+        json!({"keyword": "hello", "match_type": "contains", "response": "from A"}),
+    )
+    .await;
+    create_rule(
+        app,
+        &b.key,
+        json!({"keyword": "hello", "match_type": "contains", "response": "from B"}),
+    )
+    .await;
+
+    // A's webhook body, correctly signed, sent to B's URL: B has no such number.
+    let wamid = new_wamid();
+    let body = text_webhook(PHONE_ID, &wamid, "hello", now_ts());
+    let (status, _) =
+        post_webhook(app, &b.id, &body, Some(&sign(APP_SECRET, body.as_bytes()))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    deliver(app, &a.id, &body).await;
+    wait_stored(app, &a.id, &wamid).await;
+    let replies = wait_replies(app, &a.id, CUSTOMER, 1).await;
+    assert_eq!(replies, ["from A"]);
+    assert!(stored(app, &b.id, &wamid).await.is_none());
+    assert!(history(app, &b.id, CUSTOMER).await.is_empty());
+    assert!(app
+        .state
+        .store
+        .get_conversation(&b.id, &a_device, CUSTOMER)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_none());
+    assert!(reply_log(app, &b.key).await.is_empty());
+    assert_eq!(reply_log(app, &a.key).await.len(), 1);
+    let (status, _, _) = parts(
+        app.req(
+            Method::GET,
+            &format!("/api/public/v1/messages/{wamid}"),
+            Some(&b.key),
+        )
+        .send()
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // B's sandbox customer gets B's rule.
+    let b_device = app.sandbox_device(&b.key).await;
+    sandbox_says(app, &b.key, &b_device, CUSTOMER, "hello").await;
+    assert_eq!(wait_replies(app, &b.id, CUSTOMER, 1).await, ["from B"]);
+}
+
+// ------------------------------------------------------------------------------ the worker itself
+
+#[tokio::test]
+async fn an_sqs_event_fixture_goes_through_the_inbound_worker() {
+    let e = env(false).await;
+    let (app, t) = (&e.app, &e.tenant);
+    let device = app.sandbox_device(&t.key).await;
+    let wamid = format!("sandbox.in.{}", uuid::Uuid::new_v4().simple());
+    let ts = now_ts().to_string();
+    let event = fixture(
+        "sqs-inbound-message.json",
+        &[
+            ("__TENANT_ID__", &t.id),
+            ("__DEVICE_ID__", &device),
+            ("__WAMID__", &wamid),
+            ("__TS__", &ts),
+        ],
+    );
+    let event: SqsEvent = serde_json::from_str(&event).unwrap_or_else(|e| panic!("fixture: {e}"));
+    let worker = fn_inbound_worker::Worker::new(app.state.clone());
+    let res = worker.handle(event.clone()).await;
+    let failed: Vec<&str> = res
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(
+        failed,
+        ["55555555-5555-4555-8555-555555555555"],
+        "the unreadable record is retried (then dead-lettered)"
+    );
+    let m = stored(app, &t.id, &wamid)
+        .await
+        .unwrap_or_else(|| panic!("not stored"));
+    assert_eq!(m.text.as_deref(), Some("Hello from an SQS fixture"));
+    assert_eq!(m.peer, "923007777777");
+    // The same batch again (Lambda redelivers): nothing new.
+    let again = worker.handle(event).await;
+    assert_eq!(again.batch_item_failures.len(), 1);
+    let conv = app
+        .state
+        .store
+        .get_conversation(&t.id, &device, "923007777777")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no conversation"));
+    assert_eq!(conv.unread_count, 1);
+    assert_eq!(conv.profile_name.as_deref(), Some("Fixture Customer"));
+}
+
+#[tokio::test]
+async fn a_redelivered_message_finishes_what_a_dead_attempt_left_and_never_answers_twice() {
+    let e = env(false).await;
+    let (app, t) = (&e.app, &e.tenant);
+    let device = app.sandbox_device(&t.key).await;
+    create_rule(
+        app,
+        &t.key,
+        json!({"keyword": "hello", "match_type": "contains", "response": "Hi! How can we help?"}),
+    )
+    .await;
+    let worker = fn_inbound_worker::Worker::new(app.state.clone());
+    let job = |wamid: &str, ts: i64| {
+        let body = json!({"job": "message", "tenantId": t.id, "deviceId": device, "provider": "sandbox",
+            "message": {"from": CUSTOMER, "id": wamid, "timestamp": ts.to_string(), "type": "text",
+                        "text": {"body": "hello there"}},
+            "receivedAt": ts});
+        let mut record = aws_lambda_events::event::sqs::SqsMessage::default();
+        record.message_id = Some(uuid::Uuid::new_v4().to_string());
+        record.body = Some(body.to_string());
+        let mut event = SqsEvent::default();
+        event.records = vec![record];
+        event
+    };
+    let replies = || async {
+        history(app, &t.id, CUSTOMER)
+            .await
+            .into_iter()
+            .filter(|h| h.direction == Direction::Out)
+            .count()
+    };
+    let ts = now_ts();
+    let at = reported_time(Some(ts), chrono::Utc::now());
+
+    // An attempt stored the message 5 minutes ago and died before answering.
+    let dead = new_wamid();
+    app.record_customer_message(
+        &t.id,
+        &device,
+        CUSTOMER,
+        &dead,
+        "hello there",
+        at,
+        chrono::Utc::now() - chrono::Duration::minutes(5),
+    )
+    .await;
+    let res = worker.handle(job(&dead, ts)).await;
+    assert!(res.batch_item_failures.is_empty());
+    assert_eq!(replies().await, 1, "the redelivery answered");
+    // Once more (Meta again): answered already.
+    worker.handle(job(&dead, ts)).await;
+    assert_eq!(replies().await, 1);
+
+    // An attempt stored another one a moment ago and is still at work: left alone.
+    let busy = new_wamid();
+    app.record_customer_message(
+        &t.id,
+        &device,
+        CUSTOMER,
+        &busy,
+        "hello there",
+        at,
+        chrono::Utc::now(),
+    )
+    .await;
+    worker.handle(job(&busy, ts)).await;
+    assert_eq!(replies().await, 1, "a fresh claim is not taken over");
+    let log = reply_log(app, &t.key).await;
+    assert_eq!(log.len(), 1, "{log:?}");
+}
