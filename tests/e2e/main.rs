@@ -19,5 +19,6 @@ mod rate_limits;
 mod routes;
 mod sandbox;
 mod sending;
+mod team;
 mod webhooks;
 mod workers;

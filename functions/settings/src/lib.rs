@@ -1,5 +1,5 @@
 //! Tenant settings: API keys, devices, usage, the outbound webhook and its delivery log
-//! (and, as it lands, the team). Every route needs a tenant API key.
+//! and the Team Inbox members. Every route needs a tenant API key.
 
 pub mod webhooks;
 
@@ -23,6 +23,7 @@ use wati_shared::store::api_keys::{
 };
 use wati_shared::{ApiError, AppState};
 
+pub mod team;
 pub mod usage;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -30,6 +31,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create_key, list_keys))
         .routes(routes!(update_key, revoke_key))
         .routes(routes!(usage::get_usage))
+        .routes(routes!(team::add_member, team::list_members))
+        .routes(routes!(team::remove_member))
         .routes(routes!(devices::create_device, devices::list_devices))
         .routes(routes!(devices::get_device, devices::delete_device))
         .routes(routes!(

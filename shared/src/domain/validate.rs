@@ -33,3 +33,48 @@ mod tests {
         assert!(name("name", "a\nb", 10).is_err());
     }
 }
+
+/// A plausible e-mail address, lower-cased: one `@`, a non-empty local part, a domain with a
+/// dot, no white space, at most 254 characters.
+pub fn email(field: &str, value: &str) -> Result<String, String> {
+    let v = value.trim().to_lowercase();
+    let ok = v.len() <= 254
+        && !v.chars().any(|c| c.is_whitespace() || c.is_control())
+        && v.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
+    if ok {
+        Ok(v)
+    } else {
+        Err(format!("\"{field}\" must be an e-mail address"))
+    }
+}
+
+#[cfg(test)]
+mod email_tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(
+            email("email", " Ali@Example.COM "),
+            Ok("ali@example.com".into())
+        );
+        for bad in [
+            "",
+            "ali",
+            "ali@",
+            "@x.com",
+            "a@b",
+            "a b@x.com",
+            "a@@x.com",
+            "a@x.com.",
+        ] {
+            assert!(email("email", bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -219,3 +219,13 @@ pub fn campaign_chunk_pk(tenant_id: &str, campaign_id: &str, chunk: u32) -> Stri
     format!("TENANT#{tenant_id}#CAMPAIGN#{campaign_id}#SRC#{chunk}")
 }
 pub const CAMPAIGN_CHUNK_SK: &str = "SRC";
+
+/// A Team Inbox member (one seat): `TENANT#<id>` / `MEMBER#<memberId>`.
+pub fn member_sk(member_id: &str) -> String {
+    format!("{MEMBER_PREFIX}{member_id}")
+}
+pub const MEMBER_PREFIX: &str = "MEMBER#";
+/// Keeps a member's e-mail unique in the tenant: `TENANT#<id>` / `MEMBEREMAIL#<email>`.
+pub fn member_email_sk(email: &str) -> String {
+    format!("MEMBEREMAIL#{email}")
+}

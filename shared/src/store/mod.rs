@@ -12,6 +12,7 @@ pub mod conversations;
 pub mod devices;
 pub mod keys;
 pub mod messages;
+pub mod team;
 pub mod tenants;
 pub mod usage;
 pub mod webhooks;

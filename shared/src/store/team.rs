@@ -1,0 +1,160 @@
+//! Team Inbox members: each is one seat of the plan, taken in the same transaction that
+//! creates the member and given back in the one that removes it.
+
+use super::keys::*;
+use super::usage::{release_in_transaction, reserve_in_transaction};
+use super::{from_item, s, to_item, Store, StoreError, StoreResult};
+use crate::domain::quota::Limit;
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The spec's roles: agents see and answer their conversations, managers see all and
+/// assign, admins manage the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Agent,
+    Manager,
+    Admin,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Member {
+    pub id: String,
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub role: Role,
+    pub created_at: String,
+}
+
+pub enum AddMember {
+    Added(Member),
+    SeatLimitReached { cap: u32 },
+    EmailTaken,
+}
+
+fn built<T, E: std::fmt::Display>(r: Result<T, E>) -> StoreResult<T> {
+    r.map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+impl Store {
+    /// Adds a member, taking one seat, atomically; the e-mail must be new to the tenant.
+    pub async fn add_team_member(
+        &self,
+        tenant_id: &str,
+        member: Member,
+        cap: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AddMember> {
+        let mut item = to_item(&member)?;
+        item.insert(PK.into(), s(tenant_pk(tenant_id)));
+        item.insert(SK.into(), s(member_sk(&member.id)));
+        let put_member = built(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK)")
+                .build(),
+        )?;
+        let put_email = built(
+            Put::builder()
+                .table_name(&self.table)
+                .item(PK, s(tenant_pk(tenant_id)))
+                .item(SK, s(member_email_sk(&member.email)))
+                .item("memberId", s(&member.id))
+                .condition_expression("attribute_not_exists(PK)")
+                .build(),
+        )?;
+        let writes = vec![
+            reserve_in_transaction(&self.table, tenant_id, Limit::Seats, cap, now)?,
+            TransactWriteItem::builder().put(put_member).build(),
+            TransactWriteItem::builder().put(put_email).build(),
+        ];
+        let commit = self.commit(writes).await?;
+        if commit == super::batch::Commit::Done {
+            return Ok(AddMember::Added(member));
+        }
+        if commit.condition_failed_at(2) {
+            return Ok(AddMember::EmailTaken);
+        }
+        match (commit.condition_failed_at(0), cap) {
+            (true, Some(cap)) => Ok(AddMember::SeatLimitReached { cap }),
+            _ => Err(StoreError::Contention("add team member")),
+        }
+    }
+
+    /// Every member, in id (creation) order.
+    pub async fn list_team_members(&self, tenant_id: &str) -> StoreResult<Vec<Member>> {
+        let mut members = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :p)")
+                .expression_attribute_values(":pk", s(tenant_pk(tenant_id)))
+                .expression_attribute_values(":p", s(MEMBER_PREFIX))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("Query", &e))?;
+            for item in out.items.unwrap_or_default() {
+                members.push(from_item(item)?);
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(members);
+            }
+        }
+    }
+
+    /// Removes a member and gives its seat back. `None` if there was no such member.
+    pub async fn remove_team_member(
+        &self,
+        tenant_id: &str,
+        member_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Member>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant_id)))
+            .key(SK, s(member_sk(member_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", &e))?;
+        let Some(member) = out.item.map(from_item::<Member>).transpose()? else {
+            return Ok(None);
+        };
+        let delete = |sk: String| {
+            built(
+                Delete::builder()
+                    .table_name(&self.table)
+                    .key(PK, s(tenant_pk(tenant_id)))
+                    .key(SK, s(sk))
+                    .condition_expression("attribute_exists(PK)")
+                    .build(),
+            )
+            .map(|d| TransactWriteItem::builder().delete(d).build())
+        };
+        let writes = vec![
+            delete(member_sk(member_id))?,
+            delete(member_email_sk(&member.email))?,
+            release_in_transaction(&self.table, tenant_id, Limit::Seats, now)?,
+        ];
+        match self.commit(writes).await? {
+            super::batch::Commit::Done => Ok(Some(member)),
+            // Removed meanwhile by another request.
+            c if c.condition_failed_at(0) => Ok(None),
+            _ => Err(StoreError::Contention("remove team member")),
+        }
+    }
+}
