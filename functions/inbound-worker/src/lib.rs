@@ -53,6 +53,10 @@ use wati_shared::{statuses, ApiError, AppState};
 
 /// A claim older than this is an earlier attempt that died: a redelivery takes over. Well
 /// above the worker's 60 s timeout, below the queue's 360 s visibility timeout.
+/// Tries at writing a message against a conversation other messages are changing too
+/// (about 3 s of jittered backoff in all).
+const MAX_CONVERSATION_ATTEMPTS: u32 = 12;
+
 const STALE_CLAIM: chrono::Duration = chrono::Duration::seconds(120);
 /// How many times a status is re-queued while its message cannot be found.
 pub const MAX_STATUS_ATTEMPTS: u32 = 6;
@@ -213,11 +217,15 @@ impl Worker {
                     }
                 }
                 RecordInbound::ConversationChanged => {
+                    // Messages of one customer arrive together (a batch holds up to ten, and
+                    // Meta sends bursts): they take turns on the conversation. Jittered
+                    // backoff keeps them from colliding again; failing the job would park it
+                    // for the queue's whole visibility timeout.
                     attempt += 1;
-                    if attempt >= 6 {
+                    if attempt >= MAX_CONVERSATION_ATTEMPTS {
                         return Err("the conversation kept changing; retry later".into());
                     }
-                    tokio::time::sleep(Duration::from_millis(15 * u64::from(attempt))).await;
+                    wati_shared::store::batch::backoff(attempt).await;
                 }
             }
         };
