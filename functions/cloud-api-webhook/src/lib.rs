@@ -28,7 +28,8 @@ use wati_shared::domain::inbound::{
     inbound_message_id, parse_signature, reported_time, same_secret, signature_matches,
     split_envelope, SignatureProblem, SIGNATURE_HEADER,
 };
-use wati_shared::domain::messages::{self as rules, message_text, normalize_phone};
+use wati_shared::domain::messages::{self as rules, message_text};
+use wati_shared::domain::phone::normalize as normalize_phone;
 use wati_shared::error::{ApiResult, ErrorBody};
 use wati_shared::http::{finish, parse_json, ApiQuery};
 use wati_shared::inbound::{enqueue, InboundJob, MessageJob, StatusJob};

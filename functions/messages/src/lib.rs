@@ -228,7 +228,7 @@ async fn send(
     body: Bytes,
 ) -> ApiResult<Response> {
     let req: SendTextRequest = parse_json(&body)?;
-    let to = rules::normalize_phone("to", required("to", &req.to)?).map_err(bad)?;
+    let to = wati_shared::domain::phone::normalize("to", required("to", &req.to)?).map_err(bad)?;
     let (content, text) = match &req.template {
         Some(t) => {
             let t = rules::template(t).map_err(bad)?;
@@ -281,7 +281,7 @@ async fn send_media(
     body: Bytes,
 ) -> ApiResult<Response> {
     let req: SendMediaRequest = parse_json(&body)?;
-    let to = rules::normalize_phone("to", required("to", &req.to)?).map_err(bad)?;
+    let to = wati_shared::domain::phone::normalize("to", required("to", &req.to)?).map_err(bad)?;
     let kinds = "image, video, audio or document";
     let kind = match req.kind.as_deref() {
         None => return Err(bad(format!("\"type\" is required: {kinds}"))),

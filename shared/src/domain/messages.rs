@@ -9,39 +9,9 @@ use utoipa::ToSchema;
 pub const MAX_TEXT_CHARS: usize = 4096;
 /// WhatsApp's limit on a media caption.
 pub const MAX_CAPTION_CHARS: usize = 1024;
-/// E.164 numbers have at most 15 digits; anything shorter than 7 is not a phone number.
-pub const MIN_PHONE_DIGITS: usize = 7;
-pub const MAX_PHONE_DIGITS: usize = 15;
 /// How long an `Idempotency-Key` is remembered.
 pub const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
-
-/// `"+92 300-123 4567"` → `"923001234567"`. Accepts E.164 (`+` and up to 15 digits) or local
-/// digits, with spaces, dashes, dots and parentheses as separators; nothing else.
-pub fn normalize_phone(field: &str, raw: &str) -> Result<String, String> {
-    let invalid = || format!("\"{field}\" must be an E.164 number or local digits");
-    let trimmed = raw.trim();
-    let (plus, rest) = match trimmed.strip_prefix('+') {
-        Some(rest) => (true, rest),
-        None => (false, trimmed),
-    };
-    let mut digits = String::with_capacity(rest.len());
-    for c in rest.chars() {
-        match c {
-            '0'..='9' => digits.push(c),
-            ' ' | '-' | '.' | '(' | ')' => {}
-            _ => return Err(invalid()),
-        }
-    }
-    // Country codes never start with 0.
-    if plus && digits.starts_with('0') {
-        return Err(invalid());
-    }
-    if !(MIN_PHONE_DIGITS..=MAX_PHONE_DIGITS).contains(&digits.len()) {
-        return Err(invalid());
-    }
-    Ok(digits)
-}
 
 /// A text body: 1–4096 characters, not only whitespace. Kept as written.
 pub fn message_text(field: &str, value: &str) -> Result<String, String> {
@@ -280,7 +250,7 @@ mod tests {
 
     #[test]
     fn phone_numbers_become_digits() {
-        let ok = |s: &str| normalize_phone("to", s);
+        let ok = |s: &str| crate::domain::phone::normalize("to", s);
         assert_eq!(ok("+923001234567"), Ok("923001234567".into()));
         assert_eq!(ok(" +92 300-123 4567 "), Ok("923001234567".into()));
         assert_eq!(ok("(0300) 123.4567"), Ok("03001234567".into()));

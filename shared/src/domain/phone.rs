@@ -6,7 +6,8 @@
 //! digits) is a phone number. Local numbers are kept as they are: without a country there is
 //! no safe way to turn `03001234567` into `923001234567`, so the two are different contacts.
 //!
-//! The same rule as the sending side's `to` (the two are meant to become one function).
+//! The one rule for every number the API takes: a send's `to`, a contact's `phone`, a
+//! campaign recipient, an inbound sender.
 
 /// E.164 numbers have at most 15 digits; anything shorter than 7 is not a phone number.
 pub const MIN_PHONE_DIGITS: usize = 7;

@@ -416,29 +416,7 @@ impl Store {
     }
 
     async fn key_records(&self, tenant_id: &str, prefix: &str) -> StoreResult<Vec<KeyRecord>> {
-        let mut records = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                .expression_attribute_values(":pk", s(tenant_pk(tenant_id)))
-                .expression_attribute_values(":prefix", s(prefix))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("Query", &e))?;
-            for item in out.items.unwrap_or_default() {
-                records.push(from_item::<KeyRecord>(item)?);
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(records);
-            }
-        }
+        self.query_prefix_all(tenant_pk(tenant_id), prefix).await
     }
 
     /// The key's record, live or revoked.

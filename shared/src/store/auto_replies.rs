@@ -158,31 +158,14 @@ impl Store {
 
     /// Every rule of a tenant, oldest first.
     pub async fn list_rules(&self, tenant_id: &str) -> StoreResult<Vec<Rule>> {
-        let mut rules = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :p)")
-                .expression_attribute_values(":pk", s(tenant_pk(tenant_id)))
-                .expression_attribute_values(":p", s(RULE_PREFIX))
-                // Strongly consistent: the inbound worker compiles what it reads under the
-                // rules version it just read.
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("Query", &e))?;
-            for item in out.items.unwrap_or_default() {
-                rules.push(from_item::<RuleItem>(item)?.rule);
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+        // Strongly consistent: the inbound worker compiles what it reads under the rules
+        // version it just read.
+        let mut rules: Vec<Rule> = self
+            .query_prefix_all::<RuleItem>(tenant_pk(tenant_id), RULE_PREFIX)
+            .await?
+            .into_iter()
+            .map(|r| r.rule)
+            .collect();
         rules.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
         Ok(rules)
     }
@@ -360,12 +343,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<(Vec<ReplyLogEntry>, Option<String>)> {
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :p)")
-            .expression_attribute_values(":pk", s(tenant_pk(tenant_id)))
-            .expression_attribute_values(":p", s(REPLY_LOG_PREFIX))
+            .query_prefix(tenant_pk(tenant_id), REPLY_LOG_PREFIX)
             .scan_index_forward(false)
             .limit(limit)
             .set_exclusive_start_key(start)

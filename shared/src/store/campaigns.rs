@@ -344,12 +344,7 @@ impl Store {
             &[Expect::Eq(PK, &pk), Expect::Prefix(SK, CAMPAIGN_PREFIX)],
         )?;
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(&pk))
-            .expression_attribute_values(":prefix", s(CAMPAIGN_PREFIX))
+            .query_prefix(&pk, CAMPAIGN_PREFIX)
             .scan_index_forward(false)
             .consistent_read(true)
             .limit(limit.max(1))
@@ -818,12 +813,10 @@ impl Store {
         batch_no: u32,
     ) -> StoreResult<Vec<Recipient>> {
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(campaign_recipients_pk(tenant_id, campaign_id)))
-            .expression_attribute_values(":prefix", s(batch_prefix(batch_no)))
+            .query_prefix(
+                campaign_recipients_pk(tenant_id, campaign_id),
+                batch_prefix(batch_no),
+            )
             .consistent_read(true)
             .send()
             .await

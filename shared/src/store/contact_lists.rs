@@ -318,12 +318,7 @@ impl Store {
             &[Expect::Eq(PK, &pk), Expect::Prefix(SK, LIST_PREFIX)],
         )?;
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(&pk))
-            .expression_attribute_values(":prefix", s(LIST_PREFIX))
+            .query_prefix(&pk, LIST_PREFIX)
             .scan_index_forward(false)
             .consistent_read(true)
             .limit(limit)
@@ -357,12 +352,7 @@ impl Store {
             &[Expect::Eq(PK, &pk), Expect::Prefix(SK, CONTACT_PREFIX)],
         )?;
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(&pk))
-            .expression_attribute_values(":prefix", s(CONTACT_PREFIX))
+            .query_prefix(&pk, CONTACT_PREFIX)
             .consistent_read(true)
             .limit(limit.max(1))
             .set_exclusive_start_key(start)

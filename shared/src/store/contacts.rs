@@ -375,12 +375,7 @@ impl Store {
             &[Expect::Eq(PK, &pk), Expect::Prefix(SK, CONTACT_PREFIX)],
         )?;
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(&pk))
-            .expression_attribute_values(":prefix", s(CONTACT_PREFIX))
+            .query_prefix(&pk, CONTACT_PREFIX)
             .projection_expression("id, #name, phone")
             .expression_attribute_names("#name", "name")
             .consistent_read(true)

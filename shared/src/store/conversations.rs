@@ -488,12 +488,7 @@ impl Store {
         peer: &str,
     ) -> StoreResult<Vec<(String, Option<DateTime<Utc>>)>> {
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :p)")
-            .expression_attribute_values(":pk", s(peer_pk(tenant_id, peer)))
-            .expression_attribute_values(":p", s(CONVERSATION_PREFIX))
+            .query_prefix(peer_pk(tenant_id, peer), CONVERSATION_PREFIX)
             .projection_expression("deviceId, lastInboundAt")
             .consistent_read(true)
             .send()

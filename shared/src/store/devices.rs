@@ -189,29 +189,8 @@ impl Store {
 
     /// A tenant's devices, oldest first. Bounded by the plan's device cap.
     pub async fn list_devices(&self, tenant_id: &str) -> StoreResult<Vec<Device>> {
-        let mut devices = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                .expression_attribute_values(":pk", s(tenant_pk(tenant_id)))
-                .expression_attribute_values(":prefix", s(DEVICE_PREFIX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("Query", &e))?;
-            for item in out.items.unwrap_or_default() {
-                devices.push(from_item::<Device>(item)?);
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(devices);
-            }
-        }
+        self.query_prefix_all(tenant_pk(tenant_id), DEVICE_PREFIX)
+            .await
     }
 
     /// The device a send uses when none is named: the tenant's oldest connected device.

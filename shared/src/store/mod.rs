@@ -72,6 +72,49 @@ impl Store {
     pub fn new(client: Client, table: String) -> Self {
         Store { client, table }
     }
+
+    /// A query of the items of partition `pk` whose sort key starts with `prefix`; the
+    /// caller adds paging, order, consistency and projection.
+    pub(crate) fn query_prefix(
+        &self,
+        pk: impl Into<String>,
+        prefix: impl Into<String>,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":prefix", s(prefix))
+    }
+
+    /// Every item of partition `pk` under `prefix`, all pages, strongly consistent. Only for
+    /// sets a plan or a fixed cap keeps small (a tenant's keys, devices, rules, members).
+    pub(crate) async fn query_prefix_all<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: impl Into<String>,
+        prefix: impl Into<String>,
+    ) -> StoreResult<Vec<T>> {
+        let (pk, prefix) = (pk.into(), prefix.into());
+        let mut all = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .query_prefix(&pk, &prefix)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("Query", &e))?;
+            for item in out.items.unwrap_or_default() {
+                all.push(from_item(item)?);
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(all);
+            }
+        }
+    }
 }
 
 pub(crate) fn s(v: impl Into<String>) -> AttributeValue {

@@ -89,29 +89,8 @@ impl Store {
 
     /// Every member, in id (creation) order.
     pub async fn list_team_members(&self, tenant_id: &str) -> StoreResult<Vec<Member>> {
-        let mut members = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :p)")
-                .expression_attribute_values(":pk", s(tenant_pk(tenant_id)))
-                .expression_attribute_values(":p", s(MEMBER_PREFIX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("Query", &e))?;
-            for item in out.items.unwrap_or_default() {
-                members.push(from_item(item)?);
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(members);
-            }
-        }
+        self.query_prefix_all(tenant_pk(tenant_id), MEMBER_PREFIX)
+            .await
     }
 
     /// Removes a member and gives its seat back. `None` if there was no such member.
