@@ -102,6 +102,45 @@ impl PageParams {
     }
 }
 
+/// Who may call a function's routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// A tenant's API key.
+    TenantKey,
+    /// A tenant's API key on a plan with REST access (`/api/public/v1/…`: Pro, Agency).
+    PublicApi,
+    /// The platform admin key.
+    PlatformAdmin,
+}
+
+/// A function's Router: its routes behind the access rule, with state and [`finish`].
+pub fn guarded(
+    routes: utoipa_axum::router::OpenApiRouter<AppState>,
+    access: Access,
+    state: AppState,
+) -> Router {
+    use crate::auth::{require_api_key, require_platform_admin, require_rest_access};
+    let (router, _) = routes.split_for_parts();
+    // Route layers run last-added first: the key is authenticated before the plan gate.
+    let router = match access {
+        Access::TenantKey => router.route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_api_key,
+        )),
+        Access::PublicApi => router
+            .route_layer(middleware::from_fn(require_rest_access))
+            .route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                require_api_key,
+            )),
+        Access::PlatformAdmin => router.route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_platform_admin,
+        )),
+    };
+    finish(router.with_state(state.clone()), state)
+}
+
 /// Wraps a function's routes with what every Lambda needs: JSON fallbacks, the body limit,
 /// the request span and CORS. Call it last, on the Router with its state applied.
 pub fn finish(router: Router, state: AppState) -> Router {

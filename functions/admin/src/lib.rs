@@ -3,18 +3,18 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::{middleware, Json, Router};
+use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use wati_shared::auth::require_platform_admin;
 use wati_shared::clock::iso;
 use wati_shared::domain::plans::{effective_limits, LimitsPatch, Plan, PlanLimits};
 use wati_shared::domain::rate_limit::MAX_RATE_LIMIT_PER_MINUTE;
 use wati_shared::domain::validate;
 use wati_shared::error::{ApiResult, ErrorBody};
-use wati_shared::http::{finish, ApiJson, ApiQuery, PageParams};
+use wati_shared::http::{guarded, Access};
+use wati_shared::http::{ApiJson, ApiQuery, PageParams};
 use wati_shared::store::api_keys::{ApiKeyInfo, KeyChangeOutcome, KeyPatch, KeyStatus};
 use wati_shared::store::tenants::{Tenant, TenantPatch};
 use wati_shared::store::{cursor, keys};
@@ -29,14 +29,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 pub fn router(state: AppState) -> Router {
-    let (router, _) = routes().split_for_parts();
-    let router = router
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            require_platform_admin,
-        ))
-        .with_state(state.clone());
-    finish(router, state)
+    guarded(routes(), Access::PlatformAdmin, state)
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {

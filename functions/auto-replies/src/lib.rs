@@ -3,17 +3,18 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::{middleware, Json, Router};
+use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use wati_shared::auth::{require_api_key, Caller};
+use wati_shared::auth::Caller;
 use wati_shared::clock::iso;
 use wati_shared::domain::auto_reply::{normalize, MatchType};
 use wati_shared::domain::quota::{cap_for, limit_reached_message, Limit};
 use wati_shared::error::{ApiResult, ErrorBody};
-use wati_shared::http::{finish, ApiJson, ApiQuery, PageParams};
+use wati_shared::http::{guarded, Access};
+use wati_shared::http::{ApiJson, ApiQuery, PageParams};
 use wati_shared::store::auto_replies::{AiSettings, CreateRuleOutcome, ReplyLogEntry, Rule};
 use wati_shared::store::{cursor, keys};
 use wati_shared::{ApiError, AppState};
@@ -33,14 +34,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 pub fn router(state: AppState) -> Router {
-    let (router, _) = routes().split_for_parts();
-    let router = router
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            require_api_key,
-        ))
-        .with_state(state.clone());
-    finish(router, state)
+    guarded(routes(), Access::TenantKey, state)
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {

@@ -7,12 +7,12 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{middleware, Json, Router};
+use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use wati_shared::auth::{require_api_key, require_rest_access, Caller};
+use wati_shared::auth::Caller;
 use wati_shared::campaigns::{self as engine, Advance, BatchInfo, Cancel, Listed};
 use wati_shared::clock::iso;
 use wati_shared::domain::campaigns::{
@@ -20,7 +20,8 @@ use wati_shared::domain::campaigns::{
 };
 use wati_shared::domain::{contacts, messages};
 use wati_shared::error::{ApiResult, ErrorBody};
-use wati_shared::http::{finish, parse_json, ApiQuery, PageParams};
+use wati_shared::http::{guarded, Access};
+use wati_shared::http::{parse_json, ApiQuery, PageParams};
 use wati_shared::store::campaigns::{Audience, Campaign, Recipient};
 use wati_shared::{ApiError, AppState};
 
@@ -34,16 +35,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 pub fn router(state: AppState) -> Router {
-    let (router, _) = routes().split_for_parts();
-    // Public REST API: the plan gate runs after the key is authenticated.
-    let router = router
-        .route_layer(middleware::from_fn(require_rest_access))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            require_api_key,
-        ))
-        .with_state(state.clone());
-    finish(router, state)
+    guarded(routes(), Access::PublicApi, state)
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {

@@ -2,11 +2,10 @@
 //! Every route needs a tenant API key (`wati_…`); the REST plan gate does not apply, as in
 //! the spec, where contacts take the dashboard's credentials too.
 
-use axum::{middleware, Router};
+use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use wati_shared::auth::require_api_key;
-use wati_shared::http::finish;
+use wati_shared::http::{guarded, Access};
 use wati_shared::AppState;
 
 pub mod contacts;
@@ -31,14 +30,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 pub fn router(state: AppState) -> Router {
-    let (router, _) = routes().split_for_parts();
-    let router = router
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            require_api_key,
-        ))
-        .with_state(state.clone());
-    finish(router, state)
+    guarded(routes(), Access::TenantKey, state)
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {

@@ -6,12 +6,12 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{middleware, Json, Router};
+use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use wati_shared::auth::{require_api_key, require_rest_access, Caller};
+use wati_shared::auth::Caller;
 use wati_shared::domain::media::{
     file_name, file_name_from_path, is_mimetype, normalize_mimetype, MediaKind,
 };
@@ -20,7 +20,8 @@ use wati_shared::domain::messages::{
     TemplateSpec,
 };
 use wati_shared::error::{ApiResult, ErrorBody};
-use wati_shared::http::{finish, parse_json};
+use wati_shared::http::parse_json;
+use wati_shared::http::{guarded, Access};
 use wati_shared::providers::Content;
 use wati_shared::sending::{self, Idempotency, MediaCheck, SendReply, SendRequest};
 use wati_shared::store::messages::{Direction, Message, MessageKind, MessageSource};
@@ -38,17 +39,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 pub fn router(state: AppState) -> Router {
-    let (router, _) = routes().split_for_parts();
-    // The public REST API is for plans with REST access (Pro, Agency): the gate runs after
-    // the key is authenticated (route layers run outermost-last-added first).
-    let router = router
-        .route_layer(middleware::from_fn(require_rest_access))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            require_api_key,
-        ))
-        .with_state(state.clone());
-    finish(router, state)
+    guarded(routes(), Access::PublicApi, state)
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {

@@ -7,17 +7,18 @@ pub mod devices;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::{middleware, Json, Router};
+use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use wati_shared::auth::{require_api_key, Caller};
+use wati_shared::auth::Caller;
 use wati_shared::clock::iso;
 use wati_shared::domain::rate_limit::MAX_RATE_LIMIT_PER_MINUTE;
 use wati_shared::domain::validate;
 use wati_shared::error::{ApiResult, ErrorBody};
-use wati_shared::http::{finish, ApiJson};
+use wati_shared::http::ApiJson;
+use wati_shared::http::{guarded, Access};
 use wati_shared::store::api_keys::{
     ApiKeyInfo, CreateKeyOutcome, KeyChangeOutcome, KeyPatch, KeyStatus, MAX_LIVE_KEYS,
 };
@@ -48,14 +49,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 pub fn router(state: AppState) -> Router {
-    let (router, _) = routes().split_for_parts();
-    let router = router
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            require_api_key,
-        ))
-        .with_state(state.clone());
-    finish(router, state)
+    guarded(routes(), Access::TenantKey, state)
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
