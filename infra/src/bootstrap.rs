@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_yaml::Value;
 use std::collections::HashMap;
-use wati_shared::aws::AwsClients;
+use wati_shared::runtime::aws::AwsClients;
 
 #[derive(Debug, thiserror::Error)]
 #[error("bootstrap {resource}: {detail}")]

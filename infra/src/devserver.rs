@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
-use wati_shared::aws::AwsClients;
+use wati_shared::runtime::aws::AwsClients;
 
 /// How often an idle queue is polled. moto serves one request at a time, so the dev server
 /// short-polls instead of holding long polls open.
@@ -365,7 +365,7 @@ pub fn scheduled_event(name: &str, input: &Option<String>, at: DateTime<Utc>) ->
         "detail-type": "Scheduled Event",
         "source": "aws.events",
         "account": "123456789012",
-        "time": wati_shared::clock::iso(at),
+        "time": wati_shared::runtime::clock::iso(at),
         "region": "us-east-1",
         "resources": [format!("arn:aws:events:us-east-1:123456789012:rule/{name}")],
         "detail": {}

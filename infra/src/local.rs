@@ -8,9 +8,9 @@ use crate::functions::{registry, Functions};
 use crate::template::Template;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use wati_shared::aws::AwsClients;
-use wati_shared::clock::Clock;
-use wati_shared::config::{Config, LOCAL_DEFAULT_ADMIN_KEY};
+use wati_shared::runtime::aws::AwsClients;
+use wati_shared::runtime::clock::Clock;
+use wati_shared::runtime::config::{Config, LOCAL_DEFAULT_ADMIN_KEY};
 use wati_shared::AppState;
 
 /// The template's secret that holds the platform admin key.

@@ -62,7 +62,7 @@ async fn admin_routes_need_the_platform_admin_key_from_secrets_manager() {
     // The template points the functions at the admin-key secret; the value lives in moto.
     assert!(matches!(
         app.state.config.admin_key,
-        wati_shared::config::AdminKeySource::Secret(_)
+        wati_shared::runtime::config::AdminKeySource::Secret(_)
     ));
     let t = app.create_tenant("free").await;
     for token in [None, Some("wrong"), Some(t.key.as_str())] {

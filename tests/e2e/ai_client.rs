@@ -1,7 +1,7 @@
 //! The AI client against a local OpenAI-compatible server.
 
 use std::time::Duration;
-use wati_shared::ai::{build_messages, AiClient, AiError, Turn};
+use wati_shared::adapters::ai::{build_messages, AiClient, AiError, Turn};
 use wati_tests::fake_ai::{FakeAi, Mode};
 use wati_tests::*;
 

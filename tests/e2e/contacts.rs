@@ -4,7 +4,7 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use std::collections::HashSet;
-use wati_shared::clock::Clock;
+use wati_shared::runtime::clock::Clock;
 use wati_shared::store::keys;
 use wati_tests::*;
 

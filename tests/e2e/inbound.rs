@@ -540,7 +540,10 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
     );
     let view = serde_json::to_value(conv.view()).unwrap_or_default();
     assert_eq!(view["assigned_to"], Value::Null);
-    assert_eq!(view["last_message_at"], json!(wati_shared::clock::iso(at)));
+    assert_eq!(
+        view["last_message_at"],
+        json!(wati_shared::runtime::clock::iso(at))
+    );
     let mut keys: Vec<&String> = view
         .as_object()
         .map(|o| o.keys().collect())

@@ -1,7 +1,7 @@
 //! Per-key rate limits: exact under concurrency, shared through DynamoDB, per minute window.
 
 use chrono::{DateTime, Duration, Utc};
-use wati_shared::clock::Clock;
+use wati_shared::runtime::clock::Clock;
 use wati_tests::*;
 
 fn at(s: &str) -> DateTime<Utc> {

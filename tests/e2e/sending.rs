@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use std::time::{Duration, Instant};
-use wati_shared::clock::Clock;
+use wati_shared::runtime::clock::Clock;
 use wati_tests::fake_meta::{FakeMeta, Reply};
 use wati_tests::*;
 

@@ -11,7 +11,9 @@ use wati_shared::domain::webhooks::{
     event_id, CampaignCompleted, EventType, MessageKind, MessageReceived, MessageState,
     MessageStatus, WebhookEvent,
 };
-use wati_shared::events::{enqueue, publish, publish_all, publish_with_key, DispatchMessage};
+use wati_shared::services::events::{
+    enqueue, publish, publish_all, publish_with_key, DispatchMessage,
+};
 use wati_tests::webhooks::{verify_with_node, verify_with_standardwebhooks, Answer, Receiver};
 use wati_tests::*;
 
@@ -1173,7 +1175,7 @@ async fn each_attempt_is_claimed_once_and_a_dead_workers_claim_is_taken_over_whe
     assert!(matches!(taken, Some(Claim::Claimed(_))), "{taken:?}");
     let attempt = Attempt {
         attempt: 1,
-        at: wati_shared::clock::iso(now),
+        at: wati_shared::runtime::clock::iso(now),
         url: "https://8.8.8.8/hook".into(),
         status_code: Some(500),
         latency_ms: 3,

@@ -13,8 +13,8 @@ use tokio::task::JoinHandle;
 use wati_infra::devserver::DevServer;
 use wati_infra::functions::Functions;
 use wati_infra::local::{start_with, LocalOptions};
-use wati_shared::aws::AwsClients;
-use wati_shared::clock::Clock;
+use wati_shared::runtime::aws::AwsClients;
+use wati_shared::runtime::clock::Clock;
 use wati_shared::AppState;
 
 pub mod webhooks;
@@ -280,9 +280,9 @@ impl TestApp {
         at: chrono::DateTime<chrono::Utc>,
         stored_at: chrono::DateTime<chrono::Utc>,
     ) -> String {
-        use wati_shared::clock::iso;
         use wati_shared::domain::inbound::inbound_message_id;
         use wati_shared::domain::messages::MessageStatus;
+        use wati_shared::runtime::clock::iso;
         use wati_shared::store::conversations::{Conversation, RecordInbound};
         use wati_shared::store::messages::{Direction, Message, MessageKind, MessageSource};
         let store = &self.state.store;

@@ -8,17 +8,18 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use wati_shared::clock::iso;
 use wati_shared::domain::plans::{effective_limits, LimitsPatch, Plan, PlanLimits};
 use wati_shared::domain::rate_limit::MAX_RATE_LIMIT_PER_MINUTE;
 use wati_shared::domain::validate;
-use wati_shared::error::{ApiResult, ErrorBody};
+use wati_shared::http::error::{ApiResult, ErrorBody};
+use wati_shared::http::ApiError;
 use wati_shared::http::{guarded, Access};
 use wati_shared::http::{ApiJson, ApiQuery, PageParams};
+use wati_shared::runtime::clock::iso;
 use wati_shared::store::api_keys::{ApiKeyInfo, KeyChangeOutcome, KeyPatch, KeyStatus};
 use wati_shared::store::tenants::{Tenant, TenantPatch};
 use wati_shared::store::{cursor, keys};
-use wati_shared::{ApiError, AppState};
+use wati_shared::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -8,16 +8,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use wati_shared::auth::Caller;
-use wati_shared::clock::iso;
 use wati_shared::domain::auto_reply::{normalize, MatchType};
 use wati_shared::domain::quota::{cap_for, limit_reached_message, Limit};
-use wati_shared::error::{ApiResult, ErrorBody};
+use wati_shared::http::auth::Caller;
+use wati_shared::http::error::{ApiResult, ErrorBody};
+use wati_shared::http::ApiError;
 use wati_shared::http::{guarded, Access};
 use wati_shared::http::{ApiJson, ApiQuery, PageParams};
+use wati_shared::runtime::clock::iso;
 use wati_shared::store::auto_replies::{AiSettings, CreateRuleOutcome, ReplyLogEntry, Rule};
 use wati_shared::store::{cursor, keys};
-use wati_shared::{ApiError, AppState};
+use wati_shared::AppState;
 
 pub const MAX_KEYWORD_CHARS: usize = 100;
 pub const MAX_RESPONSES: usize = 10;
@@ -169,8 +170,8 @@ async fn create_rule(
         responses: c.responses,
         step_delay_seconds: c.step_delay_seconds,
         active: req.active.unwrap_or(true),
-        created_at: wati_shared::clock::iso_millis(now),
-        updated_at: wati_shared::clock::iso_millis(now),
+        created_at: wati_shared::runtime::clock::iso_millis(now),
+        updated_at: wati_shared::runtime::clock::iso_millis(now),
     };
     let cap = cap_for(caller.plan, &caller.limits, Limit::AutoReplyRules);
     match state
@@ -232,9 +233,9 @@ async fn update_rule(
         if let Some(a) = req.active {
             rule.active = a;
         }
-        rule.updated_at = wati_shared::clock::iso_millis(state.clock.now());
+        rule.updated_at = wati_shared::runtime::clock::iso_millis(state.clock.now());
         if rule.updated_at == seen {
-            rule.updated_at = wati_shared::clock::iso_millis(
+            rule.updated_at = wati_shared::runtime::clock::iso_millis(
                 state.clock.now() + chrono::Duration::milliseconds(1),
             );
         }

@@ -2,11 +2,11 @@
 //! delivered when its `DelaySeconds` runs out, so consecutive messages of a campaign go
 //! out `delaySeconds` apart without any Lambda sleeping. Each is claimed before the
 //! provider is called, so a redelivered message never sends twice
-//! ([`wati_shared::campaigns::handle_task`]).
+//! ([`wati_shared::services::campaigns::handle_task`]).
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use tracing::Instrument;
-use wati_shared::campaigns::{handle_task, SendTask, TaskResult};
+use wati_shared::services::campaigns::{handle_task, SendTask, TaskResult};
 use wati_shared::AppState;
 
 /// Handles one batch; the ids of the messages to see again come back as

@@ -1,6 +1,6 @@
 //! The spec's bulk campaigns: `POST /api/public/v1/campaigns` (create), listing, one
 //! campaign with its counts, its recipients, `…/run` (the next batch) and `…/cancel`.
-//! Handlers validate and hand over to [`wati_shared::campaigns`]; every route needs a
+//! Handlers validate and hand over to [`wati_shared::services::campaigns`]; every route needs a
 //! tenant API key and a plan with REST access (Pro, Agency).
 
 use axum::body::Bytes;
@@ -12,18 +12,19 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use wati_shared::auth::Caller;
-use wati_shared::campaigns::{self as engine, Advance, BatchInfo, Cancel, Listed};
-use wati_shared::clock::iso;
 use wati_shared::domain::campaigns::{
     self as rules, AudienceKind, CampaignStatus, PauseReason, RecipientStatus, MAX_RECIPIENTS,
 };
 use wati_shared::domain::{contacts, messages};
-use wati_shared::error::{ApiResult, ErrorBody};
+use wati_shared::http::auth::Caller;
+use wati_shared::http::error::{ApiResult, ErrorBody};
+use wati_shared::http::ApiError;
 use wati_shared::http::{guarded, Access};
 use wati_shared::http::{parse_json, ApiQuery, PageParams};
+use wati_shared::runtime::clock::iso;
+use wati_shared::services::campaigns::{self as engine, Advance, BatchInfo, Cancel, Listed};
 use wati_shared::store::campaigns::{Audience, Campaign, Recipient};
-use wati_shared::{ApiError, AppState};
+use wati_shared::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -22,7 +22,7 @@ use tokio::sync::RwLock;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use wati_shared::auth::{require_api_key, Caller};
+use wati_shared::adapters::secrets::SecretError;
 use wati_shared::domain::devices::ProviderKind;
 use wati_shared::domain::inbound::{
     inbound_message_id, parse_signature, reported_time, same_secret, signature_matches,
@@ -30,11 +30,12 @@ use wati_shared::domain::inbound::{
 };
 use wati_shared::domain::messages::{self as rules, message_text};
 use wati_shared::domain::phone::normalize as normalize_phone;
-use wati_shared::error::{ApiResult, ErrorBody};
+use wati_shared::http::auth::{require_api_key, Caller};
+use wati_shared::http::error::{ApiResult, ErrorBody};
+use wati_shared::http::ApiError;
 use wati_shared::http::{finish, parse_json, ApiQuery};
-use wati_shared::inbound::{enqueue, InboundJob, MessageJob, StatusJob};
-use wati_shared::secrets::SecretError;
-use wati_shared::{ApiError, AppState};
+use wati_shared::services::inbound::{enqueue, InboundJob, MessageJob, StatusJob};
+use wati_shared::AppState;
 
 /// How long this instance remembers which device holds a phone number id. A deleted
 /// device's webhooks may still be queued for this long; the worker drops them.

@@ -5,18 +5,19 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use wati_shared::auth::Caller;
-use wati_shared::clock::iso;
 use wati_shared::domain::contacts::{
     self as rules, ContactInput, Search, TagChange, MAX_CONTACTS_PER_REQUEST, MAX_IDS_PER_REQUEST,
 };
 use wati_shared::domain::phone;
-use wati_shared::error::{ApiResult, ErrorBody};
+use wati_shared::http::auth::Caller;
+use wati_shared::http::error::{ApiResult, ErrorBody};
+use wati_shared::http::ApiError;
 use wati_shared::http::{ApiJson, ApiQuery, PageParams};
+use wati_shared::runtime::clock::iso;
 use wati_shared::store::contacts::{
     Contact, ContactFilter, ContactPatch, PatchOutcome, UpsertOutcome,
 };
-use wati_shared::{ApiError, AppState};
+use wati_shared::AppState;
 
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

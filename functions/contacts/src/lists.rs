@@ -7,15 +7,16 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use wati_shared::auth::Caller;
-use wati_shared::clock::iso;
 use wati_shared::domain::{contacts as rules, phone};
-use wati_shared::error::{ApiResult, ErrorBody};
+use wati_shared::http::auth::Caller;
+use wati_shared::http::error::{ApiResult, ErrorBody};
+use wati_shared::http::ApiError;
 use wati_shared::http::{ApiJson, ApiQuery, PageParams};
+use wati_shared::runtime::clock::iso;
 use wati_shared::store::contact_lists::{
     ContactList, ListMember, ListMemberStatus, MemberOutcome, MemberRef,
 };
-use wati_shared::{ApiError, AppState};
+use wati_shared::AppState;
 
 fn not_found() -> ApiError {
     ApiError::not_found("Contact list not found")

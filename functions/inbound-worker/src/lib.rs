@@ -26,8 +26,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::RwLock;
 use tracing::Instrument;
-use wati_shared::ai::{build_messages, SmartReply, Turn, CONTEXT_MESSAGES};
-use wati_shared::clock::iso;
+use wati_shared::adapters::ai::{build_messages, SmartReply, Turn, CONTEXT_MESSAGES};
+use wati_shared::adapters::providers::Content;
 use wati_shared::domain::auto_reply::{Matcher, RuleKey};
 use wati_shared::domain::inbound::{
     inbound_message_id, media_url, parse_message, parse_status, reported_time, InboundContent,
@@ -37,9 +37,11 @@ use wati_shared::domain::messages::{idempotency_key_hash, MessageStatus};
 use wati_shared::domain::quota::{cap_for, Limit};
 use wati_shared::domain::rate_limit::RateStatus;
 use wati_shared::domain::webhooks::{MessageKind as EventKind, MessageReceived, WebhookEvent};
-use wati_shared::inbound::{enqueue, InboundJob, MessageJob, ReplyStepJob, StatusJob};
-use wati_shared::providers::Content;
-use wati_shared::sending::{self, Idempotency, SendRequest};
+use wati_shared::http::ApiError;
+use wati_shared::runtime::clock::iso;
+use wati_shared::services::inbound::{enqueue, InboundJob, MessageJob, ReplyStepJob, StatusJob};
+use wati_shared::services::sending::{self, Idempotency, SendRequest};
+use wati_shared::services::statuses;
 use wati_shared::store::api_keys::Principal;
 use wati_shared::store::auto_replies::{ReplyLogEntry, ReplyOutcome, Rule};
 use wati_shared::store::conversations::{
@@ -49,7 +51,7 @@ use wati_shared::store::messages::{
     Direction, Failure, Message, MessageKind, MessageSource, StatusOutcome, StatusUpdate,
 };
 use wati_shared::store::tenants::Tenant;
-use wati_shared::{statuses, ApiError, AppState};
+use wati_shared::AppState;
 
 /// A claim older than this is an earlier attempt that died: a redelivery takes over. Well
 /// above the worker's 60 s timeout, below the queue's 360 s visibility timeout.
@@ -371,7 +373,7 @@ impl Worker {
         let key = format!("received:{}", content.wamid);
         let mut last = String::new();
         for attempt in 0..3u64 {
-            match wati_shared::events::publish_with_key(
+            match wati_shared::services::events::publish_with_key(
                 &self.state,
                 &job.tenant_id,
                 event.clone(),

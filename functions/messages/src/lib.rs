@@ -1,6 +1,6 @@
 //! The spec's messaging endpoints: `POST /api/public/v1/send`, `POST /api/public/v1/send-media`
 //! and `GET /api/public/v1/messages/{id}`. Handlers validate and hand over to
-//! [`wati_shared::sending::send`]; every route needs a tenant API key.
+//! [`wati_shared::services::sending::send`]; every route needs a tenant API key.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use wati_shared::auth::Caller;
+use wati_shared::adapters::providers::Content;
 use wati_shared::domain::media::{
     file_name, file_name_from_path, is_mimetype, normalize_mimetype, MediaKind,
 };
@@ -19,13 +19,14 @@ use wati_shared::domain::messages::{
     self as rules, idempotency_key, idempotency_key_hash, request_fingerprint, MessageStatus,
     TemplateSpec,
 };
-use wati_shared::error::{ApiResult, ErrorBody};
+use wati_shared::http::auth::Caller;
+use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::parse_json;
+use wati_shared::http::ApiError;
 use wati_shared::http::{guarded, Access};
-use wati_shared::providers::Content;
-use wati_shared::sending::{self, Idempotency, MediaCheck, SendReply, SendRequest};
+use wati_shared::services::sending::{self, Idempotency, MediaCheck, SendReply, SendRequest};
 use wati_shared::store::messages::{Direction, Message, MessageKind, MessageSource};
-use wati_shared::{ApiError, AppState};
+use wati_shared::AppState;
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");

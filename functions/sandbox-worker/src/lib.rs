@@ -4,10 +4,10 @@
 //! the queue to come back; duplicates and stale statuses change nothing.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use wati_shared::clock::iso;
+use wati_shared::adapters::providers::sandbox::SandboxStatus;
 use wati_shared::domain::messages::MessageStatus;
-use wati_shared::providers::sandbox::SandboxStatus;
-use wati_shared::statuses;
+use wati_shared::runtime::clock::iso;
+use wati_shared::services::statuses;
 use wati_shared::store::messages::{StatusOutcome, StatusUpdate};
 use wati_shared::AppState;
 

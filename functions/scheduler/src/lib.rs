@@ -7,7 +7,7 @@
 //! keyed by their day and need no reset, and the minute job does the same work, so nothing
 //! depends on the midnight run being on time.
 
-use wati_shared::campaigns::{tick, Job, TickReport};
+use wati_shared::services::campaigns::{tick, Job, TickReport};
 use wati_shared::AppState;
 
 /// The job an invocation asks for: the rule's `Input` (`{"job":"minute"}` or

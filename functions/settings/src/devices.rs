@@ -6,16 +6,17 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
-use wati_shared::auth::Caller;
-use wati_shared::clock::iso;
 use wati_shared::domain::devices::{
     new_device, DeviceInput, DeviceStatus, NewDevice, ProviderKind,
 };
 use wati_shared::domain::quota::{cap_for, limit_reached_message, Limit};
-use wati_shared::error::{ApiResult, ErrorBody};
+use wati_shared::http::auth::Caller;
+use wati_shared::http::error::{ApiResult, ErrorBody};
+use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
+use wati_shared::runtime::clock::iso;
 use wati_shared::store::devices::{CreateDeviceOutcome, Device};
-use wati_shared::{ApiError, AppState};
+use wati_shared::AppState;
 
 /// A device as the API shows it: never its credentials.
 #[derive(Debug, Serialize, ToSchema)]

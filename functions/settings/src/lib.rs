@@ -12,17 +12,18 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use wati_shared::auth::Caller;
-use wati_shared::clock::iso;
 use wati_shared::domain::rate_limit::MAX_RATE_LIMIT_PER_MINUTE;
 use wati_shared::domain::validate;
-use wati_shared::error::{ApiResult, ErrorBody};
+use wati_shared::http::auth::Caller;
+use wati_shared::http::error::{ApiResult, ErrorBody};
+use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
 use wati_shared::http::{guarded, Access};
+use wati_shared::runtime::clock::iso;
 use wati_shared::store::api_keys::{
     ApiKeyInfo, CreateKeyOutcome, KeyChangeOutcome, KeyPatch, KeyStatus, MAX_LIVE_KEYS,
 };
-use wati_shared::{ApiError, AppState};
+use wati_shared::AppState;
 
 pub mod team;
 pub mod usage;

@@ -5,14 +5,15 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use wati_shared::auth::Caller;
-use wati_shared::clock::iso;
 use wati_shared::domain::quota::{cap_for, limit_reached_message, Limit};
 use wati_shared::domain::validate;
-use wati_shared::error::{ApiResult, ErrorBody};
+use wati_shared::http::auth::Caller;
+use wati_shared::http::error::{ApiResult, ErrorBody};
+use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
+use wati_shared::runtime::clock::iso;
 use wati_shared::store::team::{AddMember, Member, Role};
-use wati_shared::{ApiError, AppState};
+use wati_shared::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -5,11 +5,11 @@ use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
-use wati_shared::auth::Caller;
-use wati_shared::clock::iso;
 use wati_shared::domain::plans::{effective_limits, Plan};
 use wati_shared::domain::quota::{next_midnight, Limit};
-use wati_shared::error::{ApiResult, ErrorBody};
+use wati_shared::http::auth::Caller;
+use wati_shared::http::error::{ApiResult, ErrorBody};
+use wati_shared::runtime::clock::iso;
 use wati_shared::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -9,19 +9,20 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use wati_shared::auth::Caller;
+use wati_shared::adapters::http_client::check_url_resolving;
 use wati_shared::domain::plans::effective_limits;
 use wati_shared::domain::webhooks::{EventType, TestEvent, WebhookEvent};
-use wati_shared::error::{ApiResult, ErrorBody};
-use wati_shared::events::{enqueue, publish, DispatchMessage};
+use wati_shared::http::auth::Caller;
+use wati_shared::http::error::{ApiResult, ErrorBody};
+use wati_shared::http::ApiError;
 use wati_shared::http::{parse_json, ApiJson, ApiQuery};
-use wati_shared::net::check_url_resolving;
+use wati_shared::services::events::{enqueue, publish, DispatchMessage};
 use wati_shared::store::api_keys::Principal;
 use wati_shared::store::webhooks::{
     Delivery, DeliveryDetail, DeliveryStatus, PutWebhookOutcome, RedeliverOutcome, WebhookInfo,
     DEFAULT_SECRET_OVERLAP_SECS, MAX_ATTEMPTS_PER_EVENT, MAX_SECRET_OVERLAP_SECS,
 };
-use wati_shared::{ApiError, AppState};
+use wati_shared::AppState;
 
 /// 409 unless the caller's plan includes signed webhooks.
 fn require_webhooks(caller: &Principal) -> ApiResult<()> {

@@ -20,14 +20,14 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
-use wati_shared::clock::iso;
+use wati_shared::adapters::http_client::{refusal_of, OutboundHttp};
 use wati_shared::domain::plans::effective_limits;
 use wati_shared::domain::webhooks::{
     attempts_per_round, next_delay, parse_retry_after, signed_headers,
 };
-use wati_shared::events::{enqueue, DispatchMessage};
-use wati_shared::metrics;
-use wati_shared::net::{refusal_of, OutboundHttp};
+use wati_shared::runtime::clock::iso;
+use wati_shared::runtime::metrics;
+use wati_shared::services::events::{enqueue, DispatchMessage};
 use wati_shared::store::webhooks::{Attempt, Claim, DeliveryRecord, Outcome, WebhookSettings};
 use wati_shared::AppState;
 

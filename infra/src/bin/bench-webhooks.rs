@@ -18,12 +18,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wati_infra::local::{start, LocalOptions};
-use wati_shared::aws::AwsClients;
 use wati_shared::domain::plans::Plan;
 use wati_shared::domain::webhooks::{
     event_id, EventType, MessageKind, MessageReceived, WebhookEvent,
 };
-use wati_shared::events::{publish_all, DispatchMessage};
+use wati_shared::runtime::aws::AwsClients;
+use wati_shared::services::events::{publish_all, DispatchMessage};
 
 #[tokio::main]
 async fn main() {
@@ -105,7 +105,7 @@ async fn run() -> Result<(), String> {
             .create_tenant(
                 &format!("Bench {i}"),
                 Plan::Pro,
-                &wati_shared::clock::iso(now),
+                &wati_shared::runtime::clock::iso(now),
                 60,
             )
             .await

@@ -3,8 +3,8 @@
 
 use std::net::SocketAddr;
 use wati_infra::local::{start, LocalOptions};
-use wati_shared::aws::AwsClients;
-use wati_shared::config::{Config, LOCAL_DEFAULT_ADMIN_KEY};
+use wati_shared::runtime::aws::AwsClients;
+use wati_shared::runtime::config::{Config, LOCAL_DEFAULT_ADMIN_KEY};
 
 #[tokio::main]
 async fn main() {
@@ -22,7 +22,7 @@ async fn run() -> Result<(), String> {
             .unwrap_or_else(|| default.to_string())
     };
     let log_format = Config::from_env().map_err(|e| e.to_string())?.log_format;
-    wati_shared::telemetry::init(log_format);
+    wati_shared::runtime::telemetry::init(log_format);
 
     let mut opts = LocalOptions::new(
         env("TEMPLATE_PATH", "template.yaml"),

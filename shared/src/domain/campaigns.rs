@@ -1,7 +1,7 @@
 //! Rules for bulk campaigns: what a valid campaign is, how `{{name}}` / `{{phone}}` are
 //! filled in, how a batch is paced with SQS delays, and how a recipients array is cut into
 //! items. Pure functions over plain types; every error is the exact message a client sees.
-//! The flow that uses them is `crate::campaigns`; the design is in `docs/campaigns.md`.
+//! The flow that uses them is `crate::services::campaigns`; the design is in `docs/campaigns.md`.
 
 use super::{messages, phone, validate};
 use chrono::{DateTime, Duration, Utc};

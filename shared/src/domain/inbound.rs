@@ -634,7 +634,7 @@ pub fn window_closed_message(peer: &str, last_inbound: Option<DateTime<Utc>>) ->
     let when = match last_inbound {
         Some(t) => format!(
             "{peer} last wrote to this number at {}, more than {WINDOW_HOURS} hours ago",
-            crate::clock::iso(t)
+            crate::runtime::clock::iso(t)
         ),
         None => format!("{peer} has never written to this number"),
     };

@@ -1,7 +1,7 @@
 //! The SSRF guard for URLs the platform calls on a tenant's behalf (webhook targets, media
 //! to download): HTTPS only, and every address the host resolves to must be public.
 //!
-//! These are plain functions; [`crate::net`] runs them inside the HTTP client's DNS
+//! These are plain functions; [`crate::adapters::http_client`] runs them inside the HTTP client's DNS
 //! resolution, so the check happens at every connection (a name that resolved to a public
 //! address when it was configured and to `10.0.0.1` now is refused now: DNS rebinding).
 //!

@@ -9,10 +9,10 @@
 use super::keys::*;
 use super::tenants::TenantItem;
 use super::{from_item, n, s, to_item, transaction_lost, Item, Store, StoreError, StoreResult};
-use crate::clock::iso;
 use crate::domain::api_keys::{display_prefix, generate_api_key, hash_api_key};
 use crate::domain::plans::{LimitOverrides, Plan};
 use crate::domain::rate_limit::{window_of, RateStatus};
+use crate::runtime::clock::iso;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue,
     ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,

@@ -318,7 +318,10 @@ impl Store {
         item.insert(PK.into(), s(tenant_pk(tenant_id)));
         item.insert(
             SK.into(),
-            s(reply_log_sk(&crate::clock::iso_millis(at), &entry.id)),
+            s(reply_log_sk(
+                &crate::runtime::clock::iso_millis(at),
+                &entry.id,
+            )),
         );
         item.insert(
             "expiresAt".into(),

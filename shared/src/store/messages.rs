@@ -414,7 +414,7 @@ impl Store {
             .transpose()
     }
 
-    /// Applies a status change in one conditional write. Use [`crate::statuses::record`]
+    /// Applies a status change in one conditional write. Use [`crate::services::statuses::record`]
     /// rather than calling this directly: that is where status events are published.
     pub async fn update_message_status(&self, u: &StatusUpdate) -> StoreResult<StatusOutcome> {
         let mut sets = vec![

@@ -214,8 +214,8 @@ pub mod cursor {
         cursor: &str,
         partition_attr: &str,
         partition: &str,
-    ) -> Result<Item, crate::ApiError> {
-        let bad = || crate::ApiError::bad_request("Invalid \"cursor\"");
+    ) -> Result<Item, crate::http::error::ApiError> {
+        let bad = || crate::http::error::ApiError::bad_request("Invalid \"cursor\"");
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(cursor.trim())
             .map_err(|_| bad())?;

@@ -6,7 +6,7 @@
 use super::{Accepted, OutboundMessage, Provider, ProviderError, ProviderErrorKind};
 use crate::domain::devices::ProviderKind;
 use crate::domain::messages::MessageStatus;
-use crate::metrics;
+use crate::runtime::metrics;
 use crate::store::devices::Device;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use futures::future::BoxFuture;

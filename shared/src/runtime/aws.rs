@@ -2,7 +2,7 @@
 //! `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` variables, which is how the local stack
 //! (DynamoDB Local, moto) is reached; every client carries the call-accounting interceptor.
 
-use crate::metrics::CallAccounting;
+use crate::runtime::metrics::CallAccounting;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 #[derive(Clone, Debug)]

@@ -13,13 +13,13 @@
 //! message and releases its claim. A provider refusal leaves a `failed` message, answered
 //! with a non-2xx error that carries its id.
 
-use crate::clock::iso;
+use crate::adapters::providers::{Content, OutboundMessage, ProviderError};
 use crate::domain::media::MediaKind;
 use crate::domain::messages::{MessageStatus, IDEMPOTENCY_TTL_SECS};
 use crate::domain::quota::{cap_for, limit_reached_message, Limit};
-use crate::error::ApiError;
-use crate::providers::{Content, OutboundMessage, ProviderError};
-use crate::state::AppState;
+use crate::http::error::ApiError;
+use crate::runtime::clock::iso;
+use crate::runtime::state::AppState;
 use crate::store::api_keys::Principal;
 use crate::store::devices::Device;
 use crate::store::messages::{
@@ -137,7 +137,7 @@ pub async fn send_with_id(
         resolve_device(state, tenant_id, req.device_id.as_deref()),
         media,
         reserve_outbound_unit(state, caller, now),
-        crate::window::read(state, tenant_id, &req.to, &req.content),
+        crate::services::window::read(state, tenant_id, &req.to, &req.content),
     );
     let claim_hash = claim.as_ref().map(|c| c.key_hash.as_str());
     let release_unit = |unit: Result<OutboundUnit, ApiError>| async move {
@@ -180,8 +180,8 @@ pub async fn send_with_id(
         Err(e) => return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e).await),
     };
     // The 24-hour window (Cloud API, free-form content): a closed window is recorded and
-    // answered like Meta's own refusal, without calling Meta. See `crate::window`.
-    let window_refusal = crate::window::check(&device, &req.to, window, now).err();
+    // answered like Meta's own refusal, without calling Meta. See `crate::services::window`.
+    let window_refusal = crate::services::window::check(&device, &req.to, window, now).err();
     let checked = match media {
         None => None,
         Some(Ok(c)) => Some(c),
@@ -282,7 +282,7 @@ async fn record_completion(
 ) -> Result<StatusOutcome, crate::store::StoreError> {
     let mut last = None;
     for attempt in 0..3u64 {
-        match crate::statuses::record(state, update.clone()).await {
+        match crate::services::statuses::record(state, update.clone()).await {
             Ok(o) => return Ok(o),
             Err(e) => {
                 tracing::warn!(error = %e, attempt, "recording a send's outcome failed");

@@ -1,14 +1,14 @@
 //! What every handler gets: configuration, AWS clients, the clock, and caches that live as
 //! long as the Lambda instance.
 
-use crate::auth::AdminKey;
-use crate::aws::AwsClients;
-use crate::clock::Clock;
-use crate::config::Config;
+use crate::adapters::media_check::MediaInspector;
+use crate::adapters::providers::{cloud_api::CloudApi, sandbox::Sandbox, Providers};
+use crate::adapters::secrets::DeviceSecrets;
 use crate::domain::net::TargetPolicy;
-use crate::media::MediaInspector;
-use crate::providers::{cloud_api::CloudApi, sandbox::Sandbox, Providers};
-use crate::secrets::DeviceSecrets;
+use crate::http::auth::AdminKey;
+use crate::runtime::aws::AwsClients;
+use crate::runtime::clock::Clock;
+use crate::runtime::config::Config;
 use crate::store::Store;
 use std::sync::Arc;
 
@@ -32,7 +32,7 @@ impl AppState {
         let store = Store::new(aws.dynamo.clone(), config.table_name.clone());
         let admin_key = Arc::new(AdminKey::new(config.admin_key.clone()));
         if config.expose_aws_call_counts {
-            crate::metrics::record_consumed_capacity(true);
+            crate::runtime::metrics::record_consumed_capacity(true);
         }
         let device_secrets = Arc::new(DeviceSecrets::new(
             aws.secrets.clone(),
@@ -70,9 +70,9 @@ impl AppState {
     }
 
     /// Reads the configuration and builds the clients: what a Lambda's `main` does once.
-    pub async fn from_env() -> Result<Self, crate::config::ConfigError> {
+    pub async fn from_env() -> Result<Self, crate::runtime::config::ConfigError> {
         let config = Config::from_env()?;
-        crate::telemetry::init(config.log_format);
+        crate::runtime::telemetry::init(config.log_format);
         if config.using_default_admin_key {
             tracing::warn!(
                 "PLATFORM_ADMIN_KEY is not set: using the local development default key"

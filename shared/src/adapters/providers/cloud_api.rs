@@ -3,10 +3,10 @@
 //! become messages a client can act on.
 
 use super::{Accepted, Content, OutboundMessage, Provider, ProviderError, ProviderErrorKind};
+use crate::adapters::secrets::{DeviceSecrets, SecretError};
 use crate::domain::devices::ProviderKind;
 use crate::domain::media::MediaKind;
-use crate::metrics;
-use crate::secrets::{DeviceSecrets, SecretError};
+use crate::runtime::metrics;
 use crate::store::devices::Device;
 use futures::future::BoxFuture;
 use serde_json::{json, Value};

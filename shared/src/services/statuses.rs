@@ -7,7 +7,7 @@ use crate::domain::messages::MessageStatus;
 use crate::domain::webhooks::{
     MessageState, MessageStatus as WebhookMessageStatus, StatusError, WebhookEvent,
 };
-use crate::state::AppState;
+use crate::runtime::state::AppState;
 use crate::store::messages::Message;
 use crate::store::messages::{StatusOutcome, StatusUpdate};
 use crate::store::StoreResult;
@@ -82,7 +82,13 @@ async fn publish_status(state: &AppState, message: &Message) {
     };
     let key = format!("{}:{}", message.id, message.status.as_str());
     for attempt in 0..3u64 {
-        match crate::events::publish_with_key(state, &message.tenant_id, event.clone(), &key).await
+        match crate::services::events::publish_with_key(
+            state,
+            &message.tenant_id,
+            event.clone(),
+            &key,
+        )
+        .await
         {
             Ok(_) => return,
             Err(e) => {

@@ -1,7 +1,7 @@
 //! Logging: JSON lines in Lambda, readable text on a terminal. Every line written while a
 //! request is served carries that request's id (the `request` span's fields).
 
-use crate::config::LogFormat;
+use crate::runtime::config::LogFormat;
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber. Safe to call more than once (later calls do nothing).

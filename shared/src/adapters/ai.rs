@@ -244,7 +244,7 @@ pub struct SmartReply {
 
 impl SmartReply {
     pub fn from_config(
-        config: &crate::config::Config,
+        config: &crate::runtime::config::Config,
         secrets: aws_sdk_secretsmanager::Client,
     ) -> Self {
         SmartReply {

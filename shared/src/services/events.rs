@@ -4,7 +4,7 @@
 //!
 //! ```ignore
 //! use wati_shared::domain::webhooks::{MessageReceived, MessageKind, WebhookEvent};
-//! wati_shared::events::publish(&state, &tenant_id, WebhookEvent::MessageReceived(MessageReceived { … })).await?;
+//! wati_shared::services::events::publish(&state, &tenant_id, WebhookEvent::MessageReceived(MessageReceived { … })).await?;
 //! ```
 //!
 //! Publishing is one SQS `SendMessage` (`SendMessageBatch` for [`publish_all`]) and no
@@ -14,7 +14,7 @@
 //! `SQSSendMessagePolicy`) and `WEBHOOK_QUEUE_URL` (set for every function in Globals).
 
 use crate::domain::webhooks::{event_id, EventType, WebhookEvent};
-use crate::state::AppState;
+use crate::runtime::state::AppState;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use serde::{Deserialize, Serialize};
 
@@ -48,9 +48,9 @@ pub enum PublishError {
     Queue(String),
 }
 
-impl From<PublishError> for crate::ApiError {
+impl From<PublishError> for crate::http::error::ApiError {
     fn from(e: PublishError) -> Self {
-        crate::ApiError::internal(e)
+        crate::http::error::ApiError::internal(e)
     }
 }
 

@@ -11,7 +11,7 @@
 //! Entry points answer as soon as the jobs are queued (one `SendMessageBatch` per ten).
 
 use crate::domain::devices::ProviderKind;
-use crate::state::AppState;
+use crate::runtime::state::AppState;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -78,9 +78,9 @@ pub enum EnqueueError {
     Queue(String),
 }
 
-impl From<EnqueueError> for crate::ApiError {
+impl From<EnqueueError> for crate::http::error::ApiError {
     fn from(e: EnqueueError) -> Self {
-        crate::ApiError::internal(e)
+        crate::http::error::ApiError::internal(e)
     }
 }
 

@@ -4,10 +4,10 @@
 //! #131047). The window is read in the send's first round, concurrently with the pending
 //! record and the device lookup, so it adds a call but no round trip.
 
+use crate::adapters::providers::{Content, ProviderError, ProviderErrorKind};
 use crate::domain::devices::ProviderKind;
 use crate::domain::inbound::{window_closed_message, window_open};
-use crate::providers::{Content, ProviderError, ProviderErrorKind};
-use crate::state::AppState;
+use crate::runtime::state::AppState;
 use crate::store::devices::Device;
 use crate::store::StoreResult;
 use chrono::{DateTime, Utc};

@@ -101,8 +101,8 @@ impl ProviderError {
     }
 }
 
-/// A WhatsApp provider. Implementations call [`crate::metrics::milestone`] with
-/// [`crate::metrics::PROVIDER_CALL`] right before they contact the provider, so the call
+/// A WhatsApp provider. Implementations call [`crate::runtime::metrics::milestone`] with
+/// [`crate::runtime::metrics::PROVIDER_CALL`] right before they contact the provider, so the call
 /// accounting can say how many AWS round trips a send waits for before that.
 pub trait Provider: Send + Sync {
     fn kind(&self) -> ProviderKind;

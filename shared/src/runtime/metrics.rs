@@ -184,7 +184,7 @@ impl Storable for CallIndex {
     type Storer = StoreReplace<Self>;
 }
 
-/// The SDK interceptor installed on every client by [`crate::aws::AwsClients`].
+/// The SDK interceptor installed on every client by [`crate::runtime::aws::AwsClients`].
 #[derive(Debug, Default)]
 pub struct CallAccounting;
 

@@ -1,10 +1,10 @@
 //! Authentication: tenant API keys (`Authorization: Bearer wati_…`) and the platform admin key.
 
-use crate::config::AdminKeySource;
 use crate::domain::api_keys::{hash_api_key, parse_bearer};
 use crate::domain::rate_limit::{retry_after_secs, RateStatus};
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::http::error::ApiError;
+use crate::runtime::config::AdminKeySource;
+use crate::runtime::state::AppState;
 use crate::store::api_keys::{AuthOutcome, Principal};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;

@@ -2,9 +2,13 @@
 //! `{"error": "…"}` 400s, JSON 404/405 fallbacks, the per-request span (request id, AWS call
 //! accounting, one summary log line), and CORS.
 
-use crate::error::ApiError;
-use crate::metrics;
-use crate::state::AppState;
+pub mod auth;
+pub mod error;
+
+pub use error::{ApiError, ApiResult};
+
+use crate::runtime::metrics;
+use crate::runtime::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -119,7 +123,7 @@ pub fn guarded(
     access: Access,
     state: AppState,
 ) -> Router {
-    use crate::auth::{require_api_key, require_platform_admin, require_rest_access};
+    use crate::http::auth::{require_api_key, require_platform_admin, require_rest_access};
     let (router, _) = routes.split_for_parts();
     // Route layers run last-added first: the key is authenticated before the plan gate.
     let router = match access {

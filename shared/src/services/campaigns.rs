@@ -11,11 +11,11 @@
 //!   the campaign's counters, cursor and pacing (one transaction), then puts one SQS message
 //!   per recipient with an increasing `DelaySeconds`: no Lambda sleeps.
 //! - [`handle_task`] (the worker) claims the recipient (`queued → sending`, only while the
-//!   campaign runs), sends it through [`crate::sending`] (daily cap, device, provider,
+//!   campaign runs), sends it through [`crate::services::sending`] (daily cap, device, provider,
 //!   message record), records `sent` or `failed` with the counters, and queues the next
 //!   batch when this one is done.
 
-use crate::clock::iso;
+use crate::adapters::providers::Content;
 use crate::domain::campaigns::{
     plan_batch, rendered_text, CampaignStatus, ChunkCursor, Entry, PauseReason, RecipientStatus,
 };
@@ -24,10 +24,10 @@ use crate::domain::plans::{LimitOverrides, Plan};
 use crate::domain::quota::{cap_for, day_of, limit_reached_message, next_midnight, Limit};
 use crate::domain::rate_limit::RateStatus;
 use crate::domain::webhooks::{CampaignCompleted, WebhookEvent};
-use crate::error::ApiError;
-use crate::providers::Content;
-use crate::sending::{self, SendRequest};
-use crate::state::AppState;
+use crate::http::error::ApiError;
+use crate::runtime::clock::iso;
+use crate::runtime::state::AppState;
+use crate::services::sending::{self, SendRequest};
 use crate::store::api_keys::Principal;
 use crate::store::batch::Cond;
 use crate::store::campaigns::{Audience, Campaign, Claim, Due, NewBatch, Outcome, Recipient};
@@ -1076,7 +1076,7 @@ async fn publish_completed(state: &AppState, c: &Campaign) {
         timestamp,
     });
     let key = format!("campaign:{}:completed", c.id);
-    match crate::events::publish_with_key(state, &c.tenant_id, event, &key).await {
+    match crate::services::events::publish_with_key(state, &c.tenant_id, event, &key).await {
         Ok(event_id) => {
             tracing::info!(campaign_id = %c.id, %event_id, "campaign.completed published");
             if let Err(e) = state

@@ -1,0 +1,9 @@
+//! Every I/O that is not the table: WhatsApp providers, Secrets Manager, the AI client,
+//! media URL checks and the SSRF-guarded HTTP client. No HTTP statuses: each adapter has
+//! its own error type.
+
+pub mod ai;
+pub mod http_client;
+pub mod media_check;
+pub mod providers;
+pub mod secrets;

@@ -1,0 +1,9 @@
+//! Orchestration over the store and the adapters: what a route or a worker asks for.
+//! Each service has typed errors of its own and takes narrow inputs; none knows HTTP.
+
+pub mod campaigns;
+pub mod events;
+pub mod inbound;
+pub mod sending;
+pub mod statuses;
+pub mod window;
