@@ -18,7 +18,7 @@ use wati_shared::http::{ApiJson, ApiQuery, PageParams};
 use wati_shared::runtime::clock::iso;
 use wati_shared::store::api_keys::{ApiKeyInfo, KeyChangeOutcome, KeyPatch, KeyStatus};
 use wati_shared::store::tenants::{Tenant, TenantPatch};
-use wati_shared::store::{cursor, keys};
+
 use wati_shared::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -125,12 +125,10 @@ pub struct TenantPage {
 }
 
 pub async fn list_tenants_inner(state: &AppState, page: &PageParams) -> ApiResult<TenantPage> {
-    let start = page
-        .cursor
-        .as_deref()
-        .map(|c| cursor::decode(c, keys::GSI1PK, keys::TENANTS_GSI1PK))
-        .transpose()?;
-    let (tenants, next_cursor) = state.store.list_tenants(page.limit()?, start).await?;
+    let (tenants, next_cursor) = state
+        .store
+        .list_tenants(page.limit()?, page.cursor.as_deref())
+        .await?;
     Ok(TenantPage {
         tenants: tenants.into_iter().map(TenantView::from).collect(),
         next_cursor,

@@ -17,7 +17,7 @@ use wati_shared::http::{guarded, Access};
 use wati_shared::http::{ApiJson, ApiQuery, PageParams};
 use wati_shared::runtime::clock::iso;
 use wati_shared::store::auto_replies::{AiSettings, CreateRuleOutcome, ReplyLogEntry, Rule};
-use wati_shared::store::{cursor, keys};
+
 use wati_shared::AppState;
 
 pub const MAX_KEYWORD_CHARS: usize = 100;
@@ -302,14 +302,14 @@ async fn reply_log(
     Caller(caller): Caller,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<ReplyLogPage>> {
-    let start = page
-        .cursor
-        .as_deref()
-        .map(|c| cursor::decode(c, keys::PK, &keys::tenant_pk(&caller.tenant_id)))
-        .transpose()?;
     let (entries, next_cursor) = state
         .store
-        .reply_log(&caller.tenant_id, page.limit()?, start, state.clock.now())
+        .reply_log(
+            &caller.tenant_id,
+            page.limit()?,
+            page.cursor.as_deref(),
+            state.clock.now(),
+        )
         .await?;
     Ok(Json(ReplyLogPage {
         entries,

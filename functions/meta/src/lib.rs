@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wati_shared::http::{finish, preflight};
-use wati_shared::store::keys;
+
 use wati_shared::AppState;
 
 /// The catch-all preflight route, as API Gateway spells it and as axum does.
@@ -104,21 +104,7 @@ pub struct Health {
 #[utoipa::path(get, path = "/health", tag = "meta",
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    let probe = state
-        .aws
-        .dynamo
-        .get_item()
-        .table_name(&state.config.table_name)
-        .key(
-            keys::PK,
-            aws_sdk_dynamodb::types::AttributeValue::S("HEALTH".into()),
-        )
-        .key(
-            keys::SK,
-            aws_sdk_dynamodb::types::AttributeValue::S("HEALTH".into()),
-        )
-        .send()
-        .await;
+    let probe = state.store.health().await;
     match probe {
         Ok(_) => (
             StatusCode::OK,
@@ -128,7 +114,7 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
             }),
         ),
         Err(e) => {
-            tracing::warn!(error = %aws_sdk_dynamodb::error::DisplayErrorContext(&e), "health check failed");
+            tracing::warn!(error = %e, "health check failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(Health {

@@ -7,16 +7,14 @@
 //! Both are written in one transaction whenever the key changes.
 
 use super::keys::*;
+use super::table::{self, Cond, Returns, Written};
 use super::tenants::TenantItem;
-use super::{from_item, n, s, to_item, transaction_lost, Item, Store, StoreError, StoreResult};
+use super::{from_item, n, s, to_item, Item, Store, StoreError, StoreResult};
 use crate::domain::api_keys::{display_prefix, generate_api_key, hash_api_key};
 use crate::domain::plans::{LimitOverrides, Plan};
 use crate::domain::rate_limit::{window_of, RateStatus};
 use crate::runtime::clock::iso;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue,
-    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -166,18 +164,10 @@ pub(crate) fn new_key(
 
 impl NewApiKey {
     pub(crate) fn puts(&self, table: &str) -> StoreResult<Vec<TransactWriteItem>> {
-        let put = |item: Item| {
-            Put::builder()
-                .table_name(table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(PK)")
-                .build()
-                .map(|p| TransactWriteItem::builder().put(p).build())
-                .map_err(|e| StoreError::Corrupt(e.to_string()))
-        };
+        let new = || Some(Cond::new("attribute_not_exists(PK)"));
         Ok(vec![
-            put(to_item(&self.auth)?)?,
-            put(to_item(&self.record)?)?,
+            table::put(table, to_item(&self.auth)?, new())?,
+            table::put(table, to_item(&self.record)?, new())?,
         ])
     }
 
@@ -240,25 +230,17 @@ impl Store {
         for _ in 0..super::MAX_ATTEMPTS {
             // Count the request in the current window if it is open and not full.
             let counted = self
-                .auth_update(key_hash)
-                .update_expression("SET lastUsedAt = :now ADD rlCount :one")
-                .condition_expression(
-                    "attribute_exists(PK) AND keyStatus = :active AND tenantSuspended = :false \
-                     AND rlWindow = :w AND rlCount < rateLimitPerMinute",
+                .auth_update(
+                    key_hash,
+                    "SET lastUsedAt = :now ADD rlCount :one",
+                    "AND rlWindow = :w AND rlCount < rateLimitPerMinute",
+                    now,
+                    window.id,
                 )
-                .expression_attribute_values(":now", s(iso(now)))
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":active", s(KeyStatus::Active.as_str()))
-                .expression_attribute_values(":false", AttributeValue::Bool(false))
-                .expression_attribute_values(":w", n(window.id))
-                .send()
-                .await;
+                .await?;
             let old = match counted {
-                Ok(out) => return granted(out.attributes, window.resets_at),
-                Err(e) => match condition_failed_item(&e) {
-                    Some(old) => old,
-                    None => return Err(StoreError::aws("UpdateItem", &e)),
-                },
+                Written::Applied(new) => return granted(new, window.resets_at),
+                Written::Refused(old) => old,
             };
             let Some(old) = old else {
                 return Ok(AuthOutcome::UnknownKey);
@@ -287,43 +269,46 @@ impl Store {
             }
             // First request of a new window: start it at 1, unless someone else just did.
             let opened = self
-                .auth_update(key_hash)
-                .update_expression("SET lastUsedAt = :now, rlWindow = :w, rlCount = :one")
-                .condition_expression(
-                    "attribute_exists(PK) AND keyStatus = :active AND tenantSuspended = :false \
-                     AND (attribute_not_exists(rlWindow) OR rlWindow < :w)",
+                .auth_update(
+                    key_hash,
+                    "SET lastUsedAt = :now, rlWindow = :w, rlCount = :one",
+                    "AND (attribute_not_exists(rlWindow) OR rlWindow < :w)",
+                    now,
+                    window.id,
                 )
-                .expression_attribute_values(":now", s(iso(now)))
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":active", s(KeyStatus::Active.as_str()))
-                .expression_attribute_values(":false", AttributeValue::Bool(false))
-                .expression_attribute_values(":w", n(window.id))
-                .send()
-                .await;
+                .await?;
             match opened {
-                Ok(out) => return granted(out.attributes, window.resets_at),
-                Err(e) => match condition_failed_item(&e) {
-                    Some(None) => return Ok(AuthOutcome::UnknownKey),
-                    // Lost the race to open the window (or the key changed): look again.
-                    Some(Some(_)) => continue,
-                    None => return Err(StoreError::aws("UpdateItem", &e)),
-                },
+                Written::Applied(new) => return granted(new, window.resets_at),
+                Written::Refused(None) => return Ok(AuthOutcome::UnknownKey),
+                // Lost the race to open the window (or the key changed): look again.
+                Written::Refused(Some(_)) => continue,
             }
         }
         Err(StoreError::Contention("authenticate"))
     }
 
-    fn auth_update(
+    /// One counting write on a key's authentication record, refused unless the key is
+    /// active, its tenant not suspended and `window_cond` holds; a refusal carries the record.
+    async fn auth_update(
         &self,
         key_hash: &str,
-    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(api_key_pk(key_hash)))
-            .key(SK, s(API_KEY_SK))
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        expr: &str,
+        window_cond: &str,
+        now: DateTime<Utc>,
+        window: i64,
+    ) -> StoreResult<Written> {
+        let cond = Cond::new(format!(
+            "attribute_exists(PK) AND keyStatus = :active AND tenantSuspended = :false \
+             {window_cond}"
+        ))
+        .value(":now", s(iso(now)))
+        .value(":one", n(1))
+        .value(":active", s(KeyStatus::Active.as_str()))
+        .value(":false", AttributeValue::Bool(false))
+        .value(":w", n(window))
+        .returning_old();
+        self.update_if(&api_key_pk(key_hash), API_KEY_SK, expr, cond, Returns::NEW)
+            .await
     }
 
     pub async fn create_api_key(
@@ -333,76 +318,38 @@ impl Store {
         rate_limit: u32,
         now: &str,
     ) -> StoreResult<CreateKeyOutcome> {
-        for _ in 0..super::MAX_ATTEMPTS {
+        table::retry("create API key", |_| async move {
             let Some(tenant) = self.get_tenant_item(tenant_id).await? else {
-                return Ok(CreateKeyOutcome::NoTenant);
+                return Ok(Some(CreateKeyOutcome::NoTenant));
             };
             if tenant.key_count >= MAX_LIVE_KEYS {
-                return Ok(CreateKeyOutcome::TooManyKeys);
+                return Ok(Some(CreateKeyOutcome::TooManyKeys));
             }
             let key = new_key(&tenant, name, rate_limit, now)?;
             let mut writes = vec![bump_tenant(&self.table, &tenant, 1)?];
             writes.extend(key.puts(&self.table)?);
-            match self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(writes))
-                .send()
-                .await
-            {
-                Ok(_) => return Ok(CreateKeyOutcome::Created(key.created())),
-                Err(e) if transaction_lost(&e) => continue,
-                Err(e) => return Err(StoreError::aws("TransactWriteItems", &e)),
-            }
-        }
-        Err(StoreError::Contention("create API key"))
+            let done = self.commit(writes).await?.done_or_lost("create API key")?;
+            Ok(done.then(|| CreateKeyOutcome::Created(key.created())))
+        })
+        .await
     }
 
     /// Every key of a tenant, live ones first, then revoked, each group newest id order.
     pub async fn list_api_keys(&self, tenant_id: &str) -> StoreResult<Vec<ApiKeyInfo>> {
         let records = self.key_records(tenant_id, ALL_KEYS_PREFIX).await?;
+        let keys: Vec<(String, String)> = records
+            .iter()
+            .map(|r| (api_key_pk(&r.key_hash), API_KEY_SK.to_string()))
+            .collect();
         let mut last_used = std::collections::HashMap::new();
-        for chunk in records.chunks(100) {
-            let mut request =
-                KeysAndAttributes::builder().projection_expression("keyId, lastUsedAt");
-            for r in chunk {
-                request = request.keys(
-                    [
-                        (PK.to_string(), s(api_key_pk(&r.key_hash))),
-                        (SK.to_string(), s(API_KEY_SK)),
-                    ]
-                    .into(),
-                );
-            }
-            let mut pending = Some(
-                request
-                    .build()
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            );
-            while let Some(req) = pending.take() {
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, req)
-                    .send()
-                    .await
-                    .map_err(|e| StoreError::aws("BatchGetItem", &e))?;
-                for item in out
-                    .responses
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .unwrap_or_default()
-                {
-                    if let (Some(AttributeValue::S(id)), Some(AttributeValue::S(t))) =
-                        (item.get("keyId"), item.get("lastUsedAt"))
-                    {
-                        last_used.insert(id.clone(), t.clone());
-                    }
-                }
-                pending = out
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .filter(|k| !k.keys.is_empty());
+        for item in self
+            .batch_get_with(&keys, false, Some("keyId, lastUsedAt"))
+            .await?
+        {
+            if let (Some(AttributeValue::S(id)), Some(AttributeValue::S(t))) =
+                (item.get("keyId"), item.get("lastUsedAt"))
+            {
+                last_used.insert(id.clone(), t.clone());
             }
         }
         Ok(records
@@ -422,18 +369,8 @@ impl Store {
     /// The key's record, live or revoked.
     async fn key_record(&self, tenant_id: &str, key_id: &str) -> StoreResult<Option<KeyRecord>> {
         for sk in [live_key_sk(key_id), revoked_key_sk(key_id)] {
-            let out = self
-                .client
-                .get_item()
-                .table_name(&self.table)
-                .key(PK, s(tenant_pk(tenant_id)))
-                .key(SK, s(sk))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("GetItem", &e))?;
-            if let Some(item) = out.item {
-                return Ok(Some(from_item(item)?));
+            if let Some(record) = self.get(&tenant_pk(tenant_id), &sk).await? {
+                return Ok(Some(record));
             }
         }
         Ok(None)
@@ -446,12 +383,12 @@ impl Store {
         key_id: &str,
         patch: &KeyPatch,
     ) -> StoreResult<KeyChangeOutcome> {
-        for _ in 0..super::MAX_ATTEMPTS {
+        table::retry("update API key", |_| async move {
             let Some(mut record) = self.key_record(tenant_id, key_id).await? else {
-                return Ok(KeyChangeOutcome::NotFound);
+                return Ok(Some(KeyChangeOutcome::NotFound));
             };
             if record.key_status == KeyStatus::Revoked {
-                return Ok(KeyChangeOutcome::Revoked);
+                return Ok(Some(KeyChangeOutcome::Revoked));
             }
             if let Some(status) = patch.status {
                 record.key_status = status;
@@ -459,37 +396,30 @@ impl Store {
             if let Some(limit) = patch.rate_limit_per_minute {
                 record.rate_limit_per_minute = limit;
             }
-            let set = |table: &str, pk: String, sk: String| {
-                Update::builder()
-                    .table_name(table)
-                    .key(PK, s(pk))
-                    .key(SK, s(sk))
-                    .update_expression("SET keyStatus = :st, rateLimitPerMinute = :rl")
-                    .condition_expression("keyStatus <> :revoked")
-                    .expression_attribute_values(":st", s(record.key_status.as_str()))
-                    .expression_attribute_values(":rl", n(record.rate_limit_per_minute))
-                    .expression_attribute_values(":revoked", s(KeyStatus::Revoked.as_str()))
-                    .build()
-                    .map(|u| TransactWriteItem::builder().update(u).build())
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))
+            let set = |pk: &str, sk: &str| {
+                table::update(
+                    &self.table,
+                    pk,
+                    sk,
+                    "SET keyStatus = :st, rateLimitPerMinute = :rl",
+                    Cond::new("keyStatus <> :revoked")
+                        .value(":st", s(record.key_status.as_str()))
+                        .value(":rl", n(record.rate_limit_per_minute))
+                        .value(":revoked", s(KeyStatus::Revoked.as_str())),
+                )
             };
             let writes = vec![
-                set(&self.table, api_key_pk(&record.key_hash), API_KEY_SK.into())?,
-                set(&self.table, tenant_pk(tenant_id), live_key_sk(key_id))?,
+                set(&api_key_pk(&record.key_hash), API_KEY_SK)?,
+                set(&tenant_pk(tenant_id), &live_key_sk(key_id))?,
             ];
-            match self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(writes))
-                .send()
-                .await
-            {
-                Ok(_) => return Ok(KeyChangeOutcome::Changed(self.key_info(record).await?)),
-                Err(e) if transaction_lost(&e) => continue,
-                Err(e) => return Err(StoreError::aws("TransactWriteItems", &e)),
+            if !self.commit(writes).await?.done_or_lost("update API key")? {
+                return Ok(None);
             }
-        }
-        Err(StoreError::Contention("update API key"))
+            Ok(Some(KeyChangeOutcome::Changed(
+                self.key_info(record).await?,
+            )))
+        })
+        .await
     }
 
     /// Revokes a key for good. Revoking a revoked key changes nothing and reports it.
@@ -499,77 +429,64 @@ impl Store {
         key_id: &str,
         now: &str,
     ) -> StoreResult<KeyChangeOutcome> {
-        for _ in 0..super::MAX_ATTEMPTS {
+        table::retry("revoke API key", |_| async move {
             let Some(mut record) = self.key_record(tenant_id, key_id).await? else {
-                return Ok(KeyChangeOutcome::NotFound);
+                return Ok(Some(KeyChangeOutcome::NotFound));
             };
             if record.key_status == KeyStatus::Revoked {
-                return Ok(KeyChangeOutcome::Revoked);
+                return Ok(Some(KeyChangeOutcome::Revoked));
             }
             let Some(tenant) = self.get_tenant_item(tenant_id).await? else {
-                return Ok(KeyChangeOutcome::NotFound);
+                return Ok(Some(KeyChangeOutcome::NotFound));
             };
             record.key_status = KeyStatus::Revoked;
-            let auth = Update::builder()
-                .table_name(&self.table)
-                .key(PK, s(api_key_pk(&record.key_hash)))
-                .key(SK, s(API_KEY_SK))
-                .update_expression("SET keyStatus = :revoked, revokedAt = :now")
-                .condition_expression("attribute_exists(PK)")
-                .expression_attribute_values(":revoked", s(KeyStatus::Revoked.as_str()))
-                .expression_attribute_values(":now", s(now))
-                .build()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let remove_live = Delete::builder()
-                .table_name(&self.table)
-                .key(PK, s(tenant_pk(tenant_id)))
-                .key(SK, s(live_key_sk(key_id)))
-                .condition_expression("attribute_exists(PK)")
-                .build()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let exists = || Cond::new("attribute_exists(PK)");
             let mut revoked = record.clone();
             revoked.sk = revoked_key_sk(key_id);
-            let add_revoked = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(to_item(&revoked)?))
-                .build()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let writes = vec![
-                TransactWriteItem::builder().update(auth).build(),
-                TransactWriteItem::builder().delete(remove_live).build(),
-                TransactWriteItem::builder().put(add_revoked).build(),
+                table::update(
+                    &self.table,
+                    &api_key_pk(&record.key_hash),
+                    API_KEY_SK,
+                    "SET keyStatus = :revoked, revokedAt = :now",
+                    exists()
+                        .value(":revoked", s(KeyStatus::Revoked.as_str()))
+                        .value(":now", s(now)),
+                )?,
+                table::delete(
+                    &self.table,
+                    &tenant_pk(tenant_id),
+                    &live_key_sk(key_id),
+                    Some(exists()),
+                )?,
+                table::put(&self.table, to_item(&revoked)?, None)?,
                 bump_tenant(&self.table, &tenant, -1)?,
             ];
-            match self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(writes))
-                .send()
-                .await
-            {
-                Ok(_) => return Ok(KeyChangeOutcome::Changed(self.key_info(record).await?)),
-                Err(e) if transaction_lost(&e) => continue,
-                Err(e) => return Err(StoreError::aws("TransactWriteItems", &e)),
+            if !self.commit(writes).await?.done_or_lost("revoke API key")? {
+                return Ok(None);
             }
-        }
-        Err(StoreError::Contention("revoke API key"))
+            Ok(Some(KeyChangeOutcome::Changed(
+                self.key_info(record).await?,
+            )))
+        })
+        .await
     }
 
     async fn key_info(&self, record: KeyRecord) -> StoreResult<ApiKeyInfo> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(api_key_pk(&record.key_hash)))
-            .key(SK, s(API_KEY_SK))
-            .projection_expression("lastUsedAt")
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
-        let last_used = out
-            .item
-            .and_then(|mut i| i.remove("lastUsedAt"))
-            .and_then(|v| v.as_s().ok().cloned());
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct LastUsed {
+            last_used_at: Option<String>,
+        }
+        let last_used = self
+            .get_with::<LastUsed>(
+                &api_key_pk(&record.key_hash),
+                API_KEY_SK,
+                false,
+                Some("lastUsedAt"),
+            )
+            .await?
+            .and_then(|l| l.last_used_at);
         Ok(record.info(last_used))
     }
 }
@@ -577,20 +494,17 @@ impl Store {
 /// Changes the tenant's live-key count, guarded by its version so that a concurrent plan
 /// change cannot miss the new key's copy of the plan.
 fn bump_tenant(table: &str, tenant: &TenantItem, delta: i32) -> StoreResult<TransactWriteItem> {
-    let update = Update::builder()
-        .table_name(table)
-        .key(PK, s(tenant_pk(&tenant.id)))
-        .key(SK, s(TENANT_SK))
-        .update_expression("SET version = version + :one, keyCount = keyCount + :d")
-        .condition_expression("version = :v")
-        .expression_attribute_values(":one", n(1))
-        .expression_attribute_values(":d", n(delta))
-        .expression_attribute_values(":v", n(tenant.version))
-        .build()
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(TransactWriteItem::builder().update(update).build())
+    table::update(
+        table,
+        &tenant_pk(&tenant.id),
+        TENANT_SK,
+        "SET version = version + :one, keyCount = keyCount + :d",
+        Cond::new("version = :v")
+            .value(":one", n(1))
+            .value(":d", n(delta))
+            .value(":v", n(tenant.version)),
+    )
 }
-
 fn refusal(rec: &AuthRecord) -> Option<AuthOutcome> {
     match rec.key_status {
         KeyStatus::Disabled => Some(AuthOutcome::Disabled),
@@ -600,8 +514,8 @@ fn refusal(rec: &AuthRecord) -> Option<AuthOutcome> {
     }
 }
 
-fn granted(attributes: Option<Item>, resets_at: i64) -> StoreResult<AuthOutcome> {
-    let rec: AuthRecord = from_item(attributes.unwrap_or_default())?;
+fn granted(attributes: Item, resets_at: i64) -> StoreResult<AuthOutcome> {
+    let rec: AuthRecord = from_item(attributes)?;
     let used = rec.rl_count.unwrap_or(1);
     Ok(AuthOutcome::Granted(Principal {
         tenant_id: rec.tenant_id,
@@ -614,21 +528,4 @@ fn granted(attributes: Option<Item>, resets_at: i64) -> StoreResult<AuthOutcome>
             reset: resets_at,
         },
     }))
-}
-
-/// For a failed conditional `UpdateItem`: `Some(old item or None if absent)`; `None` for
-/// any other error.
-fn condition_failed_item<R>(
-    e: &aws_sdk_dynamodb::error::SdkError<
-        aws_sdk_dynamodb::operation::update_item::UpdateItemError,
-        R,
-    >,
-) -> Option<Option<Item>> {
-    use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-    match e.as_service_error() {
-        Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
-            Some(c.item.clone().filter(|i| !i.is_empty()))
-        }
-        _ => None,
-    }
 }

@@ -1,14 +1,12 @@
 //! Keyword auto-reply rules, AI Smart Reply settings and the reply log.
 
 use super::keys::*;
+use super::table::{self, Commit, Cond, Query};
 use super::usage::{release_in_transaction, reserve_in_transaction};
-use super::{
-    failed_condition_index, from_item, n, s, to_item, transaction_lost, Item, Store, StoreError,
-    StoreResult,
-};
+use super::{from_item, n, s, to_item, Item, Store, StoreError, StoreResult};
 use crate::domain::auto_reply::MatchType;
 use crate::domain::quota::Limit;
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -98,22 +96,15 @@ pub enum CreateRuleOutcome {
 /// Reply log entries are kept this long.
 const REPLY_LOG_DAYS: i64 = 90;
 
-fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> StoreResult<T> {
-    r.map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
 impl Store {
     fn bump_rules_version(&self, tenant_id: &str) -> StoreResult<TransactWriteItem> {
-        let u = build(
-            Update::builder()
-                .table_name(&self.table)
-                .key(PK, s(tenant_pk(tenant_id)))
-                .key(SK, s(RULES_VERSION_SK))
-                .update_expression("ADD version :one")
-                .expression_attribute_values(":one", n(1))
-                .build(),
-        )?;
-        Ok(TransactWriteItem::builder().update(u).build())
+        table::update(
+            &self.table,
+            &tenant_pk(tenant_id),
+            RULES_VERSION_SK,
+            "ADD version :one",
+            Cond::none().value(":one", n(1)),
+        )
     }
 
     /// Creates a rule and takes one unit of the tenant's rule cap, atomically.
@@ -129,30 +120,21 @@ impl Store {
             sk: rule_sk(&rule.id),
             rule,
         };
-        let put = build(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(to_item(&item)?))
-                .condition_expression("attribute_not_exists(PK)")
-                .build(),
-        )?;
         let writes = vec![
             reserve_in_transaction(&self.table, tenant_id, Limit::AutoReplyRules, cap, now)?,
-            TransactWriteItem::builder().put(put).build(),
+            table::put(
+                &self.table,
+                to_item(&item)?,
+                Some(Cond::new("attribute_not_exists(PK)")),
+            )?,
             self.bump_rules_version(tenant_id)?,
         ];
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(CreateRuleOutcome::Created(item.rule)),
-            Err(e) => match (failed_condition_index(&e), cap) {
-                (Some(0), Some(cap)) => Ok(CreateRuleOutcome::LimitReached { cap }),
-                _ => Err(StoreError::aws("TransactWriteItems", &e)),
-            },
+        match (self.commit(writes).await?, cap) {
+            (Commit::Done, _) => Ok(CreateRuleOutcome::Created(item.rule)),
+            (c, Some(cap)) if c.failed_condition() == Some(0) => {
+                Ok(CreateRuleOutcome::LimitReached { cap })
+            }
+            _ => Err(StoreError::Contention("create rule")),
         }
     }
 
@@ -171,19 +153,10 @@ impl Store {
     }
 
     pub async fn get_rule(&self, tenant_id: &str, rule_id: &str) -> StoreResult<Option<Rule>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(tenant_pk(tenant_id)))
-            .key(SK, s(rule_sk(rule_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
-        out.item
-            .map(|i| from_item::<RuleItem>(i).map(|r| r.rule))
-            .transpose()
+        Ok(self
+            .get::<RuleItem>(&tenant_pk(tenant_id), &rule_sk(rule_id))
+            .await?
+            .map(|r| r.rule))
     }
 
     /// Replaces a rule if it has not changed since `expected_updated_at` was read.
@@ -199,29 +172,12 @@ impl Store {
             sk: rule_sk(&rule.id),
             rule: rule.clone(),
         };
-        let put = build(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(to_item(&item)?))
-                .condition_expression("updated_at = :seen")
-                .expression_attribute_values(":seen", s(expected_updated_at))
-                .build(),
-        )?;
+        let unchanged = Cond::new("updated_at = :seen").value(":seen", s(expected_updated_at));
         let writes = vec![
-            TransactWriteItem::builder().put(put).build(),
+            table::put(&self.table, to_item(&item)?, Some(unchanged))?,
             self.bump_rules_version(tenant_id)?,
         ];
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if transaction_lost(&e) => Ok(false),
-            Err(e) => Err(StoreError::aws("TransactWriteItems", &e)),
-        }
+        self.commit(writes).await?.done_or_lost("replace rule")
     }
 
     /// Deletes a rule and gives its unit back. `Ok(false)` if there was no such rule.
@@ -231,81 +187,48 @@ impl Store {
         rule_id: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let delete = build(
-            Delete::builder()
-                .table_name(&self.table)
-                .key(PK, s(tenant_pk(tenant_id)))
-                .key(SK, s(rule_sk(rule_id)))
-                .condition_expression("attribute_exists(PK)")
-                .build(),
-        )?;
         let writes = vec![
-            TransactWriteItem::builder().delete(delete).build(),
+            table::delete(
+                &self.table,
+                &tenant_pk(tenant_id),
+                &rule_sk(rule_id),
+                Some(Cond::new("attribute_exists(PK)")),
+            )?,
             release_in_transaction(&self.table, tenant_id, Limit::AutoReplyRules, now)?,
             self.bump_rules_version(tenant_id)?,
         ];
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if failed_condition_index(&e) == Some(0) => Ok(false),
-            Err(e) => Err(StoreError::aws("TransactWriteItems", &e)),
+        match self.commit(writes).await? {
+            Commit::Done => Ok(true),
+            c if c.failed_condition() == Some(0) => Ok(false),
+            _ => Err(StoreError::Contention("delete rule")),
         }
     }
 
     /// The rules version: changes whenever any rule does (0 before the first rule).
     pub async fn rules_version(&self, tenant_id: &str) -> StoreResult<u64> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(tenant_pk(tenant_id)))
-            .key(SK, s(RULES_VERSION_SK))
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
-        Ok(out
-            .item
-            .and_then(|i| {
-                i.get("version")
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|v| v.parse().ok())
-            })
-            .unwrap_or(0))
+        #[derive(Deserialize)]
+        struct Version {
+            #[serde(default)]
+            version: u64,
+        }
+        let v = self
+            .get_with::<Version>(&tenant_pk(tenant_id), RULES_VERSION_SK, false, None)
+            .await?;
+        Ok(v.map_or(0, |v| v.version))
     }
 
     pub async fn ai_settings(&self, tenant_id: &str) -> StoreResult<AiSettings> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(tenant_pk(tenant_id)))
-            .key(SK, s(AI_SETTINGS_SK))
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
-        match out.item {
-            Some(item) => from_item(item),
-            None => Ok(AiSettings::default()),
-        }
+        let settings = self
+            .get_with(&tenant_pk(tenant_id), AI_SETTINGS_SK, false, None)
+            .await?;
+        Ok(settings.unwrap_or_default())
     }
 
     pub async fn put_ai_settings(&self, tenant_id: &str, settings: &AiSettings) -> StoreResult<()> {
         let mut item = to_item(settings)?;
         item.insert(PK.into(), s(tenant_pk(tenant_id)));
         item.insert(SK.into(), s(AI_SETTINGS_SK));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("PutItem", &e))?;
-        Ok(())
+        self.put(item).await
     }
 
     pub async fn log_reply(
@@ -327,14 +250,7 @@ impl Store {
             "expiresAt".into(),
             n((at + chrono::Duration::days(REPLY_LOG_DAYS)).timestamp()),
         );
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("PutItem", &e))?;
-        Ok(())
+        self.put(item).await
     }
 
     /// The reply log, newest first, a page at a time.
@@ -342,21 +258,13 @@ impl Store {
         &self,
         tenant_id: &str,
         limit: i32,
-        start: Option<Item>,
+        cursor: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<(Vec<ReplyLogEntry>, Option<String>)> {
-        let out = self
-            .query_prefix(tenant_pk(tenant_id), REPLY_LOG_PREFIX)
-            .scan_index_forward(false)
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("Query", &e))?;
+        let q = Query::prefix(tenant_pk(tenant_id), REPLY_LOG_PREFIX).newest_first();
+        let (items, next) = self.page_items(&q, limit, cursor).await?;
         let now = now.timestamp();
-        let entries = out
-            .items
-            .unwrap_or_default()
+        let entries = items
             .into_iter()
             // TTL deletion is lazy: expired entries may still be there.
             .filter(|i| {
@@ -367,9 +275,6 @@ impl Store {
             })
             .map(from_item::<ReplyLogEntry>)
             .collect::<StoreResult<Vec<_>>>()?;
-        Ok((
-            entries,
-            super::cursor::encode(out.last_evaluated_key.as_ref()),
-        ))
+        Ok((entries, next))
     }
 }

@@ -4,13 +4,12 @@
 //! `total = pending + queued + sent + failed + cancelled` holds after every write.
 //! Keys: `keys.rs`; design: `docs/campaigns.md`; access patterns: `docs/data-model.md`.
 
-use super::batch::{self, Commit, Cond, Expect};
 use super::keys::*;
-use super::{from_item, n, s, to_item, Item, Store, StoreError, StoreResult};
+use super::table::{self, Commit, Cond, Query, Returns};
+use super::{n, s, to_item, Item, Store, StoreError, StoreResult};
 use crate::domain::campaigns::{CampaignStatus, Entry, PauseReason, RecipientStatus};
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use utoipa::ToSchema;
 
 /// Who a campaign sends to.
@@ -197,10 +196,6 @@ pub struct NewBatch<'a> {
     pub now: String,
 }
 
-fn ck(pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
-    [(PK.to_string(), s(pk)), (SK.to_string(), s(sk))].into()
-}
-
 fn is_uuid(id: &str) -> bool {
     uuid::Uuid::parse_str(id).is_ok_and(|u| u.hyphenated().to_string() == id)
 }
@@ -254,14 +249,14 @@ fn due_write(
 ) -> StoreResult<Option<TransactWriteItem>> {
     match due {
         Due::Keep => Ok(None),
-        Due::Remove => batch::delete(
+        Due::Remove => table::delete(
             table,
             &campaigns_pk(tenant_id),
             &campaign_due_sk(campaign_id),
             None,
         )
         .map(Some),
-        Due::At(at) => batch::put(table, due_item(tenant_id, campaign_id, at)?, None).map(Some),
+        Due::At(at) => table::put(table, due_item(tenant_id, campaign_id, at)?, None).map(Some),
     }
 }
 
@@ -282,22 +277,13 @@ impl Store {
                 sk: CAMPAIGN_CHUNK_SK.to_string(),
                 entries,
             };
-            async move {
-                self.client
-                    .put_item()
-                    .table_name(&self.table)
-                    .set_item(Some(to_item(&item)?))
-                    .send()
-                    .await
-                    .map_err(|e| StoreError::aws("PutItem", &e))
-                    .map(|_| ())
-            }
+            async move { self.put(to_item(&item)?).await }
         });
         stream::iter(writes)
-            .buffer_unordered(batch::CONCURRENCY)
+            .buffer_unordered(table::CONCURRENCY)
             .try_collect::<Vec<()>>()
             .await?;
-        let mut items = vec![batch::put(
+        let mut items = vec![table::put(
             &self.table,
             campaign_item(campaign)?,
             Some(Cond::new("attribute_not_exists(PK)")),
@@ -319,16 +305,7 @@ impl Store {
         if !is_uuid(id) {
             return Ok(None);
         }
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(ck(&campaigns_pk(tenant_id), &campaign_sk(id))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
-        out.item.map(from_item).transpose()
+        self.get(&campaigns_pk(tenant_id), &campaign_sk(id)).await
     }
 
     /// A tenant's campaigns, newest first, a page at a time.
@@ -338,30 +315,10 @@ impl Store {
         cursor: Option<&str>,
         limit: i32,
     ) -> StoreResult<(Vec<Campaign>, Option<String>)> {
-        let pk = campaigns_pk(tenant_id);
-        let start = batch::start_key(
-            cursor,
-            &[Expect::Eq(PK, &pk), Expect::Prefix(SK, CAMPAIGN_PREFIX)],
-        )?;
-        let out = self
-            .query_prefix(&pk, CAMPAIGN_PREFIX)
-            .scan_index_forward(false)
-            .consistent_read(true)
-            .limit(limit.max(1))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("Query", &e))?;
-        let campaigns = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(from_item)
-            .collect::<StoreResult<Vec<Campaign>>>()?;
-        Ok((
-            campaigns,
-            super::cursor::encode(out.last_evaluated_key.as_ref()),
-        ))
+        let q = Query::prefix(campaigns_pk(tenant_id), CAMPAIGN_PREFIX)
+            .newest_first()
+            .consistent();
+        self.page(&q, limit, cursor).await
     }
 
     /// One chunk of a stored recipients array (empty if there is no such chunk).
@@ -371,22 +328,9 @@ impl Store {
         campaign_id: &str,
         chunk: u32,
     ) -> StoreResult<Vec<Entry>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(ck(
-                &campaign_chunk_pk(tenant_id, campaign_id, chunk),
-                CAMPAIGN_CHUNK_SK,
-            )))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
-        match out.item {
-            Some(item) => Ok(from_item::<ChunkItem>(item)?.entries),
-            None => Ok(Vec::new()),
-        }
+        let pk = campaign_chunk_pk(tenant_id, campaign_id, chunk);
+        let chunk = self.get::<ChunkItem>(&pk, CAMPAIGN_CHUNK_SK).await?;
+        Ok(chunk.map(|c| c.entries).unwrap_or_default())
     }
 
     /// Commits a batch: its recipients (new items), the campaign's counters, cursor and
@@ -457,7 +401,7 @@ impl Store {
             "SET {}{cursor_clause} ADD #queued :q, #failed :f, #total :t, #pending :p",
             sets.join(", ")
         );
-        let mut items = vec![batch::update(
+        let mut items = vec![table::update(
             &self.table,
             &campaigns_pk(&c.tenant_id),
             &campaign_sk(&c.id),
@@ -471,7 +415,7 @@ impl Store {
             Due::At(b.due_at),
         )?);
         for r in &b.recipients {
-            items.push(batch::put(
+            items.push(table::put(
                 &self.table,
                 recipient_item(&c.tenant_id, &c.id, r)?,
                 Some(Cond::new("attribute_not_exists(PK)")),
@@ -491,7 +435,7 @@ impl Store {
         cond: Cond,
         due: Due,
     ) -> StoreResult<bool> {
-        let mut items = vec![batch::update(
+        let mut items = vec![table::update(
             &self.table,
             &campaigns_pk(tenant_id),
             &campaign_sk(campaign_id),
@@ -512,26 +456,14 @@ impl Store {
         match due {
             Due::Keep => Ok(()),
             Due::Remove => self
-                .client
-                .delete_item()
-                .table_name(&self.table)
-                .set_key(Some(ck(
+                .delete_if(
                     &campaigns_pk(tenant_id),
                     &campaign_due_sk(campaign_id),
-                )))
-                .send()
+                    None,
+                )
                 .await
-                .map(|_| ())
-                .map_err(|e| StoreError::aws("DeleteItem", &e)),
-            Due::At(at) => self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(due_item(tenant_id, campaign_id, at)?))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| StoreError::aws("PutItem", &e)),
+                .map(|_| ()),
+            Due::At(at) => self.put(due_item(tenant_id, campaign_id, at)?).await,
         }
     }
 
@@ -544,30 +476,8 @@ impl Store {
         cursor: Option<&str>,
         limit: i32,
     ) -> StoreResult<(Vec<DueEntry>, Option<String>)> {
-        let start = batch::start_key(cursor, &[Expect::Eq(GSI1PK, CAMPAIGNS_DUE_GSI1PK)])?;
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI1)
-            .key_condition_expression("GSI1PK = :pk AND GSI1SK <= :upto")
-            .expression_attribute_values(":pk", s(CAMPAIGNS_DUE_GSI1PK))
-            .expression_attribute_values(":upto", s(format!("{:012}#~", now.max(0))))
-            .limit(limit.max(1))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("Query", &e))?;
-        let entries = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(from_item)
-            .collect::<StoreResult<Vec<DueEntry>>>()?;
-        Ok((
-            entries,
-            super::cursor::encode(out.last_evaluated_key.as_ref()),
-        ))
+        let q = Query::index(GSI1, CAMPAIGNS_DUE_GSI1PK).at_most(format!("{:012}#~", now.max(0)));
+        self.page(&q, limit, cursor).await
     }
 
     /// A campaign's scheduler entry, if it has one.
@@ -576,19 +486,8 @@ impl Store {
         tenant_id: &str,
         campaign_id: &str,
     ) -> StoreResult<Option<DueEntry>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(ck(
-                &campaigns_pk(tenant_id),
-                &campaign_due_sk(campaign_id),
-            )))
-            .consistent_read(true)
-            .send()
+        self.get(&campaigns_pk(tenant_id), &campaign_due_sk(campaign_id))
             .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
-        out.item.map(from_item).transpose()
     }
 
     /// Claims a recipient for sending: `queued → sending` with our message id, only while
@@ -604,18 +503,15 @@ impl Store {
         now_ms: i64,
         now: &str,
     ) -> StoreResult<Claim> {
-        let check = ConditionCheck::builder()
-            .table_name(&self.table)
-            .set_key(Some(ck(
-                &campaigns_pk(tenant_id),
-                &campaign_sk(campaign_id),
-            )))
-            .condition_expression("#st = :running")
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_values(":running", s(CampaignStatus::Running.as_str()))
-            .build()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let claim = batch::update(
+        let check = table::check(
+            &self.table,
+            &campaigns_pk(tenant_id),
+            &campaign_sk(campaign_id),
+            Cond::new("#st = :running")
+                .name("#st", "status")
+                .value(":running", s(CampaignStatus::Running.as_str())),
+        )?;
+        let claim = table::update(
             &self.table,
             &campaign_recipients_pk(tenant_id, campaign_id),
             sk,
@@ -633,10 +529,7 @@ impl Store {
                 .value(":now", s(now))
                 .value(":one", n(1)),
         )?;
-        let items = vec![
-            TransactWriteItem::builder().condition_check(check).build(),
-            claim,
-        ];
+        let items = vec![check, claim];
         Ok(match self.commit(items).await? {
             Commit::Done => Claim::Claimed,
             c if c.condition_failed_at(1) => Claim::NotQueued,
@@ -694,14 +587,14 @@ impl Store {
                 (expr.to_string(), "failed")
             }
         };
-        let recipient = batch::update(
+        let recipient = table::update(
             &self.table,
             &campaign_recipients_pk(tenant_id, campaign_id),
             sk,
             &expr,
             cond,
         )?;
-        let campaign = batch::update(
+        let campaign = table::update(
             &self.table,
             &campaigns_pk(tenant_id),
             &campaign_sk(campaign_id),
@@ -726,36 +619,24 @@ impl Store {
         message_id: &str,
         now: &str,
     ) -> StoreResult<bool> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(ck(
+        let released = self
+            .update_if(
                 &campaign_recipients_pk(tenant_id, campaign_id),
                 sk,
-            )))
-            .update_expression("SET #st = :queued, #upd = :now REMOVE #mid, #cat")
-            .condition_expression("#st = :sending AND #mid = :mid")
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_names("#upd", "updatedAt")
-            .expression_attribute_names("#mid", "messageId")
-            .expression_attribute_names("#cat", "claimedAtMs")
-            .expression_attribute_values(":queued", s(RecipientStatus::Queued.as_str()))
-            .expression_attribute_values(":sending", s(RecipientStatus::Sending.as_str()))
-            .expression_attribute_values(":mid", s(message_id))
-            .expression_attribute_values(":now", s(now))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(StoreError::aws("UpdateItem", &e)),
-        }
+                "SET #st = :queued, #upd = :now REMOVE #mid, #cat",
+                Cond::new("#st = :sending AND #mid = :mid")
+                    .name("#st", "status")
+                    .name("#upd", "updatedAt")
+                    .name("#mid", "messageId")
+                    .name("#cat", "claimedAtMs")
+                    .value(":queued", s(RecipientStatus::Queued.as_str()))
+                    .value(":sending", s(RecipientStatus::Sending.as_str()))
+                    .value(":mid", s(message_id))
+                    .value(":now", s(now)),
+                Returns::NOTHING,
+            )
+            .await?;
+        Ok(released.applied())
     }
 
     /// Marks `queued` recipients of a cancelled campaign `cancelled`, moving its counters
@@ -773,7 +654,7 @@ impl Store {
         }
         let mut items = Vec::with_capacity(sks.len() + 1);
         for sk in sks {
-            items.push(batch::update(
+            items.push(table::update(
                 &self.table,
                 &campaign_recipients_pk(tenant_id, campaign_id),
                 sk,
@@ -787,7 +668,7 @@ impl Store {
             )?);
         }
         let k = sks.len() as i64;
-        items.push(batch::update(
+        items.push(table::update(
             &self.table,
             &campaigns_pk(tenant_id),
             &campaign_sk(campaign_id),
@@ -812,20 +693,12 @@ impl Store {
         campaign_id: &str,
         batch_no: u32,
     ) -> StoreResult<Vec<Recipient>> {
-        let out = self
-            .query_prefix(
-                campaign_recipients_pk(tenant_id, campaign_id),
-                batch_prefix(batch_no),
-            )
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("Query", &e))?;
-        out.items
-            .unwrap_or_default()
-            .into_iter()
-            .map(from_item)
-            .collect()
+        let q = Query::prefix(
+            campaign_recipients_pk(tenant_id, campaign_id),
+            batch_prefix(batch_no),
+        )
+        .consistent();
+        self.query_all(q).await
     }
 
     /// One recipient.
@@ -835,19 +708,8 @@ impl Store {
         campaign_id: &str,
         sk: &str,
     ) -> StoreResult<Option<Recipient>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(ck(
-                &campaign_recipients_pk(tenant_id, campaign_id),
-                sk,
-            )))
-            .consistent_read(true)
-            .send()
+        self.get(&campaign_recipients_pk(tenant_id, campaign_id), sk)
             .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
-        out.item.map(from_item).transpose()
     }
 
     /// A campaign's recipients in queueing order, after `after_sk` (exclusive), a page at a
@@ -860,35 +722,17 @@ impl Store {
         limit: i32,
     ) -> StoreResult<(Vec<Recipient>, Option<String>)> {
         let pk = campaign_recipients_pk(tenant_id, campaign_id);
-        let mut q = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .expression_attribute_values(":pk", s(&pk))
-            .consistent_read(true)
-            .limit(limit.max(1));
-        q = match after_sk {
-            Some(after) => q
-                .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
-                .expression_attribute_values(":from", s(format!("{after}\u{1}")))
-                .expression_attribute_values(":to", s(format!("{RECIPIENT_PREFIX}~"))),
-            None => q
-                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                .expression_attribute_values(":prefix", s(RECIPIENT_PREFIX)),
+        let q = match after_sk {
+            Some(after) => Query::partition(pk)
+                .between(format!("{after}\u{1}"), format!("{RECIPIENT_PREFIX}~")),
+            None => Query::prefix(pk, RECIPIENT_PREFIX),
         };
-        let out = q.send().await.map_err(|e| StoreError::aws("Query", &e))?;
-        let last = out
-            .last_evaluated_key
+        let (recipients, last) = self.query_page(&q.consistent(), limit, None).await?;
+        let last = last
             .as_ref()
             .and_then(|k| k.get(SK))
             .and_then(|v| v.as_s().ok())
             .cloned();
-        let recipients = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(from_item)
-            .collect::<StoreResult<Vec<Recipient>>>()?;
         Ok((recipients, last))
     }
 }

@@ -16,9 +16,9 @@
 //! [`Store::sweep_deleted_lists`]; until then its leftovers are unreachable (the list is gone)
 //! and contacts may still name it, which every reader of `lists` allows for.
 
-use super::batch::{self, Commit, Cond, Expect, CONCURRENCY};
 use super::contacts::{is_id, AudienceMember, AudiencePage, ContactItem};
 use super::keys::*;
+use super::table::{self, Commit, Cond, Query, Returns, CONCURRENCY};
 use super::{from_item, n, s, to_item, Store, StoreError, StoreResult, MAX_ATTEMPTS};
 use crate::domain::contacts::MAX_LISTS_PER_CONTACT;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
@@ -192,7 +192,7 @@ pub(crate) fn counter_update(
         }
         None => "ADD memberCount :d",
     };
-    batch::update(table, &lists_pk(tenant_id), &list_sk(list_id), expr, cond)
+    table::update(table, &lists_pk(tenant_id), &list_sk(list_id), expr, cond)
 }
 
 /// The contact's `lists` attribute after a change: a set, or removed when empty.
@@ -213,7 +213,7 @@ fn set_lists(
             cond.value(":lists", AttributeValue::Ss(lists.to_vec())),
         )
     };
-    batch::update(
+    table::update(
         table,
         &contacts_pk(tenant_id),
         &contact_sk(&c.id),
@@ -233,17 +233,7 @@ impl Store {
         if !is_id(id) {
             return Ok(None);
         }
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(lists_pk(tenant_id)))
-            .key(SK, s(list_sk(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
-        out.item.map(from_item).transpose()
+        self.get(&lists_pk(tenant_id), &list_sk(id)).await
     }
 
     /// Which of these list ids still name a list.
@@ -284,14 +274,10 @@ impl Store {
             created_at: now.to_string(),
             updated_at: now.to_string(),
         };
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(&item)?))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("PutItem", &e))?;
+        let new = Cond::new("attribute_not_exists(PK)");
+        if !self.put_if(to_item(&item)?, new).await? {
+            return Err(StoreError::Contention("create contact list"));
+        }
         Ok(item.list())
     }
 
@@ -312,30 +298,11 @@ impl Store {
         cursor: Option<&str>,
         limit: i32,
     ) -> StoreResult<(Vec<ContactList>, Option<String>)> {
-        let pk = lists_pk(tenant_id);
-        let start = batch::start_key(
-            cursor,
-            &[Expect::Eq(PK, &pk), Expect::Prefix(SK, LIST_PREFIX)],
-        )?;
-        let out = self
-            .query_prefix(&pk, LIST_PREFIX)
-            .scan_index_forward(false)
-            .consistent_read(true)
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("Query", &e))?;
-        let lists = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|i| from_item::<ListItem>(i).map(|l| l.list()))
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok((
-            lists,
-            super::cursor::encode(out.last_evaluated_key.as_ref()),
-        ))
+        let q = Query::prefix(lists_pk(tenant_id), LIST_PREFIX)
+            .newest_first()
+            .consistent();
+        let (lists, next) = self.page::<ListItem>(&q, limit, cursor).await?;
+        Ok((lists.iter().map(ListItem::list).collect(), next))
     }
 
     /// One page of a list's members in contact order (one `Query`).
@@ -346,29 +313,9 @@ impl Store {
         cursor: Option<&str>,
         limit: i32,
     ) -> StoreResult<(Vec<ListMember>, Option<String>)> {
-        let pk = list_members_pk(tenant_id, list_id);
-        let start = batch::start_key(
-            cursor,
-            &[Expect::Eq(PK, &pk), Expect::Prefix(SK, CONTACT_PREFIX)],
-        )?;
-        let out = self
-            .query_prefix(&pk, CONTACT_PREFIX)
-            .consistent_read(true)
-            .limit(limit.max(1))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("Query", &e))?;
-        let members = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|i| from_item::<MemberItem>(i).map(|m| m.member))
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok((
-            members,
-            super::cursor::encode(out.last_evaluated_key.as_ref()),
-        ))
+        let q = Query::prefix(list_members_pk(tenant_id, list_id), CONTACT_PREFIX).consistent();
+        let (members, next) = self.page::<MemberItem>(&q, limit, cursor).await?;
+        Ok((members.into_iter().map(|m| m.member).collect(), next))
     }
 
     /// A page of a list's members; `None` if the list does not exist.
@@ -499,7 +446,7 @@ impl Store {
                 break;
             }
             if attempt > 0 {
-                batch::backoff(attempt).await;
+                table::backoff(attempt).await;
                 if self.list_item(tenant_id, list_id).await?.is_none() {
                     for id in pending.drain(..) {
                         let o = MemberOutcome::error(Some(&id), "The contact list was deleted");
@@ -525,7 +472,7 @@ impl Store {
                 }
             }
             let mut retry = Vec::new();
-            for pack in batch::pack(groups, |g| g.items.len(), |_| 1) {
+            for pack in table::pack(groups, |g| g.items.len(), |_| 1) {
                 let delta = i64::try_from(pack.len()).unwrap_or(0);
                 let mut items = vec![counter_update(
                     &self.table,
@@ -633,7 +580,7 @@ impl Store {
                     lists.into_iter().partition(|l| live.contains(l));
                 for gone in &stale {
                     let (pk, sk) = member_key(tenant_id, gone, id);
-                    items.push(batch::delete(t, &pk, &sk, None)?);
+                    items.push(table::delete(t, &pk, &sk, None)?);
                 }
                 lists = keep;
             }
@@ -658,7 +605,7 @@ impl Store {
                     added_at: now.to_string(),
                 },
             };
-            items.push(batch::put(
+            items.push(table::put(
                 t,
                 to_item(&member)?,
                 Some(Cond::new("attribute_not_exists(PK)")),
@@ -702,7 +649,7 @@ impl Store {
             let lists: Vec<String> = c.lists.iter().filter(|l| *l != list_id).cloned().collect();
             let (pk, sk) = member_key(tenant_id, list_id, id);
             let items = vec![
-                batch::delete(t, &pk, &sk, Some(Cond::new("attribute_exists(PK)")))?,
+                table::delete(t, &pk, &sk, Some(Cond::new("attribute_exists(PK)")))?,
                 set_lists(t, tenant_id, c, &lists)?,
             ];
             out.push((
@@ -739,7 +686,7 @@ impl Store {
         let mut deleted = false;
         for attempt in 0..MAX_ATTEMPTS as u32 {
             if attempt > 0 {
-                batch::backoff(attempt).await;
+                table::backoff(attempt).await;
             }
             if self.list_item(tenant_id, list_id).await?.is_none() {
                 return Ok(None);
@@ -754,13 +701,13 @@ impl Store {
                 deleted_at: now.to_string(),
             };
             let items = vec![
-                batch::delete(
+                table::delete(
                     &self.table,
                     &lists_pk(tenant_id),
                     &list_sk(list_id),
                     Some(Cond::new("attribute_exists(PK)")),
                 )?,
-                batch::put(&self.table, to_item(&tombstone)?, None)?,
+                table::put(&self.table, to_item(&tombstone)?, None)?,
             ];
             if self.commit(items).await? == Commit::Done {
                 deleted = true;
@@ -818,14 +765,8 @@ impl Store {
             self.batch_delete(&keys).await?;
             removed += page.len();
             if next.is_none() {
-                self.client
-                    .delete_item()
-                    .table_name(&self.table)
-                    .key(PK, s(lists_pk(tenant_id)))
-                    .key(SK, s(deleted_list_sk(list_id)))
-                    .send()
-                    .await
-                    .map_err(|e| StoreError::aws("DeleteItem", &e))?;
+                self.delete_if(&lists_pk(tenant_id), &deleted_list_sk(list_id), None)
+                    .await?;
                 return Ok((removed as u64, true));
             }
         }
@@ -839,29 +780,19 @@ impl Store {
         contact_id: &str,
         list_id: &str,
     ) -> StoreResult<()> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(contacts_pk(tenant_id)))
-            .key(SK, s(contact_sk(contact_id)))
-            .update_expression("DELETE lists :set ADD version :one")
-            .condition_expression("attribute_exists(PK) AND contains(lists, :id)")
-            .expression_attribute_values(":set", AttributeValue::Ss(vec![list_id.to_string()]))
-            .expression_attribute_values(":id", s(list_id))
-            .expression_attribute_values(":one", n(1))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(StoreError::aws("UpdateItem", &e)),
-        }
+        // Refused: the contact is gone or has forgotten the list already.
+        self.update_if(
+            &contacts_pk(tenant_id),
+            &contact_sk(contact_id),
+            "DELETE lists :set ADD version :one",
+            Cond::new("attribute_exists(PK) AND contains(lists, :id)")
+                .value(":set", AttributeValue::Ss(vec![list_id.to_string()]))
+                .value(":id", s(list_id))
+                .value(":one", n(1)),
+            Returns::NOTHING,
+        )
+        .await?;
+        Ok(())
     }
 
     /// Continues the clean-up of deleted lists (all tenants), oldest first, removing up to
@@ -869,20 +800,10 @@ impl Store {
     /// safe to run concurrently with anything, and with itself.
     pub async fn sweep_deleted_lists(&self, budget: usize) -> StoreResult<SweepReport> {
         let mut report = SweepReport::default();
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI1)
-            .key_condition_expression("GSI1PK = :pk")
-            .expression_attribute_values(":pk", s(DELETED_LISTS_GSI1PK))
-            .limit(100)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("Query", &e))?;
+        let q = Query::index(GSI1, DELETED_LISTS_GSI1PK);
+        let (tombstones, _) = self.query_page::<Tombstone>(&q, 100, None).await?;
         let mut left = budget;
-        for item in out.items.unwrap_or_default() {
-            let t: Tombstone = from_item(item)?;
+        for t in tombstones {
             if left == 0 {
                 report.lists_pending += 1;
                 continue;

@@ -12,9 +12,9 @@
 //! The bounds on tags (20) and lists (25) per contact keep each transaction under
 //! DynamoDB's 100 items.
 
-use super::batch::{self, Commit, Cond, Expect, CONCURRENCY};
 use super::contact_lists::{counter_update, member_key};
 use super::keys::*;
+use super::table::{self, Commit, Cond, Query, CONCURRENCY};
 use super::{from_item, n, s, to_item, Item, Store, StoreError, StoreResult, MAX_ATTEMPTS};
 use crate::domain::contacts::{self as rules, Group, TagChange};
 use aws_sdk_dynamodb::types::TransactWriteItem;
@@ -224,17 +224,7 @@ impl Store {
         if !is_id(id) {
             return Ok(None);
         }
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(contacts_pk(tenant_id)))
-            .key(SK, s(contact_sk(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
-        out.item.map(from_item).transpose()
+        self.get(&contacts_pk(tenant_id), &contact_sk(id)).await
     }
 
     /// Contact items by id (ids that are not UUIDs or not found are absent).
@@ -289,72 +279,26 @@ impl Store {
         cursor: Option<&str>,
         limit: i32,
     ) -> StoreResult<(Vec<Contact>, Option<String>)> {
-        let q = self.client.query().table_name(&self.table).limit(limit);
-        let (q, start) = match filter {
-            ContactFilter::All | ContactFilter::Tag(_) => {
-                let pk = match filter {
-                    ContactFilter::Tag(tag) => tag_pk(tenant_id, tag),
-                    _ => contacts_pk(tenant_id),
-                };
-                let start = batch::start_key(
-                    cursor,
-                    &[Expect::Eq(PK, &pk), Expect::Prefix(SK, CONTACT_PREFIX)],
-                )?;
-                let q = q
-                    .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                    .expression_attribute_values(":pk", s(&pk))
-                    .expression_attribute_values(":prefix", s(CONTACT_PREFIX))
-                    .scan_index_forward(false)
-                    .consistent_read(true);
-                (q, start)
+        let q = match filter {
+            ContactFilter::All => {
+                Query::prefix(contacts_pk(tenant_id), CONTACT_PREFIX).newest_first()
+            }
+            ContactFilter::Tag(tag) => {
+                Query::prefix(tag_pk(tenant_id, tag), CONTACT_PREFIX).newest_first()
             }
             ContactFilter::PhonePrefix(digits) => {
-                let pk = phones_pk(tenant_id);
-                let prefix = phone_sk(digits);
-                let start =
-                    batch::start_key(cursor, &[Expect::Eq(PK, &pk), Expect::Prefix(SK, &prefix)])?;
-                let q = q
-                    .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                    .expression_attribute_values(":pk", s(&pk))
-                    .expression_attribute_values(":prefix", s(&prefix))
-                    .consistent_read(true);
-                (q, start)
+                Query::prefix(phones_pk(tenant_id), phone_sk(digits))
             }
             ContactFilter::NamePrefix(folded) => {
-                let gpk = contact_names_gsi1pk(tenant_id);
-                let table_pk = contacts_pk(tenant_id);
-                let start = batch::start_key(
-                    cursor,
-                    &[
-                        Expect::Eq(GSI1PK, &gpk),
-                        Expect::Prefix(GSI1SK, folded),
-                        Expect::Eq(PK, &table_pk),
-                        Expect::Prefix(SK, CONTACT_PREFIX),
-                    ],
-                )?;
-                let q = q
-                    .index_name(GSI1)
-                    .key_condition_expression("GSI1PK = :pk AND begins_with(GSI1SK, :prefix)")
-                    .expression_attribute_values(":pk", s(&gpk))
-                    .expression_attribute_values(":prefix", s(folded));
-                (q, start)
+                let by_name = Query::index(GSI1, contact_names_gsi1pk(tenant_id))
+                    .starting(folded)
+                    .cursor_also(PK, contacts_pk(tenant_id), false)
+                    .cursor_also(SK, CONTACT_PREFIX, true);
+                // An index cannot be read strongly consistent.
+                return self.page(&by_name, limit, cursor).await;
             }
         };
-        let out = q
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("Query", &e))?;
-        let contacts = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(from_item::<Contact>)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok((
-            contacts,
-            super::cursor::encode(out.last_evaluated_key.as_ref()),
-        ))
+        self.page(&q.consistent(), limit, cursor).await
     }
 
     /// **For campaigns**: one page of the contacts carrying `tag` (normalised, see
@@ -369,42 +313,27 @@ impl Store {
         cursor: Option<&str>,
         limit: i32,
     ) -> StoreResult<AudiencePage> {
-        let pk = tag_pk(tenant_id, tag);
-        let start = batch::start_key(
-            cursor,
-            &[Expect::Eq(PK, &pk), Expect::Prefix(SK, CONTACT_PREFIX)],
-        )?;
-        let out = self
-            .query_prefix(&pk, CONTACT_PREFIX)
-            .projection_expression("id, #name, phone")
-            .expression_attribute_names("#name", "name")
-            .consistent_read(true)
-            .limit(limit.max(1))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("Query", &e))?;
         #[derive(Deserialize)]
         struct Row {
             id: String,
             name: String,
             phone: String,
         }
-        let members = out
-            .items
-            .unwrap_or_default()
+        let q = Query::prefix(tag_pk(tenant_id, tag), CONTACT_PREFIX)
+            .project("id, #name, phone", &[("#name", "name")])
+            .consistent();
+        let (rows, next_cursor) = self.page::<Row>(&q, limit, cursor).await?;
+        let members = rows
             .into_iter()
-            .map(|i| {
-                from_item::<Row>(i).map(|r| AudienceMember {
-                    contact_id: r.id,
-                    name: r.name,
-                    phone: r.phone,
-                })
+            .map(|r| AudienceMember {
+                contact_id: r.id,
+                name: r.name,
+                phone: r.phone,
             })
-            .collect::<StoreResult<Vec<_>>>()?;
+            .collect();
         Ok(AudiencePage {
             members,
-            next_cursor: super::cursor::encode(out.last_evaluated_key.as_ref()),
+            next_cursor,
         })
     }
 
@@ -486,22 +415,14 @@ impl Store {
 
     /// The contact holding `phone`, read again after a lost race.
     async fn contact_by_phone(&self, tenant_id: &str, phone: &str) -> StoreResult<Read> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(phones_pk(tenant_id)))
-            .key(SK, s(phone_sk(phone)))
-            .projection_expression("id")
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
-        let Some(id) = out
-            .item
-            .and_then(|mut i| i.remove("id"))
-            .and_then(|v| v.as_s().ok().cloned())
-        else {
+        #[derive(Deserialize)]
+        struct Claim {
+            id: String,
+        }
+        let claim = self
+            .get_with::<Claim>(&phones_pk(tenant_id), &phone_sk(phone), true, Some("id"))
+            .await?;
+        let Some(Claim { id }) = claim else {
             return Ok(Read::Found(None));
         };
         Ok(match self.contact_item(tenant_id, &id).await? {
@@ -520,7 +441,7 @@ impl Store {
         let mut read = first;
         for attempt in 0..MAX_ATTEMPTS as u32 {
             if attempt > 0 {
-                batch::backoff(attempt).await;
+                table::backoff(attempt).await;
                 read = self.contact_by_phone(tenant_id, &group.phone).await?;
             }
             let Read::Found(stored) = read else {
@@ -585,24 +506,24 @@ impl Store {
             None => Cond::new("attribute_not_exists(PK)"),
             Some(o) => Cond::new("version = :v").value(":v", n(o.version)),
         };
-        items.push(batch::put(t, to_item(new)?, Some(contact_cond))?);
+        items.push(table::put(t, to_item(new)?, Some(contact_cond))?);
         let view = new.contact();
         let ours = |id: &str| Cond::new("#id = :id").name("#id", "id").value(":id", s(id));
         let claim = copy_item(phones_pk(tenant_id), phone_sk(&new.phone), &view)?;
         let mut phone_claim = None;
         match old {
             Some(o) if o.phone == new.phone => {
-                items.push(batch::put(t, claim, Some(ours(&new.id)))?);
+                items.push(table::put(t, claim, Some(ours(&new.id)))?);
             }
             _ => {
                 phone_claim = Some(items.len());
-                items.push(batch::put(
+                items.push(table::put(
                     t,
                     claim,
                     Some(Cond::new("attribute_not_exists(PK)")),
                 )?);
                 if let Some(o) = old {
-                    items.push(batch::delete(
+                    items.push(table::delete(
                         t,
                         &phones_pk(tenant_id),
                         &phone_sk(&o.phone),
@@ -613,7 +534,7 @@ impl Store {
         }
         if let Some(o) = old {
             for tag in o.tags.iter().filter(|tag| !new.tags.contains(tag)) {
-                items.push(batch::delete(
+                items.push(table::delete(
                     t,
                     &tag_pk(tenant_id, tag),
                     &contact_sk(&o.id),
@@ -623,13 +544,13 @@ impl Store {
         }
         for tag in &new.tags {
             let copy = copy_item(tag_pk(tenant_id, tag), contact_sk(&new.id), &view)?;
-            items.push(batch::put(t, copy, None)?);
+            items.push(table::put(t, copy, None)?);
         }
         if let Some(o) = old {
             if o.name != new.name || o.phone != new.phone {
                 for list_id in &o.lists {
                     let (pk, sk) = member_key(tenant_id, list_id, &o.id);
-                    items.push(batch::update(
+                    items.push(table::update(
                         t,
                         &pk,
                         &sk,
@@ -655,7 +576,7 @@ impl Store {
     ) -> StoreResult<PatchOutcome> {
         for attempt in 0..MAX_ATTEMPTS as u32 {
             if attempt > 0 {
-                batch::backoff(attempt).await;
+                table::backoff(attempt).await;
             }
             let Some(old) = self.contact_item(tenant_id, id).await? else {
                 return Ok(PatchOutcome::NotFound);
@@ -736,7 +657,7 @@ impl Store {
                 .collect::<HashSet<_>>()
                 .len()
         };
-        for pack in batch::pack(groups, |g| g.items.len(), distinct_lists) {
+        for pack in table::pack(groups, |g| g.items.len(), distinct_lists) {
             let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
             for list_id in pack.iter().flat_map(|g| g.counted_lists.iter()) {
                 *counts.entry(list_id.as_str()).or_default() -= 1;
@@ -771,7 +692,7 @@ impl Store {
     /// Deletes one contact on its own (after its pack lost a race). False if it is gone.
     async fn delete_one(&self, tenant_id: &str, id: &str) -> StoreResult<bool> {
         for attempt in 0..MAX_ATTEMPTS as u32 {
-            batch::backoff(attempt).await;
+            table::backoff(attempt).await;
             let Some(c) = self.contact_item(tenant_id, id).await? else {
                 return Ok(false);
             };
@@ -796,13 +717,13 @@ impl Store {
     ) -> StoreResult<DeleteGroup> {
         let t = self.table.as_str();
         let mut items = vec![
-            batch::delete(
+            table::delete(
                 t,
                 &contacts_pk(tenant_id),
                 &contact_sk(&c.id),
                 Some(Cond::new("version = :v").value(":v", n(c.version))),
             )?,
-            batch::delete(
+            table::delete(
                 t,
                 &phones_pk(tenant_id),
                 &phone_sk(&c.phone),
@@ -814,7 +735,7 @@ impl Store {
             )?,
         ];
         for tag in &c.tags {
-            items.push(batch::delete(
+            items.push(table::delete(
                 t,
                 &tag_pk(tenant_id, tag),
                 &contact_sk(&c.id),
@@ -823,7 +744,7 @@ impl Store {
         }
         for list_id in &c.lists {
             let (pk, sk) = member_key(tenant_id, list_id, &c.id);
-            items.push(batch::delete(
+            items.push(table::delete(
                 t,
                 &pk,
                 &sk,

@@ -17,15 +17,10 @@ use super::auto_replies::AiSettings;
 use super::devices::Device;
 use super::keys::*;
 use super::messages::{message_item_with, Direction, Message, MessageKind};
+use super::table::{self, Commit, Cond, Query, Returns, Written};
 use super::tenants::{Tenant, TenantItem};
-use super::{
-    failed_condition_index, from_item, n, s, to_item, transaction_lost, Item, Store, StoreError,
-    StoreResult,
-};
-use crate::runtime::clock::iso;
-use aws_sdk_dynamodb::types::{
-    Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-};
+use super::{from_item, n, s, to_item, Item, Store, StoreError, StoreResult};
+use crate::runtime::clock::{iso, iso_millis};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -307,47 +302,38 @@ impl Store {
     ) -> StoreResult<RecordInbound> {
         let mut extra: Item = to_item(extra)?;
         extra.insert("handling".into(), s(HANDLING_CLAIMED));
-        extra.insert(
-            "handlingAt".into(),
-            s(crate::runtime::clock::iso_millis(now)),
-        );
+        extra.insert("handlingAt".into(), s(iso_millis(now)));
         let mut item = message_item_with(message, extra)?;
         // In the history, the message sits where it was stored (after every reply sent
         // before it), not at the customer's whole-second timestamp its id carries.
         item.insert(GSI2SK.into(), s(history_position(now, &message.id)));
-        let message_put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
-            .build()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut conv_put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(conversation_item(conversation)?));
-        conv_put = match read_version {
-            None => conv_put.condition_expression("attribute_not_exists(PK)"),
-            Some(v) => conv_put
-                .condition_expression("version = :v")
-                .expression_attribute_values(":v", n(v)),
+        let conv_cond = match read_version {
+            None => Cond::new("attribute_not_exists(PK)"),
+            Some(v) => Cond::new("version = :v").value(":v", n(v)),
         };
-        let conv_put = conv_put
-            .build()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let sent = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(message_put).build())
-            .transact_items(TransactWriteItem::builder().put(conv_put).build())
-            .send()
-            .await;
-        match sent {
-            Ok(_) => Ok(RecordInbound::Recorded),
-            Err(e) => match failed_condition_index(&e) {
-                Some(0) => Ok(RecordInbound::Duplicate),
-                Some(_) => Ok(RecordInbound::ConversationChanged),
-                None if transaction_lost(&e) => Ok(RecordInbound::ConversationChanged),
-                None => Err(StoreError::aws("TransactWriteItems", &e)),
-            },
+        let writes = vec![
+            table::put(
+                &self.table,
+                item,
+                Some(Cond::new("attribute_not_exists(PK)")),
+            )?,
+            table::put(
+                &self.table,
+                conversation_item(conversation)?,
+                Some(conv_cond),
+            )?,
+        ];
+        let commit = self.commit(writes).await?;
+        if commit == Commit::Done {
+            return Ok(RecordInbound::Recorded);
+        }
+        match commit.failed_condition() {
+            Some(0) => Ok(RecordInbound::Duplicate),
+            Some(_) => Ok(RecordInbound::ConversationChanged),
+            None => {
+                commit.done_or_lost("record inbound")?;
+                Ok(RecordInbound::ConversationChanged)
+            }
         }
     }
 
@@ -360,46 +346,33 @@ impl Store {
         stale_before: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> StoreResult<Handling> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(message_pk(tenant_id, message_id)))
-            .key(SK, s(MESSAGE_SK))
-            .update_expression("SET handling = :claimed, handlingAt = :now")
-            .condition_expression(
-                "attribute_exists(PK) AND handling = :claimed AND handlingAt < :stale",
+        let taken = self
+            .update_if(
+                &message_pk(tenant_id, message_id),
+                MESSAGE_SK,
+                "SET handling = :claimed, handlingAt = :now",
+                Cond::new("attribute_exists(PK) AND handling = :claimed AND handlingAt < :stale")
+                    .value(":claimed", s(HANDLING_CLAIMED))
+                    .value(":now", s(iso_millis(now)))
+                    .value(":stale", s(iso_millis(stale_before)))
+                    .returning_old(),
+                Returns::NOTHING,
             )
-            .expression_attribute_values(":claimed", s(HANDLING_CLAIMED))
-            .expression_attribute_values(":now", s(crate::runtime::clock::iso_millis(now)))
-            .expression_attribute_values(
-                ":stale",
-                s(crate::runtime::clock::iso_millis(stale_before)),
-            )
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(Handling::TakenOver),
-            Err(e) => {
-                use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-                match e.as_service_error() {
-                    Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
-                        let handling = c
-                            .item
-                            .as_ref()
-                            .and_then(|i| i.get("handling"))
-                            .and_then(|v| v.as_s().ok())
-                            .map(String::as_str);
-                        Ok(match handling {
-                            Some(HANDLING_CLAIMED) => Handling::Busy,
-                            _ => Handling::Done,
-                        })
-                    }
-                    _ => Err(StoreError::aws("UpdateItem", &e)),
+            .await?;
+        Ok(match taken {
+            Written::Applied(_) => Handling::TakenOver,
+            Written::Refused(old) => {
+                let handling = old
+                    .as_ref()
+                    .and_then(|i| i.get("handling"))
+                    .and_then(|v| v.as_s().ok())
+                    .map(String::as_str);
+                match handling {
+                    Some(HANDLING_CLAIMED) => Handling::Busy,
+                    _ => Handling::Done,
                 }
             }
-        }
+        })
     }
 
     /// Marks an inbound message as answered (or decided: no answer).
@@ -409,19 +382,23 @@ impl Store {
         message_id: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(message_pk(tenant_id, message_id)))
-            .key(SK, s(MESSAGE_SK))
-            .update_expression("SET handling = :done, handlingAt = :now")
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_values(":done", s(HANDLING_DONE))
-            .expression_attribute_values(":now", s(crate::runtime::clock::iso_millis(now)))
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("UpdateItem", &e))?;
-        Ok(())
+        let done = self
+            .update_if(
+                &message_pk(tenant_id, message_id),
+                MESSAGE_SK,
+                "SET handling = :done, handlingAt = :now",
+                Cond::new("attribute_exists(PK)")
+                    .value(":done", s(HANDLING_DONE))
+                    .value(":now", s(iso_millis(now))),
+                Returns::NOTHING,
+            )
+            .await?;
+        match done {
+            Written::Applied(_) => Ok(()),
+            Written::Refused(_) => Err(StoreError::Corrupt(format!(
+                "inbound message {message_id} is gone"
+            ))),
+        }
     }
 
     pub async fn get_conversation(
@@ -430,17 +407,8 @@ impl Store {
         device_id: &str,
         peer: &str,
     ) -> StoreResult<Option<Conversation>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(peer_pk(tenant_id, peer)))
-            .key(SK, s(conversation_sk(device_id)))
-            .consistent_read(true)
-            .send()
+        self.get(&peer_pk(tenant_id, peer), &conversation_sk(device_id))
             .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
-        out.item.map(from_item).transpose()
     }
 
     /// Sets a conversation's status (the inbox: pending, resolved). `None` if there is no
@@ -453,37 +421,23 @@ impl Store {
         status: ConversationStatus,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Conversation>> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(peer_pk(tenant_id, peer)))
-            .key(SK, s(conversation_sk(device_id)))
-            .update_expression("SET #st = :st, updatedAt = :now ADD version :one")
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_values(
-                ":st",
-                s(serde_json::to_value(status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default()),
-            )
-            .expression_attribute_values(":now", s(iso(now)))
-            .expression_attribute_values(":one", n(1))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match out {
-            Ok(o) => o.attributes.map(from_item).transpose(),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(StoreError::aws("UpdateItem", &e)),
-        }
+        let status = serde_json::to_value(status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        self.update_if(
+            &peer_pk(tenant_id, peer),
+            &conversation_sk(device_id),
+            "SET #st = :st, updatedAt = :now ADD version :one",
+            Cond::new("attribute_exists(PK)")
+                .name("#st", "status")
+                .value(":st", s(status))
+                .value(":now", s(iso(now)))
+                .value(":one", n(1)),
+            Returns::NEW,
+        )
+        .await?
+        .new_as()
     }
 
     /// When the customer last wrote to each of the tenant's devices (the 24-hour window),
@@ -493,24 +447,23 @@ impl Store {
         tenant_id: &str,
         peer: &str,
     ) -> StoreResult<Vec<(String, Option<DateTime<Utc>>)>> {
-        let out = self
-            .query_prefix(peer_pk(tenant_id, peer), CONVERSATION_PREFIX)
-            .projection_expression("deviceId, lastInboundAt")
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("Query", &e))?;
-        Ok(out
-            .items
-            .unwrap_or_default()
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Window {
+            device_id: String,
+            #[serde(default)]
+            last_inbound_at: Option<String>,
+        }
+        let q = Query::prefix(peer_pk(tenant_id, peer), CONVERSATION_PREFIX)
+            .project("deviceId, lastInboundAt", &[])
+            .consistent();
+        let (windows, _) = self.query_items(&q, None, None).await?;
+        Ok(windows
             .into_iter()
-            .filter_map(|i| {
-                let device = i.get("deviceId")?.as_s().ok()?.clone();
-                let at = i
-                    .get("lastInboundAt")
-                    .and_then(|v| v.as_s().ok())
-                    .and_then(|t| parse_time(t));
-                Some((device, at))
+            .filter_map(|i| from_item::<Window>(i).ok())
+            .map(|w| {
+                let at = w.last_inbound_at.as_deref().and_then(parse_time);
+                (w.device_id, at)
             })
             .collect())
     }
@@ -523,20 +476,9 @@ impl Store {
         peer: &str,
         limit: i32,
     ) -> StoreResult<Vec<HistoryEntry>> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI2)
-            .key_condition_expression("GSI2PK = :pk")
-            .expression_attribute_values(":pk", s(history_gsi2pk(tenant_id, peer)))
-            .scan_index_forward(false)
-            .limit(limit)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("Query", &e))?;
-        out.items
-            .unwrap_or_default()
+        let q = Query::index(GSI2, history_gsi2pk(tenant_id, peer)).newest_first();
+        let (items, _) = self.query_items(&q, Some(limit), None).await?;
+        items
             .into_iter()
             .map(|mut i| {
                 // The id is the end of the table key; the position is the index's sort key.

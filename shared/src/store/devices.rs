@@ -4,12 +4,11 @@
 //! Secrets Manager secret.
 
 use super::keys::*;
-use super::{
-    cancelled_item, from_item, s, to_item, transaction_lost, Item, Store, StoreError, StoreResult,
-};
+use super::table::{self, Commit, Cond};
+use super::usage::{release_in_transaction, reserve_in_transaction};
+use super::{from_item, s, to_item, Item, Store, StoreError, StoreResult};
 use crate::domain::devices::{DeviceStatus, ProviderKind};
 use crate::domain::quota::Limit;
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,10 +65,6 @@ fn device_item(d: &Device) -> StoreResult<Item> {
     Ok(item)
 }
 
-fn built<T, E: std::fmt::Display>(r: Result<T, E>) -> StoreResult<T> {
-    r.map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
 impl Store {
     /// Writes a new device, its phone-number item (Cloud API) and one unit of the tenant's
     /// device cap, atomically.
@@ -79,22 +74,10 @@ impl Store {
         cap: Option<u32>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> StoreResult<CreateDeviceOutcome> {
-        let device_put = built(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(device_item(d)?))
-                .condition_expression("attribute_not_exists(PK)")
-                .build(),
-        )?;
+        let new = || Cond::new("attribute_not_exists(PK)");
         let mut writes = vec![
-            super::usage::reserve_in_transaction(
-                &self.table,
-                &d.tenant_id,
-                Limit::Devices,
-                cap,
-                now,
-            )?,
-            TransactWriteItem::builder().put(device_put).build(),
+            reserve_in_transaction(&self.table, &d.tenant_id, Limit::Devices, cap, now)?,
+            table::put(&self.table, device_item(d)?, Some(new()))?,
         ];
         if let Some(phone) = &d.phone_number_id {
             let marker = PhoneNumberItem {
@@ -102,47 +85,29 @@ impl Store {
                 sk: phone_number_sk(phone),
                 device_id: d.id.clone(),
             };
-            let marker_put = built(
-                Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(to_item(&marker)?))
-                    .condition_expression("attribute_not_exists(PK)")
-                    .return_values_on_condition_check_failure(
-                        aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
-                    )
-                    .build(),
-            )?;
-            writes.push(TransactWriteItem::builder().put(marker_put).build());
+            let taken = new().returning_old();
+            writes.push(table::put(&self.table, to_item(&marker)?, Some(taken))?);
         }
-        for _ in 0..super::MAX_ATTEMPTS {
-            let sent = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(writes.clone()))
-                .send()
-                .await;
-            match sent {
-                Ok(_) => return Ok(CreateDeviceOutcome::Created),
-                Err(e) => {
-                    if let (Some(_), Some(cap)) = (cancelled_item(&e, 0), cap) {
-                        return Ok(CreateDeviceOutcome::LimitReached { cap });
-                    }
-                    if let Some(old) = cancelled_item(&e, 2) {
-                        let device_id = old
-                            .map(from_item::<PhoneNumberItem>)
-                            .transpose()?
-                            .map(|m| m.device_id)
-                            .unwrap_or_default();
-                        return Ok(CreateDeviceOutcome::PhoneNumberTaken { device_id });
-                    }
-                    if transaction_lost(&e) {
-                        continue;
-                    }
-                    return Err(StoreError::aws("TransactWriteItems", &e));
-                }
+        let writes = &writes;
+        table::retry("create device", |_| async move {
+            let commit = self.commit(writes.clone()).await?;
+            if commit == Commit::Done {
+                return Ok(Some(CreateDeviceOutcome::Created));
             }
-        }
-        Err(StoreError::Contention("create device"))
+            if let (true, Some(cap)) = (commit.condition_failed_at(0), cap) {
+                return Ok(Some(CreateDeviceOutcome::LimitReached { cap }));
+            }
+            if let Some(old) = commit.old_at(2) {
+                let device_id = old
+                    .map(from_item::<PhoneNumberItem>)
+                    .transpose()?
+                    .map(|m| m.device_id)
+                    .unwrap_or_default();
+                return Ok(Some(CreateDeviceOutcome::PhoneNumberTaken { device_id }));
+            }
+            commit.done_or_lost("create device").map(|_| None)
+        })
+        .await
     }
 
     pub async fn get_device(
@@ -150,17 +115,7 @@ impl Store {
         tenant_id: &str,
         device_id: &str,
     ) -> StoreResult<Option<Device>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(tenant_pk(tenant_id)))
-            .key(SK, s(device_sk(device_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
-        out.item.map(from_item).transpose()
+        self.get(&tenant_pk(tenant_id), &device_sk(device_id)).await
     }
 
     /// The device that holds a Cloud API phone number id in this tenant (how Meta's
@@ -170,20 +125,9 @@ impl Store {
         tenant_id: &str,
         phone_number_id: &str,
     ) -> StoreResult<Option<String>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(tenant_pk(tenant_id)))
-            .key(SK, s(phone_number_sk(phone_number_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
-        Ok(out
-            .item
-            .map(from_item::<PhoneNumberItem>)
-            .transpose()?
+        Ok(self
+            .get::<PhoneNumberItem>(&tenant_pk(tenant_id), &phone_number_sk(phone_number_id))
+            .await?
             .map(|m| m.device_id))
     }
 
@@ -209,41 +153,33 @@ impl Store {
         d: &Device,
         now: chrono::DateTime<chrono::Utc>,
     ) -> StoreResult<bool> {
-        let device_delete = built(
-            Delete::builder()
-                .table_name(&self.table)
-                .key(PK, s(tenant_pk(&d.tenant_id)))
-                .key(SK, s(device_sk(&d.id)))
-                .condition_expression("attribute_exists(PK)")
-                .build(),
-        )?;
-        let mut request = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(device_delete).build())
-            .transact_items(super::usage::release_in_transaction(
+        let pk = tenant_pk(&d.tenant_id);
+        let mut writes = vec![
+            table::delete(
                 &self.table,
-                &d.tenant_id,
-                Limit::Devices,
-                now,
-            )?);
+                &pk,
+                &device_sk(&d.id),
+                Some(Cond::new("attribute_exists(PK)")),
+            )?,
+            release_in_transaction(&self.table, &d.tenant_id, Limit::Devices, now)?,
+        ];
         if let Some(phone) = &d.phone_number_id {
-            let marker_delete = built(
-                Delete::builder()
-                    .table_name(&self.table)
-                    .key(PK, s(tenant_pk(&d.tenant_id)))
-                    .key(SK, s(phone_number_sk(phone)))
-                    .condition_expression("attribute_not_exists(PK) OR deviceId = :id")
-                    .expression_attribute_values(":id", s(&d.id))
-                    .build(),
-            )?;
-            request =
-                request.transact_items(TransactWriteItem::builder().delete(marker_delete).build());
+            writes.push(table::delete(
+                &self.table,
+                &pk,
+                &phone_number_sk(phone),
+                Some(
+                    Cond::new("attribute_not_exists(PK) OR deviceId = :id").value(":id", s(&d.id)),
+                ),
+            )?);
         }
-        match request.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if cancelled_item(&e, 0).is_some() => Ok(false),
-            Err(e) => Err(StoreError::aws("TransactWriteItems", &e)),
+        let commit = self.commit(writes).await?;
+        if commit.condition_failed_at(0) {
+            return Ok(false);
         }
+        commit.done_or_lost("delete device").and_then(|done| {
+            done.then_some(true)
+                .ok_or(StoreError::Contention("delete device"))
+        })
     }
 }

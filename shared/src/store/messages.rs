@@ -10,15 +10,13 @@
 //!   the first request created, for 24 hours (`expiresAt`, TTL).
 
 use super::keys::*;
+use super::table::{self, Commit, Cond, Query, Returns, Written};
 use super::{from_item, n, s, to_item, Item, Store, StoreError, StoreResult};
 use crate::domain::devices::ProviderKind;
 use crate::domain::media::MediaKind;
 use crate::domain::messages::MessageStatus;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -232,16 +230,12 @@ impl Store {
         now_epoch: i64,
     ) -> StoreResult<CreateOutcome> {
         let item = message_item(message)?;
+        let new = || Cond::new("attribute_not_exists(PK)");
         let Some(claim) = claim else {
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(PK)")
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("PutItem", &e))?;
-            return Ok(CreateOutcome::Created);
+            return match self.put_if(item, new()).await? {
+                true => Ok(CreateOutcome::Created),
+                false => Err(StoreError::Contention("create message")),
+            };
         };
         let mut claim_item = to_item(claim)?;
         claim_item.insert(
@@ -249,59 +243,34 @@ impl Store {
             s(idempotency_pk(&claim.tenant_id, &claim.key_hash)),
         );
         claim_item.insert(SK.into(), s(IDEMPOTENCY_SK));
-        let claim_put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(claim_item))
-            .condition_expression("attribute_not_exists(PK) OR expiresAt < :now")
-            .expression_attribute_values(":now", n(now_epoch))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let message_put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
-            .build()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        for attempt in 0..super::MAX_ATTEMPTS {
-            let sent = self
-                .client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().put(claim_put.clone()).build())
-                .transact_items(
-                    TransactWriteItem::builder()
-                        .put(message_put.clone())
-                        .build(),
-                )
-                .send()
-                .await;
-            match sent {
-                Ok(_) => return Ok(CreateOutcome::Created),
-                Err(e) => {
-                    if let Some(old) = super::cancelled_item(&e, 0) {
-                        let existing = match old {
-                            Some(item) => Some(from_item::<IdempotencyClaim>(item)?),
-                            None => self.get_claim(&claim.tenant_id, &claim.key_hash).await?,
-                        };
-                        match existing {
-                            Some(mut c) => {
-                                c.tenant_id = claim.tenant_id.clone();
-                                return Ok(CreateOutcome::AlreadyClaimed(c));
-                            }
-                            // Deleted in between (a released claim): try again.
-                            None => continue,
-                        }
-                    }
-                    if super::transaction_lost(&e) {
-                        // Another request with the same key is writing right now.
-                        tokio::time::sleep(Duration::from_millis(20 * (attempt as u64 + 1))).await;
-                        continue;
-                    }
-                    return Err(StoreError::aws("TransactWriteItems", &e));
-                }
+        let expired = Cond::new("attribute_not_exists(PK) OR expiresAt < :now")
+            .value(":now", n(now_epoch))
+            .returning_old();
+        let writes = vec![
+            table::put(&self.table, claim_item, Some(expired))?,
+            table::put(&self.table, item, Some(new()))?,
+        ];
+        let writes = &writes;
+        table::retry("claim idempotency key", |_| async move {
+            let commit = self.commit(writes.clone()).await?;
+            if commit == Commit::Done {
+                return Ok(Some(CreateOutcome::Created));
             }
-        }
-        Err(StoreError::Contention("claim idempotency key"))
+            if let Some(old) = commit.old_at(0) {
+                let existing = match old {
+                    Some(item) => Some(from_item::<IdempotencyClaim>(item)?),
+                    None => self.get_claim(&claim.tenant_id, &claim.key_hash).await?,
+                };
+                // `None`: deleted in between (a released claim): try again.
+                return Ok(existing.map(|mut c| {
+                    c.tenant_id = claim.tenant_id.clone();
+                    CreateOutcome::AlreadyClaimed(c)
+                }));
+            }
+            // Lost: another request with the same key is writing right now.
+            commit.done_or_lost("claim idempotency key").map(|_| None)
+        })
+        .await
     }
 
     async fn get_claim(
@@ -309,17 +278,8 @@ impl Store {
         tenant_id: &str,
         key_hash: &str,
     ) -> StoreResult<Option<IdempotencyClaim>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(idempotency_pk(tenant_id, key_hash)))
-            .key(SK, s(IDEMPOTENCY_SK))
-            .consistent_read(true)
-            .send()
+        self.get(&idempotency_pk(tenant_id, key_hash), IDEMPOTENCY_SK)
             .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
-        out.item.map(from_item).transpose()
     }
 
     /// Undoes [`Store::create_outbound`] for a send that stopped before reaching the
@@ -330,62 +290,37 @@ impl Store {
         message_id: &str,
         claim_key_hash: Option<&str>,
     ) -> StoreResult<()> {
-        let message = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key(PK, s(message_pk(tenant_id, message_id)))
-            .key(SK, s(MESSAGE_SK))
-            .condition_expression("#st = :pending")
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_values(":pending", s(MessageStatus::Pending.as_str()))
-            .send();
+        // A refused delete is one already done (or a message already sent): nothing to undo.
+        let message_pk = message_pk(tenant_id, message_id);
+        let message = self.delete_if(
+            &message_pk,
+            MESSAGE_SK,
+            Some(
+                Cond::new("#st = :pending")
+                    .name("#st", "status")
+                    .value(":pending", s(MessageStatus::Pending.as_str())),
+            ),
+        );
         let claim = async {
             let Some(hash) = claim_key_hash else {
-                return Ok(());
+                return Ok(true);
             };
-            self.client
-                .delete_item()
-                .table_name(&self.table)
-                .key(PK, s(idempotency_pk(tenant_id, hash)))
-                .key(SK, s(IDEMPOTENCY_SK))
-                .condition_expression("messageId = :id")
-                .expression_attribute_values(":id", s(message_id))
-                .send()
-                .await
-                .map(|_| ())
+            self.delete_if(
+                &idempotency_pk(tenant_id, hash),
+                IDEMPOTENCY_SK,
+                Some(Cond::new("messageId = :id").value(":id", s(message_id))),
+            )
+            .await
         };
         let (m, c) = tokio::join!(message, claim);
-        let conditional = |e: &aws_sdk_dynamodb::error::SdkError<
-            aws_sdk_dynamodb::operation::delete_item::DeleteItemError,
-            _,
-        >| {
-            e.as_service_error()
-                .is_some_and(|s| s.is_conditional_check_failed_exception())
-        };
-        match m {
-            Err(e) if !conditional(&e) => return Err(StoreError::aws("DeleteItem", &e)),
-            _ => {}
-        }
-        match c {
-            Err(e) if !conditional(&e) => Err(StoreError::aws("DeleteItem", &e)),
-            _ => Ok(()),
-        }
+        m?;
+        c?;
+        Ok(())
     }
 
     /// A tenant's message by its id (strongly consistent).
     pub async fn get_message(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Message>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(message_pk(tenant_id, id)))
-            .key(SK, s(MESSAGE_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
-        out.item.map(from_item).transpose()
+        self.get(&message_pk(tenant_id, id), MESSAGE_SK).await
     }
 
     /// A tenant's message by its WhatsApp id (GSI1; eventually consistent, usually within
@@ -395,23 +330,9 @@ impl Store {
         tenant_id: &str,
         wamid: &str,
     ) -> StoreResult<Option<Message>> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI1)
-            .key_condition_expression("GSI1PK = :p")
-            .expression_attribute_values(":p", s(wamid_gsi1pk(tenant_id, wamid)))
-            .limit(1)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("Query", &e))?;
-        out.items
-            .unwrap_or_default()
-            .into_iter()
-            .next()
-            .map(from_item)
-            .transpose()
+        let q = Query::index(GSI1, wamid_gsi1pk(tenant_id, wamid));
+        let (found, _) = self.query_page(&q, 1, None).await?;
+        Ok(found.into_iter().next())
     }
 
     /// Applies a status change in one conditional write. Use [`crate::services::statuses::record`]
@@ -481,39 +402,24 @@ impl Store {
                 "statusRank >= :sent AND statusRank < :rank"
             }
         };
-        let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(message_pk(&u.tenant_id, &u.message_id)))
-            .key(SK, s(MESSAGE_SK))
-            .update_expression(format!("SET {}", sets.join(", ")))
-            .condition_expression(format!("attribute_exists(PK) AND {condition}"))
-            .expression_attribute_names("#st", "status")
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let mut cond = Cond::new(format!("attribute_exists(PK) AND {condition}"))
+            .name("#st", "status")
+            .returning_old();
         if u.failure.is_some() {
-            req = req.expression_attribute_names("#err", "error");
+            cond = cond.name("#err", "error");
         }
         for (k, v) in values {
-            req = req.expression_attribute_values(k, v);
+            cond = cond.value(k, v);
         }
-        match req.send().await {
-            Ok(out) => Ok(StatusOutcome::Changed(from_item(
-                out.attributes.unwrap_or_default(),
-            )?)),
-            Err(e) => {
-                use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-                match e.as_service_error() {
-                    Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
-                        match c.item.clone().filter(|i| !i.is_empty()) {
-                            Some(old) => Ok(StatusOutcome::Unchanged(from_item(old)?)),
-                            None => Ok(StatusOutcome::NotFound),
-                        }
-                    }
-                    _ => Err(StoreError::aws("UpdateItem", &e)),
-                }
-            }
+        let expr = format!("SET {}", sets.join(", "));
+        let pk = message_pk(&u.tenant_id, &u.message_id);
+        match self
+            .update_if(&pk, MESSAGE_SK, &expr, cond, Returns::NEW)
+            .await?
+        {
+            Written::Applied(new) => Ok(StatusOutcome::Changed(from_item(new)?)),
+            Written::Refused(Some(old)) => Ok(StatusOutcome::Unchanged(from_item(old)?)),
+            Written::Refused(None) => Ok(StatusOutcome::NotFound),
         }
     }
 }

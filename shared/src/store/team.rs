@@ -2,10 +2,10 @@
 //! creates the member and given back in the one that removes it.
 
 use super::keys::*;
+use super::table::{self, Commit, Cond};
 use super::usage::{release_in_transaction, reserve_in_transaction};
-use super::{from_item, s, to_item, Store, StoreError, StoreResult};
+use super::{s, to_item, Item, Store, StoreError, StoreResult};
 use crate::domain::quota::Limit;
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -37,10 +37,6 @@ pub enum AddMember {
     EmailTaken,
 }
 
-fn built<T, E: std::fmt::Display>(r: Result<T, E>) -> StoreResult<T> {
-    r.map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
 impl Store {
     /// Adds a member, taking one seat, atomically; the e-mail must be new to the tenant.
     pub async fn add_team_member(
@@ -50,32 +46,24 @@ impl Store {
         cap: Option<u32>,
         now: DateTime<Utc>,
     ) -> StoreResult<AddMember> {
+        let pk = tenant_pk(tenant_id);
         let mut item = to_item(&member)?;
-        item.insert(PK.into(), s(tenant_pk(tenant_id)));
+        item.insert(PK.into(), s(&pk));
         item.insert(SK.into(), s(member_sk(&member.id)));
-        let put_member = built(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(PK)")
-                .build(),
-        )?;
-        let put_email = built(
-            Put::builder()
-                .table_name(&self.table)
-                .item(PK, s(tenant_pk(tenant_id)))
-                .item(SK, s(member_email_sk(&member.email)))
-                .item("memberId", s(&member.id))
-                .condition_expression("attribute_not_exists(PK)")
-                .build(),
-        )?;
+        let email: Item = [
+            (PK.to_string(), s(&pk)),
+            (SK.to_string(), s(member_email_sk(&member.email))),
+            ("memberId".to_string(), s(&member.id)),
+        ]
+        .into();
+        let new = || Some(Cond::new("attribute_not_exists(PK)"));
         let writes = vec![
             reserve_in_transaction(&self.table, tenant_id, Limit::Seats, cap, now)?,
-            TransactWriteItem::builder().put(put_member).build(),
-            TransactWriteItem::builder().put(put_email).build(),
+            table::put(&self.table, item, new())?,
+            table::put(&self.table, email, new())?,
         ];
         let commit = self.commit(writes).await?;
-        if commit == super::batch::Commit::Done {
+        if commit == Commit::Done {
             return Ok(AddMember::Added(member));
         }
         if commit.condition_failed_at(2) {
@@ -100,29 +88,17 @@ impl Store {
         member_id: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Member>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(tenant_pk(tenant_id)))
-            .key(SK, s(member_sk(member_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
-        let Some(member) = out.item.map(from_item::<Member>).transpose()? else {
+        let pk = tenant_pk(tenant_id);
+        let Some(member) = self.get::<Member>(&pk, &member_sk(member_id)).await? else {
             return Ok(None);
         };
         let delete = |sk: String| {
-            built(
-                Delete::builder()
-                    .table_name(&self.table)
-                    .key(PK, s(tenant_pk(tenant_id)))
-                    .key(SK, s(sk))
-                    .condition_expression("attribute_exists(PK)")
-                    .build(),
+            table::delete(
+                &self.table,
+                &pk,
+                &sk,
+                Some(Cond::new("attribute_exists(PK)")),
             )
-            .map(|d| TransactWriteItem::builder().delete(d).build())
         };
         let writes = vec![
             delete(member_sk(member_id))?,
@@ -130,7 +106,7 @@ impl Store {
             release_in_transaction(&self.table, tenant_id, Limit::Seats, now)?,
         ];
         match self.commit(writes).await? {
-            super::batch::Commit::Done => Ok(Some(member)),
+            Commit::Done => Ok(Some(member)),
             // Removed meanwhile by another request.
             c if c.condition_failed_at(0) => Ok(None),
             _ => Err(StoreError::Contention("remove team member")),

@@ -6,9 +6,10 @@
 
 use super::api_keys::{self, CreatedApiKey, KeyRecord};
 use super::keys::*;
-use super::{from_item, s, to_item, transaction_lost, Store, StoreError, StoreResult};
+use super::table::{self, Commit, Cond, Query};
+use super::{n, s, to_item, Store, StoreError, StoreResult};
 use crate::domain::plans::{LimitOverrides, LimitsPatch, Plan};
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -98,35 +99,20 @@ impl Store {
             key_count: 1,
         };
         let key = api_keys::new_key(&item, "Default", default_rate_limit, now)?;
-        let tenant_put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(to_item(&item)?))
-            .condition_expression("attribute_not_exists(PK)")
-            .build()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut writes = vec![TransactWriteItem::builder().put(tenant_put).build()];
+        let mut writes = vec![table::put(
+            &self.table,
+            to_item(&item)?,
+            Some(Cond::new("attribute_not_exists(PK)")),
+        )?];
         writes.extend(key.puts(&self.table)?);
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("TransactWriteItems", &e))?;
+        if self.commit(writes).await? != Commit::Done {
+            return Err(StoreError::Contention("create tenant"));
+        }
         Ok((item.tenant(), key.created()))
     }
 
     pub(crate) async fn get_tenant_item(&self, id: &str) -> StoreResult<Option<TenantItem>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(tenant_pk(id)))
-            .key(SK, s(TENANT_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
-        out.item.map(from_item).transpose()
+        self.get(&tenant_pk(id), TENANT_SK).await
     }
 
     pub async fn get_tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
@@ -137,31 +123,11 @@ impl Store {
     pub async fn list_tenants(
         &self,
         limit: i32,
-        start: Option<super::Item>,
+        cursor: Option<&str>,
     ) -> StoreResult<(Vec<Tenant>, Option<String>)> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI1)
-            .key_condition_expression("GSI1PK = :p")
-            .expression_attribute_values(":p", s(TENANTS_GSI1PK))
-            .scan_index_forward(false)
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("Query", &e))?;
-        let tenants = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|i| from_item::<TenantItem>(i).map(|t| t.tenant()))
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok((
-            tenants,
-            super::cursor::encode(out.last_evaluated_key.as_ref()),
-        ))
+        let q = Query::index(GSI1, TENANTS_GSI1PK).newest_first();
+        let (items, next) = self.page::<TenantItem>(&q, limit, cursor).await?;
+        Ok((items.iter().map(TenantItem::tenant).collect(), next))
     }
 
     /// Applies a change and rewrites the copies of plan, suspension and limits on every live
@@ -172,9 +138,9 @@ impl Store {
         patch: &TenantPatch,
         now: &str,
     ) -> StoreResult<Option<Tenant>> {
-        for _ in 0..super::MAX_ATTEMPTS {
+        table::retry("update tenant", |_| async move {
             let Some(current) = self.get_tenant_item(id).await? else {
-                return Ok(None);
+                return Ok(Some(None));
             };
             let mut next = current.clone();
             if let Some(name) = &patch.name {
@@ -191,15 +157,8 @@ impl Store {
             }
             next.updated_at = now.into();
             next.version = current.version + 1;
-
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(to_item(&next)?))
-                .condition_expression("version = :v")
-                .expression_attribute_values(":v", super::n(current.version))
-                .build()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let mut writes = vec![TransactWriteItem::builder().put(put).build()];
+            let guard = Cond::new("version = :v").value(":v", n(current.version));
+            let mut writes = vec![table::put(&self.table, to_item(&next)?, Some(guard))?];
             let snapshot_changed = next.plan != current.plan
                 || next.suspended != current.suspended
                 || next.limits != current.limits;
@@ -208,19 +167,10 @@ impl Store {
                     writes.push(snapshot_update(&self.table, &key, &next)?);
                 }
             }
-            match self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(writes))
-                .send()
-                .await
-            {
-                Ok(_) => return Ok(Some(next.tenant())),
-                Err(e) if transaction_lost(&e) => continue,
-                Err(e) => return Err(StoreError::aws("TransactWriteItems", &e)),
-            }
-        }
-        Err(StoreError::Contention("update tenant"))
+            let done = self.commit(writes).await?.done_or_lost("update tenant")?;
+            Ok(done.then(|| Some(next.tenant())))
+        })
+        .await
     }
 }
 
@@ -230,19 +180,14 @@ fn snapshot_update(
     key: &KeyRecord,
     tenant: &TenantItem,
 ) -> StoreResult<TransactWriteItem> {
-    let update = Update::builder()
-        .table_name(table)
-        .key(PK, s(api_key_pk(&key.key_hash)))
-        .key(SK, s(API_KEY_SK))
-        .update_expression("SET tenantPlan = :p, tenantSuspended = :s, tenantLimits = :l")
-        .condition_expression("attribute_exists(PK)")
-        .expression_attribute_values(":p", s(tenant.plan.as_str()))
-        .expression_attribute_values(
-            ":s",
-            aws_sdk_dynamodb::types::AttributeValue::Bool(tenant.suspended),
-        )
-        .expression_attribute_values(":l", serde_dynamo::to_attribute_value(tenant.limits)?)
-        .build()
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(TransactWriteItem::builder().update(update).build())
+    table::update(
+        table,
+        &api_key_pk(&key.key_hash),
+        API_KEY_SK,
+        "SET tenantPlan = :p, tenantSuspended = :s, tenantLimits = :l",
+        Cond::new("attribute_exists(PK)")
+            .value(":p", s(tenant.plan.as_str()))
+            .value(":s", AttributeValue::Bool(tenant.suspended))
+            .value(":l", serde_dynamo::to_attribute_value(tenant.limits)?),
+    )
 }

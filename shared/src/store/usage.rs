@@ -4,11 +4,10 @@
 //! number of instances cannot exceed a cap.
 
 use super::keys::*;
-use super::{n, s, Store, StoreError, StoreResult};
+use super::table::{self, Cond, Returns, Written};
+use super::{n, Store, StoreResult};
 use crate::domain::quota::{day_of, next_midnight, Limit};
-use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 
@@ -66,71 +65,44 @@ impl Store {
             return Ok(Reserve::Exceeded { cap: 0 });
         }
         let (pk, sk, day) = counter_key(tenant_id, limit, now);
-        let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(pk))
-            .key(SK, s(sk))
-            .expression_attribute_values(":one", n(1))
-            .return_values(ReturnValue::UpdatedNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        req = if day.is_some() {
+        let (expr, mut cond) = take_one(cap);
+        let expr = if day.is_some() {
             let expires = (next_midnight(now) + Duration::days(HISTORY_DAYS)).timestamp();
-            req.update_expression("ADD used :one SET expiresAt = if_not_exists(expiresAt, :exp)")
-                .expression_attribute_values(":exp", n(expires))
+            cond = cond.value(":exp", n(expires));
+            format!("{expr} SET expiresAt = if_not_exists(expiresAt, :exp)")
         } else {
-            req.update_expression("ADD used :one")
+            expr.to_string()
         };
-        if let Some(cap) = cap {
-            req = req
-                .condition_expression("attribute_not_exists(used) OR used < :cap")
-                .expression_attribute_values(":cap", n(cap));
-        }
-        match req.send().await {
-            Ok(out) => Ok(Reserve::Granted(Reservation {
+        match (
+            self.update_if(&pk, &sk, &expr, cond, Returns::UPDATED)
+                .await?,
+            cap,
+        ) {
+            (Written::Applied(new), _) => Ok(Reserve::Granted(Reservation {
                 tenant_id: tenant_id.to_string(),
                 limit,
                 day,
-                used: used_of(out.attributes.as_ref()),
+                used: used_of(Some(&new)),
             })),
-            Err(e) => {
-                use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-                match (e.as_service_error(), cap) {
-                    (Some(UpdateItemError::ConditionalCheckFailedException(_)), Some(cap)) => {
-                        Ok(Reserve::Exceeded { cap })
-                    }
-                    _ => Err(StoreError::aws("UpdateItem", &e)),
-                }
-            }
+            (Written::Refused(_), Some(cap)) => Ok(Reserve::Exceeded { cap }),
+            (Written::Refused(_), None) => Ok(Reserve::Exceeded { cap: 0 }),
         }
     }
 
     /// Gives a unit back (never below zero).
     pub async fn release(&self, r: &Reservation) -> StoreResult<()> {
-        let sk = usage_sk(r.limit.key(), r.day.as_deref());
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(tenant_pk(&r.tenant_id)))
-            .key(SK, s(sk))
-            .update_expression("ADD used :minus")
-            .condition_expression("used > :zero")
-            .expression_attribute_values(":minus", n(-1))
-            .expression_attribute_values(":zero", n(0))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(StoreError::aws("UpdateItem", &e)),
-        }
+        // Refused: already at zero, nothing to give back.
+        self.update_if(
+            &tenant_pk(&r.tenant_id),
+            &usage_sk(r.limit.key(), r.day.as_deref()),
+            "ADD used :minus",
+            Cond::new("used > :zero")
+                .value(":minus", n(-1))
+                .value(":zero", n(0)),
+            Returns::NOTHING,
+        )
+        .await?;
+        Ok(())
     }
 
     /// Current use of every limit (today's for daily ones), in one batch read.
@@ -140,48 +112,30 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<HashMap<Limit, u32>> {
         let mut wanted = HashMap::new();
-        let mut request = KeysAndAttributes::builder().projection_expression("SK, used");
+        let mut keys = Vec::new();
         for limit in Limit::ALL {
             let (pk, sk, _) = counter_key(tenant_id, limit, now);
             wanted.insert(sk.clone(), limit);
-            request = request.keys([(PK.to_string(), s(pk)), (SK.to_string(), s(sk))].into());
+            keys.push((pk, sk));
         }
-        let mut pending = Some(
-            request
-                .build()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        );
         let mut used: HashMap<Limit, u32> = Limit::ALL.into_iter().map(|l| (l, 0)).collect();
-        while let Some(req) = pending.take() {
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, req)
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("BatchGetItem", &e))?;
-            for item in out
-                .responses
-                .unwrap_or_default()
-                .remove(&self.table)
-                .unwrap_or_default()
-            {
-                let sk = item
-                    .get(SK)
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .unwrap_or_default();
-                if let Some(limit) = wanted.get(&sk) {
-                    used.insert(*limit, used_of(Some(&item)));
-                }
+        for item in self.batch_get_with(&keys, false, Some("SK, used")).await? {
+            let sk = item.get(SK).and_then(|v| v.as_s().ok());
+            if let Some(limit) = sk.and_then(|sk| wanted.get(sk)) {
+                used.insert(*limit, used_of(Some(&item)));
             }
-            pending = out
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(&self.table))
-                .filter(|k| !k.keys.is_empty());
         }
         Ok(used)
     }
+}
+
+/// Taking one unit: the update and, under a cap, its condition.
+fn take_one(cap: Option<u32>) -> (&'static str, Cond) {
+    let cond = match cap {
+        Some(cap) => Cond::new("attribute_not_exists(used) OR used < :cap").value(":cap", n(cap)),
+        None => Cond::none(),
+    };
+    ("ADD used :one", cond.value(":one", n(1)))
 }
 
 /// For creating a counted resource (device, rule, seat) atomically with its counter: the
@@ -193,25 +147,10 @@ pub fn reserve_in_transaction(
     limit: Limit,
     cap: Option<u32>,
     now: DateTime<Utc>,
-) -> StoreResult<aws_sdk_dynamodb::types::TransactWriteItem> {
+) -> StoreResult<TransactWriteItem> {
     let (pk, sk, _) = counter_key(tenant_id, limit, now);
-    let mut update = aws_sdk_dynamodb::types::Update::builder()
-        .table_name(table)
-        .key(PK, s(pk))
-        .key(SK, s(sk))
-        .update_expression("ADD used :one")
-        .expression_attribute_values(":one", n(1));
-    if let Some(cap) = cap {
-        update = update
-            .condition_expression("attribute_not_exists(used) OR used < :cap")
-            .expression_attribute_values(":cap", n(cap));
-    }
-    let update = update
-        .build()
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
-        .update(update)
-        .build())
+    let (expr, cond) = take_one(cap);
+    table::update(table, &pk, &sk, expr, cond)
 }
 
 /// The counter update that gives a unit back when a counted resource is deleted.
@@ -220,17 +159,8 @@ pub fn release_in_transaction(
     tenant_id: &str,
     limit: Limit,
     now: DateTime<Utc>,
-) -> StoreResult<aws_sdk_dynamodb::types::TransactWriteItem> {
+) -> StoreResult<TransactWriteItem> {
     let (pk, sk, _) = counter_key(tenant_id, limit, now);
-    let update = aws_sdk_dynamodb::types::Update::builder()
-        .table_name(table)
-        .key(PK, s(pk))
-        .key(SK, s(sk))
-        .update_expression("ADD used :minus")
-        .expression_attribute_values(":minus", n(-1))
-        .build()
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
-        .update(update)
-        .build())
+    let cond = Cond::none().value(":minus", n(-1));
+    table::update(table, &pk, &sk, "ADD used :minus", cond)
 }

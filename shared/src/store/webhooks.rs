@@ -9,14 +9,14 @@
 //! claim. A claim left by a worker that died is taken over once it is stale.
 
 use super::keys::*;
-use super::{from_item, n, s, to_item, Item, Store, StoreError, StoreResult};
+use super::table::{self, Cond, Query, Returns, Written};
+use super::{from_item, n, s, to_item, Store, StoreError, StoreResult};
 use crate::domain::plans::{LimitOverrides, Plan};
 use crate::domain::webhooks::{generate_secret, secret_display_prefix, EventType};
 use crate::runtime::clock::iso;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use utoipa::ToSchema;
 
 /// Delivery records are kept this long (TTL).
@@ -358,46 +358,6 @@ pub struct DeliveryPage {
     pub next_cursor: Option<String>,
 }
 
-fn update_failed<E: ProvideCondition>(e: &E) -> Option<Option<Item>> {
-    e.condition_item()
-}
-
-/// For conditional writes: `Some(old item if returned)` when the condition failed.
-trait ProvideCondition {
-    fn condition_item(&self) -> Option<Option<Item>>;
-}
-
-impl<R> ProvideCondition
-    for aws_sdk_dynamodb::error::SdkError<
-        aws_sdk_dynamodb::operation::update_item::UpdateItemError,
-        R,
-    >
-{
-    fn condition_item(&self) -> Option<Option<Item>> {
-        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-        match self.as_service_error() {
-            Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
-                Some(c.item.clone().filter(|i| !i.is_empty()))
-            }
-            _ => None,
-        }
-    }
-}
-
-impl<R> ProvideCondition
-    for aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError, R>
-{
-    fn condition_item(&self) -> Option<Option<Item>> {
-        use aws_sdk_dynamodb::operation::put_item::PutItemError;
-        match self.as_service_error() {
-            Some(PutItemError::ConditionalCheckFailedException(c)) => {
-                Some(c.item.clone().filter(|i| !i.is_empty()))
-            }
-            _ => None,
-        }
-    }
-}
-
 fn status_pk(tenant_id: &str, status: DeliveryStatus, t: EventType) -> String {
     delivery_gsi1pk(tenant_id, status.as_str(), t.as_str())
 }
@@ -406,19 +366,10 @@ impl Store {
     // -- settings ---------------------------------------------------------------------
 
     pub async fn get_webhook(&self, tenant_id: &str) -> StoreResult<Option<WebhookSettings>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(tenant_pk(tenant_id)))
-            .key(SK, s(WEBHOOK_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
-        out.item
-            .map(|i| from_item::<WebhookItem>(i).map(WebhookSettings::from))
-            .transpose()
+        let item = self
+            .get::<WebhookItem>(&tenant_pk(tenant_id), WEBHOOK_SK)
+            .await?;
+        Ok(item.map(WebhookSettings::from))
     }
 
     /// Sets the URL and events. The first time, a signing secret is made and returned
@@ -431,36 +382,31 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<PutWebhookOutcome> {
         let events_av: AttributeValue = serde_dynamo::to_attribute_value(events)?;
-        for _ in 0..super::MAX_ATTEMPTS {
+        let (pk, events_av) = (&tenant_pk(tenant_id), &events_av);
+        table::retry("put webhook", |_| async move {
             let updated = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key(PK, s(tenant_pk(tenant_id)))
-                .key(SK, s(WEBHOOK_SK))
-                .update_expression("SET #url = :url, events = :events, updatedAt = :now")
-                .condition_expression("attribute_exists(PK)")
-                .expression_attribute_names("#url", "url")
-                .expression_attribute_values(":url", s(url))
-                .expression_attribute_values(":events", events_av.clone())
-                .expression_attribute_values(":now", s(iso(now)))
-                .return_values(ReturnValue::AllNew)
-                .send()
-                .await;
-            match updated {
-                Ok(out) => {
-                    let item: WebhookItem = from_item(out.attributes.unwrap_or_default())?;
-                    return Ok(PutWebhookOutcome::Updated(
-                        WebhookSettings::from(item).info(now),
-                    ));
-                }
-                Err(e) if update_failed(&e).is_some() => {}
-                Err(e) => return Err(StoreError::aws("UpdateItem", &e)),
+                .update_if(
+                    pk,
+                    WEBHOOK_SK,
+                    "SET #url = :url, events = :events, updatedAt = :now",
+                    Cond::new("attribute_exists(PK)")
+                        .name("#url", "url")
+                        .value(":url", s(url))
+                        .value(":events", events_av.clone())
+                        .value(":now", s(iso(now))),
+                    Returns::NEW,
+                )
+                .await?;
+            if let Written::Applied(item) = updated {
+                let item: WebhookItem = from_item(item)?;
+                return Ok(Some(PutWebhookOutcome::Updated(
+                    WebhookSettings::from(item).info(now),
+                )));
             }
             let secret =
                 generate_secret().map_err(|e| StoreError::Corrupt(format!("CSPRNG: {e}")))?;
             let item = WebhookItem {
-                pk: tenant_pk(tenant_id),
+                pk: pk.clone(),
                 sk: WEBHOOK_SK.into(),
                 url: url.into(),
                 events: events.to_vec(),
@@ -471,27 +417,15 @@ impl Store {
                 created_at: iso(now),
                 updated_at: iso(now),
             };
-            let put = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(to_item(&item)?))
-                .condition_expression("attribute_not_exists(PK)")
-                .send()
-                .await;
-            match put {
-                Ok(_) => {
-                    return Ok(PutWebhookOutcome::Created {
-                        info: WebhookSettings::from(item).info(now),
-                        secret,
-                    })
-                }
-                // Created meanwhile by a concurrent request: update that one.
-                Err(e) if update_failed(&e).is_some() => continue,
-                Err(e) => return Err(StoreError::aws("PutItem", &e)),
-            }
-        }
-        Err(StoreError::Contention("put webhook"))
+            let new = Cond::new("attribute_not_exists(PK)");
+            // Refused: created meanwhile by a concurrent request: update that one.
+            let created = self.put_if(to_item(&item)?, new).await?;
+            Ok(created.then(|| PutWebhookOutcome::Created {
+                info: WebhookSettings::from(item).info(now),
+                secret,
+            }))
+        })
+        .await
     }
 
     /// Writes settings as given, without any check: tests use it to stand for a URL whose
@@ -515,29 +449,14 @@ impl Store {
             created_at: iso(now),
             updated_at: iso(now),
         };
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(&item)?))
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("PutItem", &e))?;
-        Ok(())
+        self.put(to_item(&item)?).await
     }
 
     /// Turns the webhook off. `false` when there was none.
     pub async fn delete_webhook(&self, tenant_id: &str) -> StoreResult<bool> {
-        let out = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key(PK, s(tenant_pk(tenant_id)))
-            .key(SK, s(WEBHOOK_SK))
-            .return_values(ReturnValue::AllOld)
-            .send()
+        let exists = Cond::new("attribute_exists(PK)");
+        self.delete_if(&tenant_pk(tenant_id), WEBHOOK_SK, Some(exists))
             .await
-            .map_err(|e| StoreError::aws("DeleteItem", &e))?;
-        Ok(out.attributes.is_some_and(|a| !a.is_empty()))
     }
 
     /// A new signing secret; the current one keeps signing beside it for `overlap_secs`
@@ -550,37 +469,28 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<(WebhookInfo, String)>> {
         let secret = generate_secret().map_err(|e| StoreError::Corrupt(format!("CSPRNG: {e}")))?;
-        let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(tenant_pk(tenant_id)))
-            .key(SK, s(WEBHOOK_SK))
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_values(":new", s(&secret))
-            .expression_attribute_values(":now", s(iso(now)))
-            .return_values(ReturnValue::AllNew);
-        req = if overlap_secs == 0 {
-            req.update_expression(
+        let cond = Cond::new("attribute_exists(PK)")
+            .value(":new", s(&secret))
+            .value(":now", s(iso(now)));
+        let (expr, cond) = if overlap_secs == 0 {
+            (
                 "SET secret = :new, secretCreatedAt = :now, updatedAt = :now \
                  REMOVE previousSecret, previousSecretExpiresAt",
+                cond,
             )
         } else {
             let until = now.timestamp() + i64::try_from(overlap_secs).unwrap_or(i64::MAX / 2);
-            req.update_expression(
+            (
                 "SET previousSecret = secret, previousSecretExpiresAt = :until, \
                  secret = :new, secretCreatedAt = :now, updatedAt = :now",
+                cond.value(":until", n(until)),
             )
-            .expression_attribute_values(":until", n(until))
         };
-        match req.send().await {
-            Ok(out) => {
-                let item: WebhookItem = from_item(out.attributes.unwrap_or_default())?;
-                Ok(Some((WebhookSettings::from(item).info(now), secret)))
-            }
-            Err(e) if update_failed(&e).is_some() => Ok(None),
-            Err(e) => Err(StoreError::aws("UpdateItem", &e)),
-        }
+        let rotated = self
+            .update_if(&tenant_pk(tenant_id), WEBHOOK_SK, expr, cond, Returns::NEW)
+            .await?
+            .new_as::<WebhookItem>()?;
+        Ok(rotated.map(|item| (WebhookSettings::from(item).info(now), secret)))
     }
 
     // -- dispatcher -------------------------------------------------------------------
@@ -591,55 +501,32 @@ impl Store {
         tenant_id: &str,
         event_id: &str,
     ) -> StoreResult<DeliveryContext> {
-        let key = |pk: String, sk: String| -> HashMap<String, AttributeValue> {
-            [(PK.to_string(), s(pk)), (SK.to_string(), s(sk))].into()
-        };
-        let request = KeysAndAttributes::builder()
-            .keys(key(tenant_pk(tenant_id), TENANT_SK.into()))
-            .keys(key(tenant_pk(tenant_id), WEBHOOK_SK.into()))
-            .keys(key(tenant_pk(tenant_id), delivery_sk(event_id)))
-            .consistent_read(true)
-            .build()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let pk = tenant_pk(tenant_id);
+        let keys = [
+            (pk.clone(), TENANT_SK.to_string()),
+            (pk.clone(), WEBHOOK_SK.to_string()),
+            (pk, delivery_sk(event_id)),
+        ];
         let mut ctx = DeliveryContext::default();
-        let mut pending = Some(request);
-        while let Some(req) = pending.take() {
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, req)
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("BatchGetItem", &e))?;
-            for item in out
-                .responses
-                .unwrap_or_default()
-                .remove(&self.table)
-                .unwrap_or_default()
-            {
-                match item.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) {
-                    Some(TENANT_SK) => {
-                        #[derive(Deserialize)]
-                        #[serde(rename_all = "camelCase")]
-                        struct PlanOnly {
-                            plan: Plan,
-                            #[serde(default)]
-                            limits: LimitOverrides,
-                        }
-                        let p: PlanOnly = from_item(item)?;
-                        ctx.plan = Some((p.plan, p.limits));
+        for item in self.batch_get(&keys, true).await? {
+            match item.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) {
+                Some(TENANT_SK) => {
+                    #[derive(Deserialize)]
+                    #[serde(rename_all = "camelCase")]
+                    struct PlanOnly {
+                        plan: Plan,
+                        #[serde(default)]
+                        limits: LimitOverrides,
                     }
-                    Some(WEBHOOK_SK) => {
-                        ctx.webhook = Some(from_item::<WebhookItem>(item)?.into());
-                    }
-                    Some(_) => ctx.record = Some(from_item::<DeliveryItem>(item)?.into()),
-                    None => {}
+                    let p: PlanOnly = from_item(item)?;
+                    ctx.plan = Some((p.plan, p.limits));
                 }
+                Some(WEBHOOK_SK) => {
+                    ctx.webhook = Some(from_item::<WebhookItem>(item)?.into());
+                }
+                Some(_) => ctx.record = Some(from_item::<DeliveryItem>(item)?.into()),
+                None => {}
             }
-            pending = out
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(&self.table))
-                .filter(|k| !k.keys.is_empty());
         }
         Ok(ctx)
     }
@@ -674,19 +561,8 @@ impl Store {
             inflight_at: Some(now.timestamp()),
             expires_at: now.timestamp() + DELIVERY_RETENTION_DAYS * 86_400,
         };
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(&item)?))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(e) if update_failed(&e).is_some() => Ok(false),
-            Err(e) => Err(StoreError::aws("PutItem", &e)),
-        }
+        self.put_if(to_item(&item)?, Cond::new("attribute_not_exists(PK)"))
+            .await
     }
 
     /// Claims attempt `seq`: the record must be pending, have made `seq - 1` attempts, and
@@ -699,50 +575,41 @@ impl Store {
         now: DateTime<Utc>,
         stale_before: i64,
     ) -> StoreResult<Claim> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(tenant_pk(tenant_id)))
-            .key(SK, s(delivery_sk(event_id)))
-            .update_expression("SET inflightSeq = :seq, inflightAt = :now")
-            .condition_expression(
-                "attribute_exists(PK) AND #status = :pending AND attemptCount = :prev \
-                 AND (attribute_not_exists(inflightAt) OR inflightAt < :stale)",
+        let claimed = self
+            .update_if(
+                &tenant_pk(tenant_id),
+                &delivery_sk(event_id),
+                "SET inflightSeq = :seq, inflightAt = :now",
+                Cond::new(
+                    "attribute_exists(PK) AND #status = :pending AND attemptCount = :prev \
+                     AND (attribute_not_exists(inflightAt) OR inflightAt < :stale)",
+                )
+                .name("#status", "status")
+                .value(":seq", n(seq))
+                .value(":prev", n(seq.saturating_sub(1)))
+                .value(":now", n(now.timestamp()))
+                .value(":stale", n(stale_before))
+                .value(":pending", s(DeliveryStatus::Pending.as_str()))
+                .returning_old(),
+                Returns::NEW,
             )
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":seq", n(seq))
-            .expression_attribute_values(":prev", n(seq.saturating_sub(1)))
-            .expression_attribute_values(":now", n(now.timestamp()))
-            .expression_attribute_values(":stale", n(stale_before))
-            .expression_attribute_values(":pending", s(DeliveryStatus::Pending.as_str()))
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(
-                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
-            )
-            .send()
-            .await;
-        match out {
-            Ok(out) => Ok(Claim::Claimed(
-                from_item::<DeliveryItem>(out.attributes.unwrap_or_default())?.into(),
-            )),
-            Err(e) => match update_failed(&e) {
-                None => Err(StoreError::aws("UpdateItem", &e)),
-                Some(None) => Ok(Claim::NotExpected),
-                Some(Some(old)) => {
-                    let old: DeliveryItem = from_item(old)?;
-                    Ok(if old.attempt_count >= seq {
-                        Claim::AlreadyDone
-                    } else if old.status == DeliveryStatus::Pending
-                        && old.attempt_count + 1 == seq
-                        && old.inflight_at.is_some()
-                    {
-                        Claim::Busy
-                    } else {
-                        Claim::NotExpected
-                    })
-                }
-            },
+            .await?;
+        match claimed {
+            Written::Applied(new) => Ok(Claim::Claimed(from_item::<DeliveryItem>(new)?.into())),
+            Written::Refused(None) => Ok(Claim::NotExpected),
+            Written::Refused(Some(old)) => {
+                let old: DeliveryItem = from_item(old)?;
+                Ok(if old.attempt_count >= seq {
+                    Claim::AlreadyDone
+                } else if old.status == DeliveryStatus::Pending
+                    && old.attempt_count + 1 == seq
+                    && old.inflight_at.is_some()
+                {
+                    Claim::Busy
+                } else {
+                    Claim::NotExpected
+                })
+            }
         }
     }
 
@@ -762,42 +629,38 @@ impl Store {
             Outcome::RetryAt(_) => DeliveryStatus::Pending,
             Outcome::Dropped => DeliveryStatus::Failed,
         };
-        let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(tenant_pk(tenant_id)))
-            .key(SK, s(delivery_sk(event_id)))
-            .condition_expression("inflightSeq = :seq AND attemptCount = :prev")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":seq", n(seq))
-            .expression_attribute_values(":prev", n(seq.saturating_sub(1)))
-            .expression_attribute_values(":status", s(status.as_str()))
-            .expression_attribute_values(":gsi", s(status_pk(tenant_id, status, event_type)))
-            .expression_attribute_values(
+        let mut cond = Cond::new("inflightSeq = :seq AND attemptCount = :prev")
+            .name("#status", "status")
+            .value(":seq", n(seq))
+            .value(":prev", n(seq.saturating_sub(1)))
+            .value(":status", s(status.as_str()))
+            .value(":gsi", s(status_pk(tenant_id, status, event_type)))
+            .value(
                 ":attempt",
                 AttributeValue::L(vec![serde_dynamo::to_attribute_value::<_, AttributeValue>(
                     attempt,
                 )?]),
             )
-            .expression_attribute_values(":empty", AttributeValue::L(vec![]));
+            .value(":empty", AttributeValue::L(vec![]));
         let set = "SET #status = :status, GSI1PK = :gsi, attemptCount = :seq, \
                    attempts = list_append(if_not_exists(attempts, :empty), :attempt)";
-        req = match outcome {
-            Outcome::RetryAt(at) => req
-                .update_expression(format!(
-                    "{set}, nextAttemptAt = :next REMOVE inflightSeq, inflightAt"
-                ))
-                .expression_attribute_values(":next", n(*at)),
-            _ => req.update_expression(format!(
-                "{set} REMOVE inflightSeq, inflightAt, nextAttemptAt"
-            )),
+        let expr = match outcome {
+            Outcome::RetryAt(at) => {
+                cond = cond.value(":next", n(*at));
+                format!("{set}, nextAttemptAt = :next REMOVE inflightSeq, inflightAt")
+            }
+            _ => format!("{set} REMOVE inflightSeq, inflightAt, nextAttemptAt"),
         };
-        match req.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if update_failed(&e).is_some() => Ok(false),
-            Err(e) => Err(StoreError::aws("UpdateItem", &e)),
-        }
+        let recorded = self
+            .update_if(
+                &tenant_pk(tenant_id),
+                &delivery_sk(event_id),
+                &expr,
+                cond,
+                Returns::NOTHING,
+            )
+            .await?;
+        Ok(recorded.applied())
     }
 
     // -- delivery log -----------------------------------------------------------------
@@ -808,20 +671,9 @@ impl Store {
         event_id: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<DeliveryDetail>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(tenant_pk(tenant_id)))
-            .key(SK, s(delivery_sk(event_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
-        let Some(item) = out.item else {
+        let Some(d) = self.delivery_item(tenant_id, event_id).await? else {
             return Ok(None);
         };
-        let d: DeliveryItem = from_item(item)?;
         if d.expires_at <= now.timestamp() {
             return Ok(None);
         }
@@ -852,21 +704,12 @@ impl Store {
                 Some(c) => delivery_sk(c),
                 None => format!("{DELIVERY_PREFIX}\u{10FFFF}"),
             };
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND SK BETWEEN :lo AND :hi")
-                .expression_attribute_values(":pk", s(tenant_pk(tenant_id)))
-                .expression_attribute_values(":lo", s(DELIVERY_PREFIX))
-                .expression_attribute_values(":hi", s(hi))
-                .scan_index_forward(false)
-                .limit(limit + 1)
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("Query", &e))?;
-            maybe_more = out.last_evaluated_key.is_some();
-            for item in out.items.unwrap_or_default() {
+            let q = Query::partition(tenant_pk(tenant_id))
+                .between(DELIVERY_PREFIX, hi)
+                .newest_first();
+            let (found, last) = self.query_items(&q, Some(limit + 1), None).await?;
+            maybe_more = last.is_some();
+            for item in found {
                 items.push(from_item(item)?);
             }
         } else {
@@ -876,28 +719,19 @@ impl Store {
                 status.map_or(DeliveryStatus::ALL.to_vec(), |s| vec![s]);
             let types: Vec<EventType> = event_type.map_or(EventType::ALL.to_vec(), |t| vec![t]);
             let queries = statuses.iter().flat_map(|st| {
-                types.iter().map(move |t| {
-                    let mut q = self
-                        .client
-                        .query()
-                        .table_name(&self.table)
-                        .index_name(GSI1)
-                        .expression_attribute_values(":pk", s(status_pk(tenant_id, *st, *t)))
-                        .scan_index_forward(false)
-                        .limit(limit);
-                    q = match before {
-                        Some(c) => q
-                            .key_condition_expression("GSI1PK = :pk AND GSI1SK < :c")
-                            .expression_attribute_values(":c", s(c)),
-                        None => q.key_condition_expression("GSI1PK = :pk"),
+                types.iter().map(move |t| async move {
+                    let q = Query::index(GSI1, status_pk(tenant_id, *st, *t)).newest_first();
+                    let q = match before {
+                        Some(c) => q.below(c),
+                        None => q,
                     };
-                    q.send()
+                    self.query_items(&q, Some(limit), None).await
                 })
             });
             for out in futures::future::join_all(queries).await {
-                let out = out.map_err(|e| StoreError::aws("Query", &e))?;
-                maybe_more |= out.last_evaluated_key.is_some();
-                for item in out.items.unwrap_or_default() {
+                let (found, last) = out?;
+                maybe_more |= last.is_some();
+                for item in found {
                     items.push(from_item(item)?);
                 }
             }
@@ -931,69 +765,58 @@ impl Store {
         event_id: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<RedeliverOutcome> {
-        for _ in 0..super::MAX_ATTEMPTS {
-            let out = self
-                .client
-                .get_item()
-                .table_name(&self.table)
-                .key(PK, s(tenant_pk(tenant_id)))
-                .key(SK, s(delivery_sk(event_id)))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("GetItem", &e))?;
-            let Some(item) = out.item else {
-                return Ok(RedeliverOutcome::NotFound);
+        table::retry("redeliver", |_| async move {
+            let Some(d) = self.delivery_item(tenant_id, event_id).await? else {
+                return Ok(Some(RedeliverOutcome::NotFound));
             };
-            let d: DeliveryItem = from_item(item)?;
             if d.expires_at <= now.timestamp() {
-                return Ok(RedeliverOutcome::NotFound);
+                return Ok(Some(RedeliverOutcome::NotFound));
             }
             let stuck = d.status == DeliveryStatus::Pending
                 && d.next_attempt_at
                     .is_some_and(|t| t + STUCK_AFTER_SECS < now.timestamp());
             if d.status == DeliveryStatus::Pending && !stuck {
-                return Ok(RedeliverOutcome::AlreadyPending);
+                return Ok(Some(RedeliverOutcome::AlreadyPending));
             }
             if d.attempt_count >= MAX_ATTEMPTS_PER_EVENT {
-                return Ok(RedeliverOutcome::TooManyAttempts);
+                return Ok(Some(RedeliverOutcome::TooManyAttempts));
             }
             let status = DeliveryStatus::Pending;
             let updated = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key(PK, s(tenant_pk(tenant_id)))
-                .key(SK, s(delivery_sk(event_id)))
-                .update_expression(
+                .update_if(
+                    &tenant_pk(tenant_id),
+                    &delivery_sk(event_id),
                     "SET #status = :pending, GSI1PK = :gsi, roundStart = attemptCount, \
                      #trigger = :manual, nextAttemptAt = :now REMOVE inflightSeq, inflightAt",
+                    Cond::new("#status = :was AND attemptCount = :count")
+                        .name("#status", "status")
+                        .name("#trigger", "trigger")
+                        .value(":pending", s(status.as_str()))
+                        .value(":gsi", s(status_pk(tenant_id, status, d.event_type)))
+                        .value(":manual", s("manual"))
+                        .value(":now", n(now.timestamp()))
+                        .value(":was", s(d.status.as_str()))
+                        .value(":count", n(d.attempt_count)),
+                    Returns::NEW,
                 )
-                .condition_expression("#status = :was AND attemptCount = :count")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_names("#trigger", "trigger")
-                .expression_attribute_values(":pending", s(status.as_str()))
-                .expression_attribute_values(":gsi", s(status_pk(tenant_id, status, d.event_type)))
-                .expression_attribute_values(":manual", s("manual"))
-                .expression_attribute_values(":now", n(now.timestamp()))
-                .expression_attribute_values(":was", s(d.status.as_str()))
-                .expression_attribute_values(":count", n(d.attempt_count))
-                .return_values(ReturnValue::AllNew)
-                .send()
-                .await;
-            match updated {
-                Ok(out) => {
-                    let d: DeliveryItem = from_item(out.attributes.unwrap_or_default())?;
-                    return Ok(RedeliverOutcome::Started {
-                        seq: d.attempt_count + 1,
-                        delivery: d.delivery(),
-                    });
-                }
-                Err(e) if update_failed(&e).is_some() => continue,
-                Err(e) => return Err(StoreError::aws("UpdateItem", &e)),
-            }
-        }
-        Err(StoreError::Contention("redeliver"))
+                .await?;
+            Ok(updated
+                .new_as::<DeliveryItem>()?
+                .map(|d| RedeliverOutcome::Started {
+                    seq: d.attempt_count + 1,
+                    delivery: d.delivery(),
+                }))
+        })
+        .await
+    }
+
+    async fn delivery_item(
+        &self,
+        tenant_id: &str,
+        event_id: &str,
+    ) -> StoreResult<Option<DeliveryItem>> {
+        self.get(&tenant_pk(tenant_id), &delivery_sk(event_id))
+            .await
     }
 
     /// Undoes [`Store::start_redelivery`] when its queue message could not be sent.
@@ -1005,27 +828,22 @@ impl Store {
         seq: u32,
         back_to: DeliveryStatus,
     ) -> StoreResult<()> {
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(tenant_pk(tenant_id)))
-            .key(SK, s(delivery_sk(event_id)))
-            .update_expression("SET #status = :back, GSI1PK = :gsi REMOVE nextAttemptAt")
-            .condition_expression(
+        // Refused: an attempt started meanwhile, so the redelivery goes on after all.
+        self.update_if(
+            &tenant_pk(tenant_id),
+            &delivery_sk(event_id),
+            "SET #status = :back, GSI1PK = :gsi REMOVE nextAttemptAt",
+            Cond::new(
                 "#status = :pending AND attemptCount = :count AND attribute_not_exists(inflightSeq)",
             )
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":back", s(back_to.as_str()))
-            .expression_attribute_values(":gsi", s(status_pk(tenant_id, back_to, event_type)))
-            .expression_attribute_values(":pending", s(DeliveryStatus::Pending.as_str()))
-            .expression_attribute_values(":count", n(seq.saturating_sub(1)))
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(e) if update_failed(&e).is_some() => Ok(()),
-            Err(e) => Err(StoreError::aws("UpdateItem", &e)),
-        }
+            .name("#status", "status")
+            .value(":back", s(back_to.as_str()))
+            .value(":gsi", s(status_pk(tenant_id, back_to, event_type)))
+            .value(":pending", s(DeliveryStatus::Pending.as_str()))
+            .value(":count", n(seq.saturating_sub(1))),
+            Returns::NOTHING,
+        )
+        .await?;
+        Ok(())
     }
 }
