@@ -164,7 +164,7 @@ pub(crate) fn new_key(
 
 impl NewApiKey {
     pub(crate) fn puts(&self, table: &str) -> StoreResult<Vec<TransactWriteItem>> {
-        let new = || Some(Cond::new("attribute_not_exists(PK)"));
+        let new = || Some(Cond::absent());
         Ok(vec![
             table::put(table, to_item(&self.auth)?, new())?,
             table::put(table, to_item(&self.record)?, new())?,
@@ -384,12 +384,10 @@ impl Store {
         patch: &KeyPatch,
     ) -> StoreResult<KeyChangeOutcome> {
         table::retry("update API key", |_| async move {
-            let Some(mut record) = self.key_record(tenant_id, key_id).await? else {
-                return Ok(Some(KeyChangeOutcome::NotFound));
+            let mut record = match self.live_record(tenant_id, key_id).await? {
+                Ok(record) => record,
+                Err(outcome) => return Ok(Some(outcome)),
             };
-            if record.key_status == KeyStatus::Revoked {
-                return Ok(Some(KeyChangeOutcome::Revoked));
-            }
             if let Some(status) = patch.status {
                 record.key_status = status;
             }
@@ -412,12 +410,7 @@ impl Store {
                 set(&api_key_pk(&record.key_hash), API_KEY_SK)?,
                 set(&tenant_pk(tenant_id), &live_key_sk(key_id))?,
             ];
-            if !self.commit(writes).await?.done_or_lost("update API key")? {
-                return Ok(None);
-            }
-            Ok(Some(KeyChangeOutcome::Changed(
-                self.key_info(record).await?,
-            )))
+            self.change_key(writes, record, "update API key").await
         })
         .await
     }
@@ -430,17 +423,15 @@ impl Store {
         now: &str,
     ) -> StoreResult<KeyChangeOutcome> {
         table::retry("revoke API key", |_| async move {
-            let Some(mut record) = self.key_record(tenant_id, key_id).await? else {
-                return Ok(Some(KeyChangeOutcome::NotFound));
+            let mut record = match self.live_record(tenant_id, key_id).await? {
+                Ok(record) => record,
+                Err(outcome) => return Ok(Some(outcome)),
             };
-            if record.key_status == KeyStatus::Revoked {
-                return Ok(Some(KeyChangeOutcome::Revoked));
-            }
             let Some(tenant) = self.get_tenant_item(tenant_id).await? else {
                 return Ok(Some(KeyChangeOutcome::NotFound));
             };
             record.key_status = KeyStatus::Revoked;
-            let exists = || Cond::new("attribute_exists(PK)");
+            let exists = || Cond::exists();
             let mut revoked = record.clone();
             revoked.sk = revoked_key_sk(key_id);
             let writes = vec![
@@ -462,14 +453,37 @@ impl Store {
                 table::put(&self.table, to_item(&revoked)?, None)?,
                 bump_tenant(&self.table, &tenant, -1)?,
             ];
-            if !self.commit(writes).await?.done_or_lost("revoke API key")? {
-                return Ok(None);
-            }
-            Ok(Some(KeyChangeOutcome::Changed(
-                self.key_info(record).await?,
-            )))
+            self.change_key(writes, record, "revoke API key").await
         })
         .await
+    }
+
+    /// A key that can still change, or why it cannot (no such key, revoked).
+    async fn live_record(
+        &self,
+        tenant_id: &str,
+        key_id: &str,
+    ) -> StoreResult<Result<KeyRecord, KeyChangeOutcome>> {
+        Ok(match self.key_record(tenant_id, key_id).await? {
+            None => Err(KeyChangeOutcome::NotFound),
+            Some(r) if r.key_status == KeyStatus::Revoked => Err(KeyChangeOutcome::Revoked),
+            Some(r) => Ok(r),
+        })
+    }
+
+    /// Commits a key change; `None` when it lost a race (read again).
+    async fn change_key(
+        &self,
+        writes: Vec<TransactWriteItem>,
+        record: KeyRecord,
+        what: &'static str,
+    ) -> StoreResult<Option<KeyChangeOutcome>> {
+        if !self.commit(writes).await?.done_or_lost(what)? {
+            return Ok(None);
+        }
+        Ok(Some(KeyChangeOutcome::Changed(
+            self.key_info(record).await?,
+        )))
     }
 
     async fn key_info(&self, record: KeyRecord) -> StoreResult<ApiKeyInfo> {

@@ -3,7 +3,7 @@
 use super::keys::*;
 use super::table::{self, Commit, Cond, Query};
 use super::usage::{release_in_transaction, reserve_in_transaction};
-use super::{from_item, n, s, to_item, Item, Store, StoreError, StoreResult};
+use super::{n, s, to_item, Item, Store, StoreError, StoreResult};
 use crate::domain::auto_reply::MatchType;
 use crate::domain::quota::Limit;
 use aws_sdk_dynamodb::types::TransactWriteItem;
@@ -122,11 +122,7 @@ impl Store {
         };
         let writes = vec![
             reserve_in_transaction(&self.table, tenant_id, Limit::AutoReplyRules, cap, now)?,
-            table::put(
-                &self.table,
-                to_item(&item)?,
-                Some(Cond::new("attribute_not_exists(PK)")),
-            )?,
+            table::put(&self.table, to_item(&item)?, Some(Cond::absent()))?,
             self.bump_rules_version(tenant_id)?,
         ];
         match (self.commit(writes).await?, cap) {
@@ -192,7 +188,7 @@ impl Store {
                 &self.table,
                 &tenant_pk(tenant_id),
                 &rule_sk(rule_id),
-                Some(Cond::new("attribute_exists(PK)")),
+                Some(Cond::exists()),
             )?,
             release_in_transaction(&self.table, tenant_id, Limit::AutoReplyRules, now)?,
             self.bump_rules_version(tenant_id)?,
@@ -261,20 +257,22 @@ impl Store {
         cursor: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<(Vec<ReplyLogEntry>, Option<String>)> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Logged {
+            #[serde(flatten)]
+            entry: ReplyLogEntry,
+            expires_at: Option<i64>,
+        }
         let q = Query::prefix(tenant_pk(tenant_id), REPLY_LOG_PREFIX).newest_first();
-        let (items, next) = self.page_items(&q, limit, cursor).await?;
+        let (logged, next) = self.page::<Logged>(&q, limit, cursor).await?;
         let now = now.timestamp();
-        let entries = items
+        let entries = logged
             .into_iter()
             // TTL deletion is lazy: expired entries may still be there.
-            .filter(|i| {
-                i.get("expiresAt")
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|v| v.parse::<i64>().ok())
-                    .is_none_or(|t| t > now)
-            })
-            .map(from_item::<ReplyLogEntry>)
-            .collect::<StoreResult<Vec<_>>>()?;
+            .filter(|l| l.expires_at.is_none_or(|t| t > now))
+            .map(|l| l.entry)
+            .collect();
         Ok((entries, next))
     }
 }

@@ -286,7 +286,7 @@ impl Store {
         let mut items = vec![table::put(
             &self.table,
             campaign_item(campaign)?,
-            Some(Cond::new("attribute_not_exists(PK)")),
+            Some(Cond::absent()),
         )?];
         items.extend(due_write(
             &self.table,
@@ -418,7 +418,7 @@ impl Store {
             items.push(table::put(
                 &self.table,
                 recipient_item(&c.tenant_id, &c.id, r)?,
-                Some(Cond::new("attribute_not_exists(PK)")),
+                Some(Cond::absent()),
             )?);
         }
         Ok(self.commit(items).await? == Commit::Done)
@@ -599,7 +599,7 @@ impl Store {
             &campaigns_pk(tenant_id),
             &campaign_sk(campaign_id),
             "ADD #queued :minus, #outcome :one SET #upd = :now",
-            Cond::new("attribute_exists(PK)")
+            Cond::exists()
                 .name("#queued", "queued")
                 .name("#outcome", counter)
                 .name("#upd", "updatedAt")

@@ -19,7 +19,7 @@
 use super::contacts::{is_id, AudienceMember, AudiencePage, ContactItem};
 use super::keys::*;
 use super::table::{self, Commit, Cond, Query, Returns, CONCURRENCY};
-use super::{from_item, n, s, to_item, Store, StoreError, StoreResult, MAX_ATTEMPTS};
+use super::{n, s, to_item, Store, StoreError, StoreResult, MAX_ATTEMPTS};
 use crate::domain::contacts::MAX_LISTS_PER_CONTACT;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use futures::stream::{self, StreamExt};
@@ -184,7 +184,7 @@ pub(crate) fn counter_update(
     delta: i64,
     now: Option<&str>,
 ) -> StoreResult<TransactWriteItem> {
-    let mut cond = Cond::new("attribute_exists(PK)").value(":d", n(delta));
+    let mut cond = Cond::exists().value(":d", n(delta));
     let expr = match now {
         Some(now) => {
             cond = cond.value(":now", s(now));
@@ -222,6 +222,35 @@ fn set_lists(
     )
 }
 
+/// Per contact, in request order: its membership change, or its outcome when there is
+/// nothing to write.
+type Planned = Vec<(String, Result<MemberGroup, MemberOutcome>)>;
+
+/// Plans each contact with `one` (`Err`: nothing to write, this outcome); an unknown
+/// contact is `not_found`.
+fn plan_members(
+    ids: &[String],
+    contacts: &HashMap<String, ContactItem>,
+    mut one: impl FnMut(
+        &str,
+        &ContactItem,
+    ) -> StoreResult<Result<Vec<TransactWriteItem>, MemberOutcome>>,
+) -> StoreResult<Planned> {
+    ids.iter()
+        .map(|id| {
+            let planned = match contacts.get(id) {
+                None => Err(MemberOutcome::of(Some(id), ListMemberStatus::NotFound)),
+                Some(c) => one(id, c)?,
+            };
+            let group = |items| MemberGroup {
+                contact_id: id.clone(),
+                items,
+            };
+            Ok((id.clone(), planned.map(group)))
+        })
+        .collect()
+}
+
 /// One contact's membership change, ready to pack.
 struct MemberGroup {
     contact_id: String,
@@ -244,18 +273,10 @@ impl Store {
     ) -> StoreResult<HashSet<String>> {
         let keys: Vec<(String, String)> = ids
             .iter()
-            .collect::<HashSet<_>>()
-            .into_iter()
             .map(|id| (lists_pk(tenant_id), list_sk(id)))
             .collect();
-        if keys.is_empty() {
-            return Ok(HashSet::new());
-        }
-        self.batch_get(&keys, true)
-            .await?
-            .into_iter()
-            .map(|i| from_item::<ListItem>(i).map(|l| l.id))
-            .collect()
+        let lists: Vec<ListItem> = self.batch_get_as(&keys).await?;
+        Ok(lists.into_iter().map(|l| l.id).collect())
     }
 
     pub async fn create_contact_list(
@@ -274,7 +295,7 @@ impl Store {
             created_at: now.to_string(),
             updated_at: now.to_string(),
         };
-        let new = Cond::new("attribute_not_exists(PK)");
+        let new = Cond::absent();
         if !self.put_if(to_item(&item)?, new).await? {
             return Err(StoreError::Contention("create contact list"));
         }
@@ -549,7 +570,7 @@ impl Store {
         ids: &[String],
         contacts: &HashMap<String, ContactItem>,
         now: &str,
-    ) -> StoreResult<Vec<(String, Result<MemberGroup, MemberOutcome>)>> {
+    ) -> StoreResult<Planned> {
         let full: Vec<String> = contacts
             .values()
             .filter(|c| c.lists.len() >= MAX_LISTS_PER_CONTACT)
@@ -557,21 +578,12 @@ impl Store {
             .collect();
         let live = self.existing_lists(tenant_id, &full).await?;
         let t = self.table.as_str();
-        let mut out = Vec::new();
-        for id in ids {
-            let Some(c) = contacts.get(id) else {
-                out.push((
-                    id.clone(),
-                    Err(MemberOutcome::of(Some(id), ListMemberStatus::NotFound)),
-                ));
-                continue;
-            };
+        plan_members(ids, contacts, |id, c| {
             if c.lists.iter().any(|l| l == list_id) {
-                out.push((
-                    id.clone(),
-                    Err(MemberOutcome::of(Some(id), ListMemberStatus::AlreadyMember)),
-                ));
-                continue;
+                return Ok(Err(MemberOutcome::of(
+                    Some(id),
+                    ListMemberStatus::AlreadyMember,
+                )));
             }
             let mut items = Vec::new();
             let mut lists = c.lists.clone();
@@ -585,41 +597,24 @@ impl Store {
                 lists = keep;
             }
             if lists.len() >= MAX_LISTS_PER_CONTACT {
-                out.push((
-                    id.clone(),
-                    Err(MemberOutcome::error(
-                        Some(id),
-                        format!("The contact is already in {MAX_LISTS_PER_CONTACT} lists"),
-                    )),
-                ));
-                continue;
+                let full = format!("The contact is already in {MAX_LISTS_PER_CONTACT} lists");
+                return Ok(Err(MemberOutcome::error(Some(id), full)));
             }
             lists.push(list_id.to_string());
             let member = MemberItem {
                 pk: list_members_pk(tenant_id, list_id),
                 sk: contact_sk(id),
                 member: ListMember {
-                    contact_id: id.clone(),
+                    contact_id: id.to_string(),
                     name: c.name.clone(),
                     phone: c.phone.clone(),
                     added_at: now.to_string(),
                 },
             };
-            items.push(table::put(
-                t,
-                to_item(&member)?,
-                Some(Cond::new("attribute_not_exists(PK)")),
-            )?);
+            items.push(table::put(t, to_item(&member)?, Some(Cond::absent()))?);
             items.push(set_lists(t, tenant_id, c, &lists)?);
-            out.push((
-                id.clone(),
-                Ok(MemberGroup {
-                    contact_id: id.clone(),
-                    items,
-                }),
-            ));
-        }
-        Ok(out)
+            Ok(Ok(items))
+        })
     }
 
     fn plan_removals(
@@ -628,39 +623,22 @@ impl Store {
         list_id: &str,
         ids: &[String],
         contacts: &HashMap<String, ContactItem>,
-    ) -> StoreResult<Vec<(String, Result<MemberGroup, MemberOutcome>)>> {
+    ) -> StoreResult<Planned> {
         let t = self.table.as_str();
-        let mut out = Vec::new();
-        for id in ids {
-            let Some(c) = contacts.get(id) else {
-                out.push((
-                    id.clone(),
-                    Err(MemberOutcome::of(Some(id), ListMemberStatus::NotFound)),
-                ));
-                continue;
-            };
+        plan_members(ids, contacts, |id, c| {
             if !c.lists.iter().any(|l| l == list_id) {
-                out.push((
-                    id.clone(),
-                    Err(MemberOutcome::of(Some(id), ListMemberStatus::NotMember)),
-                ));
-                continue;
+                return Ok(Err(MemberOutcome::of(
+                    Some(id),
+                    ListMemberStatus::NotMember,
+                )));
             }
             let lists: Vec<String> = c.lists.iter().filter(|l| *l != list_id).cloned().collect();
             let (pk, sk) = member_key(tenant_id, list_id, id);
-            let items = vec![
-                table::delete(t, &pk, &sk, Some(Cond::new("attribute_exists(PK)")))?,
+            Ok(Ok(vec![
+                table::delete(t, &pk, &sk, Some(Cond::exists()))?,
                 set_lists(t, tenant_id, c, &lists)?,
-            ];
-            out.push((
-                id.clone(),
-                Ok(MemberGroup {
-                    contact_id: id.clone(),
-                    items,
-                }),
-            ));
-        }
-        Ok(out)
+            ]))
+        })
     }
 
     /// Deletes a list: the list item goes and a tombstone comes in one transaction, then up
@@ -705,7 +683,7 @@ impl Store {
                     &self.table,
                     &lists_pk(tenant_id),
                     &list_sk(list_id),
-                    Some(Cond::new("attribute_exists(PK)")),
+                    Some(Cond::exists()),
                 )?,
                 table::put(&self.table, to_item(&tombstone)?, None)?,
             ];

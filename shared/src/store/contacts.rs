@@ -15,7 +15,7 @@
 use super::contact_lists::{counter_update, member_key};
 use super::keys::*;
 use super::table::{self, Commit, Cond, Query, CONCURRENCY};
-use super::{from_item, n, s, to_item, Item, Store, StoreError, StoreResult, MAX_ATTEMPTS};
+use super::{n, s, to_item, Item, Store, StoreError, StoreResult, MAX_ATTEMPTS};
 use crate::domain::contacts::{self as rules, Group, TagChange};
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use futures::stream::{self, StreamExt};
@@ -140,6 +140,28 @@ fn copy_item(pk: String, sk: String, c: &Contact) -> StoreResult<Item> {
     Ok(item)
 }
 
+/// A phone claim (or another copy) must belong to this contact.
+fn held_by(contact_id: &str) -> Cond {
+    Cond::new("#id = :id")
+        .name("#id", "id")
+        .value(":id", s(contact_id))
+}
+
+/// Removes a contact's copy under a tag.
+fn untag(
+    table: &str,
+    tenant_id: &str,
+    tag: &str,
+    contact_id: &str,
+) -> StoreResult<TransactWriteItem> {
+    table::delete(
+        table,
+        &tag_pk(tenant_id, tag),
+        &contact_sk(contact_id),
+        None,
+    )
+}
+
 /// Contact ids are UUIDs; anything else cannot name a contact (and is never looked up).
 pub(crate) fn is_id(id: &str) -> bool {
     uuid::Uuid::try_parse(id).is_ok()
@@ -236,15 +258,10 @@ impl Store {
         let keys: Vec<(String, String)> = ids
             .iter()
             .filter(|id| is_id(id))
-            .collect::<HashSet<_>>()
-            .into_iter()
             .map(|id| (contacts_pk(tenant_id), contact_sk(id)))
             .collect();
-        self.batch_get(&keys, true)
-            .await?
-            .into_iter()
-            .map(|i| from_item::<ContactItem>(i).map(|c| (c.id.clone(), c)))
-            .collect()
+        let found: Vec<ContactItem> = self.batch_get_as(&keys).await?;
+        Ok(found.into_iter().map(|c| (c.id.clone(), c)).collect())
     }
 
     /// Contact ids by phone claim, for normalised phones.
@@ -255,15 +272,10 @@ impl Store {
     ) -> StoreResult<HashMap<String, String>> {
         let keys: Vec<(String, String)> = phones
             .iter()
-            .collect::<HashSet<_>>()
-            .into_iter()
             .map(|p| (phones_pk(tenant_id), phone_sk(p)))
             .collect();
-        self.batch_get(&keys, true)
-            .await?
-            .into_iter()
-            .map(|i| from_item::<Contact>(i).map(|c| (c.phone, c.id)))
-            .collect()
+        let claims: Vec<Contact> = self.batch_get_as(&keys).await?;
+        Ok(claims.into_iter().map(|c| (c.phone, c.id)).collect())
     }
 
     pub async fn get_contact(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Contact>> {
@@ -503,43 +515,33 @@ impl Store {
         let t = self.table.as_str();
         let mut items = Vec::new();
         let contact_cond = match old {
-            None => Cond::new("attribute_not_exists(PK)"),
+            None => Cond::absent(),
             Some(o) => Cond::new("version = :v").value(":v", n(o.version)),
         };
         items.push(table::put(t, to_item(new)?, Some(contact_cond))?);
         let view = new.contact();
-        let ours = |id: &str| Cond::new("#id = :id").name("#id", "id").value(":id", s(id));
         let claim = copy_item(phones_pk(tenant_id), phone_sk(&new.phone), &view)?;
         let mut phone_claim = None;
         match old {
             Some(o) if o.phone == new.phone => {
-                items.push(table::put(t, claim, Some(ours(&new.id)))?);
+                items.push(table::put(t, claim, Some(held_by(&new.id)))?);
             }
             _ => {
                 phone_claim = Some(items.len());
-                items.push(table::put(
-                    t,
-                    claim,
-                    Some(Cond::new("attribute_not_exists(PK)")),
-                )?);
+                items.push(table::put(t, claim, Some(Cond::absent()))?);
                 if let Some(o) = old {
                     items.push(table::delete(
                         t,
                         &phones_pk(tenant_id),
                         &phone_sk(&o.phone),
-                        Some(ours(&o.id)),
+                        Some(held_by(&o.id)),
                     )?);
                 }
             }
         }
         if let Some(o) = old {
             for tag in o.tags.iter().filter(|tag| !new.tags.contains(tag)) {
-                items.push(table::delete(
-                    t,
-                    &tag_pk(tenant_id, tag),
-                    &contact_sk(&o.id),
-                    None,
-                )?);
+                items.push(untag(t, tenant_id, tag, &o.id)?);
             }
         }
         for tag in &new.tags {
@@ -555,7 +557,7 @@ impl Store {
                         &pk,
                         &sk,
                         "SET #name = :name, phone = :phone",
-                        Cond::new("attribute_exists(PK)")
+                        Cond::exists()
                             .name("#name", "name")
                             .value(":name", s(&new.name))
                             .value(":phone", s(&new.phone)),
@@ -727,29 +729,15 @@ impl Store {
                 t,
                 &phones_pk(tenant_id),
                 &phone_sk(&c.phone),
-                Some(
-                    Cond::new("#id = :id")
-                        .name("#id", "id")
-                        .value(":id", s(&c.id)),
-                ),
+                Some(held_by(&c.id)),
             )?,
         ];
         for tag in &c.tags {
-            items.push(table::delete(
-                t,
-                &tag_pk(tenant_id, tag),
-                &contact_sk(&c.id),
-                None,
-            )?);
+            items.push(untag(t, tenant_id, tag, &c.id)?);
         }
         for list_id in &c.lists {
             let (pk, sk) = member_key(tenant_id, list_id, &c.id);
-            items.push(table::delete(
-                t,
-                &pk,
-                &sk,
-                Some(Cond::new("attribute_exists(PK)")),
-            )?);
+            items.push(table::delete(t, &pk, &sk, Some(Cond::exists()))?);
         }
         Ok(DeleteGroup {
             id: c.id.clone(),

@@ -308,15 +308,11 @@ impl Store {
         // before it), not at the customer's whole-second timestamp its id carries.
         item.insert(GSI2SK.into(), s(history_position(now, &message.id)));
         let conv_cond = match read_version {
-            None => Cond::new("attribute_not_exists(PK)"),
+            None => Cond::absent(),
             Some(v) => Cond::new("version = :v").value(":v", n(v)),
         };
         let writes = vec![
-            table::put(
-                &self.table,
-                item,
-                Some(Cond::new("attribute_not_exists(PK)")),
-            )?,
+            table::put(&self.table, item, Some(Cond::absent()))?,
             table::put(
                 &self.table,
                 conversation_item(conversation)?,
@@ -346,18 +342,13 @@ impl Store {
         stale_before: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> StoreResult<Handling> {
+        let stale =
+            Cond::new("attribute_exists(PK) AND handling = :claimed AND handlingAt < :stale")
+                .value(":claimed", s(HANDLING_CLAIMED))
+                .value(":stale", s(iso_millis(stale_before)))
+                .returning_old();
         let taken = self
-            .update_if(
-                &message_pk(tenant_id, message_id),
-                MESSAGE_SK,
-                "SET handling = :claimed, handlingAt = :now",
-                Cond::new("attribute_exists(PK) AND handling = :claimed AND handlingAt < :stale")
-                    .value(":claimed", s(HANDLING_CLAIMED))
-                    .value(":now", s(iso_millis(now)))
-                    .value(":stale", s(iso_millis(stale_before)))
-                    .returning_old(),
-                Returns::NOTHING,
-            )
+            .set_handling(tenant_id, message_id, ":claimed", stale, now)
             .await?;
         Ok(match taken {
             Written::Applied(_) => Handling::TakenOver,
@@ -382,23 +373,32 @@ impl Store {
         message_id: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let done = self
-            .update_if(
-                &message_pk(tenant_id, message_id),
-                MESSAGE_SK,
-                "SET handling = :done, handlingAt = :now",
-                Cond::new("attribute_exists(PK)")
-                    .value(":done", s(HANDLING_DONE))
-                    .value(":now", s(iso_millis(now))),
-                Returns::NOTHING,
-            )
-            .await?;
-        match done {
+        let exists = Cond::exists().value(":done", s(HANDLING_DONE));
+        match self
+            .set_handling(tenant_id, message_id, ":done", exists, now)
+            .await?
+        {
             Written::Applied(_) => Ok(()),
             Written::Refused(_) => Err(StoreError::Corrupt(format!(
                 "inbound message {message_id} is gone"
             ))),
         }
+    }
+
+    /// Sets who answers an inbound message (`handling` to the value `cond` holds at `to`).
+    async fn set_handling(
+        &self,
+        tenant_id: &str,
+        message_id: &str,
+        to: &str,
+        cond: Cond,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Written> {
+        let expr = format!("SET handling = {to}, handlingAt = :now");
+        let cond = cond.value(":now", s(iso_millis(now)));
+        let pk = message_pk(tenant_id, message_id);
+        self.update_if(&pk, MESSAGE_SK, &expr, cond, Returns::NOTHING)
+            .await
     }
 
     pub async fn get_conversation(
@@ -429,7 +429,7 @@ impl Store {
             &peer_pk(tenant_id, peer),
             &conversation_sk(device_id),
             "SET #st = :st, updatedAt = :now ADD version :one",
-            Cond::new("attribute_exists(PK)")
+            Cond::exists()
                 .name("#st", "status")
                 .value(":st", s(status))
                 .value(":now", s(iso(now)))

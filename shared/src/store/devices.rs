@@ -74,7 +74,7 @@ impl Store {
         cap: Option<u32>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> StoreResult<CreateDeviceOutcome> {
-        let new = || Cond::new("attribute_not_exists(PK)");
+        let new = || Cond::absent();
         let mut writes = vec![
             reserve_in_transaction(&self.table, &d.tenant_id, Limit::Devices, cap, now)?,
             table::put(&self.table, device_item(d)?, Some(new()))?,
@@ -155,12 +155,7 @@ impl Store {
     ) -> StoreResult<bool> {
         let pk = tenant_pk(&d.tenant_id);
         let mut writes = vec![
-            table::delete(
-                &self.table,
-                &pk,
-                &device_sk(&d.id),
-                Some(Cond::new("attribute_exists(PK)")),
-            )?,
+            table::delete(&self.table, &pk, &device_sk(&d.id), Some(Cond::exists()))?,
             release_in_transaction(&self.table, &d.tenant_id, Limit::Devices, now)?,
         ];
         if let Some(phone) = &d.phone_number_id {

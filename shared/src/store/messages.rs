@@ -230,18 +230,16 @@ impl Store {
         now_epoch: i64,
     ) -> StoreResult<CreateOutcome> {
         let item = message_item(message)?;
-        let new = || Cond::new("attribute_not_exists(PK)");
+        let new = || Cond::absent();
         let Some(claim) = claim else {
             return match self.put_if(item, new()).await? {
                 true => Ok(CreateOutcome::Created),
                 false => Err(StoreError::Contention("create message")),
             };
         };
+        let claim_pk = &idempotency_pk(&claim.tenant_id, &claim.key_hash);
         let mut claim_item = to_item(claim)?;
-        claim_item.insert(
-            PK.into(),
-            s(idempotency_pk(&claim.tenant_id, &claim.key_hash)),
-        );
+        claim_item.insert(PK.into(), s(claim_pk));
         claim_item.insert(SK.into(), s(IDEMPOTENCY_SK));
         let expired = Cond::new("attribute_not_exists(PK) OR expiresAt < :now")
             .value(":now", n(now_epoch))
@@ -259,7 +257,7 @@ impl Store {
             if let Some(old) = commit.old_at(0) {
                 let existing = match old {
                     Some(item) => Some(from_item::<IdempotencyClaim>(item)?),
-                    None => self.get_claim(&claim.tenant_id, &claim.key_hash).await?,
+                    None => self.get(claim_pk, IDEMPOTENCY_SK).await?,
                 };
                 // `None`: deleted in between (a released claim): try again.
                 return Ok(existing.map(|mut c| {
@@ -271,15 +269,6 @@ impl Store {
             commit.done_or_lost("claim idempotency key").map(|_| None)
         })
         .await
-    }
-
-    async fn get_claim(
-        &self,
-        tenant_id: &str,
-        key_hash: &str,
-    ) -> StoreResult<Option<IdempotencyClaim>> {
-        self.get(&idempotency_pk(tenant_id, key_hash), IDEMPOTENCY_SK)
-            .await
     }
 
     /// Undoes [`Store::create_outbound`] for a send that stopped before reaching the

@@ -12,7 +12,7 @@
 
 use super::keys::{PK, SK};
 use super::{from_item, s, Item, Store, StoreError, StoreResult, MAX_ATTEMPTS};
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, DeleteRequest, KeysAndAttributes, Put, ReturnValue,
     ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update, WriteRequest,
@@ -46,6 +46,14 @@ impl Cond {
             ..Default::default()
         }
     }
+    /// The item must be there.
+    pub fn exists() -> Self {
+        Cond::new("attribute_exists(PK)")
+    }
+    /// The item must not be there yet.
+    pub fn absent() -> Self {
+        Cond::new("attribute_not_exists(PK)")
+    }
     /// Placeholders only: an update without a condition.
     pub fn none() -> Self {
         Cond::default()
@@ -78,8 +86,39 @@ impl Cond {
     }
 }
 
+/// A conditional write's result: `false` when its condition failed, an error otherwise.
+fn held<O, E, R>(op: &'static str, out: Result<O, SdkError<E, R>>) -> StoreResult<bool>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match out {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error().and_then(|s| s.code()) == Some(CONDITION_FAILED_EXCEPTION) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(StoreError::aws(op, &e)),
+    }
+}
+
+const CONDITION_FAILED_EXCEPTION: &str = "ConditionalCheckFailedException";
+
 fn read_all<T: DeserializeOwned>(items: Vec<Item>) -> StoreResult<Vec<T>> {
     items.into_iter().map(from_item).collect()
+}
+
+/// Sets a request's condition (none when its expression is empty) and placeholders.
+macro_rules! conditioned {
+    ($builder:expr, $cond:expr) => {{
+        let c: &Cond = &$cond;
+        $builder
+            .set_condition_expression(c.condition())
+            .set_expression_attribute_names(c.names_map())
+            .set_expression_attribute_values(c.values_map())
+            .set_return_values_on_condition_check_failure(c.old())
+    }};
 }
 
 /// The key of an item.
@@ -96,13 +135,7 @@ fn built<T, E: std::fmt::Display>(r: Result<T, E>) -> StoreResult<T> {
 
 pub fn put(table: &str, item: Item, cond: Option<Cond>) -> StoreResult<TransactWriteItem> {
     let c = cond.unwrap_or_default();
-    let b = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .set_condition_expression(c.condition())
-        .set_expression_attribute_names(c.names_map())
-        .set_expression_attribute_values(c.values_map())
-        .set_return_values_on_condition_check_failure(c.old());
+    let b = conditioned!(Put::builder().table_name(table).set_item(Some(item)), c);
     Ok(TransactWriteItem::builder().put(built(b.build())?).build())
 }
 
@@ -113,13 +146,12 @@ pub fn delete(
     cond: Option<Cond>,
 ) -> StoreResult<TransactWriteItem> {
     let c = cond.unwrap_or_default();
-    let b = Delete::builder()
-        .table_name(table)
-        .set_key(Some(key(pk, sk)))
-        .set_condition_expression(c.condition())
-        .set_expression_attribute_names(c.names_map())
-        .set_expression_attribute_values(c.values_map())
-        .set_return_values_on_condition_check_failure(c.old());
+    let b = conditioned!(
+        Delete::builder()
+            .table_name(table)
+            .set_key(Some(key(pk, sk))),
+        c
+    );
     Ok(TransactWriteItem::builder()
         .delete(built(b.build())?)
         .build())
@@ -132,30 +164,23 @@ pub fn update(
     pk: &str,
     sk: &str,
     expr: &str,
-    cond: Cond,
+    c: Cond,
 ) -> StoreResult<TransactWriteItem> {
     let b = Update::builder()
         .table_name(table)
-        .set_key(Some(key(pk, sk)))
-        .update_expression(expr)
-        .set_condition_expression(cond.condition())
-        .set_expression_attribute_names(cond.names_map())
-        .set_expression_attribute_values(cond.values_map())
-        .set_return_values_on_condition_check_failure(cond.old());
+        .set_key(Some(key(pk, sk)));
+    let b = conditioned!(b.update_expression(expr), c);
     Ok(TransactWriteItem::builder()
         .update(built(b.build())?)
         .build())
 }
 
 /// A condition on an item the transaction does not write.
-pub fn check(table: &str, pk: &str, sk: &str, cond: Cond) -> StoreResult<TransactWriteItem> {
+pub fn check(table: &str, pk: &str, sk: &str, c: Cond) -> StoreResult<TransactWriteItem> {
     let b = ConditionCheck::builder()
         .table_name(table)
-        .set_key(Some(key(pk, sk)))
-        .condition_expression(&cond.expr)
-        .set_expression_attribute_names(cond.names_map())
-        .set_expression_attribute_values(cond.values_map())
-        .set_return_values_on_condition_check_failure(cond.old());
+        .set_key(Some(key(pk, sk)));
+    let b = conditioned!(b, c);
     Ok(TransactWriteItem::builder()
         .condition_check(built(b.build())?)
         .build())
@@ -508,19 +533,6 @@ impl Store {
         Ok((read_all(items)?, cursor::encode(last.as_ref())))
     }
 
-    /// [`Store::page`] of raw items.
-    pub(crate) async fn page_items(
-        &self,
-        q: &Query,
-        limit: i32,
-        cursor: Option<&str>,
-    ) -> StoreResult<(Vec<Item>, Option<String>)> {
-        let (items, last) = self
-            .query_items(q, Some(limit.max(1)), q.start(cursor)?)
-            .await?;
-        Ok((items, cursor::encode(last.as_ref())))
-    }
-
     /// Every item of a key range, all pages. Only for ranges a plan or a fixed cap keeps
     /// small (a tenant's keys, devices, rules, members; a batch of recipients).
     pub(crate) async fn query_all<T: DeserializeOwned>(&self, q: Query) -> StoreResult<Vec<T>> {
@@ -593,26 +605,9 @@ impl Store {
 
     /// Writes an item if `cond` holds. `false`: it did not (nothing written).
     pub(crate) async fn put_if(&self, item: Item, cond: Cond) -> StoreResult<bool> {
-        let out = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .set_condition_expression(cond.condition())
-            .set_expression_attribute_names(cond.names_map())
-            .set_expression_attribute_values(cond.values_map())
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(StoreError::aws("PutItem", &e)),
-        }
+        let r = self.client.put_item().table_name(&self.table);
+        let out = conditioned!(r.set_item(Some(item)), cond).send().await;
+        held("PutItem", out)
     }
 
     /// One `UpdateItem`. A failed condition is an answer ([`Written::Refused`]), not an
@@ -625,20 +620,12 @@ impl Store {
         cond: Cond,
         returns: Returns,
     ) -> StoreResult<Written> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, sk)))
-            .update_expression(expr)
-            .set_condition_expression(cond.condition())
-            .set_expression_attribute_names(cond.names_map())
-            .set_expression_attribute_values(cond.values_map())
-            .set_return_values(returns.0)
-            .set_return_values_on_condition_check_failure(cond.old())
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        let r = self.client.update_item().table_name(&self.table);
+        let r = r.set_key(Some(key(pk, sk))).update_expression(expr);
+        let out = conditioned!(r.set_return_values(returns.0), cond)
             .send()
             .await;
-        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
         match out {
             Ok(out) => Ok(Written::Applied(out.attributes.unwrap_or_default())),
             Err(e) => match e.as_service_error() {
@@ -657,27 +644,10 @@ impl Store {
         sk: &str,
         cond: Option<Cond>,
     ) -> StoreResult<bool> {
-        let cond = cond.unwrap_or_default();
-        let out = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, sk)))
-            .set_condition_expression(cond.condition())
-            .set_expression_attribute_names(cond.names_map())
-            .set_expression_attribute_values(cond.values_map())
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(StoreError::aws("DeleteItem", &e)),
-        }
+        let r = self.client.delete_item().table_name(&self.table);
+        let r = r.set_key(Some(key(pk, sk)));
+        let out = conditioned!(r, cond.unwrap_or_default()).send().await;
+        held("DeleteItem", out)
     }
 
     // -----------------------------------------------------------------------------------
@@ -717,13 +687,22 @@ impl Store {
         }
     }
 
-    /// Reads items by key, any number of them, in batches of 100 (unprocessed keys retried).
+    /// Reads items by key, any number of them (repeats read once), in batches of 100
+    /// (unprocessed keys retried).
     pub(crate) fn batch_get<'a>(
         &'a self,
         keys: &'a [(String, String)],
         consistent: bool,
     ) -> impl std::future::Future<Output = StoreResult<Vec<Item>>> + 'a {
         self.batch_get_with(keys, consistent, None)
+    }
+
+    /// [`Store::batch_get`] read as `T`, strongly consistent.
+    pub(crate) async fn batch_get_as<T: DeserializeOwned>(
+        &self,
+        keys: &[(String, String)],
+    ) -> StoreResult<Vec<T>> {
+        read_all(self.batch_get_with(keys, true, None).await?)
     }
 
     /// [`Store::batch_get`] reading only the attributes of `projection`.
@@ -733,6 +712,9 @@ impl Store {
         consistent: bool,
         projection: Option<&str>,
     ) -> StoreResult<Vec<Item>> {
+        // A request naming a key twice is refused.
+        let mut seen = std::collections::HashSet::new();
+        let keys: Vec<&(String, String)> = keys.iter().filter(|k| seen.insert(*k)).collect();
         let mut found = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(MAX_BATCH_GET) {
             let mut request = KeysAndAttributes::builder()

@@ -56,7 +56,7 @@ impl Store {
             ("memberId".to_string(), s(&member.id)),
         ]
         .into();
-        let new = || Some(Cond::new("attribute_not_exists(PK)"));
+        let new = || Some(Cond::absent());
         let writes = vec![
             reserve_in_transaction(&self.table, tenant_id, Limit::Seats, cap, now)?,
             table::put(&self.table, item, new())?,
@@ -92,14 +92,7 @@ impl Store {
         let Some(member) = self.get::<Member>(&pk, &member_sk(member_id)).await? else {
             return Ok(None);
         };
-        let delete = |sk: String| {
-            table::delete(
-                &self.table,
-                &pk,
-                &sk,
-                Some(Cond::new("attribute_exists(PK)")),
-            )
-        };
+        let delete = |sk: String| table::delete(&self.table, &pk, &sk, Some(Cond::exists()));
         let writes = vec![
             delete(member_sk(member_id))?,
             delete(member_email_sk(&member.email))?,

@@ -102,7 +102,7 @@ impl Store {
         let mut writes = vec![table::put(
             &self.table,
             to_item(&item)?,
-            Some(Cond::new("attribute_not_exists(PK)")),
+            Some(Cond::absent()),
         )?];
         writes.extend(key.puts(&self.table)?);
         if self.commit(writes).await? != Commit::Done {
@@ -185,7 +185,7 @@ fn snapshot_update(
         &api_key_pk(&key.key_hash),
         API_KEY_SK,
         "SET tenantPlan = :p, tenantSuspended = :s, tenantLimits = :l",
-        Cond::new("attribute_exists(PK)")
+        Cond::exists()
             .value(":p", s(tenant.plan.as_str()))
             .value(":s", AttributeValue::Bool(tenant.suspended))
             .value(":l", serde_dynamo::to_attribute_value(tenant.limits)?),

@@ -389,7 +389,7 @@ impl Store {
                     pk,
                     WEBHOOK_SK,
                     "SET #url = :url, events = :events, updatedAt = :now",
-                    Cond::new("attribute_exists(PK)")
+                    Cond::exists()
                         .name("#url", "url")
                         .value(":url", s(url))
                         .value(":events", events_av.clone())
@@ -417,7 +417,7 @@ impl Store {
                 created_at: iso(now),
                 updated_at: iso(now),
             };
-            let new = Cond::new("attribute_not_exists(PK)");
+            let new = Cond::absent();
             // Refused: created meanwhile by a concurrent request: update that one.
             let created = self.put_if(to_item(&item)?, new).await?;
             Ok(created.then(|| PutWebhookOutcome::Created {
@@ -454,7 +454,7 @@ impl Store {
 
     /// Turns the webhook off. `false` when there was none.
     pub async fn delete_webhook(&self, tenant_id: &str) -> StoreResult<bool> {
-        let exists = Cond::new("attribute_exists(PK)");
+        let exists = Cond::exists();
         self.delete_if(&tenant_pk(tenant_id), WEBHOOK_SK, Some(exists))
             .await
     }
@@ -469,7 +469,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<(WebhookInfo, String)>> {
         let secret = generate_secret().map_err(|e| StoreError::Corrupt(format!("CSPRNG: {e}")))?;
-        let cond = Cond::new("attribute_exists(PK)")
+        let cond = Cond::exists()
             .value(":new", s(&secret))
             .value(":now", s(iso(now)));
         let (expr, cond) = if overlap_secs == 0 {
@@ -561,8 +561,7 @@ impl Store {
             inflight_at: Some(now.timestamp()),
             expires_at: now.timestamp() + DELIVERY_RETENTION_DAYS * 86_400,
         };
-        self.put_if(to_item(&item)?, Cond::new("attribute_not_exists(PK)"))
-            .await
+        self.put_if(to_item(&item)?, Cond::absent()).await
     }
 
     /// Claims attempt `seq`: the record must be pending, have made `seq - 1` attempts, and
