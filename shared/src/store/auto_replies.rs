@@ -1,9 +1,9 @@
 //! Keyword auto-reply rules, AI Smart Reply settings and the reply log.
 
 use super::keys::*;
-use super::table::{self, Commit, Cond, Query};
+use super::table::{self, keyed, Commit, Cond, Query};
 use super::usage::{release_in_transaction, reserve_in_transaction};
-use super::{n, s, to_item, Item, Store, StoreError, StoreResult};
+use super::{n, s, to_item, Store, StoreError, StoreResult};
 use crate::domain::auto_reply::MatchType;
 use crate::domain::quota::Limit;
 use aws_sdk_dynamodb::types::TransactWriteItem;
@@ -221,10 +221,8 @@ impl Store {
     }
 
     pub async fn put_ai_settings(&self, tenant_id: &str, settings: &AiSettings) -> StoreResult<()> {
-        let mut item = to_item(settings)?;
-        item.insert(PK.into(), s(tenant_pk(tenant_id)));
-        item.insert(SK.into(), s(AI_SETTINGS_SK));
-        self.put(item).await
+        self.put(keyed(settings, tenant_pk(tenant_id), AI_SETTINGS_SK)?)
+            .await
     }
 
     pub async fn log_reply(
@@ -233,15 +231,8 @@ impl Store {
         entry: &ReplyLogEntry,
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut item: Item = to_item(entry)?;
-        item.insert(PK.into(), s(tenant_pk(tenant_id)));
-        item.insert(
-            SK.into(),
-            s(reply_log_sk(
-                &crate::runtime::clock::iso_millis(at),
-                &entry.id,
-            )),
-        );
+        let sk = reply_log_sk(&crate::runtime::clock::iso_millis(at), &entry.id);
+        let mut item = keyed(entry, tenant_pk(tenant_id), sk)?;
         item.insert(
             "expiresAt".into(),
             n((at + chrono::Duration::days(REPLY_LOG_DAYS)).timestamp()),

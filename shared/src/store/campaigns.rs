@@ -5,7 +5,7 @@
 //! Keys: `keys.rs`; design: `docs/campaigns.md`; access patterns: `docs/data-model.md`.
 
 use super::keys::*;
-use super::table::{self, Commit, Cond, Query, Returns};
+use super::table::{self, keyed, Commit, Cond, Query, Returns};
 use super::{n, s, to_item, Item, Store, StoreError, StoreResult};
 use crate::domain::campaigns::{CampaignStatus, Entry, PauseReason, RecipientStatus};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
@@ -210,17 +210,11 @@ struct ChunkItem {
 }
 
 fn campaign_item(c: &Campaign) -> StoreResult<Item> {
-    let mut item = to_item(c)?;
-    item.insert(PK.into(), s(campaigns_pk(&c.tenant_id)));
-    item.insert(SK.into(), s(campaign_sk(&c.id)));
-    Ok(item)
+    keyed(c, campaigns_pk(&c.tenant_id), campaign_sk(&c.id))
 }
 
 fn recipient_item(tenant_id: &str, campaign_id: &str, r: &Recipient) -> StoreResult<Item> {
-    let mut item = to_item(r)?;
-    item.insert(PK.into(), s(campaign_recipients_pk(tenant_id, campaign_id)));
-    item.insert(SK.into(), s(r.sk()));
-    Ok(item)
+    keyed(r, campaign_recipients_pk(tenant_id, campaign_id), r.sk())
 }
 
 fn due_item(tenant_id: &str, campaign_id: &str, at: i64) -> StoreResult<Item> {
@@ -229,9 +223,11 @@ fn due_item(tenant_id: &str, campaign_id: &str, at: i64) -> StoreResult<Item> {
         campaign_id: campaign_id.to_string(),
         due_at: at,
     };
-    let mut item = to_item(&entry)?;
-    item.insert(PK.into(), s(campaigns_pk(tenant_id)));
-    item.insert(SK.into(), s(campaign_due_sk(campaign_id)));
+    let mut item = keyed(
+        &entry,
+        campaigns_pk(tenant_id),
+        campaign_due_sk(campaign_id),
+    )?;
     item.insert(GSI1PK.into(), s(CAMPAIGNS_DUE_GSI1PK));
     item.insert(
         GSI1SK.into(),

@@ -18,7 +18,7 @@
 
 use super::contacts::{is_id, AudienceMember, AudiencePage, ContactItem};
 use super::keys::*;
-use super::table::{self, Commit, Cond, Query, Returns, CONCURRENCY};
+use super::table::{self, keyed, on_gsi1, Commit, Cond, Query, Returns, CONCURRENCY};
 use super::{n, s, to_item, Store, StoreError, StoreResult, MAX_ATTEMPTS};
 use crate::domain::contacts::MAX_LISTS_PER_CONTACT;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
@@ -96,14 +96,6 @@ struct MemberItem {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Tombstone {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    #[serde(rename = "GSI1PK")]
-    gsi1pk: String,
-    #[serde(rename = "GSI1SK")]
-    gsi1sk: String,
     tenant_id: String,
     list_id: String,
     deleted_at: String,
@@ -271,11 +263,8 @@ impl Store {
         tenant_id: &str,
         ids: &[String],
     ) -> StoreResult<HashSet<String>> {
-        let keys: Vec<(String, String)> = ids
-            .iter()
-            .map(|id| (lists_pk(tenant_id), list_sk(id)))
-            .collect();
-        let lists: Vec<ListItem> = self.batch_get_as(&keys).await?;
+        let keys = ids.iter().map(|id| (lists_pk(tenant_id), list_sk(id)));
+        let lists: Vec<ListItem> = self.batch_get_as(keys).await?;
         Ok(lists.into_iter().map(|l| l.id).collect())
     }
 
@@ -661,23 +650,21 @@ impl Store {
         now: &str,
         budget: usize,
     ) -> StoreResult<Option<ListDeletion>> {
-        let mut deleted = false;
-        for attempt in 0..MAX_ATTEMPTS as u32 {
-            if attempt > 0 {
-                table::backoff(attempt).await;
-            }
+        let found = table::retry("delete contact list", |_| async move {
             if self.list_item(tenant_id, list_id).await?.is_none() {
-                return Ok(None);
+                return Ok(Some(false));
             }
             let tombstone = Tombstone {
-                pk: lists_pk(tenant_id),
-                sk: deleted_list_sk(list_id),
-                gsi1pk: DELETED_LISTS_GSI1PK.into(),
-                gsi1sk: format!("{now}#{tenant_id}#{list_id}"),
                 tenant_id: tenant_id.to_string(),
                 list_id: list_id.to_string(),
                 deleted_at: now.to_string(),
             };
+            // On GSI1 by deletion time, so the sweep finds every pending clean-up.
+            let tombstone = on_gsi1(
+                keyed(&tombstone, lists_pk(tenant_id), deleted_list_sk(list_id))?,
+                DELETED_LISTS_GSI1PK,
+                format!("{now}#{tenant_id}#{list_id}"),
+            );
             let items = vec![
                 table::delete(
                     &self.table,
@@ -685,15 +672,13 @@ impl Store {
                     &list_sk(list_id),
                     Some(Cond::exists()),
                 )?,
-                table::put(&self.table, to_item(&tombstone)?, None)?,
+                table::put(&self.table, tombstone, None)?,
             ];
-            if self.commit(items).await? == Commit::Done {
-                deleted = true;
-                break;
-            }
-        }
-        if !deleted {
-            return Err(StoreError::Contention("delete contact list"));
+            Ok((self.commit(items).await? == Commit::Done).then_some(true))
+        })
+        .await?;
+        if !found {
+            return Ok(None);
         }
         // The list is gone either way; a failed clean-up is left to the sweep.
         let (members_removed, cleanup_complete) =

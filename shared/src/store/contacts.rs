@@ -14,8 +14,8 @@
 
 use super::contact_lists::{counter_update, member_key};
 use super::keys::*;
-use super::table::{self, Commit, Cond, Query, CONCURRENCY};
-use super::{n, s, to_item, Item, Store, StoreError, StoreResult, MAX_ATTEMPTS};
+use super::table::{self, keyed, Commit, Cond, Query, CONCURRENCY};
+use super::{n, s, to_item, Store, StoreResult, MAX_ATTEMPTS};
 use crate::domain::contacts::{self as rules, Group, TagChange};
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use futures::stream::{self, StreamExt};
@@ -130,14 +130,6 @@ impl ContactItem {
             updated_at: self.updated_at.clone(),
         }
     }
-}
-
-/// A copy of the contact under another key (phone claim, tag membership).
-fn copy_item(pk: String, sk: String, c: &Contact) -> StoreResult<Item> {
-    let mut item = to_item(c)?;
-    item.insert(PK.into(), s(pk));
-    item.insert(SK.into(), s(sk));
-    Ok(item)
 }
 
 /// A phone claim (or another copy) must belong to this contact.
@@ -255,12 +247,9 @@ impl Store {
         tenant_id: &str,
         ids: &[String],
     ) -> StoreResult<HashMap<String, ContactItem>> {
-        let keys: Vec<(String, String)> = ids
-            .iter()
-            .filter(|id| is_id(id))
-            .map(|id| (contacts_pk(tenant_id), contact_sk(id)))
-            .collect();
-        let found: Vec<ContactItem> = self.batch_get_as(&keys).await?;
+        let keys = ids.iter().filter(|id| is_id(id));
+        let keys = keys.map(|id| (contacts_pk(tenant_id), contact_sk(id)));
+        let found: Vec<ContactItem> = self.batch_get_as(keys).await?;
         Ok(found.into_iter().map(|c| (c.id.clone(), c)).collect())
     }
 
@@ -270,11 +259,8 @@ impl Store {
         tenant_id: &str,
         phones: &[String],
     ) -> StoreResult<HashMap<String, String>> {
-        let keys: Vec<(String, String)> = phones
-            .iter()
-            .map(|p| (phones_pk(tenant_id), phone_sk(p)))
-            .collect();
-        let claims: Vec<Contact> = self.batch_get_as(&keys).await?;
+        let keys = phones.iter().map(|p| (phones_pk(tenant_id), phone_sk(p)));
+        let claims: Vec<Contact> = self.batch_get_as(keys).await?;
         Ok(claims.into_iter().map(|c| (c.phone, c.id)).collect())
     }
 
@@ -520,7 +506,7 @@ impl Store {
         };
         items.push(table::put(t, to_item(new)?, Some(contact_cond))?);
         let view = new.contact();
-        let claim = copy_item(phones_pk(tenant_id), phone_sk(&new.phone), &view)?;
+        let claim = keyed(&view, phones_pk(tenant_id), phone_sk(&new.phone))?;
         let mut phone_claim = None;
         match old {
             Some(o) if o.phone == new.phone => {
@@ -545,7 +531,7 @@ impl Store {
             }
         }
         for tag in &new.tags {
-            let copy = copy_item(tag_pk(tenant_id, tag), contact_sk(&new.id), &view)?;
+            let copy = keyed(&view, tag_pk(tenant_id, tag), contact_sk(&new.id))?;
             items.push(table::put(t, copy, None)?);
         }
         if let Some(o) = old {
@@ -576,12 +562,9 @@ impl Store {
         patch: &ContactPatch,
         now: &str,
     ) -> StoreResult<PatchOutcome> {
-        for attempt in 0..MAX_ATTEMPTS as u32 {
-            if attempt > 0 {
-                table::backoff(attempt).await;
-            }
+        table::retry("update contact", |_| async move {
             let Some(old) = self.contact_item(tenant_id, id).await? else {
-                return Ok(PatchOutcome::NotFound);
+                return Ok(Some(PatchOutcome::NotFound));
             };
             let mut next = old.clone();
             if let Some(name) = &patch.name {
@@ -593,18 +576,18 @@ impl Store {
             if let Some(change) = &patch.tags {
                 match change.apply(&old.tags) {
                     Ok(tags) => next.tags = tags,
-                    Err(msg) => return Ok(PatchOutcome::Invalid(msg)),
+                    Err(msg) => return Ok(Some(PatchOutcome::Invalid(msg))),
                 }
             }
             if next == old {
-                return Ok(PatchOutcome::Updated(old.contact()));
+                return Ok(Some(PatchOutcome::Updated(old.contact())));
             }
             next.updated_at = now.to_string();
             next.version += 1;
             let plan = self.write_plan(tenant_id, Some(&old), &next)?;
             let commit = self.commit(plan.items).await?;
             if commit == Commit::Done {
-                return Ok(PatchOutcome::Updated(next.contact()));
+                return Ok(Some(PatchOutcome::Updated(next.contact())));
             }
             if plan
                 .phone_claim
@@ -614,14 +597,15 @@ impl Store {
                     self.contact_by_phone(tenant_id, &next.phone).await?
                 {
                     if holder.id != id {
-                        return Ok(PatchOutcome::PhoneTaken {
+                        return Ok(Some(PatchOutcome::PhoneTaken {
                             contact_id: holder.id,
-                        });
+                        }));
                     }
                 }
             }
-        }
-        Err(StoreError::Contention("update contact"))
+            Ok(None)
+        })
+        .await
     }
 
     /// Deletes contacts with everything that refers to them: phone claim, tag copies, list
@@ -693,10 +677,11 @@ impl Store {
 
     /// Deletes one contact on its own (after its pack lost a race). False if it is gone.
     async fn delete_one(&self, tenant_id: &str, id: &str) -> StoreResult<bool> {
-        for attempt in 0..MAX_ATTEMPTS as u32 {
-            table::backoff(attempt).await;
+        // Its pack just lost a race: give the winner a moment first.
+        table::backoff(0).await;
+        table::retry("delete contact", |_| async move {
             let Some(c) = self.contact_item(tenant_id, id).await? else {
-                return Ok(false);
+                return Ok(Some(false));
             };
             let live_lists = self.existing_lists(tenant_id, &c.lists).await?;
             let group = self.delete_group(tenant_id, &c, &live_lists)?;
@@ -704,11 +689,9 @@ impl Store {
             for list_id in &group.counted_lists {
                 items.push(counter_update(&self.table, tenant_id, list_id, -1, None)?);
             }
-            if self.commit(items).await? == Commit::Done {
-                return Ok(true);
-            }
-        }
-        Err(StoreError::Contention("delete contact"))
+            Ok((self.commit(items).await? == Commit::Done).then_some(true))
+        })
+        .await
     }
 
     fn delete_group(

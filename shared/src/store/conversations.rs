@@ -17,7 +17,7 @@ use super::auto_replies::AiSettings;
 use super::devices::Device;
 use super::keys::*;
 use super::messages::{message_item_with, Direction, Message, MessageKind};
-use super::table::{self, Commit, Cond, Query, Returns, Written};
+use super::table::{self, keyed, Commit, Cond, Query, Returns, Written};
 use super::tenants::{Tenant, TenantItem};
 use super::{from_item, n, s, to_item, Item, Store, StoreError, StoreResult};
 use crate::runtime::clock::{iso, iso_millis};
@@ -169,10 +169,11 @@ impl Conversation {
 }
 
 fn conversation_item(c: &Conversation) -> StoreResult<Item> {
-    let mut item = to_item(c)?;
-    item.insert(PK.into(), s(peer_pk(&c.tenant_id, &c.peer)));
-    item.insert(SK.into(), s(conversation_sk(&c.device_id)));
-    Ok(item)
+    keyed(
+        c,
+        peer_pk(&c.tenant_id, &c.peer),
+        conversation_sk(&c.device_id),
+    )
 }
 
 /// Everything the inbound worker needs to know before storing a message, read at once.

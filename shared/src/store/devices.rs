@@ -4,7 +4,7 @@
 //! Secrets Manager secret.
 
 use super::keys::*;
-use super::table::{self, Commit, Cond};
+use super::table::{self, keyed, Commit, Cond};
 use super::usage::{release_in_transaction, reserve_in_transaction};
 use super::{from_item, s, to_item, Item, Store, StoreError, StoreResult};
 use crate::domain::devices::{DeviceStatus, ProviderKind};
@@ -59,10 +59,7 @@ pub enum CreateDeviceOutcome {
 }
 
 fn device_item(d: &Device) -> StoreResult<Item> {
-    let mut item = to_item(d)?;
-    item.insert(PK.into(), s(tenant_pk(&d.tenant_id)));
-    item.insert(SK.into(), s(device_sk(&d.id)));
-    Ok(item)
+    keyed(d, tenant_pk(&d.tenant_id), device_sk(&d.id))
 }
 
 impl Store {

@@ -10,8 +10,8 @@
 //!   the first request created, for 24 hours (`expiresAt`, TTL).
 
 use super::keys::*;
-use super::table::{self, Commit, Cond, Query, Returns, Written};
-use super::{from_item, n, s, to_item, Item, Store, StoreError, StoreResult};
+use super::table::{self, keyed, Commit, Cond, Query, Returns, Written};
+use super::{from_item, n, s, Item, Store, StoreError, StoreResult};
 use crate::domain::devices::ProviderKind;
 use crate::domain::media::MediaKind;
 use crate::domain::messages::MessageStatus;
@@ -135,9 +135,7 @@ pub struct Message {
 }
 
 fn message_item(m: &Message) -> StoreResult<Item> {
-    let mut item = to_item(m)?;
-    item.insert(PK.into(), s(message_pk(&m.tenant_id, &m.id)));
-    item.insert(SK.into(), s(MESSAGE_SK));
+    let mut item = keyed(m, message_pk(&m.tenant_id, &m.id), MESSAGE_SK)?;
     item.insert("statusRank".into(), n(m.status.rank()));
     if let Some(w) = &m.wa_message_id {
         item.insert(GSI1PK.into(), s(wamid_gsi1pk(&m.tenant_id, w)));
@@ -238,9 +236,7 @@ impl Store {
             };
         };
         let claim_pk = &idempotency_pk(&claim.tenant_id, &claim.key_hash);
-        let mut claim_item = to_item(claim)?;
-        claim_item.insert(PK.into(), s(claim_pk));
-        claim_item.insert(SK.into(), s(IDEMPOTENCY_SK));
+        let claim_item = keyed(claim, claim_pk, IDEMPOTENCY_SK)?;
         let expired = Cond::new("attribute_not_exists(PK) OR expiresAt < :now")
             .value(":now", n(now_epoch))
             .returning_old();

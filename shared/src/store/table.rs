@@ -11,7 +11,7 @@
 //! - [`cursor`]: opaque page cursors bound to the key range they came from.
 
 use super::keys::{PK, SK};
-use super::{from_item, s, Item, Store, StoreError, StoreResult, MAX_ATTEMPTS};
+use super::{from_item, s, to_item, Item, Store, StoreError, StoreResult, MAX_ATTEMPTS};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, DeleteRequest, KeysAndAttributes, Put, ReturnValue,
@@ -121,8 +121,27 @@ macro_rules! conditioned {
     }};
 }
 
+/// `v` as an item under the key `pk` / `sk`.
+pub(crate) fn keyed<T: serde::Serialize>(
+    v: &T,
+    pk: impl Into<String>,
+    sk: impl Into<String>,
+) -> StoreResult<Item> {
+    let mut item = to_item(v)?;
+    item.insert(PK.into(), s(pk));
+    item.insert(SK.into(), s(sk));
+    Ok(item)
+}
+
+/// `item` with its place on GSI1.
+pub(crate) fn on_gsi1(mut item: Item, pk: impl Into<String>, sk: impl Into<String>) -> Item {
+    item.insert(super::keys::GSI1PK.into(), s(pk));
+    item.insert(super::keys::GSI1SK.into(), s(sk));
+    item
+}
+
 /// The key of an item.
-pub fn key(pk: &str, sk: &str) -> Item {
+fn key(pk: &str, sk: &str) -> Item {
     [(PK.to_string(), s(pk)), (SK.to_string(), s(sk))].into()
 }
 
@@ -700,9 +719,10 @@ impl Store {
     /// [`Store::batch_get`] read as `T`, strongly consistent.
     pub(crate) async fn batch_get_as<T: DeserializeOwned>(
         &self,
-        keys: &[(String, String)],
+        keys: impl IntoIterator<Item = (String, String)>,
     ) -> StoreResult<Vec<T>> {
-        read_all(self.batch_get_with(keys, true, None).await?)
+        let keys: Vec<(String, String)> = keys.into_iter().collect();
+        read_all(self.batch_get_with(&keys, true, None).await?)
     }
 
     /// [`Store::batch_get`] reading only the attributes of `projection`.

@@ -2,9 +2,9 @@
 //! creates the member and given back in the one that removes it.
 
 use super::keys::*;
-use super::table::{self, Commit, Cond};
+use super::table::{self, keyed, Commit, Cond};
 use super::usage::{release_in_transaction, reserve_in_transaction};
-use super::{s, to_item, Item, Store, StoreError, StoreResult};
+use super::{s, Item, Store, StoreError, StoreResult};
 use crate::domain::quota::Limit;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -47,9 +47,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<AddMember> {
         let pk = tenant_pk(tenant_id);
-        let mut item = to_item(&member)?;
-        item.insert(PK.into(), s(&pk));
-        item.insert(SK.into(), s(member_sk(&member.id)));
+        let item = keyed(&member, &pk, member_sk(&member.id))?;
         let email: Item = [
             (PK.to_string(), s(&pk)),
             (SK.to_string(), s(member_email_sk(&member.email))),

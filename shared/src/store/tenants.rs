@@ -6,8 +6,8 @@
 
 use super::api_keys::{self, CreatedApiKey, KeyRecord};
 use super::keys::*;
-use super::table::{self, Commit, Cond, Query};
-use super::{n, s, to_item, Store, StoreError, StoreResult};
+use super::table::{self, keyed, on_gsi1, Commit, Cond, Query};
+use super::{n, s, Item, Store, StoreError, StoreResult};
 use crate::domain::plans::{LimitOverrides, LimitsPatch, Plan};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
@@ -37,14 +37,6 @@ pub struct TenantPatch {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct TenantItem {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    #[serde(rename = "GSI1PK")]
-    gsi1pk: String,
-    #[serde(rename = "GSI1SK")]
-    gsi1sk: String,
     pub(crate) id: String,
     pub(crate) name: String,
     pub(crate) plan: Plan,
@@ -60,6 +52,13 @@ pub(crate) struct TenantItem {
 }
 
 impl TenantItem {
+    /// Under its key, and on GSI1 among all tenants, newest first.
+    fn item(&self) -> StoreResult<Item> {
+        let item = keyed(self, tenant_pk(&self.id), TENANT_SK)?;
+        let listed = format!("{}#{}", self.created_at, self.id);
+        Ok(on_gsi1(item, TENANTS_GSI1PK, listed))
+    }
+
     pub(crate) fn tenant(&self) -> Tenant {
         Tenant {
             id: self.id.clone(),
@@ -84,10 +83,6 @@ impl Store {
     ) -> StoreResult<(Tenant, CreatedApiKey)> {
         let id = uuid::Uuid::new_v4().to_string();
         let item = TenantItem {
-            pk: tenant_pk(&id),
-            sk: TENANT_SK.into(),
-            gsi1pk: TENANTS_GSI1PK.into(),
-            gsi1sk: format!("{now}#{id}"),
             id: id.clone(),
             name: name.into(),
             plan,
@@ -99,11 +94,7 @@ impl Store {
             key_count: 1,
         };
         let key = api_keys::new_key(&item, "Default", default_rate_limit, now)?;
-        let mut writes = vec![table::put(
-            &self.table,
-            to_item(&item)?,
-            Some(Cond::absent()),
-        )?];
+        let mut writes = vec![table::put(&self.table, item.item()?, Some(Cond::absent()))?];
         writes.extend(key.puts(&self.table)?);
         if self.commit(writes).await? != Commit::Done {
             return Err(StoreError::Contention("create tenant"));
@@ -158,7 +149,7 @@ impl Store {
             next.updated_at = now.into();
             next.version = current.version + 1;
             let guard = Cond::new("version = :v").value(":v", n(current.version));
-            let mut writes = vec![table::put(&self.table, to_item(&next)?, Some(guard))?];
+            let mut writes = vec![table::put(&self.table, next.item()?, Some(guard))?];
             let snapshot_changed = next.plan != current.plan
                 || next.suspended != current.suspended
                 || next.limits != current.limits;

@@ -9,7 +9,7 @@
 //! claim. A claim left by a worker that died is taken over once it is stale.
 
 use super::keys::*;
-use super::table::{self, Cond, Query, Returns, Written};
+use super::table::{self, keyed, on_gsi1, Cond, Query, Returns, Written};
 use super::{from_item, n, s, to_item, Store, StoreError, StoreResult};
 use crate::domain::plans::{LimitOverrides, Plan};
 use crate::domain::webhooks::{generate_secret, secret_display_prefix, EventType};
@@ -208,14 +208,6 @@ pub struct Attempt {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct DeliveryItem {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    #[serde(rename = "GSI1PK")]
-    gsi1pk: String,
-    #[serde(rename = "GSI1SK")]
-    gsi1sk: String,
     id: String,
     event_type: EventType,
     payload: String,
@@ -543,10 +535,6 @@ impl Store {
     ) -> StoreResult<bool> {
         let status = DeliveryStatus::Pending;
         let item = DeliveryItem {
-            pk: tenant_pk(tenant_id),
-            sk: delivery_sk(event_id),
-            gsi1pk: status_pk(tenant_id, status, event_type),
-            gsi1sk: event_id.into(),
             id: event_id.into(),
             event_type,
             payload: payload.into(),
@@ -561,7 +549,9 @@ impl Store {
             inflight_at: Some(now.timestamp()),
             expires_at: now.timestamp() + DELIVERY_RETENTION_DAYS * 86_400,
         };
-        self.put_if(to_item(&item)?, Cond::absent()).await
+        let item = keyed(&item, tenant_pk(tenant_id), delivery_sk(event_id))?;
+        let item = on_gsi1(item, status_pk(tenant_id, status, event_type), event_id);
+        self.put_if(item, Cond::absent()).await
     }
 
     /// Claims attempt `seq`: the record must be pending, have made `seq - 1` attempts, and
