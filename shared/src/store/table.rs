@@ -299,6 +299,30 @@ where
     Err(StoreError::Contention(what))
 }
 
+/// Sends `first`, then what the table left unprocessed (backing off in between) until
+/// nothing is left; the items every answer carried.
+async fn drain<R, F, Fut>(first: R, mut send: F) -> StoreResult<Vec<Item>>
+where
+    F: FnMut(R) -> Fut,
+    Fut: std::future::Future<Output = StoreResult<(Vec<Item>, Option<R>)>>,
+{
+    let (mut found, mut rest) = send(first).await?;
+    let mut attempt = 0;
+    while let Some(req) = rest {
+        attempt += 1;
+        backoff(attempt).await;
+        let (more, left) = send(req).await?;
+        found.extend(more);
+        rest = left;
+    }
+    Ok(found)
+}
+
+/// This table's part of a batch answer (keyed by table name).
+fn ours<V>(by_table: Option<HashMap<String, V>>, table: &str) -> Option<V> {
+    by_table.and_then(|mut m| m.remove(table))
+}
+
 /// Exponential backoff with jitter between retries of throttled or contended writes.
 pub async fn backoff(attempt: u32) {
     let base = 10u64.saturating_mul(1 << attempt.min(6));
@@ -745,31 +769,20 @@ impl Store {
             for (pk, sk) in chunk {
                 request = request.keys(key(pk, sk));
             }
-            let mut pending = Some(built(request.build())?);
-            let mut attempt = 0u32;
-            while let Some(req) = pending.take() {
+            let table = self.table.as_str();
+            let got = drain(built(request.build())?, |req| async move {
                 let out = self
                     .client
                     .batch_get_item()
-                    .request_items(&self.table, req)
+                    .request_items(table, req)
                     .send()
                     .await
                     .map_err(|e| StoreError::aws("BatchGetItem", &e))?;
-                found.extend(
-                    out.responses
-                        .unwrap_or_default()
-                        .remove(&self.table)
-                        .unwrap_or_default(),
-                );
-                pending = out
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .filter(|k| !k.keys.is_empty());
-                if pending.is_some() {
-                    attempt += 1;
-                    backoff(attempt).await;
-                }
-            }
+                let rest = ours(out.unprocessed_keys, table).filter(|k| !k.keys.is_empty());
+                Ok((ours(out.responses, table).unwrap_or_default(), rest))
+            })
+            .await?;
+            found.extend(got);
         }
         Ok(found)
     }
@@ -777,31 +790,26 @@ impl Store {
     /// Deletes items by key (not atomically: for idempotent clean-up only).
     pub(crate) async fn batch_delete(&self, keys: &[(String, String)]) -> StoreResult<()> {
         for chunk in keys.chunks(MAX_BATCH_WRITE) {
-            let mut requests = chunk
+            let requests = chunk
                 .iter()
                 .map(|(pk, sk)| {
                     built(DeleteRequest::builder().set_key(Some(key(pk, sk))).build())
                         .map(|d| WriteRequest::builder().delete_request(d).build())
                 })
                 .collect::<StoreResult<Vec<_>>>()?;
-            let mut attempt = 0u32;
-            while !requests.is_empty() {
+            let table = self.table.as_str();
+            drain(requests, |req| async move {
                 let out = self
                     .client
                     .batch_write_item()
-                    .request_items(&self.table, requests)
+                    .request_items(table, req)
                     .send()
                     .await
                     .map_err(|e| StoreError::aws("BatchWriteItem", &e))?;
-                requests = out
-                    .unprocessed_items
-                    .and_then(|mut u| u.remove(&self.table))
-                    .unwrap_or_default();
-                if !requests.is_empty() {
-                    attempt += 1;
-                    backoff(attempt).await;
-                }
-            }
+                let rest = ours(out.unprocessed_items, table).filter(|r| !r.is_empty());
+                Ok((Vec::new(), rest))
+            })
+            .await?;
         }
         Ok(())
     }
