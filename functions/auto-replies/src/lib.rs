@@ -34,6 +34,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_ai_settings, put_ai_settings))
 }
 
+/// This function's Lambda handler: its Router (see `wati_shared::lambda`).
+pub fn handler(state: AppState) -> wati_shared::lambda::Handler {
+    wati_shared::lambda::Handler::Http(router(state))
+}
+
 pub fn router(state: AppState) -> Router {
     guarded(routes(), Access::TenantKey, state)
 }

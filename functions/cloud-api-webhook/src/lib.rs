@@ -93,6 +93,11 @@ fn keyed_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(sandbox_inbound))
 }
 
+/// This function's Lambda handler: its Router (see `wati_shared::lambda`).
+pub fn handler(state: AppState) -> wati_shared::lambda::Handler {
+    wati_shared::lambda::Handler::Http(router(state))
+}
+
 pub fn router(state: AppState) -> Router {
     let (public, _) = public_routes().split_for_parts();
     let (keyed, _) = keyed_routes().split_for_parts();

@@ -17,7 +17,7 @@
 //! step 4 on, a failure is logged, not retried: an AI error or timeout means no reply and an
 //! `ai_error` entry, never a retry storm.
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -35,14 +35,13 @@ use wati_shared::domain::inbound::{
 };
 use wati_shared::domain::messages::{idempotency_key_hash, MessageStatus};
 use wati_shared::domain::quota::{cap_for, Limit};
-use wati_shared::domain::rate_limit::RateStatus;
 use wati_shared::domain::webhooks::{MessageKind as EventKind, MessageReceived, WebhookEvent};
-use wati_shared::http::ApiError;
+use wati_shared::lambda::sqs::{parse_body, run_batch};
+use wati_shared::lambda::Handler;
 use wati_shared::runtime::clock::iso;
 use wati_shared::services::inbound::{enqueue, InboundJob, MessageJob, ReplyStepJob, StatusJob};
-use wati_shared::services::sending::{self, Idempotency, SendRequest};
+use wati_shared::services::sending::{self, Idempotency, SendError, SendRequest, Sender};
 use wati_shared::services::statuses;
-use wati_shared::store::api_keys::Principal;
 use wati_shared::store::auto_replies::{ReplyLogEntry, ReplyOutcome, Rule};
 use wati_shared::store::conversations::{
     history_position, Conversation, Handling, InboundContext, RecordInbound,
@@ -51,6 +50,7 @@ use wati_shared::store::messages::{
     Direction, Failure, Message, MessageKind, MessageSource, StatusOutcome, StatusUpdate,
 };
 use wati_shared::store::tenants::Tenant;
+use wati_shared::store::StoreError;
 use wati_shared::AppState;
 
 /// A claim older than this is an earlier attempt that died: a redelivery takes over. Well
@@ -98,6 +98,18 @@ fn detail(s: &str) -> String {
     s.chars().take(300).collect()
 }
 
+/// What the reply log says of a failure of ours; the detail goes to our logs, not the tenant.
+const INTERNAL_ERROR: &str = "Internal server error";
+
+/// The worker's Lambda handler: one [`Worker`] (and its rules cache) per instance.
+pub fn handler(state: AppState) -> Handler {
+    let worker = std::sync::Arc::new(Worker::new(state));
+    Handler::sqs(move |event| {
+        let worker = worker.clone();
+        async move { worker.handle(event).await }
+    })
+}
+
 impl Worker {
     pub fn new(state: AppState) -> Self {
         let ai = SmartReply::from_config(&state.config, state.aws.secrets.clone());
@@ -110,28 +122,11 @@ impl Worker {
 
     /// Handles one batch; the ids of the records to retry come back as `batchItemFailures`.
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        let results =
-            futures::future::join_all(event.records.into_iter().map(|record| async move {
-                let id = record.message_id.clone().unwrap_or_default();
-                (id, self.handle_record(record).await)
-            }))
-            .await;
-        let mut response = SqsBatchResponse::default();
-        for (id, result) in results {
-            if let Err(e) = result {
-                tracing::warn!(sqs_message_id = %id, error = %e, "inbound job failed; it will be retried");
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = id;
-                response.batch_item_failures.push(failure);
-            }
-        }
-        response
+        run_batch("inbound-worker", event, |record| self.handle_record(record)).await
     }
 
     async fn handle_record(&self, record: SqsMessage) -> Result<(), String> {
-        let body = record.body.as_deref().unwrap_or_default();
-        let job: InboundJob =
-            serde_json::from_str(body).map_err(|e| format!("not an inbound job: {e}"))?;
+        let job: InboundJob = parse_body(&record, "an inbound job")?;
         match job {
             InboundJob::Message(m) => self.message(m).await,
             InboundJob::Status(s) => self.status(s).await,
@@ -462,7 +457,14 @@ impl Worker {
             Ok(ReplySent::Failed(e)) => (ReplyOutcome::SendFailed, Some(detail(e)), true),
             Ok(ReplySent::CapReached(e)) => (ReplyOutcome::QuotaExceeded, Some(detail(e)), false),
             Ok(ReplySent::Refused(e)) => (ReplyOutcome::SendFailed, Some(detail(e)), false),
-            Err(e) => (ReplyOutcome::SendFailed, Some(detail(&e.message)), false),
+            Err(e) => {
+                tracing::error!(error = %e, "sending a keyword reply failed");
+                (
+                    ReplyOutcome::SendFailed,
+                    Some(detail(INTERNAL_ERROR)),
+                    false,
+                )
+            }
         };
         tracing::info!(rule_id = %rule.id, outcome = ?outcome, "keyword rule answered");
         self.log(
@@ -566,8 +568,9 @@ impl Worker {
                 (ReplyOutcome::SendFailed, Some(detail(&e)))
             }
             Err(e) => {
+                tracing::error!(error = %e, "sending an AI reply failed");
                 give_back().await;
-                (ReplyOutcome::SendFailed, Some(detail(&e.message)))
+                (ReplyOutcome::SendFailed, Some(detail(INTERNAL_ERROR)))
             }
         };
         tracing::info!(outcome = ?outcome, "AI Smart Reply answered");
@@ -637,17 +640,12 @@ impl Worker {
         text: &str,
         source: MessageSource,
         key: &str,
-    ) -> Result<ReplySent, ApiError> {
-        let principal = Principal {
+    ) -> Result<ReplySent, StoreError> {
+        let sender = Sender {
             tenant_id: tenant.id.clone(),
-            key_id: String::new(),
             plan: tenant.plan,
             limits: tenant.limits,
-            rate: RateStatus {
-                limit: 0,
-                remaining: 0,
-                reset: 0,
-            },
+            api_key_id: None,
         };
         let request = SendRequest {
             to: peer.to_string(),
@@ -663,19 +661,14 @@ impl Worker {
             }),
             source,
         };
-        match sending::send(&self.state, &principal, request).await {
+        match sending::send(&self.state, &sender, request).await {
             Ok(reply) => Ok(match reply.outcome {
                 Ok(_) => ReplySent::Sent,
                 Err(failed) => ReplySent::Failed(failed.error),
             }),
-            Err(e)
-                if e.status == http::StatusCode::CONFLICT
-                    && e.message.contains("limit reached") =>
-            {
-                Ok(ReplySent::CapReached(e.message))
-            }
-            Err(e) if e.status.is_client_error() => Ok(ReplySent::Refused(e.message)),
-            Err(e) => Err(e),
+            Err(e @ SendError::DailyLimit(_)) => Ok(ReplySent::CapReached(e.to_string())),
+            Err(SendError::Store(e)) => Err(e),
+            Err(e) => Ok(ReplySent::Refused(e.to_string())),
         }
     }
 
@@ -799,7 +792,7 @@ impl Worker {
                 &step_key(&job.inbound_message_id, job.step),
             )
             .await
-            .map_err(|e| e.message)?;
+            .map_err(|e| e.to_string())?;
         match &sent {
             ReplySent::Sent => {}
             ReplySent::Failed(e) => {

@@ -39,6 +39,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_message))
 }
 
+/// This function's Lambda handler: its Router (see `wati_shared::lambda`).
+pub fn handler(state: AppState) -> wati_shared::lambda::Handler {
+    wati_shared::lambda::Handler::Http(router(state))
+}
+
 pub fn router(state: AppState) -> Router {
     guarded(routes(), Access::PublicApi, state)
 }
@@ -246,7 +251,9 @@ async fn send(
         idempotency: idempotency(&headers, "send", &body)?,
         source: MessageSource::Api,
     };
-    Ok(answer(sending::send(&state, &caller, request).await?))
+    Ok(answer(
+        sending::send(&state, &(&caller).into(), request).await?,
+    ))
 }
 
 /// Send an image, video, audio or document from a public HTTPS URL.
@@ -333,7 +340,9 @@ async fn send_media(
         idempotency: idempotency(&headers, "send-media", &body)?,
         source: MessageSource::Api,
     };
-    Ok(answer(sending::send(&state, &caller, request).await?))
+    Ok(answer(
+        sending::send(&state, &(&caller).into(), request).await?,
+    ))
 }
 
 /// A message as the spec's lookup shows it (snake_case).

@@ -26,6 +26,17 @@ pub async fn run(state: &AppState, event: &serde_json::Value) -> Result<TickRepo
     tick(state, job).await.map_err(|e| e.to_string())
 }
 
+/// The scheduler's Lambda handler: the job's report is the invocation's result.
+pub fn handler(state: AppState) -> wati_shared::lambda::Handler {
+    wati_shared::lambda::Handler::scheduled(move |event| {
+        let state = state.clone();
+        async move {
+            let report = run(&state, &event).await?;
+            serde_json::to_value(report).map_err(|e| e.to_string())
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@
 //! reasons of ours (an AWS error, another worker holding the claim); SQS then brings it
 //! back after the visibility timeout, and the queue's DLQ catches what never succeeds.
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
@@ -25,8 +25,9 @@ use wati_shared::domain::plans::effective_limits;
 use wati_shared::domain::webhooks::{
     attempts_per_round, next_delay, parse_retry_after, signed_headers,
 };
+use wati_shared::lambda::sqs::{failures, run_batch};
+use wati_shared::lambda::Handler;
 use wati_shared::runtime::clock::iso;
-use wati_shared::runtime::metrics;
 use wati_shared::services::events::{enqueue, DispatchMessage};
 use wati_shared::store::webhooks::{Attempt, Claim, DeliveryRecord, Outcome, WebhookSettings};
 use wati_shared::AppState;
@@ -67,47 +68,19 @@ impl Dispatcher {
     /// One batch: every message concurrently; the ones to see again are reported as
     /// batch item failures.
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        let results = futures::future::join_all(event.records.into_iter().map(|record| {
-            let id = record.message_id.clone().unwrap_or_default();
+        run_batch("webhook-dispatcher", event, |record| async move {
             let span = tracing::info_span!(
                 "webhook",
-                message_id = %id,
                 tenant_id = tracing::field::Empty,
                 event_id = tracing::field::Empty,
                 seq = tracing::field::Empty
             );
-            async move {
-                let started = Instant::now();
-                let (done, calls) = metrics::record(self.process(record)).await;
-                let summary = calls.summary();
-                match &done {
-                    Done::Ack => tracing::info!(
-                        latency_ms = started.elapsed().as_millis() as u64,
-                        aws_calls = summary.total,
-                        aws_sequential = summary.sequential,
-                        aws_operations = %summary.operations.join(","),
-                        "message done"
-                    ),
-                    Done::Retry(why) => tracing::warn!(
-                        reason = %why,
-                        aws_calls = summary.total,
-                        "message left on the queue"
-                    ),
-                }
-                (id, done)
+            match self.process(record).instrument(span).await {
+                Done::Ack => Ok(()),
+                Done::Retry(why) => Err(why),
             }
-            .instrument(span)
-        }))
-        .await;
-        let mut response = SqsBatchResponse::default();
-        for (id, done) in results {
-            if matches!(done, Done::Retry(_)) {
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = id;
-                response.batch_item_failures.push(failure);
-            }
-        }
-        response
+        })
+        .await
     }
 
     async fn process(&self, record: SqsMessage) -> Done {
@@ -385,6 +358,14 @@ fn describe(e: &reqwest::Error, timeout: u64) -> String {
     out
 }
 
+/// The dispatcher's Lambda handler.
+pub fn handler(state: AppState) -> Handler {
+    Handler::sqs(move |event| {
+        let state = state.clone();
+        async move { handle(&state, event).await }
+    })
+}
+
 /// The Lambda handler's shape: a batch in, the failures out. Uses one [`Dispatcher`] per
 /// process (the HTTP clients are built once); the loopback setting cannot change within
 /// a process that serves real traffic, so tests with both settings get one of each.
@@ -399,13 +380,7 @@ pub async fn handle(state: &AppState, event: SqsEvent) -> SqsBatchResponse {
             Ok(h) => cell.get_or_init(|| h).clone(),
             Err(e) => {
                 tracing::error!(error = %e, "building the HTTP client failed");
-                let mut response = SqsBatchResponse::default();
-                for r in event.records {
-                    let mut f = BatchItemFailure::default();
-                    f.item_identifier = r.message_id.unwrap_or_default();
-                    response.batch_item_failures.push(f);
-                }
-                return response;
+                return failures(event.records.into_iter().filter_map(|r| r.message_id));
             }
         },
     };

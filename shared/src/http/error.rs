@@ -91,3 +91,42 @@ impl From<crate::store::StoreError> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+impl From<crate::services::sending::SendError> for ApiError {
+    fn from(e: crate::services::sending::SendError) -> Self {
+        use crate::services::sending::SendError as E;
+        let message = e.to_string();
+        match e {
+            E::IdempotencyKeyReused | E::DeviceNotConnected(_) | E::NoConnectedDevice => {
+                ApiError::unprocessable(message)
+            }
+            E::IdempotencyInProgress(_) | E::IdempotencyOutcomeUnknown(_) | E::DailyLimit(_) => {
+                ApiError::conflict(message)
+            }
+            E::DeviceNotFound(_) => ApiError::not_found(message),
+            E::BadMedia(_) => ApiError::bad_request(message),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::services::campaigns::EngineError> for ApiError {
+    fn from(e: crate::services::campaigns::EngineError) -> Self {
+        match e {
+            crate::services::campaigns::EngineError::Store(s) => s.into(),
+            e => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<crate::services::events::PublishError> for ApiError {
+    fn from(e: crate::services::events::PublishError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<crate::services::inbound::EnqueueError> for ApiError {
+    fn from(e: crate::services::inbound::EnqueueError) -> Self {
+        ApiError::internal(e)
+    }
+}

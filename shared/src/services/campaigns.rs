@@ -22,20 +22,16 @@ use crate::domain::campaigns::{
 use crate::domain::messages::MessageStatus;
 use crate::domain::plans::{LimitOverrides, Plan};
 use crate::domain::quota::{cap_for, day_of, limit_reached_message, next_midnight, Limit};
-use crate::domain::rate_limit::RateStatus;
 use crate::domain::webhooks::{CampaignCompleted, WebhookEvent};
-use crate::http::error::ApiError;
 use crate::runtime::clock::iso;
 use crate::runtime::state::AppState;
-use crate::services::sending::{self, SendRequest};
-use crate::store::api_keys::Principal;
+use crate::services::sending::{self, SendError, SendRequest};
 use crate::store::batch::Cond;
 use crate::store::campaigns::{Audience, Campaign, Claim, Due, NewBatch, Outcome, Recipient};
 use crate::store::contacts::AudienceMember;
 use crate::store::messages::MessageSource;
 use crate::store::{n, s, StoreError};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use axum::http::StatusCode;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -128,15 +124,6 @@ pub enum EngineError {
     Queue(String),
     #[error("CAMPAIGN_QUEUE_URL is not configured")]
     NoQueue,
-}
-
-impl From<EngineError> for ApiError {
-    fn from(e: EngineError) -> Self {
-        match e {
-            EngineError::Store(s) => s.into(),
-            e => ApiError::internal(e),
-        }
-    }
 }
 
 /// One recipient's send, as an SQS message on the campaign queue.
@@ -1240,16 +1227,11 @@ pub async fn handle_task(state: &AppState, task: SendTask) -> Result<TaskResult,
         }
     }
 
-    let caller = Principal {
+    let sender = sending::Sender {
         tenant_id: task.tenant_id.clone(),
-        key_id: task.key_id.clone(),
         plan: task.plan,
         limits: task.limits,
-        rate: RateStatus {
-            limit: 0,
-            remaining: 0,
-            reset: 0,
-        },
+        api_key_id: Some(task.key_id.clone()).filter(|k| !k.is_empty()),
     };
     let request = SendRequest {
         to: task.to.clone(),
@@ -1262,7 +1244,7 @@ pub async fn handle_task(state: &AppState, task: SendTask) -> Result<TaskResult,
         idempotency: None,
         source: MessageSource::Campaign,
     };
-    let result = sending::send_with_id(state, &caller, request, message_id.clone()).await;
+    let result = sending::send_with_id(state, &sender, request, message_id.clone()).await;
     let at = iso(state.clock.now());
     let outcome = match result {
         Err(e) => {
@@ -1277,23 +1259,18 @@ pub async fn handle_task(state: &AppState, task: SendTask) -> Result<TaskResult,
                 )
                 .await
                 .map_err(|e| e.to_string())?;
-            // Without an Idempotency-Key the send flow's only 409 is the daily cap.
-            let reason = if e.status == StatusCode::CONFLICT {
-                PauseReason::DailyLimit
-            } else if e.status == StatusCode::NOT_FOUND
-                || e.status == StatusCode::UNPROCESSABLE_ENTITY
-            {
-                PauseReason::DeviceUnavailable
-            } else {
-                return Err(format!("send stopped before the provider: {}", e.message));
+            let reason = match &e {
+                SendError::DailyLimit(_) => PauseReason::DailyLimit,
+                e if e.is_device_unavailable() => PauseReason::DeviceUnavailable,
+                e => return Err(format!("send stopped before the provider: {e}")),
             };
             let message = match reason {
                 PauseReason::DailyLimit => {
-                    format!("{}: the campaign resumes by itself at 00:00 UTC", e.message)
+                    format!("{e}: the campaign resumes by itself at 00:00 UTC")
                 }
                 PauseReason::DeviceUnavailable => format!(
                     "{}. Connect a device, then POST /api/public/v1/campaigns/{}/run to resume",
-                    e.message.trim_end_matches('.'),
+                    e.to_string().trim_end_matches('.'),
                     task.campaign_id
                 ),
             };

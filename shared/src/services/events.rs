@@ -48,12 +48,6 @@ pub enum PublishError {
     Queue(String),
 }
 
-impl From<PublishError> for crate::http::error::ApiError {
-    fn from(e: PublishError) -> Self {
-        crate::http::error::ApiError::internal(e)
-    }
-}
-
 fn queue_url(state: &AppState) -> Result<&str, PublishError> {
     state
         .config

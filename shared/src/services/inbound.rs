@@ -78,12 +78,6 @@ pub enum EnqueueError {
     Queue(String),
 }
 
-impl From<EnqueueError> for crate::http::error::ApiError {
-    fn from(e: EnqueueError) -> Self {
-        crate::http::error::ApiError::internal(e)
-    }
-}
-
 /// SQS's longest per-message delay.
 pub const MAX_DELAY_SECS: u32 = 900;
 

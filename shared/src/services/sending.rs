@@ -16,8 +16,8 @@
 use crate::adapters::providers::{Content, OutboundMessage, ProviderError};
 use crate::domain::media::MediaKind;
 use crate::domain::messages::{MessageStatus, IDEMPOTENCY_TTL_SECS};
+use crate::domain::plans::{LimitOverrides, Plan};
 use crate::domain::quota::{cap_for, limit_reached_message, Limit};
-use crate::http::error::ApiError;
 use crate::runtime::clock::iso;
 use crate::runtime::state::AppState;
 use crate::store::api_keys::Principal;
@@ -29,6 +29,68 @@ use crate::store::messages::{
 use crate::store::usage::{Reservation, Reserve};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
+
+/// Who a send is for: the tenant, the plan whose caps apply, and the API key that asked
+/// (none for campaigns' and automatic replies' sends made by the system).
+#[derive(Debug, Clone)]
+pub struct Sender {
+    pub tenant_id: String,
+    pub plan: Plan,
+    pub limits: LimitOverrides,
+    pub api_key_id: Option<String>,
+}
+
+impl From<&Principal> for Sender {
+    fn from(p: &Principal) -> Self {
+        Sender {
+            tenant_id: p.tenant_id.clone(),
+            plan: p.plan,
+            limits: p.limits,
+            api_key_id: Some(p.key_id.clone()),
+        }
+    }
+}
+
+/// Why a send stopped before the provider (nothing went out, no unit was kept). A provider
+/// refusal is not an error: it is a [`Failed`] outcome with a recorded message.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("This Idempotency-Key was already used with a different request: use a new key for a new message")]
+    IdempotencyKeyReused,
+    #[error(
+        "A request with this Idempotency-Key is still being processed (message {0}): retry shortly"
+    )]
+    IdempotencyInProgress(String),
+    #[error("The first request with this Idempotency-Key did not finish: whether message {0} went out is unknown")]
+    IdempotencyOutcomeUnknown(String),
+    /// The tenant's daily outbound cap; the message names the limit and the plan.
+    #[error("{0}")]
+    DailyLimit(String),
+    #[error("\"deviceId\": device {0} not found")]
+    DeviceNotFound(String),
+    #[error("\"deviceId\": device {0} is not connected")]
+    DeviceNotConnected(String),
+    #[error("No connected device: add one with POST /api/devices (provider \"sandbox\" works without WhatsApp)")]
+    NoConnectedDevice,
+    /// The media URL failed its check; the message says why.
+    #[error("{0}")]
+    BadMedia(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+impl SendError {
+    /// The send cannot go through the device it names (or any device): a campaign pauses
+    /// until one is connected.
+    pub fn is_device_unavailable(&self) -> bool {
+        matches!(
+            self,
+            SendError::DeviceNotFound(_)
+                | SendError::DeviceNotConnected(_)
+                | SendError::NoConnectedDevice
+        )
+    }
+}
 
 /// A send, validated.
 #[derive(Debug, Clone)]
@@ -90,9 +152,9 @@ const STALE_PENDING_SECS: i64 = 60;
 
 pub async fn send(
     state: &AppState,
-    caller: &Principal,
+    caller: &Sender,
     req: SendRequest,
-) -> Result<SendReply, ApiError> {
+) -> Result<SendReply, SendError> {
     send_with_id(state, caller, req, uuid::Uuid::now_v7().to_string()).await
 }
 
@@ -101,10 +163,10 @@ pub async fn send(
 /// recipient, so a claim whose process died can be settled from the message record.
 pub async fn send_with_id(
     state: &AppState,
-    caller: &Principal,
+    caller: &Sender,
     req: SendRequest,
     id: String,
-) -> Result<SendReply, ApiError> {
+) -> Result<SendReply, SendError> {
     let tenant_id = caller.tenant_id.as_str();
     let now = state.clock.now();
     let at = iso(now);
@@ -140,7 +202,7 @@ pub async fn send_with_id(
         crate::services::window::read(state, tenant_id, &req.to, &req.content),
     );
     let claim_hash = claim.as_ref().map(|c| c.key_hash.as_str());
-    let release_unit = |unit: Result<OutboundUnit, ApiError>| async move {
+    let release_unit = |unit: Result<OutboundUnit, SendError>| async move {
         if let Ok(u) = unit {
             refund_outbound_unit(state, &u).await;
         }
@@ -154,9 +216,7 @@ pub async fn send_with_id(
             release_unit(unit).await;
             let fingerprint = claim.as_ref().map(|c| c.fingerprint.as_str());
             if Some(first.fingerprint.as_str()) != fingerprint {
-                return Err(ApiError::unprocessable(
-                    "This Idempotency-Key was already used with a different request: use a new key for a new message",
-                ));
+                return Err(SendError::IdempotencyKeyReused);
             }
             return replay(state, tenant_id, &first.message_id, now).await;
         }
@@ -186,7 +246,7 @@ pub async fn send_with_id(
         None => None,
         Some(Ok(c)) => Some(c),
         Some(Err(m)) => {
-            let e = ApiError::bad_request(m);
+            let e = SendError::BadMedia(m);
             return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e).await);
         }
     };
@@ -302,8 +362,8 @@ async fn abandon(
     id: &str,
     claim_hash: Option<&str>,
     unit: &OutboundUnit,
-    reason: ApiError,
-) -> ApiError {
+    reason: SendError,
+) -> SendError {
     let (discarded, ()) = tokio::join!(
         state.store.discard_pending(tenant_id, id, claim_hash),
         refund_outbound_unit(state, unit),
@@ -319,26 +379,18 @@ async fn resolve_device(
     state: &AppState,
     tenant_id: &str,
     device_id: Option<&str>,
-) -> Result<Device, ApiError> {
+) -> Result<Device, SendError> {
     match device_id {
         Some(id) => match state.store.get_device(tenant_id, id).await? {
             Some(d) if d.is_connected() => Ok(d),
-            Some(_) => Err(ApiError::unprocessable(format!(
-                "\"deviceId\": device {id} is not connected"
-            ))),
-            None => Err(ApiError::not_found(format!(
-                "\"deviceId\": device {id} not found"
-            ))),
+            Some(_) => Err(SendError::DeviceNotConnected(id.to_string())),
+            None => Err(SendError::DeviceNotFound(id.to_string())),
         },
         None => state
             .store
             .first_connected_device(tenant_id)
             .await?
-            .ok_or_else(|| {
-                ApiError::unprocessable(
-                    "No connected device: add one with POST /api/devices (provider \"sandbox\" works without WhatsApp)",
-                )
-            }),
+            .ok_or(SendError::NoConnectedDevice),
     }
 }
 
@@ -348,12 +400,8 @@ async fn replay(
     tenant_id: &str,
     message_id: &str,
     now: DateTime<Utc>,
-) -> Result<SendReply, ApiError> {
-    let in_progress = || {
-        ApiError::conflict(format!(
-            "A request with this Idempotency-Key is still being processed (message {message_id}): retry shortly"
-        ))
-    };
+) -> Result<SendReply, SendError> {
+    let in_progress = || SendError::IdempotencyInProgress(message_id.to_string());
     let Some(m) = state.store.get_message(tenant_id, message_id).await? else {
         return Err(in_progress());
     };
@@ -363,9 +411,7 @@ async fn replay(
                 .map(|t| t.with_timezone(&Utc))
                 .unwrap_or(now);
             if (now - started).num_seconds() > STALE_PENDING_SECS {
-                return Err(ApiError::conflict(format!(
-                    "The first request with this Idempotency-Key did not finish: whether message {message_id} went out is unknown"
-                )));
+                return Err(SendError::IdempotencyOutcomeUnknown(message_id.to_string()));
             }
             return Err(in_progress());
         }
@@ -414,9 +460,9 @@ pub struct OutboundUnit {
 /// Takes one outbound unit, or refuses the send (409 naming the limit and the plan).
 pub async fn reserve_outbound_unit(
     state: &AppState,
-    caller: &Principal,
+    caller: &Sender,
     now: DateTime<Utc>,
-) -> Result<OutboundUnit, ApiError> {
+) -> Result<OutboundUnit, SendError> {
     let cap = cap_for(caller.plan, &caller.limits, Limit::MessagesPerDay);
     match state
         .store
@@ -424,7 +470,7 @@ pub async fn reserve_outbound_unit(
         .await?
     {
         Reserve::Granted(reservation) => Ok(OutboundUnit { reservation }),
-        Reserve::Exceeded { cap } => Err(ApiError::conflict(limit_reached_message(
+        Reserve::Exceeded { cap } => Err(SendError::DailyLimit(limit_reached_message(
             Limit::MessagesPerDay,
             cap,
             caller.plan,
@@ -441,7 +487,7 @@ pub async fn refund_outbound_unit(state: &AppState, unit: &OutboundUnit) {
 }
 
 /// The record of a new outbound message, before the provider has seen it.
-fn new_message(id: &str, caller: &Principal, req: &SendRequest, at: &str) -> Message {
+fn new_message(id: &str, caller: &Sender, req: &SendRequest, at: &str) -> Message {
     let (kind, media_url, file_name, template_name, template_language) = match &req.content {
         Content::Text { .. } => (MessageKind::Text, None, None, None, None),
         Content::Media {
@@ -488,8 +534,7 @@ fn new_message(id: &str, caller: &Principal, req: &SendRequest, at: &str) -> Mes
         response_status: None,
         retry_after: None,
         source: req.source,
-        // Automatic replies are sent by no key.
-        api_key_id: Some(caller.key_id.clone()).filter(|k| !k.is_empty()),
+        api_key_id: caller.api_key_id.clone(),
         created_at: at.to_string(),
         updated_at: at.to_string(),
         sent_at: None,

@@ -210,12 +210,8 @@ pub mod cursor {
     }
 
     /// Decodes a cursor and checks that `partition_attr` holds `partition`.
-    pub fn decode(
-        cursor: &str,
-        partition_attr: &str,
-        partition: &str,
-    ) -> Result<Item, crate::http::error::ApiError> {
-        let bad = || crate::http::error::ApiError::bad_request("Invalid \"cursor\"");
+    pub fn decode(cursor: &str, partition_attr: &str, partition: &str) -> StoreResult<Item> {
+        let bad = || StoreError::BadCursor;
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(cursor.trim())
             .map_err(|_| bad())?;
