@@ -7,4 +7,5 @@ pub mod ai;
 pub mod http_client;
 pub mod media_check;
 pub mod providers;
+pub mod queues;
 pub mod secrets;

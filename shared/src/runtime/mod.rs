@@ -5,5 +5,6 @@ pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod metrics;
+pub mod retry;
 pub mod state;
 pub mod telemetry;

@@ -16,6 +16,7 @@
 //!   batch when this one is done.
 
 use crate::adapters::providers::Content;
+use crate::adapters::queues::{self, Outgoing};
 use crate::domain::campaigns::{
     plan_batch, rendered_text, CampaignStatus, ChunkCursor, Entry, PauseReason, RecipientStatus,
 };
@@ -31,7 +32,6 @@ use crate::store::campaigns::{Audience, Campaign, Claim, Due, NewBatch, Outcome,
 use crate::store::contacts::AudienceMember;
 use crate::store::messages::MessageSource;
 use crate::store::{n, s, StoreError};
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -777,51 +777,16 @@ async fn enqueue(state: &AppState, tasks: &[(i32, SendTask)]) -> Result<(), Engi
         .campaign_queue_url
         .as_deref()
         .ok_or(EngineError::NoQueue)?;
-    for chunk in tasks.chunks(10) {
-        let entries = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, (delay, t))| {
-                let body =
-                    serde_json::to_string(t).map_err(|e| EngineError::Queue(e.to_string()))?;
-                SendMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .message_body(body)
-                    .delay_seconds(*delay)
-                    .build()
-                    .map_err(|e| EngineError::Queue(e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut pending = entries;
-        for attempt in 0..3u32 {
-            let out = state
-                .aws
-                .sqs
-                .send_message_batch()
-                .queue_url(url)
-                .set_entries(Some(pending.clone()))
-                .send()
-                .await
-                .map_err(|e| {
-                    EngineError::Queue(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())
-                })?;
-            if out.failed.is_empty() {
-                pending.clear();
-                break;
-            }
-            let failed: std::collections::HashSet<String> =
-                out.failed.iter().map(|f| f.id.clone()).collect();
-            pending.retain(|e| failed.contains(e.id()));
-            crate::store::batch::backoff(attempt + 1).await;
-        }
-        if !pending.is_empty() {
-            return Err(EngineError::Queue(format!(
-                "{} messages were not queued",
-                pending.len()
-            )));
-        }
-    }
-    Ok(())
+    let outgoing: Vec<_> = tasks
+        .iter()
+        .map(|(delay, task)| Outgoing {
+            body: task,
+            delay_secs: u32::try_from(*delay).unwrap_or(0),
+        })
+        .collect();
+    queues::send_all(&state.aws.sqs, url, &outgoing)
+        .await
+        .map_err(|e| EngineError::Queue(e.to_string()))
 }
 
 /// The batch in flight is overdue (lost messages) or the campaign was resumed: queue its

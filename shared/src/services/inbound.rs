@@ -10,9 +10,9 @@
 //!
 //! Entry points answer as soon as the jobs are queued (one `SendMessageBatch` per ten).
 
+use crate::adapters::queues::{self, Outgoing};
 use crate::domain::devices::ProviderKind;
 use crate::runtime::state::AppState;
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -78,9 +78,6 @@ pub enum EnqueueError {
     Queue(String),
 }
 
-/// SQS's longest per-message delay.
-pub const MAX_DELAY_SECS: u32 = 900;
-
 /// Queues jobs, each with its delay in seconds, ten per SQS call. All or an error.
 pub async fn enqueue(state: &AppState, jobs: &[(InboundJob, u32)]) -> Result<(), EnqueueError> {
     let url = state
@@ -88,39 +85,14 @@ pub async fn enqueue(state: &AppState, jobs: &[(InboundJob, u32)]) -> Result<(),
         .inbound_queue_url
         .as_deref()
         .ok_or(EnqueueError::NoQueue)?;
-    for chunk in jobs.chunks(10) {
-        let entries = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, (job, delay))| {
-                let body =
-                    serde_json::to_string(job).map_err(|e| EnqueueError::Queue(e.to_string()))?;
-                SendMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .message_body(body)
-                    .delay_seconds(i32::try_from((*delay).min(MAX_DELAY_SECS)).unwrap_or(0))
-                    .build()
-                    .map_err(|e| EnqueueError::Queue(e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let out = state
-            .aws
-            .sqs
-            .send_message_batch()
-            .queue_url(url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .map_err(|e| {
-                EnqueueError::Queue(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())
-            })?;
-        if !out.failed.is_empty() {
-            return Err(EnqueueError::Queue(format!(
-                "{} of {} jobs were not queued",
-                out.failed.len(),
-                chunk.len()
-            )));
-        }
-    }
-    Ok(())
+    let outgoing: Vec<_> = jobs
+        .iter()
+        .map(|(job, delay)| Outgoing {
+            body: job,
+            delay_secs: *delay,
+        })
+        .collect();
+    queues::send_all(&state.aws.sqs, url, &outgoing)
+        .await
+        .map_err(|e| EnqueueError::Queue(e.to_string()))
 }
