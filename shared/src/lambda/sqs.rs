@@ -24,7 +24,9 @@ where
     let results = futures::future::join_all(event.records.into_iter().map(|record| {
         let id = record.message_id.clone().unwrap_or_default();
         let span = tracing::info_span!("sqs_record", worker, sqs_message_id = %id);
-        let handled = handle(record);
+        // Boxed: a worker's future is large in debug builds, and moving it through the
+        // layers below on the stack can overflow a test thread's stack.
+        let handled = Box::pin(handle(record));
         async move {
             let started = Instant::now();
             let (result, calls) = metrics::record(handled).await;
