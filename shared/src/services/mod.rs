@@ -6,4 +6,5 @@ pub mod events;
 pub mod inbound;
 pub mod sending;
 pub mod statuses;
+pub mod webhooks;
 pub mod window;
