@@ -1,11 +1,12 @@
 //! The platform admin key, from configuration or Secrets Manager, and the constant-time
 //! check of a presented key against it.
 
+use crate::adapters::secrets::read_secret;
+use crate::runtime::cache::TtlCache;
 use crate::runtime::config::AdminKeySource;
 use sha2::{Digest, Sha256};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use subtle::ConstantTimeEq;
-use tokio::sync::RwLock;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminKeyError {
@@ -20,7 +21,7 @@ pub enum AdminKeyError {
 #[derive(Debug)]
 pub struct AdminKey {
     source: AdminKeySource,
-    cached: RwLock<Option<(Instant, [u8; 32])>>,
+    cached: TtlCache<(), [u8; 32]>,
 }
 
 const ADMIN_KEY_CACHE: Duration = Duration::from_secs(300);
@@ -29,7 +30,7 @@ impl AdminKey {
     pub fn new(source: AdminKeySource) -> Self {
         AdminKey {
             source,
-            cached: RwLock::new(None),
+            cached: TtlCache::new(ADMIN_KEY_CACHE),
         }
     }
 
@@ -41,28 +42,17 @@ impl AdminKey {
             AdminKeySource::Literal(k) => return Ok(Sha256::digest(k.as_bytes()).into()),
             AdminKeySource::Secret(id) => id,
         };
-        if let Some((at, hash)) = *self.cached.read().await {
-            if at.elapsed() < ADMIN_KEY_CACHE {
-                return Ok(hash);
-            }
+        if let Some(hash) = self.cached.get(&()).await {
+            return Ok(hash);
         }
-        let out = secrets
-            .get_secret_value()
-            .secret_id(secret_id)
-            .send()
+        let value = read_secret(secrets, secret_id)
             .await
-            .map_err(|e| {
-                AdminKeyError::Read(
-                    aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string(),
-                )
-            })?;
-        let value = out
-            .secret_string()
-            .map(str::trim)
+            .map_err(|e| AdminKeyError::Read(e.to_string()))?;
+        let value = Some(value.trim())
             .filter(|v| !v.is_empty())
             .ok_or(AdminKeyError::Empty)?;
         let hash: [u8; 32] = Sha256::digest(value.as_bytes()).into();
-        *self.cached.write().await = Some((Instant::now(), hash));
+        self.cached.insert((), hash).await;
         Ok(hash)
     }
 
