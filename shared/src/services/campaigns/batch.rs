@@ -59,11 +59,11 @@ pub(super) async fn tenant_limits(
     })
 }
 
-fn daily_limit_message(s: &TenantLimits) -> String {
-    let cap = s.cap.unwrap_or(0);
+fn daily_limit_message(tenant: &TenantLimits) -> String {
+    let cap = tenant.cap.unwrap_or(0);
     format!(
         "{}: the campaign resumes by itself at 00:00 UTC",
-        limit_reached_message(Limit::MessagesPerDay, cap, s.plan)
+        limit_reached_message(Limit::MessagesPerDay, cap, tenant.plan)
     )
 }
 
@@ -163,8 +163,8 @@ pub(super) async fn queue_batch(
     if state.config.campaign_queue_url.is_none() {
         return Err(CampaignError::NoQueue);
     }
-    let sender = tenant_limits(state, c, now).await?;
-    if sender.suspended {
+    let tenant = tenant_limits(state, c, now).await?;
+    if tenant.suspended {
         if trigger == Trigger::Scheduler {
             store
                 .set_campaign_due(
@@ -176,8 +176,8 @@ pub(super) async fn queue_batch(
         }
         return Ok(Step::Done(Advance::Suspended));
     }
-    if sender.remaining == Some(0) {
-        let message = daily_limit_message(&sender);
+    if tenant.remaining == Some(0) {
+        let message = daily_limit_message(&tenant);
         pause(
             state,
             &c.tenant_id,
@@ -196,7 +196,7 @@ pub(super) async fn queue_batch(
     let wanted = state
         .config
         .campaign_batch_size
-        .min(sender.remaining.map_or(usize::MAX, |r| r as usize));
+        .min(tenant.remaining.map_or(usize::MAX, |r| r as usize));
     let plan = plan_batch(now_ms, c.next_send_at_ms, c.delay_seconds, wanted);
     if plan.delays.is_empty() {
         let at = plan.next_send_at_ms / 1000 - MAX_SQS_DELAY_SECS + 1;
@@ -260,7 +260,7 @@ pub(super) async fn queue_batch(
             Ok(text) => {
                 let due = slots.next().unwrap_or(now_ms);
                 r.due_ms = Some(due);
-                tasks.push((delays.next().unwrap_or(0), task(c, &sender, &r, text, due)));
+                tasks.push((delays.next().unwrap_or(0), task(c, &tenant, &r, text, due)));
             }
             Err(e) => {
                 r.status = RecipientStatus::Failed;
@@ -328,7 +328,7 @@ pub(super) async fn queue_batch(
 
 pub(super) fn task(
     c: &Campaign,
-    sender: &TenantLimits,
+    tenant: &TenantLimits,
     r: &Recipient,
     text: String,
     due_ms: i64,
@@ -340,8 +340,8 @@ pub(super) fn task(
         to: r.phone.clone(),
         text,
         device_id: c.device_id.clone(),
-        plan: sender.plan,
-        limits: sender.limits,
+        plan: tenant.plan,
+        limits: tenant.limits,
         key_id: c.api_key_id.clone(),
         due_ms,
     }

@@ -61,8 +61,8 @@ pub(super) async fn recover(
         }
         return Ok(Step::Done(Advance::InFlight(in_flight(c))));
     }
-    let sender = tenant_limits(state, c, now).await?;
-    if sender.suspended {
+    let tenant = tenant_limits(state, c, now).await?;
+    if tenant.suspended {
         return Ok(Step::Done(Advance::Suspended));
     }
     let plan = plan_batch(now_ms, c.next_send_at_ms, c.delay_seconds, leftovers.len());
@@ -90,7 +90,7 @@ pub(super) async fn recover(
     let mut tasks = Vec::with_capacity(plan.delays.len());
     for ((r, delay), due) in leftovers.iter().zip(&plan.delays).zip(&plan.due_ms) {
         let text = render(&c.message, &r.name, &r.phone);
-        tasks.push((*delay, task(c, &sender, r, text, *due)));
+        tasks.push((*delay, task(c, &tenant, r, text, *due)));
     }
     enqueue(state, &tasks).await?;
     let requeued = tasks.len();

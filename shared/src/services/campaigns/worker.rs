@@ -26,6 +26,8 @@ pub enum TaskResult {
     Paused,
 }
 
+const CLAIM_CONTENDED: &str = "the recipient's claim kept conflicting";
+
 /// The worker's handling of one SQS message. `Err`: leave the message on the queue (SQS
 /// brings it back after the visibility timeout; nothing was sent).
 pub async fn handle_task(state: &AppState, task: SendTask) -> Result<TaskResult, String> {
@@ -45,9 +47,7 @@ pub async fn handle_task(state: &AppState, task: SendTask) -> Result<TaskResult,
             .await
             .map_err(|e| e.to_string())?;
         match claim {
-            Claim::Contended => Err(Retry::Again(
-                "the recipient's claim kept conflicting".to_string(),
-            )),
+            Claim::Contended => Err(Retry::Again(CLAIM_CONTENDED.to_string())),
             claim => Ok(claim),
         }
     })
@@ -55,8 +55,8 @@ pub async fn handle_task(state: &AppState, task: SendTask) -> Result<TaskResult,
     match claim {
         Claim::Claimed => {}
         Claim::NotQueued => return Ok(TaskResult::Duplicate),
-        // Given back as an error by the retry above once attempts run out.
-        Claim::Contended => return Err("the recipient's claim kept conflicting".into()),
+        // The retry above gives it back as an error once its attempts run out.
+        Claim::Contended => return Err(CLAIM_CONTENDED.into()),
         Claim::CampaignNotRunning => {
             let c = store
                 .get_campaign(&task.tenant_id, &task.campaign_id)
