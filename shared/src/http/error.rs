@@ -110,11 +110,24 @@ impl From<crate::services::sending::SendError> for ApiError {
     }
 }
 
-impl From<crate::services::campaigns::EngineError> for ApiError {
-    fn from(e: crate::services::campaigns::EngineError) -> Self {
+impl From<crate::services::campaigns::CampaignError> for ApiError {
+    fn from(e: crate::services::campaigns::CampaignError) -> Self {
         match e {
-            crate::services::campaigns::EngineError::Store(s) => s.into(),
+            crate::services::campaigns::CampaignError::Store(s) => s.into(),
             e => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<crate::services::campaigns::CreateError> for ApiError {
+    fn from(e: crate::services::campaigns::CreateError) -> Self {
+        use crate::services::campaigns::CreateError as E;
+        let message = e.to_string();
+        match e {
+            E::Invalid(_) => ApiError::bad_request(message),
+            E::ContactListNotFound(_) | E::DeviceNotFound(_) => ApiError::not_found(message),
+            E::DeviceNotConnected(_) | E::NoConnectedDevice => ApiError::unprocessable(message),
+            E::Store(e) => e.into(),
         }
     }
 }
