@@ -130,3 +130,44 @@ impl From<crate::services::inbound::EnqueueError> for ApiError {
         ApiError::internal(e)
     }
 }
+
+impl From<crate::services::inbound::webhook::VerifyError> for ApiError {
+    fn from(e: crate::services::inbound::webhook::VerifyError) -> Self {
+        use crate::services::inbound::webhook::VerifyError as E;
+        match e {
+            E::UnknownToken => ApiError::forbidden(e.to_string()),
+            E::Secrets(e) => ApiError::internal(e),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::services::inbound::webhook::WebhookError> for ApiError {
+    fn from(e: crate::services::inbound::webhook::WebhookError) -> Self {
+        use crate::services::inbound::webhook::WebhookError as E;
+        let message = e.to_string();
+        match e {
+            E::MissingSignature | E::MalformedSignature => ApiError::unauthorized(message),
+            E::NotEnvelope(_) => ApiError::bad_request(message),
+            E::UnknownAccount | E::UnknownPhoneNumber(_) | E::InvalidSignature => {
+                ApiError::forbidden(message)
+            }
+            E::Secrets(e) => ApiError::internal(e),
+            E::Store(e) => e.into(),
+            E::Enqueue(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::services::inbound::webhook::SandboxError> for ApiError {
+    fn from(e: crate::services::inbound::webhook::SandboxError) -> Self {
+        use crate::services::inbound::webhook::SandboxError as E;
+        let message = e.to_string();
+        match e {
+            E::DeviceNotFound(_) => ApiError::not_found(message),
+            E::NotSandbox(_) | E::NotConnected(_) => ApiError::unprocessable(message),
+            E::Store(e) => e.into(),
+            E::Enqueue(e) => e.into(),
+        }
+    }
+}
