@@ -249,10 +249,12 @@ async fn store_once(
 }
 
 /// Step 5: `handling = done`. Tried a few times; a mark that never lands leaves the claim to
-/// go stale, and a redelivery finds the replies already sent (idempotency keys).
+/// go stale, and a later copy of the job that takes it over finds the replies already sent
+/// (idempotency keys).
 pub async fn finish(state: &AppState, recorded: &Recorded) {
     let (tenant_id, id, now) = (&recorded.job.tenant_id, &recorded.message.id, recorded.now);
-    let finished = retry(IDEMPOTENT_CALL, |attempt| async move {
+    // Each failed attempt is logged; the last failure changes nothing more.
+    let _ = retry(IDEMPOTENT_CALL, |attempt| async move {
         state
             .store
             .finish_inbound(tenant_id, id, now)
@@ -263,8 +265,6 @@ pub async fn finish(state: &AppState, recorded: &Recorded) {
             })
     })
     .await;
-    // Each failed attempt is logged above.
-    drop(finished);
 }
 
 fn inbound_message(
