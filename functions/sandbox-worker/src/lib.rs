@@ -5,12 +5,9 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use wati_shared::adapters::providers::sandbox::SandboxStatus;
-use wati_shared::domain::messages::MessageStatus;
 use wati_shared::lambda::sqs::{parse_body, run_batch};
 use wati_shared::lambda::Handler;
-use wati_shared::runtime::clock::iso;
-use wati_shared::services::statuses;
-use wati_shared::store::messages::{StatusOutcome, StatusUpdate};
+use wati_shared::services::inbound::statuses;
 use wati_shared::AppState;
 
 /// The worker's Lambda handler.
@@ -28,21 +25,7 @@ pub async fn handle(state: &AppState, event: SqsEvent) -> SqsBatchResponse {
 
 async fn handle_one(state: &AppState, record: SqsMessage) -> Result<(), String> {
     let status: SandboxStatus = parse_body(&record, "a sandbox status")?;
-    let update = StatusUpdate {
-        tenant_id: status.tenant_id,
-        message_id: status.message_id,
-        status: status.status,
-        at: iso(state.clock.now()),
-        failure: None,
-        completion: None,
-    };
-    match statuses::record(state, update)
+    statuses::sandbox(state, status)
         .await
-        .map_err(|e| e.to_string())?
-    {
-        StatusOutcome::Unchanged(m) if m.status == MessageStatus::Pending => {
-            Err(format!("message {} is still pending", m.id))
-        }
-        StatusOutcome::Changed(_) | StatusOutcome::Unchanged(_) | StatusOutcome::NotFound => Ok(()),
-    }
+        .map_err(|e| e.to_string())
 }
