@@ -19,6 +19,7 @@ use crate::domain::messages::{MessageStatus, IDEMPOTENCY_TTL_SECS};
 use crate::domain::plans::{LimitOverrides, Plan};
 use crate::domain::quota::{cap_for, limit_reached_message, Limit};
 use crate::runtime::clock::iso;
+use crate::runtime::retry::{retry, Backoff, Retry};
 use crate::runtime::state::AppState;
 use crate::store::api_keys::Principal;
 use crate::store::devices::Device;
@@ -340,18 +341,18 @@ async fn record_completion(
     state: &AppState,
     update: StatusUpdate,
 ) -> Result<StatusOutcome, crate::store::StoreError> {
-    let mut last = None;
-    for attempt in 0..3u64 {
-        match crate::services::statuses::record(state, update.clone()).await {
-            Ok(o) => return Ok(o),
-            Err(e) => {
-                tracing::warn!(error = %e, attempt, "recording a send's outcome failed");
-                last = Some(e);
-                tokio::time::sleep(Duration::from_millis(50 * (attempt + 1))).await;
-            }
+    retry(Backoff::new(3).base(Duration::from_millis(50)), |attempt| {
+        let update = update.clone();
+        async move {
+            crate::services::statuses::record(state, update)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e, attempt, "recording a send's outcome failed");
+                    Retry::Again(e)
+                })
         }
-    }
-    Err(last.unwrap_or(crate::store::StoreError::Contention("record send outcome")))
+    })
+    .await
 }
 
 /// Stops a send before the provider: no message is left, the claim is released, the unit
