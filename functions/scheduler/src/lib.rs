@@ -3,7 +3,7 @@
 //! campaigns whose time has come start, running ones get their next batch when the worker
 //! has not queued it already, stalled batches are queued again, campaigns paused on the
 //! daily outbound cap resume once their day is over, and pending `campaign.completed`
-//! events are published. The daily job is the plans issue's roll-over: daily counters are
+//! events are published. The daily job is the day's roll-over: daily counters are
 //! keyed by their day and need no reset, and the minute job does the same work, so nothing
 //! depends on the midnight run being on time.
 

@@ -446,7 +446,7 @@ async fn replay(
     })
 }
 
-// The daily outbound cap (plans issue): `reserve_outbound_unit` runs in the same concurrent
+// The daily outbound cap: `reserve_outbound_unit` runs in the same concurrent
 // round as the pending record, before the provider is called — one conditional write, no
 // read. `refund_outbound_unit` runs when the send stops before the provider, when a retry
 // turns out to be an `Idempotency-Key` replay, and when the provider certainly did not take

@@ -1,7 +1,7 @@
 //! Message status changes — `pending → sent | failed` when a send completes, then
-//! `delivered`, `read` or `failed` as the provider reports them (the sandbox worker today,
-//! Meta's status webhooks with the inbound issue). Every change goes through [`record`]: it
-//! is the one place a `message.status` event is to be published (webhooks issue).
+//! `delivered`, `read` or `failed` as the provider reports them (the sandbox worker, Meta's
+//! status webhooks). Every change goes through [`record`]: it is the one place a
+//! `message.status` event is published.
 
 use crate::domain::messages::MessageStatus;
 use crate::domain::webhooks::{
