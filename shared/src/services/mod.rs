@@ -7,4 +7,3 @@ pub mod inbound;
 pub mod sending;
 pub mod statuses;
 pub mod webhooks;
-pub mod window;

@@ -13,6 +13,8 @@
 //! message and releases its claim. A provider refusal leaves a `failed` message, answered
 //! with a non-2xx error that carries its id.
 
+pub mod window;
+
 use crate::adapters::providers::{Content, OutboundMessage, ProviderError};
 use crate::domain::media::MediaKind;
 use crate::domain::messages::{MessageStatus, IDEMPOTENCY_TTL_SECS};
@@ -200,7 +202,7 @@ pub async fn send_with_id(
         resolve_device(state, tenant_id, req.device_id.as_deref()),
         media,
         reserve_outbound_unit(state, caller, now),
-        crate::services::window::read(state, tenant_id, &req.to, &req.content),
+        window::read(state, tenant_id, &req.to, &req.content),
     );
     let claim_hash = claim.as_ref().map(|c| c.key_hash.as_str());
     let release_unit = |unit: Result<OutboundUnit, SendError>| async move {
@@ -241,8 +243,8 @@ pub async fn send_with_id(
         Err(e) => return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e).await),
     };
     // The 24-hour window (Cloud API, free-form content): a closed window is recorded and
-    // answered like Meta's own refusal, without calling Meta. See `crate::services::window`.
-    let window_refusal = crate::services::window::check(&device, &req.to, window, now).err();
+    // answered like Meta's own refusal, without calling Meta. See `window`.
+    let window_refusal = window::check(&device, &req.to, window, now).err();
     let checked = match media {
         None => None,
         Some(Ok(c)) => Some(c),
