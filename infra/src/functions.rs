@@ -1,19 +1,13 @@
-//! Which Rust code implements each function of the template, keyed by its `CodeUri`.
-//! A new function crate is added here, in `template.yaml`, and in `fn-meta`'s OpenAPI merge.
+//! Which Rust code implements each function of the template, keyed by its `CodeUri`: each
+//! function crate's `handler(state)`, the same one its `main.rs` runs in Lambda. A new
+//! function crate is added here, in `template.yaml`, and in `fn-meta`'s OpenAPI merge.
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use axum::Router;
-use futures::future::BoxFuture;
 use std::collections::HashMap;
-use std::sync::Arc;
+use wati_shared::lambda::Handler;
 use wati_shared::AppState;
 
-/// An SQS-triggered worker: a batch in, the ids of the messages that failed out.
-pub type SqsHandler =
-    Arc<dyn Fn(SqsEvent) -> BoxFuture<'static, Result<SqsBatchResponse, String>> + Send + Sync>;
-/// A function fired by an EventBridge schedule, given the event (or the template's `Input`).
-pub type ScheduledHandler =
-    Arc<dyn Fn(serde_json::Value) -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+pub use wati_shared::lambda::{ScheduledHandler, SqsHandler};
 
 #[derive(Clone, Default)]
 pub struct Functions {
@@ -22,84 +16,45 @@ pub struct Functions {
     pub scheduled: HashMap<String, ScheduledHandler>,
 }
 
+impl Functions {
+    /// Registers `handler` for `code_uri`. One `CodeUri` may hold an HTTP function and a
+    /// scheduled one (two binaries of one crate, as `functions/contacts` does).
+    pub fn add(&mut self, code_uri: &str, handler: Handler) {
+        let uri = code_uri.to_string();
+        match handler {
+            Handler::Http(router) => self.http.insert(uri, router).map(|_| ()),
+            Handler::Sqs(h) => self.sqs.insert(uri, h).map(|_| ()),
+            Handler::Scheduled(h) => self.scheduled.insert(uri, h).map(|_| ()),
+        };
+    }
+}
+
+/// What a function crate exposes: its handler, built from the state.
+type BuildHandler = fn(AppState) -> Handler;
+
 pub fn registry(state: &AppState) -> Functions {
+    let handlers: [(&str, BuildHandler); 14] = [
+        ("functions/admin", fn_admin::handler),
+        ("functions/settings", fn_settings::handler),
+        ("functions/contacts", fn_contacts::handler),
+        ("functions/contacts", fn_contacts::sweep::handler),
+        ("functions/meta", fn_meta::handler),
+        ("functions/auto-replies", fn_auto_replies::handler),
+        ("functions/messages", fn_messages::handler),
+        ("functions/sandbox-worker", fn_sandbox_worker::handler),
+        ("functions/campaigns", fn_campaigns::handler),
+        ("functions/campaign-worker", fn_campaign_worker::handler),
+        ("functions/scheduler", fn_scheduler::handler),
+        ("functions/cloud-api-webhook", fn_cloud_api_webhook::handler),
+        ("functions/inbound-worker", fn_inbound_worker::handler),
+        (
+            "functions/webhook-dispatcher",
+            fn_webhook_dispatcher::handler,
+        ),
+    ];
     let mut f = Functions::default();
-    f.http
-        .insert("functions/admin".into(), fn_admin::router(state.clone()));
-    f.http.insert(
-        "functions/settings".into(),
-        fn_settings::router(state.clone()),
-    );
-    f.http.insert(
-        "functions/contacts".into(),
-        fn_contacts::router(state.clone()),
-    );
-    let sweep_state = state.clone();
-    f.scheduled.insert(
-        "functions/contacts".into(),
-        Arc::new(move |_event| {
-            let state = sweep_state.clone();
-            Box::pin(async move { fn_contacts::sweep::run(&state).await.map(|_| ()) })
-        }),
-    );
-    f.http
-        .insert("functions/meta".into(), fn_meta::router(state.clone()));
-    f.http.insert(
-        "functions/auto-replies".into(),
-        fn_auto_replies::router(state.clone()),
-    );
-    f.http.insert(
-        "functions/messages".into(),
-        fn_messages::router(state.clone()),
-    );
-    let worker_state = state.clone();
-    f.sqs.insert(
-        "functions/sandbox-worker".into(),
-        Arc::new(move |event: SqsEvent| {
-            let state = worker_state.clone();
-            Box::pin(async move { Ok(fn_sandbox_worker::handle(&state, event).await) })
-                as BoxFuture<'static, Result<SqsBatchResponse, String>>
-        }),
-    );
-    f.http.insert(
-        "functions/campaigns".into(),
-        fn_campaigns::router(state.clone()),
-    );
-    let campaign_worker = state.clone();
-    f.sqs.insert(
-        "functions/campaign-worker".into(),
-        Arc::new(move |event| {
-            let state = campaign_worker.clone();
-            Box::pin(async move { Ok(fn_campaign_worker::handle(&state, event).await) })
-        }),
-    );
-    let scheduler = state.clone();
-    f.scheduled.insert(
-        "functions/scheduler".into(),
-        Arc::new(move |event| {
-            let state = scheduler.clone();
-            Box::pin(async move { fn_scheduler::run(&state, &event).await.map(|_| ()) })
-        }),
-    );
-    f.http.insert(
-        "functions/cloud-api-webhook".into(),
-        fn_cloud_api_webhook::router(state.clone()),
-    );
-    let inbound = std::sync::Arc::new(fn_inbound_worker::Worker::new(state.clone()));
-    f.sqs.insert(
-        "functions/inbound-worker".into(),
-        Arc::new(move |event| {
-            let worker = inbound.clone();
-            Box::pin(async move { Ok(worker.handle(event).await) })
-        }),
-    );
-    let webhooks = state.clone();
-    f.sqs.insert(
-        "functions/webhook-dispatcher".into(),
-        Arc::new(move |event| {
-            let state = webhooks.clone();
-            Box::pin(async move { Ok(fn_webhook_dispatcher::handle(&state, event).await) })
-        }),
-    );
+    for (code_uri, handler) in handlers {
+        f.add(code_uri, handler(state.clone()));
+    }
     f
 }

@@ -1,7 +1,4 @@
-use wati_shared::AppState;
-
 #[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    let state = AppState::from_env().await?;
-    lambda_http::run(fn_admin::router(state)).await
+async fn main() -> Result<(), wati_shared::lambda::Error> {
+    wati_shared::lambda::run(fn_admin::handler).await
 }

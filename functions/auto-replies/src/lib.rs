@@ -8,23 +8,18 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use wati_shared::domain::auto_reply::{normalize, MatchType};
+use wati_shared::domain::auto_reply::{self as rules, MatchType};
 use wati_shared::domain::quota::{cap_for, limit_reached_message, Limit};
 use wati_shared::http::auth::Caller;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
-use wati_shared::http::{guarded, Access};
+use wati_shared::http::{guarded, required, Access};
 use wati_shared::http::{ApiJson, ApiQuery, PageParams};
-use wati_shared::runtime::clock::iso;
-use wati_shared::store::auto_replies::{AiSettings, CreateRuleOutcome, ReplyLogEntry, Rule};
-
+use wati_shared::store::auto_replies::{CreateRuleOutcome, ReplyLogEntry, Rule};
 use wati_shared::AppState;
 
-pub const MAX_KEYWORD_CHARS: usize = 100;
-pub const MAX_RESPONSES: usize = 10;
-pub const MAX_RESPONSE_CHARS: usize = 4096;
-pub const MAX_STEP_DELAY_SECONDS: u32 = 60;
-pub const MAX_SYSTEM_PROMPT_CHARS: usize = 4000;
+mod ai_settings;
+pub use ai_settings::*;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -32,6 +27,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(update_rule))
         .routes(routes!(reply_log))
         .routes(routes!(get_ai_settings, put_ai_settings))
+}
+
+/// This function's Lambda handler: its Router (see `wati_shared::lambda`).
+pub fn handler(state: AppState) -> wati_shared::lambda::Handler {
+    wati_shared::lambda::Handler::Http(router(state))
 }
 
 pub fn router(state: AppState) -> Router {
@@ -79,68 +79,14 @@ struct RuleContent {
     step_delay_seconds: u32,
 }
 
-fn keyword(k: &str) -> ApiResult<String> {
-    let k = k.trim();
-    if normalize(k).is_empty() {
-        return Err(ApiError::bad_request("\"keyword\" must not be empty"));
-    }
-    if k.chars().count() > MAX_KEYWORD_CHARS {
-        return Err(ApiError::bad_request(format!(
-            "\"keyword\" must be at most {MAX_KEYWORD_CHARS} characters"
-        )));
-    }
-    Ok(k.to_string())
-}
-
-/// `responses` if given, else `[response]`; each non-empty and within WhatsApp's size.
-fn responses(response: Option<&str>, responses: Option<&[String]>) -> ApiResult<Vec<String>> {
-    let list: Vec<String> = match (responses, response) {
-        (Some(list), _) if !list.is_empty() => list.to_vec(),
-        (_, Some(one)) => vec![one.to_string()],
-        _ => {
-            return Err(ApiError::bad_request(
-                "Send \"response\" or a non-empty \"responses\" list",
-            ))
-        }
-    };
-    if list.len() > MAX_RESPONSES {
-        return Err(ApiError::bad_request(format!(
-            "\"responses\" may hold at most {MAX_RESPONSES} messages"
-        )));
-    }
-    for (i, r) in list.iter().enumerate() {
-        if r.trim().is_empty() {
-            return Err(ApiError::bad_request(format!(
-                "\"responses[{i}]\" must not be empty"
-            )));
-        }
-        if r.chars().count() > MAX_RESPONSE_CHARS {
-            return Err(ApiError::bad_request(format!(
-                "\"responses[{i}]\" must be at most {MAX_RESPONSE_CHARS} characters"
-            )));
-        }
-    }
-    Ok(list)
-}
-
-fn step_delay(v: u32) -> ApiResult<u32> {
-    if v > MAX_STEP_DELAY_SECONDS {
-        return Err(ApiError::bad_request(format!(
-            "\"step_delay_seconds\" must be between 0 and {MAX_STEP_DELAY_SECONDS}"
-        )));
-    }
-    Ok(v)
-}
-
 fn content(req: &RuleRequest) -> ApiResult<RuleContent> {
     Ok(RuleContent {
-        keyword: keyword(
-            req.keyword
-                .as_deref()
-                .ok_or_else(|| ApiError::bad_request("\"keyword\" is required"))?,
-        )?,
-        responses: responses(req.response.as_deref(), req.responses.as_deref())?,
-        step_delay_seconds: step_delay(req.step_delay_seconds.unwrap_or(0))?,
+        keyword: rules::keyword(required("keyword", &req.keyword)?)
+            .map_err(ApiError::bad_request)?,
+        responses: rules::responses(req.response.as_deref(), req.responses.as_deref())
+            .map_err(ApiError::bad_request)?,
+        step_delay_seconds: rules::step_delay(req.step_delay_seconds.unwrap_or(0))
+            .map_err(ApiError::bad_request)?,
     })
 }
 
@@ -218,17 +164,18 @@ async fn update_rule(
             .ok_or_else(|| ApiError::not_found("Rule not found"))?;
         let seen = rule.updated_at.clone();
         if let Some(k) = &req.keyword {
-            rule.keyword = keyword(k)?;
+            rule.keyword = rules::keyword(k).map_err(ApiError::bad_request)?;
         }
         if let Some(t) = req.match_type {
             rule.match_type = t;
         }
         if req.response.is_some() || req.responses.is_some() {
-            rule.responses = responses(req.response.as_deref(), req.responses.as_deref())?;
+            rule.responses = rules::responses(req.response.as_deref(), req.responses.as_deref())
+                .map_err(ApiError::bad_request)?;
             rule.response = rule.responses[0].clone();
         }
         if let Some(d) = req.step_delay_seconds {
-            rule.step_delay_seconds = step_delay(d)?;
+            rule.step_delay_seconds = rules::step_delay(d).map_err(ApiError::bad_request)?;
         }
         if let Some(a) = req.active {
             rule.active = a;
@@ -314,74 +261,5 @@ async fn reply_log(
     Ok(Json(ReplyLogPage {
         entries,
         next_cursor,
-    }))
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AiSettingsView {
-    #[serde(flatten)]
-    pub settings: AiSettings,
-    /// AI replies the plan allows per day (`null`: unlimited; 0: AI replies are skipped).
-    pub daily_limit: Option<u32>,
-}
-
-/// AI Smart Reply settings.
-#[utoipa::path(get, path = "/api/ai-settings", tag = "auto-replies",
-    security(("apiKey" = [])),
-    responses((status = 200, body = AiSettingsView), (status = 401, body = ErrorBody)))]
-async fn get_ai_settings(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-) -> ApiResult<Json<AiSettingsView>> {
-    let settings = state.store.ai_settings(&caller.tenant_id).await?;
-    Ok(Json(AiSettingsView {
-        settings,
-        daily_limit: cap_for(caller.plan, &caller.limits, Limit::AiRepliesPerDay),
-    }))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct AiSettingsRequest {
-    pub enabled: bool,
-    #[serde(default)]
-    pub system_prompt: String,
-    pub fallback_language: Option<String>,
-}
-
-/// Turn AI Smart Reply on or off, set the business voice and the fallback language.
-#[utoipa::path(put, path = "/api/ai-settings", tag = "auto-replies",
-    request_body = AiSettingsRequest,
-    security(("apiKey" = [])),
-    responses((status = 200, body = AiSettingsView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-async fn put_ai_settings(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiJson(req): ApiJson<AiSettingsRequest>,
-) -> ApiResult<Json<AiSettingsView>> {
-    if req.system_prompt.chars().count() > MAX_SYSTEM_PROMPT_CHARS {
-        return Err(ApiError::bad_request(format!(
-            "\"systemPrompt\" must be at most {MAX_SYSTEM_PROMPT_CHARS} characters"
-        )));
-    }
-    let fallback_language = match req.fallback_language {
-        None => AiSettings::default().fallback_language,
-        Some(l) => wati_shared::domain::validate::name("fallbackLanguage", &l, 50)
-            .map_err(ApiError::bad_request)?,
-    };
-    let settings = AiSettings {
-        enabled: req.enabled,
-        system_prompt: req.system_prompt.trim().to_string(),
-        fallback_language,
-    };
-    state
-        .store
-        .put_ai_settings(&caller.tenant_id, &settings)
-        .await?;
-    tracing::info!(enabled = settings.enabled, at = %iso(state.clock.now()), "AI settings changed");
-    Ok(Json(AiSettingsView {
-        settings,
-        daily_limit: cap_for(caller.plan, &caller.limits, Limit::AiRepliesPerDay),
     }))
 }

@@ -8,25 +8,32 @@ use utoipa_axum::routes;
 use wati_shared::http::{guarded, Access};
 use wati_shared::AppState;
 
+pub mod bulk;
 pub mod contacts;
 pub mod lists;
+pub mod members;
 pub mod sweep;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(
             contacts::list_contacts,
-            contacts::upsert_contacts,
-            contacts::delete_contacts
+            bulk::upsert_contacts,
+            bulk::delete_contacts
         ))
         .routes(routes!(contacts::get_contact, contacts::update_contact))
         .routes(routes!(lists::create_list, lists::list_lists))
         .routes(routes!(lists::get_list, lists::delete_list))
         .routes(routes!(
-            lists::list_members,
-            lists::add_members,
-            lists::remove_members
+            members::list_members,
+            members::add_members,
+            members::remove_members
         ))
+}
+
+/// This function's Lambda handler: its Router (see `wati_shared::lambda`).
+pub fn handler(state: AppState) -> wati_shared::lambda::Handler {
+    wati_shared::lambda::Handler::Http(router(state))
 }
 
 pub fn router(state: AppState) -> Router {

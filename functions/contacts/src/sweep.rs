@@ -24,3 +24,18 @@ pub async fn run(state: &AppState) -> Result<SweepReport, String> {
     }
     Ok(report)
 }
+
+/// The sweep's Lambda handler (a scheduled event; the event's content is not used).
+pub fn handler(state: AppState) -> wati_shared::lambda::Handler {
+    wati_shared::lambda::Handler::scheduled(move |_event| {
+        let state = state.clone();
+        async move {
+            let r = run(&state).await?;
+            Ok(serde_json::json!({
+                "listsFinished": r.lists_finished,
+                "membersRemoved": r.members_removed,
+                "listsPending": r.lists_pending,
+            }))
+        }
+    })
+}

@@ -25,6 +25,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(openapi_json))
 }
 
+/// This function's Lambda handler: its Router (see `wati_shared::lambda`).
+pub fn handler(state: AppState) -> wati_shared::lambda::Handler {
+    wati_shared::lambda::Handler::Http(router(state))
+}
+
 pub fn router(state: AppState) -> Router {
     let (router, _) = routes().split_for_parts();
     let router = router

@@ -3,7 +3,7 @@
 //! campaigns whose time has come start, running ones get their next batch when the worker
 //! has not queued it already, stalled batches are queued again, campaigns paused on the
 //! daily outbound cap resume once their day is over, and pending `campaign.completed`
-//! events are published. The daily job is the plans issue's roll-over: daily counters are
+//! events are published. The daily job is the day's roll-over: daily counters are
 //! keyed by their day and need no reset, and the minute job does the same work, so nothing
 //! depends on the midnight run being on time.
 
@@ -24,6 +24,17 @@ pub fn job_of(event: &serde_json::Value) -> Result<Job, String> {
 pub async fn run(state: &AppState, event: &serde_json::Value) -> Result<TickReport, String> {
     let job = job_of(event)?;
     tick(state, job).await.map_err(|e| e.to_string())
+}
+
+/// The scheduler's Lambda handler: the job's report is the invocation's result.
+pub fn handler(state: AppState) -> wati_shared::lambda::Handler {
+    wati_shared::lambda::Handler::scheduled(move |event| {
+        let state = state.clone();
+        async move {
+            let report = run(&state, &event).await?;
+            serde_json::to_value(report).map_err(|e| e.to_string())
+        }
+    })
 }
 
 #[cfg(test)]

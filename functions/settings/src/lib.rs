@@ -1,6 +1,7 @@
 //! Tenant settings: API keys, devices, usage, the outbound webhook and its delivery log
 //! and the Team Inbox members. Every route needs a tenant API key.
 
+pub mod deliveries;
 pub mod webhooks;
 
 pub mod devices;
@@ -44,9 +45,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(webhooks::rotate_secret))
         .routes(routes!(webhooks::test_webhook))
-        .routes(routes!(webhooks::list_deliveries))
-        .routes(routes!(webhooks::get_delivery))
-        .routes(routes!(webhooks::redeliver))
+        .routes(routes!(deliveries::list_deliveries))
+        .routes(routes!(deliveries::get_delivery))
+        .routes(routes!(deliveries::redeliver))
+}
+
+/// This function's Lambda handler: its Router (see `wati_shared::lambda`).
+pub fn handler(state: AppState) -> wati_shared::lambda::Handler {
+    wati_shared::lambda::Handler::Http(router(state))
 }
 
 pub fn router(state: AppState) -> Router {

@@ -2,6 +2,8 @@
 //! gateway speaks (`POST {AI_BASE_URL}/v1/chat/completions`). Base URL, model and key are
 //! configuration; tests point it at a local fake server.
 
+use crate::adapters::secrets::read_secret;
+use crate::runtime::cache::TtlCache;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -180,7 +182,7 @@ pub struct AiKey {
     literal: Option<String>,
     secret_id: Option<String>,
     client: aws_sdk_secretsmanager::Client,
-    cache: tokio::sync::RwLock<Option<(std::time::Instant, String)>>,
+    cache: TtlCache<(), String>,
 }
 
 const KEY_CACHE_FOR: Duration = Duration::from_secs(300);
@@ -195,7 +197,7 @@ impl AiKey {
             literal,
             secret_id,
             client,
-            cache: tokio::sync::RwLock::new(None),
+            cache: TtlCache::new(KEY_CACHE_FOR),
         }
     }
 
@@ -208,29 +210,19 @@ impl AiKey {
                 "set AI_API_KEY or AI_API_KEY_SECRET_ID",
             ));
         };
-        if let Some((at, key)) = self.cache.read().await.as_ref() {
-            if at.elapsed() < KEY_CACHE_FOR {
-                return Ok(key.clone());
-            }
+        if let Some(key) = self.cache.get(&()).await {
+            return Ok(key);
         }
-        let out = self
-            .client
-            .get_secret_value()
-            .secret_id(id)
-            .send()
+        let raw = read_secret(&self.client, id)
             .await
-            .map_err(|e| {
-                AiError::Transport(format!(
-                    "reading the AI key from Secrets Manager: {}",
-                    aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
-                ))
-            })?;
-        let raw = out.secret_string().unwrap_or_default().trim().to_string();
+            .map_err(|e| AiError::Transport(format!("reading the AI key: {e}")))?
+            .trim()
+            .to_string();
         let key = serde_json::from_str::<serde_json::Value>(&raw)
             .ok()
             .and_then(|v| v.get("apiKey").and_then(|k| k.as_str()).map(str::to_string))
             .unwrap_or(raw);
-        *self.cache.write().await = Some((std::time::Instant::now(), key.clone()));
+        self.cache.insert((), key.clone()).await;
         Ok(key)
     }
 }

@@ -2,8 +2,10 @@
 //! media URL checks and the SSRF-guarded HTTP client. No HTTP statuses: each adapter has
 //! its own error type.
 
+pub mod admin_key;
 pub mod ai;
 pub mod http_client;
 pub mod media_check;
 pub mod providers;
+pub mod queues;
 pub mod secrets;

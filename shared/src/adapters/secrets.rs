@@ -5,11 +5,10 @@
 //! dropped from the cache at once.
 
 use crate::domain::devices::CloudApiCredentials;
+use crate::runtime::cache::TtlCache;
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tokio::sync::RwLock;
+use std::time::Duration;
 
 const CACHE_FOR: Duration = Duration::from_secs(300);
 
@@ -27,11 +26,38 @@ pub enum SecretError {
     Malformed(String),
 }
 
+/// A secret's string value. Shared by every reader of Secrets Manager (device credentials,
+/// the AI key, the platform admin key).
+pub async fn read_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    name: &str,
+) -> Result<String, SecretError> {
+    let out = client
+        .get_secret_value()
+        .secret_id(name)
+        .send()
+        .await
+        .map_err(|e| {
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception())
+            {
+                SecretError::NotFound(name.to_string())
+            } else {
+                SecretError::Aws {
+                    op: "GetSecretValue",
+                    name: name.to_string(),
+                    detail: DisplayErrorContext(&e).to_string(),
+                }
+            }
+        })?;
+    Ok(out.secret_string().unwrap_or_default().to_string())
+}
+
 #[derive(Debug)]
 pub struct DeviceSecrets {
     client: aws_sdk_secretsmanager::Client,
     prefix: String,
-    cache: RwLock<HashMap<String, (Instant, Arc<CloudApiCredentials>)>>,
+    cache: TtlCache<String, Arc<CloudApiCredentials>>,
 }
 
 impl DeviceSecrets {
@@ -39,7 +65,7 @@ impl DeviceSecrets {
         DeviceSecrets {
             client,
             prefix,
-            cache: RwLock::new(HashMap::new()),
+            cache: TtlCache::new(CACHE_FOR),
         }
     }
 
@@ -75,45 +101,20 @@ impl DeviceSecrets {
 
     /// The credentials, from the cache when fresh.
     pub async fn get(&self, name: &str) -> Result<Arc<CloudApiCredentials>, SecretError> {
-        if let Some((at, creds)) = self.cache.read().await.get(name) {
-            if at.elapsed() < CACHE_FOR {
-                return Ok(creds.clone());
-            }
+        if let Some(creds) = self.cache.get(&name.to_string()).await {
+            return Ok(creds);
         }
-        let out = self
-            .client
-            .get_secret_value()
-            .secret_id(name)
-            .send()
-            .await
-            .map_err(|e| {
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception())
-                {
-                    SecretError::NotFound(name.to_string())
-                } else {
-                    SecretError::Aws {
-                        op: "GetSecretValue",
-                        name: name.to_string(),
-                        detail: DisplayErrorContext(&e).to_string(),
-                    }
-                }
-            })?;
-        let creds: CloudApiCredentials = out
-            .secret_string()
-            .and_then(|v| serde_json::from_str(v).ok())
-            .ok_or_else(|| SecretError::Malformed(name.to_string()))?;
-        let creds = Arc::new(creds);
-        self.cache
-            .write()
-            .await
-            .insert(name.to_string(), (Instant::now(), creds.clone()));
+        let value = read_secret(&self.client, name).await?;
+        let creds: Arc<CloudApiCredentials> = serde_json::from_str(&value)
+            .map(Arc::new)
+            .map_err(|_| SecretError::Malformed(name.to_string()))?;
+        self.cache.insert(name.to_string(), creds.clone()).await;
         Ok(creds)
     }
 
     /// Forgets a cached value (the provider said the token is no longer valid).
     pub async fn invalidate(&self, name: &str) {
-        self.cache.write().await.remove(name);
+        self.cache.remove(&name.to_string()).await;
     }
 
     /// Deletes the secret for good (no recovery window: the tenant removed the device).

@@ -108,6 +108,66 @@ impl Matcher {
     }
 }
 
+// Limits of a rule and of the AI settings, each answered with the exact message a client sees.
+
+pub const MAX_KEYWORD_CHARS: usize = 100;
+pub const MAX_RESPONSES: usize = 10;
+pub const MAX_RESPONSE_CHARS: usize = 4096;
+pub const MAX_STEP_DELAY_SECONDS: u32 = 60;
+pub const MAX_SYSTEM_PROMPT_CHARS: usize = 4000;
+
+/// A rule's keyword: trimmed, not empty once normalised, at most [`MAX_KEYWORD_CHARS`].
+pub fn keyword(k: &str) -> Result<String, String> {
+    let k = k.trim();
+    if normalize(k).is_empty() {
+        return Err("\"keyword\" must not be empty".into());
+    }
+    if k.chars().count() > MAX_KEYWORD_CHARS {
+        return Err(format!(
+            "\"keyword\" must be at most {MAX_KEYWORD_CHARS} characters"
+        ));
+    }
+    Ok(k.to_string())
+}
+
+/// `responses` if given, else `[response]`; each non-empty and within WhatsApp's size.
+pub fn responses(
+    response: Option<&str>,
+    responses: Option<&[String]>,
+) -> Result<Vec<String>, String> {
+    let list: Vec<String> = match (responses, response) {
+        (Some(list), _) if !list.is_empty() => list.to_vec(),
+        (_, Some(one)) => vec![one.to_string()],
+        _ => return Err("Send \"response\" or a non-empty \"responses\" list".into()),
+    };
+    if list.len() > MAX_RESPONSES {
+        return Err(format!(
+            "\"responses\" may hold at most {MAX_RESPONSES} messages"
+        ));
+    }
+    for (i, r) in list.iter().enumerate() {
+        if r.trim().is_empty() {
+            return Err(format!("\"responses[{i}]\" must not be empty"));
+        }
+        if r.chars().count() > MAX_RESPONSE_CHARS {
+            return Err(format!(
+                "\"responses[{i}]\" must be at most {MAX_RESPONSE_CHARS} characters"
+            ));
+        }
+    }
+    Ok(list)
+}
+
+/// The pause between a rule's responses, in seconds.
+pub fn step_delay(v: u32) -> Result<u32, String> {
+    if v > MAX_STEP_DELAY_SECONDS {
+        return Err(format!(
+            "\"step_delay_seconds\" must be between 0 and {MAX_STEP_DELAY_SECONDS}"
+        ));
+    }
+    Ok(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,7 @@ pub const MAX_SCHEDULE_AHEAD_DAYS: i64 = 366;
 /// Recipients queued by one batch at most: they are written in one transaction together
 /// with the campaign and its scheduler entry (DynamoDB: 100 items per transaction).
 pub const MAX_BATCH_SIZE: usize = 98;
-/// SQS's longest per-message delay (FACTS.md §3): no message of a batch is due later.
+/// SQS's longest per-message delay (15 minutes): no message of a batch is due later.
 pub const MAX_SQS_DELAY_SECS: i64 = 900;
 /// A stored recipients array is cut into items of at most this many entries and bytes
 /// (DynamoDB items hold 400 KB).

@@ -1,7 +1,7 @@
 //! Inbound WhatsApp traffic as pure functions: Meta's webhook signature, its envelope split
 //! into single messages and statuses, what each message holds, what each status report says,
 //! and the 24-hour customer service window. No I/O: the webhook function and the inbound
-//! worker call these (FACTS.md §4 has the protocol).
+//! worker call these (`docs/inbound.md` has the protocol).
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use hmac::{Hmac, Mac};

@@ -1,4 +1,4 @@
-//! What WhatsApp accepts as media (FACTS.md §4, Meta's "supported media types"): the four
+//! What WhatsApp accepts as media (Meta's "supported media types"): the four
 //! kinds the API sends, their size limits and MIME types, and MIME detection by extension.
 
 use serde::{Deserialize, Serialize};

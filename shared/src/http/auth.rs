@@ -3,7 +3,6 @@
 use crate::domain::api_keys::{hash_api_key, parse_bearer};
 use crate::domain::rate_limit::{retry_after_secs, RateStatus};
 use crate::http::error::ApiError;
-use crate::runtime::config::AdminKeySource;
 use crate::runtime::state::AppState;
 use crate::store::api_keys::{AuthOutcome, Principal};
 use axum::extract::{FromRequestParts, Request, State};
@@ -11,10 +10,6 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
-use std::time::{Duration, Instant};
-use subtle::ConstantTimeEq;
-use tokio::sync::RwLock;
 
 /// The authenticated tenant and key of a request, put there by [`require_api_key`].
 #[derive(Debug, Clone)]
@@ -90,70 +85,6 @@ fn rate_headers(headers: &mut HeaderMap, rate: RateStatus) {
     headers.insert("x-ratelimit-reset", HeaderValue::from(rate.reset));
 }
 
-/// The platform admin key, from configuration or Secrets Manager (cached per instance and
-/// re-read every few minutes so a rotated secret takes effect without a redeploy).
-#[derive(Debug)]
-pub struct AdminKey {
-    source: AdminKeySource,
-    cached: RwLock<Option<(Instant, [u8; 32])>>,
-}
-
-const ADMIN_KEY_CACHE: Duration = Duration::from_secs(300);
-
-impl AdminKey {
-    pub fn new(source: AdminKeySource) -> Self {
-        AdminKey {
-            source,
-            cached: RwLock::new(None),
-        }
-    }
-
-    async fn expected_hash(
-        &self,
-        secrets: &aws_sdk_secretsmanager::Client,
-    ) -> Result<[u8; 32], ApiError> {
-        let secret_id = match &self.source {
-            AdminKeySource::Literal(k) => return Ok(Sha256::digest(k.as_bytes()).into()),
-            AdminKeySource::Secret(id) => id,
-        };
-        if let Some((at, hash)) = *self.cached.read().await {
-            if at.elapsed() < ADMIN_KEY_CACHE {
-                return Ok(hash);
-            }
-        }
-        let out = secrets
-            .get_secret_value()
-            .secret_id(secret_id)
-            .send()
-            .await
-            .map_err(|e| {
-                ApiError::internal(format!(
-                    "reading the platform admin key secret: {}",
-                    aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
-                ))
-            })?;
-        let value = out
-            .secret_string()
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| ApiError::internal("the platform admin key secret is empty"))?;
-        let hash: [u8; 32] = Sha256::digest(value.as_bytes()).into();
-        *self.cached.write().await = Some((Instant::now(), hash));
-        Ok(hash)
-    }
-
-    /// Constant-time comparison of what was presented against the admin key.
-    pub async fn verify(
-        &self,
-        secrets: &aws_sdk_secretsmanager::Client,
-        presented: &str,
-    ) -> Result<bool, ApiError> {
-        let expected = self.expected_hash(secrets).await?;
-        let given: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
-        Ok(bool::from(expected.ct_eq(&given)))
-    }
-}
-
 /// Middleware for `/api/admin/*`: the platform admin key as a Bearer token.
 pub async fn require_platform_admin(
     State(state): State<AppState>,
@@ -176,7 +107,7 @@ pub async fn require_platform_admin(
     match state.admin_key.verify(&state.aws.secrets, &token).await {
         Ok(true) => next.run(req).await,
         Ok(false) => ApiError::unauthorized("Invalid platform admin key").into_response(),
-        Err(e) => e.into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
     }
 }
 

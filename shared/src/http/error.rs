@@ -91,3 +91,164 @@ impl From<crate::store::StoreError> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+impl From<crate::services::sending::SendError> for ApiError {
+    fn from(e: crate::services::sending::SendError) -> Self {
+        use crate::services::sending::SendError as E;
+        let message = e.to_string();
+        match e {
+            E::IdempotencyKeyReused | E::DeviceNotConnected(_) | E::NoConnectedDevice => {
+                ApiError::unprocessable(message)
+            }
+            E::IdempotencyInProgress(_) | E::IdempotencyOutcomeUnknown(_) | E::DailyLimit(_) => {
+                ApiError::conflict(message)
+            }
+            E::DeviceNotFound(_) => ApiError::not_found(message),
+            E::BadMedia(_) => ApiError::bad_request(message),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::services::campaigns::CampaignError> for ApiError {
+    fn from(e: crate::services::campaigns::CampaignError) -> Self {
+        match e {
+            crate::services::campaigns::CampaignError::Store(s) => s.into(),
+            e => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<crate::services::campaigns::CreateError> for ApiError {
+    fn from(e: crate::services::campaigns::CreateError) -> Self {
+        use crate::services::campaigns::CreateError as E;
+        let message = e.to_string();
+        match e {
+            E::Invalid(_) => ApiError::bad_request(message),
+            E::ContactListNotFound(_) | E::DeviceNotFound(_) => ApiError::not_found(message),
+            E::DeviceNotConnected(_) | E::NoConnectedDevice => ApiError::unprocessable(message),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::services::events::PublishError> for ApiError {
+    fn from(e: crate::services::events::PublishError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<crate::services::inbound::EnqueueError> for ApiError {
+    fn from(e: crate::services::inbound::EnqueueError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<crate::services::inbound::webhook::VerifyError> for ApiError {
+    fn from(e: crate::services::inbound::webhook::VerifyError) -> Self {
+        use crate::services::inbound::webhook::VerifyError as E;
+        match e {
+            E::UnknownToken => ApiError::forbidden(e.to_string()),
+            E::Secrets(e) => ApiError::internal(e),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::services::inbound::webhook::WebhookError> for ApiError {
+    fn from(e: crate::services::inbound::webhook::WebhookError) -> Self {
+        use crate::services::inbound::webhook::WebhookError as E;
+        let message = e.to_string();
+        match e {
+            E::MissingSignature | E::MalformedSignature => ApiError::unauthorized(message),
+            E::NotEnvelope(_) => ApiError::bad_request(message),
+            E::UnknownAccount | E::UnknownPhoneNumber(_) | E::InvalidSignature => {
+                ApiError::forbidden(message)
+            }
+            E::Secrets(e) => ApiError::internal(e),
+            E::Store(e) => e.into(),
+            E::Enqueue(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::services::inbound::webhook::SandboxError> for ApiError {
+    fn from(e: crate::services::inbound::webhook::SandboxError) -> Self {
+        use crate::services::inbound::webhook::SandboxError as E;
+        let message = e.to_string();
+        match e {
+            E::DeviceNotFound(_) => ApiError::not_found(message),
+            E::NotSandbox(_) | E::NotConnected(_) => ApiError::unprocessable(message),
+            E::Store(e) => e.into(),
+            E::Enqueue(e) => e.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::inbound::webhook::{SandboxError, VerifyError, WebhookError};
+
+    fn answer(e: impl Into<ApiError>) -> (u16, String) {
+        let e = e.into();
+        (e.status.as_u16(), e.message)
+    }
+
+    #[test]
+    fn inbound_errors_keep_the_entry_points_statuses_and_messages() {
+        assert_eq!(
+            answer(WebhookError::MissingSignature),
+            (
+                401,
+                "Missing X-Hub-Signature-256 header: Meta signs every webhook".into()
+            )
+        );
+        assert_eq!(
+            answer(WebhookError::MalformedSignature).0,
+            401,
+            "a malformed signature is an unauthenticated call"
+        );
+        assert_eq!(
+            answer(WebhookError::NotEnvelope("\"object\" must be ...".into())),
+            (400, "\"object\" must be ...".into())
+        );
+        assert_eq!(
+            answer(WebhookError::UnknownAccount),
+            (403, "Unknown account".into())
+        );
+        assert_eq!(
+            answer(WebhookError::UnknownPhoneNumber("123".into())),
+            (
+                403,
+                "No Cloud API device of this account has phone_number_id 123".into()
+            )
+        );
+        assert_eq!(
+            answer(WebhookError::InvalidSignature),
+            (
+                403,
+                "Invalid signature: the webhook is not signed with the device's App Secret".into()
+            )
+        );
+        assert_eq!(answer(VerifyError::UnknownToken).0, 403);
+        assert_eq!(
+            answer(SandboxError::DeviceNotFound("d1".into())),
+            (404, "\"deviceId\": device d1 not found".into())
+        );
+        assert_eq!(
+            answer(SandboxError::NotConnected("d1".into())),
+            (422, "\"deviceId\": device d1 is not connected".into())
+        );
+        assert_eq!(answer(SandboxError::NotSandbox("d1".into())).0, 422);
+    }
+
+    #[test]
+    fn a_failure_to_queue_is_an_internal_error_without_its_detail() {
+        let e = crate::services::inbound::EnqueueError::Queue("sqs said no".into());
+        assert_eq!(
+            answer(WebhookError::Enqueue(e)),
+            (500, "Internal server error".into())
+        );
+    }
+}

@@ -72,6 +72,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// A required field of a request body, or the 400 that names it.
+pub fn required<'a>(field: &str, v: &'a Option<String>) -> Result<&'a str, ApiError> {
+    v.as_deref()
+        .ok_or_else(|| ApiError::bad_request(format!("\"{field}\" is required")))
+}
+
 /// Query parameters; a malformed query string is a 400.
 pub struct ApiQuery<T>(pub T);
 

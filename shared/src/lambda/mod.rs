@@ -1,1 +1,77 @@
-//! Running a function: an HTTP Router, an SQS batch or a scheduled event.
+//! Running a function. Every function crate's `lib.rs` exposes `handler(state) -> Handler`;
+//! its `main.rs` passes that to [`run`], and the dev server's registry calls the same
+//! `handler`, so each function is wired once.
+
+pub mod sqs;
+
+use crate::runtime::state::AppState;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use axum::Router;
+use futures::future::BoxFuture;
+use std::future::Future;
+use std::sync::Arc;
+
+pub use lambda_runtime::Error;
+
+/// An SQS-triggered worker: a batch in, the records to see again out.
+pub type SqsHandler = Arc<dyn Fn(SqsEvent) -> BoxFuture<'static, SqsBatchResponse> + Send + Sync>;
+/// A function fired by an EventBridge schedule: the event (or the rule's `Input`) in, a
+/// report for the log out.
+pub type ScheduledHandler = Arc<
+    dyn Fn(serde_json::Value) -> BoxFuture<'static, Result<serde_json::Value, String>>
+        + Send
+        + Sync,
+>;
+
+/// What a function is: an HTTP API, an SQS worker or a scheduled job.
+#[derive(Clone)]
+pub enum Handler {
+    Http(Router),
+    Sqs(SqsHandler),
+    Scheduled(ScheduledHandler),
+}
+
+impl Handler {
+    pub fn sqs<F, Fut>(f: F) -> Handler
+    where
+        F: Fn(SqsEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = SqsBatchResponse> + Send + 'static,
+    {
+        Handler::Sqs(Arc::new(move |event| Box::pin(f(event))))
+    }
+
+    pub fn scheduled<F, Fut>(f: F) -> Handler
+    where
+        F: Fn(serde_json::Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<serde_json::Value, String>> + Send + 'static,
+    {
+        Handler::Scheduled(Arc::new(move |event| Box::pin(f(event))))
+    }
+}
+
+/// A Lambda's whole `main`: read the configuration, build the clients, serve `build`'s
+/// handler until the runtime stops.
+pub async fn run(build: fn(AppState) -> Handler) -> Result<(), Error> {
+    let state = AppState::from_env().await?;
+    match build(state) {
+        Handler::Http(router) => lambda_http::run(router).await,
+        Handler::Sqs(handle) => {
+            lambda_runtime::run(lambda_runtime::service_fn(
+                move |event: lambda_runtime::LambdaEvent<SqsEvent>| {
+                    let handle = handle.clone();
+                    async move { Ok::<_, Error>(handle(event.payload).await) }
+                },
+            ))
+            .await
+        }
+        Handler::Scheduled(handle) => {
+            lambda_runtime::run(lambda_runtime::service_fn(
+                move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+                    let handle = handle.clone();
+                    async move { handle(event.payload).await.map_err(Error::from) }
+                },
+            ))
+            .await
+        }
+    }
+}

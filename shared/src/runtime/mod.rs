@@ -2,8 +2,10 @@
 //! the clock, logging, AWS clients with call accounting, retries and caches.
 
 pub mod aws;
+pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod metrics;
+pub mod retry;
 pub mod state;
 pub mod telemetry;

@@ -1,11 +1,11 @@
 //! What every handler gets: configuration, AWS clients, the clock, and caches that live as
 //! long as the Lambda instance.
 
+use crate::adapters::admin_key::AdminKey;
 use crate::adapters::media_check::MediaInspector;
 use crate::adapters::providers::{cloud_api::CloudApi, sandbox::Sandbox, Providers};
 use crate::adapters::secrets::DeviceSecrets;
 use crate::domain::net::TargetPolicy;
-use crate::http::auth::AdminKey;
 use crate::runtime::aws::AwsClients;
 use crate::runtime::clock::Clock;
 use crate::runtime::config::Config;

@@ -13,9 +13,9 @@
 //! The caller's Lambda needs `sqs:SendMessage` on `WebhookQueue` (template:
 //! `SQSSendMessagePolicy`) and `WEBHOOK_QUEUE_URL` (set for every function in Globals).
 
+use crate::adapters::queues::{self, Outgoing, QueueError};
 use crate::domain::webhooks::{event_id, EventType, WebhookEvent};
 use crate::runtime::state::AppState;
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use serde::{Deserialize, Serialize};
 
 /// The message on the webhook queue: one attempt of one event.
@@ -35,9 +35,6 @@ pub struct DispatchMessage {
     pub payload: Option<String>,
 }
 
-/// SQS's longest per-message delay.
-pub const MAX_SQS_DELAY_SECS: i64 = 900;
-
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     #[error("WEBHOOK_QUEUE_URL is not configured")]
@@ -46,12 +43,6 @@ pub enum PublishError {
     Invalid(String),
     #[error("queueing the event failed: {0}")]
     Queue(String),
-}
-
-impl From<PublishError> for crate::http::error::ApiError {
-    fn from(e: PublishError) -> Self {
-        crate::http::error::ApiError::internal(e)
-    }
 }
 
 fn queue_url(state: &AppState) -> Result<&str, PublishError> {
@@ -128,46 +119,28 @@ pub async fn publish_all(
         .iter()
         .map(|e| first_attempt(state, tenant_id, e, None))
         .collect::<Result<Vec<_>, _>>()?;
-    for chunk in messages.chunks(10) {
-        let entries = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                let body =
-                    serde_json::to_string(m).map_err(|e| PublishError::Invalid(e.to_string()))?;
-                SendMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .message_body(body)
-                    .build()
-                    .map_err(|e| PublishError::Queue(e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let out = state
-            .aws
-            .sqs
-            .send_message_batch()
-            .queue_url(url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .map_err(|e| {
-                PublishError::Queue(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())
-            })?;
-        if !out.failed.is_empty() {
-            let ids: Vec<String> = out
-                .failed
+    let outgoing: Vec<_> = messages
+        .iter()
+        .map(|m| Outgoing {
+            body: m,
+            delay_secs: 0,
+        })
+        .collect();
+    match queues::send_all(&state.aws.sqs, url, &outgoing).await {
+        Ok(()) => Ok(messages.into_iter().map(|m| m.event_id).collect()),
+        Err(QueueError::NotQueued { not_queued, .. }) => {
+            let ids: Vec<&str> = not_queued
                 .iter()
-                .filter_map(|f| f.id.parse::<usize>().ok())
-                .filter_map(|i| chunk.get(i).map(|m| m.event_id.clone()))
+                .filter_map(|&i| messages.get(i).map(|m| m.event_id.as_str()))
                 .collect();
-            return Err(PublishError::Queue(format!(
+            Err(PublishError::Queue(format!(
                 "{} events were not queued: {}",
                 ids.len(),
                 ids.join(", ")
-            )));
+            )))
         }
+        Err(e) => Err(PublishError::Queue(e.to_string())),
     }
-    Ok(messages.into_iter().map(|m| m.event_id).collect())
 }
 
 /// Puts a dispatch message on the webhook queue, delayed by up to 15 minutes.
@@ -177,19 +150,8 @@ pub async fn enqueue(
     delay_secs: i64,
 ) -> Result<(), PublishError> {
     let url = queue_url(state)?;
-    let body = serde_json::to_string(msg).map_err(|e| PublishError::Invalid(e.to_string()))?;
-    let delay = i32::try_from(delay_secs.clamp(0, MAX_SQS_DELAY_SECS)).unwrap_or(0);
-    state
-        .aws
-        .sqs
-        .send_message()
-        .queue_url(url)
-        .message_body(body)
-        .delay_seconds(delay)
-        .send()
+    let delay = u32::try_from(delay_secs.max(0)).unwrap_or(u32::MAX);
+    queues::send(&state.aws.sqs, url, msg, delay)
         .await
-        .map_err(|e| {
-            PublishError::Queue(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())
-        })?;
-    Ok(())
+        .map_err(|e| PublishError::Queue(e.to_string()))
 }

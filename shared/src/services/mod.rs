@@ -6,4 +6,4 @@ pub mod events;
 pub mod inbound;
 pub mod sending;
 pub mod statuses;
-pub mod window;
+pub mod webhooks;

@@ -1,16 +1,18 @@
 //! Message status changes — `pending → sent | failed` when a send completes, then
-//! `delivered`, `read` or `failed` as the provider reports them (the sandbox worker today,
-//! Meta's status webhooks with the inbound issue). Every change goes through [`record`]: it
-//! is the one place a `message.status` event is to be published (webhooks issue).
+//! `delivered`, `read` or `failed` as the provider reports them (the sandbox worker, Meta's
+//! status webhooks). Every change goes through [`record`]: it is the one place a
+//! `message.status` event is published.
 
 use crate::domain::messages::MessageStatus;
 use crate::domain::webhooks::{
     MessageState, MessageStatus as WebhookMessageStatus, StatusError, WebhookEvent,
 };
+use crate::runtime::retry::{retry, Backoff, Retry};
 use crate::runtime::state::AppState;
 use crate::store::messages::Message;
 use crate::store::messages::{StatusOutcome, StatusUpdate};
 use crate::store::StoreResult;
+use std::time::Duration;
 
 /// Applies a status change (one conditional write: statuses never move backwards) and
 /// reports what happened.
@@ -81,21 +83,21 @@ async fn publish_status(state: &AppState, message: &Message) {
         return;
     };
     let key = format!("{}:{}", message.id, message.status.as_str());
-    for attempt in 0..3u64 {
-        match crate::services::events::publish_with_key(
-            state,
-            &message.tenant_id,
-            event.clone(),
-            &key,
-        )
-        .await
-        {
-            Ok(_) => return,
-            Err(e) => {
-                tracing::warn!(message_id = %message.id, error = %e, attempt, "publishing message.status failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50 * (attempt + 1))).await;
-            }
+    let published = retry(Backoff::new(3).base(Duration::from_millis(50)), |attempt| {
+        let event = event.clone();
+        let key = &key;
+        async move {
+            crate::services::events::publish_with_key(state, &message.tenant_id, event, key)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(message_id = %message.id, error = %e, attempt, "publishing message.status failed");
+                    Retry::Again(e)
+                })
         }
+    })
+    .await;
+    if published.is_ok() {
+        return;
     }
     tracing::error!(message_id = %message.id, status = %message.status, "message.status event lost");
 }

@@ -732,3 +732,223 @@ impl Store {
         Ok((recipients, last))
     }
 }
+
+/// The campaign's state changes, one conditional update each (with its scheduler entry in
+/// the same transaction). `false`: the condition did not hold (someone else moved the
+/// campaign first, or another transaction held it); nothing was written.
+impl Store {
+    /// `scheduled → running`, due for the scheduler at `due_at`.
+    pub async fn start_campaign(
+        &self,
+        tenant_id: &str,
+        campaign_id: &str,
+        now: &str,
+        due_at: i64,
+    ) -> StoreResult<bool> {
+        self.transition_campaign(
+            tenant_id,
+            campaign_id,
+            "SET #st = :to, #upd = :now",
+            status_cond("#st = :scheduled", CampaignStatus::Running, now)
+                .value(":scheduled", s(CampaignStatus::Scheduled.as_str())),
+            Due::At(due_at),
+        )
+        .await
+    }
+
+    /// `paused → running`, only if it is still paused for `reason`. The pause is cleared and
+    /// `batchLastDueMs = 0` makes the batch in flight stale, so its leftovers (their messages
+    /// were dropped while paused) are queued again at once.
+    pub async fn resume_campaign(
+        &self,
+        tenant_id: &str,
+        campaign_id: &str,
+        reason: PauseReason,
+        now: &str,
+        due_at: i64,
+    ) -> StoreResult<bool> {
+        self.transition_campaign(
+            tenant_id,
+            campaign_id,
+            "SET #st = :to, #upd = :now, #blast = :zero REMOVE #pr, #pm, #pd",
+            status_cond(
+                "#st = :paused AND #pr = :reason",
+                CampaignStatus::Running,
+                now,
+            )
+            .name("#blast", "batchLastDueMs")
+            .name("#pr", "pauseReason")
+            .name("#pm", "pauseMessage")
+            .name("#pd", "pausedDay")
+            .value(":paused", s(CampaignStatus::Paused.as_str()))
+            .value(":reason", s(reason.as_str()))
+            .value(":zero", n(0)),
+            Due::At(due_at),
+        )
+        .await
+    }
+
+    /// `running → paused` with its reason, message and the UTC day it happened.
+    pub async fn pause_campaign(
+        &self,
+        tenant_id: &str,
+        campaign_id: &str,
+        reason: PauseReason,
+        message: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        due: Due,
+    ) -> StoreResult<bool> {
+        self.transition_campaign(
+            tenant_id,
+            campaign_id,
+            "SET #st = :paused, #pr = :reason, #pm = :message, #pd = :day, #upd = :now",
+            status_cond(
+                "#st = :to",
+                CampaignStatus::Running,
+                &crate::runtime::clock::iso(now),
+            )
+            .name("#pr", "pauseReason")
+            .name("#pm", "pauseMessage")
+            .name("#pd", "pausedDay")
+            .value(":paused", s(CampaignStatus::Paused.as_str()))
+            .value(":reason", s(reason.as_str()))
+            .value(":message", s(message))
+            .value(":day", s(crate::domain::quota::day_of(now))),
+            due,
+        )
+        .await
+    }
+
+    /// Records that the audience ended exactly at batch `batch` (running, nothing in flight):
+    /// `sourceDone`, and no cursor.
+    pub async fn end_campaign_audience(
+        &self,
+        tenant_id: &str,
+        campaign_id: &str,
+        batch: u32,
+        now: &str,
+    ) -> StoreResult<bool> {
+        self.transition_campaign(
+            tenant_id,
+            campaign_id,
+            "SET #done = :true, #upd = :now REMOVE #cursor",
+            status_cond(
+                "#st = :to AND #batch = :b AND #queued = :zero",
+                CampaignStatus::Running,
+                now,
+            )
+            .name("#done", "sourceDone")
+            .name("#cursor", "cursor")
+            .name("#batch", "batch")
+            .name("#queued", "queued")
+            .value(":true", AttributeValue::Bool(true))
+            .value(":b", n(batch))
+            .value(":zero", n(0)),
+            Due::Keep,
+        )
+        .await
+    }
+
+    /// Takes the batch in flight for queueing its leftovers again: the next `batchRound`
+    /// (guarded by the round `c` was read at, so two callers cannot both queue them) and the
+    /// new pacing, due for the scheduler at `due_at`.
+    pub async fn requeue_campaign_batch(
+        &self,
+        c: &Campaign,
+        first_due_ms: i64,
+        last_due_ms: i64,
+        next_send_at_ms: i64,
+        now: &str,
+        due_at: i64,
+    ) -> StoreResult<bool> {
+        self.transition_campaign(
+            &c.tenant_id,
+            &c.id,
+            "SET #bround = :nr, #bfirst = :first, #blast = :last, #next = :next, #upd = :now",
+            status_cond(
+                "#st = :to AND #batch = :b AND #bround = :r",
+                CampaignStatus::Running,
+                now,
+            )
+            .name("#bround", "batchRound")
+            .name("#bfirst", "batchFirstDueMs")
+            .name("#blast", "batchLastDueMs")
+            .name("#next", "nextSendAtMs")
+            .name("#batch", "batch")
+            .value(":b", n(c.batch))
+            .value(":r", n(c.batch_round))
+            .value(":nr", n(c.batch_round + 1))
+            .value(":first", n(first_due_ms))
+            .value(":last", n(last_due_ms))
+            .value(":next", n(next_send_at_ms)),
+            Due::At(due_at),
+        )
+        .await
+    }
+
+    /// `running → completed`, only with nothing queued or pending and the audience read to
+    /// its end. The scheduler entry is due at `due_at` (it stays until the completion event
+    /// is published).
+    pub async fn complete_campaign(
+        &self,
+        tenant_id: &str,
+        campaign_id: &str,
+        now: &str,
+        due_at: i64,
+    ) -> StoreResult<bool> {
+        self.transition_campaign(
+            tenant_id,
+            campaign_id,
+            "SET #st = :to, #upd = :now, #cat = :now",
+            status_cond(
+                "#st = :was AND #queued = :zero AND #pending = :zero AND #done = :true",
+                CampaignStatus::Completed,
+                now,
+            )
+            .name("#cat", "completedAt")
+            .name("#queued", "queued")
+            .name("#pending", "pending")
+            .name("#done", "sourceDone")
+            .value(":was", s(CampaignStatus::Running.as_str()))
+            .value(":zero", n(0))
+            .value(":true", AttributeValue::Bool(true)),
+            Due::At(due_at),
+        )
+        .await
+    }
+
+    /// `scheduled | running | paused → cancelled`: its pending recipients become cancelled
+    /// (a count) and its scheduler entry goes.
+    pub async fn cancel_campaign(
+        &self,
+        tenant_id: &str,
+        campaign_id: &str,
+        now: &str,
+    ) -> StoreResult<bool> {
+        self.transition_campaign(
+            tenant_id,
+            campaign_id,
+            "SET #st = :to, #upd = :now, #cat = :now, #cancelled = #cancelled + #pending, #pending = :zero",
+            status_cond("#st IN (:s1, :s2, :s3)", CampaignStatus::Cancelled, now)
+                .name("#cat", "cancelledAt")
+                .name("#cancelled", "cancelled")
+                .name("#pending", "pending")
+                .value(":s1", s(CampaignStatus::Scheduled.as_str()))
+                .value(":s2", s(CampaignStatus::Running.as_str()))
+                .value(":s3", s(CampaignStatus::Paused.as_str()))
+                .value(":zero", n(0)),
+            Due::Remove,
+        )
+        .await
+    }
+}
+
+/// A condition on the campaign's status with the placeholders every transition uses:
+/// `#st`, `#upd`, `:to` (the status to set, or to test) and `:now`.
+fn status_cond(expr: &str, to: CampaignStatus, now: &str) -> Cond {
+    Cond::new(expr)
+        .name("#st", "status")
+        .name("#upd", "updatedAt")
+        .value(":to", s(to.as_str()))
+        .value(":now", s(now))
+}

@@ -678,7 +678,7 @@ impl Store {
     /// Deletes one contact on its own (after its pack lost a race). False if it is gone.
     async fn delete_one(&self, tenant_id: &str, id: &str) -> StoreResult<bool> {
         // Its pack just lost a race: give the winner a moment first.
-        table::backoff(0).await;
+        table::backoff(1).await;
         table::retry("delete contact", |_| async move {
             let Some(c) = self.contact_item(tenant_id, id).await? else {
                 return Ok(Some(false));

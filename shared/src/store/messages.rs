@@ -59,7 +59,7 @@ impl From<MediaKind> for MessageKind {
 }
 
 /// What sent an outbound message. Every outbound message counts against the daily cap,
-/// whatever its source (issue 4).
+/// whatever its source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageSource {

@@ -17,8 +17,6 @@ pub mod tenants;
 pub mod usage;
 pub mod webhooks;
 
-/// The toolkit's former name, still used by callers outside the store.
-pub use table as batch;
 pub use table::cursor;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};

@@ -12,6 +12,7 @@
 
 use super::keys::{PK, SK};
 use super::{from_item, s, to_item, Item, Store, StoreError, StoreResult, MAX_ATTEMPTS};
+use crate::runtime::retry::{Backoff, Retry};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, DeleteRequest, KeysAndAttributes, Put, ReturnValue,
@@ -19,7 +20,6 @@ use aws_sdk_dynamodb::types::{
 };
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
-use std::time::Duration;
 
 /// DynamoDB's limit on the items of one transaction.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
@@ -281,22 +281,31 @@ impl Commit {
     }
 }
 
+/// How the store retries a write that lost a race.
+const CONTENDED: Backoff = Backoff::new(MAX_ATTEMPTS as u32);
+
 /// Runs `attempt(n)` (n from 0) until it gives an answer (`Some`), backing off between
-/// attempts that lost a race (`None`); gives up with [`StoreError::Contention`].
+/// attempts that lost a race (`None`); gives up with [`StoreError::Contention`]. An error
+/// ends the retries at once.
 pub async fn retry<T, F, Fut>(what: &'static str, mut attempt: F) -> StoreResult<T>
 where
     F: FnMut(u32) -> Fut,
     Fut: std::future::Future<Output = StoreResult<Option<T>>>,
 {
-    for n in 0..MAX_ATTEMPTS as u32 {
-        if n > 0 {
-            backoff(n).await;
+    crate::runtime::retry::retry(CONTENDED, |n| {
+        let tried = attempt(n);
+        async move {
+            tried
+                .await?
+                .ok_or(Retry::Again(StoreError::Contention(what)))
         }
-        if let Some(done) = attempt(n).await? {
-            return Ok(done);
-        }
-    }
-    Err(StoreError::Contention(what))
+    })
+    .await
+}
+
+/// The pause before retry `retry` (1: the first) of a throttled or contended request.
+pub async fn backoff(retry: u32) {
+    CONTENDED.pause(retry.saturating_sub(1)).await;
 }
 
 /// Sends `first`, then what the table left unprocessed (backing off in between) until
@@ -307,10 +316,10 @@ where
     Fut: std::future::Future<Output = StoreResult<(Vec<Item>, Option<R>)>>,
 {
     let (mut found, mut rest) = send(first).await?;
-    let mut attempt = 0;
+    let mut retries = 0;
     while let Some(req) = rest {
-        attempt += 1;
-        backoff(attempt).await;
+        retries += 1;
+        backoff(retries).await;
         let (more, left) = send(req).await?;
         found.extend(more);
         rest = left;
@@ -321,16 +330,6 @@ where
 /// This table's part of a batch answer (keyed by table name).
 fn ours<V>(by_table: Option<HashMap<String, V>>, table: &str) -> Option<V> {
     by_table.and_then(|mut m| m.remove(table))
-}
-
-/// Exponential backoff with jitter between retries of throttled or contended writes.
-pub async fn backoff(attempt: u32) {
-    let base = 10u64.saturating_mul(1 << attempt.min(6));
-    let mut b = [0u8; 1];
-    let jitter = getrandom::fill(&mut b)
-        .map(|_| u64::from(b[0]) % base.max(1))
-        .unwrap_or(0);
-    tokio::time::sleep(Duration::from_millis(base / 2 + jitter)).await;
 }
 
 /// Packs groups of transaction items that must each be atomic into as few transactions as

@@ -1,4 +1,4 @@
-//! Meta's WhatsApp Cloud API (FACTS.md §4): `POST {base}/{version}/{phone_number_id}/messages`
+//! Meta's WhatsApp Cloud API: `POST {base}/{version}/{phone_number_id}/messages`
 //! with `Authorization: Bearer <token>` and Meta's exact JSON bodies; Meta's error codes
 //! become messages a client can act on.
 

@@ -1,6 +1,6 @@
 //! WhatsApp providers behind one trait: Meta's Cloud API ([`cloud_api`]) and the sandbox
 //! ([`sandbox`]), chosen by the device's `provider`. A web gateway (WAHA / Evolution API,
-//! FACTS.md §5) would be a third implementation.
+//! over HTTP) would be a third implementation.
 
 pub mod cloud_api;
 pub mod sandbox;

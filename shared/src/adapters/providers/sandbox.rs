@@ -4,11 +4,11 @@
 //! per-message `DelaySeconds`; the sandbox worker records them. Nothing sleeps.
 
 use super::{Accepted, OutboundMessage, Provider, ProviderError, ProviderErrorKind};
+use crate::adapters::queues::{self, Outgoing};
 use crate::domain::devices::ProviderKind;
 use crate::domain::messages::MessageStatus;
 use crate::runtime::metrics;
 use crate::store::devices::Device;
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
@@ -46,41 +46,29 @@ impl Sandbox {
             tracing::warn!("SANDBOX_STATUS_QUEUE_URL is not set: sandbox messages stay \"sent\"");
             return Ok(Accepted { wa_message_id });
         };
-        let entry = |status: MessageStatus, delay: u32| {
-            let body = serde_json::to_string(&SandboxStatus {
-                tenant_id: message.tenant_id.clone(),
-                message_id: message.message_id.clone(),
-                status,
-            })
-            .unwrap_or_default();
-            SendMessageBatchRequestEntry::builder()
-                .id(status.as_str())
-                .message_body(body)
-                .delay_seconds(delay.min(900) as i32)
-                .build()
+        let status = |status: MessageStatus| SandboxStatus {
+            tenant_id: message.tenant_id.clone(),
+            message_id: message.message_id.clone(),
+            status,
         };
-        let entries = [
-            entry(MessageStatus::Delivered, self.delay_seconds),
-            entry(MessageStatus::Read, self.delay_seconds * 2),
-        ]
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| internal(e.to_string()))?;
+        let (delivered, read) = (
+            status(MessageStatus::Delivered),
+            status(MessageStatus::Read),
+        );
+        let statuses = [
+            Outgoing {
+                body: &delivered,
+                delay_secs: self.delay_seconds,
+            },
+            Outgoing {
+                body: &read,
+                delay_secs: self.delay_seconds * 2,
+            },
+        ];
         metrics::milestone(metrics::PROVIDER_CALL);
-        let out = self
-            .sqs
-            .send_message_batch()
-            .queue_url(queue_url)
-            .set_entries(Some(entries))
-            .send()
+        queues::send_all(&self.sqs, queue_url, &statuses)
             .await
-            .map_err(|e| internal(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string()))?;
-        if !out.failed.is_empty() {
-            return Err(internal(format!(
-                "{} status entries refused",
-                out.failed.len()
-            )));
-        }
+            .map_err(|e| internal(e.to_string()))?;
         Ok(Accepted { wa_message_id })
     }
 }

@@ -13,12 +13,15 @@
 //! message and releases its claim. A provider refusal leaves a `failed` message, answered
 //! with a non-2xx error that carries its id.
 
+pub mod window;
+
 use crate::adapters::providers::{Content, OutboundMessage, ProviderError};
 use crate::domain::media::MediaKind;
 use crate::domain::messages::{MessageStatus, IDEMPOTENCY_TTL_SECS};
+use crate::domain::plans::{LimitOverrides, Plan};
 use crate::domain::quota::{cap_for, limit_reached_message, Limit};
-use crate::http::error::ApiError;
 use crate::runtime::clock::iso;
+use crate::runtime::retry::{retry, Backoff, Retry};
 use crate::runtime::state::AppState;
 use crate::store::api_keys::Principal;
 use crate::store::devices::Device;
@@ -29,6 +32,68 @@ use crate::store::messages::{
 use crate::store::usage::{Reservation, Reserve};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
+
+/// Who a send is for: the tenant, the plan whose caps apply, and the API key that asked
+/// (none for campaigns' and automatic replies' sends made by the system).
+#[derive(Debug, Clone)]
+pub struct Sender {
+    pub tenant_id: String,
+    pub plan: Plan,
+    pub limits: LimitOverrides,
+    pub api_key_id: Option<String>,
+}
+
+impl From<&Principal> for Sender {
+    fn from(p: &Principal) -> Self {
+        Sender {
+            tenant_id: p.tenant_id.clone(),
+            plan: p.plan,
+            limits: p.limits,
+            api_key_id: Some(p.key_id.clone()),
+        }
+    }
+}
+
+/// Why a send stopped before the provider (nothing went out, no unit was kept). A provider
+/// refusal is not an error: it is a [`Failed`] outcome with a recorded message.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("This Idempotency-Key was already used with a different request: use a new key for a new message")]
+    IdempotencyKeyReused,
+    #[error(
+        "A request with this Idempotency-Key is still being processed (message {0}): retry shortly"
+    )]
+    IdempotencyInProgress(String),
+    #[error("The first request with this Idempotency-Key did not finish: whether message {0} went out is unknown")]
+    IdempotencyOutcomeUnknown(String),
+    /// The tenant's daily outbound cap; the message names the limit and the plan.
+    #[error("{0}")]
+    DailyLimit(String),
+    #[error("\"deviceId\": device {0} not found")]
+    DeviceNotFound(String),
+    #[error("\"deviceId\": device {0} is not connected")]
+    DeviceNotConnected(String),
+    #[error("No connected device: add one with POST /api/devices (provider \"sandbox\" works without WhatsApp)")]
+    NoConnectedDevice,
+    /// The media URL failed its check; the message says why.
+    #[error("{0}")]
+    BadMedia(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+impl SendError {
+    /// The send cannot go through the device it names (or any device): a campaign pauses
+    /// until one is connected.
+    pub fn is_device_unavailable(&self) -> bool {
+        matches!(
+            self,
+            SendError::DeviceNotFound(_)
+                | SendError::DeviceNotConnected(_)
+                | SendError::NoConnectedDevice
+        )
+    }
+}
 
 /// A send, validated.
 #[derive(Debug, Clone)]
@@ -90,9 +155,9 @@ const STALE_PENDING_SECS: i64 = 60;
 
 pub async fn send(
     state: &AppState,
-    caller: &Principal,
+    caller: &Sender,
     req: SendRequest,
-) -> Result<SendReply, ApiError> {
+) -> Result<SendReply, SendError> {
     send_with_id(state, caller, req, uuid::Uuid::now_v7().to_string()).await
 }
 
@@ -101,10 +166,10 @@ pub async fn send(
 /// recipient, so a claim whose process died can be settled from the message record.
 pub async fn send_with_id(
     state: &AppState,
-    caller: &Principal,
+    caller: &Sender,
     req: SendRequest,
     id: String,
-) -> Result<SendReply, ApiError> {
+) -> Result<SendReply, SendError> {
     let tenant_id = caller.tenant_id.as_str();
     let now = state.clock.now();
     let at = iso(now);
@@ -137,10 +202,10 @@ pub async fn send_with_id(
         resolve_device(state, tenant_id, req.device_id.as_deref()),
         media,
         reserve_outbound_unit(state, caller, now),
-        crate::services::window::read(state, tenant_id, &req.to, &req.content),
+        window::read(state, tenant_id, &req.to, &req.content),
     );
     let claim_hash = claim.as_ref().map(|c| c.key_hash.as_str());
-    let release_unit = |unit: Result<OutboundUnit, ApiError>| async move {
+    let release_unit = |unit: Result<OutboundUnit, SendError>| async move {
         if let Ok(u) = unit {
             refund_outbound_unit(state, &u).await;
         }
@@ -154,9 +219,7 @@ pub async fn send_with_id(
             release_unit(unit).await;
             let fingerprint = claim.as_ref().map(|c| c.fingerprint.as_str());
             if Some(first.fingerprint.as_str()) != fingerprint {
-                return Err(ApiError::unprocessable(
-                    "This Idempotency-Key was already used with a different request: use a new key for a new message",
-                ));
+                return Err(SendError::IdempotencyKeyReused);
             }
             return replay(state, tenant_id, &first.message_id, now).await;
         }
@@ -180,13 +243,13 @@ pub async fn send_with_id(
         Err(e) => return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e).await),
     };
     // The 24-hour window (Cloud API, free-form content): a closed window is recorded and
-    // answered like Meta's own refusal, without calling Meta. See `crate::services::window`.
-    let window_refusal = crate::services::window::check(&device, &req.to, window, now).err();
+    // answered like Meta's own refusal, without calling Meta. See `window`.
+    let window_refusal = window::check(&device, &req.to, window, now).err();
     let checked = match media {
         None => None,
         Some(Ok(c)) => Some(c),
         Some(Err(m)) => {
-            let e = ApiError::bad_request(m);
+            let e = SendError::BadMedia(m);
             return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e).await);
         }
     };
@@ -280,18 +343,18 @@ async fn record_completion(
     state: &AppState,
     update: StatusUpdate,
 ) -> Result<StatusOutcome, crate::store::StoreError> {
-    let mut last = None;
-    for attempt in 0..3u64 {
-        match crate::services::statuses::record(state, update.clone()).await {
-            Ok(o) => return Ok(o),
-            Err(e) => {
-                tracing::warn!(error = %e, attempt, "recording a send's outcome failed");
-                last = Some(e);
-                tokio::time::sleep(Duration::from_millis(50 * (attempt + 1))).await;
-            }
+    retry(Backoff::new(3).base(Duration::from_millis(50)), |attempt| {
+        let update = update.clone();
+        async move {
+            crate::services::statuses::record(state, update)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e, attempt, "recording a send's outcome failed");
+                    Retry::Again(e)
+                })
         }
-    }
-    Err(last.unwrap_or(crate::store::StoreError::Contention("record send outcome")))
+    })
+    .await
 }
 
 /// Stops a send before the provider: no message is left, the claim is released, the unit
@@ -302,8 +365,8 @@ async fn abandon(
     id: &str,
     claim_hash: Option<&str>,
     unit: &OutboundUnit,
-    reason: ApiError,
-) -> ApiError {
+    reason: SendError,
+) -> SendError {
     let (discarded, ()) = tokio::join!(
         state.store.discard_pending(tenant_id, id, claim_hash),
         refund_outbound_unit(state, unit),
@@ -319,26 +382,18 @@ async fn resolve_device(
     state: &AppState,
     tenant_id: &str,
     device_id: Option<&str>,
-) -> Result<Device, ApiError> {
+) -> Result<Device, SendError> {
     match device_id {
         Some(id) => match state.store.get_device(tenant_id, id).await? {
             Some(d) if d.is_connected() => Ok(d),
-            Some(_) => Err(ApiError::unprocessable(format!(
-                "\"deviceId\": device {id} is not connected"
-            ))),
-            None => Err(ApiError::not_found(format!(
-                "\"deviceId\": device {id} not found"
-            ))),
+            Some(_) => Err(SendError::DeviceNotConnected(id.to_string())),
+            None => Err(SendError::DeviceNotFound(id.to_string())),
         },
         None => state
             .store
             .first_connected_device(tenant_id)
             .await?
-            .ok_or_else(|| {
-                ApiError::unprocessable(
-                    "No connected device: add one with POST /api/devices (provider \"sandbox\" works without WhatsApp)",
-                )
-            }),
+            .ok_or(SendError::NoConnectedDevice),
     }
 }
 
@@ -348,12 +403,8 @@ async fn replay(
     tenant_id: &str,
     message_id: &str,
     now: DateTime<Utc>,
-) -> Result<SendReply, ApiError> {
-    let in_progress = || {
-        ApiError::conflict(format!(
-            "A request with this Idempotency-Key is still being processed (message {message_id}): retry shortly"
-        ))
-    };
+) -> Result<SendReply, SendError> {
+    let in_progress = || SendError::IdempotencyInProgress(message_id.to_string());
     let Some(m) = state.store.get_message(tenant_id, message_id).await? else {
         return Err(in_progress());
     };
@@ -363,9 +414,7 @@ async fn replay(
                 .map(|t| t.with_timezone(&Utc))
                 .unwrap_or(now);
             if (now - started).num_seconds() > STALE_PENDING_SECS {
-                return Err(ApiError::conflict(format!(
-                    "The first request with this Idempotency-Key did not finish: whether message {message_id} went out is unknown"
-                )));
+                return Err(SendError::IdempotencyOutcomeUnknown(message_id.to_string()));
             }
             return Err(in_progress());
         }
@@ -399,7 +448,7 @@ async fn replay(
     })
 }
 
-// The daily outbound cap (plans issue): `reserve_outbound_unit` runs in the same concurrent
+// The daily outbound cap: `reserve_outbound_unit` runs in the same concurrent
 // round as the pending record, before the provider is called — one conditional write, no
 // read. `refund_outbound_unit` runs when the send stops before the provider, when a retry
 // turns out to be an `Idempotency-Key` replay, and when the provider certainly did not take
@@ -414,9 +463,9 @@ pub struct OutboundUnit {
 /// Takes one outbound unit, or refuses the send (409 naming the limit and the plan).
 pub async fn reserve_outbound_unit(
     state: &AppState,
-    caller: &Principal,
+    caller: &Sender,
     now: DateTime<Utc>,
-) -> Result<OutboundUnit, ApiError> {
+) -> Result<OutboundUnit, SendError> {
     let cap = cap_for(caller.plan, &caller.limits, Limit::MessagesPerDay);
     match state
         .store
@@ -424,7 +473,7 @@ pub async fn reserve_outbound_unit(
         .await?
     {
         Reserve::Granted(reservation) => Ok(OutboundUnit { reservation }),
-        Reserve::Exceeded { cap } => Err(ApiError::conflict(limit_reached_message(
+        Reserve::Exceeded { cap } => Err(SendError::DailyLimit(limit_reached_message(
             Limit::MessagesPerDay,
             cap,
             caller.plan,
@@ -441,7 +490,7 @@ pub async fn refund_outbound_unit(state: &AppState, unit: &OutboundUnit) {
 }
 
 /// The record of a new outbound message, before the provider has seen it.
-fn new_message(id: &str, caller: &Principal, req: &SendRequest, at: &str) -> Message {
+fn new_message(id: &str, caller: &Sender, req: &SendRequest, at: &str) -> Message {
     let (kind, media_url, file_name, template_name, template_language) = match &req.content {
         Content::Text { .. } => (MessageKind::Text, None, None, None, None),
         Content::Media {
@@ -488,8 +537,7 @@ fn new_message(id: &str, caller: &Principal, req: &SendRequest, at: &str) -> Mes
         response_status: None,
         retry_after: None,
         source: req.source,
-        // Automatic replies are sent by no key.
-        api_key_id: Some(caller.key_id.clone()).filter(|k| !k.is_empty()),
+        api_key_id: caller.api_key_id.clone(),
         created_at: at.to_string(),
         updated_at: at.to_string(),
         sent_at: None,

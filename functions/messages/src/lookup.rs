@@ -1,0 +1,131 @@
+//! `GET /api/public/v1/messages/{id}`: one message as the spec's lookup shows it.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+use wati_shared::domain::messages::MessageStatus;
+use wati_shared::http::auth::Caller;
+use wati_shared::http::error::{ApiResult, ErrorBody};
+use wati_shared::http::ApiError;
+use wati_shared::store::messages::{Direction, Message, MessageKind};
+use wati_shared::AppState;
+
+/// A message as the spec's lookup shows it (snake_case).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageView {
+    #[schema(example = "01974f6a-9b7c-7d0e-8c2a-3f1b2c4d5e6f")]
+    pub id: String,
+    /// WhatsApp's id; null until the provider accepted the message.
+    #[schema(example = "wamid.HBgMOTIzMDAxMjM0NTY3FQIAERgSQ0E2")]
+    pub message_id: Option<String>,
+    pub direction: Direction,
+    #[schema(example = "923001234567")]
+    pub peer: String,
+    /// The text, or a media message's caption.
+    #[schema(example = "Hello from WATI")]
+    pub text: Option<String>,
+    pub status: MessageStatus,
+    #[schema(example = "2026-06-10T12:34:56Z")]
+    pub created_at: String,
+    #[serde(rename = "type")]
+    pub kind: MessageKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mimetype: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<TemplateRef>,
+    /// Why the message failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<i64>,
+    pub updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TemplateRef {
+    pub name: String,
+    pub language: String,
+}
+
+impl From<Message> for MessageView {
+    fn from(m: Message) -> Self {
+        let template = match (m.template_name, m.template_language) {
+            (Some(name), Some(language)) => Some(TemplateRef { name, language }),
+            _ => None,
+        };
+        MessageView {
+            id: m.id,
+            message_id: m.wa_message_id,
+            direction: m.direction,
+            peer: m.peer,
+            text: m.text,
+            status: m.status,
+            created_at: m.created_at,
+            kind: m.kind,
+            device_id: m.device_id,
+            media_url: m.media_url,
+            mimetype: m.media_mimetype,
+            file_name: m.media_file_name,
+            template,
+            error: m.error,
+            error_code: m.error_code,
+            updated_at: m.updated_at,
+            sent_at: m.sent_at,
+            delivered_at: m.delivered_at,
+            read_at: m.read_at,
+            failed_at: m.failed_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageEnvelope {
+    pub message: MessageView,
+}
+
+/// Look up a message by our id (from `/send`) or by WhatsApp's `messageId`.
+#[utoipa::path(get, path = "/api/public/v1/messages/{id}", tag = "messages",
+    params(("id" = String, Path, description = "Our message id (UUID) or WhatsApp's messageId")),
+    security(("apiKey" = [])),
+    responses((status = 200, body = MessageEnvelope), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn get_message(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<MessageEnvelope>> {
+    let not_found = || ApiError::not_found("Message not found");
+    let id = id.trim();
+    let found = if let Ok(uuid) = uuid::Uuid::parse_str(id) {
+        state
+            .store
+            .get_message(&caller.tenant_id, &uuid.hyphenated().to_string())
+            .await?
+    } else if !id.is_empty() && id.len() <= 256 && id.bytes().all(|b| b.is_ascii_graphic()) {
+        state
+            .store
+            .find_message_by_wamid(&caller.tenant_id, id)
+            .await?
+    } else {
+        None
+    };
+    let message = found.ok_or_else(not_found)?;
+    Ok(Json(MessageEnvelope {
+        message: message.into(),
+    }))
+}

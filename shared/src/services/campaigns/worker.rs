@@ -1,0 +1,214 @@
+//! The campaign worker's handling of one task: claim the recipient, send, record the
+//! outcome, and queue the next batch when this one is done.
+
+use super::advance::{advance, pause};
+use super::{SendTask, Trigger};
+use crate::adapters::providers::Content;
+use crate::domain::campaigns::{CampaignStatus, PauseReason, RecipientStatus};
+use crate::runtime::clock::iso;
+use crate::runtime::retry::{retry, Backoff, Retry};
+use crate::runtime::state::AppState;
+use crate::services::sending::{self, SendError, SendRequest};
+use crate::store::campaigns::{Claim, Outcome};
+use crate::store::messages::MessageSource;
+
+/// What the worker did with one task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskResult {
+    Sent,
+    Failed,
+    /// Redelivered or duplicate: the recipient was already claimed or settled.
+    Duplicate,
+    /// The campaign is not running (paused, cancelled): nothing sent.
+    Skipped,
+    /// Stopped before the provider (daily cap, device): the campaign is paused and the
+    /// recipient stays queued.
+    Paused,
+}
+
+const CLAIM_CONTENDED: &str = "the recipient's claim kept conflicting";
+
+/// The worker's handling of one SQS message. `Err`: leave the message on the queue (SQS
+/// brings it back after the visibility timeout; nothing was sent).
+pub async fn handle_task(state: &AppState, task: SendTask) -> Result<TaskResult, String> {
+    let store = &state.store;
+    let message_id = uuid::Uuid::now_v7().to_string();
+    let claim = retry(Backoff::new(4), |_| async {
+        let now = state.clock.now();
+        let claim = store
+            .claim_recipient(
+                &task.tenant_id,
+                &task.campaign_id,
+                &task.recipient,
+                &message_id,
+                now.timestamp_millis(),
+                &iso(now),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        match claim {
+            Claim::Contended => Err(Retry::Again(CLAIM_CONTENDED.to_string())),
+            claim => Ok(claim),
+        }
+    })
+    .await?;
+    match claim {
+        Claim::Claimed => {}
+        Claim::NotQueued => return Ok(TaskResult::Duplicate),
+        // The retry above gives it back as an error once its attempts run out.
+        Claim::Contended => return Err(CLAIM_CONTENDED.into()),
+        Claim::CampaignNotRunning => {
+            let c = store
+                .get_campaign(&task.tenant_id, &task.campaign_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            if c.is_some_and(|c| c.status == CampaignStatus::Cancelled) {
+                let now = iso(state.clock.now());
+                store
+                    .cancel_recipients(
+                        &task.tenant_id,
+                        &task.campaign_id,
+                        std::slice::from_ref(&task.recipient),
+                        &now,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            return Ok(TaskResult::Skipped);
+        }
+    }
+
+    let sender = sending::Sender {
+        tenant_id: task.tenant_id.clone(),
+        plan: task.plan,
+        limits: task.limits,
+        api_key_id: Some(task.key_id.clone()).filter(|k| !k.is_empty()),
+    };
+    let request = SendRequest {
+        to: task.to.clone(),
+        content: Content::Text {
+            body: task.text.clone(),
+        },
+        text: Some(task.text.clone()),
+        device_id: task.device_id.clone(),
+        media_check: None,
+        idempotency: None,
+        source: MessageSource::Campaign,
+    };
+    let result = sending::send_with_id(state, &sender, request, message_id.clone()).await;
+    let at = iso(state.clock.now());
+    let outcome = match result {
+        Err(e) => {
+            // Stopped before the provider: nothing went out, the claim is given back.
+            store
+                .release_recipient(
+                    &task.tenant_id,
+                    &task.campaign_id,
+                    &task.recipient,
+                    &message_id,
+                    &at,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            let reason = match &e {
+                SendError::DailyLimit(_) => PauseReason::DailyLimit,
+                e if e.is_device_unavailable() => PauseReason::DeviceUnavailable,
+                e => return Err(format!("send stopped before the provider: {e}")),
+            };
+            let message = match reason {
+                PauseReason::DailyLimit => {
+                    format!("{e}: the campaign resumes by itself at 00:00 UTC")
+                }
+                PauseReason::DeviceUnavailable => format!(
+                    "{}. Connect a device, then POST /api/public/v1/campaigns/{}/run to resume",
+                    e.to_string().trim_end_matches('.'),
+                    task.campaign_id
+                ),
+            };
+            pause(state, &task.tenant_id, &task.campaign_id, reason, &message)
+                .await
+                .map_err(|e| e.to_string())?;
+            return Ok(TaskResult::Paused);
+        }
+        Ok(reply) => match reply.outcome {
+            Ok(sent) => Outcome::Sent {
+                wa_message_id: Some(sent.wa_message_id),
+            },
+            Err(failed) => Outcome::Failed {
+                error: failed.error,
+                code: failed.code,
+            },
+        },
+    };
+    let recorded = record(state, &task, &message_id, &outcome, &at).await;
+    if !recorded {
+        // The message record has the outcome; the scheduler settles the claim from it.
+        tracing::error!(campaign_id = %task.campaign_id, recipient = %task.recipient, %message_id, "recipient outcome not recorded; the scheduler settles it from the message");
+    }
+    // The last recipient in flight queues the next batch (or completes the campaign).
+    match store.get_campaign(&task.tenant_id, &task.campaign_id).await {
+        Ok(Some(c)) if c.status == CampaignStatus::Running && c.queued == 0 => {
+            if let Err(e) = advance(state, &task.tenant_id, &task.campaign_id, Trigger::Chain).await
+            {
+                tracing::warn!(campaign_id = %task.campaign_id, error = %e, "queueing the next batch failed; the scheduler will");
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "reading the campaign after a send failed"),
+    }
+    Ok(match outcome {
+        Outcome::Sent { .. } => TaskResult::Sent,
+        Outcome::Failed { .. } => TaskResult::Failed,
+    })
+}
+
+/// Records the outcome under our claim, trying again while another transaction on the
+/// campaign is in the way. `false`: not recorded (the claim is not ours any more, or the
+/// attempts ran out).
+async fn record(
+    state: &AppState,
+    task: &SendTask,
+    message_id: &str,
+    outcome: &Outcome,
+    at: &str,
+) -> bool {
+    let store = &state.store;
+    let recorded = retry(Backoff::new(5), |attempt| async move {
+        match store
+            .record_recipient_outcome(
+                &task.tenant_id,
+                &task.campaign_id,
+                &task.recipient,
+                message_id,
+                outcome,
+                at,
+            )
+            .await
+        {
+            Ok(true) => Ok(true),
+            Ok(false) => {
+                // Lost to another transaction on the campaign, or the claim is not ours.
+                let still_ours = store
+                    .get_recipient(&task.tenant_id, &task.campaign_id, &task.recipient)
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some_and(|r| {
+                        r.status == RecipientStatus::Sending
+                            && r.message_id.as_deref() == Some(message_id)
+                    });
+                if still_ours {
+                    Err(Retry::Again(()))
+                } else {
+                    Ok(false)
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, attempt, "recording a recipient's outcome failed");
+                Err(Retry::Again(()))
+            }
+        }
+    })
+    .await;
+    recorded.unwrap_or(false)
+}

@@ -1,0 +1,193 @@
+//! Inbound: everything that happens after a customer writes in, and the providers' delivery
+//! statuses. See `docs/inbound.md`.
+//!
+//! - [`webhook`]: what the entry points do beyond HTTP: Meta's signature over the raw body,
+//!   its envelope split into jobs, a sandbox customer message turned into a job.
+//! - [`record`]: a customer message stored once, its conversation, contact and
+//!   `message.received`.
+//! - [`answer`]: the decision flow: keyword rules (compiled, cached per instance), multi-step
+//!   replies, AI Smart Reply within its quota, the reply log.
+//! - [`statuses`]: providers' statuses of outbound messages, through `services::statuses`.
+//!
+//! The inbound queue (`InboundQueue`, +DLQ) carries what the entry points hand to the
+//! inbound worker, and what the worker hands itself later:
+//!
+//! - `message`: one customer message, as Meta's JSON (the sandbox's inbound endpoint builds
+//!   the same JSON), with the device it reached and the sender's profile name.
+//! - `status`: one element of Meta's `statuses[]`; re-queued with a delay while its message
+//!   is not findable yet (the send has not recorded `sent`, or the index lags).
+//! - `replyStep`: the next response of a multi-step keyword rule, queued with
+//!   `DelaySeconds = step_delay_seconds` after the previous one went out. No Lambda sleeps.
+//!
+//! Entry points answer as soon as the jobs are queued (one `SendMessageBatch` per ten).
+//!
+//! A customer message:
+//! 1. One `BatchGetItem`: tenant, device, conversation, rules version, AI settings (and the
+//!    tenant's compiled rules from this instance's cache, reloaded when the version moved).
+//! 2. One transaction: the message (refused if its WhatsApp id was stored before) and the
+//!    conversation (reopened if resolved, unread count + 1, the 24-hour window).
+//! 3. The contact (new conversation or new profile name) and `message.received`.
+//! 4. The spec's decision flow: a keyword rule's responses (the first now, the next ones
+//!    through the queue `step_delay_seconds` apart), else AI Smart Reply within the daily
+//!    AI quota, else nothing. Every reply goes through the send flow (daily outbound cap,
+//!    24-hour window, statuses) with an idempotency key derived from the customer's message,
+//!    so a redelivered job never sends a reply twice. The decision is logged.
+//!
+//! A failure before step 4 fails the job (SQS delivers it again; storing is idempotent). From
+//! step 4 on, a failure is logged, not retried: an AI error or timeout means no reply and an
+//! `ai_error` entry, never a retry storm.
+
+pub mod answer;
+pub mod record;
+pub mod statuses;
+pub mod webhook;
+
+use crate::adapters::ai::SmartReply;
+use crate::adapters::queues::{self, Outgoing};
+use crate::domain::devices::ProviderKind;
+use crate::runtime::state::AppState;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tracing::Instrument;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "job", rename_all = "camelCase")]
+pub enum InboundJob {
+    Message(MessageJob),
+    Status(StatusJob),
+    ReplyStep(ReplyStepJob),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageJob {
+    pub tenant_id: String,
+    pub device_id: String,
+    pub provider: ProviderKind,
+    /// The business number the message was sent to (Meta's `display_phone_number`), digits.
+    #[serde(default)]
+    pub business_number: String,
+    /// The sender's WhatsApp profile name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_name: Option<String>,
+    /// One element of Meta's `messages[]`, as received.
+    pub message: Value,
+    /// Unix seconds when the entry point received it.
+    pub received_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusJob {
+    pub tenant_id: String,
+    pub device_id: String,
+    /// One element of Meta's `statuses[]`, as received.
+    pub status: Value,
+    /// 0 the first time; each re-queue adds one.
+    #[serde(default)]
+    pub attempt: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplyStepJob {
+    pub tenant_id: String,
+    pub device_id: String,
+    pub peer: String,
+    /// Our id of the customer message being answered (the sends' idempotency keys derive
+    /// from it, so a redelivered step never goes out twice).
+    pub inbound_message_id: String,
+    pub rule_id: String,
+    pub responses: Vec<String>,
+    /// The index of the response this job sends.
+    pub step: usize,
+    pub step_delay_seconds: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnqueueError {
+    #[error("INBOUND_QUEUE_URL is not configured")]
+    NoQueue,
+    #[error("queueing inbound work failed: {0}")]
+    Queue(String),
+}
+
+/// Queues jobs, each with its delay in seconds, ten per SQS call. All or an error.
+pub async fn enqueue(state: &AppState, jobs: &[(InboundJob, u32)]) -> Result<(), EnqueueError> {
+    let url = state
+        .config
+        .inbound_queue_url
+        .as_deref()
+        .ok_or(EnqueueError::NoQueue)?;
+    let outgoing: Vec<_> = jobs
+        .iter()
+        .map(|(job, delay)| Outgoing {
+            body: job,
+            delay_secs: *delay,
+        })
+        .collect();
+    queues::send_all(&state.aws.sqs, url, &outgoing)
+        .await
+        .map_err(|e| EnqueueError::Queue(e.to_string()))
+}
+
+/// Why a job failed: SQS delivers it again (and, past its receive count, to the DLQ).
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Record(#[from] record::RecordError),
+    #[error(transparent)]
+    Answer(#[from] answer::AnswerError),
+    #[error(transparent)]
+    Status(#[from] statuses::StatusError),
+}
+
+/// The inbound worker's service, built once per Lambda instance: it keeps the instance's
+/// compiled keyword rules and its AI client between jobs.
+pub struct Inbound {
+    state: AppState,
+    rules: answer::RulesCache,
+    ai: SmartReply,
+}
+
+impl Inbound {
+    pub fn new(state: AppState) -> Self {
+        let ai = SmartReply::from_config(&state.config, state.aws.secrets.clone());
+        Inbound {
+            state,
+            rules: answer::RulesCache::default(),
+            ai,
+        }
+    }
+
+    /// Does one job. An error leaves it to SQS to deliver again.
+    pub async fn handle(&self, job: InboundJob) -> Result<(), JobError> {
+        match job {
+            InboundJob::Message(m) => self.message(m).await,
+            InboundJob::Status(s) => Ok(statuses::status(&self.state, s).await?),
+            InboundJob::ReplyStep(r) => Ok(self.reply_step(r).await?),
+        }
+    }
+
+    /// A customer message: stored (steps 1–3), answered at most once (step 4), marked done.
+    async fn message(&self, job: MessageJob) -> Result<(), JobError> {
+        let incoming = record::Incoming::parse(&self.state, job)?;
+        let span = tracing::info_span!("inbound", tenant_id = %incoming.job.tenant_id,
+            message_id = %incoming.id, wamid = %incoming.content.wamid);
+        self.message_inner(incoming).instrument(span).await
+    }
+
+    async fn message_inner(&self, incoming: record::Incoming) -> Result<(), JobError> {
+        let Some(recorded) = record::record(&self.state, incoming).await? else {
+            return Ok(());
+        };
+        // The tenant's compiled rules (cached), before anything is answered: a failure to
+        // read them retries the job like the steps above.
+        let rules = self.rules_for_message(&recorded).await?;
+        if let Err(e) = self.answer(&recorded, rules.as_deref()).await {
+            tracing::error!(error = %e, "answering the message failed; no reply");
+        }
+        record::finish(&self.state, &recorded).await;
+        Ok(())
+    }
+}
