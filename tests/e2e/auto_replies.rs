@@ -317,7 +317,7 @@ async fn the_reply_log_pages_newest_first_and_hides_expired_entries() {
     let now = app.clock.now();
     let entry = |i: usize, outcome| ReplyLogEntry {
         id: format!("e{i}"),
-        at: wati_shared::runtime::clock::iso(now),
+        at: wati_shared::domain::time::iso(now),
         conversation_id: "conv-1".into(),
         peer: "923001234567".into(),
         rule_id: if outcome == ReplyOutcome::Keyword {

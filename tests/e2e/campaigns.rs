@@ -814,20 +814,20 @@ async fn a_scheduled_campaign_starts_when_the_scheduler_finds_it_due() {
         app,
         key,
         json!({"name": "Later", "message": "Hi {{name}}", "delaySeconds": 1,
-               "scheduledAt": wati_shared::runtime::clock::iso(at),
+               "scheduledAt": wati_shared::domain::time::iso(at),
                "recipients": [{"name": "A", "phone": "+923004000001"}, {"name": "B", "phone": "+923004000002"}]}),
     )
     .await;
     let c = get(app, key, &id).await;
     assert_eq!(c["status"], "scheduled");
-    assert_eq!(c["scheduledAt"], wati_shared::runtime::clock::iso(at));
+    assert_eq!(c["scheduledAt"], wati_shared::domain::time::iso(at));
     let (status, answer) = run(app, key, &id).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(
         answer["error"],
         format!(
             "Campaign is scheduled for {}: it starts by itself then (cancel it to stop it)",
-            wati_shared::runtime::clock::iso(at)
+            wati_shared::domain::time::iso(at)
         )
     );
 
@@ -974,7 +974,7 @@ async fn cancel_stops_a_campaign_and_its_queued_messages_send_nothing() {
         )
     );
     // A scheduled campaign can be cancelled before it starts.
-    let later = wati_shared::runtime::clock::iso(Utc::now() + Days::days(1));
+    let later = wati_shared::domain::time::iso(Utc::now() + Days::days(1));
     let id = created_id(
         app,
         key,
@@ -1040,7 +1040,7 @@ async fn the_daily_cap_pauses_a_campaign_until_the_next_utc_day() {
     let c = get(app, key, &id).await;
     assert_eq!(c["pauseReason"], "daily_limit");
     let resumes =
-        wati_shared::runtime::clock::iso(wati_shared::domain::quota::next_midnight(clock.now()));
+        wati_shared::domain::time::iso(wati_shared::domain::quota::next_midnight(clock.now()));
     assert_eq!(c["resumesAt"], resumes.as_str());
     assert_eq!(
         c["pauseMessage"],
@@ -1211,7 +1211,7 @@ async fn dead_workers_and_lost_messages_are_settled_by_the_scheduler_without_sen
         .collect();
     let store = &app.state.store;
     let now = clock.now();
-    let at = wati_shared::runtime::clock::iso(now);
+    let at = wati_shared::domain::time::iso(now);
     // Recipient 0: a worker claimed it and died before the send flow wrote anything.
     let claim = store
         .claim_recipient(

@@ -442,7 +442,7 @@ async fn deleting_a_list_removes_its_members_and_a_large_one_is_finished_by_the_
         json!({"contactIds": ids}),
     )
     .await;
-    let now = wati_shared::runtime::clock::iso(chrono::Utc::now());
+    let now = wati_shared::domain::time::iso(chrono::Utc::now());
     let store = &app.state.store;
     let d = store
         .delete_contact_list_within(&t.id, &large, &now, 10)

@@ -542,7 +542,7 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
     assert_eq!(view["assigned_to"], Value::Null);
     assert_eq!(
         view["last_message_at"],
-        json!(wati_shared::runtime::clock::iso(at))
+        json!(wati_shared::domain::time::iso(at))
     );
     let mut keys: Vec<&String> = view
         .as_object()

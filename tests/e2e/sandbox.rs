@@ -108,7 +108,7 @@ async fn the_worker_applies_statuses_forward_only_and_retries_early_ones() {
     let id = sent["id"].as_str().unwrap_or_default().to_string();
     // A message whose send has not finished yet (still pending).
     let pending_id = uuid::Uuid::now_v7().to_string();
-    let now = wati_shared::runtime::clock::iso(chrono::Utc::now());
+    let now = wati_shared::domain::time::iso(chrono::Utc::now());
     let pending = Message {
         id: pending_id.clone(),
         tenant_id: t.id.clone(),

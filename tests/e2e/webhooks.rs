@@ -1175,7 +1175,7 @@ async fn each_attempt_is_claimed_once_and_a_dead_workers_claim_is_taken_over_whe
     assert!(matches!(taken, Some(Claim::Claimed(_))), "{taken:?}");
     let attempt = Attempt {
         attempt: 1,
-        at: wati_shared::runtime::clock::iso(now),
+        at: wati_shared::domain::time::iso(now),
         url: "https://8.8.8.8/hook".into(),
         status_code: Some(500),
         latency_ms: 3,

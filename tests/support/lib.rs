@@ -282,7 +282,7 @@ impl TestApp {
     ) -> String {
         use wati_shared::domain::inbound::inbound_message_id;
         use wati_shared::domain::messages::MessageStatus;
-        use wati_shared::runtime::clock::iso;
+        use wati_shared::domain::time::iso;
         use wati_shared::store::conversations::{Conversation, RecordInbound};
         use wati_shared::store::messages::{Direction, Message, MessageKind, MessageSource};
         let store = &self.state.store;

@@ -117,8 +117,8 @@ async fn create_rule(
         responses: c.responses,
         step_delay_seconds: c.step_delay_seconds,
         active: req.active.unwrap_or(true),
-        created_at: wati_shared::runtime::clock::iso_millis(now),
-        updated_at: wati_shared::runtime::clock::iso_millis(now),
+        created_at: wati_shared::domain::time::iso_millis(now),
+        updated_at: wati_shared::domain::time::iso_millis(now),
     };
     let cap = cap_for(caller.plan, &caller.limits, Limit::AutoReplyRules);
     match state
@@ -181,9 +181,9 @@ async fn update_rule(
         if let Some(a) = req.active {
             rule.active = a;
         }
-        rule.updated_at = wati_shared::runtime::clock::iso_millis(state.clock.now());
+        rule.updated_at = wati_shared::domain::time::iso_millis(state.clock.now());
         if rule.updated_at == seen {
-            rule.updated_at = wati_shared::runtime::clock::iso_millis(
+            rule.updated_at = wati_shared::domain::time::iso_millis(
                 state.clock.now() + chrono::Duration::milliseconds(1),
             );
         }

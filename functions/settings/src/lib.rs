@@ -14,13 +14,13 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wati_shared::domain::rate_limit::MAX_RATE_LIMIT_PER_MINUTE;
+use wati_shared::domain::time::iso;
 use wati_shared::domain::validate;
 use wati_shared::http::auth::Caller;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
 use wati_shared::http::{guarded, Access};
-use wati_shared::runtime::clock::iso;
 use wati_shared::store::api_keys::{
     ApiKeyInfo, CreateKeyOutcome, KeyChangeOutcome, KeyPatch, KeyStatus, MAX_LIVE_KEYS,
 };

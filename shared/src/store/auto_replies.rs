@@ -319,7 +319,7 @@ impl Store {
         item.insert(
             SK.into(),
             s(reply_log_sk(
-                &crate::runtime::clock::iso_millis(at),
+                &crate::domain::time::iso_millis(at),
                 &entry.id,
             )),
         );

@@ -22,7 +22,7 @@ use super::{
     failed_condition_index, from_item, n, s, to_item, transaction_lost, Item, Store, StoreError,
     StoreResult,
 };
-use crate::runtime::clock::iso;
+use crate::domain::time::iso;
 use aws_sdk_dynamodb::types::{
     Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
@@ -307,10 +307,7 @@ impl Store {
     ) -> StoreResult<RecordInbound> {
         let mut extra: Item = to_item(extra)?;
         extra.insert("handling".into(), s(HANDLING_CLAIMED));
-        extra.insert(
-            "handlingAt".into(),
-            s(crate::runtime::clock::iso_millis(now)),
-        );
+        extra.insert("handlingAt".into(), s(crate::domain::time::iso_millis(now)));
         let mut item = message_item_with(message, extra)?;
         // In the history, the message sits where it was stored (after every reply sent
         // before it), not at the customer's whole-second timestamp its id carries.
@@ -371,11 +368,8 @@ impl Store {
                 "attribute_exists(PK) AND handling = :claimed AND handlingAt < :stale",
             )
             .expression_attribute_values(":claimed", s(HANDLING_CLAIMED))
-            .expression_attribute_values(":now", s(crate::runtime::clock::iso_millis(now)))
-            .expression_attribute_values(
-                ":stale",
-                s(crate::runtime::clock::iso_millis(stale_before)),
-            )
+            .expression_attribute_values(":now", s(crate::domain::time::iso_millis(now)))
+            .expression_attribute_values(":stale", s(crate::domain::time::iso_millis(stale_before)))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
@@ -417,7 +411,7 @@ impl Store {
             .update_expression("SET handling = :done, handlingAt = :now")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_values(":done", s(HANDLING_DONE))
-            .expression_attribute_values(":now", s(crate::runtime::clock::iso_millis(now)))
+            .expression_attribute_values(":now", s(crate::domain::time::iso_millis(now)))
             .send()
             .await
             .map_err(|e| StoreError::aws("UpdateItem", &e))?;

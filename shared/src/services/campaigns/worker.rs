@@ -5,7 +5,7 @@ use super::advance::{advance, pause};
 use super::{SendTask, Trigger};
 use crate::adapters::providers::Content;
 use crate::domain::campaigns::{CampaignStatus, PauseReason, RecipientStatus};
-use crate::runtime::clock::iso;
+use crate::domain::time::iso;
 use crate::runtime::retry::{retry, Backoff, Retry};
 use crate::runtime::state::AppState;
 use crate::services::sending::{self, SendError, SendRequest};

@@ -12,7 +12,7 @@ use crate::adapters::providers::Content;
 use crate::domain::auto_reply::{Matcher, RuleKey};
 use crate::domain::messages::idempotency_key_hash;
 use crate::domain::quota::{cap_for, Limit};
-use crate::runtime::clock::iso;
+use crate::domain::time::iso;
 use crate::runtime::retry::{retry, Retry};
 use crate::services::sending::{self, Idempotency, SendError, SendRequest, Sender};
 use crate::store::auto_replies::{ReplyLogEntry, ReplyOutcome, Rule};

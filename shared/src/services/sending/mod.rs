@@ -20,7 +20,7 @@ use crate::domain::media::MediaKind;
 use crate::domain::messages::{MessageStatus, IDEMPOTENCY_TTL_SECS};
 use crate::domain::plans::{LimitOverrides, Plan};
 use crate::domain::quota::{cap_for, limit_reached_message, Limit};
-use crate::runtime::clock::iso;
+use crate::domain::time::iso;
 use crate::runtime::retry::{retry, Backoff, Retry};
 use crate::runtime::state::AppState;
 use crate::store::api_keys::Principal;
@@ -410,9 +410,7 @@ async fn replay(
     };
     let outcome = match (m.status, m.response_status, &m.wa_message_id) {
         (MessageStatus::Pending, _, _) => {
-            let started = DateTime::parse_from_rfc3339(&m.created_at)
-                .map(|t| t.with_timezone(&Utc))
-                .unwrap_or(now);
+            let started = crate::domain::time::parse(&m.created_at).unwrap_or(now);
             if (now - started).num_seconds() > STALE_PENDING_SECS {
                 return Err(SendError::IdempotencyOutcomeUnknown(message_id.to_string()));
             }
