@@ -19,12 +19,14 @@ async fn tenant_create_get_update_list() {
     let created: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(created["tenant"]["name"], "Acme");
     assert_eq!(created["tenant"]["plan"], "pro");
-    let key = created["apiKey"].as_str().unwrap_or_default();
-    let id = created["tenant"]["id"].as_str().unwrap_or_default();
+    let key = created["apiKey"].str();
+    let id = created["tenant"]["id"].str();
 
     // The key it printed works over HTTP.
-    let (status, _, _) = parts(app.req(Method::GET, "/api/keys", Some(key)).send().await).await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        app.with_key(key).get("/api/keys").await.status,
+        StatusCode::OK
+    );
 
     let out = run(
         &app.state,
@@ -34,18 +36,19 @@ async fn tenant_create_get_update_list() {
     .unwrap_or_default();
     let updated: Value = serde_json::from_str(&out).unwrap_or_default();
     assert_eq!(updated["tenant"]["suspended"], true);
-    let (status, _, _) = parts(app.req(Method::GET, "/api/keys", Some(key)).send().await).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.with_key(key).get("/api/keys").await.status,
+        StatusCode::FORBIDDEN
+    );
 
     let out = run(&app.state, &args(&["tenant", "get", id]))
         .await
         .unwrap_or_default();
-    let (_, _, over_http) = parts(
-        app.admin(Method::GET, &format!("/api/admin/tenants/{id}"))
-            .send()
-            .await,
-    )
-    .await;
+    let over_http = app
+        .admin()
+        .get(&format!("/api/admin/tenants/{id}"))
+        .await
+        .body;
     assert_eq!(
         serde_json::from_str::<Value>(&out).unwrap_or_default(),
         over_http,

@@ -49,11 +49,8 @@ async fn api_gateway_events_reach_the_routers() {
         "API Gateway's request id is the request's id"
     );
     assert_eq!(body["tenant"]["name"], "Fixture Ltd");
-    let key = body["apiKey"].as_str().unwrap_or_default().to_string();
-    let tenant_id = body["tenant"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let key = body["apiKey"].string();
+    let tenant_id = body["tenant"]["id"].string();
 
     let event = fixture("apigw-list-keys.json", &[("__API_KEY__", &key)]);
     let (status, _, body) = invoke(fn_settings::router(app.state.clone()), &event).await;
@@ -80,8 +77,8 @@ async fn api_gateway_events_reach_the_routers() {
 #[tokio::test]
 async fn a_send_event_goes_through_the_messages_function_and_the_sandbox_worker() {
     let app = TestApp::start().await;
-    let t = app.create_tenant("pro").await;
-    app.sandbox_device(&t.key).await;
+    let t = app.tenant("pro").await;
+    t.sandbox_device().await;
     let router = || fn_messages::router(app.state.clone());
     let event = fixture("apigw-send-text.json", &[("__API_KEY__", &t.key)]);
     let (status, request_id, sent) = invoke(router(), &event).await;
@@ -92,7 +89,7 @@ async fn a_send_event_goes_through_the_messages_function_and_the_sandbox_worker(
     let (status, _, again) = invoke(router(), &event).await;
     assert_eq!((status, &again), (200, &sent));
 
-    let id = sent["id"].as_str().unwrap_or_default();
+    let id = sent["id"].str();
     let event = fixture(
         "apigw-get-message.json",
         &[("__API_KEY__", &t.key), ("__MESSAGE_ID__", id)],
@@ -118,15 +115,15 @@ async fn a_send_event_goes_through_the_messages_function_and_the_sandbox_worker(
 #[tokio::test]
 async fn a_campaign_goes_through_its_function_the_scheduler_and_the_worker_as_lambda_events() {
     let app = TestApp::start().await;
-    let t = app.create_tenant("pro").await;
-    app.sandbox_device(&t.key).await;
+    let t = app.tenant("pro").await;
+    t.sandbox_device().await;
     let event = fixture("apigw-create-campaign.json", &[("__API_KEY__", &t.key)]);
     let (status, request_id, created) =
         invoke(fn_campaigns::router(app.state.clone()), &event).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(request_id, "fixture-create-campaign-0001");
     assert_eq!(created["status"], "running");
-    let id = created["id"].as_str().unwrap_or_default().to_string();
+    let id = created["id"].string();
 
     // The every-minute rule's input starts it: its first batch is queued.
     let input: Value = serde_json::from_str(&fixture("eventbridge-scheduler-minute.json", &[]))
@@ -192,9 +189,8 @@ async fn metas_webhook_event_is_verified_over_the_raw_body_plain_or_base64() {
     use base64::Engine;
     let fake = wati_tests::fake_meta::FakeMeta::start().await;
     let app = TestApp::start_with(sending_options(&fake.base)).await;
-    let t = app.create_tenant("pro").await;
-    app.cloud_device(&t.key, &fake, "106540352242922", "EAAGlambda")
-        .await;
+    let t = app.tenant("pro").await;
+    t.cloud_device(&fake, "106540352242922", "EAAGlambda").await;
     // Meta's bytes, spacing and all: the signature covers exactly these.
     let raw = fixture(
         "meta-text-message.json",
@@ -205,8 +201,7 @@ async fn metas_webhook_event_is_verified_over_the_raw_body_plain_or_base64() {
             ("__TEXT__", "hello from Lambda"),
         ],
     );
-    let good =
-        wati_shared::domain::inbound::sign("0123456789abcdef0123456789abcdef", raw.as_bytes());
+    let good = sign("0123456789abcdef0123456789abcdef", raw.as_bytes());
     let event = |body: String, base64: bool, signature: &str| {
         fixture(
             "apigw-cloud-api-webhook.json",
@@ -239,7 +234,7 @@ async fn metas_webhook_event_is_verified_over_the_raw_body_plain_or_base64() {
     }
     let (status, _, _) = invoke(router(), &event(plain.clone(), false, "sha256=00")).await;
     assert_eq!(status, 401);
-    let wrong = wati_shared::domain::inbound::sign("wrong", raw.as_bytes());
+    let wrong = sign("wrong", raw.as_bytes());
     let (status, _, _) = invoke(router(), &event(plain, false, &wrong)).await;
     assert_eq!(status, 403);
 }

@@ -20,10 +20,8 @@ async fn setup() -> Setup {
     let fake = FakeMeta::start().await;
     let files = FakeFiles::start().await;
     let app = TestApp::start_with(sending_options(&fake.base)).await;
-    let t = app.create_tenant("pro").await;
-    let device = app
-        .cloud_device(&t.key, &fake, "106540352242922", "EAAGmedia")
-        .await;
+    let t = app.tenant("pro").await;
+    let device = t.cloud_device(&fake, "106540352242922", "EAAGmedia").await;
     app.open_window(&t.id, &device, "923001234567").await;
     Setup {
         app,
@@ -35,30 +33,19 @@ async fn setup() -> Setup {
 }
 
 async fn send_media(app: &TestApp, key: &str, body: Value) -> (StatusCode, Value) {
-    let (status, _, body) = parts(
-        app.req(Method::POST, "/api/public/v1/send-media", Some(key))
-            .json(&body)
-            .send()
-            .await,
-    )
-    .await;
+    let Reply { status, body, .. } = app
+        .with_key(key)
+        .post("/api/public/v1/send-media", body)
+        .await;
     (status, body)
 }
 
 async fn message(app: &TestApp, key: &str, id: &Value) -> Value {
-    let (_, _, body) = parts(
-        app.req(
-            Method::GET,
-            &format!(
-                "/api/public/v1/messages/{}",
-                id.as_str().unwrap_or_default()
-            ),
-            Some(key),
-        )
-        .send()
-        .await,
-    )
-    .await;
+    let body = app
+        .with_key(key)
+        .get(&format!("/api/public/v1/messages/{}", id.str()))
+        .await
+        .body;
     body["message"].clone()
 }
 
@@ -472,8 +459,8 @@ async fn without_allow_loopback_targets_this_machine_is_off_limits() {
     opts.overrides
         .retain(|(k, _)| k != "ALLOW_LOOPBACK_TARGETS");
     let app = TestApp::start_with(opts).await;
-    let t = app.create_tenant("pro").await;
-    app.sandbox_device(&t.key).await;
+    let t = app.tenant("pro").await;
+    t.sandbox_device().await;
     let url = files.add("/p/a.jpg", FileSpec::new("image/jpeg", 1024));
     let port = url
         .split(':')
@@ -515,7 +502,7 @@ async fn without_allow_loopback_targets_this_machine_is_off_limits() {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let error = body["error"].as_str().unwrap_or_default();
+    let error = body["error"].str();
     assert!(
         error
             .starts_with("\"url\" must point to a public address: localhost is a loopback address"),

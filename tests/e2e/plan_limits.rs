@@ -3,7 +3,7 @@
 //! tenant's webhook.
 
 use std::time::Duration;
-use wati_tests::fake_meta::{FakeMeta, Reply};
+use wati_tests::fake_meta::{FakeMeta, GraphReply};
 use wati_tests::webhooks::{Answer, Receiver};
 use wati_tests::*;
 
@@ -15,18 +15,15 @@ async fn app_with(graph: &str) -> TestApp {
 }
 
 async fn send(app: &TestApp, key: &str, to: &str) -> (StatusCode, Value) {
-    let (status, _, body) = parts(
-        app.req(Method::POST, "/api/public/v1/send", Some(key))
-            .json(&json!({"to": to, "message": "hello"}))
-            .send()
-            .await,
-    )
-    .await;
+    let Reply { status, body, .. } = app
+        .with_key(key)
+        .post("/api/public/v1/send", json!({"to": to, "message": "hello"}))
+        .await;
     (status, body)
 }
 
 async fn messages_used(app: &TestApp, key: &str) -> Value {
-    let (_, _, usage) = parts(app.req(Method::GET, "/api/usage", Some(key)).send().await).await;
+    let usage = app.with_key(key).get("/api/usage").await.body;
     usage["messagesPerDay"]["used"].clone()
 }
 
@@ -34,16 +31,18 @@ async fn messages_used(app: &TestApp, key: &str) -> Value {
 async fn a_hundred_parallel_sends_against_a_daily_cap_of_fifty() {
     let fake = FakeMeta::start().await;
     let app = app_with(&fake.base).await;
-    let t = app.create_tenant("pro").await;
-    let (status, _, _) = parts(
-        app.admin(Method::PATCH, &format!("/api/admin/tenants/{}", t.id))
-            .json(&json!({"limits": {"messagesPerDay": 50}}))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    app.sandbox_device(&t.key).await;
+    let t = app.tenant("pro").await;
+    assert_eq!(
+        app.admin()
+            .patch(
+                &format!("/api/admin/tenants/{}", t.id),
+                json!({"limits": {"messagesPerDay": 50}})
+            )
+            .await
+            .status,
+        StatusCode::OK
+    );
+    t.sandbox_device().await;
 
     let (app_ref, key) = (&app, t.key.as_str());
     let sends = (0..100).map(|i| async move { send(app_ref, key, &format!("92300{i:07}")).await });
@@ -64,13 +63,12 @@ async fn a_hundred_parallel_sends_against_a_daily_cap_of_fifty() {
     );
 
     // A plan change takes effect at the next send.
-    parts(
-        app.admin(Method::PATCH, &format!("/api/admin/tenants/{}", t.id))
-            .json(&json!({"limits": {"messagesPerDay": null}}))
-            .send()
-            .await,
-    )
-    .await;
+    app.admin()
+        .patch(
+            &format!("/api/admin/tenants/{}", t.id),
+            json!({"limits": {"messagesPerDay": null}}),
+        )
+        .await;
     let (status, _) = send(&app, &t.key, "923001234567").await;
     assert_eq!(status, StatusCode::OK, "back to the pro plan's 2,000");
 }
@@ -79,13 +77,11 @@ async fn a_hundred_parallel_sends_against_a_daily_cap_of_fifty() {
 async fn a_message_the_provider_refuses_gives_its_unit_back() {
     let fake = FakeMeta::start().await;
     let app = app_with(&fake.base).await;
-    let t = app.create_tenant("pro").await;
-    let device = app
-        .cloud_device(&t.key, &fake, "106540352242922", "EAAG-token")
-        .await;
+    let t = app.tenant("pro").await;
+    let device = t.cloud_device(&fake, "106540352242922", "EAAG-token").await;
     app.open_window(&t.id, &device, "923001234567").await;
 
-    fake.push(Reply::error(
+    fake.push(GraphReply::error(
         400,
         131030,
         "Recipient phone number not in allowed list",
@@ -107,8 +103,8 @@ async fn a_message_the_provider_refuses_gives_its_unit_back() {
 async fn the_public_rest_api_refuses_free_and_starter_plans() {
     let app = TestApp::start().await;
     for plan in ["free", "starter"] {
-        let t = app.create_tenant(plan).await;
-        app.sandbox_device(&t.key).await;
+        let t = app.tenant(plan).await;
+        t.sandbox_device().await;
         let message = format!(
             "REST API access is not available on the {plan} plan: upgrade to Pro or Agency"
         );
@@ -117,74 +113,45 @@ async fn the_public_rest_api_refuses_free_and_starter_plans() {
             (status, body),
             (StatusCode::CONFLICT, json!({"error": message}))
         );
-        let (status, _, body) = parts(
-            app.req(Method::GET, "/api/public/v1/messages/some-id", Some(&t.key))
-                .send()
-                .await,
-        )
-        .await;
+        let Reply { status, body, .. } = t.get("/api/public/v1/messages/some-id").await;
         assert_eq!(
             (status, body["error"].as_str()),
             (StatusCode::CONFLICT, Some(message.as_str()))
         );
         // The dashboard-style routes stay open.
-        let (status, _, _) = parts(
-            app.req(Method::GET, "/api/usage", Some(&t.key))
-                .send()
-                .await,
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK);
+        assert_eq!(t.get("/api/usage").await.status, StatusCode::OK);
     }
 }
 
 #[tokio::test]
 async fn the_device_cap_holds_and_a_deleted_device_frees_its_place() {
     let app = TestApp::start().await;
-    let t = app.create_tenant("free").await;
-    let first = app.sandbox_device(&t.key).await;
-    let (status, _, body) = parts(
-        app.req(Method::POST, "/api/devices", Some(&t.key))
-            .json(&json!({"name": "Second", "provider": "sandbox"}))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    let t = app.tenant("free").await;
+    let first = t.sandbox_device().await;
+    let body = t
+        .post(
+            "/api/devices",
+            json!({"name": "Second", "provider": "sandbox"}),
+        )
+        .await
+        .expect(StatusCode::CONFLICT);
     assert_eq!(
         body["error"],
         "Connected device limit reached (1 on the free plan)"
     );
-    let (_, _, usage) = parts(
-        app.req(Method::GET, "/api/usage", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
+    let usage = t.get("/api/usage").await.body;
     assert_eq!(
         usage["devices"],
         json!({"used": 1, "limit": 1, "resetsAt": null})
     );
 
-    let (status, _, _) = parts(
-        app.req(
-            Method::DELETE,
-            &format!("/api/devices/{first}"),
-            Some(&t.key),
-        )
-        .send()
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let (_, _, usage) = parts(
-        app.req(Method::GET, "/api/usage", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
+    assert_eq!(
+        t.delete(&format!("/api/devices/{first}")).await.status,
+        StatusCode::OK
+    );
+    let usage = t.get("/api/usage").await.body;
     assert_eq!(usage["devices"]["used"], 0);
-    app.sandbox_device(&t.key).await;
+    t.sandbox_device().await;
 }
 
 #[tokio::test]
@@ -192,17 +159,18 @@ async fn message_status_events_reach_the_tenants_webhook() {
     let fake = FakeMeta::start().await;
     let app = app_with(&fake.base).await;
     let workers = app.server.spawn_workers();
-    let t = app.create_tenant("pro").await;
-    app.sandbox_device(&t.key).await;
+    let t = app.tenant("pro").await;
+    t.sandbox_device().await;
     let receiver = Receiver::start(vec![], Answer::Status(200)).await;
-    let (status, _, _) = parts(
-        app.req(Method::PUT, "/api/settings/webhook", Some(&t.key))
-            .json(&json!({"url": receiver.url, "events": ["message.status"]}))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        t.put(
+            "/api/settings/webhook",
+            json!({"url": receiver.url, "events": ["message.status"]})
+        )
+        .await
+        .status,
+        StatusCode::CREATED
+    );
 
     let (status, sent) = send(&app, &t.key, "923001234567").await;
     assert_eq!(status, StatusCode::OK, "{sent}");

@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 use tower::ServiceExt;
-use wati_shared::clock::Clock;
 use wati_shared::domain::plans::Plan;
 use wati_shared::domain::quota::{cap_for, Limit};
 use wati_shared::store::usage::Reserve;
@@ -34,7 +33,7 @@ async fn granted_count(
 #[tokio::test]
 async fn a_hundred_parallel_sends_against_a_cap_of_fifty() {
     let app = TestApp::start().await;
-    let t = app.create_tenant("free").await;
+    let t = app.tenant("free").await;
     let cap = cap_for(Plan::Free, &Default::default(), Limit::MessagesPerDay);
     assert_eq!(cap, Some(50));
     assert_eq!(
@@ -57,7 +56,7 @@ async fn a_hundred_parallel_sends_against_a_cap_of_fifty() {
 #[tokio::test]
 async fn a_refused_message_gives_its_unit_back() {
     let app = TestApp::start().await;
-    let t = app.create_tenant("free").await;
+    let t = app.tenant("free").await;
     let store = &app.state.store;
     let now = app.clock.now();
     let mut last = None;
@@ -96,7 +95,7 @@ async fn daily_counters_roll_over_at_midnight_utc_without_a_schedule() {
         ..Default::default()
     })
     .await;
-    let t = app.create_tenant("free").await;
+    let t = app.tenant("free").await;
     assert_eq!(
         granted_count(&app, &t.id, Limit::MessagesPerDay, Some(50), 60).await,
         50
@@ -107,13 +106,7 @@ async fn daily_counters_roll_over_at_midnight_utc_without_a_schedule() {
         3,
         "a new day, a new budget"
     );
-    let (status, _, usage) = parts(
-        app.req(Method::GET, "/api/usage", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let usage = t.get("/api/usage").await.expect(StatusCode::OK);
     assert_eq!(
         usage["messagesPerDay"],
         json!({"used": 3, "limit": 50, "resetsAt": "2026-11-26T00:00:00Z"})
@@ -131,7 +124,7 @@ async fn daily_counters_roll_over_at_midnight_utc_without_a_schedule() {
 #[tokio::test]
 async fn a_zero_cap_refuses_without_writing_and_unlimited_still_counts() {
     let app = TestApp::start().await;
-    let t = app.create_tenant("pro").await;
+    let t = app.tenant("pro").await;
     let now = app.clock.now();
     let ai = cap_for(Plan::Free, &Default::default(), Limit::AiRepliesPerDay);
     assert!(matches!(
@@ -155,13 +148,8 @@ async fn a_zero_cap_refuses_without_writing_and_unlimited_still_counts() {
 #[tokio::test]
 async fn a_plan_change_applies_to_the_next_request() {
     let app = TestApp::start().await;
-    let t = app.create_tenant("free").await;
-    let (_, _, usage) = parts(
-        app.req(Method::GET, "/api/usage", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
+    let t = app.tenant("free").await;
+    let usage = t.get("/api/usage").await.body;
     assert_eq!(usage["plan"], "free");
     assert_eq!(usage["messagesPerDay"]["limit"], 50);
     assert_eq!(usage["restApi"], false);
@@ -171,20 +159,17 @@ async fn a_plan_change_applies_to_the_next_request() {
     );
     assert_eq!(usage["rateLimit"]["limit"], 60);
 
-    let (status, _, _) = parts(
-        app.admin(Method::PATCH, &format!("/api/admin/tenants/{}", t.id))
-            .json(&json!({"plan": "pro", "limits": {"messagesPerDay": 1234}}))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let (_, _, usage) = parts(
-        app.req(Method::GET, "/api/usage", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
+    assert_eq!(
+        app.admin()
+            .patch(
+                &format!("/api/admin/tenants/{}", t.id),
+                json!({"plan": "pro", "limits": {"messagesPerDay": 1234}})
+            )
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let usage = t.get("/api/usage").await.body;
     assert_eq!(usage["plan"], "pro");
     assert_eq!(usage["messagesPerDay"]["limit"], 1234);
     assert_eq!(usage["autoReplyRules"]["limit"], Value::Null, "unlimited");
@@ -219,7 +204,7 @@ async fn the_public_rest_api_is_for_pro_and_agency_only() {
         ("pro", None),
         ("agency", None),
     ] {
-        let t = app.create_tenant(plan).await;
+        let t = app.tenant(plan).await;
         let req = axum::http::Request::get("/api/public/v1/probe")
             .header("authorization", format!("Bearer {}", t.key))
             .body(axum::body::Body::empty())
@@ -254,35 +239,25 @@ async fn the_platform_admin_tunes_a_keys_rate_limit() {
         ..Default::default()
     })
     .await;
-    let t = app.create_tenant("pro").await;
-    let key_id = t.body["key"]["id"].as_str().unwrap_or_default().to_string();
-    let (status, _, list) = parts(
-        app.admin(Method::GET, &format!("/api/admin/tenants/{}/keys", t.id))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let t = app.tenant("pro").await;
+    let key_id = t.body["key"]["id"].string();
+    let list = app
+        .admin()
+        .get(&format!("/api/admin/tenants/{}/keys", t.id))
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(list["keys"][0]["id"], key_id.as_str());
 
     let path = format!("/api/admin/tenants/{}/keys/{key_id}", t.id);
-    let (status, _, body) = parts(
-        app.admin(Method::PATCH, &path)
-            .json(&json!({"rateLimitPerMinute": 2}))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body = app
+        .admin()
+        .patch(&path, json!({"rateLimitPerMinute": 2}))
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(body["key"]["rateLimitPerMinute"], 2);
     let mut statuses = Vec::new();
     for _ in 0..3 {
-        let (status, _, _) = parts(
-            app.req(Method::GET, "/api/usage", Some(&t.key))
-                .send()
-                .await,
-        )
-        .await;
+        let status = t.get("/api/usage").await.status;
         statuses.push(status.as_u16());
     }
     assert_eq!(statuses, vec![200, 200, 429]);
@@ -292,42 +267,36 @@ async fn the_platform_admin_tunes_a_keys_rate_limit() {
         (json!({}), 400),
         (json!({"status": "revoked"}), 400),
     ] {
-        let (status, _, _) = parts(app.admin(Method::PATCH, &path).json(&body).send().await).await;
+        let status = app.admin().patch(&path, &body).await.status;
         assert_eq!(status.as_u16(), code, "{body}");
     }
-    let (status, _, _) = parts(
-        app.admin(
-            Method::PATCH,
-            &format!("/api/admin/tenants/{}/keys/nope", t.id),
-        )
-        .json(&json!({"rateLimitPerMinute": 5}))
-        .send()
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _, _) = parts(
-        app.admin(Method::GET, "/api/admin/tenants/nope/keys")
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.admin()
+            .patch(
+                &format!("/api/admin/tenants/{}/keys/nope", t.id),
+                json!({"rateLimitPerMinute": 5})
+            )
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.admin().get("/api/admin/tenants/nope/keys").await.status,
+        StatusCode::NOT_FOUND
+    );
     // Tenant keys cannot reach these routes.
-    let (status, _, _) = parts(
-        app.req(Method::PATCH, &path, Some(&t.key))
-            .json(&json!({"rateLimitPerMinute": 100}))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        t.patch(&path, json!({"rateLimitPerMinute": 100}))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
 async fn usage_reflects_each_counter() {
     let app = TestApp::start().await;
-    let t = app.create_tenant("starter").await;
+    let t = app.tenant("starter").await;
     let now = app.clock.now();
     for (limit, n) in [
         (Limit::MessagesPerDay, 7),
@@ -339,13 +308,7 @@ async fn usage_reflects_each_counter() {
             let _ = app.state.store.reserve(&t.id, limit, None, now).await;
         }
     }
-    let (status, _, usage) = parts(
-        app.req(Method::GET, "/api/usage", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let usage = t.get("/api/usage").await.expect(StatusCode::OK);
     assert_eq!(usage["messagesPerDay"]["used"], 7);
     assert_eq!(usage["messagesPerDay"]["limit"], 500);
     assert_eq!(usage["aiRepliesPerDay"]["used"], 2);
@@ -356,11 +319,6 @@ async fn usage_reflects_each_counter() {
     );
     assert_eq!(usage["seats"]["used"], 0);
     // One batch read for the counters, after authentication.
-    let (_, headers, _) = parts(
-        app.req(Method::GET, "/api/usage", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
+    let Reply { headers, .. } = t.get("/api/usage").await;
     assert_eq!(header(&headers, "x-aws-calls"), "2");
 }

@@ -9,17 +9,11 @@ use wati_tests::fake_meta::FakeMeta;
 use wati_tests::*;
 
 async fn lookup(app: &TestApp, key: &str, id: &str) -> Value {
-    let (status, _, body) = parts(
-        app.req(
-            Method::GET,
-            &format!("/api/public/v1/messages/{id}"),
-            Some(key),
-        )
-        .send()
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body = app
+        .with_key(key)
+        .get(&format!("/api/public/v1/messages/{id}"))
+        .await
+        .expect(StatusCode::OK);
     body["message"].clone()
 }
 
@@ -28,20 +22,19 @@ async fn a_sandbox_send_is_sent_then_delivered_then_read() {
     let fake = FakeMeta::start().await;
     let app = TestApp::start_with(sending_options(&fake.base)).await; // statuses after 1 s, 2 s
     let workers = app.server.spawn_workers();
-    let t = app.create_tenant("pro").await;
-    let device = app.sandbox_device(&t.key).await;
-    let (status, _, sent) = parts(
-        app.req(Method::POST, "/api/public/v1/send", Some(&t.key))
-            .json(&json!({"to": "+923001234567", "message": "Hi from the sandbox"}))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{sent}");
+    let t = app.tenant("pro").await;
+    let device = t.sandbox_device().await;
+    let sent = t
+        .post(
+            "/api/public/v1/send",
+            json!({"to": "+923001234567", "message": "Hi from the sandbox"}),
+        )
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(sent["status"], "sent");
-    let wamid = sent["messageId"].as_str().unwrap_or_default().to_string();
+    let wamid = sent["messageId"].string();
     assert!(wamid.starts_with("sandbox."), "{wamid}");
-    let id = sent["id"].as_str().unwrap_or_default().to_string();
+    let id = sent["id"].string();
     let first = lookup(&app, &t.key, &id).await;
     assert_eq!(first["status"], "sent");
     assert_eq!(first["device_id"], device.as_str());
@@ -50,7 +43,7 @@ async fn a_sandbox_send_is_sent_then_delivered_then_read() {
     let deadline = Instant::now() + Duration::from_secs(20);
     let last = loop {
         let m = lookup(&app, &t.key, &wamid).await;
-        let status = m["status"].as_str().unwrap_or_default().to_string();
+        let status = m["status"].string();
         if seen.last() != Some(&status) {
             seen.push(status.clone());
         }
@@ -67,12 +60,9 @@ async fn a_sandbox_send_is_sent_then_delivered_then_read() {
         seen == ["sent", "delivered", "read"] || seen == ["sent", "read"],
         "{seen:?}"
     );
-    let (delivered, read) = (
-        last["delivered_at"].as_str().unwrap_or_default(),
-        last["read_at"].as_str().unwrap_or_default(),
-    );
+    let (delivered, read) = (last["delivered_at"].str(), last["read_at"].str());
     assert!(!delivered.is_empty() && delivered <= read, "{last}");
-    assert!(last["sent_at"].as_str().unwrap_or_default() <= delivered);
+    assert!(last["sent_at"].str() <= delivered);
     assert!(
         fake.requests().is_empty(),
         "the sandbox never talks to Meta"
@@ -96,19 +86,19 @@ fn event(records: Vec<SqsMessage>) -> SqsEvent {
 async fn the_worker_applies_statuses_forward_only_and_retries_early_ones() {
     let fake = FakeMeta::start().await;
     let app = TestApp::start_with(sending_options(&fake.base)).await; // no workers running
-    let t = app.create_tenant("pro").await;
-    app.sandbox_device(&t.key).await;
-    let (_, _, sent) = parts(
-        app.req(Method::POST, "/api/public/v1/send", Some(&t.key))
-            .json(&json!({"to": "923001234567", "message": "x"}))
-            .send()
-            .await,
-    )
-    .await;
-    let id = sent["id"].as_str().unwrap_or_default().to_string();
+    let t = app.tenant("pro").await;
+    t.sandbox_device().await;
+    let sent = t
+        .post(
+            "/api/public/v1/send",
+            json!({"to": "923001234567", "message": "x"}),
+        )
+        .await
+        .body;
+    let id = sent["id"].string();
     // A message whose send has not finished yet (still pending).
     let pending_id = uuid::Uuid::now_v7().to_string();
-    let now = wati_shared::clock::iso(chrono::Utc::now());
+    let now = iso(chrono::Utc::now());
     let pending = Message {
         id: pending_id.clone(),
         tenant_id: t.id.clone(),
@@ -179,7 +169,7 @@ async fn the_worker_applies_statuses_forward_only_and_retries_early_ones() {
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(lookup(&app, &t.key, &id).await["status"], "read");
     // Another tenant's id in a status does nothing to this tenant's message.
-    let other = app.create_tenant("pro").await;
+    let other = app.tenant("pro").await;
     let forged = json!({"tenantId": other.id, "messageId": id, "status": "failed"});
     let response = fn_sandbox_worker::handle(&app.state, event(vec![record("r6", forged)])).await;
     assert!(response.batch_item_failures.is_empty());

@@ -53,15 +53,12 @@ async fn configure(app: &TestApp, key: &str, url: &str, events: Option<Value>) -
     if let Some(e) = events {
         body["events"] = e;
     }
-    let (status, _, res) = parts(
-        app.req(Method::PUT, "/api/settings/webhook", Some(key))
-            .json(&body)
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{res}");
-    res["secret"].as_str().unwrap_or_default().to_string()
+    let res = app
+        .with_key(key)
+        .put("/api/settings/webhook", body)
+        .await
+        .expect(StatusCode::CREATED);
+    res["secret"].string()
 }
 
 fn received(n: u32) -> WebhookEvent {
@@ -101,16 +98,10 @@ fn status_event(n: u32) -> WebhookEvent {
 }
 
 async fn get_delivery(app: &TestApp, key: &str, id: &str) -> (StatusCode, Value) {
-    let (status, _, body) = parts(
-        app.req(
-            Method::GET,
-            &format!("/api/webhooks/deliveries/{id}"),
-            Some(key),
-        )
-        .send()
-        .await,
-    )
-    .await;
+    let Reply { status, body, .. } = app
+        .with_key(key)
+        .get(&format!("/api/webhooks/deliveries/{id}"))
+        .await;
     (status, body["delivery"].clone())
 }
 
@@ -140,25 +131,18 @@ async fn wait_status(
 }
 
 async fn list(app: &TestApp, key: &str, query: &str) -> (StatusCode, Value) {
-    let (status, _, body) = parts(
-        app.req(
-            Method::GET,
-            &format!("/api/webhooks/deliveries{query}"),
-            Some(key),
-        )
-        .send()
-        .await,
-    )
-    .await;
+    let Reply { status, body, .. } = app
+        .with_key(key)
+        .get(&format!("/api/webhooks/deliveries{query}"))
+        .await;
     (status, body)
 }
 
 fn ids(page: &Value) -> Vec<String> {
     page["deliveries"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|d| d["id"].as_str().unwrap_or_default().to_string())
+        .array()
+        .iter()
+        .map(|d| d["id"].string())
         .collect()
 }
 
@@ -166,9 +150,9 @@ fn ids(page: &Value) -> Vec<String> {
 async fn configuration_is_validated_shown_without_its_secret_and_plan_gated() {
     // Production rules: https and public addresses only.
     let (strict, _w) = app(&[("ALLOW_LOOPBACK_TARGETS", "false")]).await;
-    let free = strict.create_tenant("free").await;
-    let starter = strict.create_tenant("starter").await;
-    let pro = strict.create_tenant("pro").await;
+    let free = strict.tenant("free").await;
+    let starter = strict.tenant("starter").await;
+    let pro = strict.tenant("pro").await;
     for (t, plan) in [(&free, "free"), (&starter, "starter")] {
         for (method, path) in [
             (Method::PUT, "/api/settings/webhook"),
@@ -177,14 +161,13 @@ async fn configuration_is_validated_shown_without_its_secret_and_plan_gated() {
             (Method::POST, "/api/settings/webhook/test"),
             (Method::GET, "/api/webhooks/deliveries"),
         ] {
-            let (status, _, body) = parts(
-                strict
-                    .req(method.clone(), path, Some(&t.key))
-                    .json(&json!({"url": "https://8.8.8.8/hook"}))
-                    .send()
-                    .await,
-            )
-            .await;
+            let Reply { status, body, .. } = t
+                .request(
+                    method.clone(),
+                    path,
+                    Some(json!({"url": "https://8.8.8.8/hook"})),
+                )
+                .await;
             assert_eq!(
                 (status, body),
                 (
@@ -196,21 +179,12 @@ async fn configuration_is_validated_shown_without_its_secret_and_plan_gated() {
         }
     }
     // Turning a webhook off is never refused for the plan.
-    let (status, _, _) = parts(
-        strict
-            .req(Method::DELETE, "/api/settings/webhook", Some(&free.key))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        free.delete("/api/settings/webhook").await.status,
+        StatusCode::NOT_FOUND
+    );
 
-    let put = |body: Value| {
-        strict
-            .req(Method::PUT, "/api/settings/webhook", Some(&pro.key))
-            .json(&body)
-            .send()
-    };
+    let put = |body: Value| pro.put("/api/settings/webhook", body);
     for (url, error) in [
         ("http://127.0.0.1:9/hook", "\"url\" must use https"),
         ("ftp://files.example/hook", "\"url\" must use https"),
@@ -243,7 +217,7 @@ async fn configuration_is_validated_shown_without_its_secret_and_plan_gated() {
             "\"url\" resolves to 127.0.0.1, which is not a public address",
         ),
     ] {
-        let (status, _, body) = parts(put(json!({ "url": url })).await).await;
+        let Reply { status, body, .. } = put(json!({ "url": url })).await;
         assert_eq!(
             (status, body),
             (StatusCode::BAD_REQUEST, json!({ "error": error })),
@@ -251,8 +225,9 @@ async fn configuration_is_validated_shown_without_its_secret_and_plan_gated() {
         );
     }
     // A name is judged by the addresses it resolves to.
-    let (status, _, body) = parts(put(json!({"url": "https://localhost/hook"})).await).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let body = put(json!({"url": "https://localhost/hook"}))
+        .await
+        .expect(StatusCode::BAD_REQUEST);
     assert!(
         body["error"]
             .as_str()
@@ -264,26 +239,23 @@ async fn configuration_is_validated_shown_without_its_secret_and_plan_gated() {
         (json!({"url": "https://8.8.8.8/h", "events": ["message.sent"]}), "\"events\" may contain only message.received, message.status, conversation.assigned, campaign.completed; got \"message.sent\""),
         (json!({"url": "https://8.8.8.8/h", "events": ["webhook.test"]}), "\"events\" may contain only message.received, message.status, conversation.assigned, campaign.completed; got \"webhook.test\""),
     ] {
-        let (status, _, res) = parts(put(body).await).await;
+        let Reply { status, body: res, .. } = put(body).await;
         assert_eq!((status, res), (StatusCode::BAD_REQUEST, json!({ "error": error })));
     }
-    let (status, _, res) =
-        parts(put(json!({"url": "https://8.8.8.8/h", "secret": "x"})).await).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+    let res = put(json!({"url": "https://8.8.8.8/h", "secret": "x"}))
+        .await
+        .expect(StatusCode::BAD_REQUEST);
 
-    let (status, _, res) = parts(
-        strict
-            .req(Method::GET, "/api/settings/webhook", Some(&pro.key))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{res}");
+    let res = pro
+        .get("/api/settings/webhook")
+        .await
+        .expect(StatusCode::NOT_FOUND);
 
     // Created: the secret is shown this once.
-    let (status, _, created) = parts(put(json!({"url": "https://8.8.8.8/hook"})).await).await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let secret = created["secret"].as_str().unwrap_or_default().to_string();
+    let created = put(json!({"url": "https://8.8.8.8/hook"}))
+        .await
+        .expect(StatusCode::CREATED);
+    let secret = created["secret"].string();
     assert!(
         secret.starts_with("whsec_") && secret.len() > 40,
         "{secret}"
@@ -298,20 +270,15 @@ async fn configuration_is_validated_shown_without_its_secret_and_plan_gated() {
         ])
     );
     let prefix = created["webhook"]["secretPrefix"]
-        .as_str()
-        .unwrap_or_default()
+        .str()
         .trim_end_matches('…')
         .to_string();
     assert!(secret.starts_with(&prefix) && prefix.len() >= 10);
 
-    let (status, _, shown) = parts(
-        strict
-            .req(Method::GET, "/api/settings/webhook", Some(&pro.key))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let shown = pro
+        .get("/api/settings/webhook")
+        .await
+        .expect(StatusCode::OK);
     assert!(
         !shown.to_string().contains(&secret),
         "never the secret again"
@@ -320,12 +287,8 @@ async fn configuration_is_validated_shown_without_its_secret_and_plan_gated() {
     assert!(shown.get("secret").is_none());
 
     // Updated: URL and events change, the secret stays and is not shown.
-    let (status, _, updated) = parts(
-        put(json!({"url": "https://1.1.1.1/other", "events": ["message.status", "message.received", "message.status"]}))
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{updated}");
+    let updated = put(json!({"url": "https://1.1.1.1/other", "events": ["message.status", "message.received", "message.status"]}))
+            .await.expect(StatusCode::OK);
     assert!(updated.get("secret").is_none());
     assert_eq!(
         updated["webhook"]["events"],
@@ -336,17 +299,10 @@ async fn configuration_is_validated_shown_without_its_secret_and_plan_gated() {
         created["webhook"]["secretPrefix"]
     );
 
-    let rotate = |body: Value| {
-        strict
-            .req(
-                Method::POST,
-                "/api/settings/webhook/rotate-secret",
-                Some(&pro.key),
-            )
-            .json(&body)
-            .send()
-    };
-    let (status, _, res) = parts(rotate(json!({"overlapSeconds": 604801})).await).await;
+    let rotate = |body: Value| pro.post("/api/settings/webhook/rotate-secret", body);
+    let Reply {
+        status, body: res, ..
+    } = rotate(json!({"overlapSeconds": 604801})).await;
     assert_eq!(
         (status, res),
         (
@@ -355,23 +311,16 @@ async fn configuration_is_validated_shown_without_its_secret_and_plan_gated() {
         )
     );
 
-    let delete = || {
-        strict
-            .req(Method::DELETE, "/api/settings/webhook", Some(&pro.key))
-            .send()
-    };
-    let (status, _, _) = parts(delete().await).await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _, _) = parts(delete().await).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _, _) = parts(rotate(json!({})).await).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    let delete = || pro.delete("/api/settings/webhook");
+    assert_eq!(delete().await.status, StatusCode::NO_CONTENT);
+    assert_eq!(delete().await.status, StatusCode::NOT_FOUND);
+    assert_eq!(rotate(json!({})).await.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn failing_twice_then_succeeding_takes_three_signed_attempts_of_one_event() {
     let (app, _w) = app(&[FAST]).await;
-    let t = app.create_tenant("pro").await;
+    let t = app.tenant("pro").await;
     let receiver = Receiver::start(
         vec![Answer::Status(500), Answer::Status(503)],
         Answer::Status(200),
@@ -425,7 +374,7 @@ async fn failing_twice_then_succeeding_takes_three_signed_attempts_of_one_event(
     assert!(verify_with_standardwebhooks(&[(&hits[0], wrong)])[0].is_err());
 
     // The log: each attempt with time, status code, latency and error.
-    let attempts = delivery["attempts"].as_array().cloned().unwrap_or_default();
+    let attempts = delivery["attempts"].array().clone();
     let codes: Vec<Value> = attempts.iter().map(|a| a["statusCode"].clone()).collect();
     assert_eq!(codes, vec![json!(500), json!(503), json!(200)]);
     assert_eq!(attempts[0]["error"], "HTTP 500");
@@ -447,7 +396,7 @@ async fn failing_twice_then_succeeding_takes_three_signed_attempts_of_one_event(
 async fn an_always_failing_endpoint_gets_six_attempts_then_the_event_is_dropped_listed_and_redeliverable(
 ) {
     let (app, _w) = app(&[FAST]).await;
-    let t = app.create_tenant("agency").await;
+    let t = app.tenant("agency").await;
     let receiver = Receiver::start(vec![], Answer::Status(500)).await;
     configure(&app, &t.key, &receiver.url, None).await;
     let id = publish(&app.state, &t.id, campaign(1))
@@ -465,17 +414,10 @@ async fn an_always_failing_endpoint_gets_six_attempts_then_the_event_is_dropped_
     )
     .await;
     assert!(pending["nextAttemptAt"].is_string(), "{pending}");
-    let (status, _, body) = parts(
-        app.req(
-            Method::POST,
-            &format!("/api/webhooks/deliveries/{id}/redeliver"),
-            Some(&t.key),
-        )
-        .send()
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let body = t
+        .post_empty(&format!("/api/webhooks/deliveries/{id}/redeliver"))
+        .await
+        .expect(StatusCode::CONFLICT);
 
     let dropped = wait_status(
         &app,
@@ -501,17 +443,10 @@ async fn an_always_failing_endpoint_gets_six_attempts_then_the_event_is_dropped_
 
     // Sent again by hand: same id and body, a new round.
     receiver.answer_from_now(vec![], Answer::Status(204));
-    let (status, _, body) = parts(
-        app.req(
-            Method::POST,
-            &format!("/api/webhooks/deliveries/{id}/redeliver"),
-            Some(&t.key),
-        )
-        .send()
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let body = t
+        .post_empty(&format!("/api/webhooks/deliveries/{id}/redeliver"))
+        .await
+        .expect(StatusCode::ACCEPTED);
     assert_eq!(body["delivery"]["status"], "pending");
     let redelivered = wait_status(
         &app,
@@ -538,8 +473,7 @@ async fn an_always_failing_endpoint_gets_six_attempts_then_the_event_is_dropped_
             StatusCode::NOT_FOUND,
         ),
     ] {
-        let (status, _, _) = parts(app.req(Method::POST, path, Some(&t.key)).send().await).await;
-        assert_eq!(status, code, "{path}");
+        assert_eq!(t.post_empty(path).await.status, code, "{path}");
     }
 }
 
@@ -548,7 +482,7 @@ async fn an_endpoint_that_hangs_past_ten_seconds_is_a_failed_attempt() {
     // The default WEBHOOK_TIMEOUT_SECONDS (10), a short schedule.
     let (app, _w) = app(&[FAST]).await;
     assert_eq!(app.state.config.webhook_timeout_seconds, 10);
-    let t = app.create_tenant("pro").await;
+    let t = app.tenant("pro").await;
     let receiver = Receiver::start(
         vec![Answer::Hang(Duration::from_secs(13))],
         Answer::Status(200),
@@ -580,7 +514,7 @@ async fn an_endpoint_that_hangs_past_ten_seconds_is_a_failed_attempt() {
 async fn retry_after_is_honoured_within_the_schedule() {
     // The longest wait of this schedule is 4 s: Retry-After may stretch a retry up to it.
     let (app, _w) = app(&[("WEBHOOK_RETRY_SCHEDULE", "1,1,1,1,4")]).await;
-    let t = app.create_tenant("pro").await;
+    let t = app.tenant("pro").await;
     let receiver = Receiver::start(
         vec![
             Answer::RetryAfter(429, "3".into()),
@@ -620,7 +554,7 @@ async fn retry_after_is_honoured_within_the_schedule() {
 #[tokio::test]
 async fn secret_rotation_keeps_verification_working_across_the_switch() {
     let (app, _w) = app(&[FAST]).await;
-    let t = app.create_tenant("pro").await;
+    let t = app.tenant("pro").await;
     let receiver = Receiver::start(vec![], Answer::Status(200)).await;
     let old = configure(&app, &t.key, &receiver.url, None).await;
 
@@ -636,20 +570,15 @@ async fn secret_rotation_keeps_verification_working_across_the_switch() {
     send(1).await;
     receiver.wait_for(1, Duration::from_secs(10)).await;
 
-    let (status, _, rotated) = parts(
-        app.req(
-            Method::POST,
+    let rotated = t
+        .post(
             "/api/settings/webhook/rotate-secret",
-            Some(&t.key),
+            json!({"overlapSeconds": 4}),
         )
-        .json(&json!({"overlapSeconds": 4}))
-        .send()
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{rotated}");
+        .await
+        .expect(StatusCode::OK);
     let rotated_at = Instant::now();
-    let new = rotated["secret"].as_str().unwrap_or_default().to_string();
+    let new = rotated["secret"].string();
     assert!(new.starts_with("whsec_") && new != old);
     assert!(rotated["webhook"]["previousSecretPrefix"].is_string());
     assert!(rotated["webhook"]["previousSecretExpiresAt"].is_string());
@@ -691,20 +620,15 @@ async fn secret_rotation_keeps_verification_working_across_the_switch() {
     );
 
     // A leaked secret is retired at once with overlapSeconds 0.
-    let (status, _, leaked) = parts(
-        app.req(
-            Method::POST,
+    let leaked = t
+        .post(
             "/api/settings/webhook/rotate-secret",
-            Some(&t.key),
+            json!({"overlapSeconds": 0}),
         )
-        .json(&json!({"overlapSeconds": 0}))
-        .send()
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+        .await
+        .expect(StatusCode::OK);
     assert!(leaked["webhook"].get("previousSecretPrefix").is_none());
-    let newest = leaked["secret"].as_str().unwrap_or_default().to_string();
+    let newest = leaked["secret"].string();
     send(4).await;
     let hits = receiver.wait_for(4, Duration::from_secs(10)).await;
     assert_eq!(
@@ -728,7 +652,7 @@ async fn addresses_are_checked_again_at_every_delivery() {
         ("WEBHOOK_RETRY_SCHEDULE", "1"),
     ])
     .await;
-    let t = app.create_tenant("pro").await;
+    let t = app.tenant("pro").await;
     let receiver = Receiver::start(vec![], Answer::Status(200)).await;
     let port = receiver
         .url
@@ -760,8 +684,8 @@ async fn addresses_are_checked_again_at_every_delivery() {
         Duration::from_secs(20),
     )
     .await;
-    for a in d["attempts"].as_array().into_iter().flatten() {
-        let error = a["error"].as_str().unwrap_or_default();
+    for a in d["attempts"].array().iter() {
+        let error = a["error"].str();
         assert!(
             error.starts_with("refused: the URL resolves to")
                 && error.contains("not a public address"),
@@ -799,8 +723,8 @@ async fn addresses_are_checked_again_at_every_delivery() {
 #[tokio::test]
 async fn a_dead_endpoint_does_not_delay_other_tenants() {
     let (app, _w) = app(&[FAST, ("WEBHOOK_TIMEOUT_SECONDS", "3")]).await;
-    let dead_tenant = app.create_tenant("pro").await;
-    let live_tenant = app.create_tenant("pro").await;
+    let dead_tenant = app.tenant("pro").await;
+    let live_tenant = app.tenant("pro").await;
     let dead = Receiver::start(vec![], Answer::Hang(Duration::from_secs(30))).await;
     let live = Receiver::start(vec![], Answer::Status(200)).await;
     configure(&app, &dead_tenant.key, &dead.url, None).await;
@@ -830,9 +754,8 @@ async fn a_dead_endpoint_does_not_delay_other_tenants() {
     loop {
         let (_, page) = list(&app, &dead_tenant.key, "?status=pending&limit=100").await;
         let done = page["deliveries"]
-            .as_array()
-            .into_iter()
-            .flatten()
+            .array()
+            .iter()
             .filter(|d| d["attemptCount"].as_u64() >= Some(1))
             .count();
         if done == 15 {
@@ -849,8 +772,8 @@ async fn a_dead_endpoint_does_not_delay_other_tenants() {
 #[tokio::test]
 async fn deliveries_are_listed_newest_first_by_status_and_type_a_page_at_a_time() {
     let (app, _w) = app(&[("WEBHOOK_RETRY_SCHEDULE", "1")]).await;
-    let t = app.create_tenant("pro").await;
-    let other = app.create_tenant("pro").await;
+    let t = app.tenant("pro").await;
+    let other = app.tenant("pro").await;
     let receiver = Receiver::start(vec![], Answer::Status(200)).await;
     configure(&app, &t.key, &receiver.url, None).await;
 
@@ -892,7 +815,7 @@ async fn deliveries_are_listed_newest_first_by_status_and_type_a_page_at_a_time(
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ids(&page), all, "newest first");
     assert_eq!(page["nextCursor"], Value::Null);
-    for d in page["deliveries"].as_array().into_iter().flatten() {
+    for d in page["deliveries"].array().iter() {
         assert!(
             d["attempts"].as_array().is_some_and(|a| !a.is_empty()),
             "{d}"
@@ -979,7 +902,7 @@ async fn deliveries_are_listed_newest_first_by_status_and_type_a_page_at_a_time(
 #[tokio::test]
 async fn only_subscribed_events_are_sent_once_each_and_the_test_event_on_request() {
     let (app, _w) = app(&[FAST]).await;
-    let t = app.create_tenant("pro").await;
+    let t = app.tenant("pro").await;
     let receiver = Receiver::start(vec![], Answer::Status(200)).await;
     configure(
         &app,
@@ -1010,14 +933,11 @@ async fn only_subscribed_events_are_sent_once_each_and_the_test_event_on_request
     )
     .await;
 
-    let (status, _, queued) = parts(
-        app.req(Method::POST, "/api/settings/webhook/test", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
-    let test_id = queued["id"].as_str().unwrap_or_default().to_string();
+    let queued = t
+        .post_empty("/api/settings/webhook/test")
+        .await
+        .expect(StatusCode::ACCEPTED);
+    let test_id = queued["id"].string();
     wait_status(
         &app,
         &t.key,
@@ -1032,12 +952,7 @@ async fn only_subscribed_events_are_sent_once_each_and_the_test_event_on_request
     let hits = receiver.hits();
     let events: Vec<String> = hits
         .iter()
-        .map(|h| {
-            serde_json::from_str::<Value>(&h.body).unwrap_or_default()["event"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
-        })
+        .map(|h| serde_json::from_str::<Value>(&h.body).unwrap_or_default()["event"].string())
         .collect();
     assert_eq!(events, vec!["message.received", "webhook.test"], "{hits:?}");
     let (status, _) = get_delivery(&app, &t.key, &skipped).await;
@@ -1048,20 +963,14 @@ async fn only_subscribed_events_are_sent_once_each_and_the_test_event_on_request
     );
 
     // No webhook, no deliveries: events are dropped by the dispatcher.
-    let (status, _, _) = parts(
-        app.req(Method::DELETE, "/api/settings/webhook", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _, _) = parts(
-        app.req(Method::POST, "/api/settings/webhook/test", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.delete("/api/settings/webhook").await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        t.post_empty("/api/settings/webhook/test").await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -1069,7 +978,7 @@ async fn a_message_that_is_not_due_yet_goes_back_to_the_queue_until_it_is() {
     // How waits longer than SQS's 15-minute delay work: the message is re-queued (with a
     // delay of at most 15 minutes) until its due time. Here it arrives 3 s early.
     let (app, _w) = app(&[FAST]).await;
-    let t = app.create_tenant("pro").await;
+    let t = app.tenant("pro").await;
     let receiver = Receiver::start(vec![], Answer::Status(200)).await;
     configure(&app, &t.key, &receiver.url, None).await;
     let event = received(9);
@@ -1110,7 +1019,7 @@ async fn the_dispatcher_answers_lambda_batches_with_partial_failures() {
         ..Default::default()
     })
     .await;
-    let t = app.create_tenant("pro").await;
+    let t = app.tenant("pro").await;
     let record = |id: &str, body: String| {
         let mut r = SqsMessage::default();
         r.message_id = Some(id.to_string());
@@ -1148,7 +1057,7 @@ async fn the_dispatcher_answers_lambda_batches_with_partial_failures() {
 async fn each_attempt_is_claimed_once_and_a_dead_workers_claim_is_taken_over_when_stale() {
     use wati_shared::store::webhooks::{Attempt, Claim, Outcome, Trigger};
     let app = TestApp::start().await;
-    let t = app.create_tenant("pro").await;
+    let t = app.tenant("pro").await;
     let store = &app.state.store;
     let now = chrono::Utc::now();
     let id = event_id(EventType::MessageReceived, now.timestamp_millis(), None);
@@ -1173,7 +1082,7 @@ async fn each_attempt_is_claimed_once_and_a_dead_workers_claim_is_taken_over_whe
     assert!(matches!(taken, Some(Claim::Claimed(_))), "{taken:?}");
     let attempt = Attempt {
         attempt: 1,
-        at: wati_shared::clock::iso(now),
+        at: iso(now),
         url: "https://8.8.8.8/hook".into(),
         status_code: Some(500),
         latency_ms: 3,
