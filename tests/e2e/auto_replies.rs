@@ -23,7 +23,12 @@ fn spec_rule() -> Value {
 async fn rules_are_created_listed_changed_and_deleted() {
     let app = TestApp::start().await;
     let t = app.tenant("pro").await;
-    let v0 = app.state.store.rules_version(&t.id).await.unwrap_or(99);
+    let v0 = app
+        .state
+        .store
+        .rules_version(&t.id)
+        .await
+        .expect("the store answers");
     let created = t
         .post("/api/auto-replies", spec_rule())
         .await
@@ -37,7 +42,12 @@ async fn rules_are_created_listed_changed_and_deleted() {
     assert_eq!(rule["active"], true);
     let id = rule["id"].string();
     assert!(
-        app.state.store.rules_version(&t.id).await.unwrap_or(0) > v0,
+        app.state
+            .store
+            .rules_version(&t.id)
+            .await
+            .expect("the store answers")
+            > v0,
         "cached matchers learn of the change"
     );
 

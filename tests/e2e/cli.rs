@@ -33,8 +33,8 @@ async fn tenant_create_get_update_list() {
         &args(&["tenant", "update", id, "--suspended", "true"]),
     )
     .await
-    .unwrap_or_default();
-    let updated: Value = serde_json::from_str(&out).unwrap_or_default();
+    .expect("the store answers");
+    let updated: Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(updated["tenant"]["suspended"], true);
     assert_eq!(
         app.with_key(key).get("/api/keys").await.status,
@@ -43,22 +43,22 @@ async fn tenant_create_get_update_list() {
 
     let out = run(&app.state, &args(&["tenant", "get", id]))
         .await
-        .unwrap_or_default();
+        .expect("the store answers");
     let over_http = app
         .admin()
         .get(&format!("/api/admin/tenants/{id}"))
         .await
         .body;
     assert_eq!(
-        serde_json::from_str::<Value>(&out).unwrap_or_default(),
+        serde_json::from_str::<Value>(&out).expect("JSON"),
         over_http,
         "same JSON as the API"
     );
 
     let out = run(&app.state, &args(&["tenant", "list", "--limit", "5"]))
         .await
-        .unwrap_or_default();
-    let list: Value = serde_json::from_str(&out).unwrap_or_default();
+        .expect("the store answers");
+    let list: Value = serde_json::from_str(&out).expect("JSON");
     assert!(list["tenants"]
         .as_array()
         .is_some_and(|t| t.iter().any(|t| t["id"] == id)));

@@ -98,7 +98,7 @@ async fn devices_are_created_listed_and_deleted_with_credentials_only_in_secrets
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     let stored: Value =
-        serde_json::from_str(secret.secret_string().unwrap_or_default()).unwrap_or_default();
+        serde_json::from_str(secret.secret_string().expect("a secret string")).expect("JSON");
     assert_eq!(
         stored,
         json!({"accessToken": TOKEN, "appSecret": APP_SECRET, "verifyToken": VERIFY})

@@ -212,7 +212,7 @@ async fn meta_verification_answers_the_challenge_only_for_a_device_verify_token(
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(res.status(), StatusCode::OK);
     assert!(header(res.headers(), "content-type").starts_with("text/plain"));
-    assert_eq!(res.text().await.unwrap_or_default(), "1158201444");
+    assert_eq!(res.text().await.expect("the store answers"), "1158201444");
 
     let cases: [(&str, StatusCode); 5] = [
         (
@@ -282,8 +282,7 @@ async fn signatures_are_checked_over_the_raw_body_and_bad_ones_store_nothing() {
         ),
         (
             "reformatted body",
-            serde_json::to_string(&serde_json::from_str::<Value>(&body).unwrap_or_default())
-                .unwrap_or_default(),
+            serde_json::to_string(&parse(&body)).expect("JSON"),
             Some(good.clone()),
             StatusCode::FORBIDDEN,
         ),
@@ -365,13 +364,12 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
     let (app, t) = (&e.app, &e.tenant);
     let device = t.cloud_device(&e.meta, PHONE_ID, "EAAGconv").await;
     let receiver = Receiver::start(vec![], Answer::Status(200)).await;
-    let body = t
-        .put(
-            "/api/settings/webhook",
-            json!({"url": receiver.url, "events": ["message.received"]}),
-        )
-        .await
-        .expect(StatusCode::CREATED);
+    t.put(
+        "/api/settings/webhook",
+        json!({"url": receiver.url, "events": ["message.received"]}),
+    )
+    .await
+    .expect(StatusCode::CREATED);
 
     let wamid = new_wamid();
     let ts = now_ts();
@@ -390,7 +388,7 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
 
     // The spec's message.received, once.
     let hits = receiver.wait_for(1, Duration::from_secs(20)).await;
-    let event: Value = serde_json::from_str(&hits[0].body).unwrap_or_default();
+    let event: Value = serde_json::from_str(&hits[0].body).expect("JSON");
     assert_eq!(
         event,
         json!({"event": "message.received", "deviceId": device, "from": CUSTOMER, "to": "15550783881",
@@ -415,13 +413,10 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
         (conv.status, conv.unread_count),
         (ConversationStatus::Open, 1)
     );
-    let view = serde_json::to_value(conv.view()).unwrap_or_default();
+    let view = serde_json::to_value(conv.view()).expect("JSON");
     assert_eq!(view["assigned_to"], Value::Null);
     assert_eq!(view["last_message_at"], json!(iso(at)));
-    let mut keys: Vec<&String> = view
-        .as_object()
-        .map(|o| o.keys().collect())
-        .unwrap_or_default();
+    let mut keys: Vec<&String> = view.as_object().expect("an object").keys().collect();
     keys.sort();
     assert_eq!(
         keys,
@@ -507,10 +502,7 @@ async fn every_message_type_is_stored_and_unknown_types_are_kept() {
     let graph = |id: &str| format!("{}/v24.0/{id}", e.meta.base);
 
     let image = get("image").await;
-    assert_eq!(
-        serde_json::to_value(image.kind).unwrap_or_default(),
-        "image"
-    );
+    assert_eq!(serde_json::to_value(image.kind).expect("JSON"), "image");
     assert_eq!(image.text.as_deref(), Some("My receipt"));
     assert_eq!(
         image.media_url.as_deref(),
@@ -525,7 +517,7 @@ async fn every_message_type_is_stored_and_unknown_types_are_kept() {
     );
     for kind in ["video", "audio", "sticker"] {
         let m = get(kind).await;
-        assert_eq!(serde_json::to_value(m.kind).unwrap_or_default(), kind);
+        assert_eq!(serde_json::to_value(m.kind).expect("JSON"), kind);
         assert!(
             m.media_url
                 .as_deref()
@@ -545,14 +537,11 @@ async fn every_message_type_is_stored_and_unknown_types_are_kept() {
     ];
     for (kind, text) in expected_text {
         let m = get(kind).await;
-        assert_eq!(serde_json::to_value(m.kind).unwrap_or_default(), kind);
+        assert_eq!(serde_json::to_value(m.kind).expect("JSON"), kind);
         assert_eq!(m.text.as_deref(), Some(text), "{kind}");
     }
     let order = get("order").await;
-    assert_eq!(
-        serde_json::to_value(order.kind).unwrap_or_default(),
-        "unknown"
-    );
+    assert_eq!(serde_json::to_value(order.kind).expect("JSON"), "unknown");
     // The raw JSON and Meta's type stay on the item.
     let item = app
         .state
@@ -572,12 +561,12 @@ async fn every_message_type_is_stored_and_unknown_types_are_kept() {
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .item
-        .unwrap_or_default();
+        .expect("the stored item");
     let s = |k: &str| {
         item.get(k)
             .and_then(|v| v.as_s().ok())
             .cloned()
-            .unwrap_or_default()
+            .unwrap_or_else(|| panic!("no string {k} in the item"))
     };
     assert_eq!(s("waType"), "order");
     assert!(s("raw").contains("SKU-1"), "{}", s("raw"));
@@ -600,7 +589,7 @@ async fn every_message_type_is_stored_and_unknown_types_are_kept() {
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .item
-        .unwrap_or_default();
+        .expect("the stored item");
     assert!(loc_item.get("location").is_some_and(|l| l.is_m()));
     let conv = app
         .state
@@ -972,10 +961,7 @@ async fn ai_smart_reply_sends_the_system_prompt_and_the_last_five_messages() {
     .map(|(a, b)| (a.to_string(), b.to_string()))
     .collect();
     assert_eq!(turns, expected, "the last five messages, oldest first");
-    let first: Vec<&str> = requests[0].body["messages"]
-        .as_array()
-        .map(|m| m.iter().filter_map(|x| x["content"].as_str()).collect())
-        .unwrap_or_default();
+    let first: Vec<&str> = requests[0].body["messages"].strs("content");
     assert_eq!(first.len(), 2, "system + the first question: {first:?}");
 
     // A keyword match wins over the AI and stops there.
@@ -1127,7 +1113,7 @@ async fn the_24_hour_window_refuses_free_form_sends_but_not_templates() {
     );
 
     // A template goes through.
-    let body = send(json!({"to": CUSTOMER, "message": "order update", "template": {"name": "order_update", "language": "en_US"}})).await.expect(StatusCode::OK);
+    send(json!({"to": CUSTOMER, "message": "order update", "template": {"name": "order_update", "language": "en_US"}})).await.expect(StatusCode::OK);
 
     // Wrote 25 hours ago: still closed, and the message says when.
     let long_ago = chrono::Utc::now() - chrono::Duration::hours(25);
@@ -1145,7 +1131,7 @@ async fn the_24_hour_window_refuses_free_form_sends_but_not_templates() {
     let wamid = new_wamid();
     deliver(app, &t.id, &text_webhook(PHONE_ID, &wamid, "hi", now_ts())).await;
     wait_stored(app, &t.id, &wamid).await;
-    let body = send(text.clone()).await.expect(StatusCode::OK);
+    send(text.clone()).await.expect(StatusCode::OK);
     // Another customer's window is their own; the sandbox has none.
     assert_eq!(
         send(json!({"to": "923009999999", "message": "Hello!"}))
@@ -1154,7 +1140,7 @@ async fn the_24_hour_window_refuses_free_form_sends_but_not_templates() {
         StatusCode::UNPROCESSABLE_ENTITY
     );
     let sandbox = t.sandbox_device().await;
-    let body = send(json!({"to": "923009999999", "message": "Hello!", "deviceId": sandbox}))
+    send(json!({"to": "923009999999", "message": "Hello!", "deviceId": sandbox}))
         .await
         .expect(StatusCode::OK);
 }

@@ -31,7 +31,7 @@ async fn invoke(router: axum::Router, event: &str) -> (u16, String, Value) {
     (
         status,
         request_id,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        serde_json::from_slice(&bytes).expect("JSON"),
     )
 }
 
@@ -126,8 +126,8 @@ async fn a_campaign_goes_through_its_function_the_scheduler_and_the_worker_as_la
     let id = created["id"].string();
 
     // The every-minute rule's input starts it: its first batch is queued.
-    let input: Value = serde_json::from_str(&fixture("eventbridge-scheduler-minute.json", &[]))
-        .unwrap_or_default();
+    let input: Value =
+        serde_json::from_str(&fixture("eventbridge-scheduler-minute.json", &[])).expect("JSON");
     let report = fn_scheduler::run(&app.state, &input)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -154,12 +154,12 @@ async fn a_campaign_goes_through_its_function_the_scheduler_and_the_worker_as_la
         .unwrap_or_else(|e| panic!("{e}"));
     let body = got
         .messages
-        .unwrap_or_default()
+        .expect("the first message is due at once")
         .into_iter()
         .next()
         .and_then(|m| m.body)
         .unwrap_or_else(|| panic!("the first message is due at once"));
-    let escaped = serde_json::to_string(&body).unwrap_or_default();
+    let escaped = serde_json::to_string(&body).expect("JSON");
     let text = fixture(
         "sqs-campaign-task.json",
         &[("\"__TASK__\"", escaped.as_str())],
@@ -221,10 +221,10 @@ async fn metas_webhook_event_is_verified_over_the_raw_body_plain_or_base64() {
             ],
         )
     };
-    let plain = serde_json::to_string(&raw).unwrap_or_default();
+    let plain = serde_json::to_string(&raw).expect("JSON");
     let encoded =
         serde_json::to_string(&base64::engine::general_purpose::STANDARD.encode(raw.as_bytes()))
-            .unwrap_or_default();
+            .expect("JSON");
     let router = || fn_cloud_api_webhook::router(app.state.clone());
     for (body, b64) in [(plain.clone(), false), (encoded, true)] {
         let (status, request_id, res) = invoke(router(), &event(body, b64, &good)).await;

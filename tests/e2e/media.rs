@@ -466,7 +466,7 @@ async fn without_allow_loopback_targets_this_machine_is_off_limits() {
         .split(':')
         .nth(2)
         .and_then(|p| p.split('/').next())
-        .unwrap_or_default()
+        .expect("the file host's port")
         .to_string();
     for (url, error) in [
         (url.clone(), "\"url\" must be an https:// URL".to_string()),

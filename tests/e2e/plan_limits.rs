@@ -181,7 +181,7 @@ async fn message_status_events_reach_the_tenants_webhook() {
     }
     let events: Vec<Value> = hits
         .iter()
-        .map(|h| serde_json::from_str(&h.body).unwrap_or_default())
+        .map(|h| serde_json::from_str(&h.body).expect("JSON"))
         .collect();
     let mut statuses: Vec<&str> = events.iter().filter_map(|e| e["status"].as_str()).collect();
     statuses.sort();

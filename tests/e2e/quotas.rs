@@ -1,18 +1,11 @@
 //! Plan caps as conditional counters, usage, the REST gate and per-key limits set by the
 //! platform admin — against DynamoDB Local.
 
-use chrono::{DateTime, Utc};
 use tower::ServiceExt;
 use wati_shared::domain::plans::Plan;
 use wati_shared::domain::quota::{cap_for, Limit};
 use wati_shared::store::usage::Reserve;
 use wati_tests::*;
-
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_default()
-}
 
 async fn granted_count(
     app: &TestApp,
@@ -45,7 +38,7 @@ async fn a_hundred_parallel_sends_against_a_cap_of_fifty() {
         .store
         .usage(&t.id, app.clock.now())
         .await
-        .unwrap_or_default();
+        .expect("the store answers");
     assert_eq!(
         used.get(&Limit::MessagesPerDay),
         Some(&50),
@@ -83,7 +76,7 @@ async fn a_refused_message_gives_its_unit_back() {
             .await,
         Ok(Reserve::Granted(_))
     ));
-    let used = store.usage(&t.id, now).await.unwrap_or_default();
+    let used = store.usage(&t.id, now).await.expect("the store answers");
     assert_eq!(used.get(&Limit::MessagesPerDay), Some(&50));
 }
 
@@ -117,7 +110,7 @@ async fn daily_counters_roll_over_at_midnight_utc_without_a_schedule() {
         .store
         .usage(&t.id, at("2026-11-24T12:00:00Z"))
         .await
-        .unwrap_or_default();
+        .expect("the store answers");
     assert_eq!(yesterday.get(&Limit::MessagesPerDay), Some(&50));
 }
 
@@ -140,7 +133,12 @@ async fn a_zero_cap_refuses_without_writing_and_unlimited_still_counts() {
         granted_count(&app, &t.id, Limit::AutoReplyRules, rules, 30).await,
         30
     );
-    let used = app.state.store.usage(&t.id, now).await.unwrap_or_default();
+    let used = app
+        .state
+        .store
+        .usage(&t.id, now)
+        .await
+        .expect("the store answers");
     assert_eq!(used.get(&Limit::AutoReplyRules), Some(&30));
     assert_eq!(used.get(&Limit::AiRepliesPerDay), Some(&0));
 }
@@ -218,12 +216,12 @@ async fn the_public_rest_api_is_for_pro_and_agency_only() {
         let bytes = http_body_util::BodyExt::collect(res.into_body())
             .await
             .map(|b| b.to_bytes())
-            .unwrap_or_default();
+            .expect("the whole body");
         match expected {
             Some(message) => {
                 assert_eq!(status, 409, "{plan}");
                 assert_eq!(
-                    serde_json::from_slice::<Value>(&bytes).unwrap_or_default(),
+                    serde_json::from_slice::<Value>(&bytes).expect("JSON"),
                     json!({"error": message})
                 );
             }

@@ -242,12 +242,11 @@ async fn configuration_is_validated_shown_without_its_secret_and_plan_gated() {
         let Reply { status, body: res, .. } = put(body).await;
         assert_eq!((status, res), (StatusCode::BAD_REQUEST, json!({ "error": error })));
     }
-    let res = put(json!({"url": "https://8.8.8.8/h", "secret": "x"}))
+    put(json!({"url": "https://8.8.8.8/h", "secret": "x"}))
         .await
         .expect(StatusCode::BAD_REQUEST);
 
-    let res = pro
-        .get("/api/settings/webhook")
+    pro.get("/api/settings/webhook")
         .await
         .expect(StatusCode::NOT_FOUND);
 
@@ -356,7 +355,7 @@ async fn failing_twice_then_succeeding_takes_three_signed_attempts_of_one_event(
         assert!(h.header("x-wati-signature").starts_with("sha256="));
         assert!(h.header("webhook-signature").starts_with("v1,"));
         assert_eq!(h.header("x-wati-timestamp"), h.header("webhook-timestamp"));
-        let ts: i64 = h.header("x-wati-timestamp").parse().unwrap_or_default();
+        let ts: i64 = h.header("x-wati-timestamp").parse().expect("a number");
         assert!((ts - chrono::Utc::now().timestamp()).abs() < 60, "{ts}");
     }
     // Retries follow the schedule (1 s here).
@@ -414,8 +413,7 @@ async fn an_always_failing_endpoint_gets_six_attempts_then_the_event_is_dropped_
     )
     .await;
     assert!(pending["nextAttemptAt"].is_string(), "{pending}");
-    let body = t
-        .post_empty(&format!("/api/webhooks/deliveries/{id}/redeliver"))
+    t.post_empty(&format!("/api/webhooks/deliveries/{id}/redeliver"))
         .await
         .expect(StatusCode::CONFLICT);
 
@@ -504,7 +502,7 @@ async fn an_endpoint_that_hangs_past_ten_seconds_is_a_failed_attempt() {
     let first = &d["attempts"][0];
     assert!(first.get("statusCode").is_none(), "{first}");
     assert_eq!(first["error"], "timed out: no answer within 10 s");
-    let latency = first["latencyMs"].as_u64().unwrap_or_default();
+    let latency = first["latencyMs"].u64();
     assert!((9_900..12_500).contains(&latency), "{latency}");
     assert_eq!(d["attempts"][1]["statusCode"], 200);
     assert_eq!(receiver.hits().len(), 2);
@@ -659,7 +657,7 @@ async fn addresses_are_checked_again_at_every_delivery() {
         .rsplit(':')
         .next()
         .and_then(|p| p.split('/').next())
-        .unwrap_or_default()
+        .expect("the receiver's port")
         .to_string();
     let now = chrono::Utc::now();
     app.state
@@ -782,14 +780,14 @@ async fn deliveries_are_listed_newest_first_by_status_and_type_a_page_at_a_time(
         delivered.push(
             publish(&app.state, &t.id, received(n))
                 .await
-                .unwrap_or_default(),
+                .expect("the store answers"),
         );
     }
     for n in 0..2 {
         delivered.push(
             publish(&app.state, &t.id, campaign(n))
                 .await
-                .unwrap_or_default(),
+                .expect("the store answers"),
         );
     }
     for id in &delivered {
@@ -801,7 +799,7 @@ async fn deliveries_are_listed_newest_first_by_status_and_type_a_page_at_a_time(
         failed.push(
             publish(&app.state, &t.id, status_event(n))
                 .await
-                .unwrap_or_default(),
+                .expect("the store answers"),
         );
     }
     for id in &failed {
@@ -952,7 +950,7 @@ async fn only_subscribed_events_are_sent_once_each_and_the_test_event_on_request
     let hits = receiver.hits();
     let events: Vec<String> = hits
         .iter()
-        .map(|h| serde_json::from_str::<Value>(&h.body).unwrap_or_default()["event"].string())
+        .map(|h| serde_json::from_str::<Value>(&h.body).expect("JSON")["event"].string())
         .collect();
     assert_eq!(events, vec!["message.received", "webhook.test"], "{hits:?}");
     let (status, _) = get_delivery(&app, &t.key, &skipped).await;
@@ -1039,12 +1037,12 @@ async fn the_dispatcher_answers_lambda_batches_with_partial_failures() {
         record("unreadable", "not json".into()),
         record(
             "no-webhook",
-            serde_json::to_string(&no_webhook).unwrap_or_default(),
+            serde_json::to_string(&no_webhook).expect("JSON"),
         ),
     ];
     let response = fn_webhook_dispatcher::handle(&app.state, batch).await;
     assert_eq!(
-        serde_json::to_value(&response).unwrap_or_default(),
+        serde_json::to_value(&response).expect("JSON"),
         json!({"batchItemFailures": [{"itemIdentifier": "unreadable"}]}),
         "the unreadable message is left for the DLQ; the other is done"
     );
@@ -1064,11 +1062,11 @@ async fn each_attempt_is_claimed_once_and_a_dead_workers_claim_is_taken_over_whe
     let body = received(1).body().unwrap_or_default();
     let create = || store.create_delivery(&t.id, &id, EventType::MessageReceived, &body, now);
     assert!(
-        create().await.unwrap_or(false),
+        create().await.expect("the store answers"),
         "recorded with attempt 1 claimed"
     );
     assert!(
-        !create().await.unwrap_or(true),
+        !create().await.expect("the store answers"),
         "a duplicate publication is refused"
     );
     let claim =
@@ -1096,7 +1094,7 @@ async fn each_attempt_is_claimed_once_and_a_dead_workers_claim_is_taken_over_whe
             store
                 .record_attempt(tid, eid, EventType::MessageReceived, 1, &attempt, &outcome)
                 .await
-                .unwrap_or(false)
+                .expect("the store answers")
         }
     };
     assert!(record(Outcome::RetryAt(now.timestamp() + 60)).await);

@@ -127,7 +127,7 @@ async fn partial_failures_are_redelivered_then_dead_lettered() {
         .unwrap_or_else(|e| panic!("{e}"));
     let bodies: Vec<String> = dead
         .messages
-        .unwrap_or_default()
+        .expect("the dead-letter queue has messages")
         .into_iter()
         .filter_map(|m| m.body)
         .collect();
@@ -136,8 +136,7 @@ async fn partial_failures_are_redelivered_then_dead_lettered() {
 
 #[tokio::test]
 async fn an_sqs_event_fixture_is_read_as_lambda_delivers_it() {
-    let text = std::fs::read_to_string(workspace_root().join("tests/events/sqs-batch.json"))
-        .unwrap_or_default();
+    let text = fixture("sqs-batch.json", &[]);
     let event: SqsEvent = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
     let seen = Arc::new(Mutex::new(Vec::new()));
     let response = echo_worker(seen.clone())(event)
@@ -152,7 +151,7 @@ async fn an_sqs_event_fixture_is_read_as_lambda_delivers_it() {
         failed,
         vec!["22222222-2222-4222-8222-222222222222".to_string()]
     );
-    let json = serde_json::to_value(SqsBatchResponse::default()).unwrap_or_default();
+    let json = serde_json::to_value(SqsBatchResponse::default()).expect("JSON");
     assert_eq!(
         json,
         json!({"batchItemFailures": []}),
