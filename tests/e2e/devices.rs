@@ -1,6 +1,5 @@
 //! Devices: sandbox and Cloud API, credentials only in Secrets Manager, tenant isolation.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use wati_tests::*;
 
 const TOKEN: &str = "EAAGtokenValue1234567890";
@@ -24,18 +23,7 @@ fn keys_of(v: &Value) -> Vec<String> {
 
 /// Every item of the tenant's own partition, as text.
 async fn tenant_items(app: &TestApp, tenant_id: &str) -> String {
-    let out = app
-        .state
-        .aws
-        .dynamo
-        .query()
-        .table_name(&app.state.config.table_name)
-        .key_condition_expression("PK = :pk")
-        .expression_attribute_values(":pk", AttributeValue::S(format!("TENANT#{tenant_id}")))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    format!("{:?}", out.items.unwrap_or_default())
+    format!("{:?}", app.partition(&format!("TENANT#{tenant_id}")).await)
 }
 
 #[tokio::test]

@@ -793,7 +793,7 @@ async fn keyword_rules_answer_by_match_type_and_precedence_through_the_pipeline(
     for (from, text, _, _) in cases {
         t.sandbox_says(&device, from, text).await;
     }
-    let log = wait_log(&t, 5).await;
+    let log = wait_log(t, 5).await;
     for (from, _, response, rule) in cases {
         if response.is_empty() {
             continue;
@@ -970,7 +970,7 @@ async fn ai_smart_reply_sends_the_system_prompt_and_the_last_five_messages() {
     assert_eq!(replies[4], "See https://wati.pro/pricing");
     assert_eq!(e.ai.requests().len(), 4, "no AI call after a keyword match");
 
-    let log = wait_log(&t, 5).await;
+    let log = wait_log(t, 5).await;
     let outcomes: Vec<&str> = log.iter().filter_map(|l| l["outcome"].as_str()).collect();
     assert_eq!(
         outcomes,
@@ -992,14 +992,14 @@ async fn ai_failures_and_timeouts_mean_no_reply_an_ai_error_and_no_retries() {
 
     e.ai.set(Mode::Fail(500));
     t.sandbox_says(&device, "923002220001", "hello?").await;
-    let log = wait_log(&t, 1).await;
+    let log = wait_log(t, 1).await;
     assert_eq!(log[0]["outcome"], "ai_error");
     assert!(log[0]["detail"].str().contains("500"), "{log:?}");
 
     e.ai.set(Mode::Hang(Duration::from_secs(5))); // AI_TIMEOUT_SECONDS is 1
     let started = Instant::now();
     t.sandbox_says(&device, "923002220002", "anyone?").await;
-    let log = wait_log(&t, 2).await;
+    let log = wait_log(t, 2).await;
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "the worker gave up after the timeout"
@@ -1032,7 +1032,7 @@ async fn over_the_daily_quotas_nothing_is_sent_and_the_log_says_so() {
     t.sandbox_says(&device, CUSTOMER, "first").await;
     wait_replies(app, &t.id, CUSTOMER, 1).await;
     t.sandbox_says(&device, CUSTOMER, "second").await;
-    let log = wait_log(&t, 2).await;
+    let log = wait_log(t, 2).await;
     assert_eq!(log[0]["outcome"], "quota_exceeded");
     assert_eq!(log[0]["ruleId"], "ai");
     assert!(log[0]["detail"].str().contains("AI"), "{log:?}");

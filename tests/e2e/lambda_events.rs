@@ -1,39 +1,8 @@
 //! API Gateway v2 event fixtures through `lambda_http` into the functions' Routers: what
 //! Lambda does with a request, minus the runtime API.
 
-use tower::ServiceExt;
+use wati_tests::events::Invoked;
 use wati_tests::*;
-
-fn fixture(name: &str, replacements: &[(&str, &str)]) -> String {
-    let path = workspace_root().join("tests/events").join(name);
-    let mut text =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    for (from, to) in replacements {
-        text = text.replace(from, to);
-    }
-    text
-}
-
-async fn invoke(router: axum::Router, event: &str) -> (u16, String, Value) {
-    let req = lambda_http::request::from_str(event).unwrap_or_else(|e| panic!("fixture: {e}"));
-    let res = router.oneshot(req).await.unwrap_or_else(|e| match e {});
-    let status = res.status().as_u16();
-    let request_id = res
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let bytes = http_body_util::BodyExt::collect(res.into_body())
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    (
-        status,
-        request_id,
-        serde_json::from_slice(&bytes).expect("JSON"),
-    )
-}
 
 #[tokio::test]
 async fn api_gateway_events_reach_the_routers() {
@@ -42,7 +11,12 @@ async fn api_gateway_events_reach_the_routers() {
         "apigw-create-tenant.json",
         &[("__PLATFORM_ADMIN_KEY__", &app.admin_key)],
     );
-    let (status, request_id, body) = invoke(fn_admin::router(app.state.clone()), &event).await;
+    let Invoked {
+        status,
+        request_id,
+        body,
+        ..
+    } = invoke(fn_admin::router(app.state.clone()), &event).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(
         request_id, "fixture-create-tenant-0001",
@@ -53,7 +27,7 @@ async fn api_gateway_events_reach_the_routers() {
     let tenant_id = body["tenant"]["id"].string();
 
     let event = fixture("apigw-list-keys.json", &[("__API_KEY__", &key)]);
-    let (status, _, body) = invoke(fn_settings::router(app.state.clone()), &event).await;
+    let Invoked { status, body, .. } = invoke(fn_settings::router(app.state.clone()), &event).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["keys"][0]["prefix"], &key[..12]);
 
@@ -64,12 +38,12 @@ async fn api_gateway_events_reach_the_routers() {
             ("__TENANT_ID__", &tenant_id),
         ],
     );
-    let (status, _, body) = invoke(fn_admin::router(app.state.clone()), &event).await;
+    let Invoked { status, body, .. } = invoke(fn_admin::router(app.state.clone()), &event).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["tenant"]["id"], tenant_id.as_str());
 
     let event = fixture("apigw-list-keys.json", &[("__API_KEY__", "wati_nope")]);
-    let (status, _, body) = invoke(fn_settings::router(app.state.clone()), &event).await;
+    let Invoked { status, body, .. } = invoke(fn_settings::router(app.state.clone()), &event).await;
     assert_eq!(status, 401);
     assert!(body["error"].is_string());
 }
@@ -81,12 +55,21 @@ async fn a_send_event_goes_through_the_messages_function_and_the_sandbox_worker(
     t.sandbox_device().await;
     let router = || fn_messages::router(app.state.clone());
     let event = fixture("apigw-send-text.json", &[("__API_KEY__", &t.key)]);
-    let (status, request_id, sent) = invoke(router(), &event).await;
+    let Invoked {
+        status,
+        request_id,
+        body: sent,
+        ..
+    } = invoke(router(), &event).await;
     assert_eq!(status, 200, "{sent}");
     assert_eq!(request_id, "fixture-send-text-0001");
     assert_eq!(sent["to"], "923001234567");
     // The same event again carries the same Idempotency-Key: the same answer.
-    let (status, _, again) = invoke(router(), &event).await;
+    let Invoked {
+        status,
+        body: again,
+        ..
+    } = invoke(router(), &event).await;
     assert_eq!((status, &again), (200, &sent));
 
     let id = sent["id"].str();
@@ -94,7 +77,11 @@ async fn a_send_event_goes_through_the_messages_function_and_the_sandbox_worker(
         "apigw-get-message.json",
         &[("__API_KEY__", &t.key), ("__MESSAGE_ID__", id)],
     );
-    let (status, _, found) = invoke(router(), &event).await;
+    let Invoked {
+        status,
+        body: found,
+        ..
+    } = invoke(router(), &event).await;
     assert_eq!(status, 200, "{found}");
     assert_eq!(found["message"]["status"], "sent");
     assert_eq!(found["message"]["text"], "Your OTP is 123456");
@@ -108,7 +95,7 @@ async fn a_send_event_goes_through_the_messages_function_and_the_sandbox_worker(
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
     let response = fn_sandbox_worker::handle(&app.state, sqs).await;
     assert!(response.batch_item_failures.is_empty());
-    let (_, _, found) = invoke(router(), &event).await;
+    let Invoked { body: found, .. } = invoke(router(), &event).await;
     assert_eq!(found["message"]["status"], "delivered");
 }
 
@@ -118,8 +105,12 @@ async fn a_campaign_goes_through_its_function_the_scheduler_and_the_worker_as_la
     let t = app.tenant("pro").await;
     t.sandbox_device().await;
     let event = fixture("apigw-create-campaign.json", &[("__API_KEY__", &t.key)]);
-    let (status, request_id, created) =
-        invoke(fn_campaigns::router(app.state.clone()), &event).await;
+    let Invoked {
+        status,
+        request_id,
+        body: created,
+        ..
+    } = invoke(fn_campaigns::router(app.state.clone()), &event).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(request_id, "fixture-create-campaign-0001");
     assert_eq!(created["status"], "running");
@@ -227,14 +218,19 @@ async fn metas_webhook_event_is_verified_over_the_raw_body_plain_or_base64() {
             .expect("JSON");
     let router = || fn_cloud_api_webhook::router(app.state.clone());
     for (body, b64) in [(plain.clone(), false), (encoded, true)] {
-        let (status, request_id, res) = invoke(router(), &event(body, b64, &good)).await;
+        let Invoked {
+            status,
+            request_id,
+            body: res,
+            ..
+        } = invoke(router(), &event(body, b64, &good)).await;
         assert_eq!(status, 200, "base64 {b64}: {res}");
         assert_eq!(request_id, "fixture-meta-webhook-0001");
         assert_eq!(res, json!({"messages": 1, "statuses": 0}));
     }
-    let (status, _, _) = invoke(router(), &event(plain.clone(), false, "sha256=00")).await;
+    let Invoked { status, .. } = invoke(router(), &event(plain.clone(), false, "sha256=00")).await;
     assert_eq!(status, 401);
     let wrong = sign("wrong", raw.as_bytes());
-    let (status, _, _) = invoke(router(), &event(plain, false, &wrong)).await;
+    let Invoked { status, .. } = invoke(router(), &event(plain, false, &wrong)).await;
     assert_eq!(status, 403);
 }
