@@ -22,6 +22,7 @@ struct Setup {
     tenant: Tenant,
     fake: FakeMeta,
     device: String,
+    cloud: bool,
 }
 
 /// A pro tenant with a device (a Cloud API one on the fake Graph API when `cloud`, else the
@@ -44,6 +45,7 @@ async fn setup(cloud: bool, batch_size: Option<usize>, clock: Clock) -> Setup {
         tenant,
         fake,
         device,
+        cloud,
     }
 }
 
@@ -55,6 +57,35 @@ impl Setup {
                 .open_window(&self.tenant.id, &self.device, phone.trim_start_matches('+'))
                 .await;
         }
+    }
+
+    /// `n` recipients `+{prefix}00`, `+{prefix}01`, …; on a Cloud API device each has
+    /// written first, so its 24-hour window is open.
+    async fn numbered(&self, prefix: &str, n: usize) -> Vec<Value> {
+        let phones: Vec<String> = (0..n).map(|i| format!("{prefix}{i:02}")).collect();
+        if self.cloud {
+            self.open_windows(phones.clone()).await;
+        }
+        phones
+            .iter()
+            .map(|p| json!({ "phone": format!("+{p}") }))
+            .collect()
+    }
+
+    /// A campaign `name` sending "m" to `recipients`, `delay` seconds apart; its id.
+    async fn campaign_to(&self, name: &str, recipients: Vec<Value>, delay: u32) -> String {
+        self.tenant
+            .campaign_id(json!({"name": name, "message": "m", "delaySeconds": delay, "recipients": recipients}))
+            .await
+    }
+
+    async fn stored(&self, id: &str) -> Campaign {
+        stored(&self.app, &self.tenant.id, id).await
+    }
+
+    /// Drives the worker until the campaign is `status`.
+    async fn until(&self, id: &str, status: CampaignStatus) -> Campaign {
+        drive(&self.app, &self.tenant.id, id, 40, |c| c.status == status).await
     }
 }
 
@@ -212,10 +243,7 @@ async fn a_recipients_array_is_sent_once_each_with_its_variables_then_completes(
     assert_eq!(ran["batch"]["size"], 3);
     assert_eq!(counts(&ran["campaign"]), (3, 0, 3, 0, 0, 0));
 
-    let done = drive(app, &s.tenant.id, &id, 30, |c| {
-        c.status == CampaignStatus::Completed
-    })
-    .await;
+    let done = s.until(&id, CampaignStatus::Completed).await;
     assert_eq!(
         (done.total, done.sent, done.failed, done.queued),
         (3, 3, 0, 0)
@@ -275,7 +303,7 @@ async fn a_tag_is_resolved_batch_by_batch_through_the_graph_api_and_refusals_are
     let s = setup(true, Some(2), Clock::System).await;
     s.open_windows((1..=6).map(|i| format!("92300100000{i}")))
         .await;
-    let (app, t) = (&s.app, &s.tenant);
+    let t = &s.tenant;
     t.contact_ids(json!([
         {"name": "Ali", "phone": "+923001000001", "tags": ["VIP"]},
         {"name": "Sara", "phone": "+923001000002", "tags": ["vip", "lead"]},
@@ -313,10 +341,7 @@ async fn a_tag_is_resolved_batch_by_batch_through_the_graph_api_and_refusals_are
     assert_eq!(again["inFlight"]["queued"], 2);
     assert_eq!(again["campaign"]["id"], id.as_str());
 
-    let done = drive(app, &s.tenant.id, &id, 40, |c| {
-        c.status == CampaignStatus::Completed
-    })
-    .await;
+    let done = s.until(&id, CampaignStatus::Completed).await;
     assert_eq!((done.total, done.sent, done.failed), (5, 4, 1));
     assert!(
         done.batch >= 3,
@@ -370,22 +395,16 @@ async fn a_contact_list_is_sent_in_batches_and_other_tenants_lists_are_not_found
         ]))
         .await;
     let list = t
-        .request(
-            Method::POST,
-            "/api/contact-lists",
-            Some(json!({"name": "Jan"})),
-        )
+        .post("/api/contact-lists", json!({"name": "Jan"}))
         .await
         .expect(StatusCode::CREATED);
     let list_id = list["list"]["id"].string();
-    let Reply { status, .. } = t
-        .request(
-            Method::POST,
-            &format!("/api/contact-lists/{list_id}/members"),
-            Some(json!({"contactIds": ids})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    t.post(
+        &format!("/api/contact-lists/{list_id}/members"),
+        json!({"contactIds": ids}),
+    )
+    .await
+    .expect(StatusCode::OK);
 
     let other = app.tenant("pro").await;
     other.sandbox_device().await;
@@ -408,10 +427,7 @@ async fn a_contact_list_is_sent_in_batches_and_other_tenants_lists_are_not_found
     assert_eq!(reply.header("x-aws-calls"), "10");
     let ran = reply.ok();
     assert_eq!(ran["batch"]["size"], 2);
-    let done = drive(app, &s.tenant.id, &id, 30, |c| {
-        c.status == CampaignStatus::Completed
-    })
-    .await;
+    let done = s.until(&id, CampaignStatus::Completed).await;
     assert_eq!(
         (done.total, done.sent, done.failed, done.batch),
         (3, 3, 0, 2)
@@ -587,15 +603,12 @@ async fn a_scheduled_campaign_starts_when_the_scheduler_finds_it_due() {
     // The minute job before the time: nothing is due.
     let report = app.scheduler("minute").await;
     assert_eq!(report.due, 0, "{report:?}");
-    assert_eq!(
-        stored(app, &s.tenant.id, &id).await.status,
-        CampaignStatus::Scheduled
-    );
+    assert_eq!(s.stored(&id).await.status, CampaignStatus::Scheduled);
 
     clock.advance(Days::minutes(61));
     let report = app.scheduler("minute").await;
     assert_eq!((report.due, report.queued), (1, 1), "{report:?}");
-    let c = stored(app, &s.tenant.id, &id).await;
+    let c = s.stored(&id).await;
     assert_eq!(
         (c.status, c.batch, c.queued),
         (CampaignStatus::Running, 1, 2)
@@ -604,10 +617,7 @@ async fn a_scheduled_campaign_starts_when_the_scheduler_finds_it_due() {
     let report = app.scheduler("minute").await;
     assert_eq!(report.queued, 0, "{report:?}");
 
-    let done = drive(app, &s.tenant.id, &id, 30, |c| {
-        c.status == CampaignStatus::Completed
-    })
-    .await;
+    let done = s.until(&id, CampaignStatus::Completed).await;
     assert_eq!((done.sent, done.failed), (2, 0));
     // Its scheduler entry is gone once the completion event is out.
     assert_eq!(
@@ -625,17 +635,9 @@ async fn a_scheduled_campaign_starts_when_the_scheduler_finds_it_due() {
 #[tokio::test]
 async fn concurrent_runs_queue_one_batch() {
     let s = setup(true, Some(3), Clock::System).await;
-    s.open_windows((0..3).map(|i| format!("9230050000{i:02}")))
-        .await;
-    let (app, t) = (&s.app, &s.tenant);
-    let recipients: Vec<Value> = (0..3)
-        .map(|i| json!({"phone": format!("+9230050000{i:02}")}))
-        .collect();
-    let id = t
-        .campaign_id(
-            json!({"name": "Race", "message": "m", "delaySeconds": 1, "recipients": recipients}),
-        )
-        .await;
+    let t = &s.tenant;
+    let recipients = s.numbered("9230050000", 3).await;
+    let id = s.campaign_to("Race", recipients, 1).await;
     let runs = futures::future::join_all((0..6).map(|_| t.run_campaign(&id))).await;
     let ok = runs.iter().filter(|r| r.status == StatusCode::OK).count();
     let conflicts: Vec<&Value> = runs
@@ -647,10 +649,7 @@ async fn concurrent_runs_queue_one_batch() {
     for body in conflicts {
         assert_eq!(body["inFlight"]["number"], 1, "{body}");
     }
-    let done = drive(app, &s.tenant.id, &id, 30, |c| {
-        c.status == CampaignStatus::Completed
-    })
-    .await;
+    let done = s.until(&id, CampaignStatus::Completed).await;
     assert_eq!((done.sent, done.batch), (3, 1));
     assert_eq!(s.fake.requests().len(), 3, "one request per recipient");
 }
@@ -658,27 +657,11 @@ async fn concurrent_runs_queue_one_batch() {
 #[tokio::test]
 async fn cancel_stops_a_campaign_and_its_queued_messages_send_nothing() {
     let s = setup(true, Some(3), Clock::System).await;
-    s.open_windows((0..6).map(|i| format!("9230060000{i:02}")))
-        .await;
     let (app, t) = (&s.app, &s.tenant);
-    let recipients: Vec<Value> = (0..6)
-        .map(|i| json!({"phone": format!("+9230060000{i:02}")}))
-        .collect();
-    let id = t
-        .campaign_id(
-            json!({"name": "Stop", "message": "m", "delaySeconds": 1, "recipients": recipients}),
-        )
-        .await;
-    let Reply { status, .. } = t.run_campaign(&id).await;
-    assert_eq!(status, StatusCode::OK);
-    let cancelled = t
-        .request(
-            Method::POST,
-            &format!("/api/public/v1/campaigns/{id}/cancel"),
-            None,
-        )
-        .await
-        .expect(StatusCode::OK);
+    let recipients = s.numbered("9230060000", 6).await;
+    let id = s.campaign_to("Stop", recipients, 1).await;
+    t.run_campaign(&id).await.ok();
+    let cancelled = t.cancel_campaign(&id).await.expect(StatusCode::OK);
     let c = &cancelled["campaign"];
     assert_eq!(c["status"], "cancelled");
     assert!(c["cancelledAt"].is_string());
@@ -699,13 +682,7 @@ async fn cancel_stops_a_campaign_and_its_queued_messages_send_nothing() {
         status,
         body: again,
         ..
-    } = t
-        .request(
-            Method::POST,
-            &format!("/api/public/v1/campaigns/{id}/cancel"),
-            None,
-        )
-        .await;
+    } = t.cancel_campaign(&id).await;
     assert_eq!(
         (status, again["error"].clone()),
         (StatusCode::CONFLICT, json!("Campaign is already cancelled"))
@@ -731,13 +708,7 @@ async fn cancel_stops_a_campaign_and_its_queued_messages_send_nothing() {
         status,
         body: cancelled,
         ..
-    } = t
-        .request(
-            Method::POST,
-            &format!("/api/public/v1/campaigns/{id}/cancel"),
-            None,
-        )
-        .await;
+    } = t.cancel_campaign(&id).await;
     assert_eq!(
         (status, cancelled["campaign"]["status"].clone()),
         (StatusCode::OK, json!("cancelled"))
@@ -759,20 +730,11 @@ async fn the_daily_cap_pauses_a_campaign_until_the_next_utc_day() {
     let (app, t) = (&s.app, &s.tenant);
     app.set_limits(&s.tenant.id, json!({"messagesPerDay": 2}))
         .await;
-    let recipients: Vec<Value> = (0..4)
-        .map(|i| json!({"phone": format!("+9230070000{i:02}")}))
-        .collect();
-    let id = t
-        .campaign_id(
-            json!({"name": "Capped", "message": "m", "delaySeconds": 1, "recipients": recipients}),
-        )
-        .await;
+    let recipients = s.numbered("9230070000", 4).await;
+    let id = s.campaign_to("Capped", recipients, 1).await;
     let ran = t.run_campaign(&id).await.expect(StatusCode::OK);
     assert_eq!(ran["batch"]["size"], 2, "no more than the units left today");
-    let paused = drive(app, &s.tenant.id, &id, 30, |c| {
-        c.status == CampaignStatus::Paused
-    })
-    .await;
+    let paused = s.until(&id, CampaignStatus::Paused).await;
     assert_eq!((paused.sent, paused.pending, paused.queued), (2, 2, 0));
     let c = t.campaign(&id).await;
     assert_eq!(c["pauseReason"], "daily_limit");
@@ -798,10 +760,7 @@ async fn the_daily_cap_pauses_a_campaign_until_the_next_utc_day() {
     let c = t.campaign(&id).await;
     assert_eq!(c["status"], "running");
     assert!(c.get("pauseReason").is_none(), "{c}");
-    let done = drive(app, &s.tenant.id, &id, 30, |c| {
-        c.status == CampaignStatus::Completed
-    })
-    .await;
+    let done = s.until(&id, CampaignStatus::Completed).await;
     assert_eq!((done.sent, done.failed), (4, 0));
 }
 
@@ -809,23 +768,12 @@ async fn the_daily_cap_pauses_a_campaign_until_the_next_utc_day() {
 async fn a_send_the_cap_refuses_in_the_worker_pauses_and_is_sent_the_next_day() {
     let clock = Clock::manual(start_of_next_minute());
     let s = setup(true, None, clock.clone()).await;
-    s.open_windows(
-        (0..3)
-            .map(|i| format!("9230080000{i:02}"))
-            .chain(["923009999999".to_string()]),
-    )
-    .await;
+    s.open_windows(["923009999999".to_string()]).await;
     let (app, t) = (&s.app, &s.tenant);
     app.set_limits(&s.tenant.id, json!({"messagesPerDay": 3}))
         .await;
-    let recipients: Vec<Value> = (0..3)
-        .map(|i| json!({"phone": format!("+9230080000{i:02}")}))
-        .collect();
-    let id = t
-        .campaign_id(
-            json!({"name": "Raced", "message": "m", "delaySeconds": 2, "recipients": recipients}),
-        )
-        .await;
+    let recipients = s.numbered("9230080000", 3).await;
+    let id = s.campaign_to("Raced", recipients, 2).await;
     let Reply {
         status, body: ran, ..
     } = t.run_campaign(&id).await;
@@ -834,18 +782,10 @@ async fn a_send_the_cap_refuses_in_the_worker_pauses_and_is_sent_the_next_day() 
         (StatusCode::OK, json!(3))
     );
     // An API send takes one of the three units while the batch waits in the queue.
-    let Reply { status, .. } = t
-        .request(
-            Method::POST,
-            "/api/public/v1/send",
-            Some(json!({"to": "+923009999999", "message": "direct"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let paused = drive(app, &s.tenant.id, &id, 30, |c| {
-        c.status == CampaignStatus::Paused
-    })
-    .await;
+    t.send_message(json!({"to": "+923009999999", "message": "direct"}))
+        .await
+        .expect(StatusCode::OK);
+    let paused = s.until(&id, CampaignStatus::Paused).await;
     assert_eq!(
         (paused.sent, paused.queued, paused.failed),
         (2, 1, 0),
@@ -864,10 +804,7 @@ async fn a_send_the_cap_refuses_in_the_worker_pauses_and_is_sent_the_next_day() 
         report.requeued, 1,
         "the leftover is queued again: {report:?}"
     );
-    let done = drive(app, &s.tenant.id, &id, 30, |c| {
-        c.status == CampaignStatus::Completed
-    })
-    .await;
+    let done = s.until(&id, CampaignStatus::Completed).await;
     assert_eq!((done.sent, done.failed), (3, 0));
     assert_eq!(s.fake.requests().len(), 4);
 }
@@ -878,8 +815,7 @@ async fn a_redelivered_worker_message_sends_nothing_twice() {
     s.open_windows(["923009000001".to_string()]).await;
     let (app, t) = (&s.app, &s.tenant);
     let id = t.campaign_id(json!({"name": "Once", "message": "m", "delaySeconds": 1, "recipients": [{"phone": "+923009000001"}]})).await;
-    let Reply { status, .. } = t.run_campaign(&id).await;
-    assert_eq!(status, StatusCode::OK);
+    t.run_campaign(&id).await.ok();
     let (handler, _) = worker(app);
     let raw = app.receive(&app.queue("CampaignQueue"), 1, Some(1)).await;
     let task: SendTask = serde_json::from_str(raw[0].body.as_deref().expect("a task"))
@@ -904,7 +840,7 @@ async fn a_redelivered_worker_message_sends_nothing_twice() {
         "SQS delivers it again after the visibility timeout"
     );
     assert_eq!(s.fake.requests().len(), 1, "one provider call in all");
-    let c = stored(app, &s.tenant.id, &id).await;
+    let c = s.stored(&id).await;
     assert_eq!(
         (c.status, c.sent, c.failed, c.queued),
         (CampaignStatus::Completed, 1, 0, 0)
@@ -917,19 +853,10 @@ async fn a_redelivered_worker_message_sends_nothing_twice() {
 async fn dead_workers_and_lost_messages_are_settled_by_the_scheduler_without_sending_twice() {
     let clock = Clock::manual(start_of_next_minute());
     let s = setup(true, None, clock.clone()).await;
-    s.open_windows((0..3).map(|i| format!("9230100000{i:02}")))
-        .await;
     let (app, t) = (&s.app, &s.tenant);
-    let recipients: Vec<Value> = (0..3)
-        .map(|i| json!({"phone": format!("+9230100000{i:02}")}))
-        .collect();
-    let id = t
-        .campaign_id(
-            json!({"name": "Crash", "message": "m", "delaySeconds": 1, "recipients": recipients}),
-        )
-        .await;
-    let Reply { status, .. } = t.run_campaign(&id).await;
-    assert_eq!(status, StatusCode::OK);
+    let recipients = s.numbered("9230100000", 3).await;
+    let id = s.campaign_to("Crash", recipients, 1).await;
+    t.run_campaign(&id).await.ok();
     // All three messages are lost (taken off the queue and dropped).
     let raw = app.receive(&app.queue("CampaignQueue"), 3, Some(600)).await;
     let tasks: Vec<SendTask> = raw
@@ -987,16 +914,13 @@ async fn dead_workers_and_lost_messages_are_settled_by_the_scheduler_without_sen
     clock.advance(Days::minutes(10));
     let report = app.scheduler("minute").await;
     assert_eq!(report.requeued, 1, "{report:?}");
-    let c = stored(app, &s.tenant.id, &id).await;
+    let c = s.stored(&id).await;
     assert_eq!(
         (c.failed, c.queued),
         (1, 2),
         "the pending one is failed, two are queued again"
     );
-    let done = drive(app, &s.tenant.id, &id, 30, |c| {
-        c.status == CampaignStatus::Completed
-    })
-    .await;
+    let done = s.until(&id, CampaignStatus::Completed).await;
     assert_eq!((done.sent, done.failed), (2, 1));
     let sent_to: Vec<String> = s
         .fake
@@ -1046,9 +970,7 @@ async fn campaigns_are_private_to_their_tenant_and_gated_by_plan() {
     }
     let Reply {
         status, body: page, ..
-    } = other
-        .request(Method::GET, "/api/public/v1/campaigns", None)
-        .await;
+    } = other.get("/api/public/v1/campaigns").await;
     assert_eq!(
         (status, page["campaigns"].clone()),
         (StatusCode::OK, json!([]))
@@ -1089,11 +1011,10 @@ async fn campaigns_are_private_to_their_tenant_and_gated_by_plan() {
             );
         }
     }
-    let Reply { status, .. } = app
-        .with_key("wati_not_a_real_key_000000000000000000000000")
-        .request(Method::GET, "/api/public/v1/campaigns", None)
-        .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    app.with_key("wati_not_a_real_key_000000000000000000000000")
+        .get("/api/public/v1/campaigns")
+        .await
+        .expect(StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -1108,26 +1029,20 @@ async fn campaigns_are_listed_newest_first_a_page_at_a_time() {
         );
     }
     let first = t
-        .request(Method::GET, "/api/public/v1/campaigns?limit=2", None)
+        .get("/api/public/v1/campaigns?limit=2")
         .await
         .expect(StatusCode::OK);
     let names: Vec<&str> = first["campaigns"].strs("name");
     assert_eq!(names, vec!["C2", "C1"]);
     let cursor = first["nextCursor"].str();
     let second = t
-        .request(
-            Method::GET,
-            &format!("/api/public/v1/campaigns?limit=2&cursor={cursor}"),
-            None,
-        )
+        .get(&format!("/api/public/v1/campaigns?limit=2&cursor={cursor}"))
         .await
         .expect(StatusCode::OK);
     assert_eq!(second["campaigns"][0]["name"], "C0");
     assert_eq!(second["campaigns"][0]["total"], 0);
     assert!(second["nextCursor"].is_null());
-    let Reply { status, body, .. } = t
-        .request(Method::GET, "/api/public/v1/campaigns?cursor=abc", None)
-        .await;
+    let Reply { status, body, .. } = t.get("/api/public/v1/campaigns?cursor=abc").await;
     assert_eq!(
         (status, body["error"].clone()),
         (StatusCode::BAD_REQUEST, json!("Invalid \"cursor\""))
@@ -1149,7 +1064,7 @@ async fn campaigns_are_listed_newest_first_a_page_at_a_time() {
 #[tokio::test]
 async fn a_large_recipients_array_is_stored_in_chunks_and_read_a_batch_at_a_time() {
     let s = setup(false, None, Clock::System).await;
-    let (app, t) = (&s.app, &s.tenant);
+    let t = &s.tenant;
     let n = 2_500;
     let recipients: Vec<Value> = (0..n)
         .map(|i| json!({"name": format!("R{i}"), "phone": format!("+92301{i:07}")}))
@@ -1157,7 +1072,7 @@ async fn a_large_recipients_array_is_stored_in_chunks_and_read_a_batch_at_a_time
     let created = t.create_campaign(json!({"name": "Big", "message": "Hi {{name}}", "delaySeconds": 60, "recipients": recipients})).await.expect(StatusCode::CREATED);
     let id = created["id"].string();
     assert_eq!(counts(&created["campaign"]), (n, n, 0, 0, 0, 0));
-    let c = stored(app, &s.tenant.id, &id).await;
+    let c = s.stored(&id).await;
     assert_eq!(c.chunks, 3, "1,000 entries per chunk");
 
     // A batch at 60 s intervals holds what SQS can delay: 16 messages (0 … 900 s).
@@ -1176,14 +1091,7 @@ async fn a_large_recipients_array_is_stored_in_chunks_and_read_a_batch_at_a_time
     assert_eq!(listed[16]["status"], "pending");
     assert_eq!(listed[1500]["name"], "R1500");
 
-    let cancelled = t
-        .request(
-            Method::POST,
-            &format!("/api/public/v1/campaigns/{id}/cancel"),
-            None,
-        )
-        .await
-        .expect(StatusCode::OK);
+    let cancelled = t.cancel_campaign(&id).await.expect(StatusCode::OK);
     assert_eq!(counts(&cancelled["campaign"]), (n, 0, 0, 0, 0, n));
 }
 
@@ -1191,24 +1099,13 @@ async fn a_large_recipients_array_is_stored_in_chunks_and_read_a_batch_at_a_time
 async fn a_campaign_pauses_when_its_device_is_gone_and_run_resumes_it() {
     let s = setup(false, None, Clock::System).await;
     let (app, t) = (&s.app, &s.tenant);
-    let recipients: Vec<Value> = (0..2)
-        .map(|i| json!({"phone": format!("+9230110000{i:02}")}))
-        .collect();
-    let id = t
-        .campaign_id(
-            json!({"name": "Device", "message": "m", "delaySeconds": 1, "recipients": recipients}),
-        )
-        .await;
-    let Reply { status, .. } = t
-        .request(Method::DELETE, &format!("/api/devices/{}", s.device), None)
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let Reply { status, .. } = t.run_campaign(&id).await;
-    assert_eq!(status, StatusCode::OK);
-    let paused = drive(app, &s.tenant.id, &id, 30, |c| {
-        c.status == CampaignStatus::Paused
-    })
-    .await;
+    let recipients = s.numbered("9230110000", 2).await;
+    let id = s.campaign_to("Device", recipients, 1).await;
+    t.delete(&format!("/api/devices/{}", s.device))
+        .await
+        .expect(StatusCode::OK);
+    t.run_campaign(&id).await.ok();
+    let paused = s.until(&id, CampaignStatus::Paused).await;
     assert_eq!(
         (paused.sent, paused.failed, paused.queued),
         (0, 0, 2),
@@ -1233,10 +1130,7 @@ async fn a_campaign_pauses_when_its_device_is_gone_and_run_resumes_it() {
         (ran["result"].clone(), ran["requeued"].clone()),
         (json!("requeued"), json!(2))
     );
-    let done = drive(app, &s.tenant.id, &id, 30, |c| {
-        c.status == CampaignStatus::Completed
-    })
-    .await;
+    let done = s.until(&id, CampaignStatus::Completed).await;
     assert_eq!((done.sent, done.failed), (2, 0));
 }
 
@@ -1244,18 +1138,14 @@ async fn a_campaign_pauses_when_its_device_is_gone_and_run_resumes_it() {
 async fn recipients_outside_the_24_hour_window_fail_without_a_call_to_meta() {
     let s = setup(true, None, Clock::System).await;
     s.open_windows(["923011000001".to_string()]).await;
-    let (app, t) = (&s.app, &s.tenant);
+    let t = &s.tenant;
     let Reply { body: created, .. } = t
         .create_campaign(json!({"name": "Window", "message": "m", "delaySeconds": 1,
                "recipients": [{"phone": "+923011000001"}, {"phone": "+923011000002"}]}))
         .await;
     let id = created["id"].string();
-    let Reply { status, .. } = t.run_campaign(&id).await;
-    assert_eq!(status, StatusCode::OK);
-    let done = drive(app, &s.tenant.id, &id, 30, |c| {
-        c.status == CampaignStatus::Completed
-    })
-    .await;
+    t.run_campaign(&id).await.ok();
+    let done = s.until(&id, CampaignStatus::Completed).await;
     assert_eq!(
         (done.sent, done.failed),
         (1, 1),
@@ -1269,11 +1159,7 @@ async fn recipients_outside_the_24_hour_window_fail_without_a_call_to_meta() {
     let Reply {
         body: recipients, ..
     } = t
-        .request(
-            Method::GET,
-            &format!("/api/public/v1/campaigns/{id}/recipients"),
-            None,
-        )
+        .get(&format!("/api/public/v1/campaigns/{id}/recipients"))
         .await;
     let text = recipients.to_string();
     assert!(text.contains("24-hour"), "the failure says why: {text}");

@@ -17,7 +17,7 @@ async fn app_with(graph: &str) -> TestApp {
 async fn send(app: &TestApp, key: &str, to: &str) -> (StatusCode, Value) {
     let Reply { status, body, .. } = app
         .with_key(key)
-        .post("/api/public/v1/send", json!({"to": to, "message": "hello"}))
+        .send_message(json!({"to": to, "message": "hello"}))
         .await;
     (status, body)
 }

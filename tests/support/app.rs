@@ -287,7 +287,11 @@ impl Tenant {
         .await
         .ok();
     }
+}
 
+/// A method per endpoint, asserting the status a success answers with; a tenant has them
+/// all through its key.
+impl Api {
     pub async fn usage(&self) -> Value {
         self.get_ok("/api/usage").await
     }
