@@ -235,7 +235,7 @@ async fn the_reply_log_pages_newest_first_and_hides_expired_entries() {
         .store
         .log_reply(&t.id, &entry(0, ReplyOutcome::Ai), now - Duration::days(91))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let outcomes = [
         ReplyOutcome::Keyword,
         ReplyOutcome::Ai,
@@ -246,7 +246,7 @@ async fn the_reply_log_pages_newest_first_and_hides_expired_entries() {
             .store
             .log_reply(&t.id, &entry(i + 1, o), now + Duration::seconds(i as i64))
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
     }
     let page = t
         .get("/api/auto-replies/log?limit=2")

@@ -118,7 +118,7 @@ async fn stored(app: &TestApp, tenant: &str, id: &str) -> Campaign {
         .store
         .get_campaign(tenant, id)
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .unwrap_or_else(|| panic!("campaign {id} not found"))
 }
 
@@ -172,7 +172,7 @@ async fn published(app: &TestApp, secs: u64) -> Vec<Value> {
             .max_number_of_messages(10)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         let messages = got.messages.unwrap_or_default();
         let empty = messages.is_empty();
         for m in messages {
@@ -625,7 +625,7 @@ async fn a_scheduled_campaign_starts_when_the_scheduler_finds_it_due() {
             .store
             .campaign_due(&s.tenant.id, &id)
             .await
-            .unwrap_or_else(|e| panic!("{e}")),
+            .unwrap(),
         None
     );
     let report = app.scheduler("minute").await;
@@ -718,7 +718,7 @@ async fn cancel_stops_a_campaign_and_its_queued_messages_send_nothing() {
             .store
             .campaign_due(&s.tenant.id, &id)
             .await
-            .unwrap_or_else(|e| panic!("{e}")),
+            .unwrap(),
         None
     );
 }
@@ -818,21 +818,16 @@ async fn a_redelivered_worker_message_sends_nothing_twice() {
     t.run_campaign(&id).await.ok();
     let (handler, _) = worker(app);
     let raw = app.receive(&app.queue("CampaignQueue"), 1, Some(1)).await;
-    let task: SendTask = serde_json::from_str(raw[0].body.as_deref().expect("a task"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let task: SendTask = serde_json::from_str(raw[0].body.as_deref().expect("a task")).unwrap();
     assert_eq!(
         (task.to.as_str(), task.campaign_id.as_str()),
         ("923009000001", id.as_str())
     );
     // The same message twice in one batch, then once more later, then SQS's own redelivery.
     let twice: Vec<_> = [raw.clone(), raw.clone()].concat();
-    let response = handler(sqs_event_of(&twice))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let response = handler(sqs_event_of(&twice)).await.unwrap();
     assert!(response.batch_item_failures.is_empty());
-    let response = handler(sqs_event_of(&raw))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let response = handler(sqs_event_of(&raw)).await.unwrap();
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(
         drain_for(app, 3).await,
@@ -861,10 +856,7 @@ async fn dead_workers_and_lost_messages_are_settled_by_the_scheduler_without_sen
     let raw = app.receive(&app.queue("CampaignQueue"), 3, Some(600)).await;
     let tasks: Vec<SendTask> = raw
         .iter()
-        .map(|m| {
-            serde_json::from_str::<SendTask>(m.body.as_deref().expect("a task"))
-                .unwrap_or_else(|e| panic!("{e}"))
-        })
+        .map(|m| serde_json::from_str::<SendTask>(m.body.as_deref().expect("a task")).unwrap())
         .collect();
     let store = &app.state.store;
     let now = clock.now();
@@ -880,7 +872,7 @@ async fn dead_workers_and_lost_messages_are_settled_by_the_scheduler_without_sen
             &at,
         )
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(claim, Claim::Claimed);
     // Recipient 1: a worker claimed it, the send flow recorded the message as pending (the
     // provider may have it), and the worker died.
@@ -895,7 +887,7 @@ async fn dead_workers_and_lost_messages_are_settled_by_the_scheduler_without_sen
             &at,
         )
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(claim, Claim::Claimed);
     let pending = pending_text(
         &mid,

@@ -15,7 +15,7 @@ async fn tenant_create_get_update_list() {
         &args(&["tenant", "create", "--name", "Acme", "--plan", "pro"]),
     )
     .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let created: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(created["tenant"]["name"], "Acme");
     assert_eq!(created["tenant"]["plan"], "pro");

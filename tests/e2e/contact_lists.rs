@@ -34,7 +34,7 @@ async fn lists_on_contact(app: &TestApp, tenant_id: &str, contact_id: &str) -> V
         .consistent_read(true)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let mut lists = out
         .item
         .and_then(|mut i| i.remove("lists"))
@@ -249,7 +249,7 @@ async fn a_contact_is_in_at_most_25_lists_and_deleted_lists_do_not_count() {
         .key(keys::SK, AttributeValue::S(keys::list_sk(&lists[0])))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(lists_on_contact(&app, &t.id, &ali).await.len(), 25);
     let r = members(&t, &lists[25], Method::POST, json!({"contactIds": [ali]})).await;
     assert_eq!(statuses(&r), vec!["added"], "{r}");
@@ -317,8 +317,8 @@ async fn deleting_a_list_removes_its_members_and_a_large_one_is_finished_by_the_
     let d = store
         .delete_contact_list_within(&t.id, &large, &now, 10)
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("list not found"));
+        .unwrap()
+        .expect("list not found");
     assert_eq!((d.members_removed, d.cleanup_complete), (10, false));
     assert_eq!(
         t.get(&format!("/api/contact-lists/{large}")).await.status,
@@ -357,22 +357,18 @@ async fn deleting_a_list_removes_its_members_and_a_large_one_is_finished_by_the_
         19
     );
 
-    let r = store
-        .sweep_deleted_lists(15)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = store.sweep_deleted_lists(15).await.unwrap();
     assert_eq!(
         (r.members_removed, r.lists_finished, r.lists_pending),
         (15, 0, 1)
     );
     // The rest by the scheduled function, as the template wires it (every minute).
-    let template =
-        wati_infra::template::Template::load(&template_path()).unwrap_or_else(|e| panic!("{e}"));
+    let template = wati_infra::template::Template::load(&template_path()).unwrap();
     let schedule = template
         .schedules()
         .into_iter()
         .find(|s| template.code_uri(&s.function) == Some("functions/contacts"))
-        .unwrap_or_else(|| panic!("no schedule for functions/contacts"));
+        .expect("no schedule for functions/contacts");
     assert_eq!(schedule.expression, "rate(1 minute)");
     let sweep = app
         .server
@@ -380,14 +376,11 @@ async fn deleting_a_list_removes_its_members_and_a_large_one_is_finished_by_the_
         .scheduled
         .get("functions/contacts")
         .cloned()
-        .unwrap_or_else(|| panic!("no scheduled handler registered"));
+        .expect("no scheduled handler registered");
     sweep(json!({"detail-type": "Scheduled Event"}))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let r = store
-        .sweep_deleted_lists(100)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
+    let r = store.sweep_deleted_lists(100).await.unwrap();
     assert_eq!(r, Default::default(), "nothing left to do");
     assert_eq!(
         app.count_partition(&keys::list_members_pk(&t.id, &large))
@@ -439,7 +432,7 @@ async fn concurrent_member_changes_keep_the_count_exact() {
             .store
             .list_members_page(&t.id, &list, cursor.as_deref(), 15)
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         pages += 1;
         for m in &page.members {
             assert!(m.name.starts_with('C') && m.phone.starts_with("4477003"));

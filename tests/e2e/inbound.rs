@@ -116,7 +116,7 @@ async fn stored(app: &TestApp, tenant_id: &str, wamid: &str) -> Option<Message> 
         .store
         .find_message_by_wamid(tenant_id, wamid)
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
 }
 
 async fn wait_stored(app: &TestApp, tenant_id: &str, wamid: &str) -> Message {
@@ -133,7 +133,7 @@ async fn history(app: &TestApp, tenant_id: &str, peer: &str) -> Vec<HistoryEntry
         .store
         .conversation_history(tenant_id, peer, 100)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     h.reverse();
     h
 }
@@ -175,7 +175,7 @@ async fn queued(app: &TestApp) -> i64 {
         .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     out.attributes
         .unwrap_or_default()
         .get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
@@ -200,7 +200,7 @@ async fn meta_verification_answers_the_challenge_only_for_a_device_verify_token(
         "hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444",
     )
     .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 
     t.cloud_device(&e.meta, PHONE_ID, "EAAGverify").await;
@@ -209,7 +209,7 @@ async fn meta_verification_answers_the_challenge_only_for_a_device_verify_token(
         "hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444",
     )
     .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert!(header(res.headers(), "content-type").starts_with("text/plain"));
     assert_eq!(res.text().await.expect("the store answers"), "1158201444");
@@ -246,7 +246,7 @@ async fn meta_verification_answers_the_challenge_only_for_a_device_verify_token(
             "hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1",
         )
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
     }
 }
@@ -347,8 +347,8 @@ async fn signatures_are_checked_over_the_raw_body_and_bad_ones_store_nothing() {
         .store
         .get_conversation(&t.id, &device, CUSTOMER)
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("no conversation"));
+        .unwrap()
+        .expect("no conversation");
     assert_eq!(conv.unread_count, 1, "three deliveries, one message");
     let inbound: Vec<_> = history(app, &t.id, CUSTOMER)
         .await
@@ -407,8 +407,8 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
     let conv = store
         .get_conversation(&t.id, &device, CUSTOMER)
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("no conversation"));
+        .unwrap()
+        .expect("no conversation");
     assert_eq!(
         (conv.status, conv.unread_count),
         (ConversationStatus::Open, 1)
@@ -439,7 +439,7 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
             chrono::Utc::now(),
         )
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let second = new_wamid();
     deliver(
         app,
@@ -451,8 +451,8 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
     let conv2 = store
         .get_conversation(&t.id, &device, CUSTOMER)
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("no conversation"));
+        .unwrap()
+        .expect("no conversation");
     assert_eq!(
         (conv2.status, conv2.unread_count, &conv2.id),
         (ConversationStatus::Open, 2, &conv.id)
@@ -559,7 +559,7 @@ async fn every_message_type_is_stored_and_unknown_types_are_kept() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .item
         .expect("the stored item");
     let s = |k: &str| {
@@ -587,7 +587,7 @@ async fn every_message_type_is_stored_and_unknown_types_are_kept() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .item
         .expect("the stored item");
     assert!(loc_item.get("location").is_some_and(|l| l.is_m()));
@@ -600,8 +600,8 @@ async fn every_message_type_is_stored_and_unknown_types_are_kept() {
             "923009876543",
         )
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("no conversation"));
+        .unwrap()
+        .expect("no conversation");
     assert_eq!(conv.unread_count, 11);
     assert_eq!(conv.profile_name.as_deref(), Some("Sara Khan"));
 }
@@ -731,7 +731,7 @@ async fn a_status_that_arrives_before_its_send_recorded_sent_waits_for_it() {
     .await;
     let Reply {
         status, body: sent, ..
-    } = sending.await.unwrap_or_else(|e| panic!("{e}"));
+    } = sending.await.unwrap();
     assert_eq!(status, StatusCode::OK, "{sent}");
     assert_eq!(sent["messageId"], wamid);
     eventually(
@@ -1270,7 +1270,7 @@ async fn tenants_never_see_each_others_inbound_traffic() {
         .store
         .get_conversation(&b.id, &a_device, CUSTOMER)
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .is_none());
     assert!(b.reply_log().await.is_empty());
     assert_eq!(a.reply_log().await.len(), 1);
@@ -1317,9 +1317,7 @@ async fn an_sqs_event_fixture_goes_through_the_inbound_worker() {
         ["55555555-5555-4555-8555-555555555555"],
         "the unreadable record is retried (then dead-lettered)"
     );
-    let m = stored(app, &t.id, &wamid)
-        .await
-        .unwrap_or_else(|| panic!("not stored"));
+    let m = stored(app, &t.id, &wamid).await.expect("not stored");
     assert_eq!(m.text.as_deref(), Some("Hello from an SQS fixture"));
     assert_eq!(m.peer, "923007777777");
     // The same batch again (Lambda redelivers): nothing new.
@@ -1330,8 +1328,8 @@ async fn an_sqs_event_fixture_goes_through_the_inbound_worker() {
         .store
         .get_conversation(&t.id, &device, "923007777777")
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("no conversation"));
+        .unwrap()
+        .expect("no conversation");
     assert_eq!(conv.unread_count, 1);
     assert_eq!(conv.profile_name.as_deref(), Some("Fixture Customer"));
 }

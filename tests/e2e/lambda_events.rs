@@ -91,8 +91,7 @@ async fn a_send_event_goes_through_the_messages_function_and_the_sandbox_worker(
         "sqs-sandbox-status.json",
         &[("__TENANT_ID__", &t.id), ("__MESSAGE_ID__", id)],
     );
-    let sqs: aws_lambda_events::event::sqs::SqsEvent =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let sqs: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_str(&text).unwrap();
     let response = fn_sandbox_worker::handle(&app.state, sqs).await;
     assert!(response.batch_item_failures.is_empty());
     let Invoked { body: found, .. } = invoke(router(), &event).await;
@@ -119,9 +118,7 @@ async fn a_campaign_goes_through_its_function_the_scheduler_and_the_worker_as_la
     // The every-minute rule's input starts it: its first batch is queued.
     let input: Value =
         serde_json::from_str(&fixture("eventbridge-scheduler-minute.json", &[])).expect("JSON");
-    let report = fn_scheduler::run(&app.state, &input)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let report = fn_scheduler::run(&app.state, &input).await.unwrap();
     assert_eq!((report.due, report.queued), (1, 1), "{report:?}");
 
     // The worker, given the SQS event Lambda would deliver: the first recipient's task and
@@ -132,7 +129,7 @@ async fn a_campaign_goes_through_its_function_the_scheduler_and_the_worker_as_la
         .queues
         .get("CampaignQueue")
         .cloned()
-        .unwrap_or_else(|| panic!("no campaign queue"));
+        .expect("no campaign queue");
     let got = app
         .state
         .aws
@@ -142,21 +139,20 @@ async fn a_campaign_goes_through_its_function_the_scheduler_and_the_worker_as_la
         .max_number_of_messages(1)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let body = got
         .messages
         .expect("the first message is due at once")
         .into_iter()
         .next()
         .and_then(|m| m.body)
-        .unwrap_or_else(|| panic!("the first message is due at once"));
+        .expect("the first message is due at once");
     let escaped = serde_json::to_string(&body).expect("JSON");
     let text = fixture(
         "sqs-campaign-task.json",
         &[("\"__TASK__\"", escaped.as_str())],
     );
-    let sqs: aws_lambda_events::event::sqs::SqsEvent =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let sqs: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_str(&text).unwrap();
     let response = fn_campaign_worker::handle(&app.state, sqs).await;
     let failed: Vec<&str> = response
         .batch_item_failures
@@ -171,7 +167,7 @@ async fn a_campaign_goes_through_its_function_the_scheduler_and_the_worker_as_la
         .await
         .ok()
         .flatten()
-        .unwrap_or_else(|| panic!("campaign"));
+        .expect("campaign");
     assert_eq!((c.sent, c.queued, c.total), (1, 1, 2));
 }
 

@@ -61,7 +61,7 @@ async fn a_refused_message_gives_its_unit_back() {
             last = Some(r);
         }
     }
-    let last = last.unwrap_or_else(|| panic!("no reservation"));
+    let last = last.expect("no reservation");
     assert_eq!(last.used, 50);
     assert!(matches!(
         store
@@ -69,7 +69,7 @@ async fn a_refused_message_gives_its_unit_back() {
             .await,
         Ok(Reserve::Exceeded { cap: 50 })
     ));
-    store.release(&last).await.unwrap_or_else(|e| panic!("{e}"));
+    store.release(&last).await.unwrap();
     assert!(matches!(
         store
             .reserve(&t.id, Limit::MessagesPerDay, Some(50), now)
@@ -206,7 +206,7 @@ async fn the_public_rest_api_is_for_pro_and_agency_only() {
         let req = axum::http::Request::get("/api/public/v1/probe")
             .header("authorization", format!("Bearer {}", t.key))
             .body(axum::body::Body::empty())
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         let res = router
             .clone()
             .oneshot(req)

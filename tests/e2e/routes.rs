@@ -5,7 +5,7 @@ use wati_infra::template::Template;
 use wati_tests::*;
 
 fn template() -> Template {
-    Template::load(&template_path()).unwrap_or_else(|e| panic!("{e}"))
+    Template::load(&template_path()).unwrap()
 }
 
 fn openapi_routes(doc: &Value) -> BTreeSet<(String, String)> {
@@ -119,7 +119,7 @@ async fn preflight_is_answered_but_browsers_get_no_origin_by_default() {
         .header("access-control-request-method", "POST")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert!(res.headers().get("access-control-allow-origin").is_none());
 
@@ -134,18 +134,14 @@ async fn preflight_is_answered_but_browsers_get_no_origin_by_default() {
             .header("access-control-request-method", "GET")
             .send()
     };
-    let res = preflight("https://dash.example")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let res = preflight("https://dash.example").await.unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         header(res.headers(), "access-control-allow-origin"),
         "https://dash.example"
     );
     assert!(header(res.headers(), "access-control-allow-headers").contains("authorization"));
-    let res = preflight("https://evil.example")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let res = preflight("https://evil.example").await.unwrap();
     assert!(res.headers().get("access-control-allow-origin").is_none());
     // Actual responses carry the origin too, for allowed origins only.
     let res = app
@@ -154,7 +150,7 @@ async fn preflight_is_answered_but_browsers_get_no_origin_by_default() {
         .header("origin", "https://dash.example")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(
         header(res.headers(), "access-control-allow-origin"),
         "https://dash.example"

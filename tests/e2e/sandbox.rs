@@ -132,7 +132,7 @@ async fn the_worker_applies_statuses_forward_only_and_retries_early_ones() {
         .store
         .create_outbound(&pending, None, 0)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
 
     let status = |message_id: &str, status: &str| json!({"tenantId": t.id, "messageId": message_id, "status": status});
     let response = fn_sandbox_worker::handle(

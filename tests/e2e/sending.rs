@@ -56,7 +56,7 @@ async fn stored_messages(
         .expression_attribute_values(":out", AttributeValue::S("out".into()))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     out.items.unwrap_or_default()
 }
 
@@ -318,7 +318,7 @@ async fn slow_answers_are_waited_for_and_silence_is_a_504_with_the_message_id() 
 
     // An unreachable Graph API (nothing listens there) is a 502: not sent.
     let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().map(|a| a.port()).unwrap_or_default()
     };
     let down = TestApp::start_with(sending_options(&format!("http://127.0.0.1:{closed}"))).await;

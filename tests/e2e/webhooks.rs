@@ -4,62 +4,29 @@
 //! (`wati_tests::webhooks::Receiver`) reached exactly as a real URL would be; only
 //! `ALLOW_LOOPBACK_TARGETS=true` lets it through the guard.
 
-use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use std::time::{Duration, Instant};
-use tokio::task::JoinHandle;
-use wati_shared::domain::webhooks::{
-    event_id, CampaignCompleted, EventType, MessageKind, MessageReceived, MessageState,
-    MessageStatus, WebhookEvent,
+use wati_tests::shared::webhooks::{
+    enqueue, event_id, publish, publish_all, publish_with_key, CampaignCompleted, DispatchMessage,
+    EventType, MessageKind, MessageReceived, MessageState, MessageStatus, WebhookEvent,
 };
-use wati_shared::events::{enqueue, publish, publish_all, publish_with_key, DispatchMessage};
 use wati_tests::webhooks::{verify_with_node, verify_with_standardwebhooks, Answer, Receiver};
 use wati_tests::*;
 
-/// The dev server's queue pollers for this app (the dispatcher), stopped on drop.
-struct Workers(Vec<JoinHandle<()>>);
-
-impl Drop for Workers {
-    fn drop(&mut self) {
-        for w in &self.0 {
-            w.abort();
-        }
-    }
-}
-
+/// An app whose webhook targets may be on this machine, with the dispatcher running.
 async fn app(vars: &[(&str, &str)]) -> (TestApp, Workers) {
     // The tests poll the delivery log often: keys get more than the default 60/minute.
-    let mut overrides = vec![
-        ("ALLOW_LOOPBACK_TARGETS".to_string(), "true".to_string()),
-        (
-            "DEFAULT_RATE_LIMIT_PER_MINUTE".to_string(),
-            "10000".to_string(),
-        ),
-    ];
-    overrides.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let app = TestApp::start_with(TestOptions {
-        overrides,
-        ..Default::default()
-    })
-    .await;
-    let workers = Workers(app.server.spawn_workers());
+    let mut opts = TestOptions::default()
+        .with("ALLOW_LOOPBACK_TARGETS", "true")
+        .roomy_keys();
+    for (k, v) in vars {
+        opts = opts.with(k, v);
+    }
+    let app = TestApp::start_with(opts).await;
+    let workers = app.spawn_workers();
     (app, workers)
 }
 
 const FAST: (&str, &str) = ("WEBHOOK_RETRY_SCHEDULE", "1,1,1,1,1");
-
-/// PUTs the webhook; returns the secret.
-async fn configure(app: &TestApp, key: &str, url: &str, events: Option<Value>) -> String {
-    let mut body = json!({ "url": url });
-    if let Some(e) = events {
-        body["events"] = e;
-    }
-    let res = app
-        .with_key(key)
-        .put("/api/settings/webhook", body)
-        .await
-        .expect(StatusCode::CREATED);
-    res["secret"].string()
-}
 
 fn received(n: u32) -> WebhookEvent {
     WebhookEvent::MessageReceived(MessageReceived {
@@ -97,44 +64,26 @@ fn status_event(n: u32) -> WebhookEvent {
     })
 }
 
-async fn get_delivery(app: &TestApp, key: &str, id: &str) -> (StatusCode, Value) {
-    let Reply { status, body, .. } = app
-        .with_key(key)
-        .get(&format!("/api/webhooks/deliveries/{id}"))
-        .await;
+async fn get_delivery(t: &Api, id: &str) -> (StatusCode, Value) {
+    let Reply { status, body, .. } = t.get(&format!("/api/webhooks/deliveries/{id}")).await;
     (status, body["delivery"].clone())
 }
 
-/// Polls the delivery until it has `status` (and, if given, that many attempts).
-async fn wait_status(
-    app: &TestApp,
-    key: &str,
-    id: &str,
-    status: &str,
-    attempts: Option<usize>,
-    within: Duration,
-) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        let (code, d) = get_delivery(app, key, id).await;
+/// Polls the delivery until it has `status` (and, if given, that many attempts), for up to
+/// `secs`.
+async fn wait_status(t: &Api, id: &str, status: &str, attempts: Option<usize>, secs: u64) -> Value {
+    let what = format!("delivery {id} to be {status} ({attempts:?} attempts)");
+    eventually(&what, Duration::from_secs(secs), || async {
+        let (code, d) = get_delivery(t, id).await;
         let n = d["attempts"].as_array().map(Vec::len);
-        if code == StatusCode::OK && d["status"] == status && attempts.is_none_or(|a| n == Some(a))
-        {
-            return d;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "delivery {id} never became {status} ({attempts:?} attempts): {code} {d}"
-        );
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
+        (code == StatusCode::OK && d["status"] == status && attempts.is_none_or(|a| n == Some(a)))
+            .then_some(d)
+    })
+    .await
 }
 
-async fn list(app: &TestApp, key: &str, query: &str) -> (StatusCode, Value) {
-    let Reply { status, body, .. } = app
-        .with_key(key)
-        .get(&format!("/api/webhooks/deliveries{query}"))
-        .await;
+async fn list(t: &Api, query: &str) -> (StatusCode, Value) {
+    let Reply { status, body, .. } = t.get(&format!("/api/webhooks/deliveries{query}")).await;
     (status, body)
 }
 
@@ -325,21 +274,11 @@ async fn failing_twice_then_succeeding_takes_three_signed_attempts_of_one_event(
         Answer::Status(200),
     )
     .await;
-    let secret = configure(&app, &t.key, &receiver.url, None).await;
+    let secret = t.configure_webhook(&receiver.url, None).await;
 
     let event = received(1);
-    let id = publish(&app.state, &t.id, event.clone())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let delivery = wait_status(
-        &app,
-        &t.key,
-        &id,
-        "delivered",
-        Some(3),
-        Duration::from_secs(30),
-    )
-    .await;
+    let id = publish(&app.state, &t.id, event.clone()).await.unwrap();
+    let delivery = wait_status(&t, &id, "delivered", Some(3), 30).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let hits = receiver.hits();
     assert_eq!(hits.len(), 3, "exactly N+1 attempts");
@@ -397,35 +336,17 @@ async fn an_always_failing_endpoint_gets_six_attempts_then_the_event_is_dropped_
     let (app, _w) = app(&[FAST]).await;
     let t = app.tenant("agency").await;
     let receiver = Receiver::start(vec![], Answer::Status(500)).await;
-    configure(&app, &t.key, &receiver.url, None).await;
-    let id = publish(&app.state, &t.id, campaign(1))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    t.configure_webhook(&receiver.url, None).await;
+    let id = publish(&app.state, &t.id, campaign(1)).await.unwrap();
 
     // While retries are coming it is pending, and cannot be redelivered.
-    let pending = wait_status(
-        &app,
-        &t.key,
-        &id,
-        "pending",
-        Some(1),
-        Duration::from_secs(15),
-    )
-    .await;
+    let pending = wait_status(&t, &id, "pending", Some(1), 15).await;
     assert!(pending["nextAttemptAt"].is_string(), "{pending}");
     t.post_empty(&format!("/api/webhooks/deliveries/{id}/redeliver"))
         .await
         .expect(StatusCode::CONFLICT);
 
-    let dropped = wait_status(
-        &app,
-        &t.key,
-        &id,
-        "failed",
-        Some(6),
-        Duration::from_secs(40),
-    )
-    .await;
+    let dropped = wait_status(&t, &id, "failed", Some(6), 40).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let hits = receiver.hits();
     assert_eq!(hits.len(), 6, "six attempts in all, then dropped");
@@ -433,10 +354,10 @@ async fn an_always_failing_endpoint_gets_six_attempts_then_the_event_is_dropped_
     assert_eq!(dropped["attemptCount"], 6);
 
     // Dropped events stay visible.
-    let (status, failed) = list(&app, &t.key, "?status=failed").await;
+    let (status, failed) = list(&t, "?status=failed").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ids(&failed), vec![id.clone()]);
-    let (_, delivered) = list(&app, &t.key, "?status=delivered").await;
+    let (_, delivered) = list(&t, "?status=delivered").await;
     assert!(ids(&delivered).is_empty());
 
     // Sent again by hand: same id and body, a new round.
@@ -446,15 +367,7 @@ async fn an_always_failing_endpoint_gets_six_attempts_then_the_event_is_dropped_
         .await
         .expect(StatusCode::ACCEPTED);
     assert_eq!(body["delivery"]["status"], "pending");
-    let redelivered = wait_status(
-        &app,
-        &t.key,
-        &id,
-        "delivered",
-        Some(7),
-        Duration::from_secs(15),
-    )
-    .await;
+    let redelivered = wait_status(&t, &id, "delivered", Some(7), 15).await;
     let hits = receiver.wait_for(7, Duration::from_secs(5)).await;
     assert_eq!(hits[6].header("webhook-id"), id);
     assert_eq!(hits[6].body, hits[0].body);
@@ -486,19 +399,9 @@ async fn an_endpoint_that_hangs_past_ten_seconds_is_a_failed_attempt() {
         Answer::Status(200),
     )
     .await;
-    configure(&app, &t.key, &receiver.url, None).await;
-    let id = publish(&app.state, &t.id, received(2))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let d = wait_status(
-        &app,
-        &t.key,
-        &id,
-        "delivered",
-        Some(2),
-        Duration::from_secs(40),
-    )
-    .await;
+    t.configure_webhook(&receiver.url, None).await;
+    let id = publish(&app.state, &t.id, received(2)).await.unwrap();
+    let d = wait_status(&t, &id, "delivered", Some(2), 40).await;
     let first = &d["attempts"][0];
     assert!(first.get("statusCode").is_none(), "{first}");
     assert_eq!(first["error"], "timed out: no answer within 10 s");
@@ -522,19 +425,9 @@ async fn retry_after_is_honoured_within_the_schedule() {
         Answer::Status(200),
     )
     .await;
-    configure(&app, &t.key, &receiver.url, None).await;
-    let id = publish(&app.state, &t.id, received(3))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    wait_status(
-        &app,
-        &t.key,
-        &id,
-        "delivered",
-        Some(3),
-        Duration::from_secs(30),
-    )
-    .await;
+    t.configure_webhook(&receiver.url, None).await;
+    let id = publish(&app.state, &t.id, received(3)).await.unwrap();
+    wait_status(&t, &id, "delivered", Some(3), 30).await;
     let hits = receiver.hits();
     assert_eq!(hits.len(), 3);
     let first_gap = hits[1].at - hits[0].at;
@@ -554,16 +447,12 @@ async fn secret_rotation_keeps_verification_working_across_the_switch() {
     let (app, _w) = app(&[FAST]).await;
     let t = app.tenant("pro").await;
     let receiver = Receiver::start(vec![], Answer::Status(200)).await;
-    let old = configure(&app, &t.key, &receiver.url, None).await;
+    let old = t.configure_webhook(&receiver.url, None).await;
 
     let send = |n: u32| {
         let state = app.state.clone();
         let tenant = t.id.clone();
-        async move {
-            publish(&state, &tenant, received(n))
-                .await
-                .unwrap_or_else(|e| panic!("{e}"))
-        }
+        async move { publish(&state, &tenant, received(n)).await.unwrap() }
     };
     send(1).await;
     receiver.wait_for(1, Duration::from_secs(10)).await;
@@ -669,19 +558,9 @@ async fn addresses_are_checked_again_at_every_delivery() {
             now,
         )
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let id = publish(&app.state, &t.id, received(4))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let d = wait_status(
-        &app,
-        &t.key,
-        &id,
-        "failed",
-        Some(2),
-        Duration::from_secs(20),
-    )
-    .await;
+        .unwrap();
+    let id = publish(&app.state, &t.id, received(4)).await.unwrap();
+    let d = wait_status(&t, &id, "failed", Some(2), 20).await;
     for a in d["attempts"].array().iter() {
         let error = a["error"].str();
         assert!(
@@ -701,19 +580,9 @@ async fn addresses_are_checked_again_at_every_delivery() {
             now,
         )
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let id = publish(&app.state, &t.id, received(5))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let d = wait_status(
-        &app,
-        &t.key,
-        &id,
-        "failed",
-        Some(2),
-        Duration::from_secs(20),
-    )
-    .await;
+        .unwrap();
+    let id = publish(&app.state, &t.id, received(5)).await.unwrap();
+    let d = wait_status(&t, &id, "failed", Some(2), 20).await;
     assert_eq!(d["attempts"][0]["error"], "refused: the URL must use https");
     assert!(receiver.hits().is_empty(), "nothing reached the address");
 }
@@ -725,20 +594,20 @@ async fn a_dead_endpoint_does_not_delay_other_tenants() {
     let live_tenant = app.tenant("pro").await;
     let dead = Receiver::start(vec![], Answer::Hang(Duration::from_secs(30))).await;
     let live = Receiver::start(vec![], Answer::Status(200)).await;
-    configure(&app, &dead_tenant.key, &dead.url, None).await;
-    configure(&app, &live_tenant.key, &live.url, None).await;
+    dead_tenant.configure_webhook(&dead.url, None).await;
+    live_tenant.configure_webhook(&live.url, None).await;
 
     // A backlog for the dead endpoint (more than one batch), then one event for another
     // tenant behind it.
     let stuck = publish_all(&app.state, &dead_tenant.id, (0..15).map(received).collect())
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(stuck.len(), 15);
     dead.wait_for(1, Duration::from_secs(10)).await;
     let published = Instant::now();
     publish(&app.state, &live_tenant.id, received(99))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let hits = live.wait_for(1, Duration::from_secs(10)).await;
     let waited = hits[0].at - published;
     assert!(
@@ -750,7 +619,7 @@ async fn a_dead_endpoint_does_not_delay_other_tenants() {
     let started = Instant::now();
     let deadline = started + Duration::from_secs(20);
     loop {
-        let (_, page) = list(&app, &dead_tenant.key, "?status=pending&limit=100").await;
+        let (_, page) = list(&dead_tenant, "?status=pending&limit=100").await;
         let done = page["deliveries"]
             .array()
             .iter()
@@ -773,7 +642,7 @@ async fn deliveries_are_listed_newest_first_by_status_and_type_a_page_at_a_time(
     let t = app.tenant("pro").await;
     let other = app.tenant("pro").await;
     let receiver = Receiver::start(vec![], Answer::Status(200)).await;
-    configure(&app, &t.key, &receiver.url, None).await;
+    t.configure_webhook(&receiver.url, None).await;
 
     let mut delivered = Vec::new();
     for n in 0..3 {
@@ -791,7 +660,7 @@ async fn deliveries_are_listed_newest_first_by_status_and_type_a_page_at_a_time(
         );
     }
     for id in &delivered {
-        wait_status(&app, &t.key, id, "delivered", None, Duration::from_secs(20)).await;
+        wait_status(&t, id, "delivered", None, 20).await;
     }
     receiver.answer_from_now(vec![], Answer::Status(500));
     let mut failed = Vec::new();
@@ -803,13 +672,13 @@ async fn deliveries_are_listed_newest_first_by_status_and_type_a_page_at_a_time(
         );
     }
     for id in &failed {
-        wait_status(&app, &t.key, id, "failed", Some(2), Duration::from_secs(20)).await;
+        wait_status(&t, id, "failed", Some(2), 20).await;
     }
     let mut all: Vec<String> = delivered.iter().chain(&failed).cloned().collect();
     all.sort();
     all.reverse();
 
-    let (status, page) = list(&app, &t.key, "").await;
+    let (status, page) = list(&t, "").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ids(&page), all, "newest first");
     assert_eq!(page["nextCursor"], Value::Null);
@@ -847,7 +716,7 @@ async fn deliveries_are_listed_newest_first_by_status_and_type_a_page_at_a_time(
             expect(&failed.iter().collect::<Vec<_>>()),
         ),
     ] {
-        let (status, page) = list(&app, &t.key, query).await;
+        let (status, page) = list(&t, query).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(ids(&page), want, "{query}");
     }
@@ -866,7 +735,7 @@ async fn deliveries_are_listed_newest_first_by_status_and_type_a_page_at_a_time(
                 Some(c) => format!("?limit=2{filter}&cursor={c}"),
                 None => format!("?limit=2{filter}"),
             };
-            let (status, page) = list(&app, &t.key, &q).await;
+            let (status, page) = list(&t, &q).await;
             assert_eq!(status, StatusCode::OK, "{page}");
             assert!(ids(&page).len() <= 2);
             seen.extend(ids(&page));
@@ -884,16 +753,16 @@ async fn deliveries_are_listed_newest_first_by_status_and_type_a_page_at_a_time(
         ("?limit=0", "\"limit\" must be between 1 and 100"),
         ("?limit=x", ""),
     ] {
-        let (status, body) = list(&app, &t.key, query).await;
+        let (status, body) = list(&t, query).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
         if !error.is_empty() {
             assert_eq!(body, json!({ "error": error }));
         }
     }
     // Another tenant sees none of it.
-    let (_, page) = list(&app, &other.key, "").await;
+    let (_, page) = list(&other, "").await;
     assert!(ids(&page).is_empty());
-    let (status, _) = get_delivery(&app, &other.key, &all[0]).await;
+    let (status, _) = get_delivery(&other, &all[0]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -902,49 +771,26 @@ async fn only_subscribed_events_are_sent_once_each_and_the_test_event_on_request
     let (app, _w) = app(&[FAST]).await;
     let t = app.tenant("pro").await;
     let receiver = Receiver::start(vec![], Answer::Status(200)).await;
-    configure(
-        &app,
-        &t.key,
-        &receiver.url,
-        Some(json!(["message.received"])),
-    )
-    .await;
+    t.configure_webhook(&receiver.url, Some(json!(["message.received"])))
+        .await;
 
-    let skipped = publish(&app.state, &t.id, campaign(7))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let skipped = publish(&app.state, &t.id, campaign(7)).await.unwrap();
     // The same event published twice (a retried publisher) is delivered once.
     let first = publish_with_key(&app.state, &t.id, received(8), "wamid.8")
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let again = publish_with_key(&app.state, &t.id, received(8), "wamid.8")
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(first, again);
-    wait_status(
-        &app,
-        &t.key,
-        &first,
-        "delivered",
-        Some(1),
-        Duration::from_secs(15),
-    )
-    .await;
+    wait_status(&t, &first, "delivered", Some(1), 15).await;
 
     let queued = t
         .post_empty("/api/settings/webhook/test")
         .await
         .expect(StatusCode::ACCEPTED);
     let test_id = queued["id"].string();
-    wait_status(
-        &app,
-        &t.key,
-        &test_id,
-        "delivered",
-        Some(1),
-        Duration::from_secs(15),
-    )
-    .await;
+    wait_status(&t, &test_id, "delivered", Some(1), 15).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
 
     let hits = receiver.hits();
@@ -953,7 +799,7 @@ async fn only_subscribed_events_are_sent_once_each_and_the_test_event_on_request
         .map(|h| serde_json::from_str::<Value>(&h.body).expect("JSON")["event"].string())
         .collect();
     assert_eq!(events, vec!["message.received", "webhook.test"], "{hits:?}");
-    let (status, _) = get_delivery(&app, &t.key, &skipped).await;
+    let (status, _) = get_delivery(&t, &skipped).await;
     assert_eq!(
         status,
         StatusCode::NOT_FOUND,
@@ -978,7 +824,7 @@ async fn a_message_that_is_not_due_yet_goes_back_to_the_queue_until_it_is() {
     let (app, _w) = app(&[FAST]).await;
     let t = app.tenant("pro").await;
     let receiver = Receiver::start(vec![], Answer::Status(200)).await;
-    configure(&app, &t.key, &receiver.url, None).await;
+    t.configure_webhook(&receiver.url, None).await;
     let event = received(9);
     let now = chrono::Utc::now();
     let msg = DispatchMessage {
@@ -990,40 +836,21 @@ async fn a_message_that_is_not_due_yet_goes_back_to_the_queue_until_it_is() {
         payload: event.body().ok(),
     };
     let sent = Instant::now();
-    enqueue(&app.state, &msg, 0)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    enqueue(&app.state, &msg, 0).await.unwrap();
     let hits = receiver.wait_for(1, Duration::from_secs(15)).await;
     let waited = hits[0].at - sent;
     assert!(
         waited >= Duration::from_millis(1900),
         "sent {waited:?} after queueing"
     );
-    wait_status(
-        &app,
-        &t.key,
-        &msg.event_id,
-        "delivered",
-        Some(1),
-        Duration::from_secs(10),
-    )
-    .await;
+    wait_status(&t, &msg.event_id, "delivered", Some(1), 10).await;
 }
 
 #[tokio::test]
 async fn the_dispatcher_answers_lambda_batches_with_partial_failures() {
-    let app = TestApp::start_with(TestOptions {
-        overrides: vec![("ALLOW_LOOPBACK_TARGETS".into(), "true".into())],
-        ..Default::default()
-    })
-    .await;
+    let app =
+        TestApp::start_with(TestOptions::default().with("ALLOW_LOOPBACK_TARGETS", "true")).await;
     let t = app.tenant("pro").await;
-    let record = |id: &str, body: String| {
-        let mut r = SqsMessage::default();
-        r.message_id = Some(id.to_string());
-        r.body = Some(body);
-        r
-    };
     let no_webhook = DispatchMessage {
         tenant_id: t.id.clone(),
         event_id: event_id(EventType::MessageReceived, 0, None),
@@ -1032,14 +859,13 @@ async fn the_dispatcher_answers_lambda_batches_with_partial_failures() {
         due_at: 0,
         payload: received(1).body().ok(),
     };
-    let mut batch = SqsEvent::default();
-    batch.records = vec![
-        record("unreadable", "not json".into()),
-        record(
+    let batch = sqs_event(vec![
+        sqs_record("unreadable", "not json"),
+        sqs_record(
             "no-webhook",
             serde_json::to_string(&no_webhook).expect("JSON"),
         ),
-    ];
+    ]);
     let response = fn_webhook_dispatcher::handle(&app.state, batch).await;
     assert_eq!(
         serde_json::to_value(&response).expect("JSON"),
@@ -1047,13 +873,13 @@ async fn the_dispatcher_answers_lambda_batches_with_partial_failures() {
         "the unreadable message is left for the DLQ; the other is done"
     );
     // An event of a tenant without a webhook leaves no record.
-    let (status, _) = get_delivery(&app, &t.key, &no_webhook.event_id).await;
+    let (status, _) = get_delivery(&t, &no_webhook.event_id).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn each_attempt_is_claimed_once_and_a_dead_workers_claim_is_taken_over_when_stale() {
-    use wati_shared::store::webhooks::{Attempt, Claim, Outcome, Trigger};
+    use wati_tests::shared::webhooks::{Attempt, Claim, Outcome, Trigger};
     let app = TestApp::start().await;
     let t = app.tenant("pro").await;
     let store = &app.state.store;

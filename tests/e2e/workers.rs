@@ -52,14 +52,14 @@ async fn partial_failures_are_redelivered_then_dead_lettered() {
         .queues
         .get("EchoQueue")
         .cloned()
-        .unwrap_or_else(|| panic!("no queue"));
+        .expect("no queue");
     let dlq = app
         .server
         .stack
         .queues
         .get("EchoDeadLetterQueue")
         .cloned()
-        .unwrap_or_else(|| panic!("no DLQ"));
+        .expect("no DLQ");
     // The template's environment reaches the functions with local names.
     let env = app.server.template_env();
     assert_eq!(env.get("ECHO_QUEUE_URL"), Some(&queue.url));
@@ -75,14 +75,14 @@ async fn partial_failures_are_redelivered_then_dead_lettered() {
             .message_body(body)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
     }
     // Poll like the dev server does until the queue is drained (poison: twice, then DLQ).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
         let n = poll_once(sqs, &queue.url, &queue.arn, 10, true, &handler)
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         let poisoned = seen
             .lock()
             .map(|s| s.iter().filter(|b| *b == "poison").count())
@@ -92,7 +92,7 @@ async fn partial_failures_are_redelivered_then_dead_lettered() {
             tokio::time::sleep(Duration::from_millis(1500)).await;
             poll_once(sqs, &queue.url, &queue.arn, 10, true, &handler)
                 .await
-                .unwrap_or_else(|e| panic!("{e}"));
+                .unwrap();
             break;
         }
         assert!(
@@ -124,7 +124,7 @@ async fn partial_failures_are_redelivered_then_dead_lettered() {
         .max_number_of_messages(10)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let bodies: Vec<String> = dead
         .messages
         .expect("the dead-letter queue has messages")
@@ -137,11 +137,9 @@ async fn partial_failures_are_redelivered_then_dead_lettered() {
 #[tokio::test]
 async fn an_sqs_event_fixture_is_read_as_lambda_delivers_it() {
     let text = fixture("sqs-batch.json", &[]);
-    let event: SqsEvent = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let event: SqsEvent = serde_json::from_str(&text).unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let response = echo_worker(seen.clone())(event)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let response = echo_worker(seen.clone())(event).await.unwrap();
     let failed: Vec<String> = response
         .batch_item_failures
         .into_iter()

@@ -33,3 +33,15 @@ pub mod store {
 
 /// A hook that adds to (or replaces) the registered function implementations.
 pub type ExtraFunctions = Box<dyn FnOnce(&AppState, &mut Functions) + Send>;
+
+/// Webhook events and how they are published.
+pub mod webhooks {
+    pub use wati_shared::domain::webhooks::{
+        event_id, CampaignCompleted, EventType, MessageKind, MessageReceived, MessageState,
+        MessageStatus, WebhookEvent,
+    };
+    pub use wati_shared::events::{
+        enqueue, publish, publish_all, publish_with_key, DispatchMessage,
+    };
+    pub use wati_shared::store::webhooks::{Attempt, Claim, Outcome, Trigger};
+}
