@@ -23,22 +23,11 @@ fn statuses(report: &Value) -> Vec<&str> {
 
 /// The contact item's `lists` attribute, read raw.
 async fn lists_on_contact(app: &TestApp, tenant_id: &str, contact_id: &str) -> Vec<String> {
-    let out = app
-        .state
-        .aws
-        .dynamo
-        .get_item()
-        .table_name(&app.state.config.table_name)
-        .key(keys::PK, AttributeValue::S(keys::contacts_pk(tenant_id)))
-        .key(keys::SK, AttributeValue::S(keys::contact_sk(contact_id)))
-        .consistent_read(true)
-        .send()
+    let mut lists = app
+        .item(&keys::contacts_pk(tenant_id), &keys::contact_sk(contact_id))
         .await
-        .unwrap();
-    let mut lists = out
-        .item
-        .and_then(|mut i| i.remove("lists"))
-        .and_then(|v| v.as_ss().ok().cloned())
+        .remove("lists")
+        .map(|v| v.as_ss().expect("a string set").clone())
         .unwrap_or_default();
     lists.sort();
     lists

@@ -544,24 +544,8 @@ async fn every_message_type_is_stored_and_unknown_types_are_kept() {
     assert_eq!(serde_json::to_value(order.kind).expect("JSON"), "unknown");
     // The raw JSON and Meta's type stay on the item.
     let item = app
-        .state
-        .aws
-        .dynamo
-        .get_item()
-        .table_name(&app.state.config.table_name)
-        .key(
-            "PK",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("TENANT#{}#MSG#{}", t.id, order.id)),
-        )
-        .key(
-            "SK",
-            aws_sdk_dynamodb::types::AttributeValue::S("MSG".into()),
-        )
-        .send()
-        .await
-        .unwrap()
-        .item
-        .expect("the stored item");
+        .item(&format!("TENANT#{}#MSG#{}", t.id, order.id), "MSG")
+        .await;
     let s = |k: &str| {
         item.get(k)
             .and_then(|v| v.as_s().ok())
@@ -572,24 +556,8 @@ async fn every_message_type_is_stored_and_unknown_types_are_kept() {
     assert!(s("raw").contains("SKU-1"), "{}", s("raw"));
     let loc = get("location").await;
     let loc_item = app
-        .state
-        .aws
-        .dynamo
-        .get_item()
-        .table_name(&app.state.config.table_name)
-        .key(
-            "PK",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("TENANT#{}#MSG#{}", t.id, loc.id)),
-        )
-        .key(
-            "SK",
-            aws_sdk_dynamodb::types::AttributeValue::S("MSG".into()),
-        )
-        .send()
-        .await
-        .unwrap()
-        .item
-        .expect("the stored item");
+        .item(&format!("TENANT#{}#MSG#{}", t.id, loc.id), "MSG")
+        .await;
     assert!(loc_item.get("location").is_some_and(|l| l.is_m()));
     let conv = app
         .state

@@ -197,3 +197,27 @@ impl TestApp {
         self.partition(pk).await.len()
     }
 }
+
+impl TestApp {
+    /// One table item, read raw and consistently; panics when it is not there.
+    pub async fn item(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        self.state
+            .aws
+            .dynamo
+            .get_item()
+            .table_name(&self.state.config.table_name)
+            .key("PK", AttributeValue::S(pk.to_string()))
+            .key("SK", AttributeValue::S(sk.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("get {pk} {sk}: {e:?}"))
+            .item
+            .unwrap_or_else(|| panic!("no item {pk} {sk}"))
+    }
+}
