@@ -2,7 +2,6 @@
 //! bodies and headers, message lookup, refusals, slow and silent providers, invalid input,
 //! tenant isolation, `Idempotency-Key`, and the AWS round trips of a send.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use std::time::{Duration, Instant};
 use wati_tests::fake_meta::{FakeMeta, GraphReply};
@@ -37,27 +36,6 @@ async fn setup_with(f: impl FnOnce(&mut TestOptions)) -> Setup {
         tenant,
         device,
     }
-}
-
-/// Message items of a tenant, straight from the table (test-only scan).
-async fn stored_messages(
-    app: &TestApp,
-    tenant_id: &str,
-) -> Vec<std::collections::HashMap<String, AttributeValue>> {
-    let out = app
-        .state
-        .aws
-        .dynamo
-        .scan()
-        .table_name(&app.state.config.table_name)
-        // Outbound only: the customer's own message (the open window) is not a send.
-        .filter_expression("begins_with(PK, :p) AND direction = :out")
-        .expression_attribute_values(":p", AttributeValue::S(format!("TENANT#{tenant_id}#MSG#")))
-        .expression_attribute_values(":out", AttributeValue::S("out".into()))
-        .send()
-        .await
-        .unwrap();
-    out.items.unwrap_or_default()
 }
 
 fn keys_of(v: &Value) -> Vec<String> {
@@ -484,10 +462,10 @@ async fn bad_input_is_a_400_that_names_the_field_and_sends_nothing() {
     );
     assert!(s.fake.requests().is_empty(), "nothing reached Meta");
     assert!(
-        stored_messages(&s.app, &s.tenant.id).await.is_empty(),
+        s.app.stored_outbound(&s.tenant.id).await.is_empty(),
         "no message kept"
     );
-    assert!(stored_messages(&s.app, &empty.id).await.is_empty());
+    assert!(s.app.stored_outbound(&empty.id).await.is_empty());
 
     // 4096 characters is fine (the boundary), emoji count as one each.
     s.tenant

@@ -339,6 +339,11 @@ impl Api {
         self.post("/api/public/v1/send", body).await
     }
 
+    /// `POST /api/public/v1/send-media`.
+    pub async fn send_media(&self, body: Value) -> Reply {
+        self.post("/api/public/v1/send-media", body).await
+    }
+
     /// A text send, asserting 200.
     pub async fn send_text(&self, to: &str, text: &str) -> Value {
         self.send_message(json!({"to": to, "message": text}))

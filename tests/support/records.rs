@@ -221,3 +221,30 @@ impl TestApp {
             .unwrap_or_else(|| panic!("no item {pk} {sk}"))
     }
 }
+
+impl TestApp {
+    /// The outbound message items of a tenant, straight from the table (a test-only scan):
+    /// the customer's own messages (an open window) are not sends.
+    pub async fn stored_outbound(
+        &self,
+        tenant_id: &str,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        self.state
+            .aws
+            .dynamo
+            .scan()
+            .table_name(&self.state.config.table_name)
+            .filter_expression("begins_with(PK, :p) AND direction = :out")
+            .expression_attribute_values(
+                ":p",
+                AttributeValue::S(format!("TENANT#{tenant_id}#MSG#")),
+            )
+            .expression_attribute_values(":out", AttributeValue::S("out".into()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("scan: {e:?}"))
+            .items
+            .unwrap_or_default()
+    }
+}
