@@ -3,7 +3,6 @@
 //! contacts, `message.received`, keyword rules and AI Smart Reply through the inbound worker,
 //! quotas, the 24-hour window, tenant isolation, and an SQS event fixture.
 
-use aws_lambda_events::event::sqs::SqsEvent;
 use std::time::{Duration, Instant};
 use wati_shared::domain::inbound::{inbound_message_id, reported_time, sign};
 use wati_shared::store::conversations::{ConversationStatus, HistoryEntry};
@@ -582,10 +581,7 @@ async fn statuses_move_sends_forward_only_and_failures_keep_metas_error() {
     app.open_window(&t.id, &device, CUSTOMER).await;
     let send = || async {
         let sent = t
-            .post(
-                "/api/public/v1/send",
-                json!({"to": CUSTOMER, "message": "Your order shipped"}),
-            )
+            .send_message(json!({"to": CUSTOMER, "message": "Your order shipped"}))
             .await
             .expect(StatusCode::OK);
         sent["messageId"].string()
@@ -673,11 +669,8 @@ async fn a_status_that_arrives_before_its_send_recorded_sent_waits_for_it() {
     let sending = {
         let api = t.api.clone();
         tokio::spawn(async move {
-            api.post(
-                "/api/public/v1/send",
-                json!({"to": CUSTOMER, "message": "early bird"}),
-            )
-            .await
+            api.send_message(json!({"to": CUSTOMER, "message": "early bird"}))
+                .await
         })
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -1064,10 +1057,7 @@ async fn the_24_hour_window_refuses_free_form_sends_but_not_templates() {
         "{msg}"
     );
     let Reply { status, body, .. } = t
-        .post(
-            "/api/public/v1/send-media",
-            json!({"to": CUSTOMER, "type": "image", "url": "https://example.com/a.jpg"}),
-        )
+        .send_media(json!({"to": CUSTOMER, "type": "image", "url": "https://example.com/a.jpg"}))
         .await;
     assert!(
         status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::BAD_REQUEST,
@@ -1263,7 +1253,7 @@ async fn an_sqs_event_fixture_goes_through_the_inbound_worker() {
     let device = t.sandbox_device().await;
     let wamid = format!("sandbox.in.{}", uuid::Uuid::new_v4().simple());
     let ts = now_ts().to_string();
-    let event = fixture(
+    let event = sqs_fixture(
         "sqs-inbound-message.json",
         &[
             ("__TENANT_ID__", &t.id),
@@ -1272,7 +1262,6 @@ async fn an_sqs_event_fixture_goes_through_the_inbound_worker() {
             ("__TS__", &ts),
         ],
     );
-    let event: SqsEvent = serde_json::from_str(&event).unwrap_or_else(|e| panic!("fixture: {e}"));
     let worker = fn_inbound_worker::Worker::new(app.state.clone());
     let res = worker.handle(event.clone()).await;
     let failed: Vec<&str> = res
@@ -1317,12 +1306,7 @@ async fn a_redelivered_message_finishes_what_a_dead_attempt_left_and_never_answe
             "message": {"from": CUSTOMER, "id": wamid, "timestamp": ts.to_string(), "type": "text",
                         "text": {"body": "hello there"}},
             "receivedAt": ts});
-        let mut record = aws_lambda_events::event::sqs::SqsMessage::default();
-        record.message_id = Some(uuid::Uuid::new_v4().to_string());
-        record.body = Some(body.to_string());
-        let mut event = SqsEvent::default();
-        event.records = vec![record];
-        event
+        sqs_json_event(&[body])
     };
     let replies = || async {
         history(app, &t.id, CUSTOMER)

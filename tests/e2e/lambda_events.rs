@@ -87,11 +87,10 @@ async fn a_send_event_goes_through_the_messages_function_and_the_sandbox_worker(
     assert_eq!(found["message"]["text"], "Your OTP is 123456");
 
     // The sandbox worker, given the SQS event Lambda would deliver.
-    let text = fixture(
+    let sqs = sqs_fixture(
         "sqs-sandbox-status.json",
         &[("__TENANT_ID__", &t.id), ("__MESSAGE_ID__", id)],
     );
-    let sqs: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_str(&text).unwrap();
     let response = fn_sandbox_worker::handle(&app.state, sqs).await;
     assert!(response.batch_item_failures.is_empty());
     let Invoked { body: found, .. } = invoke(router(), &event).await;
@@ -123,36 +122,18 @@ async fn a_campaign_goes_through_its_function_the_scheduler_and_the_worker_as_la
 
     // The worker, given the SQS event Lambda would deliver: the first recipient's task and
     // an unreadable message (reported as a batch item failure, so it ends in the DLQ).
-    let queue = app
-        .server
-        .stack
-        .queues
-        .get("CampaignQueue")
-        .cloned()
-        .expect("no campaign queue");
-    let got = app
-        .state
-        .aws
-        .sqs
-        .receive_message()
-        .queue_url(&queue.url)
-        .max_number_of_messages(1)
-        .send()
+    let body = app
+        .receive_once(&app.queue("CampaignQueue"), 1, None)
         .await
-        .unwrap();
-    let body = got
-        .messages
-        .expect("the first message is due at once")
         .into_iter()
         .next()
         .and_then(|m| m.body)
         .expect("the first message is due at once");
     let escaped = serde_json::to_string(&body).expect("JSON");
-    let text = fixture(
+    let sqs = sqs_fixture(
         "sqs-campaign-task.json",
         &[("\"__TASK__\"", escaped.as_str())],
     );
-    let sqs: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_str(&text).unwrap();
     let response = fn_campaign_worker::handle(&app.state, sqs).await;
     let failed: Vec<&str> = response
         .batch_item_failures

@@ -136,8 +136,7 @@ async fn partial_failures_are_redelivered_then_dead_lettered() {
 
 #[tokio::test]
 async fn an_sqs_event_fixture_is_read_as_lambda_delivers_it() {
-    let text = fixture("sqs-batch.json", &[]);
-    let event: SqsEvent = serde_json::from_str(&text).unwrap();
+    let event = sqs_fixture("sqs-batch.json", &[]);
     let seen = Arc::new(Mutex::new(Vec::new()));
     let response = echo_worker(seen.clone())(event).await.unwrap();
     let failed: Vec<String> = response

@@ -697,8 +697,33 @@ impl TestApp {
         seen
     }
 
-    /// Messages taken off `queue` (invisible for `visibility` seconds), `want` of them
-    /// within 15 s.
+    /// One receive from `queue`: at most `max` messages (invisible for `visibility` seconds
+    /// when given); none when nothing is visible.
+    pub async fn receive_once(
+        &self,
+        queue: &LocalQueue,
+        max: i32,
+        visibility: Option<i32>,
+    ) -> Vec<aws_sdk_sqs::types::Message> {
+        let mut req = self
+            .state
+            .aws
+            .sqs
+            .receive_message()
+            .queue_url(&queue.url)
+            .max_number_of_messages(max);
+        if let Some(v) = visibility {
+            req = req.visibility_timeout(v);
+        }
+        req.send()
+            .await
+            .unwrap_or_else(|e| panic!("receive from {}: {e}", queue.name))
+            .messages
+            .unwrap_or_default()
+    }
+
+    /// Messages taken off `queue` (invisible for `visibility` seconds), exactly `want` of
+    /// them within 15 s.
     pub async fn receive(
         &self,
         queue: &LocalQueue,
@@ -708,21 +733,7 @@ impl TestApp {
         let mut out = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(15);
         while out.len() < want && Instant::now() < deadline {
-            let mut req = self
-                .state
-                .aws
-                .sqs
-                .receive_message()
-                .queue_url(&queue.url)
-                .max_number_of_messages(10);
-            if let Some(v) = visibility {
-                req = req.visibility_timeout(v);
-            }
-            let got = req
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("receive from {}: {e}", queue.name));
-            let messages = got.messages.unwrap_or_default();
+            let messages = self.receive_once(queue, 10, visibility).await;
             if messages.is_empty() {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }

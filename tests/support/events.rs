@@ -24,10 +24,10 @@ pub fn sqs_fixture(name: &str, replacements: &[(&str, &str)]) -> SqsEvent {
 }
 
 /// One SQS record with this message id and body.
-pub fn sqs_record(id: &str, body: impl Into<String>) -> SqsMessage {
+pub fn sqs_record(id: &str, body: impl ToString) -> SqsMessage {
     let mut m = SqsMessage::default();
     m.message_id = Some(id.to_string());
-    m.body = Some(body.into());
+    m.body = Some(body.to_string());
     m
 }
 

@@ -74,11 +74,12 @@ pub fn pending_text(
 }
 
 impl TestApp {
-    /// Stores an outbound message as the send flow's first step does.
-    pub async fn store_outbound(&self, message: &Message, at: DateTime<Utc>) {
+    /// Stores an outbound message as the send flow's first step does (`now_epoch` as the
+    /// store's clock).
+    pub async fn store_outbound(&self, message: &Message, now_epoch: i64) {
         self.state
             .store
-            .create_outbound(message, None, at.timestamp())
+            .create_outbound(message, None, now_epoch)
             .await
             .unwrap_or_else(|e| panic!("storing {}: {e}", message.id));
     }
