@@ -220,7 +220,7 @@ async fn a_recipients_array_is_sent_once_each_with_its_variables_then_completes(
 
     // Before the first batch every recipient is pending.
     let listed = t.all_recipients(&id, 2).await;
-    let phones: Vec<&str> = listed.iter().filter_map(|r| r["phone"].as_str()).collect();
+    let phones: Vec<&str> = listed.iter().map(|r| r["phone"].str()).collect();
     assert_eq!(phones, vec!["923001111111", "923002222222", "923003333333"]);
     assert!(
         listed.iter().all(|r| r["status"] == "pending"),
@@ -1056,7 +1056,7 @@ async fn a_large_recipients_array_is_stored_in_chunks_and_read_a_batch_at_a_time
     assert_eq!(listed.len() as u64, n);
     let queued = listed.iter().filter(|r| r["status"] == "queued").count();
     assert_eq!(queued, 16);
-    let mut phones: Vec<&str> = listed.iter().filter_map(|r| r["phone"].as_str()).collect();
+    let mut phones: Vec<&str> = listed.iter().map(|r| r["phone"].str()).collect();
     phones.sort();
     phones.dedup();
     assert_eq!(phones.len() as u64, n, "every recipient listed once");

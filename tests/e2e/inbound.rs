@@ -932,7 +932,7 @@ async fn ai_smart_reply_sends_the_system_prompt_and_the_last_five_messages() {
     assert_eq!(e.ai.requests().len(), 4, "no AI call after a keyword match");
 
     let log = wait_log(t, 5).await;
-    let outcomes: Vec<&str> = log.iter().filter_map(|l| l["outcome"].as_str()).collect();
+    let outcomes: Vec<&str> = log.iter().map(|l| l["outcome"].str()).collect();
     assert_eq!(
         outcomes,
         ["keyword", "ai", "ai", "ai", "ai"],

@@ -8,23 +8,16 @@ use wati_tests::webhooks::{Answer, Receiver};
 use wati_tests::*;
 
 async fn app_with(graph: &str) -> TestApp {
-    let mut opts = sending_options(graph);
-    opts.overrides
-        .push(("DEFAULT_RATE_LIMIT_PER_MINUTE".into(), "10000".into()));
-    TestApp::start_with(opts).await
+    TestApp::start_with(sending_options(graph).roomy_keys()).await
 }
 
-async fn send(app: &TestApp, key: &str, to: &str) -> (StatusCode, Value) {
-    let Reply { status, body, .. } = app
-        .with_key(key)
-        .send_message(json!({"to": to, "message": "hello"}))
-        .await;
-    (status, body)
+/// "hello" to `to`.
+async fn send(t: &Api, to: &str) -> Reply {
+    t.send_message(json!({"to": to, "message": "hello"})).await
 }
 
-async fn messages_used(app: &TestApp, key: &str) -> Value {
-    let usage = app.with_key(key).get("/api/usage").await.body;
-    usage["messagesPerDay"]["used"].clone()
+async fn messages_used(t: &Api) -> Value {
+    t.usage().await["messagesPerDay"]["used"].clone()
 }
 
 #[tokio::test]
@@ -32,44 +25,29 @@ async fn a_hundred_parallel_sends_against_a_daily_cap_of_fifty() {
     let fake = FakeMeta::start().await;
     let app = app_with(&fake.base).await;
     let t = app.tenant("pro").await;
-    assert_eq!(
-        app.admin()
-            .patch(
-                &format!("/api/admin/tenants/{}", t.id),
-                json!({"limits": {"messagesPerDay": 50}})
-            )
-            .await
-            .status,
-        StatusCode::OK
-    );
+    app.set_limits(&t.id, json!({"messagesPerDay": 50})).await;
     t.sandbox_device().await;
 
-    let (app_ref, key) = (&app, t.key.as_str());
-    let sends = (0..100).map(|i| async move { send(app_ref, key, &format!("92300{i:07}")).await });
+    let t = &t;
+    let sends = (0..100).map(|i| async move { send(t, &format!("92300{i:07}")).await });
     let results = futures::future::join_all(sends).await;
-    let ok = results.iter().filter(|r| r.0 == StatusCode::OK).count();
+    let ok = results
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
     assert_eq!(ok, 50, "exactly the cap");
-    for (status, body) in results.iter().filter(|r| r.0 != StatusCode::OK) {
-        assert_eq!(*status, StatusCode::CONFLICT);
+    for r in results.iter().filter(|r| r.status != StatusCode::OK) {
+        assert_eq!(r.status, StatusCode::CONFLICT);
         assert_eq!(
-            body["error"],
+            r.body["error"],
             "Daily outbound message limit reached (50/day on the pro plan, custom limit)"
         );
     }
-    assert_eq!(
-        messages_used(&app, &t.key).await,
-        50,
-        "the counter reads 50"
-    );
+    assert_eq!(messages_used(&t).await, 50, "the counter reads 50");
 
     // A plan change takes effect at the next send.
-    app.admin()
-        .patch(
-            &format!("/api/admin/tenants/{}", t.id),
-            json!({"limits": {"messagesPerDay": null}}),
-        )
-        .await;
-    let (status, _) = send(&app, &t.key, "923001234567").await;
+    app.set_limits(&t.id, json!({"messagesPerDay": null})).await;
+    let Reply { status, .. } = send(&t, "923001234567").await;
     assert_eq!(status, StatusCode::OK, "back to the pro plan's 2,000");
 }
 
@@ -86,17 +64,13 @@ async fn a_message_the_provider_refuses_gives_its_unit_back() {
         131030,
         "Recipient phone number not in allowed list",
     ));
-    let (status, body) = send(&app, &t.key, "923001234567").await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(
-        messages_used(&app, &t.key).await,
-        0,
-        "refused: nothing counted"
-    );
+    send(&t, "923001234567")
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(messages_used(&t).await, 0, "refused: nothing counted");
 
-    let (status, _) = send(&app, &t.key, "923001234567").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(messages_used(&app, &t.key).await, 1);
+    send(&t, "923001234567").await.expect(StatusCode::OK);
+    assert_eq!(messages_used(&t).await, 1);
 }
 
 #[tokio::test]
@@ -108,11 +82,9 @@ async fn the_public_rest_api_refuses_free_and_starter_plans() {
         let message = format!(
             "REST API access is not available on the {plan} plan: upgrade to Pro or Agency"
         );
-        let (status, body) = send(&app, &t.key, "923001234567").await;
-        assert_eq!(
-            (status, body),
-            (StatusCode::CONFLICT, json!({"error": message}))
-        );
+        send(&t, "923001234567")
+            .await
+            .expect_error(StatusCode::CONFLICT, &message);
         let Reply { status, body, .. } = t.get("/api/public/v1/messages/some-id").await;
         assert_eq!(
             (status, body["error"].as_str()),
@@ -139,7 +111,7 @@ async fn the_device_cap_holds_and_a_deleted_device_frees_its_place() {
         body["error"],
         "Connected device limit reached (1 on the free plan)"
     );
-    let usage = t.get("/api/usage").await.body;
+    let usage = t.usage().await;
     assert_eq!(
         usage["devices"],
         json!({"used": 1, "limit": 1, "resetsAt": null})
@@ -149,7 +121,7 @@ async fn the_device_cap_holds_and_a_deleted_device_frees_its_place() {
         t.delete(&format!("/api/devices/{first}")).await.status,
         StatusCode::OK
     );
-    let usage = t.get("/api/usage").await.body;
+    let usage = t.usage().await;
     assert_eq!(usage["devices"]["used"], 0);
     t.sandbox_device().await;
 }
@@ -158,32 +130,22 @@ async fn the_device_cap_holds_and_a_deleted_device_frees_its_place() {
 async fn message_status_events_reach_the_tenants_webhook() {
     let fake = FakeMeta::start().await;
     let app = app_with(&fake.base).await;
-    let workers = app.server.spawn_workers();
+    let workers = app.spawn_workers();
     let t = app.tenant("pro").await;
     t.sandbox_device().await;
     let receiver = Receiver::start(vec![], Answer::Status(200)).await;
-    assert_eq!(
-        t.put(
-            "/api/settings/webhook",
-            json!({"url": receiver.url, "events": ["message.status"]})
-        )
-        .await
-        .status,
-        StatusCode::CREATED
-    );
+    t.configure_webhook(&receiver.url, Some(json!(["message.status"])))
+        .await;
 
-    let (status, sent) = send(&app, &t.key, "923001234567").await;
-    assert_eq!(status, StatusCode::OK, "{sent}");
+    let sent = send(&t, "923001234567").await.expect(StatusCode::OK);
     // sent (on the send), then delivered and read (from the sandbox worker).
     let hits = receiver.wait_for(3, Duration::from_secs(20)).await;
-    for w in workers {
-        w.abort();
-    }
+    drop(workers);
     let events: Vec<Value> = hits
         .iter()
         .map(|h| serde_json::from_str(&h.body).expect("JSON"))
         .collect();
-    let mut statuses: Vec<&str> = events.iter().filter_map(|e| e["status"].as_str()).collect();
+    let mut statuses: Vec<&str> = events.iter().map(|e| e["status"].str()).collect();
     statuses.sort();
     assert_eq!(statuses, vec!["delivered", "read", "sent"], "{events:?}");
     for e in &events {
