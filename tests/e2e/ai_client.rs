@@ -1,8 +1,8 @@
 //! The AI client against a local OpenAI-compatible server.
 
 use std::time::Duration;
-use wati_shared::ai::{build_messages, AiClient, AiError, Turn};
 use wati_tests::fake_ai::{FakeAi, Mode};
+use wati_tests::shared::ai::{build_messages, AiClient, AiError, Turn};
 use wati_tests::*;
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! Keyword rules, AI settings and the reply log over HTTP.
 
 use chrono::Duration;
-use wati_shared::store::auto_replies::{ReplyLogEntry, ReplyOutcome};
+use wati_tests::shared::store::{ReplyLogEntry, ReplyOutcome};
 use wati_tests::*;
 
 fn spec_rule() -> Value {

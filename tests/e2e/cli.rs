@@ -1,6 +1,6 @@
 //! `wati-admin` prints the same JSON as the admin API.
 
-use wati_infra::admin_cli::run;
+use wati_tests::shared::admin_cli as run;
 use wati_tests::*;
 
 fn args(a: &[&str]) -> Vec<String> {

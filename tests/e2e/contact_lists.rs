@@ -352,7 +352,7 @@ async fn deleting_a_list_removes_its_members_and_a_large_one_is_finished_by_the_
         (15, 0, 1)
     );
     // The rest by the scheduled function, as the template wires it (every minute).
-    let template = wati_infra::template::Template::load(&template_path()).unwrap();
+    let template = wati_tests::shared::Template::load(&template_path()).unwrap();
     let schedule = template
         .schedules()
         .into_iter()

@@ -4,11 +4,10 @@
 //! quotas, the 24-hour window, tenant isolation, and an SQS event fixture.
 
 use std::time::{Duration, Instant};
-use wati_shared::domain::inbound::{inbound_message_id, reported_time, sign};
-use wati_shared::store::conversations::{ConversationStatus, HistoryEntry};
-use wati_shared::store::messages::{Direction, Message};
 use wati_tests::fake_ai::{FakeAi, Mode};
 use wati_tests::fake_meta::{FakeMeta, GraphReply};
+use wati_tests::shared::store::{ConversationStatus, Direction, HistoryEntry, Message};
+use wati_tests::shared::{inbound_message_id, reported_time, MessageStatus};
 use wati_tests::webhooks::{Answer, Receiver};
 use wati_tests::*;
 
@@ -701,7 +700,7 @@ async fn a_status_that_arrives_before_its_send_recorded_sent_waits_for_it() {
         || async {
             stored(app, &t.id, wamid)
                 .await
-                .filter(|m| m.status == wati_shared::domain::messages::MessageStatus::Delivered)
+                .filter(|m| m.status == MessageStatus::Delivered)
         },
     )
     .await;

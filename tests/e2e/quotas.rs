@@ -2,9 +2,8 @@
 //! platform admin — against DynamoDB Local.
 
 use tower::ServiceExt;
-use wati_shared::domain::plans::Plan;
-use wati_shared::domain::quota::{cap_for, Limit};
-use wati_shared::store::usage::Reserve;
+use wati_tests::shared::store::Reserve;
+use wati_tests::shared::{cap_for, Limit, Plan};
 use wati_tests::*;
 
 async fn granted_count(
@@ -182,7 +181,7 @@ async fn a_plan_change_applies_to_the_next_request() {
 async fn the_public_rest_api_is_for_pro_and_agency_only() {
     use axum::middleware::{from_fn, from_fn_with_state};
     use axum::routing::get;
-    use wati_shared::auth::{require_api_key, require_rest_access};
+    use wati_tests::shared::{require_api_key, require_rest_access};
 
     let app = TestApp::start().await;
     let router = axum::Router::new()

@@ -1,7 +1,7 @@
 //! The template, the dev server and the OpenAPI document describe the same routes; CORS.
 
 use std::collections::BTreeSet;
-use wati_infra::template::Template;
+use wati_tests::shared::Template;
 use wati_tests::*;
 
 fn template() -> Template {

@@ -5,8 +5,7 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use futures::FutureExt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use wati_infra::devserver::poll_once;
-use wati_infra::functions::SqsHandler;
+use wati_tests::shared::{poll_once, SqsHandler};
 use wati_tests::*;
 
 /// A worker that records what it saw and fails every message whose body is "poison".

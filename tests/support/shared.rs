@@ -3,10 +3,13 @@
 
 pub use fn_scheduler::run as scheduler_run;
 
+pub use wati_infra::admin_cli::run as admin_cli;
 pub use wati_infra::bootstrap::LocalQueue;
 pub use wati_infra::devserver::{poll_once, DevServer, POLL_INTERVAL};
 pub use wati_infra::functions::{registry, Functions, SqsHandler};
 pub use wati_infra::local::{start_with, LocalOptions};
+pub use wati_infra::template::Template;
+pub use wati_shared::auth::{require_api_key, require_rest_access};
 pub use wati_shared::aws::AwsClients;
 pub use wati_shared::campaigns::{SendTask, TickReport, UNKNOWN_OUTCOME};
 pub use wati_shared::clock::{iso, Clock};
@@ -16,7 +19,7 @@ pub use wati_shared::domain::campaigns::{CampaignStatus, PauseReason};
 pub use wati_shared::domain::inbound::{inbound_message_id, reported_time, sign};
 pub use wati_shared::domain::messages::MessageStatus;
 pub use wati_shared::domain::plans::Plan;
-pub use wati_shared::domain::quota::next_midnight;
+pub use wati_shared::domain::quota::{cap_for, next_midnight, Limit};
 pub use wati_shared::store::api_keys::{AuthOutcome, MAX_LIVE_KEYS};
 pub use wati_shared::AppState;
 
@@ -29,6 +32,12 @@ pub mod store {
     };
     pub use wati_shared::store::keys;
     pub use wati_shared::store::messages::{Direction, Message, MessageKind, MessageSource};
+    pub use wati_shared::store::usage::Reserve;
+}
+
+/// The AI provider's client.
+pub mod ai {
+    pub use wati_shared::ai::{build_messages, AiClient, AiError, Turn};
 }
 
 /// A hook that adds to (or replaces) the registered function implementations.
