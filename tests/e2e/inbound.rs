@@ -143,7 +143,7 @@ async fn wait_replies(app: &TestApp, tenant_id: &str, peer: &str, n: usize) -> V
             .await
             .into_iter()
             .filter(|e| e.direction == Direction::Out)
-            .map(|e| e.text.unwrap_or_default())
+            .map(|e| e.text.expect("a text reply"))
             .collect();
         (out.len() >= n).then_some(out)
     })
@@ -175,7 +175,7 @@ async fn queued(app: &TestApp) -> i64 {
         .await
         .unwrap();
     out.attributes
-        .unwrap_or_default()
+        .expect("the queue's attributes")
         .get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
         .map(|v| v.parse().expect("a message count"))
         .expect("ApproximateNumberOfMessages")
@@ -562,7 +562,7 @@ async fn every_message_type_is_stored_and_unknown_types_are_kept() {
         .store
         .get_conversation(
             &t.id,
-            &image.device_id.clone().unwrap_or_default(),
+            image.device_id.as_deref().expect("the message's device"),
             "923009876543",
         )
         .await

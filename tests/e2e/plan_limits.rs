@@ -43,11 +43,11 @@ async fn a_hundred_parallel_sends_against_a_daily_cap_of_fifty() {
             "Daily outbound message limit reached (50/day on the pro plan, custom limit)"
         );
     }
-    assert_eq!(messages_used(&t).await, 50, "the counter reads 50");
+    assert_eq!(messages_used(t).await, 50, "the counter reads 50");
 
     // A plan change takes effect at the next send.
     app.set_limits(&t.id, json!({"messagesPerDay": null})).await;
-    let Reply { status, .. } = send(&t, "923001234567").await;
+    let Reply { status, .. } = send(t, "923001234567").await;
     assert_eq!(status, StatusCode::OK, "back to the pro plan's 2,000");
 }
 

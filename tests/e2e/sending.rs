@@ -38,12 +38,6 @@ async fn setup_with(f: impl FnOnce(&mut TestOptions)) -> Setup {
     }
 }
 
-fn keys_of(v: &Value) -> Vec<String> {
-    let mut k: Vec<String> = v.as_object().expect("an object").keys().cloned().collect();
-    k.sort();
-    k
-}
-
 #[tokio::test]
 async fn a_text_goes_to_meta_exactly_and_can_be_looked_up_by_either_id() {
     let s = setup().await;
@@ -56,7 +50,7 @@ async fn a_text_goes_to_meta_exactly_and_can_be_looked_up_by_either_id() {
         .send_message(json!({"to": "+92 300 1234567", "message": "Your OTP is 123456"}))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(keys_of(&body), ["id", "messageId", "ok", "status", "to"]);
+    assert_eq!(body.keys(), ["id", "messageId", "ok", "status", "to"]);
     assert_eq!(body["ok"], true);
     assert_eq!(body["status"], "sent");
     assert_eq!(body["to"], "923001234567");
@@ -202,7 +196,7 @@ async fn provider_refusals_are_recorded_as_failed_and_answered_with_the_message_
             .send_message(json!({"to": "923001234567", "message": format!("case {code}")}))
             .await;
         assert_eq!(got, status, "{code}: {body}");
-        assert_eq!(keys_of(&body), ["code", "error", "id", "status"], "{body}");
+        assert_eq!(body.keys(), ["code", "error", "id", "status"], "{body}");
         assert_eq!(body["error"], error);
         assert_eq!(body["status"], "failed");
         assert_eq!(body["code"], code);
@@ -297,7 +291,7 @@ async fn slow_answers_are_waited_for_and_silence_is_a_504_with_the_message_id() 
     // An unreachable Graph API (nothing listens there) is a 502: not sent.
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().map(|a| a.port()).unwrap_or_default()
+        l.local_addr().unwrap().port()
     };
     let down = TestApp::start_with(sending_options(&format!("http://127.0.0.1:{closed}"))).await;
     let t = down.tenant("pro").await;

@@ -880,7 +880,7 @@ async fn each_attempt_is_claimed_once_and_a_dead_workers_claim_is_taken_over_whe
     let store = &app.state.store;
     let now = chrono::Utc::now();
     let id = event_id(EventType::MessageReceived, now.timestamp_millis(), None);
-    let body = received(1).body().unwrap_or_default();
+    let body = received(1).body().unwrap();
     let create = || store.create_delivery(&t.id, &id, EventType::MessageReceived, &body, now);
     assert!(
         create().await.expect("the store answers"),

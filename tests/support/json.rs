@@ -15,6 +15,8 @@ pub trait Json {
     fn array(&self) -> &Vec<Value>;
     /// `field` of every element of the array, each a string.
     fn strs(&self, field: &str) -> Vec<&str>;
+    /// The object's keys, sorted.
+    fn keys(&self) -> Vec<String>;
 }
 
 impl Json for Value {
@@ -35,6 +37,17 @@ impl Json for Value {
 
     fn strs(&self, field: &str) -> Vec<&str> {
         self.array().iter().map(|v| v[field].str()).collect()
+    }
+
+    fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .as_object()
+            .unwrap_or_else(|| panic!("expected an object, got {self}"))
+            .keys()
+            .cloned()
+            .collect();
+        keys.sort();
+        keys
     }
 }
 
