@@ -277,18 +277,8 @@ async fn another_tenants_contacts_and_lists_are_invisible() {
         )
         .await;
     let a_ids = ids_of(&created);
-    let list = a
-        .post("/api/contact-lists", json!({"name": "A's"}))
-        .await
-        .body;
-    let a_list = list["list"]["id"].string();
-    let added = a
-        .post(
-            &format!("/api/contact-lists/{a_list}/members"),
-            json!({"contactIds": a_ids}),
-        )
-        .await
-        .body;
+    let a_list = a.create_list("A's").await;
+    let added = a.add_to_list(&a_list, &a_ids).await;
     assert_eq!(added["changed"], 2, "{added}");
 
     let not_found =
@@ -350,11 +340,7 @@ async fn another_tenants_contacts_and_lists_are_invisible() {
         assert_eq!(items, json!([]), "{path}");
     }
     // B's own list cannot take A's contacts.
-    let list = b
-        .post("/api/contact-lists", json!({"name": "B's"}))
-        .await
-        .body;
-    let b_list = list["list"]["id"].string();
+    let b_list = b.create_list("B's").await;
     let body = b
         .post(
             &format!("/api/contact-lists/{b_list}/members"),
@@ -589,16 +575,8 @@ async fn edits_keep_phones_unique_and_every_copy_current() {
         .await;
     let ids = ids_of(&body);
     let (ali, sara) = (ids[0].clone(), ids[1].clone());
-    let list = t
-        .post("/api/contact-lists", json!({"name": "L"}))
-        .await
-        .body;
-    let list_id = list["list"]["id"].string();
-    t.post(
-        &format!("/api/contact-lists/{list_id}/members"),
-        json!({"contactIds": [ali]}),
-    )
-    .await;
+    let list_id = t.create_list("L").await;
+    t.add_to_list(&list_id, &[ali.clone()]).await;
 
     let path = format!("/api/contacts/{ali}");
     let patch = |body: Value| t.patch(&path, body);
@@ -712,18 +690,8 @@ async fn deleting_contacts_removes_their_tags_phone_and_memberships() {
     let ids = ids_of(&body);
     let mut lists = Vec::new();
     for name in ["L1", "L2"] {
-        let l = t
-            .post("/api/contact-lists", json!({"name": name}))
-            .await
-            .body;
-        let id = l["list"]["id"].string();
-        let added = t
-            .post(
-                &format!("/api/contact-lists/{id}/members"),
-                json!({"contactIds": ids}),
-            )
-            .await
-            .body;
+        let id = t.create_list(name).await;
+        let added = t.add_to_list(&id, &ids).await;
         assert_eq!(
             (&added["changed"], &added["memberCount"]),
             (&json!(60), &json!(60)),

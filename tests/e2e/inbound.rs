@@ -340,13 +340,7 @@ async fn signatures_are_checked_over_the_raw_body_and_bad_ones_store_nothing() {
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let conv = app
-        .state
-        .store
-        .get_conversation(&t.id, &device, CUSTOMER)
-        .await
-        .unwrap()
-        .expect("no conversation");
+    let conv = app.conversation(&t.id, &device, CUSTOMER).await;
     assert_eq!(conv.unread_count, 1, "three deliveries, one message");
     let inbound: Vec<_> = history(app, &t.id, CUSTOMER)
         .await
@@ -402,11 +396,7 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
 
     // The conversation: open, one unread; resolved, then reopened by the next message.
     let store = &app.state.store;
-    let conv = store
-        .get_conversation(&t.id, &device, CUSTOMER)
-        .await
-        .unwrap()
-        .expect("no conversation");
+    let conv = app.conversation(&t.id, &device, CUSTOMER).await;
     assert_eq!(
         (conv.status, conv.unread_count),
         (ConversationStatus::Open, 1)
@@ -414,10 +404,8 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
     let view = serde_json::to_value(conv.view()).expect("JSON");
     assert_eq!(view["assigned_to"], Value::Null);
     assert_eq!(view["last_message_at"], json!(iso(at)));
-    let mut keys: Vec<&String> = view.as_object().expect("an object").keys().collect();
-    keys.sort();
     assert_eq!(
-        keys,
+        view.keys(),
         [
             "assigned_to",
             "device_id",
@@ -446,11 +434,7 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
     )
     .await;
     wait_stored(app, &t.id, &second).await;
-    let conv2 = store
-        .get_conversation(&t.id, &device, CUSTOMER)
-        .await
-        .unwrap()
-        .expect("no conversation");
+    let conv2 = app.conversation(&t.id, &device, CUSTOMER).await;
     assert_eq!(
         (conv2.status, conv2.unread_count, &conv2.id),
         (ConversationStatus::Open, 2, &conv.id)
@@ -558,16 +542,12 @@ async fn every_message_type_is_stored_and_unknown_types_are_kept() {
         .await;
     assert!(loc_item.get("location").is_some_and(|l| l.is_m()));
     let conv = app
-        .state
-        .store
-        .get_conversation(
+        .conversation(
             &t.id,
             image.device_id.as_deref().expect("the message's device"),
             "923009876543",
         )
-        .await
-        .unwrap()
-        .expect("no conversation");
+        .await;
     assert_eq!(conv.unread_count, 11);
     assert_eq!(conv.profile_name.as_deref(), Some("Sara Khan"));
 }
@@ -1279,13 +1259,7 @@ async fn an_sqs_event_fixture_goes_through_the_inbound_worker() {
     // The same batch again (Lambda redelivers): nothing new.
     let again = worker.handle(event).await;
     assert_eq!(again.batch_item_failures.len(), 1);
-    let conv = app
-        .state
-        .store
-        .get_conversation(&t.id, &device, "923007777777")
-        .await
-        .unwrap()
-        .expect("no conversation");
+    let conv = app.conversation(&t.id, &device, "923007777777").await;
     assert_eq!(conv.unread_count, 1);
     assert_eq!(conv.profile_name.as_deref(), Some("Fixture Customer"));
 }

@@ -249,3 +249,15 @@ impl TestApp {
             .unwrap_or_default()
     }
 }
+
+impl TestApp {
+    /// The stored conversation of a device with `peer`; panics when there is none.
+    pub async fn conversation(&self, tenant_id: &str, device_id: &str, peer: &str) -> Conversation {
+        self.state
+            .store
+            .get_conversation(tenant_id, device_id, peer)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("no conversation with {peer}"))
+    }
+}
