@@ -576,7 +576,7 @@ async fn edits_keep_phones_unique_and_every_copy_current() {
     let ids = ids_of(&body);
     let (ali, sara) = (ids[0].clone(), ids[1].clone());
     let list_id = t.create_list("L").await;
-    t.add_to_list(&list_id, &[ali.clone()]).await;
+    t.add_to_list(&list_id, std::slice::from_ref(&ali)).await;
 
     let path = format!("/api/contacts/{ali}");
     let patch = |body: Value| t.patch(&path, body);
