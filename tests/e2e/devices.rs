@@ -3,7 +3,6 @@
 use wati_tests::*;
 
 const TOKEN: &str = "EAAGtokenValue1234567890";
-const APP_SECRET: &str = "0123456789abcdef0123456789abcdef";
 const VERIFY: &str = "my-tenant-7f3a";
 
 fn cloud_body(phone: &str) -> Value {

@@ -11,9 +11,6 @@ use wati_tests::shared::{inbound_message_id, reported_time, MessageStatus};
 use wati_tests::webhooks::{Answer, Receiver};
 use wati_tests::*;
 
-/// What `TestApp::cloud_device` saves as the device's app secret (its verify token is
-/// `verify-me`).
-const APP_SECRET: &str = "0123456789abcdef0123456789abcdef";
 const PHONE_ID: &str = "106540352242922";
 const CUSTOMER: &str = "923001234567";
 

@@ -169,7 +169,7 @@ async fn metas_webhook_event_is_verified_over_the_raw_body_plain_or_base64() {
             ("__TEXT__", "hello from Lambda"),
         ],
     );
-    let good = sign("0123456789abcdef0123456789abcdef", raw.as_bytes());
+    let good = sign(APP_SECRET, raw.as_bytes());
     let event = |body: String, base64: bool, signature: &str| {
         fixture(
             "apigw-cloud-api-webhook.json",
