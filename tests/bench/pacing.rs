@@ -71,7 +71,7 @@ async fn main() {
     // The dev server's side of Lambda: queue pollers (and schedules) as in `make dev`.
     let workers = app.spawn_workers();
     let tenant = app.tenant("pro").await;
-    tenant
+    let device = tenant
         .cloud_device(fake, "106540352242999", "EAAGbenchPacing01")
         .await;
 
@@ -88,8 +88,16 @@ async fn main() {
             .messages
             .unwrap_or(if delay <= 1 { 16 } else { 8 })
             .max(2);
-        let recipients: Vec<Value> = (0..n)
-            .map(|i| json!({"name": format!("R{i}"), "phone": format!("+9230{round}{i:07}")}))
+        let phones: Vec<String> = (0..n).map(|i| format!("9230{round}{i:07}")).collect();
+        // Each customer wrote first: free-form sends need an open 24-hour window, and a
+        // closed one fails a recipient without a call to Meta, which would measure nothing.
+        for phone in &phones {
+            app.open_window(&tenant.id, &device, phone).await;
+        }
+        let recipients: Vec<Value> = phones
+            .iter()
+            .enumerate()
+            .map(|(i, p)| json!({"name": format!("R{i}"), "phone": format!("+{p}")}))
             .collect();
         let prefix = format!("9230{round}");
         let id = tenant
