@@ -720,9 +720,7 @@ async fn a_send_the_cap_refuses_in_the_worker_pauses_and_is_sent_the_next_day() 
         (StatusCode::OK, json!(3))
     );
     // An API send takes one of the three units while the batch waits in the queue.
-    t.send_message(json!({"to": "+923009999999", "message": "direct"}))
-        .await
-        .expect(StatusCode::OK);
+    t.send_text("+923009999999", "direct").await;
     let paused = s.until(&id, CampaignStatus::Paused).await;
     assert_eq!(
         (paused.sent, paused.queued, paused.failed),

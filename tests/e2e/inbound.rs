@@ -556,10 +556,7 @@ async fn statuses_move_sends_forward_only_and_failures_keep_metas_error() {
     let device = t.cloud_device(&e.meta, PHONE_ID, "EAAGstatus").await;
     app.open_window(&t.id, &device, CUSTOMER).await;
     let send = || async {
-        let sent = t
-            .send_message(json!({"to": CUSTOMER, "message": "Your order shipped"}))
-            .await
-            .expect(StatusCode::OK);
+        let sent = t.send_text(CUSTOMER, "Your order shipped").await;
         sent["messageId"].string()
     };
     let lookup = |wamid: String| async move {
@@ -1240,13 +1237,8 @@ async fn an_sqs_event_fixture_goes_through_the_inbound_worker() {
     );
     let worker = fn_inbound_worker::Worker::new(app.state.clone());
     let res = worker.handle(event.clone()).await;
-    let failed: Vec<&str> = res
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_str())
-        .collect();
     assert_eq!(
-        failed,
+        failed_ids(&res),
         ["55555555-5555-4555-8555-555555555555"],
         "the unreadable record is retried (then dead-lettered)"
     );

@@ -135,12 +135,10 @@ async fn a_campaign_goes_through_its_function_the_scheduler_and_the_worker_as_la
         &[("\"__TASK__\"", escaped.as_str())],
     );
     let response = fn_campaign_worker::handle(&app.state, sqs).await;
-    let failed: Vec<&str> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_str())
-        .collect();
-    assert_eq!(failed, vec!["55555555-5555-4555-8555-555555555555"]);
+    assert_eq!(
+        failed_ids(&response),
+        ["55555555-5555-4555-8555-555555555555"]
+    );
     let c = app
         .state
         .store

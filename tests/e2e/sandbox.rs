@@ -14,10 +14,7 @@ async fn a_sandbox_send_is_sent_then_delivered_then_read() {
     let workers = app.spawn_workers();
     let t = app.tenant("pro").await;
     let device = t.sandbox_device().await;
-    let sent = t
-        .send_message(json!({"to": "+923001234567", "message": "Hi from the sandbox"}))
-        .await
-        .expect(StatusCode::OK);
+    let sent = t.send_text("+923001234567", "Hi from the sandbox").await;
     assert_eq!(sent["status"], "sent");
     let wamid = sent["messageId"].string();
     assert!(wamid.starts_with("sandbox."), "{wamid}");
@@ -88,14 +85,8 @@ async fn the_worker_applies_statuses_forward_only_and_retries_early_ones() {
         ]),
     )
     .await;
-    let mut failed: Vec<String> = response
-        .batch_item_failures
-        .into_iter()
-        .map(|f| f.item_identifier)
-        .collect();
-    failed.sort();
     assert_eq!(
-        failed,
+        failed_ids(&response),
         ["r2", "r4"],
         "early and malformed come back; unknown is dropped"
     );

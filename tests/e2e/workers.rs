@@ -140,14 +140,9 @@ async fn an_sqs_event_fixture_is_read_as_lambda_delivers_it() {
     let event = sqs_fixture("sqs-batch.json", &[]);
     let seen = Arc::new(Mutex::new(Vec::new()));
     let response = echo_worker(seen.clone())(event).await.unwrap();
-    let failed: Vec<String> = response
-        .batch_item_failures
-        .into_iter()
-        .map(|f| f.item_identifier)
-        .collect();
     assert_eq!(
-        failed,
-        vec!["22222222-2222-4222-8222-222222222222".to_string()]
+        failed_ids(&response),
+        ["22222222-2222-4222-8222-222222222222"]
     );
     let json = serde_json::to_value(SqsBatchResponse::default()).expect("JSON");
     assert_eq!(

@@ -189,16 +189,6 @@ impl Api {
         .await
     }
 
-    /// A request with a JSON body of any serialisable value.
-    pub async fn send_json(
-        &self,
-        method: Method,
-        path: &str,
-        body: impl serde::Serialize,
-    ) -> Reply {
-        self.request(method, path, Some(to_json(body))).await
-    }
-
     pub async fn get(&self, path: &str) -> Reply {
         self.request(Method::GET, path, None).await
     }
