@@ -83,7 +83,7 @@ async fn admin_routes_need_the_platform_admin_key_from_secrets_manager() {
     app.admin()
         .get("/api/admin/tenants/nope")
         .await
-        .expect_error(StatusCode::NOT_FOUND, "Tenant not found");
+        .expect_body(StatusCode::NOT_FOUND, json!({"error": "Tenant not found"}));
 }
 
 #[tokio::test]

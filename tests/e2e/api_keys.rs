@@ -55,10 +55,10 @@ async fn keys_are_shown_once_disabled_enabled_and_revoked() {
         (status, body["key"]["status"].clone()),
         (StatusCode::OK, json!("disabled"))
     );
-    app.with_key(&key)
-        .get("/api/keys")
-        .await
-        .expect_error(StatusCode::UNAUTHORIZED, "API key is disabled");
+    app.with_key(&key).get("/api/keys").await.expect_body(
+        StatusCode::UNAUTHORIZED,
+        json!({"error": "API key is disabled"}),
+    );
 
     patch(json!({"status": "active"})).await.ok();
     assert_eq!(
@@ -71,10 +71,10 @@ async fn keys_are_shown_once_disabled_enabled_and_revoked() {
         (status, body["key"]["status"].clone()),
         (StatusCode::OK, json!("revoked"))
     );
-    app.with_key(&key)
-        .get("/api/keys")
-        .await
-        .expect_error(StatusCode::UNAUTHORIZED, "API key has been revoked");
+    app.with_key(&key).get("/api/keys").await.expect_body(
+        StatusCode::UNAUTHORIZED,
+        json!({"error": "API key has been revoked"}),
+    );
     assert_eq!(
         patch(json!({"status": "active"})).await.status,
         StatusCode::CONFLICT,

@@ -74,9 +74,10 @@ async fn lists_are_created_listed_fetched_and_deleted() {
         (Method::DELETE, format!("/api/contact-lists/{second}")),
         (Method::GET, format!("/api/contact-lists/{second}/members")),
     ] {
-        t.request(method, &path, None)
-            .await
-            .expect_error(StatusCode::NOT_FOUND, "Contact list not found");
+        t.request(method, &path, None).await.expect_body(
+            StatusCode::NOT_FOUND,
+            json!({"error": "Contact list not found"}),
+        );
     }
     let page = t.get_ok("/api/contact-lists").await;
     let ids: Vec<&str> = page["lists"].strs("id");

@@ -84,7 +84,7 @@ async fn the_public_rest_api_refuses_free_and_starter_plans() {
         );
         send(&t, "923001234567")
             .await
-            .expect_error(StatusCode::CONFLICT, &message);
+            .expect_body(StatusCode::CONFLICT, json!({"error": message}));
         t.get("/api/public/v1/messages/some-id")
             .await
             .expect_error(StatusCode::CONFLICT, message.as_str());

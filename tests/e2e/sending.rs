@@ -551,9 +551,9 @@ async fn an_idempotency_key_replays_the_first_answer_and_sends_nothing_again() {
         r#"{"to":"+923001234567","message":"Order 43 shipped"}"#,
     )
     .await
-    .expect_error(
+    .expect_body(
         StatusCode::UNPROCESSABLE_ENTITY,
-        "This Idempotency-Key was already used with a different request: use a new key for a new message",
+        json!({"error": "This Idempotency-Key was already used with a different request: use a new key for a new message"}),
     );
     let status = t
         .send(

@@ -101,7 +101,12 @@ impl Reply {
         self.expect(StatusCode::OK)
     }
 
-    /// Asserts the status and the exact `error` message.
+    /// Asserts the status and the whole body.
+    pub fn expect_body(self, status: StatusCode, body: Value) {
+        assert_eq!((self.status, self.body), (status, body));
+    }
+
+    /// Asserts the status and the `error` message (other fields of the body are not looked at).
     pub fn expect_error(self, status: StatusCode, message: &str) {
         assert_eq!(
             (self.status, self.body["error"].as_str()),
