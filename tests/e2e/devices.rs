@@ -66,17 +66,7 @@ async fn devices_are_created_listed_and_deleted_with_credentials_only_in_secrets
 
     // The credentials are in Secrets Manager, one secret per device…
     let name = app.state.device_secrets.name_for(&t.id, &id);
-    let secret = app
-        .state
-        .aws
-        .secrets
-        .get_secret_value()
-        .secret_id(&name)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-    let stored: Value =
-        serde_json::from_str(secret.secret_string().expect("a secret string")).expect("JSON");
+    let stored = parse(&app.secret(&name).await.expect("the device's secret"));
     assert_eq!(
         stored,
         json!({"accessToken": TOKEN, "appSecret": APP_SECRET, "verifyToken": VERIFY})
@@ -137,15 +127,7 @@ async fn devices_are_created_listed_and_deleted_with_credentials_only_in_secrets
         t.get(&format!("/api/devices/{id}")).await.status,
         StatusCode::NOT_FOUND
     );
-    let gone = app
-        .state
-        .aws
-        .secrets
-        .get_secret_value()
-        .secret_id(&name)
-        .send()
-        .await;
-    assert!(gone.is_err(), "the secret is deleted");
+    assert!(app.secret(&name).await.is_none(), "the secret is deleted");
     let again = t.create_device(cloud_body("106540352242922")).await;
     assert_ne!(again["id"], id.as_str(), "the number is free again");
 }

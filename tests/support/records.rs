@@ -261,3 +261,18 @@ impl TestApp {
             .unwrap_or_else(|| panic!("no conversation with {peer}"))
     }
 }
+
+impl TestApp {
+    /// A secret's value from Secrets Manager; `None` when it cannot be read (deleted).
+    pub async fn secret(&self, name: &str) -> Option<String> {
+        self.state
+            .aws
+            .secrets
+            .get_secret_value()
+            .secret_id(name)
+            .send()
+            .await
+            .ok()
+            .map(|s| s.secret_string().expect("a string secret").to_string())
+    }
+}
