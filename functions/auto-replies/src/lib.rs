@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -13,7 +13,7 @@ use wati_shared::domain::quota::{cap_for, limit_reached_message, Limit};
 use wati_shared::http::auth::Caller;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
-use wati_shared::http::{guarded, required, Access};
+use wati_shared::http::{required, Access};
 use wati_shared::http::{ApiJson, ApiQuery, PageParams};
 use wati_shared::store::auto_replies::{CreateRuleOutcome, ReplyLogEntry, Rule};
 use wati_shared::store::{cursor, keys};
@@ -30,18 +30,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_ai_settings, put_ai_settings))
 }
 
-/// This function's Lambda handler: its Router (see `wati_shared::lambda`).
-pub fn handler(state: AppState) -> wati_shared::lambda::Handler {
-    wati_shared::lambda::Handler::Http(router(state))
-}
-
-pub fn router(state: AppState) -> Router {
-    guarded(routes(), Access::TenantKey, state)
-}
-
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().split_for_parts().1
-}
+wati_shared::http_function!(Access::TenantKey);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RuleList {
