@@ -366,7 +366,7 @@ pub fn scheduled_event(name: &str, input: &Option<String>, at: DateTime<Utc>) ->
         "detail-type": "Scheduled Event",
         "source": "aws.events",
         "account": "123456789012",
-        "time": wati_shared::runtime::clock::iso(at),
+        "time": wati_shared::domain::time::iso(at),
         "region": "us-east-1",
         "resources": [format!("arn:aws:events:us-east-1:123456789012:rule/{name}")],
         "detail": {}

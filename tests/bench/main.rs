@@ -5,9 +5,11 @@
 //!
 //! `BENCH_REQUESTS` (default 40) requests per scenario.
 
+// A benchmark built on the test kit stops at the first broken expectation, as a test does.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
-use wati_tests::fake_files::{FakeFiles, FileSpec};
-use wati_tests::fake_meta::FakeMeta;
+use wati_tests::fake_files::FileSpec;
 use wati_tests::*;
 
 struct Sample {
@@ -19,7 +21,7 @@ struct Sample {
 }
 
 fn num(h: &reqwest::header::HeaderMap, name: &str) -> Option<f64> {
-    header(h, name).parse().ok()
+    h.get(name)?.to_str().ok()?.parse().ok()
 }
 
 async fn measure(req: reqwest::RequestBuilder) -> Sample {
@@ -28,7 +30,7 @@ async fn measure(req: reqwest::RequestBuilder) -> Sample {
     let latency = started.elapsed();
     let status = res.status();
     let h = res.headers().clone();
-    let body = res.text().await.unwrap_or_default();
+    let body = res.text().await.expect("a readable body");
     assert!(status.is_success(), "{status}: {body}");
     Sample {
         calls: num(&h, "x-aws-calls").unwrap_or(f64::NAN),
@@ -68,30 +70,25 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(40);
-    let fake = FakeMeta::start().await;
-    let files = FakeFiles::start().await;
-    let app = TestApp::start_with(sending_options(&fake.base)).await;
-    let t = app.create_tenant("pro").await;
+    let fakes = Fakes::spawn().await;
+    let app = TestApp::start_with(fakes.options()).await;
+    let t = app.tenant("pro").await;
     // A key with room for the whole run (the default is 60 a minute).
-    let (_, _, created) = parts(
-        app.req(Method::POST, "/api/keys", Some(&t.key))
-            .json(&json!({"name": "bench", "rateLimitPerMinute": 100000}))
-            .send()
-            .await,
-    )
-    .await;
-    let key = created["apiKey"].as_str().unwrap_or_default().to_string();
-    let cloud = app
-        .cloud_device(&key, &fake, "106540352242922", "EAAGbench")
+    let created = t
+        .create_key(json!({"name": "bench", "rateLimitPerMinute": 100000}))
+        .await
+        .expect(StatusCode::CREATED);
+    let api = app.with_key(created["apiKey"].str());
+    let cloud = t
+        .cloud_device(&fakes.meta, "106540352242922", "EAAGbench")
         .await;
     // The customer wrote first: free-form sends are inside the 24-hour window.
     app.open_window(&t.id, &cloud, "923001234567").await;
-    let sandbox = app.sandbox_device(&key).await;
-    let image = files.add("/bench/photo.jpg", FileSpec::new("image/jpeg", 200 * 1024));
-    let send = |body: Value| {
-        app.req(Method::POST, "/api/public/v1/send", Some(&key))
-            .json(&body)
-    };
+    let sandbox = t.sandbox_device().await;
+    let image = fakes
+        .files
+        .add("/bench/photo.jpg", FileSpec::new("image/jpeg", 200 * 1024));
+    let send = |body: Value| api.builder(Method::POST, "/api/public/v1/send").json(&body);
     let text = |device: &str| json!({"to": "+923001234567", "message": "Your OTP is 123456", "deviceId": device});
 
     println!("AWS calls and DynamoDB capacity per request (means over {n} requests; `make bench`)");
@@ -145,27 +142,22 @@ async fn main() {
 
     let mut s = Vec::new();
     for _ in 0..n {
-        let req = app
-            .req(Method::POST, "/api/public/v1/send-media", Some(&key))
-            .json(
-                &json!({"to": "+923001234567", "type": "image", "url": image, "deviceId": cloud}),
-            );
+        let req = api.builder(Method::POST, "/api/public/v1/send-media").json(
+            &json!({"to": "+923001234567", "type": "image", "url": image, "deviceId": cloud}),
+        );
         s.push(measure(req).await);
     }
     row("send-media image, Cloud API", &s);
 
-    let (_, _, sent) = parts(send(text(&cloud)).send().await).await;
+    let sent = api.send(send(text(&cloud))).await.ok();
     for (name, id) in [
         ("lookup by id", &sent["id"]),
         ("lookup by WhatsApp id", &sent["messageId"]),
     ] {
         let mut s = Vec::new();
         for _ in 0..n {
-            let path = format!(
-                "/api/public/v1/messages/{}",
-                id.as_str().unwrap_or_default()
-            );
-            s.push(measure(app.req(Method::GET, &path, Some(&key))).await);
+            let path = format!("/api/public/v1/messages/{}", id.str());
+            s.push(measure(api.builder(Method::GET, &path)).await);
         }
         row(name, &s);
     }

@@ -8,9 +8,11 @@
 //! Options: `--messages N` (default 16 at 1 s, half that at 3 s), `--batch-size N` (1–98),
 //! `--delays 1,3`.
 
+// A benchmark built on the test kit stops at the first broken expectation, as a test does.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
-use wati_shared::domain::campaigns::CampaignStatus;
-use wati_tests::fake_meta::FakeMeta;
+use wati_tests::shared::{CampaignStatus, POLL_INTERVAL};
 use wati_tests::*;
 
 struct Args {
@@ -59,22 +61,23 @@ async fn main() {
         eprintln!("bench-pacing: {e}");
         std::process::exit(2)
     });
-    let fake = FakeMeta::start().await;
-    let mut opts = sending_options(&fake.base);
-    opts.overrides
-        .push(("CAMPAIGN_BATCH_SIZE".into(), args.batch_size.to_string()));
-    opts.overrides
-        .push(("DEFAULT_RATE_LIMIT_PER_MINUTE".into(), "10000".into()));
+    let fakes = Fakes::spawn().await;
+    let fake = &fakes.meta;
+    let opts = fakes
+        .options()
+        .with("CAMPAIGN_BATCH_SIZE", args.batch_size)
+        .roomy_keys();
     let app = TestApp::start_with(opts).await;
     // The dev server's side of Lambda: queue pollers (and schedules) as in `make dev`.
-    let workers = app.server.spawn_workers();
-    let tenant = app.create_tenant("pro").await;
-    app.cloud_device(&tenant.key, &fake, "106540352242999", "EAAGbenchPacing01")
+    let workers = app.spawn_workers();
+    let tenant = app.tenant("pro").await;
+    let device = tenant
+        .cloud_device(fake, "106540352242999", "EAAGbenchPacing01")
         .await;
 
     println!(
         "Campaign pacing on the local stack (moto SQS delays, dev-server pollers every {} ms when idle, batches of {}):",
-        wati_infra::devserver::POLL_INTERVAL.as_millis(),
+        POLL_INTERVAL.as_millis(),
         args.batch_size
     );
     println!();
@@ -85,32 +88,26 @@ async fn main() {
             .messages
             .unwrap_or(if delay <= 1 { 16 } else { 8 })
             .max(2);
-        let recipients: Vec<Value> = (0..n)
-            .map(|i| json!({"name": format!("R{i}"), "phone": format!("+9230{round}{i:07}")}))
+        let phones: Vec<String> = (0..n).map(|i| format!("9230{round}{i:07}")).collect();
+        // Each customer wrote first: free-form sends need an open 24-hour window, and a
+        // closed one fails a recipient without a call to Meta, which would measure nothing.
+        for phone in &phones {
+            app.open_window(&tenant.id, &device, phone).await;
+        }
+        let recipients: Vec<Value> = phones
+            .iter()
+            .enumerate()
+            .map(|(i, p)| json!({"name": format!("R{i}"), "phone": format!("+{p}")}))
             .collect();
         let prefix = format!("9230{round}");
-        let res = app
-            .req(Method::POST, "/api/public/v1/campaigns", Some(&tenant.key))
-            .json(
-                &json!({"name": format!("Pacing {delay}s"), "message": "Hi {{name}}",
+        let id = tenant
+            .campaign_id(
+                json!({"name": format!("Pacing {delay}s"), "message": "Hi {{name}}",
                           "delaySeconds": delay, "recipients": recipients}),
             )
-            .send()
             .await;
-        let (status, _, created) = parts(res).await;
-        assert_eq!(status, StatusCode::CREATED, "{created}");
-        let id = created["id"].as_str().unwrap_or_default().to_string();
         let started = Instant::now();
-        let res = app
-            .req(
-                Method::POST,
-                &format!("/api/public/v1/campaigns/{id}/run"),
-                Some(&tenant.key),
-            )
-            .send()
-            .await;
-        let (status, _, ran) = parts(res).await;
-        assert_eq!(status, StatusCode::OK, "{ran}");
+        tenant.run_campaign(&id).await.ok();
         let deadline = started + Duration::from_secs(u64::from(delay) * n as u64 + 120);
         let campaign = loop {
             let c = app
@@ -160,7 +157,5 @@ async fn main() {
         let list: Vec<String> = gaps.iter().map(|g| format!("{g:.2}")).collect();
         eprintln!("  gaps at {delay} s: {}", list.join(" "));
     }
-    for w in workers {
-        w.abort();
-    }
+    drop(workers);
 }

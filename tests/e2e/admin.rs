@@ -5,7 +5,7 @@ use wati_tests::*;
 #[tokio::test]
 async fn a_new_tenant_key_works_at_once_and_a_wrong_key_is_401_json() {
     let app = TestApp::start().await;
-    let t = app.create_tenant("pro").await;
+    let t = app.tenant("pro").await;
     assert!(t.key.starts_with("wati_") && t.key.len() >= 37, "{}", t.key);
     assert_eq!(t.body["tenant"]["plan"], "pro");
     assert_eq!(t.body["tenant"]["suspended"], false);
@@ -13,8 +13,11 @@ async fn a_new_tenant_key_works_at_once_and_a_wrong_key_is_401_json() {
     assert_eq!(t.body["key"]["status"], "active");
     assert_eq!(t.body["key"]["prefix"], &t.key[..12]);
 
-    let (status, headers, body) =
-        parts(app.req(Method::GET, "/api/keys", Some(&t.key)).send().await).await;
+    let Reply {
+        status,
+        headers,
+        body,
+    } = t.get("/api/keys").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["keys"].as_array().map(Vec::len), Some(1));
     assert_eq!(header(&headers, "x-ratelimit-limit"), "60");
@@ -35,25 +38,23 @@ async fn a_new_tenant_key_works_at_once_and_a_wrong_key_is_401_json() {
             "Missing Authorization header: send 'Authorization: Bearer wati_…'",
         ),
     ] {
-        let (status, headers, body) =
-            parts(app.req(Method::GET, "/api/keys", token).send().await).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED, "{token:?}");
-        assert_eq!(body, json!({"error": message}));
-        assert!(header(&headers, "content-type").starts_with("application/json"));
+        let reply = app.caller(token).get("/api/keys").await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{token:?}");
+        assert!(reply.header("content-type").starts_with("application/json"));
+        assert_eq!(reply.body, json!({"error": message}));
     }
-    let (status, _, body) = parts(
-        app.http
-            .get(app.url("/api/keys"))
-            .header("authorization", format!("Basic {}", t.key))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        body["error"],
-        "Malformed Authorization header: expected 'Bearer wati_…'"
-    );
+    let anonymous = app.anonymous();
+    anonymous
+        .send(
+            anonymous
+                .builder(Method::GET, "/api/keys")
+                .header("authorization", format!("Basic {}", t.key)),
+        )
+        .await
+        .expect_error(
+            StatusCode::UNAUTHORIZED,
+            "Malformed Authorization header: expected 'Bearer wati_…'",
+        );
 }
 
 #[tokio::test]
@@ -62,75 +63,58 @@ async fn admin_routes_need_the_platform_admin_key_from_secrets_manager() {
     // The template points the functions at the admin-key secret; the value lives in moto.
     assert!(matches!(
         app.state.config.admin_key,
-        wati_shared::runtime::config::AdminKeySource::Secret(_)
+        wati_tests::shared::AdminKeySource::Secret(_)
     ));
-    let t = app.create_tenant("free").await;
+    let t = app.tenant("free").await;
     for token in [None, Some("wrong"), Some(t.key.as_str())] {
-        let (status, _, body) = parts(
-            app.req(Method::GET, "/api/admin/tenants", token)
-                .send()
-                .await,
-        )
-        .await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED, "{token:?}");
-        assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()));
+        let error = app
+            .caller(token)
+            .get("/api/admin/tenants")
+            .await
+            .error(StatusCode::UNAUTHORIZED);
+        assert!(!error.is_empty(), "{token:?}");
     }
-    let (status, _, body) = parts(
-        app.admin(Method::GET, &format!("/api/admin/tenants/{}", t.id))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let body = app
+        .admin()
+        .get(&format!("/api/admin/tenants/{}", t.id))
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(body["tenant"]["id"], t.id.as_str());
-    let (status, _, body) = parts(
-        app.admin(Method::GET, "/api/admin/tenants/nope")
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(
-        (status, body),
-        (StatusCode::NOT_FOUND, json!({"error": "Tenant not found"}))
-    );
+    app.admin()
+        .get("/api/admin/tenants/nope")
+        .await
+        .expect_body(StatusCode::NOT_FOUND, json!({"error": "Tenant not found"}));
 }
 
 #[tokio::test]
 async fn suspension_and_plan_changes_take_effect_at_once() {
     let app = TestApp::start().await;
-    let t = app.create_tenant("free").await;
+    let t = app.tenant("free").await;
     // A second key, so the change must reach every key's copy of the plan.
-    let (_, _, created) = parts(
-        app.req(Method::POST, "/api/keys", Some(&t.key))
-            .json(&json!({"name": "second"}))
-            .send()
-            .await,
-    )
-    .await;
-    let second = created["apiKey"].as_str().unwrap_or_default().to_string();
+    let created = t.create_key(json!({"name": "second"})).await.body;
+    let second = created["apiKey"].string();
 
-    let patch = |body: Value| {
-        app.admin(Method::PATCH, &format!("/api/admin/tenants/{}", t.id))
-            .json(&body)
-            .send()
-    };
-    let (status, _, body) = parts(patch(json!({"suspended": true})).await).await;
-    assert_eq!(status, StatusCode::OK);
+    let admin = app.admin();
+    let path = format!("/api/admin/tenants/{}", t.id);
+    let patch = |body: Value| admin.patch(&path, body);
+    let body = patch(json!({"suspended": true})).await.ok();
     assert_eq!(body["tenant"]["suspended"], true);
     for key in [&t.key, &second] {
-        let (status, _, body) =
-            parts(app.req(Method::GET, "/api/keys", Some(key)).send().await).await;
-        assert_eq!(status, StatusCode::FORBIDDEN);
+        let body = app
+            .with_key(key)
+            .get("/api/keys")
+            .await
+            .expect(StatusCode::FORBIDDEN);
         assert_eq!(
             body["error"],
             "This account is suspended: contact the platform administrator"
         );
     }
-    let (status, _, body) = parts(
-        patch(json!({"suspended": false, "plan": "agency", "limits": {"messagesPerDay": 75, "seats": 3}})).await,
+    let body = patch(
+        json!({"suspended": false, "plan": "agency", "limits": {"messagesPerDay": 75, "seats": 3}}),
     )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    .await
+    .ok();
     assert_eq!(body["tenant"]["plan"], "agency");
     assert_eq!(
         body["tenant"]["limits"],
@@ -141,18 +125,20 @@ async fn suspension_and_plan_changes_take_effect_at_once() {
 
     // Every key now carries the new plan and limits.
     for key in [&t.key, &second] {
-        let hash = wati_shared::domain::api_keys::hash_api_key(key);
+        let hash = wati_tests::shared::hash_api_key(key);
         let outcome = app.state.store.authenticate(&hash, app.clock.now()).await;
         match outcome {
-            Ok(wati_shared::store::api_keys::AuthOutcome::Granted(p)) => {
-                assert_eq!(p.plan, wati_shared::domain::plans::Plan::Agency);
+            Ok(wati_tests::shared::AuthOutcome::Granted(p)) => {
+                assert_eq!(p.plan, wati_tests::shared::Plan::Agency);
                 assert_eq!(p.limits.messages_per_day, Some(75));
             }
             other => panic!("expected access, got {other:?}"),
         }
     }
     // `null` removes an override; absent fields stay.
-    let (_, _, body) = parts(patch(json!({"limits": {"messagesPerDay": null}})).await).await;
+    let body = patch(json!({"limits": {"messagesPerDay": null}}))
+        .await
+        .body;
     assert_eq!(body["tenant"]["limits"], json!({"seats": 3}));
     assert_eq!(body["tenant"]["effectiveLimits"]["messagesPerDay"], 10000);
 }
@@ -162,39 +148,23 @@ async fn tenant_listing_pages_newest_first() {
     let app = TestApp::start().await;
     let mut ids = Vec::new();
     for _ in 0..3 {
-        ids.push(app.create_tenant("starter").await.id);
+        ids.push(app.tenant("starter").await.id);
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     }
-    let (status, _, page1) = parts(
-        app.admin(Method::GET, "/api/admin/tenants?limit=2")
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let got: Vec<&str> = page1["tenants"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|t| t["id"].as_str())
-        .collect();
+    let page1 = app
+        .admin()
+        .get("/api/admin/tenants?limit=2")
+        .await
+        .expect(StatusCode::OK);
+    let got: Vec<&str> = page1["tenants"].strs("id");
     assert_eq!(got, vec![ids[2].as_str(), ids[1].as_str()]);
-    let cursor = page1["nextCursor"].as_str().unwrap_or_default();
-    let (_, _, page2) = parts(
-        app.admin(
-            Method::GET,
-            &format!("/api/admin/tenants?limit=2&cursor={cursor}"),
-        )
-        .send()
-        .await,
-    )
-    .await;
-    let got: Vec<&str> = page2["tenants"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|t| t["id"].as_str())
-        .collect();
+    let cursor = page1["nextCursor"].str();
+    let page2 = app
+        .admin()
+        .get(&format!("/api/admin/tenants?limit=2&cursor={cursor}"))
+        .await
+        .body;
+    let got: Vec<&str> = page2["tenants"].strs("id");
     assert_eq!(got, vec![ids[0].as_str()]);
     assert_eq!(page2["nextCursor"], Value::Null);
 
@@ -203,7 +173,7 @@ async fn tenant_listing_pages_newest_first() {
         "/api/admin/tenants?limit=abc",
         "/api/admin/tenants?cursor=garbage",
     ] {
-        let (status, _, body) = parts(app.admin(Method::GET, bad).send().await).await;
+        let Reply { status, body, .. } = app.admin().get(bad).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
         assert!(body["error"].is_string());
     }
@@ -212,7 +182,7 @@ async fn tenant_listing_pages_newest_first() {
 #[tokio::test]
 async fn bad_tenant_input_is_a_400_that_says_what_is_wrong() {
     let app = TestApp::start().await;
-    let t = app.create_tenant("free").await;
+    let t = app.tenant("free").await;
     let cases: Vec<(Method, String, &str, &str)> = vec![
         (
             Method::POST,
@@ -270,31 +240,25 @@ async fn bad_tenant_input_is_a_400_that_says_what_is_wrong() {
         ),
     ];
     for (method, path, body, expected) in cases {
-        let (status, _, res) = parts(
-            app.admin(method.clone(), &path)
-                .header("content-type", "application/json")
-                .body(body.to_string())
-                .send()
-                .await,
-        )
-        .await;
+        let Reply {
+            status, body: res, ..
+        } = app.admin().raw(method.clone(), &path, body).await;
         assert_eq!(
             status,
             StatusCode::BAD_REQUEST,
             "{method} {path} {body}: {res}"
         );
-        let message = res["error"].as_str().unwrap_or_default();
+        let message = res["error"].str();
         assert!(
             message.contains(expected),
             "{body}: got {message:?}, expected {expected:?}"
         );
     }
-    let (status, _, _) = parts(
-        app.admin(Method::PATCH, "/api/admin/tenants/missing")
-            .json(&json!({"plan": "pro"}))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.admin()
+            .patch("/api/admin/tenants/missing", json!({"plan": "pro"}))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
 }

@@ -1,8 +1,8 @@
 //! The AI client against a local OpenAI-compatible server.
 
 use std::time::Duration;
-use wati_shared::adapters::ai::{build_messages, AiClient, AiError, Turn};
 use wati_tests::fake_ai::{FakeAi, Mode};
+use wati_tests::shared::ai::{build_messages, AiClient, AiError, Turn};
 use wati_tests::*;
 
 #[tokio::test]
@@ -19,10 +19,7 @@ async fn the_client_speaks_chat_completions_and_reports_failures() {
     }];
     let messages = build_messages("You are Acme.", "English", &history);
 
-    let reply = client
-        .complete("sk-test", &messages)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let reply = client.complete("sk-test", &messages).await.unwrap();
     assert_eq!(reply, "¡Hola! ¿En qué puedo ayudarte?");
     let seen = fake.requests();
     assert_eq!(seen.len(), 1);

@@ -4,17 +4,14 @@
 //! cap (manual clock), redelivered worker messages, dead workers, tenant isolation and the
 //! REST gate. The campaign worker is driven by polling its queue like the dev server does.
 
-use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use chrono::{DateTime, Duration as Days, Utc};
+use chrono::{Duration as Days, Utc};
 use std::time::{Duration, Instant};
-use wati_infra::bootstrap::LocalQueue;
-use wati_infra::devserver::poll_once;
-use wati_infra::functions::SqsHandler;
-use wati_shared::domain::campaigns::CampaignStatus;
-use wati_shared::runtime::clock::Clock;
-use wati_shared::services::campaigns::{SendTask, UNKNOWN_OUTCOME};
-use wati_shared::store::campaigns::{Campaign, Claim};
-use wati_tests::fake_meta::{FakeMeta, Reply};
+use wati_tests::fake_meta::{FakeMeta, GraphReply};
+use wati_tests::records::pending_text;
+use wati_tests::shared::store::{Campaign, MessageSource, RecipientClaim as Claim};
+use wati_tests::shared::{
+    CampaignStatus, LocalQueue, PauseReason, SendTask, SqsHandler, UNKNOWN_OUTCOME,
+};
 use wati_tests::*;
 
 const PHONE_ID: &str = "106540352242933";
@@ -25,32 +22,30 @@ struct Setup {
     tenant: Tenant,
     fake: FakeMeta,
     device: String,
+    cloud: bool,
 }
 
 /// A pro tenant with a device (a Cloud API one on the fake Graph API when `cloud`, else the
 /// sandbox), and room in its key's rate limit for polling.
 async fn setup(cloud: bool, batch_size: Option<usize>, clock: Clock) -> Setup {
     let fake = FakeMeta::start().await;
-    let mut opts = sending_options(&fake.base);
-    opts.clock = clock;
-    opts.overrides
-        .push(("DEFAULT_RATE_LIMIT_PER_MINUTE".into(), "10000".into()));
+    let mut opts = sending_options(&fake.base).clock(clock).roomy_keys();
     if let Some(n) = batch_size {
-        opts.overrides
-            .push(("CAMPAIGN_BATCH_SIZE".into(), n.to_string()));
+        opts = opts.with("CAMPAIGN_BATCH_SIZE", n);
     }
     let app = TestApp::start_with(opts).await;
-    let tenant = app.create_tenant("pro").await;
+    let tenant = app.tenant("pro").await;
     let device = if cloud {
-        app.cloud_device(&tenant.key, &fake, PHONE_ID, TOKEN).await
+        tenant.cloud_device(&fake, PHONE_ID, TOKEN).await
     } else {
-        app.sandbox_device(&tenant.key).await
+        tenant.sandbox_device().await
     };
     Setup {
         app,
         tenant,
         fake,
         device,
+        cloud,
     }
 }
 
@@ -63,102 +58,50 @@ impl Setup {
                 .await;
         }
     }
-}
 
-fn start_of_next_minute() -> DateTime<Utc> {
-    let now = Utc::now();
-    DateTime::from_timestamp(now.timestamp() - now.timestamp() % 60 + 60, 0).unwrap_or(now)
-}
-
-async fn call(
-    app: &TestApp,
-    key: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = app.req(method, path, Some(key));
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let (status, _, body) = parts(req.send().await).await;
-    (status, body)
-}
-
-async fn create(app: &TestApp, key: &str, body: Value) -> (StatusCode, Value) {
-    call(
-        app,
-        key,
-        Method::POST,
-        "/api/public/v1/campaigns",
-        Some(body),
-    )
-    .await
-}
-
-async fn created_id(app: &TestApp, key: &str, body: Value) -> String {
-    let (status, created) = create(app, key, body).await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    created["id"].as_str().unwrap_or_default().to_string()
-}
-
-async fn run(app: &TestApp, key: &str, id: &str) -> (StatusCode, Value) {
-    call(
-        app,
-        key,
-        Method::POST,
-        &format!("/api/public/v1/campaigns/{id}/run"),
-        None,
-    )
-    .await
-}
-
-async fn get(app: &TestApp, key: &str, id: &str) -> Value {
-    let (status, body) = call(
-        app,
-        key,
-        Method::GET,
-        &format!("/api/public/v1/campaigns/{id}"),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["campaign"].clone()
-}
-
-async fn recipients(app: &TestApp, key: &str, id: &str, query: &str) -> (StatusCode, Value) {
-    call(
-        app,
-        key,
-        Method::GET,
-        &format!("/api/public/v1/campaigns/{id}/recipients{query}"),
-        None,
-    )
-    .await
-}
-
-/// Every recipient of a campaign, following the cursors.
-async fn all_recipients(app: &TestApp, key: &str, id: &str, limit: usize) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..1000 {
-        let query = match &cursor {
-            Some(c) => format!("?limit={limit}&cursor={c}"),
-            None => format!("?limit={limit}"),
-        };
-        let (status, page) = recipients(app, key, id, &query).await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        out.extend(page["recipients"].as_array().cloned().unwrap_or_default());
-        cursor = page["nextCursor"].as_str().map(str::to_string);
-        if cursor.is_none() {
-            break;
+    /// `n` recipients `+{prefix}00`, `+{prefix}01`, …; on a Cloud API device each has
+    /// written first, so its 24-hour window is open.
+    async fn numbered(&self, prefix: &str, n: usize) -> Vec<Value> {
+        let phones: Vec<String> = (0..n).map(|i| format!("{prefix}{i:02}")).collect();
+        if self.cloud {
+            self.open_windows(phones.clone()).await;
         }
+        phones
+            .iter()
+            .map(|p| json!({ "phone": format!("+{p}") }))
+            .collect()
     }
-    out
+
+    /// A campaign `name` sending "m" to `recipients`, `delay` seconds apart; its id.
+    async fn campaign_to(&self, name: &str, recipients: Vec<Value>, delay: u32) -> String {
+        self.tenant
+            .campaign_id(json!({"name": name, "message": "m", "delaySeconds": delay, "recipients": recipients}))
+            .await
+    }
+
+    /// Whether the campaign still has a scheduler entry.
+    async fn has_due_entry(&self, id: &str) -> bool {
+        self.app
+            .state
+            .store
+            .campaign_due(&self.tenant.id, id)
+            .await
+            .unwrap()
+            .is_some()
+    }
+
+    async fn stored(&self, id: &str) -> Campaign {
+        stored(&self.app, &self.tenant.id, id).await
+    }
+
+    /// Drives the worker until the campaign is `status`.
+    async fn until(&self, id: &str, status: CampaignStatus) -> Campaign {
+        drive(&self.app, &self.tenant.id, id, 40, |c| c.status == status).await
+    }
 }
 
 fn counts(c: &Value) -> (u64, u64, u64, u64, u64, u64) {
-    let n = |k: &str| c[k].as_u64().unwrap_or(u64::MAX);
+    let n = |k: &str| c[k].u64();
     (
         n("total"),
         n("pending"),
@@ -175,21 +118,10 @@ fn assert_adds_up(c: &Value) {
 }
 
 fn worker(app: &TestApp) -> (SqsHandler, LocalQueue) {
-    let handler = app
-        .server
-        .functions
-        .sqs
-        .get("functions/campaign-worker")
-        .cloned()
-        .unwrap_or_else(|| panic!("no campaign worker registered"));
-    let queue = app
-        .server
-        .stack
-        .queues
-        .get("CampaignQueue")
-        .cloned()
-        .unwrap_or_else(|| panic!("no campaign queue"));
-    (handler, queue)
+    (
+        app.sqs_handler("functions/campaign-worker"),
+        app.queue("CampaignQueue"),
+    )
 }
 
 async fn stored(app: &TestApp, tenant: &str, id: &str) -> Campaign {
@@ -197,7 +129,7 @@ async fn stored(app: &TestApp, tenant: &str, id: &str) -> Campaign {
         .store
         .get_campaign(tenant, id)
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .unwrap_or_else(|| panic!("campaign {id} not found"))
 }
 
@@ -213,16 +145,7 @@ async fn drive(
     let (handler, queue) = worker(app);
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
-        let n = poll_once(
-            &app.state.aws.sqs,
-            &queue.url,
-            &queue.arn,
-            10,
-            true,
-            &handler,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        let n = app.poll(&queue, &handler).await;
         let c = stored(app, tenant, id).await;
         assert_eq!(
             c.total,
@@ -239,104 +162,22 @@ async fn drive(
     }
 }
 
-/// Polls the queue for `secs`, handing everything to the worker.
+/// Polls the campaign queue for `secs`, handing everything to the worker.
 async fn drain_for(app: &TestApp, secs: u64) -> usize {
     let (handler, queue) = worker(app);
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let mut seen = 0;
-    while Instant::now() < deadline {
-        let n = poll_once(
-            &app.state.aws.sqs,
-            &queue.url,
-            &queue.arn,
-            10,
-            true,
-            &handler,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-        seen += n;
-        if n == 0 {
-            tokio::time::sleep(Duration::from_millis(150)).await;
-        }
-    }
-    seen
-}
-
-/// Raw messages of the campaign queue (left on it, invisible for `visibility` seconds).
-async fn receive_raw(
-    app: &TestApp,
-    want: usize,
-    visibility: i32,
-) -> Vec<aws_sdk_sqs::types::Message> {
-    let (_, queue) = worker(app);
-    let mut out = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while out.len() < want && Instant::now() < deadline {
-        let got = app
-            .state
-            .aws
-            .sqs
-            .receive_message()
-            .queue_url(&queue.url)
-            .max_number_of_messages(10)
-            .visibility_timeout(visibility)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let messages = got.messages.unwrap_or_default();
-        if messages.is_empty() {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        out.extend(messages);
-    }
-    assert_eq!(out.len(), want, "messages on the campaign queue");
-    out
-}
-
-fn as_event(messages: &[aws_sdk_sqs::types::Message]) -> SqsEvent {
-    let mut event = SqsEvent::default();
-    event.records = messages
-        .iter()
-        .map(|m| {
-            let mut r = SqsMessage::default();
-            r.message_id = m.message_id.clone();
-            r.receipt_handle = m.receipt_handle.clone();
-            r.body = m.body.clone();
-            r
-        })
-        .collect();
-    event
+    app.drain_for(&queue, &handler, secs).await
 }
 
 /// The webhook events published for the tenant so far (straight from the webhook queue).
 async fn published(app: &TestApp, secs: u64) -> Vec<Value> {
-    let queue = app
-        .server
-        .stack
-        .queues
-        .get("WebhookQueue")
-        .cloned()
-        .unwrap_or_else(|| panic!("no webhook queue"));
+    let queue = app.queue("WebhookQueue");
     let mut out = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
-        let got = app
-            .state
-            .aws
-            .sqs
-            .receive_message()
-            .queue_url(&queue.url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let messages = got.messages.unwrap_or_default();
+        let messages = app.receive_once(&queue, 10, None).await;
         let empty = messages.is_empty();
         for m in messages {
-            let body: Value =
-                serde_json::from_str(m.body.as_deref().unwrap_or("{}")).unwrap_or_default();
-            out.push(body);
+            out.push(parse(m.body.as_deref().expect("a message body")));
         }
         if empty && (Instant::now() > deadline || !out.is_empty()) {
             return out;
@@ -352,53 +193,20 @@ async fn completed_events(app: &TestApp) -> Vec<Value> {
         .await
         .into_iter()
         .filter(|m| m["eventType"] == "campaign.completed")
-        .map(|m| serde_json::from_str(m["payload"].as_str().unwrap_or("{}")).unwrap_or_default())
+        .map(|m| parse(m["payload"].str()))
         .collect()
 }
 
-async fn message_text(app: &TestApp, key: &str, message_id: &str) -> String {
-    let (status, body) = call(
-        app,
-        key,
-        Method::GET,
-        &format!("/api/public/v1/messages/{message_id}"),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["message"]["text"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
-
-async fn upsert_contacts(app: &TestApp, key: &str, contacts: Value) -> Vec<String> {
-    let (status, report) = call(
-        app,
-        key,
-        Method::POST,
-        "/api/contacts",
-        Some(json!({"contacts": contacts})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{report}");
-    report["results"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap_or_default().to_string())
-        .collect()
+async fn message_text(t: &Tenant, message_id: &str) -> String {
+    t.message(message_id).await["text"].string()
 }
 
 #[tokio::test]
 async fn a_recipients_array_is_sent_once_each_with_its_variables_then_completes() {
     let s = setup(false, None, Clock::System).await;
-    let (app, key) = (&s.app, s.tenant.key.as_str());
-    let (status, created) = create(
-        app,
-        key,
-        json!({
+    let (app, t) = (&s.app, &s.tenant);
+    let created = t
+        .create_campaign(json!({
             "name": "Welcome blast",
             "message": "Hi {{name}}, your number is {{phone}}",
             "delaySeconds": 1,
@@ -408,13 +216,12 @@ async fn a_recipients_array_is_sent_once_each_with_its_variables_then_completes(
                 {"name": "Ali again", "phone": "923001111111"},
                 {"phone": "923003333333"}
             ]
-        }),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
+        }))
+        .await
+        .expect(StatusCode::CREATED);
     assert_eq!(created["ok"], true);
     assert_eq!(created["status"], "running");
-    let id = created["id"].as_str().unwrap_or_default().to_string();
+    let id = created["id"].string();
     let c = &created["campaign"];
     assert_eq!(counts(c), (3, 3, 0, 0, 0, 0));
     assert_eq!(c["duplicates"], 1);
@@ -423,36 +230,32 @@ async fn a_recipients_array_is_sent_once_each_with_its_variables_then_completes(
     assert_eq!(c["audienceResolved"], false);
 
     // Before the first batch every recipient is pending.
-    let listed = all_recipients(app, key, &id, 2).await;
-    let phones: Vec<&str> = listed.iter().filter_map(|r| r["phone"].as_str()).collect();
+    let listed = t.all_recipients(&id, 2).await;
+    let phones: Vec<&str> = listed.iter().map(|r| r["phone"].str()).collect();
     assert_eq!(phones, vec!["923001111111", "923002222222", "923003333333"]);
     assert!(
         listed.iter().all(|r| r["status"] == "pending"),
         "{listed:?}"
     );
 
-    let (status, ran) = run(app, key, &id).await;
-    assert_eq!(status, StatusCode::OK, "{ran}");
+    let ran = t.run_campaign(&id).await.expect(StatusCode::OK);
     assert_eq!(ran["result"], "queued");
     assert_eq!(ran["batch"]["number"], 1);
     assert_eq!(ran["batch"]["size"], 3);
     assert_eq!(counts(&ran["campaign"]), (3, 0, 3, 0, 0, 0));
 
-    let done = drive(app, &s.tenant.id, &id, 30, |c| {
-        c.status == CampaignStatus::Completed
-    })
-    .await;
+    let done = s.until(&id, CampaignStatus::Completed).await;
     assert_eq!(
         (done.total, done.sent, done.failed, done.queued),
         (3, 3, 0, 0)
     );
-    let view = get(app, key, &id).await;
+    let view = t.campaign(&id).await;
     assert_eq!(view["status"], "completed");
     assert_eq!(view["audienceResolved"], true);
     assert!(view["completedAt"].is_string());
     assert_adds_up(&view);
 
-    let listed = all_recipients(app, key, &id, 10).await;
+    let listed = t.all_recipients(&id, 10).await;
     assert_eq!(listed.len(), 3);
     let mut texts = Vec::new();
     for r in &listed {
@@ -463,7 +266,7 @@ async fn a_recipients_array_is_sent_once_each_with_its_variables_then_completes(
                 .is_some_and(|w| w.starts_with("sandbox.")),
             "{r}"
         );
-        texts.push(message_text(app, key, r["messageId"].as_str().unwrap_or_default()).await);
+        texts.push(message_text(t, r["messageId"].str()).await);
     }
     assert_eq!(
         texts,
@@ -489,8 +292,7 @@ async fn a_recipients_array_is_sent_once_each_with_its_variables_then_completes(
         (json!(3), json!(3), json!(0))
     );
 
-    let (status, again) = run(app, key, &id).await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    let again = t.run_campaign(&id).await.expect(StatusCode::CONFLICT);
     assert_eq!(
         again["error"],
         "Campaign is completed: there is nothing left to send"
@@ -502,44 +304,35 @@ async fn a_tag_is_resolved_batch_by_batch_through_the_graph_api_and_refusals_are
     let s = setup(true, Some(2), Clock::System).await;
     s.open_windows((1..=6).map(|i| format!("92300100000{i}")))
         .await;
-    let (app, key) = (&s.app, s.tenant.key.as_str());
-    upsert_contacts(
-        app,
-        key,
-        json!([
-            {"name": "Ali", "phone": "+923001000001", "tags": ["VIP"]},
-            {"name": "Sara", "phone": "+923001000002", "tags": ["vip", "lead"]},
-            {"name": "Omar", "phone": "+923001000003", "tags": ["lead"]},
-            {"name": "Zara", "phone": "+923001000004", "tags": ["vip"]},
-            {"name": "Bilal", "phone": "+923001000005", "tags": ["vip"]},
-            {"name": "Hina", "phone": "+923001000006", "tags": ["vip"]}
-        ]),
-    )
+    let t = &s.tenant;
+    t.contact_ids(json!([
+        {"name": "Ali", "phone": "+923001000001", "tags": ["VIP"]},
+        {"name": "Sara", "phone": "+923001000002", "tags": ["vip", "lead"]},
+        {"name": "Omar", "phone": "+923001000003", "tags": ["lead"]},
+        {"name": "Zara", "phone": "+923001000004", "tags": ["vip"]},
+        {"name": "Bilal", "phone": "+923001000005", "tags": ["vip"]},
+        {"name": "Hina", "phone": "+923001000006", "tags": ["vip"]}
+    ]))
     .await;
     // The second message is refused by Meta (undeliverable); the others are accepted.
-    s.fake.push(Reply::Accept);
+    s.fake.push(GraphReply::Accept);
     s.fake
-        .push(Reply::error(400, 131026, "Message undeliverable"));
-    let id = created_id(
-        app,
-        key,
-        json!({"name": "VIP", "message": "Hello {{name}}", "delaySeconds": 1, "tag": " VIP ", "deviceId": s.device}),
+        .push(GraphReply::error(400, 131026, "Message undeliverable"));
+    let id = t.campaign_id(json!({"name": "VIP", "message": "Hello {{name}}", "delaySeconds": 1, "tag": " VIP ", "deviceId": s.device}),
     )
     .await;
-    let c = get(app, key, &id).await;
+    let c = t.campaign(&id).await;
     assert_eq!(c["audience"], json!({"type": "tag", "tag": "vip"}));
     assert_eq!(counts(&c), (0, 0, 0, 0, 0, 0), "a tag is read at run time");
     assert_eq!(c["audienceResolved"], false);
 
-    let (status, ran) = run(app, key, &id).await;
-    assert_eq!(status, StatusCode::OK, "{ran}");
+    let ran = t.run_campaign(&id).await.expect(StatusCode::OK);
     assert_eq!(
         (ran["batch"]["number"].clone(), ran["batch"]["size"].clone()),
         (json!(1), json!(2))
     );
     // Running again while the batch is in flight queues nothing and says what is in flight.
-    let (status, again) = run(app, key, &id).await;
-    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    let again = t.run_campaign(&id).await.expect(StatusCode::CONFLICT);
     assert!(
         again["error"].as_str().is_some_and(|e| e
             .starts_with("Batch 1 is in flight: 2 of 2 recipients are still queued or being sent")),
@@ -549,10 +342,7 @@ async fn a_tag_is_resolved_batch_by_batch_through_the_graph_api_and_refusals_are
     assert_eq!(again["inFlight"]["queued"], 2);
     assert_eq!(again["campaign"]["id"], id.as_str());
 
-    let done = drive(app, &s.tenant.id, &id, 40, |c| {
-        c.status == CampaignStatus::Completed
-    })
-    .await;
+    let done = s.until(&id, CampaignStatus::Completed).await;
     assert_eq!((done.total, done.sent, done.failed), (5, 4, 1));
     assert!(
         done.batch >= 3,
@@ -561,10 +351,7 @@ async fn a_tag_is_resolved_batch_by_batch_through_the_graph_api_and_refusals_are
     );
     // Each contact got exactly one request, with its name filled in.
     let requests = s.fake.requests();
-    let mut to: Vec<String> = requests
-        .iter()
-        .map(|r| r.body["to"].as_str().unwrap_or_default().to_string())
-        .collect();
+    let mut to: Vec<String> = requests.iter().map(|r| r.body["to"].string()).collect();
     to.sort();
     assert_eq!(
         to,
@@ -579,7 +366,7 @@ async fn a_tag_is_resolved_batch_by_batch_through_the_graph_api_and_refusals_are
     assert!(requests
         .iter()
         .any(|r| r.body["text"]["body"] == "Hello Sara"));
-    let listed = all_recipients(app, key, &id, 100).await;
+    let listed = t.all_recipients(&id, 100).await;
     assert_eq!(listed.len(), 5);
     let failed: Vec<&Value> = listed.iter().filter(|r| r["status"] == "failed").collect();
     assert_eq!(failed.len(), 1, "{listed:?}");
@@ -592,7 +379,7 @@ async fn a_tag_is_resolved_batch_by_batch_through_the_graph_api_and_refusals_are
         failed[0]
     );
     assert!(listed.iter().all(|r| r["contactId"].is_string()));
-    let c = get(app, key, &id).await;
+    let c = t.campaign(&id).await;
     assert_eq!(c["audienceResolved"], true);
     assert_adds_up(&c);
 }
@@ -600,81 +387,44 @@ async fn a_tag_is_resolved_batch_by_batch_through_the_graph_api_and_refusals_are
 #[tokio::test]
 async fn a_contact_list_is_sent_in_batches_and_other_tenants_lists_are_not_found() {
     let s = setup(false, Some(2), Clock::System).await;
-    let (app, key) = (&s.app, s.tenant.key.as_str());
-    let ids = upsert_contacts(
-        app,
-        key,
-        json!([
+    let (app, t) = (&s.app, &s.tenant);
+    let ids = t
+        .contact_ids(json!([
             {"name": "A", "phone": "+923002000001"},
             {"name": "B", "phone": "+923002000002"},
             {"name": "C", "phone": "+923002000003"}
-        ]),
-    )
-    .await;
-    let (status, list) = call(
-        app,
-        key,
-        Method::POST,
-        "/api/contact-lists",
-        Some(json!({"name": "Jan"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let list_id = list["list"]["id"].as_str().unwrap_or_default().to_string();
-    let (status, _) = call(
-        app,
-        key,
-        Method::POST,
-        &format!("/api/contact-lists/{list_id}/members"),
-        Some(json!({"contactIds": ids})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+        ]))
+        .await;
+    let list_id = t.create_list("Jan").await;
+    t.add_to_list(&list_id, &ids).await;
 
-    let other = app.create_tenant("pro").await;
-    app.sandbox_device(&other.key).await;
-    let (status, body) = create(
-        app,
-        &other.key,
-        json!({"name": "x", "message": "y", "contactListId": list_id}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    let other = app.tenant("pro").await;
+    other.sandbox_device().await;
+    let body = other
+        .create_campaign(json!({"name": "x", "message": "y", "contactListId": list_id}))
+        .await
+        .expect(StatusCode::NOT_FOUND);
     assert_eq!(
         body["error"],
         format!("\"contactListId\": contact list {list_id} not found")
     );
 
-    let id = created_id(
-        app,
-        key,
-        json!({"name": "List", "message": "Hi {{name}}", "delaySeconds": 1, "contactListId": list_id}),
+    let id = t.campaign_id(json!({"name": "List", "message": "Hi {{name}}", "delaySeconds": 1, "contactListId": list_id}),
     )
     .await;
     // A run reads one page of the list, whatever its size: auth, the campaign (twice), the
     // tenant and its usage, the list and one page of members, the batch's transaction, one
     // SendMessageBatch, the campaign for the answer.
-    let res = app
-        .req(
-            Method::POST,
-            &format!("/api/public/v1/campaigns/{id}/run"),
-            Some(key),
-        )
-        .send()
-        .await;
-    let (status, headers, ran) = parts(res).await;
-    assert_eq!(status, StatusCode::OK, "{ran}");
-    assert_eq!(header(&headers, "x-aws-calls"), "10");
+    let reply = t.run_campaign(&id).await;
+    assert_eq!(reply.header("x-aws-calls"), "10");
+    let ran = reply.ok();
     assert_eq!(ran["batch"]["size"], 2);
-    let done = drive(app, &s.tenant.id, &id, 30, |c| {
-        c.status == CampaignStatus::Completed
-    })
-    .await;
+    let done = s.until(&id, CampaignStatus::Completed).await;
     assert_eq!(
         (done.total, done.sent, done.failed, done.batch),
         (3, 3, 0, 2)
     );
-    let c = get(app, key, &id).await;
+    let c = t.campaign(&id).await;
     assert_eq!(
         c["audience"],
         json!({"type": "contactList", "contactListId": list_id})
@@ -684,7 +434,7 @@ async fn a_contact_list_is_sent_in_batches_and_other_tenants_lists_are_not_found
 #[tokio::test]
 async fn invalid_campaigns_are_refused_with_a_clear_message() {
     let s = setup(false, None, Clock::System).await;
-    let (app, key) = (&s.app, s.tenant.key.as_str());
+    let (app, t) = (&s.app, &s.tenant);
     let ok = || json!({"name": "n", "message": "m", "recipients": [{"phone": "+923001234567"}]});
     let with = |k: &str, v: Value| {
         let mut b = ok();
@@ -728,185 +478,134 @@ async fn invalid_campaigns_are_refused_with_a_clear_message() {
         (with("deviceId", json!(random)), StatusCode::NOT_FOUND, format!("\"deviceId\": device {random} not found")),
     ];
     for (body, status, message) in cases {
-        let (got, answer) = create(app, key, body.clone()).await;
+        let Reply {
+            status: got,
+            body: answer,
+            ..
+        } = t.create_campaign(body.clone()).await;
         assert_eq!(
-            (got, answer["error"].as_str().unwrap_or_default()),
+            (got, answer["error"].str()),
             (status, message.as_str()),
             "{body}"
         );
     }
     // Shapes serde refuses name the field.
-    let (status, answer) = create(
-        app,
-        key,
-        with(
+    let error = t
+        .create_campaign(with(
             "recipients",
             json!([{"phone": "+923001234567", "nick": "x"}]),
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+        ))
+        .await
+        .error(StatusCode::BAD_REQUEST);
     assert!(
-        answer["error"]
-            .as_str()
-            .is_some_and(|e| e.starts_with("Invalid \"recipients[0].nick\": unknown field `nick`")),
-        "{answer}"
+        error.starts_with("Invalid \"recipients[0].nick\": unknown field `nick`"),
+        "{error}"
     );
-    let (status, answer) = create(app, key, with("colour", json!("red"))).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let error = t
+        .create_campaign(with("colour", json!("red")))
+        .await
+        .error(StatusCode::BAD_REQUEST);
+    assert!(error.contains("unknown field `colour`"), "{error}");
+    let error = t
+        .raw(Method::POST, "/api/public/v1/campaigns", "{not json")
+        .await
+        .error(StatusCode::BAD_REQUEST);
     assert!(
-        answer["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("unknown field `colour`")),
-        "{answer}"
+        error.starts_with("Request body is not valid JSON"),
+        "{error}"
     );
-    let res = app
-        .req(Method::POST, "/api/public/v1/campaigns", Some(key))
-        .body("{not json")
-        .send()
-        .await;
-    let (status, _, answer) = parts(res).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(answer["error"]
-        .as_str()
-        .is_some_and(|e| e.starts_with("Request body is not valid JSON")));
     // Reads of things that are not there.
     for path in [
         "/api/public/v1/campaigns/nope",
         &format!("/api/public/v1/campaigns/{random}"),
     ] {
-        let (status, answer) = call(app, key, Method::GET, path, None).await;
-        assert_eq!(
-            (status, answer["error"].clone()),
-            (StatusCode::NOT_FOUND, json!("Campaign not found"))
-        );
+        t.get(path)
+            .await
+            .expect_error(StatusCode::NOT_FOUND, "Campaign not found");
     }
-    let id = created_id(app, key, ok()).await;
-    let (status, answer) = recipients(app, key, &id, "?cursor=garbage").await;
-    assert_eq!(
-        (status, answer["error"].clone()),
-        (StatusCode::BAD_REQUEST, json!("Invalid \"cursor\""))
-    );
-    let (status, answer) = recipients(app, key, &id, "?limit=0").await;
-    assert_eq!(
-        (status, answer["error"].clone()),
-        (
-            StatusCode::BAD_REQUEST,
-            json!("\"limit\" must be between 1 and 100")
-        )
+    let id = t.campaign_id(ok()).await;
+    t.recipients(&id, "?cursor=garbage")
+        .await
+        .expect_error(StatusCode::BAD_REQUEST, "Invalid \"cursor\"");
+    t.recipients(&id, "?limit=0").await.expect_error(
+        StatusCode::BAD_REQUEST,
+        "\"limit\" must be between 1 and 100",
     );
     // Nothing to send from.
-    let bare = app.create_tenant("pro").await;
-    let (status, answer) = create(app, &bare.key, ok()).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(answer["error"]
-        .as_str()
-        .is_some_and(|e| e.starts_with("No connected device")));
+    let bare = app.tenant("pro").await;
+    let error = bare
+        .create_campaign(ok())
+        .await
+        .error(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(error.starts_with("No connected device"), "{error}");
 }
 
 #[tokio::test]
 async fn a_scheduled_campaign_starts_when_the_scheduler_finds_it_due() {
     let clock = Clock::manual(Utc::now());
     let s = setup(false, None, clock.clone()).await;
-    let (app, key) = (&s.app, s.tenant.key.as_str());
+    let (app, t) = (&s.app, &s.tenant);
     let at = clock.now() + Days::hours(1);
-    let id = created_id(
-        app,
-        key,
-        json!({"name": "Later", "message": "Hi {{name}}", "delaySeconds": 1,
-               "scheduledAt": wati_shared::runtime::clock::iso(at),
+    let id = t.campaign_id(json!({"name": "Later", "message": "Hi {{name}}", "delaySeconds": 1,
+               "scheduledAt": iso(at),
                "recipients": [{"name": "A", "phone": "+923004000001"}, {"name": "B", "phone": "+923004000002"}]}),
     )
     .await;
-    let c = get(app, key, &id).await;
+    let c = t.campaign(&id).await;
     assert_eq!(c["status"], "scheduled");
-    assert_eq!(c["scheduledAt"], wati_shared::runtime::clock::iso(at));
-    let (status, answer) = run(app, key, &id).await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(c["scheduledAt"], iso(at));
+    let answer = t.run_campaign(&id).await.expect(StatusCode::CONFLICT);
     assert_eq!(
         answer["error"],
         format!(
             "Campaign is scheduled for {}: it starts by itself then (cancel it to stop it)",
-            wati_shared::runtime::clock::iso(at)
+            iso(at)
         )
     );
 
     // The minute job before the time: nothing is due.
-    let minute = json!({"job": "minute"});
-    let report = fn_scheduler::run(&app.state, &minute)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let report = app.scheduler("minute").await;
     assert_eq!(report.due, 0, "{report:?}");
-    assert_eq!(
-        stored(app, &s.tenant.id, &id).await.status,
-        CampaignStatus::Scheduled
-    );
+    assert_eq!(s.stored(&id).await.status, CampaignStatus::Scheduled);
 
     clock.advance(Days::minutes(61));
-    let report = fn_scheduler::run(&app.state, &minute)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let report = app.scheduler("minute").await;
     assert_eq!((report.due, report.queued), (1, 1), "{report:?}");
-    let c = stored(app, &s.tenant.id, &id).await;
+    let c = s.stored(&id).await;
     assert_eq!(
         (c.status, c.batch, c.queued),
         (CampaignStatus::Running, 1, 2)
     );
     // Running the job again while the batch is in flight changes nothing.
-    let report = fn_scheduler::run(&app.state, &minute)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let report = app.scheduler("minute").await;
     assert_eq!(report.queued, 0, "{report:?}");
 
-    let done = drive(app, &s.tenant.id, &id, 30, |c| {
-        c.status == CampaignStatus::Completed
-    })
-    .await;
+    let done = s.until(&id, CampaignStatus::Completed).await;
     assert_eq!((done.sent, done.failed), (2, 0));
     // Its scheduler entry is gone once the completion event is out.
-    assert_eq!(
-        app.state
-            .store
-            .campaign_due(&s.tenant.id, &id)
-            .await
-            .unwrap_or_else(|e| panic!("{e}")),
-        None
-    );
-    let report = fn_scheduler::run(&app.state, &minute)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!s.has_due_entry(&id).await);
+    let report = app.scheduler("minute").await;
     assert_eq!(report.due, 0, "{report:?}");
 }
 
 #[tokio::test]
 async fn concurrent_runs_queue_one_batch() {
     let s = setup(true, Some(3), Clock::System).await;
-    s.open_windows((0..3).map(|i| format!("9230050000{i:02}")))
-        .await;
-    let (app, key) = (&s.app, s.tenant.key.as_str());
-    let recipients: Vec<Value> = (0..3)
-        .map(|i| json!({"phone": format!("+9230050000{i:02}")}))
-        .collect();
-    let id = created_id(
-        app,
-        key,
-        json!({"name": "Race", "message": "m", "delaySeconds": 1, "recipients": recipients}),
-    )
-    .await;
-    let runs = futures::future::join_all((0..6).map(|_| run(app, key, &id))).await;
-    let ok = runs.iter().filter(|(s, _)| *s == StatusCode::OK).count();
-    let conflicts = runs
+    let t = &s.tenant;
+    let recipients = s.numbered("9230050000", 3).await;
+    let id = s.campaign_to("Race", recipients, 1).await;
+    let runs = futures::future::join_all((0..6).map(|_| t.run_campaign(&id))).await;
+    let ok = runs.iter().filter(|r| r.status == StatusCode::OK).count();
+    let conflicts: Vec<&Value> = runs
         .iter()
-        .filter(|(s, _)| *s == StatusCode::CONFLICT)
-        .count();
-    assert_eq!((ok, conflicts), (1, 5), "{runs:?}");
-    for (_, body) in runs.iter().filter(|(s, _)| *s == StatusCode::CONFLICT) {
+        .filter(|r| r.status == StatusCode::CONFLICT)
+        .map(|r| &r.body)
+        .collect();
+    assert_eq!((ok, conflicts.len()), (1, 5), "{runs:?}");
+    for body in conflicts {
         assert_eq!(body["inFlight"]["number"], 1, "{body}");
     }
-    let done = drive(app, &s.tenant.id, &id, 30, |c| {
-        c.status == CampaignStatus::Completed
-    })
-    .await;
+    let done = s.until(&id, CampaignStatus::Completed).await;
     assert_eq!((done.sent, done.batch), (3, 1));
     assert_eq!(s.fake.requests().len(), 3, "one request per recipient");
 }
@@ -914,29 +613,11 @@ async fn concurrent_runs_queue_one_batch() {
 #[tokio::test]
 async fn cancel_stops_a_campaign_and_its_queued_messages_send_nothing() {
     let s = setup(true, Some(3), Clock::System).await;
-    s.open_windows((0..6).map(|i| format!("9230060000{i:02}")))
-        .await;
-    let (app, key) = (&s.app, s.tenant.key.as_str());
-    let recipients: Vec<Value> = (0..6)
-        .map(|i| json!({"phone": format!("+9230060000{i:02}")}))
-        .collect();
-    let id = created_id(
-        app,
-        key,
-        json!({"name": "Stop", "message": "m", "delaySeconds": 1, "recipients": recipients}),
-    )
-    .await;
-    let (status, _) = run(app, key, &id).await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, cancelled) = call(
-        app,
-        key,
-        Method::POST,
-        &format!("/api/public/v1/campaigns/{id}/cancel"),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    let (app, t) = (&s.app, &s.tenant);
+    let recipients = s.numbered("9230060000", 6).await;
+    let id = s.campaign_to("Stop", recipients, 1).await;
+    t.run_campaign(&id).await.ok();
+    let cancelled = t.cancel_campaign(&id).await.expect(StatusCode::OK);
     let c = &cancelled["campaign"];
     assert_eq!(c["status"], "cancelled");
     assert!(c["cancelledAt"].is_string());
@@ -944,133 +625,77 @@ async fn cancel_stops_a_campaign_and_its_queued_messages_send_nothing() {
     // The batch's messages arrive and send nothing.
     assert_eq!(drain_for(app, 4).await, 3);
     assert!(s.fake.requests().is_empty());
-    let c = get(app, key, &id).await;
+    let c = t.campaign(&id).await;
     assert_eq!(counts(&c), (6, 0, 0, 0, 0, 6));
-    let listed = all_recipients(app, key, &id, 4).await;
+    let listed = t.all_recipients(&id, 4).await;
     assert_eq!(listed.len(), 6);
     assert!(
         listed.iter().all(|r| r["status"] == "cancelled"),
         "{listed:?}"
     );
 
-    let (status, again) = call(
-        app,
-        key,
-        Method::POST,
-        &format!("/api/public/v1/campaigns/{id}/cancel"),
-        None,
-    )
-    .await;
-    assert_eq!(
-        (status, again["error"].clone()),
-        (StatusCode::CONFLICT, json!("Campaign is already cancelled"))
-    );
-    let (status, again) = run(app, key, &id).await;
-    assert_eq!(
-        (status, again["error"].clone()),
-        (
-            StatusCode::CONFLICT,
-            json!("Campaign is cancelled: there is nothing left to send")
-        )
+    t.cancel_campaign(&id)
+        .await
+        .expect_error(StatusCode::CONFLICT, "Campaign is already cancelled");
+    t.run_campaign(&id).await.expect_error(
+        StatusCode::CONFLICT,
+        "Campaign is cancelled: there is nothing left to send",
     );
     // A scheduled campaign can be cancelled before it starts.
-    let later = wati_shared::runtime::clock::iso(Utc::now() + Days::days(1));
-    let id = created_id(
-        app,
-        key,
-        json!({"name": "Later", "message": "m", "scheduledAt": later, "tag": "vip"}),
-    )
-    .await;
-    let (status, cancelled) = call(
-        app,
-        key,
-        Method::POST,
-        &format!("/api/public/v1/campaigns/{id}/cancel"),
-        None,
-    )
-    .await;
+    let later = iso(Utc::now() + Days::days(1));
+    let id = t
+        .campaign_id(json!({"name": "Later", "message": "m", "scheduledAt": later, "tag": "vip"}))
+        .await;
+    let Reply {
+        status,
+        body: cancelled,
+        ..
+    } = t.cancel_campaign(&id).await;
     assert_eq!(
         (status, cancelled["campaign"]["status"].clone()),
         (StatusCode::OK, json!("cancelled"))
     );
-    assert_eq!(
-        app.state
-            .store
-            .campaign_due(&s.tenant.id, &id)
-            .await
-            .unwrap_or_else(|e| panic!("{e}")),
-        None
-    );
-}
-
-/// The tenant's daily outbound cap, set by the platform admin.
-async fn set_daily_cap(app: &TestApp, tenant: &str, cap: u32) {
-    let res = app
-        .admin(Method::PATCH, &format!("/api/admin/tenants/{tenant}"))
-        .json(&json!({"limits": {"messagesPerDay": cap}}))
-        .send()
-        .await;
-    let (status, _, body) = parts(res).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(!s.has_due_entry(&id).await);
 }
 
 #[tokio::test]
 async fn the_daily_cap_pauses_a_campaign_until_the_next_utc_day() {
     let clock = Clock::manual(start_of_next_minute());
     let s = setup(false, None, clock.clone()).await;
-    let (app, key) = (&s.app, s.tenant.key.as_str());
-    set_daily_cap(app, &s.tenant.id, 2).await;
-    let recipients: Vec<Value> = (0..4)
-        .map(|i| json!({"phone": format!("+9230070000{i:02}")}))
-        .collect();
-    let id = created_id(
-        app,
-        key,
-        json!({"name": "Capped", "message": "m", "delaySeconds": 1, "recipients": recipients}),
-    )
-    .await;
-    let (status, ran) = run(app, key, &id).await;
-    assert_eq!(status, StatusCode::OK, "{ran}");
+    let (app, t) = (&s.app, &s.tenant);
+    app.set_limits(&s.tenant.id, json!({"messagesPerDay": 2}))
+        .await;
+    let recipients = s.numbered("9230070000", 4).await;
+    let id = s.campaign_to("Capped", recipients, 1).await;
+    let ran = t.run_campaign(&id).await.expect(StatusCode::OK);
     assert_eq!(ran["batch"]["size"], 2, "no more than the units left today");
-    let paused = drive(app, &s.tenant.id, &id, 30, |c| {
-        c.status == CampaignStatus::Paused
-    })
-    .await;
+    let paused = s.until(&id, CampaignStatus::Paused).await;
     assert_eq!((paused.sent, paused.pending, paused.queued), (2, 2, 0));
-    let c = get(app, key, &id).await;
+    let c = t.campaign(&id).await;
     assert_eq!(c["pauseReason"], "daily_limit");
-    let resumes =
-        wati_shared::runtime::clock::iso(wati_shared::domain::quota::next_midnight(clock.now()));
+    let resumes = iso(next_midnight(clock.now()));
     assert_eq!(c["resumesAt"], resumes.as_str());
     assert_eq!(
         c["pauseMessage"],
         "Daily outbound message limit reached (2/day on the pro plan, custom limit): the campaign resumes by itself at 00:00 UTC"
     );
-    let (status, answer) = run(app, key, &id).await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    let answer = t.run_campaign(&id).await.expect(StatusCode::CONFLICT);
     assert_eq!(
         answer["error"],
         format!("Campaign is paused: Daily outbound message limit reached (2/day on the pro plan, custom limit): the campaign resumes by itself at 00:00 UTC (resumes at {resumes})")
     );
     // The minute job the same day leaves it paused.
-    let report = fn_scheduler::run(&app.state, &json!({"job": "minute"}))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let report = app.scheduler("minute").await;
     assert_eq!(report.queued, 0, "{report:?}");
 
     // Midnight: the daily job resumes it.
-    clock.set(wati_shared::domain::quota::next_midnight(clock.now()) + Days::seconds(5));
-    let report = fn_scheduler::run(&app.state, &json!({"job": "daily"}))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    clock.set(next_midnight(clock.now()) + Days::seconds(5));
+    let report = app.scheduler("daily").await;
     assert_eq!((report.due, report.queued), (1, 1), "{report:?}");
-    let c = get(app, key, &id).await;
+    let c = t.campaign(&id).await;
     assert_eq!(c["status"], "running");
     assert!(c.get("pauseReason").is_none(), "{c}");
-    let done = drive(app, &s.tenant.id, &id, 30, |c| {
-        c.status == CampaignStatus::Completed
-    })
-    .await;
+    let done = s.until(&id, CampaignStatus::Completed).await;
     assert_eq!((done.sent, done.failed), (4, 0));
 }
 
@@ -1078,69 +703,41 @@ async fn the_daily_cap_pauses_a_campaign_until_the_next_utc_day() {
 async fn a_send_the_cap_refuses_in_the_worker_pauses_and_is_sent_the_next_day() {
     let clock = Clock::manual(start_of_next_minute());
     let s = setup(true, None, clock.clone()).await;
-    s.open_windows(
-        (0..3)
-            .map(|i| format!("9230080000{i:02}"))
-            .chain(["923009999999".to_string()]),
-    )
-    .await;
-    let (app, key) = (&s.app, s.tenant.key.as_str());
-    set_daily_cap(app, &s.tenant.id, 3).await;
-    let recipients: Vec<Value> = (0..3)
-        .map(|i| json!({"phone": format!("+9230080000{i:02}")}))
-        .collect();
-    let id = created_id(
-        app,
-        key,
-        json!({"name": "Raced", "message": "m", "delaySeconds": 2, "recipients": recipients}),
-    )
-    .await;
-    let (status, ran) = run(app, key, &id).await;
+    s.open_windows(["923009999999".to_string()]).await;
+    let (app, t) = (&s.app, &s.tenant);
+    app.set_limits(&s.tenant.id, json!({"messagesPerDay": 3}))
+        .await;
+    let recipients = s.numbered("9230080000", 3).await;
+    let id = s.campaign_to("Raced", recipients, 2).await;
+    let Reply {
+        status, body: ran, ..
+    } = t.run_campaign(&id).await;
     assert_eq!(
         (status, ran["batch"]["size"].clone()),
         (StatusCode::OK, json!(3))
     );
     // An API send takes one of the three units while the batch waits in the queue.
-    let (status, _) = call(
-        app,
-        key,
-        Method::POST,
-        "/api/public/v1/send",
-        Some(json!({"to": "+923009999999", "message": "direct"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let paused = drive(app, &s.tenant.id, &id, 30, |c| {
-        c.status == CampaignStatus::Paused
-    })
-    .await;
+    t.send_text("+923009999999", "direct").await;
+    let paused = s.until(&id, CampaignStatus::Paused).await;
     assert_eq!(
         (paused.sent, paused.queued, paused.failed),
         (2, 1, 0),
         "the refused one stays queued"
     );
-    assert_eq!(
-        paused.pause_reason,
-        Some(wati_shared::domain::campaigns::PauseReason::DailyLimit)
-    );
+    assert_eq!(paused.pause_reason, Some(PauseReason::DailyLimit));
     assert_eq!(
         s.fake.requests().len(),
         3,
         "two campaign sends and the direct one"
     );
 
-    clock.set(wati_shared::domain::quota::next_midnight(clock.now()) + Days::seconds(1));
-    let report = fn_scheduler::run(&app.state, &json!({"job": "minute"}))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    clock.set(next_midnight(clock.now()) + Days::seconds(1));
+    let report = app.scheduler("minute").await;
     assert_eq!(
         report.requeued, 1,
         "the leftover is queued again: {report:?}"
     );
-    let done = drive(app, &s.tenant.id, &id, 30, |c| {
-        c.status == CampaignStatus::Completed
-    })
-    .await;
+    let done = s.until(&id, CampaignStatus::Completed).await;
     assert_eq!((done.sent, done.failed), (3, 0));
     assert_eq!(s.fake.requests().len(), 4);
 }
@@ -1149,23 +746,21 @@ async fn a_send_the_cap_refuses_in_the_worker_pauses_and_is_sent_the_next_day() 
 async fn a_redelivered_worker_message_sends_nothing_twice() {
     let s = setup(true, None, Clock::System).await;
     s.open_windows(["923009000001".to_string()]).await;
-    let (app, key) = (&s.app, s.tenant.key.as_str());
-    let id = created_id(app, key, json!({"name": "Once", "message": "m", "delaySeconds": 1, "recipients": [{"phone": "+923009000001"}]})).await;
-    let (status, _) = run(app, key, &id).await;
-    assert_eq!(status, StatusCode::OK);
+    let (app, t) = (&s.app, &s.tenant);
+    let id = t.campaign_id(json!({"name": "Once", "message": "m", "delaySeconds": 1, "recipients": [{"phone": "+923009000001"}]})).await;
+    t.run_campaign(&id).await.ok();
     let (handler, _) = worker(app);
-    let raw = receive_raw(app, 1, 1).await;
-    let task: SendTask = serde_json::from_str(raw[0].body.as_deref().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let raw = app.receive(&app.queue("CampaignQueue"), 1, Some(1)).await;
+    let task: SendTask = serde_json::from_str(raw[0].body.as_deref().expect("a task")).unwrap();
     assert_eq!(
         (task.to.as_str(), task.campaign_id.as_str()),
         ("923009000001", id.as_str())
     );
     // The same message twice in one batch, then once more later, then SQS's own redelivery.
     let twice: Vec<_> = [raw.clone(), raw.clone()].concat();
-    let response = handler(as_event(&twice)).await;
+    let response = handler(sqs_event_of(&twice)).await;
     assert!(response.batch_item_failures.is_empty());
-    let response = handler(as_event(&raw)).await;
+    let response = handler(sqs_event_of(&raw)).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(
         drain_for(app, 3).await,
@@ -1173,12 +768,12 @@ async fn a_redelivered_worker_message_sends_nothing_twice() {
         "SQS delivers it again after the visibility timeout"
     );
     assert_eq!(s.fake.requests().len(), 1, "one provider call in all");
-    let c = stored(app, &s.tenant.id, &id).await;
+    let c = s.stored(&id).await;
     assert_eq!(
         (c.status, c.sent, c.failed, c.queued),
         (CampaignStatus::Completed, 1, 0, 0)
     );
-    let listed = all_recipients(app, key, &id, 10).await;
+    let listed = t.all_recipients(&id, 10).await;
     assert_eq!(listed[0]["status"], "sent");
 }
 
@@ -1186,32 +781,19 @@ async fn a_redelivered_worker_message_sends_nothing_twice() {
 async fn dead_workers_and_lost_messages_are_settled_by_the_scheduler_without_sending_twice() {
     let clock = Clock::manual(start_of_next_minute());
     let s = setup(true, None, clock.clone()).await;
-    s.open_windows((0..3).map(|i| format!("9230100000{i:02}")))
-        .await;
-    let (app, key) = (&s.app, s.tenant.key.as_str());
-    let recipients: Vec<Value> = (0..3)
-        .map(|i| json!({"phone": format!("+9230100000{i:02}")}))
-        .collect();
-    let id = created_id(
-        app,
-        key,
-        json!({"name": "Crash", "message": "m", "delaySeconds": 1, "recipients": recipients}),
-    )
-    .await;
-    let (status, _) = run(app, key, &id).await;
-    assert_eq!(status, StatusCode::OK);
+    let (app, t) = (&s.app, &s.tenant);
+    let recipients = s.numbered("9230100000", 3).await;
+    let id = s.campaign_to("Crash", recipients, 1).await;
+    t.run_campaign(&id).await.ok();
     // All three messages are lost (taken off the queue and dropped).
-    let raw = receive_raw(app, 3, 600).await;
+    let raw = app.receive(&app.queue("CampaignQueue"), 3, Some(600)).await;
     let tasks: Vec<SendTask> = raw
         .iter()
-        .map(|m| {
-            serde_json::from_str(m.body.as_deref().unwrap_or_default())
-                .unwrap_or_else(|e| panic!("{e}"))
-        })
+        .map(|m| serde_json::from_str::<SendTask>(m.body.as_deref().expect("a task")).unwrap())
         .collect();
     let store = &app.state.store;
     let now = clock.now();
-    let at = wati_shared::runtime::clock::iso(now);
+    let at = iso(now);
     // Recipient 0: a worker claimed it and died before the send flow wrote anything.
     let claim = store
         .claim_recipient(
@@ -1223,7 +805,7 @@ async fn dead_workers_and_lost_messages_are_settled_by_the_scheduler_without_sen
             &at,
         )
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(claim, Claim::Claimed);
     // Recipient 1: a worker claimed it, the send flow recorded the message as pending (the
     // provider may have it), and the worker died.
@@ -1238,76 +820,45 @@ async fn dead_workers_and_lost_messages_are_settled_by_the_scheduler_without_sen
             &at,
         )
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(claim, Claim::Claimed);
-    let pending = wati_shared::store::messages::Message {
-        id: mid.clone(),
-        tenant_id: s.tenant.id.clone(),
-        direction: wati_shared::store::messages::Direction::Out,
-        peer: tasks[1].to.clone(),
-        kind: wati_shared::store::messages::MessageKind::Text,
-        text: Some("m".into()),
-        media_url: None,
-        media_mimetype: None,
-        media_file_name: None,
-        template_name: None,
-        template_language: None,
-        device_id: None,
-        provider: None,
-        status: wati_shared::domain::messages::MessageStatus::Pending,
-        wa_message_id: None,
-        error: None,
-        error_code: None,
-        response_status: None,
-        retry_after: None,
-        source: wati_shared::store::messages::MessageSource::Campaign,
-        api_key_id: None,
-        created_at: at.clone(),
-        updated_at: at.clone(),
-        sent_at: None,
-        delivered_at: None,
-        read_at: None,
-        failed_at: None,
-    };
-    store
-        .create_outbound(&pending, None, now.timestamp())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let pending = pending_text(
+        &mid,
+        &s.tenant.id,
+        &tasks[1].to,
+        "m",
+        MessageSource::Campaign,
+        now,
+    );
+    app.store_outbound(&pending, now.timestamp()).await;
     // Recipient 2: its message was simply lost.
 
     // Before the batch is overdue the scheduler leaves it alone.
-    let report = fn_scheduler::run(&app.state, &json!({"job": "minute"}))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let report = app.scheduler("minute").await;
     assert_eq!(report.requeued, 0, "{report:?}");
     clock.advance(Days::minutes(10));
-    let report = fn_scheduler::run(&app.state, &json!({"job": "minute"}))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let report = app.scheduler("minute").await;
     assert_eq!(report.requeued, 1, "{report:?}");
-    let c = stored(app, &s.tenant.id, &id).await;
+    let c = s.stored(&id).await;
     assert_eq!(
         (c.failed, c.queued),
         (1, 2),
         "the pending one is failed, two are queued again"
     );
-    let done = drive(app, &s.tenant.id, &id, 30, |c| {
-        c.status == CampaignStatus::Completed
-    })
-    .await;
+    let done = s.until(&id, CampaignStatus::Completed).await;
     assert_eq!((done.sent, done.failed), (2, 1));
     let sent_to: Vec<String> = s
         .fake
         .requests()
         .iter()
-        .map(|r| r.body["to"].as_str().unwrap_or_default().to_string())
+        .map(|r| r.body["to"].string())
         .collect();
     assert_eq!(sent_to.len(), 2, "{sent_to:?}");
     assert!(
         !sent_to.contains(&tasks[1].to),
         "the one that may have gone out is not sent again"
     );
-    let listed = all_recipients(app, key, &id, 10).await;
+    let listed = t.all_recipients(&id, 10).await;
     let failed: Vec<&Value> = listed.iter().filter(|r| r["status"] == "failed").collect();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0]["error"], UNKNOWN_OUTCOME);
@@ -1317,15 +868,12 @@ async fn dead_workers_and_lost_messages_are_settled_by_the_scheduler_without_sen
 #[tokio::test]
 async fn campaigns_are_private_to_their_tenant_and_gated_by_plan() {
     let s = setup(false, None, Clock::System).await;
-    let (app, key) = (&s.app, s.tenant.key.as_str());
-    let id = created_id(
-        app,
-        key,
-        json!({"name": "Mine", "message": "m", "tag": "vip"}),
-    )
-    .await;
-    let other = app.create_tenant("agency").await;
-    app.sandbox_device(&other.key).await;
+    let (app, t) = (&s.app, &s.tenant);
+    let id = t
+        .campaign_id(json!({"name": "Mine", "message": "m", "tag": "vip"}))
+        .await;
+    let other = app.tenant("agency").await;
+    other.sandbox_device().await;
     for (method, path) in [
         (Method::GET, format!("/api/public/v1/campaigns/{id}")),
         (
@@ -1338,32 +886,24 @@ async fn campaigns_are_private_to_their_tenant_and_gated_by_plan() {
             format!("/api/public/v1/campaigns/{id}/cancel"),
         ),
     ] {
-        let (status, body) = call(app, &other.key, method.clone(), &path, None).await;
+        let Reply { status, body, .. } = other.request(method.clone(), &path, None).await;
         assert_eq!(
             (status, body["error"].clone()),
             (StatusCode::NOT_FOUND, json!("Campaign not found")),
             "{method} {path}"
         );
     }
-    let (status, page) = call(
-        app,
-        &other.key,
-        Method::GET,
-        "/api/public/v1/campaigns",
-        None,
-    )
-    .await;
+    let Reply {
+        status, body: page, ..
+    } = other.get("/api/public/v1/campaigns").await;
     assert_eq!(
         (status, page["campaigns"].clone()),
         (StatusCode::OK, json!([]))
     );
     // The other tenant's device cannot be used either.
-    let (status, body) = create(
-        app,
-        &other.key,
-        json!({"name": "x", "message": "m", "tag": "vip", "deviceId": s.device}),
-    )
-    .await;
+    let Reply { status, body, .. } = other
+        .create_campaign(json!({"name": "x", "message": "m", "tag": "vip", "deviceId": s.device}))
+        .await;
     assert_eq!(
         (status, body["error"].clone()),
         (
@@ -1371,23 +911,22 @@ async fn campaigns_are_private_to_their_tenant_and_gated_by_plan() {
             json!(format!("\"deviceId\": device {} not found", s.device))
         )
     );
-    assert_eq!(get(app, key, &id).await["status"], "running");
+    assert_eq!(t.campaign(&id).await["status"], "running");
 
     // Free and starter plans have no REST API: 409.
     for plan in ["free", "starter"] {
-        let t = app.create_tenant(plan).await;
+        let t = app.tenant(plan).await;
         for (method, path) in [
             (Method::POST, "/api/public/v1/campaigns"),
             (Method::GET, "/api/public/v1/campaigns"),
         ] {
-            let (status, body) = call(
-                app,
-                &t.key,
-                method,
-                path,
-                Some(json!({"name": "x", "message": "m", "tag": "vip"})),
-            )
-            .await;
+            let Reply { status, body, .. } = t
+                .request(
+                    method,
+                    path,
+                    Some(json!({"name": "x", "message": "m", "tag": "vip"})),
+                )
+                .await;
             assert_eq!(status, StatusCode::CONFLICT, "{plan}");
             assert_eq!(
                 body["error"],
@@ -1397,76 +936,42 @@ async fn campaigns_are_private_to_their_tenant_and_gated_by_plan() {
             );
         }
     }
-    let (status, _) = call(
-        app,
-        "wati_not_a_real_key_000000000000000000000000",
-        Method::GET,
-        "/api/public/v1/campaigns",
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    app.with_key("wati_not_a_real_key_000000000000000000000000")
+        .get("/api/public/v1/campaigns")
+        .await
+        .expect(StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn campaigns_are_listed_newest_first_a_page_at_a_time() {
     let s = setup(false, None, Clock::System).await;
-    let (app, key) = (&s.app, s.tenant.key.as_str());
+    let (app, t) = (&s.app, &s.tenant);
     let mut ids = Vec::new();
     for i in 0..3 {
         ids.push(
-            created_id(
-                app,
-                key,
-                json!({"name": format!("C{i}"), "message": "m", "tag": "vip"}),
-            )
-            .await,
+            t.campaign_id(json!({"name": format!("C{i}"), "message": "m", "tag": "vip"}))
+                .await,
         );
     }
-    let (status, first) = call(
-        app,
-        key,
-        Method::GET,
-        "/api/public/v1/campaigns?limit=2",
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let names: Vec<&str> = first["campaigns"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c["name"].as_str())
-        .collect();
+    let first = t
+        .get("/api/public/v1/campaigns?limit=2")
+        .await
+        .expect(StatusCode::OK);
+    let names: Vec<&str> = first["campaigns"].strs("name");
     assert_eq!(names, vec!["C2", "C1"]);
-    let cursor = first["nextCursor"].as_str().unwrap_or_default();
-    let (status, second) = call(
-        app,
-        key,
-        Method::GET,
-        &format!("/api/public/v1/campaigns?limit=2&cursor={cursor}"),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let cursor = first["nextCursor"].str();
+    let second = t
+        .get(&format!("/api/public/v1/campaigns?limit=2&cursor={cursor}"))
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(second["campaigns"][0]["name"], "C0");
     assert_eq!(second["campaigns"][0]["total"], 0);
     assert!(second["nextCursor"].is_null());
-    let (status, body) = call(
-        app,
-        key,
-        Method::GET,
-        "/api/public/v1/campaigns?cursor=abc",
-        None,
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].clone()),
-        (StatusCode::BAD_REQUEST, json!("Invalid \"cursor\""))
-    );
+    t.get("/api/public/v1/campaigns?cursor=abc")
+        .await
+        .expect_error(StatusCode::BAD_REQUEST, "Invalid \"cursor\"");
     // A tag nobody carries: the first run finds the audience empty and completes it.
-    let (status, ran) = run(app, key, &ids[0]).await;
-    assert_eq!(status, StatusCode::OK, "{ran}");
+    let ran = t.run_campaign(&ids[0]).await.expect(StatusCode::OK);
     assert_eq!(ran["result"], "completed");
     assert_eq!(ran["campaign"]["status"], "completed");
     assert_eq!(ran["campaign"]["audienceResolved"], true);
@@ -1482,28 +987,26 @@ async fn campaigns_are_listed_newest_first_a_page_at_a_time() {
 #[tokio::test]
 async fn a_large_recipients_array_is_stored_in_chunks_and_read_a_batch_at_a_time() {
     let s = setup(false, None, Clock::System).await;
-    let (app, key) = (&s.app, s.tenant.key.as_str());
+    let t = &s.tenant;
     let n = 2_500;
     let recipients: Vec<Value> = (0..n)
         .map(|i| json!({"name": format!("R{i}"), "phone": format!("+92301{i:07}")}))
         .collect();
-    let (status, created) = create(app, key, json!({"name": "Big", "message": "Hi {{name}}", "delaySeconds": 60, "recipients": recipients})).await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let id = created["id"].as_str().unwrap_or_default().to_string();
+    let created = t.create_campaign(json!({"name": "Big", "message": "Hi {{name}}", "delaySeconds": 60, "recipients": recipients})).await.expect(StatusCode::CREATED);
+    let id = created["id"].string();
     assert_eq!(counts(&created["campaign"]), (n, n, 0, 0, 0, 0));
-    let c = stored(app, &s.tenant.id, &id).await;
+    let c = s.stored(&id).await;
     assert_eq!(c.chunks, 3, "1,000 entries per chunk");
 
     // A batch at 60 s intervals holds what SQS can delay: 16 messages (0 … 900 s).
-    let (status, ran) = run(app, key, &id).await;
-    assert_eq!(status, StatusCode::OK, "{ran}");
+    let ran = t.run_campaign(&id).await.expect(StatusCode::OK);
     assert_eq!(ran["batch"]["size"], 16);
     assert_eq!(counts(&ran["campaign"]), (n, n - 16, 16, 0, 0, 0));
-    let listed = all_recipients(app, key, &id, 100).await;
+    let listed = t.all_recipients(&id, 100).await;
     assert_eq!(listed.len() as u64, n);
     let queued = listed.iter().filter(|r| r["status"] == "queued").count();
     assert_eq!(queued, 16);
-    let mut phones: Vec<&str> = listed.iter().filter_map(|r| r["phone"].as_str()).collect();
+    let mut phones: Vec<&str> = listed.iter().map(|r| r["phone"].str()).collect();
     phones.sort();
     phones.dedup();
     assert_eq!(phones.len() as u64, n, "every recipient listed once");
@@ -1511,52 +1014,27 @@ async fn a_large_recipients_array_is_stored_in_chunks_and_read_a_batch_at_a_time
     assert_eq!(listed[16]["status"], "pending");
     assert_eq!(listed[1500]["name"], "R1500");
 
-    let (status, cancelled) = call(
-        app,
-        key,
-        Method::POST,
-        &format!("/api/public/v1/campaigns/{id}/cancel"),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let cancelled = t.cancel_campaign(&id).await.expect(StatusCode::OK);
     assert_eq!(counts(&cancelled["campaign"]), (n, 0, 0, 0, 0, n));
 }
 
 #[tokio::test]
 async fn a_campaign_pauses_when_its_device_is_gone_and_run_resumes_it() {
     let s = setup(false, None, Clock::System).await;
-    let (app, key) = (&s.app, s.tenant.key.as_str());
-    let recipients: Vec<Value> = (0..2)
-        .map(|i| json!({"phone": format!("+9230110000{i:02}")}))
-        .collect();
-    let id = created_id(
-        app,
-        key,
-        json!({"name": "Device", "message": "m", "delaySeconds": 1, "recipients": recipients}),
-    )
-    .await;
-    let (status, _) = call(
-        app,
-        key,
-        Method::DELETE,
-        &format!("/api/devices/{}", s.device),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, _) = run(app, key, &id).await;
-    assert_eq!(status, StatusCode::OK);
-    let paused = drive(app, &s.tenant.id, &id, 30, |c| {
-        c.status == CampaignStatus::Paused
-    })
-    .await;
+    let (app, t) = (&s.app, &s.tenant);
+    let recipients = s.numbered("9230110000", 2).await;
+    let id = s.campaign_to("Device", recipients, 1).await;
+    t.delete(&format!("/api/devices/{}", s.device))
+        .await
+        .expect(StatusCode::OK);
+    t.run_campaign(&id).await.ok();
+    let paused = s.until(&id, CampaignStatus::Paused).await;
     assert_eq!(
         (paused.sent, paused.failed, paused.queued),
         (0, 0, 2),
         "nothing sent, nothing lost"
     );
-    let c = get(app, key, &id).await;
+    let c = t.campaign(&id).await;
     assert_eq!(c["pauseReason"], "device_unavailable");
     assert!(
         c["pauseMessage"]
@@ -1567,21 +1045,15 @@ async fn a_campaign_pauses_when_its_device_is_gone_and_run_resumes_it() {
     );
     assert!(c.get("resumesAt").is_none());
     // The scheduler does not resume it; `run` does, once a device is back.
-    let report = fn_scheduler::run(&app.state, &json!({"job": "minute"}))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let report = app.scheduler("minute").await;
     assert_eq!(report.requeued + report.queued, 0, "{report:?}");
-    app.sandbox_device(key).await;
-    let (status, ran) = run(app, key, &id).await;
-    assert_eq!(status, StatusCode::OK, "{ran}");
+    t.sandbox_device().await;
+    let ran = t.run_campaign(&id).await.expect(StatusCode::OK);
     assert_eq!(
         (ran["result"].clone(), ran["requeued"].clone()),
         (json!("requeued"), json!(2))
     );
-    let done = drive(app, &s.tenant.id, &id, 30, |c| {
-        c.status == CampaignStatus::Completed
-    })
-    .await;
+    let done = s.until(&id, CampaignStatus::Completed).await;
     assert_eq!((done.sent, done.failed), (2, 0));
 }
 
@@ -1589,21 +1061,14 @@ async fn a_campaign_pauses_when_its_device_is_gone_and_run_resumes_it() {
 async fn recipients_outside_the_24_hour_window_fail_without_a_call_to_meta() {
     let s = setup(true, None, Clock::System).await;
     s.open_windows(["923011000001".to_string()]).await;
-    let (app, key) = (&s.app, s.tenant.key.as_str());
-    let (_, created) = create(
-        app,
-        key,
-        json!({"name": "Window", "message": "m", "delaySeconds": 1,
-               "recipients": [{"phone": "+923011000001"}, {"phone": "+923011000002"}]}),
-    )
-    .await;
-    let id = created["id"].as_str().unwrap_or_default().to_string();
-    let (status, _) = run(app, key, &id).await;
-    assert_eq!(status, StatusCode::OK);
-    let done = drive(app, &s.tenant.id, &id, 30, |c| {
-        c.status == CampaignStatus::Completed
-    })
-    .await;
+    let t = &s.tenant;
+    let Reply { body: created, .. } = t
+        .create_campaign(json!({"name": "Window", "message": "m", "delaySeconds": 1,
+               "recipients": [{"phone": "+923011000001"}, {"phone": "+923011000002"}]}))
+        .await;
+    let id = created["id"].string();
+    t.run_campaign(&id).await.ok();
+    let done = s.until(&id, CampaignStatus::Completed).await;
     assert_eq!(
         (done.sent, done.failed),
         (1, 1),
@@ -1614,14 +1079,11 @@ async fn recipients_outside_the_24_hour_window_fail_without_a_call_to_meta() {
         1,
         "Meta is not asked for the closed window"
     );
-    let (_, recipients) = call(
-        app,
-        key,
-        Method::GET,
-        &format!("/api/public/v1/campaigns/{id}/recipients"),
-        None,
-    )
-    .await;
+    let Reply {
+        body: recipients, ..
+    } = t
+        .get(&format!("/api/public/v1/campaigns/{id}/recipients"))
+        .await;
     let text = recipients.to_string();
     assert!(text.contains("24-hour"), "the failure says why: {text}");
 }

@@ -1,6 +1,6 @@
 //! `wati-admin` prints the same JSON as the admin API.
 
-use wati_infra::admin_cli::run;
+use wati_tests::shared::admin_cli as run;
 use wati_tests::*;
 
 fn args(a: &[&str]) -> Vec<String> {
@@ -15,47 +15,50 @@ async fn tenant_create_get_update_list() {
         &args(&["tenant", "create", "--name", "Acme", "--plan", "pro"]),
     )
     .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let created: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(created["tenant"]["name"], "Acme");
     assert_eq!(created["tenant"]["plan"], "pro");
-    let key = created["apiKey"].as_str().unwrap_or_default();
-    let id = created["tenant"]["id"].as_str().unwrap_or_default();
+    let key = created["apiKey"].str();
+    let id = created["tenant"]["id"].str();
 
     // The key it printed works over HTTP.
-    let (status, _, _) = parts(app.req(Method::GET, "/api/keys", Some(key)).send().await).await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        app.with_key(key).get("/api/keys").await.status,
+        StatusCode::OK
+    );
 
     let out = run(
         &app.state,
         &args(&["tenant", "update", id, "--suspended", "true"]),
     )
     .await
-    .unwrap_or_default();
-    let updated: Value = serde_json::from_str(&out).unwrap_or_default();
+    .expect("the store answers");
+    let updated: Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(updated["tenant"]["suspended"], true);
-    let (status, _, _) = parts(app.req(Method::GET, "/api/keys", Some(key)).send().await).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.with_key(key).get("/api/keys").await.status,
+        StatusCode::FORBIDDEN
+    );
 
     let out = run(&app.state, &args(&["tenant", "get", id]))
         .await
-        .unwrap_or_default();
-    let (_, _, over_http) = parts(
-        app.admin(Method::GET, &format!("/api/admin/tenants/{id}"))
-            .send()
-            .await,
-    )
-    .await;
+        .expect("the store answers");
+    let over_http = app
+        .admin()
+        .get(&format!("/api/admin/tenants/{id}"))
+        .await
+        .body;
     assert_eq!(
-        serde_json::from_str::<Value>(&out).unwrap_or_default(),
+        serde_json::from_str::<Value>(&out).expect("JSON"),
         over_http,
         "same JSON as the API"
     );
 
     let out = run(&app.state, &args(&["tenant", "list", "--limit", "5"]))
         .await
-        .unwrap_or_default();
-    let list: Value = serde_json::from_str(&out).unwrap_or_default();
+        .expect("the store answers");
+    let list: Value = serde_json::from_str(&out).expect("JSON");
     assert!(list["tenants"]
         .as_array()
         .is_some_and(|t| t.iter().any(|t| t["id"] == id)));

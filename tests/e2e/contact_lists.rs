@@ -2,129 +2,66 @@
 //! the sweep for large lists), members by id or phone, the 25-lists bound, and the
 //! campaign-side member pages.
 
-use crate::contacts::{call, get_json, ids_of, tenant, upsert};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashSet;
-use wati_shared::store::keys;
+use wati_tests::shared::store::keys;
 use wati_tests::*;
 
-async fn create_list(app: &TestApp, key: &str, name: &str) -> String {
-    let (status, _, body) = call(
-        app,
-        Method::POST,
-        "/api/contact-lists",
-        key,
-        Some(json!({ "name": name })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body["list"]["id"].as_str().unwrap_or_default().to_string()
-}
-
-async fn members(app: &TestApp, key: &str, list: &str, method: Method, body: Value) -> Value {
-    let (status, _, body) = call(
-        app,
+async fn members(t: &Tenant, list: &str, method: Method, body: Value) -> Value {
+    t.request(
         method,
         &format!("/api/contact-lists/{list}/members"),
-        key,
         Some(body),
     )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
+    .await
+    .ok()
 }
 
 fn statuses(report: &Value) -> Vec<&str> {
-    report["results"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|r| r["status"].as_str())
-        .collect()
+    report["results"].strs("status")
 }
 
 /// The contact item's `lists` attribute, read raw.
 async fn lists_on_contact(app: &TestApp, tenant_id: &str, contact_id: &str) -> Vec<String> {
-    let out = app
-        .state
-        .aws
-        .dynamo
-        .get_item()
-        .table_name(&app.state.config.table_name)
-        .key(keys::PK, AttributeValue::S(keys::contacts_pk(tenant_id)))
-        .key(keys::SK, AttributeValue::S(keys::contact_sk(contact_id)))
-        .consistent_read(true)
-        .send()
+    let mut lists = app
+        .item(&keys::contacts_pk(tenant_id), &keys::contact_sk(contact_id))
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let mut lists = out
-        .item
-        .and_then(|mut i| i.remove("lists"))
-        .and_then(|v| v.as_ss().ok().cloned())
+        .remove("lists")
+        .map(|v| v.as_ss().expect("a string set").clone())
         .unwrap_or_default();
     lists.sort();
     lists
 }
 
-async fn count_partition(app: &TestApp, pk: &str) -> i32 {
-    app.state
-        .aws
-        .dynamo
-        .query()
-        .table_name(&app.state.config.table_name)
-        .key_condition_expression("PK = :pk")
-        .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
-        .count
-}
-
 #[tokio::test]
 async fn lists_are_created_listed_fetched_and_deleted() {
     let app = TestApp::start().await;
-    let t = tenant(&app).await;
-    let first = create_list(&app, &t.key, " January promo ").await;
-    let second = create_list(&app, &t.key, "VIPs").await;
-    let third = create_list(&app, &t.key, "Leads").await;
+    let t = app.roomy_tenant("pro").await;
+    let first = t.create_list(" January promo ").await;
+    let second = t.create_list("VIPs").await;
+    let third = t.create_list("Leads").await;
 
-    let page = get_json(&app, &t.key, "/api/contact-lists").await;
-    let names: Vec<&str> = page["lists"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|l| l["name"].as_str())
-        .collect();
+    let page = t.get_ok("/api/contact-lists").await;
+    let names: Vec<&str> = page["lists"].strs("name");
     assert_eq!(
         names,
         vec!["Leads", "VIPs", "January promo"],
         "newest first"
     );
-    let one = get_json(&app, &t.key, &format!("/api/contact-lists/{first}")).await;
+    let one = t.get_ok(&format!("/api/contact-lists/{first}")).await;
     assert_eq!(one["list"]["id"], first.as_str());
     assert_eq!(one["list"]["name"], "January promo");
     assert_eq!(one["list"]["memberCount"], 0);
 
-    let p1 = get_json(&app, &t.key, "/api/contact-lists?limit=2").await;
+    let p1 = t.get_ok("/api/contact-lists?limit=2").await;
     assert_eq!(p1["lists"].as_array().map(Vec::len), Some(2));
-    let cursor = p1["nextCursor"].as_str().unwrap_or_default();
-    let p2 = get_json(
-        &app,
-        &t.key,
-        &format!("/api/contact-lists?limit=2&cursor={cursor}"),
-    )
-    .await;
+    let cursor = p1["nextCursor"].str();
+    let p2 = t
+        .get_ok(&format!("/api/contact-lists?limit=2&cursor={cursor}"))
+        .await;
     assert_eq!(p2["lists"][0]["id"], first.as_str());
 
-    let (status, _, body) = call(
-        &app,
-        Method::DELETE,
-        &format!("/api/contact-lists/{second}"),
-        &t.key,
-        None,
-    )
-    .await;
+    let Reply { status, body, .. } = t.delete(&format!("/api/contact-lists/{second}")).await;
     assert_eq!(
         (status, body),
         (
@@ -137,47 +74,34 @@ async fn lists_are_created_listed_fetched_and_deleted() {
         (Method::DELETE, format!("/api/contact-lists/{second}")),
         (Method::GET, format!("/api/contact-lists/{second}/members")),
     ] {
-        let (status, _, body) = call(&app, method, &path, &t.key, None).await;
-        assert_eq!(
-            (status, body),
-            (
-                StatusCode::NOT_FOUND,
-                json!({"error": "Contact list not found"})
-            )
+        t.request(method, &path, None).await.expect_body(
+            StatusCode::NOT_FOUND,
+            json!({"error": "Contact list not found"}),
         );
     }
-    let page = get_json(&app, &t.key, "/api/contact-lists").await;
-    let ids: Vec<&str> = page["lists"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|l| l["id"].as_str())
-        .collect();
+    let page = t.get_ok("/api/contact-lists").await;
+    let ids: Vec<&str> = page["lists"].strs("id");
     assert_eq!(ids, vec![third.as_str(), first.as_str()]);
     // No tombstone is left behind for an empty list.
-    assert_eq!(count_partition(&app, &keys::lists_pk(&t.id)).await, 2);
+    assert_eq!(app.count_partition(&keys::lists_pk(&t.id)).await, 2);
 }
 
 #[tokio::test]
 async fn members_are_added_and_removed_by_id_or_phone_with_exact_counts() {
     let app = TestApp::start().await;
-    let t = tenant(&app).await;
-    let body = upsert(
-        &app,
-        &t.key,
-        json!([{"name": "Ali", "phone": "+923001234567"},
+    let t = app.roomy_tenant("pro").await;
+    let body = t
+        .upsert_contacts(json!([{"name": "Ali", "phone": "+923001234567"},
                {"name": "Sara", "phone": "+923009876543"},
-               {"name": "Omar", "phone": "+923005550000"}]),
-    )
-    .await;
+               {"name": "Omar", "phone": "+923005550000"}]))
+        .await;
     let ids = ids_of(&body);
     let (ali, sara, omar) = (&ids[0], &ids[1], &ids[2]);
-    let list = create_list(&app, &t.key, "L").await;
+    let list = t.create_list("L").await;
     let unknown = "0193a6f2-7c1e-7d4b-9a51-3f0c2b8e4d11";
 
     let report = members(
-        &app,
-        &t.key,
+        &t,
         &list,
         Method::POST,
         json!({"contactIds": [ali, sara, ali, unknown, "junk"]}),
@@ -203,8 +127,7 @@ async fn members_are_added_and_removed_by_id_or_phone_with_exact_counts() {
     );
 
     let report = members(
-        &app,
-        &t.key,
+        &t,
         &list,
         Method::POST,
         json!({"phones": ["+92 300 555-0000", "12", "+923001111111", "923001234567"]}),
@@ -221,12 +144,9 @@ async fn members_are_added_and_removed_by_id_or_phone_with_exact_counts() {
     );
     assert_eq!(report["memberCount"], 3);
 
-    let page = get_json(
-        &app,
-        &t.key,
-        &format!("/api/contact-lists/{list}/members?limit=2"),
-    )
-    .await;
+    let page = t
+        .get_ok(&format!("/api/contact-lists/{list}/members?limit=2"))
+        .await;
     assert_eq!(page["members"].as_array().map(Vec::len), Some(2));
     let first = &page["members"][0];
     assert_eq!(first["contactId"], ali.as_str(), "contact order");
@@ -235,19 +155,17 @@ async fn members_are_added_and_removed_by_id_or_phone_with_exact_counts() {
         (&json!("Ali"), &json!("923001234567"))
     );
     assert!(first["addedAt"].as_str().is_some_and(|s| s.ends_with('Z')));
-    let cursor = page["nextCursor"].as_str().unwrap_or_default();
-    let page = get_json(
-        &app,
-        &t.key,
-        &format!("/api/contact-lists/{list}/members?limit=2&cursor={cursor}"),
-    )
-    .await;
+    let cursor = page["nextCursor"].str();
+    let page = t
+        .get_ok(&format!(
+            "/api/contact-lists/{list}/members?limit=2&cursor={cursor}"
+        ))
+        .await;
     assert_eq!(page["members"][0]["contactId"], omar.as_str());
     assert_eq!(lists_on_contact(&app, &t.id, ali).await, vec![list.clone()]);
 
     let report = members(
-        &app,
-        &t.key,
+        &t,
         &list,
         Method::DELETE,
         json!({"contactIds": [ali, ali, unknown]}),
@@ -259,8 +177,7 @@ async fn members_are_added_and_removed_by_id_or_phone_with_exact_counts() {
     );
     assert_eq!(report["memberCount"], 2);
     let report = members(
-        &app,
-        &t.key,
+        &t,
         &list,
         Method::DELETE,
         json!({"phones": ["923001234567"]}),
@@ -271,26 +188,16 @@ async fn members_are_added_and_removed_by_id_or_phone_with_exact_counts() {
         lists_on_contact(&app, &t.id, ali).await,
         Vec::<String>::new()
     );
-    let page = get_json(&app, &t.key, &format!("/api/contact-lists/{list}/members")).await;
-    let left: Vec<&str> = page["members"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|m| m["contactId"].as_str())
-        .collect();
+    let page = t
+        .get_ok(&format!("/api/contact-lists/{list}/members"))
+        .await;
+    let left: Vec<&str> = page["members"].strs("contactId");
     assert_eq!(left, vec![sara.as_str(), omar.as_str()]);
     // The contact itself is untouched by leaving a list.
-    let c = get_json(&app, &t.key, &format!("/api/contacts/{ali}")).await;
+    let c = t.get_ok(&format!("/api/contacts/{ali}")).await;
     assert_eq!(c["contact"]["name"], "Ali");
     // Back in again.
-    let report = members(
-        &app,
-        &t.key,
-        &list,
-        Method::POST,
-        json!({"contactIds": [ali]}),
-    )
-    .await;
+    let report = members(&t, &list, Method::POST, json!({"contactIds": [ali]})).await;
     assert_eq!(
         (statuses(&report), &report["memberCount"]),
         (vec!["added"], &json!(3))
@@ -300,30 +207,20 @@ async fn members_are_added_and_removed_by_id_or_phone_with_exact_counts() {
 #[tokio::test]
 async fn a_contact_is_in_at_most_25_lists_and_deleted_lists_do_not_count() {
     let app = TestApp::start().await;
-    let t = tenant(&app).await;
-    let body = upsert(
-        &app,
-        &t.key,
-        json!([{"name": "Ali", "phone": "+923001234567"}]),
-    )
-    .await;
+    let t = app.roomy_tenant("pro").await;
+    let body = t
+        .upsert_contacts(json!([{"name": "Ali", "phone": "+923001234567"}]))
+        .await;
     let ali = ids_of(&body).remove(0);
     let mut lists = Vec::new();
     for i in 0..26 {
-        lists.push(create_list(&app, &t.key, &format!("L{i}")).await);
+        lists.push(t.create_list(&format!("L{i}")).await);
     }
     for l in &lists[..25] {
-        let r = members(&app, &t.key, l, Method::POST, json!({"contactIds": [ali]})).await;
+        let r = members(&t, l, Method::POST, json!({"contactIds": [ali]})).await;
         assert_eq!(statuses(&r), vec!["added"]);
     }
-    let r = members(
-        &app,
-        &t.key,
-        &lists[25],
-        Method::POST,
-        json!({"contactIds": [ali]}),
-    )
-    .await;
+    let r = members(&t, &lists[25], Method::POST, json!({"contactIds": [ali]})).await;
     assert_eq!(statuses(&r), vec!["error"]);
     assert_eq!(
         r["results"][0]["error"],
@@ -342,41 +239,31 @@ async fn a_contact_is_in_at_most_25_lists_and_deleted_lists_do_not_count() {
         .key(keys::SK, AttributeValue::S(keys::list_sk(&lists[0])))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(lists_on_contact(&app, &t.id, &ali).await.len(), 25);
-    let r = members(
-        &app,
-        &t.key,
-        &lists[25],
-        Method::POST,
-        json!({"contactIds": [ali]}),
-    )
-    .await;
+    let r = members(&t, &lists[25], Method::POST, json!({"contactIds": [ali]})).await;
     assert_eq!(statuses(&r), vec!["added"], "{r}");
     let on_contact = lists_on_contact(&app, &t.id, &ali).await;
     assert_eq!(on_contact.len(), 25);
     assert!(!on_contact.contains(&lists[0]) && on_contact.contains(&lists[25]));
     assert_eq!(
-        count_partition(&app, &keys::list_members_pk(&t.id, &lists[0])).await,
+        app.count_partition(&keys::list_members_pk(&t.id, &lists[0]))
+            .await,
         0,
         "its member item went too"
     );
 
     // Deleting the contact empties all 25 lists in one go.
-    let (_, _, body) = call(
-        &app,
-        Method::DELETE,
-        "/api/contacts",
-        &t.key,
-        Some(json!({"ids": [ali]})),
-    )
-    .await;
+    let body = t
+        .delete_json("/api/contacts", json!({"ids": [ali]}))
+        .await
+        .body;
     assert_eq!(body["deleted"], json!([ali]));
     for l in &lists[1..] {
-        let list = get_json(&app, &t.key, &format!("/api/contact-lists/{l}")).await;
+        let list = t.get_ok(&format!("/api/contact-lists/{l}")).await;
         assert_eq!(list["list"]["memberCount"], 0, "{l}");
         assert_eq!(
-            count_partition(&app, &keys::list_members_pk(&t.id, l)).await,
+            app.count_partition(&keys::list_members_pk(&t.id, l)).await,
             0
         );
     }
@@ -385,45 +272,25 @@ async fn a_contact_is_in_at_most_25_lists_and_deleted_lists_do_not_count() {
 #[tokio::test]
 async fn deleting_a_list_removes_its_members_and_a_large_one_is_finished_by_the_sweep() {
     let app = TestApp::start().await;
-    let t = tenant(&app).await;
+    let t = app.roomy_tenant("pro").await;
     let entries: Vec<Value> = (0..30)
         .map(|i| json!({"name": format!("C{i}"), "phone": format!("+4477002{i:05}")}))
         .collect();
-    let ids = ids_of(&upsert(&app, &t.key, json!(entries)).await);
-    let keep = create_list(&app, &t.key, "Keep").await;
-    members(
-        &app,
-        &t.key,
-        &keep,
-        Method::POST,
-        json!({"contactIds": ids}),
-    )
-    .await;
+    let ids = ids_of(&t.upsert_contacts(json!(entries)).await);
+    let keep = t.create_list("Keep").await;
+    members(&t, &keep, Method::POST, json!({"contactIds": ids})).await;
 
     // A small list goes at once.
-    let small = create_list(&app, &t.key, "Small").await;
-    members(
-        &app,
-        &t.key,
-        &small,
-        Method::POST,
-        json!({"contactIds": ids[..3]}),
-    )
-    .await;
-    let (status, _, body) = call(
-        &app,
-        Method::DELETE,
-        &format!("/api/contact-lists/{small}"),
-        &t.key,
-        None,
-    )
-    .await;
+    let small = t.create_list("Small").await;
+    members(&t, &small, Method::POST, json!({"contactIds": ids[..3]})).await;
+    let Reply { status, body, .. } = t.delete(&format!("/api/contact-lists/{small}")).await;
     assert_eq!(
         (status, &body["membersRemoved"], &body["cleanupComplete"]),
         (StatusCode::OK, &json!(3), &json!(true))
     );
     assert_eq!(
-        count_partition(&app, &keys::list_members_pk(&t.id, &small)).await,
+        app.count_partition(&keys::list_members_pk(&t.id, &small))
+            .await,
         0
     );
     assert_eq!(
@@ -433,34 +300,23 @@ async fn deleting_a_list_removes_its_members_and_a_large_one_is_finished_by_the_
 
     // A "large" one (a budget of 10 stands in for the request's 1,000) is gone at once, and
     // its members are removed a budget at a time.
-    let large = create_list(&app, &t.key, "Large").await;
-    members(
-        &app,
-        &t.key,
-        &large,
-        Method::POST,
-        json!({"contactIds": ids}),
-    )
-    .await;
-    let now = wati_shared::runtime::clock::iso(chrono::Utc::now());
+    let large = t.create_list("Large").await;
+    members(&t, &large, Method::POST, json!({"contactIds": ids})).await;
+    let now = iso(chrono::Utc::now());
     let store = &app.state.store;
     let d = store
         .delete_contact_list_within(&t.id, &large, &now, 10)
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("list not found"));
+        .unwrap()
+        .expect("list not found");
     assert_eq!((d.members_removed, d.cleanup_complete), (10, false));
-    let (status, _, _) = call(
-        &app,
-        Method::GET,
-        &format!("/api/contact-lists/{large}"),
-        &t.key,
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(
-        count_partition(&app, &keys::list_members_pk(&t.id, &large)).await,
+        t.get(&format!("/api/contact-lists/{large}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.count_partition(&keys::list_members_pk(&t.id, &large))
+            .await,
         20
     );
 
@@ -469,47 +325,40 @@ async fn deleting_a_list_removes_its_members_and_a_large_one_is_finished_by_the_
     assert!(lists_on_contact(&app, &t.id, &pending)
         .await
         .contains(&large));
-    let (status, _, _) = call(
-        &app,
-        Method::PATCH,
-        &format!("/api/contacts/{pending}"),
-        &t.key,
-        Some(json!({"name": "Renamed"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let (_, _, body) = call(
-        &app,
-        Method::DELETE,
-        "/api/contacts",
-        &t.key,
-        Some(json!({"ids": [pending]})),
-    )
-    .await;
+    assert_eq!(
+        t.patch(
+            &format!("/api/contacts/{pending}"),
+            json!({"name": "Renamed"})
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    let body = t
+        .delete_json("/api/contacts", json!({"ids": [pending]}))
+        .await
+        .body;
     assert_eq!(body["deleted"], json!([pending]));
-    let keep_list = get_json(&app, &t.key, &format!("/api/contact-lists/{keep}")).await;
+    let keep_list = t.get_ok(&format!("/api/contact-lists/{keep}")).await;
     assert_eq!(keep_list["list"]["memberCount"], 29);
     assert_eq!(
-        count_partition(&app, &keys::list_members_pk(&t.id, &large)).await,
+        app.count_partition(&keys::list_members_pk(&t.id, &large))
+            .await,
         19
     );
 
-    let r = store
-        .sweep_deleted_lists(15)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = store.sweep_deleted_lists(15).await.unwrap();
     assert_eq!(
         (r.members_removed, r.lists_finished, r.lists_pending),
         (15, 0, 1)
     );
     // The rest by the scheduled function, as the template wires it (every minute).
-    let template =
-        wati_infra::template::Template::load(&template_path()).unwrap_or_else(|e| panic!("{e}"));
+    let template = wati_tests::shared::Template::load(&template_path()).unwrap();
     let schedule = template
         .schedules()
         .into_iter()
         .find(|s| template.code_uri(&s.function) == Some("functions/contacts"))
-        .unwrap_or_else(|| panic!("no schedule for functions/contacts"));
+        .expect("no schedule for functions/contacts");
     assert_eq!(schedule.expression, "rate(1 minute)");
     let sweep = app
         .server
@@ -517,17 +366,15 @@ async fn deleting_a_list_removes_its_members_and_a_large_one_is_finished_by_the_
         .scheduled
         .get("functions/contacts")
         .cloned()
-        .unwrap_or_else(|| panic!("no scheduled handler registered"));
+        .expect("no scheduled handler registered");
     sweep(json!({"detail-type": "Scheduled Event"}))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let r = store
-        .sweep_deleted_lists(100)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
+    let r = store.sweep_deleted_lists(100).await.unwrap();
     assert_eq!(r, Default::default(), "nothing left to do");
     assert_eq!(
-        count_partition(&app, &keys::list_members_pk(&t.id, &large)).await,
+        app.count_partition(&keys::list_members_pk(&t.id, &large))
+            .await,
         0
     );
     for id in &ids[..29] {
@@ -538,32 +385,31 @@ async fn deleting_a_list_removes_its_members_and_a_large_one_is_finished_by_the_
         );
     }
     // Only the kept list is left in the lists partition (no tombstones).
-    assert_eq!(count_partition(&app, &keys::lists_pk(&t.id)).await, 1);
+    assert_eq!(app.count_partition(&keys::lists_pk(&t.id)).await, 1);
 }
 
 #[tokio::test]
 async fn concurrent_member_changes_keep_the_count_exact() {
     let app = TestApp::start().await;
-    let t = tenant(&app).await;
+    let t = app.roomy_tenant("pro").await;
     let entries: Vec<Value> = (0..40)
         .map(|i| json!({"name": format!("C{i}"), "phone": format!("+4477003{i:05}")}))
         .collect();
-    let ids = ids_of(&upsert(&app, &t.key, json!(entries)).await);
-    let list = create_list(&app, &t.key, "Busy").await;
+    let ids = ids_of(&t.upsert_contacts(json!(entries)).await);
+    let list = t.create_list("Busy").await;
     // Four requests adding overlapping halves at once.
     let chunks = [&ids[0..20], &ids[10..30], &ids[20..40], &ids[0..40]];
     let adds = chunks.iter().map(|c| {
-        let app = &app;
-        let key = t.key.clone();
+        let t = &t;
         let list = list.clone();
         let c = c.to_vec();
-        async move { members(app, &key, &list, Method::POST, json!({"contactIds": c})).await }
+        async move { members(t, &list, Method::POST, json!({"contactIds": c})).await }
     });
     let reports = futures::future::join_all(adds).await;
-    let added: u64 = reports.iter().filter_map(|r| r["changed"].as_u64()).sum();
-    let failed: u64 = reports.iter().filter_map(|r| r["failed"].as_u64()).sum();
+    let added: u64 = reports.iter().map(|r| r["changed"].u64()).sum();
+    let failed: u64 = reports.iter().map(|r| r["failed"].u64()).sum();
     assert_eq!((added, failed), (40, 0), "{reports:?}");
-    let l = get_json(&app, &t.key, &format!("/api/contact-lists/{list}")).await;
+    let l = t.get_ok(&format!("/api/contact-lists/{list}")).await;
     assert_eq!(l["list"]["memberCount"], 40);
 
     // The campaign-side pages see each member once, with name and phone.
@@ -576,7 +422,7 @@ async fn concurrent_member_changes_keep_the_count_exact() {
             .store
             .list_members_page(&t.id, &list, cursor.as_deref(), 15)
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         pages += 1;
         for m in &page.members {
             assert!(m.name.starts_with('C') && m.phone.starts_with("4477003"));
@@ -597,29 +443,23 @@ async fn concurrent_member_changes_keep_the_count_exact() {
 
     // Removing concurrently, with deletes of some of the same contacts in between.
     let removes = [&ids[0..25], &ids[15..40]].map(|c| {
-        let app = &app;
-        let key = t.key.clone();
+        let t = &t;
         let list = list.clone();
         let c = c.to_vec();
-        async move { members(app, &key, &list, Method::DELETE, json!({"contactIds": c})).await }
+        async move { members(t, &list, Method::DELETE, json!({"contactIds": c})).await }
     });
     let delete = async {
-        call(
-            &app,
-            Method::DELETE,
-            "/api/contacts",
-            &t.key,
-            Some(json!({"ids": ids[10..20]})),
-        )
-        .await
+        t.delete_json("/api/contacts", json!({"ids": ids[10..20]}))
+            .await
     };
-    let (reports, (status, _, _)) = tokio::join!(futures::future::join_all(removes), delete);
-    assert_eq!(status, StatusCode::OK);
+    let (reports, deleted) = tokio::join!(futures::future::join_all(removes), delete);
+    assert_eq!(deleted.status, StatusCode::OK);
     assert!(reports.iter().all(|r| r["failed"] == 0), "{reports:?}");
-    let l = get_json(&app, &t.key, &format!("/api/contact-lists/{list}")).await;
+    let l = t.get_ok(&format!("/api/contact-lists/{list}")).await;
     assert_eq!(l["list"]["memberCount"], 0);
     assert_eq!(
-        count_partition(&app, &keys::list_members_pk(&t.id, &list)).await,
+        app.count_partition(&keys::list_members_pk(&t.id, &list))
+            .await,
         0
     );
 }

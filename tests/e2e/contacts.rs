@@ -4,79 +4,15 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use std::collections::HashSet;
-use wati_shared::runtime::clock::Clock;
-use wati_shared::store::keys;
+use wati_tests::shared::store::keys;
 use wati_tests::*;
 
-pub async fn call(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    key: &str,
-    body: Option<Value>,
-) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-    let mut req = app.req(method, path, Some(key));
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    parts(req.send().await).await
-}
-
-pub async fn upsert(app: &TestApp, key: &str, contacts: Value) -> Value {
-    let (status, _, body) = call(
-        app,
-        Method::POST,
-        "/api/contacts",
-        key,
-        Some(json!({ "contacts": contacts })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
-}
-
-pub fn ids_of(results: &Value) -> Vec<String> {
-    results["results"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|r| r["id"].as_str().unwrap_or_default().to_string())
-        .collect()
-}
-
-/// A tenant whose key allows 10,000 requests a minute (these tests make many).
-pub async fn tenant(app: &TestApp) -> Tenant {
-    let t = app.create_tenant("pro").await;
-    let key_id = t.body["key"]["id"].as_str().unwrap_or_default().to_string();
-    let (status, _, body) = call(
-        app,
-        Method::PATCH,
-        &format!("/api/keys/{key_id}"),
-        &t.key,
-        Some(json!({"rateLimitPerMinute": 10_000})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    t
-}
-
-pub async fn get_json(app: &TestApp, key: &str, path: &str) -> Value {
-    let (status, _, body) = call(app, Method::GET, path, key, None).await;
-    assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
-    body
-}
-
 fn field<'a>(v: &'a Value, name: &str) -> Vec<&'a str> {
-    v["contacts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c[name].as_str())
-        .collect()
+    v["contacts"].strs(name)
 }
 
 /// Follows `nextCursor` to the end; returns every contact's id, in order, and the pages.
-async fn walk(app: &TestApp, key: &str, path: &str) -> (Vec<String>, usize) {
+async fn walk(t: &Tenant, path: &str) -> (Vec<String>, usize) {
     let mut ids = Vec::new();
     let mut pages = 0;
     let mut cursor: Option<String> = None;
@@ -86,7 +22,7 @@ async fn walk(app: &TestApp, key: &str, path: &str) -> (Vec<String>, usize) {
             Some(c) => format!("{path}{sep}cursor={c}"),
             None => path.to_string(),
         };
-        let page = get_json(app, key, &url).await;
+        let page = t.get_ok(&url).await;
         pages += 1;
         ids.extend(field(&page, "id").into_iter().map(str::to_string));
         match page["nextCursor"].as_str() {
@@ -100,54 +36,43 @@ async fn walk(app: &TestApp, key: &str, path: &str) -> (Vec<String>, usize) {
 #[tokio::test]
 async fn the_spec_examples_work_with_a_wati_key() {
     let app = TestApp::start().await;
-    let t = tenant(&app).await;
-    let (status, _, body) = call(
-        &app,
-        Method::POST,
-        "/api/contacts",
-        &t.key,
-        Some(json!({
-            "contacts": [
-                { "name": "Ali", "phone": "+923001234567", "tags": ["lead","jan26"] },
-                { "name": "Sara", "phone": "+923009876543", "tags": ["customer"] }
-            ]
-        })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let t = app.roomy_tenant("pro").await;
+    let body = t
+        .post(
+            "/api/contacts",
+            json!({
+                "contacts": [
+                    { "name": "Ali", "phone": "+923001234567", "tags": ["lead","jan26"] },
+                    { "name": "Sara", "phone": "+923009876543", "tags": ["customer"] }
+                ]
+            }),
+        )
+        .await
+        .expect(StatusCode::OK);
     assert_eq!((&body["created"], &body["failed"]), (&json!(2), &json!(0)));
     let ids = ids_of(&body);
 
-    let list = get_json(&app, &t.key, "/api/contacts").await;
+    let list = t.get_ok("/api/contacts").await;
     assert_eq!(field(&list, "name"), vec!["Sara", "Ali"], "newest first");
     assert_eq!(list["contacts"][1]["phone"], "923001234567");
     assert_eq!(list["contacts"][1]["tags"], json!(["jan26", "lead"]));
     assert_eq!(list["nextCursor"], Value::Null);
 
-    let (status, _, body) = call(
-        &app,
-        Method::DELETE,
-        "/api/contacts",
-        &t.key,
-        Some(json!({ "ids": ids })),
-    )
-    .await;
+    let Reply { status, body, .. } = t.delete_json("/api/contacts", json!({ "ids": ids })).await;
     assert_eq!(
         (status, body),
         (StatusCode::OK, json!({"deleted": ids, "notFound": []}))
     );
-    let list = get_json(&app, &t.key, "/api/contacts").await;
+    let list = t.get_ok("/api/contacts").await;
     assert_eq!(list["contacts"], json!([]));
 }
 
 #[tokio::test]
 async fn bulk_upsert_normalises_merges_and_reports_each_entry() {
     let app = TestApp::start().await;
-    let t = tenant(&app).await;
-    let body = upsert(
-        &app,
-        &t.key,
-        json!([
+    let t = app.roomy_tenant("pro").await;
+    let body = t
+        .upsert_contacts(json!([
             {"name": "Ali", "phone": "+92 300 123-4567", "tags": ["Lead", "jan26"]},
             {"name": "Sara", "phone": "+923009876543", "tags": ["customer"]},
             {"phone": "923001234567", "tags": ["VIP"]},
@@ -157,11 +82,10 @@ async fn bulk_upsert_normalises_merges_and_reports_each_entry() {
             {"phone": "+923001112224", "email": "x@example.com"},
             "not an object",
             {"name": "Ali Khan", "phone": "(92) 300 1234567"}
-        ]),
-    )
-    .await;
+        ]))
+        .await;
     let r = &body["results"];
-    let ali = r[0]["id"].as_str().unwrap_or_default().to_string();
+    let ali = r[0]["id"].string();
     assert_eq!(
         (
             &body["created"],
@@ -182,16 +106,10 @@ async fn bulk_upsert_normalises_merges_and_reports_each_entry() {
     );
     assert_eq!(r[8]["status"], "duplicate");
     let errors: Vec<(u64, &str)> = r
-        .as_array()
-        .into_iter()
-        .flatten()
+        .array()
+        .iter()
         .filter(|e| e["status"] == "error")
-        .map(|e| {
-            (
-                e["index"].as_u64().unwrap_or(99),
-                e["error"].as_str().unwrap_or_default(),
-            )
-        })
+        .map(|e| (e["index"].u64(), e["error"].str()))
         .collect();
     assert_eq!(
         errors,
@@ -204,62 +122,55 @@ async fn bulk_upsert_normalises_merges_and_reports_each_entry() {
         ]
     );
     // The duplicates merged into the first entry: the last name, every tag.
-    let c = get_json(&app, &t.key, &format!("/api/contacts/{ali}")).await;
+    let c = t.get_ok(&format!("/api/contacts/{ali}")).await;
     assert_eq!(c["contact"]["name"], "Ali Khan");
     assert_eq!(c["contact"]["tags"], json!(["jan26", "lead", "vip"]));
     assert_eq!(c["contact"]["phone"], "923001234567");
 
     // Against stored contacts: tags merged (not replaced), a missing name keeps the name,
     // an identical entry changes nothing.
-    let before = get_json(&app, &t.key, "/api/contacts?search=%2B923009876543").await;
-    let body = upsert(
-        &app,
-        &t.key,
-        json!([
+    let before = t.get_ok("/api/contacts?search=%2B923009876543").await;
+    let body = t
+        .upsert_contacts(json!([
             {"phone": "+923001234567", "tags": ["customer"]},
             {"name": "Sara", "phone": "923009876543", "tags": ["CUSTOMER"]},
             {"name": "", "phone": "923009876543"}
-        ]),
-    )
-    .await;
+        ]))
+        .await;
     assert_eq!(body["results"][0]["status"], "updated");
     assert_eq!(body["results"][0]["id"], ali.as_str());
     assert_eq!(body["results"][1]["status"], "unchanged");
     assert_eq!(body["results"][2]["status"], "duplicate");
-    let c = get_json(&app, &t.key, &format!("/api/contacts/{ali}")).await;
+    let c = t.get_ok(&format!("/api/contacts/{ali}")).await;
     assert_eq!(c["contact"]["name"], "Ali Khan");
     assert_eq!(
         c["contact"]["tags"],
         json!(["customer", "jan26", "lead", "vip"])
     );
-    let after = get_json(&app, &t.key, "/api/contacts?search=923009876543").await;
+    let after = t.get_ok("/api/contacts?search=923009876543").await;
     assert_eq!(before, after, "an unchanged contact is not rewritten");
 
-    let customers = get_json(&app, &t.key, "/api/contacts?tag=Customer").await;
+    let customers = t.get_ok("/api/contacts?tag=Customer").await;
     let mut names = field(&customers, "name");
     names.sort();
     assert_eq!(names, vec!["Ali Khan", "Sara"]);
     // Tag copies carry the whole contact, current.
     let ali_copy = customers["contacts"]
-        .as_array()
-        .into_iter()
-        .flatten()
+        .array()
+        .iter()
         .find(|c| c["id"] == ali.as_str())
         .cloned()
-        .unwrap_or_default();
+        .expect("Ali under the tag");
     assert_eq!(ali_copy, c["contact"]);
 }
 
 #[tokio::test]
 async fn validation_errors_are_400s_naming_the_field() {
     let app = TestApp::start().await;
-    let t = tenant(&app).await;
-    let c = upsert(
-        &app,
-        &t.key,
-        json!([{"name": "Ali", "phone": "+923001234567"}]),
-    )
-    .await;
+    let t = app.roomy_tenant("pro").await;
+    let c = t
+        .upsert_contacts(json!([{"name": "Ali", "phone": "+923001234567"}]))
+        .await;
     let id = ids_of(&c).remove(0);
     let many: Vec<Value> = (0..1001)
         .map(|i| json!({"phone": format!("9230000{i:05}")}))
@@ -335,7 +246,9 @@ async fn validation_errors_are_400s_naming_the_field() {
     ];
     for (method, path, body, want_status, want) in cases {
         let label = format!("{method} {path} {body:?}");
-        let (status, _, got) = call(&app, method, &path, &t.key, body).await;
+        let Reply {
+            status, body: got, ..
+        } = t.request(method, &path, body).await;
         assert_eq!(
             (status, got),
             (want_status, json!({ "error": want })),
@@ -343,43 +256,29 @@ async fn validation_errors_are_400s_naming_the_field() {
         );
     }
     // No key, no contacts.
-    let (status, _, body) = parts(app.req(Method::GET, "/api/contacts", None).send().await).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    app.anonymous()
+        .get("/api/contacts")
+        .await
+        .expect(StatusCode::UNAUTHORIZED);
     // Nothing above changed the contact.
-    let c = get_json(&app, &t.key, &contact).await;
+    let c = t.get_ok(&contact).await;
     assert_eq!(c["contact"]["name"], "Ali");
 }
 
 #[tokio::test]
 async fn another_tenants_contacts_and_lists_are_invisible() {
     let app = TestApp::start().await;
-    let a = tenant(&app).await;
-    let b = tenant(&app).await;
-    let created = upsert(
-        &app,
-        &a.key,
-        json!([{"name": "Ali", "phone": "+923001234567", "tags": ["vip"]},
+    let a = app.roomy_tenant("pro").await;
+    let b = app.roomy_tenant("pro").await;
+    let created = a
+        .upsert_contacts(
+            json!([{"name": "Ali", "phone": "+923001234567", "tags": ["vip"]},
                {"name": "Sara", "phone": "+923009876543", "tags": ["vip"]}]),
-    )
-    .await;
+        )
+        .await;
     let a_ids = ids_of(&created);
-    let (_, _, list) = call(
-        &app,
-        Method::POST,
-        "/api/contact-lists",
-        &a.key,
-        Some(json!({"name": "A's"})),
-    )
-    .await;
-    let a_list = list["list"]["id"].as_str().unwrap_or_default().to_string();
-    let (_, _, added) = call(
-        &app,
-        Method::POST,
-        &format!("/api/contact-lists/{a_list}/members"),
-        &a.key,
-        Some(json!({"contactIds": a_ids})),
-    )
-    .await;
+    let a_list = a.create_list("A's").await;
+    let added = a.add_to_list(&a_list, &a_ids).await;
     assert_eq!(added["changed"], 2, "{added}");
 
     let not_found =
@@ -393,8 +292,10 @@ async fn another_tenants_contacts_and_lists_are_invisible() {
             Some(json!({"name": "Mine now"})),
         ),
     ] {
-        let (status, _, body) = call(&app, method, &path, &b.key, body).await;
-        assert_eq!(status, StatusCode::NOT_FOUND);
+        let body = b
+            .request(method, &path, body)
+            .await
+            .expect(StatusCode::NOT_FOUND);
         not_found(&body, "Contact");
     }
     for (method, path, body) in [
@@ -416,18 +317,11 @@ async fn another_tenants_contacts_and_lists_are_invisible() {
         ),
         (Method::DELETE, format!("/api/contact-lists/{a_list}"), None),
     ] {
-        let (status, _, body) = call(&app, method.clone(), &path, &b.key, body).await;
+        let Reply { status, body, .. } = b.request(method.clone(), &path, body).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}");
         not_found(&body, "Contact list");
     }
-    let (status, _, body) = call(
-        &app,
-        Method::DELETE,
-        "/api/contacts",
-        &b.key,
-        Some(json!({"ids": a_ids})),
-    )
-    .await;
+    let Reply { status, body, .. } = b.delete_json("/api/contacts", json!({"ids": a_ids})).await;
     assert_eq!((status, &body["deleted"]), (StatusCode::OK, &json!([])));
     assert_eq!(body["notFound"], json!(a_ids));
     for path in [
@@ -437,72 +331,51 @@ async fn another_tenants_contacts_and_lists_are_invisible() {
         "/api/contacts?search=ali",
         "/api/contact-lists",
     ] {
-        let page = get_json(&app, &b.key, path).await;
+        let page = b.get_ok(path).await;
         let items = page
             .get("contacts")
             .or_else(|| page.get("lists"))
             .cloned()
-            .unwrap_or_default();
+            .expect("contacts or lists");
         assert_eq!(items, json!([]), "{path}");
     }
     // B's own list cannot take A's contacts.
-    let (_, _, list) = call(
-        &app,
-        Method::POST,
-        "/api/contact-lists",
-        &b.key,
-        Some(json!({"name": "B's"})),
-    )
-    .await;
-    let b_list = list["list"]["id"].as_str().unwrap_or_default().to_string();
-    let (_, _, body) = call(
-        &app,
-        Method::POST,
-        &format!("/api/contact-lists/{b_list}/members"),
-        &b.key,
-        Some(json!({"contactIds": [id], "phones": null})),
-    )
-    .await;
+    let b_list = b.create_list("B's").await;
+    let body = b
+        .post(
+            &format!("/api/contact-lists/{b_list}/members"),
+            json!({"contactIds": [id], "phones": null}),
+        )
+        .await
+        .body;
     assert_eq!(body["results"][0]["status"], "not_found", "{body}");
     assert_eq!(body["memberCount"], 0);
     // The same phone is a separate contact for B.
-    let mine = upsert(
-        &app,
-        &b.key,
-        json!([{"name": "B's Ali", "phone": "923001234567"}]),
-    )
-    .await;
+    let mine = b
+        .upsert_contacts(json!([{"name": "B's Ali", "phone": "923001234567"}]))
+        .await;
     assert_eq!(mine["results"][0]["status"], "created");
     assert_ne!(mine["results"][0]["id"], id.as_str());
     // A cursor of A's cannot page B's contacts.
-    let page = get_json(&app, &a.key, "/api/contacts?limit=1").await;
-    let cursor = page["nextCursor"].as_str().unwrap_or_default();
-    let (status, _, body) = call(
-        &app,
-        Method::GET,
-        &format!("/api/contacts?cursor={cursor}"),
-        &b.key,
-        None,
-    )
-    .await;
-    assert_eq!(
-        (status, body),
-        (
+    let page = a.get_ok("/api/contacts?limit=1").await;
+    let cursor = page["nextCursor"].str();
+    b.get(&format!("/api/contacts?cursor={cursor}"))
+        .await
+        .expect_body(
             StatusCode::BAD_REQUEST,
-            json!({"error": "Invalid \"cursor\""})
-        )
-    );
+            json!({"error": "Invalid \"cursor\""}),
+        );
     // And A still has everything.
-    let a_page = get_json(&app, &a.key, "/api/contacts?tag=vip").await;
+    let a_page = a.get_ok("/api/contacts?tag=vip").await;
     assert_eq!(field(&a_page, "name").len(), 2);
-    let l = get_json(&app, &a.key, &format!("/api/contact-lists/{a_list}")).await;
+    let l = a.get_ok(&format!("/api/contact-lists/{a_list}")).await;
     assert_eq!(l["list"]["memberCount"], 2);
 }
 
 #[tokio::test]
 async fn listing_pages_with_cursors_and_searches_by_phone_or_name() {
     let app = TestApp::start().await;
-    let t = tenant(&app).await;
+    let t = app.roomy_tenant("pro").await;
     let names = [
         "Ali", "alina", "Sara", "Saad", "Sana", "Zed", "Ömer", "ali khan", "Bob", "Carla", "Dan",
         "Eve", "Fay", "Gus", "Hal", "Ivy", "Jo", "Kai", "Lu", "Mo", "Ned", "Oz", "Pia", "Quinn",
@@ -520,8 +393,8 @@ async fn listing_pages_with_cursors_and_searches_by_phone_or_name() {
             json!({"name": n, "phone": phone})
         })
         .collect();
-    upsert(&app, &t.key, json!(entries)).await;
-    let (ids, pages) = walk(&app, &t.key, "/api/contacts?limit=10").await;
+    t.upsert_contacts(json!(entries)).await;
+    let (ids, pages) = walk(&t, "/api/contacts?limit=10").await;
     assert_eq!(ids.len(), 25);
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 25, "no repeats");
     assert!(pages == 3 || pages == 4, "{pages}");
@@ -531,31 +404,31 @@ async fn listing_pages_with_cursors_and_searches_by_phone_or_name() {
     assert_eq!(ids, sorted, "newest first (ids are UUIDv7)");
 
     // Phone prefix, in phone order; E.164 punctuation is fine.
-    let page = get_json(&app, &t.key, "/api/contacts?search=%2B92%20301").await;
+    let page = t.get_ok("/api/contacts?search=%2B92%20301").await;
     assert_eq!(
         field(&page, "name"),
         vec!["Ali", "alina", "Sara", "Saad", "Sana"]
     );
-    let (found, pages) = walk(&app, &t.key, "/api/contacts?search=92301&limit=2").await;
+    let (found, pages) = walk(&t, "/api/contacts?search=92301&limit=2").await;
     assert_eq!((found.len(), pages), (5, 3));
-    let page = get_json(&app, &t.key, "/api/contacts?search=447700900005").await;
+    let page = t.get_ok("/api/contacts?search=447700900005").await;
     assert_eq!(field(&page, "name"), vec!["Zed"]);
-    let page = get_json(&app, &t.key, "/api/contacts?search=1").await;
+    let page = t.get_ok("/api/contacts?search=1").await;
     assert_eq!(page["contacts"], json!([]));
 
     // Name prefix, case-insensitive, in name order.
-    let page = get_json(&app, &t.key, "/api/contacts?search=ALI").await;
+    let page = t.get_ok("/api/contacts?search=ALI").await;
     assert_eq!(field(&page, "name"), vec!["Ali", "ali khan", "alina"]);
-    let page = get_json(&app, &t.key, "/api/contacts?search=sa").await;
+    let page = t.get_ok("/api/contacts?search=sa").await;
     assert_eq!(field(&page, "name"), vec!["Saad", "Sana", "Sara"]);
-    let page = get_json(&app, &t.key, "/api/contacts?search=%C3%B6").await;
+    let page = t.get_ok("/api/contacts?search=%C3%B6").await;
     assert_eq!(field(&page, "name"), vec!["Ömer"]);
-    let (found, _) = walk(&app, &t.key, "/api/contacts?search=s&limit=1").await;
+    let (found, _) = walk(&t, "/api/contacts?search=s&limit=1").await;
     assert_eq!(found.len(), 3);
 
     // A cursor belongs to its query: the phone search's cursor does not page another search.
-    let page = get_json(&app, &t.key, "/api/contacts?search=92301&limit=2").await;
-    let cursor = page["nextCursor"].as_str().unwrap_or_default().to_string();
+    let page = t.get_ok("/api/contacts?search=92301&limit=2").await;
+    let cursor = page["nextCursor"].string();
     for other in [
         "/api/contacts?search=44",
         "/api/contacts?search=ali",
@@ -563,14 +436,7 @@ async fn listing_pages_with_cursors_and_searches_by_phone_or_name() {
         "/api/contacts",
     ] {
         let sep = if other.contains('?') { '&' } else { '?' };
-        let (status, _, body) = call(
-            &app,
-            Method::GET,
-            &format!("{other}{sep}cursor={cursor}"),
-            &t.key,
-            None,
-        )
-        .await;
+        let Reply { status, body, .. } = t.get(&format!("{other}{sep}cursor={cursor}")).await;
         assert_eq!(
             (status, body),
             (
@@ -590,37 +456,33 @@ async fn contacts_by_tag_read_only_the_page_asked_for() {
         ..Default::default()
     })
     .await;
-    let t = tenant(&app).await;
+    let t = app.roomy_tenant("pro").await;
     let entries: Vec<Value> = (0..400)
         .map(|i| {
             let tags = if i % 20 == 7 { json!(["vip", "other"]) } else { json!(["other"]) };
             json!({"name": format!("Contact {i:03}"), "phone": format!("+4477009{i:05}"), "tags": tags})
         })
         .collect();
-    let body = upsert(&app, &t.key, json!(entries)).await;
+    let body = t.upsert_contacts(json!(entries)).await;
     assert_eq!(body["created"], 400);
 
-    let (status, headers, page) = call(
-        &app,
-        Method::GET,
-        "/api/contacts?tag=vip&limit=10",
-        &t.key,
-        None,
-    )
-    .await;
+    let Reply {
+        status,
+        headers,
+        body: page,
+    } = t.get("/api/contacts?tag=vip&limit=10").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(field(&page, "id").len(), 10);
     assert!(page["contacts"]
-        .as_array()
-        .into_iter()
-        .flatten()
+        .array()
+        .iter()
         .all(|c| c["tags"] == json!(["other", "vip"])));
     assert_eq!(
         header(&headers, "x-aws-calls"),
         "2",
         "authentication + one Query"
     );
-    let (all_vip, _) = walk(&app, &t.key, "/api/contacts?tag=vip&limit=10").await;
+    let (all_vip, _) = walk(&t, "/api/contacts?tag=vip&limit=10").await;
     assert_eq!(all_vip.len(), 20);
 
     // The Query behind it reads exactly the 10 items it returns.
@@ -639,12 +501,12 @@ async fn contacts_by_tag_read_only_the_page_asked_for() {
         .return_consumed_capacity(ReturnConsumedCapacity::Total)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!((out.scanned_count, out.count), (10, 10));
     let units = out
         .consumed_capacity
         .and_then(|c| c.capacity_units)
-        .unwrap_or(f64::MAX);
+        .expect("the consumed capacity");
     assert!(
         units <= 2.0,
         "10 small items are at most a couple of read units, got {units}"
@@ -659,7 +521,7 @@ async fn contacts_by_tag_read_only_the_page_asked_for() {
             .store
             .contacts_page_by_tag(&t.id, "vip", cursor.as_deref(), 7)
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         assert!(page.members.len() <= 7);
         seen.extend(page.members);
         cursor = page.next_cursor;
@@ -688,8 +550,8 @@ async fn contacts_by_tag_read_only_the_page_asked_for() {
         .store
         .contacts_page_by_tag(&t.id, "vip", None, 3)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let c = page.next_cursor.unwrap_or_default();
+        .unwrap();
+    let c = page.next_cursor.expect("a next page");
     assert!(app
         .state
         .store
@@ -707,42 +569,21 @@ async fn contacts_by_tag_read_only_the_page_asked_for() {
 #[tokio::test]
 async fn edits_keep_phones_unique_and_every_copy_current() {
     let app = TestApp::start().await;
-    let t = tenant(&app).await;
-    let body = upsert(
-        &app,
-        &t.key,
-        json!([{"name": "Ali", "phone": "+923001234567", "tags": ["a", "b"]},
+    let t = app.roomy_tenant("pro").await;
+    let body = t
+        .upsert_contacts(
+            json!([{"name": "Ali", "phone": "+923001234567", "tags": ["a", "b"]},
                {"name": "Sara", "phone": "+923009876543"}]),
-    )
-    .await;
+        )
+        .await;
     let ids = ids_of(&body);
     let (ali, sara) = (ids[0].clone(), ids[1].clone());
-    let (_, _, list) = call(
-        &app,
-        Method::POST,
-        "/api/contact-lists",
-        &t.key,
-        Some(json!({"name": "L"})),
-    )
-    .await;
-    let list_id = list["list"]["id"].as_str().unwrap_or_default().to_string();
-    call(
-        &app,
-        Method::POST,
-        &format!("/api/contact-lists/{list_id}/members"),
-        &t.key,
-        Some(json!({"contactIds": [ali]})),
-    )
-    .await;
+    let list_id = t.create_list("L").await;
+    t.add_to_list(&list_id, std::slice::from_ref(&ali)).await;
 
-    let patch = |body: Value| {
-        let path = format!("/api/contacts/{ali}");
-        let app = &app;
-        let key = t.key.clone();
-        async move { call(app, Method::PATCH, &path, &key, Some(body)).await }
-    };
-    let (status, _, body) = patch(json!({"name": "Ali Khan", "phone": "+92 300 7654321", "addTags": ["C"], "removeTags": ["a", "zz"]})).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let path = format!("/api/contacts/{ali}");
+    let patch = |body: Value| t.patch(&path, body);
+    let body = patch(json!({"name": "Ali Khan", "phone": "+92 300 7654321", "addTags": ["C"], "removeTags": ["a", "zz"]})).await.expect(StatusCode::OK);
     let c = body["contact"].clone();
     assert_eq!(
         (&c["name"], &c["phone"], &c["tags"]),
@@ -753,46 +594,37 @@ async fn edits_keep_phones_unique_and_every_copy_current() {
         )
     );
     assert_eq!(
-        get_json(&app, &t.key, &format!("/api/contacts/{ali}")).await["contact"],
+        t.get_ok(&format!("/api/contacts/{ali}")).await["contact"],
         c
     );
 
     // Tag copies: gone from `a`, present and current under `b` and `c`.
-    assert_eq!(
-        get_json(&app, &t.key, "/api/contacts?tag=a").await["contacts"],
-        json!([])
-    );
+    assert_eq!(t.get_ok("/api/contacts?tag=a").await["contacts"], json!([]));
     for tag in ["b", "c"] {
         assert_eq!(
-            get_json(&app, &t.key, &format!("/api/contacts?tag={tag}")).await["contacts"],
+            t.get_ok(&format!("/api/contacts?tag={tag}")).await["contacts"],
             json!([c]),
             "{tag}"
         );
     }
     // Phone claim moved; the old phone is free.
     assert_eq!(
-        get_json(&app, &t.key, "/api/contacts?search=923001234567").await["contacts"],
+        t.get_ok("/api/contacts?search=923001234567").await["contacts"],
         json!([])
     );
     assert_eq!(
-        get_json(&app, &t.key, "/api/contacts?search=923007654321").await["contacts"],
+        t.get_ok("/api/contacts?search=923007654321").await["contacts"],
         json!([c])
     );
     // Name index follows.
     assert_eq!(
-        field(
-            &get_json(&app, &t.key, "/api/contacts?search=ali%20k").await,
-            "id"
-        ),
+        field(&t.get_ok("/api/contacts?search=ali%20k").await, "id"),
         vec![ali.as_str()]
     );
     // List membership copy follows.
-    let members = get_json(
-        &app,
-        &t.key,
-        &format!("/api/contact-lists/{list_id}/members"),
-    )
-    .await;
+    let members = t
+        .get_ok(&format!("/api/contact-lists/{list_id}/members"))
+        .await;
     assert_eq!(members["members"][0]["name"], "Ali Khan");
     assert_eq!(members["members"][0]["phone"], "923007654321");
     let page = app
@@ -800,7 +632,7 @@ async fn edits_keep_phones_unique_and_every_copy_current() {
         .store
         .list_members_page(&t.id, &list_id, None, 10)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(
         (
             page.members[0].name.as_str(),
@@ -810,7 +642,7 @@ async fn edits_keep_phones_unique_and_every_copy_current() {
     );
 
     // Another contact's phone: 409 naming it, nothing changed.
-    let (status, _, body) = patch(json!({"phone": "923009876543", "name": "Thief"})).await;
+    let Reply { status, body, .. } = patch(json!({"phone": "923009876543", "name": "Thief"})).await;
     assert_eq!(
         (status, body),
         (
@@ -819,36 +651,31 @@ async fn edits_keep_phones_unique_and_every_copy_current() {
         )
     );
     assert_eq!(
-        get_json(&app, &t.key, &format!("/api/contacts/{ali}")).await["contact"],
+        t.get_ok(&format!("/api/contacts/{ali}")).await["contact"],
         c
     );
     // The freed phone can be taken by a new contact.
-    let body = upsert(
-        &app,
-        &t.key,
-        json!([{"name": "New", "phone": "923001234567"}]),
-    )
-    .await;
+    let body = t
+        .upsert_contacts(json!([{"name": "New", "phone": "923001234567"}]))
+        .await;
     assert_eq!(body["results"][0]["status"], "created");
 
     // Replace tags, clear the name.
-    let (status, _, body) = patch(json!({"tags": [], "name": ""})).await;
-    assert_eq!(status, StatusCode::OK);
+    let body = patch(json!({"tags": [], "name": ""}))
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(
         (&body["contact"]["tags"], &body["contact"]["name"]),
         (&json!([]), &json!(""))
     );
-    assert_eq!(
-        get_json(&app, &t.key, "/api/contacts?tag=b").await["contacts"],
-        json!([])
-    );
-    assert!(!field(
-        &get_json(&app, &t.key, "/api/contacts?search=ali").await,
-        "id"
-    )
-    .contains(&ali.as_str()));
+    assert_eq!(t.get_ok("/api/contacts?tag=b").await["contacts"], json!([]));
+    assert!(!field(&t.get_ok("/api/contacts?search=ali").await, "id").contains(&ali.as_str()));
     // The same phone again (as typed differently) is no change at all.
-    let (status, _, again) = patch(json!({"phone": "+92 300 765 4321"})).await;
+    let Reply {
+        status,
+        body: again,
+        ..
+    } = patch(json!({"phone": "+92 300 765 4321"})).await;
     assert_eq!(
         (status, &again["contact"]),
         (StatusCode::OK, &body["contact"])
@@ -858,31 +685,16 @@ async fn edits_keep_phones_unique_and_every_copy_current() {
 #[tokio::test]
 async fn deleting_contacts_removes_their_tags_phone_and_memberships() {
     let app = TestApp::start().await;
-    let t = tenant(&app).await;
+    let t = app.roomy_tenant("pro").await;
     let entries: Vec<Value> = (0..60)
         .map(|i| json!({"name": format!("C{i}"), "phone": format!("+4477001{i:05}"), "tags": ["x", "y"]}))
         .collect();
-    let body = upsert(&app, &t.key, json!(entries)).await;
+    let body = t.upsert_contacts(json!(entries)).await;
     let ids = ids_of(&body);
     let mut lists = Vec::new();
     for name in ["L1", "L2"] {
-        let (_, _, l) = call(
-            &app,
-            Method::POST,
-            "/api/contact-lists",
-            &t.key,
-            Some(json!({"name": name})),
-        )
-        .await;
-        let id = l["list"]["id"].as_str().unwrap_or_default().to_string();
-        let (_, _, added) = call(
-            &app,
-            Method::POST,
-            &format!("/api/contact-lists/{id}/members"),
-            &t.key,
-            Some(json!({"contactIds": ids})),
-        )
-        .await;
+        let id = t.create_list(name).await;
+        let added = t.add_to_list(&id, &ids).await;
         assert_eq!(
             (&added["changed"], &added["memberCount"]),
             (&json!(60), &json!(60)),
@@ -894,61 +706,47 @@ async fn deleting_contacts_removes_their_tags_phone_and_memberships() {
     let unknown = "0193a6f2-7c1e-7d4b-9a51-3f0c2b8e4d11";
     let mut request = ids[..50].to_vec();
     request.extend([ids[0].clone(), unknown.to_string(), "garbage".to_string()]);
-    let (status, headers, body) = call(
-        &app,
-        Method::DELETE,
-        "/api/contacts",
-        &t.key,
-        Some(json!({"ids": request})),
-    )
-    .await;
+    let Reply {
+        status,
+        headers,
+        body,
+    } = t
+        .delete_json("/api/contacts", json!({"ids": request}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["deleted"], json!(ids[..50]));
     assert_eq!(body["notFound"], json!([unknown, "garbage"]));
     // 50 contacts x 7 items (contact, phone, 2 tags, 2 memberships... ) packed, not one by one.
-    let calls: u32 = header(&headers, "x-aws-calls").parse().unwrap_or(99);
+    let calls: u32 = header(&headers, "x-aws-calls").parse().expect("a number");
     assert!(calls <= 10, "{calls} AWS calls for 50 deletions");
 
     for id in &ids[..50] {
-        let (status, _, _) = call(
-            &app,
-            Method::GET,
-            &format!("/api/contacts/{id}"),
-            &t.key,
-            None,
-        )
-        .await;
-        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            t.get(&format!("/api/contacts/{id}")).await.status,
+            StatusCode::NOT_FOUND
+        );
     }
     for tag in ["x", "y"] {
-        let (left, _) = walk(&app, &t.key, &format!("/api/contacts?tag={tag}&limit=100")).await;
+        let (left, _) = walk(&t, &format!("/api/contacts?tag={tag}&limit=100")).await;
         assert_eq!(left.len(), 10, "{tag}");
     }
     for l in &lists {
-        let list = get_json(&app, &t.key, &format!("/api/contact-lists/{l}")).await;
+        let list = t.get_ok(&format!("/api/contact-lists/{l}")).await;
         assert_eq!(list["list"]["memberCount"], 10);
         let (members, _) = {
-            let m = get_json(
-                &app,
-                &t.key,
-                &format!("/api/contact-lists/{l}/members?limit=100"),
-            )
-            .await;
-            (m["members"].as_array().cloned().unwrap_or_default(), ())
+            let m = t
+                .get_ok(&format!("/api/contact-lists/{l}/members?limit=100"))
+                .await;
+            (m["members"].array().clone(), ())
         };
-        let member_ids: HashSet<&str> = members
-            .iter()
-            .filter_map(|m| m["contactId"].as_str())
-            .collect();
+        let member_ids: HashSet<&str> = members.iter().map(|m| m["contactId"].str()).collect();
         assert_eq!(member_ids, ids[50..].iter().map(String::as_str).collect());
     }
     assert_eq!(
-        get_json(&app, &t.key, "/api/contacts?search=447700100000").await["contacts"],
+        t.get_ok("/api/contacts?search=447700100000").await["contacts"],
         json!([])
     );
     // Nothing of theirs is left in the table (raw check of every partition they used).
-    let dynamo = &app.state.aws.dynamo;
-    let table = &app.state.config.table_name;
     let mut partitions = vec![
         keys::contacts_pk(&t.id),
         keys::phones_pk(&t.id),
@@ -957,47 +755,29 @@ async fn deleting_contacts_removes_their_tags_phone_and_memberships() {
     ];
     partitions.extend(lists.iter().map(|l| keys::list_members_pk(&t.id, l)));
     for pk in partitions {
-        let out = dynamo
-            .query()
-            .table_name(table)
-            .key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(out.count, 10, "{pk}");
+        assert_eq!(app.count_partition(&pk).await, 10, "{pk}");
     }
     // The phones are free again.
-    let body = upsert(&app, &t.key, json!([{"phone": "+447700100000"}])).await;
+    let body = t.upsert_contacts(json!([{"phone": "+447700100000"}])).await;
     assert_eq!(body["results"][0]["status"], "created");
     // Deleting again: not found.
-    let (_, _, body) = call(
-        &app,
-        Method::DELETE,
-        "/api/contacts",
-        &t.key,
-        Some(json!({"ids": [ids[0]]})),
-    )
-    .await;
+    let body = t
+        .delete_json("/api/contacts", json!({"ids": [ids[0]]}))
+        .await
+        .body;
     assert_eq!(body, json!({"deleted": [], "notFound": [ids[0]]}));
 }
 
 #[tokio::test]
 async fn concurrent_upserts_of_one_phone_make_one_contact_with_every_tag() {
     let app = TestApp::start().await;
-    let t = tenant(&app).await;
-    let requests = (0..8).map(|i| {
-        let app = &app;
-        let key = t.key.clone();
-        async move {
-            upsert(
-                app,
-                &key,
-                json!([{"name": "Ali", "phone": "+923001234567", "tags": [format!("t{i}")]}]),
-            )
-            .await
-        }
+    let t = app.roomy_tenant("pro").await;
+    let t = &t;
+    let requests = (0..8).map(|i| async move {
+        t.upsert_contacts(
+            json!([{"name": "Ali", "phone": "+923001234567", "tags": [format!("t{i}")]}]),
+        )
+        .await
     });
     let bodies = futures::future::join_all(requests).await;
     let created = bodies
@@ -1010,17 +790,13 @@ async fn concurrent_upserts_of_one_phone_make_one_contact_with_every_tag() {
         .filter_map(|b| b["results"][0]["id"].as_str())
         .collect();
     assert_eq!(ids.len(), 1);
-    let page = get_json(&app, &t.key, "/api/contacts").await;
+    let page = t.get_ok("/api/contacts").await;
     assert_eq!(page["contacts"].as_array().map(Vec::len), Some(1));
     let tags: Vec<String> = (0..8).map(|i| format!("t{i}")).collect();
     assert_eq!(page["contacts"][0]["tags"], json!(tags));
     for tag in &tags {
         assert_eq!(
-            field(
-                &get_json(&app, &t.key, &format!("/api/contacts?tag={tag}")).await,
-                "id"
-            )
-            .len(),
+            field(&t.get_ok(&format!("/api/contacts?tag={tag}")).await, "id").len(),
             1
         );
     }
@@ -1029,30 +805,27 @@ async fn concurrent_upserts_of_one_phone_make_one_contact_with_every_tag() {
 #[tokio::test]
 async fn a_thousand_contacts_in_one_request_and_again_as_updates() {
     let app = TestApp::start().await;
-    let t = tenant(&app).await;
+    let t = app.roomy_tenant("pro").await;
     let entries: Vec<Value> = (0..1000)
         .map(|i| json!({"name": format!("Bulk {i}"), "phone": format!("+1555{i:07}"), "tags": ["bulk"]}))
         .collect();
     let started = std::time::Instant::now();
-    let (status, headers, body) = call(
-        &app,
-        Method::POST,
-        "/api/contacts",
-        &t.key,
-        Some(json!({"contacts": entries})),
-    )
-    .await;
+    let Reply {
+        status,
+        headers,
+        body,
+    } = t.post("/api/contacts", json!({"contacts": entries})).await;
     let first = started.elapsed();
     assert_eq!(
         (status, &body["created"], &body["failed"]),
         (StatusCode::OK, &json!(1000), &json!(0))
     );
-    let calls: u32 = header(&headers, "x-aws-calls").parse().unwrap_or(0);
+    let calls: u32 = header(&headers, "x-aws-calls").parse().expect("a number");
     // Authentication, 10 batch reads of phones, then one transaction per contact.
     assert!((1011..=1013).contains(&calls), "{calls}");
     let sequential: u32 = header(&headers, "x-aws-sequential")
         .parse()
-        .unwrap_or(u32::MAX);
+        .expect("a number");
     assert!(
         sequential < 200,
         "bounded concurrency: {sequential} sequential calls for {calls}"
@@ -1062,13 +835,13 @@ async fn a_thousand_contacts_in_one_request_and_again_as_updates() {
         .map(|i| json!({"phone": format!("1555{i:07}"), "tags": if i % 2 == 0 { json!(["even"]) } else { json!(["bulk"]) }}))
         .collect();
     let started = std::time::Instant::now();
-    let body = upsert(&app, &t.key, json!(entries)).await;
+    let body = t.upsert_contacts(json!(entries)).await;
     let second = started.elapsed();
     assert_eq!(
         (&body["updated"], &body["unchanged"]),
         (&json!(500), &json!(500))
     );
-    let (evens, _) = walk(&app, &t.key, "/api/contacts?tag=even&limit=100").await;
+    let (evens, _) = walk(&t, "/api/contacts?tag=even&limit=100").await;
     assert_eq!(evens.len(), 500);
     eprintln!("1,000 contacts: created in {first:?}, upserted again in {second:?}");
 }

@@ -1,10 +1,8 @@
 //! Devices: sandbox and Cloud API, credentials only in Secrets Manager, tenant isolation.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use wati_tests::*;
 
 const TOKEN: &str = "EAAGtokenValue1234567890";
-const APP_SECRET: &str = "0123456789abcdef0123456789abcdef";
 const VERIFY: &str = "my-tenant-7f3a";
 
 fn cloud_body(phone: &str) -> Value {
@@ -13,59 +11,35 @@ fn cloud_body(phone: &str) -> Value {
            "verifyToken": VERIFY})
 }
 
-fn keys_of(v: &Value) -> Vec<String> {
-    let mut k: Vec<String> = v
-        .as_object()
-        .map(|o| o.keys().cloned().collect())
-        .unwrap_or_default();
-    k.sort();
-    k
-}
-
 /// Every item of the tenant's own partition, as text.
 async fn tenant_items(app: &TestApp, tenant_id: &str) -> String {
-    let out = app
-        .state
-        .aws
-        .dynamo
-        .query()
-        .table_name(&app.state.config.table_name)
-        .key_condition_expression("PK = :pk")
-        .expression_attribute_values(":pk", AttributeValue::S(format!("TENANT#{tenant_id}")))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    format!("{:?}", out.items.unwrap_or_default())
+    format!("{:?}", app.partition(&format!("TENANT#{tenant_id}")).await)
 }
 
 #[tokio::test]
 async fn devices_are_created_listed_and_deleted_with_credentials_only_in_secrets_manager() {
     let app = TestApp::start().await;
-    let t = app.create_tenant("pro").await;
-    let sandbox = app
-        .create_device(&t.key, json!({"name": "Try it", "provider": "sandbox"}))
+    let t = app.tenant("pro").await;
+    let sandbox = t
+        .create_device(json!({"name": "Try it", "provider": "sandbox"}))
         .await;
     assert_eq!(
-        keys_of(&sandbox),
+        sandbox.keys(),
         ["createdAt", "id", "name", "provider", "status"]
     );
     assert_eq!(sandbox["provider"], "sandbox");
     assert_eq!(sandbox["status"], "connected");
     assert_eq!(sandbox["name"], "Try it");
 
-    let (status, _, created) = parts(
-        app.req(Method::POST, "/api/devices", Some(&t.key))
-            .json(&cloud_body("106540352242922"))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let created = t
+        .post("/api/devices", cloud_body("106540352242922"))
+        .await
+        .expect(StatusCode::CREATED);
     let cloud = created["device"].clone();
-    let id = cloud["id"].as_str().unwrap_or_default().to_string();
+    let id = cloud["id"].string();
     assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
     assert_eq!(
-        keys_of(&cloud),
+        cloud.keys(),
         [
             "createdAt",
             "id",
@@ -92,17 +66,7 @@ async fn devices_are_created_listed_and_deleted_with_credentials_only_in_secrets
 
     // The credentials are in Secrets Manager, one secret per device…
     let name = app.state.device_secrets.name_for(&t.id, &id);
-    let secret = app
-        .state
-        .aws
-        .secrets
-        .get_secret_value()
-        .secret_id(&name)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-    let stored: Value =
-        serde_json::from_str(secret.secret_string().unwrap_or_default()).unwrap_or_default();
+    let stored = parse(&app.secret(&name).await.expect("the device's secret"));
     assert_eq!(
         stored,
         json!({"accessToken": TOKEN, "appSecret": APP_SECRET, "verifyToken": VERIFY})
@@ -115,29 +79,12 @@ async fn devices_are_created_listed_and_deleted_with_credentials_only_in_secrets
     }
 
     // Listing (oldest first) and reading never show them either.
-    let (status, _, list) = parts(
-        app.req(Method::GET, "/api/devices", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let ids: Vec<&str> = list["devices"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|d| d["id"].as_str())
-        .collect();
-    assert_eq!(
-        ids,
-        [sandbox["id"].as_str().unwrap_or_default(), id.as_str()]
-    );
-    let (status, _, one) = parts(
-        app.req(Method::GET, &format!("/api/devices/{id}"), Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
+    let list = t.get("/api/devices").await.expect(StatusCode::OK);
+    let ids: Vec<&str> = list["devices"].strs("id");
+    assert_eq!(ids, [sandbox["id"].str(), id.as_str()]);
+    let Reply {
+        status, body: one, ..
+    } = t.get(&format!("/api/devices/{id}")).await;
     assert_eq!(
         (status, one["device"].clone()),
         (StatusCode::OK, cloud.clone())
@@ -145,75 +92,43 @@ async fn devices_are_created_listed_and_deleted_with_credentials_only_in_secrets
     assert!(!format!("{list}{one}").contains(TOKEN));
 
     // The same phone number id cannot be connected twice.
-    let (status, _, body) = parts(
-        app.req(Method::POST, "/api/devices", Some(&t.key))
-            .json(&cloud_body("106540352242922"))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    let body = t
+        .post("/api/devices", cloud_body("106540352242922"))
+        .await
+        .expect(StatusCode::CONFLICT);
     assert_eq!(
         body["error"],
         format!("\"phoneNumberId\" is already connected as device {id}: delete that device first")
     );
 
     // Another tenant sees none of it.
-    let other = app.create_tenant("pro").await;
+    let other = app.tenant("pro").await;
     for method in [Method::GET, Method::DELETE] {
-        let (status, _, body) = parts(
-            app.req(
-                method.clone(),
-                &format!("/api/devices/{id}"),
-                Some(&other.key),
-            )
-            .send()
-            .await,
-        )
-        .await;
+        let Reply { status, body, .. } = other
+            .request(method.clone(), &format!("/api/devices/{id}"), None)
+            .await;
         assert_eq!(
             (status, body),
             (StatusCode::NOT_FOUND, json!({"error": "Device not found"})),
             "{method}"
         );
     }
-    let (_, _, list) = parts(
-        app.req(Method::GET, "/api/devices", Some(&other.key))
-            .send()
-            .await,
-    )
-    .await;
+    let list = other.get("/api/devices").await.body;
     assert_eq!(list, json!({"devices": []}));
 
     // Deleting removes the device, its phone number and its secret.
-    let (status, _, body) = parts(
-        app.req(Method::DELETE, &format!("/api/devices/{id}"), Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body = t
+        .delete(&format!("/api/devices/{id}"))
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(body["device"]["id"], id.as_str());
     assert_eq!(body["device"]["status"], "disconnected");
-    let (status, _, _) = parts(
-        app.req(Method::GET, &format!("/api/devices/{id}"), Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let gone = app
-        .state
-        .aws
-        .secrets
-        .get_secret_value()
-        .secret_id(&name)
-        .send()
-        .await;
-    assert!(gone.is_err(), "the secret is deleted");
-    let again = app
-        .create_device(&t.key, cloud_body("106540352242922"))
-        .await;
+    assert_eq!(
+        t.get(&format!("/api/devices/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(app.secret(&name).await.is_none(), "the secret is deleted");
+    let again = t.create_device(cloud_body("106540352242922")).await;
     assert_ne!(again["id"], id.as_str(), "the number is free again");
 }
 
@@ -224,8 +139,8 @@ async fn the_webhook_url_uses_the_public_base_url_when_configured() {
         ..Default::default()
     })
     .await;
-    let t = app.create_tenant("pro").await;
-    let d = app.create_device(&t.key, cloud_body("5550001")).await;
+    let t = app.tenant("pro").await;
+    let d = t.create_device(cloud_body("5550001")).await;
     assert_eq!(
         d["webhookUrl"],
         format!(
@@ -238,7 +153,7 @@ async fn the_webhook_url_uses_the_public_base_url_when_configured() {
 #[tokio::test]
 async fn bad_device_requests_are_400s_that_name_the_field() {
     let app = TestApp::start().await;
-    let t = app.create_tenant("pro").await;
+    let t = app.tenant("pro").await;
     let with = |f: &dyn Fn(&mut Value)| {
         let mut b = cloud_body("106540352242922");
         f(&mut b);
@@ -284,62 +199,41 @@ async fn bad_device_requests_are_400s_that_name_the_field() {
         ),
     ];
     for (body, message) in cases {
-        let (status, _, answer) = parts(
-            app.req(Method::POST, "/api/devices", Some(&t.key))
-                .json(&body)
-                .send()
-                .await,
-        )
-        .await;
+        let Reply {
+            status,
+            body: answer,
+            ..
+        } = t.post("/api/devices", &body).await;
         assert_eq!(
             (status, answer),
             (StatusCode::BAD_REQUEST, json!({"error": message})),
             "{body}"
         );
     }
-    let (status, _, answer) = parts(
-        app.req(Method::POST, "/api/devices", Some(&t.key))
-            .json(&json!({"name": "x", "provider": "sandbox", "colour": "red"}))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let answer = t
+        .post(
+            "/api/devices",
+            json!({"name": "x", "provider": "sandbox", "colour": "red"}),
+        )
+        .await
+        .expect(StatusCode::BAD_REQUEST);
     assert!(
-        answer["error"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("unknown field `colour`"),
+        answer["error"].str().contains("unknown field `colour`"),
         "{answer}"
     );
-    let (status, _, answer) = parts(
-        app.req(Method::POST, "/api/devices", Some(&t.key))
-            .json(&json!({"name": 5, "provider": "sandbox"}))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let answer = t
+        .post("/api/devices", json!({"name": 5, "provider": "sandbox"}))
+        .await
+        .expect(StatusCode::BAD_REQUEST);
     assert!(
-        answer["error"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("Invalid \"name\""),
+        answer["error"].str().starts_with("Invalid \"name\""),
         "{answer}"
     );
     // Nothing was created by any of them.
-    let (_, _, list) = parts(
-        app.req(Method::GET, "/api/devices", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
+    let list = t.get("/api/devices").await.body;
     assert_eq!(list, json!({"devices": []}));
-    let (status, _, _) = parts(
-        app.req(Method::GET, "/api/devices/not-a-uuid", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.get("/api/devices/not-a-uuid").await.status,
+        StatusCode::NOT_FOUND
+    );
 }

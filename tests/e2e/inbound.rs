@@ -3,33 +3,16 @@
 //! contacts, `message.received`, keyword rules and AI Smart Reply through the inbound worker,
 //! quotas, the 24-hour window, tenant isolation, and an SQS event fixture.
 
-use aws_lambda_events::event::sqs::SqsEvent;
-use std::future::Future;
 use std::time::{Duration, Instant};
-use tokio::task::JoinHandle;
-use wati_shared::domain::inbound::{inbound_message_id, reported_time, sign};
-use wati_shared::store::conversations::{ConversationStatus, HistoryEntry};
-use wati_shared::store::messages::{Direction, Message};
 use wati_tests::fake_ai::{FakeAi, Mode};
-use wati_tests::fake_meta::{FakeMeta, Reply};
+use wati_tests::fake_meta::{FakeMeta, GraphReply};
+use wati_tests::shared::store::{ConversationStatus, Direction, HistoryEntry, Message};
+use wati_tests::shared::{inbound_message_id, reported_time, MessageStatus};
 use wati_tests::webhooks::{Answer, Receiver};
 use wati_tests::*;
 
-/// What `TestApp::cloud_device` saves as the device's app secret (its verify token is
-/// `verify-me`).
-const APP_SECRET: &str = "0123456789abcdef0123456789abcdef";
 const PHONE_ID: &str = "106540352242922";
 const CUSTOMER: &str = "923001234567";
-
-struct Workers(Vec<JoinHandle<()>>);
-
-impl Drop for Workers {
-    fn drop(&mut self) {
-        for w in &self.0 {
-            w.abort();
-        }
-    }
-}
 
 struct Env {
     app: TestApp,
@@ -41,27 +24,19 @@ struct Env {
 
 impl Env {
     fn start_workers(&mut self) {
-        self.workers = Some(Workers(self.app.server.spawn_workers()));
+        self.workers = Some(self.app.spawn_workers());
     }
 }
 
 async fn env_with(plan: &str, workers: bool, vars: &[(&str, &str)]) -> Env {
-    let meta = FakeMeta::start().await;
-    let ai = FakeAi::start(Mode::Reply("Hello! How can I help?".into())).await;
-    let mut opts = sending_options(&meta.base);
-    opts.overrides.extend([
-        ("AI_BASE_URL".to_string(), ai.base_url.clone()),
-        ("AI_API_KEY".to_string(), "test-ai-key".to_string()),
-        ("AI_TIMEOUT_SECONDS".to_string(), "1".to_string()),
-        (
-            "DEFAULT_RATE_LIMIT_PER_MINUTE".to_string(),
-            "10000".to_string(),
-        ),
-    ]);
-    opts.overrides
-        .extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let fakes = Fakes::spawn().await;
+    let mut opts = fakes.options().roomy_keys();
+    for (k, v) in vars {
+        opts = opts.with(k, v);
+    }
     let app = TestApp::start_with(opts).await;
-    let tenant = app.create_tenant(plan).await;
+    let tenant = app.tenant(plan).await;
+    let Fakes { meta, ai, .. } = fakes;
     let mut env = Env {
         app,
         meta,
@@ -77,20 +52,6 @@ async fn env_with(plan: &str, workers: bool, vars: &[(&str, &str)]) -> Env {
 
 async fn env(workers: bool) -> Env {
     env_with("pro", workers, &[]).await
-}
-
-fn fixture(name: &str, replacements: &[(&str, &str)]) -> String {
-    let path = workspace_root().join("tests/events").join(name);
-    let mut text =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    for (from, to) in replacements {
-        text = text.replace(from, to);
-    }
-    text
-}
-
-fn now_ts() -> i64 {
-    chrono::Utc::now().timestamp()
 }
 
 fn new_wamid() -> String {
@@ -118,45 +79,31 @@ async fn post_webhook(
     tenant_id: &str,
     body: &str,
     signature: Option<&str>,
-) -> (StatusCode, Value) {
-    let mut req = app
-        .http
-        .post(app.url(&format!("/api/public/cloud-api-webhook/{tenant_id}")))
+) -> Reply {
+    let api = app.anonymous();
+    let mut req = api
+        .builder(
+            Method::POST,
+            &format!("/api/public/cloud-api-webhook/{tenant_id}"),
+        )
         .header("content-type", "application/json")
         .body(body.to_string());
     if let Some(s) = signature {
         req = req.header("x-hub-signature-256", s);
     }
-    let (status, _, body) = parts(req.send().await).await;
-    (status, body)
+    api.send(req).await
 }
 
 /// POSTs a body signed with the test devices' app secret; expects 200.
 async fn deliver(app: &TestApp, tenant_id: &str, body: &str) -> Value {
-    let (status, res) = post_webhook(
+    post_webhook(
         app,
         tenant_id,
         body,
         Some(&sign(APP_SECRET, body.as_bytes())),
     )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{res}");
-    res
-}
-
-async fn eventually<T, F, Fut>(what: &str, within: Duration, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    .await
+    .ok()
 }
 
 async fn stored(app: &TestApp, tenant_id: &str, wamid: &str) -> Option<Message> {
@@ -164,7 +111,7 @@ async fn stored(app: &TestApp, tenant_id: &str, wamid: &str) -> Option<Message> 
         .store
         .find_message_by_wamid(tenant_id, wamid)
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
 }
 
 async fn wait_stored(app: &TestApp, tenant_id: &str, wamid: &str) -> Message {
@@ -181,7 +128,7 @@ async fn history(app: &TestApp, tenant_id: &str, peer: &str) -> Vec<HistoryEntry
         .store
         .conversation_history(tenant_id, peer, 100)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     h.reverse();
     h
 }
@@ -193,90 +140,27 @@ async fn wait_replies(app: &TestApp, tenant_id: &str, peer: &str, n: usize) -> V
             .await
             .into_iter()
             .filter(|e| e.direction == Direction::Out)
-            .map(|e| e.text.unwrap_or_default())
+            .map(|e| e.text.expect("a text reply"))
             .collect();
         (out.len() >= n).then_some(out)
     })
     .await
 }
 
-async fn reply_log(app: &TestApp, key: &str) -> Vec<Value> {
-    let (status, _, body) = parts(
-        app.req(Method::GET, "/api/auto-replies/log", Some(key))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["entries"].as_array().cloned().unwrap_or_default()
-}
-
-async fn wait_log(app: &TestApp, key: &str, n: usize) -> Vec<Value> {
+async fn wait_log(t: &Tenant, n: usize) -> Vec<Value> {
     eventually(
         &format!("{n} reply log entries"),
         Duration::from_secs(20),
         || async {
-            let log = reply_log(app, key).await;
+            let log = t.reply_log().await;
             (log.len() >= n).then_some(log)
         },
     )
     .await
 }
 
-async fn sandbox_says(app: &TestApp, key: &str, device: &str, from: &str, text: &str) -> Value {
-    let (status, _, body) = parts(
-        app.req(Method::POST, "/api/sandbox/inbound", Some(key))
-            .json(&json!({"deviceId": device, "from": from, "text": text}))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    body
-}
-
-async fn create_rule(app: &TestApp, key: &str, rule: Value) -> String {
-    let (status, _, body) = parts(
-        app.req(Method::POST, "/api/auto-replies", Some(key))
-            .json(&rule)
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body["rule"]["id"].as_str().unwrap_or_default().to_string()
-}
-
-async fn enable_ai(app: &TestApp, key: &str, prompt: &str) {
-    let (status, _, body) = parts(
-        app.req(Method::PUT, "/api/ai-settings", Some(key))
-            .json(&json!({"enabled": true, "systemPrompt": prompt, "fallbackLanguage": "Urdu"}))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-}
-
-async fn set_limits(app: &TestApp, tenant_id: &str, limits: Value) {
-    let (status, _, body) = parts(
-        app.admin(Method::PATCH, &format!("/api/admin/tenants/{tenant_id}"))
-            .json(&json!({ "limits": limits }))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-}
-
 async fn queued(app: &TestApp) -> i64 {
-    let q = app
-        .server
-        .stack
-        .queues
-        .get("InboundQueue")
-        .cloned()
-        .unwrap_or_else(|| panic!("no InboundQueue"));
+    let q = app.queue("InboundQueue");
     let out = app
         .state
         .aws
@@ -286,12 +170,12 @@ async fn queued(app: &TestApp) -> i64 {
         .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     out.attributes
-        .unwrap_or_default()
+        .expect("the queue's attributes")
         .get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(-1)
+        .map(|v| v.parse().expect("a message count"))
+        .expect("ApproximateNumberOfMessages")
 }
 
 // ------------------------------------------------------------------------------ receiving
@@ -311,20 +195,19 @@ async fn meta_verification_answers_the_challenge_only_for_a_device_verify_token(
         "hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444",
     )
     .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 
-    app.cloud_device(&t.key, &e.meta, PHONE_ID, "EAAGverify")
-        .await;
+    t.cloud_device(&e.meta, PHONE_ID, "EAAGverify").await;
     let res = verify(
         t.id.clone(),
         "hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444",
     )
     .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert!(header(res.headers(), "content-type").starts_with("text/plain"));
-    assert_eq!(res.text().await.unwrap_or_default(), "1158201444");
+    assert_eq!(res.text().await.expect("the store answers"), "1158201444");
 
     let cases: [(&str, StatusCode); 5] = [
         (
@@ -346,32 +229,27 @@ async fn meta_verification_answers_the_challenge_only_for_a_device_verify_token(
         ),
     ];
     for (query, expected) in cases {
-        let (status, _, body) = parts(verify(t.id.clone(), query).await).await;
+        let Reply { status, body, .. } = Reply::of(verify(t.id.clone(), query).await).await;
         assert_eq!(status, expected, "{query}: {body}");
         assert!(body["error"].is_string(), "{body}");
     }
     // Another account's URL with this account's token, and a URL that names no account.
-    let other = app.create_tenant("pro").await;
+    let other = app.tenant("pro").await;
     for tenant in [other.id.clone(), "not-a-tenant".to_string()] {
-        let (status, _, _) = parts(
-            verify(
-                tenant,
-                "hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1",
-            )
-            .await,
+        let res = verify(
+            tenant,
+            "hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1",
         )
-        .await;
-        assert_eq!(status, StatusCode::FORBIDDEN);
+        .await
+        .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
     }
 }
 
 #[tokio::test]
 async fn signatures_are_checked_over_the_raw_body_and_bad_ones_store_nothing() {
     let mut e = env(false).await;
-    let device = e
-        .app
-        .cloud_device(&e.tenant.key, &e.meta, PHONE_ID, "EAAGsig")
-        .await;
+    let device = e.tenant.cloud_device(&e.meta, PHONE_ID, "EAAGsig").await;
     let (app, t) = (&e.app, &e.tenant);
     let wamid = new_wamid();
     let body = text_webhook(PHONE_ID, &wamid, "hello", now_ts());
@@ -399,20 +277,23 @@ async fn signatures_are_checked_over_the_raw_body_and_bad_ones_store_nothing() {
         ),
         (
             "reformatted body",
-            serde_json::to_string(&serde_json::from_str::<Value>(&body).unwrap_or_default())
-                .unwrap_or_default(),
+            serde_json::to_string(&parse(&body)).expect("JSON"),
             Some(good.clone()),
             StatusCode::FORBIDDEN,
         ),
     ];
     for (what, b, sig, expected) in refusals {
-        let (status, res) = post_webhook(app, &t.id, &b, sig.as_deref()).await;
+        let Reply {
+            status, body: res, ..
+        } = post_webhook(app, &t.id, &b, sig.as_deref()).await;
         assert_eq!(status, expected, "{what}: {res}");
         assert!(res["error"].is_string(), "{what}: {res}");
     }
     // A phone number id none of this account's devices has, even correctly signed.
     let stranger = text_webhook("999999999999", &new_wamid(), "hello", now_ts());
-    let (status, res) = post_webhook(
+    let Reply {
+        status, body: res, ..
+    } = post_webhook(
         app,
         &t.id,
         &stranger,
@@ -421,13 +302,13 @@ async fn signatures_are_checked_over_the_raw_body_and_bad_ones_store_nothing() {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{res}");
     // Not Meta's envelope at all.
-    let (status, _) =
-        post_webhook(app, &t.id, "not json", Some(&sign(APP_SECRET, b"not json"))).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    post_webhook(app, &t.id, "not json", Some(&sign(APP_SECRET, b"not json")))
+        .await
+        .expect(StatusCode::BAD_REQUEST);
     let page = r#"{"object":"page","entry":[]}"#;
-    let (status, _) =
-        post_webhook(app, &t.id, page, Some(&sign(APP_SECRET, page.as_bytes()))).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    post_webhook(app, &t.id, page, Some(&sign(APP_SECRET, page.as_bytes())))
+        .await
+        .expect(StatusCode::BAD_REQUEST);
     assert_eq!(queued(app).await, 0, "nothing was queued");
 
     // Signed correctly, three times (Meta redelivers): queued each time, stored once.
@@ -442,9 +323,9 @@ async fn signatures_are_checked_over_the_raw_body_and_bad_ones_store_nothing() {
         deliver(app, &t.id, &update).await,
         json!({"messages": 0, "statuses": 0})
     );
-    let (status, _) =
-        post_webhook(app, &t.id, &update, Some(&sign("wrong", update.as_bytes()))).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    post_webhook(app, &t.id, &update, Some(&sign("wrong", update.as_bytes())))
+        .await
+        .expect(StatusCode::FORBIDDEN);
 
     e.start_workers();
     let (app, t) = (&e.app, &e.tenant);
@@ -456,13 +337,7 @@ async fn signatures_are_checked_over_the_raw_body_and_bad_ones_store_nothing() {
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let conv = app
-        .state
-        .store
-        .get_conversation(&t.id, &device, CUSTOMER)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("no conversation"));
+    let conv = app.conversation(&t.id, &device, CUSTOMER).await;
     assert_eq!(conv.unread_count, 1, "three deliveries, one message");
     let inbound: Vec<_> = history(app, &t.id, CUSTOMER)
         .await
@@ -476,18 +351,14 @@ async fn signatures_are_checked_over_the_raw_body_and_bad_ones_store_nothing() {
 async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event() {
     let e = env(true).await;
     let (app, t) = (&e.app, &e.tenant);
-    let device = app
-        .cloud_device(&t.key, &e.meta, PHONE_ID, "EAAGconv")
-        .await;
+    let device = t.cloud_device(&e.meta, PHONE_ID, "EAAGconv").await;
     let receiver = Receiver::start(vec![], Answer::Status(200)).await;
-    let (status, _, body) = parts(
-        app.req(Method::PUT, "/api/settings/webhook", Some(&t.key))
-            .json(&json!({"url": receiver.url, "events": ["message.received"]}))
-            .send()
-            .await,
+    t.put(
+        "/api/settings/webhook",
+        json!({"url": receiver.url, "events": ["message.received"]}),
     )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    .await
+    .expect(StatusCode::CREATED);
 
     let wamid = new_wamid();
     let ts = now_ts();
@@ -506,51 +377,32 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
 
     // The spec's message.received, once.
     let hits = receiver.wait_for(1, Duration::from_secs(20)).await;
-    let event: Value = serde_json::from_str(&hits[0].body).unwrap_or_default();
+    let event: Value = serde_json::from_str(&hits[0].body).expect("JSON");
     assert_eq!(
         event,
         json!({"event": "message.received", "deviceId": device, "from": CUSTOMER, "to": "15550783881",
                "text": "Hello, is anyone there?", "messageId": wamid, "type": "text", "timestamp": ts})
     );
     // The contact, named from the WhatsApp profile.
-    let (status, _, contacts) = parts(
-        app.req(
-            Method::GET,
-            &format!("/api/contacts?search={CUSTOMER}"),
-            Some(&t.key),
-        )
-        .send()
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let contacts = t
+        .get(&format!("/api/contacts?search={CUSTOMER}"))
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(contacts["contacts"][0]["name"], "Ali Raza", "{contacts}");
     assert_eq!(contacts["contacts"].as_array().map(Vec::len), Some(1));
 
     // The conversation: open, one unread; resolved, then reopened by the next message.
     let store = &app.state.store;
-    let conv = store
-        .get_conversation(&t.id, &device, CUSTOMER)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("no conversation"));
+    let conv = app.conversation(&t.id, &device, CUSTOMER).await;
     assert_eq!(
         (conv.status, conv.unread_count),
         (ConversationStatus::Open, 1)
     );
-    let view = serde_json::to_value(conv.view()).unwrap_or_default();
+    let view = serde_json::to_value(conv.view()).expect("JSON");
     assert_eq!(view["assigned_to"], Value::Null);
+    assert_eq!(view["last_message_at"], json!(iso(at)));
     assert_eq!(
-        view["last_message_at"],
-        json!(wati_shared::runtime::clock::iso(at))
-    );
-    let mut keys: Vec<&String> = view
-        .as_object()
-        .map(|o| o.keys().collect())
-        .unwrap_or_default();
-    keys.sort();
-    assert_eq!(
-        keys,
+        view.keys(),
         [
             "assigned_to",
             "device_id",
@@ -570,7 +422,7 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
             chrono::Utc::now(),
         )
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let second = new_wamid();
     deliver(
         app,
@@ -579,11 +431,7 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
     )
     .await;
     wait_stored(app, &t.id, &second).await;
-    let conv2 = store
-        .get_conversation(&t.id, &device, CUSTOMER)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("no conversation"));
+    let conv2 = app.conversation(&t.id, &device, CUSTOMER).await;
     assert_eq!(
         (conv2.status, conv2.unread_count, &conv2.id),
         (ConversationStatus::Open, 2, &conv.id)
@@ -597,30 +445,22 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
     );
 
     // The lookup shows it as an inbound message.
-    let (status, _, found) = parts(
-        app.req(
-            Method::GET,
-            &format!("/api/public/v1/messages/{wamid}"),
-            Some(&t.key),
-        )
-        .send()
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{found}");
+    let found = t
+        .get(&format!("/api/public/v1/messages/{wamid}"))
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(found["message"]["direction"], "in");
     assert_eq!(found["message"]["status"], "received");
     // No rules and no AI: nothing answered, nothing logged.
     assert!(e.meta.requests().is_empty());
-    assert!(reply_log(app, &t.key).await.is_empty());
+    assert!(t.reply_log().await.is_empty());
 }
 
 #[tokio::test]
 async fn every_message_type_is_stored_and_unknown_types_are_kept() {
     let e = env(true).await;
     let (app, t) = (&e.app, &e.tenant);
-    app.cloud_device(&t.key, &e.meta, PHONE_ID, "EAAGtypes")
-        .await;
+    t.cloud_device(&e.meta, PHONE_ID, "EAAGtypes").await;
     let run = uuid::Uuid::new_v4().simple().to_string();
     let body = fixture(
         "meta-every-message-type.json",
@@ -641,10 +481,7 @@ async fn every_message_type_is_stored_and_unknown_types_are_kept() {
     let graph = |id: &str| format!("{}/v24.0/{id}", e.meta.base);
 
     let image = get("image").await;
-    assert_eq!(
-        serde_json::to_value(image.kind).unwrap_or_default(),
-        "image"
-    );
+    assert_eq!(serde_json::to_value(image.kind).expect("JSON"), "image");
     assert_eq!(image.text.as_deref(), Some("My receipt"));
     assert_eq!(
         image.media_url.as_deref(),
@@ -659,7 +496,7 @@ async fn every_message_type_is_stored_and_unknown_types_are_kept() {
     );
     for kind in ["video", "audio", "sticker"] {
         let m = get(kind).await;
-        assert_eq!(serde_json::to_value(m.kind).unwrap_or_default(), kind);
+        assert_eq!(serde_json::to_value(m.kind).expect("JSON"), kind);
         assert!(
             m.media_url
                 .as_deref()
@@ -679,74 +516,35 @@ async fn every_message_type_is_stored_and_unknown_types_are_kept() {
     ];
     for (kind, text) in expected_text {
         let m = get(kind).await;
-        assert_eq!(serde_json::to_value(m.kind).unwrap_or_default(), kind);
+        assert_eq!(serde_json::to_value(m.kind).expect("JSON"), kind);
         assert_eq!(m.text.as_deref(), Some(text), "{kind}");
     }
     let order = get("order").await;
-    assert_eq!(
-        serde_json::to_value(order.kind).unwrap_or_default(),
-        "unknown"
-    );
+    assert_eq!(serde_json::to_value(order.kind).expect("JSON"), "unknown");
     // The raw JSON and Meta's type stay on the item.
     let item = app
-        .state
-        .aws
-        .dynamo
-        .get_item()
-        .table_name(&app.state.config.table_name)
-        .key(
-            "PK",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("TENANT#{}#MSG#{}", t.id, order.id)),
-        )
-        .key(
-            "SK",
-            aws_sdk_dynamodb::types::AttributeValue::S("MSG".into()),
-        )
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .item
-        .unwrap_or_default();
+        .item(&format!("TENANT#{}#MSG#{}", t.id, order.id), "MSG")
+        .await;
     let s = |k: &str| {
         item.get(k)
             .and_then(|v| v.as_s().ok())
             .cloned()
-            .unwrap_or_default()
+            .unwrap_or_else(|| panic!("no string {k} in the item"))
     };
     assert_eq!(s("waType"), "order");
     assert!(s("raw").contains("SKU-1"), "{}", s("raw"));
     let loc = get("location").await;
     let loc_item = app
-        .state
-        .aws
-        .dynamo
-        .get_item()
-        .table_name(&app.state.config.table_name)
-        .key(
-            "PK",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("TENANT#{}#MSG#{}", t.id, loc.id)),
-        )
-        .key(
-            "SK",
-            aws_sdk_dynamodb::types::AttributeValue::S("MSG".into()),
-        )
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .item
-        .unwrap_or_default();
+        .item(&format!("TENANT#{}#MSG#{}", t.id, loc.id), "MSG")
+        .await;
     assert!(loc_item.get("location").is_some_and(|l| l.is_m()));
     let conv = app
-        .state
-        .store
-        .get_conversation(
+        .conversation(
             &t.id,
-            &image.device_id.clone().unwrap_or_default(),
+            image.device_id.as_deref().expect("the message's device"),
             "923009876543",
         )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("no conversation"));
+        .await;
     assert_eq!(conv.unread_count, 11);
     assert_eq!(conv.profile_name.as_deref(), Some("Sara Khan"));
 }
@@ -755,33 +553,17 @@ async fn every_message_type_is_stored_and_unknown_types_are_kept() {
 async fn statuses_move_sends_forward_only_and_failures_keep_metas_error() {
     let e = env(true).await;
     let (app, t) = (&e.app, &e.tenant);
-    let device = app
-        .cloud_device(&t.key, &e.meta, PHONE_ID, "EAAGstatus")
-        .await;
+    let device = t.cloud_device(&e.meta, PHONE_ID, "EAAGstatus").await;
     app.open_window(&t.id, &device, CUSTOMER).await;
     let send = || async {
-        let (status, _, sent) = parts(
-            app.req(Method::POST, "/api/public/v1/send", Some(&t.key))
-                .json(&json!({"to": CUSTOMER, "message": "Your order shipped"}))
-                .send()
-                .await,
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{sent}");
-        sent["messageId"].as_str().unwrap_or_default().to_string()
+        let sent = t.send_text(CUSTOMER, "Your order shipped").await;
+        sent["messageId"].string()
     };
     let lookup = |wamid: String| async move {
-        let (status, _, m) = parts(
-            app.req(
-                Method::GET,
-                &format!("/api/public/v1/messages/{wamid}"),
-                Some(&t.key),
-            )
-            .send()
-            .await,
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK);
+        let m = t
+            .get(&format!("/api/public/v1/messages/{wamid}"))
+            .await
+            .expect(StatusCode::OK);
         m["message"].clone()
     };
     let status_webhook = |wamid: &str, status: &str, ts: i64| {
@@ -850,20 +632,19 @@ async fn statuses_move_sends_forward_only_and_failures_keep_metas_error() {
 async fn a_status_that_arrives_before_its_send_recorded_sent_waits_for_it() {
     let e = env(true).await;
     let (app, t) = (&e.app, &e.tenant);
-    let device = app
-        .cloud_device(&t.key, &e.meta, PHONE_ID, "EAAGearly")
-        .await;
+    let device = t.cloud_device(&e.meta, PHONE_ID, "EAAGearly").await;
     app.open_window(&t.id, &device, CUSTOMER).await;
     // Meta answers the send slowly; its `delivered` webhook arrives before the answer.
-    e.meta.push(Reply::Slow(
+    e.meta.push(GraphReply::Slow(
         Duration::from_millis(1500),
-        Box::new(Reply::Accept),
+        Box::new(GraphReply::Accept),
     ));
     let sending = {
-        let req = app
-            .req(Method::POST, "/api/public/v1/send", Some(&t.key))
-            .json(&json!({"to": CUSTOMER, "message": "early bird"}));
-        tokio::spawn(async move { parts(req.send().await).await })
+        let api = t.api.clone();
+        tokio::spawn(async move {
+            api.send_message(json!({"to": CUSTOMER, "message": "early bird"}))
+                .await
+        })
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
     // The fake numbers its wamids in order: this send gets the first one.
@@ -882,7 +663,9 @@ async fn a_status_that_arrives_before_its_send_recorded_sent_waits_for_it() {
         ),
     )
     .await;
-    let (status, _, sent) = sending.await.unwrap_or_else(|e| panic!("{e}"));
+    let Reply {
+        status, body: sent, ..
+    } = sending.await.unwrap();
     assert_eq!(status, StatusCode::OK, "{sent}");
     assert_eq!(sent["messageId"], wamid);
     eventually(
@@ -891,7 +674,7 @@ async fn a_status_that_arrives_before_its_send_recorded_sent_waits_for_it() {
         || async {
             stored(app, &t.id, wamid)
                 .await
-                .filter(|m| m.status == wati_shared::domain::messages::MessageStatus::Delivered)
+                .filter(|m| m.status == MessageStatus::Delivered)
         },
     )
     .await;
@@ -903,33 +686,23 @@ async fn a_status_that_arrives_before_its_send_recorded_sent_waits_for_it() {
 async fn keyword_rules_answer_by_match_type_and_precedence_through_the_pipeline() {
     let e = env(true).await;
     let (app, t) = (&e.app, &e.tenant);
-    let device = app.sandbox_device(&t.key).await;
-    let contains = create_rule(
-        app,
-        &t.key,
-        json!({"keyword": "price", "match_type": "contains", "response": "contains-price"}),
-    )
-    .await;
-    let longer = create_rule(app, &t.key, json!({"keyword": "price list", "match_type": "contains", "response": "contains-price-list"})).await;
-    let starts = create_rule(
-        app,
-        &t.key,
-        json!({"keyword": "hi", "match_type": "starts_with", "response": "starts-hi"}),
-    )
-    .await;
-    let exact = create_rule(
-        app,
-        &t.key,
-        json!({"keyword": "Menu", "match_type": "exact", "response": "exact-menu"}),
-    )
-    .await;
-    let exact_price = create_rule(
-        app,
-        &t.key,
-        json!({"keyword": "PRICE", "match_type": "exact", "response": "exact-price"}),
-    )
-    .await;
-    create_rule(app, &t.key, json!({"keyword": "hours", "match_type": "contains", "response": "inactive", "active": false})).await;
+    let device = t.sandbox_device().await;
+    let contains = t
+        .create_rule(
+            json!({"keyword": "price", "match_type": "contains", "response": "contains-price"}),
+        )
+        .await;
+    let longer = t.create_rule(json!({"keyword": "price list", "match_type": "contains", "response": "contains-price-list"})).await;
+    let starts = t
+        .create_rule(json!({"keyword": "hi", "match_type": "starts_with", "response": "starts-hi"}))
+        .await;
+    let exact = t
+        .create_rule(json!({"keyword": "Menu", "match_type": "exact", "response": "exact-menu"}))
+        .await;
+    let exact_price = t
+        .create_rule(json!({"keyword": "PRICE", "match_type": "exact", "response": "exact-price"}))
+        .await;
+    t.create_rule(json!({"keyword": "hours", "match_type": "contains", "response": "inactive", "active": false})).await;
 
     // One customer per case, so each conversation holds one question and its answer.
     let cases: [(&str, &str, &str, &str); 7] = [
@@ -952,9 +725,9 @@ async fn keyword_rules_answer_by_match_type_and_precedence_through_the_pipeline(
         ("923001110007", "what are your hours", "", ""),
     ];
     for (from, text, _, _) in cases {
-        sandbox_says(app, &t.key, &device, from, text).await;
+        t.sandbox_says(&device, from, text).await;
     }
-    let log = wait_log(app, &t.key, 5).await;
+    let log = wait_log(t, 5).await;
     for (from, _, response, rule) in cases {
         if response.is_empty() {
             continue;
@@ -988,30 +761,23 @@ async fn keyword_rules_answer_by_match_type_and_precedence_through_the_pipeline(
             );
         }
     }
-    assert_eq!(reply_log(app, &t.key).await.len(), 5);
+    assert_eq!(t.reply_log().await.len(), 5);
     // Rules changed later are picked up (the cached matcher reloads on the rules version).
-    let (status, _, _) = parts(
-        app.req(
-            Method::PATCH,
+    assert_eq!(
+        t.patch(
             &format!("/api/auto-replies/{contains}"),
-            Some(&t.key),
+            json!({"response": "new price answer"})
         )
-        .json(&json!({"response": "new price answer"}))
-        .send()
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    sandbox_says(app, &t.key, &device, "923001110001", "and the price today?").await;
+        .await
+        .status,
+        StatusCode::OK
+    );
+    t.sandbox_says(&device, "923001110001", "and the price today?")
+        .await;
     let replies = wait_replies(app, &t.id, "923001110001", 2).await;
     assert_eq!(replies[1], "new price answer");
     // The sends are ordinary messages: statuses, the daily outbound count.
-    let (_, _, usage) = parts(
-        app.req(Method::GET, "/api/usage", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
+    let usage = t.get("/api/usage").await.body;
     assert_eq!(usage["messagesPerDay"]["used"], 6, "{usage}");
 }
 
@@ -1019,8 +785,8 @@ async fn keyword_rules_answer_by_match_type_and_precedence_through_the_pipeline(
 async fn a_keyword_reply_through_the_cloud_api_goes_to_meta() {
     let e = env(true).await;
     let (app, t) = (&e.app, &e.tenant);
-    app.cloud_device(&t.key, &e.meta, PHONE_ID, "EAAGkw").await;
-    create_rule(app, &t.key, json!({"keyword": "price", "match_type": "contains", "response": "Our pricing: https://wati.pro/pricing"})).await;
+    t.cloud_device(&e.meta, PHONE_ID, "EAAGkw").await;
+    t.create_rule(json!({"keyword": "price", "match_type": "contains", "response": "Our pricing: https://wati.pro/pricing"})).await;
     deliver(
         app,
         &t.id,
@@ -1043,16 +809,13 @@ async fn a_keyword_reply_through_the_cloud_api_goes_to_meta() {
 async fn multi_step_responses_go_out_in_order_their_delay_apart() {
     let e = env(true).await;
     let (app, t) = (&e.app, &e.tenant);
-    let device = app.sandbox_device(&t.key).await;
-    create_rule(
-        app,
-        &t.key,
-        json!({"keyword": "price", "match_type": "contains", "step_delay_seconds": 2,
+    let device = t.sandbox_device().await;
+    t.create_rule(json!({"keyword": "price", "match_type": "contains", "step_delay_seconds": 2,
                "responses": ["Our pricing: https://wati.pro/pricing", "Need a custom quote? Reply YES.", "Thanks!"]}),
     )
     .await;
     let started = Instant::now();
-    sandbox_says(app, &t.key, &device, CUSTOMER, "price").await;
+    t.sandbox_says(&device, CUSTOMER, "price").await;
     let replies = wait_replies(app, &t.id, CUSTOMER, 3).await;
     assert_eq!(
         replies,
@@ -1082,7 +845,7 @@ async fn multi_step_responses_go_out_in_order_their_delay_apart() {
     for pair in times.windows(2) {
         assert!(pair[1] - pair[0] >= 1_900, "{times:?}");
     }
-    let log = reply_log(app, &t.key).await;
+    let log = t.reply_log().await;
     assert_eq!(log.len(), 1, "one decision: {log:?}");
 }
 
@@ -1090,13 +853,14 @@ async fn multi_step_responses_go_out_in_order_their_delay_apart() {
 async fn ai_smart_reply_sends_the_system_prompt_and_the_last_five_messages() {
     let e = env(true).await;
     let (app, t) = (&e.app, &e.tenant);
-    let device = app.sandbox_device(&t.key).await;
-    create_rule(app, &t.key, json!({"keyword": "price", "match_type": "contains", "response": "See https://wati.pro/pricing"})).await;
-    enable_ai(app, &t.key, "You are Acme Support. Be brief.").await;
+    let device = t.sandbox_device().await;
+    t.create_rule(json!({"keyword": "price", "match_type": "contains", "response": "See https://wati.pro/pricing"})).await;
+    t.enable_ai("You are Acme Support. Be brief.").await;
 
     for i in 1..=4 {
         e.ai.set(Mode::Reply(format!("answer {i}")));
-        sandbox_says(app, &t.key, &device, CUSTOMER, &format!("question {i}")).await;
+        t.sandbox_says(&device, CUSTOMER, &format!("question {i}"))
+            .await;
         let replies = wait_replies(app, &t.id, CUSTOMER, i).await;
         assert_eq!(replies[i - 1], format!("answer {i}"));
     }
@@ -1105,9 +869,9 @@ async fn ai_smart_reply_sends_the_system_prompt_and_the_last_five_messages() {
     let r = &requests[3];
     assert_eq!(r.authorization, "Bearer test-ai-key");
     assert_eq!(r.body["model"], "google/gemini-3-flash-preview");
-    let messages = r.body["messages"].as_array().cloned().unwrap_or_default();
+    let messages = r.body["messages"].array().clone();
     assert_eq!(messages[0]["role"], "system");
-    let system = messages[0]["content"].as_str().unwrap_or_default();
+    let system = messages[0]["content"].str();
     assert!(
         system.starts_with("You are Acme Support. Be brief."),
         "{system}"
@@ -1118,12 +882,7 @@ async fn ai_smart_reply_sends_the_system_prompt_and_the_last_five_messages() {
     );
     let turns: Vec<(String, String)> = messages[1..]
         .iter()
-        .map(|m| {
-            (
-                m["role"].as_str().unwrap_or_default().into(),
-                m["content"].as_str().unwrap_or_default().into(),
-            )
-        })
+        .map(|m| (m["role"].str().into(), m["content"].str().into()))
         .collect();
     let expected: Vec<(String, String)> = [
         ("user", "question 2"),
@@ -1136,32 +895,24 @@ async fn ai_smart_reply_sends_the_system_prompt_and_the_last_five_messages() {
     .map(|(a, b)| (a.to_string(), b.to_string()))
     .collect();
     assert_eq!(turns, expected, "the last five messages, oldest first");
-    let first: Vec<&str> = requests[0].body["messages"]
-        .as_array()
-        .map(|m| m.iter().filter_map(|x| x["content"].as_str()).collect())
-        .unwrap_or_default();
+    let first: Vec<&str> = requests[0].body["messages"].strs("content");
     assert_eq!(first.len(), 2, "system + the first question: {first:?}");
 
     // A keyword match wins over the AI and stops there.
-    sandbox_says(app, &t.key, &device, CUSTOMER, "and the price?").await;
+    t.sandbox_says(&device, CUSTOMER, "and the price?").await;
     let replies = wait_replies(app, &t.id, CUSTOMER, 5).await;
     assert_eq!(replies[4], "See https://wati.pro/pricing");
     assert_eq!(e.ai.requests().len(), 4, "no AI call after a keyword match");
 
-    let log = wait_log(app, &t.key, 5).await;
-    let outcomes: Vec<&str> = log.iter().filter_map(|l| l["outcome"].as_str()).collect();
+    let log = wait_log(t, 5).await;
+    let outcomes: Vec<&str> = log.iter().map(|l| l["outcome"].str()).collect();
     assert_eq!(
         outcomes,
         ["keyword", "ai", "ai", "ai", "ai"],
         "newest first"
     );
     assert_eq!(log[1]["ruleId"], "ai");
-    let (_, _, usage) = parts(
-        app.req(Method::GET, "/api/usage", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
+    let usage = t.get("/api/usage").await.body;
     assert_eq!(usage["aiRepliesPerDay"]["used"], 4, "{usage}");
     assert_eq!(usage["messagesPerDay"]["used"], 5, "{usage}");
 }
@@ -1170,37 +921,25 @@ async fn ai_smart_reply_sends_the_system_prompt_and_the_last_five_messages() {
 async fn ai_failures_and_timeouts_mean_no_reply_an_ai_error_and_no_retries() {
     let e = env(true).await;
     let (app, t) = (&e.app, &e.tenant);
-    let device = app.sandbox_device(&t.key).await;
-    enable_ai(app, &t.key, "").await;
+    let device = t.sandbox_device().await;
+    t.enable_ai("").await;
 
     e.ai.set(Mode::Fail(500));
-    sandbox_says(app, &t.key, &device, "923002220001", "hello?").await;
-    let log = wait_log(app, &t.key, 1).await;
+    t.sandbox_says(&device, "923002220001", "hello?").await;
+    let log = wait_log(t, 1).await;
     assert_eq!(log[0]["outcome"], "ai_error");
-    assert!(
-        log[0]["detail"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("500"),
-        "{log:?}"
-    );
+    assert!(log[0]["detail"].str().contains("500"), "{log:?}");
 
     e.ai.set(Mode::Hang(Duration::from_secs(5))); // AI_TIMEOUT_SECONDS is 1
     let started = Instant::now();
-    sandbox_says(app, &t.key, &device, "923002220002", "anyone?").await;
-    let log = wait_log(app, &t.key, 2).await;
+    t.sandbox_says(&device, "923002220002", "anyone?").await;
+    let log = wait_log(t, 2).await;
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "the worker gave up after the timeout"
     );
     assert_eq!(log[0]["outcome"], "ai_error");
-    assert!(
-        log[0]["detail"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("timed out"),
-        "{log:?}"
-    );
+    assert!(log[0]["detail"].str().contains("timed out"), "{log:?}");
 
     // Nothing went out, the messages are stored, the AI units were given back, and nothing
     // is retried: one AI call per message.
@@ -1211,34 +950,26 @@ async fn ai_failures_and_timeouts_mean_no_reply_an_ai_error_and_no_retries() {
         assert_eq!(h.len(), 1, "{peer}: the customer's message only");
         assert_eq!(h[0].direction, Direction::In);
     }
-    let (_, _, usage) = parts(
-        app.req(Method::GET, "/api/usage", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
+    let usage = t.get("/api/usage").await.body;
     assert_eq!(usage["aiRepliesPerDay"]["used"], 0, "{usage}");
-    assert_eq!(reply_log(app, &t.key).await.len(), 2);
+    assert_eq!(t.reply_log().await.len(), 2);
 }
 
 #[tokio::test]
 async fn over_the_daily_quotas_nothing_is_sent_and_the_log_says_so() {
     let e = env(true).await;
     let (app, t) = (&e.app, &e.tenant);
-    let device = app.sandbox_device(&t.key).await;
-    enable_ai(app, &t.key, "Be nice.").await;
-    set_limits(app, &t.id, json!({"aiRepliesPerDay": 1})).await;
+    let device = t.sandbox_device().await;
+    t.enable_ai("Be nice.").await;
+    app.set_limits(&t.id, json!({"aiRepliesPerDay": 1})).await;
 
-    sandbox_says(app, &t.key, &device, CUSTOMER, "first").await;
+    t.sandbox_says(&device, CUSTOMER, "first").await;
     wait_replies(app, &t.id, CUSTOMER, 1).await;
-    sandbox_says(app, &t.key, &device, CUSTOMER, "second").await;
-    let log = wait_log(app, &t.key, 2).await;
+    t.sandbox_says(&device, CUSTOMER, "second").await;
+    let log = wait_log(t, 2).await;
     assert_eq!(log[0]["outcome"], "quota_exceeded");
     assert_eq!(log[0]["ruleId"], "ai");
-    assert!(
-        log[0]["detail"].as_str().unwrap_or_default().contains("AI"),
-        "{log:?}"
-    );
+    assert!(log[0]["detail"].str().contains("AI"), "{log:?}");
     assert_eq!(
         e.ai.requests().len(),
         1,
@@ -1246,35 +977,34 @@ async fn over_the_daily_quotas_nothing_is_sent_and_the_log_says_so() {
     );
 
     // The free plan has no AI replies at all.
-    let free = app.create_tenant("free").await;
-    let free_device = app.sandbox_device(&free.key).await;
-    enable_ai(app, &free.key, "").await;
-    sandbox_says(app, &free.key, &free_device, CUSTOMER, "hello").await;
-    let log = wait_log(app, &free.key, 1).await;
+    let free = app.tenant("free").await;
+    let free_device = free.sandbox_device().await;
+    free.enable_ai("").await;
+    free.sandbox_says(&free_device, CUSTOMER, "hello").await;
+    let log = wait_log(&free, 1).await;
     assert_eq!(log[0]["outcome"], "quota_exceeded");
 
     // Keyword replies count against the daily outbound cap.
-    let capped = app.create_tenant("pro").await;
-    let capped_device = app.sandbox_device(&capped.key).await;
-    let rule = create_rule(
-        app,
-        &capped.key,
-        json!({"keyword": "hi", "match_type": "starts_with", "response": "Hello!"}),
-    )
-    .await;
-    set_limits(app, &capped.id, json!({"messagesPerDay": 1})).await;
-    sandbox_says(app, &capped.key, &capped_device, CUSTOMER, "hi").await;
+    let capped = app.tenant("pro").await;
+    let capped_device = capped.sandbox_device().await;
+    let rule = capped
+        .create_rule(json!({"keyword": "hi", "match_type": "starts_with", "response": "Hello!"}))
+        .await;
+    app.set_limits(&capped.id, json!({"messagesPerDay": 1}))
+        .await;
+    capped.sandbox_says(&capped_device, CUSTOMER, "hi").await;
     wait_replies(app, &capped.id, CUSTOMER, 1).await;
-    sandbox_says(app, &capped.key, &capped_device, CUSTOMER, "hi again").await;
-    let log = wait_log(app, &capped.key, 2).await;
+    capped
+        .sandbox_says(&capped_device, CUSTOMER, "hi again")
+        .await;
+    let log = wait_log(&capped, 2).await;
     assert_eq!(
         (log[0]["outcome"].as_str(), log[0]["ruleId"].as_str()),
         (Some("quota_exceeded"), Some(rule.as_str()))
     );
     assert!(
         log[0]["detail"]
-            .as_str()
-            .unwrap_or_default()
+            .str()
             .contains("Daily outbound message limit"),
         "{log:?}"
     );
@@ -1287,65 +1017,44 @@ async fn over_the_daily_quotas_nothing_is_sent_and_the_log_says_so() {
 async fn the_24_hour_window_refuses_free_form_sends_but_not_templates() {
     let e = env(true).await;
     let (app, t) = (&e.app, &e.tenant);
-    let device = app
-        .cloud_device(&t.key, &e.meta, PHONE_ID, "EAAGwindow")
-        .await;
-    let send = |body: Value| async move {
-        parts(
-            app.req(Method::POST, "/api/public/v1/send", Some(&t.key))
-                .json(&body)
-                .send()
-                .await,
-        )
-        .await
-    };
+    let device = t.cloud_device(&e.meta, PHONE_ID, "EAAGwindow").await;
+    let send = |body: Value| async move { t.send_message(body).await };
     let text = json!({"to": CUSTOMER, "message": "Hello!"});
     // Never wrote: refused before Meta, with a pointer to templates; nothing left behind.
-    let (status, _, body) = send(text.clone()).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let msg = body["error"].as_str().unwrap_or_default();
+    let body = send(text.clone())
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    let msg = body["error"].str();
     assert!(
         msg.contains("24-hour") && msg.contains("never written") && msg.contains("template"),
         "{msg}"
     );
-    let (status, _, body) = parts(
-        app.req(Method::POST, "/api/public/v1/send-media", Some(&t.key))
-            .json(&json!({"to": CUSTOMER, "type": "image", "url": "https://example.com/a.jpg"}))
-            .send()
-            .await,
-    )
-    .await;
+    let Reply { status, body, .. } = t
+        .send_media(json!({"to": CUSTOMER, "type": "image", "url": "https://example.com/a.jpg"}))
+        .await;
     assert!(
         status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::BAD_REQUEST,
         "{body}"
     );
     assert!(e.meta.requests().is_empty());
-    let (_, _, usage) = parts(
-        app.req(Method::GET, "/api/usage", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
+    let usage = t.get("/api/usage").await.body;
     assert_eq!(
         usage["messagesPerDay"]["used"], 0,
         "the unit was given back"
     );
 
     // A template goes through.
-    let (status, _, body) = send(json!({"to": CUSTOMER, "message": "order update", "template": {"name": "order_update", "language": "en_US"}})).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    send(json!({"to": CUSTOMER, "message": "order update", "template": {"name": "order_update", "language": "en_US"}})).await.expect(StatusCode::OK);
 
     // Wrote 25 hours ago: still closed, and the message says when.
     let long_ago = chrono::Utc::now() - chrono::Duration::hours(25);
     app.customer_wrote_at(&t.id, &device, CUSTOMER, long_ago)
         .await;
-    let (status, _, body) = send(text.clone()).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let body = send(text.clone())
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        body["error"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("more than 24 hours ago"),
+        body["error"].str().contains("more than 24 hours ago"),
         "{body}"
     );
 
@@ -1353,15 +1062,18 @@ async fn the_24_hour_window_refuses_free_form_sends_but_not_templates() {
     let wamid = new_wamid();
     deliver(app, &t.id, &text_webhook(PHONE_ID, &wamid, "hi", now_ts())).await;
     wait_stored(app, &t.id, &wamid).await;
-    let (status, _, body) = send(text.clone()).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    send(text.clone()).await.expect(StatusCode::OK);
     // Another customer's window is their own; the sandbox has none.
-    let (status, _, _) = send(json!({"to": "923009999999", "message": "Hello!"})).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let sandbox = app.sandbox_device(&t.key).await;
-    let (status, _, body) =
-        send(json!({"to": "923009999999", "message": "Hello!", "deviceId": sandbox})).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        send(json!({"to": "923009999999", "message": "Hello!"}))
+            .await
+            .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let sandbox = t.sandbox_device().await;
+    send(json!({"to": "923009999999", "message": "Hello!", "deviceId": sandbox}))
+        .await
+        .expect(StatusCode::OK);
 }
 
 // ------------------------------------------------------------------------------ the sandbox, isolation
@@ -1370,14 +1082,13 @@ async fn the_24_hour_window_refuses_free_form_sends_but_not_templates() {
 async fn sandbox_inbound_validates_its_input_and_only_takes_sandbox_devices() {
     let e = env(false).await;
     let (app, t) = (&e.app, &e.tenant);
-    let sandbox = app.sandbox_device(&t.key).await;
-    let cloud = app.cloud_device(&t.key, &e.meta, PHONE_ID, "EAAGsbx").await;
-    let other = app.create_tenant("starter").await;
-    let theirs = app.sandbox_device(&other.key).await;
+    let sandbox = t.sandbox_device().await;
+    let cloud = t.cloud_device(&e.meta, PHONE_ID, "EAAGsbx").await;
+    let other = app.tenant("starter").await;
+    let theirs = other.sandbox_device().await;
     let post = |key: Option<&str>, body: Value| {
-        app.req(Method::POST, "/api/sandbox/inbound", key)
-            .json(&body)
-            .send()
+        let api = app.caller(key);
+        async move { api.post("/api/sandbox/inbound", body).await }
     };
     let cases = [
         (
@@ -1427,48 +1138,38 @@ async fn sandbox_inbound_validates_its_input_and_only_takes_sandbox_devices() {
         ),
     ];
     for (body, status, fragment) in cases {
-        let (got, _, answer) = parts(post(Some(&t.key), body.clone()).await).await;
+        let Reply {
+            status: got,
+            body: answer,
+            ..
+        } = post(Some(&t.key), body.clone()).await;
         assert_eq!(got, status, "{body}: {answer}");
-        assert!(
-            answer["error"]
-                .as_str()
-                .unwrap_or_default()
-                .contains(fragment),
-            "{body}: {answer}"
-        );
+        assert!(answer["error"].str().contains(fragment), "{body}: {answer}");
     }
-    let (status, _, _) = parts(
+    assert_eq!(
         post(
             None,
             json!({"deviceId": sandbox, "from": CUSTOMER, "text": "hi"}),
         )
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _, _) = parts(
-        app.req(Method::POST, "/api/sandbox/inbound", Some(&t.key))
-            .body("{not json")
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+        .await
+        .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        t.raw(Method::POST, "/api/sandbox/inbound", "{not json")
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
     assert_eq!(queued(app).await, 0);
     // A good one: 202 with the id it will be stored under; any plan may use the sandbox.
-    let (status, _, body) = parts(
-        post(
-            Some(&other.key),
-            json!({"deviceId": theirs, "from": "+92 300 1234567", "text": "hi", "name": "Zed"}),
-        )
-        .await,
+    let body = post(
+        Some(&other.key),
+        json!({"deviceId": theirs, "from": "+92 300 1234567", "text": "hi", "name": "Zed"}),
     )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    assert!(body["messageId"]
-        .as_str()
-        .unwrap_or_default()
-        .starts_with("sandbox.in."));
+    .await
+    .expect(StatusCode::ACCEPTED);
+    assert!(body["messageId"].str().starts_with("sandbox.in."));
     assert_eq!(queued(app).await, 1);
 }
 
@@ -1476,27 +1177,19 @@ async fn sandbox_inbound_validates_its_input_and_only_takes_sandbox_devices() {
 async fn tenants_never_see_each_others_inbound_traffic() {
     let e = env(true).await;
     let (app, a) = (&e.app, &e.tenant);
-    let b = app.create_tenant("pro").await;
-    let a_device = app.cloud_device(&a.key, &e.meta, PHONE_ID, "EAAGa").await;
-    create_rule(
-        app,
-        &a.key,
-        json!({"keyword": "hello", "match_type": "contains", "response": "from A"}),
-    )
-    .await;
-    create_rule(
-        app,
-        &b.key,
-        json!({"keyword": "hello", "match_type": "contains", "response": "from B"}),
-    )
-    .await;
+    let b = app.tenant("pro").await;
+    let a_device = a.cloud_device(&e.meta, PHONE_ID, "EAAGa").await;
+    a.create_rule(json!({"keyword": "hello", "match_type": "contains", "response": "from A"}))
+        .await;
+    b.create_rule(json!({"keyword": "hello", "match_type": "contains", "response": "from B"}))
+        .await;
 
     // A's webhook body, correctly signed, sent to B's URL: B has no such number.
     let wamid = new_wamid();
     let body = text_webhook(PHONE_ID, &wamid, "hello", now_ts());
-    let (status, _) =
-        post_webhook(app, &b.id, &body, Some(&sign(APP_SECRET, body.as_bytes()))).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    post_webhook(app, &b.id, &body, Some(&sign(APP_SECRET, body.as_bytes())))
+        .await
+        .expect(StatusCode::FORBIDDEN);
     deliver(app, &a.id, &body).await;
     wait_stored(app, &a.id, &wamid).await;
     let replies = wait_replies(app, &a.id, CUSTOMER, 1).await;
@@ -1508,24 +1201,19 @@ async fn tenants_never_see_each_others_inbound_traffic() {
         .store
         .get_conversation(&b.id, &a_device, CUSTOMER)
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .is_none());
-    assert!(reply_log(app, &b.key).await.is_empty());
-    assert_eq!(reply_log(app, &a.key).await.len(), 1);
-    let (status, _, _) = parts(
-        app.req(
-            Method::GET,
-            &format!("/api/public/v1/messages/{wamid}"),
-            Some(&b.key),
-        )
-        .send()
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(b.reply_log().await.is_empty());
+    assert_eq!(a.reply_log().await.len(), 1);
+    assert_eq!(
+        b.get(&format!("/api/public/v1/messages/{wamid}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     // B's sandbox customer gets B's rule.
-    let b_device = app.sandbox_device(&b.key).await;
-    sandbox_says(app, &b.key, &b_device, CUSTOMER, "hello").await;
+    let b_device = b.sandbox_device().await;
+    b.sandbox_says(&b_device, CUSTOMER, "hello").await;
     assert_eq!(wait_replies(app, &b.id, CUSTOMER, 1).await, ["from B"]);
 }
 
@@ -1535,10 +1223,10 @@ async fn tenants_never_see_each_others_inbound_traffic() {
 async fn an_sqs_event_fixture_goes_through_the_inbound_worker() {
     let e = env(false).await;
     let (app, t) = (&e.app, &e.tenant);
-    let device = app.sandbox_device(&t.key).await;
+    let device = t.sandbox_device().await;
     let wamid = format!("sandbox.in.{}", uuid::Uuid::new_v4().simple());
     let ts = now_ts().to_string();
-    let event = fixture(
+    let event = sqs_fixture(
         "sqs-inbound-message.json",
         &[
             ("__TENANT_ID__", &t.id),
@@ -1547,34 +1235,20 @@ async fn an_sqs_event_fixture_goes_through_the_inbound_worker() {
             ("__TS__", &ts),
         ],
     );
-    let event: SqsEvent = serde_json::from_str(&event).unwrap_or_else(|e| panic!("fixture: {e}"));
     let worker = fn_inbound_worker::Worker::new(app.state.clone());
     let res = worker.handle(event.clone()).await;
-    let failed: Vec<&str> = res
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_str())
-        .collect();
     assert_eq!(
-        failed,
+        failed_ids(&res),
         ["55555555-5555-4555-8555-555555555555"],
         "the unreadable record is retried (then dead-lettered)"
     );
-    let m = stored(app, &t.id, &wamid)
-        .await
-        .unwrap_or_else(|| panic!("not stored"));
+    let m = stored(app, &t.id, &wamid).await.expect("not stored");
     assert_eq!(m.text.as_deref(), Some("Hello from an SQS fixture"));
     assert_eq!(m.peer, "923007777777");
     // The same batch again (Lambda redelivers): nothing new.
     let again = worker.handle(event).await;
     assert_eq!(again.batch_item_failures.len(), 1);
-    let conv = app
-        .state
-        .store
-        .get_conversation(&t.id, &device, "923007777777")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("no conversation"));
+    let conv = app.conversation(&t.id, &device, "923007777777").await;
     assert_eq!(conv.unread_count, 1);
     assert_eq!(conv.profile_name.as_deref(), Some("Fixture Customer"));
 }
@@ -1583,10 +1257,8 @@ async fn an_sqs_event_fixture_goes_through_the_inbound_worker() {
 async fn a_redelivered_message_finishes_what_a_dead_attempt_left_and_never_answers_twice() {
     let e = env(false).await;
     let (app, t) = (&e.app, &e.tenant);
-    let device = app.sandbox_device(&t.key).await;
-    create_rule(
-        app,
-        &t.key,
+    let device = t.sandbox_device().await;
+    t.create_rule(
         json!({"keyword": "hello", "match_type": "contains", "response": "Hi! How can we help?"}),
     )
     .await;
@@ -1596,12 +1268,7 @@ async fn a_redelivered_message_finishes_what_a_dead_attempt_left_and_never_answe
             "message": {"from": CUSTOMER, "id": wamid, "timestamp": ts.to_string(), "type": "text",
                         "text": {"body": "hello there"}},
             "receivedAt": ts});
-        let mut record = aws_lambda_events::event::sqs::SqsMessage::default();
-        record.message_id = Some(uuid::Uuid::new_v4().to_string());
-        record.body = Some(body.to_string());
-        let mut event = SqsEvent::default();
-        event.records = vec![record];
-        event
+        sqs_json_event(&[body])
     };
     let replies = || async {
         history(app, &t.id, CUSTOMER)
@@ -1646,6 +1313,6 @@ async fn a_redelivered_message_finishes_what_a_dead_attempt_left_and_never_answe
     .await;
     worker.handle(job(&busy, ts)).await;
     assert_eq!(replies().await, 1, "a fresh claim is not taken over");
-    let log = reply_log(app, &t.key).await;
+    let log = t.reply_log().await;
     assert_eq!(log.len(), 1, "{log:?}");
 }

@@ -1,39 +1,8 @@
 //! API Gateway v2 event fixtures through `lambda_http` into the functions' Routers: what
 //! Lambda does with a request, minus the runtime API.
 
-use tower::ServiceExt;
+use wati_tests::events::Invoked;
 use wati_tests::*;
-
-fn fixture(name: &str, replacements: &[(&str, &str)]) -> String {
-    let path = workspace_root().join("tests/events").join(name);
-    let mut text =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    for (from, to) in replacements {
-        text = text.replace(from, to);
-    }
-    text
-}
-
-async fn invoke(router: axum::Router, event: &str) -> (u16, String, Value) {
-    let req = lambda_http::request::from_str(event).unwrap_or_else(|e| panic!("fixture: {e}"));
-    let res = router.oneshot(req).await.unwrap_or_else(|e| match e {});
-    let status = res.status().as_u16();
-    let request_id = res
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let bytes = http_body_util::BodyExt::collect(res.into_body())
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    (
-        status,
-        request_id,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
 
 #[tokio::test]
 async fn api_gateway_events_reach_the_routers() {
@@ -42,21 +11,23 @@ async fn api_gateway_events_reach_the_routers() {
         "apigw-create-tenant.json",
         &[("__PLATFORM_ADMIN_KEY__", &app.admin_key)],
     );
-    let (status, request_id, body) = invoke(fn_admin::router(app.state.clone()), &event).await;
+    let Invoked {
+        status,
+        request_id,
+        body,
+        ..
+    } = invoke(fn_admin::router(app.state.clone()), &event).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(
         request_id, "fixture-create-tenant-0001",
         "API Gateway's request id is the request's id"
     );
     assert_eq!(body["tenant"]["name"], "Fixture Ltd");
-    let key = body["apiKey"].as_str().unwrap_or_default().to_string();
-    let tenant_id = body["tenant"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let key = body["apiKey"].string();
+    let tenant_id = body["tenant"]["id"].string();
 
     let event = fixture("apigw-list-keys.json", &[("__API_KEY__", &key)]);
-    let (status, _, body) = invoke(fn_settings::router(app.state.clone()), &event).await;
+    let Invoked { status, body, .. } = invoke(fn_settings::router(app.state.clone()), &event).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["keys"][0]["prefix"], &key[..12]);
 
@@ -67,12 +38,12 @@ async fn api_gateway_events_reach_the_routers() {
             ("__TENANT_ID__", &tenant_id),
         ],
     );
-    let (status, _, body) = invoke(fn_admin::router(app.state.clone()), &event).await;
+    let Invoked { status, body, .. } = invoke(fn_admin::router(app.state.clone()), &event).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["tenant"]["id"], tenant_id.as_str());
 
     let event = fixture("apigw-list-keys.json", &[("__API_KEY__", "wati_nope")]);
-    let (status, _, body) = invoke(fn_settings::router(app.state.clone()), &event).await;
+    let Invoked { status, body, .. } = invoke(fn_settings::router(app.state.clone()), &event).await;
     assert_eq!(status, 401);
     assert!(body["error"].is_string());
 }
@@ -80,102 +51,94 @@ async fn api_gateway_events_reach_the_routers() {
 #[tokio::test]
 async fn a_send_event_goes_through_the_messages_function_and_the_sandbox_worker() {
     let app = TestApp::start().await;
-    let t = app.create_tenant("pro").await;
-    app.sandbox_device(&t.key).await;
+    let t = app.tenant("pro").await;
+    t.sandbox_device().await;
     let router = || fn_messages::router(app.state.clone());
     let event = fixture("apigw-send-text.json", &[("__API_KEY__", &t.key)]);
-    let (status, request_id, sent) = invoke(router(), &event).await;
+    let Invoked {
+        status,
+        request_id,
+        body: sent,
+        ..
+    } = invoke(router(), &event).await;
     assert_eq!(status, 200, "{sent}");
     assert_eq!(request_id, "fixture-send-text-0001");
     assert_eq!(sent["to"], "923001234567");
     // The same event again carries the same Idempotency-Key: the same answer.
-    let (status, _, again) = invoke(router(), &event).await;
+    let Invoked {
+        status,
+        body: again,
+        ..
+    } = invoke(router(), &event).await;
     assert_eq!((status, &again), (200, &sent));
 
-    let id = sent["id"].as_str().unwrap_or_default();
+    let id = sent["id"].str();
     let event = fixture(
         "apigw-get-message.json",
         &[("__API_KEY__", &t.key), ("__MESSAGE_ID__", id)],
     );
-    let (status, _, found) = invoke(router(), &event).await;
+    let Invoked {
+        status,
+        body: found,
+        ..
+    } = invoke(router(), &event).await;
     assert_eq!(status, 200, "{found}");
     assert_eq!(found["message"]["status"], "sent");
     assert_eq!(found["message"]["text"], "Your OTP is 123456");
 
     // The sandbox worker, given the SQS event Lambda would deliver.
-    let text = fixture(
+    let sqs = sqs_fixture(
         "sqs-sandbox-status.json",
         &[("__TENANT_ID__", &t.id), ("__MESSAGE_ID__", id)],
     );
-    let sqs: aws_lambda_events::event::sqs::SqsEvent =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
     let response = fn_sandbox_worker::handle(&app.state, sqs).await;
     assert!(response.batch_item_failures.is_empty());
-    let (_, _, found) = invoke(router(), &event).await;
+    let Invoked { body: found, .. } = invoke(router(), &event).await;
     assert_eq!(found["message"]["status"], "delivered");
 }
 
 #[tokio::test]
 async fn a_campaign_goes_through_its_function_the_scheduler_and_the_worker_as_lambda_events() {
     let app = TestApp::start().await;
-    let t = app.create_tenant("pro").await;
-    app.sandbox_device(&t.key).await;
+    let t = app.tenant("pro").await;
+    t.sandbox_device().await;
     let event = fixture("apigw-create-campaign.json", &[("__API_KEY__", &t.key)]);
-    let (status, request_id, created) =
-        invoke(fn_campaigns::router(app.state.clone()), &event).await;
+    let Invoked {
+        status,
+        request_id,
+        body: created,
+        ..
+    } = invoke(fn_campaigns::router(app.state.clone()), &event).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(request_id, "fixture-create-campaign-0001");
     assert_eq!(created["status"], "running");
-    let id = created["id"].as_str().unwrap_or_default().to_string();
+    let id = created["id"].string();
 
     // The every-minute rule's input starts it: its first batch is queued.
-    let input: Value = serde_json::from_str(&fixture("eventbridge-scheduler-minute.json", &[]))
-        .unwrap_or_default();
-    let report = fn_scheduler::run(&app.state, &input)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let input: Value =
+        serde_json::from_str(&fixture("eventbridge-scheduler-minute.json", &[])).expect("JSON");
+    let report = fn_scheduler::run(&app.state, &input).await.unwrap();
     assert_eq!((report.due, report.queued), (1, 1), "{report:?}");
 
     // The worker, given the SQS event Lambda would deliver: the first recipient's task and
     // an unreadable message (reported as a batch item failure, so it ends in the DLQ).
-    let queue = app
-        .server
-        .stack
-        .queues
-        .get("CampaignQueue")
-        .cloned()
-        .unwrap_or_else(|| panic!("no campaign queue"));
-    let got = app
-        .state
-        .aws
-        .sqs
-        .receive_message()
-        .queue_url(&queue.url)
-        .max_number_of_messages(1)
-        .send()
+    let body = app
+        .receive_once(&app.queue("CampaignQueue"), 1, None)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let body = got
-        .messages
-        .unwrap_or_default()
         .into_iter()
         .next()
         .and_then(|m| m.body)
-        .unwrap_or_else(|| panic!("the first message is due at once"));
-    let escaped = serde_json::to_string(&body).unwrap_or_default();
-    let text = fixture(
+        .expect("the first message is due at once");
+    let escaped = serde_json::to_string(&body).expect("JSON");
+    let sqs = sqs_fixture(
         "sqs-campaign-task.json",
         &[("\"__TASK__\"", escaped.as_str())],
     );
-    let sqs: aws_lambda_events::event::sqs::SqsEvent =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
     let response = fn_campaign_worker::handle(&app.state, sqs).await;
-    let failed: Vec<&str> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_str())
-        .collect();
-    assert_eq!(failed, vec!["55555555-5555-4555-8555-555555555555"]);
+    assert_eq!(
+        failed_ids(&response),
+        ["55555555-5555-4555-8555-555555555555"]
+    );
     let c = app
         .state
         .store
@@ -183,7 +146,7 @@ async fn a_campaign_goes_through_its_function_the_scheduler_and_the_worker_as_la
         .await
         .ok()
         .flatten()
-        .unwrap_or_else(|| panic!("campaign"));
+        .expect("campaign");
     assert_eq!((c.sent, c.queued, c.total), (1, 1, 2));
 }
 
@@ -192,9 +155,8 @@ async fn metas_webhook_event_is_verified_over_the_raw_body_plain_or_base64() {
     use base64::Engine;
     let fake = wati_tests::fake_meta::FakeMeta::start().await;
     let app = TestApp::start_with(sending_options(&fake.base)).await;
-    let t = app.create_tenant("pro").await;
-    app.cloud_device(&t.key, &fake, "106540352242922", "EAAGlambda")
-        .await;
+    let t = app.tenant("pro").await;
+    t.cloud_device(&fake, "106540352242922", "EAAGlambda").await;
     // Meta's bytes, spacing and all: the signature covers exactly these.
     let raw = fixture(
         "meta-text-message.json",
@@ -205,8 +167,7 @@ async fn metas_webhook_event_is_verified_over_the_raw_body_plain_or_base64() {
             ("__TEXT__", "hello from Lambda"),
         ],
     );
-    let good =
-        wati_shared::domain::inbound::sign("0123456789abcdef0123456789abcdef", raw.as_bytes());
+    let good = sign(APP_SECRET, raw.as_bytes());
     let event = |body: String, base64: bool, signature: &str| {
         fixture(
             "apigw-cloud-api-webhook.json",
@@ -226,20 +187,25 @@ async fn metas_webhook_event_is_verified_over_the_raw_body_plain_or_base64() {
             ],
         )
     };
-    let plain = serde_json::to_string(&raw).unwrap_or_default();
+    let plain = serde_json::to_string(&raw).expect("JSON");
     let encoded =
         serde_json::to_string(&base64::engine::general_purpose::STANDARD.encode(raw.as_bytes()))
-            .unwrap_or_default();
+            .expect("JSON");
     let router = || fn_cloud_api_webhook::router(app.state.clone());
     for (body, b64) in [(plain.clone(), false), (encoded, true)] {
-        let (status, request_id, res) = invoke(router(), &event(body, b64, &good)).await;
+        let Invoked {
+            status,
+            request_id,
+            body: res,
+            ..
+        } = invoke(router(), &event(body, b64, &good)).await;
         assert_eq!(status, 200, "base64 {b64}: {res}");
         assert_eq!(request_id, "fixture-meta-webhook-0001");
         assert_eq!(res, json!({"messages": 1, "statuses": 0}));
     }
-    let (status, _, _) = invoke(router(), &event(plain.clone(), false, "sha256=00")).await;
+    let Invoked { status, .. } = invoke(router(), &event(plain.clone(), false, "sha256=00")).await;
     assert_eq!(status, 401);
-    let wrong = wati_shared::domain::inbound::sign("wrong", raw.as_bytes());
-    let (status, _, _) = invoke(router(), &event(plain, false, &wrong)).await;
+    let wrong = sign("wrong", raw.as_bytes());
+    let Invoked { status, .. } = invoke(router(), &event(plain, false, &wrong)).await;
     assert_eq!(status, 403);
 }

@@ -1,6 +1,9 @@
 //! End-to-end tests against DynamoDB Local and moto (`make test` starts them).
 //! One binary, one module per area, so the workspace links a single test executable.
 
+// Helpers beside the tests state expectations with unwrap/expect as the tests do.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod admin;
 mod ai_client;
 mod api_keys;

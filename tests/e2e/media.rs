@@ -12,54 +12,24 @@ struct Setup {
     app: TestApp,
     fake: FakeMeta,
     files: FakeFiles,
-    key: String,
-    tenant_id: String,
+    t: Tenant,
 }
 
+/// A pro tenant with a Cloud API device whose customer wrote first.
 async fn setup() -> Setup {
-    let fake = FakeMeta::start().await;
-    let files = FakeFiles::start().await;
+    let Fakes {
+        meta: fake, files, ..
+    } = Fakes::spawn().await;
     let app = TestApp::start_with(sending_options(&fake.base)).await;
-    let t = app.create_tenant("pro").await;
-    let device = app
-        .cloud_device(&t.key, &fake, "106540352242922", "EAAGmedia")
-        .await;
+    let t = app.tenant("pro").await;
+    let device = t.cloud_device(&fake, "106540352242922", "EAAGmedia").await;
     app.open_window(&t.id, &device, "923001234567").await;
     Setup {
         app,
         fake,
         files,
-        key: t.key,
-        tenant_id: t.id,
+        t,
     }
-}
-
-async fn send_media(app: &TestApp, key: &str, body: Value) -> (StatusCode, Value) {
-    let (status, _, body) = parts(
-        app.req(Method::POST, "/api/public/v1/send-media", Some(key))
-            .json(&body)
-            .send()
-            .await,
-    )
-    .await;
-    (status, body)
-}
-
-async fn message(app: &TestApp, key: &str, id: &Value) -> Value {
-    let (_, _, body) = parts(
-        app.req(
-            Method::GET,
-            &format!(
-                "/api/public/v1/messages/{}",
-                id.as_str().unwrap_or_default()
-            ),
-            Some(key),
-        )
-        .send()
-        .await,
-    )
-    .await;
-    body["message"].clone()
 }
 
 #[tokio::test]
@@ -68,20 +38,16 @@ async fn each_media_type_goes_to_meta_as_it_documents() {
     let image = s
         .files
         .add("/cdn/photo.jpg", FileSpec::new("image/jpeg", 300 * 1024));
-    let (status, body) = send_media(
-        &s.app,
-        &s.key,
-        json!({"to": "+923001234567", "type": "image", "url": image, "caption": "Check out our new product"}),
+    let body = s.t.send_media(json!({"to": "+923001234567", "type": "image", "url": image, "caption": "Check out our new product"}),
     )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    .await.expect(StatusCode::OK);
     assert_eq!(body["status"], "sent");
     assert_eq!(
         s.fake.requests()[0].body,
         json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": "923001234567",
                "type": "image", "image": {"link": image, "caption": "Check out our new product"}})
     );
-    let m = message(&s.app, &s.key, &body["id"]).await;
+    let m = s.t.message(body["id"].str()).await;
     assert_eq!(m["type"], "image");
     assert_eq!(m["media_url"], image.as_str());
     assert_eq!(m["mimetype"], "image/jpeg");
@@ -92,18 +58,14 @@ async fn each_media_type_goes_to_meta_as_it_documents() {
         "/files/invoice-2026-001.pdf",
         FileSpec::new("application/pdf", 2 * MB),
     );
-    let (status, body) = send_media(
-        &s.app,
-        &s.key,
-        json!({"to": "923001234567", "type": "document", "url": pdf, "caption": "Your invoice for January"}),
+    let body = s.t.send_media(json!({"to": "923001234567", "type": "document", "url": pdf, "caption": "Your invoice for January"}),
     )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    .await.expect(StatusCode::OK);
     assert_eq!(
         s.fake.requests()[1].body["document"],
         json!({"link": pdf, "caption": "Your invoice for January", "filename": "invoice-2026-001.pdf"})
     );
-    let m = message(&s.app, &s.key, &body["id"]).await;
+    let m = s.t.message(body["id"].str()).await;
     assert_eq!(
         (m["file_name"].clone(), m["mimetype"].clone()),
         (json!("invoice-2026-001.pdf"), json!("application/pdf"))
@@ -113,16 +75,15 @@ async fn each_media_type_goes_to_meta_as_it_documents() {
     let mp3 = s
         .files
         .add("/a/welcome", FileSpec::new("application/octet-stream", MB));
-    let (status, body) = send_media(
-        &s.app,
-        &s.key,
-        json!({"to": "923001234567", "type": "audio", "url": mp3, "mimetype": "audio/mpeg"}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body =
+        s.t.send_media(
+            json!({"to": "923001234567", "type": "audio", "url": mp3, "mimetype": "audio/mpeg"}),
+        )
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(s.fake.requests()[2].body["audio"], json!({"link": mp3}));
     assert_eq!(
-        message(&s.app, &s.key, &body["id"]).await["mimetype"],
+        s.t.message(body["id"].str()).await["mimetype"],
         "audio/mpeg"
     );
 
@@ -134,33 +95,22 @@ async fn each_media_type_goes_to_meta_as_it_documents() {
             ..FileSpec::new("", 10 * MB)
         },
     );
-    let (status, body) = send_media(
-        &s.app,
-        &s.key,
-        json!({"to": "923001234567", "type": "video", "url": mp4, "caption": "60-second product demo", "fileName": "demo.mp4"}),
+    let body = s.t.send_media(json!({"to": "923001234567", "type": "video", "url": mp4, "caption": "60-second product demo", "fileName": "demo.mp4"}),
     )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    .await.expect(StatusCode::OK);
     assert_eq!(
         s.fake.requests()[3].body["video"],
         json!({"link": mp4, "caption": "60-second product demo"})
     );
-    assert_eq!(
-        message(&s.app, &s.key, &body["id"]).await["mimetype"],
-        "video/mp4"
-    );
+    assert_eq!(s.t.message(body["id"].str()).await["mimetype"], "video/mp4");
 
     // Exactly at the limit is fine.
     let five = s
         .files
         .add("/cdn/max.png", FileSpec::new("image/png", 5 * MB));
-    let (status, _) = send_media(
-        &s.app,
-        &s.key,
-        json!({"to": "923001234567", "type": "image", "url": five}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    s.t.send_media(json!({"to": "923001234567", "type": "image", "url": five}))
+        .await
+        .expect(StatusCode::OK);
 }
 
 #[tokio::test]
@@ -174,13 +124,9 @@ async fn servers_that_refuse_head_are_asked_for_one_byte_and_nothing_is_download
             ..FileSpec::new("application/pdf", 40 * MB)
         },
     );
-    let (status, body) = send_media(
-        &s.app,
-        &s.key,
-        json!({"to": "923001234567", "type": "document", "url": ranged}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    s.t.send_media(json!({"to": "923001234567", "type": "document", "url": ranged}))
+        .await
+        .expect(StatusCode::OK);
     let methods: Vec<String> = s.files.requests().into_iter().map(|(m, _)| m).collect();
     assert_eq!(methods, ["HEAD", "GET"]);
     assert_eq!(s.files.bytes_sent(), 1);
@@ -195,13 +141,9 @@ async fn servers_that_refuse_head_are_asked_for_one_byte_and_nothing_is_download
         },
     );
     let started = Instant::now();
-    let (status, body) = send_media(
-        &s.app,
-        &s.key,
-        json!({"to": "923001234567", "type": "document", "url": big}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    s.t.send_media(json!({"to": "923001234567", "type": "document", "url": big}))
+        .await
+        .expect(StatusCode::OK);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let sent = s.files.bytes_sent();
     assert!(
@@ -219,13 +161,10 @@ async fn servers_that_refuse_head_are_asked_for_one_byte_and_nothing_is_download
             ..FileSpec::new("application/pdf", 101 * MB)
         },
     );
-    let (status, body) = send_media(
-        &s.app,
-        &s.key,
-        json!({"to": "923001234567", "type": "document", "url": huge}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let body =
+        s.t.send_media(json!({"to": "923001234567", "type": "document", "url": huge}))
+            .await
+            .expect(StatusCode::BAD_REQUEST);
     assert_eq!(
         body["error"],
         "\"url\" points to a 101 MB file: WhatsApp takes document files up to 100 MB"
@@ -307,7 +246,11 @@ async fn every_failed_url_check_is_a_400_that_says_which() {
         if let Some(m) = mimetype {
             body["mimetype"] = json!(m);
         }
-        let (status, answer) = send_media(&s.app, &s.key, body).await;
+        let Reply {
+            status,
+            body: answer,
+            ..
+        } = s.t.send_media(body).await;
         assert_eq!(
             (status, answer),
             (StatusCode::BAD_REQUEST, json!({"error": error})),
@@ -315,26 +258,10 @@ async fn every_failed_url_check_is_a_400_that_says_which() {
         );
     }
     assert!(s.fake.requests().is_empty(), "nothing reached Meta");
-    let leftovers = s
-        .app
-        .state
-        .aws
-        .dynamo
-        .scan()
-        .table_name(&s.app.state.config.table_name)
-        .filter_expression("begins_with(PK, :p) AND direction = :out")
-        .expression_attribute_values(
-            ":p",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("TENANT#{}#MSG#", s.tenant_id)),
-        )
-        .expression_attribute_values(
-            ":out",
-            aws_sdk_dynamodb::types::AttributeValue::S("out".into()),
-        )
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(leftovers.count, 0, "refused sends leave no message");
+    assert!(
+        s.app.stored_outbound(&s.t.id).await.is_empty(),
+        "refused sends leave no message"
+    );
 }
 
 #[tokio::test]
@@ -370,12 +297,9 @@ async fn slow_hosts_are_given_up_on() {
         ),
     ] {
         let started = std::time::Instant::now();
-        let (status, body) = send_media(
-            &s.app,
-            &s.key,
-            json!({"to": "923001234567", "type": "image", "url": url}),
-        )
-        .await;
+        let Reply { status, body, .. } =
+            s.t.send_media(json!({"to": "923001234567", "type": "image", "url": url}))
+                .await;
         assert_eq!(
             (status, body),
             (StatusCode::BAD_REQUEST, json!({"error": error})),
@@ -454,7 +378,11 @@ async fn bad_media_requests_name_the_field() {
         ),
     ];
     for (body, error) in cases {
-        let (status, answer) = send_media(&s.app, &s.key, body.clone()).await;
+        let Reply {
+            status,
+            body: answer,
+            ..
+        } = s.t.send_media(body.clone()).await;
         assert_eq!(
             (status, answer),
             (StatusCode::BAD_REQUEST, json!({"error": error})),
@@ -472,14 +400,14 @@ async fn without_allow_loopback_targets_this_machine_is_off_limits() {
     opts.overrides
         .retain(|(k, _)| k != "ALLOW_LOOPBACK_TARGETS");
     let app = TestApp::start_with(opts).await;
-    let t = app.create_tenant("pro").await;
-    app.sandbox_device(&t.key).await;
+    let t = app.tenant("pro").await;
+    t.sandbox_device().await;
     let url = files.add("/p/a.jpg", FileSpec::new("image/jpeg", 1024));
     let port = url
         .split(':')
         .nth(2)
         .and_then(|p| p.split('/').next())
-        .unwrap_or_default()
+        .expect("the file host's port")
         .to_string();
     for (url, error) in [
         (url.clone(), "\"url\" must be an https:// URL".to_string()),
@@ -496,26 +424,19 @@ async fn without_allow_loopback_targets_this_machine_is_off_limits() {
             "\"url\" must point to a public address: 127.1.2.3 is a loopback address".into(),
         ),
     ] {
-        let (status, body) = send_media(
-            &app,
-            &t.key,
-            json!({"to": "923001234567", "type": "image", "url": url}),
-        )
-        .await;
+        let Reply { status, body, .. } = t
+            .send_media(json!({"to": "923001234567", "type": "image", "url": url}))
+            .await;
         assert_eq!(
             (status, body),
             (StatusCode::BAD_REQUEST, json!({"error": error})),
             "{url}"
         );
     }
-    let (status, body) = send_media(
-        &app,
-        &t.key,
-        json!({"to": "923001234567", "type": "image", "url": format!("https://localhost:{port}/p/a.jpg")}),
+    let body = t.send_media(json!({"to": "923001234567", "type": "image", "url": format!("https://localhost:{port}/p/a.jpg")}),
     )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    let error = body["error"].as_str().unwrap_or_default();
+    .await.expect(StatusCode::BAD_REQUEST);
+    let error = body["error"].str();
     assert!(
         error
             .starts_with("\"url\" must point to a public address: localhost is a loopback address"),

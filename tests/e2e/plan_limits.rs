@@ -3,75 +3,51 @@
 //! tenant's webhook.
 
 use std::time::Duration;
-use wati_tests::fake_meta::{FakeMeta, Reply};
+use wati_tests::fake_meta::{FakeMeta, GraphReply};
 use wati_tests::webhooks::{Answer, Receiver};
 use wati_tests::*;
 
 async fn app_with(graph: &str) -> TestApp {
-    let mut opts = sending_options(graph);
-    opts.overrides
-        .push(("DEFAULT_RATE_LIMIT_PER_MINUTE".into(), "10000".into()));
-    TestApp::start_with(opts).await
+    TestApp::start_with(sending_options(graph).roomy_keys()).await
 }
 
-async fn send(app: &TestApp, key: &str, to: &str) -> (StatusCode, Value) {
-    let (status, _, body) = parts(
-        app.req(Method::POST, "/api/public/v1/send", Some(key))
-            .json(&json!({"to": to, "message": "hello"}))
-            .send()
-            .await,
-    )
-    .await;
-    (status, body)
+/// "hello" to `to`.
+async fn send(t: &Api, to: &str) -> Reply {
+    t.send_message(json!({"to": to, "message": "hello"})).await
 }
 
-async fn messages_used(app: &TestApp, key: &str) -> Value {
-    let (_, _, usage) = parts(app.req(Method::GET, "/api/usage", Some(key)).send().await).await;
-    usage["messagesPerDay"]["used"].clone()
+async fn messages_used(t: &Api) -> Value {
+    t.usage().await["messagesPerDay"]["used"].clone()
 }
 
 #[tokio::test]
 async fn a_hundred_parallel_sends_against_a_daily_cap_of_fifty() {
     let fake = FakeMeta::start().await;
     let app = app_with(&fake.base).await;
-    let t = app.create_tenant("pro").await;
-    let (status, _, _) = parts(
-        app.admin(Method::PATCH, &format!("/api/admin/tenants/{}", t.id))
-            .json(&json!({"limits": {"messagesPerDay": 50}}))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    app.sandbox_device(&t.key).await;
+    let t = app.tenant("pro").await;
+    app.set_limits(&t.id, json!({"messagesPerDay": 50})).await;
+    t.sandbox_device().await;
 
-    let (app_ref, key) = (&app, t.key.as_str());
-    let sends = (0..100).map(|i| async move { send(app_ref, key, &format!("92300{i:07}")).await });
+    let t = &t;
+    let sends = (0..100).map(|i| async move { send(t, &format!("92300{i:07}")).await });
     let results = futures::future::join_all(sends).await;
-    let ok = results.iter().filter(|r| r.0 == StatusCode::OK).count();
+    let ok = results
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
     assert_eq!(ok, 50, "exactly the cap");
-    for (status, body) in results.iter().filter(|r| r.0 != StatusCode::OK) {
-        assert_eq!(*status, StatusCode::CONFLICT);
+    for r in results.iter().filter(|r| r.status != StatusCode::OK) {
+        assert_eq!(r.status, StatusCode::CONFLICT);
         assert_eq!(
-            body["error"],
+            r.body["error"],
             "Daily outbound message limit reached (50/day on the pro plan, custom limit)"
         );
     }
-    assert_eq!(
-        messages_used(&app, &t.key).await,
-        50,
-        "the counter reads 50"
-    );
+    assert_eq!(messages_used(t).await, 50, "the counter reads 50");
 
     // A plan change takes effect at the next send.
-    parts(
-        app.admin(Method::PATCH, &format!("/api/admin/tenants/{}", t.id))
-            .json(&json!({"limits": {"messagesPerDay": null}}))
-            .send()
-            .await,
-    )
-    .await;
-    let (status, _) = send(&app, &t.key, "923001234567").await;
+    app.set_limits(&t.id, json!({"messagesPerDay": null})).await;
+    let Reply { status, .. } = send(t, "923001234567").await;
     assert_eq!(status, StatusCode::OK, "back to the pro plan's 2,000");
 }
 
@@ -79,143 +55,95 @@ async fn a_hundred_parallel_sends_against_a_daily_cap_of_fifty() {
 async fn a_message_the_provider_refuses_gives_its_unit_back() {
     let fake = FakeMeta::start().await;
     let app = app_with(&fake.base).await;
-    let t = app.create_tenant("pro").await;
-    let device = app
-        .cloud_device(&t.key, &fake, "106540352242922", "EAAG-token")
-        .await;
+    let t = app.tenant("pro").await;
+    let device = t.cloud_device(&fake, "106540352242922", "EAAG-token").await;
     app.open_window(&t.id, &device, "923001234567").await;
 
-    fake.push(Reply::error(
+    fake.push(GraphReply::error(
         400,
         131030,
         "Recipient phone number not in allowed list",
     ));
-    let (status, body) = send(&app, &t.key, "923001234567").await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(
-        messages_used(&app, &t.key).await,
-        0,
-        "refused: nothing counted"
-    );
+    send(&t, "923001234567")
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(messages_used(&t).await, 0, "refused: nothing counted");
 
-    let (status, _) = send(&app, &t.key, "923001234567").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(messages_used(&app, &t.key).await, 1);
+    send(&t, "923001234567").await.expect(StatusCode::OK);
+    assert_eq!(messages_used(&t).await, 1);
 }
 
 #[tokio::test]
 async fn the_public_rest_api_refuses_free_and_starter_plans() {
     let app = TestApp::start().await;
     for plan in ["free", "starter"] {
-        let t = app.create_tenant(plan).await;
-        app.sandbox_device(&t.key).await;
+        let t = app.tenant(plan).await;
+        t.sandbox_device().await;
         let message = format!(
             "REST API access is not available on the {plan} plan: upgrade to Pro or Agency"
         );
-        let (status, body) = send(&app, &t.key, "923001234567").await;
-        assert_eq!(
-            (status, body),
-            (StatusCode::CONFLICT, json!({"error": message}))
-        );
-        let (status, _, body) = parts(
-            app.req(Method::GET, "/api/public/v1/messages/some-id", Some(&t.key))
-                .send()
-                .await,
-        )
-        .await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (StatusCode::CONFLICT, Some(message.as_str()))
-        );
+        send(&t, "923001234567")
+            .await
+            .expect_body(StatusCode::CONFLICT, json!({"error": message}));
+        t.get("/api/public/v1/messages/some-id")
+            .await
+            .expect_error(StatusCode::CONFLICT, message.as_str());
         // The dashboard-style routes stay open.
-        let (status, _, _) = parts(
-            app.req(Method::GET, "/api/usage", Some(&t.key))
-                .send()
-                .await,
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK);
+        assert_eq!(t.get("/api/usage").await.status, StatusCode::OK);
     }
 }
 
 #[tokio::test]
 async fn the_device_cap_holds_and_a_deleted_device_frees_its_place() {
     let app = TestApp::start().await;
-    let t = app.create_tenant("free").await;
-    let first = app.sandbox_device(&t.key).await;
-    let (status, _, body) = parts(
-        app.req(Method::POST, "/api/devices", Some(&t.key))
-            .json(&json!({"name": "Second", "provider": "sandbox"}))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    let t = app.tenant("free").await;
+    let first = t.sandbox_device().await;
+    let body = t
+        .post(
+            "/api/devices",
+            json!({"name": "Second", "provider": "sandbox"}),
+        )
+        .await
+        .expect(StatusCode::CONFLICT);
     assert_eq!(
         body["error"],
         "Connected device limit reached (1 on the free plan)"
     );
-    let (_, _, usage) = parts(
-        app.req(Method::GET, "/api/usage", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
+    let usage = t.usage().await;
     assert_eq!(
         usage["devices"],
         json!({"used": 1, "limit": 1, "resetsAt": null})
     );
 
-    let (status, _, _) = parts(
-        app.req(
-            Method::DELETE,
-            &format!("/api/devices/{first}"),
-            Some(&t.key),
-        )
-        .send()
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let (_, _, usage) = parts(
-        app.req(Method::GET, "/api/usage", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
+    assert_eq!(
+        t.delete(&format!("/api/devices/{first}")).await.status,
+        StatusCode::OK
+    );
+    let usage = t.usage().await;
     assert_eq!(usage["devices"]["used"], 0);
-    app.sandbox_device(&t.key).await;
+    t.sandbox_device().await;
 }
 
 #[tokio::test]
 async fn message_status_events_reach_the_tenants_webhook() {
     let fake = FakeMeta::start().await;
     let app = app_with(&fake.base).await;
-    let workers = app.server.spawn_workers();
-    let t = app.create_tenant("pro").await;
-    app.sandbox_device(&t.key).await;
+    let workers = app.spawn_workers();
+    let t = app.tenant("pro").await;
+    t.sandbox_device().await;
     let receiver = Receiver::start(vec![], Answer::Status(200)).await;
-    let (status, _, _) = parts(
-        app.req(Method::PUT, "/api/settings/webhook", Some(&t.key))
-            .json(&json!({"url": receiver.url, "events": ["message.status"]}))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
+    t.configure_webhook(&receiver.url, Some(json!(["message.status"])))
+        .await;
 
-    let (status, sent) = send(&app, &t.key, "923001234567").await;
-    assert_eq!(status, StatusCode::OK, "{sent}");
+    let sent = send(&t, "923001234567").await.expect(StatusCode::OK);
     // sent (on the send), then delivered and read (from the sandbox worker).
     let hits = receiver.wait_for(3, Duration::from_secs(20)).await;
-    for w in workers {
-        w.abort();
-    }
+    drop(workers);
     let events: Vec<Value> = hits
         .iter()
-        .map(|h| serde_json::from_str(&h.body).unwrap_or_default())
+        .map(|h| serde_json::from_str(&h.body).expect("JSON"))
         .collect();
-    let mut statuses: Vec<&str> = events.iter().filter_map(|e| e["status"].as_str()).collect();
+    let mut statuses: Vec<&str> = events.iter().map(|e| e["status"].str()).collect();
     statuses.sort();
     assert_eq!(statuses, vec!["delivered", "read", "sent"], "{events:?}");
     for e in &events {

@@ -1,19 +1,10 @@
 //! Plan caps as conditional counters, usage, the REST gate and per-key limits set by the
 //! platform admin — against DynamoDB Local.
 
-use chrono::{DateTime, Utc};
 use tower::ServiceExt;
-use wati_shared::domain::plans::Plan;
-use wati_shared::domain::quota::{cap_for, Limit};
-use wati_shared::runtime::clock::Clock;
-use wati_shared::store::usage::Reserve;
+use wati_tests::shared::store::Reserve;
+use wati_tests::shared::{cap_for, Limit, Plan};
 use wati_tests::*;
-
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_default()
-}
 
 async fn granted_count(
     app: &TestApp,
@@ -34,7 +25,7 @@ async fn granted_count(
 #[tokio::test]
 async fn a_hundred_parallel_sends_against_a_cap_of_fifty() {
     let app = TestApp::start().await;
-    let t = app.create_tenant("free").await;
+    let t = app.tenant("free").await;
     let cap = cap_for(Plan::Free, &Default::default(), Limit::MessagesPerDay);
     assert_eq!(cap, Some(50));
     assert_eq!(
@@ -46,7 +37,7 @@ async fn a_hundred_parallel_sends_against_a_cap_of_fifty() {
         .store
         .usage(&t.id, app.clock.now())
         .await
-        .unwrap_or_default();
+        .expect("the store answers");
     assert_eq!(
         used.get(&Limit::MessagesPerDay),
         Some(&50),
@@ -57,7 +48,7 @@ async fn a_hundred_parallel_sends_against_a_cap_of_fifty() {
 #[tokio::test]
 async fn a_refused_message_gives_its_unit_back() {
     let app = TestApp::start().await;
-    let t = app.create_tenant("free").await;
+    let t = app.tenant("free").await;
     let store = &app.state.store;
     let now = app.clock.now();
     let mut last = None;
@@ -69,7 +60,7 @@ async fn a_refused_message_gives_its_unit_back() {
             last = Some(r);
         }
     }
-    let last = last.unwrap_or_else(|| panic!("no reservation"));
+    let last = last.expect("no reservation");
     assert_eq!(last.used, 50);
     assert!(matches!(
         store
@@ -77,14 +68,14 @@ async fn a_refused_message_gives_its_unit_back() {
             .await,
         Ok(Reserve::Exceeded { cap: 50 })
     ));
-    store.release(&last).await.unwrap_or_else(|e| panic!("{e}"));
+    store.release(&last).await.unwrap();
     assert!(matches!(
         store
             .reserve(&t.id, Limit::MessagesPerDay, Some(50), now)
             .await,
         Ok(Reserve::Granted(_))
     ));
-    let used = store.usage(&t.id, now).await.unwrap_or_default();
+    let used = store.usage(&t.id, now).await.expect("the store answers");
     assert_eq!(used.get(&Limit::MessagesPerDay), Some(&50));
 }
 
@@ -96,7 +87,7 @@ async fn daily_counters_roll_over_at_midnight_utc_without_a_schedule() {
         ..Default::default()
     })
     .await;
-    let t = app.create_tenant("free").await;
+    let t = app.tenant("free").await;
     assert_eq!(
         granted_count(&app, &t.id, Limit::MessagesPerDay, Some(50), 60).await,
         50
@@ -107,13 +98,7 @@ async fn daily_counters_roll_over_at_midnight_utc_without_a_schedule() {
         3,
         "a new day, a new budget"
     );
-    let (status, _, usage) = parts(
-        app.req(Method::GET, "/api/usage", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let usage = t.get("/api/usage").await.expect(StatusCode::OK);
     assert_eq!(
         usage["messagesPerDay"],
         json!({"used": 3, "limit": 50, "resetsAt": "2026-11-26T00:00:00Z"})
@@ -124,14 +109,14 @@ async fn daily_counters_roll_over_at_midnight_utc_without_a_schedule() {
         .store
         .usage(&t.id, at("2026-11-24T12:00:00Z"))
         .await
-        .unwrap_or_default();
+        .expect("the store answers");
     assert_eq!(yesterday.get(&Limit::MessagesPerDay), Some(&50));
 }
 
 #[tokio::test]
 async fn a_zero_cap_refuses_without_writing_and_unlimited_still_counts() {
     let app = TestApp::start().await;
-    let t = app.create_tenant("pro").await;
+    let t = app.tenant("pro").await;
     let now = app.clock.now();
     let ai = cap_for(Plan::Free, &Default::default(), Limit::AiRepliesPerDay);
     assert!(matches!(
@@ -147,7 +132,12 @@ async fn a_zero_cap_refuses_without_writing_and_unlimited_still_counts() {
         granted_count(&app, &t.id, Limit::AutoReplyRules, rules, 30).await,
         30
     );
-    let used = app.state.store.usage(&t.id, now).await.unwrap_or_default();
+    let used = app
+        .state
+        .store
+        .usage(&t.id, now)
+        .await
+        .expect("the store answers");
     assert_eq!(used.get(&Limit::AutoReplyRules), Some(&30));
     assert_eq!(used.get(&Limit::AiRepliesPerDay), Some(&0));
 }
@@ -155,13 +145,8 @@ async fn a_zero_cap_refuses_without_writing_and_unlimited_still_counts() {
 #[tokio::test]
 async fn a_plan_change_applies_to_the_next_request() {
     let app = TestApp::start().await;
-    let t = app.create_tenant("free").await;
-    let (_, _, usage) = parts(
-        app.req(Method::GET, "/api/usage", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
+    let t = app.tenant("free").await;
+    let usage = t.get("/api/usage").await.body;
     assert_eq!(usage["plan"], "free");
     assert_eq!(usage["messagesPerDay"]["limit"], 50);
     assert_eq!(usage["restApi"], false);
@@ -171,20 +156,17 @@ async fn a_plan_change_applies_to_the_next_request() {
     );
     assert_eq!(usage["rateLimit"]["limit"], 60);
 
-    let (status, _, _) = parts(
-        app.admin(Method::PATCH, &format!("/api/admin/tenants/{}", t.id))
-            .json(&json!({"plan": "pro", "limits": {"messagesPerDay": 1234}}))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let (_, _, usage) = parts(
-        app.req(Method::GET, "/api/usage", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
+    assert_eq!(
+        app.admin()
+            .patch(
+                &format!("/api/admin/tenants/{}", t.id),
+                json!({"plan": "pro", "limits": {"messagesPerDay": 1234}})
+            )
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let usage = t.get("/api/usage").await.body;
     assert_eq!(usage["plan"], "pro");
     assert_eq!(usage["messagesPerDay"]["limit"], 1234);
     assert_eq!(usage["autoReplyRules"]["limit"], Value::Null, "unlimited");
@@ -199,7 +181,7 @@ async fn a_plan_change_applies_to_the_next_request() {
 async fn the_public_rest_api_is_for_pro_and_agency_only() {
     use axum::middleware::{from_fn, from_fn_with_state};
     use axum::routing::get;
-    use wati_shared::http::auth::{require_api_key, require_rest_access};
+    use wati_tests::shared::{require_api_key, require_rest_access};
 
     let app = TestApp::start().await;
     let router = axum::Router::new()
@@ -219,11 +201,11 @@ async fn the_public_rest_api_is_for_pro_and_agency_only() {
         ("pro", None),
         ("agency", None),
     ] {
-        let t = app.create_tenant(plan).await;
+        let t = app.tenant(plan).await;
         let req = axum::http::Request::get("/api/public/v1/probe")
             .header("authorization", format!("Bearer {}", t.key))
             .body(axum::body::Body::empty())
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         let res = router
             .clone()
             .oneshot(req)
@@ -233,12 +215,12 @@ async fn the_public_rest_api_is_for_pro_and_agency_only() {
         let bytes = http_body_util::BodyExt::collect(res.into_body())
             .await
             .map(|b| b.to_bytes())
-            .unwrap_or_default();
+            .expect("the whole body");
         match expected {
             Some(message) => {
                 assert_eq!(status, 409, "{plan}");
                 assert_eq!(
-                    serde_json::from_slice::<Value>(&bytes).unwrap_or_default(),
+                    serde_json::from_slice::<Value>(&bytes).expect("JSON"),
                     json!({"error": message})
                 );
             }
@@ -254,35 +236,25 @@ async fn the_platform_admin_tunes_a_keys_rate_limit() {
         ..Default::default()
     })
     .await;
-    let t = app.create_tenant("pro").await;
-    let key_id = t.body["key"]["id"].as_str().unwrap_or_default().to_string();
-    let (status, _, list) = parts(
-        app.admin(Method::GET, &format!("/api/admin/tenants/{}/keys", t.id))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let t = app.tenant("pro").await;
+    let key_id = t.body["key"]["id"].string();
+    let list = app
+        .admin()
+        .get(&format!("/api/admin/tenants/{}/keys", t.id))
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(list["keys"][0]["id"], key_id.as_str());
 
     let path = format!("/api/admin/tenants/{}/keys/{key_id}", t.id);
-    let (status, _, body) = parts(
-        app.admin(Method::PATCH, &path)
-            .json(&json!({"rateLimitPerMinute": 2}))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body = app
+        .admin()
+        .patch(&path, json!({"rateLimitPerMinute": 2}))
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(body["key"]["rateLimitPerMinute"], 2);
     let mut statuses = Vec::new();
     for _ in 0..3 {
-        let (status, _, _) = parts(
-            app.req(Method::GET, "/api/usage", Some(&t.key))
-                .send()
-                .await,
-        )
-        .await;
+        let status = t.get("/api/usage").await.status;
         statuses.push(status.as_u16());
     }
     assert_eq!(statuses, vec![200, 200, 429]);
@@ -292,42 +264,36 @@ async fn the_platform_admin_tunes_a_keys_rate_limit() {
         (json!({}), 400),
         (json!({"status": "revoked"}), 400),
     ] {
-        let (status, _, _) = parts(app.admin(Method::PATCH, &path).json(&body).send().await).await;
+        let status = app.admin().patch(&path, &body).await.status;
         assert_eq!(status.as_u16(), code, "{body}");
     }
-    let (status, _, _) = parts(
-        app.admin(
-            Method::PATCH,
-            &format!("/api/admin/tenants/{}/keys/nope", t.id),
-        )
-        .json(&json!({"rateLimitPerMinute": 5}))
-        .send()
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _, _) = parts(
-        app.admin(Method::GET, "/api/admin/tenants/nope/keys")
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.admin()
+            .patch(
+                &format!("/api/admin/tenants/{}/keys/nope", t.id),
+                json!({"rateLimitPerMinute": 5})
+            )
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.admin().get("/api/admin/tenants/nope/keys").await.status,
+        StatusCode::NOT_FOUND
+    );
     // Tenant keys cannot reach these routes.
-    let (status, _, _) = parts(
-        app.req(Method::PATCH, &path, Some(&t.key))
-            .json(&json!({"rateLimitPerMinute": 100}))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        t.patch(&path, json!({"rateLimitPerMinute": 100}))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
 async fn usage_reflects_each_counter() {
     let app = TestApp::start().await;
-    let t = app.create_tenant("starter").await;
+    let t = app.tenant("starter").await;
     let now = app.clock.now();
     for (limit, n) in [
         (Limit::MessagesPerDay, 7),
@@ -339,13 +305,7 @@ async fn usage_reflects_each_counter() {
             let _ = app.state.store.reserve(&t.id, limit, None, now).await;
         }
     }
-    let (status, _, usage) = parts(
-        app.req(Method::GET, "/api/usage", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let usage = t.get("/api/usage").await.expect(StatusCode::OK);
     assert_eq!(usage["messagesPerDay"]["used"], 7);
     assert_eq!(usage["messagesPerDay"]["limit"], 500);
     assert_eq!(usage["aiRepliesPerDay"]["used"], 2);
@@ -356,11 +316,6 @@ async fn usage_reflects_each_counter() {
     );
     assert_eq!(usage["seats"]["used"], 0);
     // One batch read for the counters, after authentication.
-    let (_, headers, _) = parts(
-        app.req(Method::GET, "/api/usage", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
+    let Reply { headers, .. } = t.get("/api/usage").await;
     assert_eq!(header(&headers, "x-aws-calls"), "2");
 }

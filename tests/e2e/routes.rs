@@ -1,11 +1,11 @@
 //! The template, the dev server and the OpenAPI document describe the same routes; CORS.
 
 use std::collections::BTreeSet;
-use wati_infra::template::Template;
+use wati_tests::shared::Template;
 use wati_tests::*;
 
 fn template() -> Template {
-    Template::load(&template_path()).unwrap_or_else(|e| panic!("{e}"))
+    Template::load(&template_path()).unwrap()
 }
 
 fn openapi_routes(doc: &Value) -> BTreeSet<(String, String)> {
@@ -30,8 +30,7 @@ async fn template_dev_server_and_openapi_have_the_same_routes() {
         t.routes().into_iter().map(|r| (r.method, r.path)).collect();
     assert!(template_routes.len() >= 11);
 
-    let (status, _, doc) = parts(app.http.get(app.url("/api/openapi.json")).send().await).await;
-    assert_eq!(status, StatusCode::OK);
+    let doc = app.anonymous().get_ok("/api/openapi.json").await;
     assert!(
         doc["openapi"]
             .as_str()
@@ -52,9 +51,11 @@ async fn template_dev_server_and_openapi_have_the_same_routes() {
             .path
             .replace("{proxy+}", "any/thing")
             .replace("{id}", "probe-id");
-        let method = Method::from_bytes(route.method.as_bytes()).unwrap_or(Method::GET);
-        let res = app.req(method, &path, Some("wati_probe")).send().await;
-        let (status, _, body) = parts(res).await;
+        let method = Method::from_bytes(route.method.as_bytes()).expect("an HTTP method");
+        let Reply { status, body, .. } = app
+            .with_key("wati_probe")
+            .request(method, &path, None)
+            .await;
         let text = body.to_string();
         assert!(
             !text.contains("No route for") && body != json!({"message": "Not Found"}),
@@ -62,18 +63,21 @@ async fn template_dev_server_and_openapi_have_the_same_routes() {
             route.method,
             route.path
         );
-        let uri = t.code_uri(&route.function).unwrap_or_default();
+        let uri = t
+            .code_uri(&route.function)
+            .expect("the function's code URI");
         assert!(
             app.server.functions.http.contains_key(uri),
             "{uri} has no Router"
         );
     }
     // A path the template does not declare is API Gateway's 404.
-    let (status, _, body) = parts(app.http.get(app.url("/api/nothing-here")).send().await).await;
-    assert_eq!(
-        (status, body),
-        (StatusCode::NOT_FOUND, json!({"message": "Not Found"}))
-    );
+    let body = app
+        .anonymous()
+        .get("/api/nothing-here")
+        .await
+        .expect(StatusCode::NOT_FOUND);
+    assert_eq!(body, json!({"message": "Not Found"}));
 }
 
 #[tokio::test]
@@ -93,7 +97,7 @@ async fn each_function_documents_exactly_its_template_routes() {
         ("functions/meta", fn_meta::own_openapi()),
     ];
     for (uri, doc) in docs {
-        let doc = serde_json::to_value(&doc).unwrap_or_default();
+        let doc = serde_json::to_value(&doc).expect("JSON");
         let documented = openapi_routes(&doc);
         let declared: BTreeSet<(String, String)> = t
             .routes()
@@ -115,14 +119,13 @@ async fn preflight_is_answered_but_browsers_get_no_origin_by_default() {
         .header("access-control-request-method", "POST")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert!(res.headers().get("access-control-allow-origin").is_none());
 
-    let app = TestApp::start_with(TestOptions {
-        overrides: vec![("CORS_ALLOWED_ORIGINS".into(), "https://dash.example".into())],
-        ..Default::default()
-    })
+    let app = TestApp::start_with(
+        TestOptions::default().with("CORS_ALLOWED_ORIGINS", "https://dash.example"),
+    )
     .await;
     let preflight = |origin: &'static str| {
         app.http
@@ -131,18 +134,14 @@ async fn preflight_is_answered_but_browsers_get_no_origin_by_default() {
             .header("access-control-request-method", "GET")
             .send()
     };
-    let res = preflight("https://dash.example")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let res = preflight("https://dash.example").await.unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         header(res.headers(), "access-control-allow-origin"),
         "https://dash.example"
     );
     assert!(header(res.headers(), "access-control-allow-headers").contains("authorization"));
-    let res = preflight("https://evil.example")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let res = preflight("https://evil.example").await.unwrap();
     assert!(res.headers().get("access-control-allow-origin").is_none());
     // Actual responses carry the origin too, for allowed origins only.
     let res = app
@@ -151,7 +150,7 @@ async fn preflight_is_answered_but_browsers_get_no_origin_by_default() {
         .header("origin", "https://dash.example")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(
         header(res.headers(), "access-control-allow-origin"),
         "https://dash.example"
@@ -161,11 +160,8 @@ async fn preflight_is_answered_but_browsers_get_no_origin_by_default() {
 #[tokio::test]
 async fn health_answers_when_the_table_is_there() {
     let app = TestApp::start().await;
-    let (status, headers, body) = parts(app.http.get(app.url("/health")).send().await).await;
-    assert_eq!(
-        (status, body),
-        (StatusCode::OK, json!({"status": "ok", "dynamodb": "ok"}))
-    );
-    assert_eq!(header(&headers, "x-aws-calls"), "1");
-    assert!(!header(&headers, "x-request-id").is_empty());
+    let reply = app.anonymous().get("/health").await;
+    assert_eq!(reply.header("x-aws-calls"), "1");
+    assert!(!reply.header("x-request-id").is_empty());
+    assert_eq!(reply.ok(), json!({"status": "ok", "dynamodb": "ok"}));
 }

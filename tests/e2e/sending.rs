@@ -2,11 +2,9 @@
 //! bodies and headers, message lookup, refusals, slow and silent providers, invalid input,
 //! tenant isolation, `Idempotency-Key`, and the AWS round trips of a send.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use std::time::{Duration, Instant};
-use wati_shared::runtime::clock::Clock;
-use wati_tests::fake_meta::{FakeMeta, Reply};
+use wati_tests::fake_meta::{FakeMeta, GraphReply};
 use wati_tests::*;
 
 const PHONE: &str = "106540352242922";
@@ -28,8 +26,8 @@ async fn setup_with(f: impl FnOnce(&mut TestOptions)) -> Setup {
     let mut opts = sending_options(&fake.base);
     f(&mut opts);
     let app = TestApp::start_with(opts).await;
-    let tenant = app.create_tenant("pro").await;
-    let device = app.cloud_device(&tenant.key, &fake, PHONE, TOKEN).await;
+    let tenant = app.tenant("pro").await;
+    let device = tenant.cloud_device(&fake, PHONE, TOKEN).await;
     // The customer wrote first: free-form sends are inside the 24-hour window.
     app.open_window(&tenant.id, &device, "923001234567").await;
     Setup {
@@ -40,81 +38,25 @@ async fn setup_with(f: impl FnOnce(&mut TestOptions)) -> Setup {
     }
 }
 
-async fn send(
-    app: &TestApp,
-    key: &str,
-    body: Value,
-) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-    parts(
-        app.req(Method::POST, "/api/public/v1/send", Some(key))
-            .json(&body)
-            .send()
-            .await,
-    )
-    .await
-}
-
-async fn lookup(app: &TestApp, key: &str, id: &str) -> (StatusCode, Value) {
-    let (status, _, body) = parts(
-        app.req(
-            Method::GET,
-            &format!("/api/public/v1/messages/{id}"),
-            Some(key),
-        )
-        .send()
-        .await,
-    )
-    .await;
-    (status, body)
-}
-
-/// Message items of a tenant, straight from the table (test-only scan).
-async fn stored_messages(
-    app: &TestApp,
-    tenant_id: &str,
-) -> Vec<std::collections::HashMap<String, AttributeValue>> {
-    let out = app
-        .state
-        .aws
-        .dynamo
-        .scan()
-        .table_name(&app.state.config.table_name)
-        // Outbound only: the customer's own message (the open window) is not a send.
-        .filter_expression("begins_with(PK, :p) AND direction = :out")
-        .expression_attribute_values(":p", AttributeValue::S(format!("TENANT#{tenant_id}#MSG#")))
-        .expression_attribute_values(":out", AttributeValue::S("out".into()))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    out.items.unwrap_or_default()
-}
-
-fn keys_of(v: &Value) -> Vec<String> {
-    let mut k: Vec<String> = v
-        .as_object()
-        .map(|o| o.keys().cloned().collect())
-        .unwrap_or_default();
-    k.sort();
-    k
-}
-
 #[tokio::test]
 async fn a_text_goes_to_meta_exactly_and_can_be_looked_up_by_either_id() {
     let s = setup().await;
-    let (status, headers, body) = send(
-        &s.app,
-        &s.tenant.key,
-        json!({"to": "+92 300 1234567", "message": "Your OTP is 123456"}),
-    )
-    .await;
+    let Reply {
+        status,
+        headers,
+        body,
+    } = s
+        .tenant
+        .send_message(json!({"to": "+92 300 1234567", "message": "Your OTP is 123456"}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(keys_of(&body), ["id", "messageId", "ok", "status", "to"]);
+    assert_eq!(body.keys(), ["id", "messageId", "ok", "status", "to"]);
     assert_eq!(body["ok"], true);
     assert_eq!(body["status"], "sent");
     assert_eq!(body["to"], "923001234567");
-    let id = body["id"].as_str().unwrap_or_default().to_string();
+    let id = body["id"].string();
     assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
-    let wamid = body["messageId"].as_str().unwrap_or_default().to_string();
+    let wamid = body["messageId"].string();
     assert!(wamid.starts_with("wamid."), "{wamid}");
     assert!(header(&headers, "x-ratelimit-limit") == "60");
 
@@ -130,7 +72,7 @@ async fn a_text_goes_to_meta_exactly_and_can_be_looked_up_by_either_id() {
     assert!(r
         .content_type
         .as_deref()
-        .unwrap_or_default()
+        .expect("a content type")
         .starts_with("application/json"));
     assert_eq!(
         r.body,
@@ -138,7 +80,11 @@ async fn a_text_goes_to_meta_exactly_and_can_be_looked_up_by_either_id() {
                "type": "text", "text": {"preview_url": false, "body": "Your OTP is 123456"}})
     );
 
-    let (status, found) = lookup(&s.app, &s.tenant.key, &id).await;
+    let Reply {
+        status,
+        body: found,
+        ..
+    } = s.tenant.lookup(&id).await;
     assert_eq!(status, StatusCode::OK, "{found}");
     let m = &found["message"];
     assert_eq!(m["id"], id.as_str());
@@ -155,31 +101,33 @@ async fn a_text_goes_to_meta_exactly_and_can_be_looked_up_by_either_id() {
         .unwrap_or_else(|| panic!("created_at: {m}"));
     assert!((Utc::now() - created).num_seconds().abs() < 60);
     assert!(m["sent_at"].is_string());
-    let (status, by_wamid) = lookup(&s.app, &s.tenant.key, &wamid).await;
+    let Reply {
+        status,
+        body: by_wamid,
+        ..
+    } = s.tenant.lookup(&wamid).await;
     assert_eq!((status, &by_wamid), (StatusCode::OK, &found));
 
     // Without deviceId the first connected device sends; with it, the one named.
     let second = s
-        .app
-        .cloud_device(&s.tenant.key, &s.fake, "5550002", "EAAGsecond")
+        .tenant
+        .cloud_device(&s.fake, "5550002", "EAAGsecond")
         .await;
     s.app
         .open_window(&s.tenant.id, &second, "923001234567")
         .await;
-    let (status, _, _) = send(
-        &s.app,
-        &s.tenant.key,
-        json!({"to": "923001234567", "message": "a"}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, _, body) = send(
-        &s.app,
-        &s.tenant.key,
-        json!({"to": "923001234567", "message": "b", "deviceId": second}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        s.tenant
+            .send_message(json!({"to": "923001234567", "message": "a"}),)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let body = s
+        .tenant
+        .send_message(json!({"to": "923001234567", "message": "b", "deviceId": second}))
+        .await
+        .expect(StatusCode::OK);
     let phones: Vec<(String, Option<String>)> = s
         .fake
         .requests()
@@ -193,12 +141,7 @@ async fn a_text_goes_to_meta_exactly_and_can_be_looked_up_by_either_id() {
             ("5550002".to_string(), Some("Bearer EAAGsecond".to_string()))
         ]
     );
-    let (_, found) = lookup(
-        &s.app,
-        &s.tenant.key,
-        body["id"].as_str().unwrap_or_default(),
-    )
-    .await;
+    let Reply { body: found, .. } = s.tenant.lookup(body["id"].str()).await;
     assert_eq!(found["message"]["device_id"], second.as_str());
 }
 
@@ -206,24 +149,15 @@ async fn a_text_goes_to_meta_exactly_and_can_be_looked_up_by_either_id() {
 async fn template_sends_use_metas_template_body() {
     let s = setup().await;
     let components = json!([{"type": "body", "parameters": [{"type": "text", "text": "Ali"}]}]);
-    let (status, _, body) = send(
-        &s.app,
-        &s.tenant.key,
-        json!({"to": "+923001234567", "template": {"name": "welcome_1", "language": "en_US", "components": components}}),
+    let body = s.tenant.send_message(json!({"to": "+923001234567", "template": {"name": "welcome_1", "language": "en_US", "components": components}}),
     )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    .await.expect(StatusCode::OK);
     assert_eq!(
         s.fake.requests()[0].body,
         json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": "923001234567",
                "type": "template", "template": {"name": "welcome_1", "language": {"code": "en_US"}, "components": components}})
     );
-    let (_, found) = lookup(
-        &s.app,
-        &s.tenant.key,
-        body["id"].as_str().unwrap_or_default(),
-    )
-    .await;
+    let Reply { body: found, .. } = s.tenant.lookup(body["id"].str()).await;
     assert_eq!(found["message"]["type"], "template");
     assert_eq!(
         found["message"]["template"],
@@ -252,25 +186,33 @@ async fn provider_refusals_are_recorded_as_failed_and_answered_with_the_message_
          "WhatsApp Cloud API refused the message (#190): the device's access token has expired or was revoked: generate a new permanent token and add the device again", None),
     ];
     for (http, code, meta_message, status, error, retry_after) in cases {
-        s.fake.push(Reply::error(http, code, meta_message));
-        let (got, headers, body) = send(
-            &s.app,
-            &s.tenant.key,
-            json!({"to": "923001234567", "message": format!("case {code}")}),
-        )
-        .await;
+        s.fake.push(GraphReply::error(http, code, meta_message));
+        let Reply {
+            status: got,
+            headers,
+            body,
+        } = s
+            .tenant
+            .send_message(json!({"to": "923001234567", "message": format!("case {code}")}))
+            .await;
         assert_eq!(got, status, "{code}: {body}");
-        assert_eq!(keys_of(&body), ["code", "error", "id", "status"], "{body}");
+        assert_eq!(body.keys(), ["code", "error", "id", "status"], "{body}");
         assert_eq!(body["error"], error);
         assert_eq!(body["status"], "failed");
         assert_eq!(body["code"], code);
         assert_eq!(
-            header(&headers, "retry-after"),
-            retry_after.unwrap_or(""),
+            headers
+                .get("retry-after")
+                .map(|v| v.to_str().expect("an ASCII header")),
+            retry_after,
             "{code}"
         );
-        let id = body["id"].as_str().unwrap_or_default();
-        let (found_status, found) = lookup(&s.app, &s.tenant.key, id).await;
+        let id = body["id"].str();
+        let Reply {
+            status: found_status,
+            body: found,
+            ..
+        } = s.tenant.lookup(id).await;
         assert_eq!(found_status, StatusCode::OK);
         let m = &found["message"];
         assert_eq!(m["status"], "failed", "{code}");
@@ -283,20 +225,12 @@ async fn provider_refusals_are_recorded_as_failed_and_answered_with_the_message_
 
     // A token Meta really rejects (the fake knows another one): the same #190 answer.
     s.fake.register(PHONE, "EAAGrotatedToken");
-    let (status, _, body) = send(
-        &s.app,
-        &s.tenant.key,
-        json!({"to": "923001234567", "message": "x"}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_GATEWAY);
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("(#190)"),
-        "{body}"
-    );
+    let body = s
+        .tenant
+        .send_message(json!({"to": "923001234567", "message": "x"}))
+        .await
+        .expect(StatusCode::BAD_GATEWAY);
+    assert!(body["error"].str().contains("(#190)"), "{body}");
     assert_eq!(
         s.fake
             .requests()
@@ -305,16 +239,16 @@ async fn provider_refusals_are_recorded_as_failed_and_answered_with_the_message_
         Some(format!("Bearer {TOKEN}"))
     );
     // Meta's edge failing with a page of HTML is a 502 too, with the id.
-    s.fake
-        .push(Reply::Raw(503, "<html>Service Unavailable</html>".into()));
+    s.fake.push(GraphReply::Raw(
+        503,
+        "<html>Service Unavailable</html>".into(),
+    ));
     s.fake.register(PHONE, TOKEN);
-    let (status, _, body) = send(
-        &s.app,
-        &s.tenant.key,
-        json!({"to": "923001234567", "message": "y"}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    let body = s
+        .tenant
+        .send_message(json!({"to": "923001234567", "message": "y"}))
+        .await
+        .expect(StatusCode::BAD_GATEWAY);
     assert_eq!(
         body["error"],
         "WhatsApp Cloud API failed (HTTP 503); the message was not sent"
@@ -325,26 +259,21 @@ async fn provider_refusals_are_recorded_as_failed_and_answered_with_the_message_
 #[tokio::test]
 async fn slow_answers_are_waited_for_and_silence_is_a_504_with_the_message_id() {
     let s = setup().await; // provider timeout: 2 s
-    s.fake.push(Reply::Slow(
+    s.fake.push(GraphReply::Slow(
         Duration::from_millis(1200),
-        Box::new(Reply::Accept),
+        Box::new(GraphReply::Accept),
     ));
-    let (status, _, body) = send(
-        &s.app,
-        &s.tenant.key,
-        json!({"to": "923001234567", "message": "slow"}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    s.tenant
+        .send_message(json!({"to": "923001234567", "message": "slow"}))
+        .await
+        .expect(StatusCode::OK);
 
-    s.fake.push(Reply::Hang);
+    s.fake.push(GraphReply::Hang);
     let started = Instant::now();
-    let (status, _, body) = send(
-        &s.app,
-        &s.tenant.key,
-        json!({"to": "923001234567", "message": "silence"}),
-    )
-    .await;
+    let Reply { status, body, .. } = s
+        .tenant
+        .send_message(json!({"to": "923001234567", "message": "silence"}))
+        .await;
     let took = started.elapsed();
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT, "{body}");
     assert!(
@@ -355,29 +284,23 @@ async fn slow_answers_are_waited_for_and_silence_is_a_504_with_the_message_id() 
         body["error"],
         "WhatsApp Cloud API did not answer within 2 s: the message may or may not have been sent; check its status before sending it again"
     );
-    let (_, found) = lookup(
-        &s.app,
-        &s.tenant.key,
-        body["id"].as_str().unwrap_or_default(),
-    )
-    .await;
+    let Reply { body: found, .. } = s.tenant.lookup(body["id"].str()).await;
     assert_eq!(found["message"]["status"], "failed");
     assert_eq!(found["message"]["error"], body["error"]);
 
     // An unreachable Graph API (nothing listens there) is a 502: not sent.
     let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-        l.local_addr().map(|a| a.port()).unwrap_or_default()
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
     };
     let down = TestApp::start_with(sending_options(&format!("http://127.0.0.1:{closed}"))).await;
-    let t = down.create_tenant("pro").await;
-    let dev = down
-        .cloud_device(&t.key, &s.fake, "5550009", "EAAGdown")
-        .await;
+    let t = down.tenant("pro").await;
+    let dev = t.cloud_device(&s.fake, "5550009", "EAAGdown").await;
     down.open_window(&t.id, &dev, "923001234567").await;
-    let (status, _, body) =
-        send(&down, &t.key, json!({"to": "923001234567", "message": "x"})).await;
-    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    let body = t
+        .send_message(json!({"to": "923001234567", "message": "x"}))
+        .await
+        .expect(StatusCode::BAD_GATEWAY);
     assert_eq!(
         body["error"],
         "WhatsApp Cloud API could not be reached; the message was not sent"
@@ -434,7 +357,11 @@ async fn bad_input_is_a_400_that_names_the_field_and_sends_nothing() {
         ),
     ];
     for (body, message) in cases {
-        let (status, _, answer) = send(&s.app, &s.tenant.key, body.clone()).await;
+        let Reply {
+            status,
+            body: answer,
+            ..
+        } = s.tenant.send_message(body.clone()).await;
         assert_eq!(
             (status, answer),
             (StatusCode::BAD_REQUEST, json!({"error": message})),
@@ -456,33 +383,38 @@ async fn bad_input_is_a_400_that_names_the_field_and_sends_nothing() {
             "Invalid \"priority\": unknown field `priority`",
         ),
     ] {
-        let (status, _, answer) = send(&s.app, &s.tenant.key, body.clone()).await;
+        let Reply {
+            status,
+            body: answer,
+            ..
+        } = s.tenant.send_message(body.clone()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-        let text = answer["error"].as_str().unwrap_or_default();
+        let text = answer["error"].str();
         assert!(text.starts_with(starts), "{body}: {text}");
     }
-    let (status, _, answer) = parts(
-        s.app
-            .req(Method::POST, "/api/public/v1/send", Some(&s.tenant.key))
-            .body("to=923001234567&message=hi")
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(answer["error"]
-        .as_str()
-        .unwrap_or_default()
-        .starts_with("Request body is not valid JSON"));
-    let (status, _, answer) = parts(
-        s.app
-            .req(Method::POST, "/api/public/v1/send", Some(&s.tenant.key))
-            .header("idempotency-key", "k".repeat(256))
-            .json(&json!({"to": "923001234567", "message": "hi"}))
-            .send()
-            .await,
-    )
-    .await;
+    let t = &s.tenant;
+    let error = t
+        .send(
+            t.builder(Method::POST, "/api/public/v1/send")
+                .body("to=923001234567&message=hi"),
+        )
+        .await
+        .error(StatusCode::BAD_REQUEST);
+    assert!(
+        error.starts_with("Request body is not valid JSON"),
+        "{error}"
+    );
+    let Reply {
+        status,
+        body: answer,
+        ..
+    } = t
+        .send(
+            t.builder(Method::POST, "/api/public/v1/send")
+                .header("idempotency-key", "k".repeat(256))
+                .json(&json!({"to": "923001234567", "message": "hi"})),
+        )
+        .await;
     assert_eq!(
         (status, answer),
         (
@@ -492,12 +424,14 @@ async fn bad_input_is_a_400_that_names_the_field_and_sends_nothing() {
     );
     // A device that is not the tenant's, and a tenant without devices: clear 4xx, nothing kept.
     let ghost = uuid::Uuid::new_v4().to_string();
-    let (status, _, answer) = send(
-        &s.app,
-        &s.tenant.key,
-        json!({"to": "923001234567", "message": "hi", "deviceId": ghost}),
-    )
-    .await;
+    let Reply {
+        status,
+        body: answer,
+        ..
+    } = s
+        .tenant
+        .send_message(json!({"to": "923001234567", "message": "hi", "deviceId": ghost}))
+        .await;
     assert_eq!(
         (status, answer),
         (
@@ -505,13 +439,14 @@ async fn bad_input_is_a_400_that_names_the_field_and_sends_nothing() {
             json!({"error": format!("\"deviceId\": device {ghost} not found")})
         )
     );
-    let empty = s.app.create_tenant("pro").await;
-    let (status, _, answer) = send(
-        &s.app,
-        &empty.key,
-        json!({"to": "923001234567", "message": "hi"}),
-    )
-    .await;
+    let empty = s.app.tenant("pro").await;
+    let Reply {
+        status,
+        body: answer,
+        ..
+    } = empty
+        .send_message(json!({"to": "923001234567", "message": "hi"}))
+        .await;
     assert_eq!(
         (status, answer),
         (
@@ -521,40 +456,36 @@ async fn bad_input_is_a_400_that_names_the_field_and_sends_nothing() {
     );
     assert!(s.fake.requests().is_empty(), "nothing reached Meta");
     assert!(
-        stored_messages(&s.app, &s.tenant.id).await.is_empty(),
+        s.app.stored_outbound(&s.tenant.id).await.is_empty(),
         "no message kept"
     );
-    assert!(stored_messages(&s.app, &empty.id).await.is_empty());
+    assert!(s.app.stored_outbound(&empty.id).await.is_empty());
 
     // 4096 characters is fine (the boundary), emoji count as one each.
-    let (status, _, body) = send(
-        &s.app,
-        &s.tenant.key,
-        json!({"to": "923001234567", "message": "é".repeat(4096)}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, _, _) = send(
-        &s.app,
-        &s.tenant.key,
-        json!({"to": "923001234567", "message": "👍".repeat(4096)}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    s.tenant
+        .send_message(json!({"to": "923001234567", "message": "é".repeat(4096)}))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        s.tenant
+            .send_message(json!({"to": "923001234567", "message": "👍".repeat(4096)}),)
+            .await
+            .status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn another_tenants_messages_and_devices_are_not_found() {
     let s = setup().await;
-    let (_, _, sent) = send(
-        &s.app,
-        &s.tenant.key,
-        json!({"to": "923001234567", "message": "private"}),
-    )
-    .await;
-    let id = sent["id"].as_str().unwrap_or_default().to_string();
-    let wamid = sent["messageId"].as_str().unwrap_or_default().to_string();
-    let other = s.app.create_tenant("pro").await;
+    let sent = s
+        .tenant
+        .send_message(json!({"to": "923001234567", "message": "private"}))
+        .await
+        .body;
+    let id = sent["id"].string();
+    let wamid = sent["messageId"].string();
+    let other = s.app.tenant("pro").await;
     let missing = json!({"error": "Message not found"});
     for probe in [
         id.as_str(),
@@ -562,23 +493,20 @@ async fn another_tenants_messages_and_devices_are_not_found() {
         &uuid::Uuid::new_v4().to_string(),
         "wamid.nothing",
     ] {
-        let (status, body) = lookup(&s.app, &other.key, probe).await;
+        let Reply { status, body, .. } = other.lookup(probe).await;
         assert_eq!(
             (status, body),
             (StatusCode::NOT_FOUND, missing.clone()),
             "{probe}"
         );
     }
-    let (status, _) = lookup(&s.app, &s.tenant.key, &id).await;
+    let Reply { status, .. } = s.tenant.lookup(&id).await;
     assert_eq!(status, StatusCode::OK, "the owner still sees it");
     // Sending through another tenant's device looks like sending through a missing one.
-    s.app.sandbox_device(&other.key).await;
-    let (status, _, body) = send(
-        &s.app,
-        &other.key,
-        json!({"to": "923001234567", "message": "hi", "deviceId": s.device}),
-    )
-    .await;
+    other.sandbox_device().await;
+    let Reply { status, body, .. } = other
+        .send_message(json!({"to": "923001234567", "message": "hi", "deviceId": s.device}))
+        .await;
     assert_eq!(
         (status, body),
         (
@@ -592,65 +520,49 @@ async fn another_tenants_messages_and_devices_are_not_found() {
 #[tokio::test]
 async fn an_idempotency_key_replays_the_first_answer_and_sends_nothing_again() {
     let s = setup().await;
+    let t = &s.tenant;
     let with_key = |key: &str, body: &str| {
-        s.app
-            .req(Method::POST, "/api/public/v1/send", Some(&s.tenant.key))
-            .header("idempotency-key", key)
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
+        t.send(
+            t.builder(Method::POST, "/api/public/v1/send")
+                .header("idempotency-key", key)
+                .header("content-type", "application/json")
+                .body(body.to_string()),
+        )
     };
-    let (status, headers, first) = parts(
-        with_key(
-            "order-42",
-            r#"{"to":"+923001234567","message":"Order 42 shipped"}"#,
-        )
-        .await,
+    let reply = with_key(
+        "order-42",
+        r#"{"to":"+923001234567","message":"Order 42 shipped"}"#,
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "{first}");
-    assert_eq!(header(&headers, "idempotent-replayed"), "");
+    assert_eq!(reply.header_opt("idempotent-replayed"), None);
+    let first = reply.ok();
     // The same request again (key order and spacing do not matter): the first answer.
-    let (status, headers, again) = parts(
-        with_key(
-            "order-42",
-            r#"{ "message": "Order 42 shipped", "to": "+923001234567" }"#,
-        )
-        .await,
+    let reply = with_key(
+        "order-42",
+        r#"{ "message": "Order 42 shipped", "to": "+923001234567" }"#,
     )
     .await;
-    assert_eq!((status, &again), (StatusCode::OK, &first));
-    assert_eq!(header(&headers, "idempotent-replayed"), "true");
+    assert_eq!(reply.header("idempotent-replayed"), "true");
+    assert_eq!(reply.ok(), first);
     assert_eq!(s.fake.requests().len(), 1, "sent once");
     // The same key with another body, or on the other endpoint: refused.
-    let (status, _, body) = parts(
-        with_key(
-            "order-42",
-            r#"{"to":"+923001234567","message":"Order 43 shipped"}"#,
-        )
-        .await,
+    with_key(
+        "order-42",
+        r#"{"to":"+923001234567","message":"Order 43 shipped"}"#,
     )
-    .await;
-    assert_eq!(
-        (status, body),
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            json!({"error": "This Idempotency-Key was already used with a different request: use a new key for a new message"})
-        )
+    .await
+    .expect_body(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        json!({"error": "This Idempotency-Key was already used with a different request: use a new key for a new message"}),
     );
-    let (status, _, _) = parts(
-        s.app
-            .req(
-                Method::POST,
-                "/api/public/v1/send-media",
-                Some(&s.tenant.key),
-            )
-            .header("idempotency-key", "order-42")
-            .json(&json!({"to":"+923001234567","message":"Order 42 shipped"}))
-            .send()
-            .await,
-    )
-    .await;
+    let status = t
+        .send(
+            t.builder(Method::POST, "/api/public/v1/send-media")
+                .header("idempotency-key", "order-42")
+                .json(&json!({"to":"+923001234567","message":"Order 42 shipped"})),
+        )
+        .await
+        .status;
     assert_eq!(
         status,
         StatusCode::BAD_REQUEST,
@@ -658,23 +570,21 @@ async fn an_idempotency_key_replays_the_first_answer_and_sends_nothing_again() {
     );
     assert_eq!(s.fake.requests().len(), 1);
     // Keys are per tenant: another tenant may use the same one.
-    let other = s.app.create_tenant("pro").await;
-    s.app.sandbox_device(&other.key).await;
-    let (status, headers, theirs) = parts(
-        s.app
-            .req(Method::POST, "/api/public/v1/send", Some(&other.key))
-            .header("idempotency-key", "order-42")
-            .json(&json!({"to":"+923001234567","message":"Order 42 shipped"}))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(header(&headers, "idempotent-replayed"), "");
-    assert_ne!(theirs["id"], first["id"]);
+    let other = s.app.tenant("pro").await;
+    other.sandbox_device().await;
+    let reply = other
+        .send(
+            other
+                .builder(Method::POST, "/api/public/v1/send")
+                .header("idempotency-key", "order-42")
+                .json(&json!({"to":"+923001234567","message":"Order 42 shipped"})),
+        )
+        .await;
+    assert_eq!(reply.header_opt("idempotent-replayed"), None);
+    assert_ne!(reply.ok()["id"], first["id"]);
 
     // A refused send is replayed as refused, without asking Meta again.
-    s.fake.push(Reply::error(
+    s.fake.push(GraphReply::error(
         400,
         131030,
         "Recipient phone number not in allowed list",
@@ -683,74 +593,57 @@ async fn an_idempotency_key_replays_the_first_answer_and_sends_nothing_again() {
         .open_window(&s.tenant.id, &s.device, "923009999999")
         .await;
     let refused_body = r#"{"to":"923009999999","message":"hello"}"#;
-    let (status, _, refused) = parts(with_key("k-refused", refused_body).await).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, headers, replay) = parts(with_key("k-refused", refused_body).await).await;
-    assert_eq!(
-        (status, &replay),
-        (StatusCode::UNPROCESSABLE_ENTITY, &refused)
-    );
-    assert_eq!(header(&headers, "idempotent-replayed"), "true");
+    let refused = with_key("k-refused", refused_body)
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    let replay = with_key("k-refused", refused_body).await;
+    assert_eq!(replay.header("idempotent-replayed"), "true");
+    assert_eq!(replay.expect(StatusCode::UNPROCESSABLE_ENTITY), refused);
     assert_eq!(s.fake.requests().len(), 2);
 
     // Parallel retries of one key: one send, and every answer is the first one or "in progress".
-    s.fake.push(Reply::Slow(
+    s.fake.push(GraphReply::Slow(
         Duration::from_millis(400),
-        Box::new(Reply::Accept),
+        Box::new(GraphReply::Accept),
     ));
-    let burst = (0..5).map(|_| async {
-        parts(with_key("k-burst", r#"{"to":"923001234567","message":"burst"}"#).await).await
-    });
+    let burst = (0..5).map(|_| with_key("k-burst", r#"{"to":"923001234567","message":"burst"}"#));
     let answers = futures::future::join_all(burst).await;
     assert_eq!(s.fake.requests().len(), 3, "one send for five requests");
     let ok: Vec<&Value> = answers
         .iter()
-        .filter(|a| a.0 == StatusCode::OK)
-        .map(|a| &a.2)
+        .filter(|a| a.status == StatusCode::OK)
+        .map(|a| &a.body)
         .collect();
     assert!(!ok.is_empty());
     assert!(ok.iter().all(|b| b["id"] == ok[0]["id"]), "{ok:?}");
-    for (status, _, body) in answers.iter().filter(|a| a.0 != StatusCode::OK) {
-        assert_eq!(*status, StatusCode::CONFLICT, "{body}");
+    for a in answers.iter().filter(|a| a.status != StatusCode::OK) {
+        let body = &a.body;
+        assert_eq!(a.status, StatusCode::CONFLICT, "{body}");
         assert!(
             body["error"]
-                .as_str()
-                .unwrap_or_default()
+                .str()
                 .starts_with("A request with this Idempotency-Key is still being processed"),
             "{body}"
         );
     }
 
     // A send that stopped before the provider releases its key: fixed and retried, it sends.
-    let fresh = s.app.create_tenant("pro").await;
+    let fresh = s.app.tenant("pro").await;
     let retry = || {
-        s.app
-            .req(Method::POST, "/api/public/v1/send", Some(&fresh.key))
-            .header("idempotency-key", "k-no-device")
-            .json(&json!({"to": "923001234567", "message": "when ready"}))
-            .send()
+        fresh.send(
+            fresh
+                .builder(Method::POST, "/api/public/v1/send")
+                .header("idempotency-key", "k-no-device")
+                .json(&json!({"to": "923001234567", "message": "when ready"})),
+        )
     };
-    let (status, _, _) = parts(retry().await).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let dev = s
-        .app
-        .cloud_device(&fresh.key, &s.fake, "5550003", "EAAGfresh")
-        .await;
+    assert_eq!(retry().await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let dev = fresh.cloud_device(&s.fake, "5550003", "EAAGfresh").await;
     s.app.open_window(&fresh.id, &dev, "923001234567").await;
-    let (status, headers, body) = parts(retry().await).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(header(&headers, "idempotent-replayed"), "");
+    let reply = retry().await;
+    assert_eq!(reply.header_opt("idempotent-replayed"), None);
+    reply.ok();
     assert_eq!(s.fake.requests().len(), 4);
-}
-
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_default()
-}
-
-fn count(h: &reqwest::header::HeaderMap, name: &str) -> usize {
-    header(h, name).parse().unwrap_or(usize::MAX)
 }
 
 /// The AWS calls of a send, as the call accounting reports them (documented in
@@ -760,68 +653,59 @@ fn count(h: &reqwest::header::HeaderMap, name: &str) -> usize {
 #[tokio::test]
 async fn a_text_send_waits_for_two_aws_round_trips_before_the_provider() {
     // A fixed clock keeps every request in one rate-limit minute (one auth write each).
-    let s = setup_with(|o| o.clock = Clock::manual(at("2026-11-24T10:00:05Z"))).await;
+    let s = setup_with(|o| o.clock = clock_at("2026-11-24T10:00:05Z")).await;
     let body = json!({"to": "923001234567", "message": "count me"});
 
     // First send of this instance from the device: its token is read from Secrets Manager.
-    let (status, h, sent) = send(&s.app, &s.tenant.key, body.clone()).await;
-    assert_eq!(status, StatusCode::OK, "{sent}");
+    let h = s.tenant.send_message(body.clone()).await;
     assert_eq!(
-        count(&h, "x-aws-calls-before-provider"),
+        h.count("x-aws-calls-before-provider"),
         6,
         "auth, message, device, daily outbound unit, 24-hour window, secret"
     );
-    assert_eq!(count(&h, "x-aws-sequential-before-provider"), 3);
+    assert_eq!(h.count("x-aws-sequential-before-provider"), 3);
     assert_eq!(
-        count(&h, "x-aws-calls"),
+        h.count("x-aws-calls"),
         8,
         "+ the outcome, + the message.status event"
     );
+    let sent = h.ok();
 
     // From then on the token is cached: two round trips before the provider.
     for idempotent in [false, true] {
-        let mut req = s
-            .app
-            .req(Method::POST, "/api/public/v1/send", Some(&s.tenant.key))
-            .json(&body);
+        let t = &s.tenant;
+        let mut req = t.builder(Method::POST, "/api/public/v1/send").json(&body);
         if idempotent {
             req = req.header("idempotency-key", "rt-1");
         }
-        let (status, h, _) = parts(req.send().await).await;
-        assert_eq!(status, StatusCode::OK);
+        let h = t.send(req).await;
+        assert_eq!(h.status, StatusCode::OK);
         assert_eq!(
-            count(&h, "x-aws-calls-before-provider"),
+            h.count("x-aws-calls-before-provider"),
             5,
             "auth, then at once: message (+claim), device, daily outbound unit, 24-hour window"
         );
-        assert_eq!(count(&h, "x-aws-sequential-before-provider"), 2);
+        assert_eq!(h.count("x-aws-sequential-before-provider"), 2);
         assert_eq!(
-            count(&h, "x-aws-calls"),
+            h.count("x-aws-calls"),
             7,
             "+ the outcome, + the message.status event"
         );
-        assert_eq!(count(&h, "x-aws-sequential"), 4);
-        let capacity: f64 = header(&h, "x-aws-consumed-capacity").parse().unwrap_or(0.0);
+        assert_eq!(h.count("x-aws-sequential"), 4);
+        let capacity: f64 = h
+            .header("x-aws-consumed-capacity")
+            .parse()
+            .expect("a number of capacity units");
         assert!(capacity >= 4.0, "{capacity}");
     }
     // A lookup: authentication and one read.
-    for probe in [sent["id"].as_str(), sent["messageId"].as_str()] {
-        let (status, h, _) = parts(
-            s.app
-                .req(
-                    Method::GET,
-                    &format!("/api/public/v1/messages/{}", probe.unwrap_or_default()),
-                    Some(&s.tenant.key),
-                )
-                .send()
-                .await,
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK);
+    for probe in [sent["id"].str(), sent["messageId"].str()] {
+        let h = s.tenant.lookup(probe).await;
+        assert_eq!(h.status, StatusCode::OK);
         assert_eq!(
-            (count(&h, "x-aws-calls"), count(&h, "x-aws-sequential")),
+            (h.count("x-aws-calls"), h.count("x-aws-sequential")),
             (2, 2)
         );
-        assert!(header(&h, "x-aws-calls-before-provider").is_empty());
+        assert_eq!(h.header_opt("x-aws-calls-before-provider"), None);
     }
 }

@@ -4,67 +4,29 @@
 //! (`wati_tests::webhooks::Receiver`) reached exactly as a real URL would be; only
 //! `ALLOW_LOOPBACK_TARGETS=true` lets it through the guard.
 
-use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use std::time::{Duration, Instant};
-use tokio::task::JoinHandle;
-use wati_shared::domain::webhooks::{
-    event_id, CampaignCompleted, EventType, MessageKind, MessageReceived, MessageState,
-    MessageStatus, WebhookEvent,
-};
-use wati_shared::services::events::{
-    enqueue, publish, publish_all, publish_with_key, DispatchMessage,
+use wati_tests::shared::webhooks::{
+    enqueue, event_id, publish, publish_all, publish_with_key, CampaignCompleted, DispatchMessage,
+    EventType, MessageKind, MessageReceived, MessageState, MessageStatus, WebhookEvent,
 };
 use wati_tests::webhooks::{verify_with_node, verify_with_standardwebhooks, Answer, Receiver};
 use wati_tests::*;
 
-/// The dev server's queue pollers for this app (the dispatcher), stopped on drop.
-struct Workers(Vec<JoinHandle<()>>);
-
-impl Drop for Workers {
-    fn drop(&mut self) {
-        for w in &self.0 {
-            w.abort();
-        }
-    }
-}
-
+/// An app whose webhook targets may be on this machine, with the dispatcher running.
 async fn app(vars: &[(&str, &str)]) -> (TestApp, Workers) {
     // The tests poll the delivery log often: keys get more than the default 60/minute.
-    let mut overrides = vec![
-        ("ALLOW_LOOPBACK_TARGETS".to_string(), "true".to_string()),
-        (
-            "DEFAULT_RATE_LIMIT_PER_MINUTE".to_string(),
-            "10000".to_string(),
-        ),
-    ];
-    overrides.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let app = TestApp::start_with(TestOptions {
-        overrides,
-        ..Default::default()
-    })
-    .await;
-    let workers = Workers(app.server.spawn_workers());
+    let mut opts = TestOptions::default()
+        .with("ALLOW_LOOPBACK_TARGETS", "true")
+        .roomy_keys();
+    for (k, v) in vars {
+        opts = opts.with(k, v);
+    }
+    let app = TestApp::start_with(opts).await;
+    let workers = app.spawn_workers();
     (app, workers)
 }
 
 const FAST: (&str, &str) = ("WEBHOOK_RETRY_SCHEDULE", "1,1,1,1,1");
-
-/// PUTs the webhook; returns the secret.
-async fn configure(app: &TestApp, key: &str, url: &str, events: Option<Value>) -> String {
-    let mut body = json!({ "url": url });
-    if let Some(e) = events {
-        body["events"] = e;
-    }
-    let (status, _, res) = parts(
-        app.req(Method::PUT, "/api/settings/webhook", Some(key))
-            .json(&body)
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{res}");
-    res["secret"].as_str().unwrap_or_default().to_string()
-}
 
 fn received(n: u32) -> WebhookEvent {
     WebhookEvent::MessageReceived(MessageReceived {
@@ -102,65 +64,34 @@ fn status_event(n: u32) -> WebhookEvent {
     })
 }
 
-async fn get_delivery(app: &TestApp, key: &str, id: &str) -> (StatusCode, Value) {
-    let (status, _, body) = parts(
-        app.req(
-            Method::GET,
-            &format!("/api/webhooks/deliveries/{id}"),
-            Some(key),
-        )
-        .send()
-        .await,
-    )
-    .await;
+async fn get_delivery(t: &Api, id: &str) -> (StatusCode, Value) {
+    let Reply { status, body, .. } = t.get(&format!("/api/webhooks/deliveries/{id}")).await;
     (status, body["delivery"].clone())
 }
 
-/// Polls the delivery until it has `status` (and, if given, that many attempts).
-async fn wait_status(
-    app: &TestApp,
-    key: &str,
-    id: &str,
-    status: &str,
-    attempts: Option<usize>,
-    within: Duration,
-) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        let (code, d) = get_delivery(app, key, id).await;
+/// Polls the delivery until it has `status` (and, if given, that many attempts), for up to
+/// `secs`.
+async fn wait_status(t: &Api, id: &str, status: &str, attempts: Option<usize>, secs: u64) -> Value {
+    let what = format!("delivery {id} to be {status} ({attempts:?} attempts)");
+    eventually(&what, Duration::from_secs(secs), || async {
+        let (code, d) = get_delivery(t, id).await;
         let n = d["attempts"].as_array().map(Vec::len);
-        if code == StatusCode::OK && d["status"] == status && attempts.is_none_or(|a| n == Some(a))
-        {
-            return d;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "delivery {id} never became {status} ({attempts:?} attempts): {code} {d}"
-        );
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
+        (code == StatusCode::OK && d["status"] == status && attempts.is_none_or(|a| n == Some(a)))
+            .then_some(d)
+    })
+    .await
 }
 
-async fn list(app: &TestApp, key: &str, query: &str) -> (StatusCode, Value) {
-    let (status, _, body) = parts(
-        app.req(
-            Method::GET,
-            &format!("/api/webhooks/deliveries{query}"),
-            Some(key),
-        )
-        .send()
-        .await,
-    )
-    .await;
+async fn list(t: &Api, query: &str) -> (StatusCode, Value) {
+    let Reply { status, body, .. } = t.get(&format!("/api/webhooks/deliveries{query}")).await;
     (status, body)
 }
 
 fn ids(page: &Value) -> Vec<String> {
     page["deliveries"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|d| d["id"].as_str().unwrap_or_default().to_string())
+        .array()
+        .iter()
+        .map(|d| d["id"].string())
         .collect()
 }
 
@@ -168,9 +99,9 @@ fn ids(page: &Value) -> Vec<String> {
 async fn configuration_is_validated_shown_without_its_secret_and_plan_gated() {
     // Production rules: https and public addresses only.
     let (strict, _w) = app(&[("ALLOW_LOOPBACK_TARGETS", "false")]).await;
-    let free = strict.create_tenant("free").await;
-    let starter = strict.create_tenant("starter").await;
-    let pro = strict.create_tenant("pro").await;
+    let free = strict.tenant("free").await;
+    let starter = strict.tenant("starter").await;
+    let pro = strict.tenant("pro").await;
     for (t, plan) in [(&free, "free"), (&starter, "starter")] {
         for (method, path) in [
             (Method::PUT, "/api/settings/webhook"),
@@ -179,14 +110,13 @@ async fn configuration_is_validated_shown_without_its_secret_and_plan_gated() {
             (Method::POST, "/api/settings/webhook/test"),
             (Method::GET, "/api/webhooks/deliveries"),
         ] {
-            let (status, _, body) = parts(
-                strict
-                    .req(method.clone(), path, Some(&t.key))
-                    .json(&json!({"url": "https://8.8.8.8/hook"}))
-                    .send()
-                    .await,
-            )
-            .await;
+            let Reply { status, body, .. } = t
+                .request(
+                    method.clone(),
+                    path,
+                    Some(json!({"url": "https://8.8.8.8/hook"})),
+                )
+                .await;
             assert_eq!(
                 (status, body),
                 (
@@ -198,21 +128,12 @@ async fn configuration_is_validated_shown_without_its_secret_and_plan_gated() {
         }
     }
     // Turning a webhook off is never refused for the plan.
-    let (status, _, _) = parts(
-        strict
-            .req(Method::DELETE, "/api/settings/webhook", Some(&free.key))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        free.delete("/api/settings/webhook").await.status,
+        StatusCode::NOT_FOUND
+    );
 
-    let put = |body: Value| {
-        strict
-            .req(Method::PUT, "/api/settings/webhook", Some(&pro.key))
-            .json(&body)
-            .send()
-    };
+    let put = |body: Value| pro.put("/api/settings/webhook", body);
     for (url, error) in [
         ("http://127.0.0.1:9/hook", "\"url\" must use https"),
         ("ftp://files.example/hook", "\"url\" must use https"),
@@ -245,7 +166,7 @@ async fn configuration_is_validated_shown_without_its_secret_and_plan_gated() {
             "\"url\" resolves to 127.0.0.1, which is not a public address",
         ),
     ] {
-        let (status, _, body) = parts(put(json!({ "url": url })).await).await;
+        let Reply { status, body, .. } = put(json!({ "url": url })).await;
         assert_eq!(
             (status, body),
             (StatusCode::BAD_REQUEST, json!({ "error": error })),
@@ -253,39 +174,31 @@ async fn configuration_is_validated_shown_without_its_secret_and_plan_gated() {
         );
     }
     // A name is judged by the addresses it resolves to.
-    let (status, _, body) = parts(put(json!({"url": "https://localhost/hook"})).await).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        body["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("which is not a public address")),
-        "{body}"
-    );
+    let error = put(json!({"url": "https://localhost/hook"}))
+        .await
+        .error(StatusCode::BAD_REQUEST);
+    assert!(error.contains("which is not a public address"), "{error}");
     for (body, error) in [
         (json!({"url": "https://8.8.8.8/h", "events": []}), "\"events\" must name at least one event type (leave it out for all of them)"),
         (json!({"url": "https://8.8.8.8/h", "events": ["message.sent"]}), "\"events\" may contain only message.received, message.status, conversation.assigned, campaign.completed; got \"message.sent\""),
         (json!({"url": "https://8.8.8.8/h", "events": ["webhook.test"]}), "\"events\" may contain only message.received, message.status, conversation.assigned, campaign.completed; got \"webhook.test\""),
     ] {
-        let (status, _, res) = parts(put(body).await).await;
+        let Reply { status, body: res, .. } = put(body).await;
         assert_eq!((status, res), (StatusCode::BAD_REQUEST, json!({ "error": error })));
     }
-    let (status, _, res) =
-        parts(put(json!({"url": "https://8.8.8.8/h", "secret": "x"})).await).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+    put(json!({"url": "https://8.8.8.8/h", "secret": "x"}))
+        .await
+        .expect(StatusCode::BAD_REQUEST);
 
-    let (status, _, res) = parts(
-        strict
-            .req(Method::GET, "/api/settings/webhook", Some(&pro.key))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{res}");
+    pro.get("/api/settings/webhook")
+        .await
+        .expect(StatusCode::NOT_FOUND);
 
     // Created: the secret is shown this once.
-    let (status, _, created) = parts(put(json!({"url": "https://8.8.8.8/hook"})).await).await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let secret = created["secret"].as_str().unwrap_or_default().to_string();
+    let created = put(json!({"url": "https://8.8.8.8/hook"}))
+        .await
+        .expect(StatusCode::CREATED);
+    let secret = created["secret"].string();
     assert!(
         secret.starts_with("whsec_") && secret.len() > 40,
         "{secret}"
@@ -300,20 +213,15 @@ async fn configuration_is_validated_shown_without_its_secret_and_plan_gated() {
         ])
     );
     let prefix = created["webhook"]["secretPrefix"]
-        .as_str()
-        .unwrap_or_default()
+        .str()
         .trim_end_matches('…')
         .to_string();
     assert!(secret.starts_with(&prefix) && prefix.len() >= 10);
 
-    let (status, _, shown) = parts(
-        strict
-            .req(Method::GET, "/api/settings/webhook", Some(&pro.key))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let shown = pro
+        .get("/api/settings/webhook")
+        .await
+        .expect(StatusCode::OK);
     assert!(
         !shown.to_string().contains(&secret),
         "never the secret again"
@@ -322,12 +230,8 @@ async fn configuration_is_validated_shown_without_its_secret_and_plan_gated() {
     assert!(shown.get("secret").is_none());
 
     // Updated: URL and events change, the secret stays and is not shown.
-    let (status, _, updated) = parts(
-        put(json!({"url": "https://1.1.1.1/other", "events": ["message.status", "message.received", "message.status"]}))
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{updated}");
+    let updated = put(json!({"url": "https://1.1.1.1/other", "events": ["message.status", "message.received", "message.status"]}))
+            .await.expect(StatusCode::OK);
     assert!(updated.get("secret").is_none());
     assert_eq!(
         updated["webhook"]["events"],
@@ -338,17 +242,10 @@ async fn configuration_is_validated_shown_without_its_secret_and_plan_gated() {
         created["webhook"]["secretPrefix"]
     );
 
-    let rotate = |body: Value| {
-        strict
-            .req(
-                Method::POST,
-                "/api/settings/webhook/rotate-secret",
-                Some(&pro.key),
-            )
-            .json(&body)
-            .send()
-    };
-    let (status, _, res) = parts(rotate(json!({"overlapSeconds": 604801})).await).await;
+    let rotate = |body: Value| pro.post("/api/settings/webhook/rotate-secret", body);
+    let Reply {
+        status, body: res, ..
+    } = rotate(json!({"overlapSeconds": 604801})).await;
     assert_eq!(
         (status, res),
         (
@@ -357,43 +254,26 @@ async fn configuration_is_validated_shown_without_its_secret_and_plan_gated() {
         )
     );
 
-    let delete = || {
-        strict
-            .req(Method::DELETE, "/api/settings/webhook", Some(&pro.key))
-            .send()
-    };
-    let (status, _, _) = parts(delete().await).await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _, _) = parts(delete().await).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _, _) = parts(rotate(json!({})).await).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    let delete = || pro.delete("/api/settings/webhook");
+    assert_eq!(delete().await.status, StatusCode::NO_CONTENT);
+    assert_eq!(delete().await.status, StatusCode::NOT_FOUND);
+    assert_eq!(rotate(json!({})).await.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn failing_twice_then_succeeding_takes_three_signed_attempts_of_one_event() {
     let (app, _w) = app(&[FAST]).await;
-    let t = app.create_tenant("pro").await;
+    let t = app.tenant("pro").await;
     let receiver = Receiver::start(
         vec![Answer::Status(500), Answer::Status(503)],
         Answer::Status(200),
     )
     .await;
-    let secret = configure(&app, &t.key, &receiver.url, None).await;
+    let secret = t.configure_webhook(&receiver.url, None).await;
 
     let event = received(1);
-    let id = publish(&app.state, &t.id, event.clone())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let delivery = wait_status(
-        &app,
-        &t.key,
-        &id,
-        "delivered",
-        Some(3),
-        Duration::from_secs(30),
-    )
-    .await;
+    let id = publish(&app.state, &t.id, event.clone()).await.unwrap();
+    let delivery = wait_status(&t, &id, "delivered", Some(3), 30).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let hits = receiver.hits();
     assert_eq!(hits.len(), 3, "exactly N+1 attempts");
@@ -409,7 +289,7 @@ async fn failing_twice_then_succeeding_takes_three_signed_attempts_of_one_event(
         assert!(h.header("x-wati-signature").starts_with("sha256="));
         assert!(h.header("webhook-signature").starts_with("v1,"));
         assert_eq!(h.header("x-wati-timestamp"), h.header("webhook-timestamp"));
-        let ts: i64 = h.header("x-wati-timestamp").parse().unwrap_or_default();
+        let ts: i64 = h.header("x-wati-timestamp").parse().expect("a number");
         assert!((ts - chrono::Utc::now().timestamp()).abs() < 60, "{ts}");
     }
     // Retries follow the schedule (1 s here).
@@ -427,7 +307,7 @@ async fn failing_twice_then_succeeding_takes_three_signed_attempts_of_one_event(
     assert!(verify_with_standardwebhooks(&[(&hits[0], wrong)])[0].is_err());
 
     // The log: each attempt with time, status code, latency and error.
-    let attempts = delivery["attempts"].as_array().cloned().unwrap_or_default();
+    let attempts = delivery["attempts"].array().clone();
     let codes: Vec<Value> = attempts.iter().map(|a| a["statusCode"].clone()).collect();
     assert_eq!(codes, vec![json!(500), json!(503), json!(200)]);
     assert_eq!(attempts[0]["error"], "HTTP 500");
@@ -449,45 +329,19 @@ async fn failing_twice_then_succeeding_takes_three_signed_attempts_of_one_event(
 async fn an_always_failing_endpoint_gets_six_attempts_then_the_event_is_dropped_listed_and_redeliverable(
 ) {
     let (app, _w) = app(&[FAST]).await;
-    let t = app.create_tenant("agency").await;
+    let t = app.tenant("agency").await;
     let receiver = Receiver::start(vec![], Answer::Status(500)).await;
-    configure(&app, &t.key, &receiver.url, None).await;
-    let id = publish(&app.state, &t.id, campaign(1))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    t.configure_webhook(&receiver.url, None).await;
+    let id = publish(&app.state, &t.id, campaign(1)).await.unwrap();
 
     // While retries are coming it is pending, and cannot be redelivered.
-    let pending = wait_status(
-        &app,
-        &t.key,
-        &id,
-        "pending",
-        Some(1),
-        Duration::from_secs(15),
-    )
-    .await;
+    let pending = wait_status(&t, &id, "pending", Some(1), 15).await;
     assert!(pending["nextAttemptAt"].is_string(), "{pending}");
-    let (status, _, body) = parts(
-        app.req(
-            Method::POST,
-            &format!("/api/webhooks/deliveries/{id}/redeliver"),
-            Some(&t.key),
-        )
-        .send()
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    t.post_empty(&format!("/api/webhooks/deliveries/{id}/redeliver"))
+        .await
+        .expect(StatusCode::CONFLICT);
 
-    let dropped = wait_status(
-        &app,
-        &t.key,
-        &id,
-        "failed",
-        Some(6),
-        Duration::from_secs(40),
-    )
-    .await;
+    let dropped = wait_status(&t, &id, "failed", Some(6), 40).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let hits = receiver.hits();
     assert_eq!(hits.len(), 6, "six attempts in all, then dropped");
@@ -495,35 +349,20 @@ async fn an_always_failing_endpoint_gets_six_attempts_then_the_event_is_dropped_
     assert_eq!(dropped["attemptCount"], 6);
 
     // Dropped events stay visible.
-    let (status, failed) = list(&app, &t.key, "?status=failed").await;
+    let (status, failed) = list(&t, "?status=failed").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ids(&failed), vec![id.clone()]);
-    let (_, delivered) = list(&app, &t.key, "?status=delivered").await;
+    let (_, delivered) = list(&t, "?status=delivered").await;
     assert!(ids(&delivered).is_empty());
 
     // Sent again by hand: same id and body, a new round.
     receiver.answer_from_now(vec![], Answer::Status(204));
-    let (status, _, body) = parts(
-        app.req(
-            Method::POST,
-            &format!("/api/webhooks/deliveries/{id}/redeliver"),
-            Some(&t.key),
-        )
-        .send()
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let body = t
+        .post_empty(&format!("/api/webhooks/deliveries/{id}/redeliver"))
+        .await
+        .expect(StatusCode::ACCEPTED);
     assert_eq!(body["delivery"]["status"], "pending");
-    let redelivered = wait_status(
-        &app,
-        &t.key,
-        &id,
-        "delivered",
-        Some(7),
-        Duration::from_secs(15),
-    )
-    .await;
+    let redelivered = wait_status(&t, &id, "delivered", Some(7), 15).await;
     let hits = receiver.wait_for(7, Duration::from_secs(5)).await;
     assert_eq!(hits[6].header("webhook-id"), id);
     assert_eq!(hits[6].body, hits[0].body);
@@ -540,8 +379,7 @@ async fn an_always_failing_endpoint_gets_six_attempts_then_the_event_is_dropped_
             StatusCode::NOT_FOUND,
         ),
     ] {
-        let (status, _, _) = parts(app.req(Method::POST, path, Some(&t.key)).send().await).await;
-        assert_eq!(status, code, "{path}");
+        assert_eq!(t.post_empty(path).await.status, code, "{path}");
     }
 }
 
@@ -550,29 +388,19 @@ async fn an_endpoint_that_hangs_past_ten_seconds_is_a_failed_attempt() {
     // The default WEBHOOK_TIMEOUT_SECONDS (10), a short schedule.
     let (app, _w) = app(&[FAST]).await;
     assert_eq!(app.state.config.webhook_timeout_seconds, 10);
-    let t = app.create_tenant("pro").await;
+    let t = app.tenant("pro").await;
     let receiver = Receiver::start(
         vec![Answer::Hang(Duration::from_secs(13))],
         Answer::Status(200),
     )
     .await;
-    configure(&app, &t.key, &receiver.url, None).await;
-    let id = publish(&app.state, &t.id, received(2))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let d = wait_status(
-        &app,
-        &t.key,
-        &id,
-        "delivered",
-        Some(2),
-        Duration::from_secs(40),
-    )
-    .await;
+    t.configure_webhook(&receiver.url, None).await;
+    let id = publish(&app.state, &t.id, received(2)).await.unwrap();
+    let d = wait_status(&t, &id, "delivered", Some(2), 40).await;
     let first = &d["attempts"][0];
     assert!(first.get("statusCode").is_none(), "{first}");
     assert_eq!(first["error"], "timed out: no answer within 10 s");
-    let latency = first["latencyMs"].as_u64().unwrap_or_default();
+    let latency = first["latencyMs"].u64();
     assert!((9_900..12_500).contains(&latency), "{latency}");
     assert_eq!(d["attempts"][1]["statusCode"], 200);
     assert_eq!(receiver.hits().len(), 2);
@@ -582,7 +410,7 @@ async fn an_endpoint_that_hangs_past_ten_seconds_is_a_failed_attempt() {
 async fn retry_after_is_honoured_within_the_schedule() {
     // The longest wait of this schedule is 4 s: Retry-After may stretch a retry up to it.
     let (app, _w) = app(&[("WEBHOOK_RETRY_SCHEDULE", "1,1,1,1,4")]).await;
-    let t = app.create_tenant("pro").await;
+    let t = app.tenant("pro").await;
     let receiver = Receiver::start(
         vec![
             Answer::RetryAfter(429, "3".into()),
@@ -592,19 +420,9 @@ async fn retry_after_is_honoured_within_the_schedule() {
         Answer::Status(200),
     )
     .await;
-    configure(&app, &t.key, &receiver.url, None).await;
-    let id = publish(&app.state, &t.id, received(3))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    wait_status(
-        &app,
-        &t.key,
-        &id,
-        "delivered",
-        Some(3),
-        Duration::from_secs(30),
-    )
-    .await;
+    t.configure_webhook(&receiver.url, None).await;
+    let id = publish(&app.state, &t.id, received(3)).await.unwrap();
+    wait_status(&t, &id, "delivered", Some(3), 30).await;
     let hits = receiver.hits();
     assert_eq!(hits.len(), 3);
     let first_gap = hits[1].at - hits[0].at;
@@ -622,36 +440,27 @@ async fn retry_after_is_honoured_within_the_schedule() {
 #[tokio::test]
 async fn secret_rotation_keeps_verification_working_across_the_switch() {
     let (app, _w) = app(&[FAST]).await;
-    let t = app.create_tenant("pro").await;
+    let t = app.tenant("pro").await;
     let receiver = Receiver::start(vec![], Answer::Status(200)).await;
-    let old = configure(&app, &t.key, &receiver.url, None).await;
+    let old = t.configure_webhook(&receiver.url, None).await;
 
     let send = |n: u32| {
         let state = app.state.clone();
         let tenant = t.id.clone();
-        async move {
-            publish(&state, &tenant, received(n))
-                .await
-                .unwrap_or_else(|e| panic!("{e}"))
-        }
+        async move { publish(&state, &tenant, received(n)).await.unwrap() }
     };
     send(1).await;
     receiver.wait_for(1, Duration::from_secs(10)).await;
 
-    let (status, _, rotated) = parts(
-        app.req(
-            Method::POST,
+    let rotated = t
+        .post(
             "/api/settings/webhook/rotate-secret",
-            Some(&t.key),
+            json!({"overlapSeconds": 4}),
         )
-        .json(&json!({"overlapSeconds": 4}))
-        .send()
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{rotated}");
+        .await
+        .expect(StatusCode::OK);
     let rotated_at = Instant::now();
-    let new = rotated["secret"].as_str().unwrap_or_default().to_string();
+    let new = rotated["secret"].string();
     assert!(new.starts_with("whsec_") && new != old);
     assert!(rotated["webhook"]["previousSecretPrefix"].is_string());
     assert!(rotated["webhook"]["previousSecretExpiresAt"].is_string());
@@ -693,20 +502,15 @@ async fn secret_rotation_keeps_verification_working_across_the_switch() {
     );
 
     // A leaked secret is retired at once with overlapSeconds 0.
-    let (status, _, leaked) = parts(
-        app.req(
-            Method::POST,
+    let leaked = t
+        .post(
             "/api/settings/webhook/rotate-secret",
-            Some(&t.key),
+            json!({"overlapSeconds": 0}),
         )
-        .json(&json!({"overlapSeconds": 0}))
-        .send()
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+        .await
+        .expect(StatusCode::OK);
     assert!(leaked["webhook"].get("previousSecretPrefix").is_none());
-    let newest = leaked["secret"].as_str().unwrap_or_default().to_string();
+    let newest = leaked["secret"].string();
     send(4).await;
     let hits = receiver.wait_for(4, Duration::from_secs(10)).await;
     assert_eq!(
@@ -730,14 +534,14 @@ async fn addresses_are_checked_again_at_every_delivery() {
         ("WEBHOOK_RETRY_SCHEDULE", "1"),
     ])
     .await;
-    let t = app.create_tenant("pro").await;
+    let t = app.tenant("pro").await;
     let receiver = Receiver::start(vec![], Answer::Status(200)).await;
     let port = receiver
         .url
         .rsplit(':')
         .next()
         .and_then(|p| p.split('/').next())
-        .unwrap_or_default()
+        .expect("the receiver's port")
         .to_string();
     let now = chrono::Utc::now();
     app.state
@@ -749,21 +553,11 @@ async fn addresses_are_checked_again_at_every_delivery() {
             now,
         )
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let id = publish(&app.state, &t.id, received(4))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let d = wait_status(
-        &app,
-        &t.key,
-        &id,
-        "failed",
-        Some(2),
-        Duration::from_secs(20),
-    )
-    .await;
-    for a in d["attempts"].as_array().into_iter().flatten() {
-        let error = a["error"].as_str().unwrap_or_default();
+        .unwrap();
+    let id = publish(&app.state, &t.id, received(4)).await.unwrap();
+    let d = wait_status(&t, &id, "failed", Some(2), 20).await;
+    for a in d["attempts"].array().iter() {
+        let error = a["error"].str();
         assert!(
             error.starts_with("refused: the URL resolves to")
                 && error.contains("not a public address"),
@@ -781,19 +575,9 @@ async fn addresses_are_checked_again_at_every_delivery() {
             now,
         )
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let id = publish(&app.state, &t.id, received(5))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let d = wait_status(
-        &app,
-        &t.key,
-        &id,
-        "failed",
-        Some(2),
-        Duration::from_secs(20),
-    )
-    .await;
+        .unwrap();
+    let id = publish(&app.state, &t.id, received(5)).await.unwrap();
+    let d = wait_status(&t, &id, "failed", Some(2), 20).await;
     assert_eq!(d["attempts"][0]["error"], "refused: the URL must use https");
     assert!(receiver.hits().is_empty(), "nothing reached the address");
 }
@@ -801,24 +585,24 @@ async fn addresses_are_checked_again_at_every_delivery() {
 #[tokio::test]
 async fn a_dead_endpoint_does_not_delay_other_tenants() {
     let (app, _w) = app(&[FAST, ("WEBHOOK_TIMEOUT_SECONDS", "3")]).await;
-    let dead_tenant = app.create_tenant("pro").await;
-    let live_tenant = app.create_tenant("pro").await;
+    let dead_tenant = app.tenant("pro").await;
+    let live_tenant = app.tenant("pro").await;
     let dead = Receiver::start(vec![], Answer::Hang(Duration::from_secs(30))).await;
     let live = Receiver::start(vec![], Answer::Status(200)).await;
-    configure(&app, &dead_tenant.key, &dead.url, None).await;
-    configure(&app, &live_tenant.key, &live.url, None).await;
+    dead_tenant.configure_webhook(&dead.url, None).await;
+    live_tenant.configure_webhook(&live.url, None).await;
 
     // A backlog for the dead endpoint (more than one batch), then one event for another
     // tenant behind it.
     let stuck = publish_all(&app.state, &dead_tenant.id, (0..15).map(received).collect())
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(stuck.len(), 15);
     dead.wait_for(1, Duration::from_secs(10)).await;
     let published = Instant::now();
     publish(&app.state, &live_tenant.id, received(99))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let hits = live.wait_for(1, Duration::from_secs(10)).await;
     let waited = hits[0].at - published;
     assert!(
@@ -830,11 +614,10 @@ async fn a_dead_endpoint_does_not_delay_other_tenants() {
     let started = Instant::now();
     let deadline = started + Duration::from_secs(20);
     loop {
-        let (_, page) = list(&app, &dead_tenant.key, "?status=pending&limit=100").await;
+        let (_, page) = list(&dead_tenant, "?status=pending&limit=100").await;
         let done = page["deliveries"]
-            .as_array()
-            .into_iter()
-            .flatten()
+            .array()
+            .iter()
             .filter(|d| d["attemptCount"].as_u64() >= Some(1))
             .count();
         if done == 15 {
@@ -851,28 +634,28 @@ async fn a_dead_endpoint_does_not_delay_other_tenants() {
 #[tokio::test]
 async fn deliveries_are_listed_newest_first_by_status_and_type_a_page_at_a_time() {
     let (app, _w) = app(&[("WEBHOOK_RETRY_SCHEDULE", "1")]).await;
-    let t = app.create_tenant("pro").await;
-    let other = app.create_tenant("pro").await;
+    let t = app.tenant("pro").await;
+    let other = app.tenant("pro").await;
     let receiver = Receiver::start(vec![], Answer::Status(200)).await;
-    configure(&app, &t.key, &receiver.url, None).await;
+    t.configure_webhook(&receiver.url, None).await;
 
     let mut delivered = Vec::new();
     for n in 0..3 {
         delivered.push(
             publish(&app.state, &t.id, received(n))
                 .await
-                .unwrap_or_default(),
+                .expect("the store answers"),
         );
     }
     for n in 0..2 {
         delivered.push(
             publish(&app.state, &t.id, campaign(n))
                 .await
-                .unwrap_or_default(),
+                .expect("the store answers"),
         );
     }
     for id in &delivered {
-        wait_status(&app, &t.key, id, "delivered", None, Duration::from_secs(20)).await;
+        wait_status(&t, id, "delivered", None, 20).await;
     }
     receiver.answer_from_now(vec![], Answer::Status(500));
     let mut failed = Vec::new();
@@ -880,21 +663,21 @@ async fn deliveries_are_listed_newest_first_by_status_and_type_a_page_at_a_time(
         failed.push(
             publish(&app.state, &t.id, status_event(n))
                 .await
-                .unwrap_or_default(),
+                .expect("the store answers"),
         );
     }
     for id in &failed {
-        wait_status(&app, &t.key, id, "failed", Some(2), Duration::from_secs(20)).await;
+        wait_status(&t, id, "failed", Some(2), 20).await;
     }
     let mut all: Vec<String> = delivered.iter().chain(&failed).cloned().collect();
     all.sort();
     all.reverse();
 
-    let (status, page) = list(&app, &t.key, "").await;
+    let (status, page) = list(&t, "").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ids(&page), all, "newest first");
     assert_eq!(page["nextCursor"], Value::Null);
-    for d in page["deliveries"].as_array().into_iter().flatten() {
+    for d in page["deliveries"].array().iter() {
         assert!(
             d["attempts"].as_array().is_some_and(|a| !a.is_empty()),
             "{d}"
@@ -928,7 +711,7 @@ async fn deliveries_are_listed_newest_first_by_status_and_type_a_page_at_a_time(
             expect(&failed.iter().collect::<Vec<_>>()),
         ),
     ] {
-        let (status, page) = list(&app, &t.key, query).await;
+        let (status, page) = list(&t, query).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(ids(&page), want, "{query}");
     }
@@ -947,7 +730,7 @@ async fn deliveries_are_listed_newest_first_by_status_and_type_a_page_at_a_time(
                 Some(c) => format!("?limit=2{filter}&cursor={c}"),
                 None => format!("?limit=2{filter}"),
             };
-            let (status, page) = list(&app, &t.key, &q).await;
+            let (status, page) = list(&t, &q).await;
             assert_eq!(status, StatusCode::OK, "{page}");
             assert!(ids(&page).len() <= 2);
             seen.extend(ids(&page));
@@ -965,84 +748,53 @@ async fn deliveries_are_listed_newest_first_by_status_and_type_a_page_at_a_time(
         ("?limit=0", "\"limit\" must be between 1 and 100"),
         ("?limit=x", ""),
     ] {
-        let (status, body) = list(&app, &t.key, query).await;
+        let (status, body) = list(&t, query).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
         if !error.is_empty() {
             assert_eq!(body, json!({ "error": error }));
         }
     }
     // Another tenant sees none of it.
-    let (_, page) = list(&app, &other.key, "").await;
+    let (_, page) = list(&other, "").await;
     assert!(ids(&page).is_empty());
-    let (status, _) = get_delivery(&app, &other.key, &all[0]).await;
+    let (status, _) = get_delivery(&other, &all[0]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn only_subscribed_events_are_sent_once_each_and_the_test_event_on_request() {
     let (app, _w) = app(&[FAST]).await;
-    let t = app.create_tenant("pro").await;
+    let t = app.tenant("pro").await;
     let receiver = Receiver::start(vec![], Answer::Status(200)).await;
-    configure(
-        &app,
-        &t.key,
-        &receiver.url,
-        Some(json!(["message.received"])),
-    )
-    .await;
+    t.configure_webhook(&receiver.url, Some(json!(["message.received"])))
+        .await;
 
-    let skipped = publish(&app.state, &t.id, campaign(7))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let skipped = publish(&app.state, &t.id, campaign(7)).await.unwrap();
     // The same event published twice (a retried publisher) is delivered once.
     let first = publish_with_key(&app.state, &t.id, received(8), "wamid.8")
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let again = publish_with_key(&app.state, &t.id, received(8), "wamid.8")
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(first, again);
-    wait_status(
-        &app,
-        &t.key,
-        &first,
-        "delivered",
-        Some(1),
-        Duration::from_secs(15),
-    )
-    .await;
+    wait_status(&t, &first, "delivered", Some(1), 15).await;
 
-    let (status, _, queued) = parts(
-        app.req(Method::POST, "/api/settings/webhook/test", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
-    let test_id = queued["id"].as_str().unwrap_or_default().to_string();
-    wait_status(
-        &app,
-        &t.key,
-        &test_id,
-        "delivered",
-        Some(1),
-        Duration::from_secs(15),
-    )
-    .await;
+    let queued = t
+        .post_empty("/api/settings/webhook/test")
+        .await
+        .expect(StatusCode::ACCEPTED);
+    let test_id = queued["id"].string();
+    wait_status(&t, &test_id, "delivered", Some(1), 15).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
 
     let hits = receiver.hits();
     let events: Vec<String> = hits
         .iter()
-        .map(|h| {
-            serde_json::from_str::<Value>(&h.body).unwrap_or_default()["event"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
-        })
+        .map(|h| serde_json::from_str::<Value>(&h.body).expect("JSON")["event"].string())
         .collect();
     assert_eq!(events, vec!["message.received", "webhook.test"], "{hits:?}");
-    let (status, _) = get_delivery(&app, &t.key, &skipped).await;
+    let (status, _) = get_delivery(&t, &skipped).await;
     assert_eq!(
         status,
         StatusCode::NOT_FOUND,
@@ -1050,20 +802,14 @@ async fn only_subscribed_events_are_sent_once_each_and_the_test_event_on_request
     );
 
     // No webhook, no deliveries: events are dropped by the dispatcher.
-    let (status, _, _) = parts(
-        app.req(Method::DELETE, "/api/settings/webhook", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _, _) = parts(
-        app.req(Method::POST, "/api/settings/webhook/test", Some(&t.key))
-            .send()
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.delete("/api/settings/webhook").await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        t.post_empty("/api/settings/webhook/test").await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -1071,9 +817,9 @@ async fn a_message_that_is_not_due_yet_goes_back_to_the_queue_until_it_is() {
     // How waits longer than SQS's 15-minute delay work: the message is re-queued (with a
     // delay of at most 15 minutes) until its due time. Here it arrives 3 s early.
     let (app, _w) = app(&[FAST]).await;
-    let t = app.create_tenant("pro").await;
+    let t = app.tenant("pro").await;
     let receiver = Receiver::start(vec![], Answer::Status(200)).await;
-    configure(&app, &t.key, &receiver.url, None).await;
+    t.configure_webhook(&receiver.url, None).await;
     let event = received(9);
     let now = chrono::Utc::now();
     let msg = DispatchMessage {
@@ -1085,40 +831,21 @@ async fn a_message_that_is_not_due_yet_goes_back_to_the_queue_until_it_is() {
         payload: event.body().ok(),
     };
     let sent = Instant::now();
-    enqueue(&app.state, &msg, 0)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    enqueue(&app.state, &msg, 0).await.unwrap();
     let hits = receiver.wait_for(1, Duration::from_secs(15)).await;
     let waited = hits[0].at - sent;
     assert!(
         waited >= Duration::from_millis(1900),
         "sent {waited:?} after queueing"
     );
-    wait_status(
-        &app,
-        &t.key,
-        &msg.event_id,
-        "delivered",
-        Some(1),
-        Duration::from_secs(10),
-    )
-    .await;
+    wait_status(&t, &msg.event_id, "delivered", Some(1), 10).await;
 }
 
 #[tokio::test]
 async fn the_dispatcher_answers_lambda_batches_with_partial_failures() {
-    let app = TestApp::start_with(TestOptions {
-        overrides: vec![("ALLOW_LOOPBACK_TARGETS".into(), "true".into())],
-        ..Default::default()
-    })
-    .await;
-    let t = app.create_tenant("pro").await;
-    let record = |id: &str, body: String| {
-        let mut r = SqsMessage::default();
-        r.message_id = Some(id.to_string());
-        r.body = Some(body);
-        r
-    };
+    let app =
+        TestApp::start_with(TestOptions::default().with("ALLOW_LOOPBACK_TARGETS", "true")).await;
+    let t = app.tenant("pro").await;
     let no_webhook = DispatchMessage {
         tenant_id: t.id.clone(),
         event_id: event_id(EventType::MessageReceived, 0, None),
@@ -1127,41 +854,40 @@ async fn the_dispatcher_answers_lambda_batches_with_partial_failures() {
         due_at: 0,
         payload: received(1).body().ok(),
     };
-    let mut batch = SqsEvent::default();
-    batch.records = vec![
-        record("unreadable", "not json".into()),
-        record(
+    let batch = sqs_event(vec![
+        sqs_record("unreadable", "not json"),
+        sqs_record(
             "no-webhook",
-            serde_json::to_string(&no_webhook).unwrap_or_default(),
+            serde_json::to_string(&no_webhook).expect("JSON"),
         ),
-    ];
+    ]);
     let response = fn_webhook_dispatcher::handle(&app.state, batch).await;
     assert_eq!(
-        serde_json::to_value(&response).unwrap_or_default(),
+        serde_json::to_value(&response).expect("JSON"),
         json!({"batchItemFailures": [{"itemIdentifier": "unreadable"}]}),
         "the unreadable message is left for the DLQ; the other is done"
     );
     // An event of a tenant without a webhook leaves no record.
-    let (status, _) = get_delivery(&app, &t.key, &no_webhook.event_id).await;
+    let (status, _) = get_delivery(&t, &no_webhook.event_id).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn each_attempt_is_claimed_once_and_a_dead_workers_claim_is_taken_over_when_stale() {
-    use wati_shared::store::webhooks::{Attempt, Claim, Outcome, Trigger};
+    use wati_tests::shared::webhooks::{Attempt, Claim, Outcome, Trigger};
     let app = TestApp::start().await;
-    let t = app.create_tenant("pro").await;
+    let t = app.tenant("pro").await;
     let store = &app.state.store;
     let now = chrono::Utc::now();
     let id = event_id(EventType::MessageReceived, now.timestamp_millis(), None);
-    let body = received(1).body().unwrap_or_default();
+    let body = received(1).body().unwrap();
     let create = || store.create_delivery(&t.id, &id, EventType::MessageReceived, &body, now);
     assert!(
-        create().await.unwrap_or(false),
+        create().await.expect("the store answers"),
         "recorded with attempt 1 claimed"
     );
     assert!(
-        !create().await.unwrap_or(true),
+        !create().await.expect("the store answers"),
         "a duplicate publication is refused"
     );
     let claim =
@@ -1175,7 +901,7 @@ async fn each_attempt_is_claimed_once_and_a_dead_workers_claim_is_taken_over_whe
     assert!(matches!(taken, Some(Claim::Claimed(_))), "{taken:?}");
     let attempt = Attempt {
         attempt: 1,
-        at: wati_shared::runtime::clock::iso(now),
+        at: iso(now),
         url: "https://8.8.8.8/hook".into(),
         status_code: Some(500),
         latency_ms: 3,
@@ -1189,7 +915,7 @@ async fn each_attempt_is_claimed_once_and_a_dead_workers_claim_is_taken_over_whe
             store
                 .record_attempt(tid, eid, EventType::MessageReceived, 1, &attempt, &outcome)
                 .await
-                .unwrap_or(false)
+                .expect("the store answers")
         }
     };
     assert!(record(Outcome::RetryAt(now.timestamp() + 60)).await);

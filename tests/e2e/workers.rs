@@ -5,8 +5,7 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use futures::FutureExt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use wati_infra::devserver::poll_once;
-use wati_infra::functions::SqsHandler;
+use wati_tests::shared::{poll_once, SqsHandler};
 use wati_tests::*;
 
 /// A worker that records what it saw and fails every message whose body is "poison".
@@ -52,14 +51,14 @@ async fn partial_failures_are_redelivered_then_dead_lettered() {
         .queues
         .get("EchoQueue")
         .cloned()
-        .unwrap_or_else(|| panic!("no queue"));
+        .expect("no queue");
     let dlq = app
         .server
         .stack
         .queues
         .get("EchoDeadLetterQueue")
         .cloned()
-        .unwrap_or_else(|| panic!("no DLQ"));
+        .expect("no DLQ");
     // The template's environment reaches the functions with local names.
     let env = app.server.template_env();
     assert_eq!(env.get("ECHO_QUEUE_URL"), Some(&queue.url));
@@ -75,24 +74,26 @@ async fn partial_failures_are_redelivered_then_dead_lettered() {
             .message_body(body)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
     }
     // Poll like the dev server does until the queue is drained (poison: twice, then DLQ).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
         let n = poll_once(sqs, &queue.url, &queue.arn, 10, true, &handler)
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         let poisoned = seen
             .lock()
-            .map(|s| s.iter().filter(|b| *b == "poison").count())
-            .unwrap_or(0);
+            .unwrap()
+            .iter()
+            .filter(|b| *b == "poison")
+            .count();
         if n == 0 && poisoned >= 2 {
             // One more look after the visibility timeout: it must not come back a third time.
             tokio::time::sleep(Duration::from_millis(1500)).await;
             poll_once(sqs, &queue.url, &queue.arn, 10, true, &handler)
                 .await
-                .unwrap_or_else(|e| panic!("{e}"));
+                .unwrap();
             break;
         }
         assert!(
@@ -102,7 +103,7 @@ async fn partial_failures_are_redelivered_then_dead_lettered() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
+    let seen = seen.lock().unwrap().clone();
     assert_eq!(
         seen.iter().filter(|b| *b == "first").count(),
         1,
@@ -124,10 +125,10 @@ async fn partial_failures_are_redelivered_then_dead_lettered() {
         .max_number_of_messages(10)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let bodies: Vec<String> = dead
         .messages
-        .unwrap_or_default()
+        .expect("the dead-letter queue has messages")
         .into_iter()
         .filter_map(|m| m.body)
         .collect();
@@ -136,21 +137,14 @@ async fn partial_failures_are_redelivered_then_dead_lettered() {
 
 #[tokio::test]
 async fn an_sqs_event_fixture_is_read_as_lambda_delivers_it() {
-    let text = std::fs::read_to_string(workspace_root().join("tests/events/sqs-batch.json"))
-        .unwrap_or_default();
-    let event: SqsEvent = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let event = sqs_fixture("sqs-batch.json", &[]);
     let seen = Arc::new(Mutex::new(Vec::new()));
     let response = echo_worker(seen.clone())(event).await;
-    let failed: Vec<String> = response
-        .batch_item_failures
-        .into_iter()
-        .map(|f| f.item_identifier)
-        .collect();
     assert_eq!(
-        failed,
-        vec!["22222222-2222-4222-8222-222222222222".to_string()]
+        failed_ids(&response),
+        ["22222222-2222-4222-8222-222222222222"]
     );
-    let json = serde_json::to_value(SqsBatchResponse::default()).unwrap_or_default();
+    let json = serde_json::to_value(SqsBatchResponse::default()).expect("JSON");
     assert_eq!(
         json,
         json!({"batchItemFailures": []}),

@@ -11,7 +11,6 @@ use axum::Router;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::task::JoinHandle;
 
 #[derive(Debug, Clone)]
 pub struct FileSpec {
@@ -54,40 +53,28 @@ pub struct FakeFiles {
     /// `http://127.0.0.1:<port>`
     pub base: String,
     shared: Arc<Shared>,
-    task: JoinHandle<()>,
-}
-
-impl Drop for FakeFiles {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _served: crate::serve::Served,
 }
 
 impl FakeFiles {
     pub async fn start() -> FakeFiles {
         let shared = Arc::new(Shared::default());
         let app = Router::new().fallback(serve).with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("bind: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("addr: {e}"));
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let served = crate::serve::serve(app).await;
         FakeFiles {
-            base: format!("http://{addr}"),
+            base: served.base.clone(),
             shared,
-            task,
+            _served: served,
         }
     }
 
     /// Serves `spec` at `path` and returns its URL.
     pub fn add(&self, path: &str, spec: FileSpec) -> String {
-        if let Ok(mut f) = self.shared.files.lock() {
-            f.insert(path.to_string(), spec);
-        }
+        self.shared
+            .files
+            .lock()
+            .expect("files")
+            .insert(path.to_string(), spec);
         format!("{}{path}", self.base)
     }
 
@@ -97,11 +84,7 @@ impl FakeFiles {
 
     /// `(method, path)` of every request, in order.
     pub fn requests(&self) -> Vec<(String, String)> {
-        self.shared
-            .requests
-            .lock()
-            .map(|r| r.clone())
-            .unwrap_or_default()
+        self.shared.requests.lock().expect("requests").clone()
     }
 }
 

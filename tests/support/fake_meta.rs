@@ -15,7 +15,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::task::JoinHandle;
 
 /// One request as the fake received it.
 #[derive(Debug, Clone)]
@@ -31,7 +30,7 @@ pub struct GraphRequest {
 
 /// What the fake answers the next request with.
 #[derive(Debug, Clone)]
-pub enum Reply {
+pub enum GraphReply {
     /// Meta's success body with a fresh `wamid`.
     Accept,
     /// Meta's error body.
@@ -41,16 +40,16 @@ pub enum Reply {
         message: String,
     },
     /// Answer after a pause.
-    Slow(Duration, Box<Reply>),
+    Slow(Duration, Box<GraphReply>),
     /// Never answer.
     Hang,
     /// A non-Meta answer (an edge proxy's HTML page).
     Raw(u16, String),
 }
 
-impl Reply {
-    pub fn error(http: u16, code: i64, message: &str) -> Reply {
-        Reply::Error {
+impl GraphReply {
+    pub fn error(http: u16, code: i64, message: &str) -> GraphReply {
+        GraphReply::Error {
             http,
             code,
             message: message.to_string(),
@@ -62,7 +61,7 @@ impl Reply {
 struct Shared {
     tokens: Mutex<HashMap<String, String>>,
     requests: Mutex<Vec<GraphRequest>>,
-    replies: Mutex<VecDeque<Reply>>,
+    replies: Mutex<VecDeque<GraphReply>>,
     sent: AtomicU64,
 }
 
@@ -70,13 +69,7 @@ pub struct FakeMeta {
     /// Use as `GRAPH_API_BASE_URL`.
     pub base: String,
     shared: Arc<Shared>,
-    task: JoinHandle<()>,
-}
-
-impl Drop for FakeMeta {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _served: crate::serve::Served,
 }
 
 impl FakeMeta {
@@ -85,42 +78,34 @@ impl FakeMeta {
         let app = Router::new()
             .route("/{version}/{phone}/messages", post(messages))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("bind: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("addr: {e}"));
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let served = crate::serve::serve(app).await;
         FakeMeta {
-            base: format!("http://{addr}"),
+            base: served.base.clone(),
             shared,
-            task,
+            _served: served,
         }
     }
 
     /// The token Meta accepts for a phone number id.
     pub fn register(&self, phone_number_id: &str, token: &str) {
-        if let Ok(mut t) = self.shared.tokens.lock() {
-            t.insert(phone_number_id.to_string(), token.to_string());
-        }
+        self.shared
+            .tokens
+            .lock()
+            .expect("tokens")
+            .insert(phone_number_id.to_string(), token.to_string());
     }
 
-    /// Scripts the answer to the next request (the default is [`Reply::Accept`]).
-    pub fn push(&self, reply: Reply) {
-        if let Ok(mut r) = self.shared.replies.lock() {
-            r.push_back(reply);
-        }
+    /// Scripts the answer to the next request (the default is [`GraphReply::Accept`]).
+    pub fn push(&self, reply: GraphReply) {
+        self.shared
+            .replies
+            .lock()
+            .expect("replies")
+            .push_back(reply);
     }
 
     pub fn requests(&self) -> Vec<GraphRequest> {
-        self.shared
-            .requests
-            .lock()
-            .map(|r| r.clone())
-            .unwrap_or_default()
+        self.shared.requests.lock().expect("requests").clone()
     }
 }
 
@@ -204,35 +189,35 @@ async fn messages(
         .lock()
         .ok()
         .and_then(|mut r| r.pop_front())
-        .unwrap_or(Reply::Accept);
+        .unwrap_or(GraphReply::Accept);
     answer(&shared, reply, &parsed).await
 }
 
-async fn answer(shared: &Shared, reply: Reply, body: &Value) -> Response {
+async fn answer(shared: &Shared, reply: GraphReply, body: &Value) -> Response {
     let mut reply = reply;
     loop {
         match reply {
-            Reply::Slow(pause, then) => {
+            GraphReply::Slow(pause, then) => {
                 tokio::time::sleep(pause).await;
                 reply = *then;
             }
-            Reply::Hang => {
+            GraphReply::Hang => {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
                 return StatusCode::GATEWAY_TIMEOUT.into_response();
             }
-            Reply::Raw(status, text) => {
+            GraphReply::Raw(status, text) => {
                 return (
                     StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
                     text,
                 )
                     .into_response()
             }
-            Reply::Error {
+            GraphReply::Error {
                 http,
                 code,
                 message,
             } => return meta_error(http, code, &message, None),
-            Reply::Accept => {
+            GraphReply::Accept => {
                 let n = shared.sent.fetch_add(1, Ordering::SeqCst) + 1;
                 let to = body["to"].clone();
                 return Json(json!({

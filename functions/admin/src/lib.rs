@@ -3,18 +3,18 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wati_shared::domain::plans::{effective_limits, LimitsPatch, Plan, PlanLimits};
+use wati_shared::domain::time::iso;
 use wati_shared::domain::validate;
 use wati_shared::http::error::{ApiResult, ErrorBody};
+use wati_shared::http::Access;
 use wati_shared::http::ApiError;
-use wati_shared::http::{guarded, Access};
 use wati_shared::http::{ApiJson, ApiQuery, PageParams};
-use wati_shared::runtime::clock::iso;
 use wati_shared::store::api_keys::ApiKeyInfo;
 use wati_shared::store::tenants::{Tenant, TenantPatch};
 use wati_shared::AppState;
@@ -30,18 +30,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(update_tenant_key))
 }
 
-/// This function's Lambda handler: its Router (see `wati_shared::lambda`).
-pub fn handler(state: AppState) -> wati_shared::lambda::Handler {
-    wati_shared::lambda::Handler::Http(router(state))
-}
-
-pub fn router(state: AppState) -> Router {
-    guarded(routes(), Access::PlatformAdmin, state)
-}
-
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().split_for_parts().1
-}
+wati_shared::http_function!(Access::PlatformAdmin);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

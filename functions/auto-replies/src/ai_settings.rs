@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use wati_shared::domain::auto_reply::MAX_SYSTEM_PROMPT_CHARS;
 use wati_shared::domain::quota::{cap_for, Limit};
+use wati_shared::domain::time::iso;
 use wati_shared::http::auth::Caller;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
-use wati_shared::runtime::clock::iso;
 use wati_shared::store::auto_replies::AiSettings;
 use wati_shared::AppState;
 

@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -13,7 +13,7 @@ use wati_shared::domain::quota::{cap_for, limit_reached_message, Limit};
 use wati_shared::http::auth::Caller;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
-use wati_shared::http::{guarded, required, Access};
+use wati_shared::http::{required, Access};
 use wati_shared::http::{ApiJson, ApiQuery, PageParams};
 use wati_shared::store::auto_replies::{CreateRuleOutcome, ReplyLogEntry, Rule};
 use wati_shared::AppState;
@@ -29,18 +29,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_ai_settings, put_ai_settings))
 }
 
-/// This function's Lambda handler: its Router (see `wati_shared::lambda`).
-pub fn handler(state: AppState) -> wati_shared::lambda::Handler {
-    wati_shared::lambda::Handler::Http(router(state))
-}
-
-pub fn router(state: AppState) -> Router {
-    guarded(routes(), Access::TenantKey, state)
-}
-
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().split_for_parts().1
-}
+wati_shared::http_function!(Access::TenantKey);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RuleList {
@@ -116,8 +105,8 @@ async fn create_rule(
         responses: c.responses,
         step_delay_seconds: c.step_delay_seconds,
         active: req.active.unwrap_or(true),
-        created_at: wati_shared::runtime::clock::iso_millis(now),
-        updated_at: wati_shared::runtime::clock::iso_millis(now),
+        created_at: wati_shared::domain::time::iso_millis(now),
+        updated_at: wati_shared::domain::time::iso_millis(now),
     };
     let cap = cap_for(caller.plan, &caller.limits, Limit::AutoReplyRules);
     match state
@@ -180,9 +169,9 @@ async fn update_rule(
         if let Some(a) = req.active {
             rule.active = a;
         }
-        rule.updated_at = wati_shared::runtime::clock::iso_millis(state.clock.now());
+        rule.updated_at = wati_shared::domain::time::iso_millis(state.clock.now());
         if rule.updated_at == seen {
-            rule.updated_at = wati_shared::runtime::clock::iso_millis(
+            rule.updated_at = wati_shared::domain::time::iso_millis(
                 state.clock.now() + chrono::Duration::milliseconds(1),
             );
         }

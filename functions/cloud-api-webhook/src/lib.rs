@@ -23,7 +23,7 @@ use wati_shared::domain::phone::normalize as normalize_phone;
 use wati_shared::http::auth::{require_api_key, Caller};
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
-use wati_shared::http::{finish, parse_json, ApiQuery};
+use wati_shared::http::{finish, parse_json, required, ApiQuery};
 use wati_shared::services::inbound::webhook::{self, DeviceCache, SandboxMessage};
 use wati_shared::AppState;
 
@@ -196,31 +196,15 @@ async fn sandbox_inbound(
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<SandboxAccepted>)> {
     let req: SandboxInboundRequest = parse_json(&body)?;
-    let bad = |m: String| ApiError::bad_request(m);
-    let device_id = rules::device_id(
-        req.device_id
-            .as_deref()
-            .ok_or_else(|| bad("\"deviceId\" is required".into()))?,
-    )
-    .map_err(bad)?;
-    let from = normalize_phone(
-        "from",
-        req.from
-            .as_deref()
-            .ok_or_else(|| bad("\"from\" is required".into()))?,
-    )
-    .map_err(bad)?;
-    let text = message_text(
-        "text",
-        req.text
-            .as_deref()
-            .ok_or_else(|| bad("\"text\" is required".into()))?,
-    )
-    .map_err(bad)?;
+    let device_id =
+        rules::device_id(required("deviceId", &req.device_id)?).map_err(ApiError::bad_request)?;
+    let from =
+        normalize_phone("from", required("from", &req.from)?).map_err(ApiError::bad_request)?;
+    let text = message_text("text", required("text", &req.text)?).map_err(ApiError::bad_request)?;
     let name = req
         .name
         .as_deref()
-        .map(|n| wati_shared::domain::contacts::name("name", n).map_err(bad))
+        .map(|n| wati_shared::domain::contacts::name("name", n).map_err(ApiError::bad_request))
         .transpose()?
         .filter(|n| !n.is_empty());
     let msg = SandboxMessage {

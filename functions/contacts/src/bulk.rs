@@ -8,11 +8,11 @@ use utoipa::ToSchema;
 use wati_shared::domain::contacts::{
     self as rules, ContactInput, MAX_CONTACTS_PER_REQUEST, MAX_IDS_PER_REQUEST,
 };
+use wati_shared::domain::time::iso;
 use wati_shared::http::auth::Caller;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
-use wati_shared::runtime::clock::iso;
 use wati_shared::store::contacts::UpsertOutcome;
 use wati_shared::AppState;
 

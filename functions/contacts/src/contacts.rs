@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use wati_shared::domain::contacts::{self as rules, Search, TagChange};
 use wati_shared::domain::phone;
+use wati_shared::domain::time::iso;
 use wati_shared::http::auth::Caller;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::{ApiJson, ApiQuery, PageParams};
-use wati_shared::runtime::clock::iso;
 use wati_shared::store::contacts::{Contact, ContactFilter, ContactPatch, PatchOutcome};
 use wati_shared::AppState;
 

@@ -2,10 +2,9 @@
 //! Every route needs a tenant API key (`wati_…`); the REST plan gate does not apply, as in
 //! the spec, where contacts take the dashboard's credentials too.
 
-use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use wati_shared::http::{guarded, Access};
+use wati_shared::http::Access;
 use wati_shared::AppState;
 
 pub mod bulk;
@@ -31,45 +30,22 @@ pub fn routes() -> OpenApiRouter<AppState> {
         ))
 }
 
-/// This function's Lambda handler: its Router (see `wati_shared::lambda`).
-pub fn handler(state: AppState) -> wati_shared::lambda::Handler {
-    wati_shared::lambda::Handler::Http(router(state))
-}
-
-pub fn router(state: AppState) -> Router {
-    guarded(routes(), Access::TenantKey, state)
-}
-
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().split_for_parts().1
-}
+wati_shared::http_function!(Access::TenantKey);
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn every_schema_reference_resolves() {
-        let doc = serde_json::to_value(super::openapi()).unwrap_or_default();
-        let schemas = doc["components"]["schemas"]
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
-        let text = doc.to_string();
-        let refs: Vec<&str> = text
-            .split("\"$ref\":\"#/components/schemas/")
-            .skip(1)
-            .filter_map(|rest| rest.split('"').next())
-            .collect();
-        assert!(refs.len() > 10, "{refs:?}");
-        for r in refs {
-            assert!(schemas.contains_key(r), "dangling $ref {r}");
-        }
+        let doc = wati_shared::http::SchemaRefs::of(&super::openapi());
+        assert!(doc.refs.len() > 10, "{:?}", doc.refs);
+        assert_eq!(doc.dangling(), Vec::<&str>::new(), "dangling $ref");
         for needed in [
             "ContactInput",
             "Contact",
             "UpsertContactsReport",
             "ListMembersReport",
         ] {
-            assert!(schemas.contains_key(needed), "{needed} missing");
+            assert!(doc.schemas.contains(needed), "{needed} missing");
         }
     }
 }

@@ -7,11 +7,11 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use wati_shared::domain::phone;
+use wati_shared::domain::time::iso;
 use wati_shared::http::auth::Caller;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::{ApiJson, ApiQuery, PageParams};
-use wati_shared::runtime::clock::iso;
 use wati_shared::store::contact_lists::{ListMember, ListMemberStatus, MemberOutcome, MemberRef};
 use wati_shared::AppState;
 
@@ -170,13 +170,7 @@ pub async fn add_members(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ListMembersRequest>,
 ) -> ApiResult<Json<ListMembersReport>> {
-    let refs = req.refs()?;
-    let now = iso(state.clock.now());
-    let outcomes = state
-        .store
-        .add_list_members(&caller.tenant_id, &id, &refs, &now)
-        .await?;
-    members_report(&state, &caller.tenant_id, &id, outcomes).await
+    change_members(&state, &caller.tenant_id, &id, req, Change::Add).await
 }
 
 /// Remove contacts from a list (the contacts stay). Per entry: `removed`, `not_member`,
@@ -193,11 +187,37 @@ pub async fn remove_members(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ListMembersRequest>,
 ) -> ApiResult<Json<ListMembersReport>> {
+    change_members(&state, &caller.tenant_id, &id, req, Change::Remove).await
+}
+
+enum Change {
+    Add,
+    Remove,
+}
+
+/// Adds or removes the request's contacts, and reports on each entry.
+async fn change_members(
+    state: &AppState,
+    tenant_id: &str,
+    list_id: &str,
+    req: ListMembersRequest,
+    change: Change,
+) -> ApiResult<Json<ListMembersReport>> {
     let refs = req.refs()?;
     let now = iso(state.clock.now());
-    let outcomes = state
-        .store
-        .remove_list_members(&caller.tenant_id, &id, &refs, &now)
-        .await?;
-    members_report(&state, &caller.tenant_id, &id, outcomes).await
+    let outcomes = match change {
+        Change::Add => {
+            state
+                .store
+                .add_list_members(tenant_id, list_id, &refs, &now)
+                .await?
+        }
+        Change::Remove => {
+            state
+                .store
+                .remove_list_members(tenant_id, list_id, &refs, &now)
+                .await?
+        }
+    };
+    members_report(state, tenant_id, list_id, outcomes).await
 }

@@ -12,6 +12,7 @@ use wati_shared::domain::media::{
     file_name, file_name_from_path, is_mimetype, normalize_mimetype, MediaKind,
 };
 use wati_shared::domain::messages::{self as rules, MessageStatus, TemplateSpec};
+use wati_shared::domain::phone::Phone;
 use wati_shared::http::auth::Caller;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
@@ -123,8 +124,7 @@ pub(crate) async fn send(
     body: Bytes,
 ) -> ApiResult<Response> {
     let req: SendTextRequest = parse_json(&body)?;
-    let to = wati_shared::domain::phone::normalize("to", required("to", &req.to)?)
-        .map_err(ApiError::bad_request)?;
+    let to = Phone::parse("to", required("to", &req.to)?).map_err(ApiError::bad_request)?;
     let (content, text) = match &req.template {
         Some(t) => {
             let t = rules::template(t).map_err(ApiError::bad_request)?;
@@ -179,8 +179,7 @@ pub(crate) async fn send_media(
     body: Bytes,
 ) -> ApiResult<Response> {
     let req: SendMediaRequest = parse_json(&body)?;
-    let to = wati_shared::domain::phone::normalize("to", required("to", &req.to)?)
-        .map_err(ApiError::bad_request)?;
+    let to = Phone::parse("to", required("to", &req.to)?).map_err(ApiError::bad_request)?;
     let kinds = "image, video, audio or document";
     let kind = match req.kind.as_deref() {
         None => {

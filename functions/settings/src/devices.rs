@@ -10,11 +10,11 @@ use wati_shared::domain::devices::{
     new_device, DeviceInput, DeviceStatus, NewDevice, ProviderKind,
 };
 use wati_shared::domain::quota::{cap_for, limit_reached_message, Limit};
+use wati_shared::domain::time::iso;
 use wati_shared::http::auth::Caller;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
-use wati_shared::runtime::clock::iso;
 use wati_shared::store::devices::{CreateDeviceOutcome, Device};
 use wati_shared::AppState;
 

@@ -8,19 +8,19 @@ pub mod devices;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wati_shared::domain::rate_limit::MAX_RATE_LIMIT_PER_MINUTE;
+use wati_shared::domain::time::iso;
 use wati_shared::domain::validate;
 use wati_shared::http::auth::Caller;
 use wati_shared::http::error::{ApiResult, ErrorBody};
+use wati_shared::http::Access;
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
-use wati_shared::http::{guarded, Access};
-use wati_shared::runtime::clock::iso;
 use wati_shared::store::api_keys::{
     ApiKeyInfo, CreateKeyOutcome, KeyChangeOutcome, KeyPatch, KeyStatus, MAX_LIVE_KEYS,
 };
@@ -50,18 +50,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(deliveries::redeliver))
 }
 
-/// This function's Lambda handler: its Router (see `wati_shared::lambda`).
-pub fn handler(state: AppState) -> wati_shared::lambda::Handler {
-    wati_shared::lambda::Handler::Http(router(state))
-}
-
-pub fn router(state: AppState) -> Router {
-    guarded(routes(), Access::TenantKey, state)
-}
-
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().split_for_parts().1
-}
+wati_shared::http_function!(Access::TenantKey);
 
 fn rate_limit(v: u32) -> ApiResult<u32> {
     if (1..=MAX_RATE_LIMIT_PER_MINUTE).contains(&v) {

@@ -6,12 +6,12 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use wati_shared::domain::quota::{cap_for, limit_reached_message, Limit};
+use wati_shared::domain::time::iso;
 use wati_shared::domain::validate;
 use wati_shared::http::auth::Caller;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
-use wati_shared::runtime::clock::iso;
 use wati_shared::store::team::{AddMember, Member, Role};
 use wati_shared::AppState;
 

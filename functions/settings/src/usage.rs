@@ -7,9 +7,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use wati_shared::domain::plans::{effective_limits, Plan};
 use wati_shared::domain::quota::{next_midnight, Limit};
+use wati_shared::domain::time::iso;
 use wati_shared::http::auth::Caller;
 use wati_shared::http::error::{ApiResult, ErrorBody};
-use wati_shared::runtime::clock::iso;
 use wati_shared::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -105,7 +105,7 @@ async fn run() -> Result<(), String> {
             .create_tenant(
                 &format!("Bench {i}"),
                 Plan::Pro,
-                &wati_shared::runtime::clock::iso(now),
+                &wati_shared::domain::time::iso(now),
                 60,
             )
             .await

@@ -192,9 +192,7 @@ pub fn scheduled_at(
     let Some(raw) = raw.map(str::trim) else {
         return Ok(None);
     };
-    let at = DateTime::parse_from_rfc3339(raw)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
+    let at = crate::domain::time::parse(raw).ok_or_else(|| {
             "\"scheduledAt\" must be an ISO-8601 date and time with a time zone, e.g. 2026-07-01T10:00:00Z"
                 .to_string()
         })?;
@@ -387,9 +385,7 @@ mod tests {
     use super::*;
 
     fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_default()
+        crate::domain::time::parse(s).unwrap_or_default()
     }
 
     #[test]

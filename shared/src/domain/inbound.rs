@@ -634,7 +634,7 @@ pub fn window_closed_message(peer: &str, last_inbound: Option<DateTime<Utc>>) ->
     let when = match last_inbound {
         Some(t) => format!(
             "{peer} last wrote to this number at {}, more than {WINDOW_HOURS} hours ago",
-            crate::runtime::clock::iso(t)
+            crate::domain::time::iso(t)
         ),
         None => format!("{peer} has never written to this number"),
     };
@@ -651,9 +651,7 @@ mod tests {
     use serde_json::json;
 
     fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_default()
+        crate::domain::time::parse(s).unwrap_or_default()
     }
 
     #[test]

@@ -249,27 +249,14 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn phone_numbers_become_digits() {
-        let ok = |s: &str| crate::domain::phone::normalize("to", s);
-        assert_eq!(ok("+923001234567"), Ok("923001234567".into()));
-        assert_eq!(ok(" +92 300-123 4567 "), Ok("923001234567".into()));
-        assert_eq!(ok("(0300) 123.4567"), Ok("03001234567".into()));
-        assert_eq!(ok("1234567"), Ok("1234567".into()));
-        let err = Err("\"to\" must be an E.164 number or local digits".to_string());
-        for bad in [
-            "",
-            "+",
-            "abc",
-            "92300123456x",
-            "++923001234567",
-            "+0923001234567",
-            "123456",
-            "1234567890123456",
-            "923001234567@c.us",
-            "92\u{0663}001234567",
-        ] {
-            assert_eq!(ok(bad), err, "{bad:?}");
-        }
+    fn a_send_names_its_to_field_in_phone_errors() {
+        // The rule itself is tested in domain::phone; a send's errors name "to".
+        let to = |s: &str| crate::domain::phone::normalize("to", s);
+        assert_eq!(to(" +92 300-123 4567 "), Ok("923001234567".into()));
+        assert_eq!(
+            to("923001234567@c.us"),
+            Err("\"to\" must be an E.164 number or local digits".to_string())
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod phone;
 pub mod plans;
 pub mod quota;
 pub mod rate_limit;
+pub mod time;
 pub mod url_guard;
 pub mod validate;
 pub mod webhooks;

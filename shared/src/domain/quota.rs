@@ -109,9 +109,7 @@ mod tests {
     use super::*;
 
     fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_default()
+        crate::domain::time::parse(s).unwrap_or_default()
     }
 
     #[test]

@@ -291,6 +291,62 @@ pub async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Res
     res
 }
 
+/// The three entry points of an HTTP function crate whose `routes()` sit behind one access
+/// rule: `handler` (what `main.rs` and the dev server run), `router` and `openapi`.
+#[macro_export]
+macro_rules! http_function {
+    ($access:expr) => {
+        /// This function's Lambda handler: its Router (see `wati_shared::lambda`).
+        pub fn handler(state: $crate::AppState) -> $crate::lambda::Handler {
+            $crate::lambda::Handler::Http(router(state))
+        }
+
+        /// The routes behind their access rule, with every layer a Lambda needs.
+        pub fn router(state: $crate::AppState) -> axum::Router {
+            $crate::http::guarded(routes(), $access, state)
+        }
+
+        /// This function's part of the OpenAPI document.
+        pub fn openapi() -> utoipa::openapi::OpenApi {
+            routes().split_for_parts().1
+        }
+    };
+}
+
+/// The schema references of an OpenAPI document and the schemas it defines, so a function
+/// crate's unit test can assert that every type its routes use is registered.
+pub struct SchemaRefs {
+    pub refs: Vec<String>,
+    pub schemas: std::collections::BTreeSet<String>,
+}
+
+impl SchemaRefs {
+    pub fn of(doc: &utoipa::openapi::OpenApi) -> Self {
+        let doc = serde_json::to_value(doc).unwrap_or_default();
+        let schemas = doc["components"]["schemas"]
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        let refs = doc
+            .to_string()
+            .split("\"$ref\":\"#/components/schemas/")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .map(str::to_string)
+            .collect();
+        SchemaRefs { refs, schemas }
+    }
+
+    /// References that point at no schema.
+    pub fn dangling(&self) -> Vec<&str> {
+        self.refs
+            .iter()
+            .filter(|r| !self.schemas.contains(*r))
+            .map(String::as_str)
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

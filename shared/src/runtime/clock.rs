@@ -37,19 +37,10 @@ impl Clock {
     }
 }
 
-/// RFC 3339 with second precision and a `Z`, the format every timestamp in the API uses.
-pub fn iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// RFC 3339 with milliseconds, for sort keys where order within a second matters.
-pub fn iso_millis(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::time::iso;
 
     #[test]
     fn manual_clock_moves_only_when_told() {

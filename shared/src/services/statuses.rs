@@ -55,7 +55,7 @@ pub fn status_event(message: &Message) -> Option<WebhookEvent> {
         MessageStatus::Read => MessageState::Read,
         MessageStatus::Failed => MessageState::Failed,
     };
-    let timestamp = chrono::DateTime::parse_from_rfc3339(&message.updated_at)
+    let timestamp = crate::domain::time::parse(&message.updated_at)
         .map(|t| t.timestamp())
         .unwrap_or_default();
     Some(WebhookEvent::MessageStatus(WebhookMessageStatus {

@@ -19,8 +19,8 @@
 
 use crate::adapters::http_client::{refusal_of, OutboundHttp};
 use crate::domain::plans::effective_limits;
+use crate::domain::time::iso;
 use crate::domain::webhooks::{attempts_per_round, next_delay, parse_retry_after, signed_headers};
-use crate::runtime::clock::iso;
 use crate::runtime::state::AppState;
 use crate::services::events::{enqueue, DispatchMessage};
 use crate::store::webhooks::{Attempt, Claim, DeliveryRecord, Outcome, WebhookSettings};

@@ -13,7 +13,7 @@ use super::{from_item, n, s, to_item, Item, Store, StoreError, StoreResult};
 use crate::domain::api_keys::{display_prefix, generate_api_key, hash_api_key};
 use crate::domain::plans::{LimitOverrides, Plan};
 use crate::domain::rate_limit::{window_of, RateStatus};
-use crate::runtime::clock::iso;
+use crate::domain::time::iso;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

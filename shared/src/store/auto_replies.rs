@@ -231,7 +231,7 @@ impl Store {
         entry: &ReplyLogEntry,
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let sk = reply_log_sk(&crate::runtime::clock::iso_millis(at), &entry.id);
+        let sk = reply_log_sk(&crate::domain::time::iso_millis(at), &entry.id);
         let mut item = keyed(entry, tenant_pk(tenant_id), sk)?;
         item.insert(
             "expiresAt".into(),

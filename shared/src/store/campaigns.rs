@@ -805,7 +805,7 @@ impl Store {
             status_cond(
                 "#st = :to",
                 CampaignStatus::Running,
-                &crate::runtime::clock::iso(now),
+                &crate::domain::time::iso(now),
             )
             .name("#pr", "pauseReason")
             .name("#pm", "pauseMessage")

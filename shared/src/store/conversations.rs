@@ -20,7 +20,7 @@ use super::messages::{message_item_with, Direction, Message, MessageKind};
 use super::table::{self, keyed, Commit, Cond, Query, Returns, Written};
 use super::tenants::{Tenant, TenantItem};
 use super::{from_item, n, s, to_item, Item, Store, StoreError, StoreResult};
-use crate::runtime::clock::{iso, iso_millis};
+use crate::domain::time::{iso, iso_millis};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -12,8 +12,8 @@ use super::keys::*;
 use super::table::{self, keyed, on_gsi1, Cond, Query, Returns, Written};
 use super::{from_item, n, s, to_item, Store, StoreError, StoreResult};
 use crate::domain::plans::{LimitOverrides, Plan};
+use crate::domain::time::iso;
 use crate::domain::webhooks::{generate_secret, secret_display_prefix, EventType};
-use crate::runtime::clock::iso;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -538,7 +538,7 @@ impl Store {
             id: event_id.into(),
             event_type,
             payload: payload.into(),
-            created_at: crate::runtime::clock::iso_millis(now),
+            created_at: crate::domain::time::iso_millis(now),
             status,
             attempt_count: 0,
             round_start: 0,

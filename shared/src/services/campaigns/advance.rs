@@ -4,13 +4,13 @@
 use super::batch::queue_batch;
 use super::recover::recover;
 use super::{
-    batch_info, in_flight, parse_time, resumes_at, Advance, BatchInfo, CampaignError, Lost,
-    Trigger, MAX_STEPS, STALE_BATCH_SECS,
+    batch_info, in_flight, resumes_at, Advance, BatchInfo, CampaignError, Lost, Trigger, MAX_STEPS,
+    STALE_BATCH_SECS,
 };
 use crate::domain::campaigns::{CampaignStatus, PauseReason};
 use crate::domain::quota::{day_of, next_midnight};
+use crate::domain::time::iso;
 use crate::domain::webhooks::{CampaignCompleted, WebhookEvent};
-use crate::runtime::clock::iso;
 use crate::runtime::retry::{retry, Backoff, Retry};
 use crate::runtime::state::AppState;
 use crate::store::campaigns::{Campaign, Due};
@@ -80,7 +80,7 @@ async fn step(state: &AppState, c: &Campaign, trigger: Trigger) -> Result<Step, 
             let at = c
                 .scheduled_at
                 .as_deref()
-                .and_then(parse_time)
+                .and_then(crate::domain::time::parse)
                 .unwrap_or(now);
             if now < at {
                 if trigger == Trigger::Scheduler {
@@ -112,7 +112,7 @@ async fn step(state: &AppState, c: &Campaign, trigger: Trigger) -> Result<Step, 
             if !resume {
                 let resumes = resumes_at(c);
                 if trigger == Trigger::Scheduler {
-                    let due = match resumes.as_deref().and_then(parse_time) {
+                    let due = match resumes.as_deref().and_then(crate::domain::time::parse) {
                         Some(at) => Due::At(at.timestamp()),
                         None => Due::Remove,
                     };
@@ -249,7 +249,7 @@ async fn publish_completed(state: &AppState, c: &Campaign) {
     let timestamp = c
         .completed_at
         .as_deref()
-        .and_then(parse_time)
+        .and_then(crate::domain::time::parse)
         .map(|t| t.timestamp())
         .unwrap_or_default();
     let event = WebhookEvent::CampaignCompleted(CampaignCompleted {

@@ -12,7 +12,7 @@ use crate::domain::campaigns::{
 };
 use crate::domain::plans::{LimitOverrides, Plan};
 use crate::domain::quota::{cap_for, limit_reached_message, next_midnight, Limit};
-use crate::runtime::clock::iso;
+use crate::domain::time::iso;
 use crate::runtime::state::AppState;
 use crate::store::campaigns::{Audience, Campaign, Due, NewBatch, Recipient};
 use crate::store::contacts::AudienceMember;

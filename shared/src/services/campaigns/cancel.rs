@@ -3,7 +3,7 @@
 
 use super::{CampaignError, Lost, MAX_STEPS};
 use crate::domain::campaigns::{CampaignStatus, RecipientStatus};
-use crate::runtime::clock::iso;
+use crate::domain::time::iso;
 use crate::runtime::retry::{retry, Backoff, Retry};
 use crate::runtime::state::AppState;
 use crate::store::campaigns::Campaign;

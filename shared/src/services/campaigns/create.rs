@@ -5,8 +5,8 @@
 use crate::domain::campaigns::{
     self as rules, AudienceKind, CampaignStatus, Entry, MAX_RECIPIENTS,
 };
+use crate::domain::time::iso;
 use crate::domain::{contacts, messages};
-use crate::runtime::clock::iso;
 use crate::runtime::state::AppState;
 use crate::store::campaigns::{Audience, Campaign};
 use crate::store::StoreError;

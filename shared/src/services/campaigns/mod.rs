@@ -40,7 +40,7 @@ pub use worker::{handle_task, TaskResult};
 use crate::domain::campaigns::{CampaignStatus, PauseReason};
 use crate::domain::plans::{LimitOverrides, Plan};
 use crate::domain::quota::next_midnight;
-use crate::runtime::clock::iso;
+use crate::domain::time::iso;
 use crate::store::campaigns::Campaign;
 use crate::store::StoreError;
 use chrono::{DateTime, Utc};
@@ -168,12 +168,6 @@ fn ms_iso(ms: i64) -> Option<String> {
     DateTime::<Utc>::from_timestamp_millis(ms).map(iso)
 }
 
-fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
 /// The batch a campaign has in flight (or last had).
 pub fn batch_info(c: &Campaign) -> Option<BatchInfo> {
     (c.batch > 0).then(|| BatchInfo {
@@ -202,7 +196,7 @@ pub fn resumes_at(c: &Campaign) -> Option<String> {
         return None;
     }
     let day = c.paused_day.as_deref()?;
-    let start = parse_time(&format!("{day}T00:00:00Z"))?;
+    let start = crate::domain::time::parse(&format!("{day}T00:00:00Z"))?;
     Some(iso(next_midnight(start)))
 }
 

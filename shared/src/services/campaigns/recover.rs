@@ -9,7 +9,7 @@ use super::{
 };
 use crate::domain::campaigns::{plan_batch, render, RecipientStatus};
 use crate::domain::messages::MessageStatus;
-use crate::runtime::clock::iso;
+use crate::domain::time::iso;
 use crate::runtime::state::AppState;
 use crate::store::campaigns::{Campaign, Due, Outcome, Recipient};
 use chrono::{DateTime, Utc};

@@ -5,7 +5,8 @@ use super::advance::{advance, pause};
 use super::{SendTask, Trigger};
 use crate::adapters::providers::Content;
 use crate::domain::campaigns::{CampaignStatus, PauseReason, RecipientStatus};
-use crate::runtime::clock::iso;
+use crate::domain::phone::Phone;
+use crate::domain::time::iso;
 use crate::runtime::retry::{retry, Backoff, Retry};
 use crate::runtime::state::AppState;
 use crate::services::sending::{self, SendError, SendRequest};
@@ -85,7 +86,8 @@ pub async fn handle_task(state: &AppState, task: SendTask) -> Result<TaskResult,
         api_key_id: Some(task.key_id.clone()).filter(|k| !k.is_empty()),
     };
     let request = SendRequest {
-        to: task.to.clone(),
+        // Validated when the campaign was created: a bad number here is a bug, left to the DLQ.
+        to: Phone::parse("to", &task.to).map_err(|e| format!("campaign task: {e}"))?,
         content: Content::Text {
             body: task.text.clone(),
         },

@@ -11,8 +11,9 @@ use crate::adapters::ai::{build_messages, Turn, CONTEXT_MESSAGES};
 use crate::adapters::providers::Content;
 use crate::domain::auto_reply::{Matcher, RuleKey};
 use crate::domain::messages::idempotency_key_hash;
+use crate::domain::phone::Phone;
 use crate::domain::quota::{cap_for, Limit};
-use crate::runtime::clock::iso;
+use crate::domain::time::iso;
 use crate::runtime::retry::{retry, Retry};
 use crate::services::sending::{self, Idempotency, SendError, SendRequest, Sender};
 use crate::store::auto_replies::{ReplyLogEntry, ReplyOutcome, Rule};
@@ -354,8 +355,12 @@ impl Inbound {
             limits: tenant.limits,
             api_key_id: None,
         };
+        let to = match Phone::parse("to", peer) {
+            Ok(to) => to,
+            Err(e) => return Ok(ReplySent::Refused(e)),
+        };
         let request = SendRequest {
-            to: peer.to_string(),
+            to,
             content: Content::Text {
                 body: text.to_string(),
             },

@@ -8,8 +8,8 @@ use crate::domain::inbound::{
     Location,
 };
 use crate::domain::messages::MessageStatus;
+use crate::domain::time::iso;
 use crate::domain::webhooks::{MessageKind as EventKind, MessageReceived, WebhookEvent};
-use crate::runtime::clock::iso;
 use crate::runtime::retry::{retry, Backoff, Retry};
 use crate::runtime::state::AppState;
 use crate::services::events::{self, PublishError};

@@ -6,7 +6,7 @@ use super::{enqueue, EnqueueError, InboundJob, StatusJob};
 use crate::adapters::providers::sandbox::SandboxStatus;
 use crate::domain::inbound::{parse_status, reported_time, ReportedError, ReportedStatus};
 use crate::domain::messages::MessageStatus;
-use crate::runtime::clock::iso;
+use crate::domain::time::iso;
 use crate::runtime::state::AppState;
 use crate::services::statuses;
 use crate::store::messages::{Direction, Failure, StatusOutcome, StatusUpdate};

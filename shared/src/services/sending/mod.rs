@@ -18,9 +18,10 @@ pub mod window;
 use crate::adapters::providers::{Content, OutboundMessage, ProviderError};
 use crate::domain::media::MediaKind;
 use crate::domain::messages::{MessageStatus, IDEMPOTENCY_TTL_SECS};
+use crate::domain::phone::Phone;
 use crate::domain::plans::{LimitOverrides, Plan};
 use crate::domain::quota::{cap_for, limit_reached_message, Limit};
-use crate::runtime::clock::iso;
+use crate::domain::time::iso;
 use crate::runtime::retry::{retry, Backoff, Retry};
 use crate::runtime::state::AppState;
 use crate::store::api_keys::Principal;
@@ -98,8 +99,7 @@ impl SendError {
 /// A send, validated.
 #[derive(Debug, Clone)]
 pub struct SendRequest {
-    /// Digits only.
-    pub to: String,
+    pub to: Phone,
     pub content: Content,
     /// The text recorded on the message (a text's body, a caption, a template send's
     /// `message`).
@@ -202,7 +202,7 @@ pub async fn send_with_id(
         resolve_device(state, tenant_id, req.device_id.as_deref()),
         media,
         reserve_outbound_unit(state, caller, now),
-        window::read(state, tenant_id, &req.to, &req.content),
+        window::read(state, tenant_id, req.to.as_str(), &req.content),
     );
     let claim_hash = claim.as_ref().map(|c| c.key_hash.as_str());
     let release_unit = |unit: Result<OutboundUnit, SendError>| async move {
@@ -244,7 +244,7 @@ pub async fn send_with_id(
     };
     // The 24-hour window (Cloud API, free-form content): a closed window is recorded and
     // answered like Meta's own refusal, without calling Meta. See `window`.
-    let window_refusal = window::check(&device, &req.to, window, now).err();
+    let window_refusal = window::check(&device, req.to.as_str(), window, now).err();
     let checked = match media {
         None => None,
         Some(Ok(c)) => Some(c),
@@ -258,7 +258,7 @@ pub async fn send_with_id(
     let outbound = OutboundMessage {
         tenant_id: tenant_id.to_string(),
         message_id: id.clone(),
-        to: req.to.clone(),
+        to: req.to.to_string(),
         content: req.content.clone(),
     };
     let result = match window_refusal {
@@ -312,7 +312,7 @@ pub async fn send_with_id(
             Ok(Sent {
                 id,
                 wa_message_id: accepted.wa_message_id,
-                to: req.to,
+                to: req.to.into(),
             })
         }
         Err(e) => Err(Failed {
@@ -410,9 +410,7 @@ async fn replay(
     };
     let outcome = match (m.status, m.response_status, &m.wa_message_id) {
         (MessageStatus::Pending, _, _) => {
-            let started = DateTime::parse_from_rfc3339(&m.created_at)
-                .map(|t| t.with_timezone(&Utc))
-                .unwrap_or(now);
+            let started = crate::domain::time::parse(&m.created_at).unwrap_or(now);
             if (now - started).num_seconds() > STALE_PENDING_SECS {
                 return Err(SendError::IdempotencyOutcomeUnknown(message_id.to_string()));
             }
@@ -517,7 +515,7 @@ fn new_message(id: &str, caller: &Sender, req: &SendRequest, at: &str) -> Messag
         id: id.to_string(),
         tenant_id: caller.tenant_id.clone(),
         direction: Direction::Out,
-        peer: req.to.clone(),
+        peer: req.to.to_string(),
         kind,
         text: req.text.clone(),
         media_url,

@@ -1,0 +1,110 @@
+//! Lambda events: the fixtures under `tests/events` with their placeholders filled in, SQS
+//! events built from bodies or from messages taken off a queue, and API Gateway v2 events
+//! run through a function's Router as `lambda_http` would.
+
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// `tests/events/<name>` with each `(placeholder, value)` replaced.
+pub fn fixture(name: &str, replacements: &[(&str, &str)]) -> String {
+    let path = crate::workspace_root().join("tests/events").join(name);
+    let mut text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for (from, to) in replacements {
+        text = text.replace(from, to);
+    }
+    text
+}
+
+/// An SQS event fixture, parsed.
+pub fn sqs_fixture(name: &str, replacements: &[(&str, &str)]) -> SqsEvent {
+    let text = fixture(name, replacements);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// One SQS record with this message id and body.
+pub fn sqs_record(id: &str, body: impl ToString) -> SqsMessage {
+    let mut m = SqsMessage::default();
+    m.message_id = Some(id.to_string());
+    m.body = Some(body.to_string());
+    m
+}
+
+/// An SQS event of these records.
+pub fn sqs_event(records: Vec<SqsMessage>) -> SqsEvent {
+    let mut e = SqsEvent::default();
+    e.records = records;
+    e
+}
+
+/// An SQS event of JSON bodies, each under a fresh message id.
+pub fn sqs_json_event(bodies: &[Value]) -> SqsEvent {
+    sqs_event(
+        bodies
+            .iter()
+            .map(|b| sqs_record(&uuid::Uuid::new_v4().to_string(), b.to_string()))
+            .collect(),
+    )
+}
+
+/// The event Lambda would deliver for messages taken off a queue.
+pub fn sqs_event_of(messages: &[aws_sdk_sqs::types::Message]) -> SqsEvent {
+    sqs_event(
+        messages
+            .iter()
+            .map(|m| {
+                let mut r = SqsMessage::default();
+                r.message_id = m.message_id.clone();
+                r.receipt_handle = m.receipt_handle.clone();
+                r.body = m.body.clone();
+                r
+            })
+            .collect(),
+    )
+}
+
+/// The ids a batch response reports as failed, sorted.
+pub fn failed_ids(response: &aws_lambda_events::event::sqs::SqsBatchResponse) -> Vec<String> {
+    let mut ids: Vec<String> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// What a function's Router answered an API Gateway v2 event.
+pub struct Invoked {
+    pub status: u16,
+    pub request_id: String,
+    pub body: Value,
+}
+
+/// Runs an API Gateway v2 event (JSON text) through a function's Router.
+pub async fn invoke(router: axum::Router, event: &str) -> Invoked {
+    let req = lambda_http::request::from_str(event).unwrap_or_else(|e| panic!("event: {e}"));
+    let res = router.oneshot(req).await.unwrap_or_else(|e| match e {});
+    let status = res.status().as_u16();
+    let request_id = res
+        .headers()
+        .get("x-request-id")
+        .map(|v| v.to_str().expect("an ASCII request id").to_string())
+        .unwrap_or_default();
+    let bytes = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .expect("the whole body")
+        .to_bytes();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
+    };
+    Invoked {
+        status,
+        request_id,
+        body,
+    }
+}

@@ -1,0 +1,278 @@
+//! Records written straight into the store, for states the API cannot reach on its own
+//! (a worker that died half-way, a message still pending, a customer's earlier message).
+
+use crate::app::TestApp;
+use crate::shared::store::{
+    Conversation, Direction, Message, MessageKind, MessageSource, RecordInbound,
+};
+use crate::shared::{inbound_message_id, iso, MessageStatus};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+/// A text message with nothing sent, delivered or failed yet.
+#[allow(clippy::too_many_arguments)]
+pub fn text_message(
+    id: &str,
+    tenant_id: &str,
+    direction: Direction,
+    peer: &str,
+    text: &str,
+    status: MessageStatus,
+    source: MessageSource,
+    at: DateTime<Utc>,
+) -> Message {
+    Message {
+        id: id.to_string(),
+        tenant_id: tenant_id.to_string(),
+        direction,
+        peer: peer.to_string(),
+        kind: MessageKind::Text,
+        text: Some(text.to_string()),
+        media_url: None,
+        media_mimetype: None,
+        media_file_name: None,
+        template_name: None,
+        template_language: None,
+        device_id: None,
+        provider: None,
+        status,
+        wa_message_id: None,
+        error: None,
+        error_code: None,
+        response_status: None,
+        retry_after: None,
+        source,
+        api_key_id: None,
+        created_at: iso(at),
+        updated_at: iso(at),
+        sent_at: None,
+        delivered_at: None,
+        read_at: None,
+        failed_at: None,
+    }
+}
+
+/// An outbound text the send flow recorded as pending (the provider may or may not have it).
+pub fn pending_text(
+    id: &str,
+    tenant_id: &str,
+    peer: &str,
+    text: &str,
+    source: MessageSource,
+    at: DateTime<Utc>,
+) -> Message {
+    text_message(
+        id,
+        tenant_id,
+        Direction::Out,
+        peer,
+        text,
+        MessageStatus::Pending,
+        source,
+        at,
+    )
+}
+
+impl TestApp {
+    /// Stores an outbound message as the send flow's first step does (`now_epoch` as the
+    /// store's clock).
+    pub async fn store_outbound(&self, message: &Message, now_epoch: i64) {
+        self.state
+            .store
+            .create_outbound(message, None, now_epoch)
+            .await
+            .unwrap_or_else(|e| panic!("storing {}: {e}", message.id));
+    }
+
+    /// The customer `peer` wrote to the device just now, recorded as the inbound pipeline
+    /// records it (message and conversation), so free-form sends to them pass WhatsApp's
+    /// 24-hour window.
+    pub async fn open_window(&self, tenant_id: &str, device_id: &str, peer: &str) {
+        self.customer_wrote_at(tenant_id, device_id, peer, self.clock.now())
+            .await;
+    }
+
+    /// The customer `peer` wrote to the device at `at`.
+    pub async fn customer_wrote_at(
+        &self,
+        tenant_id: &str,
+        device_id: &str,
+        peer: &str,
+        at: DateTime<Utc>,
+    ) {
+        let wamid = format!("wamid.window.{}", uuid::Uuid::new_v4().simple());
+        self.record_customer_message(
+            tenant_id,
+            device_id,
+            peer,
+            &wamid,
+            "hello",
+            at,
+            self.clock.now(),
+        )
+        .await;
+    }
+
+    /// Stores a customer's text message and its conversation as the inbound worker's first
+    /// step does (claimed for answering at `stored_at`), and nothing else. Returns its id.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_customer_message(
+        &self,
+        tenant_id: &str,
+        device_id: &str,
+        peer: &str,
+        wamid: &str,
+        text: &str,
+        at: DateTime<Utc>,
+        stored_at: DateTime<Utc>,
+    ) -> String {
+        let store = &self.state.store;
+        let now = stored_at;
+        for _ in 0..5 {
+            let prev = store
+                .get_conversation(tenant_id, device_id, peer)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let id = inbound_message_id(tenant_id, wamid, at);
+            let next = Conversation::after_inbound(
+                prev.as_ref(),
+                tenant_id,
+                device_id,
+                peer,
+                &id,
+                at,
+                None,
+                now,
+            );
+            let mut message = text_message(
+                &id,
+                tenant_id,
+                Direction::In,
+                peer,
+                text,
+                MessageStatus::Received,
+                MessageSource::Inbound,
+                now,
+            );
+            message.device_id = Some(device_id.into());
+            message.wa_message_id = Some(wamid.to_string());
+            message.sent_at = Some(iso(at));
+            let recorded = store
+                .record_inbound(&message, &json!({}), &next, prev.map(|c| c.version), now)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            if recorded == RecordInbound::Recorded {
+                return id;
+            }
+        }
+        panic!("could not record the customer's message");
+    }
+}
+
+impl TestApp {
+    /// Every item of one table partition, read raw and consistently.
+    pub async fn partition(
+        &self,
+        pk: &str,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        self.state
+            .aws
+            .dynamo
+            .query()
+            .table_name(&self.state.config.table_name)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(
+                ":pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(pk.to_string()),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("query {pk}: {e:?}"))
+            .items
+            .unwrap_or_default()
+    }
+
+    /// How many items one table partition holds.
+    pub async fn count_partition(&self, pk: &str) -> usize {
+        self.partition(pk).await.len()
+    }
+}
+
+impl TestApp {
+    /// One table item, read raw and consistently; panics when it is not there.
+    pub async fn item(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        self.state
+            .aws
+            .dynamo
+            .get_item()
+            .table_name(&self.state.config.table_name)
+            .key("PK", AttributeValue::S(pk.to_string()))
+            .key("SK", AttributeValue::S(sk.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("get {pk} {sk}: {e:?}"))
+            .item
+            .unwrap_or_else(|| panic!("no item {pk} {sk}"))
+    }
+}
+
+impl TestApp {
+    /// The outbound message items of a tenant, straight from the table (a test-only scan):
+    /// the customer's own messages (an open window) are not sends.
+    pub async fn stored_outbound(
+        &self,
+        tenant_id: &str,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        self.state
+            .aws
+            .dynamo
+            .scan()
+            .table_name(&self.state.config.table_name)
+            .filter_expression("begins_with(PK, :p) AND direction = :out")
+            .expression_attribute_values(
+                ":p",
+                AttributeValue::S(format!("TENANT#{tenant_id}#MSG#")),
+            )
+            .expression_attribute_values(":out", AttributeValue::S("out".into()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("scan: {e:?}"))
+            .items
+            .unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    /// The stored conversation of a device with `peer`; panics when there is none.
+    pub async fn conversation(&self, tenant_id: &str, device_id: &str, peer: &str) -> Conversation {
+        self.state
+            .store
+            .get_conversation(tenant_id, device_id, peer)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("no conversation with {peer}"))
+    }
+}
+
+impl TestApp {
+    /// A secret's value from Secrets Manager; `None` when it cannot be read (deleted).
+    pub async fn secret(&self, name: &str) -> Option<String> {
+        self.state
+            .aws
+            .secrets
+            .get_secret_value()
+            .secret_id(name)
+            .send()
+            .await
+            .ok()
+            .map(|s| s.secret_string().expect("a string secret").to_string())
+    }
+}
