@@ -62,7 +62,7 @@ async fn admin_routes_need_the_platform_admin_key_from_secrets_manager() {
     let app = TestApp::start().await;
     // The template points the functions at the admin-key secret; the value lives in moto.
     assert!(matches!(
-        app.state.config.admin_key,
+        app.state.config.api.admin_key,
         wati_tests::shared::AdminKeySource::Secret(_)
     ));
     let t = app.tenant("free").await;

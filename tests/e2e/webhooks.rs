@@ -387,7 +387,7 @@ async fn an_always_failing_endpoint_gets_six_attempts_then_the_event_is_dropped_
 async fn an_endpoint_that_hangs_past_ten_seconds_is_a_failed_attempt() {
     // The default WEBHOOK_TIMEOUT_SECONDS (10), a short schedule.
     let (app, _w) = app(&[FAST]).await;
-    assert_eq!(app.state.config.webhook_timeout_seconds, 10);
+    assert_eq!(app.state.config.webhooks.timeout_seconds, 10);
     let t = app.tenant("pro").await;
     let receiver = Receiver::start(
         vec![Answer::Hang(Duration::from_secs(13))],

@@ -84,7 +84,7 @@ pub async fn create_tenant_inner(
             &name,
             req.plan.unwrap_or(Plan::Free),
             &now,
-            state.config.default_rate_limit_per_minute,
+            state.config.api.default_rate_limit_per_minute,
         )
         .await?;
     tracing::info!(tenant_id = %tenant.id, plan = %tenant.plan, "tenant created");

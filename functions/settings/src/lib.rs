@@ -96,7 +96,7 @@ async fn create_key(
     let name = validate::name("name", &req.name, 100).map_err(ApiError::bad_request)?;
     let limit = rate_limit(
         req.rate_limit_per_minute
-            .unwrap_or(state.config.default_rate_limit_per_minute),
+            .unwrap_or(state.config.api.default_rate_limit_per_minute),
     )?;
     let now = iso(state.clock.now());
     match state

@@ -104,7 +104,7 @@ pub async fn put_webhook(
     ApiJson(req): ApiJson<PutWebhookRequest>,
 ) -> ApiResult<(StatusCode, Json<WebhookEnvelope>)> {
     require_webhooks(&caller)?;
-    let url = check_url_resolving(&req.url, state.config.allow_loopback_targets)
+    let url = check_url_resolving(&req.url, state.config.outbound.allow_loopback_targets)
         .await
         .map_err(|e| ApiError::bad_request(format!("\"url\" {e}")))?;
     let events = parse_events(req.events)?;

@@ -25,7 +25,7 @@ pub fn handler(state: AppState) -> Handler {
 pub async fn handle(state: &AppState, event: SqsEvent) -> SqsBatchResponse {
     static WITH_LOOPBACK: OnceLock<OutboundHttp> = OnceLock::new();
     static PUBLIC_ONLY: OnceLock<OutboundHttp> = OnceLock::new();
-    let allow = state.config.allow_loopback_targets;
+    let allow = state.config.outbound.allow_loopback_targets;
     let cell = if allow { &WITH_LOOPBACK } else { &PUBLIC_ONLY };
     let http = match cell.get() {
         Some(h) => h.clone(),

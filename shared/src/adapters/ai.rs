@@ -240,10 +240,10 @@ impl SmartReply {
         secrets: aws_sdk_secretsmanager::Client,
     ) -> Self {
         SmartReply {
-            client: AiClient::new(&config.ai_base_url, &config.ai_model, config.ai_timeout),
+            client: AiClient::new(&config.ai.base_url, &config.ai.model, config.ai.timeout),
             key: AiKey::new(
-                config.ai_api_key.clone(),
-                config.ai_api_key_secret_id.clone(),
+                config.ai.api_key.clone(),
+                config.ai.api_key_secret_id.clone(),
                 secrets,
             ),
         }

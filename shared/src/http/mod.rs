@@ -222,7 +222,7 @@ async fn request_context(State(state): State<AppState>, req: Request, next: Next
     if let Ok(v) = HeaderValue::from_str(&id) {
         headers.insert(REQUEST_ID, v);
     }
-    if state.config.expose_aws_call_counts {
+    if state.config.api.expose_aws_call_counts {
         headers.insert(AWS_CALLS, HeaderValue::from(summary.total));
         headers.insert(AWS_SEQUENTIAL, HeaderValue::from(summary.sequential));
         if let Some(units) = summary.consumed_capacity {
@@ -247,7 +247,7 @@ async fn request_context(State(state): State<AppState>, req: Request, next: Next
             ),
         );
     }
-    if !state.config.cors_allowed_origins.is_empty() {
+    if !state.config.api.cors_allowed_origins.is_empty() {
         headers.append(header::VARY, HeaderValue::from_static("origin"));
     }
     res
@@ -259,6 +259,7 @@ fn allowed_origin(state: &AppState, headers: &HeaderMap) -> Option<HeaderValue> 
     let allowed = origin.to_str().ok().is_some_and(|o| {
         state
             .config
+            .api
             .cors_allowed_origins
             .iter()
             .any(|a| a == "*" || a == o)

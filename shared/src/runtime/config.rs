@@ -22,9 +22,24 @@ pub enum LogFormat {
     Text,
 }
 
+/// Everything a function reads from its environment, grouped by concern.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub table_name: String,
+    pub log_format: LogFormat,
+    pub api: ApiConfig,
+    pub queues: QueueUrls,
+    pub meta: MetaConfig,
+    pub outbound: OutboundConfig,
+    pub sandbox: SandboxConfig,
+    pub webhooks: WebhookConfig,
+    pub campaigns: CampaignConfig,
+    pub ai: AiConfig,
+}
+
+/// The HTTP API itself: who administers it, who may call it from a browser, how fast.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
     pub admin_key: AdminKeySource,
     pub using_default_admin_key: bool,
     /// Origins allowed to call the API from a browser. Empty (the default) means none:
@@ -33,55 +48,81 @@ pub struct Config {
     pub default_rate_limit_per_minute: u32,
     /// Adds `X-Aws-Calls` / `X-Aws-Sequential` to responses (dev server and tests).
     pub expose_aws_call_counts: bool,
-    pub log_format: LogFormat,
     /// Public base URL of the API (e.g. `https://wati.example.com`), used for the URLs the
     /// API hands out (a Cloud API device's webhook URL). Unset: the request's host.
     pub public_base_url: Option<String>,
-    /// Meta Graph API base URL (no trailing slash) and version, e.g. `v24.0`.
+}
+
+/// The SQS queues (template: `WebhookQueue`, `CampaignQueue`, `InboundQueue`,
+/// `SandboxStatusQueue`). A producer whose queue is unset fails with a clear error.
+#[derive(Debug, Clone, Default)]
+pub struct QueueUrls {
+    /// `WEBHOOK_QUEUE_URL`: outbound webhook events.
+    pub webhooks: Option<String>,
+    /// `CAMPAIGN_QUEUE_URL`: campaign batches, paced by delays.
+    pub campaigns: Option<String>,
+    /// `INBOUND_QUEUE_URL`: from Meta's webhook and the sandbox's inbound endpoint to the
+    /// inbound worker.
+    pub inbound: Option<String>,
+    /// `SANDBOX_STATUS_QUEUE_URL`: the sandbox's scheduled `delivered` / `read` statuses.
+    pub sandbox_statuses: Option<String>,
+}
+
+/// Meta's Graph API and the device credentials it needs.
+#[derive(Debug, Clone)]
+pub struct MetaConfig {
+    /// Base URL (no trailing slash) and version, e.g. `v24.0`.
     pub graph_api_base_url: String,
     pub graph_api_version: String,
-    /// How long a provider (Meta) call may take before the send is answered as timed out.
+    /// How long a provider call may take before the send is answered as timed out.
     pub provider_timeout: Duration,
-    /// How long each request of a media URL check (HEAD / ranged GET) may take.
-    pub media_check_timeout: Duration,
-    /// Local development only: media URLs (and other outbound targets) may point at
-    /// loopback addresses, over plain `http` too. Private, link-local and metadata
-    /// addresses stay refused.
-    pub allow_loopback_targets: bool,
     /// Secrets Manager name prefix for device credentials: `<prefix>/<tenantId>/<deviceId>`.
     pub device_secret_prefix: String,
-    /// The queue the sandbox provider schedules its `delivered` / `read` statuses on.
-    pub sandbox_status_queue_url: Option<String>,
+}
+
+/// Requests to URLs tenants chose (media links, webhook targets).
+#[derive(Debug, Clone)]
+pub struct OutboundConfig {
+    /// Local development only: targets may be loopback addresses, over plain `http` too.
+    /// Private, link-local and metadata addresses stay refused.
+    pub allow_loopback_targets: bool,
+    /// How long each request of a media URL check (HEAD / ranged GET) may take.
+    pub media_check_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
     /// Seconds after a sandbox send until `delivered` (and twice that until `read`).
-    pub sandbox_status_delay_seconds: u32,
-    /// `WEBHOOK_QUEUE_URL`: the queue outbound webhook events go through (template:
-    /// `WebhookQueue`). Unset, publishing an event is an error.
-    pub webhook_queue_url: Option<String>,
-    /// `WEBHOOK_RETRY_SCHEDULE`: seconds to wait before each retry of a failed webhook
-    /// delivery. Attempts in all = retries + 1.
-    pub webhook_retry_schedule: Vec<u32>,
+    pub status_delay_seconds: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// `WEBHOOK_RETRY_SCHEDULE`: seconds to wait before each retry of a failed delivery.
+    /// Attempts in all = retries + 1.
+    pub retry_schedule: Vec<u32>,
     /// `WEBHOOK_TIMEOUT_SECONDS`: a receiver must answer 2xx within this many seconds.
-    pub webhook_timeout_seconds: u64,
-    /// `CAMPAIGN_QUEUE_URL`: the queue campaign batches are paced on (template:
-    /// `CampaignQueue`). Unset, a campaign cannot queue a batch.
-    pub campaign_queue_url: Option<String>,
+    pub timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct CampaignConfig {
     /// `CAMPAIGN_BATCH_SIZE`: recipients queued per batch at most (1–98; fewer when the
     /// delay would take a batch past SQS's 15 minutes).
-    pub campaign_batch_size: usize,
-    /// `INBOUND_QUEUE_URL`: the queue between the inbound entry points (Meta's webhook, the
-    /// sandbox's inbound endpoint) and the inbound worker (template: `InboundQueue`).
-    pub inbound_queue_url: Option<String>,
-    /// `AI_BASE_URL`: the OpenAI-compatible gateway AI Smart Reply calls
-    /// (`{AI_BASE_URL}/v1/chat/completions`).
-    pub ai_base_url: String,
-    /// `AI_MODEL`.
-    pub ai_model: String,
+    pub batch_size: usize,
+}
+
+/// AI Smart Reply's OpenAI-compatible gateway (`{base_url}/v1/chat/completions`).
+#[derive(Debug, Clone)]
+pub struct AiConfig {
+    pub base_url: String,
+    pub model: String,
     /// `AI_API_KEY`: the gateway's key itself (local development). Wins over the secret.
-    pub ai_api_key: Option<String>,
+    pub api_key: Option<String>,
     /// `AI_API_KEY_SECRET_ID`: the Secrets Manager secret holding the key (AWS).
-    pub ai_api_key_secret_id: Option<String>,
-    /// `AI_TIMEOUT_SECONDS`: an AI answer must arrive within this long, or no reply is sent.
-    pub ai_timeout: Duration,
+    pub api_key_secret_id: Option<String>,
+    /// An AI answer must arrive within this long, or no reply is sent.
+    pub timeout: Duration,
 }
 
 pub const DEFAULT_AI_BASE_URL: &str = "https://ai.gateway.lovable.dev";
@@ -165,111 +206,112 @@ impl Config {
                 })?,
         };
         Ok(Config {
-            campaign_queue_url: var("CAMPAIGN_QUEUE_URL"),
-            campaign_batch_size: bounded(
-                "CAMPAIGN_BATCH_SIZE",
-                var("CAMPAIGN_BATCH_SIZE"),
-                crate::domain::campaigns::MAX_BATCH_SIZE as u32,
-                1..=crate::domain::campaigns::MAX_BATCH_SIZE as u32,
-            )? as usize,
-            inbound_queue_url: var("INBOUND_QUEUE_URL"),
-            ai_base_url: match var("AI_BASE_URL") {
-                None => DEFAULT_AI_BASE_URL.to_string(),
-                Some(v) if v.starts_with("https://") || v.starts_with("http://") => {
-                    v.trim_end_matches('/').to_string()
-                }
-                Some(v) => {
-                    return Err(ConfigError(format!(
-                        "AI_BASE_URL must start with https:// or http://, got {v:?}"
-                    )))
-                }
-            },
-            ai_model: var("AI_MODEL").unwrap_or_else(|| DEFAULT_AI_MODEL.to_string()),
-            ai_api_key: var("AI_API_KEY"),
-            ai_api_key_secret_id: var("AI_API_KEY_SECRET_ID"),
-            ai_timeout: Duration::from_secs(u64::from(bounded(
-                "AI_TIMEOUT_SECONDS",
-                var("AI_TIMEOUT_SECONDS"),
-                15,
-                1..=60,
-            )?)),
-            webhook_queue_url: var("WEBHOOK_QUEUE_URL"),
-            webhook_retry_schedule,
-            webhook_timeout_seconds,
             table_name: var("TABLE_NAME").unwrap_or_else(|| "wati".to_string()),
-            admin_key,
-            using_default_admin_key,
-            cors_allowed_origins: var("CORS_ALLOWED_ORIGINS")
-                .map(|v| {
-                    v.split(',')
-                        .map(|o| o.trim().trim_end_matches('/').to_string())
-                        .filter(|o| !o.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
-            default_rate_limit_per_minute,
-            expose_aws_call_counts: parse_bool(var("EXPOSE_AWS_CALL_COUNTS"))?,
             log_format,
-            public_base_url: match var("PUBLIC_BASE_URL") {
-                None => None,
-                Some(v) if v.starts_with("https://") || v.starts_with("http://") => {
-                    Some(v.trim_end_matches('/').to_string())
-                }
-                Some(v) => {
-                    return Err(ConfigError(format!(
-                        "PUBLIC_BASE_URL must start with https:// or http://, got {v:?}"
-                    )))
-                }
+            api: ApiConfig {
+                admin_key,
+                using_default_admin_key,
+                cors_allowed_origins: var("CORS_ALLOWED_ORIGINS")
+                    .map(|v| {
+                        v.split(',')
+                            .map(|o| o.trim().trim_end_matches('/').to_string())
+                            .filter(|o| !o.is_empty())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                default_rate_limit_per_minute,
+                expose_aws_call_counts: parse_bool(var("EXPOSE_AWS_CALL_COUNTS"))?,
+                public_base_url: var("PUBLIC_BASE_URL")
+                    .map(|v| http_url("PUBLIC_BASE_URL", v))
+                    .transpose()?,
             },
-            graph_api_base_url: match var("GRAPH_API_BASE_URL") {
-                None => DEFAULT_GRAPH_API_BASE_URL.to_string(),
-                Some(v) if v.starts_with("https://") || v.starts_with("http://") => {
-                    v.trim_end_matches('/').to_string()
-                }
-                Some(v) => {
-                    return Err(ConfigError(format!(
-                        "GRAPH_API_BASE_URL must start with https:// or http://, got {v:?}"
-                    )))
-                }
+            queues: QueueUrls {
+                webhooks: var("WEBHOOK_QUEUE_URL"),
+                campaigns: var("CAMPAIGN_QUEUE_URL"),
+                inbound: var("INBOUND_QUEUE_URL"),
+                sandbox_statuses: var("SANDBOX_STATUS_QUEUE_URL"),
             },
-            graph_api_version: match var("GRAPH_API_VERSION") {
-                None => DEFAULT_GRAPH_API_VERSION.to_string(),
-                Some(v) if is_graph_version(&v) => v,
-                Some(v) => {
-                    return Err(ConfigError(format!(
-                        "GRAPH_API_VERSION must look like v24.0, got {v:?}"
-                    )))
-                }
+            meta: MetaConfig {
+                graph_api_base_url: http_url(
+                    "GRAPH_API_BASE_URL",
+                    var("GRAPH_API_BASE_URL")
+                        .unwrap_or_else(|| DEFAULT_GRAPH_API_BASE_URL.to_string()),
+                )?,
+                graph_api_version: match var("GRAPH_API_VERSION") {
+                    None => DEFAULT_GRAPH_API_VERSION.to_string(),
+                    Some(v) if is_graph_version(&v) => v,
+                    Some(v) => {
+                        return Err(ConfigError(format!(
+                            "GRAPH_API_VERSION must look like v24.0, got {v:?}"
+                        )))
+                    }
+                },
+                // Below the messages function's 29 s (API Gateway's 30 s integration limit).
+                provider_timeout: seconds("PROVIDER_TIMEOUT_SECONDS", var, 10, 1..=20)?,
+                device_secret_prefix: var("DEVICE_SECRET_PREFIX")
+                    .map(|v| v.trim_matches('/').to_string())
+                    .unwrap_or_else(|| DEFAULT_DEVICE_SECRET_PREFIX.to_string()),
             },
-            // Below the messages function's 29 s (API Gateway's 30 s integration limit).
-            provider_timeout: Duration::from_secs(u64::from(bounded(
-                "PROVIDER_TIMEOUT_SECONDS",
-                var("PROVIDER_TIMEOUT_SECONDS"),
-                10,
-                1..=20,
-            )?)),
-            // A check may take twice this in all (redirects, ranged fallback).
-            media_check_timeout: Duration::from_secs(u64::from(bounded(
-                "MEDIA_CHECK_TIMEOUT_SECONDS",
-                var("MEDIA_CHECK_TIMEOUT_SECONDS"),
-                5,
-                1..=5,
-            )?)),
-            allow_loopback_targets: parse_bool(var("ALLOW_LOOPBACK_TARGETS"))
-                .map_err(|e| ConfigError(format!("ALLOW_LOOPBACK_TARGETS: {}", e.0)))?,
-            device_secret_prefix: var("DEVICE_SECRET_PREFIX")
-                .map(|v| v.trim_matches('/').to_string())
-                .unwrap_or_else(|| DEFAULT_DEVICE_SECRET_PREFIX.to_string()),
-            sandbox_status_queue_url: var("SANDBOX_STATUS_QUEUE_URL"),
-            // SQS delays at most 900 s, and `read` is scheduled at twice the delay.
-            sandbox_status_delay_seconds: bounded(
-                "SANDBOX_STATUS_DELAY_SECONDS",
-                var("SANDBOX_STATUS_DELAY_SECONDS"),
-                2,
-                1..=450,
-            )?,
+            outbound: OutboundConfig {
+                allow_loopback_targets: parse_bool(var("ALLOW_LOOPBACK_TARGETS"))
+                    .map_err(|e| ConfigError(format!("ALLOW_LOOPBACK_TARGETS: {}", e.0)))?,
+                // A check may take twice this in all (redirects, ranged fallback).
+                media_check_timeout: seconds("MEDIA_CHECK_TIMEOUT_SECONDS", var, 5, 1..=5)?,
+            },
+            sandbox: SandboxConfig {
+                // SQS delays at most 900 s, and `read` is scheduled at twice the delay.
+                status_delay_seconds: bounded(
+                    "SANDBOX_STATUS_DELAY_SECONDS",
+                    var("SANDBOX_STATUS_DELAY_SECONDS"),
+                    2,
+                    1..=450,
+                )?,
+            },
+            webhooks: WebhookConfig {
+                retry_schedule: webhook_retry_schedule,
+                timeout_seconds: webhook_timeout_seconds,
+            },
+            campaigns: CampaignConfig {
+                batch_size: bounded(
+                    "CAMPAIGN_BATCH_SIZE",
+                    var("CAMPAIGN_BATCH_SIZE"),
+                    crate::domain::campaigns::MAX_BATCH_SIZE as u32,
+                    1..=crate::domain::campaigns::MAX_BATCH_SIZE as u32,
+                )? as usize,
+            },
+            ai: AiConfig {
+                base_url: http_url(
+                    "AI_BASE_URL",
+                    var("AI_BASE_URL").unwrap_or_else(|| DEFAULT_AI_BASE_URL.to_string()),
+                )?,
+                model: var("AI_MODEL").unwrap_or_else(|| DEFAULT_AI_MODEL.to_string()),
+                api_key: var("AI_API_KEY"),
+                api_key_secret_id: var("AI_API_KEY_SECRET_ID"),
+                timeout: seconds("AI_TIMEOUT_SECONDS", var, 15, 1..=60)?,
+            },
         })
     }
+}
+
+/// An `http(s)://` base URL without its trailing slash.
+fn http_url(name: &str, v: String) -> Result<String, ConfigError> {
+    if v.starts_with("https://") || v.starts_with("http://") {
+        Ok(v.trim_end_matches('/').to_string())
+    } else {
+        Err(ConfigError(format!(
+            "{name} must start with https:// or http://, got {v:?}"
+        )))
+    }
+}
+
+/// A whole number of seconds within `range`, `default` when unset.
+fn seconds(
+    name: &str,
+    var: impl Fn(&str) -> Option<String>,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<Duration, ConfigError> {
+    bounded(name, var(name), default, range).map(|s| Duration::from_secs(u64::from(s)))
 }
 
 fn is_graph_version(v: &str) -> bool {
@@ -357,36 +399,36 @@ mod tests {
         let c = cfg(&[]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.table_name, "wati");
         assert_eq!(
-            c.admin_key,
+            c.api.admin_key,
             AdminKeySource::Literal(LOCAL_DEFAULT_ADMIN_KEY.into())
         );
-        assert!(c.using_default_admin_key);
-        assert!(c.cors_allowed_origins.is_empty());
-        assert_eq!(c.default_rate_limit_per_minute, 60);
-        assert!(!c.expose_aws_call_counts);
+        assert!(c.api.using_default_admin_key);
+        assert!(c.api.cors_allowed_origins.is_empty());
+        assert_eq!(c.api.default_rate_limit_per_minute, 60);
+        assert!(!c.api.expose_aws_call_counts);
         assert_eq!(c.log_format, LogFormat::Text);
-        assert_eq!(c.public_base_url, None);
-        assert_eq!(c.graph_api_base_url, "https://graph.facebook.com");
-        assert_eq!(c.graph_api_version, "v24.0");
-        assert_eq!(c.provider_timeout, Duration::from_secs(10));
-        assert_eq!(c.media_check_timeout, Duration::from_secs(5));
-        assert!(!c.allow_loopback_targets);
-        assert_eq!(c.device_secret_prefix, "wati/devices");
-        assert_eq!(c.sandbox_status_queue_url, None);
-        assert_eq!(c.sandbox_status_delay_seconds, 2);
-        assert_eq!(c.webhook_retry_schedule, vec![60, 300, 1800, 7200, 43200]);
-        assert_eq!(c.webhook_timeout_seconds, 10);
-        assert_eq!(c.webhook_queue_url, None);
-        assert_eq!(c.campaign_queue_url, None);
-        assert_eq!(c.campaign_batch_size, 98);
+        assert_eq!(c.api.public_base_url, None);
+        assert_eq!(c.meta.graph_api_base_url, "https://graph.facebook.com");
+        assert_eq!(c.meta.graph_api_version, "v24.0");
+        assert_eq!(c.meta.provider_timeout, Duration::from_secs(10));
+        assert_eq!(c.outbound.media_check_timeout, Duration::from_secs(5));
+        assert!(!c.outbound.allow_loopback_targets);
+        assert_eq!(c.meta.device_secret_prefix, "wati/devices");
+        assert_eq!(c.queues.sandbox_statuses, None);
+        assert_eq!(c.sandbox.status_delay_seconds, 2);
+        assert_eq!(c.webhooks.retry_schedule, vec![60, 300, 1800, 7200, 43200]);
+        assert_eq!(c.webhooks.timeout_seconds, 10);
+        assert_eq!(c.queues.webhooks, None);
+        assert_eq!(c.queues.campaigns, None);
+        assert_eq!(c.campaigns.batch_size, 98);
         assert!(cfg(&[("CAMPAIGN_BATCH_SIZE", "99")]).is_err());
         assert!(cfg(&[("CAMPAIGN_BATCH_SIZE", "0")]).is_err());
-        assert_eq!(c.inbound_queue_url, None);
-        assert_eq!(c.ai_base_url, "https://ai.gateway.lovable.dev");
-        assert_eq!(c.ai_model, "google/gemini-3-flash-preview");
-        assert_eq!(c.ai_api_key, None);
-        assert_eq!(c.ai_api_key_secret_id, None);
-        assert_eq!(c.ai_timeout, Duration::from_secs(15));
+        assert_eq!(c.queues.inbound, None);
+        assert_eq!(c.ai.base_url, "https://ai.gateway.lovable.dev");
+        assert_eq!(c.ai.model, "google/gemini-3-flash-preview");
+        assert_eq!(c.ai.api_key, None);
+        assert_eq!(c.ai.api_key_secret_id, None);
+        assert_eq!(c.ai.timeout, Duration::from_secs(15));
     }
 
     #[test]
@@ -400,12 +442,12 @@ mod tests {
             ("AI_TIMEOUT_SECONDS", "3"),
         ])
         .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(c.inbound_queue_url.as_deref(), Some("http://q/inbound"));
-        assert_eq!(c.ai_base_url, "http://127.0.0.1:9");
-        assert_eq!(c.ai_model, "openai/gpt-5-mini");
-        assert_eq!(c.ai_api_key.as_deref(), Some("sk-local"));
-        assert_eq!(c.ai_api_key_secret_id.as_deref(), Some("stack/ai"));
-        assert_eq!(c.ai_timeout, Duration::from_secs(3));
+        assert_eq!(c.queues.inbound.as_deref(), Some("http://q/inbound"));
+        assert_eq!(c.ai.base_url, "http://127.0.0.1:9");
+        assert_eq!(c.ai.model, "openai/gpt-5-mini");
+        assert_eq!(c.ai.api_key.as_deref(), Some("sk-local"));
+        assert_eq!(c.ai.api_key_secret_id.as_deref(), Some("stack/ai"));
+        assert_eq!(c.ai.timeout, Duration::from_secs(3));
         assert!(cfg(&[("AI_BASE_URL", "gateway.example")]).is_err());
         assert!(cfg(&[("AI_TIMEOUT_SECONDS", "0")]).is_err());
         assert!(cfg(&[("AI_TIMEOUT_SECONDS", "61")]).is_err());
@@ -424,15 +466,15 @@ mod tests {
         ])
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            c.public_base_url.as_deref(),
+            c.api.public_base_url.as_deref(),
             Some("https://api.example.com")
         );
-        assert_eq!(c.graph_api_base_url, "http://127.0.0.1:9999");
-        assert_eq!(c.graph_api_version, "v25.0");
-        assert_eq!(c.provider_timeout, Duration::from_secs(2));
-        assert!(c.allow_loopback_targets);
-        assert_eq!(c.device_secret_prefix, "stack/devices");
-        assert_eq!(c.sandbox_status_delay_seconds, 1);
+        assert_eq!(c.meta.graph_api_base_url, "http://127.0.0.1:9999");
+        assert_eq!(c.meta.graph_api_version, "v25.0");
+        assert_eq!(c.meta.provider_timeout, Duration::from_secs(2));
+        assert!(c.outbound.allow_loopback_targets);
+        assert_eq!(c.meta.device_secret_prefix, "stack/devices");
+        assert_eq!(c.sandbox.status_delay_seconds, 1);
         assert!(cfg(&[("GRAPH_API_VERSION", "24")]).is_err());
         assert!(cfg(&[("GRAPH_API_VERSION", "v24")]).is_err());
         assert!(cfg(&[("GRAPH_API_BASE_URL", "graph.facebook.com")]).is_err());
@@ -450,10 +492,10 @@ mod tests {
             ("WEBHOOK_QUEUE_URL", "http://q"),
         ])
         .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(c.webhook_retry_schedule, vec![1, 1, 2]);
-        assert_eq!(c.webhook_timeout_seconds, 3);
-        assert!(c.allow_loopback_targets);
-        assert_eq!(c.webhook_queue_url.as_deref(), Some("http://q"));
+        assert_eq!(c.webhooks.retry_schedule, vec![1, 1, 2]);
+        assert_eq!(c.webhooks.timeout_seconds, 3);
+        assert!(c.outbound.allow_loopback_targets);
+        assert_eq!(c.queues.webhooks.as_deref(), Some("http://q"));
         for bad in ["1,x", "-1", "1,,2", "700000"] {
             assert!(cfg(&[("WEBHOOK_RETRY_SCHEDULE", bad)]).is_err(), "{bad}");
         }
@@ -473,10 +515,10 @@ mod tests {
             ),
         ])
         .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(c.admin_key, AdminKeySource::Secret("wati/admin".into()));
+        assert_eq!(c.api.admin_key, AdminKeySource::Secret("wati/admin".into()));
         assert_eq!(c.log_format, LogFormat::Json);
         assert_eq!(
-            c.cors_allowed_origins,
+            c.api.cors_allowed_origins,
             vec!["https://a.example", "https://b.example"]
         );
     }

@@ -30,32 +30,32 @@ pub struct AppState {
 impl AppState {
     pub fn new(config: Config, aws: AwsClients, clock: Clock) -> Self {
         let store = Store::new(aws.dynamo.clone(), config.table_name.clone());
-        let admin_key = Arc::new(AdminKey::new(config.admin_key.clone()));
-        if config.expose_aws_call_counts {
+        let admin_key = Arc::new(AdminKey::new(config.api.admin_key.clone()));
+        if config.api.expose_aws_call_counts {
             crate::runtime::metrics::record_consumed_capacity(true);
         }
         let device_secrets = Arc::new(DeviceSecrets::new(
             aws.secrets.clone(),
-            config.device_secret_prefix.clone(),
+            config.meta.device_secret_prefix.clone(),
         ));
         let providers = Providers {
             cloud_api: Arc::new(CloudApi::new(
-                config.graph_api_base_url.clone(),
-                config.graph_api_version.clone(),
-                config.provider_timeout,
+                config.meta.graph_api_base_url.clone(),
+                config.meta.graph_api_version.clone(),
+                config.meta.provider_timeout,
                 device_secrets.clone(),
             )),
             sandbox: Arc::new(Sandbox::new(
                 aws.sqs.clone(),
-                config.sandbox_status_queue_url.clone(),
-                config.sandbox_status_delay_seconds,
+                config.queues.sandbox_statuses.clone(),
+                config.sandbox.status_delay_seconds,
             )),
         };
         let media = Arc::new(MediaInspector::new(
             TargetPolicy {
-                allow_loopback: config.allow_loopback_targets,
+                allow_loopback: config.outbound.allow_loopback_targets,
             },
-            config.media_check_timeout,
+            config.outbound.media_check_timeout,
         ));
         AppState {
             config: Arc::new(config),
@@ -73,12 +73,12 @@ impl AppState {
     pub async fn from_env() -> Result<Self, crate::runtime::config::ConfigError> {
         let config = Config::from_env()?;
         crate::runtime::telemetry::init(config.log_format);
-        if config.using_default_admin_key {
+        if config.api.using_default_admin_key {
             tracing::warn!(
                 "PLATFORM_ADMIN_KEY is not set: using the local development default key"
             );
         }
-        if config.allow_loopback_targets {
+        if config.outbound.allow_loopback_targets {
             tracing::warn!(
                 "ALLOW_LOOPBACK_TARGETS is on: media URLs may point at this machine (local development only)"
             );

@@ -48,7 +48,8 @@ pub enum PublishError {
 fn queue_url(state: &AppState) -> Result<&str, PublishError> {
     state
         .config
-        .webhook_queue_url
+        .queues
+        .webhooks
         .as_deref()
         .ok_or(PublishError::NoQueue)
 }

@@ -55,7 +55,7 @@ struct Sent {
 
 impl Dispatcher {
     pub fn new(state: AppState) -> Result<Self, reqwest::Error> {
-        let http = OutboundHttp::new(state.config.allow_loopback_targets, USER_AGENT)?;
+        let http = OutboundHttp::new(state.config.outbound.allow_loopback_targets, USER_AGENT)?;
         Ok(Dispatcher { state, http })
     }
 
@@ -163,7 +163,7 @@ impl Dispatcher {
         let outcome = if delivered {
             Outcome::Delivered
         } else {
-            let schedule = &state.config.webhook_retry_schedule;
+            let schedule = &state.config.webhooks.retry_schedule;
             match next_delay(schedule, attempt_in_round, sent.retry_after).filter(|_| !gave_up) {
                 None => Outcome::Dropped,
                 Some(delay) => {
@@ -210,7 +210,7 @@ impl Dispatcher {
             error = sent.error.as_deref().unwrap_or(""),
             latency_ms = sent.latency_ms,
             attempt = attempt_in_round,
-            of = attempts_per_round(&state.config.webhook_retry_schedule),
+            of = attempts_per_round(&state.config.webhooks.retry_schedule),
             outcome = ?outcome,
             "webhook attempt"
         );
@@ -223,7 +223,7 @@ impl Dispatcher {
         msg: &DispatchMessage,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<DeliveryRecord>, String> {
-        let timeout = i64::try_from(self.state.config.webhook_timeout_seconds).unwrap_or(60);
+        let timeout = i64::try_from(self.state.config.webhooks.timeout_seconds).unwrap_or(60);
         let stale_before = now.timestamp() - (3 * timeout + 30).max(60);
         match self
             .state
@@ -255,7 +255,7 @@ impl Dispatcher {
                 }
             }
         };
-        let timeout = self.state.config.webhook_timeout_seconds;
+        let timeout = self.state.config.webhooks.timeout_seconds;
         let secrets = webhook.signing_secrets(now);
         let mut req = client
             .post(url)

@@ -160,7 +160,7 @@ pub(super) async fn queue_batch(
 ) -> Result<Step, CampaignError> {
     let now_ms = now.timestamp_millis();
     let store = &state.store;
-    if state.config.campaign_queue_url.is_none() {
+    if state.config.queues.campaigns.is_none() {
         return Err(CampaignError::NoQueue);
     }
     let tenant = tenant_limits(state, c, now).await?;
@@ -195,7 +195,8 @@ pub(super) async fn queue_batch(
     }
     let wanted = state
         .config
-        .campaign_batch_size
+        .campaigns
+        .batch_size
         .min(tenant.remaining.map_or(usize::MAX, |r| r as usize));
     let plan = plan_batch(now_ms, c.next_send_at_ms, c.delay_seconds, wanted);
     if plan.delays.is_empty() {
@@ -354,7 +355,8 @@ pub(super) async fn enqueue(
 ) -> Result<(), CampaignError> {
     let url = state
         .config
-        .campaign_queue_url
+        .queues
+        .campaigns
         .as_deref()
         .ok_or(CampaignError::NoQueue)?;
     let outgoing: Vec<_> = tasks

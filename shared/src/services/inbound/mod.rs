@@ -116,7 +116,8 @@ pub enum EnqueueError {
 pub async fn enqueue(state: &AppState, jobs: &[(InboundJob, u32)]) -> Result<(), EnqueueError> {
     let url = state
         .config
-        .inbound_queue_url
+        .queues
+        .inbound
         .as_deref()
         .ok_or(EnqueueError::NoQueue)?;
     let outgoing: Vec<_> = jobs

@@ -284,8 +284,13 @@ fn inbound_message(
         peer: content.from.clone(),
         kind: message_kind(content.kind),
         text: content.text.clone(),
-        media_url: media
-            .map(|m| media_url(&config.graph_api_base_url, &config.graph_api_version, &m.id)),
+        media_url: media.map(|m| {
+            media_url(
+                &config.meta.graph_api_base_url,
+                &config.meta.graph_api_version,
+                &m.id,
+            )
+        }),
         media_mimetype: media.and_then(|m| m.mime_type.clone()),
         media_file_name: media.and_then(|m| m.file_name.clone()),
         template_name: None,
