@@ -19,8 +19,7 @@ pub struct TenantKeys {
 /// A tenant's API keys (never the keys themselves).
 #[utoipa::path(get, path = "/api/admin/tenants/{id}/keys", tag = "admin",
     params(("id" = String, Path, description = "Tenant id")),
-    security(("platformAdmin" = [])),
-    responses((status = 200, body = TenantKeys), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = TenantKeys), (status = 404, body = ErrorBody)))]
 pub(crate) async fn list_tenant_keys(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -51,9 +50,7 @@ pub struct TenantKeyEnvelope {
 #[utoipa::path(patch, path = "/api/admin/tenants/{id}/keys/{keyId}", tag = "admin",
     params(("id" = String, Path, description = "Tenant id"), ("keyId" = String, Path, description = "Key id")),
     request_body = UpdateTenantKeyRequest,
-    security(("platformAdmin" = [])),
-    responses((status = 200, body = TenantKeyEnvelope), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = TenantKeyEnvelope), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn update_tenant_key(
     State(state): State<AppState>,
     Path((id, key_id)): Path<(String, String)>,

@@ -98,10 +98,9 @@ pub async fn create_tenant_inner(
 /// Create a tenant and its first API key.
 #[utoipa::path(post, path = "/api/admin/tenants", tag = "admin",
     request_body = CreateTenantRequest,
-    security(("platformAdmin" = [])),
     responses(
         (status = 201, description = "Created; the API key is shown only now", body = CreatedTenant),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+        (status = 400, body = ErrorBody)))]
 async fn create_tenant(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<CreateTenantRequest>,
@@ -133,8 +132,7 @@ pub async fn list_tenants_inner(state: &AppState, page: &PageParams) -> ApiResul
 /// List tenants, newest first.
 #[utoipa::path(get, path = "/api/admin/tenants", tag = "admin",
     params(PageParams),
-    security(("platformAdmin" = [])),
-    responses((status = 200, body = TenantPage), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = TenantPage)))]
 async fn list_tenants(
     State(state): State<AppState>,
     ApiQuery(page): ApiQuery<PageParams>,
@@ -161,8 +159,7 @@ pub async fn get_tenant_inner(state: &AppState, id: &str) -> ApiResult<TenantEnv
 /// Get one tenant.
 #[utoipa::path(get, path = "/api/admin/tenants/{id}", tag = "admin",
     params(("id" = String, Path, description = "Tenant id")),
-    security(("platformAdmin" = [])),
-    responses((status = 200, body = TenantEnvelope), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = TenantEnvelope), (status = 404, body = ErrorBody)))]
 async fn get_tenant(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -219,9 +216,7 @@ pub async fn update_tenant_inner(
 #[utoipa::path(patch, path = "/api/admin/tenants/{id}", tag = "admin",
     params(("id" = String, Path, description = "Tenant id")),
     request_body = UpdateTenantRequest,
-    security(("platformAdmin" = [])),
-    responses((status = 200, body = TenantEnvelope), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = TenantEnvelope), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn update_tenant(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -25,8 +25,7 @@ pub struct AiSettingsView {
 
 /// AI Smart Reply settings.
 #[utoipa::path(get, path = "/api/ai-settings", tag = "auto-replies",
-    security(("apiKey" = [])),
-    responses((status = 200, body = AiSettingsView), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = AiSettingsView)))]
 pub(crate) async fn get_ai_settings(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -50,8 +49,7 @@ pub struct AiSettingsRequest {
 /// Turn AI Smart Reply on or off, set the business voice and the fallback language.
 #[utoipa::path(put, path = "/api/ai-settings", tag = "auto-replies",
     request_body = AiSettingsRequest,
-    security(("apiKey" = [])),
-    responses((status = 200, body = AiSettingsView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = AiSettingsView), (status = 400, body = ErrorBody)))]
 pub(crate) async fn put_ai_settings(
     State(state): State<AppState>,
     Caller(caller): Caller,

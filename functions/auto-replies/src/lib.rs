@@ -38,8 +38,7 @@ pub struct RuleList {
 
 /// List the keyword rules, oldest first.
 #[utoipa::path(get, path = "/api/auto-replies", tag = "auto-replies",
-    security(("apiKey" = [])),
-    responses((status = 200, body = RuleList), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = RuleList)))]
 async fn list_rules(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -87,9 +86,7 @@ pub struct RuleEnvelope {
 /// Create a keyword rule (counts against the plan's rule cap).
 #[utoipa::path(post, path = "/api/auto-replies", tag = "auto-replies",
     request_body = RuleRequest,
-    security(("apiKey" = [])),
-    responses((status = 201, body = RuleEnvelope), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 409, description = "Rule cap reached", body = ErrorBody)))]
+    responses((status = 201, body = RuleEnvelope), (status = 400, body = ErrorBody), (status = 409, description = "Rule cap reached", body = ErrorBody)))]
 async fn create_rule(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -127,9 +124,7 @@ async fn create_rule(
 #[utoipa::path(patch, path = "/api/auto-replies/{id}", tag = "auto-replies",
     params(("id" = String, Path, description = "Rule id")),
     request_body = RuleRequest,
-    security(("apiKey" = [])),
-    responses((status = 200, body = RuleEnvelope), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = RuleEnvelope), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn update_rule(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -202,9 +197,7 @@ pub struct Deleted {
 /// Delete a rule (the spec sends its id in the body).
 #[utoipa::path(delete, path = "/api/auto-replies", tag = "auto-replies",
     request_body = DeleteRuleRequest,
-    security(("apiKey" = [])),
-    responses((status = 200, body = Deleted), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Deleted), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn delete_rule(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -231,8 +224,7 @@ pub struct ReplyLogPage {
 /// The auto-reply log, newest first: what answered each inbound message, or why nothing did.
 #[utoipa::path(get, path = "/api/auto-replies/log", tag = "auto-replies",
     params(PageParams),
-    security(("apiKey" = [])),
-    responses((status = 200, body = ReplyLogPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = ReplyLogPage), (status = 400, body = ErrorBody)))]
 async fn reply_log(
     State(state): State<AppState>,
     Caller(caller): Caller,

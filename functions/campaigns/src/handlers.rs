@@ -39,11 +39,9 @@ fn not_found() -> ApiError {
 /// `tag`; a tag is resolved at run time, batch by batch.
 #[utoipa::path(post, path = "/api/public/v1/campaigns", tag = "campaigns",
     request_body = CreateCampaignRequest,
-    security(("apiKey" = [])),
     responses(
         (status = 201, body = CreatedCampaign),
         (status = 400, description = "Invalid input (the message names the field), or not exactly one audience", body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, description = "deviceId or contactListId not found", body = ErrorBody),
         (status = 409, description = "The plan has no REST API access", body = ErrorBody),
         (status = 422, description = "No connected device, or the device is not connected", body = ErrorBody)))]
@@ -68,9 +66,7 @@ async fn create_campaign(
 /// The tenant's campaigns, newest first, with their counts.
 #[utoipa::path(get, path = "/api/public/v1/campaigns", tag = "campaigns",
     params(PageParams),
-    security(("apiKey" = [])),
-    responses((status = 200, body = CampaignPage), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = CampaignPage), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn list_campaigns(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -97,8 +93,7 @@ async fn load(state: &AppState, tenant_id: &str, id: &str) -> ApiResult<Campaign
 /// A campaign with its status and counts (total, pending, queued, sent, failed, cancelled).
 #[utoipa::path(get, path = "/api/public/v1/campaigns/{id}", tag = "campaigns",
     params(("id" = String, Path, description = "Campaign id")),
-    security(("apiKey" = [])),
-    responses((status = 200, body = CampaignEnvelope), (status = 401, body = ErrorBody),
+    responses((status = 200, body = CampaignEnvelope),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn get_campaign(
     State(state): State<AppState>,
@@ -114,9 +109,7 @@ async fn get_campaign(
 /// A tag or list audience shows its members as their batches are queued.
 #[utoipa::path(get, path = "/api/public/v1/campaigns/{id}/recipients", tag = "campaigns",
     params(("id" = String, Path, description = "Campaign id"), PageParams),
-    security(("apiKey" = [])),
-    responses((status = 200, body = RecipientPage), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 200, body = RecipientPage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 async fn list_recipients(
     State(state): State<AppState>,
@@ -159,10 +152,8 @@ fn refusal(
 /// and the answer is a 409 that describes the batch. Later batches follow by themselves.
 #[utoipa::path(post, path = "/api/public/v1/campaigns/{id}/run", tag = "campaigns",
     params(("id" = String, Path, description = "Campaign id")),
-    security(("apiKey" = [])),
     responses(
-        (status = 200, body = RunResult),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 200, body = RunResult), (status = 404, body = ErrorBody),
         (status = 409, description = "A batch is in flight, or the campaign is scheduled for later, paused on the daily limit, completed or cancelled", body = RunRefusal)))]
 async fn run_campaign(
     State(state): State<AppState>,
@@ -249,8 +240,7 @@ async fn run_campaign(
 /// handed to the provider finishes as `sent` or `failed`). Its counts stay.
 #[utoipa::path(post, path = "/api/public/v1/campaigns/{id}/cancel", tag = "campaigns",
     params(("id" = String, Path, description = "Campaign id")),
-    security(("apiKey" = [])),
-    responses((status = 200, body = CampaignEnvelope), (status = 401, body = ErrorBody),
+    responses((status = 200, body = CampaignEnvelope),
         (status = 404, body = ErrorBody),
         (status = 409, description = "Already completed or cancelled", body = ErrorBody)))]
 async fn cancel_campaign(

@@ -55,8 +55,10 @@ pub fn router(state: AppState) -> Router {
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut keyed = keyed_routes().split_for_parts().1;
+    wati_shared::http::document_access(&mut keyed, wati_shared::http::Access::TenantKey);
     let mut doc = public_routes().split_for_parts().1;
-    doc.merge(keyed_routes().split_for_parts().1);
+    doc.merge(keyed);
     doc
 }
 
@@ -184,10 +186,9 @@ pub struct SandboxAccepted {
 /// rules and AI Smart Reply), a moment later.
 #[utoipa::path(post, path = "/api/sandbox/inbound", tag = "inbound",
     request_body = SandboxInboundRequest,
-    security(("apiKey" = [])),
     responses(
         (status = 202, body = SandboxAccepted),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 400, body = ErrorBody),
         (status = 404, description = "deviceId not found", body = ErrorBody),
         (status = 422, description = "Not a connected sandbox device", body = ErrorBody)))]
 async fn sandbox_inbound(

@@ -74,10 +74,8 @@ pub struct UpsertContactsReport {
 /// one. Invalid entries are reported per entry without failing the rest.
 #[utoipa::path(post, path = "/api/contacts", tag = "contacts",
     request_body = UpsertContactsRequest,
-    security(("apiKey" = [])),
     responses((status = 200, body = UpsertContactsReport),
-        (status = 400, description = "Not a list of contacts, empty, or more than 1,000", body = ErrorBody),
-        (status = 401, body = ErrorBody)))]
+        (status = 400, description = "Not a list of contacts, empty, or more than 1,000", body = ErrorBody)))]
 pub async fn upsert_contacts(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -190,9 +188,7 @@ pub struct DeleteContactsReport {
 /// memberships (list counts go down).
 #[utoipa::path(delete, path = "/api/contacts", tag = "contacts",
     request_body = DeleteContactsRequest,
-    security(("apiKey" = [])),
-    responses((status = 200, body = DeleteContactsReport), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = DeleteContactsReport), (status = 400, body = ErrorBody)))]
 pub async fn delete_contacts(
     State(state): State<AppState>,
     Caller(caller): Caller,

@@ -34,9 +34,7 @@ pub struct ContactListEnvelope {
 /// Create a contact list (its id is the spec's `contactListId`).
 #[utoipa::path(post, path = "/api/contact-lists", tag = "contact lists",
     request_body = CreateContactListRequest,
-    security(("apiKey" = [])),
-    responses((status = 201, body = ContactListEnvelope), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody)))]
+    responses((status = 201, body = ContactListEnvelope), (status = 400, body = ErrorBody)))]
 pub async fn create_list(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -61,9 +59,7 @@ pub struct ContactListPage {
 /// The tenant's contact lists, newest first, with their member counts.
 #[utoipa::path(get, path = "/api/contact-lists", tag = "contact lists",
     params(PageParams),
-    security(("apiKey" = [])),
-    responses((status = 200, body = ContactListPage), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = ContactListPage), (status = 400, body = ErrorBody)))]
 pub async fn list_lists(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -79,8 +75,7 @@ pub async fn list_lists(
 /// One contact list with its member count.
 #[utoipa::path(get, path = "/api/contact-lists/{id}", tag = "contact lists",
     params(("id" = String, Path, description = "Contact list id")),
-    security(("apiKey" = [])),
-    responses((status = 200, body = ContactListEnvelope), (status = 401, body = ErrorBody),
+    responses((status = 200, body = ContactListEnvelope),
         (status = 404, body = ErrorBody)))]
 pub async fn get_list(
     State(state): State<AppState>,
@@ -108,8 +103,7 @@ pub struct ContactListDeleted {
 /// Delete a contact list. Its contacts stay; they just leave the list.
 #[utoipa::path(delete, path = "/api/contact-lists/{id}", tag = "contact lists",
     params(("id" = String, Path, description = "Contact list id")),
-    security(("apiKey" = [])),
-    responses((status = 200, body = ContactListDeleted), (status = 401, body = ErrorBody),
+    responses((status = 200, body = ContactListDeleted),
         (status = 404, body = ErrorBody)))]
 pub async fn delete_list(
     State(state): State<AppState>,

@@ -25,9 +25,7 @@ pub struct ListMemberPage {
 /// A list's members, a page at a time (in contact order).
 #[utoipa::path(get, path = "/api/contact-lists/{id}/members", tag = "contact lists",
     params(("id" = String, Path, description = "Contact list id"), PageParams),
-    security(("apiKey" = [])),
-    responses((status = 200, body = ListMemberPage), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ListMemberPage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list_members(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -161,9 +159,7 @@ pub(crate) async fn members_report(
 #[utoipa::path(post, path = "/api/contact-lists/{id}/members", tag = "contact lists",
     params(("id" = String, Path, description = "Contact list id")),
     request_body = ListMembersRequest,
-    security(("apiKey" = [])),
-    responses((status = 200, body = ListMembersReport), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ListMembersReport), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn add_members(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -178,9 +174,7 @@ pub async fn add_members(
 #[utoipa::path(delete, path = "/api/contact-lists/{id}/members", tag = "contact lists",
     params(("id" = String, Path, description = "Contact list id")),
     request_body = ListMembersRequest,
-    security(("apiKey" = [])),
-    responses((status = 200, body = ListMembersReport), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ListMembersReport), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn remove_members(
     State(state): State<AppState>,
     Caller(caller): Caller,

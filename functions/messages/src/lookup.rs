@@ -101,8 +101,7 @@ pub struct MessageEnvelope {
 /// Look up a message by our id (from `/send`) or by WhatsApp's `messageId`.
 #[utoipa::path(get, path = "/api/public/v1/messages/{id}", tag = "messages",
     params(("id" = String, Path, description = "Our message id (UUID) or WhatsApp's messageId")),
-    security(("apiKey" = [])),
-    responses((status = 200, body = MessageEnvelope), (status = 401, body = ErrorBody),
+    responses((status = 200, body = MessageEnvelope),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn get_message(
     State(state): State<AppState>,

@@ -107,10 +107,9 @@ pub struct SendFailure {
 #[utoipa::path(post, path = "/api/public/v1/send", tag = "messages",
     request_body = SendTextRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1–255 visible ASCII characters")),
-    security(("apiKey" = [])),
     responses(
         (status = 200, body = SendResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 400, body = ErrorBody),
         (status = 404, description = "deviceId not found", body = ErrorBody),
         (status = 409, description = "A request with this Idempotency-Key is in progress", body = ErrorBody),
         (status = 422, description = "The provider refused the message (recorded as failed), no connected device, or an Idempotency-Key reused with another body", body = SendFailure),
@@ -162,11 +161,9 @@ pub(crate) async fn send(
 #[utoipa::path(post, path = "/api/public/v1/send-media", tag = "messages",
     request_body = SendMediaRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1–255 visible ASCII characters")),
-    security(("apiKey" = [])),
     responses(
         (status = 200, body = SendResponse),
         (status = 400, description = "Invalid input, or a media URL that fails a check", body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, description = "deviceId not found", body = ErrorBody),
         (status = 409, description = "A request with this Idempotency-Key is in progress", body = ErrorBody),
         (status = 422, description = "The provider refused the message (recorded as failed)", body = SendFailure),

@@ -49,9 +49,7 @@ pub(crate) fn event_id_param(id: &str, what: &str) -> ApiResult<String> {
 /// latency, error). Filter by `status` and/or `event`.
 #[utoipa::path(get, path = "/api/webhooks/deliveries", tag = "webhooks",
     params(DeliveryQuery),
-    security(("apiKey" = [])),
     responses((status = 200, body = DeliveryPageBody), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 409, description = "Plan without signed webhooks", body = ErrorBody)))]
 pub async fn list_deliveries(
     State(state): State<AppState>,
@@ -117,9 +115,7 @@ pub struct DeliveryEnvelope {
 /// One delivery with the exact body every attempt sent.
 #[utoipa::path(get, path = "/api/webhooks/deliveries/{id}", tag = "webhooks",
     params(("id" = String, Path, description = "Event id")),
-    security(("apiKey" = [])),
-    responses((status = 200, body = DeliveryEnvelope), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 200, body = DeliveryEnvelope), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "Plan without signed webhooks", body = ErrorBody)))]
 pub async fn get_delivery(
     State(state): State<AppState>,
@@ -149,8 +145,7 @@ pub struct RedeliveryEnvelope {
 /// current URL: a new round of attempts with the full retry schedule.
 #[utoipa::path(post, path = "/api/webhooks/deliveries/{id}/redeliver", tag = "webhooks",
     params(("id" = String, Path, description = "Event id")),
-    security(("apiKey" = [])),
-    responses((status = 202, body = RedeliveryEnvelope), (status = 401, body = ErrorBody),
+    responses((status = 202, body = RedeliveryEnvelope),
         (status = 404, body = ErrorBody),
         (status = 409, description = "Still pending, too many attempts, no webhook, or plan without webhooks", body = ErrorBody)))]
 pub async fn redeliver(

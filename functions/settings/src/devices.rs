@@ -103,10 +103,9 @@ fn view(d: Device, base: Option<&str>) -> DeviceView {
 /// The credentials go to Secrets Manager; the answer never carries them.
 #[utoipa::path(post, path = "/api/devices", tag = "devices",
     request_body = DeviceInput,
-    security(("apiKey" = [])),
     responses(
         (status = 201, body = DeviceEnvelope),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 400, body = ErrorBody),
         (status = 409, description = "The phone number id is already connected, or the plan's device cap is reached", body = ErrorBody)))]
 pub async fn create_device(
     State(state): State<AppState>,
@@ -180,8 +179,7 @@ pub async fn create_device(
 
 /// List the tenant's devices, oldest first (the first connected one is the default sender).
 #[utoipa::path(get, path = "/api/devices", tag = "devices",
-    security(("apiKey" = [])),
-    responses((status = 200, body = DeviceList), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = DeviceList)))]
 pub async fn list_devices(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -210,8 +208,7 @@ async fn find(state: &AppState, tenant_id: &str, id: &str) -> ApiResult<Device> 
 /// One device.
 #[utoipa::path(get, path = "/api/devices/{id}", tag = "devices",
     params(("id" = String, Path, description = "Device id")),
-    security(("apiKey" = [])),
-    responses((status = 200, body = DeviceEnvelope), (status = 401, body = ErrorBody),
+    responses((status = 200, body = DeviceEnvelope),
         (status = 404, body = ErrorBody)))]
 pub async fn get_device(
     State(state): State<AppState>,
@@ -229,8 +226,7 @@ pub async fn get_device(
 /// Disconnect and delete a device; its credentials are deleted from Secrets Manager.
 #[utoipa::path(delete, path = "/api/devices/{id}", tag = "devices",
     params(("id" = String, Path, description = "Device id")),
-    security(("apiKey" = [])),
-    responses((status = 200, body = DeviceEnvelope), (status = 401, body = ErrorBody),
+    responses((status = 200, body = DeviceEnvelope),
         (status = 404, body = ErrorBody)))]
 pub async fn delete_device(
     State(state): State<AppState>,

@@ -83,10 +83,9 @@ pub struct CreatedKey {
 /// Create an API key. The key is returned once and stored only as a hash.
 #[utoipa::path(post, path = "/api/keys", tag = "settings",
     request_body = CreateKeyRequest,
-    security(("apiKey" = [])),
     responses(
         (status = 201, body = CreatedKey),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 400, body = ErrorBody),
         (status = 409, description = "Too many live keys", body = ErrorBody)))]
 async fn create_key(
     State(state): State<AppState>,
@@ -125,8 +124,7 @@ pub struct KeyList {
 
 /// List the tenant's API keys (never the keys themselves).
 #[utoipa::path(get, path = "/api/keys", tag = "settings",
-    security(("apiKey" = [])),
-    responses((status = 200, body = KeyList), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = KeyList)))]
 async fn list_keys(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -161,9 +159,7 @@ fn changed(outcome: KeyChangeOutcome, revoked_message: &str) -> ApiResult<Json<K
 #[utoipa::path(patch, path = "/api/keys/{id}", tag = "settings",
     params(("id" = String, Path, description = "Key id")),
     request_body = UpdateKeyRequest,
-    security(("apiKey" = [])),
-    responses((status = 200, body = KeyEnvelope), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 200, body = KeyEnvelope), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "The key is revoked", body = ErrorBody)))]
 async fn update_key(
     State(state): State<AppState>,
@@ -195,8 +191,7 @@ async fn update_key(
 /// Revoke a key for good.
 #[utoipa::path(delete, path = "/api/keys/{id}", tag = "settings",
     params(("id" = String, Path, description = "Key id")),
-    security(("apiKey" = [])),
-    responses((status = 200, body = KeyEnvelope), (status = 401, body = ErrorBody),
+    responses((status = 200, body = KeyEnvelope),
         (status = 404, body = ErrorBody), (status = 409, description = "Already revoked", body = ErrorBody)))]
 async fn revoke_key(
     State(state): State<AppState>,

@@ -38,9 +38,7 @@ pub struct MemberList {
 /// Add a Team Inbox member (takes one seat of the plan).
 #[utoipa::path(post, path = "/api/team", tag = "team",
     request_body = AddMemberRequest,
-    security(("apiKey" = [])),
     responses((status = 201, body = MemberEnvelope), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 409, description = "Seat cap reached, or the e-mail is already a member", body = ErrorBody)))]
 pub async fn add_member(
     State(state): State<AppState>,
@@ -82,8 +80,7 @@ pub async fn add_member(
 
 /// List the Team Inbox members.
 #[utoipa::path(get, path = "/api/team", tag = "team",
-    security(("apiKey" = [])),
-    responses((status = 200, body = MemberList), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = MemberList)))]
 pub async fn list_members(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -96,8 +93,7 @@ pub async fn list_members(
 /// Remove a member (gives its seat back).
 #[utoipa::path(delete, path = "/api/team/{id}", tag = "team",
     params(("id" = String, Path, description = "Member id")),
-    security(("apiKey" = [])),
-    responses((status = 200, body = MemberEnvelope), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = MemberEnvelope), (status = 404, body = ErrorBody)))]
 pub async fn remove_member(
     State(state): State<AppState>,
     Caller(caller): Caller,

@@ -9,7 +9,7 @@ use wati_shared::domain::plans::{effective_limits, Plan};
 use wati_shared::domain::quota::{next_midnight, Limit};
 use wati_shared::domain::time::iso;
 use wati_shared::http::auth::Caller;
-use wati_shared::http::error::{ApiResult, ErrorBody};
+use wati_shared::http::error::ApiResult;
 use wati_shared::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -47,8 +47,7 @@ pub struct Usage {
 
 /// Current use of every plan limit.
 #[utoipa::path(get, path = "/api/usage", tag = "settings",
-    security(("apiKey" = [])),
-    responses((status = 200, body = Usage), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Usage)))]
 pub async fn get_usage(
     State(state): State<AppState>,
     Caller(caller): Caller,

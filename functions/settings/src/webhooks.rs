@@ -91,12 +91,10 @@ fn parse_events(events: Option<Vec<String>>) -> ApiResult<Vec<EventType>> {
 /// secret, shown only then; later calls change URL and events and keep the secret.
 #[utoipa::path(put, path = "/api/settings/webhook", tag = "webhooks",
     request_body = PutWebhookRequest,
-    security(("apiKey" = [])),
     responses(
         (status = 201, description = "Created: the answer carries the secret", body = WebhookEnvelope),
         (status = 200, description = "Updated", body = WebhookEnvelope),
         (status = 400, description = "Bad URL (not HTTPS, not public) or event type", body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 409, description = "Plan without signed webhooks", body = ErrorBody)))]
 pub async fn put_webhook(
     State(state): State<AppState>,
@@ -135,8 +133,7 @@ pub async fn put_webhook(
 
 /// The webhook: URL, events and the start of the secret (never the secret).
 #[utoipa::path(get, path = "/api/settings/webhook", tag = "webhooks",
-    security(("apiKey" = [])),
-    responses((status = 200, body = WebhookEnvelope), (status = 401, body = ErrorBody),
+    responses((status = 200, body = WebhookEnvelope),
         (status = 404, description = "No webhook configured", body = ErrorBody),
         (status = 409, description = "Plan without signed webhooks", body = ErrorBody)))]
 pub async fn get_webhook(
@@ -158,8 +155,7 @@ pub async fn get_webhook(
 /// Turn the webhook off (any plan). Events are no longer delivered; retries of earlier
 /// events are dropped. The delivery log stays.
 #[utoipa::path(delete, path = "/api/settings/webhook", tag = "webhooks",
-    security(("apiKey" = [])),
-    responses((status = 204, description = "Turned off"), (status = 401, body = ErrorBody),
+    responses((status = 204, description = "Turned off"),
         (status = 404, description = "No webhook configured", body = ErrorBody)))]
 pub async fn delete_webhook(
     State(state): State<AppState>,
@@ -185,9 +181,7 @@ pub struct RotateSecretRequest {
 /// the old secret's until the overlap ends, then the new one's).
 #[utoipa::path(post, path = "/api/settings/webhook/rotate-secret", tag = "webhooks",
     request_body(content = Option<RotateSecretRequest>, description = "Optional"),
-    security(("apiKey" = [])),
     responses((status = 200, body = WebhookEnvelope), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, description = "No webhook configured", body = ErrorBody),
         (status = 409, description = "Plan without signed webhooks", body = ErrorBody)))]
 pub async fn rotate_secret(
@@ -227,8 +221,7 @@ pub struct Queued {
 /// Send a signed `webhook.test` event to the webhook now, through the same queue,
 /// signatures and retries as every event. It shows up in the delivery log.
 #[utoipa::path(post, path = "/api/settings/webhook/test", tag = "webhooks",
-    security(("apiKey" = [])),
-    responses((status = 202, body = Queued), (status = 401, body = ErrorBody),
+    responses((status = 202, body = Queued),
         (status = 404, description = "No webhook configured", body = ErrorBody),
         (status = 409, description = "Plan without signed webhooks", body = ErrorBody)))]
 pub async fn test_webhook(

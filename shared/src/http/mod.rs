@@ -5,7 +5,7 @@
 pub mod auth;
 pub mod error;
 
-pub use error::{ApiError, ApiResult};
+pub use error::{ApiError, ApiResult, ErrorBody};
 
 use crate::runtime::metrics;
 use crate::runtime::state::AppState;
@@ -309,9 +309,55 @@ macro_rules! http_function {
 
         /// This function's part of the OpenAPI document.
         pub fn openapi() -> utoipa::openapi::OpenApi {
-            routes().split_for_parts().1
+            let mut doc = routes().split_for_parts().1;
+            $crate::http::document_access(&mut doc, $access);
+            doc
         }
     };
+}
+
+/// Declares on every operation of `doc` what its access rule means to a client: the
+/// security scheme, and the `401` (and, behind a tenant key, the rate limit's `429`) that
+/// the rule's middleware answers. Done here once, so no route can forget it.
+pub fn document_access(doc: &mut utoipa::openapi::OpenApi, access: Access) {
+    use utoipa::openapi::security::SecurityRequirement;
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let (scheme, statuses): (&str, &[&str]) = match access {
+        Access::TenantKey | Access::PublicApi => ("apiKey", &["401", "429"]),
+        Access::PlatformAdmin => ("platformAdmin", &["401"]),
+    };
+    let error = ResponseBuilder::new()
+        .description("")
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build();
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            op.security = Some(vec![SecurityRequirement::new(scheme, Vec::<String>::new())]);
+            for status in statuses {
+                op.responses
+                    .responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| error.clone().into());
+            }
+        }
+    }
+    let components = doc.components.get_or_insert_with(Default::default);
+    components
+        .schemas
+        .entry("ErrorBody".to_string())
+        .or_insert_with(|| <ErrorBody as utoipa::PartialSchema>::schema());
 }
 
 /// The schema references of an OpenAPI document and the schemas it defines, so a function
