@@ -357,7 +357,7 @@ pub fn document_access(doc: &mut utoipa::openapi::OpenApi, access: Access) {
     components
         .schemas
         .entry("ErrorBody".to_string())
-        .or_insert_with(|| <ErrorBody as utoipa::PartialSchema>::schema());
+        .or_insert_with(<ErrorBody as utoipa::PartialSchema>::schema);
 }
 
 /// The schema references of an OpenAPI document and the schemas it defines, so a function
