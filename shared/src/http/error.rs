@@ -92,18 +92,28 @@ impl From<crate::store::StoreError> for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+impl From<crate::services::sending::device::DeviceError> for ApiError {
+    fn from(e: crate::services::sending::device::DeviceError) -> Self {
+        use crate::services::sending::device::DeviceError as E;
+        let message = e.to_string();
+        match e {
+            E::NotFound(_) => ApiError::not_found(message),
+            E::NotConnected(_) | E::NoneConnected => ApiError::unprocessable(message),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::services::sending::SendError> for ApiError {
     fn from(e: crate::services::sending::SendError) -> Self {
         use crate::services::sending::SendError as E;
         let message = e.to_string();
         match e {
-            E::IdempotencyKeyReused | E::DeviceNotConnected(_) | E::NoConnectedDevice => {
-                ApiError::unprocessable(message)
-            }
+            E::IdempotencyKeyReused => ApiError::unprocessable(message),
             E::IdempotencyInProgress(_) | E::IdempotencyOutcomeUnknown(_) | E::DailyLimit(_) => {
                 ApiError::conflict(message)
             }
-            E::DeviceNotFound(_) => ApiError::not_found(message),
+            E::Device(e) => e.into(),
             E::BadMedia(_) => ApiError::bad_request(message),
             E::Store(e) => e.into(),
         }
@@ -125,8 +135,8 @@ impl From<crate::services::campaigns::CreateError> for ApiError {
         let message = e.to_string();
         match e {
             E::Invalid(_) => ApiError::bad_request(message),
-            E::ContactListNotFound(_) | E::DeviceNotFound(_) => ApiError::not_found(message),
-            E::DeviceNotConnected(_) | E::NoConnectedDevice => ApiError::unprocessable(message),
+            E::ContactListNotFound(_) => ApiError::not_found(message),
+            E::Device(e) => e.into(),
             E::Store(e) => e.into(),
         }
     }

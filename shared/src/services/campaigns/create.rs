@@ -8,6 +8,7 @@ use crate::domain::campaigns::{
 use crate::domain::time::iso;
 use crate::domain::{contacts, messages};
 use crate::runtime::state::AppState;
+use crate::services::sending::device::{self, DeviceError};
 use crate::store::campaigns::{Audience, Campaign};
 use crate::store::StoreError;
 use chrono::{DateTime, Utc};
@@ -42,12 +43,9 @@ pub enum CreateError {
     Invalid(String),
     #[error("\"contactListId\": contact list {0} not found")]
     ContactListNotFound(String),
-    #[error("\"deviceId\": device {0} not found")]
-    DeviceNotFound(String),
-    #[error("\"deviceId\": device {0} is not connected")]
-    DeviceNotConnected(String),
-    #[error("No connected device: add one with POST /api/devices (provider \"sandbox\" works without WhatsApp)")]
-    NoConnectedDevice,
+    /// The campaign's device (or, without one, any device) cannot send.
+    #[error(transparent)]
+    Device(DeviceError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -170,18 +168,12 @@ pub async fn create(
     };
 
     // The device must be there now (it is checked again for every message).
-    match &checked.device_id {
-        Some(id) => match store.get_device(tenant_id, id).await? {
-            Some(d) if d.is_connected() => {}
-            Some(_) => return Err(CreateError::DeviceNotConnected(id.clone())),
-            None => return Err(CreateError::DeviceNotFound(id.clone())),
-        },
-        None => {
-            if store.first_connected_device(tenant_id).await?.is_none() {
-                return Err(CreateError::NoConnectedDevice);
-            }
-        }
-    }
+    device::resolve(state, tenant_id, checked.device_id.as_deref())
+        .await
+        .map_err(|e| match e {
+            DeviceError::Store(e) => CreateError::Store(e),
+            e => CreateError::Device(e),
+        })?;
 
     let at = iso(now);
     let total = entries.len() as u64;

@@ -13,6 +13,7 @@
 //! message and releases its claim. A provider refusal leaves a `failed` message, answered
 //! with a non-2xx error that carries its id.
 
+pub mod device;
 pub mod window;
 
 use crate::adapters::providers::{Content, OutboundMessage, ProviderError};
@@ -25,13 +26,13 @@ use crate::domain::time::iso;
 use crate::runtime::retry::{retry, Backoff, Retry};
 use crate::runtime::state::AppState;
 use crate::store::api_keys::Principal;
-use crate::store::devices::Device;
 use crate::store::messages::{
     Completion, CreateOutcome, Direction, Failure, IdempotencyClaim, Message, MessageKind,
     MessageSource, StatusOutcome, StatusUpdate,
 };
 use crate::store::usage::{Reservation, Reserve};
 use chrono::{DateTime, Utc};
+use device::DeviceError;
 use std::time::Duration;
 
 /// Who a send is for: the tenant, the plan whose caps apply, and the API key that asked
@@ -70,12 +71,8 @@ pub enum SendError {
     /// The tenant's daily outbound cap; the message names the limit and the plan.
     #[error("{0}")]
     DailyLimit(String),
-    #[error("\"deviceId\": device {0} not found")]
-    DeviceNotFound(String),
-    #[error("\"deviceId\": device {0} is not connected")]
-    DeviceNotConnected(String),
-    #[error("No connected device: add one with POST /api/devices (provider \"sandbox\" works without WhatsApp)")]
-    NoConnectedDevice,
+    #[error(transparent)]
+    Device(DeviceError),
     /// The media URL failed its check; the message says why.
     #[error("{0}")]
     BadMedia(String),
@@ -83,16 +80,22 @@ pub enum SendError {
     Store(#[from] crate::store::StoreError),
 }
 
+/// A store failure while finding the device stays a store failure; the rest say which
+/// device could not be used.
+impl From<DeviceError> for SendError {
+    fn from(e: DeviceError) -> Self {
+        match e {
+            DeviceError::Store(e) => SendError::Store(e),
+            e => SendError::Device(e),
+        }
+    }
+}
+
 impl SendError {
     /// The send cannot go through the device it names (or any device): a campaign pauses
     /// until one is connected.
     pub fn is_device_unavailable(&self) -> bool {
-        matches!(
-            self,
-            SendError::DeviceNotFound(_)
-                | SendError::DeviceNotConnected(_)
-                | SendError::NoConnectedDevice
-        )
+        matches!(self, SendError::Device(_))
     }
 }
 
@@ -199,7 +202,7 @@ pub async fn send_with_id(
         state
             .store
             .create_outbound(&message, claim.as_ref(), now.timestamp()),
-        resolve_device(state, tenant_id, req.device_id.as_deref()),
+        device::resolve(state, tenant_id, req.device_id.as_deref()),
         media,
         reserve_outbound_unit(state, caller, now),
         window::read(state, tenant_id, req.to.as_str(), &req.content),
@@ -240,7 +243,7 @@ pub async fn send_with_id(
     };
     let device = match device {
         Ok(d) => d,
-        Err(e) => return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e).await),
+        Err(e) => return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e.into()).await),
     };
     // The 24-hour window (Cloud API, free-form content): a closed window is recorded and
     // answered like Meta's own refusal, without calling Meta. See `window`.
@@ -375,26 +378,6 @@ async fn abandon(
         tracing::error!(message_id = %id, error = %e, "discarding a stopped send failed");
     }
     reason
-}
-
-/// The device a send goes through.
-async fn resolve_device(
-    state: &AppState,
-    tenant_id: &str,
-    device_id: Option<&str>,
-) -> Result<Device, SendError> {
-    match device_id {
-        Some(id) => match state.store.get_device(tenant_id, id).await? {
-            Some(d) if d.is_connected() => Ok(d),
-            Some(_) => Err(SendError::DeviceNotConnected(id.to_string())),
-            None => Err(SendError::DeviceNotFound(id.to_string())),
-        },
-        None => state
-            .store
-            .first_connected_device(tenant_id)
-            .await?
-            .ok_or(SendError::NoConnectedDevice),
-    }
 }
 
 /// The answer the first request with this `Idempotency-Key` got.
