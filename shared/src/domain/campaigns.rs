@@ -383,10 +383,7 @@ pub fn plan_batch(now_ms: i64, next_send_at_ms: i64, delay_secs: u32, wanted: us
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(s: &str) -> DateTime<Utc> {
-        crate::domain::time::parse(s).unwrap_or_default()
-    }
+    use crate::domain::time::at;
 
     #[test]
     fn variables_are_filled_in_once() {

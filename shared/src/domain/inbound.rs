@@ -648,11 +648,8 @@ pub fn window_closed_message(peer: &str, last_inbound: Option<DateTime<Utc>>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::time::at;
     use serde_json::json;
-
-    fn at(s: &str) -> DateTime<Utc> {
-        crate::domain::time::parse(s).unwrap_or_default()
-    }
 
     #[test]
     fn signatures() {

@@ -107,10 +107,7 @@ pub fn next_midnight(t: DateTime<Utc>) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(s: &str) -> DateTime<Utc> {
-        crate::domain::time::parse(s).unwrap_or_default()
-    }
+    use crate::domain::time::at;
 
     #[test]
     fn every_cap_has_its_message() {

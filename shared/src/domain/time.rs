@@ -19,6 +19,12 @@ pub fn parse(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// A time for unit tests, from RFC 3339 text they are sure of.
+#[cfg(test)]
+pub fn at(s: &str) -> DateTime<Utc> {
+    parse(s).unwrap_or_else(|| panic!("not an RFC 3339 time: {s}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,8 @@ use crate::domain::quota::{cap_for, limit_reached_message, next_midnight, Limit}
 use crate::domain::time::iso;
 use crate::runtime::state::AppState;
 use crate::store::campaigns::{Audience, Campaign, Due, NewBatch, Recipient};
-use crate::store::contacts::AudienceMember;
+use crate::store::contacts::{AudienceMember, AudiencePage};
+use crate::store::StoreResult;
 use chrono::{DateTime, Utc};
 
 /// A suspended tenant's campaign is looked at again after this long.
@@ -106,20 +107,12 @@ async fn read_audience(
             Ok((members, (!done).then(|| cur.to_string()), done))
         }
         Audience::Tag { tag } => {
-            let mut cursor = c.cursor.clone();
-            // A page can come back empty with a cursor (the previous one ended exactly at
-            // the last contact): read on.
-            for _ in 0..3 {
-                let page = store
+            first_members(c.cursor.clone(), |cursor| async move {
+                store
                     .contacts_page_by_tag(&c.tenant_id, tag, cursor.as_deref(), size as i32)
-                    .await?;
-                let done = page.next_cursor.is_none();
-                if !page.members.is_empty() || done {
-                    return Ok((page.members, page.next_cursor, done));
-                }
-                cursor = page.next_cursor;
-            }
-            Ok((Vec::new(), cursor, false))
+                    .await
+            })
+            .await
         }
         Audience::ContactList { contact_list_id } => {
             // A deleted list ends the campaign's audience (its members may still be listed
@@ -131,25 +124,41 @@ async fn read_audience(
             {
                 return Ok((Vec::new(), None, true));
             }
-            let mut cursor = c.cursor.clone();
-            for _ in 0..3 {
-                let page = store
+            first_members(c.cursor.clone(), |cursor| async move {
+                store
                     .list_members_page(
                         &c.tenant_id,
                         contact_list_id,
                         cursor.as_deref(),
                         size as i32,
                     )
-                    .await?;
-                let done = page.next_cursor.is_none();
-                if !page.members.is_empty() || done {
-                    return Ok((page.members, page.next_cursor, done));
-                }
-                cursor = page.next_cursor;
-            }
-            Ok((Vec::new(), cursor, false))
+                    .await
+            })
+            .await
         }
     }
+}
+
+/// The next members of a paged audience (a tag, a list) from `cursor`: a page can come back
+/// empty with a cursor (the previous one ended exactly at the last member), so up to three
+/// pages are read until one has members or the audience ends.
+async fn first_members<F, Fut>(
+    mut cursor: Option<String>,
+    read: F,
+) -> Result<(Vec<AudienceMember>, Option<String>, bool), CampaignError>
+where
+    F: Fn(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = StoreResult<AudiencePage>>,
+{
+    for _ in 0..3 {
+        let page = read(cursor).await?;
+        let done = page.next_cursor.is_none();
+        if !page.members.is_empty() || done {
+            return Ok((page.members, page.next_cursor, done));
+        }
+        cursor = page.next_cursor;
+    }
+    Ok((Vec::new(), cursor, false))
 }
 
 pub(super) async fn queue_batch(
