@@ -12,7 +12,9 @@ use wati_shared::http::auth::Caller;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::{ApiJson, ApiQuery, PageParams};
-use wati_shared::store::contact_lists::{ListMember, ListMemberStatus, MemberOutcome, MemberRef};
+use wati_shared::store::contact_lists::{
+    ListMember, ListMemberStatus, MemberChange, MemberOutcome, MemberRef,
+};
 use wati_shared::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -166,7 +168,7 @@ pub async fn add_members(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ListMembersRequest>,
 ) -> ApiResult<Json<ListMembersReport>> {
-    change_members(&state, &caller.tenant_id, &id, req, Change::Add).await
+    change_members(&state, &caller.tenant_id, &id, req, MemberChange::Add).await
 }
 
 /// Remove contacts from a list (the contacts stay). Per entry: `removed`, `not_member`,
@@ -181,12 +183,7 @@ pub async fn remove_members(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ListMembersRequest>,
 ) -> ApiResult<Json<ListMembersReport>> {
-    change_members(&state, &caller.tenant_id, &id, req, Change::Remove).await
-}
-
-enum Change {
-    Add,
-    Remove,
+    change_members(&state, &caller.tenant_id, &id, req, MemberChange::Remove).await
 }
 
 /// Adds or removes the request's contacts, and reports on each entry.
@@ -195,23 +192,13 @@ async fn change_members(
     tenant_id: &str,
     list_id: &str,
     req: ListMembersRequest,
-    change: Change,
+    change: MemberChange,
 ) -> ApiResult<Json<ListMembersReport>> {
     let refs = req.refs()?;
     let now = iso(state.clock.now());
-    let outcomes = match change {
-        Change::Add => {
-            state
-                .store
-                .add_list_members(tenant_id, list_id, &refs, &now)
-                .await?
-        }
-        Change::Remove => {
-            state
-                .store
-                .remove_list_members(tenant_id, list_id, &refs, &now)
-                .await?
-        }
-    };
+    let outcomes = state
+        .store
+        .change_list_members(tenant_id, list_id, change, &refs, &now)
+        .await?;
     members_report(state, tenant_id, list_id, outcomes).await
 }

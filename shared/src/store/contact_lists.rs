@@ -101,6 +101,13 @@ struct Tombstone {
     deleted_at: String,
 }
 
+/// Whether a request adds contacts to a list or removes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberChange {
+    Add,
+    Remove,
+}
+
 /// Who to add or remove: a contact id, a normalised phone, or an entry already refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MemberRef {
@@ -404,41 +411,18 @@ impl Store {
             .collect())
     }
 
-    /// Adds contacts to a list. `None` if the list does not exist. One outcome per entry, in
-    /// order: `added`, `already_member`, `not_found`, or `error` (e.g. the contact is already
-    /// in 25 lists).
-    pub async fn add_list_members(
+    /// Adds contacts to a list or removes them from it. `None` if the list does not exist.
+    /// One outcome per entry, in order: `added`, `already_member`, `removed`, `not_member`,
+    /// `not_found`, or `error` (e.g. the contact is already in 25 lists).
+    pub async fn change_list_members(
         &self,
         tenant_id: &str,
         list_id: &str,
+        change: MemberChange,
         refs: &[MemberRef],
         now: &str,
     ) -> StoreResult<Option<Vec<MemberOutcome>>> {
-        self.change_members(tenant_id, list_id, refs, now, true)
-            .await
-    }
-
-    /// Removes contacts from a list. `None` if the list does not exist. One outcome per
-    /// entry: `removed`, `not_member`, `not_found` or `error`.
-    pub async fn remove_list_members(
-        &self,
-        tenant_id: &str,
-        list_id: &str,
-        refs: &[MemberRef],
-        now: &str,
-    ) -> StoreResult<Option<Vec<MemberOutcome>>> {
-        self.change_members(tenant_id, list_id, refs, now, false)
-            .await
-    }
-
-    async fn change_members(
-        &self,
-        tenant_id: &str,
-        list_id: &str,
-        refs: &[MemberRef],
-        now: &str,
-        add: bool,
-    ) -> StoreResult<Option<Vec<MemberOutcome>>> {
+        let add = change == MemberChange::Add;
         if self.list_item(tenant_id, list_id).await?.is_none() {
             return Ok(None);
         }
