@@ -26,13 +26,14 @@ pub use wati_shared::AppState;
 
 /// The store's records and outcomes the tests build or read directly.
 pub mod store {
+    pub use wati_shared::domain::messages::MessageKind;
     pub use wati_shared::store::auto_replies::{ReplyLogEntry, ReplyOutcome};
     pub use wati_shared::store::campaigns::{Campaign, Claim as RecipientClaim};
     pub use wati_shared::store::conversations::{
         Conversation, ConversationStatus, HistoryEntry, RecordInbound,
     };
     pub use wati_shared::store::keys;
-    pub use wati_shared::store::messages::{Direction, Message, MessageKind, MessageSource};
+    pub use wati_shared::store::messages::{Direction, Message, MessageSource};
     pub use wati_shared::store::usage::Reserve;
 }
 

@@ -4,11 +4,12 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
+use wati_shared::domain::messages::MessageKind;
 use wati_shared::domain::messages::MessageStatus;
 use wati_shared::http::auth::Caller;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
-use wati_shared::store::messages::{Direction, Message, MessageKind};
+use wati_shared::store::messages::{Direction, Message};
 use wati_shared::AppState;
 
 /// A message as the spec's lookup shows it (snake_case).

@@ -3,6 +3,7 @@
 //! and the 24-hour customer service window. No I/O: the webhook function and the inbound
 //! worker call these (`docs/inbound.md` has the protocol).
 
+use crate::domain::messages::MessageKind;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -174,59 +175,42 @@ fn profile_name(contacts: &[Value], message: &Value) -> Option<String> {
         })
 }
 
-/// What kind of message came in. Meta's types map one to one; anything else is `Unknown`
-/// (stored with Meta's type name and its raw JSON, never dropped).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum InboundKind {
-    Text,
-    Image,
-    Video,
-    Audio,
-    Document,
-    Sticker,
-    Location,
-    Contacts,
-    /// A quick-reply button of a template.
-    Button,
-    /// A reply to an interactive message (reply button, list row, flow).
-    Interactive,
-    Reaction,
-    Unknown,
-}
-
-impl InboundKind {
+/// Meta's message types, as this platform stores them.
+impl MessageKind {
     pub fn as_str(self) -> &'static str {
         match self {
-            InboundKind::Text => "text",
-            InboundKind::Image => "image",
-            InboundKind::Video => "video",
-            InboundKind::Audio => "audio",
-            InboundKind::Document => "document",
-            InboundKind::Sticker => "sticker",
-            InboundKind::Location => "location",
-            InboundKind::Contacts => "contacts",
-            InboundKind::Button => "button",
-            InboundKind::Interactive => "interactive",
-            InboundKind::Reaction => "reaction",
-            InboundKind::Unknown => "unknown",
+            MessageKind::Text => "text",
+            MessageKind::Image => "image",
+            MessageKind::Video => "video",
+            MessageKind::Audio => "audio",
+            MessageKind::Document => "document",
+            MessageKind::Sticker => "sticker",
+            MessageKind::Location => "location",
+            MessageKind::Contacts => "contacts",
+            MessageKind::Button => "button",
+            MessageKind::Interactive => "interactive",
+            MessageKind::Reaction => "reaction",
+            MessageKind::Template => "template",
+            MessageKind::Unknown => "unknown",
         }
     }
 
-    fn parse(t: &str) -> InboundKind {
+    /// Meta's `type`: one to one; anything else is `Unknown` (stored with Meta's type name
+    /// and its raw JSON, never dropped).
+    fn from_meta(t: &str) -> MessageKind {
         match t {
-            "text" => InboundKind::Text,
-            "image" => InboundKind::Image,
-            "video" => InboundKind::Video,
-            "audio" | "voice" => InboundKind::Audio,
-            "document" => InboundKind::Document,
-            "sticker" => InboundKind::Sticker,
-            "location" => InboundKind::Location,
-            "contacts" => InboundKind::Contacts,
-            "button" => InboundKind::Button,
-            "interactive" => InboundKind::Interactive,
-            "reaction" => InboundKind::Reaction,
-            _ => InboundKind::Unknown,
+            "text" => MessageKind::Text,
+            "image" => MessageKind::Image,
+            "video" => MessageKind::Video,
+            "audio" | "voice" => MessageKind::Audio,
+            "document" => MessageKind::Document,
+            "sticker" => MessageKind::Sticker,
+            "location" => MessageKind::Location,
+            "contacts" => MessageKind::Contacts,
+            "button" => MessageKind::Button,
+            "interactive" => MessageKind::Interactive,
+            "reaction" => MessageKind::Reaction,
+            _ => MessageKind::Unknown,
         }
     }
 
@@ -235,10 +219,10 @@ impl InboundKind {
     pub fn event_kind(self) -> super::webhooks::MessageKind {
         use super::webhooks::MessageKind as K;
         match self {
-            InboundKind::Image | InboundKind::Sticker => K::Image,
-            InboundKind::Video => K::Video,
-            InboundKind::Audio => K::Audio,
-            InboundKind::Document => K::Document,
+            MessageKind::Image | MessageKind::Sticker => K::Image,
+            MessageKind::Video => K::Video,
+            MessageKind::Audio => K::Audio,
+            MessageKind::Document => K::Document,
             _ => K::Text,
         }
     }
@@ -246,7 +230,7 @@ impl InboundKind {
     /// Whether automatic answers consider this message. Reactions, and types this platform
     /// does not understand, are stored for the inbox but never answered by a bot.
     pub fn answerable(self) -> bool {
-        !matches!(self, InboundKind::Reaction | InboundKind::Unknown)
+        !matches!(self, MessageKind::Reaction | MessageKind::Unknown)
     }
 }
 
@@ -286,7 +270,7 @@ pub struct InboundContent {
     pub timestamp: Option<i64>,
     /// Meta's `type`, as given.
     pub wa_type: String,
-    pub kind: InboundKind,
+    pub kind: MessageKind,
     /// The words of the message: a text's body, a caption, a button's or list row's title,
     /// a reaction's emoji, a location's or contact card's description.
     pub text: Option<String>,
@@ -348,7 +332,7 @@ pub fn parse_message(v: &Value) -> Result<InboundContent, String> {
         ));
     }
     let wa_type = str_at(v, &["type"]).unwrap_or("unknown").to_string();
-    let mut kind = InboundKind::parse(&wa_type);
+    let mut kind = MessageKind::from_meta(&wa_type);
     let mut content = InboundContent {
         wamid: wamid.to_string(),
         from,
@@ -363,12 +347,12 @@ pub fn parse_message(v: &Value) -> Result<InboundContent, String> {
         raw: None,
     };
     match kind {
-        InboundKind::Text => content.text = owned(str_at(v, &["text", "body"])),
-        InboundKind::Image
-        | InboundKind::Video
-        | InboundKind::Audio
-        | InboundKind::Document
-        | InboundKind::Sticker => {
+        MessageKind::Text => content.text = owned(str_at(v, &["text", "body"])),
+        MessageKind::Image
+        | MessageKind::Video
+        | MessageKind::Audio
+        | MessageKind::Document
+        | MessageKind::Sticker => {
             let inner = v
                 .get(wa_type.as_str())
                 .or_else(|| v.get("audio"))
@@ -383,10 +367,10 @@ pub fn parse_message(v: &Value) -> Result<InboundContent, String> {
                     });
                     content.text = owned(str_at(inner, &["caption"]));
                 }
-                None => kind = InboundKind::Unknown,
+                None => kind = MessageKind::Unknown,
             }
         }
-        InboundKind::Location => {
+        MessageKind::Location => {
             let loc = v.get("location").unwrap_or(&Value::Null);
             match (f64_at(loc, "latitude"), f64_at(loc, "longitude")) {
                 (Some(latitude), Some(longitude)) => {
@@ -399,10 +383,10 @@ pub fn parse_message(v: &Value) -> Result<InboundContent, String> {
                     content.text = Some(describe_location(&l));
                     content.location = Some(l);
                 }
-                _ => kind = InboundKind::Unknown,
+                _ => kind = MessageKind::Unknown,
             }
         }
-        InboundKind::Contacts => {
+        MessageKind::Contacts => {
             let names: Vec<String> = v
                 .get("contacts")
                 .and_then(Value::as_array)
@@ -422,19 +406,19 @@ pub fn parse_message(v: &Value) -> Result<InboundContent, String> {
                 })
                 .collect();
             if names.is_empty() {
-                kind = InboundKind::Unknown;
+                kind = MessageKind::Unknown;
             } else {
                 content.text = Some(format!("Shared contact: {}", names.join(", ")));
             }
         }
-        InboundKind::Button => {
+        MessageKind::Button => {
             content.text = owned(str_at(v, &["button", "text"]));
             content.reply_id = owned(str_at(v, &["button", "payload"]));
             if content.text.is_none() {
-                kind = InboundKind::Unknown;
+                kind = MessageKind::Unknown;
             }
         }
-        InboundKind::Interactive => {
+        MessageKind::Interactive => {
             let i = v.get("interactive").unwrap_or(&Value::Null);
             let reply = match str_at(i, &["type"]) {
                 Some("button_reply") => i.get("button_reply"),
@@ -447,20 +431,21 @@ pub fn parse_message(v: &Value) -> Result<InboundContent, String> {
                     content.text = owned(str_at(r, &["title"]).or_else(|| str_at(r, &["body"])));
                     content.reply_id = owned(str_at(r, &["id"]).or_else(|| str_at(r, &["name"])));
                     if content.text.is_none() && content.reply_id.is_none() {
-                        kind = InboundKind::Unknown;
+                        kind = MessageKind::Unknown;
                     }
                 }
-                None => kind = InboundKind::Unknown,
+                None => kind = MessageKind::Unknown,
             }
         }
-        InboundKind::Reaction => {
+        MessageKind::Reaction => {
             content.text = owned(str_at(v, &["reaction", "emoji"]));
             content.context_id = owned(str_at(v, &["reaction", "message_id"]));
         }
-        InboundKind::Unknown => {}
+        // Meta never sends a template to a business; `from_meta` never makes one.
+        MessageKind::Template | MessageKind::Unknown => {}
     }
     content.kind = kind;
-    if kind == InboundKind::Unknown {
+    if kind == MessageKind::Unknown {
         let raw = v.to_string();
         content.raw = Some(raw.chars().take(MAX_RAW_CHARS).collect());
     }
@@ -490,7 +475,7 @@ impl InboundContent {
     pub fn describe(&self) -> String {
         match (&self.text, self.kind) {
             (Some(t), _) => t.clone(),
-            (None, InboundKind::Unknown) => format!("[{} message]", self.wa_type),
+            (None, MessageKind::Unknown) => format!("[{} message]", self.wa_type),
             (None, k) => format!("[{}]", k.as_str()),
         }
     }
@@ -739,7 +724,7 @@ mod tests {
         let t = read(json!({"type": "text", "text": {"body": "What is the price?"}}));
         assert_eq!(
             (t.kind, t.text.as_deref()),
-            (InboundKind::Text, Some("What is the price?"))
+            (MessageKind::Text, Some("What is the price?"))
         );
         assert_eq!(t.from, "923001234567");
         assert_eq!(t.timestamp, Some(1_733_832_000));
@@ -777,7 +762,7 @@ mod tests {
         let loc = read(
             json!({"type": "location", "location": {"latitude": 24.86, "longitude": 67.0, "name": "Office", "address": "Main St"}}),
         );
-        assert_eq!(loc.kind, InboundKind::Location);
+        assert_eq!(loc.kind, MessageKind::Location);
         assert_eq!(
             loc.text.as_deref(),
             Some("Location: Office, Main St (24.86, 67)")
@@ -786,7 +771,7 @@ mod tests {
         let b = read(json!({"type": "button", "button": {"text": "Yes please", "payload": "YES"}}));
         assert_eq!(
             (b.kind, b.text.as_deref(), b.reply_id.as_deref()),
-            (InboundKind::Button, Some("Yes please"), Some("YES"))
+            (MessageKind::Button, Some("Yes please"), Some("YES"))
         );
 
         let i = read(
@@ -794,7 +779,7 @@ mod tests {
         );
         assert_eq!(
             (i.kind, i.text.as_deref(), i.reply_id.as_deref()),
-            (InboundKind::Interactive, Some("Pricing"), Some("row-2"))
+            (MessageKind::Interactive, Some("Pricing"), Some("row-2"))
         );
         let i = read(
             json!({"type": "interactive", "interactive": {"type": "button_reply", "button_reply": {"id": "b1", "title": "Talk to sales"}}, "context": {"from": "1555", "id": "wamid.OUT"}}),
@@ -814,7 +799,7 @@ mod tests {
         );
         assert_eq!(
             (r.kind, r.text.as_deref()),
-            (InboundKind::Reaction, Some("👍"))
+            (MessageKind::Reaction, Some("👍"))
         );
         assert!(!r.kind.answerable() && r.match_text().is_empty());
 
@@ -825,7 +810,7 @@ mod tests {
             json!({}),
         ] {
             let u = read(unknown.clone());
-            assert_eq!(u.kind, InboundKind::Unknown, "{unknown}");
+            assert_eq!(u.kind, MessageKind::Unknown, "{unknown}");
             assert!(u.raw.as_deref().is_some_and(|r| r.contains("wamid.X")));
             assert!(u.describe().ends_with("message]"), "{}", u.describe());
         }

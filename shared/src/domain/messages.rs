@@ -1,6 +1,7 @@
 //! Rules for outbound messages: recipient numbers, text, templates, the status lifecycle and
 //! `Idempotency-Key` handling. Every error is the exact message a client sees.
 
+use crate::domain::media::MediaKind;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -240,6 +241,43 @@ fn write_canonical(v: &serde_json::Value, out: &mut String) {
             out.push(']');
         }
         other => out.push_str(&other.to_string()),
+    }
+}
+
+/// What a message is: text, a media kind, a template, or (inbound only) what else customers
+/// send.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageKind {
+    Text,
+    Image,
+    Video,
+    Audio,
+    Document,
+    Template,
+    // Inbound only (what customers can send besides text and media).
+    Sticker,
+    Location,
+    Contacts,
+    /// A template's quick-reply button.
+    Button,
+    /// A reply to an interactive message (button, list row, flow).
+    Interactive,
+    Reaction,
+    /// A type this platform does not understand: stored with Meta's type and JSON.
+    Unknown,
+}
+
+impl From<MediaKind> for MessageKind {
+    fn from(k: MediaKind) -> Self {
+        match k {
+            MediaKind::Image => MessageKind::Image,
+            MediaKind::Video => MessageKind::Video,
+            MediaKind::Audio => MessageKind::Audio,
+            MediaKind::Document => MessageKind::Document,
+        }
     }
 }
 

@@ -16,10 +16,11 @@
 use super::auto_replies::AiSettings;
 use super::devices::Device;
 use super::keys::*;
-use super::messages::{message_item_with, Direction, Message, MessageKind};
+use super::messages::{message_item_with, Direction, Message};
 use super::table::{self, keyed, Commit, Cond, Query, Returns, Written};
 use super::tenants::{Tenant, TenantItem};
 use super::{from_item, n, s, to_item, Item, Store, StoreError, StoreResult};
+use crate::domain::messages::MessageKind;
 use crate::domain::time::{iso, iso_millis};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -503,7 +504,6 @@ impl Store {
 mod tests {
     use super::*;
     use crate::domain::time::at;
-
 
     #[test]
     fn a_new_message_reopens_and_counts() {

@@ -13,7 +13,7 @@ use super::keys::*;
 use super::table::{self, keyed, Commit, Cond, Query, Returns, Written};
 use super::{from_item, n, s, Item, Store, StoreError, StoreResult};
 use crate::domain::devices::ProviderKind;
-use crate::domain::media::MediaKind;
+use crate::domain::messages::MessageKind;
 use crate::domain::messages::MessageStatus;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
@@ -23,39 +23,6 @@ use serde::{Deserialize, Serialize};
 pub enum Direction {
     In,
     Out,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum MessageKind {
-    Text,
-    Image,
-    Video,
-    Audio,
-    Document,
-    Template,
-    // Inbound only (what customers can send besides text and media).
-    Sticker,
-    Location,
-    Contacts,
-    /// A template's quick-reply button.
-    Button,
-    /// A reply to an interactive message (button, list row, flow).
-    Interactive,
-    Reaction,
-    /// A type this platform does not understand: stored with Meta's type and JSON.
-    Unknown,
-}
-
-impl From<MediaKind> for MessageKind {
-    fn from(k: MediaKind) -> Self {
-        match k {
-            MediaKind::Image => MessageKind::Image,
-            MediaKind::Video => MessageKind::Video,
-            MediaKind::Audio => MessageKind::Audio,
-            MediaKind::Document => MessageKind::Document,
-        }
-    }
 }
 
 /// What sent an outbound message. Every outbound message counts against the daily cap,

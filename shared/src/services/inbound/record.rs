@@ -4,8 +4,7 @@
 
 use super::MessageJob;
 use crate::domain::inbound::{
-    inbound_message_id, media_url, parse_message, reported_time, InboundContent, InboundKind,
-    Location,
+    inbound_message_id, media_url, parse_message, reported_time, InboundContent, Location,
 };
 use crate::domain::messages::MessageStatus;
 use crate::domain::time::iso;
@@ -14,7 +13,7 @@ use crate::runtime::retry::{retry, Backoff, Retry};
 use crate::runtime::state::AppState;
 use crate::services::events::{self, PublishError};
 use crate::store::conversations::{Conversation, Handling, InboundContext, RecordInbound};
-use crate::store::messages::{Direction, Message, MessageKind, MessageSource};
+use crate::store::messages::{Direction, Message, MessageSource};
 use crate::store::StoreError;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
@@ -282,7 +281,7 @@ fn inbound_message(
         tenant_id: job.tenant_id.clone(),
         direction: Direction::In,
         peer: content.from.clone(),
-        kind: message_kind(content.kind),
+        kind: content.kind,
         text: content.text.clone(),
         media_url: media.map(|m| {
             media_url(
@@ -356,23 +355,6 @@ async fn publish_received(
             .map_err(Retry::Again)
     })
     .await
-}
-
-fn message_kind(k: InboundKind) -> MessageKind {
-    match k {
-        InboundKind::Text => MessageKind::Text,
-        InboundKind::Image => MessageKind::Image,
-        InboundKind::Video => MessageKind::Video,
-        InboundKind::Audio => MessageKind::Audio,
-        InboundKind::Document => MessageKind::Document,
-        InboundKind::Sticker => MessageKind::Sticker,
-        InboundKind::Location => MessageKind::Location,
-        InboundKind::Contacts => MessageKind::Contacts,
-        InboundKind::Button => MessageKind::Button,
-        InboundKind::Interactive => MessageKind::Interactive,
-        InboundKind::Reaction => MessageKind::Reaction,
-        InboundKind::Unknown => MessageKind::Unknown,
-    }
 }
 
 /// What an inbound message item holds besides the [`Message`] fields.

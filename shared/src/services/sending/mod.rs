@@ -18,6 +18,7 @@ pub mod window;
 
 use crate::adapters::providers::{Content, OutboundMessage, ProviderError};
 use crate::domain::media::MediaKind;
+use crate::domain::messages::MessageKind;
 use crate::domain::messages::{MessageStatus, IDEMPOTENCY_TTL_SECS};
 use crate::domain::phone::Phone;
 use crate::domain::plans::{LimitOverrides, Plan};
@@ -27,8 +28,8 @@ use crate::runtime::retry::{retry, Backoff, Retry};
 use crate::runtime::state::AppState;
 use crate::store::api_keys::Principal;
 use crate::store::messages::{
-    Completion, CreateOutcome, Direction, Failure, IdempotencyClaim, Message, MessageKind,
-    MessageSource, StatusOutcome, StatusUpdate,
+    Completion, CreateOutcome, Direction, Failure, IdempotencyClaim, Message, MessageSource,
+    StatusOutcome, StatusUpdate,
 };
 use crate::store::usage::{Reservation, Reserve};
 use chrono::{DateTime, Utc};
