@@ -40,10 +40,7 @@ pub struct UpdateTenantKeyRequest {
     pub status: Option<KeyStatus>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TenantKeyEnvelope {
-    pub key: ApiKeyInfo,
-}
+wati_shared::envelope!(TenantKeyEnvelope, key: ApiKeyInfo);
 
 /// Tune one of a tenant's keys: its per-minute rate limit, or disable it (the spec's
 /// Admin → Rate Limits).

@@ -111,12 +111,7 @@ async fn create_tenant(
     ))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct TenantPage {
-    pub tenants: Vec<TenantView>,
-    pub next_cursor: Option<String>,
-}
+wati_shared::page!(TenantPage, tenants: TenantView);
 
 pub async fn list_tenants_inner(state: &AppState, page: &PageParams) -> ApiResult<TenantPage> {
     let (tenants, next_cursor) = state
@@ -140,10 +135,7 @@ async fn list_tenants(
     Ok(Json(list_tenants_inner(&state, &page).await?))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TenantEnvelope {
-    pub tenant: TenantView,
-}
+wati_shared::envelope!(TenantEnvelope, tenant: TenantView);
 
 pub async fn get_tenant_inner(state: &AppState, id: &str) -> ApiResult<TenantEnvelope> {
     let tenant = state

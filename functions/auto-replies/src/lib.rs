@@ -78,10 +78,7 @@ fn content(req: &RuleRequest) -> ApiResult<RuleContent> {
     })
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RuleEnvelope {
-    pub rule: Rule,
-}
+wati_shared::envelope!(RuleEnvelope, rule: Rule);
 
 /// Create a keyword rule (counts against the plan's rule cap).
 #[utoipa::path(post, path = "/api/auto-replies", tag = "auto-replies",
@@ -214,12 +211,7 @@ async fn delete_rule(
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ReplyLogPage {
-    pub entries: Vec<ReplyLogEntry>,
-    pub next_cursor: Option<String>,
-}
+wati_shared::page!(ReplyLogPage, entries: ReplyLogEntry);
 
 /// The auto-reply log, newest first: what answered each inbound message, or why nothing did.
 #[utoipa::path(get, path = "/api/auto-replies/log", tag = "auto-replies",

@@ -141,17 +141,9 @@ pub struct CreatedCampaign {
     pub campaign: CampaignView,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CampaignEnvelope {
-    pub campaign: CampaignView,
-}
+wati_shared::envelope!(CampaignEnvelope, campaign: CampaignView);
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CampaignPage {
-    pub campaigns: Vec<CampaignView>,
-    pub next_cursor: Option<String>,
-}
+wati_shared::page!(CampaignPage, campaigns: CampaignView);
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -229,12 +221,7 @@ impl From<Listed> for RecipientView {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RecipientPage {
-    pub recipients: Vec<RecipientView>,
-    pub next_cursor: Option<String>,
-}
+wati_shared::page!(RecipientPage, recipients: RecipientView);
 
 /// What `run` did.
 #[derive(Debug, Serialize, ToSchema)]

@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use wati_shared::domain::contacts::{self as rules, Search, TagChange};
 use wati_shared::domain::phone;
@@ -29,13 +29,7 @@ pub struct ContactQuery {
     pub search: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ContactPage {
-    pub contacts: Vec<Contact>,
-    /// Pass as `cursor` for the next page; `null` on the last one.
-    pub next_cursor: Option<String>,
-}
+wati_shared::page!(ContactPage, contacts: Contact);
 
 /// List contacts: all (newest first), by `tag`, or by phone or name prefix (`search`).
 /// Each page is one query that reads only that page.
@@ -77,10 +71,7 @@ pub async fn list_contacts(
     }))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ContactEnvelope {
-    pub contact: Contact,
-}
+wati_shared::envelope!(ContactEnvelope, contact: Contact);
 
 fn not_found() -> ApiError {
     ApiError::not_found("Contact not found")

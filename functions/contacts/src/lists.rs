@@ -26,10 +26,7 @@ pub struct CreateContactListRequest {
     pub name: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ContactListEnvelope {
-    pub list: ContactList,
-}
+wati_shared::envelope!(ContactListEnvelope, list: ContactList);
 
 /// Create a contact list (its id is the spec's `contactListId`).
 #[utoipa::path(post, path = "/api/contact-lists", tag = "contact lists",
@@ -49,12 +46,7 @@ pub async fn create_list(
     Ok((StatusCode::CREATED, Json(ContactListEnvelope { list })))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ContactListPage {
-    pub lists: Vec<ContactList>,
-    pub next_cursor: Option<String>,
-}
+wati_shared::page!(ContactListPage, lists: ContactList);
 
 /// The tenant's contact lists, newest first, with their member counts.
 #[utoipa::path(get, path = "/api/contact-lists", tag = "contact lists",

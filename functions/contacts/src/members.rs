@@ -17,12 +17,7 @@ use wati_shared::store::contact_lists::{
 };
 use wati_shared::AppState;
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ListMemberPage {
-    pub members: Vec<ListMember>,
-    pub next_cursor: Option<String>,
-}
+wati_shared::page!(ListMemberPage, members: ListMember);
 
 /// A list's members, a page at a time (in contact order).
 #[utoipa::path(get, path = "/api/contact-lists/{id}/members", tag = "contact lists",

@@ -94,10 +94,7 @@ impl From<Message> for MessageView {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MessageEnvelope {
-    pub message: MessageView,
-}
+wati_shared::envelope!(MessageEnvelope, message: MessageView);
 
 /// Look up a message by our id (from `/send`) or by WhatsApp's `messageId`.
 #[utoipa::path(get, path = "/api/public/v1/messages/{id}", tag = "messages",

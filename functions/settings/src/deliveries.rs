@@ -6,8 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use wati_shared::domain::webhooks::EventType;
 use wati_shared::http::auth::Caller;
 use wati_shared::http::error::{ApiResult, ErrorBody};
@@ -32,12 +32,7 @@ pub struct DeliveryQuery {
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DeliveryPageBody {
-    pub deliveries: Vec<Delivery>,
-    pub next_cursor: Option<String>,
-}
+wati_shared::page!(DeliveryPageBody, deliveries: Delivery);
 
 pub(crate) fn event_id_param(id: &str, what: &str) -> ApiResult<String> {
     uuid::Uuid::parse_str(id.trim())
@@ -107,10 +102,7 @@ pub async fn list_deliveries(
     }))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeliveryEnvelope {
-    pub delivery: DeliveryDetail,
-}
+wati_shared::envelope!(DeliveryEnvelope, delivery: DeliveryDetail);
 
 /// One delivery with the exact body every attempt sent.
 #[utoipa::path(get, path = "/api/webhooks/deliveries/{id}", tag = "webhooks",
@@ -136,10 +128,7 @@ pub(crate) fn delivery_not_found() -> ApiError {
     ApiError::not_found("Delivery not found")
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RedeliveryEnvelope {
-    pub delivery: Delivery,
-}
+wati_shared::envelope!(RedeliveryEnvelope, delivery: Delivery);
 
 /// Send a delivered or dropped event again, with the same id and body, to the webhook's
 /// current URL: a new round of attempts with the full retry schedule.

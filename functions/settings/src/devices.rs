@@ -38,10 +38,7 @@ pub struct DeviceView {
     pub created_at: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeviceEnvelope {
-    pub device: DeviceView,
-}
+wati_shared::envelope!(DeviceEnvelope, device: DeviceView);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeviceList {

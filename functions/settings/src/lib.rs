@@ -142,10 +142,7 @@ pub struct UpdateKeyRequest {
     pub rate_limit_per_minute: Option<u32>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct KeyEnvelope {
-    pub key: ApiKeyInfo,
-}
+wati_shared::envelope!(KeyEnvelope, key: ApiKeyInfo);
 
 fn changed(outcome: KeyChangeOutcome, revoked_message: &str) -> ApiResult<Json<KeyEnvelope>> {
     match outcome {

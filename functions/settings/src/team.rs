@@ -25,10 +25,7 @@ pub struct AddMemberRequest {
     pub role: Option<Role>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MemberEnvelope {
-    pub member: Member,
-}
+wati_shared::envelope!(MemberEnvelope, member: Member);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MemberList {

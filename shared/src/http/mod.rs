@@ -316,6 +316,35 @@ macro_rules! http_function {
     };
 }
 
+/// A page of a listing, as every listing of the API answers it: the items under the name
+/// the spec gives them, and `nextCursor` (`null` on the last page).
+#[macro_export]
+macro_rules! page {
+    ($(#[$meta:meta])* $name:ident, $field:ident: $item:ty) => {
+        $(#[$meta])*
+        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $name {
+            pub $field: Vec<$item>,
+            /// Pass as `cursor` for the next page; `null` on the last one.
+            pub next_cursor: Option<String>,
+        }
+    };
+}
+
+/// One resource under its name, as the API answers a read or a write of one
+/// (`{"contact": {…}}`).
+#[macro_export]
+macro_rules! envelope {
+    ($(#[$meta:meta])* $name:ident, $field:ident: $item:ty) => {
+        $(#[$meta])*
+        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+        pub struct $name {
+            pub $field: $item,
+        }
+    };
+}
+
 /// Declares on every operation of `doc` what its access rule means to a client: the
 /// security scheme, and the `401` (and, behind a tenant key, the rate limit's `429`) that
 /// the rule's middleware answers. Done here once, so no route can forget it.
