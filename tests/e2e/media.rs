@@ -21,9 +21,9 @@ async fn setup() -> Setup {
         meta: fake, files, ..
     } = Fakes::spawn().await;
     let app = TestApp::start_with(sending_options(&fake.base)).await;
-    let t = app.tenant("pro").await;
-    let device = t.cloud_device(&fake, "106540352242922", "EAAGmedia").await;
-    app.open_window(&t.id, &device, "923001234567").await;
+    let (t, _) = app
+        .cloud_sender(&fake, "106540352242922", "EAAGmedia", "923001234567")
+        .await;
     Setup {
         app,
         fake,

@@ -26,10 +26,7 @@ async fn setup_with(f: impl FnOnce(&mut TestOptions)) -> Setup {
     let mut opts = sending_options(&fake.base);
     f(&mut opts);
     let app = TestApp::start_with(opts).await;
-    let tenant = app.tenant("pro").await;
-    let device = tenant.cloud_device(&fake, PHONE, TOKEN).await;
-    // The customer wrote first: free-form sends are inside the 24-hour window.
-    app.open_window(&tenant.id, &device, "923001234567").await;
+    let (tenant, device) = app.cloud_sender(&fake, PHONE, TOKEN, "923001234567").await;
     Setup {
         app,
         fake,

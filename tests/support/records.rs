@@ -1,7 +1,8 @@
 //! Records written straight into the store, for states the API cannot reach on its own
 //! (a worker that died half-way, a message still pending, a customer's earlier message).
 
-use crate::app::TestApp;
+use crate::app::{Tenant, TestApp};
+use crate::fake_meta::FakeMeta;
 use crate::shared::store::{
     Conversation, Direction, Message, MessageKind, MessageSource, RecordInbound,
 };
@@ -90,6 +91,21 @@ impl TestApp {
     pub async fn open_window(&self, tenant_id: &str, device_id: &str, peer: &str) {
         self.customer_wrote_at(tenant_id, device_id, peer, self.clock.now())
             .await;
+    }
+
+    /// A pro tenant with a Cloud API device on `fake` whose customer `peer` wrote just now,
+    /// so free-form sends to them are inside the 24-hour window: the tenant and the device id.
+    pub async fn cloud_sender(
+        &self,
+        fake: &FakeMeta,
+        phone_number_id: &str,
+        token: &str,
+        peer: &str,
+    ) -> (Tenant, String) {
+        let tenant = self.tenant("pro").await;
+        let device = tenant.cloud_device(fake, phone_number_id, token).await;
+        self.open_window(&tenant.id, &device, peer).await;
+        (tenant, device)
     }
 
     /// The customer `peer` wrote to the device at `at`.
