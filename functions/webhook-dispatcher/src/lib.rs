@@ -37,7 +37,7 @@ pub async fn handle(state: &AppState, event: SqsEvent) -> SqsBatchResponse {
             }
         },
     };
-    let dispatcher = Dispatcher::with_client(state.clone(), http);
+    let dispatcher = Dispatcher::new(state.clone(), http);
     run_batch("webhook-dispatcher", event, |record| {
         let dispatcher = &dispatcher;
         async move {

@@ -2,10 +2,9 @@
 //! `SendMessageBatch`, and the entries SQS refused tried again (with backoff) before the
 //! call fails naming which messages were not queued.
 
-use crate::runtime::retry::{retry, Backoff, Retry};
+use crate::runtime::retry::Backoff;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use serde::Serialize;
-use std::sync::Mutex;
 
 /// SQS's longest per-message delay.
 pub const MAX_DELAY_SECS: u32 = 900;
@@ -15,6 +14,7 @@ const BATCH: usize = 10;
 
 /// Tries per chunk: refused entries are sent again this many times in all.
 const ATTEMPTS: u32 = 3;
+const BACKOFF: Backoff = Backoff::new(ATTEMPTS);
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
@@ -77,46 +77,33 @@ pub async fn send_all<T: Serialize>(
                     .map_err(|e| QueueError::Body(e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        // Narrowed to the entries SQS refused, between tries.
-        let pending = Mutex::new(entries);
-        let sent = retry(Backoff::new(ATTEMPTS), |_| {
-            let batch = pending.lock().map(|p| p.clone()).unwrap_or_default();
-            let pending = &pending;
-            async move {
-                let out = sqs
-                    .send_message_batch()
-                    .queue_url(queue_url)
-                    .set_entries(Some(batch))
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        QueueError::Sqs(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())
-                    })?;
-                if out.failed.is_empty() {
-                    return Ok(());
-                }
-                let refused: Vec<String> = out.failed.into_iter().map(|f| f.id).collect();
-                if let Ok(mut p) = pending.lock() {
-                    p.retain(|e| refused.iter().any(|id| id == e.id()));
-                }
-                Err(Retry::Again(QueueError::NotQueued {
-                    not_queued: refused
-                        .iter()
-                        .filter_map(|id| id.parse::<usize>().ok())
-                        .map(|i| c * BATCH + i)
-                        .collect(),
-                    total: messages.len(),
-                }))
+        // Each try sends only what SQS refused the time before.
+        let mut pending = entries;
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                BACKOFF.pause(attempt - 1).await;
             }
-        })
-        .await;
-        match sent {
-            Ok(()) => {}
-            Err(QueueError::NotQueued {
-                not_queued: ids, ..
-            }) => not_queued.extend(ids),
-            Err(e) => return Err(e),
+            let out = sqs
+                .send_message_batch()
+                .queue_url(queue_url)
+                .set_entries(Some(pending.clone()))
+                .send()
+                .await
+                .map_err(|e| {
+                    QueueError::Sqs(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())
+                })?;
+            let refused: Vec<String> = out.failed.into_iter().map(|f| f.id).collect();
+            pending.retain(|e| refused.iter().any(|id| id == e.id()));
+            if pending.is_empty() {
+                break;
+            }
         }
+        not_queued.extend(
+            pending
+                .iter()
+                .filter_map(|e| e.id().parse::<usize>().ok())
+                .map(|i| c * BATCH + i),
+        );
     }
     match not_queued.is_empty() {
         true => Ok(()),

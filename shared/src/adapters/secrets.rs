@@ -101,7 +101,7 @@ impl DeviceSecrets {
 
     /// The credentials, from the cache when fresh.
     pub async fn get(&self, name: &str) -> Result<Arc<CloudApiCredentials>, SecretError> {
-        if let Some(creds) = self.cache.get(&name.to_string()).await {
+        if let Some(creds) = self.cache.get(name).await {
             return Ok(creds);
         }
         let value = read_secret(&self.client, name).await?;
@@ -114,7 +114,7 @@ impl DeviceSecrets {
 
     /// Forgets a cached value (the provider said the token is no longer valid).
     pub async fn invalidate(&self, name: &str) {
-        self.cache.remove(&name.to_string()).await;
+        self.cache.remove(name).await;
     }
 
     /// Deletes the secret for good (no recovery window: the tenant removed the device).

@@ -177,24 +177,6 @@ fn profile_name(contacts: &[Value], message: &Value) -> Option<String> {
 
 /// Meta's message types, as this platform stores them.
 impl MessageKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MessageKind::Text => "text",
-            MessageKind::Image => "image",
-            MessageKind::Video => "video",
-            MessageKind::Audio => "audio",
-            MessageKind::Document => "document",
-            MessageKind::Sticker => "sticker",
-            MessageKind::Location => "location",
-            MessageKind::Contacts => "contacts",
-            MessageKind::Button => "button",
-            MessageKind::Interactive => "interactive",
-            MessageKind::Reaction => "reaction",
-            MessageKind::Template => "template",
-            MessageKind::Unknown => "unknown",
-        }
-    }
-
     /// Meta's `type`: one to one; anything else is `Unknown` (stored with Meta's type name
     /// and its raw JSON, never dropped).
     fn from_meta(t: &str) -> MessageKind {

@@ -270,6 +270,27 @@ pub enum MessageKind {
     Unknown,
 }
 
+impl MessageKind {
+    /// The name the API and Meta give the kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Text => "text",
+            MessageKind::Image => "image",
+            MessageKind::Video => "video",
+            MessageKind::Audio => "audio",
+            MessageKind::Document => "document",
+            MessageKind::Sticker => "sticker",
+            MessageKind::Location => "location",
+            MessageKind::Contacts => "contacts",
+            MessageKind::Button => "button",
+            MessageKind::Interactive => "interactive",
+            MessageKind::Reaction => "reaction",
+            MessageKind::Template => "template",
+            MessageKind::Unknown => "unknown",
+        }
+    }
+}
+
 impl From<MediaKind> for MessageKind {
     fn from(k: MediaKind) -> Self {
         match k {

@@ -1,6 +1,7 @@
 //! The one per-instance cache: values kept for a fixed time, so what was read from Secrets
 //! Manager (a rotated token, a new admin key) takes effect without a redeploy.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::time::{Duration, Instant};
@@ -21,7 +22,10 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     }
 
     /// The value, while it is fresh.
-    pub async fn get(&self, key: &K) -> Option<V> {
+    pub async fn get<Q: Eq + Hash + ?Sized>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
         let entries = self.entries.read().await;
         let (at, value) = entries.get(key)?;
         (at.elapsed() < self.ttl).then(|| value.clone())
@@ -34,7 +38,10 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
             .insert(key, (Instant::now(), value));
     }
 
-    pub async fn remove(&self, key: &K) {
+    pub async fn remove<Q: Eq + Hash + ?Sized>(&self, key: &Q)
+    where
+        K: Borrow<Q>,
+    {
         self.entries.write().await.remove(key);
     }
 }

@@ -54,13 +54,8 @@ struct Sent {
 }
 
 impl Dispatcher {
-    pub fn new(state: AppState) -> Result<Self, reqwest::Error> {
-        let http = OutboundHttp::new(state.config.outbound.allow_loopback_targets, USER_AGENT)?;
-        Ok(Dispatcher { state, http })
-    }
-
-    /// A dispatcher sharing an HTTP client built earlier (one per process).
-    pub fn with_client(state: AppState, http: OutboundHttp) -> Self {
+    /// A dispatcher on an HTTP client built once per process (see the dispatcher function).
+    pub fn new(state: AppState, http: OutboundHttp) -> Self {
         Dispatcher { state, http }
     }
 

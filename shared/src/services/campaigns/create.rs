@@ -50,6 +50,16 @@ pub enum CreateError {
     Store(#[from] StoreError),
 }
 
+/// A store failure while finding the device stays a store failure.
+impl From<DeviceError> for CreateError {
+    fn from(e: DeviceError) -> Self {
+        match e {
+            DeviceError::Store(e) => CreateError::Store(e),
+            e => CreateError::Device(e),
+        }
+    }
+}
+
 impl From<String> for CreateError {
     fn from(message: String) -> Self {
         CreateError::Invalid(message)
@@ -168,12 +178,7 @@ pub async fn create(
     };
 
     // The device must be there now (it is checked again for every message).
-    device::resolve(state, tenant_id, checked.device_id.as_deref())
-        .await
-        .map_err(|e| match e {
-            DeviceError::Store(e) => CreateError::Store(e),
-            e => CreateError::Device(e),
-        })?;
+    device::resolve(state, tenant_id, checked.device_id.as_deref()).await?;
 
     let at = iso(now);
     let total = entries.len() as u64;

@@ -33,6 +33,9 @@ const CLAIM_CONTENDED: &str = "the recipient's claim kept conflicting";
 /// brings it back after the visibility timeout; nothing was sent).
 pub async fn handle_task(state: &AppState, task: SendTask) -> Result<TaskResult, String> {
     let store = &state.store;
+    // Validated when the campaign was created: a bad number here is a bug. It is refused
+    // before the claim, so the message goes to the DLQ and the recipient stays queued.
+    let to = Phone::parse("to", &task.to).map_err(|e| format!("campaign task: {e}"))?;
     let message_id = uuid::Uuid::now_v7().to_string();
     let claim = retry(Backoff::new(4), |_| async {
         let now = state.clock.now();
@@ -86,8 +89,7 @@ pub async fn handle_task(state: &AppState, task: SendTask) -> Result<TaskResult,
         api_key_id: Some(task.key_id.clone()).filter(|k| !k.is_empty()),
     };
     let request = SendRequest {
-        // Validated when the campaign was created: a bad number here is a bug, left to the DLQ.
-        to: Phone::parse("to", &task.to).map_err(|e| format!("campaign task: {e}"))?,
+        to,
         content: Content::Text {
             body: task.text.clone(),
         },
