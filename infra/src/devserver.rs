@@ -218,18 +218,15 @@ pub async fn poll_once(
         .filter_map(|m| Some((m.message_id.clone()?, m.receipt_handle.clone()?)))
         .collect();
     let response = handler(sqs_event(records)).await;
-    let failed: HashSet<String> = match report_batch_item_failures {
-        true => response
-            .batch_item_failures
-            .into_iter()
-            .map(|f| f.item_identifier)
-            .collect(),
-        // Without ReportBatchItemFailures, Lambda treats any failure as the whole batch's.
-        false if !response.batch_item_failures.is_empty() => {
-            receipts.iter().map(|(id, _)| id.clone()).collect()
-        }
-        false => HashSet::new(),
-    };
+    let mut failed: HashSet<String> = response
+        .batch_item_failures
+        .into_iter()
+        .map(|f| f.item_identifier)
+        .collect();
+    // Without ReportBatchItemFailures, Lambda treats any failure as the whole batch's.
+    if !report_batch_item_failures && !failed.is_empty() {
+        failed = receipts.iter().map(|(id, _)| id.clone()).collect();
+    }
     let done: Vec<DeleteMessageBatchRequestEntry> = receipts
         .iter()
         .filter(|(id, _)| !failed.contains(id))

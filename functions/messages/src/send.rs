@@ -17,7 +17,7 @@ use wati_shared::http::auth::Caller;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::{parse_json, required};
-use wati_shared::services::sending::{self, MediaCheck, SendRequest};
+use wati_shared::services::sending::{self, MediaCheck, SendRequest, Sender};
 use wati_shared::store::messages::MessageSource;
 use wati_shared::AppState;
 
@@ -150,7 +150,7 @@ pub(crate) async fn send(
         source: MessageSource::Api,
     };
     Ok(answer(
-        sending::send(&state, &(&caller).into(), request).await?,
+        sending::send(&state, &Sender::from(&caller), request).await?,
     ))
 }
 
@@ -242,6 +242,6 @@ pub(crate) async fn send_media(
         source: MessageSource::Api,
     };
     Ok(answer(
-        sending::send(&state, &(&caller).into(), request).await?,
+        sending::send(&state, &Sender::from(&caller), request).await?,
     ))
 }
