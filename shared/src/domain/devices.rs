@@ -221,44 +221,46 @@ mod tests {
 
     #[test]
     fn each_problem_names_its_field() {
-        let err = |f: fn(&mut DeviceInput)| {
-            let mut i = cloud();
-            f(&mut i);
-            new_device(i).err().unwrap_or_default()
-        };
-        assert_eq!(err(|i| i.name = None), "\"name\" must not be empty");
-        assert_eq!(
-            err(|i| i.provider = None),
-            "\"provider\" is required: \"sandbox\" or \"cloud_api\""
-        );
-        assert_eq!(
-            err(|i| i.provider = Some("baileys".into())),
-            "\"provider\" must be \"sandbox\" or \"cloud_api\""
-        );
-        assert_eq!(
-            err(|i| i.phone_number_id = None),
-            "\"phoneNumberId\" is required for cloud_api devices"
-        );
-        assert_eq!(
-            err(|i| i.waba_id = Some("abc".into())),
-            "\"wabaId\" must be Meta's numeric id"
-        );
-        assert_eq!(
-            err(|i| i.access_token = Some(" ".into())),
-            "\"accessToken\" is required for cloud_api devices"
-        );
-        assert_eq!(
-            err(|i| i.app_secret = None),
-            "\"appSecret\" is required for cloud_api devices"
-        );
-        assert_eq!(
-            err(|i| i.verify_token = Some("has space".into())),
-            "\"verifyToken\" must be at most 256 visible ASCII characters"
-        );
-        assert_eq!(
-            err(|i| i.provider = Some("sandbox".into())),
-            "\"phoneNumberId\" is only for cloud_api devices"
-        );
+        let cases: [(fn(&mut DeviceInput), &str); 9] = [
+            (|i| i.name = None, "\"name\" must not be empty"),
+            (
+                |i| i.provider = None,
+                "\"provider\" is required: \"sandbox\" or \"cloud_api\"",
+            ),
+            (
+                |i| i.provider = Some("baileys".into()),
+                "\"provider\" must be \"sandbox\" or \"cloud_api\"",
+            ),
+            (
+                |i| i.phone_number_id = None,
+                "\"phoneNumberId\" is required for cloud_api devices",
+            ),
+            (
+                |i| i.waba_id = Some("abc".into()),
+                "\"wabaId\" must be Meta's numeric id",
+            ),
+            (
+                |i| i.access_token = Some(" ".into()),
+                "\"accessToken\" is required for cloud_api devices",
+            ),
+            (
+                |i| i.app_secret = None,
+                "\"appSecret\" is required for cloud_api devices",
+            ),
+            (
+                |i| i.verify_token = Some("has space".into()),
+                "\"verifyToken\" must be at most 256 visible ASCII characters",
+            ),
+            (
+                |i| i.provider = Some("sandbox".into()),
+                "\"phoneNumberId\" is only for cloud_api devices",
+            ),
+        ];
+        for (change, want) in cases {
+            let mut input = cloud();
+            change(&mut input);
+            assert_eq!(new_device(input), Err(want.to_string()));
+        }
     }
 
     #[test]

@@ -248,22 +248,18 @@ mod tests {
 
     #[test]
     fn detection_by_extension() {
-        assert_eq!(
-            mimetype_from_path(MediaKind::Image, "/a/b/photo.JPG"),
-            Some("image/jpeg")
-        );
-        assert_eq!(
-            mimetype_from_path(MediaKind::Video, "/demo.mp4"),
-            Some("video/mp4")
-        );
-        assert_eq!(
-            mimetype_from_path(MediaKind::Audio, "/voice.mp4"),
-            Some("audio/mp4")
-        );
-        assert_eq!(
-            mimetype_from_path(MediaKind::Document, "/files/invoice-2026-001.pdf"),
-            Some("application/pdf")
-        );
+        for (kind, path, want) in [
+            (MediaKind::Image, "/a/b/photo.JPG", "image/jpeg"),
+            (MediaKind::Video, "/demo.mp4", "video/mp4"),
+            (MediaKind::Audio, "/voice.mp4", "audio/mp4"),
+            (
+                MediaKind::Document,
+                "/files/invoice-2026-001.pdf",
+                "application/pdf",
+            ),
+        ] {
+            assert_eq!(mimetype_from_path(kind, path), Some(want), "{path}");
+        }
         assert_eq!(mimetype_from_path(MediaKind::Image, "/noext"), None);
         assert_eq!(mimetype_from_path(MediaKind::Image, "/x.gif"), None);
         assert_eq!(

@@ -77,7 +77,7 @@ fn in_v4(ip: Ipv4Addr, net: [u8; 4], prefix: u32) -> bool {
 
 fn classify_v4(ip: Ipv4Addr) -> AddressClass {
     use AddressClass::*;
-    let ranges: [([u8; 4], u32, AddressClass); 16] = [
+    let ranges: [([u8; 4], u32, AddressClass); 18] = [
         ([127, 0, 0, 0], 8, Loopback),
         ([10, 0, 0, 0], 8, Private),
         ([172, 16, 0, 0], 12, Private),
@@ -99,6 +99,8 @@ fn classify_v4(ip: Ipv4Addr) -> AddressClass {
         ([203, 0, 113, 0], 24, Special("a documentation address")),
         ([198, 18, 0, 0], 15, Special("a benchmarking address")),
         ([192, 88, 99, 0], 24, Special("a 6to4 relay address")),
+        ([192, 31, 196, 0], 24, Special("an AS112 address")),
+        ([192, 52, 193, 0], 24, Special("an AMT relay address")),
         ([224, 0, 0, 0], 4, Special("a multicast address")),
         ([240, 0, 0, 0], 4, Special("a reserved address")),
         ([255, 255, 255, 255], 32, Special("the broadcast address")),
@@ -110,6 +112,13 @@ fn classify_v4(ip: Ipv4Addr) -> AddressClass {
         .unwrap_or(Public)
 }
 
+/// The IPv4 address carried by two IPv6 segments.
+fn v4_from(high: u16, low: u16) -> Ipv4Addr {
+    let [a, b] = high.to_be_bytes();
+    let [c, d] = low.to_be_bytes();
+    Ipv4Addr::new(a, b, c, d)
+}
+
 fn classify_v6(ip: Ipv6Addr) -> AddressClass {
     use AddressClass::*;
     let seg = ip.segments();
@@ -119,35 +128,17 @@ fn classify_v6(ip: Ipv6Addr) -> AddressClass {
     if ip.is_unspecified() {
         return Special("an unspecified address");
     }
-    // IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d) carry an IPv4 address.
+    // IPv4-mapped (::ffff:a.b.c.d) is the IPv4 address it carries.
     if let Some(v4) = ip.to_ipv4_mapped() {
         return classify_v4(v4);
     }
-    if seg[..6] == [0, 0, 0, 0, 0, 0] {
-        return classify_v4(Ipv4Addr::new(
-            (seg[6] >> 8) as u8,
-            seg[6] as u8,
-            (seg[7] >> 8) as u8,
-            seg[7] as u8,
-        ));
-    }
     // NAT64 (64:ff9b::/96) embeds an IPv4 address in the last 32 bits.
     if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        return classify_v4(Ipv4Addr::new(
-            (seg[6] >> 8) as u8,
-            seg[6] as u8,
-            (seg[7] >> 8) as u8,
-            seg[7] as u8,
-        ));
+        return classify_v4(v4_from(seg[6], seg[7]));
     }
     // 6to4 (2002::/16) embeds one in bits 16–48.
     if seg[0] == 0x2002 {
-        return classify_v4(Ipv4Addr::new(
-            (seg[1] >> 8) as u8,
-            seg[1] as u8,
-            (seg[2] >> 8) as u8,
-            seg[2] as u8,
-        ));
+        return classify_v4(v4_from(seg[1], seg[2]));
     }
     match seg[0] {
         s if s & 0xfe00 == 0xfc00 => Private, // fc00::/7 unique local (incl. fd00:ec2::254)
@@ -158,6 +149,10 @@ fn classify_v6(ip: Ipv6Addr) -> AddressClass {
         0x2001 if seg[1] == 0 => Special("a Teredo tunnel address"),
         0x2001 if seg[1] < 0x0200 => Special("an IETF protocol assignment address"),
         0x0100 if seg[1..4] == [0, 0, 0] => Special("a discard-only address"),
+        0x3fff if seg[1] < 0x1000 => Special("a documentation address"),
+        // Only 2000::/3 is global unicast (this also refuses the deprecated IPv4-compatible
+        // ::a.b.c.d and the local-use NAT64 prefix 64:ff9b:1::/48).
+        s if s & 0xe000 != 0x2000 => Special("a non-global IPv6 address"),
         _ => Public,
     }
 }

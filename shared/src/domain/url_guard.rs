@@ -8,7 +8,8 @@
 //! `ALLOW_LOOPBACK_TARGETS=true` (local development, tests) admits loopback addresses, and
 //! plain `http` to loopback addresses only. Nothing else is ever admitted.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use super::net::{classify, AddressClass};
+use std::net::IpAddr;
 use url::{Host, Url};
 
 /// Longest URL accepted.
@@ -37,11 +38,10 @@ impl Policy {
     }
 
     pub fn admits(self, ip: IpAddr) -> bool {
-        let ip = canonical(ip);
-        match self {
-            Policy::Public => is_public(ip),
-            Policy::PublicOrLoopback => is_public(ip) || ip.is_loopback(),
-            Policy::LoopbackOnly => ip.is_loopback(),
+        match (self, classify(ip)) {
+            (Policy::Public | Policy::PublicOrLoopback, AddressClass::Public) => true,
+            (Policy::PublicOrLoopback | Policy::LoopbackOnly, AddressClass::Loopback) => true,
+            _ => false,
         }
     }
 }
@@ -108,92 +108,9 @@ pub fn check_resolved(host: &str, addrs: &[IpAddr], policy: Policy) -> Result<()
     addrs.iter().try_for_each(|ip| check_ip(*ip, policy))
 }
 
-/// IPv4-mapped IPv6 addresses (`::ffff:10.0.0.1`) are judged as the IPv4 address they are.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map(IpAddr::V4)
-            .unwrap_or(IpAddr::V6(v6)),
-        v4 => v4,
-    }
-}
-
-/// True for globally routable unicast addresses: not private, loopback, link-local,
-/// shared (CGNAT), documentation, benchmarking, multicast, reserved or unspecified, and for
-/// IPv6 inside 2000::/3 and not a tunnel or translation form of a non-public IPv4 address.
+/// True for globally routable unicast addresses (see [`classify`]).
 pub fn is_public(ip: IpAddr) -> bool {
-    match canonical(ip) {
-        IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => is_public_v6(v6),
-    }
-}
-
-fn in_v4(ip: Ipv4Addr, net: [u8; 4], prefix: u32) -> bool {
-    let mask = if prefix == 0 {
-        0
-    } else {
-        u32::MAX << (32 - prefix)
-    };
-    (u32::from(ip) & mask) == (u32::from(Ipv4Addr::from(net)) & mask)
-}
-
-fn is_public_v4(ip: Ipv4Addr) -> bool {
-    const BLOCKED: [([u8; 4], u32); 17] = [
-        ([0, 0, 0, 0], 8),       // "this network"
-        ([10, 0, 0, 0], 8),      // private
-        ([100, 64, 0, 0], 10),   // shared address space (CGNAT)
-        ([127, 0, 0, 0], 8),     // loopback
-        ([169, 254, 0, 0], 16),  // link-local (cloud metadata lives here)
-        ([172, 16, 0, 0], 12),   // private
-        ([192, 0, 0, 0], 24),    // IETF protocol assignments
-        ([192, 0, 2, 0], 24),    // documentation
-        ([192, 31, 196, 0], 24), // AS112
-        ([192, 52, 193, 0], 24), // AMT
-        ([192, 88, 99, 0], 24),  // 6to4 relay anycast
-        ([192, 168, 0, 0], 16),  // private
-        ([198, 18, 0, 0], 15),   // benchmarking
-        ([198, 51, 100, 0], 24), // documentation
-        ([203, 0, 113, 0], 24),  // documentation
-        ([224, 0, 0, 0], 4),     // multicast
-        ([240, 0, 0, 0], 4),     // reserved, broadcast
-    ];
-    !BLOCKED.iter().any(|(net, p)| in_v4(ip, *net, *p))
-}
-
-fn in_v6(ip: Ipv6Addr, net: [u16; 8], prefix: u32) -> bool {
-    let mask = if prefix == 0 {
-        0
-    } else {
-        u128::MAX << (128 - prefix)
-    };
-    (u128::from(ip) & mask) == (u128::from(Ipv6Addr::from(net)) & mask)
-}
-
-fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let seg = ip.segments();
-    // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) carry an IPv4 address: judge that one.
-    if in_v6(ip, [0x64, 0xff9b, 0, 0, 0, 0, 0, 0], 96) {
-        let [a, b] = seg[6].to_be_bytes();
-        let [c, d] = seg[7].to_be_bytes();
-        return is_public_v4(Ipv4Addr::new(a, b, c, d));
-    }
-    if in_v6(ip, [0x2002, 0, 0, 0, 0, 0, 0, 0], 16) {
-        let [a, b] = seg[1].to_be_bytes();
-        let [c, d] = seg[2].to_be_bytes();
-        return is_public_v4(Ipv4Addr::new(a, b, c, d));
-    }
-    // Global unicast is 2000::/3; everything else (::1, fc00::/7, fe80::/10, ff00::/8,
-    // IPv4-compatible, discard 100::/64, local-use NAT64 64:ff9b:1::/48 …) is not public.
-    if !in_v6(ip, [0x2000, 0, 0, 0, 0, 0, 0, 0], 3) {
-        return false;
-    }
-    const BLOCKED: [([u16; 8], u32); 3] = [
-        ([0x2001, 0, 0, 0, 0, 0, 0, 0], 23), // IETF protocol assignments (Teredo …)
-        ([0x2001, 0x0db8, 0, 0, 0, 0, 0, 0], 32), // documentation
-        ([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20), // documentation
-    ];
-    !BLOCKED.iter().any(|(net, p)| in_v6(ip, *net, *p))
+    classify(ip) == AddressClass::Public
 }
 
 #[cfg(test)]

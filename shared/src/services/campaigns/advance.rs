@@ -23,6 +23,16 @@ pub(super) enum Step {
     Again,
 }
 
+/// What one step of a running campaign works with: the campaign as read, why the step
+/// runs, and when.
+#[derive(Clone, Copy)]
+pub(super) struct Turn<'a> {
+    pub state: &'a AppState,
+    pub campaign: &'a Campaign,
+    pub trigger: Trigger,
+    pub now: DateTime<Utc>,
+}
+
 /// Moves a campaign one step (see the module docs). Safe to call from anywhere at any time.
 pub async fn advance(
     state: &AppState,
@@ -135,16 +145,25 @@ async fn step(state: &AppState, c: &Campaign, trigger: Trigger) -> Result<Step, 
             }
             Ok(Step::Again)
         }
-        CampaignStatus::Running => running(state, c, trigger, now).await,
+        CampaignStatus::Running => {
+            running(Turn {
+                state,
+                campaign: c,
+                trigger,
+                now,
+            })
+            .await
+        }
     }
 }
 
-async fn running(
-    state: &AppState,
-    c: &Campaign,
-    trigger: Trigger,
-    now: DateTime<Utc>,
-) -> Result<Step, CampaignError> {
+async fn running(turn: Turn<'_>) -> Result<Step, CampaignError> {
+    let Turn {
+        state,
+        campaign: c,
+        trigger,
+        now,
+    } = turn;
     let now_ms = now.timestamp_millis();
     if c.queued > 0 {
         let last_due = c.batch_last_due_ms.unwrap_or(0);
@@ -158,12 +177,12 @@ async fn running(
             }
             return Ok(Step::Done(Advance::InFlight(in_flight(c))));
         }
-        return recover(state, c, trigger, now).await;
+        return recover(turn).await;
     }
     if c.source_done && c.pending == 0 {
         return complete(state, c, now).await;
     }
-    queue_batch(state, c, trigger, now).await
+    queue_batch(turn).await
 }
 
 /// Pauses a running campaign. A daily-cap pause is looked at again at the next UTC

@@ -2,7 +2,7 @@
 //! with the campaign's counters, cursor and pacing in one transaction, then one SQS message
 //! per recipient with an increasing `DelaySeconds`.
 
-use super::advance::{pause, Step};
+use super::advance::{pause, Step, Turn};
 use super::{
     in_flight, ms_iso, Advance, BatchInfo, CampaignError, SendTask, Trigger, CHECK_AFTER_BATCH_SECS,
 };
@@ -161,12 +161,13 @@ where
     Ok((Vec::new(), cursor, false))
 }
 
-pub(super) async fn queue_batch(
-    state: &AppState,
-    c: &Campaign,
-    trigger: Trigger,
-    now: DateTime<Utc>,
-) -> Result<Step, CampaignError> {
+pub(super) async fn queue_batch(turn: Turn<'_>) -> Result<Step, CampaignError> {
+    let Turn {
+        state,
+        campaign: c,
+        trigger,
+        now,
+    } = turn;
     let now_ms = now.timestamp_millis();
     let store = &state.store;
     if state.config.queues.campaigns.is_none() {

@@ -1,7 +1,7 @@
 //! A stalled batch (lost messages, or a resumed campaign): its `queued` recipients are
 //! queued again, and claims whose process died are settled from their message records.
 
-use super::advance::Step;
+use super::advance::{Step, Turn};
 use super::batch::{enqueue, task, tenant_limits};
 use super::{
     in_flight, ms_iso, Advance, BatchInfo, CampaignError, Trigger, CHECK_AFTER_BATCH_SECS,
@@ -12,17 +12,17 @@ use crate::domain::messages::MessageStatus;
 use crate::domain::time::iso;
 use crate::runtime::state::AppState;
 use crate::store::campaigns::{Campaign, Due, Outcome, Recipient};
-use chrono::{DateTime, Utc};
 
 /// The batch in flight is overdue (lost messages) or the campaign was resumed: queue its
 /// `queued` recipients again, and settle claims whose process died from their message
 /// records. Guarded by `batchRound`, so two callers cannot both queue them.
-pub(super) async fn recover(
-    state: &AppState,
-    c: &Campaign,
-    trigger: Trigger,
-    now: DateTime<Utc>,
-) -> Result<Step, CampaignError> {
+pub(super) async fn recover(turn: Turn<'_>) -> Result<Step, CampaignError> {
+    let Turn {
+        state,
+        campaign: c,
+        trigger,
+        now,
+    } = turn;
     let now_ms = now.timestamp_millis();
     let store = &state.store;
     let recipients = store.batch_recipients(&c.tenant_id, &c.id, c.batch).await?;
