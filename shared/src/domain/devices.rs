@@ -221,7 +221,8 @@ mod tests {
 
     #[test]
     fn each_problem_names_its_field() {
-        let cases: [(fn(&mut DeviceInput), &str); 9] = [
+        type Change = fn(&mut DeviceInput);
+        let cases: [(Change, &str); 9] = [
             (|i| i.name = None, "\"name\" must not be empty"),
             (
                 |i| i.provider = None,

@@ -38,11 +38,16 @@ impl Policy {
     }
 
     pub fn admits(self, ip: IpAddr) -> bool {
-        match (self, classify(ip)) {
-            (Policy::Public | Policy::PublicOrLoopback, AddressClass::Public) => true,
-            (Policy::PublicOrLoopback | Policy::LoopbackOnly, AddressClass::Loopback) => true,
-            _ => false,
-        }
+        matches!(
+            (self, classify(ip)),
+            (
+                Policy::Public | Policy::PublicOrLoopback,
+                AddressClass::Public
+            ) | (
+                Policy::PublicOrLoopback | Policy::LoopbackOnly,
+                AddressClass::Loopback
+            )
+        )
     }
 }
 
