@@ -23,7 +23,7 @@ fn main() {
                 id: format!("r{i}"),
                 keyword: format!("keyword{i}"),
                 match_type: kinds[i % 3],
-                created_at: format!("{i:08}"),
+                created_at: chrono::DateTime::from_timestamp(i as i64, 0).unwrap_or_default(),
             })
             .collect();
         let started = Instant::now();

@@ -793,7 +793,6 @@ async fn dead_workers_and_lost_messages_are_settled_by_the_scheduler_without_sen
         .collect();
     let store = &app.state.store;
     let now = clock.now();
-    let at = iso(now);
     // Recipient 0: a worker claimed it and died before the send flow wrote anything.
     let claim = store
         .claim_recipient(
@@ -802,7 +801,7 @@ async fn dead_workers_and_lost_messages_are_settled_by_the_scheduler_without_sen
             &tasks[0].recipient,
             &uuid::Uuid::now_v7().to_string(),
             now.timestamp_millis(),
-            &at,
+            now,
         )
         .await
         .unwrap();
@@ -817,7 +816,7 @@ async fn dead_workers_and_lost_messages_are_settled_by_the_scheduler_without_sen
             &tasks[1].recipient,
             &mid,
             now.timestamp_millis(),
-            &at,
+            now,
         )
         .await
         .unwrap();

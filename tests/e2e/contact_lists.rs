@@ -302,10 +302,10 @@ async fn deleting_a_list_removes_its_members_and_a_large_one_is_finished_by_the_
     // its members are removed a budget at a time.
     let large = t.create_list("Large").await;
     members(&t, &large, Method::POST, json!({"contactIds": ids})).await;
-    let now = iso(chrono::Utc::now());
+    let now = chrono::Utc::now();
     let store = &app.state.store;
     let d = store
-        .delete_contact_list_within(&t.id, &large, &now, 10)
+        .delete_contact_list_within(&t.id, &large, now, 10)
         .await
         .unwrap()
         .expect("list not found");

@@ -6,7 +6,7 @@ use crate::fake_meta::FakeMeta;
 use crate::shared::store::{
     Conversation, Direction, Message, MessageKind, MessageSource, RecordInbound,
 };
-use crate::shared::{inbound_message_id, iso, MessageStatus};
+use crate::shared::{inbound_message_id, MessageStatus};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
@@ -44,8 +44,8 @@ pub fn text_message(
         retry_after: None,
         source,
         api_key_id: None,
-        created_at: iso(at),
-        updated_at: iso(at),
+        created_at: at,
+        updated_at: at,
         sent_at: None,
         delivered_at: None,
         read_at: None,
@@ -172,7 +172,7 @@ impl TestApp {
             );
             message.device_id = Some(device_id.into());
             message.wa_message_id = Some(wamid.to_string());
-            message.sent_at = Some(iso(at));
+            message.sent_at = Some(at);
             let recorded = store
                 .record_inbound(&message, &json!({}), &next, prev.map(|c| c.version), now)
                 .await

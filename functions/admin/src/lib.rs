@@ -9,7 +9,6 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wati_shared::domain::plans::{effective_limits, LimitsPatch, Plan, PlanLimits};
-use wati_shared::domain::time::iso;
 use wati_shared::domain::validate;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::Access;
@@ -77,13 +76,13 @@ pub async fn create_tenant_inner(
     req: CreateTenantRequest,
 ) -> ApiResult<CreatedTenant> {
     let name = validate::name("name", &req.name, 200).map_err(ApiError::bad_request)?;
-    let now = iso(state.clock.now());
+    let now = state.clock.now();
     let (tenant, key) = state
         .store
         .create_tenant(
             &name,
             req.plan.unwrap_or(Plan::Free),
-            &now,
+            now,
             state.config.api.default_rate_limit_per_minute,
         )
         .await?;
@@ -192,10 +191,10 @@ pub async fn update_tenant_inner(
         suspended: req.suspended,
         limits: req.limits,
     };
-    let now = iso(state.clock.now());
+    let now = state.clock.now();
     let tenant = state
         .store
-        .update_tenant(id, &patch, &now)
+        .update_tenant(id, &patch, now)
         .await?
         .ok_or_else(|| ApiError::not_found("Tenant not found"))?;
     tracing::info!(tenant_id = %tenant.id, plan = %tenant.plan, suspended = tenant.suspended, "tenant updated");

@@ -4,6 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use chrono::SubsecRound;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -99,8 +100,8 @@ async fn create_rule(
         responses: c.responses,
         step_delay_seconds: c.step_delay_seconds,
         active: req.active.unwrap_or(true),
-        created_at: wati_shared::domain::time::iso_millis(now),
-        updated_at: wati_shared::domain::time::iso_millis(now),
+        created_at: now,
+        updated_at: now,
     };
     let cap = cap_for(caller.plan, &caller.limits, Limit::AutoReplyRules);
     match state
@@ -143,7 +144,7 @@ async fn update_rule(
             .get_rule(&caller.tenant_id, &id)
             .await?
             .ok_or_else(|| ApiError::not_found("Rule not found"))?;
-        let seen = rule.updated_at.clone();
+        let seen = rule.updated_at;
         if let Some(k) = &req.keyword {
             rule.keyword = rules::keyword(k).map_err(ApiError::bad_request)?;
         }
@@ -161,15 +162,17 @@ async fn update_rule(
         if let Some(a) = req.active {
             rule.active = a;
         }
-        rule.updated_at = wati_shared::domain::time::iso_millis(state.clock.now());
-        if rule.updated_at == seen {
-            rule.updated_at = wati_shared::domain::time::iso_millis(
-                state.clock.now() + chrono::Duration::milliseconds(1),
-            );
-        }
+        // Stored to the millisecond, and it is the version the update is conditioned on:
+        // it must differ from the one read.
+        let now = state.clock.now().trunc_subsecs(3);
+        rule.updated_at = if now == seen {
+            now + chrono::Duration::milliseconds(1)
+        } else {
+            now
+        };
         if state
             .store
-            .replace_rule(&caller.tenant_id, &rule, &seen)
+            .replace_rule(&caller.tenant_id, &rule, seen)
             .await?
         {
             return Ok(Json(RuleEnvelope { rule }));

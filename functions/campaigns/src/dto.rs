@@ -1,8 +1,10 @@
 //! The campaigns API's request and response bodies.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use wati_shared::domain::campaigns::{CampaignStatus, PauseReason, RecipientStatus};
+use wati_shared::domain::time;
 use wati_shared::services::campaigns::{
     self as engine, BatchInfo, Listed, NewCampaign, NewRecipient,
 };
@@ -56,8 +58,8 @@ pub struct CampaignView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_id: Option<String>,
     pub delay_seconds: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scheduled_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::secs_opt")]
+    pub scheduled_at: Option<DateTime<Utc>>,
     pub audience: Audience,
     pub status: CampaignStatus,
     /// Why it is paused.
@@ -85,14 +87,16 @@ pub struct CampaignView {
     /// The last batch queued.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub batch: Option<BatchInfo>,
-    pub created_at: String,
-    pub updated_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub started_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub completed_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cancelled_at: Option<String>,
+    #[serde(with = "time::secs")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "time::secs")]
+    pub updated_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::secs_opt")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::secs_opt")]
+    pub completed_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::secs_opt")]
+    pub cancelled_at: Option<DateTime<Utc>>,
 }
 
 impl From<Campaign> for CampaignView {
@@ -171,12 +175,12 @@ pub struct RecipientView {
     /// WhatsApp's id of the message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wa_message_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub queued_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sent_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub failed_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::secs_opt")]
+    pub queued_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::secs_opt")]
+    pub sent_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::secs_opt")]
+    pub failed_at: Option<DateTime<Utc>>,
 }
 
 impl From<Listed> for RecipientView {

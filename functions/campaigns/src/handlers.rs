@@ -194,8 +194,7 @@ async fn run_campaign(
         Advance::InFlight(b) => {
             let last = b
                 .last_send_at
-                .as_deref()
-                .map(|t| format!(", the last due at {t}"))
+                .map(|t| format!(", the last due at {}", wati_shared::domain::time::iso(t)))
                 .unwrap_or_default();
             conflict(
                 format!(

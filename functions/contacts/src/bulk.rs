@@ -8,7 +8,6 @@ use utoipa::ToSchema;
 use wati_shared::domain::contacts::{
     self as rules, ContactInput, MAX_CONTACTS_PER_REQUEST, MAX_IDS_PER_REQUEST,
 };
-use wati_shared::domain::time::iso;
 use wati_shared::http::auth::Caller;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
@@ -110,10 +109,10 @@ pub async fn upsert_contacts(
         }
     }
     let groups = rules::group_by_phone(&valid);
-    let now = iso(state.clock.now());
+    let now = state.clock.now();
     let outcomes = state
         .store
-        .upsert_contacts(&caller.tenant_id, &groups, &now)
+        .upsert_contacts(&caller.tenant_id, &groups, now)
         .await?;
     for (group, outcome) in groups.iter().zip(outcomes) {
         let first = group.indices.first().copied().unwrap_or(0);

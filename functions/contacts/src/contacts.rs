@@ -7,7 +7,6 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use wati_shared::domain::contacts::{self as rules, Search, TagChange};
 use wati_shared::domain::phone;
-use wati_shared::domain::time::iso;
 use wati_shared::http::auth::Caller;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
@@ -148,10 +147,10 @@ pub async fn update_contact(
             "Nothing to change: send \"name\", \"phone\", \"tags\", \"addTags\" or \"removeTags\"",
         ));
     }
-    let now = iso(state.clock.now());
+    let now = state.clock.now();
     match state
         .store
-        .update_contact(&caller.tenant_id, &id, &patch, &now)
+        .update_contact(&caller.tenant_id, &id, &patch, now)
         .await?
     {
         PatchOutcome::Updated(contact) => Ok(Json(ContactEnvelope { contact })),

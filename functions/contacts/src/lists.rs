@@ -7,7 +7,6 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use wati_shared::domain::contacts as rules;
-use wati_shared::domain::time::iso;
 use wati_shared::http::auth::Caller;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
@@ -38,10 +37,10 @@ pub async fn create_list(
     ApiJson(req): ApiJson<CreateContactListRequest>,
 ) -> ApiResult<(StatusCode, Json<ContactListEnvelope>)> {
     let name = rules::list_name(&req.name).map_err(ApiError::bad_request)?;
-    let now = iso(state.clock.now());
+    let now = state.clock.now();
     let list = state
         .store
-        .create_contact_list(&caller.tenant_id, &name, &now)
+        .create_contact_list(&caller.tenant_id, &name, now)
         .await?;
     Ok((StatusCode::CREATED, Json(ContactListEnvelope { list })))
 }
@@ -102,10 +101,10 @@ pub async fn delete_list(
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ContactListDeleted>> {
-    let now = iso(state.clock.now());
+    let now = state.clock.now();
     match state
         .store
-        .delete_contact_list(&caller.tenant_id, &id, &now)
+        .delete_contact_list(&caller.tenant_id, &id, now)
         .await?
     {
         Some(d) => Ok(Json(ContactListDeleted {

@@ -7,7 +7,6 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use wati_shared::domain::phone;
-use wati_shared::domain::time::iso;
 use wati_shared::http::auth::Caller;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
@@ -190,10 +189,10 @@ async fn change_members(
     change: MemberChange,
 ) -> ApiResult<Json<ListMembersReport>> {
     let refs = req.refs()?;
-    let now = iso(state.clock.now());
+    let now = state.clock.now();
     let outcomes = state
         .store
-        .change_list_members(tenant_id, list_id, change, &refs, &now)
+        .change_list_members(tenant_id, list_id, change, &refs, now)
         .await?;
     members_report(state, tenant_id, list_id, outcomes).await
 }

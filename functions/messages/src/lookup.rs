@@ -2,10 +2,12 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 use wati_shared::domain::messages::MessageKind;
 use wati_shared::domain::messages::MessageStatus;
+use wati_shared::domain::time;
 use wati_shared::http::auth::Caller;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
@@ -28,7 +30,8 @@ pub struct MessageView {
     pub text: Option<String>,
     pub status: MessageStatus,
     #[schema(example = "2026-06-10T12:34:56Z")]
-    pub created_at: String,
+    #[serde(with = "time::secs")]
+    pub created_at: DateTime<Utc>,
     #[serde(rename = "type")]
     pub kind: MessageKind,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -46,15 +49,16 @@ pub struct MessageView {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<i64>,
-    pub updated_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sent_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub delivered_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub read_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub failed_at: Option<String>,
+    #[serde(with = "time::secs")]
+    pub updated_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::secs_opt")]
+    pub sent_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::secs_opt")]
+    pub delivered_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::secs_opt")]
+    pub read_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::secs_opt")]
+    pub failed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

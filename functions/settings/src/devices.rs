@@ -4,13 +4,14 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 use wati_shared::domain::devices::{
     new_device, DeviceInput, DeviceStatus, NewDevice, ProviderKind,
 };
 use wati_shared::domain::quota::{cap_for, limit_reached_message, Limit};
-use wati_shared::domain::time::iso;
+use wati_shared::domain::time;
 use wati_shared::http::auth::Caller;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
@@ -35,7 +36,8 @@ pub struct DeviceView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "https://wati.example.com/api/public/cloud-api-webhook/5f0c…")]
     pub webhook_url: Option<String>,
-    pub created_at: String,
+    #[serde(with = "time::secs")]
+    pub created_at: DateTime<Utc>,
 }
 
 wati_shared::envelope!(DeviceEnvelope, device: DeviceView);
@@ -122,7 +124,7 @@ pub async fn create_device(
         phone_number_id: None,
         waba_id: None,
         secret_name: None,
-        created_at: iso(state.clock.now()),
+        created_at: state.clock.now(),
     };
     if let NewDevice::CloudApi {
         phone_number_id,

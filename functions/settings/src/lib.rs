@@ -14,7 +14,6 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wati_shared::domain::rate_limit::MAX_RATE_LIMIT_PER_MINUTE;
-use wati_shared::domain::time::iso;
 use wati_shared::domain::validate;
 use wati_shared::http::auth::Caller;
 use wati_shared::http::error::{ApiResult, ErrorBody};
@@ -97,10 +96,10 @@ async fn create_key(
         req.rate_limit_per_minute
             .unwrap_or(state.config.api.default_rate_limit_per_minute),
     )?;
-    let now = iso(state.clock.now());
+    let now = state.clock.now();
     match state
         .store
-        .create_api_key(&caller.tenant_id, &name, limit, &now)
+        .create_api_key(&caller.tenant_id, &name, limit, now)
         .await?
     {
         CreateKeyOutcome::Created(k) => Ok((
@@ -195,10 +194,10 @@ async fn revoke_key(
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<KeyEnvelope>> {
-    let now = iso(state.clock.now());
+    let now = state.clock.now();
     let outcome = state
         .store
-        .revoke_api_key(&caller.tenant_id, &id, &now)
+        .revoke_api_key(&caller.tenant_id, &id, now)
         .await?;
     changed(outcome, "API key is already revoked")
 }

@@ -6,7 +6,6 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use wati_shared::domain::quota::{cap_for, limit_reached_message, Limit};
-use wati_shared::domain::time::iso;
 use wati_shared::domain::validate;
 use wati_shared::http::auth::Caller;
 use wati_shared::http::error::{ApiResult, ErrorBody};
@@ -55,7 +54,7 @@ pub async fn add_member(
         email,
         name,
         role: req.role.unwrap_or(Role::Agent),
-        created_at: iso(now),
+        created_at: now,
     };
     let cap = cap_for(caller.plan, &caller.limits, Limit::Seats);
     match state

@@ -102,12 +102,7 @@ async fn run() -> Result<(), String> {
     for i in 0..tenants {
         let (tenant, _) = state
             .store
-            .create_tenant(
-                &format!("Bench {i}"),
-                Plan::Pro,
-                &wati_shared::domain::time::iso(now),
-                60,
-            )
+            .create_tenant(&format!("Bench {i}"), Plan::Pro, now, 60)
             .await
             .map_err(|e| e.to_string())?;
         state

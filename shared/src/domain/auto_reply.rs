@@ -9,6 +9,7 @@
 //! one kind the longest keyword wins (it is the more specific); then the oldest rule.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 use utoipa::ToSchema;
@@ -35,8 +36,8 @@ pub struct RuleKey {
     pub id: String,
     pub keyword: String,
     pub match_type: MatchType,
-    /// Sorts rules by age (RFC 3339 creation time).
-    pub created_at: String,
+    /// Sorts rules by age.
+    pub created_at: DateTime<Utc>,
 }
 
 /// The active rules of a tenant, compiled.
@@ -75,7 +76,7 @@ impl Matcher {
     pub fn find(&self, message: &str) -> Option<&RuleKey> {
         let text = normalize(message);
         let automaton = self.automaton.as_ref()?;
-        let mut best: Option<(MatchType, usize, &str, usize)> = None;
+        let mut best: Option<(MatchType, usize, DateTime<Utc>, usize)> = None;
         for m in automaton.find_overlapping_iter(&text) {
             let i = m.pattern().as_usize();
             let (rule, keyword) = (&self.rules[i], &self.keywords[i]);
@@ -87,12 +88,7 @@ impl Matcher {
             if !hit {
                 continue;
             }
-            let candidate = (
-                rule.match_type,
-                keyword.chars().count(),
-                rule.created_at.as_str(),
-                i,
-            );
+            let candidate = (rule.match_type, keyword.chars().count(), rule.created_at, i);
             let better = match best {
                 None => true,
                 Some((t, len, created, _)) => {
@@ -172,12 +168,13 @@ pub fn step_delay(v: u32) -> Result<u32, String> {
 mod tests {
     use super::*;
 
-    fn rule(id: &str, keyword: &str, t: MatchType, created: &str) -> RuleKey {
+    /// A rule created on `day` (`YYYY-MM-DD`).
+    fn rule(id: &str, keyword: &str, t: MatchType, day: &str) -> RuleKey {
         RuleKey {
             id: id.into(),
             keyword: keyword.into(),
             match_type: t,
-            created_at: created.into(),
+            created_at: crate::domain::time::at(&format!("{day}T00:00:00Z")),
         }
     }
 
@@ -205,9 +202,9 @@ mod tests {
     #[test]
     fn the_three_match_types() {
         let m = Matcher::new(vec![
-            rule("c", "price", MatchType::Contains, "1"),
-            rule("s", "hi", MatchType::StartsWith, "1"),
-            rule("e", "menu", MatchType::Exact, "1"),
+            rule("c", "price", MatchType::Contains, "2026-01-01"),
+            rule("s", "hi", MatchType::StartsWith, "2026-01-01"),
+            rule("e", "menu", MatchType::Exact, "2026-01-01"),
         ]);
         assert_eq!(find(&m, "What is the PRICE?").as_deref(), Some("c"));
         assert_eq!(find(&m, "Hi there").as_deref(), Some("s"));
@@ -265,7 +262,7 @@ mod tests {
 
     #[test]
     fn empty_keywords_never_match() {
-        let m = Matcher::new(vec![rule("blank", "   ", MatchType::Contains, "1")]);
+        let m = Matcher::new(vec![rule("blank", "   ", MatchType::Contains, "2026-01-01")]);
         assert!(m.is_empty());
         assert_eq!(find(&m, "anything"), None);
     }
@@ -278,7 +275,7 @@ mod tests {
                     &format!("r{i}"),
                     &format!("keyword{i}"),
                     MatchType::Contains,
-                    "1",
+                    "2026-01-01",
                 )
             })
             .collect();

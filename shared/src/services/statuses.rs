@@ -55,9 +55,7 @@ pub fn status_event(message: &Message) -> Option<WebhookEvent> {
         MessageStatus::Read => MessageState::Read,
         MessageStatus::Failed => MessageState::Failed,
     };
-    let timestamp = crate::domain::time::parse(&message.updated_at)
-        .map(|t| t.timestamp())
-        .unwrap_or_default();
+    let timestamp = message.updated_at.timestamp();
     Some(WebhookEvent::MessageStatus(WebhookMessageStatus {
         device_id: message.device_id.clone().unwrap_or_default(),
         id: message.id.clone(),

@@ -13,6 +13,7 @@ use super::{from_item, n, s, to_item, Item, Store, StoreError, StoreResult};
 use crate::domain::api_keys::{display_prefix, generate_api_key, hash_api_key};
 use crate::domain::plans::{LimitOverrides, Plan};
 use crate::domain::rate_limit::{window_of, RateStatus};
+use crate::domain::time;
 use crate::domain::time::iso;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
@@ -51,8 +52,14 @@ pub struct ApiKeyInfo {
     pub prefix: String,
     pub status: KeyStatus,
     pub rate_limit_per_minute: u32,
-    pub created_at: String,
-    pub last_used_at: Option<String>,
+    #[serde(with = "time::secs")]
+    pub created_at: DateTime<Utc>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::secs_opt"
+    )]
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 /// A key just created: the only moment the key is available in clear.
@@ -76,18 +83,19 @@ pub(crate) struct KeyRecord {
     prefix: String,
     key_status: KeyStatus,
     rate_limit_per_minute: u32,
-    created_at: String,
+    #[serde(with = "time::secs")]
+    created_at: DateTime<Utc>,
 }
 
 impl KeyRecord {
-    fn info(&self, last_used_at: Option<String>) -> ApiKeyInfo {
+    fn info(&self, last_used_at: Option<DateTime<Utc>>) -> ApiKeyInfo {
         ApiKeyInfo {
             id: self.key_id.clone(),
             name: self.name.clone(),
             prefix: self.prefix.clone(),
             status: self.key_status,
             rate_limit_per_minute: self.rate_limit_per_minute,
-            created_at: self.created_at.clone(),
+            created_at: self.created_at,
             last_used_at,
         }
     }
@@ -105,8 +113,12 @@ struct AuthRecord {
     tenant_id: String,
     key_status: KeyStatus,
     rate_limit_per_minute: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    last_used_at: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::secs_opt"
+    )]
+    last_used_at: Option<DateTime<Utc>>,
     /// The current rate window (minutes since the epoch) and the requests counted in it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     rl_window: Option<i64>,
@@ -129,7 +141,7 @@ pub(crate) fn new_key(
     tenant: &TenantItem,
     name: &str,
     rate_limit: u32,
-    now: &str,
+    now: DateTime<Utc>,
 ) -> StoreResult<NewApiKey> {
     let key = generate_api_key().map_err(|e| StoreError::Corrupt(format!("CSPRNG: {e}")))?;
     let hash = hash_api_key(&key);
@@ -143,7 +155,7 @@ pub(crate) fn new_key(
         prefix: display_prefix(&key),
         key_status: KeyStatus::Active,
         rate_limit_per_minute: rate_limit,
-        created_at: now.into(),
+        created_at: now,
     };
     let auth = AuthRecord {
         pk: api_key_pk(&hash),
@@ -316,7 +328,7 @@ impl Store {
         tenant_id: &str,
         name: &str,
         rate_limit: u32,
-        now: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<CreateKeyOutcome> {
         table::retry("create API key", |_| async move {
             let Some(tenant) = self.get_tenant_item(tenant_id).await? else {
@@ -349,7 +361,9 @@ impl Store {
             if let (Some(AttributeValue::S(id)), Some(AttributeValue::S(t))) =
                 (item.get("keyId"), item.get("lastUsedAt"))
             {
-                last_used.insert(id.clone(), t.clone());
+                if let Some(t) = crate::domain::time::parse(t) {
+                    last_used.insert(id.clone(), t);
+                }
             }
         }
         Ok(records
@@ -420,7 +434,7 @@ impl Store {
         &self,
         tenant_id: &str,
         key_id: &str,
-        now: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<KeyChangeOutcome> {
         table::retry("revoke API key", |_| async move {
             let mut record = match self.live_record(tenant_id, key_id).await? {
@@ -442,7 +456,7 @@ impl Store {
                     "SET keyStatus = :revoked, revokedAt = :now",
                     exists()
                         .value(":revoked", s(KeyStatus::Revoked.as_str()))
-                        .value(":now", s(now)),
+                        .value(":now", s(iso(now))),
                 )?,
                 table::delete(
                     &self.table,
@@ -490,7 +504,8 @@ impl Store {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct LastUsed {
-            last_used_at: Option<String>,
+            #[serde(default, with = "time::secs_opt")]
+            last_used_at: Option<DateTime<Utc>>,
         }
         let last_used = self
             .get_with::<LastUsed>(

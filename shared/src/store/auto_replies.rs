@@ -6,6 +6,7 @@ use super::usage::{release_in_transaction, reserve_in_transaction};
 use super::{n, s, to_item, Store, StoreError, StoreResult};
 use crate::domain::auto_reply::MatchType;
 use crate::domain::quota::Limit;
+use crate::domain::time;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -23,8 +24,10 @@ pub struct Rule {
     pub responses: Vec<String>,
     pub step_delay_seconds: u32,
     pub active: bool,
-    pub created_at: String,
-    pub updated_at: String,
+    #[serde(with = "time::millis")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "time::millis")]
+    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -161,14 +164,17 @@ impl Store {
         &self,
         tenant_id: &str,
         rule: &Rule,
-        expected_updated_at: &str,
+        expected_updated_at: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let item = RuleItem {
             pk: tenant_pk(tenant_id),
             sk: rule_sk(&rule.id),
             rule: rule.clone(),
         };
-        let unchanged = Cond::new("updated_at = :seen").value(":seen", s(expected_updated_at));
+        let unchanged = Cond::new("updated_at = :seen").value(
+            ":seen",
+            s(crate::domain::time::iso_millis(expected_updated_at)),
+        );
         let writes = vec![
             table::put(&self.table, to_item(&item)?, Some(unchanged))?,
             self.bump_rules_version(tenant_id)?,

@@ -8,7 +8,10 @@ use super::keys::*;
 use super::table::{self, keyed, Commit, Cond, Query, Returns};
 use super::{n, s, to_item, Item, Store, StoreError, StoreResult};
 use crate::domain::campaigns::{CampaignStatus, Entry, PauseReason, RecipientStatus};
+use crate::domain::time;
+use crate::domain::time::iso;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -38,8 +41,12 @@ pub struct Campaign {
     pub device_id: Option<String>,
     pub delay_seconds: u32,
     pub audience: Audience,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scheduled_at: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::secs_opt"
+    )]
+    pub scheduled_at: Option<DateTime<Utc>>,
     pub status: CampaignStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause_reason: Option<PauseReason>,
@@ -75,8 +82,12 @@ pub struct Campaign {
     /// Bumped each time the batch's leftovers are queued again (recovery, resume).
     #[serde(default)]
     pub batch_round: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub batch_queued_at: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::secs_opt"
+    )]
+    pub batch_queued_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_first_due_ms: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -86,14 +97,28 @@ pub struct Campaign {
     pub next_send_at_ms: i64,
     /// The key that created it (recorded on its messages).
     pub api_key_id: String,
-    pub created_at: String,
-    pub updated_at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub started_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub completed_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cancelled_at: Option<String>,
+    #[serde(with = "time::secs")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "time::secs")]
+    pub updated_at: DateTime<Utc>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::secs_opt"
+    )]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::secs_opt"
+    )]
+    pub completed_at: Option<DateTime<Utc>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::secs_opt"
+    )]
+    pub cancelled_at: Option<DateTime<Utc>>,
 }
 
 /// One recipient as stored.
@@ -124,12 +149,22 @@ pub struct Recipient {
     /// When its message is due (Unix ms), as last queued.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_ms: Option<i64>,
-    pub queued_at: String,
-    pub updated_at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sent_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failed_at: Option<String>,
+    #[serde(with = "time::secs")]
+    pub queued_at: DateTime<Utc>,
+    #[serde(with = "time::secs")]
+    pub updated_at: DateTime<Utc>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::secs_opt"
+    )]
+    pub sent_at: Option<DateTime<Utc>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::secs_opt"
+    )]
+    pub failed_at: Option<DateTime<Utc>>,
 }
 
 impl Recipient {
@@ -193,7 +228,7 @@ pub struct NewBatch<'a> {
     pub last_due_ms: i64,
     pub next_send_at_ms: i64,
     pub due_at: i64,
-    pub now: String,
+    pub now: DateTime<Utc>,
 }
 
 fn is_uuid(id: &str) -> bool {
@@ -376,7 +411,7 @@ impl Store {
             .value(":nb", n(c.batch + 1))
             .value(":bsize", n(k))
             .value(":zero", n(0))
-            .value(":now", s(&b.now))
+            .value(":now", s(iso(b.now)))
             .value(":first", n(b.first_due_ms))
             .value(":last", n(b.last_due_ms))
             .value(":next", n(b.next_send_at_ms))
@@ -497,7 +532,7 @@ impl Store {
         sk: &str,
         message_id: &str,
         now_ms: i64,
-        now: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<Claim> {
         let check = table::check(
             &self.table,
@@ -522,7 +557,7 @@ impl Store {
                 .value(":queued", s(RecipientStatus::Queued.as_str()))
                 .value(":mid", s(message_id))
                 .value(":ms", n(now_ms))
-                .value(":now", s(now))
+                .value(":now", s(iso(now)))
                 .value(":one", n(1)),
         )?;
         let items = vec![check, claim];
@@ -544,7 +579,7 @@ impl Store {
         sk: &str,
         message_id: &str,
         outcome: &Outcome,
-        now: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let mut cond = Cond::new("#st = :sending AND #mid = :mid")
             .name("#st", "status")
@@ -552,7 +587,7 @@ impl Store {
             .name("#upd", "updatedAt")
             .value(":sending", s(RecipientStatus::Sending.as_str()))
             .value(":mid", s(message_id))
-            .value(":now", s(now));
+            .value(":now", s(iso(now)));
         let (expr, counter) = match outcome {
             Outcome::Sent { wa_message_id } => {
                 cond = cond
@@ -601,7 +636,7 @@ impl Store {
                 .name("#upd", "updatedAt")
                 .value(":minus", n(-1))
                 .value(":one", n(1))
-                .value(":now", s(now)),
+                .value(":now", s(iso(now))),
         )?;
         Ok(self.commit(vec![recipient, campaign]).await? == Commit::Done)
     }
@@ -613,7 +648,7 @@ impl Store {
         campaign_id: &str,
         sk: &str,
         message_id: &str,
-        now: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let released = self
             .update_if(
@@ -628,7 +663,7 @@ impl Store {
                     .value(":queued", s(RecipientStatus::Queued.as_str()))
                     .value(":sending", s(RecipientStatus::Sending.as_str()))
                     .value(":mid", s(message_id))
-                    .value(":now", s(now)),
+                    .value(":now", s(iso(now))),
                 Returns::NOTHING,
             )
             .await?;
@@ -643,7 +678,7 @@ impl Store {
         tenant_id: &str,
         campaign_id: &str,
         sks: &[String],
-        now: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         if sks.is_empty() {
             return Ok(true);
@@ -660,7 +695,7 @@ impl Store {
                     .name("#upd", "updatedAt")
                     .value(":cancelled", s(RecipientStatus::Cancelled.as_str()))
                     .value(":queued", s(RecipientStatus::Queued.as_str()))
-                    .value(":now", s(now)),
+                    .value(":now", s(iso(now))),
             )?);
         }
         let k = sks.len() as i64;
@@ -677,7 +712,7 @@ impl Store {
                 .value(":cancelled", s(CampaignStatus::Cancelled.as_str()))
                 .value(":minus", n(-k))
                 .value(":k", n(k))
-                .value(":now", s(now)),
+                .value(":now", s(iso(now))),
         )?);
         Ok(self.commit(items).await? == Commit::Done)
     }
@@ -742,7 +777,7 @@ impl Store {
         &self,
         tenant_id: &str,
         campaign_id: &str,
-        now: &str,
+        now: DateTime<Utc>,
         due_at: i64,
     ) -> StoreResult<bool> {
         self.transition_campaign(
@@ -764,7 +799,7 @@ impl Store {
         tenant_id: &str,
         campaign_id: &str,
         reason: PauseReason,
-        now: &str,
+        now: DateTime<Utc>,
         due_at: i64,
     ) -> StoreResult<bool> {
         self.transition_campaign(
@@ -802,18 +837,14 @@ impl Store {
             tenant_id,
             campaign_id,
             "SET #st = :paused, #pr = :reason, #pm = :message, #pd = :day, #upd = :now",
-            status_cond(
-                "#st = :to",
-                CampaignStatus::Running,
-                &crate::domain::time::iso(now),
-            )
-            .name("#pr", "pauseReason")
-            .name("#pm", "pauseMessage")
-            .name("#pd", "pausedDay")
-            .value(":paused", s(CampaignStatus::Paused.as_str()))
-            .value(":reason", s(reason.as_str()))
-            .value(":message", s(message))
-            .value(":day", s(crate::domain::quota::day_of(now))),
+            status_cond("#st = :to", CampaignStatus::Running, now)
+                .name("#pr", "pauseReason")
+                .name("#pm", "pauseMessage")
+                .name("#pd", "pausedDay")
+                .value(":paused", s(CampaignStatus::Paused.as_str()))
+                .value(":reason", s(reason.as_str()))
+                .value(":message", s(message))
+                .value(":day", s(crate::domain::quota::day_of(now))),
             due,
         )
         .await
@@ -826,7 +857,7 @@ impl Store {
         tenant_id: &str,
         campaign_id: &str,
         batch: u32,
-        now: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         self.transition_campaign(
             tenant_id,
@@ -858,7 +889,7 @@ impl Store {
         first_due_ms: i64,
         last_due_ms: i64,
         next_send_at_ms: i64,
-        now: &str,
+        now: DateTime<Utc>,
         due_at: i64,
     ) -> StoreResult<bool> {
         self.transition_campaign(
@@ -893,7 +924,7 @@ impl Store {
         &self,
         tenant_id: &str,
         campaign_id: &str,
-        now: &str,
+        now: DateTime<Utc>,
         due_at: i64,
     ) -> StoreResult<bool> {
         self.transition_campaign(
@@ -923,7 +954,7 @@ impl Store {
         &self,
         tenant_id: &str,
         campaign_id: &str,
-        now: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         self.transition_campaign(
             tenant_id,
@@ -945,10 +976,10 @@ impl Store {
 
 /// A condition on the campaign's status with the placeholders every transition uses:
 /// `#st`, `#upd`, `:to` (the status to set, or to test) and `:now`.
-fn status_cond(expr: &str, to: CampaignStatus, now: &str) -> Cond {
+fn status_cond(expr: &str, to: CampaignStatus, now: DateTime<Utc>) -> Cond {
     Cond::new(expr)
         .name("#st", "status")
         .name("#upd", "updatedAt")
         .value(":to", s(to.as_str()))
-        .value(":now", s(now))
+        .value(":now", s(iso(now)))
 }

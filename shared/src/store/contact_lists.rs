@@ -21,7 +21,10 @@ use super::keys::*;
 use super::table::{self, keyed, on_gsi1, Commit, Cond, Query, Returns, CONCURRENCY};
 use super::{n, s, to_item, Store, StoreError, StoreResult, MAX_ATTEMPTS};
 use crate::domain::contacts::MAX_LISTS_PER_CONTACT;
+use crate::domain::time;
+use crate::domain::time::iso;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -40,8 +43,10 @@ pub struct ContactList {
     #[schema(example = "January promo")]
     pub name: String,
     pub member_count: u64,
-    pub created_at: String,
-    pub updated_at: String,
+    #[serde(with = "time::secs")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "time::secs")]
+    pub updated_at: DateTime<Utc>,
 }
 
 /// A member as `GET /api/contact-lists/{id}/members` shows it.
@@ -53,7 +58,8 @@ pub struct ListMember {
     pub name: String,
     #[schema(example = "923001234567")]
     pub phone: String,
-    pub added_at: String,
+    #[serde(with = "time::secs")]
+    pub added_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -66,8 +72,10 @@ struct ListItem {
     id: String,
     name: String,
     member_count: i64,
-    created_at: String,
-    updated_at: String,
+    #[serde(with = "time::secs")]
+    created_at: DateTime<Utc>,
+    #[serde(with = "time::secs")]
+    updated_at: DateTime<Utc>,
 }
 
 impl ListItem {
@@ -76,8 +84,8 @@ impl ListItem {
             id: self.id.clone(),
             name: self.name.clone(),
             member_count: u64::try_from(self.member_count).unwrap_or(0),
-            created_at: self.created_at.clone(),
-            updated_at: self.updated_at.clone(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
         }
     }
 }
@@ -98,7 +106,8 @@ struct MemberItem {
 struct Tombstone {
     tenant_id: String,
     list_id: String,
-    deleted_at: String,
+    #[serde(with = "time::secs")]
+    deleted_at: DateTime<Utc>,
 }
 
 /// Whether a request adds contacts to a list or removes them.
@@ -181,12 +190,12 @@ pub(crate) fn counter_update(
     tenant_id: &str,
     list_id: &str,
     delta: i64,
-    now: Option<&str>,
+    now: Option<DateTime<Utc>>,
 ) -> StoreResult<TransactWriteItem> {
     let mut cond = Cond::exists().value(":d", n(delta));
     let expr = match now {
         Some(now) => {
-            cond = cond.value(":now", s(now));
+            cond = cond.value(":now", s(iso(now)));
             "ADD memberCount :d SET updatedAt = :now"
         }
         None => "ADD memberCount :d",
@@ -279,7 +288,7 @@ impl Store {
         &self,
         tenant_id: &str,
         name: &str,
-        now: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<ContactList> {
         let id = uuid::Uuid::now_v7().to_string();
         let item = ListItem {
@@ -288,8 +297,8 @@ impl Store {
             id,
             name: name.to_string(),
             member_count: 0,
-            created_at: now.to_string(),
-            updated_at: now.to_string(),
+            created_at: now,
+            updated_at: now,
         };
         let new = Cond::absent();
         if !self.put_if(to_item(&item)?, new).await? {
@@ -420,7 +429,7 @@ impl Store {
         list_id: &str,
         change: MemberChange,
         refs: &[MemberRef],
-        now: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<Option<Vec<MemberOutcome>>> {
         let add = change == MemberChange::Add;
         if self.list_item(tenant_id, list_id).await?.is_none() {
@@ -542,7 +551,7 @@ impl Store {
         list_id: &str,
         ids: &[String],
         contacts: &HashMap<String, ContactItem>,
-        now: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<Planned> {
         let full: Vec<String> = contacts
             .values()
@@ -581,7 +590,7 @@ impl Store {
                     contact_id: id.to_string(),
                     name: c.name.clone(),
                     phone: c.phone.clone(),
-                    added_at: now.to_string(),
+                    added_at: now,
                 },
             };
             items.push(table::put(t, to_item(&member)?, Some(Cond::absent()))?);
@@ -620,7 +629,7 @@ impl Store {
         &self,
         tenant_id: &str,
         list_id: &str,
-        now: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<Option<ListDeletion>> {
         self.delete_contact_list_within(tenant_id, list_id, now, CLEANUP_PER_REQUEST)
             .await
@@ -631,7 +640,7 @@ impl Store {
         &self,
         tenant_id: &str,
         list_id: &str,
-        now: &str,
+        now: DateTime<Utc>,
         budget: usize,
     ) -> StoreResult<Option<ListDeletion>> {
         let found = table::retry("delete contact list", |_| async move {
@@ -641,13 +650,13 @@ impl Store {
             let tombstone = Tombstone {
                 tenant_id: tenant_id.to_string(),
                 list_id: list_id.to_string(),
-                deleted_at: now.to_string(),
+                deleted_at: now,
             };
             // On GSI1 by deletion time, so the sweep finds every pending clean-up.
             let tombstone = on_gsi1(
                 keyed(&tombstone, lists_pk(tenant_id), deleted_list_sk(list_id))?,
                 DELETED_LISTS_GSI1PK,
-                format!("{now}#{tenant_id}#{list_id}"),
+                format!("{}#{tenant_id}#{list_id}", iso(now)),
             );
             let items = vec![
                 table::delete(

@@ -17,7 +17,9 @@ use super::keys::*;
 use super::table::{self, keyed, Commit, Cond, Query, CONCURRENCY};
 use super::{n, s, to_item, Store, StoreResult, MAX_ATTEMPTS};
 use crate::domain::contacts::{self as rules, Group, TagChange};
+use crate::domain::time;
 use aws_sdk_dynamodb::types::TransactWriteItem;
+use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -38,8 +40,10 @@ pub struct Contact {
     /// Lower case, sorted.
     #[schema(example = json!(["jan26", "lead"]))]
     pub tags: Vec<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    #[serde(with = "time::secs")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "time::secs")]
+    pub updated_at: DateTime<Utc>,
 }
 
 /// One recipient of an audience (a tag or a contact list), as campaigns read it.
@@ -84,13 +88,15 @@ pub(crate) struct ContactItem {
         with = "serde_dynamo::string_set"
     )]
     pub(crate) lists: Vec<String>,
-    pub(crate) created_at: String,
-    pub(crate) updated_at: String,
+    #[serde(with = "time::secs")]
+    pub(crate) created_at: DateTime<Utc>,
+    #[serde(with = "time::secs")]
+    pub(crate) updated_at: DateTime<Utc>,
     pub(crate) version: u64,
 }
 
 impl ContactItem {
-    fn new(tenant_id: &str, id: String, phone: String, now: &str) -> Self {
+    fn new(tenant_id: &str, id: String, phone: String, now: DateTime<Utc>) -> Self {
         ContactItem {
             pk: contacts_pk(tenant_id),
             sk: contact_sk(&id),
@@ -101,8 +107,8 @@ impl ContactItem {
             phone,
             tags: Vec::new(),
             lists: Vec::new(),
-            created_at: now.to_string(),
-            updated_at: now.to_string(),
+            created_at: now,
+            updated_at: now,
             version: 0,
         }
     }
@@ -126,8 +132,8 @@ impl ContactItem {
             name: self.name.clone(),
             phone: self.phone.clone(),
             tags: self.tags.clone(),
-            created_at: self.created_at.clone(),
-            updated_at: self.updated_at.clone(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
         }
     }
 }
@@ -345,7 +351,7 @@ impl Store {
         &self,
         tenant_id: &str,
         groups: &[Group],
-        now: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<Vec<UpsertOutcome>> {
         let phones: Vec<String> = groups.iter().map(|g| g.phone.clone()).collect();
         let claims = self.contact_ids_by_phone(tenant_id, &phones).await?;
@@ -389,7 +395,7 @@ impl Store {
         tenant_id: &str,
         phone: &str,
         profile_name: Option<&str>,
-        now: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<UpsertOutcome> {
         let current = self.contact_by_phone(tenant_id, phone).await?;
         let has_name = matches!(&current, Read::Found(Some(c)) if !c.name.is_empty());
@@ -434,7 +440,7 @@ impl Store {
         tenant_id: &str,
         group: &Group,
         first: Read,
-        now: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<UpsertOutcome> {
         let mut read = first;
         for attempt in 0..MAX_ATTEMPTS as u32 {
@@ -472,7 +478,7 @@ impl Store {
             };
             next.set_name(tenant_id, merged.name);
             next.tags = merged.tags;
-            next.updated_at = now.to_string();
+            next.updated_at = now;
             next.version += 1;
             let plan = self.write_plan(tenant_id, stored.as_ref(), &next)?;
             match self.commit(plan.items).await? {
@@ -560,7 +566,7 @@ impl Store {
         tenant_id: &str,
         id: &str,
         patch: &ContactPatch,
-        now: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<PatchOutcome> {
         table::retry("update contact", |_| async move {
             let Some(old) = self.contact_item(tenant_id, id).await? else {
@@ -582,7 +588,7 @@ impl Store {
             if next == old {
                 return Ok(Some(PatchOutcome::Updated(old.contact())));
             }
-            next.updated_at = now.to_string();
+            next.updated_at = now;
             next.version += 1;
             let plan = self.write_plan(tenant_id, Some(&old), &next)?;
             let commit = self.commit(plan.items).await?;

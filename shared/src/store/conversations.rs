@@ -21,6 +21,7 @@ use super::table::{self, keyed, Commit, Cond, Query, Returns, Written};
 use super::tenants::{Tenant, TenantItem};
 use super::{from_item, n, s, to_item, Item, Store, StoreError, StoreResult};
 use crate::domain::messages::MessageKind;
+use crate::domain::time;
 use crate::domain::time::{iso, iso_millis};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -46,10 +47,15 @@ pub struct Conversation {
     pub status: ConversationStatus,
     pub unread_count: u32,
     /// The latest customer message's time.
-    pub last_message_at: String,
+    #[serde(with = "time::secs")]
+    pub last_message_at: DateTime<Utc>,
     /// The customer's last message (WhatsApp's time): the 24-hour window runs from here.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_inbound_at: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::secs_opt"
+    )]
+    pub last_inbound_at: Option<DateTime<Utc>>,
     /// Our id of the customer's last message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_message_id: Option<String>,
@@ -58,8 +64,10 @@ pub struct Conversation {
     /// The customer's WhatsApp profile name, as last seen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile_name: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    #[serde(with = "time::secs")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "time::secs")]
+    pub updated_at: DateTime<Utc>,
     /// Bumped by every write: writes are conditional on the version read.
     pub version: u64,
 }
@@ -76,7 +84,8 @@ pub struct ConversationView {
     pub status: ConversationStatus,
     pub unread_count: u32,
     #[schema(example = "2026-06-11T09:12:33Z")]
-    pub last_message_at: String,
+    #[serde(with = "time::secs")]
+    pub last_message_at: DateTime<Utc>,
 }
 
 fn parse_time(t: &str) -> Option<DateTime<Utc>> {
@@ -85,11 +94,8 @@ fn parse_time(t: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-fn later(a: Option<&str>, b: DateTime<Utc>) -> String {
-    match a.and_then(parse_time) {
-        Some(t) if t > b => iso(t),
-        _ => iso(b),
-    }
+fn later(a: Option<DateTime<Utc>>, b: DateTime<Utc>) -> DateTime<Utc> {
+    a.map_or(b, |a| a.max(b))
 }
 
 impl Conversation {
@@ -101,13 +107,13 @@ impl Conversation {
             assigned_to: self.assigned_to.clone(),
             status: self.status,
             unread_count: self.unread_count,
-            last_message_at: self.last_message_at.clone(),
+            last_message_at: self.last_message_at,
         }
     }
 
     /// The customer's last message time, if any.
     pub fn last_inbound(&self) -> Option<DateTime<Utc>> {
-        self.last_inbound_at.as_deref().and_then(parse_time)
+        self.last_inbound_at
     }
 
     /// The conversation after a new customer message (`prev`: as read; `None`: the first
@@ -124,7 +130,6 @@ impl Conversation {
         profile_name: Option<&str>,
         now: DateTime<Utc>,
     ) -> Conversation {
-        let now_s = iso(now);
         match prev {
             None => Conversation {
                 id: uuid::Uuid::now_v7().to_string(),
@@ -133,13 +138,13 @@ impl Conversation {
                 peer: peer.to_string(),
                 status: ConversationStatus::Open,
                 unread_count: 1,
-                last_message_at: iso(sent_at),
-                last_inbound_at: Some(iso(sent_at)),
+                last_message_at: sent_at,
+                last_inbound_at: Some(sent_at),
                 last_message_id: Some(message_id.to_string()),
                 assigned_to: None,
                 profile_name: profile_name.map(str::to_string),
-                created_at: now_s.clone(),
-                updated_at: now_s,
+                created_at: now,
+                updated_at: now,
                 version: 1,
             },
             Some(p) => {
@@ -150,8 +155,8 @@ impl Conversation {
                         s => s,
                     },
                     unread_count: p.unread_count.saturating_add(1),
-                    last_message_at: later(Some(&p.last_message_at), sent_at),
-                    last_inbound_at: Some(later(p.last_inbound_at.as_deref(), sent_at)),
+                    last_message_at: later(Some(p.last_message_at), sent_at),
+                    last_inbound_at: Some(later(p.last_inbound_at, sent_at)),
                     last_message_id: if newest {
                         Some(message_id.to_string())
                     } else {
@@ -160,7 +165,7 @@ impl Conversation {
                     profile_name: profile_name
                         .map(str::to_string)
                         .or_else(|| p.profile_name.clone()),
-                    updated_at: now_s,
+                    updated_at: now,
                     version: p.version + 1,
                     ..p.clone()
                 }
@@ -520,7 +525,7 @@ mod tests {
         );
         assert_eq!(first.status, ConversationStatus::Open);
         assert_eq!(first.unread_count, 1);
-        assert_eq!(first.last_message_at, "2026-06-11T09:12:33Z");
+        assert_eq!(first.last_message_at, at("2026-06-11T09:12:33Z"));
         assert_eq!(first.version, 1);
         let resolved = Conversation {
             status: ConversationStatus::Resolved,
@@ -558,10 +563,7 @@ mod tests {
         );
         assert_eq!(late.status, ConversationStatus::Pending);
         assert_eq!(late.unread_count, 3);
-        assert_eq!(
-            late.last_inbound_at.as_deref(),
-            Some("2026-06-11T09:20:00Z")
-        );
+        assert_eq!(late.last_inbound_at, Some(at("2026-06-11T09:20:00Z")));
         assert_eq!(late.last_message_id.as_deref(), Some("m2"));
         assert_eq!(late.profile_name.as_deref(), Some("Ali K"));
         assert_eq!(late.version, 3);

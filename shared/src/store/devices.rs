@@ -9,6 +9,8 @@ use super::usage::{release_in_transaction, reserve_in_transaction};
 use super::{from_item, s, to_item, Item, Store, StoreError, StoreResult};
 use crate::domain::devices::{DeviceStatus, ProviderKind};
 use crate::domain::quota::Limit;
+use crate::domain::time;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,7 +28,8 @@ pub struct Device {
     /// The Secrets Manager secret with the provider credentials (Cloud API).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_name: Option<String>,
-    pub created_at: String,
+    #[serde(with = "time::secs")]
+    pub created_at: DateTime<Utc>,
 }
 
 impl Device {

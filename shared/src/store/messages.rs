@@ -15,7 +15,9 @@ use super::{from_item, n, s, Item, Store, StoreError, StoreResult};
 use crate::domain::devices::ProviderKind;
 use crate::domain::messages::MessageKind;
 use crate::domain::messages::MessageStatus;
+use crate::domain::time;
 use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -89,16 +91,34 @@ pub struct Message {
     pub source: MessageSource,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sent_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delivered_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub read_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failed_at: Option<String>,
+    #[serde(with = "time::secs")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "time::secs")]
+    pub updated_at: DateTime<Utc>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::secs_opt"
+    )]
+    pub sent_at: Option<DateTime<Utc>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::secs_opt"
+    )]
+    pub delivered_at: Option<DateTime<Utc>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::secs_opt"
+    )]
+    pub read_at: Option<DateTime<Utc>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::secs_opt"
+    )]
+    pub failed_at: Option<DateTime<Utc>>,
 }
 
 fn message_item(m: &Message) -> StoreResult<Item> {
@@ -133,7 +153,8 @@ pub struct IdempotencyClaim {
     /// Endpoint and canonical body: a retry must match it.
     pub fingerprint: String,
     pub message_id: String,
-    pub created_at: String,
+    #[serde(with = "time::secs")]
+    pub created_at: DateTime<Utc>,
     /// Unix seconds (TTL).
     pub expires_at: i64,
 }

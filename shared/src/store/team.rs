@@ -6,6 +6,7 @@ use super::table::{self, keyed, Commit, Cond};
 use super::usage::{release_in_transaction, reserve_in_transaction};
 use super::{s, Item, Store, StoreError, StoreResult};
 use crate::domain::quota::Limit;
+use crate::domain::time;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -28,7 +29,8 @@ pub struct Member {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub role: Role,
-    pub created_at: String,
+    #[serde(with = "time::secs")]
+    pub created_at: DateTime<Utc>,
 }
 
 pub enum AddMember {

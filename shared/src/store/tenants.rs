@@ -9,7 +9,10 @@ use super::keys::*;
 use super::table::{self, keyed, on_gsi1, Commit, Cond, Query};
 use super::{n, s, Item, Store, StoreError, StoreResult};
 use crate::domain::plans::{LimitOverrides, LimitsPatch, Plan};
+use crate::domain::time;
+use crate::domain::time::iso;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -22,8 +25,10 @@ pub struct Tenant {
     pub suspended: bool,
     /// Custom limits on top of the plan (only the ones set).
     pub limits: LimitOverrides,
-    pub created_at: String,
-    pub updated_at: String,
+    #[serde(with = "time::secs")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "time::secs")]
+    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -43,8 +48,10 @@ pub(crate) struct TenantItem {
     pub(crate) suspended: bool,
     #[serde(default)]
     pub(crate) limits: LimitOverrides,
-    pub(crate) created_at: String,
-    pub(crate) updated_at: String,
+    #[serde(with = "time::secs")]
+    pub(crate) created_at: DateTime<Utc>,
+    #[serde(with = "time::secs")]
+    pub(crate) updated_at: DateTime<Utc>,
     /// Bumped by every change to the tenant or to its set of live keys.
     pub(crate) version: u64,
     /// Live (not revoked) API keys.
@@ -55,7 +62,7 @@ impl TenantItem {
     /// Under its key, and on GSI1 among all tenants, newest first.
     fn item(&self) -> StoreResult<Item> {
         let item = keyed(self, tenant_pk(&self.id), TENANT_SK)?;
-        let listed = format!("{}#{}", self.created_at, self.id);
+        let listed = format!("{}#{}", iso(self.created_at), self.id);
         Ok(on_gsi1(item, TENANTS_GSI1PK, listed))
     }
 
@@ -66,8 +73,8 @@ impl TenantItem {
             plan: self.plan,
             suspended: self.suspended,
             limits: self.limits,
-            created_at: self.created_at.clone(),
-            updated_at: self.updated_at.clone(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
         }
     }
 }
@@ -78,7 +85,7 @@ impl Store {
         &self,
         name: &str,
         plan: Plan,
-        now: &str,
+        now: DateTime<Utc>,
         default_rate_limit: u32,
     ) -> StoreResult<(Tenant, CreatedApiKey)> {
         let id = uuid::Uuid::new_v4().to_string();
@@ -88,8 +95,8 @@ impl Store {
             plan,
             suspended: false,
             limits: LimitOverrides::default(),
-            created_at: now.into(),
-            updated_at: now.into(),
+            created_at: now,
+            updated_at: now,
             version: 1,
             key_count: 1,
         };
@@ -127,7 +134,7 @@ impl Store {
         &self,
         id: &str,
         patch: &TenantPatch,
-        now: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<Option<Tenant>> {
         table::retry("update tenant", |_| async move {
             let Some(current) = self.get_tenant_item(id).await? else {
@@ -146,7 +153,7 @@ impl Store {
             if let Some(limits) = &patch.limits {
                 next.limits.apply(limits);
             }
-            next.updated_at = now.into();
+            next.updated_at = now;
             next.version = current.version + 1;
             let guard = Cond::new("version = :v").value(":v", n(current.version));
             let mut writes = vec![table::put(&self.table, next.item()?, Some(guard))?];

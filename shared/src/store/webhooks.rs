@@ -12,6 +12,7 @@ use super::keys::*;
 use super::table::{self, keyed, on_gsi1, Cond, Query, Returns, Written};
 use super::{from_item, n, s, to_item, Store, StoreError, StoreResult};
 use crate::domain::plans::{LimitOverrides, Plan};
+use crate::domain::time;
 use crate::domain::time::iso;
 use crate::domain::webhooks::{generate_secret, secret_display_prefix, EventType};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -40,14 +41,17 @@ struct WebhookItem {
     url: String,
     events: Vec<EventType>,
     secret: String,
-    secret_created_at: String,
+    #[serde(with = "time::secs")]
+    secret_created_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     previous_secret: Option<String>,
     /// Unix seconds when the previous secret stops signing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     previous_secret_expires_at: Option<i64>,
-    created_at: String,
-    updated_at: String,
+    #[serde(with = "time::secs")]
+    created_at: DateTime<Utc>,
+    #[serde(with = "time::secs")]
+    updated_at: DateTime<Utc>,
 }
 
 /// A tenant's webhook as the dispatcher needs it.
@@ -97,14 +101,13 @@ impl From<WebhookItem> for WebhookSettings {
             url: w.url.clone(),
             events: w.events.clone(),
             secret_prefix: secret_display_prefix(&w.secret),
-            secret_created_at: w.secret_created_at.clone(),
+            secret_created_at: w.secret_created_at,
             previous_secret_prefix: w.previous_secret.as_deref().map(secret_display_prefix),
             previous_secret_expires_at: w
                 .previous_secret_expires_at
-                .and_then(|t| DateTime::from_timestamp(t, 0))
-                .map(iso),
-            created_at: w.created_at.clone(),
-            updated_at: w.updated_at.clone(),
+                .and_then(|t| DateTime::from_timestamp(t, 0)),
+            created_at: w.created_at,
+            updated_at: w.updated_at,
         };
         WebhookSettings {
             url: w.url,
@@ -127,15 +130,18 @@ pub struct WebhookInfo {
     /// The start of the signing secret, to tell secrets apart.
     #[schema(example = "whsec_3kQ9aXy7…")]
     pub secret_prefix: String,
-    pub secret_created_at: String,
+    #[serde(with = "time::secs")]
+    pub secret_created_at: DateTime<Utc>,
     /// During a rotation's overlap: the old secret, which still signs until
     /// `previousSecretExpiresAt`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_secret_prefix: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub previous_secret_expires_at: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::secs_opt")]
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
+    #[serde(with = "time::secs")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "time::secs")]
+    pub updated_at: DateTime<Utc>,
 }
 
 pub enum PutWebhookOutcome {
@@ -211,7 +217,8 @@ struct DeliveryItem {
     id: String,
     event_type: EventType,
     payload: String,
-    created_at: String,
+    #[serde(with = "time::millis")]
+    created_at: DateTime<Utc>,
     status: DeliveryStatus,
     /// Attempts finished so far (the `seq` of the last one).
     attempt_count: u32,
@@ -237,11 +244,12 @@ pub struct Delivery {
     pub id: String,
     pub event: EventType,
     pub status: DeliveryStatus,
-    pub created_at: String,
+    #[serde(with = "time::millis")]
+    pub created_at: DateTime<Utc>,
     pub attempt_count: u32,
     /// When the next attempt is due (pending deliveries).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_attempt_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::secs_opt")]
+    pub next_attempt_at: Option<DateTime<Utc>>,
     pub attempts: Vec<Attempt>,
 }
 
@@ -261,13 +269,12 @@ impl DeliveryItem {
             id: self.id.clone(),
             event: self.event_type,
             status: self.status,
-            created_at: self.created_at.clone(),
+            created_at: self.created_at,
             attempt_count: self.attempt_count,
             next_attempt_at: self
                 .next_attempt_at
                 .filter(|_| self.status == DeliveryStatus::Pending)
-                .and_then(|t| DateTime::from_timestamp(t, 0))
-                .map(iso),
+                .and_then(|t| DateTime::from_timestamp(t, 0)),
             attempts: self.attempts.clone(),
         }
     }
@@ -403,11 +410,11 @@ impl Store {
                 url: url.into(),
                 events: events.to_vec(),
                 secret: secret.clone(),
-                secret_created_at: iso(now),
+                secret_created_at: now,
                 previous_secret: None,
                 previous_secret_expires_at: None,
-                created_at: iso(now),
-                updated_at: iso(now),
+                created_at: now,
+                updated_at: now,
             };
             let new = Cond::absent();
             // Refused: created meanwhile by a concurrent request: update that one.
@@ -435,11 +442,11 @@ impl Store {
             url: url.into(),
             events: EventType::SUBSCRIBABLE.to_vec(),
             secret: secret.into(),
-            secret_created_at: iso(now),
+            secret_created_at: now,
             previous_secret: None,
             previous_secret_expires_at: None,
-            created_at: iso(now),
-            updated_at: iso(now),
+            created_at: now,
+            updated_at: now,
         };
         self.put(to_item(&item)?).await
     }
@@ -538,7 +545,7 @@ impl Store {
             id: event_id.into(),
             event_type,
             payload: payload.into(),
-            created_at: crate::domain::time::iso_millis(now),
+            created_at: now,
             status,
             attempt_count: 0,
             round_start: 0,

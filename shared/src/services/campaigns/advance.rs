@@ -87,11 +87,7 @@ async fn step(state: &AppState, c: &Campaign, trigger: Trigger) -> Result<Step, 
             Ok(Step::Done(Advance::Finished(c.status)))
         }
         CampaignStatus::Scheduled => {
-            let at = c
-                .scheduled_at
-                .as_deref()
-                .and_then(crate::domain::time::parse)
-                .unwrap_or(now);
+            let at = c.scheduled_at.unwrap_or(now);
             if now < at {
                 if trigger == Trigger::Scheduler {
                     store
@@ -103,7 +99,7 @@ async fn step(state: &AppState, c: &Campaign, trigger: Trigger) -> Result<Step, 
                 }));
             }
             let started = store
-                .start_campaign(&c.tenant_id, &c.id, &iso(now), now.timestamp())
+                .start_campaign(&c.tenant_id, &c.id, now, now.timestamp())
                 .await?;
             if started {
                 tracing::info!(campaign_id = %c.id, tenant_id = %c.tenant_id, "scheduled campaign started");
@@ -138,7 +134,7 @@ async fn step(state: &AppState, c: &Campaign, trigger: Trigger) -> Result<Step, 
             // Running again; the batch's leftovers (their messages were dropped while
             // paused) are queued again at once.
             let resumed = store
-                .resume_campaign(&c.tenant_id, &c.id, reason, &iso(now), now.timestamp())
+                .resume_campaign(&c.tenant_id, &c.id, reason, now, now.timestamp())
                 .await?;
             if resumed {
                 tracing::info!(campaign_id = %c.id, tenant_id = %c.tenant_id, reason = reason.as_str(), "campaign resumed");
@@ -244,11 +240,11 @@ async fn complete(
     c: &Campaign,
     now: DateTime<Utc>,
 ) -> Result<Step, CampaignError> {
-    let at = iso(now);
+    let at = now;
     // The entry stays (due now) until the completion event is published.
     let done = state
         .store
-        .complete_campaign(&c.tenant_id, &c.id, &at, now.timestamp())
+        .complete_campaign(&c.tenant_id, &c.id, at, now.timestamp())
         .await?;
     if !done {
         return Ok(Step::Again);
@@ -256,7 +252,7 @@ async fn complete(
     tracing::info!(campaign_id = %c.id, tenant_id = %c.tenant_id, total = c.total, sent = c.sent, failed = c.failed, "campaign completed");
     let mut finished = c.clone();
     finished.status = CampaignStatus::Completed;
-    finished.completed_at = Some(at);
+    finished.completed_at = Some(now);
     publish_completed(state, &finished).await;
     Ok(Step::Done(Advance::Completed))
 }
@@ -265,12 +261,7 @@ async fn complete(
 /// again makes no second delivery), then drops the campaign's scheduler entry. A failure
 /// leaves the entry: the minute job publishes it then.
 async fn publish_completed(state: &AppState, c: &Campaign) {
-    let timestamp = c
-        .completed_at
-        .as_deref()
-        .and_then(crate::domain::time::parse)
-        .map(|t| t.timestamp())
-        .unwrap_or_default();
+    let timestamp = c.completed_at.map(|t| t.timestamp()).unwrap_or_default();
     let event = WebhookEvent::CampaignCompleted(CampaignCompleted {
         campaign_id: c.id.clone(),
         name: c.name.clone(),

@@ -4,7 +4,8 @@
 
 use super::advance::{pause, Step, Turn};
 use super::{
-    in_flight, ms_iso, Advance, BatchInfo, CampaignError, SendTask, Trigger, CHECK_AFTER_BATCH_SECS,
+    in_flight, ms_time, Advance, BatchInfo, CampaignError, SendTask, Trigger,
+    CHECK_AFTER_BATCH_SECS,
 };
 use crate::adapters::queues::{self, Outgoing};
 use crate::domain::campaigns::{
@@ -217,7 +218,7 @@ pub(super) async fn queue_batch(turn: Turn<'_>) -> Result<Step, CampaignError> {
                 .await?;
         }
         return Ok(Step::Done(Advance::Waiting {
-            next_send_at: ms_iso(plan.next_send_at_ms).unwrap_or_default(),
+            next_send_at: ms_time(plan.next_send_at_ms).map(iso).unwrap_or_default(),
         }));
     }
     let (members, cursor, done) = read_audience(state, c, plan.delays.len()).await?;
@@ -228,7 +229,7 @@ pub(super) async fn queue_batch(turn: Turn<'_>) -> Result<Step, CampaignError> {
         }
         // The audience ended exactly at the previous batch.
         store
-            .end_campaign_audience(&c.tenant_id, &c.id, c.batch, &iso(now))
+            .end_campaign_audience(&c.tenant_id, &c.id, c.batch, now)
             .await?;
         return Ok(Step::Again);
     }
@@ -236,7 +237,7 @@ pub(super) async fn queue_batch(turn: Turn<'_>) -> Result<Step, CampaignError> {
     // Recipients that can be sent get the plan's slots in order; one whose message would
     // be too long with its name is recorded as failed at once.
     let batch_no = c.batch + 1;
-    let at = iso(now);
+    let at = now;
     let texts: Vec<Result<String, String>> = members
         .iter()
         .map(|m| rendered_text(&c.message, &m.name, &m.phone))
@@ -262,8 +263,8 @@ pub(super) async fn queue_batch(turn: Turn<'_>) -> Result<Step, CampaignError> {
             error: None,
             error_code: None,
             due_ms: None,
-            queued_at: at.clone(),
-            updated_at: at.clone(),
+            queued_at: now,
+            updated_at: now,
             sent_at: None,
             failed_at: None,
         };
@@ -276,7 +277,7 @@ pub(super) async fn queue_batch(turn: Turn<'_>) -> Result<Step, CampaignError> {
             Err(e) => {
                 r.status = RecipientStatus::Failed;
                 r.error = Some(e);
-                r.failed_at = Some(at.clone());
+                r.failed_at = Some(now);
             }
         }
         recipients.push(r);
@@ -302,7 +303,7 @@ pub(super) async fn queue_batch(turn: Turn<'_>) -> Result<Step, CampaignError> {
             last_due_ms: last_due,
             next_send_at_ms,
             due_at: last_due / 1000 + CHECK_AFTER_BATCH_SECS,
-            now: at.clone(),
+            now: at,
         })
         .await?;
     if !committed {
@@ -312,8 +313,8 @@ pub(super) async fn queue_batch(turn: Turn<'_>) -> Result<Step, CampaignError> {
         number: batch_no,
         size: k as u32,
         queued: tasks.len() as u64,
-        first_send_at: ms_iso(first_due),
-        last_send_at: ms_iso(last_due),
+        first_send_at: ms_time(first_due),
+        last_send_at: ms_time(last_due),
     };
     tracing::info!(
         campaign_id = %c.id,
@@ -321,7 +322,7 @@ pub(super) async fn queue_batch(turn: Turn<'_>) -> Result<Step, CampaignError> {
         batch = batch_no,
         size = k,
         queued = tasks.len(),
-        last_due = %info.last_send_at.clone().unwrap_or_default(),
+        last_due = %info.last_send_at.unwrap_or_default(),
         ?trigger,
         "campaign batch queued"
     );

@@ -3,7 +3,6 @@
 
 use super::{CampaignError, Lost, MAX_STEPS};
 use crate::domain::campaigns::{CampaignStatus, RecipientStatus};
-use crate::domain::time::iso;
 use crate::runtime::retry::{retry, Backoff, Retry};
 use crate::runtime::state::AppState;
 use crate::store::campaigns::Campaign;
@@ -46,8 +45,8 @@ async fn try_cancel(
     if c.status.is_finished() {
         return Ok(Some(Cancel::AlreadyFinished(c.status)));
     }
-    let now = iso(state.clock.now());
-    if !store.cancel_campaign(tenant_id, id, &now).await? {
+    let now = state.clock.now();
+    if !store.cancel_campaign(tenant_id, id, now).await? {
         return Ok(None);
     }
     tracing::info!(campaign_id = id, tenant_id, "campaign cancelled");
@@ -78,9 +77,9 @@ async fn settle_cancelled(
             .filter(|r| r.status == RecipientStatus::Queued)
             .map(|r| r.sk())
             .collect();
-        let now = iso(state.clock.now());
+        let now = state.clock.now();
         if store
-            .cancel_recipients(tenant_id, id, &queued, &now)
+            .cancel_recipients(tenant_id, id, &queued, now)
             .await
             .map_err(Lost::Failed)?
         {

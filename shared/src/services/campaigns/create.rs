@@ -5,7 +5,6 @@
 use crate::domain::campaigns::{
     self as rules, AudienceKind, CampaignStatus, Entry, MAX_RECIPIENTS,
 };
-use crate::domain::time::iso;
 use crate::domain::{contacts, messages};
 use crate::runtime::state::AppState;
 use crate::services::sending::device::{self, DeviceError};
@@ -180,7 +179,6 @@ pub async fn create(
     // The device must be there now (it is checked again for every message).
     device::resolve(state, tenant_id, checked.device_id.as_deref()).await?;
 
-    let at = iso(now);
     let total = entries.len() as u64;
     let chunks = rules::chunks(entries);
     let status = if checked.scheduled_at.is_some() {
@@ -196,7 +194,7 @@ pub async fn create(
         device_id: checked.device_id,
         delay_seconds: checked.delay_seconds,
         audience,
-        scheduled_at: checked.scheduled_at.map(iso),
+        scheduled_at: checked.scheduled_at,
         status,
         pause_reason: None,
         pause_message: None,
@@ -219,8 +217,8 @@ pub async fn create(
         batch_last_due_ms: None,
         next_send_at_ms: 0,
         api_key_id: api_key_id.to_string(),
-        created_at: at.clone(),
-        updated_at: at,
+        created_at: now,
+        updated_at: now,
         started_at: None,
         completed_at: None,
         cancelled_at: None,

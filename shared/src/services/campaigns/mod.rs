@@ -40,6 +40,7 @@ pub use worker::{handle_task, TaskResult};
 use crate::domain::campaigns::{CampaignStatus, PauseReason};
 use crate::domain::plans::{LimitOverrides, Plan};
 use crate::domain::quota::next_midnight;
+use crate::domain::time;
 use crate::domain::time::iso;
 use crate::store::campaigns::Campaign;
 use crate::store::StoreError;
@@ -82,10 +83,10 @@ pub struct BatchInfo {
     /// Of them, still queued or being sent.
     pub queued: u64,
     /// When its first and last messages are due (ISO-8601).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_send_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_send_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::secs_opt")]
+    pub first_send_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::secs_opt")]
+    pub last_send_at: Option<DateTime<Utc>>,
 }
 
 /// What one [`advance()`] did.
@@ -164,8 +165,8 @@ enum Lost {
     Failed(StoreError),
 }
 
-fn ms_iso(ms: i64) -> Option<String> {
-    DateTime::<Utc>::from_timestamp_millis(ms).map(iso)
+fn ms_time(ms: i64) -> Option<DateTime<Utc>> {
+    DateTime::<Utc>::from_timestamp_millis(ms)
 }
 
 /// The batch a campaign has in flight (or last had).
@@ -174,8 +175,8 @@ pub fn batch_info(c: &Campaign) -> Option<BatchInfo> {
         number: c.batch,
         size: c.batch_size,
         queued: c.queued,
-        first_send_at: c.batch_first_due_ms.and_then(ms_iso),
-        last_send_at: c.batch_last_due_ms.and_then(ms_iso),
+        first_send_at: c.batch_first_due_ms.and_then(ms_time),
+        last_send_at: c.batch_last_due_ms.and_then(ms_time),
     })
 }
 

@@ -4,7 +4,7 @@
 use super::advance::{Step, Turn};
 use super::batch::{enqueue, task, tenant_limits};
 use super::{
-    in_flight, ms_iso, Advance, BatchInfo, CampaignError, Trigger, CHECK_AFTER_BATCH_SECS,
+    in_flight, ms_time, Advance, BatchInfo, CampaignError, Trigger, CHECK_AFTER_BATCH_SECS,
     STALE_CLAIM_MS,
 };
 use crate::domain::campaigns::{plan_batch, render, RecipientStatus};
@@ -68,19 +68,19 @@ pub(super) async fn recover(turn: Turn<'_>) -> Result<Step, CampaignError> {
     let plan = plan_batch(now_ms, c.next_send_at_ms, c.delay_seconds, leftovers.len());
     if plan.delays.is_empty() {
         return Ok(Step::Done(Advance::Waiting {
-            next_send_at: ms_iso(plan.next_send_at_ms).unwrap_or_default(),
+            next_send_at: ms_time(plan.next_send_at_ms).map(iso).unwrap_or_default(),
         }));
     }
     let first_due = plan.due_ms.first().copied().unwrap_or(now_ms);
     let last_due = plan.due_ms.last().copied().unwrap_or(now_ms);
-    let at = iso(now);
+    let at = now;
     let claimed = store
         .requeue_campaign_batch(
             c,
             first_due,
             last_due,
             plan.next_send_at_ms,
-            &at,
+            at,
             last_due / 1000 + CHECK_AFTER_BATCH_SECS,
         )
         .await?;
@@ -100,8 +100,8 @@ pub(super) async fn recover(turn: Turn<'_>) -> Result<Step, CampaignError> {
             number: c.batch,
             size: c.batch_size,
             queued: c.queued,
-            first_send_at: ms_iso(first_due),
-            last_send_at: ms_iso(last_due),
+            first_send_at: ms_time(first_due),
+            last_send_at: ms_time(last_due),
         },
         requeued,
     }))
@@ -132,13 +132,13 @@ async fn settle_dead_claim(
     let Some(mid) = r.message_id.as_deref() else {
         return Ok(Settled::Skipped);
     };
-    let at = iso(state.clock.now());
+    let at = state.clock.now();
     let sk = r.sk();
     let outcome = match store.get_message(&c.tenant_id, mid).await? {
         None => {
             return Ok(
                 if store
-                    .release_recipient(&c.tenant_id, &c.id, &sk, mid, &at)
+                    .release_recipient(&c.tenant_id, &c.id, &sk, mid, at)
                     .await?
                 {
                     tracing::warn!(campaign_id = %c.id, recipient = %sk, "dead claim released: nothing was sent");
@@ -165,7 +165,7 @@ async fn settle_dead_claim(
         },
     };
     let recorded = store
-        .record_recipient_outcome(&c.tenant_id, &c.id, &sk, mid, &outcome, &at)
+        .record_recipient_outcome(&c.tenant_id, &c.id, &sk, mid, &outcome, at)
         .await?;
     if recorded {
         tracing::warn!(campaign_id = %c.id, recipient = %sk, ?outcome, "dead claim settled from its message");

@@ -6,12 +6,12 @@ use super::{SendTask, Trigger};
 use crate::adapters::providers::Content;
 use crate::domain::campaigns::{CampaignStatus, PauseReason, RecipientStatus};
 use crate::domain::phone::Phone;
-use crate::domain::time::iso;
 use crate::runtime::retry::{retry, Backoff, Retry};
 use crate::runtime::state::AppState;
 use crate::services::sending::{self, SendError, SendRequest};
 use crate::store::campaigns::{Claim, Outcome};
 use crate::store::messages::MessageSource;
+use chrono::{DateTime, Utc};
 
 /// What the worker did with one task.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +46,7 @@ pub async fn handle_task(state: &AppState, task: SendTask) -> Result<TaskResult,
                 &task.recipient,
                 &message_id,
                 now.timestamp_millis(),
-                &iso(now),
+                now,
             )
             .await
             .map_err(|e| e.to_string())?;
@@ -67,13 +67,13 @@ pub async fn handle_task(state: &AppState, task: SendTask) -> Result<TaskResult,
                 .await
                 .map_err(|e| e.to_string())?;
             if c.is_some_and(|c| c.status == CampaignStatus::Cancelled) {
-                let now = iso(state.clock.now());
+                let now = state.clock.now();
                 store
                     .cancel_recipients(
                         &task.tenant_id,
                         &task.campaign_id,
                         std::slice::from_ref(&task.recipient),
-                        &now,
+                        now,
                     )
                     .await
                     .map_err(|e| e.to_string())?;
@@ -100,7 +100,7 @@ pub async fn handle_task(state: &AppState, task: SendTask) -> Result<TaskResult,
         source: MessageSource::Campaign,
     };
     let result = sending::send_with_id(state, &sender, request, message_id.clone()).await;
-    let at = iso(state.clock.now());
+    let at = state.clock.now();
     let outcome = match result {
         Err(e) => {
             // Stopped before the provider: nothing went out, the claim is given back.
@@ -110,7 +110,7 @@ pub async fn handle_task(state: &AppState, task: SendTask) -> Result<TaskResult,
                     &task.campaign_id,
                     &task.recipient,
                     &message_id,
-                    &at,
+                    at,
                 )
                 .await
                 .map_err(|e| e.to_string())?;
@@ -144,7 +144,7 @@ pub async fn handle_task(state: &AppState, task: SendTask) -> Result<TaskResult,
             },
         },
     };
-    let recorded = record(state, &task, &message_id, &outcome, &at).await;
+    let recorded = record(state, &task, &message_id, &outcome, at).await;
     if !recorded {
         // The message record has the outcome; the scheduler settles the claim from it.
         tracing::error!(campaign_id = %task.campaign_id, recipient = %task.recipient, %message_id, "recipient outcome not recorded; the scheduler settles it from the message");
@@ -174,7 +174,7 @@ async fn record(
     task: &SendTask,
     message_id: &str,
     outcome: &Outcome,
-    at: &str,
+    at: DateTime<Utc>,
 ) -> bool {
     let store = &state.store;
     let recorded = retry(Backoff::new(5), |attempt| async move {

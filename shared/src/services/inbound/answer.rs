@@ -437,7 +437,7 @@ impl Inbound {
                     id: r.id.clone(),
                     keyword: r.keyword.clone(),
                     match_type: r.match_type,
-                    created_at: r.created_at.clone(),
+                    created_at: r.created_at,
                 })
                 .collect(),
         );

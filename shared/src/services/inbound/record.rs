@@ -7,7 +7,6 @@ use crate::domain::inbound::{
     inbound_message_id, media_url, parse_message, reported_time, InboundContent, Location,
 };
 use crate::domain::messages::MessageStatus;
-use crate::domain::time::iso;
 use crate::domain::webhooks::{MessageKind as EventKind, MessageReceived, WebhookEvent};
 use crate::runtime::retry::{retry, Backoff, Retry};
 use crate::runtime::state::AppState;
@@ -166,7 +165,7 @@ pub async fn record(state: &AppState, incoming: Incoming) -> Result<Option<Recor
                 &job.tenant_id,
                 &content.from,
                 job.profile_name.as_deref(),
-                &iso(now),
+                now,
             )
             .await
             .map_err(RecordError::Contact)?;
@@ -304,9 +303,9 @@ fn inbound_message(
         retry_after: None,
         source: MessageSource::Inbound,
         api_key_id: None,
-        created_at: iso(now),
-        updated_at: iso(now),
-        sent_at: Some(iso(sent_at)),
+        created_at: now,
+        updated_at: now,
+        sent_at: Some(sent_at),
         delivered_at: None,
         read_at: None,
         failed_at: None,

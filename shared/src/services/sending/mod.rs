@@ -176,14 +176,13 @@ pub async fn send_with_id(
 ) -> Result<SendReply, SendError> {
     let tenant_id = caller.tenant_id.as_str();
     let now = state.clock.now();
-    let at = iso(now);
-    let message = new_message(&id, caller, &req, &at);
+    let message = new_message(&id, caller, &req, now);
     let claim = req.idempotency.as_ref().map(|i| IdempotencyClaim {
         tenant_id: tenant_id.to_string(),
         key_hash: i.key_hash.clone(),
         fingerprint: i.fingerprint.clone(),
         message_id: id.clone(),
-        created_at: at.clone(),
+        created_at: now,
         expires_at: now.timestamp() + IDEMPOTENCY_TTL_SECS,
     });
 
@@ -394,7 +393,7 @@ async fn replay(
     };
     let outcome = match (m.status, m.response_status, &m.wa_message_id) {
         (MessageStatus::Pending, _, _) => {
-            let started = crate::domain::time::parse(&m.created_at).unwrap_or(now);
+            let started = m.created_at;
             if (now - started).num_seconds() > STALE_PENDING_SECS {
                 return Err(SendError::IdempotencyOutcomeUnknown(message_id.to_string()));
             }
@@ -472,7 +471,7 @@ pub async fn refund_outbound_unit(state: &AppState, unit: &OutboundUnit) {
 }
 
 /// The record of a new outbound message, before the provider has seen it.
-fn new_message(id: &str, caller: &Sender, req: &SendRequest, at: &str) -> Message {
+fn new_message(id: &str, caller: &Sender, req: &SendRequest, at: DateTime<Utc>) -> Message {
     let (kind, media_url, file_name, template_name, template_language) = match &req.content {
         Content::Text { .. } => (MessageKind::Text, None, None, None, None),
         Content::Media {
@@ -520,8 +519,8 @@ fn new_message(id: &str, caller: &Sender, req: &SendRequest, at: &str) -> Messag
         retry_after: None,
         source: req.source,
         api_key_id: caller.api_key_id.clone(),
-        created_at: at.to_string(),
-        updated_at: at.to_string(),
+        created_at: at,
+        updated_at: at,
         sent_at: None,
         delivered_at: None,
         read_at: None,
