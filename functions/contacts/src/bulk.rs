@@ -1,7 +1,6 @@
 //! Contacts in bulk: `POST /api/contacts` (upsert up to 1,000, merged by phone) and
 //! `DELETE /api/contacts`.
 
-use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -9,12 +8,11 @@ use wati_shared::domain::contacts::{
     self as rules, ContactInput, MAX_CONTACTS_PER_REQUEST, MAX_IDS_PER_REQUEST,
 };
 use wati_shared::domain::time::iso;
-use wati_shared::http::auth::Caller;
+use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
 use wati_shared::store::contacts::UpsertOutcome;
-use wati_shared::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -77,8 +75,7 @@ pub struct UpsertContactsReport {
     responses((status = 200, body = UpsertContactsReport),
         (status = 400, description = "Not a list of contacts, empty, or more than 1,000", body = ErrorBody)))]
 pub async fn upsert_contacts(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     ApiJson(req): ApiJson<UpsertContactsRequest>,
 ) -> ApiResult<Json<UpsertContactsReport>> {
     let n = req.contacts.len();
@@ -190,8 +187,7 @@ pub struct DeleteContactsReport {
     request_body = DeleteContactsRequest,
     responses((status = 200, body = DeleteContactsReport), (status = 400, body = ErrorBody)))]
 pub async fn delete_contacts(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     ApiJson(req): ApiJson<DeleteContactsRequest>,
 ) -> ApiResult<Json<DeleteContactsReport>> {
     check_count("ids", req.ids.len())?;

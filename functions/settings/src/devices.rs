@@ -1,7 +1,7 @@
 //! Devices: the WhatsApp numbers a tenant sends from. Cloud API credentials go to Secrets
 //! Manager (one secret per device) and are never stored in the table, logged or returned.
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::Serialize;
@@ -11,7 +11,7 @@ use wati_shared::domain::devices::{
 };
 use wati_shared::domain::quota::{cap_for, limit_reached_message, Limit};
 use wati_shared::domain::time::iso;
-use wati_shared::http::auth::Caller;
+use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
@@ -105,8 +105,7 @@ fn view(d: Device, base: Option<&str>) -> DeviceView {
         (status = 400, body = ErrorBody),
         (status = 409, description = "The phone number id is already connected, or the plan's device cap is reached", body = ErrorBody)))]
 pub async fn create_device(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     headers: HeaderMap,
     ApiJson(input): ApiJson<DeviceInput>,
 ) -> ApiResult<(StatusCode, Json<DeviceEnvelope>)> {
@@ -178,8 +177,7 @@ pub async fn create_device(
 #[utoipa::path(get, path = "/api/devices", tag = "devices",
     responses((status = 200, body = DeviceList)))]
 pub async fn list_devices(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     headers: HeaderMap,
 ) -> ApiResult<Json<DeviceList>> {
     let base = base_url(&state, &headers);
@@ -208,8 +206,7 @@ async fn find(state: &AppState, tenant_id: &str, id: &str) -> ApiResult<Device> 
     responses((status = 200, body = DeviceEnvelope),
         (status = 404, body = ErrorBody)))]
 pub async fn get_device(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Json<DeviceEnvelope>> {
@@ -226,8 +223,7 @@ pub async fn get_device(
     responses((status = 200, body = DeviceEnvelope),
         (status = 404, body = ErrorBody)))]
 pub async fn delete_device(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Json<DeviceEnvelope>> {
