@@ -4,8 +4,7 @@ use wati_tests::*;
 
 #[tokio::test]
 async fn keys_are_shown_once_disabled_enabled_and_revoked() {
-    let app = TestApp::start().await;
-    let t = app.tenant("pro").await;
+    let (app, t) = TestApp::with_tenant("pro").await;
     let created = t
         .post(
             "/api/keys",
@@ -18,11 +17,7 @@ async fn keys_are_shown_once_disabled_enabled_and_revoked() {
     assert!(wati_tests::shared::is_well_formed(&key));
     assert_eq!(created["key"]["rateLimitPerMinute"], 100);
 
-    let list = app
-        .with_key(&key)
-        .get("/api/keys")
-        .await
-        .expect(StatusCode::OK);
+    let list = app.with_key(&key).get_ok("/api/keys").await;
     let keys = list["keys"].array().clone();
     assert_eq!(keys.len(), 2);
     for k in &keys {
@@ -126,8 +121,7 @@ async fn another_tenants_key_is_not_found() {
 
 #[tokio::test]
 async fn bad_key_requests_are_400s() {
-    let app = TestApp::start().await;
-    let t = app.tenant("pro").await;
+    let (_app, t) = TestApp::with_tenant("pro").await;
     let id = t.body["key"]["id"].string();
     let cases = [
         (
@@ -179,8 +173,7 @@ async fn bad_key_requests_are_400s() {
 
 #[tokio::test]
 async fn live_keys_are_capped() {
-    let app = TestApp::start().await;
-    let t = app.tenant("agency").await;
+    let (_app, t) = TestApp::with_tenant("agency").await;
     let cap = wati_tests::shared::MAX_LIVE_KEYS;
     for i in 1..cap {
         assert_eq!(

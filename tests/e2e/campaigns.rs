@@ -953,17 +953,13 @@ async fn campaigns_are_listed_newest_first_a_page_at_a_time() {
                 .await,
         );
     }
-    let first = t
-        .get("/api/public/v1/campaigns?limit=2")
-        .await
-        .expect(StatusCode::OK);
+    let first = t.get_ok("/api/public/v1/campaigns?limit=2").await;
     let names: Vec<&str> = first["campaigns"].strs("name");
     assert_eq!(names, vec!["C2", "C1"]);
     let cursor = first["nextCursor"].str();
     let second = t
-        .get(&format!("/api/public/v1/campaigns?limit=2&cursor={cursor}"))
-        .await
-        .expect(StatusCode::OK);
+        .get_ok(&format!("/api/public/v1/campaigns?limit=2&cursor={cursor}"))
+        .await;
     assert_eq!(second["campaigns"][0]["name"], "C0");
     assert_eq!(second["campaigns"][0]["total"], 0);
     assert!(second["nextCursor"].is_null());

@@ -95,8 +95,7 @@ async fn the_public_rest_api_refuses_free_and_starter_plans() {
 
 #[tokio::test]
 async fn the_device_cap_holds_and_a_deleted_device_frees_its_place() {
-    let app = TestApp::start().await;
-    let t = app.tenant("free").await;
+    let (_app, t) = TestApp::with_tenant("free").await;
     let first = t.sandbox_device().await;
     let body = t
         .post(

@@ -218,10 +218,7 @@ async fn configuration_is_validated_shown_without_its_secret_and_plan_gated() {
         .to_string();
     assert!(secret.starts_with(&prefix) && prefix.len() >= 10);
 
-    let shown = pro
-        .get("/api/settings/webhook")
-        .await
-        .expect(StatusCode::OK);
+    let shown = pro.get_ok("/api/settings/webhook").await;
     assert!(
         !shown.to_string().contains(&secret),
         "never the secret again"
@@ -875,8 +872,7 @@ async fn the_dispatcher_answers_lambda_batches_with_partial_failures() {
 #[tokio::test]
 async fn each_attempt_is_claimed_once_and_a_dead_workers_claim_is_taken_over_when_stale() {
     use wati_tests::shared::webhooks::{Attempt, Claim, Outcome, Trigger};
-    let app = TestApp::start().await;
-    let t = app.tenant("pro").await;
+    let (app, t) = TestApp::with_tenant("pro").await;
     let store = &app.state.store;
     let now = chrono::Utc::now();
     let id = event_id(EventType::MessageReceived, now.timestamp_millis(), None);

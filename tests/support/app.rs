@@ -531,6 +531,20 @@ impl TestApp {
         Self::start_with(TestOptions::default()).await
     }
 
+    /// A fresh app with one tenant on `plan`, where most tests begin.
+    pub async fn with_tenant(plan: &str) -> (TestApp, Tenant) {
+        let app = Self::start().await;
+        let tenant = app.tenant(plan).await;
+        (app, tenant)
+    }
+
+    /// [`TestApp::with_tenant`] with a key that allows 10,000 requests a minute.
+    pub async fn with_roomy_tenant(plan: &str) -> (TestApp, Tenant) {
+        let app = Self::start().await;
+        let tenant = app.roomy_tenant(plan).await;
+        (app, tenant)
+    }
+
     pub async fn start_with(opts: TestOptions) -> TestApp {
         let admin_key = format!("admin-{}", uuid::Uuid::new_v4().simple());
         let mut local = LocalOptions::new(opts.template.clone(), unique_prefix());
