@@ -2,6 +2,24 @@
 
 use wati_tests::*;
 
+/// Asserts a change of a key answered 200 with the key now `status`.
+fn assert_key_status(reply: Reply, status: &str) {
+    assert_eq!(
+        (reply.status, &reply.body["key"]["status"]),
+        (StatusCode::OK, &json!(status)),
+        "{}",
+        reply.body
+    );
+}
+
+/// Asserts `key` is refused with a 401 saying `error`.
+async fn refused(app: &TestApp, key: &str, error: &str) {
+    app.with_key(key)
+        .get("/api/keys")
+        .await
+        .expect_body(StatusCode::UNAUTHORIZED, json!({ "error": error }));
+}
+
 #[tokio::test]
 async fn keys_are_shown_once_disabled_enabled_and_revoked() {
     let (app, t) = TestApp::with_tenant("pro").await;
@@ -45,15 +63,8 @@ async fn keys_are_shown_once_disabled_enabled_and_revoked() {
 
     let path = format!("/api/keys/{id}");
     let patch = |body: Value| t.patch(&path, body);
-    let Reply { status, body, .. } = patch(json!({"status": "disabled"})).await;
-    assert_eq!(
-        (status, body["key"]["status"].clone()),
-        (StatusCode::OK, json!("disabled"))
-    );
-    app.with_key(&key).get("/api/keys").await.expect_body(
-        StatusCode::UNAUTHORIZED,
-        json!({"error": "API key is disabled"}),
-    );
+    assert_key_status(patch(json!({"status": "disabled"})).await, "disabled");
+    refused(&app, &key, "API key is disabled").await;
 
     patch(json!({"status": "active"})).await.ok();
     assert_eq!(
@@ -61,15 +72,8 @@ async fn keys_are_shown_once_disabled_enabled_and_revoked() {
         StatusCode::OK
     );
 
-    let Reply { status, body, .. } = t.delete(&format!("/api/keys/{id}")).await;
-    assert_eq!(
-        (status, body["key"]["status"].clone()),
-        (StatusCode::OK, json!("revoked"))
-    );
-    app.with_key(&key).get("/api/keys").await.expect_body(
-        StatusCode::UNAUTHORIZED,
-        json!({"error": "API key has been revoked"}),
-    );
+    assert_key_status(t.delete(&format!("/api/keys/{id}")).await, "revoked");
+    refused(&app, &key, "API key has been revoked").await;
     assert_eq!(
         patch(json!({"status": "active"})).await.status,
         StatusCode::CONFLICT,

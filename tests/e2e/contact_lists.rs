@@ -205,10 +205,7 @@ async fn members_are_added_and_removed_by_id_or_phone_with_exact_counts() {
 #[tokio::test]
 async fn a_contact_is_in_at_most_25_lists_and_deleted_lists_do_not_count() {
     let (app, t) = TestApp::with_roomy_tenant("pro").await;
-    let body = t
-        .upsert_contacts(json!([{"name": "Ali", "phone": "+923001234567"}]))
-        .await;
-    let ali = ids_of(&body).remove(0);
+    let ali = t.contact_id("Ali", "+923001234567").await;
     let mut lists = Vec::new();
     for i in 0..26 {
         lists.push(t.create_list(&format!("L{i}")).await);
@@ -269,10 +266,7 @@ async fn a_contact_is_in_at_most_25_lists_and_deleted_lists_do_not_count() {
 #[tokio::test]
 async fn deleting_a_list_removes_its_members_and_a_large_one_is_finished_by_the_sweep() {
     let (app, t) = TestApp::with_roomy_tenant("pro").await;
-    let entries: Vec<Value> = (0..30)
-        .map(|i| json!({"name": format!("C{i}"), "phone": format!("+4477002{i:05}")}))
-        .collect();
-    let ids = ids_of(&t.upsert_contacts(json!(entries)).await);
+    let ids = t.numbered_contacts(30, "+4477002").await;
     let keep = t.create_list("Keep").await;
     members(&t, &keep, Method::POST, json!({"contactIds": ids})).await;
 
@@ -387,10 +381,7 @@ async fn deleting_a_list_removes_its_members_and_a_large_one_is_finished_by_the_
 #[tokio::test]
 async fn concurrent_member_changes_keep_the_count_exact() {
     let (app, t) = TestApp::with_roomy_tenant("pro").await;
-    let entries: Vec<Value> = (0..40)
-        .map(|i| json!({"name": format!("C{i}"), "phone": format!("+4477003{i:05}")}))
-        .collect();
-    let ids = ids_of(&t.upsert_contacts(json!(entries)).await);
+    let ids = t.numbered_contacts(40, "+4477003").await;
     let list = t.create_list("Busy").await;
     // Four requests adding overlapping halves at once.
     let chunks = [&ids[0..20], &ids[10..30], &ids[20..40], &ids[0..40]];

@@ -197,16 +197,9 @@ async fn bad_device_requests_are_400s_that_name_the_field() {
         ),
     ];
     for (body, message) in cases {
-        let Reply {
-            status,
-            body: answer,
-            ..
-        } = t.post("/api/devices", &body).await;
-        assert_eq!(
-            (status, answer),
-            (StatusCode::BAD_REQUEST, json!({"error": message})),
-            "{body}"
-        );
+        t.post("/api/devices", &body)
+            .await
+            .expect_bad_request(message, &body);
     }
     let answer = t
         .post(

@@ -354,16 +354,10 @@ async fn bad_input_is_a_400_that_names_the_field_and_sends_nothing() {
         ),
     ];
     for (body, message) in cases {
-        let Reply {
-            status,
-            body: answer,
-            ..
-        } = s.tenant.send_message(body.clone()).await;
-        assert_eq!(
-            (status, answer),
-            (StatusCode::BAD_REQUEST, json!({"error": message})),
-            "{body}"
-        );
+        s.tenant
+            .send_message(body.clone())
+            .await
+            .expect_bad_request(message, &body);
     }
     // Wrong JSON shapes name the field too.
     for (body, starts) in [

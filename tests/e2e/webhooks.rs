@@ -64,6 +64,20 @@ fn status_event(n: u32) -> WebhookEvent {
     })
 }
 
+/// Publishes the events one at a time; their ids, in order.
+async fn publish_each(
+    app: &TestApp,
+    tenant_id: &str,
+    events: impl IntoIterator<Item = WebhookEvent>,
+) -> Vec<String> {
+    let mut ids = Vec::new();
+    for event in events {
+        let id = publish(&app.state, tenant_id, event).await;
+        ids.push(id.expect("the store answers"));
+    }
+    ids
+}
+
 async fn get_delivery(t: &Api, id: &str) -> (StatusCode, Value) {
     let Reply { status, body, .. } = t.get(&format!("/api/webhooks/deliveries/{id}")).await;
     (status, body["delivery"].clone())
@@ -636,33 +650,13 @@ async fn deliveries_are_listed_newest_first_by_status_and_type_a_page_at_a_time(
     let receiver = Receiver::start(vec![], Answer::Status(200)).await;
     t.configure_webhook(&receiver.url, None).await;
 
-    let mut delivered = Vec::new();
-    for n in 0..3 {
-        delivered.push(
-            publish(&app.state, &t.id, received(n))
-                .await
-                .expect("the store answers"),
-        );
-    }
-    for n in 0..2 {
-        delivered.push(
-            publish(&app.state, &t.id, campaign(n))
-                .await
-                .expect("the store answers"),
-        );
-    }
+    let mut delivered = publish_each(&app, &t.id, (0..3).map(received)).await;
+    delivered.extend(publish_each(&app, &t.id, (0..2).map(campaign)).await);
     for id in &delivered {
         wait_status(&t, id, "delivered", None, 20).await;
     }
     receiver.answer_from_now(vec![], Answer::Status(500));
-    let mut failed = Vec::new();
-    for n in 0..2 {
-        failed.push(
-            publish(&app.state, &t.id, status_event(n))
-                .await
-                .expect("the store answers"),
-        );
-    }
+    let failed = publish_each(&app, &t.id, (0..2).map(status_event)).await;
     for id in &failed {
         wait_status(&t, id, "failed", Some(2), 20).await;
     }
