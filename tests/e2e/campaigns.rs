@@ -91,7 +91,7 @@ impl Setup {
     }
 
     async fn stored(&self, id: &str) -> Campaign {
-        stored(&self.app, &self.tenant.id, id).await
+        self.app.campaign_record(&self.tenant.id, id).await
     }
 
     /// Drives the worker until the campaign is `status`.
@@ -124,15 +124,6 @@ fn worker(app: &TestApp) -> (SqsHandler, LocalQueue) {
     )
 }
 
-async fn stored(app: &TestApp, tenant: &str, id: &str) -> Campaign {
-    app.state
-        .store
-        .get_campaign(tenant, id)
-        .await
-        .unwrap()
-        .unwrap_or_else(|| panic!("campaign {id} not found"))
-}
-
 /// Polls the campaign queue into the worker (as the dev server does) until `done` holds
 /// for the stored campaign, checking after every poll that the counts add up.
 async fn drive(
@@ -146,7 +137,7 @@ async fn drive(
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         let n = app.poll(&queue, &handler).await;
-        let c = stored(app, tenant, id).await;
+        let c = app.campaign_record(tenant, id).await;
         assert_eq!(
             c.total,
             c.pending + c.queued + c.sent + c.failed + c.cancelled,

@@ -137,14 +137,7 @@ async fn a_campaign_goes_through_its_function_the_scheduler_and_the_worker_as_la
         failed_ids(&response),
         ["55555555-5555-4555-8555-555555555555"]
     );
-    let c = app
-        .state
-        .store
-        .get_campaign(&t.id, &id)
-        .await
-        .ok()
-        .flatten()
-        .expect("campaign");
+    let c = app.campaign_record(&t.id, &id).await;
     assert_eq!((c.sent, c.queued, c.total), (1, 1, 2));
 }
 

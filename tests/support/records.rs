@@ -4,7 +4,7 @@
 use crate::app::{Tenant, TestApp};
 use crate::fake_meta::FakeMeta;
 use crate::shared::store::{
-    Conversation, Direction, Message, MessageKind, MessageSource, RecordInbound,
+    Campaign, Conversation, Direction, Message, MessageKind, MessageSource, RecordInbound,
 };
 use crate::shared::{inbound_message_id, iso, MessageStatus};
 use chrono::{DateTime, Utc};
@@ -275,6 +275,18 @@ impl TestApp {
             .await
             .unwrap_or_else(|e| panic!("{e}"))
             .unwrap_or_else(|| panic!("no conversation with {peer}"))
+    }
+}
+
+impl TestApp {
+    /// A stored campaign; panics when there is none.
+    pub async fn campaign_record(&self, tenant_id: &str, id: &str) -> Campaign {
+        self.state
+            .store
+            .get_campaign(tenant_id, id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("campaign {id} not found"))
     }
 }
 
