@@ -10,29 +10,15 @@ use wati_tests::*;
 const PHONE: &str = "106540352242922";
 const TOKEN: &str = "EAAGsendToken0001";
 
-struct Setup {
-    app: TestApp,
-    fake: FakeMeta,
-    tenant: Tenant,
-    device: String,
-}
-
-async fn setup() -> Setup {
+async fn setup() -> CloudSender {
     setup_with(|_| {}).await
 }
 
-async fn setup_with(f: impl FnOnce(&mut TestOptions)) -> Setup {
+async fn setup_with(f: impl FnOnce(&mut TestOptions)) -> CloudSender {
     let fake = FakeMeta::start().await;
     let mut opts = sending_options(&fake.base);
     f(&mut opts);
-    let app = TestApp::start_with(opts).await;
-    let (tenant, device) = app.cloud_sender(&fake, PHONE, TOKEN, "923001234567").await;
-    Setup {
-        app,
-        fake,
-        tenant,
-        device,
-    }
+    CloudSender::start(fake, opts, PHONE, TOKEN, "923001234567").await
 }
 
 /// A text to the customer, 923001234567, whose 24-hour window the tests open.

@@ -31,6 +31,7 @@ pub use events::{
 };
 pub use fakes::Fakes;
 pub use json::{parse, Json};
+pub use records::CloudSender;
 pub use reqwest::{Client, Method, StatusCode};
 pub use serde_json::{json, Value};
 pub use shared::{iso, next_midnight, sign, Clock};
