@@ -37,20 +37,17 @@ pub enum UpsertContactStatus {
     Error,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpsertContactResult {
     /// Position in the request's `contacts`.
     pub index: usize,
     pub status: UpsertContactStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// The phone as stored (digits only).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicate_of: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 

@@ -80,15 +80,14 @@ impl ListMembersRequest {
     }
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ListMemberResult {
     /// Position in the request's `contactIds` or `phones`.
     pub index: usize,
     pub status: ListMemberStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 

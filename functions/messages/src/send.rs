@@ -82,6 +82,7 @@ pub struct SendResponse {
 }
 
 /// A send the provider refused: recorded as `failed`, with its id.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SendFailure {
     #[schema(
@@ -93,7 +94,6 @@ pub struct SendFailure {
     #[schema(example = "failed")]
     pub status: MessageStatus,
     /// The provider's error code.
-    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = 131030)]
     pub code: Option<i64>,
 }

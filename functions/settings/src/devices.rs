@@ -19,6 +19,7 @@ use wati_shared::store::devices::{CreateDeviceOutcome, Device};
 use wati_shared::AppState;
 
 /// A device as the API shows it: never its credentials.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceView {
@@ -26,13 +27,10 @@ pub struct DeviceView {
     pub name: String,
     pub provider: ProviderKind,
     pub status: DeviceStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone_number_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub waba_id: Option<String>,
     /// Cloud API: the callback URL to paste into Meta's webhook configuration (with the
     /// verify token you chose).
-    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "https://wati.example.com/api/public/cloud-api-webhook/5f0c…")]
     pub webhook_url: Option<String>,
     pub created_at: String,

@@ -47,13 +47,13 @@ pub struct PutWebhookRequest {
     pub events: Option<Vec<String>>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookEnvelope {
     pub webhook: WebhookInfo,
     /// The signing secret: only when it was just made (first PUT, rotation). Store it:
     /// it is never shown again.
-    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
     pub secret: Option<String>,
 }
