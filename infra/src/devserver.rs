@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use chrono::{DateTime, Timelike, Utc};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -68,14 +68,19 @@ impl DevServer {
         Router::new().fallback(dispatch).with_state(self.clone())
     }
 
+    /// What `registry` holds for a template function, found by the function's `CodeUri`.
+    fn implementation<T: Clone>(&self, registry: &HashMap<String, T>, function: &str) -> Option<T> {
+        self.template
+            .code_uri(function)
+            .and_then(|uri| registry.get(uri))
+            .cloned()
+    }
+
     /// The router of the function that serves `method path`, as API Gateway would pick it.
     pub fn router_for(&self, method: &str, path: &str) -> Option<Result<Router, String>> {
         let route = self.routes.find(method, path)?;
         let found = self
-            .template
-            .code_uri(&route.function)
-            .and_then(|uri| self.functions.http.get(uri))
-            .cloned()
+            .implementation(&self.functions.http, &route.function)
             .ok_or_else(|| format!("no HTTP implementation registered for {}", route.function));
         Some(found)
     }
@@ -84,11 +89,7 @@ impl DevServer {
     pub fn spawn_workers(&self) -> Vec<JoinHandle<()>> {
         let mut tasks = Vec::new();
         for sub in self.template.queue_subscriptions() {
-            let handler = self
-                .template
-                .code_uri(&sub.function)
-                .and_then(|uri| self.functions.sqs.get(uri))
-                .cloned();
+            let handler = self.implementation(&self.functions.sqs, &sub.function);
             let (Some(handler), Some(queue)) =
                 (handler, self.stack.queues.get(&sub.queue).cloned())
             else {
@@ -131,11 +132,7 @@ impl DevServer {
             }
         }
         for schedule in self.template.schedules() {
-            let handler = self
-                .template
-                .code_uri(&schedule.function)
-                .and_then(|uri| self.functions.scheduled.get(uri))
-                .cloned();
+            let handler = self.implementation(&self.functions.scheduled, &schedule.function);
             let (Some(handler), Some(every)) = (handler, Cadence::parse(&schedule.expression))
             else {
                 tracing::error!(function = %schedule.function, expression = %schedule.expression, "schedule not runnable locally");

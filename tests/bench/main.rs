@@ -41,6 +41,15 @@ async fn measure(req: reqwest::RequestBuilder) -> Sample {
     }
 }
 
+/// `n` requests, one after another; `req(i)` builds the `i`th.
+async fn measure_n(n: usize, req: impl Fn(usize) -> reqwest::RequestBuilder) -> Vec<Sample> {
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n {
+        samples.push(measure(req(i)).await);
+    }
+    samples
+}
+
 fn row(name: &str, samples: &[Sample]) {
     let n = samples.len() as f64;
     let mean = |f: &dyn Fn(&Sample) -> f64| samples.iter().map(f).sum::<f64>() / n;
@@ -105,48 +114,29 @@ async fn main() {
     let first = measure(send(text(&cloud))).await;
     row("send text, Cloud API, token not yet cached", &[first]);
 
-    let mut s = Vec::new();
-    for _ in 0..n {
-        s.push(measure(send(text(&cloud))).await);
-    }
+    let s = measure_n(n, |_| send(text(&cloud))).await;
     row("send text, Cloud API", &s);
 
-    let mut s = Vec::new();
-    for _ in 0..n {
-        s.push(
-            measure(send(
-                json!({"to": "+923001234567", "message": "Your OTP is 123456"}),
-            ))
-            .await,
-        );
-    }
+    let no_device = json!({"to": "+923001234567", "message": "Your OTP is 123456"});
+    let s = measure_n(n, |_| send(no_device.clone())).await;
     row("send text, Cloud API, no deviceId", &s);
 
-    let mut s = Vec::new();
-    for i in 0..n {
-        s.push(measure(send(text(&cloud)).header("idempotency-key", format!("bench-{i}"))).await);
-    }
+    // Run twice with the same keys: the second pass is all replays.
+    let keyed = |i| send(text(&cloud)).header("idempotency-key", format!("bench-{i}"));
+    let s = measure_n(n, keyed).await;
     row("send text, Cloud API, Idempotency-Key", &s);
-
-    let mut s = Vec::new();
-    for i in 0..n {
-        s.push(measure(send(text(&cloud)).header("idempotency-key", format!("bench-{i}"))).await);
-    }
+    let s = measure_n(n, keyed).await;
     row("send text, Idempotency-Key replay", &s);
 
-    let mut s = Vec::new();
-    for _ in 0..n {
-        s.push(measure(send(text(&sandbox))).await);
-    }
+    let s = measure_n(n, |_| send(text(&sandbox))).await;
     row("send text, sandbox", &s);
 
-    let mut s = Vec::new();
-    for _ in 0..n {
-        let req = api.builder(Method::POST, "/api/public/v1/send-media").json(
-            &json!({"to": "+923001234567", "type": "image", "url": image, "deviceId": cloud}),
-        );
-        s.push(measure(req).await);
-    }
+    let media = json!({"to": "+923001234567", "type": "image", "url": image, "deviceId": cloud});
+    let s = measure_n(n, |_| {
+        api.builder(Method::POST, "/api/public/v1/send-media")
+            .json(&media)
+    })
+    .await;
     row("send-media image, Cloud API", &s);
 
     let sent = api.send(send(text(&cloud))).await.ok();
@@ -154,12 +144,11 @@ async fn main() {
         ("lookup by id", &sent["id"]),
         ("lookup by WhatsApp id", &sent["messageId"]),
     ] {
-        let mut s = Vec::new();
-        for _ in 0..n {
-            let path = format!("/api/public/v1/messages/{}", id.str());
-            s.push(measure(api.builder(Method::GET, &path)).await);
-        }
-        row(name, &s);
+        let path = format!("/api/public/v1/messages/{}", id.str());
+        row(
+            name,
+            &measure_n(n, |_| api.builder(Method::GET, &path)).await,
+        );
     }
     println!();
     println!("AWS calls include authentication (1 conditional write; 2 on a key's first request of a minute).");

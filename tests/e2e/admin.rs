@@ -4,8 +4,7 @@ use wati_tests::*;
 
 #[tokio::test]
 async fn a_new_tenant_key_works_at_once_and_a_wrong_key_is_401_json() {
-    let app = TestApp::start().await;
-    let t = app.tenant("pro").await;
+    let (app, t) = TestApp::with_tenant("pro").await;
     assert!(t.key.starts_with("wati_") && t.key.len() >= 37, "{}", t.key);
     assert_eq!(t.body["tenant"]["plan"], "pro");
     assert_eq!(t.body["tenant"]["suspended"], false);
@@ -76,9 +75,8 @@ async fn admin_routes_need_the_platform_admin_key_from_secrets_manager() {
     }
     let body = app
         .admin()
-        .get(&format!("/api/admin/tenants/{}", t.id))
-        .await
-        .expect(StatusCode::OK);
+        .get_ok(&format!("/api/admin/tenants/{}", t.id))
+        .await;
     assert_eq!(body["tenant"]["id"], t.id.as_str());
     app.admin()
         .get("/api/admin/tenants/nope")
@@ -88,8 +86,7 @@ async fn admin_routes_need_the_platform_admin_key_from_secrets_manager() {
 
 #[tokio::test]
 async fn suspension_and_plan_changes_take_effect_at_once() {
-    let app = TestApp::start().await;
-    let t = app.tenant("free").await;
+    let (app, t) = TestApp::with_tenant("free").await;
     // A second key, so the change must reach every key's copy of the plan.
     let created = t.create_key(json!({"name": "second"})).await.body;
     let second = created["apiKey"].string();
@@ -151,11 +148,7 @@ async fn tenant_listing_pages_newest_first() {
         ids.push(app.tenant("starter").await.id);
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     }
-    let page1 = app
-        .admin()
-        .get("/api/admin/tenants?limit=2")
-        .await
-        .expect(StatusCode::OK);
+    let page1 = app.admin().get_ok("/api/admin/tenants?limit=2").await;
     let got: Vec<&str> = page1["tenants"].strs("id");
     assert_eq!(got, vec![ids[2].as_str(), ids[1].as_str()]);
     let cursor = page1["nextCursor"].str();
@@ -181,8 +174,7 @@ async fn tenant_listing_pages_newest_first() {
 
 #[tokio::test]
 async fn bad_tenant_input_is_a_400_that_says_what_is_wrong() {
-    let app = TestApp::start().await;
-    let t = app.tenant("free").await;
+    let (app, t) = TestApp::with_tenant("free").await;
     let cases: Vec<(Method, String, &str, &str)> = vec![
         (
             Method::POST,

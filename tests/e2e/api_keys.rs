@@ -2,10 +2,27 @@
 
 use wati_tests::*;
 
+/// Asserts a change of a key answered 200 with the key now `status`.
+fn assert_key_status(reply: Reply, status: &str) {
+    assert_eq!(
+        (reply.status, &reply.body["key"]["status"]),
+        (StatusCode::OK, &json!(status)),
+        "{}",
+        reply.body
+    );
+}
+
+/// Asserts `key` is refused with a 401 saying `error`.
+async fn refused(app: &TestApp, key: &str, error: &str) {
+    app.with_key(key)
+        .get("/api/keys")
+        .await
+        .expect_body(StatusCode::UNAUTHORIZED, json!({ "error": error }));
+}
+
 #[tokio::test]
 async fn keys_are_shown_once_disabled_enabled_and_revoked() {
-    let app = TestApp::start().await;
-    let t = app.tenant("pro").await;
+    let (app, t) = TestApp::with_tenant("pro").await;
     let created = t
         .post(
             "/api/keys",
@@ -18,11 +35,7 @@ async fn keys_are_shown_once_disabled_enabled_and_revoked() {
     assert!(wati_tests::shared::is_well_formed(&key));
     assert_eq!(created["key"]["rateLimitPerMinute"], 100);
 
-    let list = app
-        .with_key(&key)
-        .get("/api/keys")
-        .await
-        .expect(StatusCode::OK);
+    let list = app.with_key(&key).get_ok("/api/keys").await;
     let keys = list["keys"].array().clone();
     assert_eq!(keys.len(), 2);
     for k in &keys {
@@ -50,15 +63,8 @@ async fn keys_are_shown_once_disabled_enabled_and_revoked() {
 
     let path = format!("/api/keys/{id}");
     let patch = |body: Value| t.patch(&path, body);
-    let Reply { status, body, .. } = patch(json!({"status": "disabled"})).await;
-    assert_eq!(
-        (status, body["key"]["status"].clone()),
-        (StatusCode::OK, json!("disabled"))
-    );
-    app.with_key(&key).get("/api/keys").await.expect_body(
-        StatusCode::UNAUTHORIZED,
-        json!({"error": "API key is disabled"}),
-    );
+    assert_key_status(patch(json!({"status": "disabled"})).await, "disabled");
+    refused(&app, &key, "API key is disabled").await;
 
     patch(json!({"status": "active"})).await.ok();
     assert_eq!(
@@ -66,15 +72,8 @@ async fn keys_are_shown_once_disabled_enabled_and_revoked() {
         StatusCode::OK
     );
 
-    let Reply { status, body, .. } = t.delete(&format!("/api/keys/{id}")).await;
-    assert_eq!(
-        (status, body["key"]["status"].clone()),
-        (StatusCode::OK, json!("revoked"))
-    );
-    app.with_key(&key).get("/api/keys").await.expect_body(
-        StatusCode::UNAUTHORIZED,
-        json!({"error": "API key has been revoked"}),
-    );
+    assert_key_status(t.delete(&format!("/api/keys/{id}")).await, "revoked");
+    refused(&app, &key, "API key has been revoked").await;
     assert_eq!(
         patch(json!({"status": "active"})).await.status,
         StatusCode::CONFLICT,
@@ -126,8 +125,7 @@ async fn another_tenants_key_is_not_found() {
 
 #[tokio::test]
 async fn bad_key_requests_are_400s() {
-    let app = TestApp::start().await;
-    let t = app.tenant("pro").await;
+    let (_app, t) = TestApp::with_tenant("pro").await;
     let id = t.body["key"]["id"].string();
     let cases = [
         (
@@ -179,8 +177,7 @@ async fn bad_key_requests_are_400s() {
 
 #[tokio::test]
 async fn live_keys_are_capped() {
-    let app = TestApp::start().await;
-    let t = app.tenant("agency").await;
+    let (_app, t) = TestApp::with_tenant("agency").await;
     let cap = wati_tests::shared::MAX_LIVE_KEYS;
     for i in 1..cap {
         assert_eq!(

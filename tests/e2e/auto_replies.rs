@@ -21,8 +21,7 @@ fn spec_rule() -> Value {
 
 #[tokio::test]
 async fn rules_are_created_listed_changed_and_deleted() {
-    let app = TestApp::start().await;
-    let t = app.tenant("pro").await;
+    let (app, t) = TestApp::with_tenant("pro").await;
     let v0 = app
         .state
         .store
@@ -80,8 +79,7 @@ async fn rules_are_created_listed_changed_and_deleted() {
 
 #[tokio::test]
 async fn the_rule_cap_holds_under_concurrency_and_frees_on_delete() {
-    let app = TestApp::start().await;
-    let t = app.tenant("free").await;
+    let (_app, t) = TestApp::with_tenant("free").await;
     let t = &t;
     let attempts = (0..10).map(|i| async move {
         let mut body = spec_rule();
@@ -112,8 +110,7 @@ async fn the_rule_cap_holds_under_concurrency_and_frees_on_delete() {
 
 #[tokio::test]
 async fn bad_rules_are_400s_and_other_tenants_rules_are_404s() {
-    let app = TestApp::start().await;
-    let t = app.tenant("pro").await;
+    let (app, t) = TestApp::with_tenant("pro").await;
     let cases = [
         (json!({"response": "x"}), "\"keyword\" is required"),
         (
@@ -186,9 +183,8 @@ async fn bad_rules_are_400s_and_other_tenants_rules_are_404s() {
 
 #[tokio::test]
 async fn ai_settings_round_trip_with_the_plans_daily_limit() {
-    let app = TestApp::start().await;
-    let t = app.tenant("starter").await;
-    let body = t.get("/api/ai-settings").await.expect(StatusCode::OK);
+    let (_app, t) = TestApp::with_tenant("starter").await;
+    let body = t.get_ok("/api/ai-settings").await;
     assert_eq!(
         body,
         json!({"enabled": false, "systemPrompt": "", "fallbackLanguage": "English", "dailyLimit": 100})
@@ -214,8 +210,7 @@ async fn ai_settings_round_trip_with_the_plans_daily_limit() {
 
 #[tokio::test]
 async fn the_reply_log_pages_newest_first_and_hides_expired_entries() {
-    let app = TestApp::start().await;
-    let t = app.tenant("pro").await;
+    let (app, t) = TestApp::with_tenant("pro").await;
     let now = app.clock.now();
     let entry = |i: usize, outcome| ReplyLogEntry {
         id: format!("e{i}"),
@@ -248,10 +243,7 @@ async fn the_reply_log_pages_newest_first_and_hides_expired_entries() {
             .await
             .unwrap();
     }
-    let page = t
-        .get("/api/auto-replies/log?limit=2")
-        .await
-        .expect(StatusCode::OK);
+    let page = t.get_ok("/api/auto-replies/log?limit=2").await;
     let ids: Vec<&str> = page["entries"].strs("id");
     assert_eq!(ids, vec!["e3", "e2"]);
     assert_eq!(page["entries"][0]["outcome"], "quota_exceeded");

@@ -91,7 +91,7 @@ impl Setup {
     }
 
     async fn stored(&self, id: &str) -> Campaign {
-        stored(&self.app, &self.tenant.id, id).await
+        self.app.campaign_record(&self.tenant.id, id).await
     }
 
     /// Drives the worker until the campaign is `status`.
@@ -124,15 +124,6 @@ fn worker(app: &TestApp) -> (SqsHandler, LocalQueue) {
     )
 }
 
-async fn stored(app: &TestApp, tenant: &str, id: &str) -> Campaign {
-    app.state
-        .store
-        .get_campaign(tenant, id)
-        .await
-        .unwrap()
-        .unwrap_or_else(|| panic!("campaign {id} not found"))
-}
-
 /// Polls the campaign queue into the worker (as the dev server does) until `done` holds
 /// for the stored campaign, checking after every poll that the counts add up.
 async fn drive(
@@ -146,7 +137,7 @@ async fn drive(
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         let n = app.poll(&queue, &handler).await;
-        let c = stored(app, tenant, id).await;
+        let c = app.campaign_record(tenant, id).await;
         assert_eq!(
             c.total,
             c.pending + c.queued + c.sent + c.failed + c.cancelled,
@@ -952,17 +943,13 @@ async fn campaigns_are_listed_newest_first_a_page_at_a_time() {
                 .await,
         );
     }
-    let first = t
-        .get("/api/public/v1/campaigns?limit=2")
-        .await
-        .expect(StatusCode::OK);
+    let first = t.get_ok("/api/public/v1/campaigns?limit=2").await;
     let names: Vec<&str> = first["campaigns"].strs("name");
     assert_eq!(names, vec!["C2", "C1"]);
     let cursor = first["nextCursor"].str();
     let second = t
-        .get(&format!("/api/public/v1/campaigns?limit=2&cursor={cursor}"))
-        .await
-        .expect(StatusCode::OK);
+        .get_ok(&format!("/api/public/v1/campaigns?limit=2&cursor={cursor}"))
+        .await;
     assert_eq!(second["campaigns"][0]["name"], "C0");
     assert_eq!(second["campaigns"][0]["total"], 0);
     assert!(second["nextCursor"].is_null());

@@ -35,8 +35,7 @@ async fn lists_on_contact(app: &TestApp, tenant_id: &str, contact_id: &str) -> V
 
 #[tokio::test]
 async fn lists_are_created_listed_fetched_and_deleted() {
-    let app = TestApp::start().await;
-    let t = app.roomy_tenant("pro").await;
+    let (app, t) = TestApp::with_roomy_tenant("pro").await;
     let first = t.create_list(" January promo ").await;
     let second = t.create_list("VIPs").await;
     let third = t.create_list("Leads").await;
@@ -88,8 +87,7 @@ async fn lists_are_created_listed_fetched_and_deleted() {
 
 #[tokio::test]
 async fn members_are_added_and_removed_by_id_or_phone_with_exact_counts() {
-    let app = TestApp::start().await;
-    let t = app.roomy_tenant("pro").await;
+    let (app, t) = TestApp::with_roomy_tenant("pro").await;
     let body = t
         .upsert_contacts(json!([{"name": "Ali", "phone": "+923001234567"},
                {"name": "Sara", "phone": "+923009876543"},
@@ -206,12 +204,8 @@ async fn members_are_added_and_removed_by_id_or_phone_with_exact_counts() {
 
 #[tokio::test]
 async fn a_contact_is_in_at_most_25_lists_and_deleted_lists_do_not_count() {
-    let app = TestApp::start().await;
-    let t = app.roomy_tenant("pro").await;
-    let body = t
-        .upsert_contacts(json!([{"name": "Ali", "phone": "+923001234567"}]))
-        .await;
-    let ali = ids_of(&body).remove(0);
+    let (app, t) = TestApp::with_roomy_tenant("pro").await;
+    let ali = t.contact_id("Ali", "+923001234567").await;
     let mut lists = Vec::new();
     for i in 0..26 {
         lists.push(t.create_list(&format!("L{i}")).await);
@@ -271,12 +265,8 @@ async fn a_contact_is_in_at_most_25_lists_and_deleted_lists_do_not_count() {
 
 #[tokio::test]
 async fn deleting_a_list_removes_its_members_and_a_large_one_is_finished_by_the_sweep() {
-    let app = TestApp::start().await;
-    let t = app.roomy_tenant("pro").await;
-    let entries: Vec<Value> = (0..30)
-        .map(|i| json!({"name": format!("C{i}"), "phone": format!("+4477002{i:05}")}))
-        .collect();
-    let ids = ids_of(&t.upsert_contacts(json!(entries)).await);
+    let (app, t) = TestApp::with_roomy_tenant("pro").await;
+    let ids = t.numbered_contacts(30, "+4477002").await;
     let keep = t.create_list("Keep").await;
     members(&t, &keep, Method::POST, json!({"contactIds": ids})).await;
 
@@ -390,12 +380,8 @@ async fn deleting_a_list_removes_its_members_and_a_large_one_is_finished_by_the_
 
 #[tokio::test]
 async fn concurrent_member_changes_keep_the_count_exact() {
-    let app = TestApp::start().await;
-    let t = app.roomy_tenant("pro").await;
-    let entries: Vec<Value> = (0..40)
-        .map(|i| json!({"name": format!("C{i}"), "phone": format!("+4477003{i:05}")}))
-        .collect();
-    let ids = ids_of(&t.upsert_contacts(json!(entries)).await);
+    let (app, t) = TestApp::with_roomy_tenant("pro").await;
+    let ids = t.numbered_contacts(40, "+4477003").await;
     let list = t.create_list("Busy").await;
     // Four requests adding overlapping halves at once.
     let chunks = [&ids[0..20], &ids[10..30], &ids[20..40], &ids[0..40]];

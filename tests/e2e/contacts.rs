@@ -35,8 +35,7 @@ async fn walk(t: &Tenant, path: &str) -> (Vec<String>, usize) {
 
 #[tokio::test]
 async fn the_spec_examples_work_with_a_wati_key() {
-    let app = TestApp::start().await;
-    let t = app.roomy_tenant("pro").await;
+    let (_app, t) = TestApp::with_roomy_tenant("pro").await;
     let body = t
         .post(
             "/api/contacts",
@@ -69,8 +68,7 @@ async fn the_spec_examples_work_with_a_wati_key() {
 
 #[tokio::test]
 async fn bulk_upsert_normalises_merges_and_reports_each_entry() {
-    let app = TestApp::start().await;
-    let t = app.roomy_tenant("pro").await;
+    let (_app, t) = TestApp::with_roomy_tenant("pro").await;
     let body = t
         .upsert_contacts(json!([
             {"name": "Ali", "phone": "+92 300 123-4567", "tags": ["Lead", "jan26"]},
@@ -166,12 +164,8 @@ async fn bulk_upsert_normalises_merges_and_reports_each_entry() {
 
 #[tokio::test]
 async fn validation_errors_are_400s_naming_the_field() {
-    let app = TestApp::start().await;
-    let t = app.roomy_tenant("pro").await;
-    let c = t
-        .upsert_contacts(json!([{"name": "Ali", "phone": "+923001234567"}]))
-        .await;
-    let id = ids_of(&c).remove(0);
+    let (app, t) = TestApp::with_roomy_tenant("pro").await;
+    let id = t.contact_id("Ali", "+923001234567").await;
     let many: Vec<Value> = (0..1001)
         .map(|i| json!({"phone": format!("9230000{i:05}")}))
         .collect();
@@ -374,8 +368,7 @@ async fn another_tenants_contacts_and_lists_are_invisible() {
 
 #[tokio::test]
 async fn listing_pages_with_cursors_and_searches_by_phone_or_name() {
-    let app = TestApp::start().await;
-    let t = app.roomy_tenant("pro").await;
+    let (_app, t) = TestApp::with_roomy_tenant("pro").await;
     let names = [
         "Ali", "alina", "Sara", "Saad", "Sana", "Zed", "Ömer", "ali khan", "Bob", "Carla", "Dan",
         "Eve", "Fay", "Gus", "Hal", "Ivy", "Jo", "Kai", "Lu", "Mo", "Ned", "Oz", "Pia", "Quinn",
@@ -568,8 +561,7 @@ async fn contacts_by_tag_read_only_the_page_asked_for() {
 
 #[tokio::test]
 async fn edits_keep_phones_unique_and_every_copy_current() {
-    let app = TestApp::start().await;
-    let t = app.roomy_tenant("pro").await;
+    let (app, t) = TestApp::with_roomy_tenant("pro").await;
     let body = t
         .upsert_contacts(
             json!([{"name": "Ali", "phone": "+923001234567", "tags": ["a", "b"]},
@@ -684,8 +676,7 @@ async fn edits_keep_phones_unique_and_every_copy_current() {
 
 #[tokio::test]
 async fn deleting_contacts_removes_their_tags_phone_and_memberships() {
-    let app = TestApp::start().await;
-    let t = app.roomy_tenant("pro").await;
+    let (app, t) = TestApp::with_roomy_tenant("pro").await;
     let entries: Vec<Value> = (0..60)
         .map(|i| json!({"name": format!("C{i}"), "phone": format!("+4477001{i:05}"), "tags": ["x", "y"]}))
         .collect();
@@ -770,8 +761,7 @@ async fn deleting_contacts_removes_their_tags_phone_and_memberships() {
 
 #[tokio::test]
 async fn concurrent_upserts_of_one_phone_make_one_contact_with_every_tag() {
-    let app = TestApp::start().await;
-    let t = app.roomy_tenant("pro").await;
+    let (_app, t) = TestApp::with_roomy_tenant("pro").await;
     let t = &t;
     let requests = (0..8).map(|i| async move {
         t.upsert_contacts(
@@ -804,8 +794,7 @@ async fn concurrent_upserts_of_one_phone_make_one_contact_with_every_tag() {
 
 #[tokio::test]
 async fn a_thousand_contacts_in_one_request_and_again_as_updates() {
-    let app = TestApp::start().await;
-    let t = app.roomy_tenant("pro").await;
+    let (_app, t) = TestApp::with_roomy_tenant("pro").await;
     let entries: Vec<Value> = (0..1000)
         .map(|i| json!({"name": format!("Bulk {i}"), "phone": format!("+1555{i:07}"), "tags": ["bulk"]}))
         .collect();

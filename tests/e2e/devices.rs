@@ -18,8 +18,7 @@ async fn tenant_items(app: &TestApp, tenant_id: &str) -> String {
 
 #[tokio::test]
 async fn devices_are_created_listed_and_deleted_with_credentials_only_in_secrets_manager() {
-    let app = TestApp::start().await;
-    let t = app.tenant("pro").await;
+    let (app, t) = TestApp::with_tenant("pro").await;
     let sandbox = t
         .create_device(json!({"name": "Try it", "provider": "sandbox"}))
         .await;
@@ -79,7 +78,7 @@ async fn devices_are_created_listed_and_deleted_with_credentials_only_in_secrets
     }
 
     // Listing (oldest first) and reading never show them either.
-    let list = t.get("/api/devices").await.expect(StatusCode::OK);
+    let list = t.get_ok("/api/devices").await;
     let ids: Vec<&str> = list["devices"].strs("id");
     assert_eq!(ids, [sandbox["id"].str(), id.as_str()]);
     let Reply {
@@ -152,8 +151,7 @@ async fn the_webhook_url_uses_the_public_base_url_when_configured() {
 
 #[tokio::test]
 async fn bad_device_requests_are_400s_that_name_the_field() {
-    let app = TestApp::start().await;
-    let t = app.tenant("pro").await;
+    let (_app, t) = TestApp::with_tenant("pro").await;
     let with = |f: &dyn Fn(&mut Value)| {
         let mut b = cloud_body("106540352242922");
         f(&mut b);
@@ -199,16 +197,9 @@ async fn bad_device_requests_are_400s_that_name_the_field() {
         ),
     ];
     for (body, message) in cases {
-        let Reply {
-            status,
-            body: answer,
-            ..
-        } = t.post("/api/devices", &body).await;
-        assert_eq!(
-            (status, answer),
-            (StatusCode::BAD_REQUEST, json!({"error": message})),
-            "{body}"
-        );
+        t.post("/api/devices", &body)
+            .await
+            .expect_bad_request(message, &body);
     }
     let answer = t
         .post(

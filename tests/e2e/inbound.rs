@@ -384,10 +384,7 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
                "text": "Hello, is anyone there?", "messageId": wamid, "type": "text", "timestamp": ts})
     );
     // The contact, named from the WhatsApp profile.
-    let contacts = t
-        .get(&format!("/api/contacts?search={CUSTOMER}"))
-        .await
-        .expect(StatusCode::OK);
+    let contacts = t.get_ok(&format!("/api/contacts?search={CUSTOMER}")).await;
     assert_eq!(contacts["contacts"][0]["name"], "Ali Raza", "{contacts}");
     assert_eq!(contacts["contacts"].as_array().map(Vec::len), Some(1));
 
@@ -445,10 +442,7 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
     );
 
     // The lookup shows it as an inbound message.
-    let found = t
-        .get(&format!("/api/public/v1/messages/{wamid}"))
-        .await
-        .expect(StatusCode::OK);
+    let found = t.get_ok(&format!("/api/public/v1/messages/{wamid}")).await;
     assert_eq!(found["message"]["direction"], "in");
     assert_eq!(found["message"]["status"], "received");
     // No rules and no AI: nothing answered, nothing logged.
@@ -560,10 +554,7 @@ async fn statuses_move_sends_forward_only_and_failures_keep_metas_error() {
         sent["messageId"].string()
     };
     let lookup = |wamid: String| async move {
-        let m = t
-            .get(&format!("/api/public/v1/messages/{wamid}"))
-            .await
-            .expect(StatusCode::OK);
+        let m = t.get_ok(&format!("/api/public/v1/messages/{wamid}")).await;
         m["message"].clone()
     };
     let status_webhook = |wamid: &str, status: &str, ts: i64| {

@@ -50,8 +50,7 @@ async fn api_gateway_events_reach_the_routers() {
 
 #[tokio::test]
 async fn a_send_event_goes_through_the_messages_function_and_the_sandbox_worker() {
-    let app = TestApp::start().await;
-    let t = app.tenant("pro").await;
+    let (app, t) = TestApp::with_tenant("pro").await;
     t.sandbox_device().await;
     let router = || fn_messages::router(app.state.clone());
     let event = fixture("apigw-send-text.json", &[("__API_KEY__", &t.key)]);
@@ -99,8 +98,7 @@ async fn a_send_event_goes_through_the_messages_function_and_the_sandbox_worker(
 
 #[tokio::test]
 async fn a_campaign_goes_through_its_function_the_scheduler_and_the_worker_as_lambda_events() {
-    let app = TestApp::start().await;
-    let t = app.tenant("pro").await;
+    let (app, t) = TestApp::with_tenant("pro").await;
     t.sandbox_device().await;
     let event = fixture("apigw-create-campaign.json", &[("__API_KEY__", &t.key)]);
     let Invoked {
@@ -139,14 +137,7 @@ async fn a_campaign_goes_through_its_function_the_scheduler_and_the_worker_as_la
         failed_ids(&response),
         ["55555555-5555-4555-8555-555555555555"]
     );
-    let c = app
-        .state
-        .store
-        .get_campaign(&t.id, &id)
-        .await
-        .ok()
-        .flatten()
-        .expect("campaign");
+    let c = app.campaign_record(&t.id, &id).await;
     assert_eq!((c.sent, c.queued, c.total), (1, 1, 2));
 }
 

@@ -134,11 +134,7 @@ async fn servers_that_refuse_head_are_asked_for_one_byte_and_nothing_is_download
     // HEAD refused and Range ignored: the 200's Content-Length is used, the body is not read.
     let big = s.files.add(
         "/r/catalogue.pdf",
-        FileSpec {
-            no_head: true,
-            ranges: false,
-            ..FileSpec::new("application/pdf", 90 * MB)
-        },
+        FileSpec::get_only("application/pdf", 90 * MB),
     );
     let started = Instant::now();
     s.t.send_media(json!({"to": "923001234567", "type": "document", "url": big}))
@@ -155,11 +151,7 @@ async fn servers_that_refuse_head_are_asked_for_one_byte_and_nothing_is_download
     // Over the limit the same way: refused without downloading.
     let huge = s.files.add(
         "/r/huge.pdf",
-        FileSpec {
-            no_head: true,
-            ranges: false,
-            ..FileSpec::new("application/pdf", 101 * MB)
-        },
+        FileSpec::get_only("application/pdf", 101 * MB),
     );
     let body =
         s.t.send_media(json!({"to": "923001234567", "type": "document", "url": huge}))
@@ -378,16 +370,9 @@ async fn bad_media_requests_name_the_field() {
         ),
     ];
     for (body, error) in cases {
-        let Reply {
-            status,
-            body: answer,
-            ..
-        } = s.t.send_media(body.clone()).await;
-        assert_eq!(
-            (status, answer),
-            (StatusCode::BAD_REQUEST, json!({"error": error})),
-            "{body}"
-        );
+        s.t.send_media(body.clone())
+            .await
+            .expect_bad_request(error, &body);
     }
     assert!(s.fake.requests().is_empty());
 }

@@ -31,10 +31,7 @@ async fn a_hundred_parallel_sends_against_a_daily_cap_of_fifty() {
     let t = &t;
     let sends = (0..100).map(|i| async move { send(t, &format!("92300{i:07}")).await });
     let results = futures::future::join_all(sends).await;
-    let ok = results
-        .iter()
-        .filter(|r| r.status == StatusCode::OK)
-        .count();
+    let ok = with_status(&results, StatusCode::OK).len();
     assert_eq!(ok, 50, "exactly the cap");
     for r in results.iter().filter(|r| r.status != StatusCode::OK) {
         assert_eq!(r.status, StatusCode::CONFLICT);
@@ -95,8 +92,7 @@ async fn the_public_rest_api_refuses_free_and_starter_plans() {
 
 #[tokio::test]
 async fn the_device_cap_holds_and_a_deleted_device_frees_its_place() {
-    let app = TestApp::start().await;
-    let t = app.tenant("free").await;
+    let (_app, t) = TestApp::with_tenant("free").await;
     let first = t.sandbox_device().await;
     let body = t
         .post(

@@ -24,8 +24,7 @@ async fn granted_count(
 
 #[tokio::test]
 async fn a_hundred_parallel_sends_against_a_cap_of_fifty() {
-    let app = TestApp::start().await;
-    let t = app.tenant("free").await;
+    let (app, t) = TestApp::with_tenant("free").await;
     let cap = cap_for(Plan::Free, &Default::default(), Limit::MessagesPerDay);
     assert_eq!(cap, Some(50));
     assert_eq!(
@@ -47,8 +46,7 @@ async fn a_hundred_parallel_sends_against_a_cap_of_fifty() {
 
 #[tokio::test]
 async fn a_refused_message_gives_its_unit_back() {
-    let app = TestApp::start().await;
-    let t = app.tenant("free").await;
+    let (app, t) = TestApp::with_tenant("free").await;
     let store = &app.state.store;
     let now = app.clock.now();
     let mut last = None;
@@ -98,7 +96,7 @@ async fn daily_counters_roll_over_at_midnight_utc_without_a_schedule() {
         3,
         "a new day, a new budget"
     );
-    let usage = t.get("/api/usage").await.expect(StatusCode::OK);
+    let usage = t.get_ok("/api/usage").await;
     assert_eq!(
         usage["messagesPerDay"],
         json!({"used": 3, "limit": 50, "resetsAt": "2026-11-26T00:00:00Z"})
@@ -115,8 +113,7 @@ async fn daily_counters_roll_over_at_midnight_utc_without_a_schedule() {
 
 #[tokio::test]
 async fn a_zero_cap_refuses_without_writing_and_unlimited_still_counts() {
-    let app = TestApp::start().await;
-    let t = app.tenant("pro").await;
+    let (app, t) = TestApp::with_tenant("pro").await;
     let now = app.clock.now();
     let ai = cap_for(Plan::Free, &Default::default(), Limit::AiRepliesPerDay);
     assert!(matches!(
@@ -144,8 +141,7 @@ async fn a_zero_cap_refuses_without_writing_and_unlimited_still_counts() {
 
 #[tokio::test]
 async fn a_plan_change_applies_to_the_next_request() {
-    let app = TestApp::start().await;
-    let t = app.tenant("free").await;
+    let (app, t) = TestApp::with_tenant("free").await;
     let usage = t.get("/api/usage").await.body;
     assert_eq!(usage["plan"], "free");
     assert_eq!(usage["messagesPerDay"]["limit"], 50);
@@ -240,9 +236,8 @@ async fn the_platform_admin_tunes_a_keys_rate_limit() {
     let key_id = t.body["key"]["id"].string();
     let list = app
         .admin()
-        .get(&format!("/api/admin/tenants/{}/keys", t.id))
-        .await
-        .expect(StatusCode::OK);
+        .get_ok(&format!("/api/admin/tenants/{}/keys", t.id))
+        .await;
     assert_eq!(list["keys"][0]["id"], key_id.as_str());
 
     let path = format!("/api/admin/tenants/{}/keys/{key_id}", t.id);
@@ -292,8 +287,7 @@ async fn the_platform_admin_tunes_a_keys_rate_limit() {
 
 #[tokio::test]
 async fn usage_reflects_each_counter() {
-    let app = TestApp::start().await;
-    let t = app.tenant("starter").await;
+    let (app, t) = TestApp::with_tenant("starter").await;
     let now = app.clock.now();
     for (limit, n) in [
         (Limit::MessagesPerDay, 7),
@@ -305,7 +299,7 @@ async fn usage_reflects_each_counter() {
             let _ = app.state.store.reserve(&t.id, limit, None, now).await;
         }
     }
-    let usage = t.get("/api/usage").await.expect(StatusCode::OK);
+    let usage = t.get_ok("/api/usage").await;
     assert_eq!(usage["messagesPerDay"]["used"], 7);
     assert_eq!(usage["messagesPerDay"]["limit"], 500);
     assert_eq!(usage["aiRepliesPerDay"]["used"], 2);

@@ -18,14 +18,8 @@ async fn parallel_requests_never_exceed_the_limit() {
     let app = app_at("2026-11-24T10:00:05Z").await;
     let t = app.tenant("pro").await;
     let results = burst(&app, &t.key, 70).await;
-    let ok = results
-        .iter()
-        .filter(|r| r.status == StatusCode::OK)
-        .count();
-    let limited: Vec<_> = results
-        .iter()
-        .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
-        .collect();
+    let ok = with_status(&results, StatusCode::OK).len();
+    let limited = with_status(&results, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(
         (ok, limited.len()),
         (60, 10),
@@ -40,9 +34,8 @@ async fn parallel_requests_never_exceed_the_limit() {
             "Rate limit exceeded: 60 requests per minute for this API key"
         );
     }
-    let mut remaining: Vec<u32> = results
+    let mut remaining: Vec<u32> = with_status(&results, StatusCode::OK)
         .iter()
-        .filter(|r| r.status == StatusCode::OK)
         .map(|r| r.count("x-ratelimit-remaining"))
         .collect();
     remaining.sort();
@@ -69,13 +62,7 @@ async fn a_new_minute_opens_a_new_window_and_limits_are_per_key() {
     let tight_id = created["key"]["id"].string();
 
     let results = burst(&app, &tight, 12).await;
-    assert_eq!(
-        results
-            .iter()
-            .filter(|r| r.status == StatusCode::OK)
-            .count(),
-        5
-    );
+    assert_eq!(with_status(&results, StatusCode::OK).len(), 5);
     // The other key has its own budget.
     assert_eq!(t.get("/api/keys").await.status, StatusCode::OK);
 
@@ -97,13 +84,7 @@ async fn a_new_minute_opens_a_new_window_and_limits_are_per_key() {
         StatusCode::OK
     );
     let results = burst(&app, &tight, 25).await;
-    assert_eq!(
-        results
-            .iter()
-            .filter(|r| r.status == StatusCode::OK)
-            .count(),
-        19
-    );
+    assert_eq!(with_status(&results, StatusCode::OK).len(), 19);
 }
 
 #[tokio::test]

@@ -10,29 +10,22 @@ use wati_tests::*;
 const PHONE: &str = "106540352242922";
 const TOKEN: &str = "EAAGsendToken0001";
 
-struct Setup {
-    app: TestApp,
-    fake: FakeMeta,
-    tenant: Tenant,
-    device: String,
-}
-
-async fn setup() -> Setup {
+async fn setup() -> CloudSender {
     setup_with(|_| {}).await
 }
 
-async fn setup_with(f: impl FnOnce(&mut TestOptions)) -> Setup {
+async fn setup_with(f: impl FnOnce(&mut TestOptions)) -> CloudSender {
     let fake = FakeMeta::start().await;
     let mut opts = sending_options(&fake.base);
     f(&mut opts);
-    let app = TestApp::start_with(opts).await;
-    let (tenant, device) = app.cloud_sender(&fake, PHONE, TOKEN, "923001234567").await;
-    Setup {
-        app,
-        fake,
-        tenant,
-        device,
-    }
+    CloudSender::start(fake, opts, PHONE, TOKEN, "923001234567").await
+}
+
+/// A text to the customer, 923001234567, whose 24-hour window the tests open.
+async fn to_customer(tenant: &Tenant, text: &str) -> Reply {
+    tenant
+        .send_message(json!({"to": "923001234567", "message": text}))
+        .await
 }
 
 #[tokio::test]
@@ -222,9 +215,7 @@ async fn provider_refusals_are_recorded_as_failed_and_answered_with_the_message_
 
     // A token Meta really rejects (the fake knows another one): the same #190 answer.
     s.fake.register(PHONE, "EAAGrotatedToken");
-    let body = s
-        .tenant
-        .send_message(json!({"to": "923001234567", "message": "x"}))
+    let body = to_customer(&s.tenant, "x")
         .await
         .expect(StatusCode::BAD_GATEWAY);
     assert!(body["error"].str().contains("(#190)"), "{body}");
@@ -241,9 +232,7 @@ async fn provider_refusals_are_recorded_as_failed_and_answered_with_the_message_
         "<html>Service Unavailable</html>".into(),
     ));
     s.fake.register(PHONE, TOKEN);
-    let body = s
-        .tenant
-        .send_message(json!({"to": "923001234567", "message": "y"}))
+    let body = to_customer(&s.tenant, "y")
         .await
         .expect(StatusCode::BAD_GATEWAY);
     assert_eq!(
@@ -260,17 +249,11 @@ async fn slow_answers_are_waited_for_and_silence_is_a_504_with_the_message_id() 
         Duration::from_millis(1200),
         Box::new(GraphReply::Accept),
     ));
-    s.tenant
-        .send_message(json!({"to": "923001234567", "message": "slow"}))
-        .await
-        .expect(StatusCode::OK);
+    to_customer(&s.tenant, "slow").await.expect(StatusCode::OK);
 
     s.fake.push(GraphReply::Hang);
     let started = Instant::now();
-    let Reply { status, body, .. } = s
-        .tenant
-        .send_message(json!({"to": "923001234567", "message": "silence"}))
-        .await;
+    let Reply { status, body, .. } = to_customer(&s.tenant, "silence").await;
     let took = started.elapsed();
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT, "{body}");
     assert!(
@@ -294,13 +277,9 @@ async fn slow_answers_are_waited_for_and_silence_is_a_504_with_the_message_id() 
     let t = down.tenant("pro").await;
     let dev = t.cloud_device(&s.fake, "5550009", "EAAGdown").await;
     down.open_window(&t.id, &dev, "923001234567").await;
-    let body = t
-        .send_message(json!({"to": "923001234567", "message": "x"}))
-        .await
-        .expect(StatusCode::BAD_GATEWAY);
-    assert_eq!(
-        body["error"],
-        "WhatsApp Cloud API could not be reached; the message was not sent"
+    to_customer(&t, "x").await.expect_error(
+        StatusCode::BAD_GATEWAY,
+        "WhatsApp Cloud API could not be reached; the message was not sent",
     );
 }
 
@@ -354,16 +333,10 @@ async fn bad_input_is_a_400_that_names_the_field_and_sends_nothing() {
         ),
     ];
     for (body, message) in cases {
-        let Reply {
-            status,
-            body: answer,
-            ..
-        } = s.tenant.send_message(body.clone()).await;
-        assert_eq!(
-            (status, answer),
-            (StatusCode::BAD_REQUEST, json!({"error": message})),
-            "{body}"
-        );
+        s.tenant
+            .send_message(body.clone())
+            .await
+            .expect_bad_request(message, &body);
     }
     // Wrong JSON shapes name the field too.
     for (body, starts) in [
@@ -441,9 +414,7 @@ async fn bad_input_is_a_400_that_names_the_field_and_sends_nothing() {
         status,
         body: answer,
         ..
-    } = empty
-        .send_message(json!({"to": "923001234567", "message": "hi"}))
-        .await;
+    } = to_customer(&empty, "hi").await;
     assert_eq!(
         (status, answer),
         (
@@ -475,11 +446,7 @@ async fn bad_input_is_a_400_that_names_the_field_and_sends_nothing() {
 #[tokio::test]
 async fn another_tenants_messages_and_devices_are_not_found() {
     let s = setup().await;
-    let sent = s
-        .tenant
-        .send_message(json!({"to": "923001234567", "message": "private"}))
-        .await
-        .body;
+    let sent = to_customer(&s.tenant, "private").await.body;
     let id = sent["id"].string();
     let wamid = sent["messageId"].string();
     let other = s.app.tenant("pro").await;

@@ -4,8 +4,7 @@ use wati_tests::*;
 
 #[tokio::test]
 async fn seats_are_capped_exactly_and_a_removed_member_frees_one() {
-    let app = TestApp::start().await;
-    let t = app.tenant("starter").await;
+    let (_app, t) = TestApp::with_tenant("starter").await;
     // Starter: 2 seats. Six parallel invitations: exactly two get in.
     let t = &t;
     let tries = (0..6).map(|i| async move {
@@ -46,8 +45,7 @@ async fn seats_are_capped_exactly_and_a_removed_member_frees_one() {
 
 #[tokio::test]
 async fn bad_members_are_refused_and_teams_are_private() {
-    let app = TestApp::start().await;
-    let t = app.tenant("pro").await;
+    let (app, t) = TestApp::with_tenant("pro").await;
     for (body, code, expected) in [
         (
             json!({"email": "not-an-email"}),

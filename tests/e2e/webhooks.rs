@@ -64,6 +64,20 @@ fn status_event(n: u32) -> WebhookEvent {
     })
 }
 
+/// Publishes the events one at a time; their ids, in order.
+async fn publish_each(
+    app: &TestApp,
+    tenant_id: &str,
+    events: impl IntoIterator<Item = WebhookEvent>,
+) -> Vec<String> {
+    let mut ids = Vec::new();
+    for event in events {
+        let id = publish(&app.state, tenant_id, event).await;
+        ids.push(id.expect("the store answers"));
+    }
+    ids
+}
+
 async fn get_delivery(t: &Api, id: &str) -> (StatusCode, Value) {
     let Reply { status, body, .. } = t.get(&format!("/api/webhooks/deliveries/{id}")).await;
     (status, body["delivery"].clone())
@@ -218,10 +232,7 @@ async fn configuration_is_validated_shown_without_its_secret_and_plan_gated() {
         .to_string();
     assert!(secret.starts_with(&prefix) && prefix.len() >= 10);
 
-    let shown = pro
-        .get("/api/settings/webhook")
-        .await
-        .expect(StatusCode::OK);
+    let shown = pro.get_ok("/api/settings/webhook").await;
     assert!(
         !shown.to_string().contains(&secret),
         "never the secret again"
@@ -639,33 +650,13 @@ async fn deliveries_are_listed_newest_first_by_status_and_type_a_page_at_a_time(
     let receiver = Receiver::start(vec![], Answer::Status(200)).await;
     t.configure_webhook(&receiver.url, None).await;
 
-    let mut delivered = Vec::new();
-    for n in 0..3 {
-        delivered.push(
-            publish(&app.state, &t.id, received(n))
-                .await
-                .expect("the store answers"),
-        );
-    }
-    for n in 0..2 {
-        delivered.push(
-            publish(&app.state, &t.id, campaign(n))
-                .await
-                .expect("the store answers"),
-        );
-    }
+    let mut delivered = publish_each(&app, &t.id, (0..3).map(received)).await;
+    delivered.extend(publish_each(&app, &t.id, (0..2).map(campaign)).await);
     for id in &delivered {
         wait_status(&t, id, "delivered", None, 20).await;
     }
     receiver.answer_from_now(vec![], Answer::Status(500));
-    let mut failed = Vec::new();
-    for n in 0..2 {
-        failed.push(
-            publish(&app.state, &t.id, status_event(n))
-                .await
-                .expect("the store answers"),
-        );
-    }
+    let failed = publish_each(&app, &t.id, (0..2).map(status_event)).await;
     for id in &failed {
         wait_status(&t, id, "failed", Some(2), 20).await;
     }
@@ -875,8 +866,7 @@ async fn the_dispatcher_answers_lambda_batches_with_partial_failures() {
 #[tokio::test]
 async fn each_attempt_is_claimed_once_and_a_dead_workers_claim_is_taken_over_when_stale() {
     use wati_tests::shared::webhooks::{Attempt, Claim, Outcome, Trigger};
-    let app = TestApp::start().await;
-    let t = app.tenant("pro").await;
+    let (app, t) = TestApp::with_tenant("pro").await;
     let store = &app.state.store;
     let now = chrono::Utc::now();
     let id = event_id(EventType::MessageReceived, now.timestamp_millis(), None);

@@ -116,6 +116,16 @@ impl Reply {
         );
     }
 
+    /// Asserts a 400 whose whole body is `{"error": message}`, naming the `request` that
+    /// was refused if not.
+    pub fn expect_bad_request(self, message: &str, request: &Value) {
+        assert_eq!(
+            (self.status, self.body),
+            (StatusCode::BAD_REQUEST, json!({ "error": message })),
+            "{request}"
+        );
+    }
+
     /// The `error` message, after asserting the status.
     pub fn error(self, status: StatusCode) -> String {
         let body = self.expect(status);
@@ -370,6 +380,23 @@ impl Api {
         ids_of(&self.upsert_contacts(contacts).await)
     }
 
+    /// One contact; its id.
+    pub async fn contact_id(&self, name: &str, phone: &str) -> String {
+        let ids = self
+            .contact_ids(json!([{ "name": name, "phone": phone }]))
+            .await;
+        ids[0].clone()
+    }
+
+    /// `n` contacts named `C0`, `C1`, … with phones `{phone_prefix}00000`, `…00001`, …;
+    /// their ids, in order.
+    pub async fn numbered_contacts(&self, n: usize, phone_prefix: &str) -> Vec<String> {
+        let entries: Vec<Value> = (0..n)
+            .map(|i| json!({"name": format!("C{i}"), "phone": format!("{phone_prefix}{i:05}")}))
+            .collect();
+        self.contact_ids(json!(entries)).await
+    }
+
     /// A contact list; its id.
     pub async fn create_list(&self, name: &str) -> String {
         let created = self
@@ -505,6 +532,11 @@ fn to_json(body: impl serde::Serialize) -> Value {
     serde_json::to_value(body).expect("a JSON body")
 }
 
+/// The answers among `replies` with `status` (how a burst of requests came out).
+pub fn with_status(replies: &[Reply], status: StatusCode) -> Vec<&Reply> {
+    replies.iter().filter(|r| r.status == status).collect()
+}
+
 /// The dev server's queue pollers and schedules for one app, stopped on drop.
 pub struct Workers(Vec<JoinHandle<()>>);
 
@@ -529,6 +561,20 @@ pub struct TestApp {
 impl TestApp {
     pub async fn start() -> TestApp {
         Self::start_with(TestOptions::default()).await
+    }
+
+    /// A fresh app with one tenant on `plan`, where most tests begin.
+    pub async fn with_tenant(plan: &str) -> (TestApp, Tenant) {
+        let app = Self::start().await;
+        let tenant = app.tenant(plan).await;
+        (app, tenant)
+    }
+
+    /// [`TestApp::with_tenant`] with a key that allows 10,000 requests a minute.
+    pub async fn with_roomy_tenant(plan: &str) -> (TestApp, Tenant) {
+        let app = Self::start().await;
+        let tenant = app.roomy_tenant(plan).await;
+        (app, tenant)
     }
 
     pub async fn start_with(opts: TestOptions) -> TestApp {

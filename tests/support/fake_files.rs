@@ -40,6 +40,16 @@ impl FileSpec {
             delay: None,
         }
     }
+
+    /// A file on a server that refuses `HEAD` and ignores `Range`: only a plain `GET`
+    /// tells its size.
+    pub fn get_only(content_type: &str, size: u64) -> FileSpec {
+        FileSpec {
+            no_head: true,
+            ranges: false,
+            ..FileSpec::new(content_type, size)
+        }
+    }
 }
 
 #[derive(Default)]

@@ -23,14 +23,15 @@ pub mod wait;
 pub mod webhooks;
 
 pub use app::{
-    created_within_cap, header, ids_of, sending_options, Api, Reply, Tenant, TestApp, TestOptions,
-    Workers, APP_SECRET,
+    created_within_cap, header, ids_of, sending_options, with_status, Api, Reply, Tenant, TestApp,
+    TestOptions, Workers, APP_SECRET,
 };
 pub use events::{
     failed_ids, fixture, invoke, sqs_event, sqs_event_of, sqs_fixture, sqs_json_event, sqs_record,
 };
 pub use fakes::Fakes;
 pub use json::{parse, Json};
+pub use records::CloudSender;
 pub use reqwest::{Client, Method, StatusCode};
 pub use serde_json::{json, Value};
 pub use shared::{iso, next_midnight, sign, Clock};

@@ -1,10 +1,10 @@
 //! Records written straight into the store, for states the API cannot reach on its own
 //! (a worker that died half-way, a message still pending, a customer's earlier message).
 
-use crate::app::{Tenant, TestApp};
+use crate::app::{Tenant, TestApp, TestOptions};
 use crate::fake_meta::FakeMeta;
 use crate::shared::store::{
-    Conversation, Direction, Message, MessageKind, MessageSource, RecordInbound,
+    Campaign, Conversation, Direction, Message, MessageKind, MessageSource, RecordInbound,
 };
 use crate::shared::{inbound_message_id, MessageStatus};
 use chrono::{DateTime, Utc};
@@ -279,6 +279,18 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// A stored campaign; panics when there is none.
+    pub async fn campaign_record(&self, tenant_id: &str, id: &str) -> Campaign {
+        self.state
+            .store
+            .get_campaign(tenant_id, id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("campaign {id} not found"))
+    }
+}
+
+impl TestApp {
     /// A secret's value from Secrets Manager; `None` when it cannot be read (deleted).
     pub async fn secret(&self, name: &str) -> Option<String> {
         self.state
@@ -290,5 +302,34 @@ impl TestApp {
             .await
             .ok()
             .map(|s| s.secret_string().expect("a string secret").to_string())
+    }
+}
+
+/// [`TestApp::cloud_sender`] with what it runs on: the app, the fake Graph API, the tenant
+/// and its device.
+pub struct CloudSender {
+    pub app: TestApp,
+    pub fake: FakeMeta,
+    pub tenant: Tenant,
+    pub device: String,
+}
+
+impl CloudSender {
+    /// An app on `opts` with a cloud sender on `fake` whose customer `peer` wrote just now.
+    pub async fn start(
+        fake: FakeMeta,
+        opts: TestOptions,
+        phone_number_id: &str,
+        token: &str,
+        peer: &str,
+    ) -> CloudSender {
+        let app = TestApp::start_with(opts).await;
+        let (tenant, device) = app.cloud_sender(&fake, phone_number_id, token, peer).await;
+        CloudSender {
+            app,
+            fake,
+            tenant,
+            device,
+        }
     }
 }

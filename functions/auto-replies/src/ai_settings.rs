@@ -1,18 +1,16 @@
 //! AI Smart Reply settings: `GET|PUT /api/ai-settings`.
 
-use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use wati_shared::domain::auto_reply::MAX_SYSTEM_PROMPT_CHARS;
 use wati_shared::domain::quota::{cap_for, Limit};
 use wati_shared::domain::time::iso;
-use wati_shared::http::auth::Caller;
+use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
 use wati_shared::store::auto_replies::AiSettings;
-use wati_shared::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -27,8 +25,7 @@ pub struct AiSettingsView {
 #[utoipa::path(get, path = "/api/ai-settings", tag = "auto-replies",
     responses((status = 200, body = AiSettingsView)))]
 pub(crate) async fn get_ai_settings(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
 ) -> ApiResult<Json<AiSettingsView>> {
     let settings = state.store.ai_settings(&caller.tenant_id).await?;
     Ok(Json(AiSettingsView {
@@ -51,8 +48,7 @@ pub struct AiSettingsRequest {
     request_body = AiSettingsRequest,
     responses((status = 200, body = AiSettingsView), (status = 400, body = ErrorBody)))]
 pub(crate) async fn put_ai_settings(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     ApiJson(req): ApiJson<AiSettingsRequest>,
 ) -> ApiResult<Json<AiSettingsView>> {
     if req.system_prompt.chars().count() > MAX_SYSTEM_PROMPT_CHARS {

@@ -1,7 +1,7 @@
 //! Auto-reply: keyword rules, AI Smart Reply settings, and the reply log.
 //! Every route needs a tenant API key.
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::SubsecRound;
@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wati_shared::domain::auto_reply::{self as rules, MatchType};
 use wati_shared::domain::quota::{cap_for, limit_reached_message, Limit};
-use wati_shared::http::auth::Caller;
+use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::{required, Access};
@@ -40,10 +40,7 @@ pub struct RuleList {
 /// List the keyword rules, oldest first.
 #[utoipa::path(get, path = "/api/auto-replies", tag = "auto-replies",
     responses((status = 200, body = RuleList)))]
-async fn list_rules(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-) -> ApiResult<Json<RuleList>> {
+async fn list_rules(Authed { state, caller }: Authed) -> ApiResult<Json<RuleList>> {
     Ok(Json(RuleList {
         rules: state.store.list_rules(&caller.tenant_id).await?,
     }))
@@ -86,8 +83,7 @@ wati_shared::envelope!(RuleEnvelope, rule: Rule);
     request_body = RuleRequest,
     responses((status = 201, body = RuleEnvelope), (status = 400, body = ErrorBody), (status = 409, description = "Rule cap reached", body = ErrorBody)))]
 async fn create_rule(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     ApiJson(req): ApiJson<RuleRequest>,
 ) -> ApiResult<(StatusCode, Json<RuleEnvelope>)> {
     let c = content(&req)?;
@@ -124,8 +120,7 @@ async fn create_rule(
     request_body = RuleRequest,
     responses((status = 200, body = RuleEnvelope), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn update_rule(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<RuleRequest>,
 ) -> ApiResult<Json<RuleEnvelope>> {
@@ -199,8 +194,7 @@ pub struct Deleted {
     request_body = DeleteRuleRequest,
     responses((status = 200, body = Deleted), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn delete_rule(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     ApiJson(req): ApiJson<DeleteRuleRequest>,
 ) -> ApiResult<Json<Deleted>> {
     if state
@@ -221,8 +215,7 @@ wati_shared::page!(ReplyLogPage, entries: ReplyLogEntry);
     params(PageParams),
     responses((status = 200, body = ReplyLogPage), (status = 400, body = ErrorBody)))]
 async fn reply_log(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<ReplyLogPage>> {
     let (entries, next_cursor) = state

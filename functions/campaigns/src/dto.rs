@@ -49,26 +49,23 @@ pub struct CreateCampaignRequest {
 }
 
 /// A campaign with its status and counts.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CampaignView {
     pub id: String,
     pub name: String,
     pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_id: Option<String>,
     pub delay_seconds: u32,
-    #[serde(skip_serializing_if = "Option::is_none", with = "time::secs_opt")]
+    #[serde(with = "time::secs_opt")]
     pub scheduled_at: Option<DateTime<Utc>>,
     pub audience: Audience,
     pub status: CampaignStatus,
     /// Why it is paused.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pause_reason: Option<PauseReason>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pause_message: Option<String>,
     /// When a pause on the daily outbound cap ends by itself.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub resumes_at: Option<String>,
     /// Recipients known so far (a tag or list grows as its batches are read; final once
     /// `audienceResolved`). Always `pending + queued + sent + failed + cancelled`.
@@ -85,17 +82,16 @@ pub struct CampaignView {
     /// The audience has been read to its end.
     pub audience_resolved: bool,
     /// The last batch queued.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch: Option<BatchInfo>,
     #[serde(with = "time::secs")]
     pub created_at: DateTime<Utc>,
     #[serde(with = "time::secs")]
     pub updated_at: DateTime<Utc>,
-    #[serde(skip_serializing_if = "Option::is_none", with = "time::secs_opt")]
+    #[serde(with = "time::secs_opt")]
     pub started_at: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none", with = "time::secs_opt")]
+    #[serde(with = "time::secs_opt")]
     pub completed_at: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none", with = "time::secs_opt")]
+    #[serde(with = "time::secs_opt")]
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 
@@ -149,37 +145,31 @@ wati_shared::envelope!(CampaignEnvelope, campaign: CampaignView);
 
 wati_shared::page!(CampaignPage, campaigns: CampaignView);
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RecipientView {
     #[schema(example = "923001234567")]
     pub phone: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The contact it came from (tag and list audiences).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<String>,
     /// `pending`, `queued` (also while being sent), `sent`, `failed` or `cancelled`.
     pub status: RecipientStatus,
     /// Why it failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<i64>,
     /// The batch that queued it.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch: Option<u32>,
     /// Our message id (look it up with `GET /api/public/v1/messages/{id}`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
     /// WhatsApp's id of the message.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub wa_message_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", with = "time::secs_opt")]
+    #[serde(with = "time::secs_opt")]
     pub queued_at: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none", with = "time::secs_opt")]
+    #[serde(with = "time::secs_opt")]
     pub sent_at: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none", with = "time::secs_opt")]
+    #[serde(with = "time::secs_opt")]
     pub failed_at: Option<DateTime<Utc>>,
 }
 
@@ -228,6 +218,7 @@ impl From<Listed> for RecipientView {
 wati_shared::page!(RecipientPage, recipients: RecipientView);
 
 /// What `run` did.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RunResult {
@@ -237,15 +228,14 @@ pub struct RunResult {
     /// messages) or `completed` (nothing was left).
     #[schema(example = "queued")]
     pub result: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch: Option<BatchInfo>,
     /// Recipients queued again (`requeued`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub requeued: Option<usize>,
     pub campaign: CampaignView,
 }
 
 /// A `run` that queued nothing: why, the batch in flight, the campaign.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RunRefusal {
@@ -253,9 +243,7 @@ pub struct RunRefusal {
         example = "Batch 3 is in flight: 12 of 20 recipients are still queued or being sent, the last due at 2026-07-01T10:01:00Z. The next batch is queued by itself when this one is done"
     )]
     pub error: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub in_flight: Option<BatchInfo>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign: Option<CampaignView>,
 }
 

@@ -3,13 +3,13 @@
 
 use crate::dto::*;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use wati_shared::http::auth::Caller;
+use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::{parse_json, ApiQuery, PageParams};
@@ -46,8 +46,7 @@ fn not_found() -> ApiError {
         (status = 409, description = "The plan has no REST API access", body = ErrorBody),
         (status = 422, description = "No connected device, or the device is not connected", body = ErrorBody)))]
 async fn create_campaign(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<CreatedCampaign>)> {
     let req: CreateCampaignRequest = parse_json(&body)?;
@@ -68,8 +67,7 @@ async fn create_campaign(
     params(PageParams),
     responses((status = 200, body = CampaignPage), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn list_campaigns(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<CampaignPage>> {
     let (campaigns, next_cursor) = state
@@ -96,8 +94,7 @@ async fn load(state: &AppState, tenant_id: &str, id: &str) -> ApiResult<Campaign
     responses((status = 200, body = CampaignEnvelope),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn get_campaign(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     Path(id): Path<String>,
 ) -> ApiResult<Json<CampaignEnvelope>> {
     let c = load(&state, &caller.tenant_id, &id).await?;
@@ -112,8 +109,7 @@ async fn get_campaign(
     responses((status = 200, body = RecipientPage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 async fn list_recipients(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     Path(id): Path<String>,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<RecipientPage>> {
@@ -156,8 +152,7 @@ fn refusal(
         (status = 200, body = RunResult), (status = 404, body = ErrorBody),
         (status = 409, description = "A batch is in flight, or the campaign is scheduled for later, paused on the daily limit, completed or cancelled", body = RunRefusal)))]
 async fn run_campaign(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let tenant = caller.tenant_id.as_str();
@@ -243,8 +238,7 @@ async fn run_campaign(
         (status = 404, body = ErrorBody),
         (status = 409, description = "Already completed or cancelled", body = ErrorBody)))]
 async fn cancel_campaign(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     Path(id): Path<String>,
 ) -> ApiResult<Json<CampaignEnvelope>> {
     match engine::cancel(&state, &caller.tenant_id, id.trim()).await? {

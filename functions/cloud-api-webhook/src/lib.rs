@@ -20,7 +20,7 @@ use utoipa_axum::routes;
 use wati_shared::domain::inbound::SIGNATURE_HEADER;
 use wati_shared::domain::messages::{self as rules, message_text};
 use wati_shared::domain::phone::normalize as normalize_phone;
-use wati_shared::http::auth::{require_api_key, Caller};
+use wati_shared::http::auth::{require_api_key, Authed};
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::{finish, parse_json, required, ApiQuery};
@@ -192,8 +192,7 @@ pub struct SandboxAccepted {
         (status = 404, description = "deviceId not found", body = ErrorBody),
         (status = 422, description = "Not a connected sandbox device", body = ErrorBody)))]
 async fn sandbox_inbound(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<SandboxAccepted>)> {
     let req: SandboxInboundRequest = parse_json(&body)?;

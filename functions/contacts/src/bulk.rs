@@ -1,19 +1,17 @@
 //! Contacts in bulk: `POST /api/contacts` (upsert up to 1,000, merged by phone) and
 //! `DELETE /api/contacts`.
 
-use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use wati_shared::domain::contacts::{
     self as rules, ContactInput, MAX_CONTACTS_PER_REQUEST, MAX_IDS_PER_REQUEST,
 };
-use wati_shared::http::auth::Caller;
+use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
 use wati_shared::store::contacts::UpsertOutcome;
-use wati_shared::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -38,20 +36,17 @@ pub enum UpsertContactStatus {
     Error,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpsertContactResult {
     /// Position in the request's `contacts`.
     pub index: usize,
     pub status: UpsertContactStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// The phone as stored (digits only).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicate_of: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
@@ -76,8 +71,7 @@ pub struct UpsertContactsReport {
     responses((status = 200, body = UpsertContactsReport),
         (status = 400, description = "Not a list of contacts, empty, or more than 1,000", body = ErrorBody)))]
 pub async fn upsert_contacts(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     ApiJson(req): ApiJson<UpsertContactsRequest>,
 ) -> ApiResult<Json<UpsertContactsReport>> {
     let n = req.contacts.len();
@@ -189,8 +183,7 @@ pub struct DeleteContactsReport {
     request_body = DeleteContactsRequest,
     responses((status = 200, body = DeleteContactsReport), (status = 400, body = ErrorBody)))]
 pub async fn delete_contacts(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     ApiJson(req): ApiJson<DeleteContactsRequest>,
 ) -> ApiResult<Json<DeleteContactsReport>> {
     check_count("ids", req.ids.len())?;

@@ -1,18 +1,17 @@
 //! `/api/contacts`: list (by tag, by phone or name prefix), bulk upsert, bulk delete, get
 //! and edit one.
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::Json;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use wati_shared::domain::contacts::{self as rules, Search, TagChange};
 use wati_shared::domain::phone;
-use wati_shared::http::auth::Caller;
+use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::{ApiJson, ApiQuery, PageParams};
 use wati_shared::store::contacts::{Contact, ContactFilter, ContactPatch, PatchOutcome};
-use wati_shared::AppState;
 
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -36,8 +35,7 @@ wati_shared::page!(ContactPage, contacts: Contact);
     params(ContactQuery),
     responses((status = 200, body = ContactPage), (status = 400, body = ErrorBody)))]
 pub async fn list_contacts(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     ApiQuery(q): ApiQuery<ContactQuery>,
 ) -> ApiResult<Json<ContactPage>> {
     let limit = PageParams {
@@ -82,8 +80,7 @@ fn not_found() -> ApiError {
     responses((status = 200, body = ContactEnvelope),
         (status = 404, body = ErrorBody)))]
 pub async fn get_contact(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ContactEnvelope>> {
     match state.store.get_contact(&caller.tenant_id, &id).await? {
@@ -116,8 +113,7 @@ pub struct UpdateContactRequest {
     responses((status = 200, body = ContactEnvelope), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "The phone belongs to another contact", body = ErrorBody)))]
 pub async fn update_contact(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<UpdateContactRequest>,
 ) -> ApiResult<Json<ContactEnvelope>> {

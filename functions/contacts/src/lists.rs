@@ -1,18 +1,17 @@
 //! `/api/contact-lists`: create, list, get (with member count), delete, and members (list,
 //! add, remove).
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use wati_shared::domain::contacts as rules;
-use wati_shared::http::auth::Caller;
+use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::{ApiJson, ApiQuery, PageParams};
 use wati_shared::store::contact_lists::ContactList;
-use wati_shared::AppState;
 
 pub(crate) fn not_found() -> ApiError {
     ApiError::not_found("Contact list not found")
@@ -32,8 +31,7 @@ wati_shared::envelope!(ContactListEnvelope, list: ContactList);
     request_body = CreateContactListRequest,
     responses((status = 201, body = ContactListEnvelope), (status = 400, body = ErrorBody)))]
 pub async fn create_list(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     ApiJson(req): ApiJson<CreateContactListRequest>,
 ) -> ApiResult<(StatusCode, Json<ContactListEnvelope>)> {
     let name = rules::list_name(&req.name).map_err(ApiError::bad_request)?;
@@ -52,8 +50,7 @@ wati_shared::page!(ContactListPage, lists: ContactList);
     params(PageParams),
     responses((status = 200, body = ContactListPage), (status = 400, body = ErrorBody)))]
 pub async fn list_lists(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<ContactListPage>> {
     let (lists, next_cursor) = state
@@ -69,8 +66,7 @@ pub async fn list_lists(
     responses((status = 200, body = ContactListEnvelope),
         (status = 404, body = ErrorBody)))]
 pub async fn get_list(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ContactListEnvelope>> {
     match state.store.get_contact_list(&caller.tenant_id, &id).await? {
@@ -97,8 +93,7 @@ pub struct ContactListDeleted {
     responses((status = 200, body = ContactListDeleted),
         (status = 404, body = ErrorBody)))]
 pub async fn delete_list(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ContactListDeleted>> {
     let now = state.clock.now();

@@ -2,12 +2,12 @@
 
 use crate::bulk::check_count;
 use crate::lists::*;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use wati_shared::domain::phone;
-use wati_shared::http::auth::Caller;
+use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::{ApiJson, ApiQuery, PageParams};
@@ -23,8 +23,7 @@ wati_shared::page!(ListMemberPage, members: ListMember);
     params(("id" = String, Path, description = "Contact list id"), PageParams),
     responses((status = 200, body = ListMemberPage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list_members(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     Path(id): Path<String>,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<ListMemberPage>> {
@@ -80,15 +79,14 @@ impl ListMembersRequest {
     }
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ListMemberResult {
     /// Position in the request's `contactIds` or `phones`.
     pub index: usize,
     pub status: ListMemberStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
@@ -157,8 +155,7 @@ pub(crate) async fn members_report(
     request_body = ListMembersRequest,
     responses((status = 200, body = ListMembersReport), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn add_members(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ListMembersRequest>,
 ) -> ApiResult<Json<ListMembersReport>> {
@@ -172,8 +169,7 @@ pub async fn add_members(
     request_body = ListMembersRequest,
     responses((status = 200, body = ListMembersReport), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn remove_members(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ListMembersRequest>,
 ) -> ApiResult<Json<ListMembersReport>> {

@@ -1,6 +1,6 @@
 //! `GET /api/public/v1/messages/{id}`: one message as the spec's lookup shows it.
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -8,11 +8,10 @@ use utoipa::ToSchema;
 use wati_shared::domain::messages::MessageKind;
 use wati_shared::domain::messages::MessageStatus;
 use wati_shared::domain::time;
-use wati_shared::http::auth::Caller;
+use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::store::messages::{Direction, Message};
-use wati_shared::AppState;
 
 /// A message as the spec's lookup shows it (snake_case).
 #[derive(Debug, Serialize, ToSchema)]
@@ -106,8 +105,7 @@ wati_shared::envelope!(MessageEnvelope, message: MessageView);
     responses((status = 200, body = MessageEnvelope),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn get_message(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     Path(id): Path<String>,
 ) -> ApiResult<Json<MessageEnvelope>> {
     let not_found = || ApiError::not_found("Message not found");

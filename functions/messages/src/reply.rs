@@ -2,13 +2,13 @@
 //! outcome is answered (status, body, `Retry-After`, `Idempotent-Replayed`).
 
 use super::*;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use wati_shared::domain::messages::{
     self as rules, idempotency_key, idempotency_key_hash, request_fingerprint, MessageStatus,
 };
-use wati_shared::http::error::ApiResult;
+use wati_shared::http::error::{json_with_retry_after, ApiResult};
 use wati_shared::http::ApiError;
 use wati_shared::services::sending::{Idempotency, SendReply};
 
@@ -57,21 +57,13 @@ pub(crate) fn answer(reply: SendReply) -> Response {
         Err(failed) => {
             let status =
                 StatusCode::from_u16(failed.http_status).unwrap_or(StatusCode::BAD_GATEWAY);
-            let mut res = (
-                status,
-                Json(SendFailure {
-                    error: failed.error,
-                    id: failed.id,
-                    status: MessageStatus::Failed,
-                    code: failed.code,
-                }),
-            )
-                .into_response();
-            if let Some(secs) = failed.retry_after {
-                res.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-            }
-            res
+            let body = SendFailure {
+                error: failed.error,
+                id: failed.id,
+                status: MessageStatus::Failed,
+                code: failed.code,
+            };
+            json_with_retry_after(status, body, failed.retry_after)
         }
     };
     if reply.replayed {

@@ -2,7 +2,6 @@
 
 use crate::reply::{answer, device_id, idempotency};
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -13,13 +12,12 @@ use wati_shared::domain::media::{
 };
 use wati_shared::domain::messages::{self as rules, MessageStatus, TemplateSpec};
 use wati_shared::domain::phone::Phone;
-use wati_shared::http::auth::Caller;
+use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::{parse_json, required};
 use wati_shared::services::sending::{self, MediaCheck, SendRequest, Sender};
 use wati_shared::store::messages::MessageSource;
-use wati_shared::AppState;
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
@@ -84,6 +82,7 @@ pub struct SendResponse {
 }
 
 /// A send the provider refused: recorded as `failed`, with its id.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SendFailure {
     #[schema(
@@ -95,7 +94,6 @@ pub struct SendFailure {
     #[schema(example = "failed")]
     pub status: MessageStatus,
     /// The provider's error code.
-    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = 131030)]
     pub code: Option<i64>,
 }
@@ -117,8 +115,7 @@ pub struct SendFailure {
         (status = 502, description = "The provider failed or rejected the device's credentials", body = SendFailure),
         (status = 504, description = "The provider did not answer in time", body = SendFailure)))]
 pub(crate) async fn send(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -170,8 +167,7 @@ pub(crate) async fn send(
         (status = 429, body = SendFailure), (status = 502, body = SendFailure),
         (status = 504, body = SendFailure)))]
 pub(crate) async fn send_media(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {

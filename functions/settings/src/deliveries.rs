@@ -2,14 +2,14 @@
 //! redelivery.
 
 use crate::webhooks::*;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use wati_shared::domain::webhooks::EventType;
-use wati_shared::http::auth::Caller;
+use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiQuery;
@@ -17,7 +17,6 @@ use wati_shared::services::events::{enqueue, DispatchMessage};
 use wati_shared::store::webhooks::{
     Delivery, DeliveryDetail, DeliveryStatus, RedeliverOutcome, MAX_ATTEMPTS_PER_EVENT,
 };
-use wati_shared::AppState;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -47,8 +46,7 @@ pub(crate) fn event_id_param(id: &str, what: &str) -> ApiResult<String> {
     responses((status = 200, body = DeliveryPageBody), (status = 400, body = ErrorBody),
         (status = 409, description = "Plan without signed webhooks", body = ErrorBody)))]
 pub async fn list_deliveries(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     ApiQuery(q): ApiQuery<DeliveryQuery>,
 ) -> ApiResult<Json<DeliveryPageBody>> {
     require_webhooks(&caller)?;
@@ -110,8 +108,7 @@ wati_shared::envelope!(DeliveryEnvelope, delivery: DeliveryDetail);
     responses((status = 200, body = DeliveryEnvelope), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "Plan without signed webhooks", body = ErrorBody)))]
 pub async fn get_delivery(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     Path(id): Path<String>,
 ) -> ApiResult<Json<DeliveryEnvelope>> {
     require_webhooks(&caller)?;
@@ -138,8 +135,7 @@ wati_shared::envelope!(RedeliveryEnvelope, delivery: Delivery);
         (status = 404, body = ErrorBody),
         (status = 409, description = "Still pending, too many attempts, no webhook, or plan without webhooks", body = ErrorBody)))]
 pub async fn redeliver(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     require_webhooks(&caller)?;

@@ -1,7 +1,7 @@
 //! Devices: the WhatsApp numbers a tenant sends from. Cloud API credentials go to Secrets
 //! Manager (one secret per device) and are never stored in the table, logged or returned.
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -12,7 +12,7 @@ use wati_shared::domain::devices::{
 };
 use wati_shared::domain::quota::{cap_for, limit_reached_message, Limit};
 use wati_shared::domain::time;
-use wati_shared::http::auth::Caller;
+use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
@@ -20,6 +20,7 @@ use wati_shared::store::devices::{CreateDeviceOutcome, Device};
 use wati_shared::AppState;
 
 /// A device as the API shows it: never its credentials.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceView {
@@ -27,13 +28,10 @@ pub struct DeviceView {
     pub name: String,
     pub provider: ProviderKind,
     pub status: DeviceStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone_number_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub waba_id: Option<String>,
     /// Cloud API: the callback URL to paste into Meta's webhook configuration (with the
     /// verify token you chose).
-    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "https://wati.example.com/api/public/cloud-api-webhook/5f0c…")]
     pub webhook_url: Option<String>,
     #[serde(with = "time::secs")]
@@ -107,8 +105,7 @@ fn view(d: Device, base: Option<&str>) -> DeviceView {
         (status = 400, body = ErrorBody),
         (status = 409, description = "The phone number id is already connected, or the plan's device cap is reached", body = ErrorBody)))]
 pub async fn create_device(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     headers: HeaderMap,
     ApiJson(input): ApiJson<DeviceInput>,
 ) -> ApiResult<(StatusCode, Json<DeviceEnvelope>)> {
@@ -180,8 +177,7 @@ pub async fn create_device(
 #[utoipa::path(get, path = "/api/devices", tag = "devices",
     responses((status = 200, body = DeviceList)))]
 pub async fn list_devices(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     headers: HeaderMap,
 ) -> ApiResult<Json<DeviceList>> {
     let base = base_url(&state, &headers);
@@ -210,8 +206,7 @@ async fn find(state: &AppState, tenant_id: &str, id: &str) -> ApiResult<Device> 
     responses((status = 200, body = DeviceEnvelope),
         (status = 404, body = ErrorBody)))]
 pub async fn get_device(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Json<DeviceEnvelope>> {
@@ -228,8 +223,7 @@ pub async fn get_device(
     responses((status = 200, body = DeviceEnvelope),
         (status = 404, body = ErrorBody)))]
 pub async fn delete_device(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Json<DeviceEnvelope>> {

@@ -6,7 +6,7 @@ pub mod webhooks;
 
 pub mod devices;
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wati_shared::domain::rate_limit::MAX_RATE_LIMIT_PER_MINUTE;
 use wati_shared::domain::validate;
-use wati_shared::http::auth::Caller;
+use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::Access;
 use wati_shared::http::ApiError;
@@ -87,8 +87,7 @@ pub struct CreatedKey {
         (status = 400, body = ErrorBody),
         (status = 409, description = "Too many live keys", body = ErrorBody)))]
 async fn create_key(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     ApiJson(req): ApiJson<CreateKeyRequest>,
 ) -> ApiResult<(StatusCode, Json<CreatedKey>)> {
     let name = validate::name("name", &req.name, 100).map_err(ApiError::bad_request)?;
@@ -124,10 +123,7 @@ pub struct KeyList {
 /// List the tenant's API keys (never the keys themselves).
 #[utoipa::path(get, path = "/api/keys", tag = "settings",
     responses((status = 200, body = KeyList)))]
-async fn list_keys(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-) -> ApiResult<Json<KeyList>> {
+async fn list_keys(Authed { state, caller }: Authed) -> ApiResult<Json<KeyList>> {
     Ok(Json(KeyList {
         keys: state.store.list_api_keys(&caller.tenant_id).await?,
     }))
@@ -158,8 +154,7 @@ fn changed(outcome: KeyChangeOutcome, revoked_message: &str) -> ApiResult<Json<K
     responses((status = 200, body = KeyEnvelope), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "The key is revoked", body = ErrorBody)))]
 async fn update_key(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<UpdateKeyRequest>,
 ) -> ApiResult<Json<KeyEnvelope>> {
@@ -190,8 +185,7 @@ async fn update_key(
     responses((status = 200, body = KeyEnvelope),
         (status = 404, body = ErrorBody), (status = 409, description = "Already revoked", body = ErrorBody)))]
 async fn revoke_key(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     Path(id): Path<String>,
 ) -> ApiResult<Json<KeyEnvelope>> {
     let now = state.clock.now();

@@ -1,18 +1,17 @@
 //! Team Inbox members (`/api/team`): each member is one seat of the plan.
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use wati_shared::domain::quota::{cap_for, limit_reached_message, Limit};
 use wati_shared::domain::validate;
-use wati_shared::http::auth::Caller;
+use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
 use wati_shared::store::team::{AddMember, Member, Role};
-use wati_shared::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -37,8 +36,7 @@ pub struct MemberList {
     responses((status = 201, body = MemberEnvelope), (status = 400, body = ErrorBody),
         (status = 409, description = "Seat cap reached, or the e-mail is already a member", body = ErrorBody)))]
 pub async fn add_member(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     ApiJson(req): ApiJson<AddMemberRequest>,
 ) -> ApiResult<(StatusCode, Json<MemberEnvelope>)> {
     let email = validate::email("email", &req.email).map_err(ApiError::bad_request)?;
@@ -77,10 +75,7 @@ pub async fn add_member(
 /// List the Team Inbox members.
 #[utoipa::path(get, path = "/api/team", tag = "team",
     responses((status = 200, body = MemberList)))]
-pub async fn list_members(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-) -> ApiResult<Json<MemberList>> {
+pub async fn list_members(Authed { state, caller }: Authed) -> ApiResult<Json<MemberList>> {
     Ok(Json(MemberList {
         members: state.store.list_team_members(&caller.tenant_id).await?,
     }))
@@ -91,8 +86,7 @@ pub async fn list_members(
     params(("id" = String, Path, description = "Member id")),
     responses((status = 200, body = MemberEnvelope), (status = 404, body = ErrorBody)))]
 pub async fn remove_member(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     Path(id): Path<String>,
 ) -> ApiResult<Json<MemberEnvelope>> {
     match state

@@ -1,16 +1,14 @@
 //! `GET /api/usage`: every limit with its use, cap and reset time — what a dashboard shows
 //! before its upgrade prompt.
 
-use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 use wati_shared::domain::plans::{effective_limits, Plan};
 use wati_shared::domain::quota::{next_midnight, Limit};
 use wati_shared::domain::time::iso;
-use wati_shared::http::auth::Caller;
+use wati_shared::http::auth::Authed;
 use wati_shared::http::error::ApiResult;
-use wati_shared::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -48,10 +46,7 @@ pub struct Usage {
 /// Current use of every plan limit.
 #[utoipa::path(get, path = "/api/usage", tag = "settings",
     responses((status = 200, body = Usage)))]
-pub async fn get_usage(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-) -> ApiResult<Json<Usage>> {
+pub async fn get_usage(Authed { state, caller }: Authed) -> ApiResult<Json<Usage>> {
     let now = state.clock.now();
     let used = state.store.usage(&caller.tenant_id, now).await?;
     let limits = effective_limits(caller.plan, &caller.limits);

@@ -3,7 +3,6 @@
 //! allowed on any plan. See `docs/webhooks.md`.
 
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -11,7 +10,7 @@ use utoipa::ToSchema;
 use wati_shared::adapters::http_client::check_url_resolving;
 use wati_shared::domain::plans::effective_limits;
 use wati_shared::domain::webhooks::{EventType, TestEvent, WebhookEvent};
-use wati_shared::http::auth::Caller;
+use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::{parse_json, ApiJson};
@@ -20,7 +19,6 @@ use wati_shared::store::api_keys::Principal;
 use wati_shared::store::webhooks::{
     PutWebhookOutcome, WebhookInfo, DEFAULT_SECRET_OVERLAP_SECS, MAX_SECRET_OVERLAP_SECS,
 };
-use wati_shared::AppState;
 
 /// 409 unless the caller's plan includes signed webhooks.
 pub(crate) fn require_webhooks(caller: &Principal) -> ApiResult<()> {
@@ -49,13 +47,13 @@ pub struct PutWebhookRequest {
     pub events: Option<Vec<String>>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookEnvelope {
     pub webhook: WebhookInfo,
     /// The signing secret: only when it was just made (first PUT, rotation). Store it:
     /// it is never shown again.
-    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
     pub secret: Option<String>,
 }
@@ -97,8 +95,7 @@ fn parse_events(events: Option<Vec<String>>) -> ApiResult<Vec<EventType>> {
         (status = 400, description = "Bad URL (not HTTPS, not public) or event type", body = ErrorBody),
         (status = 409, description = "Plan without signed webhooks", body = ErrorBody)))]
 pub async fn put_webhook(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     ApiJson(req): ApiJson<PutWebhookRequest>,
 ) -> ApiResult<(StatusCode, Json<WebhookEnvelope>)> {
     require_webhooks(&caller)?;
@@ -136,10 +133,7 @@ pub async fn put_webhook(
     responses((status = 200, body = WebhookEnvelope),
         (status = 404, description = "No webhook configured", body = ErrorBody),
         (status = 409, description = "Plan without signed webhooks", body = ErrorBody)))]
-pub async fn get_webhook(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-) -> ApiResult<Json<WebhookEnvelope>> {
+pub async fn get_webhook(Authed { state, caller }: Authed) -> ApiResult<Json<WebhookEnvelope>> {
     require_webhooks(&caller)?;
     let webhook = state
         .store
@@ -157,10 +151,7 @@ pub async fn get_webhook(
 #[utoipa::path(delete, path = "/api/settings/webhook", tag = "webhooks",
     responses((status = 204, description = "Turned off"),
         (status = 404, description = "No webhook configured", body = ErrorBody)))]
-pub async fn delete_webhook(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-) -> ApiResult<StatusCode> {
+pub async fn delete_webhook(Authed { state, caller }: Authed) -> ApiResult<StatusCode> {
     if state.store.delete_webhook(&caller.tenant_id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -185,8 +176,7 @@ pub struct RotateSecretRequest {
         (status = 404, description = "No webhook configured", body = ErrorBody),
         (status = 409, description = "Plan without signed webhooks", body = ErrorBody)))]
 pub async fn rotate_secret(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
     body: Bytes,
 ) -> ApiResult<Json<WebhookEnvelope>> {
     require_webhooks(&caller)?;
@@ -225,8 +215,7 @@ pub struct Queued {
         (status = 404, description = "No webhook configured", body = ErrorBody),
         (status = 409, description = "Plan without signed webhooks", body = ErrorBody)))]
 pub async fn test_webhook(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    Authed { state, caller }: Authed,
 ) -> ApiResult<(StatusCode, Json<Queued>)> {
     require_webhooks(&caller)?;
     state

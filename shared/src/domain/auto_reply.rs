@@ -262,7 +262,12 @@ mod tests {
 
     #[test]
     fn empty_keywords_never_match() {
-        let m = Matcher::new(vec![rule("blank", "   ", MatchType::Contains, "2026-01-01")]);
+        let m = Matcher::new(vec![rule(
+            "blank",
+            "   ",
+            MatchType::Contains,
+            "2026-01-01",
+        )]);
         assert!(m.is_empty());
         assert_eq!(find(&m, "anything"), None);
     }

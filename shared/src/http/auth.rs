@@ -27,6 +27,26 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
+/// What a tenant route's handler starts from: the app state and the caller behind the key
+/// (so a handler asks for one thing, `Authed { state, caller }: Authed`, not two).
+#[derive(Debug, Clone)]
+pub struct Authed {
+    pub state: AppState,
+    pub caller: Principal,
+}
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Caller(caller) = Caller::from_request_parts(parts, state).await?;
+        Ok(Authed {
+            state: state.clone(),
+            caller,
+        })
+    }
+}
+
 /// Middleware for tenant routes: resolves the key to its tenant, counts the request against
 /// the key's per-minute limit, and adds the `X-RateLimit-*` headers to whatever the handler
 /// answers. One conditional DynamoDB write per request.

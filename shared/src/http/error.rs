@@ -66,19 +66,25 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut res = (
-            self.status,
-            axum::Json(ErrorBody {
-                error: self.message,
-            }),
-        )
-            .into_response();
-        if let Some(secs) = self.retry_after {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        res
+        let body = ErrorBody {
+            error: self.message,
+        };
+        json_with_retry_after(self.status, body, self.retry_after)
     }
+}
+
+/// `body` as JSON with `status`, and a `Retry-After` header when there is a wait to tell.
+pub fn json_with_retry_after(
+    status: StatusCode,
+    body: impl Serialize,
+    retry_after: Option<u64>,
+) -> Response {
+    let mut res = (status, axum::Json(body)).into_response();
+    if let Some(secs) = retry_after {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    res
 }
 
 impl From<crate::store::StoreError> for ApiError {
