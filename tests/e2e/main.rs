@@ -16,6 +16,7 @@ mod devices;
 mod inbound;
 mod lambda_events;
 mod media;
+mod operations;
 mod plan_limits;
 mod quotas;
 mod rate_limits;

@@ -1,0 +1,108 @@
+//! The template's operations: every function logs to a group with a retention and has its
+//! alarms, every dead-letter queue alarms, and the table outlives the stack.
+
+use serde_yaml::Value;
+use wati_tests::*;
+
+fn resources() -> serde_yaml::Mapping {
+    let text = std::fs::read_to_string(template_path()).unwrap();
+    let doc: Value = serde_yaml::from_str(&text).unwrap();
+    doc["Resources"].as_mapping().unwrap().clone()
+}
+
+fn of_type<'a>(
+    resources: &'a serde_yaml::Mapping,
+    kind: &'a str,
+) -> impl Iterator<Item = (&'a str, &'a Value)> + 'a {
+    resources
+        .iter()
+        .filter(move |(_, r)| r["Type"].as_str() == Some(kind))
+        .map(|(id, r)| (id.as_str().unwrap(), r))
+}
+
+/// The logical id an intrinsic (`!Ref X`, `!GetAtt X.Attr`) names.
+fn target(v: &Value) -> String {
+    match v {
+        Value::Tagged(t) => t
+            .value
+            .as_str()
+            .unwrap()
+            .split('.')
+            .next()
+            .unwrap()
+            .to_string(),
+        other => panic!("not a Ref or GetAtt: {other:?}"),
+    }
+}
+
+fn alarms_on(resources: &serde_yaml::Mapping, dimension: &str, id: &str) -> Vec<String> {
+    of_type(resources, "AWS::CloudWatch::Alarm")
+        .filter(|(_, a)| {
+            a["Properties"]["Dimensions"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .any(|d| d["Name"].as_str() == Some(dimension) && target(&d["Value"]) == id)
+        })
+        .map(|(_, a)| {
+            assert_eq!(
+                target(&a["Properties"]["AlarmActions"][0]),
+                "AlarmTopic",
+                "{id}: alarms go to the topic"
+            );
+            a["Properties"]["MetricName"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn every_function_has_a_log_group_with_retention_and_alarms() {
+    let resources = resources();
+    let functions: Vec<(&str, &Value)> = of_type(&resources, "AWS::Serverless::Function").collect();
+    assert!(functions.len() >= 14);
+    for (id, f) in functions {
+        let group = target(&f["Properties"]["LoggingConfig"]["LogGroup"]);
+        let g = &resources[group.as_str()];
+        assert_eq!(g["Type"].as_str(), Some("AWS::Logs::LogGroup"), "{id}");
+        assert_eq!(
+            target(&g["Properties"]["RetentionInDays"]),
+            "LogRetentionDays",
+            "{id}"
+        );
+        let mut metrics = alarms_on(&resources, "FunctionName", id);
+        metrics.sort();
+        assert_eq!(metrics, ["Errors", "Throttles"], "{id}");
+    }
+}
+
+#[test]
+fn every_dead_letter_queue_alarms() {
+    let resources = resources();
+    let dead_letter_queues: Vec<String> = of_type(&resources, "AWS::SQS::Queue")
+        .filter_map(|(_, q)| {
+            let policy = &q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"];
+            (!policy.is_null()).then(|| target(policy))
+        })
+        .collect();
+    assert!(dead_letter_queues.len() >= 4);
+    for dlq in dead_letter_queues {
+        assert_eq!(
+            alarms_on(&resources, "QueueName", &dlq),
+            ["ApproximateNumberOfMessagesVisible"],
+            "{dlq}"
+        );
+    }
+}
+
+#[test]
+fn the_table_outlives_the_stack() {
+    let resources = resources();
+    for (id, table) in of_type(&resources, "AWS::DynamoDB::Table") {
+        assert_eq!(table["DeletionPolicy"].as_str(), Some("Retain"), "{id}");
+        assert_eq!(
+            table["UpdateReplacePolicy"].as_str(),
+            Some("Retain"),
+            "{id}"
+        );
+    }
+}
