@@ -16,6 +16,7 @@ MOTO_VERSION="5.2.5"
 SAM_VERSION="1.170.0"
 CFN_LINT_VERSION="1.53.3"       # >= 1.54 no longer runs the SAM translator
 STANDARDWEBHOOKS_VERSION="1.1.0" # PyPI; independent verifier of webhook signatures in tests
+SCHEMATHESIS_VERSION="4.32.5"   # PyPI; fuzzes the API against its OpenAPI document in make test
 
 log() { echo "[install] $*" >&2; }
 die() { echo "[install] ERROR: $*" >&2; exit 1; }
@@ -95,6 +96,20 @@ install_verifiers() {
   stamp_set verifiers "$STANDARDWEBHOOKS_VERSION"
 }
 
+install_fuzzer() {
+  local venv="$LOCAL/venv-fuzz"
+  if stamp_ok fuzz "$SCHEMATHESIS_VERSION" && [ -x "$venv/bin/schemathesis" ]; then
+    log "schemathesis $SCHEMATHESIS_VERSION already installed"
+    return
+  fi
+  check_python_venv
+  log "installing schemathesis==$SCHEMATHESIS_VERSION into $venv ..."
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION" >&2
+  [ -x "$venv/bin/schemathesis" ] || die "schemathesis missing after install"
+  stamp_set fuzz "$SCHEMATHESIS_VERSION"
+}
+
 components=("$@")
 [ ${#components[@]} -gt 0 ] || components=(stack sam)
 for c in "${components[@]}"; do
@@ -104,8 +119,9 @@ for c in "${components[@]}"; do
     moto) install_moto ;;
     sam) install_sam ;;
     verifiers) install_verifiers ;;
-    all) install_dynamodb; install_moto; install_sam; install_verifiers ;;
-    *) die "unknown component '$c' (use: stack | sam | verifiers | dynamodb | moto | all)" ;;
+    fuzz) install_fuzzer ;;
+    all) install_dynamodb; install_moto; install_sam; install_verifiers; install_fuzzer ;;
+    *) die "unknown component '$c' (use: stack | sam | verifiers | fuzz | dynamodb | moto | all)" ;;
   esac
 done
 log "done"
