@@ -2,7 +2,6 @@
 //! redelivery.
 
 use crate::webhooks::*;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -12,6 +11,7 @@ use wati_shared::domain::webhooks::EventType;
 use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
+use wati_shared::http::ApiPath;
 use wati_shared::http::ApiQuery;
 use wati_shared::services::events::{enqueue, DispatchMessage};
 use wati_shared::store::webhooks::{
@@ -109,7 +109,7 @@ wati_shared::envelope!(DeliveryEnvelope, delivery: DeliveryDetail);
         (status = 409, description = "Plan without signed webhooks", body = ErrorBody)))]
 pub async fn get_delivery(
     Authed { state, caller }: Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<DeliveryEnvelope>> {
     require_webhooks(&caller)?;
     let id = event_id_param(&id, "delivery id").map_err(|_| delivery_not_found())?;
@@ -136,7 +136,7 @@ wati_shared::envelope!(RedeliveryEnvelope, delivery: Delivery);
         (status = 409, description = "Still pending, too many attempts, no webhook, or plan without webhooks", body = ErrorBody)))]
 pub async fn redeliver(
     Authed { state, caller }: Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     require_webhooks(&caller)?;
     let id = event_id_param(&id, "delivery id").map_err(|_| delivery_not_found())?;
