@@ -132,7 +132,7 @@ wati_shared::envelope!(RedeliveryEnvelope, delivery: Delivery);
 #[utoipa::path(post, path = "/api/webhooks/deliveries/{id}/redeliver", tag = "webhooks",
     params(("id" = String, Path, description = "Event id")),
     responses((status = 202, body = RedeliveryEnvelope),
-        (status = 404, body = ErrorBody),
+        (status = 404, description = "No delivery of yours has this id (with or without a webhook)", body = ErrorBody),
         (status = 409, description = "Still pending, too many attempts, no webhook, or plan without webhooks", body = ErrorBody)))]
 pub async fn redeliver(
     Authed { state, caller }: Authed,
@@ -140,12 +140,22 @@ pub async fn redeliver(
 ) -> ApiResult<Response> {
     require_webhooks(&caller)?;
     let id = event_id_param(&id, "delivery id").map_err(|_| delivery_not_found())?;
+    let now = state.clock.now();
     if state.store.get_webhook(&caller.tenant_id).await?.is_none() {
+        // An id that is not this tenant's is a 404 whether or not a webhook is set, so the
+        // answer says nothing about other tenants' ids.
+        if state
+            .store
+            .get_delivery(&caller.tenant_id, &id, now)
+            .await?
+            .is_none()
+        {
+            return Err(delivery_not_found());
+        }
         return Err(ApiError::conflict(
             "No webhook is configured: set one with PUT /api/settings/webhook first",
         ));
     }
-    let now = state.clock.now();
     let (seq, delivery) = match state
         .store
         .start_redelivery(&caller.tenant_id, &id, now)
