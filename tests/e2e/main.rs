@@ -20,6 +20,7 @@ mod operations;
 mod plan_limits;
 mod quotas;
 mod rate_limits;
+mod requests;
 mod routes;
 mod sandbox;
 mod sending;

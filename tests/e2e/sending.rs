@@ -673,3 +673,39 @@ async fn a_text_send_waits_for_two_aws_round_trips_before_the_provider() {
         assert_eq!(h.header_opt("x-aws-calls-before-provider"), None);
     }
 }
+
+#[tokio::test]
+async fn trailing_data_after_the_json_body_is_refused_and_nothing_is_sent() {
+    let s = setup().await;
+    let t = &s.tenant;
+    let refusal = |column: u32| json!({"error": format!("Request body is not valid JSON: trailing characters at line 1 column {column}")});
+    for (path, body, column) in [
+        (
+            "/api/public/v1/send",
+            r#"{"to":"+923001234567","message":"first"}{"to":"+92300""#,
+            41,
+        ),
+        (
+            "/api/public/v1/send-media",
+            r#"{"to":"+923001234567","type":"image","url":"https://example.com/a.png"} {}"#,
+            73,
+        ),
+    ] {
+        t.raw(Method::POST, path, body)
+            .await
+            .expect_body(StatusCode::BAD_REQUEST, refusal(column));
+        t.send(
+            t.builder(Method::POST, path)
+                .header("idempotency-key", "trailing-1")
+                .header("content-type", "application/json")
+                .body(body),
+        )
+        .await
+        .expect_body(StatusCode::BAD_REQUEST, refusal(column));
+    }
+    assert!(s.fake.requests().is_empty(), "nothing sent");
+    // Whitespace after the value is not data.
+    let body = "{\"to\":\"+923001234567\",\"message\":\"first\"}\r\n ";
+    t.raw(Method::POST, "/api/public/v1/send", body).await.ok();
+    assert_eq!(s.fake.requests().len(), 1);
+}

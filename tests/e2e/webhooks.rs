@@ -395,6 +395,37 @@ async fn an_always_failing_endpoint_gets_six_attempts_then_the_event_is_dropped_
 }
 
 #[tokio::test]
+async fn redelivering_another_tenants_delivery_is_a_404_whether_or_not_a_webhook_is_set() {
+    let (app, _w) = app(&[FAST]).await;
+    let owner = app.tenant("pro").await;
+    let receiver = Receiver::start(vec![], Answer::Status(204)).await;
+    owner.configure_webhook(&receiver.url, None).await;
+    let id = publish(&app.state, &owner.id, campaign(1)).await.unwrap();
+    wait_status(&owner, &id, "delivered", Some(1), 15).await;
+    let redeliver = format!("/api/webhooks/deliveries/{id}/redeliver");
+
+    let without = app.tenant("pro").await;
+    let with = app.tenant("pro").await;
+    with.configure_webhook(&receiver.url, None).await;
+    for other in [&without, &with] {
+        other
+            .post_empty(&redeliver)
+            .await
+            .expect_error(StatusCode::NOT_FOUND, "Delivery not found");
+    }
+    // Its own delivery, once its webhook is gone, is still a 409 that says why.
+    owner
+        .delete("/api/settings/webhook")
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    owner.post_empty(&redeliver).await.expect_error(
+        StatusCode::CONFLICT,
+        "No webhook is configured: set one with PUT /api/settings/webhook first",
+    );
+    assert_eq!(receiver.hits().len(), 1, "nothing sent again");
+}
+
+#[tokio::test]
 async fn an_endpoint_that_hangs_past_ten_seconds_is_a_failed_attempt() {
     // The default WEBHOOK_TIMEOUT_SECONDS (10), a short schedule.
     let (app, _w) = app(&[FAST]).await;

@@ -1,6 +1,6 @@
 //! A tenant's API keys as the platform admin sees them: listing, disabling, enabling.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -8,6 +8,7 @@ use wati_shared::domain::rate_limit::MAX_RATE_LIMIT_PER_MINUTE;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
+use wati_shared::http::ApiPath;
 use wati_shared::store::api_keys::{ApiKeyInfo, KeyChangeOutcome, KeyPatch, KeyStatus};
 use wati_shared::AppState;
 
@@ -22,7 +23,7 @@ pub struct TenantKeys {
     responses((status = 200, body = TenantKeys), (status = 404, body = ErrorBody)))]
 pub(crate) async fn list_tenant_keys(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<TenantKeys>> {
     if state.store.get_tenant(&id).await?.is_none() {
         return Err(ApiError::not_found("Tenant not found"));
@@ -50,7 +51,7 @@ wati_shared::envelope!(TenantKeyEnvelope, key: ApiKeyInfo);
     responses((status = 200, body = TenantKeyEnvelope), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn update_tenant_key(
     State(state): State<AppState>,
-    Path((id, key_id)): Path<(String, String)>,
+    ApiPath((id, key_id)): ApiPath<(String, String)>,
     ApiJson(req): ApiJson<UpdateTenantKeyRequest>,
 ) -> ApiResult<Json<TenantKeyEnvelope>> {
     if req.status == Some(KeyStatus::Revoked) {

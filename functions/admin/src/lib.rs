@@ -1,7 +1,7 @@
 //! Platform admin (the spec's Super Admin): tenants and their plans.
 //! Every route needs the platform admin key.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -13,6 +13,7 @@ use wati_shared::domain::validate;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::Access;
 use wati_shared::http::ApiError;
+use wati_shared::http::ApiPath;
 use wati_shared::http::{ApiJson, ApiQuery, PageParams};
 use wati_shared::store::api_keys::ApiKeyInfo;
 use wati_shared::store::tenants::{Tenant, TenantPatch};
@@ -153,7 +154,7 @@ pub async fn get_tenant_inner(state: &AppState, id: &str) -> ApiResult<TenantEnv
     responses((status = 200, body = TenantEnvelope), (status = 404, body = ErrorBody)))]
 async fn get_tenant(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<TenantEnvelope>> {
     Ok(Json(get_tenant_inner(&state, &id).await?))
 }
@@ -210,7 +211,7 @@ pub async fn update_tenant_inner(
     responses((status = 200, body = TenantEnvelope), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn update_tenant(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateTenantRequest>,
 ) -> ApiResult<Json<TenantEnvelope>> {
     Ok(Json(update_tenant_inner(&state, &id, req).await?))

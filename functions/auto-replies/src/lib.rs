@@ -1,7 +1,6 @@
 //! Auto-reply: keyword rules, AI Smart Reply settings, and the reply log.
 //! Every route needs a tenant API key.
 
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::SubsecRound;
@@ -14,6 +13,7 @@ use wati_shared::domain::quota::{cap_for, limit_reached_message, Limit};
 use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
+use wati_shared::http::ApiPath;
 use wati_shared::http::{required, Access};
 use wati_shared::http::{ApiJson, ApiQuery, PageParams};
 use wati_shared::store::auto_replies::{CreateRuleOutcome, ReplyLogEntry, Rule};
@@ -121,7 +121,7 @@ async fn create_rule(
     responses((status = 200, body = RuleEnvelope), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn update_rule(
     Authed { state, caller }: Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<RuleRequest>,
 ) -> ApiResult<Json<RuleEnvelope>> {
     if req.keyword.is_none()

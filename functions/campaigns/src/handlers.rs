@@ -2,8 +2,6 @@
 //! and shapes its answer.
 
 use crate::dto::*;
-use axum::body::Bytes;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -12,7 +10,8 @@ use utoipa_axum::routes;
 use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
-use wati_shared::http::{parse_json, ApiQuery, PageParams};
+use wati_shared::http::ApiPath;
+use wati_shared::http::{ApiJson, ApiQuery, PageParams};
 use wati_shared::services::campaigns::{self as engine, Advance, BatchInfo, Cancel};
 use wati_shared::store::campaigns::Campaign;
 use wati_shared::AppState;
@@ -47,9 +46,8 @@ fn not_found() -> ApiError {
         (status = 422, description = "No connected device, or the device is not connected", body = ErrorBody)))]
 async fn create_campaign(
     Authed { state, caller }: Authed,
-    body: Bytes,
+    ApiJson(req): ApiJson<CreateCampaignRequest>,
 ) -> ApiResult<(StatusCode, Json<CreatedCampaign>)> {
-    let req: CreateCampaignRequest = parse_json(&body)?;
     let campaign = engine::create(&state, &caller.tenant_id, &caller.key_id, req.into()).await?;
     Ok((
         StatusCode::CREATED,
@@ -95,7 +93,7 @@ async fn load(state: &AppState, tenant_id: &str, id: &str) -> ApiResult<Campaign
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn get_campaign(
     Authed { state, caller }: Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<CampaignEnvelope>> {
     let c = load(&state, &caller.tenant_id, &id).await?;
     Ok(Json(CampaignEnvelope { campaign: c.into() }))
@@ -110,7 +108,7 @@ async fn get_campaign(
         (status = 409, body = ErrorBody)))]
 async fn list_recipients(
     Authed { state, caller }: Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<RecipientPage>> {
     let limit = page.limit()? as usize;
@@ -153,7 +151,7 @@ fn refusal(
         (status = 409, description = "A batch is in flight, or the campaign is scheduled for later, paused on the daily limit, completed or cancelled", body = RunRefusal)))]
 async fn run_campaign(
     Authed { state, caller }: Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     let tenant = caller.tenant_id.as_str();
     let id = load(&state, tenant, &id).await?.id;
@@ -239,7 +237,7 @@ async fn run_campaign(
         (status = 409, description = "Already completed or cancelled", body = ErrorBody)))]
 async fn cancel_campaign(
     Authed { state, caller }: Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<CampaignEnvelope>> {
     match engine::cancel(&state, &caller.tenant_id, id.trim()).await? {
         Cancel::Cancelled(c) => Ok(Json(CampaignEnvelope {

@@ -8,8 +8,7 @@
 //! The checks and the queueing are `wati_shared::services::inbound::webhook`'s; this crate
 //! holds the routes and their request and response types.
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{middleware, Extension, Json, Router};
@@ -23,7 +22,7 @@ use wati_shared::domain::phone::normalize as normalize_phone;
 use wati_shared::http::auth::{require_api_key, Authed};
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
-use wati_shared::http::{finish, parse_json, required, ApiQuery};
+use wati_shared::http::{finish, parse_json, required, ApiBody, ApiJson, ApiPath, ApiQuery};
 use wati_shared::services::inbound::webhook::{self, DeviceCache, SandboxMessage};
 use wati_shared::AppState;
 
@@ -89,7 +88,7 @@ pub struct VerifyParams {
         (status = 403, description = "Unknown verify token (or account)", body = ErrorBody)))]
 async fn verify(
     State(state): State<AppState>,
-    Path(raw_tenant): Path<String>,
+    ApiPath(raw_tenant): ApiPath<String>,
     ApiQuery(q): ApiQuery<VerifyParams>,
 ) -> ApiResult<Response> {
     let challenge = q
@@ -137,9 +136,9 @@ pub struct Received {
 async fn receive(
     State(state): State<AppState>,
     Extension(cache): Extension<DeviceCache>,
-    Path(raw_tenant): Path<String>,
+    ApiPath(raw_tenant): ApiPath<String>,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBody(body): ApiBody,
 ) -> ApiResult<Json<Received>> {
     let header = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
     let signature = webhook::signature(header)?;
@@ -193,9 +192,8 @@ pub struct SandboxAccepted {
         (status = 422, description = "Not a connected sandbox device", body = ErrorBody)))]
 async fn sandbox_inbound(
     Authed { state, caller }: Authed,
-    body: Bytes,
+    ApiJson(req): ApiJson<SandboxInboundRequest>,
 ) -> ApiResult<(StatusCode, Json<SandboxAccepted>)> {
-    let req: SandboxInboundRequest = parse_json(&body)?;
     let device_id =
         rules::device_id(required("deviceId", &req.device_id)?).map_err(ApiError::bad_request)?;
     let from =

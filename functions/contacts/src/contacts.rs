@@ -1,7 +1,6 @@
 //! `/api/contacts`: list (by tag, by phone or name prefix), bulk upsert, bulk delete, get
 //! and edit one.
 
-use axum::extract::Path;
 use axum::Json;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -10,6 +9,7 @@ use wati_shared::domain::phone;
 use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
+use wati_shared::http::ApiPath;
 use wati_shared::http::{ApiJson, ApiQuery, PageParams};
 use wati_shared::store::contacts::{Contact, ContactFilter, ContactPatch, PatchOutcome};
 
@@ -81,7 +81,7 @@ fn not_found() -> ApiError {
         (status = 404, body = ErrorBody)))]
 pub async fn get_contact(
     Authed { state, caller }: Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ContactEnvelope>> {
     match state.store.get_contact(&caller.tenant_id, &id).await? {
         Some(contact) => Ok(Json(ContactEnvelope { contact })),
@@ -114,7 +114,7 @@ pub struct UpdateContactRequest {
         (status = 409, description = "The phone belongs to another contact", body = ErrorBody)))]
 pub async fn update_contact(
     Authed { state, caller }: Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateContactRequest>,
 ) -> ApiResult<Json<ContactEnvelope>> {
     let bad = ApiError::bad_request;

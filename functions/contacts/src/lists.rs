@@ -1,7 +1,6 @@
 //! `/api/contact-lists`: create, list, get (with member count), delete, and members (list,
 //! add, remove).
 
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -10,6 +9,7 @@ use wati_shared::domain::contacts as rules;
 use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
+use wati_shared::http::ApiPath;
 use wati_shared::http::{ApiJson, ApiQuery, PageParams};
 use wati_shared::store::contact_lists::ContactList;
 
@@ -67,7 +67,7 @@ pub async fn list_lists(
         (status = 404, body = ErrorBody)))]
 pub async fn get_list(
     Authed { state, caller }: Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ContactListEnvelope>> {
     match state.store.get_contact_list(&caller.tenant_id, &id).await? {
         Some(list) => Ok(Json(ContactListEnvelope { list })),
@@ -94,7 +94,7 @@ pub struct ContactListDeleted {
         (status = 404, body = ErrorBody)))]
 pub async fn delete_list(
     Authed { state, caller }: Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ContactListDeleted>> {
     let now = state.clock.now();
     match state

@@ -2,7 +2,6 @@
 
 use crate::bulk::check_count;
 use crate::lists::*;
-use axum::extract::Path;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -10,6 +9,7 @@ use wati_shared::domain::phone;
 use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
+use wati_shared::http::ApiPath;
 use wati_shared::http::{ApiJson, ApiQuery, PageParams};
 use wati_shared::store::contact_lists::{
     ListMember, ListMemberStatus, MemberChange, MemberOutcome, MemberRef,
@@ -24,7 +24,7 @@ wati_shared::page!(ListMemberPage, members: ListMember);
     responses((status = 200, body = ListMemberPage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list_members(
     Authed { state, caller }: Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<ListMemberPage>> {
     let limit = page.limit()?;
@@ -156,7 +156,7 @@ pub(crate) async fn members_report(
     responses((status = 200, body = ListMembersReport), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn add_members(
     Authed { state, caller }: Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<ListMembersRequest>,
 ) -> ApiResult<Json<ListMembersReport>> {
     change_members(&state, &caller.tenant_id, &id, req, MemberChange::Add).await
@@ -170,7 +170,7 @@ pub async fn add_members(
     responses((status = 200, body = ListMembersReport), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn remove_members(
     Authed { state, caller }: Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<ListMembersRequest>,
 ) -> ApiResult<Json<ListMembersReport>> {
     change_members(&state, &caller.tenant_id, &id, req, MemberChange::Remove).await

@@ -1,6 +1,5 @@
 //! `GET /api/public/v1/messages/{id}`: one message as the spec's lookup shows it.
 
-use axum::extract::Path;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -11,6 +10,7 @@ use wati_shared::domain::time;
 use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
+use wati_shared::http::ApiPath;
 use wati_shared::store::messages::{Direction, Message};
 
 /// A message as the spec's lookup shows it (snake_case).
@@ -106,7 +106,7 @@ wati_shared::envelope!(MessageEnvelope, message: MessageView);
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn get_message(
     Authed { state, caller }: Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<MessageEnvelope>> {
     let not_found = || ApiError::not_found("Message not found");
     let id = id.trim();

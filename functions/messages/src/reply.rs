@@ -9,7 +9,7 @@ use wati_shared::domain::messages::{
     self as rules, idempotency_key, idempotency_key_hash, request_fingerprint, MessageStatus,
 };
 use wati_shared::http::error::{json_with_retry_after, ApiResult};
-use wati_shared::http::ApiError;
+use wati_shared::http::{parse_json, ApiError};
 use wati_shared::services::sending::{Idempotency, SendReply};
 
 /// The `Idempotency-Key` of a request (with the body it must match), if it has one.
@@ -25,8 +25,7 @@ pub(crate) fn idempotency(
         .to_str()
         .map_err(|_| ApiError::bad_request("\"Idempotency-Key\" must be visible ASCII characters"))
         .and_then(|v| idempotency_key(v).map_err(ApiError::bad_request))?;
-    let json: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("Request body is not valid JSON: {e}")))?;
+    let json: serde_json::Value = parse_json(body)?;
     Ok(Some(Idempotency {
         key_hash: idempotency_key_hash(key),
         fingerprint: request_fingerprint(endpoint, &json),

@@ -1,7 +1,6 @@
 //! `POST /api/public/v1/send` and `/send-media`: a request validated into a send.
 
 use crate::reply::{answer, device_id, idempotency};
-use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderName};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -15,7 +14,7 @@ use wati_shared::domain::phone::Phone;
 use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
-use wati_shared::http::{parse_json, required};
+use wati_shared::http::{parse_json, required, ApiBody};
 use wati_shared::services::sending::{self, MediaCheck, SendRequest, Sender};
 use wati_shared::store::messages::MessageSource;
 
@@ -117,7 +116,7 @@ pub struct SendFailure {
 pub(crate) async fn send(
     Authed { state, caller }: Authed,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBody(body): ApiBody,
 ) -> ApiResult<Response> {
     let req: SendTextRequest = parse_json(&body)?;
     let to = Phone::parse("to", required("to", &req.to)?).map_err(ApiError::bad_request)?;
@@ -169,7 +168,7 @@ pub(crate) async fn send(
 pub(crate) async fn send_media(
     Authed { state, caller }: Authed,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBody(body): ApiBody,
 ) -> ApiResult<Response> {
     let req: SendMediaRequest = parse_json(&body)?;
     let to = Phone::parse("to", required("to", &req.to)?).map_err(ApiError::bad_request)?;

@@ -2,7 +2,6 @@
 //! redelivery.
 
 use crate::webhooks::*;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -12,6 +11,7 @@ use wati_shared::domain::webhooks::EventType;
 use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
+use wati_shared::http::ApiPath;
 use wati_shared::http::ApiQuery;
 use wati_shared::services::events::{enqueue, DispatchMessage};
 use wati_shared::store::webhooks::{
@@ -109,7 +109,7 @@ wati_shared::envelope!(DeliveryEnvelope, delivery: DeliveryDetail);
         (status = 409, description = "Plan without signed webhooks", body = ErrorBody)))]
 pub async fn get_delivery(
     Authed { state, caller }: Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<DeliveryEnvelope>> {
     require_webhooks(&caller)?;
     let id = event_id_param(&id, "delivery id").map_err(|_| delivery_not_found())?;
@@ -132,20 +132,30 @@ wati_shared::envelope!(RedeliveryEnvelope, delivery: Delivery);
 #[utoipa::path(post, path = "/api/webhooks/deliveries/{id}/redeliver", tag = "webhooks",
     params(("id" = String, Path, description = "Event id")),
     responses((status = 202, body = RedeliveryEnvelope),
-        (status = 404, body = ErrorBody),
+        (status = 404, description = "No delivery of yours has this id (with or without a webhook)", body = ErrorBody),
         (status = 409, description = "Still pending, too many attempts, no webhook, or plan without webhooks", body = ErrorBody)))]
 pub async fn redeliver(
     Authed { state, caller }: Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     require_webhooks(&caller)?;
     let id = event_id_param(&id, "delivery id").map_err(|_| delivery_not_found())?;
+    let now = state.clock.now();
     if state.store.get_webhook(&caller.tenant_id).await?.is_none() {
+        // An id that is not this tenant's is a 404 whether or not a webhook is set, so the
+        // answer says nothing about other tenants' ids.
+        if state
+            .store
+            .get_delivery(&caller.tenant_id, &id, now)
+            .await?
+            .is_none()
+        {
+            return Err(delivery_not_found());
+        }
         return Err(ApiError::conflict(
             "No webhook is configured: set one with PUT /api/settings/webhook first",
         ));
     }
-    let now = state.clock.now();
     let (seq, delivery) = match state
         .store
         .start_redelivery(&caller.tenant_id, &id, now)

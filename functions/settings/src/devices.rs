@@ -1,7 +1,6 @@
 //! Devices: the WhatsApp numbers a tenant sends from. Cloud API credentials go to Secrets
 //! Manager (one secret per device) and are never stored in the table, logged or returned.
 
-use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -16,6 +15,7 @@ use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
+use wati_shared::http::ApiPath;
 use wati_shared::store::devices::{CreateDeviceOutcome, Device};
 use wati_shared::AppState;
 
@@ -208,7 +208,7 @@ async fn find(state: &AppState, tenant_id: &str, id: &str) -> ApiResult<Device> 
 pub async fn get_device(
     Authed { state, caller }: Authed,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<DeviceEnvelope>> {
     let device = find(&state, &caller.tenant_id, &id).await?;
     let base = base_url(&state, &headers);
@@ -225,7 +225,7 @@ pub async fn get_device(
 pub async fn delete_device(
     Authed { state, caller }: Authed,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<DeviceEnvelope>> {
     let device = find(&state, &caller.tenant_id, &id).await?;
     // The secret first: if that fails the device stays, and deleting it again retries both.

@@ -6,7 +6,6 @@ pub mod webhooks;
 
 pub mod devices;
 
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -20,6 +19,7 @@ use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::Access;
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
+use wati_shared::http::ApiPath;
 use wati_shared::store::api_keys::{
     ApiKeyInfo, CreateKeyOutcome, KeyChangeOutcome, KeyPatch, KeyStatus, MAX_LIVE_KEYS,
 };
@@ -155,7 +155,7 @@ fn changed(outcome: KeyChangeOutcome, revoked_message: &str) -> ApiResult<Json<K
         (status = 409, description = "The key is revoked", body = ErrorBody)))]
 async fn update_key(
     Authed { state, caller }: Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateKeyRequest>,
 ) -> ApiResult<Json<KeyEnvelope>> {
     if req.status == Some(KeyStatus::Revoked) {
@@ -186,7 +186,7 @@ async fn update_key(
         (status = 404, body = ErrorBody), (status = 409, description = "Already revoked", body = ErrorBody)))]
 async fn revoke_key(
     Authed { state, caller }: Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<KeyEnvelope>> {
     let now = state.clock.now();
     let outcome = state

@@ -1,6 +1,5 @@
 //! Team Inbox members (`/api/team`): each member is one seat of the plan.
 
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -11,6 +10,7 @@ use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
+use wati_shared::http::ApiPath;
 use wati_shared::store::team::{AddMember, Member, Role};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -87,7 +87,7 @@ pub async fn list_members(Authed { state, caller }: Authed) -> ApiResult<Json<Me
     responses((status = 200, body = MemberEnvelope), (status = 404, body = ErrorBody)))]
 pub async fn remove_member(
     Authed { state, caller }: Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<MemberEnvelope>> {
     match state
         .store

@@ -2,7 +2,6 @@
 //! (`/api/webhooks/deliveries…`). Pro and Agency plans only; turning a webhook off is
 //! allowed on any plan. See `docs/webhooks.md`.
 
-use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -13,7 +12,7 @@ use wati_shared::domain::webhooks::{EventType, TestEvent, WebhookEvent};
 use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
-use wati_shared::http::{parse_json, ApiJson};
+use wati_shared::http::{parse_json, ApiBody, ApiJson};
 use wati_shared::services::events::publish;
 use wati_shared::store::api_keys::Principal;
 use wati_shared::store::webhooks::{
@@ -177,7 +176,7 @@ pub struct RotateSecretRequest {
         (status = 409, description = "Plan without signed webhooks", body = ErrorBody)))]
 pub async fn rotate_secret(
     Authed { state, caller }: Authed,
-    body: Bytes,
+    ApiBody(body): ApiBody,
 ) -> ApiResult<Json<WebhookEnvelope>> {
     require_webhooks(&caller)?;
     let req: RotateSecretRequest = if body.iter().all(u8::is_ascii_whitespace) {

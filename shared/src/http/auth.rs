@@ -55,10 +55,10 @@ pub async fn require_api_key(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
+    let header = match authorization(req.headers()) {
+        Ok(h) => h,
+        Err(e) => return e.into_response(),
+    };
     let key = match parse_bearer(header) {
         Ok(k) => k,
         Err(e) => return ApiError::unauthorized(e.to_string()).into_response(),
@@ -99,6 +99,18 @@ pub async fn require_api_key(
     refusal.into_response()
 }
 
+/// The `Authorization` header as text. One with bytes that are not visible ASCII is there
+/// but unreadable: saying it is missing would send the caller looking in the wrong place.
+fn authorization(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    match headers.get(header::AUTHORIZATION).map(HeaderValue::to_str) {
+        None => Ok(None),
+        Some(Ok(v)) => Ok(Some(v)),
+        Some(Err(_)) => Err(ApiError::unauthorized(
+            "Malformed Authorization header: it must be visible ASCII characters",
+        )),
+    }
+}
+
 fn rate_headers(headers: &mut HeaderMap, rate: RateStatus) {
     headers.insert("x-ratelimit-limit", HeaderValue::from(rate.limit));
     headers.insert("x-ratelimit-remaining", HeaderValue::from(rate.remaining));
@@ -111,10 +123,11 @@ pub async fn require_platform_admin(
     req: Request,
     next: Next,
 ) -> Response {
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+    let header = match authorization(req.headers()) {
+        Ok(h) => h,
+        Err(e) => return e.into_response(),
+    };
+    let token = header
         .and_then(|v| v.trim().split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim().to_string());

@@ -42,23 +42,39 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            ApiError::new(
-                e.status(),
-                format!("Could not read the request body: {}", e.body_text()),
-            )
-        })?;
+        let ApiBody(bytes) = ApiBody::from_request(req, state).await?;
         parse_json(&bytes).map(ApiJson)
     }
 }
 
-/// Parses a JSON body, naming the field at fault when it is the wrong shape.
+/// The raw body, for handlers that need its bytes as well as its JSON (`Idempotency-Key`
+/// fingerprints, optional bodies). Axum's own `Bytes` rejection is plain text.
+pub struct ApiBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(req, state)
+            .await
+            .map(ApiBody)
+            .map_err(|e| {
+                ApiError::new(
+                    e.status(),
+                    format!("Could not read the request body: {}", e.body_text()),
+                )
+            })
+    }
+}
+
+/// Parses a JSON body, naming the field at fault when it is the wrong shape. Anything after
+/// the value is refused: a client must not be able to smuggle a second request behind it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("Request body must be a JSON object"));
     }
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = if inner.is_syntax() || inner.is_eof() {
@@ -69,13 +85,34 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             format!("Invalid \"{path}\": {inner}")
         };
         ApiError::bad_request(message)
-    })
+    })?;
+    de.end()
+        .map_err(|e| ApiError::bad_request(format!("Request body is not valid JSON: {e}")))?;
+    Ok(value)
 }
 
 /// A required field of a request body, or the 400 that names it.
 pub fn required<'a>(field: &str, v: &'a Option<String>) -> Result<&'a str, ApiError> {
     v.as_deref()
         .ok_or_else(|| ApiError::bad_request(format!("\"{field}\" is required")))
+}
+
+/// Path parameters; one that cannot be read (invalid UTF-8 after decoding) is a JSON 400,
+/// where axum's own rejection is plain text.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| ApiPath(p.0))
+            .map_err(|e| match e.status() {
+                StatusCode::BAD_REQUEST => ApiError::bad_request(e.body_text()),
+                _ => ApiError::internal(e.body_text()),
+            })
+    }
 }
 
 /// Query parameters; a malformed query string is a 400.
@@ -454,6 +491,9 @@ mod tests {
             .starts_with("Invalid \"plan\": unknown variant `gold`"));
         assert!(err(r#"{"name":5,"plan":"pro"}"#).starts_with("Invalid \"name\""));
         assert!(err(r#"{"plan":"pro"}"#).contains("missing field `name`"));
+        assert!(err("{\"name\":\"a\",\"plan\":\"pro\"} \n").is_empty());
+        assert!(err(r#"{"name":"a","plan":"pro"}{"name":"b""#)
+            .starts_with("Request body is not valid JSON: trailing characters"));
     }
 
     #[test]
