@@ -8,7 +8,7 @@ include infra/local/local.mk
 
 LOCAL_PREFIX ?= wati-local
 
-.PHONY: help dev test lint admin bench bench-rules bench-webhooks bench-pacing
+.PHONY: help dev test fuzz lint admin bench bench-rules bench-webhooks bench-pacing
 
 help: ## this list
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -24,6 +24,12 @@ test: ## every test: template checks, fmt, clippy, unit and end-to-end tests on 
 	cargo clippy --locked --workspace --all-targets -- -D warnings
 	infra/local/install.sh verifiers
 	infra/local/with-test-stack.sh cargo test --locked --workspace 2>&1 | infra/local/test-summary.sh
+	cargo build --locked -q -p wati-infra --bin dev-server
+	infra/local/with-test-stack.sh infra/local/fuzz.sh
+
+fuzz: ## schemathesis against the dev server's OpenAPI document (part of make test; FUZZ_EXAMPLES=10 FUZZ_SEED=1)
+	cargo build --locked -q -p wati-infra --bin dev-server
+	infra/local/with-test-stack.sh infra/local/fuzz.sh
 
 lint: ## fmt + clippy only
 	cargo fmt --all -- --check

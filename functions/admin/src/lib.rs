@@ -127,7 +127,7 @@ pub async fn list_tenants_inner(state: &AppState, page: &PageParams) -> ApiResul
 /// List tenants, newest first.
 #[utoipa::path(get, path = "/api/admin/tenants", tag = "admin",
     params(PageParams),
-    responses((status = 200, body = TenantPage)))]
+    responses((status = 200, body = TenantPage), (status = 400, body = ErrorBody)))]
 async fn list_tenants(
     State(state): State<AppState>,
     ApiQuery(page): ApiQuery<PageParams>,

@@ -80,7 +80,9 @@ pub struct SendResponse {
     pub to: String,
 }
 
-/// A send the provider refused: recorded as `failed`, with its id.
+/// A send that failed. When the provider refused it, the message was recorded as `failed` and
+/// `id` and `status` say which; a refusal before anything was recorded (no connected device,
+/// an `Idempotency-Key` reused with another body, a rate limit) has only `error`.
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SendFailure {
@@ -89,8 +91,9 @@ pub struct SendFailure {
     )]
     pub error: String,
     /// Our id of the (failed) message.
+    #[schema(required = false)]
     pub id: String,
-    #[schema(example = "failed")]
+    #[schema(example = "failed", required = false)]
     pub status: MessageStatus,
     /// The provider's error code.
     #[schema(example = 131030)]

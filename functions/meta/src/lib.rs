@@ -5,8 +5,12 @@ use axum::http::StatusCode;
 use axum::routing::options;
 use axum::{Json, Router};
 use serde::Serialize;
-use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
+use utoipa::openapi::path::{
+    HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
+};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::Required;
 use utoipa::openapi::{InfoBuilder, OpenApi, ResponseBuilder, ServerBuilder};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -48,6 +52,14 @@ pub fn own_openapi() -> OpenApi {
              CORS_ALLOWED_ORIGINS: API keys belong on servers, never in browsers.",
         ))
         .tag("meta")
+        .parameter(
+            ParameterBuilder::new()
+                .name("proxy+")
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .description(Some("Any path"))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+        )
         .response(
             "204",
             ResponseBuilder::new()
