@@ -8,7 +8,7 @@ include infra/local/local.mk
 
 LOCAL_PREFIX ?= wati-local
 
-.PHONY: help dev test fuzz lint admin bench bench-rules bench-webhooks bench-pacing
+.PHONY: help dev test fuzz lint admin bench bench-cost bench-rules bench-webhooks bench-pacing
 
 help: ## this list
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -38,6 +38,10 @@ lint: ## fmt + clippy only
 bench: ## AWS calls, round trips and DynamoDB capacity per send and lookup (on a stack of its own)
 	cargo build --locked -q -p wati-tests --bin bench
 	infra/local/with-test-stack.sh target/debug/bench
+
+bench-cost: ## the AWS bill per million sends, full send lives, keyword-answered inbound messages and campaign recipients (ARGS='--n 20')
+	cargo build --locked -q -p wati-tests --bin bench-cost
+	infra/local/with-test-stack.sh target/debug/bench-cost $(ARGS)
 
 admin: ## wati-admin against the local stack, e.g. make admin ARGS='tenant create --name Acme --plan pro'
 	cargo build --locked -q -p wati-infra --bin wati-admin

@@ -20,6 +20,7 @@ pub use wati_shared::http::auth::{require_api_key, require_rest_access};
 pub use wati_shared::runtime::aws::AwsClients;
 pub use wati_shared::runtime::clock::Clock;
 pub use wati_shared::runtime::config::AdminKeySource;
+pub use wati_shared::runtime::metrics;
 pub use wati_shared::services::campaigns::{SendTask, TickReport, UNKNOWN_OUTCOME};
 pub use wati_shared::store::api_keys::{AuthOutcome, MAX_LIVE_KEYS};
 pub use wati_shared::AppState;

@@ -240,7 +240,7 @@ async fn request_context(State(state): State<AppState>, req: Request, next: Next
         tenant_id = tracing::field::Empty
     );
     let started = Instant::now();
-    let (mut res, calls) = metrics::record(next.run(req))
+    let (mut res, calls) = metrics::record(&path, next.run(req))
         .instrument(span.clone())
         .await;
     let summary = calls.summary();

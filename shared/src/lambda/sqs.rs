@@ -29,7 +29,7 @@ where
         let handled = Box::pin(handle(record));
         async move {
             let started = Instant::now();
-            let (result, calls) = metrics::record(handled).await;
+            let (result, calls) = metrics::record(worker, handled).await;
             let summary = calls.summary();
             match &result {
                 Ok(()) => tracing::info!(

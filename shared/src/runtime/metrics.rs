@@ -23,7 +23,7 @@ use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The milestone a send marks right before it contacts the provider.
 pub const PROVIDER_CALL: &str = "provider";
@@ -58,6 +58,8 @@ pub struct AwsCall {
     pub finished: Option<Instant>,
     /// DynamoDB capacity units the call consumed (when recorded).
     pub capacity: Option<f64>,
+    /// The items a DynamoDB transaction wrote or read (when capacity is recorded).
+    pub items: Option<usize>,
 }
 
 /// The calls of one request.
@@ -132,6 +134,7 @@ impl CallLog {
             started: Instant::now(),
             finished: None,
             capacity: None,
+            items: None,
         });
         calls.len() - 1
     }
@@ -140,6 +143,13 @@ impl CallLog {
         let mut calls = self.calls.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(c) = calls.get_mut(index) {
             c.capacity = Some(units);
+        }
+    }
+
+    fn set_items(&self, index: usize, items: usize) {
+        let mut calls = self.calls.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(c) = calls.get_mut(index) {
+            c.items = Some(items);
         }
     }
 
@@ -165,11 +175,58 @@ fn longest_chain<T: Ord + Copy>(spans: &mut [(T, T)]) -> usize {
     count
 }
 
-/// Runs `fut` with a fresh call log and returns the log with its output.
-pub async fn record<F: Future>(fut: F) -> (F::Output, Arc<CallLog>) {
+/// Runs `fut` (a request, or one queue message: `what` names it) with a fresh call log and
+/// returns the log with its output.
+pub async fn record<F: Future>(what: &str, fut: F) -> (F::Output, Arc<CallLog>) {
     let log = Arc::new(CallLog::default());
+    let started = Instant::now();
     let out = CURRENT.scope(log.clone(), fut).await;
+    enter_in_ledger(what, started.elapsed(), &log);
     (out, log)
+}
+
+/// One request or queue message as the cost benchmark adds it up.
+#[derive(Debug, Clone)]
+pub struct Work {
+    /// The path of a request, the worker's name for a queue message.
+    pub what: String,
+    pub duration: Duration,
+    pub calls: Vec<AwsCall>,
+}
+
+/// Every [`record`]ed unit of work since the ledger was opened; `None`: not kept (the
+/// default, so production keeps nothing).
+static LEDGER: Mutex<Option<Vec<Work>>> = Mutex::new(None);
+
+/// Starts keeping the ledger (`make bench-cost`), or empties it.
+pub fn open_ledger() {
+    *LEDGER.lock().unwrap_or_else(PoisonError::into_inner) = Some(Vec::new());
+}
+
+/// What the ledger holds, leaving it open and empty.
+pub fn take_ledger() -> Vec<Work> {
+    let mut ledger = LEDGER.lock().unwrap_or_else(PoisonError::into_inner);
+    ledger.as_mut().map(std::mem::take).unwrap_or_default()
+}
+
+/// How many units of work the ledger holds.
+pub fn ledger_len() -> usize {
+    LEDGER
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_ref()
+        .map_or(0, Vec::len)
+}
+
+fn enter_in_ledger(what: &str, duration: Duration, log: &CallLog) {
+    let mut ledger = LEDGER.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(works) = ledger.as_mut() {
+        works.push(Work {
+            what: what.to_string(),
+            duration,
+            calls: log.calls(),
+        });
+    }
 }
 
 /// The log of the request being served, if any.
@@ -234,6 +291,15 @@ impl Intercept for CallAccounting {
         let Ok(serde_json::Value::Object(mut input)) = serde_json::from_slice(body) else {
             return Ok(());
         };
+        if let (Some(log), Some(CallIndex(i)), Some(items)) = (
+            current(),
+            cfg.load::<CallIndex>(),
+            input
+                .get("TransactItems")
+                .and_then(serde_json::Value::as_array),
+        ) {
+            log.set_items(*i, items.len());
+        }
         if input.contains_key("ReturnConsumedCapacity") {
             return Ok(());
         }
@@ -325,7 +391,7 @@ mod tests {
 
     #[tokio::test]
     async fn milestones_split_the_calls() {
-        let ((), log) = record(async {
+        let ((), log) = record("test", async {
             let log = current().unwrap_or_default();
             let a = log.start("DynamoDB", "UpdateItem");
             log.finish(a);
