@@ -109,6 +109,9 @@ pub enum MessageState {
     Delivered,
     Read,
     Failed,
+    /// WhatsApp Web: no ack from WhatsApp's server or the phone in time; it may never
+    /// arrive.
+    Unconfirmed,
 }
 
 /// Why a message failed, as the provider said.

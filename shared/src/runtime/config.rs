@@ -329,7 +329,7 @@ impl Config {
                     "WAHA_MIN_SEND_GAP_SECONDS",
                     var("WAHA_MIN_SEND_GAP_SECONDS"),
                     5,
-                    0..=600,
+                    0..=60,
                 )?,
             },
         })
@@ -493,7 +493,7 @@ mod tests {
         for (name, value) in [
             ("WAHA_BASE_URL", "waha:3000"),
             ("WAHA_UNCONFIRMED_AFTER_SECONDS", "0"),
-            ("WAHA_MIN_SEND_GAP_SECONDS", "601"),
+            ("WAHA_MIN_SEND_GAP_SECONDS", "61"),
         ] {
             assert!(cfg(&[(name, value)]).is_err(), "{name}={value}");
         }

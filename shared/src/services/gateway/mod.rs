@@ -2,6 +2,7 @@
 //! Manager, its session started with our webhook), pairing (QR code, pairing code), restart,
 //! logout and removal. The gateway's webhooks are [`webhook`]'s. See `docs/gateway.md`.
 
+pub mod acks;
 pub mod webhook;
 
 use crate::adapters::http_client::check_url_resolving;

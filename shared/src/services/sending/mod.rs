@@ -316,6 +316,9 @@ pub async fn send_with_id(
         // The provider has the message: answering 500 would invite a duplicate send.
         tracing::error!(message_id = %id, error = %e, "recording the send's outcome failed; the message stays pending");
     }
+    if result.is_ok() && device.provider == ProviderKind::WhatsappWeb {
+        crate::services::gateway::acks::schedule_check(state, tenant_id, &id).await;
+    }
     let outcome = match result {
         Ok(accepted) => {
             tracing::info!(message_id = %id, device_id = %device.id, provider = device.provider.as_str(), "message sent");
