@@ -19,13 +19,20 @@ struct Env {
 }
 
 async fn env() -> Env {
+    env_with(&[]).await
+}
+
+async fn env_with(vars: &[(&str, &str)]) -> Env {
     let fakes = Fakes::spawn().await;
     let waha = FakeWaha::start(WAHA_KEY).await;
-    let opts = fakes
+    let mut opts = fakes
         .options()
         .roomy_keys()
         .with("WAHA_BASE_URL", &waha.base)
         .with("WAHA_API_KEY", WAHA_KEY);
+    for (k, v) in vars {
+        opts = opts.with(k, v);
+    }
     let app = TestApp::start_with(opts).await;
     let tenant = app.tenant("pro").await;
     let workers = app.spawn_workers();
@@ -450,4 +457,231 @@ async fn noweb_ids_lids_groups_echoes_and_templates() {
         e.app.state.config.meta.device_secret_prefix, t.id
     );
     assert!(e.app.secret(&secret_name).await.is_none());
+}
+
+#[tokio::test]
+async fn a_message_nobody_acks_becomes_unconfirmed_and_a_late_ack_moves_it_on() {
+    let e = env_with(&[("WAHA_UNCONFIRMED_AFTER_SECONDS", "2")]).await;
+    let t = &e.tenant;
+    t.configure_webhook(&e.receiver.url, Some(json!(["message.status"])))
+        .await;
+    let (id, session) = web_device(&e).await;
+    e.waha.set_status(&session, "WORKING", Some(BUSINESS)).await;
+
+    let lost = t
+        .send_message(json!({"to": CUSTOMER, "message": "A", "deviceId": id}))
+        .await
+        .ok();
+    let acked = t
+        .send_message(json!({"to": CUSTOMER, "message": "B", "deviceId": id}))
+        .await
+        .ok();
+    let server = |wa: &Value| {
+        json!({"id": format!("true_{CUSTOMER}@c.us_{}", wa.as_str().expect("an id")),
+        "fromMe": true, "ack": 1, "ackName": "SERVER"})
+    };
+    e.waha
+        .deliver(&session, "message.ack", server(&acked["messageId"]))
+        .await;
+
+    let lost_id = lost["id"].as_str().expect("an id").to_string();
+    eventually("A unconfirmed", Duration::from_secs(20), || async {
+        (t.message(&lost_id).await["status"] == "unconfirmed").then_some(())
+    })
+    .await;
+    let event = eventually(
+        "message.status unconfirmed",
+        Duration::from_secs(20),
+        || async {
+            e.receiver
+                .hits()
+                .into_iter()
+                .find(|h| h.body.contains("unconfirmed"))
+        },
+    )
+    .await;
+    let event: Value = serde_json::from_str(&event.body).expect("JSON");
+    assert_eq!(
+        (&event["id"], &event["status"]),
+        (&json!(lost_id), &json!("unconfirmed"))
+    );
+    // B had its server ack: still sent after the check.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        t.message(acked["id"].as_str().expect("an id")).await["status"],
+        "sent"
+    );
+
+    // A late server ack makes A sent after all; the phone's ack delivered.
+    e.waha
+        .deliver(&session, "message.ack", server(&lost["messageId"]))
+        .await;
+    eventually("A sent again", Duration::from_secs(20), || async {
+        (t.message(&lost_id).await["status"] == "sent").then_some(())
+    })
+    .await;
+    let device_ack =
+        json!({"id": lost["messageId"], "fromMe": true, "ack": 2, "ackName": "DEVICE"});
+    e.waha.deliver(&session, "message.ack", device_ack).await;
+    eventually("A delivered", Duration::from_secs(20), || async {
+        (t.message(&lost_id).await["status"] == "delivered").then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn gateway_errors_are_clear_timeouts_are_504_and_a_refused_create_keeps_nothing() {
+    let e = env_with(&[("WAHA_TIMEOUT_SECONDS", "1")]).await;
+    let t = &e.tenant;
+    let (id, session) = web_device(&e).await;
+    e.waha.set_status(&session, "WORKING", Some(BUSINESS)).await;
+
+    // The gateway lost the session without telling us: its answer becomes a clear error.
+    e.waha.set_status_quietly(&session, "SCAN_QR_CODE");
+    let r = t
+        .send_message(json!({"to": CUSTOMER, "message": "Hi", "deviceId": id}))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(
+        r.body["error"],
+        "The WhatsApp Web session is not connected: scan the QR code (gateway status SCAN_QR_CODE)"
+    );
+    let failed = t
+        .message(r.body["id"].as_str().expect("the failed message's id"))
+        .await;
+    assert_eq!(failed["status"], "failed");
+
+    // No answer in time: 504, as for Meta.
+    e.waha.set_status_quietly(&session, "WORKING");
+    e.waha.delay_sends(Some(Duration::from_secs(3)));
+    let r = t
+        .send_message(json!({"to": CUSTOMER, "message": "Hi", "deviceId": id}))
+        .await;
+    assert_eq!(r.status, StatusCode::GATEWAY_TIMEOUT, "{}", r.body);
+    e.waha.delay_sends(None);
+
+    // QR of a connected device: 409. Pairing code without a phone: 400.
+    t.get(&format!("/api/devices/{id}/qr"))
+        .await
+        .expect(StatusCode::CONFLICT);
+    t.post(&format!("/api/devices/{id}/pairing-code"), json!({}))
+        .await
+        .expect(StatusCode::BAD_REQUEST);
+    // A sandbox device has no QR code.
+    let sandbox = t.sandbox_device().await;
+    t.get(&format!("/api/devices/{sandbox}/qr"))
+        .await
+        .expect(StatusCode::BAD_REQUEST);
+
+    // A gateway that refuses our key: the device is not kept, nor its secret.
+    let other = FakeWaha::start("another-key").await;
+    let app = TestApp::start_with(
+        Fakes::spawn()
+            .await
+            .options()
+            .with("WAHA_BASE_URL", &other.base)
+            .with("WAHA_API_KEY", WAHA_KEY),
+    )
+    .await;
+    let t2 = app.tenant("pro").await;
+    let r = t2
+        .post(
+            "/api/devices",
+            json!({"name": "Shop", "provider": "whatsapp_web"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_GATEWAY, "{}", r.body);
+    assert_eq!(
+        r.body["error"],
+        "The WhatsApp Web gateway refused our API key (X-Api-Key)"
+    );
+    assert_eq!(t2.get_ok("/api/devices").await["devices"], json!([]));
+    assert_eq!(
+        t2.usage().await["devices"]["used"],
+        json!(0),
+        "the device cap unit is given back"
+    );
+}
+
+#[tokio::test]
+async fn a_tenant_may_bring_its_own_gateway_behind_the_ssrf_guard() {
+    // No platform gateway at all.
+    let fakes = Fakes::spawn().await;
+    let app = TestApp::start_with(fakes.options()).await;
+    let t = app.tenant("pro").await;
+    t.post("/api/devices", json!({"name": "Shop", "provider": "whatsapp_web"}))
+        .await
+        .expect_error(StatusCode::BAD_REQUEST, "No WhatsApp Web gateway is configured on this platform (WAHA_BASE_URL): bring your own with \"gateway\": {\"baseUrl\", \"apiKey\"}");
+    for (gateway, message) in [
+        (
+            json!({"baseUrl": "http://169.254.169.254"}),
+            "\"gateway.apiKey\" is required",
+        ),
+        (json!({"apiKey": "k"}), "\"gateway.baseUrl\" is required"),
+        (
+            json!({"baseUrl": "ftp://waha", "apiKey": "k"}),
+            "\"gateway.baseUrl\" must be an http(s) URL such as https://waha.example.com",
+        ),
+    ] {
+        t.post(
+            "/api/devices",
+            json!({"name": "Shop", "provider": "whatsapp_web", "gateway": gateway}),
+        )
+        .await
+        .expect_error(StatusCode::BAD_REQUEST, message);
+    }
+    let refused = t
+        .post(
+            "/api/devices",
+            json!({"name": "Shop", "provider": "whatsapp_web",
+            "gateway": {"baseUrl": "http://169.254.169.254", "apiKey": "k"}}),
+        )
+        .await
+        .error(StatusCode::BAD_REQUEST);
+    assert!(refused.starts_with("\"gateway.baseUrl\""), "{refused}");
+    t.post("/api/devices", json!({"name": "Shop", "provider": "sandbox", "gateway": {"baseUrl": "https://x.example", "apiKey": "k"}}))
+        .await
+        .expect_error(StatusCode::BAD_REQUEST, "\"gateway\" is only for whatsapp_web devices");
+
+    // Its own gateway (on this machine: the tests allow loopback targets), with its own key.
+    let own = FakeWaha::start("tenant-own-key").await;
+    let device = t
+        .create_device(json!({"name": "Shop", "provider": "whatsapp_web",
+            "gateway": {"baseUrl": own.base, "apiKey": "tenant-own-key"}}))
+        .await;
+    let session = own.only_session().name;
+    assert_eq!(own.requests()[0].api_key.as_deref(), Some("tenant-own-key"));
+    assert!(!device.to_string().contains("tenant-own-key"), "{device}");
+    own.set_status(&session, "WORKING", Some(BUSINESS)).await;
+    t.send_message(json!({"to": CUSTOMER, "message": "Hi", "deviceId": device["id"]}))
+        .await
+        .ok();
+    assert_eq!(
+        own.requests_to("/api/sendText")[0].api_key.as_deref(),
+        Some("tenant-own-key")
+    );
+}
+
+#[tokio::test]
+async fn campaigns_through_a_whatsapp_web_device_keep_a_minimum_gap() {
+    let e = env_with(&[("WAHA_MIN_SEND_GAP_SECONDS", "7")]).await;
+    let (id, session) = web_device(&e).await;
+    e.waha.set_status(&session, "WORKING", Some(BUSINESS)).await;
+    let campaign = e
+        .tenant
+        .campaign_id(
+            json!({"name": "Sale", "message": "Hi {{name}}", "deviceId": id, "delaySeconds": 1,
+            "recipients": [{"name": "A", "phone": "+923001110001"}]}),
+        )
+        .await;
+    assert_eq!(e.tenant.campaign(&campaign).await["delaySeconds"], 7);
+    let sandbox = e.tenant.sandbox_device().await;
+    let other = e
+        .tenant
+        .campaign_id(
+            json!({"name": "Sale", "message": "Hi", "deviceId": sandbox, "delaySeconds": 1,
+            "recipients": [{"name": "A", "phone": "+923001110001"}]}),
+        )
+        .await;
+    assert_eq!(e.tenant.campaign(&other).await["delaySeconds"], 1);
 }

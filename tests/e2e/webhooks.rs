@@ -223,7 +223,8 @@ async fn configuration_is_validated_shown_without_its_secret_and_plan_gated() {
             "message.received",
             "message.status",
             "conversation.assigned",
-            "campaign.completed"
+            "campaign.completed",
+            "device.status"
         ])
     );
     let prefix = created["webhook"]["secretPrefix"]

@@ -49,6 +49,7 @@ struct Shared {
     lids: Mutex<HashMap<String, String>>,
     me: Mutex<HashMap<String, String>>,
     counter: Mutex<u64>,
+    send_delay: Mutex<Option<std::time::Duration>>,
 }
 
 pub struct FakeWaha {
@@ -75,6 +76,7 @@ impl FakeWaha {
             lids: Mutex::new(HashMap::new()),
             me: Mutex::new(HashMap::new()),
             counter: Mutex::new(0),
+            send_delay: Mutex::new(None),
         });
         let app = Router::new()
             .route("/api/sessions", post(create_session))
@@ -101,6 +103,20 @@ impl FakeWaha {
 
     pub fn engine(&self, engine: Engine) {
         *self.shared.engine.lock().expect("engine") = engine;
+    }
+
+    /// Sends answer only after this long (`None`: at once).
+    pub fn delay_sends(&self, delay: Option<std::time::Duration>) {
+        *self.shared.send_delay.lock().expect("delay") = delay;
+    }
+
+    /// The session's status changes on the gateway without a webhook (WAHA lost it).
+    pub fn set_status_quietly(&self, session: &str, status: &str) {
+        let mut sessions = self.shared.sessions.lock().expect("sessions");
+        sessions
+            .get_mut(session)
+            .expect("the session exists")
+            .status = status.to_string();
     }
 
     pub fn requests(&self) -> Vec<WahaRequest> {
@@ -514,6 +530,10 @@ async fn send(
             Json(json!({"message": format!("Cannot POST /api/{kind}")})),
         )
             .into_response();
+    }
+    let delay = *sh.send_delay.lock().expect("delay");
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
     }
     let session = body["session"].as_str().unwrap_or("default").to_string();
     let status = sh

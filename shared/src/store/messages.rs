@@ -306,7 +306,10 @@ impl Store {
             .value(":at", s(time::iso(now)));
         let expr = "SET #st = :unconfirmed, updatedAt = :at";
         let pk = message_pk(tenant_id, id);
-        match self.update_if(&pk, MESSAGE_SK, expr, cond, Returns::NEW).await? {
+        match self
+            .update_if(&pk, MESSAGE_SK, expr, cond, Returns::NEW)
+            .await?
+        {
             Written::Applied(new) => Ok(Some(from_item(new)?)),
             Written::Refused(_) => Ok(None),
         }
@@ -323,15 +326,27 @@ impl Store {
     ) -> StoreResult<Option<Message>> {
         let pk = message_pk(tenant_id, id);
         let cond = Cond::exists().value(":at", s(time::iso(now)));
-        self.update_if(&pk, MESSAGE_SK, "SET ackedAt = if_not_exists(ackedAt, :at)", cond, Returns::NOTHING)
-            .await?;
+        self.update_if(
+            &pk,
+            MESSAGE_SK,
+            "SET ackedAt = if_not_exists(ackedAt, :at)",
+            cond,
+            Returns::NOTHING,
+        )
+        .await?;
         let cond = Cond::new("#st = :unconfirmed")
             .name("#st", "status")
             .value(":sent", s(MessageStatus::Sent.as_str()))
             .value(":unconfirmed", s(MessageStatus::Unconfirmed.as_str()))
             .value(":at", s(time::iso(now)));
         match self
-            .update_if(&pk, MESSAGE_SK, "SET #st = :sent, updatedAt = :at", cond, Returns::NEW)
+            .update_if(
+                &pk,
+                MESSAGE_SK,
+                "SET #st = :sent, updatedAt = :at",
+                cond,
+                Returns::NEW,
+            )
             .await?
         {
             Written::Applied(new) => Ok(Some(from_item(new)?)),

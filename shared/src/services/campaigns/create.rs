@@ -2,10 +2,10 @@
 //! list and the device exist in the tenant, a device is connected), then the campaign, its
 //! stored recipients array and its scheduler entry.
 
-use crate::domain::devices::ProviderKind;
 use crate::domain::campaigns::{
     self as rules, AudienceKind, CampaignStatus, Entry, MAX_RECIPIENTS,
 };
+use crate::domain::devices::ProviderKind;
 use crate::domain::{contacts, messages};
 use crate::runtime::state::AppState;
 use crate::services::sending::device::{self, DeviceError};

@@ -13,7 +13,9 @@ use crate::store::StoreError;
 /// logged: the message then stays `sent` unless an ack says more.
 pub async fn schedule_check(state: &AppState, tenant_id: &str, message_id: &str) {
     let Some(url) = state.config.queues.inbound.as_deref() else {
-        tracing::warn!("INBOUND_QUEUE_URL is not set: WhatsApp Web messages are never marked unconfirmed");
+        tracing::warn!(
+            "INBOUND_QUEUE_URL is not set: WhatsApp Web messages are never marked unconfirmed"
+        );
         return;
     };
     let job = InboundJob::AckCheck(AckCheckJob {

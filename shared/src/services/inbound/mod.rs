@@ -180,7 +180,9 @@ impl Inbound {
             InboundJob::Message(m) => self.message(m).await,
             InboundJob::Status(s) => Ok(statuses::status(&self.state, s).await?),
             InboundJob::ReplyStep(r) => Ok(self.reply_step(r).await?),
-            InboundJob::AckCheck(c) => Ok(crate::services::gateway::acks::check(&self.state, c).await?),
+            InboundJob::AckCheck(c) => {
+                Ok(crate::services::gateway::acks::check(&self.state, c).await?)
+            }
         }
     }
 

@@ -4,8 +4,8 @@
 
 use super::{enqueue, EnqueueError, InboundJob, StatusJob};
 use crate::adapters::providers::sandbox::SandboxStatus;
-use crate::domain::inbound::{parse_status, reported_time, ReportedError, ReportedStatus};
 use crate::domain::devices::ProviderKind;
+use crate::domain::inbound::{parse_status, reported_time, ReportedError, ReportedStatus};
 use crate::domain::messages::MessageStatus;
 use crate::domain::time::iso;
 use crate::runtime::state::AppState;
