@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 use wati_tests::fake_waha::{Engine, FakeWaha, QR_PNG, QR_VALUE};
+use wati_tests::shared::store::{Direction, MessageSource};
 use wati_tests::webhooks::Receiver;
 use wati_tests::{eventually, json, sign, Fakes, StatusCode, Tenant, TestApp, Value, Workers};
 
@@ -415,13 +416,12 @@ async fn noweb_ids_lids_groups_echoes_and_templates() {
     .await;
 
     // Groups, status broadcasts and our own echoes are ignored.
-    for (from, from_me) in [
-        ("120363025555@g.us", false),
-        ("status@broadcast", false),
-        (&format!("{CUSTOMER}@c.us") as &str, true),
+    let echo = format!("true_{CUSTOMER}@c.us_{wa_id}");
+    for (from, id) in [
+        ("120363025555@g.us", "IGN0000000000001".to_string()),
+        ("status@broadcast", "IGN0000000000002".to_string()),
     ] {
-        let mut p = inbound("IGN0000000000001", from, "ignored");
-        p["fromMe"] = json!(from_me);
+        let p = inbound(&id, from, "ignored");
         let (code, answer) = status(e.waha.deliver(&session, "message", p).await).await;
         assert_eq!(
             (code, &answer["outcome"]),
@@ -429,6 +429,47 @@ async fn noweb_ids_lids_groups_echoes_and_templates() {
             "{from}"
         );
     }
+    let mut own = inbound(&wa_id, &format!("{BUSINESS}@c.us"), "Hi");
+    own["id"] = json!(echo);
+    own["fromMe"] = json!(true);
+    own["to"] = json!(format!("{CUSTOMER}@c.us"));
+    let (code, answer) = status(e.waha.deliver(&session, "message", own.clone()).await).await;
+    assert_eq!(
+        (code, &answer["outcome"]),
+        (StatusCode::OK, &json!("ignored"))
+    );
+
+    // A message typed on the phone itself is recorded as outbound.
+    own["id"] = json!(format!("true_{CUSTOMER}@c.us_PHONE00000000001"));
+    own["body"] = json!("Typed on the phone");
+    let (code, answer) = status(e.waha.deliver(&session, "message", own).await).await;
+    assert_eq!(
+        (code, &answer["outcome"]),
+        (StatusCode::OK, &json!("handled"))
+    );
+    let typed = eventually("the phone's message", Duration::from_secs(20), || async {
+        e.app
+            .state
+            .store
+            .find_message_by_wamid(&t.id, "PHONE00000000001")
+            .await
+            .expect("read")
+    })
+    .await;
+    assert_eq!(
+        (
+            typed.direction,
+            typed.source,
+            typed.text.as_deref(),
+            typed.peer.as_str()
+        ),
+        (
+            Direction::Out,
+            MessageSource::Phone,
+            Some("Typed on the phone"),
+            CUSTOMER
+        )
+    );
 
     // Logged out: the device goes back to pairing, and sends are refused naming the state.
     t.post_empty(&format!("/api/devices/{id}/logout"))

@@ -42,6 +42,8 @@ pub enum MessageSource {
     KeywordReply,
     /// An AI Smart Reply.
     AiReply,
+    /// WhatsApp Web: typed on the phone itself (WAHA reports it; we did not send it).
+    Phone,
 }
 
 /// A message as stored (camelCase attributes; the keys are added around it).
@@ -352,6 +354,12 @@ impl Store {
             Written::Applied(new) => Ok(Some(from_item(new)?)),
             Written::Refused(_) => Ok(None),
         }
+    }
+
+    /// Stores a message that went out without us (typed on a WhatsApp Web device's phone).
+    /// `false`: it was stored before.
+    pub async fn record_phone_message(&self, m: &Message) -> StoreResult<bool> {
+        self.put_if(message_item(m)?, Cond::absent()).await
     }
 
     /// A tenant's message by its id (strongly consistent).

@@ -3,6 +3,7 @@
 //! logout and removal. The gateway's webhooks are [`webhook`]'s. See `docs/gateway.md`.
 
 pub mod acks;
+pub mod phone;
 pub mod webhook;
 
 use crate::adapters::http_client::check_url_resolving;

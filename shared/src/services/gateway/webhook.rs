@@ -2,8 +2,9 @@
 //! body), taken once per event id, and turned into what the platform already does:
 //! `session.status` → the device's status and a `device.status` event; `message.ack` → a
 //! status job; `message` → a customer message job on the inbound queue (the same worker as
-//! Meta's). Groups, status broadcasts and echoes of our own sends are ignored; a sender
-//! known only by its `@lid` is mapped to its phone number.
+//! Meta's). Groups, status broadcasts and echoes of our own sends are ignored (messages
+//! typed on the phone are recorded as outbound); a sender known only by its `@lid` is
+//! mapped to its phone number.
 
 use crate::adapters::secrets::SecretError;
 use crate::domain::devices::{DeviceStatus, ProviderKind};
@@ -13,6 +14,7 @@ use crate::domain::gateway::{
 use crate::domain::webhooks::{DeviceStatusChanged, WebhookEvent};
 use crate::runtime::state::AppState;
 use crate::services::events::{self, PublishError};
+use crate::services::gateway::phone::{PhoneMessageJob, SETTLE_SECONDS};
 use crate::services::inbound::{enqueue, EnqueueError, InboundJob, MessageJob, StatusJob};
 use crate::store::devices::Device;
 use crate::store::StoreError;
@@ -124,7 +126,8 @@ async fn handle(
     match event {
         "session.status" => session_status(state, device, envelope).await,
         "message.ack" => ack(state, device, envelope).await,
-        "message" => message(state, device, payload, envelope).await,
+        // `message.any` (if an operator subscribes it) carries the same payloads.
+        "message" | "message.any" => message(state, device, payload, envelope).await,
         other => {
             tracing::info!(event = other, "gateway event ignored");
             Ok(Taken::Ignored)
@@ -226,16 +229,14 @@ async fn message(
     payload: &Value,
     envelope: &Value,
 ) -> Result<Taken, GatewayWebhookError> {
-    if payload["fromMe"].as_bool() == Some(true) {
-        // Our own sends come back as `message` too; they are recorded by the send.
-        tracing::info!("gateway echo of an outgoing message ignored");
-        return Ok(Taken::Ignored);
-    }
     let Some(id) = message_id(&payload["id"]) else {
         return Err(GatewayWebhookError::NotEnvelope(
             "a message without an id".into(),
         ));
     };
+    if payload["fromMe"].as_bool() == Some(true) {
+        return from_phone(state, device, payload, id).await;
+    }
     let from = match peer(payload["from"].as_str().unwrap_or_default()) {
         Peer::Phone(p) => p,
         Peer::Lid(lid) => {
@@ -287,5 +288,40 @@ async fn message(
         received_at: state.clock.now().timestamp(),
     });
     enqueue(state, &[(job, 0)]).await?;
+    Ok(Taken::Handled)
+}
+
+/// A `fromMe` message: an echo of our own send (ignored), or typed on the phone (recorded
+/// as outbound a moment later, once a send of ours would have recorded its id).
+async fn from_phone(
+    state: &AppState,
+    device: &Device,
+    payload: &Value,
+    id: String,
+) -> Result<Taken, GatewayWebhookError> {
+    let Peer::Phone(to) = peer(payload["to"].as_str().unwrap_or_default()) else {
+        return Ok(Taken::Ignored);
+    };
+    if state
+        .store
+        .find_message_by_wamid(&device.tenant_id, &id)
+        .await?
+        .is_some()
+    {
+        tracing::info!("gateway echo of our own send ignored");
+        return Ok(Taken::Ignored);
+    }
+    let job = InboundJob::PhoneMessage(PhoneMessageJob {
+        tenant_id: device.tenant_id.clone(),
+        device_id: device.id.clone(),
+        to,
+        wa_message_id: id,
+        text: payload["body"]
+            .as_str()
+            .filter(|b| !b.is_empty())
+            .map(str::to_string),
+        timestamp: seconds(&payload["timestamp"]),
+    });
+    enqueue(state, &[(job, SETTLE_SECONDS)]).await?;
     Ok(Taken::Handled)
 }

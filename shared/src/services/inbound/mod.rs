@@ -18,6 +18,8 @@
 //!   is not findable yet (the send has not recorded `sent`, or the index lags).
 //! - `ackCheck`: a WhatsApp Web message to mark `unconfirmed` if no ack came in time
 //!   (`services::gateway::acks`).
+//! - `phoneMessage`: a message typed on a WhatsApp Web device's phone, recorded as outbound
+//!   unless it turns out to be one of our own sends.
 //! - `replyStep`: the next response of a multi-step keyword rule, queued with
 //!   `DelaySeconds = step_delay_seconds` after the previous one went out. No Lambda sleeps.
 //!
@@ -59,6 +61,7 @@ pub enum InboundJob {
     Status(StatusJob),
     ReplyStep(ReplyStepJob),
     AckCheck(AckCheckJob),
+    PhoneMessage(crate::services::gateway::phone::PhoneMessageJob),
 }
 
 /// WhatsApp Web: is this message acknowledged yet? Queued with a delay by the send.
@@ -182,6 +185,9 @@ impl Inbound {
             InboundJob::ReplyStep(r) => Ok(self.reply_step(r).await?),
             InboundJob::AckCheck(c) => {
                 Ok(crate::services::gateway::acks::check(&self.state, c).await?)
+            }
+            InboundJob::PhoneMessage(m) => {
+                Ok(crate::services::gateway::phone::record(&self.state, m).await?)
             }
         }
     }
