@@ -726,3 +726,45 @@ async fn campaigns_through_a_whatsapp_web_device_keep_a_minimum_gap() {
         .await;
     assert_eq!(e.tenant.campaign(&other).await["delaySeconds"], 1);
 }
+
+#[tokio::test]
+async fn wahas_webhook_as_an_api_gateway_event_is_checked_over_the_raw_body() {
+    use wati_tests::events::Invoked;
+    let e = env().await;
+    let (id, session) = web_device(&e).await;
+    let (_, key) = e.waha.webhook_of(&session);
+    let raw = e
+        .waha
+        .envelope(
+            &session,
+            "session.status",
+            json!({"name": session, "status": "WORKING"}),
+        )
+        .to_string();
+    let event = |signature: &str| {
+        wati_tests::fixture(
+            "apigw-gateway-webhook.json",
+            &[
+                ("__TENANT_ID__", &e.tenant.id),
+                ("__DEVICE_ID__", &id),
+                ("__SIGNATURE__", signature),
+                ("\"__BODY__\"", &serde_json::to_string(&raw).expect("JSON")),
+            ],
+        )
+    };
+    let router = || fn_gateway_webhook::router(e.app.state.clone());
+    let bad = wati_tests::shared::gateway_hmac("wrong", raw.as_bytes());
+    let Invoked { status, .. } = wati_tests::invoke(router(), &event(&bad)).await;
+    assert_eq!(status, 401);
+    let good = wati_tests::shared::gateway_hmac(&key, raw.as_bytes());
+    let Invoked {
+        status,
+        request_id,
+        body,
+        ..
+    } = wati_tests::invoke(router(), &event(&good)).await;
+    assert_eq!((status, body), (200, json!({"outcome": "handled"})));
+    assert_eq!(request_id, "fixture-gateway-webhook-0001");
+    let device = e.tenant.get_ok(&format!("/api/devices/{id}")).await;
+    assert_eq!(device["device"]["status"], "connected");
+}
