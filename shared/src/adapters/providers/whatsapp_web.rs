@@ -506,7 +506,6 @@ fn ok_or(status: u16, answer: &Value) -> Result<(), ProviderError> {
         }
     }
     let kind = match status {
-        404 => ProviderErrorKind::Refused,
         400..=499 => ProviderErrorKind::Refused,
         _ => ProviderErrorKind::Unavailable,
     };
