@@ -33,7 +33,7 @@ impl Functions {
 type BuildHandler = fn(AppState) -> Handler;
 
 pub fn registry(state: &AppState) -> Functions {
-    let handlers: [(&str, BuildHandler); 14] = [
+    let handlers: [(&str, BuildHandler); 15] = [
         ("functions/admin", fn_admin::handler),
         ("functions/settings", fn_settings::handler),
         ("functions/contacts", fn_contacts::handler),
@@ -46,6 +46,7 @@ pub fn registry(state: &AppState) -> Functions {
         ("functions/campaign-worker", fn_campaign_worker::handler),
         ("functions/scheduler", fn_scheduler::handler),
         ("functions/cloud-api-webhook", fn_cloud_api_webhook::handler),
+        ("functions/gateway-webhook", fn_gateway_webhook::handler),
         ("functions/inbound-worker", fn_inbound_worker::handler),
         (
             "functions/webhook-dispatcher",

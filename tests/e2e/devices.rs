@@ -161,11 +161,11 @@ async fn bad_device_requests_are_400s_that_name_the_field() {
         (json!({"provider": "sandbox"}), "\"name\" must not be empty"),
         (
             json!({"name": "x"}),
-            "\"provider\" is required: \"sandbox\" or \"cloud_api\"",
+            "\"provider\" is required: \"sandbox\", \"cloud_api\" or \"whatsapp_web\"",
         ),
         (
             json!({"name": "x", "provider": "baileys"}),
-            "\"provider\" must be \"sandbox\" or \"cloud_api\"",
+            "\"provider\" must be \"sandbox\", \"cloud_api\" or \"whatsapp_web\"",
         ),
         (
             json!({"name": "x", "provider": "sandbox", "accessToken": "t"}),

@@ -94,6 +94,7 @@ async fn each_function_documents_exactly_its_template_routes() {
             "functions/cloud-api-webhook",
             fn_cloud_api_webhook::openapi(),
         ),
+        ("functions/gateway-webhook", fn_gateway_webhook::openapi()),
         ("functions/meta", fn_meta::own_openapi()),
     ];
     for (uri, doc) in docs {

@@ -13,6 +13,7 @@ pub mod events;
 pub mod fake_ai;
 pub mod fake_files;
 pub mod fake_meta;
+pub mod fake_waha;
 pub mod fakes;
 pub mod json;
 pub mod records;

@@ -84,6 +84,7 @@ pub fn openapi() -> OpenApi {
     doc.merge(fn_messages::openapi());
     doc.merge(fn_campaigns::openapi());
     doc.merge(fn_cloud_api_webhook::openapi());
+    doc.merge(fn_gateway_webhook::openapi());
     doc.info = InfoBuilder::new()
         .title("WATI Pro API")
         .version(env!("CARGO_PKG_VERSION"))

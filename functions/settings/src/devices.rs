@@ -16,6 +16,7 @@ use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
 use wati_shared::http::ApiPath;
+use wati_shared::services::gateway;
 use wati_shared::store::devices::{CreateDeviceOutcome, Device};
 use wati_shared::AppState;
 
@@ -30,8 +31,12 @@ pub struct DeviceView {
     pub status: DeviceStatus,
     pub phone_number_id: Option<String>,
     pub waba_id: Option<String>,
+    /// WhatsApp Web: the paired number, digits, once connected.
+    #[schema(example = "923001234567")]
+    pub phone: Option<String>,
     /// Cloud API: the callback URL to paste into Meta's webhook configuration (with the
-    /// verify token you chose).
+    /// verify token you chose). WhatsApp Web: where the gateway posts the session's events
+    /// (configured on the session for you).
     #[schema(example = "https://wati.example.com/api/public/cloud-api-webhook/5f0c…")]
     pub webhook_url: Option<String>,
     #[serde(with = "time::secs")]
@@ -46,7 +51,7 @@ pub struct DeviceList {
 }
 
 /// The public base URL: `PUBLIC_BASE_URL`, else the request's (forwarded) host.
-fn base_url(state: &AppState, headers: &HeaderMap) -> Option<String> {
+pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> Option<String> {
     if let Some(base) = &state.config.api.public_base_url {
         return Some(base.clone());
     }
@@ -76,13 +81,15 @@ fn base_url(state: &AppState, headers: &HeaderMap) -> Option<String> {
 }
 
 fn view(d: Device, base: Option<&str>) -> DeviceView {
-    let webhook_url = (d.provider == ProviderKind::CloudApi).then(|| {
-        format!(
-            "{}/api/public/cloud-api-webhook/{}",
-            base.unwrap_or_default(),
+    let base = base.unwrap_or_default();
+    let webhook_url = match d.provider {
+        ProviderKind::CloudApi => Some(format!(
+            "{base}/api/public/cloud-api-webhook/{}",
             d.tenant_id
-        )
-    });
+        )),
+        ProviderKind::WhatsappWeb => Some(gateway::webhook_url(base, &d)),
+        ProviderKind::Sandbox => None,
+    };
     DeviceView {
         id: d.id,
         name: d.name,
@@ -90,20 +97,26 @@ fn view(d: Device, base: Option<&str>) -> DeviceView {
         status: d.device_status,
         phone_number_id: d.phone_number_id,
         waba_id: d.waba_id,
+        phone: d.phone,
         webhook_url,
         created_at: d.created_at,
     }
 }
 
-/// Connect a device: `{"name", "provider": "sandbox"}`, or `{"name", "provider":
-/// "cloud_api", "phoneNumberId", "wabaId", "accessToken", "appSecret", "verifyToken"}`.
-/// The credentials go to Secrets Manager; the answer never carries them.
+/// Connect a device: `{"name", "provider": "sandbox"}`, `{"name", "provider":
+/// "cloud_api", "phoneNumberId", "wabaId", "accessToken", "appSecret", "verifyToken"}`, or
+/// `{"name", "provider": "whatsapp_web"}` (optionally with your own WAHA gateway,
+/// `"gateway": {"baseUrl", "apiKey"}`): its session starts in status `pairing`; scan the
+/// QR code of `GET /api/devices/{id}/qr`. Credentials go to Secrets Manager; the answer
+/// never carries them.
 #[utoipa::path(post, path = "/api/devices", tag = "devices",
     request_body = DeviceInput,
     responses(
         (status = 201, body = DeviceEnvelope),
         (status = 400, body = ErrorBody),
-        (status = 409, description = "The phone number id is already connected, or the plan's device cap is reached", body = ErrorBody)))]
+        (status = 409, description = "The phone number id is already connected, or the plan's device cap is reached", body = ErrorBody),
+        (status = 502, description = "The WhatsApp Web gateway failed", body = ErrorBody),
+        (status = 504, description = "The WhatsApp Web gateway did not answer in time", body = ErrorBody)))]
 pub async fn create_device(
     Authed { state, caller }: Authed,
     headers: HeaderMap,
@@ -121,8 +134,14 @@ pub async fn create_device(
         phone_number_id: None,
         waba_id: None,
         secret_name: None,
+        session: None,
+        gateway_base_url: None,
+        phone: None,
         created_at: state.clock.now(),
     };
+    if let NewDevice::WhatsappWeb { gateway: own, .. } = &new {
+        gateway::prepare(&state, &mut device, own.as_ref()).await?;
+    }
     if let NewDevice::CloudApi {
         phone_number_id,
         waba_id,
@@ -155,8 +174,15 @@ pub async fn create_device(
     }
     match outcome? {
         CreateDeviceOutcome::Created => {
-            tracing::info!(device_id = %id, provider = device.provider.as_str(), "device connected");
             let base = base_url(&state, &headers);
+            if device.provider == ProviderKind::WhatsappWeb {
+                let url = gateway::webhook_url(base.as_deref().unwrap_or_default(), &device);
+                if let Err(e) = gateway::start(&state, &device, &url).await {
+                    remove(&state, &device).await;
+                    return Err(e.into());
+                }
+            }
+            tracing::info!(device_id = %id, provider = device.provider.as_str(), "device connected");
             Ok((
                 StatusCode::CREATED,
                 Json(DeviceEnvelope {
@@ -170,6 +196,18 @@ pub async fn create_device(
         CreateDeviceOutcome::LimitReached { cap } => Err(ApiError::conflict(
             limit_reached_message(Limit::Devices, cap, caller.plan),
         )),
+    }
+}
+
+/// Undoes a device whose gateway session could not be started.
+async fn remove(state: &AppState, device: &Device) {
+    if let Err(e) = state.store.delete_device(device, state.clock.now()).await {
+        tracing::error!(error = %e, "removing a device whose session did not start failed");
+    }
+    if let Some(name) = &device.secret_name {
+        if let Err(e) = state.device_secrets.delete(name).await {
+            tracing::error!(error = %e, "removing the secret of a device not created failed");
+        }
     }
 }
 
@@ -190,7 +228,7 @@ pub async fn list_devices(
     }))
 }
 
-async fn find(state: &AppState, tenant_id: &str, id: &str) -> ApiResult<Device> {
+pub(crate) async fn find(state: &AppState, tenant_id: &str, id: &str) -> ApiResult<Device> {
     let not_found = || ApiError::not_found("Device not found");
     let id = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
     state
@@ -228,7 +266,9 @@ pub async fn delete_device(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<DeviceEnvelope>> {
     let device = find(&state, &caller.tenant_id, &id).await?;
-    // The secret first: if that fails the device stays, and deleting it again retries both.
+    // The gateway's session, then the secret: if either fails the device stays, and
+    // deleting it again retries them all.
+    gateway::remove(&state, &device).await?;
     if let Some(name) = &device.secret_name {
         state
             .device_secrets

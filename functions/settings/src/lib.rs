@@ -5,6 +5,7 @@ pub mod deliveries;
 pub mod webhooks;
 
 pub mod devices;
+pub mod pairing;
 
 use axum::http::StatusCode;
 use axum::Json;
@@ -37,6 +38,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(team::remove_member))
         .routes(routes!(devices::create_device, devices::list_devices))
         .routes(routes!(devices::get_device, devices::delete_device))
+        .routes(routes!(pairing::get_qr))
+        .routes(routes!(pairing::pairing_code))
+        .routes(routes!(pairing::restart))
+        .routes(routes!(pairing::logout))
         .routes(routes!(
             webhooks::put_webhook,
             webhooks::get_webhook,

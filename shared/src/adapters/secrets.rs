@@ -4,7 +4,7 @@
 //! minutes (so a rotated token takes effect without a redeploy); a token Meta rejects is
 //! dropped from the cache at once.
 
-use crate::domain::devices::CloudApiCredentials;
+use crate::domain::devices::{CloudApiCredentials, GatewayCredentials};
 use crate::runtime::cache::TtlCache;
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 use std::sync::Arc;
@@ -58,6 +58,7 @@ pub struct DeviceSecrets {
     client: aws_sdk_secretsmanager::Client,
     prefix: String,
     cache: TtlCache<String, Arc<CloudApiCredentials>>,
+    gateway_cache: TtlCache<String, Arc<GatewayCredentials>>,
 }
 
 impl DeviceSecrets {
@@ -66,6 +67,7 @@ impl DeviceSecrets {
             client,
             prefix,
             cache: TtlCache::new(CACHE_FOR),
+            gateway_cache: TtlCache::new(CACHE_FOR),
         }
     }
 
@@ -80,14 +82,35 @@ impl DeviceSecrets {
         device_id: &str,
         credentials: &CloudApiCredentials,
     ) -> Result<(), SecretError> {
-        let value = serde_json::to_string(credentials)
-            .map_err(|_| SecretError::Malformed(name.to_string()))?;
+        let what =
+            format!("WhatsApp Cloud API credentials of device {device_id} (tenant {tenant_id})");
+        self.create_value(name, &what, credentials).await
+    }
+
+    /// A WhatsApp Web device's secret (its webhook key, its own gateway's API key).
+    pub async fn create_gateway(
+        &self,
+        name: &str,
+        tenant_id: &str,
+        device_id: &str,
+        credentials: &GatewayCredentials,
+    ) -> Result<(), SecretError> {
+        let what = format!("WhatsApp Web gateway keys of device {device_id} (tenant {tenant_id})");
+        self.create_value(name, &what, credentials).await
+    }
+
+    async fn create_value(
+        &self,
+        name: &str,
+        what: &str,
+        value: &impl serde::Serialize,
+    ) -> Result<(), SecretError> {
+        let value =
+            serde_json::to_string(value).map_err(|_| SecretError::Malformed(name.to_string()))?;
         self.client
             .create_secret()
             .name(name)
-            .description(format!(
-                "WATI Pro: WhatsApp Cloud API credentials of device {device_id} (tenant {tenant_id})"
-            ))
+            .description(format!("WATI Pro: {what}"))
             .secret_string(value)
             .send()
             .await
@@ -112,9 +135,25 @@ impl DeviceSecrets {
         Ok(creds)
     }
 
+    /// A WhatsApp Web device's keys, from the cache when fresh.
+    pub async fn get_gateway(&self, name: &str) -> Result<Arc<GatewayCredentials>, SecretError> {
+        if let Some(creds) = self.gateway_cache.get(name).await {
+            return Ok(creds);
+        }
+        let value = read_secret(&self.client, name).await?;
+        let creds: Arc<GatewayCredentials> = serde_json::from_str(&value)
+            .map(Arc::new)
+            .map_err(|_| SecretError::Malformed(name.to_string()))?;
+        self.gateway_cache
+            .insert(name.to_string(), creds.clone())
+            .await;
+        Ok(creds)
+    }
+
     /// Forgets a cached value (the provider said the token is no longer valid).
     pub async fn invalidate(&self, name: &str) {
         self.cache.remove(name).await;
+        self.gateway_cache.remove(name).await;
     }
 
     /// Deletes the secret for good (no recovery window: the tenant removed the device).

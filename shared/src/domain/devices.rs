@@ -11,6 +11,8 @@ pub enum ProviderKind {
     Sandbox,
     /// Meta's WhatsApp Cloud API.
     CloudApi,
+    /// An ordinary WhatsApp number paired by QR code or pairing code, through a WAHA gateway.
+    WhatsappWeb,
 }
 
 impl ProviderKind {
@@ -18,6 +20,7 @@ impl ProviderKind {
         match self {
             ProviderKind::Sandbox => "sandbox",
             ProviderKind::CloudApi => "cloud_api",
+            ProviderKind::WhatsappWeb => "whatsapp_web",
         }
     }
 }
@@ -27,6 +30,18 @@ impl ProviderKind {
 pub enum DeviceStatus {
     Connected,
     Disconnected,
+    /// A WhatsApp Web session waiting for its QR code (or pairing code), or starting.
+    Pairing,
+}
+
+impl DeviceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceStatus::Connected => "connected",
+            DeviceStatus::Disconnected => "disconnected",
+            DeviceStatus::Pairing => "pairing",
+        }
+    }
 }
 
 /// A Cloud API device's credentials. They live only in Secrets Manager; `Debug` hides them
@@ -45,13 +60,29 @@ impl std::fmt::Debug for CloudApiCredentials {
     }
 }
 
+/// A WhatsApp Web device's secrets: the key WAHA signs its webhooks with (ours), and the
+/// API key of the tenant's own gateway, if it brought one. Secrets Manager only.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GatewayCredentials {
+    pub hmac_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+}
+
+impl std::fmt::Debug for GatewayCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GatewayCredentials { <redacted> }")
+    }
+}
+
 /// `POST /api/devices` as received: every field optional so each gap gets its own message.
 #[derive(Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeviceInput {
     #[schema(example = "Support line")]
     pub name: Option<String>,
-    /// `sandbox` or `cloud_api`.
+    /// `sandbox`, `cloud_api` or `whatsapp_web`.
     #[schema(example = "cloud_api")]
     pub provider: Option<String>,
     /// Cloud API: the Phone Number ID from Meta's API Setup.
@@ -66,6 +97,34 @@ pub struct DeviceInput {
     pub app_secret: Option<String>,
     /// Cloud API: the webhook verify token you chose. Secrets Manager only.
     pub verify_token: Option<String>,
+    /// WhatsApp Web: your own WAHA gateway instead of the platform's,
+    /// `{"baseUrl", "apiKey"}` (the key goes to Secrets Manager only).
+    pub gateway: Option<GatewayInput>,
+}
+
+/// A tenant's own WAHA gateway, as received.
+#[derive(Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GatewayInput {
+    #[schema(example = "https://waha.example.com")]
+    pub base_url: Option<String>,
+    pub api_key: Option<String>,
+}
+
+/// A tenant's own WAHA gateway, checked (its address passes the SSRF guard later, when it
+/// is resolved).
+#[derive(Clone, PartialEq, Eq)]
+pub struct OwnGateway {
+    pub base_url: String,
+    pub api_key: String,
+}
+
+impl std::fmt::Debug for OwnGateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OwnGateway")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for DeviceInput {
@@ -90,12 +149,18 @@ pub enum NewDevice {
         waba_id: String,
         credentials: CloudApiCredentials,
     },
+    WhatsappWeb {
+        name: String,
+        gateway: Option<OwnGateway>,
+    },
 }
 
 impl NewDevice {
     pub fn name(&self) -> &str {
         match self {
-            NewDevice::Sandbox { name } | NewDevice::CloudApi { name, .. } => name,
+            NewDevice::Sandbox { name }
+            | NewDevice::CloudApi { name, .. }
+            | NewDevice::WhatsappWeb { name, .. } => name,
         }
     }
 }
@@ -112,13 +177,15 @@ const CLOUD_FIELDS: [&str; 5] = [
 pub fn new_device(input: DeviceInput) -> Result<NewDevice, String> {
     let name = super::validate::name("name", input.name.as_deref().unwrap_or_default(), 100)?;
     let provider = match input.provider.as_deref().map(str::trim) {
-        None | Some("") => {
-            return Err("\"provider\" is required: \"sandbox\" or \"cloud_api\"".into())
-        }
+        None | Some("") => return Err(format!("\"provider\" is required: {PROVIDERS}")),
         Some("sandbox") => ProviderKind::Sandbox,
         Some("cloud_api") => ProviderKind::CloudApi,
-        Some(_) => return Err("\"provider\" must be \"sandbox\" or \"cloud_api\"".into()),
+        Some("whatsapp_web") => ProviderKind::WhatsappWeb,
+        Some(_) => return Err(format!("\"provider\" must be {PROVIDERS}")),
     };
+    if input.gateway.is_some() && provider != ProviderKind::WhatsappWeb {
+        return Err("\"gateway\" is only for whatsapp_web devices".into());
+    }
     let cloud = [
         &input.phone_number_id,
         &input.waba_id,
@@ -127,14 +194,18 @@ pub fn new_device(input: DeviceInput) -> Result<NewDevice, String> {
         &input.verify_token,
     ];
     match provider {
-        ProviderKind::Sandbox => {
+        ProviderKind::Sandbox | ProviderKind::WhatsappWeb => {
             if let Some(i) = cloud.iter().position(|f| f.is_some()) {
                 return Err(format!(
                     "\"{}\" is only for cloud_api devices",
                     CLOUD_FIELDS[i]
                 ));
             }
-            Ok(NewDevice::Sandbox { name })
+            if provider == ProviderKind::Sandbox {
+                return Ok(NewDevice::Sandbox { name });
+            }
+            let gateway = input.gateway.map(own_gateway).transpose()?;
+            Ok(NewDevice::WhatsappWeb { name, gateway })
         }
         ProviderKind::CloudApi => Ok(NewDevice::CloudApi {
             name,
@@ -147,6 +218,34 @@ pub fn new_device(input: DeviceInput) -> Result<NewDevice, String> {
             },
         }),
     }
+}
+
+const PROVIDERS: &str = "\"sandbox\", \"cloud_api\" or \"whatsapp_web\"";
+
+fn own_gateway(g: GatewayInput) -> Result<OwnGateway, String> {
+    let base_url = g.base_url.as_deref().map(str::trim).unwrap_or_default();
+    if base_url.is_empty() {
+        return Err("\"gateway.baseUrl\" is required".into());
+    }
+    let parsed = url::Url::parse(base_url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .filter(|u| u.query().is_none() && u.fragment().is_none() && u.username().is_empty())
+        .ok_or("\"gateway.baseUrl\" must be an http(s) URL such as https://waha.example.com")?;
+    if base_url.len() > 512 {
+        return Err("\"gateway.baseUrl\" must be at most 512 characters".into());
+    }
+    let api_key = g.api_key.as_deref().map(str::trim).unwrap_or_default();
+    if api_key.is_empty() {
+        return Err("\"gateway.apiKey\" is required".into());
+    }
+    if api_key.len() > 512 || !api_key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("\"gateway.apiKey\" must be at most 512 visible ASCII characters".into());
+    }
+    Ok(OwnGateway {
+        base_url: parsed.as_str().trim_end_matches('/').to_string(),
+        api_key: api_key.to_string(),
+    })
 }
 
 /// Meta's ids are digits.
@@ -187,6 +286,7 @@ mod tests {
             access_token: Some("EAAG-token".into()),
             app_secret: Some("0123456789abcdef0123456789abcdef".into()),
             verify_token: Some("my-tenant-7f3a".into()),
+            gateway: None,
         }
     }
 
@@ -226,11 +326,11 @@ mod tests {
             (|i| i.name = None, "\"name\" must not be empty"),
             (
                 |i| i.provider = None,
-                "\"provider\" is required: \"sandbox\" or \"cloud_api\"",
+                "\"provider\" is required: \"sandbox\", \"cloud_api\" or \"whatsapp_web\"",
             ),
             (
                 |i| i.provider = Some("baileys".into()),
-                "\"provider\" must be \"sandbox\" or \"cloud_api\"",
+                "\"provider\" must be \"sandbox\", \"cloud_api\" or \"whatsapp_web\"",
             ),
             (
                 |i| i.phone_number_id = None,

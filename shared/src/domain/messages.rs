@@ -125,6 +125,9 @@ pub enum MessageStatus {
     Failed,
     /// An inbound message: the customer's, stored as received. It never changes status.
     Received,
+    /// WhatsApp Web: accepted by the gateway, but neither WhatsApp's server nor the phone
+    /// acknowledged it in time; it may never arrive. A later ack moves it on.
+    Unconfirmed,
 }
 
 impl MessageStatus {
@@ -136,6 +139,7 @@ impl MessageStatus {
             MessageStatus::Read => "read",
             MessageStatus::Failed => "failed",
             MessageStatus::Received => "received",
+            MessageStatus::Unconfirmed => "unconfirmed",
         }
     }
 
@@ -147,6 +151,7 @@ impl MessageStatus {
             MessageStatus::Read,
             MessageStatus::Failed,
             MessageStatus::Received,
+            MessageStatus::Unconfirmed,
         ]
         .into_iter()
         .find(|st| st.as_str() == s)
@@ -156,7 +161,9 @@ impl MessageStatus {
     pub fn rank(self) -> u8 {
         match self {
             MessageStatus::Pending => 0,
-            MessageStatus::Sent => 1,
+            // Beside `sent`: only the ack check makes a message unconfirmed, and a server
+            // ack makes it sent again (both outside the forward-only path).
+            MessageStatus::Sent | MessageStatus::Unconfirmed => 1,
             MessageStatus::Delivered => 2,
             MessageStatus::Read => 3,
             MessageStatus::Failed => 4,

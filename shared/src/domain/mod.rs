@@ -5,6 +5,7 @@ pub mod auto_reply;
 pub mod campaigns;
 pub mod contacts;
 pub mod devices;
+pub mod gateway;
 pub mod inbound;
 pub mod media;
 pub mod messages;

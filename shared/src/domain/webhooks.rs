@@ -23,23 +23,27 @@ pub enum EventType {
     ConversationAssigned,
     #[serde(rename = "campaign.completed")]
     CampaignCompleted,
+    #[serde(rename = "device.status")]
+    DeviceStatus,
     #[serde(rename = "webhook.test")]
     Test,
 }
 
 impl EventType {
     /// What a webhook subscribes to when it names no events.
-    pub const SUBSCRIBABLE: [EventType; 4] = [
+    pub const SUBSCRIBABLE: [EventType; 5] = [
         EventType::MessageReceived,
         EventType::MessageStatus,
         EventType::ConversationAssigned,
         EventType::CampaignCompleted,
+        EventType::DeviceStatus,
     ];
-    pub const ALL: [EventType; 5] = [
+    pub const ALL: [EventType; 6] = [
         EventType::MessageReceived,
         EventType::MessageStatus,
         EventType::ConversationAssigned,
         EventType::CampaignCompleted,
+        EventType::DeviceStatus,
         EventType::Test,
     ];
 
@@ -49,6 +53,7 @@ impl EventType {
             EventType::MessageStatus => "message.status",
             EventType::ConversationAssigned => "conversation.assigned",
             EventType::CampaignCompleted => "campaign.completed",
+            EventType::DeviceStatus => "device.status",
             EventType::Test => "webhook.test",
         }
     }
@@ -104,6 +109,9 @@ pub enum MessageState {
     Delivered,
     Read,
     Failed,
+    /// WhatsApp Web: no ack from WhatsApp's server or the phone in time; it may never
+    /// arrive.
+    Unconfirmed,
 }
 
 /// Why a message failed, as the provider said.
@@ -162,6 +170,18 @@ pub struct CampaignCompleted {
     pub timestamp: i64,
 }
 
+/// `device.status`: a WhatsApp Web device's session changed state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceStatusChanged {
+    pub device_id: String,
+    pub status: crate::domain::devices::DeviceStatus,
+    /// The paired number, digits only, once connected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    pub timestamp: i64,
+}
+
 /// `webhook.test`: sent by `POST /api/settings/webhook/test`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TestEvent {
@@ -181,6 +201,8 @@ pub enum WebhookEvent {
     ConversationAssigned(ConversationAssigned),
     #[serde(rename = "campaign.completed")]
     CampaignCompleted(CampaignCompleted),
+    #[serde(rename = "device.status")]
+    DeviceStatus(DeviceStatusChanged),
     #[serde(rename = "webhook.test")]
     Test(TestEvent),
 }
@@ -192,6 +214,7 @@ impl WebhookEvent {
             WebhookEvent::MessageStatus(_) => EventType::MessageStatus,
             WebhookEvent::ConversationAssigned(_) => EventType::ConversationAssigned,
             WebhookEvent::CampaignCompleted(_) => EventType::CampaignCompleted,
+            WebhookEvent::DeviceStatus(_) => EventType::DeviceStatus,
             WebhookEvent::Test(_) => EventType::Test,
         }
     }
@@ -203,6 +226,7 @@ impl WebhookEvent {
             WebhookEvent::MessageStatus(e) => e.timestamp,
             WebhookEvent::ConversationAssigned(e) => e.timestamp,
             WebhookEvent::CampaignCompleted(e) => e.timestamp,
+            WebhookEvent::DeviceStatus(e) => e.timestamp,
             WebhookEvent::Test(e) => e.timestamp,
         }
     }

@@ -105,6 +105,7 @@ impl From<crate::services::sending::device::DeviceError> for ApiError {
         match e {
             E::NotFound(_) => ApiError::not_found(message),
             E::NotConnected(_) | E::NoneConnected => ApiError::unprocessable(message),
+            E::SessionNotConnected { .. } => ApiError::conflict(message),
             E::Store(e) => e.into(),
         }
     }
@@ -120,8 +121,44 @@ impl From<crate::services::sending::SendError> for ApiError {
                 ApiError::conflict(message)
             }
             E::Device(e) => e.into(),
-            E::BadMedia(_) => ApiError::bad_request(message),
+            E::BadMedia(_) | E::TemplateOnWhatsappWeb(_) => ApiError::bad_request(message),
             E::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::services::gateway::GatewayError> for ApiError {
+    fn from(e: crate::services::gateway::GatewayError) -> Self {
+        use crate::adapters::providers::ProviderErrorKind as K;
+        use crate::services::gateway::GatewayError as E;
+        let message = e.to_string();
+        match e {
+            E::NotConfigured | E::BadGatewayUrl(_) | E::NotWhatsappWeb(_) => {
+                ApiError::bad_request(message)
+            }
+            E::AlreadyConnected(_) => ApiError::conflict(message),
+            E::Gateway(p) => match p.kind {
+                K::Timeout => ApiError::new(StatusCode::GATEWAY_TIMEOUT, message),
+                K::Refused => ApiError::conflict(message),
+                _ => ApiError::new(StatusCode::BAD_GATEWAY, message),
+            },
+            E::Store(e) => e.into(),
+            E::Secrets(_) | E::Random(_) => ApiError::internal(message),
+        }
+    }
+}
+
+impl From<crate::services::gateway::webhook::GatewayWebhookError> for ApiError {
+    fn from(e: crate::services::gateway::webhook::GatewayWebhookError) -> Self {
+        use crate::services::gateway::webhook::GatewayWebhookError as E;
+        let message = e.to_string();
+        match e {
+            E::UnknownDevice => ApiError::not_found(message),
+            E::MissingSignature | E::InvalidSignature => ApiError::unauthorized(message),
+            E::NotEnvelope(_) => ApiError::bad_request(message),
+            E::Lid => ApiError::unavailable(message),
+            E::Store(e) => e.into(),
+            E::Secrets(_) | E::Enqueue(_) | E::Publish(_) => ApiError::internal(message),
         }
     }
 }

@@ -35,6 +35,7 @@ pub struct Config {
     pub webhooks: WebhookConfig,
     pub campaigns: CampaignConfig,
     pub ai: AiConfig,
+    pub gateway: GatewayConfig,
 }
 
 /// The HTTP API itself: who administers it, who may call it from a browser, how fast.
@@ -123,6 +124,26 @@ pub struct AiConfig {
     pub api_key_secret_id: Option<String>,
     /// An AI answer must arrive within this long, or no reply is sent.
     pub timeout: Duration,
+}
+
+/// The platform's WAHA gateway (WhatsApp Web devices). Unset base URL: only devices that
+/// bring their own gateway can be WhatsApp Web devices.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// `WAHA_BASE_URL`, without its trailing slash.
+    pub base_url: Option<String>,
+    /// `WAHA_API_KEY`: the key itself (local development). Wins over the secret.
+    pub api_key: Option<String>,
+    /// `WAHA_API_KEY_SECRET_ID`: the Secrets Manager secret holding the key (AWS).
+    pub api_key_secret_id: Option<String>,
+    /// `WAHA_TIMEOUT_SECONDS`: how long a gateway call may take.
+    pub timeout: Duration,
+    /// `WAHA_UNCONFIRMED_AFTER_SECONDS`: a sent message with no server or device ack this
+    /// long after it went out is `unconfirmed`.
+    pub unconfirmed_after_seconds: u32,
+    /// `WAHA_MIN_SEND_GAP_SECONDS`: campaigns through a WhatsApp Web device wait at least
+    /// this long between two messages (bulk sends get numbers banned).
+    pub min_send_gap_seconds: u32,
 }
 
 pub const DEFAULT_AI_BASE_URL: &str = "https://ai.gateway.lovable.dev";
@@ -289,6 +310,28 @@ impl Config {
                 api_key_secret_id: var("AI_API_KEY_SECRET_ID"),
                 timeout: seconds("AI_TIMEOUT_SECONDS", var, 15, 1..=60)?,
             },
+            gateway: GatewayConfig {
+                base_url: var("WAHA_BASE_URL")
+                    .map(|v| http_url("WAHA_BASE_URL", v))
+                    .transpose()?,
+                api_key: var("WAHA_API_KEY"),
+                api_key_secret_id: var("WAHA_API_KEY_SECRET_ID"),
+                // Below the messages function's 29 s, as the Graph API's.
+                timeout: seconds("WAHA_TIMEOUT_SECONDS", var, 10, 1..=20)?,
+                // SQS delays at most 900 s.
+                unconfirmed_after_seconds: bounded(
+                    "WAHA_UNCONFIRMED_AFTER_SECONDS",
+                    var("WAHA_UNCONFIRMED_AFTER_SECONDS"),
+                    60,
+                    1..=900,
+                )?,
+                min_send_gap_seconds: bounded(
+                    "WAHA_MIN_SEND_GAP_SECONDS",
+                    var("WAHA_MIN_SEND_GAP_SECONDS"),
+                    5,
+                    0..=60,
+                )?,
+            },
         })
     }
 }
@@ -427,6 +470,33 @@ mod tests {
         assert_eq!(c.ai.api_key, None);
         assert_eq!(c.ai.api_key_secret_id, None);
         assert_eq!(c.ai.timeout, Duration::from_secs(15));
+        assert_eq!(c.gateway.base_url, None);
+        assert_eq!(c.gateway.unconfirmed_after_seconds, 60);
+        assert_eq!(c.gateway.min_send_gap_seconds, 5);
+    }
+
+    #[test]
+    fn gateway_settings() {
+        let c = cfg(&[
+            ("WAHA_BASE_URL", "http://127.0.0.1:3000/"),
+            ("WAHA_API_KEY", "k"),
+            ("WAHA_API_KEY_SECRET_ID", "stack/waha"),
+            ("WAHA_UNCONFIRMED_AFTER_SECONDS", "2"),
+            ("WAHA_MIN_SEND_GAP_SECONDS", "0"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.gateway.base_url.as_deref(), Some("http://127.0.0.1:3000"));
+        assert_eq!(c.gateway.api_key.as_deref(), Some("k"));
+        assert_eq!(c.gateway.api_key_secret_id.as_deref(), Some("stack/waha"));
+        assert_eq!(c.gateway.unconfirmed_after_seconds, 2);
+        assert_eq!(c.gateway.min_send_gap_seconds, 0);
+        for (name, value) in [
+            ("WAHA_BASE_URL", "waha:3000"),
+            ("WAHA_UNCONFIRMED_AFTER_SECONDS", "0"),
+            ("WAHA_MIN_SEND_GAP_SECONDS", "61"),
+        ] {
+            assert!(cfg(&[(name, value)]).is_err(), "{name}={value}");
+        }
     }
 
     #[test]

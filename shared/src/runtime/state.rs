@@ -3,6 +3,7 @@
 
 use crate::adapters::admin_key::AdminKey;
 use crate::adapters::media_check::MediaInspector;
+use crate::adapters::providers::whatsapp_web::WhatsappWeb;
 use crate::adapters::providers::{cloud_api::CloudApi, sandbox::Sandbox, Providers};
 use crate::adapters::secrets::DeviceSecrets;
 use crate::domain::net::TargetPolicy;
@@ -49,6 +50,12 @@ impl AppState {
                 aws.sqs.clone(),
                 config.queues.sandbox_statuses.clone(),
                 config.sandbox.status_delay_seconds,
+            )),
+            whatsapp_web: Arc::new(WhatsappWeb::new(
+                config.gateway.clone(),
+                aws.secrets.clone(),
+                device_secrets.clone(),
+                config.outbound.allow_loopback_targets,
             )),
         };
         let media = Arc::new(MediaInspector::new(

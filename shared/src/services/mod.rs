@@ -3,6 +3,7 @@
 
 pub mod campaigns;
 pub mod events;
+pub mod gateway;
 pub mod inbound;
 pub mod sending;
 pub mod statuses;

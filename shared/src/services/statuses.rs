@@ -54,6 +54,7 @@ pub fn status_event(message: &Message) -> Option<WebhookEvent> {
         MessageStatus::Delivered => MessageState::Delivered,
         MessageStatus::Read => MessageState::Read,
         MessageStatus::Failed => MessageState::Failed,
+        MessageStatus::Unconfirmed => MessageState::Unconfirmed,
     };
     let timestamp = message.updated_at.timestamp();
     Some(WebhookEvent::MessageStatus(WebhookMessageStatus {
@@ -76,7 +77,7 @@ pub fn status_event(message: &Message) -> Option<WebhookEvent> {
 /// Publishes the change for the tenant's webhook, keyed by message and status so a retried
 /// report cannot publish twice. A publishing failure is retried briefly and then logged: the
 /// status itself is already recorded.
-async fn publish_status(state: &AppState, message: &Message) {
+pub async fn publish_status(state: &AppState, message: &Message) {
     let Some(event) = status_event(message) else {
         return;
     };

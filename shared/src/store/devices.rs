@@ -1,10 +1,12 @@
 //! Devices: `TENANT#<id>` / `DEVICE#<deviceId>`, plus for Cloud API devices a
 //! `PHONENUMBER#<phoneNumberId>` item that keeps the number unique within the tenant and
 //! maps it back to the device. Credentials are never here: only the name of the device's
-//! Secrets Manager secret.
+//! Secrets Manager secret. A WhatsApp Web device also names its WAHA session (and the
+//! tenant's own gateway, if it brought one); `GATEWAYEVENT#<tenantId>#<eventId>` items
+//! (with a TTL) remember the gateway's webhook events already taken.
 
 use super::keys::*;
-use super::table::{self, keyed, Commit, Cond};
+use super::table::{self, keyed, Commit, Cond, Returns, Written};
 use super::usage::{release_in_transaction, reserve_in_transaction};
 use super::{from_item, s, to_item, Item, Store, StoreError, StoreResult};
 use crate::domain::devices::{DeviceStatus, ProviderKind};
@@ -28,6 +30,15 @@ pub struct Device {
     /// The Secrets Manager secret with the provider credentials (Cloud API).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_name: Option<String>,
+    /// WhatsApp Web: the WAHA session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// WhatsApp Web: the tenant's own gateway (its API key is in the device's secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_base_url: Option<String>,
+    /// WhatsApp Web: the paired number, digits, once connected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
     #[serde(with = "time::secs")]
     pub created_at: DateTime<Utc>,
 }
@@ -59,6 +70,16 @@ pub enum CreateDeviceOutcome {
     LimitReached {
         cap: u32,
     },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GatewayEventItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    expires_at: i64,
 }
 
 fn device_item(d: &Device) -> StoreResult<Item> {
@@ -129,6 +150,66 @@ impl Store {
             .get::<PhoneNumberItem>(&tenant_pk(tenant_id), &phone_number_sk(phone_number_id))
             .await?
             .map(|m| m.device_id))
+    }
+
+    /// Sets a device's status (and the paired number, when known). `None`: no such device;
+    /// otherwise whether anything changed.
+    pub async fn set_device_status(
+        &self,
+        tenant_id: &str,
+        device_id: &str,
+        status: DeviceStatus,
+        phone: Option<&str>,
+    ) -> StoreResult<Option<bool>> {
+        let (expr, mut cond) = match phone {
+            Some(_) => (
+                "SET deviceStatus = :st, phone = :ph",
+                Cond::new("attribute_exists(PK) AND (deviceStatus <> :st OR attribute_not_exists(phone) OR phone <> :ph)"),
+            ),
+            None => (
+                "SET deviceStatus = :st",
+                Cond::new("attribute_exists(PK) AND deviceStatus <> :st"),
+            ),
+        };
+        cond = cond.value(":st", s(status.as_str()));
+        if let Some(p) = phone {
+            cond = cond.value(":ph", s(p));
+        }
+        let (pk, sk) = (tenant_pk(tenant_id), device_sk(device_id));
+        match self
+            .update_if(&pk, &sk, expr, cond, Returns::NOTHING)
+            .await?
+        {
+            Written::Applied(_) => Ok(Some(true)),
+            Written::Refused(_) => Ok(self.get::<Device>(&pk, &sk).await?.map(|_| false)),
+        }
+    }
+
+    /// Takes a gateway webhook event by its id: `false` when it was taken before (WAHA
+    /// retries and repeats events). Remembered for a week.
+    pub async fn take_gateway_event(
+        &self,
+        tenant_id: &str,
+        event_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let item = GatewayEventItem {
+            pk: format!("GATEWAYEVENT#{tenant_id}#{event_id}"),
+            sk: "EVENT".into(),
+            expires_at: now.timestamp() + 7 * 86_400,
+        };
+        self.put_if(to_item(&item)?, Cond::absent()).await
+    }
+
+    /// Gives an event id back (handling it failed, so the gateway's retry must be taken).
+    pub async fn forget_gateway_event(&self, tenant_id: &str, event_id: &str) -> StoreResult<()> {
+        self.delete_if(
+            &format!("GATEWAYEVENT#{tenant_id}#{event_id}"),
+            "EVENT",
+            None,
+        )
+        .await
+        .map(drop)
     }
 
     /// A tenant's devices, oldest first. Bounded by the plan's device cap.

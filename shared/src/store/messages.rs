@@ -42,6 +42,8 @@ pub enum MessageSource {
     KeywordReply,
     /// An AI Smart Reply.
     AiReply,
+    /// WhatsApp Web: typed on the phone itself (WAHA reports it; we did not send it).
+    Phone,
 }
 
 /// A message as stored (camelCase attributes; the keys are added around it).
@@ -291,6 +293,75 @@ impl Store {
         Ok(())
     }
 
+    /// WhatsApp Web: a `sent` message no ack confirmed becomes `unconfirmed`. The message
+    /// as it is now when it changed; `None` otherwise (acked, moved on, gone).
+    pub async fn mark_unconfirmed(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Message>> {
+        let cond = Cond::new("#st = :sent AND attribute_not_exists(ackedAt)")
+            .name("#st", "status")
+            .value(":sent", s(MessageStatus::Sent.as_str()))
+            .value(":unconfirmed", s(MessageStatus::Unconfirmed.as_str()))
+            .value(":at", s(time::iso(now)));
+        let expr = "SET #st = :unconfirmed, updatedAt = :at";
+        let pk = message_pk(tenant_id, id);
+        match self
+            .update_if(&pk, MESSAGE_SK, expr, cond, Returns::NEW)
+            .await?
+        {
+            Written::Applied(new) => Ok(Some(from_item(new)?)),
+            Written::Refused(_) => Ok(None),
+        }
+    }
+
+    /// WhatsApp Web: WhatsApp's server (or the phone) acknowledged the message. Remembered,
+    /// so it is never made `unconfirmed`; one already made so is `sent` again (the message
+    /// as it is now, then).
+    pub async fn mark_acked(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Message>> {
+        let pk = message_pk(tenant_id, id);
+        let cond = Cond::exists().value(":at", s(time::iso(now)));
+        self.update_if(
+            &pk,
+            MESSAGE_SK,
+            "SET ackedAt = if_not_exists(ackedAt, :at)",
+            cond,
+            Returns::NOTHING,
+        )
+        .await?;
+        let cond = Cond::new("#st = :unconfirmed")
+            .name("#st", "status")
+            .value(":sent", s(MessageStatus::Sent.as_str()))
+            .value(":unconfirmed", s(MessageStatus::Unconfirmed.as_str()))
+            .value(":at", s(time::iso(now)));
+        match self
+            .update_if(
+                &pk,
+                MESSAGE_SK,
+                "SET #st = :sent, updatedAt = :at",
+                cond,
+                Returns::NEW,
+            )
+            .await?
+        {
+            Written::Applied(new) => Ok(Some(from_item(new)?)),
+            Written::Refused(_) => Ok(None),
+        }
+    }
+
+    /// Stores a message that went out without us (typed on a WhatsApp Web device's phone).
+    /// `false`: it was stored before.
+    pub async fn record_phone_message(&self, m: &Message) -> StoreResult<bool> {
+        self.put_if(message_item(m)?, Cond::absent()).await
+    }
+
     /// A tenant's message by its id (strongly consistent).
     pub async fn get_message(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Message>> {
         self.get(&message_pk(tenant_id, id), MESSAGE_SK).await
@@ -322,7 +393,7 @@ impl Store {
             (":at", s(&u.at)),
         ];
         match u.status {
-            MessageStatus::Pending | MessageStatus::Received => {}
+            MessageStatus::Pending | MessageStatus::Received | MessageStatus::Unconfirmed => {}
             MessageStatus::Sent => sets.push("sentAt = if_not_exists(sentAt, :at)".into()),
             MessageStatus::Delivered => {
                 sets.push("deliveredAt = if_not_exists(deliveredAt, :at)".into())

@@ -1,9 +1,10 @@
-//! WhatsApp providers behind one trait: Meta's Cloud API ([`cloud_api`]) and the sandbox
-//! ([`sandbox`]), chosen by the device's `provider`. A web gateway (WAHA / Evolution API,
-//! over HTTP) would be a third implementation.
+//! WhatsApp providers behind one trait: Meta's Cloud API ([`cloud_api`]), the sandbox
+//! ([`sandbox`]) and WhatsApp Web through a WAHA gateway ([`whatsapp_web`]), chosen by the
+//! device's `provider`.
 
 pub mod cloud_api;
 pub mod sandbox;
+pub mod whatsapp_web;
 
 use crate::domain::devices::ProviderKind;
 use crate::domain::media::MediaKind;
@@ -119,11 +120,12 @@ pub trait Provider: Send + Sync {
 pub struct Providers {
     pub cloud_api: Arc<cloud_api::CloudApi>,
     pub sandbox: Arc<sandbox::Sandbox>,
+    pub whatsapp_web: Arc<whatsapp_web::WhatsappWeb>,
 }
 
 impl std::fmt::Debug for Providers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Providers { cloud_api, sandbox }")
+        f.write_str("Providers { cloud_api, sandbox, whatsapp_web }")
     }
 }
 
@@ -132,6 +134,7 @@ impl Providers {
         match kind {
             ProviderKind::CloudApi => self.cloud_api.as_ref(),
             ProviderKind::Sandbox => self.sandbox.as_ref(),
+            ProviderKind::WhatsappWeb => self.whatsapp_web.as_ref(),
         }
     }
 }

@@ -5,6 +5,7 @@
 use crate::domain::campaigns::{
     self as rules, AudienceKind, CampaignStatus, Entry, MAX_RECIPIENTS,
 };
+use crate::domain::devices::ProviderKind;
 use crate::domain::{contacts, messages};
 use crate::runtime::state::AppState;
 use crate::services::sending::device::{self, DeviceError};
@@ -177,7 +178,14 @@ pub async fn create(
     };
 
     // The device must be there now (it is checked again for every message).
-    device::resolve(state, tenant_id, checked.device_id.as_deref()).await?;
+    let sender = device::resolve(state, tenant_id, checked.device_id.as_deref()).await?;
+    // Bulk sends from a WhatsApp Web number get it banned: a floor under the pacing.
+    let delay_seconds = match sender.provider {
+        ProviderKind::WhatsappWeb => checked
+            .delay_seconds
+            .max(state.config.gateway.min_send_gap_seconds),
+        _ => checked.delay_seconds,
+    };
 
     let total = entries.len() as u64;
     let chunks = rules::chunks(entries);
@@ -192,7 +200,7 @@ pub async fn create(
         name: checked.name,
         message: checked.message,
         device_id: checked.device_id,
-        delay_seconds: checked.delay_seconds,
+        delay_seconds,
         audience,
         scheduled_at: checked.scheduled_at,
         status,

@@ -16,6 +16,10 @@
 //!   the same JSON), with the device it reached and the sender's profile name.
 //! - `status`: one element of Meta's `statuses[]`; re-queued with a delay while its message
 //!   is not findable yet (the send has not recorded `sent`, or the index lags).
+//! - `ackCheck`: a WhatsApp Web message to mark `unconfirmed` if no ack came in time
+//!   (`services::gateway::acks`).
+//! - `phoneMessage`: a message typed on a WhatsApp Web device's phone, recorded as outbound
+//!   unless it turns out to be one of our own sends.
 //! - `replyStep`: the next response of a multi-step keyword rule, queued with
 //!   `DelaySeconds = step_delay_seconds` after the previous one went out. No Lambda sleeps.
 //!
@@ -56,6 +60,16 @@ pub enum InboundJob {
     Message(MessageJob),
     Status(StatusJob),
     ReplyStep(ReplyStepJob),
+    AckCheck(AckCheckJob),
+    PhoneMessage(crate::services::gateway::phone::PhoneMessageJob),
+}
+
+/// WhatsApp Web: is this message acknowledged yet? Queued with a delay by the send.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AckCheckJob {
+    pub tenant_id: String,
+    pub message_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,6 +155,8 @@ pub enum JobError {
     Answer(#[from] answer::AnswerError),
     #[error(transparent)]
     Status(#[from] statuses::StatusError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// The inbound worker's service, built once per Lambda instance: it keeps the instance's
@@ -167,6 +183,12 @@ impl Inbound {
             InboundJob::Message(m) => self.message(m).await,
             InboundJob::Status(s) => Ok(statuses::status(&self.state, s).await?),
             InboundJob::ReplyStep(r) => Ok(self.reply_step(r).await?),
+            InboundJob::AckCheck(c) => {
+                Ok(crate::services::gateway::acks::check(&self.state, c).await?)
+            }
+            InboundJob::PhoneMessage(m) => {
+                Ok(crate::services::gateway::phone::record(&self.state, m).await?)
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 //! job and SQS's redelivery repeats the steps harmlessly.
 
 use super::MessageJob;
+use crate::domain::devices::ProviderKind;
 use crate::domain::inbound::{
     inbound_message_id, media_url, parse_message, reported_time, InboundContent, Location,
 };
@@ -282,12 +283,14 @@ fn inbound_message(
         peer: content.from.clone(),
         kind: content.kind,
         text: content.text.clone(),
-        media_url: media.map(|m| {
-            media_url(
+        // A gateway's media come with their URL on the gateway; Meta's with an id.
+        media_url: media.map(|m| match job.provider {
+            ProviderKind::WhatsappWeb => m.id.clone(),
+            _ => media_url(
                 &config.meta.graph_api_base_url,
                 &config.meta.graph_api_version,
                 &m.id,
-            )
+            ),
         }),
         media_mimetype: media.and_then(|m| m.mime_type.clone()),
         media_file_name: media.and_then(|m| m.file_name.clone()),

@@ -4,6 +4,7 @@
 
 use super::{enqueue, EnqueueError, InboundJob, StatusJob};
 use crate::adapters::providers::sandbox::SandboxStatus;
+use crate::domain::devices::ProviderKind;
 use crate::domain::inbound::{parse_status, reported_time, ReportedError, ReportedStatus};
 use crate::domain::messages::MessageStatus;
 use crate::domain::time::iso;
@@ -53,6 +54,9 @@ pub async fn status(state: &AppState, job: StatusJob) -> Result<(), StatusError>
     };
     if message.direction == Direction::In {
         return Ok(());
+    }
+    if message.provider == Some(ProviderKind::WhatsappWeb) && status != MessageStatus::Failed {
+        crate::services::gateway::acks::acked(state, &message).await?;
     }
     let failure = (status == MessageStatus::Failed).then(|| {
         let e = report.error.clone().unwrap_or(ReportedError {

@@ -17,6 +17,7 @@ pub mod device;
 pub mod window;
 
 use crate::adapters::providers::{Content, OutboundMessage, ProviderError};
+use crate::domain::devices::ProviderKind;
 use crate::domain::media::MediaKind;
 use crate::domain::messages::MessageKind;
 use crate::domain::messages::{MessageStatus, IDEMPOTENCY_TTL_SECS};
@@ -77,6 +78,8 @@ pub enum SendError {
     /// The media URL failed its check; the message says why.
     #[error("{0}")]
     BadMedia(String),
+    #[error("Templates are for Cloud API devices: device {0} is a WhatsApp Web device, which sends text and media without templates or a 24-hour window")]
+    TemplateOnWhatsappWeb(String),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
@@ -245,6 +248,10 @@ pub async fn send_with_id(
         Ok(d) => d,
         Err(e) => return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e.into()).await),
     };
+    if device.provider == ProviderKind::WhatsappWeb && matches!(req.content, Content::Template(_)) {
+        let e = SendError::TemplateOnWhatsappWeb(device.id.clone());
+        return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e).await);
+    }
     // The 24-hour window (Cloud API, free-form content): a closed window is recorded and
     // answered like Meta's own refusal, without calling Meta. See `window`.
     let window_refusal = window::check(&device, req.to.as_str(), window, now).err();
@@ -308,6 +315,9 @@ pub async fn send_with_id(
     if let Err(e) = recorded {
         // The provider has the message: answering 500 would invite a duplicate send.
         tracing::error!(message_id = %id, error = %e, "recording the send's outcome failed; the message stays pending");
+    }
+    if result.is_ok() && device.provider == ProviderKind::WhatsappWeb {
+        crate::services::gateway::acks::schedule_check(state, tenant_id, &id).await;
     }
     let outcome = match result {
         Ok(accepted) => {

@@ -1,0 +1,77 @@
+//! Messages typed on a WhatsApp Web device's phone: WAHA reports them as `fromMe` messages,
+//! like the echoes of our own sends. A moment later (so a send of ours has recorded its
+//! WhatsApp id), one that is not ours is stored as an outbound message from the phone, so
+//! the conversation's history is whole.
+
+use crate::domain::devices::ProviderKind;
+use crate::domain::inbound::{inbound_message_id, reported_time};
+use crate::domain::messages::{MessageKind, MessageStatus};
+use crate::runtime::state::AppState;
+use crate::store::messages::{Direction, Message, MessageSource};
+use crate::store::StoreError;
+use serde::{Deserialize, Serialize};
+
+/// How long after WAHA's report the message is looked at.
+pub const SETTLE_SECONDS: u32 = 5;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhoneMessageJob {
+    pub tenant_id: String,
+    pub device_id: String,
+    /// The customer, digits.
+    pub to: String,
+    pub wa_message_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Unix seconds WAHA gave.
+    pub timestamp: Option<i64>,
+}
+
+/// Stores the message unless it is one of ours or was stored before.
+pub async fn record(state: &AppState, job: PhoneMessageJob) -> Result<(), StoreError> {
+    let store = &state.store;
+    if store
+        .find_message_by_wamid(&job.tenant_id, &job.wa_message_id)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let now = state.clock.now();
+    let sent_at = reported_time(job.timestamp, now);
+    let message = Message {
+        // Derived from the WhatsApp id: a redelivered job finds it stored.
+        id: inbound_message_id(&job.tenant_id, &job.wa_message_id, sent_at),
+        tenant_id: job.tenant_id,
+        direction: Direction::Out,
+        peer: job.to,
+        kind: MessageKind::Text,
+        text: job.text,
+        media_url: None,
+        media_mimetype: None,
+        media_file_name: None,
+        template_name: None,
+        template_language: None,
+        device_id: Some(job.device_id),
+        provider: Some(ProviderKind::WhatsappWeb),
+        status: MessageStatus::Sent,
+        wa_message_id: Some(job.wa_message_id),
+        error: None,
+        error_code: None,
+        response_status: None,
+        retry_after: None,
+        source: MessageSource::Phone,
+        api_key_id: None,
+        created_at: now,
+        updated_at: now,
+        sent_at: Some(sent_at),
+        delivered_at: None,
+        read_at: None,
+        failed_at: None,
+    };
+    if store.record_phone_message(&message).await? {
+        tracing::info!(message_id = %message.id, "message typed on the phone recorded");
+    }
+    Ok(())
+}
