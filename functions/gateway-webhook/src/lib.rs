@@ -3,7 +3,6 @@
 //! key). Checked, taken once, queued; the inbound worker does the rest. The checks are
 //! `wati_shared::services::gateway::webhook`'s.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::{Json, Router};
@@ -13,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wati_shared::domain::gateway::HMAC_HEADER;
 use wati_shared::http::error::{ApiResult, ErrorBody};
-use wati_shared::http::{finish, ApiPath};
+use wati_shared::http::{finish, ApiBody, ApiPath};
 use wati_shared::services::gateway::webhook::{self, Taken};
 use wati_shared::AppState;
 
@@ -60,7 +59,7 @@ async fn receive(
     State(state): State<AppState>,
     ApiPath((tenant_id, device_id)): ApiPath<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBody(body): ApiBody,
 ) -> ApiResult<Json<Received>> {
     let signature = headers.get(HMAC_HEADER).and_then(|v| v.to_str().ok());
     // A failure to queue is a 500: WAHA retries, and the event id was given back.
