@@ -46,7 +46,7 @@ pub struct DeviceList {
 }
 
 /// The public base URL: `PUBLIC_BASE_URL`, else the request's (forwarded) host.
-fn base_url(state: &AppState, headers: &HeaderMap) -> Option<String> {
+pub fn base_url(state: &AppState, headers: &HeaderMap) -> Option<String> {
     if let Some(base) = &state.config.api.public_base_url {
         return Some(base.clone());
     }

@@ -17,7 +17,8 @@ use wati_shared::domain::rate_limit::MAX_RATE_LIMIT_PER_MINUTE;
 use wati_shared::domain::validate;
 use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
-use wati_shared::http::Access;
+use wati_shared::domain::roles::Role;
+use wati_shared::http::{needs, Access};
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
 use wati_shared::store::api_keys::{
@@ -29,24 +30,29 @@ pub mod team;
 pub mod usage;
 
 pub fn routes() -> OpenApiRouter<AppState> {
+    use Role::{Admin, Manager};
     OpenApiRouter::new()
-        .routes(routes!(create_key, list_keys))
-        .routes(routes!(update_key, revoke_key))
-        .routes(routes!(usage::get_usage))
-        .routes(routes!(team::add_member, team::list_members))
-        .routes(routes!(team::remove_member))
-        .routes(routes!(devices::create_device, devices::list_devices))
-        .routes(routes!(devices::get_device, devices::delete_device))
-        .routes(routes!(
-            webhooks::put_webhook,
-            webhooks::get_webhook,
-            webhooks::delete_webhook
+        .routes(needs(Admin, routes!(create_key, list_keys)))
+        .routes(needs(Admin, routes!(update_key, revoke_key)))
+        .routes(needs(Manager, routes!(usage::get_usage)))
+        .routes(needs(Admin, routes!(team::add_member, team::list_members)))
+        .routes(needs(Admin, routes!(team::update_member, team::remove_member)))
+        .routes(needs(Admin, routes!(team::password_reset)))
+        .routes(needs(Admin, routes!(devices::create_device, devices::list_devices)))
+        .routes(needs(Admin, routes!(devices::get_device, devices::delete_device)))
+        .routes(needs(
+            Admin,
+            routes!(
+                webhooks::put_webhook,
+                webhooks::get_webhook,
+                webhooks::delete_webhook
+            ),
         ))
-        .routes(routes!(webhooks::rotate_secret))
-        .routes(routes!(webhooks::test_webhook))
-        .routes(routes!(deliveries::list_deliveries))
-        .routes(routes!(deliveries::get_delivery))
-        .routes(routes!(deliveries::redeliver))
+        .routes(needs(Admin, routes!(webhooks::rotate_secret)))
+        .routes(needs(Admin, routes!(webhooks::test_webhook)))
+        .routes(needs(Admin, routes!(deliveries::list_deliveries)))
+        .routes(needs(Admin, routes!(deliveries::get_delivery)))
+        .routes(needs(Admin, routes!(deliveries::redeliver)))
 }
 
 wati_shared::http_function!(Access::TenantKey);

@@ -9,3 +9,4 @@ pub mod media_check;
 pub mod providers;
 pub mod queues;
 pub mod secrets;
+pub mod signing_key;

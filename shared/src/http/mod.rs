@@ -119,8 +119,40 @@ pub enum Access {
     TenantKey,
     /// A tenant's API key on a plan with REST access (`/api/public/v1/…`: Pro, Agency).
     PublicApi,
-    /// The platform admin key.
+    /// The platform admin key, or a super admin's JWT.
     PlatformAdmin,
+    /// No credential checked by the router (sign-in); handlers that need a session take
+    /// [`auth::SignedIn`].
+    Open,
+}
+
+/// Declares the least role a route's operations need (`docs/roles.md`): checked after the
+/// credential, before the handler, and stated in the OpenAPI document. A tenant route
+/// without a declaration is for admins only.
+pub fn needs(
+    role: crate::domain::roles::Role,
+    (schemas, mut paths, router): utoipa_axum::router::UtoipaMethodRouter<AppState>,
+) -> utoipa_axum::router::UtoipaMethodRouter<AppState> {
+    use utoipa::openapi::extensions::ExtensionsBuilder;
+    for item in paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            let ext = ExtensionsBuilder::new()
+                .add("x-required-role", role.as_str())
+                .build();
+            op.extensions.get_or_insert_with(Default::default).merge(ext);
+        }
+    }
+    let router = router.route_layer(middleware::from_fn(move |req, next| {
+        crate::http::auth::require_role(role, req, next)
+    }));
+    (schemas, paths, router)
 }
 
 /// A function's Router: its routes behind the access rule, with state and [`finish`].
@@ -147,6 +179,7 @@ pub fn guarded(
             state.clone(),
             require_platform_admin,
         )),
+        Access::Open => router,
     };
     finish(router.with_state(state.clone()), state)
 }
@@ -351,9 +384,11 @@ macro_rules! envelope {
 pub fn document_access(doc: &mut utoipa::openapi::OpenApi, access: Access) {
     use utoipa::openapi::security::SecurityRequirement;
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-    let (scheme, statuses): (&str, &[&str]) = match access {
-        Access::TenantKey | Access::PublicApi => ("apiKey", &["401", "429"]),
-        Access::PlatformAdmin => ("platformAdmin", &["401"]),
+    let (schemes, statuses): (&[&str], &[&str]) = match access {
+        Access::TenantKey | Access::PublicApi => (&["apiKey", "userJwt"], &["401", "403", "429"]),
+        Access::PlatformAdmin => (&["platformAdmin", "userJwt"], &["401", "403"]),
+        // Each operation states its own.
+        Access::Open => (&[], &[]),
     };
     let error = ResponseBuilder::new()
         .description("")
@@ -373,7 +408,14 @@ pub fn document_access(doc: &mut utoipa::openapi::OpenApi, access: Access) {
             &mut item.patch,
         ];
         for op in operations.into_iter().flatten() {
-            op.security = Some(vec![SecurityRequirement::new(scheme, Vec::<String>::new())]);
+            if !schemes.is_empty() {
+                op.security = Some(
+                    schemes
+                        .iter()
+                        .map(|s| SecurityRequirement::new(*s, Vec::<String>::new()))
+                        .collect(),
+                );
+            }
             for status in statuses {
                 op.responses
                     .responses

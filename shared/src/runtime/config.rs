@@ -8,6 +8,11 @@ use std::time::Duration;
 /// `PLATFORM_ADMIN_KEY` is set. Local development only: the template always sets the secret.
 pub const LOCAL_DEFAULT_ADMIN_KEY: &str = "wati_admin_local_dev_key_change_me_0000000";
 
+/// The sign-in token key used when neither `AUTH_SIGNING_KEY_SECRET_ID` nor
+/// `AUTH_SIGNING_KEY` is set. Local development only: the template always sets the secret.
+pub const LOCAL_DEFAULT_SIGNING_KEY: &str = "wati_local_dev_signing_key_change_me_000000";
+
+/// Where a key comes from (the platform admin key, the sign-in token key).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdminKeySource {
     /// The key itself (local development, tests).
@@ -51,6 +56,9 @@ pub struct ApiConfig {
     /// Public base URL of the API (e.g. `https://wati.example.com`), used for the URLs the
     /// API hands out (a Cloud API device's webhook URL). Unset: the request's host.
     pub public_base_url: Option<String>,
+    /// The key that signs sign-in tokens (HS256): `AUTH_SIGNING_KEY_SECRET_ID` (AWS) or
+    /// `AUTH_SIGNING_KEY`; a local development default otherwise.
+    pub auth_signing_key: AdminKeySource,
 }
 
 /// The SQS queues (template: `WebhookQueue`, `CampaignQueue`, `InboundQueue`,
@@ -224,6 +232,14 @@ impl Config {
                 public_base_url: var("PUBLIC_BASE_URL")
                     .map(|v| http_url("PUBLIC_BASE_URL", v))
                     .transpose()?,
+                auth_signing_key: match (
+                    var("AUTH_SIGNING_KEY_SECRET_ID"),
+                    var("AUTH_SIGNING_KEY"),
+                ) {
+                    (Some(id), _) => AdminKeySource::Secret(id),
+                    (None, Some(key)) => AdminKeySource::Literal(key),
+                    (None, None) => AdminKeySource::Literal(LOCAL_DEFAULT_SIGNING_KEY.into()),
+                },
             },
             queues: QueueUrls {
                 webhooks: var("WEBHOOK_QUEUE_URL"),

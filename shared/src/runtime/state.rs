@@ -5,6 +5,7 @@ use crate::adapters::admin_key::AdminKey;
 use crate::adapters::media_check::MediaInspector;
 use crate::adapters::providers::{cloud_api::CloudApi, sandbox::Sandbox, Providers};
 use crate::adapters::secrets::DeviceSecrets;
+use crate::adapters::signing_key::SigningKeys;
 use crate::domain::net::TargetPolicy;
 use crate::runtime::aws::AwsClients;
 use crate::runtime::clock::Clock;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub clock: Clock,
     pub store: Store,
     pub admin_key: Arc<AdminKey>,
+    /// The key that signs sign-in tokens (read once per instance).
+    pub signing_keys: Arc<SigningKeys>,
     /// Device credentials in Secrets Manager (cached per instance).
     pub device_secrets: Arc<DeviceSecrets>,
     /// WhatsApp providers (HTTP clients built once per instance).
@@ -31,6 +34,7 @@ impl AppState {
     pub fn new(config: Config, aws: AwsClients, clock: Clock) -> Self {
         let store = Store::new(aws.dynamo.clone(), config.table_name.clone());
         let admin_key = Arc::new(AdminKey::new(config.api.admin_key.clone()));
+        let signing_keys = Arc::new(SigningKeys::new(config.api.auth_signing_key.clone()));
         if config.api.expose_aws_call_counts {
             crate::runtime::metrics::record_consumed_capacity(true);
         }
@@ -63,6 +67,7 @@ impl AppState {
             clock,
             store,
             admin_key,
+            signing_keys,
             device_secrets,
             providers,
             media,

@@ -15,6 +15,7 @@ pub mod table;
 pub mod team;
 pub mod tenants;
 pub mod usage;
+pub mod users;
 pub mod webhooks;
 
 pub use table::cursor;
