@@ -22,6 +22,7 @@ mod rate_limits;
 mod routes;
 mod sandbox;
 mod sending;
+mod sign_in;
 mod team;
 mod webhooks;
 mod workers;

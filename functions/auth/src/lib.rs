@@ -166,7 +166,13 @@ pub struct Me {
 #[utoipa::path(get, path = "/api/auth/me", tag = "auth",
     security(("userJwt" = [])),
     responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
-async fn me(Session { state, claims, user }: Session) -> ApiResult<Json<Me>> {
+async fn me(
+    Session {
+        state,
+        claims,
+        user,
+    }: Session,
+) -> ApiResult<Json<Me>> {
     let (tenants, current) = flows::me(&state, &claims, &user).await?;
     let tenant = match &current {
         Some(t) => state.store.get_tenant(&t.id).await?.map(|t| TenantRef {

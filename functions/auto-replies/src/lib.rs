@@ -26,7 +26,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
     use wati_shared::domain::roles::Role::{Admin, Manager};
     use wati_shared::http::needs;
     OpenApiRouter::new()
-        .routes(needs(Manager, routes!(list_rules, create_rule, delete_rule)))
+        .routes(needs(
+            Manager,
+            routes!(list_rules, create_rule, delete_rule),
+        ))
         .routes(needs(Manager, routes!(update_rule)))
         .routes(needs(Manager, routes!(reply_log)))
         .routes(needs(Admin, routes!(get_ai_settings, put_ai_settings)))

@@ -14,13 +14,13 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wati_shared::domain::rate_limit::MAX_RATE_LIMIT_PER_MINUTE;
+use wati_shared::domain::roles::Role;
 use wati_shared::domain::validate;
 use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
-use wati_shared::domain::roles::Role;
-use wati_shared::http::{needs, Access};
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
+use wati_shared::http::{needs, Access};
 use wati_shared::store::api_keys::{
     ApiKeyInfo, CreateKeyOutcome, KeyChangeOutcome, KeyPatch, KeyStatus, MAX_LIVE_KEYS,
 };
@@ -36,10 +36,19 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(needs(Admin, routes!(update_key, revoke_key)))
         .routes(needs(Manager, routes!(usage::get_usage)))
         .routes(needs(Admin, routes!(team::add_member, team::list_members)))
-        .routes(needs(Admin, routes!(team::update_member, team::remove_member)))
+        .routes(needs(
+            Admin,
+            routes!(team::update_member, team::remove_member),
+        ))
         .routes(needs(Admin, routes!(team::password_reset)))
-        .routes(needs(Admin, routes!(devices::create_device, devices::list_devices)))
-        .routes(needs(Admin, routes!(devices::get_device, devices::delete_device)))
+        .routes(needs(
+            Admin,
+            routes!(devices::create_device, devices::list_devices),
+        ))
+        .routes(needs(
+            Admin,
+            routes!(devices::get_device, devices::delete_device),
+        ))
         .routes(needs(
             Admin,
             routes!(

@@ -91,9 +91,8 @@ pub fn verify(key: &SigningKey, token: &str, now: DateTime<Utc>) -> Result<Claim
     v.set_issuer(&[ISSUER]);
     v.validate_exp = false;
     v.set_required_spec_claims(&["iss", "sub", "exp"]);
-    let data =
-        jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&key.secret), &v)
-            .map_err(|_| TokenError::Invalid)?;
+    let data = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&key.secret), &v)
+        .map_err(|_| TokenError::Invalid)?;
     if data.claims.exp <= now.timestamp() {
         return Err(TokenError::Expired);
     }
@@ -112,11 +111,7 @@ pub fn token_hash(secret: &str) -> String {
 
 /// The lock-out: failures counted in a window that starts with the first of them. `Some`
 /// with the seconds to wait when sign-in is refused.
-pub fn locked_for(
-    failures: u32,
-    window_start: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Option<u64> {
+pub fn locked_for(failures: u32, window_start: DateTime<Utc>, now: DateTime<Utc>) -> Option<u64> {
     let ends = window_start + FAILURE_WINDOW;
     (failures >= MAX_FAILURES && now < ends).then(|| ((ends - now).num_seconds().max(1)) as u64)
 }
@@ -164,7 +159,10 @@ mod tests {
     #[test]
     fn refresh_tokens_split_at_the_dot() {
         let secret = "x".repeat(40);
-        assert_eq!(split_refresh(&format!("sid.{secret}")), Some(("sid", secret.as_str())));
+        assert_eq!(
+            split_refresh(&format!("sid.{secret}")),
+            Some(("sid", secret.as_str()))
+        );
         assert_eq!(split_refresh("sid.short"), None);
         assert_eq!(split_refresh("nodot"), None);
     }

@@ -47,7 +47,10 @@ impl FromRequestParts<AppState> for Authed {
         let Caller(caller) = Caller::from_request_parts(parts, state).await?;
         // A route that declares no role is for admins only.
         if parts.extensions.get::<RoleChecked>().is_none() {
-            caller.role.allows(Role::Admin).map_err(ApiError::forbidden)?;
+            caller
+                .role
+                .allows(Role::Admin)
+                .map_err(ApiError::forbidden)?;
         }
         Ok(Authed {
             state: state.clone(),
@@ -205,7 +208,9 @@ pub struct RoleChecked;
 pub async fn require_role(needed: Role, mut req: Request, next: Next) -> Response {
     let role = match req.extensions().get::<Caller>() {
         Some(Caller(p)) => p.role,
-        None => return ApiError::internal("role check without the auth middleware").into_response(),
+        None => {
+            return ApiError::internal("role check without the auth middleware").into_response()
+        }
     };
     if role < needed {
         return ApiError::forbidden(needs_message(needed)).into_response();

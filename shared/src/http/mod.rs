@@ -146,7 +146,9 @@ pub fn needs(
             let ext = ExtensionsBuilder::new()
                 .add("x-required-role", role.as_str())
                 .build();
-            op.extensions.get_or_insert_with(Default::default).merge(ext);
+            op.extensions
+                .get_or_insert_with(Default::default)
+                .merge(ext);
         }
     }
     let router = router.route_layer(middleware::from_fn(move |req, next| {

@@ -232,10 +232,8 @@ impl Config {
                 public_base_url: var("PUBLIC_BASE_URL")
                     .map(|v| http_url("PUBLIC_BASE_URL", v))
                     .transpose()?,
-                auth_signing_key: match (
-                    var("AUTH_SIGNING_KEY_SECRET_ID"),
-                    var("AUTH_SIGNING_KEY"),
-                ) {
+                auth_signing_key: match (var("AUTH_SIGNING_KEY_SECRET_ID"), var("AUTH_SIGNING_KEY"))
+                {
                     (Some(id), _) => AdminKeySource::Secret(id),
                     (None, Some(key)) => AdminKeySource::Literal(key),
                     (None, None) => AdminKeySource::Literal(LOCAL_DEFAULT_SIGNING_KEY.into()),

@@ -10,8 +10,8 @@ use super::usage::{release_in_transaction, reserve_in_transaction};
 use super::users::{new_user_items, AuthToken};
 use super::{from_item, s, Store, StoreError, StoreResult};
 use crate::domain::quota::Limit;
-use crate::domain::time;
 pub use crate::domain::roles::Role;
+use crate::domain::time;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -200,7 +200,12 @@ impl Store {
             return Ok(None);
         };
         let writes = vec![
-            table::delete(&self.table, &pk, &member_sk(member_id), Some(Cond::exists()))?,
+            table::delete(
+                &self.table,
+                &pk,
+                &member_sk(member_id),
+                Some(Cond::exists()),
+            )?,
             release_in_transaction(&self.table, tenant_id, Limit::Seats, now)?,
             // Members added before users existed kept their e-mail unique with this item.
             table::delete(&self.table, &pk, &member_email_sk(&member.email), None)?,

@@ -117,7 +117,11 @@ fn user_items(
     password_hash: Option<String>,
 ) -> StoreResult<Vec<TransactWriteItem>> {
     let listed = format!("{}#{}", time::iso(user.created_at), user.id);
-    let item = on_gsi1(keyed(user, user_pk(&user.id), USER_SK)?, USERS_GSI1PK, listed);
+    let item = on_gsi1(
+        keyed(user, user_pk(&user.id), USER_SK)?,
+        USERS_GSI1PK,
+        listed,
+    );
     let creds = Credentials {
         user_id: user.id.clone(),
         password_hash,
@@ -221,8 +225,12 @@ impl Store {
 
     /// Uses up a one-time token: only the request that deletes it may use it.
     pub async fn use_auth_token(&self, token_hash: &str) -> StoreResult<bool> {
-        self.delete_if(&auth_token_pk(token_hash), AUTH_TOKEN_SK, Some(Cond::exists()))
-            .await
+        self.delete_if(
+            &auth_token_pk(token_hash),
+            AUTH_TOKEN_SK,
+            Some(Cond::exists()),
+        )
+        .await
     }
 
     /// Tenants by id (those that exist).

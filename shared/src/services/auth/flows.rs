@@ -128,7 +128,9 @@ pub async fn start_session(
             .map(|m| m.tenant_id),
     };
     if tenant_id.is_none() && !user.super_admin {
-        return Err(AuthError::NotAMember("This user is not a member of any tenant"));
+        return Err(AuthError::NotAMember(
+            "This user is not a member of any tenant",
+        ));
     }
     let now = state.clock.now();
     let secret = new_secret()?;

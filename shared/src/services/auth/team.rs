@@ -85,8 +85,12 @@ pub async fn issue_reset(
     let member = state.store.get_team_member(tenant_id, member_id).await?;
     let member = member.ok_or(AuthError::NotFound("Member not found"))?;
     let now = state.clock.now();
-    let (stored, issued) =
-        new_token(TokenKind::PasswordReset, &member.id, tenant_id, now + RESET_TTL)?;
+    let (stored, issued) = new_token(
+        TokenKind::PasswordReset,
+        &member.id,
+        tenant_id,
+        now + RESET_TTL,
+    )?;
     state.store.put_auth_token(&stored).await?;
     Ok(issued)
 }
