@@ -19,6 +19,7 @@ mod media;
 mod plan_limits;
 mod quotas;
 mod rate_limits;
+mod roles;
 mod routes;
 mod sandbox;
 mod sending;
