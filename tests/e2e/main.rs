@@ -24,6 +24,7 @@ mod routes;
 mod sandbox;
 mod sending;
 mod sign_in;
+mod super_admin;
 mod team;
 mod webhooks;
 mod workers;

@@ -256,8 +256,15 @@ async fn one_user_in_two_tenants_switches_and_an_admin_resets_a_password() {
         );
 
     // Tenant A's admin (signed in) issues a reset link; the old password stops working.
-    let admin_a =
-        app.with_key(login(&app, "amy@agency.example", PASSWORD).await.ok()["token"].str());
+    let in_a = app
+        .anonymous()
+        .post(
+            "/api/auth/login",
+            json!({"email": "amy@agency.example", "password": PASSWORD, "tenantId": a.id}),
+        )
+        .await
+        .ok();
+    let admin_a = app.with_key(in_a["token"].str());
     let reset = admin_a
         .post_empty(&format!("/api/team/{id_in_a}/password-reset"))
         .await
@@ -307,4 +314,73 @@ async fn a_jwt_costs_at_most_one_aws_call_more_than_an_api_key() {
         assert!(j <= k + 1, "{path}: key {k} calls, JWT {j}");
         assert_eq!(by_key.body, by_jwt.body, "{path}");
     }
+}
+
+#[tokio::test]
+async fn the_audit_log_names_each_change_and_its_actor_newest_first() {
+    let (app, t) = TestApp::with_tenant("pro").await;
+    let (_, token) = invite(&t, "boss@acme.example", "admin").await;
+    let boss = accept(&app, &token).await;
+    let boss_id = boss["user"]["id"].string();
+    let boss = app.with_key(boss["token"].str());
+    let (agent_id, _) = invite(&boss, "new@acme.example", "agent").await;
+    boss.patch(&format!("/api/team/{agent_id}"), json!({"role": "manager"}))
+        .await
+        .ok();
+    t.delete(&format!("/api/keys/{}", t.key_id())).await.ok();
+    app.admin()
+        .patch(
+            &format!("/api/admin/tenants/{}", t.id),
+            json!({"plan": "agency"}),
+        )
+        .await
+        .ok();
+    for _ in 0..10 {
+        login(&app, "new@acme.example", "not the password")
+            .await
+            .expect_error(StatusCode::UNAUTHORIZED, "Invalid e-mail or password");
+    }
+    // The tenant's only key is revoked: the admin reads the log signed in.
+    let page = boss.get("/api/audit-log?limit=100").await;
+    assert_eq!(
+        page.count("x-aws-calls"),
+        2,
+        "the session read and one query"
+    );
+    let entries = page.body["entries"].array().clone();
+    let seen: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| (e["action"].str(), e["actor"]["type"].str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("signin.locked", "system"),
+            ("tenant.updated", "platform"),
+            ("key.revoked", "key"),
+            ("member.role_changed", "user"),
+            ("member.invited", "user"),
+            ("member.invited", "key"),
+        ]
+    );
+    assert_eq!(entries[1]["before"]["plan"], "pro");
+    assert_eq!(entries[1]["after"]["plan"], "agency");
+    assert_eq!(entries[3]["actor"]["id"], boss_id.as_str());
+    assert_eq!(entries[3]["target"], format!("member:{agent_id}"));
+    assert_eq!(
+        (
+            entries[3]["before"]["role"].str(),
+            entries[3]["after"]["role"].str()
+        ),
+        ("agent", "manager")
+    );
+    // Paged: the same entries, a page at a time.
+    assert_eq!(
+        boss.all_pages("/api/audit-log?limit=2", "entries").await,
+        entries
+    );
+}
+
+async fn t_id(_app: &TestApp, user: &Api) -> String {
+    user.get_ok("/api/auth/me").await["tenant"]["id"].string()
 }

@@ -157,6 +157,16 @@ pub async fn create_device(
         CreateDeviceOutcome::Created => {
             tracing::info!(device_id = %id, provider = device.provider.as_str(), "device connected");
             let base = base_url(&state, &headers);
+            let after = Some(serde_json::json!(view(device.clone(), None)));
+            crate::audit::note(
+                &state,
+                &caller,
+                "device.added",
+                format!("device:{id}"),
+                None,
+                after,
+            )
+            .await?;
             Ok((
                 StatusCode::CREATED,
                 Json(DeviceEnvelope {
@@ -244,6 +254,8 @@ pub async fn delete_device(
         return Err(ApiError::not_found("Device not found"));
     }
     tracing::info!(device_id = %device.id, "device deleted");
+    let target = format!("device:{}", device.id);
+    crate::audit::note(&state, &caller, "device.removed", target, None, None).await?;
     let base = base_url(&state, &headers);
     let mut device = view(device, base.as_deref());
     device.status = DeviceStatus::Disconnected;

@@ -1,6 +1,7 @@
 //! Tenant settings: API keys, devices, usage, the outbound webhook and its delivery log
 //! and the Team Inbox members. Every route needs a tenant API key.
 
+pub mod audit;
 pub mod deliveries;
 pub mod webhooks;
 
@@ -41,6 +42,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
             routes!(team::update_member, team::remove_member),
         ))
         .routes(needs(Admin, routes!(team::password_reset)))
+        .routes(needs(Admin, routes!(audit::audit_log)))
         .routes(needs(
             Admin,
             routes!(devices::create_device, devices::list_devices),
@@ -116,13 +118,18 @@ async fn create_key(
         .create_api_key(&caller.tenant_id, &name, limit, now)
         .await?
     {
-        CreateKeyOutcome::Created(k) => Ok((
-            StatusCode::CREATED,
-            Json(CreatedKey {
-                api_key: k.key,
-                key: k.info,
-            }),
-        )),
+        CreateKeyOutcome::Created(k) => {
+            let after = Some(serde_json::json!(k.info));
+            let target = format!("key:{}", k.info.id);
+            audit::note(&state, &caller, "key.created", target, None, after).await?;
+            Ok((
+                StatusCode::CREATED,
+                Json(CreatedKey {
+                    api_key: k.key,
+                    key: k.info,
+                }),
+            ))
+        }
         CreateKeyOutcome::TooManyKeys => Err(ApiError::conflict(format!(
             "API key limit reached ({MAX_LIVE_KEYS} active or disabled keys): revoke one first"
         ))),
@@ -191,7 +198,15 @@ async fn update_key(
         .store
         .update_api_key(&caller.tenant_id, &id, &patch)
         .await?;
-    changed(outcome, "API key is revoked and can no longer be changed")
+    let out = changed(outcome, "API key is revoked and can no longer be changed")?;
+    let action = match patch.status {
+        Some(KeyStatus::Disabled) => "key.disabled",
+        Some(KeyStatus::Active) => "key.enabled",
+        _ => "key.updated",
+    };
+    let after = Some(serde_json::json!(out.0.key));
+    audit::note(&state, &caller, action, format!("key:{id}"), None, after).await?;
+    Ok(out)
 }
 
 /// Revoke a key for good.
@@ -208,5 +223,15 @@ async fn revoke_key(
         .store
         .revoke_api_key(&caller.tenant_id, &id, now)
         .await?;
-    changed(outcome, "API key is already revoked")
+    let out = changed(outcome, "API key is already revoked")?;
+    audit::note(
+        &state,
+        &caller,
+        "key.revoked",
+        format!("key:{id}"),
+        None,
+        None,
+    )
+    .await?;
+    Ok(out)
 }

@@ -15,6 +15,9 @@ use wati_shared::services::auth::team::{self, Invited, IssuedToken};
 use wati_shared::store::team::{Member, Role};
 use wati_shared::AppState;
 
+use crate::audit::note;
+use serde_json::json;
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddMemberRequest {
@@ -78,13 +81,17 @@ pub async fn add_member(
     let role = req.role.unwrap_or(Role::Agent);
     let plan = (caller.plan, &caller.limits);
     match team::invite(&state, &caller.tenant_id, plan, email, name, role).await? {
-        Invited::Invited(member, token) => Ok((
-            StatusCode::CREATED,
-            Json(InvitedMember {
-                member,
-                invitation: link(&state, &headers, "accept-invitation", token),
-            }),
-        )),
+        Invited::Invited(member, token) => {
+            let (target, after) = (format!("member:{}", member.id), Some(json!(member)));
+            note(&state, &caller, "member.invited", target, None, after).await?;
+            Ok((
+                StatusCode::CREATED,
+                Json(InvitedMember {
+                    member,
+                    invitation: link(&state, &headers, "accept-invitation", token),
+                }),
+            ))
+        }
         Invited::SeatLimitReached { cap } => Err(ApiError::conflict(limit_reached_message(
             Limit::Seats,
             cap,
@@ -127,7 +134,20 @@ pub async fn update_member(
         .set_member_role(&caller.tenant_id, &id, req.role)
         .await?
     {
-        Some((_, member)) => Ok(Json(MemberEnvelope { member })),
+        Some((before, member)) => {
+            let (b, a) = (json!({"role": before}), json!({"role": member.role}));
+            let target = format!("member:{id}");
+            note(
+                &state,
+                &caller,
+                "member.role_changed",
+                target,
+                Some(b),
+                Some(a),
+            )
+            .await?;
+            Ok(Json(MemberEnvelope { member }))
+        }
         None => Err(ApiError::not_found("Member not found")),
     }
 }
@@ -146,7 +166,19 @@ pub async fn remove_member(
         .remove_team_member(&caller.tenant_id, &id, state.clock.now())
         .await?
     {
-        Some(member) => Ok(Json(MemberEnvelope { member })),
+        Some(member) => {
+            let before = Some(json!(member));
+            note(
+                &state,
+                &caller,
+                "member.removed",
+                format!("member:{id}"),
+                before,
+                None,
+            )
+            .await?;
+            Ok(Json(MemberEnvelope { member }))
+        }
         None => Err(ApiError::not_found("Member not found")),
     }
 }
@@ -161,6 +193,16 @@ pub async fn password_reset(
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Invitation>)> {
     let token = team::issue_reset(&state, &caller.tenant_id, &id).await?;
+    let target = format!("member:{id}");
+    note(
+        &state,
+        &caller,
+        "member.password_reset_issued",
+        target,
+        None,
+        None,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(link(&state, &headers, "reset-password", token)),

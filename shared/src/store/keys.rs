@@ -269,3 +269,9 @@ pub fn login_failures_pk(email: &str) -> String {
     format!("LOGINFAIL#{email}")
 }
 pub const LOGIN_FAILURES_SK: &str = "LOGINFAIL";
+/// A tenant's audit log: `TENANT#<t>#AUDIT` / `AUDIT#<entryId>` (UUIDv7: time order, read
+/// newest first).
+pub fn audit_pk(tenant_id: &str) -> String {
+    format!("TENANT#{tenant_id}#AUDIT")
+}
+pub const AUDIT_PREFIX: &str = "AUDIT#";

@@ -3,6 +3,7 @@
 //! No request path scans; every read is a `GetItem`, a `Query` on a key, or a batch of them.
 
 pub mod api_keys;
+pub mod audit;
 pub mod auto_replies;
 pub mod campaigns;
 pub mod contact_lists;

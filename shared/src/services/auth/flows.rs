@@ -6,6 +6,8 @@ use crate::domain::passwords;
 use crate::domain::sessions::{self, Claims, FAILURE_WINDOW, SESSION_TTL};
 use crate::domain::validate;
 use crate::runtime::state::AppState;
+use crate::services::audit;
+use crate::store::audit::Actor;
 use crate::store::users::{Rotation, Session, TokenKind, User};
 
 fn new_secret() -> Result<String, AuthError> {
@@ -180,6 +182,9 @@ pub async fn login(
             .await?;
         if count == sessions::MAX_FAILURES {
             tracing::warn!(email = %email, "sign-in locked after repeated failures");
+            if let Some(c) = &creds {
+                locked(state, &c.user_id).await?;
+            }
         }
         return Err(AuthError::InvalidCredentials);
     }
@@ -189,6 +194,25 @@ pub async fn login(
     };
     let user = user(state, &creds.user_id).await?;
     start_session(state, &user, tenant_id).await
+}
+
+/// Notes a lock-out in the audit log of every tenant the user belongs to.
+async fn locked(state: &AppState, user_id: &str) -> Result<(), AuthError> {
+    for m in state.store.memberships_of(user_id).await? {
+        let target = format!("member:{user_id}");
+        let actor = Actor::system();
+        audit::record(
+            state,
+            &m.tenant_id,
+            actor,
+            "signin.locked",
+            target,
+            None,
+            None,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// A refresh token for new tokens (and a new refresh token).

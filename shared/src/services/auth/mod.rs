@@ -7,6 +7,7 @@
 pub mod caller;
 pub mod flows;
 pub mod team;
+pub mod users;
 
 use crate::adapters::signing_key::SigningKeyError;
 use crate::domain::plans::Plan;
