@@ -384,3 +384,35 @@ async fn the_audit_log_names_each_change_and_its_actor_newest_first() {
 async fn t_id(_app: &TestApp, user: &Api) -> String {
     user.get_ok("/api/auth/me").await["tenant"]["id"].string()
 }
+
+#[tokio::test]
+async fn the_openapi_document_states_both_credentials_and_each_role() {
+    let app = TestApp::start().await;
+    let doc = app.anonymous().get_ok("/api/openapi.json").await;
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["apiKey"]["bearerFormat"], "wati_…");
+    assert_eq!(schemes["userJwt"]["bearerFormat"], "JWT");
+    let contacts = &doc["paths"]["/api/contacts"];
+    assert_eq!(
+        contacts["get"]["security"],
+        json!([{"apiKey": []}, {"userJwt": []}])
+    );
+    assert_eq!(contacts["get"]["x-required-role"], "agent");
+    assert_eq!(contacts["post"]["x-required-role"], "manager");
+    assert_eq!(
+        doc["paths"]["/api/keys"]["post"]["x-required-role"],
+        "admin"
+    );
+    assert_eq!(
+        doc["paths"]["/api/auth/login"]["post"]["security"],
+        Value::Null
+    );
+    assert_eq!(
+        doc["paths"]["/api/auth/me"]["get"]["security"],
+        json!([{"userJwt": []}])
+    );
+    assert_eq!(
+        doc["paths"]["/api/admin/tenants"]["get"]["security"],
+        json!([{"platformAdmin": []}, {"userJwt": []}])
+    );
+}

@@ -83,6 +83,15 @@ impl AppState {
                 "PLATFORM_ADMIN_KEY is not set: using the local development default key"
             );
         }
+        if config.api.auth_signing_key
+            == crate::runtime::config::AdminKeySource::Literal(
+                crate::runtime::config::LOCAL_DEFAULT_SIGNING_KEY.into(),
+            )
+        {
+            tracing::warn!(
+                "AUTH_SIGNING_KEY is not set: sign-in tokens use the local development default key"
+            );
+        }
         if config.outbound.allow_loopback_targets {
             tracing::warn!(
                 "ALLOW_LOOPBACK_TARGETS is on: media URLs may point at this machine (local development only)"
