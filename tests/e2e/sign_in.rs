@@ -381,10 +381,6 @@ async fn the_audit_log_names_each_change_and_its_actor_newest_first() {
     );
 }
 
-async fn t_id(_app: &TestApp, user: &Api) -> String {
-    user.get_ok("/api/auth/me").await["tenant"]["id"].string()
-}
-
 #[tokio::test]
 async fn the_openapi_document_states_both_credentials_and_each_role() {
     let app = TestApp::start().await;
