@@ -13,6 +13,7 @@ mod cli;
 mod contact_lists;
 mod contacts;
 mod devices;
+mod external_identity;
 mod inbound;
 mod lambda_events;
 mod media;

@@ -5,6 +5,7 @@
 pub mod admin_key;
 pub mod ai;
 pub mod http_client;
+pub mod jwks;
 pub mod media_check;
 pub mod providers;
 pub mod queues;

@@ -99,6 +99,45 @@ pub fn verify(key: &SigningKey, token: &str, now: DateTime<Utc>) -> Result<Claim
     Ok(data.claims)
 }
 
+/// What an outside issuer's token must carry: its subject's e-mail.
+#[derive(Debug, Deserialize)]
+struct ExternalClaims {
+    email: Option<String>,
+    exp: i64,
+}
+
+/// The e-mail of an outside issuer's token: signed by `key` with an asymmetric algorithm,
+/// from `issuer`, for `audience`, unexpired at `now`.
+pub fn verify_external(
+    key: &DecodingKey,
+    token: &str,
+    issuer: &str,
+    audience: &str,
+    now: DateTime<Utc>,
+) -> Result<String, TokenError> {
+    use jsonwebtoken::AlgorithmFamily;
+    let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
+    // Never a shared-secret algorithm: the provider's keys are public.
+    let shared_secret = matches!(
+        header.alg,
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+    );
+    if shared_secret || key.family() == AlgorithmFamily::Hmac {
+        return Err(TokenError::Invalid);
+    }
+    let mut v = Validation::new(header.alg);
+    v.set_issuer(&[issuer]);
+    v.set_audience(&[audience]);
+    v.validate_exp = false;
+    v.set_required_spec_claims(&["iss", "aud", "exp"]);
+    let data =
+        jsonwebtoken::decode::<ExternalClaims>(token, key, &v).map_err(|_| TokenError::Invalid)?;
+    if data.claims.exp <= now.timestamp() {
+        return Err(TokenError::Expired);
+    }
+    data.claims.email.ok_or(TokenError::Invalid)
+}
+
 /// A refresh token is `<sessionId>.<secret>`; only the secret's SHA-256 is stored.
 pub fn split_refresh(token: &str) -> Option<(&str, &str)> {
     let (sid, secret) = token.trim().split_once('.')?;

@@ -68,7 +68,12 @@ pub async fn require_api_key(
     next: Next,
 ) -> Response {
     if let Some(token) = bearer_jwt(req.headers()) {
-        return match caller::tenant_caller(&state, &token).await {
+        let hint = req
+            .headers()
+            .get("x-tenant-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        return match caller::tenant_caller(&state, &token, hint.as_deref()).await {
             Ok(user) => {
                 tracing::Span::current().record("tenant_id", user.tenant_id.as_str());
                 req.extensions_mut().insert(Caller(Principal {

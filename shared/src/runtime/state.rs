@@ -22,6 +22,8 @@ pub struct AppState {
     pub admin_key: Arc<AdminKey>,
     /// The key that signs sign-in tokens (read once per instance).
     pub signing_keys: Arc<SigningKeys>,
+    /// An outside identity provider's keys, when one is configured.
+    pub jwks: Option<Arc<crate::adapters::jwks::Jwks>>,
     /// Device credentials in Secrets Manager (cached per instance).
     pub device_secrets: Arc<DeviceSecrets>,
     /// WhatsApp providers (HTTP clients built once per instance).
@@ -35,6 +37,11 @@ impl AppState {
         let store = Store::new(aws.dynamo.clone(), config.table_name.clone());
         let admin_key = Arc::new(AdminKey::new(config.api.admin_key.clone()));
         let signing_keys = Arc::new(SigningKeys::new(config.api.auth_signing_key.clone()));
+        let jwks = config
+            .api
+            .external_identity
+            .clone()
+            .map(|i| Arc::new(crate::adapters::jwks::Jwks::new(i)));
         if config.api.expose_aws_call_counts {
             crate::runtime::metrics::record_consumed_capacity(true);
         }
@@ -68,6 +75,7 @@ impl AppState {
             store,
             admin_key,
             signing_keys,
+            jwks,
             device_secrets,
             providers,
             media,
