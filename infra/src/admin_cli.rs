@@ -13,8 +13,16 @@ pub const USAGE: &str = "usage:
   wati-admin tenant list [--limit N] [--cursor CURSOR]
   wati-admin tenant get ID
   wati-admin tenant update ID [--name NAME] [--plan PLAN] [--suspended true|false]
+  wati-admin user create --email EMAIL [--name NAME] [--password PASSWORD] [--super-admin]
+  wati-admin user list [--limit N] [--cursor CURSOR]
+  wati-admin user reset-password --email EMAIL [--password PASSWORD]
+
+A password left out is generated and printed once. Resetting one ends the user's sessions.
 
 Configuration comes from the environment (TABLE_NAME, AWS_REGION, AWS_ENDPOINT_URL_*).";
+
+/// Flags without a value.
+const SWITCHES: &[&str] = &["super-admin"];
 
 /// `--flag value` pairs and the remaining positional arguments.
 fn split_flags(args: &[String]) -> Result<(HashMap<String, String>, Vec<String>), String> {
@@ -23,6 +31,10 @@ fn split_flags(args: &[String]) -> Result<(HashMap<String, String>, Vec<String>)
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if let Some(name) = a.strip_prefix("--") {
+            if SWITCHES.contains(&name) {
+                flags.insert(name.to_string(), "true".to_string());
+                continue;
+            }
             let value = it
                 .next()
                 .ok_or_else(|| format!("--{name} needs a value\n\n{USAGE}"))?;
@@ -48,6 +60,9 @@ fn plan(flags: &HashMap<String, String>) -> Result<Option<Plan>, String> {
 pub async fn run(state: &AppState, args: &[String]) -> Result<String, String> {
     let (flags, pos) = split_flags(args)?;
     let words: Vec<&str> = pos.iter().map(String::as_str).collect();
+    if words.first() == Some(&"user") {
+        return crate::user_cli::run(state, &flags, &words[1..], USAGE).await;
+    }
     if !matches!(words.first(), Some(&"tenant")) {
         return Err(USAGE.to_string());
     }
@@ -67,16 +82,7 @@ pub async fn run(state: &AppState, args: &[String]) -> Result<String, String> {
             )
         }
         ["list"] => {
-            let page = PageParams {
-                limit: flags
-                    .get("limit")
-                    .map(|l| {
-                        l.parse()
-                            .map_err(|_| "--limit must be a number".to_string())
-                    })
-                    .transpose()?,
-                cursor: flags.get("cursor").cloned(),
-            };
+            let page = page_params(&flags)?;
             pretty(
                 &fn_admin::list_tenants_inner(state, &page)
                     .await
@@ -113,6 +119,20 @@ pub async fn run(state: &AppState, args: &[String]) -> Result<String, String> {
     out
 }
 
-fn pretty<T: serde::Serialize>(v: &T) -> Result<String, String> {
+pub(crate) fn pretty<T: serde::Serialize>(v: &T) -> Result<String, String> {
     serde_json::to_string_pretty(v).map_err(|e| e.to_string())
+}
+
+/// `--limit` and `--cursor`.
+pub(crate) fn page_params(flags: &HashMap<String, String>) -> Result<PageParams, String> {
+    Ok(PageParams {
+        limit: flags
+            .get("limit")
+            .map(|l| {
+                l.parse()
+                    .map_err(|_| "--limit must be a number".to_string())
+            })
+            .transpose()?,
+        cursor: flags.get("cursor").cloned(),
+    })
 }

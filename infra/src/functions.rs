@@ -33,8 +33,9 @@ impl Functions {
 type BuildHandler = fn(AppState) -> Handler;
 
 pub fn registry(state: &AppState) -> Functions {
-    let handlers: [(&str, BuildHandler); 15] = [
+    let handlers: [(&str, BuildHandler); 16] = [
         ("functions/admin", fn_admin::handler),
+        ("functions/auth", fn_auth::handler),
         ("functions/settings", fn_settings::handler),
         ("functions/contacts", fn_contacts::handler),
         ("functions/contacts", fn_contacts::sweep::handler),

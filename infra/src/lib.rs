@@ -13,3 +13,4 @@ pub mod functions;
 pub mod local;
 pub mod routing;
 pub mod template;
+pub mod user_cli;

@@ -193,11 +193,18 @@ pub async fn update_tenant_inner(
         limits: req.limits,
     };
     let now = state.clock.now();
+    let before = state.store.get_tenant(id).await?;
     let tenant = state
         .store
         .update_tenant(id, &patch, now)
         .await?
         .ok_or_else(|| ApiError::not_found("Tenant not found"))?;
+    // Plan, limits and suspension are access: the tenant's audit log keeps each change.
+    let shown = |t: &Tenant| serde_json::json!({"name": t.name, "plan": t.plan, "suspended": t.suspended, "limits": t.limits});
+    let (b, a) = (before.as_ref().map(shown), Some(shown(&tenant)));
+    let actor = wati_shared::store::audit::Actor::platform();
+    wati_shared::services::audit::record(state, id, actor, "tenant.updated", "tenant", b, a)
+        .await?;
     tracing::info!(tenant_id = %tenant.id, plan = %tenant.plan, suspended = tenant.suspended, "tenant updated");
     Ok(TenantEnvelope {
         tenant: tenant.into(),

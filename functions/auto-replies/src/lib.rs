@@ -23,11 +23,16 @@ mod ai_settings;
 pub use ai_settings::*;
 
 pub fn routes() -> OpenApiRouter<AppState> {
+    use wati_shared::domain::roles::Role::{Admin, Manager};
+    use wati_shared::http::needs;
     OpenApiRouter::new()
-        .routes(routes!(list_rules, create_rule, delete_rule))
-        .routes(routes!(update_rule))
-        .routes(routes!(reply_log))
-        .routes(routes!(get_ai_settings, put_ai_settings))
+        .routes(needs(
+            Manager,
+            routes!(list_rules, create_rule, delete_rule),
+        ))
+        .routes(needs(Manager, routes!(update_rule)))
+        .routes(needs(Manager, routes!(reply_log)))
+        .routes(needs(Admin, routes!(get_ai_settings, put_ai_settings)))
 }
 
 wati_shared::http_function!(Access::TenantKey);

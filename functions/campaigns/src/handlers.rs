@@ -17,12 +17,14 @@ use wati_shared::store::campaigns::Campaign;
 use wati_shared::AppState;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    use wati_shared::domain::roles::Role::Manager;
+    use wati_shared::http::needs;
     OpenApiRouter::new()
-        .routes(routes!(create_campaign, list_campaigns))
-        .routes(routes!(get_campaign))
-        .routes(routes!(list_recipients))
-        .routes(routes!(run_campaign))
-        .routes(routes!(cancel_campaign))
+        .routes(needs(Manager, routes!(create_campaign, list_campaigns)))
+        .routes(needs(Manager, routes!(get_campaign)))
+        .routes(needs(Manager, routes!(list_recipients)))
+        .routes(needs(Manager, routes!(run_campaign)))
+        .routes(needs(Manager, routes!(cancel_campaign)))
 }
 
 fn not_found() -> ApiError {

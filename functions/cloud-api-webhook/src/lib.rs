@@ -31,7 +31,11 @@ fn public_routes() -> OpenApiRouter<AppState> {
 }
 
 fn keyed_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(sandbox_inbound))
+    // Simulates a customer on a device: an admin's tool.
+    OpenApiRouter::new().routes(wati_shared::http::needs(
+        wati_shared::domain::roles::Role::Admin,
+        routes!(sandbox_inbound),
+    ))
 }
 
 /// This function's Lambda handler: its Router (see `wati_shared::lambda`).

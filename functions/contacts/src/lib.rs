@@ -4,7 +4,8 @@
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use wati_shared::http::Access;
+use wati_shared::domain::roles::Role;
+use wati_shared::http::{needs, Access};
 use wati_shared::AppState;
 
 pub mod bulk;
@@ -14,19 +15,24 @@ pub mod members;
 pub mod sweep;
 
 pub fn routes() -> OpenApiRouter<AppState> {
+    // Agents read contacts; changing them is for managers.
+    use Role::{Agent, Manager};
     OpenApiRouter::new()
-        .routes(routes!(
-            contacts::list_contacts,
-            bulk::upsert_contacts,
-            bulk::delete_contacts
+        .routes(needs(Agent, routes!(contacts::list_contacts)))
+        .routes(needs(
+            Manager,
+            routes!(bulk::upsert_contacts, bulk::delete_contacts),
         ))
-        .routes(routes!(contacts::get_contact, contacts::update_contact))
-        .routes(routes!(lists::create_list, lists::list_lists))
-        .routes(routes!(lists::get_list, lists::delete_list))
-        .routes(routes!(
-            members::list_members,
-            members::add_members,
-            members::remove_members
+        .routes(needs(Agent, routes!(contacts::get_contact)))
+        .routes(needs(Manager, routes!(contacts::update_contact)))
+        .routes(needs(Agent, routes!(lists::list_lists)))
+        .routes(needs(Manager, routes!(lists::create_list)))
+        .routes(needs(Agent, routes!(lists::get_list)))
+        .routes(needs(Manager, routes!(lists::delete_list)))
+        .routes(needs(Agent, routes!(members::list_members)))
+        .routes(needs(
+            Manager,
+            routes!(members::add_members, members::remove_members),
         ))
 }
 

@@ -4,7 +4,8 @@
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use wati_shared::http::Access;
+use wati_shared::domain::roles::Role;
+use wati_shared::http::{needs, Access};
 use wati_shared::AppState;
 
 mod lookup;
@@ -17,9 +18,9 @@ pub use send::*;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(send))
-        .routes(routes!(send_media))
-        .routes(routes!(get_message))
+        .routes(needs(Role::Manager, routes!(send)))
+        .routes(needs(Role::Manager, routes!(send_media)))
+        .routes(needs(Role::Manager, routes!(get_message)))
 }
 
 wati_shared::http_function!(Access::PublicApi);

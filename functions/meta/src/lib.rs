@@ -78,6 +78,7 @@ pub fn own_openapi() -> OpenApi {
 pub fn openapi() -> OpenApi {
     let mut doc = own_openapi();
     doc.merge(fn_admin::openapi());
+    doc.merge(fn_auth::openapi());
     doc.merge(fn_settings::openapi());
     doc.merge(fn_auto_replies::openapi());
     doc.merge(fn_contacts::openapi());
@@ -89,8 +90,11 @@ pub fn openapi() -> OpenApi {
         .title("WATI Pro API")
         .version(env!("CARGO_PKG_VERSION"))
         .description(Some(
-            "Multi-tenant WhatsApp business messaging. Authenticate with \
-             `Authorization: Bearer wati_…`; errors are `{\"error\": \"…\"}`.",
+            "Multi-tenant WhatsApp business messaging. Authenticate with an API key \
+             (`Authorization: Bearer wati_…`, the tenant's admin) or a signed-in user's \
+             token (`Authorization: Bearer <JWT from /api/auth/login>`, with the member's \
+             role: see each operation's `x-required-role`); errors are \
+             `{\"error\": \"…\"}`.",
         ))
         .build();
     doc.servers = Some(vec![ServerBuilder::new().url("/").build()]);
@@ -101,6 +105,15 @@ pub fn openapi() -> OpenApi {
             Http::builder()
                 .scheme(HttpAuthScheme::Bearer)
                 .bearer_format("wati_…")
+                .build(),
+        ),
+    );
+    components.add_security_scheme(
+        "userJwt",
+        SecurityScheme::Http(
+            Http::builder()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
                 .build(),
         ),
     );

@@ -15,7 +15,7 @@ use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
-use wati_shared::http::ApiPath;
+use wati_shared::http::{public_base_url, ApiPath};
 use wati_shared::services::gateway;
 use wati_shared::store::devices::{CreateDeviceOutcome, Device};
 use wati_shared::AppState;
@@ -48,36 +48,6 @@ wati_shared::envelope!(DeviceEnvelope, device: DeviceView);
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeviceList {
     pub devices: Vec<DeviceView>,
-}
-
-/// The public base URL: `PUBLIC_BASE_URL`, else the request's (forwarded) host.
-pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> Option<String> {
-    if let Some(base) = &state.config.api.public_base_url {
-        return Some(base.clone());
-    }
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    };
-    let host = header("x-forwarded-host")
-        .or_else(|| header("host"))
-        .filter(|h| {
-            h.len() <= 255
-                && h.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        })?;
-    let local =
-        host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]");
-    let proto = match header("x-forwarded-proto") {
-        Some(p) if p == "http" || p == "https" => p,
-        _ if local => "http",
-        _ => "https",
-    };
-    Some(format!("{proto}://{host}"))
 }
 
 fn view(d: Device, base: Option<&str>) -> DeviceView {
@@ -174,7 +144,7 @@ pub async fn create_device(
     }
     match outcome? {
         CreateDeviceOutcome::Created => {
-            let base = base_url(&state, &headers);
+            let base = public_base_url(&state, &headers);
             if device.provider == ProviderKind::WhatsappWeb {
                 let url = gateway::webhook_url(base.as_deref().unwrap_or_default(), &device);
                 if let Err(e) = gateway::start(&state, &device, &url).await {
@@ -183,6 +153,16 @@ pub async fn create_device(
                 }
             }
             tracing::info!(device_id = %id, provider = device.provider.as_str(), "device connected");
+            let after = Some(serde_json::json!(view(device.clone(), None)));
+            crate::audit::note(
+                &state,
+                &caller,
+                "device.added",
+                format!("device:{id}"),
+                None,
+                after,
+            )
+            .await?;
             Ok((
                 StatusCode::CREATED,
                 Json(DeviceEnvelope {
@@ -218,7 +198,7 @@ pub async fn list_devices(
     Authed { state, caller }: Authed,
     headers: HeaderMap,
 ) -> ApiResult<Json<DeviceList>> {
-    let base = base_url(&state, &headers);
+    let base = public_base_url(&state, &headers);
     let devices = state.store.list_devices(&caller.tenant_id).await?;
     Ok(Json(DeviceList {
         devices: devices
@@ -249,7 +229,7 @@ pub async fn get_device(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<DeviceEnvelope>> {
     let device = find(&state, &caller.tenant_id, &id).await?;
-    let base = base_url(&state, &headers);
+    let base = public_base_url(&state, &headers);
     Ok(Json(DeviceEnvelope {
         device: view(device, base.as_deref()),
     }))
@@ -284,7 +264,9 @@ pub async fn delete_device(
         return Err(ApiError::not_found("Device not found"));
     }
     tracing::info!(device_id = %device.id, "device deleted");
-    let base = base_url(&state, &headers);
+    let target = format!("device:{}", device.id);
+    crate::audit::note(&state, &caller, "device.removed", target, None, None).await?;
+    let base = public_base_url(&state, &headers);
     let mut device = view(device, base.as_deref());
     device.status = DeviceStatus::Disconnected;
     Ok(Json(DeviceEnvelope { device }))

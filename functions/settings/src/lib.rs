@@ -1,6 +1,7 @@
 //! Tenant settings: API keys, devices, usage, the outbound webhook and its delivery log
 //! and the Team Inbox members. Every route needs a tenant API key.
 
+pub mod audit;
 pub mod deliveries;
 pub mod webhooks;
 
@@ -14,13 +15,13 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wati_shared::domain::rate_limit::MAX_RATE_LIMIT_PER_MINUTE;
+use wati_shared::domain::roles::Role;
 use wati_shared::domain::validate;
 use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
-use wati_shared::http::Access;
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
-use wati_shared::http::ApiPath;
+use wati_shared::http::{needs, Access, ApiPath};
 use wati_shared::store::api_keys::{
     ApiKeyInfo, CreateKeyOutcome, KeyChangeOutcome, KeyPatch, KeyStatus, MAX_LIVE_KEYS,
 };
@@ -30,28 +31,43 @@ pub mod team;
 pub mod usage;
 
 pub fn routes() -> OpenApiRouter<AppState> {
+    use Role::{Admin, Manager};
     OpenApiRouter::new()
-        .routes(routes!(create_key, list_keys))
-        .routes(routes!(update_key, revoke_key))
-        .routes(routes!(usage::get_usage))
-        .routes(routes!(team::add_member, team::list_members))
-        .routes(routes!(team::remove_member))
-        .routes(routes!(devices::create_device, devices::list_devices))
-        .routes(routes!(devices::get_device, devices::delete_device))
-        .routes(routes!(pairing::get_qr))
-        .routes(routes!(pairing::pairing_code))
-        .routes(routes!(pairing::restart))
-        .routes(routes!(pairing::logout))
-        .routes(routes!(
-            webhooks::put_webhook,
-            webhooks::get_webhook,
-            webhooks::delete_webhook
+        .routes(needs(Admin, routes!(create_key, list_keys)))
+        .routes(needs(Admin, routes!(update_key, revoke_key)))
+        .routes(needs(Manager, routes!(usage::get_usage)))
+        .routes(needs(Admin, routes!(team::add_member, team::list_members)))
+        .routes(needs(
+            Admin,
+            routes!(team::update_member, team::remove_member),
         ))
-        .routes(routes!(webhooks::rotate_secret))
-        .routes(routes!(webhooks::test_webhook))
-        .routes(routes!(deliveries::list_deliveries))
-        .routes(routes!(deliveries::get_delivery))
-        .routes(routes!(deliveries::redeliver))
+        .routes(needs(Admin, routes!(team::password_reset)))
+        .routes(needs(Admin, routes!(audit::audit_log)))
+        .routes(needs(
+            Admin,
+            routes!(devices::create_device, devices::list_devices),
+        ))
+        .routes(needs(
+            Admin,
+            routes!(devices::get_device, devices::delete_device),
+        ))
+        .routes(needs(Admin, routes!(pairing::get_qr)))
+        .routes(needs(Admin, routes!(pairing::pairing_code)))
+        .routes(needs(Admin, routes!(pairing::restart)))
+        .routes(needs(Admin, routes!(pairing::logout)))
+        .routes(needs(
+            Admin,
+            routes!(
+                webhooks::put_webhook,
+                webhooks::get_webhook,
+                webhooks::delete_webhook
+            ),
+        ))
+        .routes(needs(Admin, routes!(webhooks::rotate_secret)))
+        .routes(needs(Admin, routes!(webhooks::test_webhook)))
+        .routes(needs(Admin, routes!(deliveries::list_deliveries)))
+        .routes(needs(Admin, routes!(deliveries::get_delivery)))
+        .routes(needs(Admin, routes!(deliveries::redeliver)))
 }
 
 wati_shared::http_function!(Access::TenantKey);
@@ -106,13 +122,18 @@ async fn create_key(
         .create_api_key(&caller.tenant_id, &name, limit, now)
         .await?
     {
-        CreateKeyOutcome::Created(k) => Ok((
-            StatusCode::CREATED,
-            Json(CreatedKey {
-                api_key: k.key,
-                key: k.info,
-            }),
-        )),
+        CreateKeyOutcome::Created(k) => {
+            let after = Some(serde_json::json!(k.info));
+            let target = format!("key:{}", k.info.id);
+            audit::note(&state, &caller, "key.created", target, None, after).await?;
+            Ok((
+                StatusCode::CREATED,
+                Json(CreatedKey {
+                    api_key: k.key,
+                    key: k.info,
+                }),
+            ))
+        }
         CreateKeyOutcome::TooManyKeys => Err(ApiError::conflict(format!(
             "API key limit reached ({MAX_LIVE_KEYS} active or disabled keys): revoke one first"
         ))),
@@ -181,7 +202,15 @@ async fn update_key(
         .store
         .update_api_key(&caller.tenant_id, &id, &patch)
         .await?;
-    changed(outcome, "API key is revoked and can no longer be changed")
+    let out = changed(outcome, "API key is revoked and can no longer be changed")?;
+    let action = match patch.status {
+        Some(KeyStatus::Disabled) => "key.disabled",
+        Some(KeyStatus::Active) => "key.enabled",
+        _ => "key.updated",
+    };
+    let after = Some(serde_json::json!(out.0.key));
+    audit::note(&state, &caller, action, format!("key:{id}"), None, after).await?;
+    Ok(out)
 }
 
 /// Revoke a key for good.
@@ -198,5 +227,15 @@ async fn revoke_key(
         .store
         .revoke_api_key(&caller.tenant_id, &id, now)
         .await?;
-    changed(outcome, "API key is already revoked")
+    let out = changed(outcome, "API key is already revoked")?;
+    audit::note(
+        &state,
+        &caller,
+        "key.revoked",
+        format!("key:{id}"),
+        None,
+        None,
+    )
+    .await?;
+    Ok(out)
 }

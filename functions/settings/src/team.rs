@@ -1,17 +1,22 @@
-//! Team Inbox members (`/api/team`): each member is one seat of the plan.
+//! The team (`/api/team`): memberships of users, one role each; each member is one seat.
 
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use wati_shared::domain::quota::{cap_for, limit_reached_message, Limit};
+use wati_shared::domain::quota::{limit_reached_message, Limit};
 use wati_shared::domain::validate;
 use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
 use wati_shared::http::ApiPath;
-use wati_shared::store::team::{AddMember, Member, Role};
+use wati_shared::services::auth::team::{self, Invited, IssuedToken};
+use wati_shared::store::team::{Member, Role};
+use wati_shared::AppState;
+
+use crate::audit::note;
+use serde_json::json;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -23,6 +28,22 @@ pub struct AddMemberRequest {
     pub role: Option<Role>,
 }
 
+/// A one-time link: the token is shown only this once.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Invitation {
+    pub token: String,
+    pub url: Option<String>,
+    #[serde(with = "wati_shared::domain::time::secs")]
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitedMember {
+    pub member: Member,
+    pub invitation: Invitation,
+}
+
 wati_shared::envelope!(MemberEnvelope, member: Member);
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -30,15 +51,26 @@ pub struct MemberList {
     pub members: Vec<Member>,
 }
 
-/// Add a Team Inbox member (takes one seat of the plan).
+fn link(state: &AppState, headers: &HeaderMap, page: &str, t: IssuedToken) -> Invitation {
+    let url = wati_shared::http::public_base_url(state, headers)
+        .map(|base| format!("{base}/{page}?token={}", t.token));
+    Invitation {
+        token: t.token,
+        url,
+        expires_at: t.expires_at,
+    }
+}
+
+/// Invite a member (takes one seat of the plan). The invitation is valid for 7 days.
 #[utoipa::path(post, path = "/api/team", tag = "team",
     request_body = AddMemberRequest,
-    responses((status = 201, body = MemberEnvelope), (status = 400, body = ErrorBody),
-        (status = 409, description = "Seat cap reached, or the e-mail is already a member", body = ErrorBody)))]
+    responses((status = 201, body = InvitedMember), (status = 400, body = ErrorBody),
+        (status = 409, description = "Seat cap reached, or already a member", body = ErrorBody)))]
 pub async fn add_member(
     Authed { state, caller }: Authed,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<AddMemberRequest>,
-) -> ApiResult<(StatusCode, Json<MemberEnvelope>)> {
+) -> ApiResult<(StatusCode, Json<InvitedMember>)> {
     let email = validate::email("email", &req.email).map_err(ApiError::bad_request)?;
     let name = req
         .name
@@ -46,33 +78,32 @@ pub async fn add_member(
         .map(|n| validate::name("name", n, 100))
         .transpose()
         .map_err(ApiError::bad_request)?;
-    let now = state.clock.now();
-    let member = Member {
-        id: uuid::Uuid::now_v7().to_string(),
-        email,
-        name,
-        role: req.role.unwrap_or(Role::Agent),
-        created_at: now,
-    };
-    let cap = cap_for(caller.plan, &caller.limits, Limit::Seats);
-    match state
-        .store
-        .add_team_member(&caller.tenant_id, member, cap, now)
-        .await?
-    {
-        AddMember::Added(member) => Ok((StatusCode::CREATED, Json(MemberEnvelope { member }))),
-        AddMember::SeatLimitReached { cap } => Err(ApiError::conflict(limit_reached_message(
+    let role = req.role.unwrap_or(Role::Agent);
+    let plan = (caller.plan, &caller.limits);
+    match team::invite(&state, &caller.tenant_id, plan, email, name, role).await? {
+        Invited::Invited(member, token) => {
+            let (target, after) = (format!("member:{}", member.id), Some(json!(member)));
+            note(&state, &caller, "member.invited", target, None, after).await?;
+            Ok((
+                StatusCode::CREATED,
+                Json(InvitedMember {
+                    member,
+                    invitation: link(&state, &headers, "accept-invitation", token),
+                }),
+            ))
+        }
+        Invited::SeatLimitReached { cap } => Err(ApiError::conflict(limit_reached_message(
             Limit::Seats,
             cap,
             caller.plan,
         ))),
-        AddMember::EmailTaken => Err(ApiError::conflict(
+        Invited::AlreadyMember => Err(ApiError::conflict(
             "\"email\" is already a member of this team",
         )),
     }
 }
 
-/// List the Team Inbox members.
+/// List the members.
 #[utoipa::path(get, path = "/api/team", tag = "team",
     responses((status = 200, body = MemberList)))]
 pub async fn list_members(Authed { state, caller }: Authed) -> ApiResult<Json<MemberList>> {
@@ -81,9 +112,50 @@ pub async fn list_members(Authed { state, caller }: Authed) -> ApiResult<Json<Me
     }))
 }
 
-/// Remove a member (gives its seat back).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMemberRequest {
+    pub role: Role,
+}
+
+/// Change a member's role; it applies from the member's next request.
+#[utoipa::path(patch, path = "/api/team/{id}", tag = "team",
+    params(("id" = String, Path, description = "Member (user) id")),
+    request_body = UpdateMemberRequest,
+    responses((status = 200, body = MemberEnvelope), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn update_member(
+    Authed { state, caller }: Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<UpdateMemberRequest>,
+) -> ApiResult<Json<MemberEnvelope>> {
+    match state
+        .store
+        .set_member_role(&caller.tenant_id, &id, req.role)
+        .await?
+    {
+        Some((before, member)) => {
+            let (b, a) = (json!({"role": before}), json!({"role": member.role}));
+            let target = format!("member:{id}");
+            note(
+                &state,
+                &caller,
+                "member.role_changed",
+                target,
+                Some(b),
+                Some(a),
+            )
+            .await?;
+            Ok(Json(MemberEnvelope { member }))
+        }
+        None => Err(ApiError::not_found("Member not found")),
+    }
+}
+
+/// Remove a member: gives the seat back, and the member's sign-ins to this tenant stop
+/// working on their next request.
 #[utoipa::path(delete, path = "/api/team/{id}", tag = "team",
-    params(("id" = String, Path, description = "Member id")),
+    params(("id" = String, Path, description = "Member (user) id")),
     responses((status = 200, body = MemberEnvelope), (status = 404, body = ErrorBody)))]
 pub async fn remove_member(
     Authed { state, caller }: Authed,
@@ -94,7 +166,45 @@ pub async fn remove_member(
         .remove_team_member(&caller.tenant_id, &id, state.clock.now())
         .await?
     {
-        Some(member) => Ok(Json(MemberEnvelope { member })),
+        Some(member) => {
+            let before = Some(json!(member));
+            note(
+                &state,
+                &caller,
+                "member.removed",
+                format!("member:{id}"),
+                before,
+                None,
+            )
+            .await?;
+            Ok(Json(MemberEnvelope { member }))
+        }
         None => Err(ApiError::not_found("Member not found")),
     }
+}
+
+/// Issue a password-reset link for a member (valid 24 hours; shown once).
+#[utoipa::path(post, path = "/api/team/{id}/password-reset", tag = "team",
+    params(("id" = String, Path, description = "Member (user) id")),
+    responses((status = 201, body = Invitation), (status = 404, body = ErrorBody)))]
+pub async fn password_reset(
+    Authed { state, caller }: Authed,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<(StatusCode, Json<Invitation>)> {
+    let token = team::issue_reset(&state, &caller.tenant_id, &id).await?;
+    let target = format!("member:{id}");
+    note(
+        &state,
+        &caller,
+        "member.password_reset_issued",
+        target,
+        None,
+        None,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(link(&state, &headers, "reset-password", token)),
+    ))
 }

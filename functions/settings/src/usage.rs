@@ -39,8 +39,10 @@ pub struct Usage {
     pub seats: LimitUsage,
     pub rest_api: bool,
     pub signed_webhooks: bool,
-    /// This API key's per-minute limit, after counting this request.
-    pub rate_limit: RateLimitUsage,
+    /// This API key's per-minute limit, after counting this request (absent for a
+    /// signed-in user, who has no key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitUsage>,
 }
 
 /// Current use of every plan limit.
@@ -65,12 +67,12 @@ pub async fn get_usage(Authed { state, caller }: Authed) -> ApiResult<Json<Usage
         seats: entry(Limit::Seats),
         rest_api: limits.rest_api,
         signed_webhooks: limits.signed_webhooks,
-        rate_limit: RateLimitUsage {
-            limit: caller.rate.limit,
-            remaining: caller.rate.remaining,
-            resets_at: chrono::DateTime::from_timestamp(caller.rate.reset, 0)
+        rate_limit: caller.rate.map(|rate| RateLimitUsage {
+            limit: rate.limit,
+            remaining: rate.remaining,
+            resets_at: chrono::DateTime::from_timestamp(rate.reset, 0)
                 .map(iso)
                 .unwrap_or_default(),
-        },
+        }),
     }))
 }

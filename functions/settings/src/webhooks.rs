@@ -103,28 +103,28 @@ pub async fn put_webhook(
         .map_err(|e| ApiError::bad_request(format!("\"url\" {e}")))?;
     let events = parse_events(req.events)?;
     let now = state.clock.now();
-    Ok(
-        match state
-            .store
-            .put_webhook(&caller.tenant_id, url.as_str(), &events, now)
-            .await?
-        {
-            PutWebhookOutcome::Created { info, secret } => (
-                StatusCode::CREATED,
-                Json(WebhookEnvelope {
-                    webhook: info,
-                    secret: Some(secret),
-                }),
-            ),
-            PutWebhookOutcome::Updated(info) => (
-                StatusCode::OK,
-                Json(WebhookEnvelope {
-                    webhook: info,
-                    secret: None,
-                }),
-            ),
-        },
-    )
+    let after = Some(serde_json::json!({"url": url.as_str(), "events": &events}));
+    let outcome = state
+        .store
+        .put_webhook(&caller.tenant_id, url.as_str(), &events, now)
+        .await?;
+    crate::audit::note(&state, &caller, "webhook.set", "webhook", None, after).await?;
+    Ok(match outcome {
+        PutWebhookOutcome::Created { info, secret } => (
+            StatusCode::CREATED,
+            Json(WebhookEnvelope {
+                webhook: info,
+                secret: Some(secret),
+            }),
+        ),
+        PutWebhookOutcome::Updated(info) => (
+            StatusCode::OK,
+            Json(WebhookEnvelope {
+                webhook: info,
+                secret: None,
+            }),
+        ),
+    })
 }
 
 /// The webhook: URL, events and the start of the secret (never the secret).
@@ -152,6 +152,7 @@ pub async fn get_webhook(Authed { state, caller }: Authed) -> ApiResult<Json<Web
         (status = 404, description = "No webhook configured", body = ErrorBody)))]
 pub async fn delete_webhook(Authed { state, caller }: Authed) -> ApiResult<StatusCode> {
     if state.store.delete_webhook(&caller.tenant_id).await? {
+        crate::audit::note(&state, &caller, "webhook.removed", "webhook", None, None).await?;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(no_webhook())
@@ -195,6 +196,7 @@ pub async fn rotate_secret(
         .rotate_webhook_secret(&caller.tenant_id, overlap, state.clock.now())
         .await?
         .ok_or_else(no_webhook)?;
+    crate::audit::note(&state, &caller, "webhook.rotated", "webhook", None, None).await?;
     Ok(Json(WebhookEnvelope {
         webhook,
         secret: Some(secret),

@@ -5,7 +5,9 @@
 pub mod admin_key;
 pub mod ai;
 pub mod http_client;
+pub mod jwks;
 pub mod media_check;
 pub mod providers;
 pub mod queues;
 pub mod secrets;
+pub mod signing_key;

@@ -1,10 +1,15 @@
-//! Authentication: tenant API keys (`Authorization: Bearer wati_…`) and the platform admin key.
+//! Authentication: tenant API keys (`Authorization: Bearer wati_…`), signed-in users' JWTs
+//! (`Authorization: Bearer eyJ…`) and the platform admin key; the role each route needs.
 
 use crate::domain::api_keys::{hash_api_key, parse_bearer};
 use crate::domain::rate_limit::{retry_after_secs, RateStatus};
+use crate::domain::roles::{needs_message, Role};
+use crate::domain::sessions::{looks_like_jwt, Claims};
 use crate::http::error::ApiError;
 use crate::runtime::state::AppState;
-use crate::store::api_keys::{AuthOutcome, Principal};
+use crate::services::auth::caller;
+use crate::store::api_keys::{AuthOutcome, Principal, SignedInUser};
+use crate::store::users::User;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -40,6 +45,13 @@ impl FromRequestParts<AppState> for Authed {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Caller(caller) = Caller::from_request_parts(parts, state).await?;
+        // A route that declares no role is for admins only.
+        if parts.extensions.get::<RoleChecked>().is_none() {
+            caller
+                .role
+                .allows(Role::Admin)
+                .map_err(ApiError::forbidden)?;
+        }
         Ok(Authed {
             state: state.clone(),
             caller,
@@ -55,10 +67,39 @@ pub async fn require_api_key(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let header = match authorization(req.headers()) {
-        Ok(h) => h,
-        Err(e) => return e.into_response(),
-    };
+    if let Err(e) = authorization(req.headers()) {
+        return e.into_response();
+    }
+    if let Some(token) = bearer_jwt(req.headers()) {
+        let hint = req
+            .headers()
+            .get("x-tenant-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        return match caller::tenant_caller(&state, &token, hint.as_deref()).await {
+            Ok(user) => {
+                tracing::Span::current().record("tenant_id", user.tenant_id.as_str());
+                req.extensions_mut().insert(Caller(Principal {
+                    tenant_id: user.tenant_id,
+                    key_id: String::new(),
+                    plan: user.plan,
+                    limits: user.limits,
+                    role: user.role,
+                    user: Some(SignedInUser {
+                        user_id: user.user_id,
+                        session_id: user.session_id,
+                    }),
+                    rate: None,
+                }));
+                next.run(req).await
+            }
+            Err(e) => ApiError::from(e).into_response(),
+        };
+    }
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     let key = match parse_bearer(header) {
         Ok(k) => k,
         Err(e) => return ApiError::unauthorized(e.to_string()).into_response(),
@@ -74,7 +115,9 @@ pub async fn require_api_key(
             tracing::Span::current().record("tenant_id", principal.tenant_id.as_str());
             req.extensions_mut().insert(Caller(principal));
             let mut res = next.run(req).await;
-            rate_headers(res.headers_mut(), rate);
+            if let Some(rate) = rate {
+                rate_headers(res.headers_mut(), rate);
+            }
             return res;
         }
         AuthOutcome::UnknownKey => ApiError::unauthorized("Invalid API key"),
@@ -137,6 +180,13 @@ pub async fn require_platform_admin(
         )
         .into_response();
     };
+    if looks_like_jwt(&token) {
+        return match caller::session_user(&state, &token).await {
+            Ok((_, user)) if user.super_admin => next.run(req).await,
+            Ok(_) => ApiError::forbidden("This action needs a super admin").into_response(),
+            Err(e) => ApiError::from(e).into_response(),
+        };
+    }
     match state.admin_key.verify(&state.aws.secrets, &token).await {
         Ok(true) => next.run(req).await,
         Ok(false) => ApiError::unauthorized("Invalid platform admin key").into_response(),
@@ -160,5 +210,58 @@ pub async fn require_rest_access(req: Request, next: Next) -> Response {
     match refusal {
         Some(e) => e.into_response(),
         None => next.run(req).await,
+    }
+}
+
+/// The token of `Authorization: Bearer <JWT>`, if that is what the request carries.
+fn bearer_jwt(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && looks_like_jwt(token)).then(|| token.to_string())
+}
+
+/// Put in a request's extensions by [`require_role`]: the route declared its role.
+#[derive(Debug, Clone, Copy)]
+pub struct RoleChecked;
+
+/// Route middleware: the caller's role must be at least `needed` (403 naming it).
+pub async fn require_role(needed: Role, mut req: Request, next: Next) -> Response {
+    let role = match req.extensions().get::<Caller>() {
+        Some(Caller(p)) => p.role,
+        None => {
+            return ApiError::internal("role check without the auth middleware").into_response()
+        }
+    };
+    if role < needed {
+        return ApiError::forbidden(needs_message(needed)).into_response();
+    }
+    req.extensions_mut().insert(RoleChecked);
+    next.run(req).await
+}
+
+/// A signed-in user with a live session (`/api/auth/*`): the claims of the token and the user.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub state: AppState,
+    pub claims: Claims,
+    pub user: User,
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer_jwt(&parts.headers).ok_or_else(|| {
+            ApiError::unauthorized(
+                "Missing access token: send 'Authorization: Bearer <token from /api/auth/login>'",
+            )
+        })?;
+        let (claims, user) = caller::session_user(state, &token).await?;
+        Ok(SignedIn {
+            state: state.clone(),
+            claims,
+            user,
+        })
     }
 }

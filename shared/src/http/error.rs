@@ -98,6 +98,27 @@ impl From<crate::store::StoreError> for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+impl From<crate::services::auth::AuthError> for ApiError {
+    fn from(e: crate::services::auth::AuthError) -> Self {
+        use crate::services::auth::AuthError as E;
+        let m = e.to_string();
+        match e {
+            E::BadInput(_) => ApiError::bad_request(m),
+            E::InvalidCredentials
+            | E::InvalidToken(_)
+            | E::RefreshReused
+            | E::SessionEnded
+            | E::NotAMember(_) => ApiError::unauthorized(m),
+            E::LockedOut { retry_after } => ApiError::too_many_requests(m, retry_after),
+            E::Suspended | E::NotSuperAdmin => ApiError::forbidden(m),
+            E::NotFound(_) => ApiError::not_found(m),
+            E::Store(e) => e.into(),
+            E::Key(e) => ApiError::internal(e),
+            E::Internal(e) => ApiError::internal(e),
+        }
+    }
+}
+
 impl From<crate::services::sending::device::DeviceError> for ApiError {
     fn from(e: crate::services::sending::device::DeviceError) -> Self {
         use crate::services::sending::device::DeviceError as E;

@@ -156,8 +156,42 @@ pub enum Access {
     TenantKey,
     /// A tenant's API key on a plan with REST access (`/api/public/v1/…`: Pro, Agency).
     PublicApi,
-    /// The platform admin key.
+    /// The platform admin key, or a super admin's JWT.
     PlatformAdmin,
+    /// No credential checked by the router (sign-in); handlers that need a session take
+    /// [`auth::SignedIn`].
+    Open,
+}
+
+/// Declares the least role a route's operations need (`docs/roles.md`): checked after the
+/// credential, before the handler, and stated in the OpenAPI document. A tenant route
+/// without a declaration is for admins only.
+pub fn needs(
+    role: crate::domain::roles::Role,
+    (schemas, mut paths, router): utoipa_axum::router::UtoipaMethodRouter<AppState>,
+) -> utoipa_axum::router::UtoipaMethodRouter<AppState> {
+    use utoipa::openapi::extensions::ExtensionsBuilder;
+    for item in paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            let ext = ExtensionsBuilder::new()
+                .add("x-required-role", role.as_str())
+                .build();
+            op.extensions
+                .get_or_insert_with(Default::default)
+                .merge(ext);
+        }
+    }
+    let router = router.route_layer(middleware::from_fn(move |req, next| {
+        crate::http::auth::require_role(role, req, next)
+    }));
+    (schemas, paths, router)
 }
 
 /// A function's Router: its routes behind the access rule, with state and [`finish`].
@@ -184,6 +218,7 @@ pub fn guarded(
             state.clone(),
             require_platform_admin,
         )),
+        Access::Open => router,
     };
     finish(router.with_state(state.clone()), state)
 }
@@ -388,9 +423,11 @@ macro_rules! envelope {
 pub fn document_access(doc: &mut utoipa::openapi::OpenApi, access: Access) {
     use utoipa::openapi::security::SecurityRequirement;
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-    let (scheme, statuses): (&str, &[&str]) = match access {
-        Access::TenantKey | Access::PublicApi => ("apiKey", &["401", "429"]),
-        Access::PlatformAdmin => ("platformAdmin", &["401"]),
+    let (schemes, statuses): (&[&str], &[&str]) = match access {
+        Access::TenantKey | Access::PublicApi => (&["apiKey", "userJwt"], &["401", "403", "429"]),
+        Access::PlatformAdmin => (&["platformAdmin", "userJwt"], &["401", "403"]),
+        // Each operation states its own.
+        Access::Open => (&[], &[]),
     };
     let error = ResponseBuilder::new()
         .description("")
@@ -410,7 +447,14 @@ pub fn document_access(doc: &mut utoipa::openapi::OpenApi, access: Access) {
             &mut item.patch,
         ];
         for op in operations.into_iter().flatten() {
-            op.security = Some(vec![SecurityRequirement::new(scheme, Vec::<String>::new())]);
+            if !schemes.is_empty() {
+                op.security = Some(
+                    schemes
+                        .iter()
+                        .map(|s| SecurityRequirement::new(*s, Vec::<String>::new()))
+                        .collect(),
+                );
+            }
             for status in statuses {
                 op.responses
                     .responses
@@ -458,6 +502,36 @@ impl SchemaRefs {
             .map(String::as_str)
             .collect()
     }
+}
+
+/// The public base URL: `PUBLIC_BASE_URL`, else the request's (forwarded) host.
+pub fn public_base_url(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    if let Some(base) = &state.config.api.public_base_url {
+        return Some(base.clone());
+    }
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let host = header("x-forwarded-host")
+        .or_else(|| header("host"))
+        .filter(|h| {
+            h.len() <= 255
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })?;
+    let local =
+        host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]");
+    let proto = match header("x-forwarded-proto") {
+        Some(p) if p == "http" || p == "https" => p,
+        _ if local => "http",
+        _ => "https",
+    };
+    Some(format!("{proto}://{host}"))
 }
 
 #[cfg(test)]

@@ -8,6 +8,11 @@ use std::time::Duration;
 /// `PLATFORM_ADMIN_KEY` is set. Local development only: the template always sets the secret.
 pub const LOCAL_DEFAULT_ADMIN_KEY: &str = "wati_admin_local_dev_key_change_me_0000000";
 
+/// The sign-in token key used when neither `AUTH_SIGNING_KEY_SECRET_ID` nor
+/// `AUTH_SIGNING_KEY` is set. Local development only: the template always sets the secret.
+pub const LOCAL_DEFAULT_SIGNING_KEY: &str = "wati_local_dev_signing_key_change_me_000000";
+
+/// Where a key comes from (the platform admin key, the sign-in token key).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdminKeySource {
     /// The key itself (local development, tests).
@@ -52,6 +57,20 @@ pub struct ApiConfig {
     /// Public base URL of the API (e.g. `https://wati.example.com`), used for the URLs the
     /// API hands out (a Cloud API device's webhook URL). Unset: the request's host.
     pub public_base_url: Option<String>,
+    /// The key that signs sign-in tokens (HS256): `AUTH_SIGNING_KEY_SECRET_ID` (AWS) or
+    /// `AUTH_SIGNING_KEY`; a local development default otherwise.
+    pub auth_signing_key: AdminKeySource,
+    /// An outside identity provider whose JWTs are accepted too (`AUTH_JWKS_URL`,
+    /// `AUTH_ISSUER`, `AUTH_AUDIENCE`: all three, or none).
+    pub external_identity: Option<ExternalIdentity>,
+}
+
+/// Where an outside issuer publishes its keys, and what its tokens must say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalIdentity {
+    pub jwks_url: String,
+    pub issuer: String,
+    pub audience: String,
 }
 
 /// The SQS queues (template: `WebhookQueue`, `CampaignQueue`, `InboundQueue`,
@@ -245,6 +264,30 @@ impl Config {
                 public_base_url: var("PUBLIC_BASE_URL")
                     .map(|v| http_url("PUBLIC_BASE_URL", v))
                     .transpose()?,
+                auth_signing_key: match (var("AUTH_SIGNING_KEY_SECRET_ID"), var("AUTH_SIGNING_KEY"))
+                {
+                    (Some(id), _) => AdminKeySource::Secret(id),
+                    (None, Some(key)) => AdminKeySource::Literal(key),
+                    (None, None) => AdminKeySource::Literal(LOCAL_DEFAULT_SIGNING_KEY.into()),
+                },
+                external_identity: match (
+                    var("AUTH_JWKS_URL"),
+                    var("AUTH_ISSUER"),
+                    var("AUTH_AUDIENCE"),
+                ) {
+                    (Some(url), Some(issuer), Some(audience)) => Some(ExternalIdentity {
+                        jwks_url: http_url("AUTH_JWKS_URL", url)?,
+                        issuer,
+                        audience,
+                    }),
+                    (None, None, None) => None,
+                    _ => {
+                        return Err(ConfigError(
+                            "AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE go together: set all three or none"
+                                .into(),
+                        ))
+                    }
+                },
             },
             queues: QueueUrls {
                 webhooks: var("WEBHOOK_QUEUE_URL"),
@@ -558,6 +601,31 @@ mod tests {
         for bad in ["1,x", "-1", "1,,2", "700000"] {
             assert!(cfg(&[("WEBHOOK_RETRY_SCHEDULE", bad)]).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn sign_in_keys_and_outside_identity() {
+        let c =
+            cfg(&[("AUTH_SIGNING_KEY_SECRET_ID", "stack/auth")]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            c.api.auth_signing_key,
+            AdminKeySource::Secret("stack/auth".into())
+        );
+        assert_eq!(c.api.external_identity, None);
+        let e = cfg(&[("AUTH_JWKS_URL", "https://id.example/jwks.json")])
+            .map(|_| ())
+            .unwrap_err();
+        assert!(e.0.contains("set all three or none"), "{e}");
+        let c = cfg(&[
+            ("AUTH_JWKS_URL", "https://id.example/jwks.json"),
+            ("AUTH_ISSUER", "https://id.example"),
+            ("AUTH_AUDIENCE", "authenticated"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            c.api.external_identity.map(|i| i.audience).as_deref(),
+            Some("authenticated")
+        );
     }
 
     #[test]

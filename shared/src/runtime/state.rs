@@ -6,6 +6,7 @@ use crate::adapters::media_check::MediaInspector;
 use crate::adapters::providers::whatsapp_web::WhatsappWeb;
 use crate::adapters::providers::{cloud_api::CloudApi, sandbox::Sandbox, Providers};
 use crate::adapters::secrets::DeviceSecrets;
+use crate::adapters::signing_key::SigningKeys;
 use crate::domain::net::TargetPolicy;
 use crate::runtime::aws::AwsClients;
 use crate::runtime::clock::Clock;
@@ -20,6 +21,10 @@ pub struct AppState {
     pub clock: Clock,
     pub store: Store,
     pub admin_key: Arc<AdminKey>,
+    /// The key that signs sign-in tokens (read once per instance).
+    pub signing_keys: Arc<SigningKeys>,
+    /// An outside identity provider's keys, when one is configured.
+    pub jwks: Option<Arc<crate::adapters::jwks::Jwks>>,
     /// Device credentials in Secrets Manager (cached per instance).
     pub device_secrets: Arc<DeviceSecrets>,
     /// WhatsApp providers (HTTP clients built once per instance).
@@ -32,6 +37,12 @@ impl AppState {
     pub fn new(config: Config, aws: AwsClients, clock: Clock) -> Self {
         let store = Store::new(aws.dynamo.clone(), config.table_name.clone());
         let admin_key = Arc::new(AdminKey::new(config.api.admin_key.clone()));
+        let signing_keys = Arc::new(SigningKeys::new(config.api.auth_signing_key.clone()));
+        let jwks = config
+            .api
+            .external_identity
+            .clone()
+            .map(|i| Arc::new(crate::adapters::jwks::Jwks::new(i)));
         if config.api.expose_aws_call_counts {
             crate::runtime::metrics::record_consumed_capacity(true);
         }
@@ -70,6 +81,8 @@ impl AppState {
             clock,
             store,
             admin_key,
+            signing_keys,
+            jwks,
             device_secrets,
             providers,
             media,
@@ -83,6 +96,15 @@ impl AppState {
         if config.api.using_default_admin_key {
             tracing::warn!(
                 "PLATFORM_ADMIN_KEY is not set: using the local development default key"
+            );
+        }
+        if config.api.auth_signing_key
+            == crate::runtime::config::AdminKeySource::Literal(
+                crate::runtime::config::LOCAL_DEFAULT_SIGNING_KEY.into(),
+            )
+        {
+            tracing::warn!(
+                "AUTH_SIGNING_KEY is not set: sign-in tokens use the local development default key"
             );
         }
         if config.outbound.allow_loopback_targets {

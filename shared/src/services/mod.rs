@@ -1,6 +1,8 @@
 //! Orchestration over the store and the adapters: what a route or a worker asks for.
 //! Each service has typed errors of its own and takes narrow inputs; none knows HTTP.
 
+pub mod audit;
+pub mod auth;
 pub mod campaigns;
 pub mod events;
 pub mod gateway;

@@ -198,7 +198,18 @@ pub struct Principal {
     pub key_id: String,
     pub plan: Plan,
     pub limits: LimitOverrides,
-    pub rate: RateStatus,
+    /// The role the caller acts with: an API key acts as the tenant's admin.
+    pub role: crate::domain::roles::Role,
+    /// The signed-in user and session, for a JWT (`key_id` is then empty).
+    pub user: Option<SignedInUser>,
+    /// The key's per-minute rate window (API keys only).
+    pub rate: Option<RateStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignedInUser {
+    pub user_id: String,
+    pub session_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -551,10 +562,12 @@ fn granted(attributes: Item, resets_at: i64) -> StoreResult<AuthOutcome> {
         key_id: rec.key_id,
         plan: rec.tenant_plan,
         limits: rec.tenant_limits,
-        rate: RateStatus {
+        role: crate::domain::roles::Role::Admin,
+        user: None,
+        rate: Some(RateStatus {
             limit: rec.rate_limit_per_minute,
             remaining: rec.rate_limit_per_minute.saturating_sub(used),
             reset: resets_at,
-        },
+        }),
     }))
 }

@@ -229,3 +229,49 @@ pub const MEMBER_PREFIX: &str = "MEMBER#";
 pub fn member_email_sk(email: &str) -> String {
     format!("MEMBEREMAIL#{email}")
 }
+/// A member's place among the user's memberships, on GSI1 of the member item:
+/// `USER#<userId>#MEMBERSHIPS` / `<tenantId>`.
+pub fn memberships_gsi1pk(user_id: &str) -> String {
+    format!("USER#{user_id}#MEMBERSHIPS")
+}
+
+// Users and sign-in (docs/roles.md).
+
+/// A user: `USER#<userId>` / `USER`.
+pub fn user_pk(user_id: &str) -> String {
+    format!("USER#{user_id}")
+}
+pub const USER_SK: &str = "USER";
+/// A user's e-mail (lower-cased), which makes it unique and holds the password hash, so
+/// signing in is one read: `USEREMAIL#<email>` / `USEREMAIL`.
+pub fn user_email_pk(email: &str) -> String {
+    format!("USEREMAIL#{email}")
+}
+pub const USER_EMAIL_SK: &str = "USEREMAIL";
+/// Every user, oldest first, on GSI1 of the user item (`wati-admin user list`).
+pub const USERS_GSI1PK: &str = "USERS";
+/// A one-time token (invitation, password reset), by its hash: `AUTHTOKEN#<sha256>` / `AUTHTOKEN`.
+pub fn auth_token_pk(token_hash: &str) -> String {
+    format!("AUTHTOKEN#{token_hash}")
+}
+pub const AUTH_TOKEN_SK: &str = "AUTHTOKEN";
+/// A sign-in session: `SESSION#<sessionId>` / `SESSION`; on GSI1 `USER#<userId>#SESSIONS` /
+/// `<sessionId>`, so a password change can end every other one.
+pub fn session_pk(session_id: &str) -> String {
+    format!("SESSION#{session_id}")
+}
+pub const SESSION_SK: &str = "SESSION";
+pub fn sessions_gsi1pk(user_id: &str) -> String {
+    format!("USER#{user_id}#SESSIONS")
+}
+/// Wrong passwords for one e-mail in the current window: `LOGINFAIL#<email>` / `LOGINFAIL`.
+pub fn login_failures_pk(email: &str) -> String {
+    format!("LOGINFAIL#{email}")
+}
+pub const LOGIN_FAILURES_SK: &str = "LOGINFAIL";
+/// A tenant's audit log: `TENANT#<t>#AUDIT` / `AUDIT#<entryId>` (UUIDv7: time order, read
+/// newest first).
+pub fn audit_pk(tenant_id: &str) -> String {
+    format!("TENANT#{tenant_id}#AUDIT")
+}
+pub const AUDIT_PREFIX: &str = "AUDIT#";

@@ -3,6 +3,7 @@
 //! No request path scans; every read is a `GetItem`, a `Query` on a key, or a batch of them.
 
 pub mod api_keys;
+pub mod audit;
 pub mod auto_replies;
 pub mod campaigns;
 pub mod contact_lists;
@@ -15,6 +16,7 @@ pub mod table;
 pub mod team;
 pub mod tenants;
 pub mod usage;
+pub mod users;
 pub mod webhooks;
 
 pub use table::cursor;

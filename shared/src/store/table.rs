@@ -829,6 +829,8 @@ impl Returns {
     pub const NOTHING: Returns = Returns(None);
     /// The whole item after the update.
     pub const NEW: Returns = Returns(Some(ReturnValue::AllNew));
+    /// The whole item before the update.
+    pub const OLD: Returns = Returns(Some(ReturnValue::AllOld));
     /// The updated attributes, after the update.
     pub const UPDATED: Returns = Returns(Some(ReturnValue::UpdatedNew));
 }

@@ -53,7 +53,7 @@ impl From<&Principal> for Sender {
             tenant_id: p.tenant_id.clone(),
             plan: p.plan,
             limits: p.limits,
-            api_key_id: Some(p.key_id.clone()),
+            api_key_id: Some(p.key_id.clone()).filter(|k| !k.is_empty()),
         }
     }
 }

@@ -1,0 +1,208 @@
+//! Sign-in sessions: the access token (a JWT signed with HS256 and a `kid`), the opaque
+//! refresh token, and the lock-out rule for repeated wrong passwords.
+
+use crate::domain::roles::Role;
+use chrono::{DateTime, Duration, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub const ISSUER: &str = "wati";
+/// How long an access token is good for.
+pub const ACCESS_TTL: Duration = Duration::minutes(15);
+/// How long a session lasts without a refresh.
+pub const SESSION_TTL: Duration = Duration::days(30);
+/// How long an invitation or a password-reset link is good for.
+pub const INVITATION_TTL: Duration = Duration::days(7);
+pub const RESET_TTL: Duration = Duration::hours(24);
+/// Wrong passwords for one e-mail within the window before sign-in is refused.
+pub const MAX_FAILURES: u32 = 10;
+pub const FAILURE_WINDOW: Duration = Duration::minutes(15);
+
+/// What an access token says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    /// The user.
+    pub sub: String,
+    /// The session.
+    pub sid: String,
+    /// The tenant signed in to, and the role there (none for a super admin without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// A signing key and its id.
+#[derive(Clone)]
+pub struct SigningKey {
+    pub kid: String,
+    secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SigningKey({})", self.kid)
+    }
+}
+
+impl SigningKey {
+    /// The key's id is derived from the key, so a rotated secret gets a new one by itself.
+    pub fn new(secret: &str) -> Self {
+        let digest = Sha256::digest(secret.as_bytes());
+        SigningKey {
+            kid: hex::encode(&digest[..8]),
+            secret: secret.as_bytes().to_vec(),
+        }
+    }
+}
+
+pub fn sign(key: &SigningKey, claims: &Claims) -> Result<String, String> {
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some(key.kid.clone());
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(&key.secret))
+        .map_err(|e| e.to_string())
+}
+
+/// Whether a bearer token looks like a JWT rather than an API key.
+pub fn looks_like_jwt(token: &str) -> bool {
+    token.starts_with("eyJ") && token.split('.').count() == 3
+}
+
+/// The `kid` a token names, without checking anything else.
+pub fn kid_of(token: &str) -> Option<String> {
+    jsonwebtoken::decode_header(token).ok()?.kid
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("Invalid access token")]
+    Invalid,
+    #[error("Access token has expired: refresh it with POST /api/auth/refresh")]
+    Expired,
+}
+
+/// The claims of a token signed with `key`, unexpired at `now` (our clock, not the OS's).
+pub fn verify(key: &SigningKey, token: &str, now: DateTime<Utc>) -> Result<Claims, TokenError> {
+    let mut v = Validation::new(Algorithm::HS256);
+    v.set_issuer(&[ISSUER]);
+    v.validate_exp = false;
+    v.set_required_spec_claims(&["iss", "sub", "exp"]);
+    let data = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&key.secret), &v)
+        .map_err(|_| TokenError::Invalid)?;
+    if data.claims.exp <= now.timestamp() {
+        return Err(TokenError::Expired);
+    }
+    Ok(data.claims)
+}
+
+/// What an outside issuer's token must carry: its subject's e-mail.
+#[derive(Debug, Deserialize)]
+struct ExternalClaims {
+    email: Option<String>,
+    exp: i64,
+}
+
+/// The e-mail of an outside issuer's token: signed by `key` with an asymmetric algorithm,
+/// from `issuer`, for `audience`, unexpired at `now`.
+pub fn verify_external(
+    key: &DecodingKey,
+    token: &str,
+    issuer: &str,
+    audience: &str,
+    now: DateTime<Utc>,
+) -> Result<String, TokenError> {
+    use jsonwebtoken::AlgorithmFamily;
+    let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
+    // Never a shared-secret algorithm: the provider's keys are public.
+    let shared_secret = matches!(
+        header.alg,
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+    );
+    if shared_secret || key.family() == AlgorithmFamily::Hmac {
+        return Err(TokenError::Invalid);
+    }
+    let mut v = Validation::new(header.alg);
+    v.set_issuer(&[issuer]);
+    v.set_audience(&[audience]);
+    v.validate_exp = false;
+    v.set_required_spec_claims(&["iss", "aud", "exp"]);
+    let data =
+        jsonwebtoken::decode::<ExternalClaims>(token, key, &v).map_err(|_| TokenError::Invalid)?;
+    if data.claims.exp <= now.timestamp() {
+        return Err(TokenError::Expired);
+    }
+    data.claims.email.ok_or(TokenError::Invalid)
+}
+
+/// A refresh token is `<sessionId>.<secret>`; only the secret's SHA-256 is stored.
+pub fn split_refresh(token: &str) -> Option<(&str, &str)> {
+    let (sid, secret) = token.trim().split_once('.')?;
+    (!sid.is_empty() && secret.len() >= 32).then_some((sid, secret))
+}
+
+pub fn token_hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// The lock-out: failures counted in a window that starts with the first of them. `Some`
+/// with the seconds to wait when sign-in is refused.
+pub fn locked_for(failures: u32, window_start: DateTime<Utc>, now: DateTime<Utc>) -> Option<u64> {
+    let ends = window_start + FAILURE_WINDOW;
+    (failures >= MAX_FAILURES && now < ends).then(|| ((ends - now).num_seconds().max(1)) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(exp: i64) -> Claims {
+        Claims {
+            iss: ISSUER.into(),
+            sub: "u".into(),
+            sid: "s".into(),
+            tid: Some("t".into()),
+            role: Some(Role::Agent),
+            iat: 0,
+            exp,
+        }
+    }
+
+    #[test]
+    fn tokens_round_trip_and_are_bound_to_their_key() {
+        let key = SigningKey::new("a secret of some length");
+        let now = Utc::now();
+        let t = sign(&key, &claims(now.timestamp() + 60)).unwrap();
+        assert!(looks_like_jwt(&t));
+        assert_eq!(kid_of(&t), Some(key.kid.clone()));
+        assert_eq!(verify(&key, &t, now).unwrap().sub, "u");
+        let other = SigningKey::new("another secret");
+        assert_ne!(other.kid, key.kid);
+        assert_eq!(verify(&other, &t, now), Err(TokenError::Invalid));
+        let old = sign(&key, &claims(now.timestamp() - 1)).unwrap();
+        assert_eq!(verify(&key, &old, now), Err(TokenError::Expired));
+        assert_eq!(verify(&key, "eyJ.x.y", now), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn lock_out_after_ten_failures_in_the_window() {
+        let start = Utc::now();
+        assert_eq!(locked_for(9, start, start), None);
+        assert_eq!(locked_for(10, start, start), Some(900));
+        assert_eq!(locked_for(10, start, start + FAILURE_WINDOW), None);
+    }
+
+    #[test]
+    fn refresh_tokens_split_at_the_dot() {
+        let secret = "x".repeat(40);
+        assert_eq!(
+            split_refresh(&format!("sid.{secret}")),
+            Some(("sid", secret.as_str()))
+        );
+        assert_eq!(split_refresh("sid.short"), None);
+        assert_eq!(split_refresh("nodot"), None);
+    }
+}

@@ -1,0 +1,414 @@
+//! Users, invitations, sign-in and roles, through HTTP only.
+
+use wati_tests::*;
+
+const PASSWORD: &str = "correct horse battery";
+
+/// Invites `email` with `role` through `by` (an admin's key or token): the member and the
+/// invitation token.
+async fn invite(by: &Api, email: &str, role: &str) -> (String, String) {
+    let body = by
+        .post("/api/team", json!({"email": email, "role": role}))
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(body["member"]["role"], role);
+    let token = body["invitation"]["token"].string();
+    assert!(body["invitation"]["url"]
+        .str()
+        .ends_with(&format!("/accept-invitation?token={token}")));
+    (body["member"]["id"].string(), token)
+}
+
+async fn accept(app: &TestApp, token: &str) -> Value {
+    app.anonymous()
+        .post(
+            "/api/auth/accept-invitation",
+            json!({"token": token, "password": PASSWORD}),
+        )
+        .await
+        .ok()
+}
+
+async fn login(app: &TestApp, email: &str, password: &str) -> Reply {
+    app.anonymous()
+        .post(
+            "/api/auth/login",
+            json!({"email": email, "password": password}),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn invited_members_sign_in_with_the_power_of_their_role() {
+    let (app, t) = TestApp::with_tenant("pro").await;
+    let (manager_id, manager_token) = invite(&t, "Mgr@Acme.example", "manager").await;
+    let (agent_id, agent_token) = invite(&t, "agent@acme.example", "agent").await;
+    let listed = t.get_ok("/api/team").await;
+    assert_eq!(listed["members"][0]["status"], "invited");
+
+    // A short password is refused and leaves the invitation usable.
+    app.anonymous()
+        .post(
+            "/api/auth/accept-invitation",
+            json!({"token": agent_token, "password": "short"}),
+        )
+        .await
+        .expect_error(
+            StatusCode::BAD_REQUEST,
+            "\"password\" must be at least 10 characters",
+        );
+    let manager = accept(&app, &manager_token).await;
+    assert_eq!(manager["role"], "manager");
+    assert_eq!(manager["tenant"]["id"], t.id.as_str());
+    assert_eq!(manager["user"]["email"], "mgr@acme.example");
+    assert_eq!(manager["tenants"][0]["role"], "manager");
+    let agent = accept(&app, &agent_token).await;
+    // An invitation is good once.
+    app.anonymous()
+        .post(
+            "/api/auth/accept-invitation",
+            json!({"token": agent_token, "password": PASSWORD}),
+        )
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "Invalid or expired invitation");
+    let listed = t.get_ok("/api/team").await;
+    assert_eq!(listed["members"][0]["status"], "active");
+
+    let agent_api = app.with_key(agent["token"].str());
+    let manager_api = app.with_key(manager["token"].str());
+    agent_api
+        .post("/api/keys", json!({"name": "mine"}))
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "This action needs the admin role");
+    agent_api
+        .get("/api/usage")
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "This action needs the manager role");
+    assert_eq!(
+        agent_api.get_ok("/api/contacts").await["contacts"],
+        json!([])
+    );
+    manager_api.get_ok("/api/usage").await;
+    manager_api
+        .post("/api/keys", json!({"name": "mine"}))
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "This action needs the admin role");
+
+    // A role change applies on the next request.
+    t.patch(&format!("/api/team/{manager_id}"), json!({"role": "agent"}))
+        .await
+        .ok();
+    manager_api
+        .get("/api/usage")
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "This action needs the manager role");
+
+    // A removed member's token stops working at once, and the seat is free again.
+    t.delete(&format!("/api/team/{agent_id}")).await.ok();
+    agent_api.get("/api/contacts").await.expect_error(
+        StatusCode::UNAUTHORIZED,
+        "You are no longer a member of this tenant",
+    );
+    assert_eq!(t.usage().await["seats"]["used"], 1);
+
+    // A suspended tenant stops its users too.
+    app.admin()
+        .patch(
+            &format!("/api/admin/tenants/{}", t.id),
+            json!({"suspended": true}),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        manager_api.get("/api/contacts").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_a_reused_one_ends_the_session() {
+    let (app, t) = TestApp::with_tenant("pro").await;
+    let (_, token) = invite(&t, "sara@acme.example", "manager").await;
+    accept(&app, &token).await;
+    let first = login(&app, "SARA@acme.example", PASSWORD).await.ok();
+    let anon = app.anonymous();
+    let second = anon
+        .post(
+            "/api/auth/refresh",
+            json!({"refreshToken": first["refreshToken"]}),
+        )
+        .await
+        .ok();
+    assert_ne!(second["refreshToken"], first["refreshToken"]);
+    assert_eq!(second["role"], "manager");
+    app.with_key(second["token"].str())
+        .get_ok("/api/contacts")
+        .await;
+    // The used one again: the whole session ends, the newer tokens with it.
+    anon.post(
+        "/api/auth/refresh",
+        json!({"refreshToken": first["refreshToken"]}),
+    )
+    .await
+    .expect_error(
+        StatusCode::UNAUTHORIZED,
+        "Refresh token was already used: the session has been ended, sign in again",
+    );
+    anon.post(
+        "/api/auth/refresh",
+        json!({"refreshToken": second["refreshToken"]}),
+    )
+    .await
+    .expect_error(StatusCode::UNAUTHORIZED, "Invalid refresh token");
+    app.with_key(second["token"].str())
+        .get("/api/contacts")
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "Session has ended: sign in again");
+
+    // Logging out ends a session too.
+    let third = login(&app, "sara@acme.example", PASSWORD).await.ok();
+    let api = app.with_key(third["token"].str());
+    assert_eq!(
+        api.get_ok("/api/auth/me").await["user"]["email"],
+        "sara@acme.example"
+    );
+    assert_eq!(
+        api.post_empty("/api/auth/logout").await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        api.get("/api/contacts").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.with_key("eyJhbGciOiJIUzI1NiJ9.e30.x")
+            .get("/api/contacts")
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn wrong_e_mail_and_wrong_password_look_the_same_and_ten_lock_the_e_mail() {
+    let (app, t) = TestApp::with_tenant("pro").await;
+    let (_, token) = invite(&t, "ali@acme.example", "agent").await;
+    accept(&app, &token).await;
+    for (email, password) in [
+        ("nobody@acme.example", PASSWORD),
+        ("ali@acme.example", "not the password"),
+    ] {
+        login(&app, email, password)
+            .await
+            .expect_error(StatusCode::UNAUTHORIZED, "Invalid e-mail or password");
+    }
+    for _ in 0..9 {
+        login(&app, "ali@acme.example", "still not it!")
+            .await
+            .expect_error(StatusCode::UNAUTHORIZED, "Invalid e-mail or password");
+    }
+    // Locked now, even with the right password.
+    let locked = login(&app, "ali@acme.example", PASSWORD).await;
+    assert_eq!(
+        locked.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{:?}",
+        locked.body
+    );
+    let wait: u64 = locked.header("retry-after").parse().unwrap();
+    assert!((1..=900).contains(&wait), "{wait}");
+    // Another e-mail is not affected.
+    login(&app, "nobody@acme.example", PASSWORD)
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "Invalid e-mail or password");
+}
+
+#[tokio::test]
+async fn one_user_in_two_tenants_switches_and_an_admin_resets_a_password() {
+    let app = TestApp::start().await;
+    let (a, b) = (app.tenant("pro").await, app.tenant("pro").await);
+    let (id_in_a, token) = invite(&a, "amy@agency.example", "admin").await;
+    accept(&app, &token).await;
+    // An existing user is added to another tenant as a member straight away.
+    let (id_in_b, _) = invite(&b, "amy@agency.example", "agent").await;
+    assert_eq!(id_in_a, id_in_b, "the same user");
+    let signed = login(&app, "amy@agency.example", PASSWORD).await.ok();
+    assert_eq!(signed["tenants"].array().len(), 2);
+    let api = app.with_key(signed["token"].str());
+    let switched = api
+        .post("/api/auth/switch", json!({"tenantId": b.id}))
+        .await
+        .ok();
+    assert_eq!(
+        (switched["tenant"]["id"].str(), switched["role"].str()),
+        (b.id.as_str(), "agent")
+    );
+    let in_b = app.with_key(switched["token"].str());
+    in_b.post("/api/keys", json!({"name": "x"}))
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "This action needs the admin role");
+    let stranger = app.tenant("pro").await;
+    api.post("/api/auth/switch", json!({"tenantId": stranger.id}))
+        .await
+        .expect_error(
+            StatusCode::UNAUTHORIZED,
+            "You are not a member of this tenant",
+        );
+
+    // Tenant A's admin (signed in) issues a reset link; the old password stops working.
+    let in_a = app
+        .anonymous()
+        .post(
+            "/api/auth/login",
+            json!({"email": "amy@agency.example", "password": PASSWORD, "tenantId": a.id}),
+        )
+        .await
+        .ok();
+    let admin_a = app.with_key(in_a["token"].str());
+    let reset = admin_a
+        .post_empty(&format!("/api/team/{id_in_a}/password-reset"))
+        .await
+        .expect(StatusCode::CREATED);
+    let new_password = "a brand new password";
+    app.anonymous()
+        .post(
+            "/api/auth/reset-password",
+            json!({"token": reset["token"], "password": new_password}),
+        )
+        .await
+        .ok();
+    login(&app, "amy@agency.example", PASSWORD)
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "Invalid e-mail or password");
+    assert_eq!(
+        in_b.get("/api/contacts").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let fresh = login(&app, "amy@agency.example", new_password).await.ok();
+    let fresh = app.with_key(fresh["token"].str());
+    fresh
+        .post(
+            "/api/auth/password",
+            json!({"currentPassword": "wrong one!!", "newPassword": "another new password"}),
+        )
+        .await
+        .expect_error(
+            StatusCode::BAD_REQUEST,
+            "\"currentPassword\" is not the current password",
+        );
+}
+
+#[tokio::test]
+async fn a_jwt_costs_at_most_one_aws_call_more_than_an_api_key() {
+    let (app, t) = TestApp::with_tenant("pro").await;
+    let (_, token) = invite(&t, "ops@acme.example", "admin").await;
+    let jwt = accept(&app, &token).await["token"].string();
+    let user = app.with_key(&jwt);
+    // Warm both paths (the first request of an instance may read the signing key).
+    t.get_ok("/api/contacts").await;
+    user.get_ok("/api/contacts").await;
+    for path in ["/api/contacts", "/api/team"] {
+        let by_key = t.get(path).await;
+        let by_jwt = user.get(path).await;
+        let (k, j) = (by_key.count("x-aws-calls"), by_jwt.count("x-aws-calls"));
+        assert!(j <= k + 1, "{path}: key {k} calls, JWT {j}");
+        assert_eq!(by_key.body, by_jwt.body, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_audit_log_names_each_change_and_its_actor_newest_first() {
+    let (app, t) = TestApp::with_tenant("pro").await;
+    let (_, token) = invite(&t, "boss@acme.example", "admin").await;
+    let boss = accept(&app, &token).await;
+    let boss_id = boss["user"]["id"].string();
+    let boss = app.with_key(boss["token"].str());
+    let (agent_id, _) = invite(&boss, "new@acme.example", "agent").await;
+    boss.patch(&format!("/api/team/{agent_id}"), json!({"role": "manager"}))
+        .await
+        .ok();
+    t.delete(&format!("/api/keys/{}", t.key_id())).await.ok();
+    app.admin()
+        .patch(
+            &format!("/api/admin/tenants/{}", t.id),
+            json!({"plan": "agency"}),
+        )
+        .await
+        .ok();
+    for _ in 0..10 {
+        login(&app, "new@acme.example", "not the password")
+            .await
+            .expect_error(StatusCode::UNAUTHORIZED, "Invalid e-mail or password");
+    }
+    // The tenant's only key is revoked: the admin reads the log signed in.
+    let page = boss.get("/api/audit-log?limit=100").await;
+    assert_eq!(
+        page.count("x-aws-calls"),
+        2,
+        "the session read and one query"
+    );
+    let entries = page.body["entries"].array().clone();
+    let seen: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| (e["action"].str(), e["actor"]["type"].str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("signin.locked", "system"),
+            ("tenant.updated", "platform"),
+            ("key.revoked", "key"),
+            ("member.role_changed", "user"),
+            ("member.invited", "user"),
+            ("member.invited", "key"),
+        ]
+    );
+    assert_eq!(entries[1]["before"]["plan"], "pro");
+    assert_eq!(entries[1]["after"]["plan"], "agency");
+    assert_eq!(entries[3]["actor"]["id"], boss_id.as_str());
+    assert_eq!(entries[3]["target"], format!("member:{agent_id}"));
+    assert_eq!(
+        (
+            entries[3]["before"]["role"].str(),
+            entries[3]["after"]["role"].str()
+        ),
+        ("agent", "manager")
+    );
+    // Paged: the same entries, a page at a time.
+    assert_eq!(
+        boss.all_pages("/api/audit-log?limit=2", "entries").await,
+        entries
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_states_both_credentials_and_each_role() {
+    let app = TestApp::start().await;
+    let doc = app.anonymous().get_ok("/api/openapi.json").await;
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["apiKey"]["bearerFormat"], "wati_…");
+    assert_eq!(schemes["userJwt"]["bearerFormat"], "JWT");
+    let contacts = &doc["paths"]["/api/contacts"];
+    assert_eq!(
+        contacts["get"]["security"],
+        json!([{"apiKey": []}, {"userJwt": []}])
+    );
+    assert_eq!(contacts["get"]["x-required-role"], "agent");
+    assert_eq!(contacts["post"]["x-required-role"], "manager");
+    assert_eq!(
+        doc["paths"]["/api/keys"]["post"]["x-required-role"],
+        "admin"
+    );
+    assert_eq!(
+        doc["paths"]["/api/auth/login"]["post"]["security"],
+        Value::Null
+    );
+    assert_eq!(
+        doc["paths"]["/api/auth/me"]["get"]["security"],
+        json!([{"userJwt": []}])
+    );
+    assert_eq!(
+        doc["paths"]["/api/admin/tenants"]["get"]["security"],
+        json!([{"platformAdmin": []}, {"userJwt": []}])
+    );
+}
