@@ -94,7 +94,8 @@ pub struct RefreshRequest {
 /// New tokens for a refresh token (which is then used up; using it again ends the session).
 #[utoipa::path(post, path = "/api/auth/refresh", tag = "auth",
     request_body = RefreshRequest,
-    responses((status = 200, body = SignedIn), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = SignedIn), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)))]
 async fn refresh(
     axum::extract::State(state): axum::extract::State<AppState>,
     ApiJson(req): ApiJson<RefreshRequest>,
@@ -143,7 +144,8 @@ pub struct SwitchRequest {
 #[utoipa::path(post, path = "/api/auth/switch", tag = "auth",
     security(("userJwt" = [])),
     request_body = SwitchRequest,
-    responses((status = 200, body = SignedIn), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = SignedIn), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)))]
 async fn switch(
     Session { state, claims, .. }: Session,
     ApiJson(req): ApiJson<SwitchRequest>,
