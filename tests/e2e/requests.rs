@@ -32,7 +32,16 @@ fn smallest(doc: &Value, schema: &Value) -> Value {
     let mut body = serde_json::Map::new();
     for field in schema["required"].as_array().into_iter().flatten() {
         let field = field.string();
-        let kind = &schema["properties"][&field]["type"];
+        let property = &schema["properties"][&field];
+        let property = match property["$ref"].as_str() {
+            Some(r) => &doc["components"]["schemas"][r.trim_start_matches("#/components/schemas/")],
+            None => property,
+        };
+        if let Some(first) = property["enum"].get(0) {
+            body.insert(field, first.clone());
+            continue;
+        }
+        let kind = &property["type"];
         let value = match kind.as_str().or_else(|| kind[0].as_str()) {
             Some("boolean") => json!(false),
             Some("array") => json!([]),
@@ -45,10 +54,13 @@ fn smallest(doc: &Value, schema: &Value) -> Value {
     Value::Object(body)
 }
 
-/// The caller a route needs to get as far as its handler.
-fn caller(app: &TestApp, tenant: &Tenant, path: &str) -> Api {
+/// The caller a route needs to get as far as its handler: the platform admin, a signed-in
+/// member (`/api/auth/*` routes of a session), or the tenant's key.
+fn caller(app: &TestApp, tenant: &Tenant, member: &Api, path: &str) -> Api {
     if path.starts_with("/api/admin/") {
         app.admin()
+    } else if path.starts_with("/api/auth/") {
+        member.clone()
     } else {
         tenant.api.clone()
     }
@@ -75,6 +87,7 @@ fn assert_json_error(reply: &Reply, status: StatusCode, what: &str) {
 #[tokio::test]
 async fn every_json_body_refuses_trailing_data() {
     let (app, t) = TestApp::with_roomy_tenant("agency").await;
+    let member = t.member(&app, "admin").await;
     let mut checked = 0;
     for (method, path, body) in operations(&app).await {
         let Some(body) = body else { continue };
@@ -84,7 +97,7 @@ async fn every_json_body_refuses_trailing_data() {
             continue; // Meta's and WAHA's webhooks are refused on their device and signature first
         }
         let path = fill(&path, "probe-id");
-        let reply = caller(&app, &t, &path)
+        let reply = caller(&app, &t, &member, &path)
             .raw(method.clone(), &path, &format!("{body} {body}"))
             .await;
         let what = format!("{method} {path}");
@@ -104,13 +117,14 @@ async fn every_json_body_refuses_trailing_data() {
 #[tokio::test]
 async fn a_body_over_the_limit_is_a_json_413_on_every_route_that_reads_one() {
     let (app, t) = TestApp::with_roomy_tenant("agency").await;
+    let member = t.member(&app, "admin").await;
     let big = vec![b' '; 6 * 1024 * 1024 + 1];
     for (method, path, body) in operations(&app).await {
         if body.is_none() {
             continue;
         }
         let path = fill(&path, "probe-id");
-        let api = caller(&app, &t, &path);
+        let api = caller(&app, &t, &member, &path);
         let reply = api
             .send(
                 api.builder(method.clone(), &path)
@@ -129,13 +143,14 @@ async fn a_body_over_the_limit_is_a_json_413_on_every_route_that_reads_one() {
 #[tokio::test]
 async fn a_path_parameter_that_is_not_utf8_is_a_json_400_on_every_route() {
     let (app, t) = TestApp::with_roomy_tenant("agency").await;
+    let member = t.member(&app, "admin").await;
     let mut checked = 0;
     for (method, path, _) in operations(&app).await {
         if !path.contains('{') || path.contains("+}") {
             continue; // `/{proxy+}` is the CORS preflight's, which reads no parameter
         }
         let path = fill(&path, "%FF");
-        let reply = caller(&app, &t, &path)
+        let reply = caller(&app, &t, &member, &path)
             .request(method.clone(), &path, None)
             .await;
         assert_json_error(&reply, StatusCode::BAD_REQUEST, &format!("{method} {path}"));

@@ -283,6 +283,27 @@ impl Tenant {
         self.body["key"]["id"].string()
     }
 
+    /// A member with `role` (invited with the tenant's key, invitation accepted), as a caller
+    /// with the access token that sign-in answered.
+    pub async fn member(&self, app: &TestApp, role: &str) -> Api {
+        let body = self
+            .post(
+                "/api/team",
+                json!({"email": format!("{role}@{}.example", self.id), "role": role}),
+            )
+            .await
+            .expect(StatusCode::CREATED);
+        let signed = app
+            .anonymous()
+            .post(
+                "/api/auth/accept-invitation",
+                json!({"token": body["invitation"]["token"], "password": "a long password"}),
+            )
+            .await
+            .ok();
+        app.with_key(signed["token"].str())
+    }
+
     /// Gives its key room for many requests a minute.
     pub async fn roomy_key(&self) {
         self.patch(
