@@ -10,6 +10,7 @@ mod api_keys;
 mod auto_replies;
 mod campaigns;
 mod cli;
+mod consent;
 mod contact_lists;
 mod contacts;
 mod devices;

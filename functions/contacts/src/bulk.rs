@@ -4,6 +4,7 @@
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use wati_shared::domain::consent::ConsentSource;
 use wati_shared::domain::contacts::{
     self as rules, ContactInput, MAX_CONTACTS_PER_REQUEST, MAX_IDS_PER_REQUEST,
 };
@@ -102,7 +103,7 @@ pub async fn upsert_contacts(
             Err(error) => results[index] = Some(error_result(index, error)),
         }
     }
-    let groups = rules::group_by_phone(&valid);
+    let groups = rules::group_by_phone(&valid, ConsentSource::Api);
     let now = state.clock.now();
     let outcomes = state
         .store

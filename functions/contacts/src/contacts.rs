@@ -25,12 +25,17 @@ pub struct ContactQuery {
     /// A phone prefix (digits, optionally `+` and separators: `+92 300`) in phone order, or
     /// else a name prefix (case-insensitive) in name order. Not together with `tag`.
     pub search: Option<String>,
+    /// Only opted-out (`true`) or only subscribed (`false`) contacts, newest first. Not
+    /// together with `tag` or `search`.
+    #[serde(rename = "optedOut")]
+    #[param(rename = "optedOut")]
+    pub opted_out: Option<bool>,
 }
 
 wati_shared::page!(ContactPage, contacts: Contact);
 
-/// List contacts: all (newest first), by `tag`, or by phone or name prefix (`search`).
-/// Each page is one query that reads only that page.
+/// List contacts: all (newest first), by `tag`, by consent (`optedOut`), or by phone or
+/// name prefix (`search`). Each page is one query that reads only that page.
 #[utoipa::path(get, path = "/api/contacts", tag = "contacts",
     params(ContactQuery),
     responses((status = 200, body = ContactPage), (status = 400, body = ErrorBody)))]
@@ -43,6 +48,26 @@ pub async fn list_contacts(
         cursor: None,
     }
     .limit()?;
+    if let Some(out) = q.opted_out {
+        if q.tag.is_some() || q.search.is_some() {
+            return Err(ApiError::bad_request(
+                "Use \"optedOut\" on its own, not with \"tag\" or \"search\"",
+            ));
+        }
+        let (contacts, next_cursor) = state
+            .store
+            .list_contacts(
+                &caller.tenant_id,
+                &ContactFilter::OptedOut(out),
+                q.cursor.as_deref(),
+                limit,
+            )
+            .await?;
+        return Ok(Json(ContactPage {
+            contacts,
+            next_cursor,
+        }));
+    }
     let filter = match (&q.tag, &q.search) {
         (Some(_), Some(_)) => {
             return Err(ApiError::bad_request(
@@ -70,7 +95,7 @@ pub async fn list_contacts(
 
 wati_shared::envelope!(ContactEnvelope, contact: Contact);
 
-fn not_found() -> ApiError {
+pub(crate) fn not_found() -> ApiError {
     ApiError::not_found("Contact not found")
 }
 
@@ -137,6 +162,7 @@ pub async fn update_contact(
             req.remove_tags.as_deref(),
         )
         .map_err(bad)?,
+        consent: None,
     };
     if patch.name.is_none() && patch.phone.is_none() && patch.tags.is_none() {
         return Err(ApiError::bad_request(
@@ -149,7 +175,9 @@ pub async fn update_contact(
         .update_contact(&caller.tenant_id, &id, &patch, now)
         .await?
     {
-        PatchOutcome::Updated(contact) => Ok(Json(ContactEnvelope { contact })),
+        PatchOutcome::Updated(contact) | PatchOutcome::Unchanged(contact) => {
+            Ok(Json(ContactEnvelope { contact }))
+        }
         PatchOutcome::NotFound => Err(not_found()),
         PatchOutcome::PhoneTaken { contact_id } => Err(ApiError::conflict(format!(
             "\"phone\" {} already belongs to contact {contact_id}",

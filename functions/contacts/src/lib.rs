@@ -8,6 +8,7 @@ use wati_shared::http::Access;
 use wati_shared::AppState;
 
 pub mod bulk;
+pub mod consent;
 pub mod contacts;
 pub mod lists;
 pub mod members;
@@ -21,6 +22,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
             bulk::delete_contacts
         ))
         .routes(routes!(contacts::get_contact, contacts::update_contact))
+        .routes(routes!(consent::opt_out))
+        .routes(routes!(consent::opt_in))
         .routes(routes!(lists::create_list, lists::list_lists))
         .routes(routes!(lists::get_list, lists::delete_list))
         .routes(routes!(

@@ -16,7 +16,7 @@ use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::{parse_json, required};
-use wati_shared::services::sending::{self, MediaCheck, SendRequest, Sender};
+use wati_shared::services::sending::{self, ConsentCheck, MediaCheck, SendRequest, Sender};
 use wati_shared::store::messages::MessageSource;
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -145,6 +145,7 @@ pub(crate) async fn send(
         media_check: None,
         idempotency: idempotency(&headers, "send", &body)?,
         source: MessageSource::Api,
+        consent: ConsentCheck::Direct,
     };
     Ok(answer(
         sending::send(&state, &Sender::from(&caller), request).await?,
@@ -236,6 +237,7 @@ pub(crate) async fn send_media(
         }),
         idempotency: idempotency(&headers, "send-media", &body)?,
         source: MessageSource::Api,
+        consent: ConsentCheck::Direct,
     };
     Ok(answer(
         sending::send(&state, &Sender::from(&caller), request).await?,

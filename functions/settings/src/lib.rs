@@ -5,6 +5,7 @@ pub mod deliveries;
 pub mod webhooks;
 
 pub mod devices;
+pub mod opt_out;
 
 use axum::extract::Path;
 use axum::http::StatusCode;
@@ -47,6 +48,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(deliveries::list_deliveries))
         .routes(routes!(deliveries::get_delivery))
         .routes(routes!(deliveries::redeliver))
+        .routes(routes!(opt_out::get_opt_out, opt_out::put_opt_out))
 }
 
 wati_shared::http_function!(Access::TenantKey);

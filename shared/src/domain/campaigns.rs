@@ -83,7 +83,8 @@ impl PauseReason {
     }
 }
 
-/// A recipient's life: `pending → queued → sending → sent | failed`, or `cancelled`.
+/// A recipient's life: `pending → queued → sending → sent | failed`, or `cancelled`, or
+/// `skipped` (opted out when its turn came: nothing sent, error `opted_out`).
 /// `sending` (claimed by a worker, the provider may be answering) is shown as `queued`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -94,6 +95,7 @@ pub enum RecipientStatus {
     Sent,
     Failed,
     Cancelled,
+    Skipped,
 }
 
 impl RecipientStatus {
@@ -105,6 +107,7 @@ impl RecipientStatus {
             RecipientStatus::Sent => "sent",
             RecipientStatus::Failed => "failed",
             RecipientStatus::Cancelled => "cancelled",
+            RecipientStatus::Skipped => "skipped",
         }
     }
 

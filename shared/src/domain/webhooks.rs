@@ -23,23 +23,31 @@ pub enum EventType {
     ConversationAssigned,
     #[serde(rename = "campaign.completed")]
     CampaignCompleted,
+    #[serde(rename = "contact.opted_out")]
+    ContactOptedOut,
+    #[serde(rename = "contact.opted_in")]
+    ContactOptedIn,
     #[serde(rename = "webhook.test")]
     Test,
 }
 
 impl EventType {
     /// What a webhook subscribes to when it names no events.
-    pub const SUBSCRIBABLE: [EventType; 4] = [
+    pub const SUBSCRIBABLE: [EventType; 6] = [
         EventType::MessageReceived,
         EventType::MessageStatus,
         EventType::ConversationAssigned,
         EventType::CampaignCompleted,
+        EventType::ContactOptedOut,
+        EventType::ContactOptedIn,
     ];
-    pub const ALL: [EventType; 5] = [
+    pub const ALL: [EventType; 7] = [
         EventType::MessageReceived,
         EventType::MessageStatus,
         EventType::ConversationAssigned,
         EventType::CampaignCompleted,
+        EventType::ContactOptedOut,
+        EventType::ContactOptedIn,
         EventType::Test,
     ];
 
@@ -49,6 +57,8 @@ impl EventType {
             EventType::MessageStatus => "message.status",
             EventType::ConversationAssigned => "conversation.assigned",
             EventType::CampaignCompleted => "campaign.completed",
+            EventType::ContactOptedOut => "contact.opted_out",
+            EventType::ContactOptedIn => "contact.opted_in",
             EventType::Test => "webhook.test",
         }
     }
@@ -162,6 +172,24 @@ pub struct CampaignCompleted {
     pub timestamp: i64,
 }
 
+/// `contact.opted_out` / `contact.opted_in`: a contact's consent changed (a customer's
+/// STOP or START, the API, an import).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactConsent {
+    pub contact_id: String,
+    /// Digits only.
+    pub phone: String,
+    pub source: crate::domain::consent::ConsentSource,
+    /// The device the customer wrote to (source `message`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    /// The customer's message (the provider's id; source `message`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    pub timestamp: i64,
+}
+
 /// `webhook.test`: sent by `POST /api/settings/webhook/test`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TestEvent {
@@ -181,6 +209,10 @@ pub enum WebhookEvent {
     ConversationAssigned(ConversationAssigned),
     #[serde(rename = "campaign.completed")]
     CampaignCompleted(CampaignCompleted),
+    #[serde(rename = "contact.opted_out")]
+    ContactOptedOut(ContactConsent),
+    #[serde(rename = "contact.opted_in")]
+    ContactOptedIn(ContactConsent),
     #[serde(rename = "webhook.test")]
     Test(TestEvent),
 }
@@ -192,6 +224,8 @@ impl WebhookEvent {
             WebhookEvent::MessageStatus(_) => EventType::MessageStatus,
             WebhookEvent::ConversationAssigned(_) => EventType::ConversationAssigned,
             WebhookEvent::CampaignCompleted(_) => EventType::CampaignCompleted,
+            WebhookEvent::ContactOptedOut(_) => EventType::ContactOptedOut,
+            WebhookEvent::ContactOptedIn(_) => EventType::ContactOptedIn,
             WebhookEvent::Test(_) => EventType::Test,
         }
     }
@@ -203,6 +237,7 @@ impl WebhookEvent {
             WebhookEvent::MessageStatus(e) => e.timestamp,
             WebhookEvent::ConversationAssigned(e) => e.timestamp,
             WebhookEvent::CampaignCompleted(e) => e.timestamp,
+            WebhookEvent::ContactOptedOut(e) | WebhookEvent::ContactOptedIn(e) => e.timestamp,
             WebhookEvent::Test(e) => e.timestamp,
         }
     }

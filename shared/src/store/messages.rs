@@ -42,6 +42,8 @@ pub enum MessageSource {
     KeywordReply,
     /// An AI Smart Reply.
     AiReply,
+    /// The confirmation of a customer's opt-out or opt-in.
+    ConsentReply,
 }
 
 /// A message as stored (camelCase attributes; the keys are added around it).

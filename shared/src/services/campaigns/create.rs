@@ -205,6 +205,7 @@ pub async fn create(
         sent: 0,
         failed: 0,
         cancelled: 0,
+        skipped: 0,
         duplicates: duplicates as u64,
         chunks: chunks.len() as u32,
         cursor: None,

@@ -77,6 +77,9 @@ pub enum SendError {
     /// The media URL failed its check; the message says why.
     #[error("{0}")]
     BadMedia(String),
+    /// The recipient opted out (and this kind of send honours it): nothing was sent.
+    #[error("{}", crate::domain::consent::opted_out_message(.0))]
+    OptedOut(String),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
@@ -114,8 +117,22 @@ pub struct SendRequest {
     pub media_check: Option<MediaCheck>,
     pub idempotency: Option<Idempotency>,
     pub source: MessageSource,
+    /// Whether the recipient's opt-out stops this send.
+    pub consent: ConsentCheck,
 }
 
+/// How a send honours the recipient's opt-out (read in the send's first round, with one
+/// `BatchGetItem` of the recipient's phone claim and the tenant's opt-out settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentCheck {
+    /// `/send`, `/send-media`, inbox replies: refused unless the tenant's
+    /// `blockDirectSends` is off.
+    Direct,
+    /// Campaigns, keyword rules, AI Smart Reply: always refused.
+    Always,
+    /// The opt-out or opt-in confirmation itself: not checked.
+    Skip,
+}
 #[derive(Debug, Clone)]
 pub struct MediaCheck {
     pub kind: MediaKind,
@@ -198,7 +215,17 @@ pub async fn send_with_id(
             None => None,
         }
     };
-    let (created, device, media, unit, window) = tokio::join!(
+    let consent = async {
+        match req.consent {
+            ConsentCheck::Skip => Ok(None),
+            _ => state
+                .store
+                .send_consent(tenant_id, req.to.as_str())
+                .await
+                .map(Some),
+        }
+    };
+    let (created, device, media, unit, window, consent) = tokio::join!(
         state
             .store
             .create_outbound(&message, claim.as_ref(), now.timestamp()),
@@ -206,6 +233,7 @@ pub async fn send_with_id(
         media,
         reserve_outbound_unit(state, caller, now),
         window::read(state, tenant_id, req.to.as_str(), &req.content),
+        consent,
     );
     let claim_hash = claim.as_ref().map(|c| c.key_hash.as_str());
     let release_unit = |unit: Result<OutboundUnit, SendError>| async move {
@@ -241,6 +269,18 @@ pub async fn send_with_id(
             return Err(e);
         }
     };
+    // The recipient's opt-out: refused before the device, the media or the provider.
+    let refused = match (req.consent, consent) {
+        (_, Err(e)) => Some(SendError::Store(e)),
+        (ConsentCheck::Always, Ok(Some(c))) if c.opted_out => Some(opted_out(&req)),
+        (ConsentCheck::Direct, Ok(Some(c))) if c.opted_out && c.block_direct_sends => {
+            Some(opted_out(&req))
+        }
+        _ => None,
+    };
+    if let Some(e) = refused {
+        return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e).await);
+    }
     let device = match device {
         Ok(d) => d,
         Err(e) => return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e.into()).await),
@@ -330,6 +370,11 @@ pub async fn send_with_id(
         outcome,
         replayed: false,
     })
+}
+
+fn opted_out(req: &SendRequest) -> SendError {
+    tracing::info!(to = %req.to, source = ?req.source, "send refused: the recipient opted out");
+    SendError::OptedOut(req.to.to_string())
 }
 
 fn failure_of(e: &ProviderError) -> Failure {
