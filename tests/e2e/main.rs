@@ -16,6 +16,7 @@ mod contacts;
 mod devices;
 mod inbound;
 mod lambda_events;
+mod local_numbers;
 mod media;
 mod plan_limits;
 mod quotas;

@@ -621,17 +621,18 @@ async fn a_text_send_waits_for_two_aws_round_trips_before_the_provider() {
     let s = setup_with(|o| o.clock = clock_at("2026-11-24T10:00:05Z")).await;
     let body = json!({"to": "923001234567", "message": "count me"});
 
-    // First send of this instance from the device: its token is read from Secrets Manager.
+    // First send of this instance from the device and for the tenant: its token is read
+    // from Secrets Manager, and the tenant's phone settings once (then cached).
     let h = s.tenant.send_message(body.clone()).await;
     assert_eq!(
         h.count("x-aws-calls-before-provider"),
-        7,
-        "auth, message, device, daily outbound unit, 24-hour window, consent, secret"
+        8,
+        "auth, phone settings, message, device, daily outbound unit, 24-hour window, consent, secret"
     );
-    assert_eq!(h.count("x-aws-sequential-before-provider"), 3);
+    assert_eq!(h.count("x-aws-sequential-before-provider"), 4);
     assert_eq!(
         h.count("x-aws-calls"),
-        9,
+        10,
         "+ the outcome, + the message.status event"
     );
     let sent = h.ok();

@@ -6,11 +6,11 @@ use axum::Json;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use wati_shared::domain::contacts::{self as rules, Search, TagChange};
-use wati_shared::domain::phone;
 use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::{ApiJson, ApiQuery, PageParams};
+use wati_shared::services::phones::{self, PhoneRules};
 use wati_shared::store::contacts::{Contact, ContactFilter, ContactPatch, PatchOutcome};
 
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
@@ -143,6 +143,10 @@ pub async fn update_contact(
     ApiJson(req): ApiJson<UpdateContactRequest>,
 ) -> ApiResult<Json<ContactEnvelope>> {
     let bad = ApiError::bad_request;
+    let phone_rules = match &req.phone {
+        Some(_) => phones::rules(&state, &caller.tenant_id).await?,
+        None => PhoneRules::default(),
+    };
     let patch = ContactPatch {
         name: req
             .name
@@ -153,7 +157,7 @@ pub async fn update_contact(
         phone: req
             .phone
             .as_deref()
-            .map(|p| phone::normalize("phone", p))
+            .map(|p| phone_rules.normalize("phone", p))
             .transpose()
             .map_err(bad)?,
         tags: TagChange::from_request(

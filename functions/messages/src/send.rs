@@ -11,11 +11,11 @@ use wati_shared::domain::media::{
     file_name, file_name_from_path, is_mimetype, normalize_mimetype, MediaKind,
 };
 use wati_shared::domain::messages::{self as rules, MessageStatus, TemplateSpec};
-use wati_shared::domain::phone::Phone;
 use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::{parse_json, required};
+use wati_shared::services::phones;
 use wati_shared::services::sending::{self, ConsentCheck, MediaCheck, SendRequest, Sender};
 use wati_shared::store::messages::MessageSource;
 
@@ -26,7 +26,8 @@ const MAX_URL_LEN: usize = 2048;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SendTextRequest {
-    /// Required. E.164 (`+923001234567`) or local digits; normalised to digits.
+    /// Required. E.164 (`+923001234567`) or local digits; normalised to digits (with the
+    /// tenant's `defaultCountryCode`, local numbers by that country's rules).
     #[schema(example = "+923001234567")]
     pub to: Option<String>,
     /// Required unless `template` is given: 1–4096 characters.
@@ -120,7 +121,11 @@ pub(crate) async fn send(
     body: Bytes,
 ) -> ApiResult<Response> {
     let req: SendTextRequest = parse_json(&body)?;
-    let to = Phone::parse("to", required("to", &req.to)?).map_err(ApiError::bad_request)?;
+    let raw_to = required("to", &req.to)?;
+    let to = phones::rules(&state, &caller.tenant_id)
+        .await?
+        .parse("to", raw_to)
+        .map_err(ApiError::bad_request)?;
     let (content, text) = match &req.template {
         Some(t) => {
             let t = rules::template(t).map_err(ApiError::bad_request)?;
@@ -173,7 +178,11 @@ pub(crate) async fn send_media(
     body: Bytes,
 ) -> ApiResult<Response> {
     let req: SendMediaRequest = parse_json(&body)?;
-    let to = Phone::parse("to", required("to", &req.to)?).map_err(ApiError::bad_request)?;
+    let raw_to = required("to", &req.to)?;
+    let to = phones::rules(&state, &caller.tenant_id)
+        .await?
+        .parse("to", raw_to)
+        .map_err(ApiError::bad_request)?;
     let kinds = "image, video, audio or document";
     let kind = match req.kind.as_deref() {
         None => {

@@ -6,6 +6,7 @@ pub mod webhooks;
 
 pub mod devices;
 pub mod opt_out;
+pub mod phone;
 
 use axum::extract::Path;
 use axum::http::StatusCode;
@@ -49,6 +50,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(deliveries::get_delivery))
         .routes(routes!(deliveries::redeliver))
         .routes(routes!(opt_out::get_opt_out, opt_out::put_opt_out))
+        .routes(routes!(phone::get_phone, phone::put_phone))
 }
 
 wati_shared::http_function!(Access::TenantKey);

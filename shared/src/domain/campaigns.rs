@@ -255,10 +255,15 @@ pub struct Entry {
 }
 
 /// Checks one entry; errors name it as `recipients[<index>].<field>`.
-pub fn entry(index: usize, name: Option<&str>, raw_phone: Option<&str>) -> Result<Entry, String> {
+pub fn entry(
+    index: usize,
+    name: Option<&str>,
+    raw_phone: Option<&str>,
+    country: Option<phone::Country>,
+) -> Result<Entry, String> {
     let field = |f: &str| format!("recipients[{index}].{f}");
     let raw_phone = raw_phone.ok_or_else(|| format!("\"{}\" is required", field("phone")))?;
-    let phone = phone::normalize(&field("phone"), raw_phone)?;
+    let phone = phone::normalize_in(&field("phone"), raw_phone, country)?;
     let name = match name {
         None => String::new(),
         Some(n) => {
@@ -479,21 +484,21 @@ mod tests {
     #[test]
     fn entries_dedupe_and_chunk() {
         assert_eq!(
-            entry(0, Some(" Ali "), Some("+92 300 1234567")),
+            entry(0, Some(" Ali "), Some("+92 300 1234567"), None),
             Ok(Entry {
                 phone: "923001234567".into(),
                 name: "Ali".into()
             })
         );
         assert_eq!(
-            entry(3, None, Some("12")),
+            entry(3, None, Some("12"), None),
             Err("\"recipients[3].phone\" must be an E.164 number or local digits".into())
         );
         assert_eq!(
-            entry(2, Some("A"), None),
+            entry(2, Some("A"), None, None),
             Err("\"recipients[2].phone\" is required".into())
         );
-        assert!(entry(1, Some(&"x".repeat(201)), Some("1234567")).is_err());
+        assert!(entry(1, Some(&"x".repeat(201)), Some("1234567"), None).is_err());
         let e = |p: &str| Entry {
             phone: p.into(),
             name: String::new(),

@@ -133,8 +133,12 @@ pub struct ValidEntry {
 }
 
 /// Checks one entry; errors name the field as `contacts[<index>].<field>`.
-pub fn entry(index: usize, input: &ContactInput) -> Result<ValidEntry, String> {
-    let phone = phone::normalize(&format!("contacts[{index}].phone"), &input.phone)?;
+pub fn entry(
+    index: usize,
+    input: &ContactInput,
+    country: Option<phone::Country>,
+) -> Result<ValidEntry, String> {
+    let phone = phone::normalize_in(&format!("contacts[{index}].phone"), &input.phone, country)?;
     let name = match &input.name {
         Some(n) => Some(name(&format!("contacts[{index}].name"), n)?).filter(|n| !n.is_empty()),
         None => None,
@@ -380,7 +384,7 @@ mod tests {
             opted_out: None,
         };
         assert_eq!(
-            entry(0, &input("+92 300 1234567", &["A"])),
+            entry(0, &input("+92 300 1234567", &["A"]), None),
             Ok(ValidEntry {
                 phone: "923001234567".into(),
                 name: None,
@@ -389,10 +393,10 @@ mod tests {
             })
         );
         assert_eq!(
-            entry(3, &input("12", &[])),
+            entry(3, &input("12", &[]), None),
             Err("\"contacts[3].phone\" must be an E.164 number or local digits".into())
         );
-        assert!(entry(4, &input("1234567", &["#"]))
+        assert!(entry(4, &input("1234567", &["#"]), None)
             .is_err_and(|e| e.starts_with("\"contacts[4].tags[0]\"")));
     }
 

@@ -6,7 +6,9 @@ use crate::adapters::media_check::MediaInspector;
 use crate::adapters::providers::{cloud_api::CloudApi, sandbox::Sandbox, Providers};
 use crate::adapters::secrets::DeviceSecrets;
 use crate::domain::net::TargetPolicy;
+use crate::domain::phone::Country;
 use crate::runtime::aws::AwsClients;
+use crate::runtime::cache::TtlCache;
 use crate::runtime::clock::Clock;
 use crate::runtime::config::Config;
 use crate::store::Store;
@@ -25,6 +27,8 @@ pub struct AppState {
     pub providers: Providers,
     /// Media URL checks before a media send.
     pub media: Arc<MediaInspector>,
+    /// Tenants' default countries for local phone numbers (`services::phones`).
+    pub phone_settings: Arc<TtlCache<String, Option<Country>>>,
 }
 
 impl AppState {
@@ -66,6 +70,7 @@ impl AppState {
             device_secrets,
             providers,
             media,
+            phone_settings: Arc::new(TtlCache::new(crate::services::phones::SETTINGS_TTL)),
         }
     }
 

@@ -4,6 +4,7 @@
 pub mod campaigns;
 pub mod events;
 pub mod inbound;
+pub mod phones;
 pub mod sending;
 pub mod statuses;
 pub mod webhooks;
