@@ -115,7 +115,7 @@ async fn bulk_upsert_normalises_merges_and_reports_each_entry() {
             (3, "\"contacts[3].phone\" must be an E.164 number or local digits"),
             (4, "Invalid \"contacts[4].name\": invalid type: integer `5`, expected a string"),
             (5, "\"contacts[5].tags[0]\" must be 1-50 letters, digits, spaces or - _ . : /"),
-            (6, "Invalid \"contacts[6].email\": unknown field `email`, expected one of `name`, `phone`, `tags`"),
+            (6, "Invalid \"contacts[6].email\": unknown field `email`, expected one of `name`, `phone`, `tags`, `optedOut`"),
             (7, "Invalid \"contacts[7]\": invalid type: string \"not an object\", expected struct ContactInput"),
         ]
     );

@@ -11,14 +11,14 @@ use wati_tests::shared::{inbound_message_id, reported_time, MessageStatus};
 use wati_tests::webhooks::{Answer, Receiver};
 use wati_tests::*;
 
-const PHONE_ID: &str = "106540352242922";
-const CUSTOMER: &str = "923001234567";
+pub(crate) const PHONE_ID: &str = "106540352242922";
+pub(crate) const CUSTOMER: &str = "923001234567";
 
-struct Env {
-    app: TestApp,
-    meta: FakeMeta,
-    ai: FakeAi,
-    tenant: Tenant,
+pub(crate) struct Env {
+    pub(crate) app: TestApp,
+    pub(crate) meta: FakeMeta,
+    pub(crate) ai: FakeAi,
+    pub(crate) tenant: Tenant,
     workers: Option<Workers>,
 }
 
@@ -28,7 +28,7 @@ impl Env {
     }
 }
 
-async fn env_with(plan: &str, workers: bool, vars: &[(&str, &str)]) -> Env {
+pub(crate) async fn env_with(plan: &str, workers: bool, vars: &[(&str, &str)]) -> Env {
     let fakes = Fakes::spawn().await;
     let mut opts = fakes.options().roomy_keys();
     for (k, v) in vars {
@@ -54,7 +54,7 @@ async fn env(workers: bool) -> Env {
     env_with("pro", workers, &[]).await
 }
 
-fn new_wamid() -> String {
+pub(crate) fn new_wamid() -> String {
     format!(
         "wamid.HBgM{}",
         uuid::Uuid::new_v4().simple().to_string().to_uppercase()
@@ -62,7 +62,7 @@ fn new_wamid() -> String {
 }
 
 /// Meta's webhook for one text message from `CUSTOMER`.
-fn text_webhook(phone_id: &str, wamid: &str, text: &str, ts: i64) -> String {
+pub(crate) fn text_webhook(phone_id: &str, wamid: &str, text: &str, ts: i64) -> String {
     fixture(
         "meta-text-message.json",
         &[
@@ -95,7 +95,7 @@ async fn post_webhook(
 }
 
 /// POSTs a body signed with the test devices' app secret; expects 200.
-async fn deliver(app: &TestApp, tenant_id: &str, body: &str) -> Value {
+pub(crate) async fn deliver(app: &TestApp, tenant_id: &str, body: &str) -> Value {
     post_webhook(
         app,
         tenant_id,
@@ -147,7 +147,7 @@ async fn wait_replies(app: &TestApp, tenant_id: &str, peer: &str, n: usize) -> V
     .await
 }
 
-async fn wait_log(t: &Tenant, n: usize) -> Vec<Value> {
+pub(crate) async fn wait_log(t: &Tenant, n: usize) -> Vec<Value> {
     eventually(
         &format!("{n} reply log entries"),
         Duration::from_secs(20),

@@ -612,7 +612,8 @@ async fn an_idempotency_key_replays_the_first_answer_and_sends_nothing_again() {
 
 /// The AWS calls of a send, as the call accounting reports them (documented in
 /// docs/sending.md): authentication (1 write), then at once the pending record, the
-/// device, the daily outbound unit and the 24-hour window (4 calls, 1 round trip), then the
+/// device, the daily outbound unit, the 24-hour window and the recipient's consent (5 calls,
+/// 1 round trip), then the
 /// provider, then the outcome (1 write) and the `message.status` event.
 #[tokio::test]
 async fn a_text_send_waits_for_two_aws_round_trips_before_the_provider() {
@@ -620,17 +621,18 @@ async fn a_text_send_waits_for_two_aws_round_trips_before_the_provider() {
     let s = setup_with(|o| o.clock = clock_at("2026-11-24T10:00:05Z")).await;
     let body = json!({"to": "923001234567", "message": "count me"});
 
-    // First send of this instance from the device: its token is read from Secrets Manager.
+    // First send of this instance from the device and for the tenant: its token is read
+    // from Secrets Manager, and the tenant's phone settings once (then cached).
     let h = s.tenant.send_message(body.clone()).await;
     assert_eq!(
         h.count("x-aws-calls-before-provider"),
-        6,
-        "auth, message, device, daily outbound unit, 24-hour window, secret"
+        8,
+        "auth, phone settings, message, device, daily outbound unit, 24-hour window, consent, secret"
     );
-    assert_eq!(h.count("x-aws-sequential-before-provider"), 3);
+    assert_eq!(h.count("x-aws-sequential-before-provider"), 4);
     assert_eq!(
         h.count("x-aws-calls"),
-        8,
+        10,
         "+ the outcome, + the message.status event"
     );
     let sent = h.ok();
@@ -646,13 +648,13 @@ async fn a_text_send_waits_for_two_aws_round_trips_before_the_provider() {
         assert_eq!(h.status, StatusCode::OK);
         assert_eq!(
             h.count("x-aws-calls-before-provider"),
-            5,
-            "auth, then at once: message (+claim), device, daily outbound unit, 24-hour window"
+            6,
+            "auth, then at once: message (+claim), device, daily outbound unit, 24-hour window, consent"
         );
         assert_eq!(h.count("x-aws-sequential-before-provider"), 2);
         assert_eq!(
             h.count("x-aws-calls"),
-            7,
+            8,
             "+ the outcome, + the message.status event"
         );
         assert_eq!(h.count("x-aws-sequential"), 4);

@@ -68,7 +68,7 @@ pub struct CampaignView {
     /// When a pause on the daily outbound cap ends by itself.
     pub resumes_at: Option<String>,
     /// Recipients known so far (a tag or list grows as its batches are read; final once
-    /// `audienceResolved`). Always `pending + queued + sent + failed + cancelled`.
+    /// `audienceResolved`). Always `pending + queued + sent + failed + cancelled + skipped`.
     pub total: u64,
     /// Known, not queued yet.
     pub pending: u64,
@@ -77,6 +77,8 @@ pub struct CampaignView {
     pub sent: u64,
     pub failed: u64,
     pub cancelled: u64,
+    /// Opted out when their turn came: not sent (error `opted_out`).
+    pub skipped: u64,
     /// Entries of `recipients` dropped because their phone came earlier in the array.
     pub duplicates: u64,
     /// The audience has been read to its end.
@@ -117,6 +119,7 @@ impl From<Campaign> for CampaignView {
             sent: c.sent,
             failed: c.failed,
             cancelled: c.cancelled,
+            skipped: c.skipped,
             duplicates: c.duplicates,
             audience_resolved: c.source_done,
             batch,
@@ -154,7 +157,8 @@ pub struct RecipientView {
     pub name: Option<String>,
     /// The contact it came from (tag and list audiences).
     pub contact_id: Option<String>,
-    /// `pending`, `queued` (also while being sent), `sent`, `failed` or `cancelled`.
+    /// `pending`, `queued` (also while being sent), `sent`, `failed`, `cancelled` or
+    /// `skipped` (opted out: `error` is `opted_out`).
     pub status: RecipientStatus,
     /// Why it failed.
     pub error: Option<String>,

@@ -88,7 +88,8 @@ async fn load(state: &AppState, tenant_id: &str, id: &str) -> ApiResult<Campaign
         .ok_or_else(not_found)
 }
 
-/// A campaign with its status and counts (total, pending, queued, sent, failed, cancelled).
+/// A campaign with its status and counts (total, pending, queued, sent, failed, cancelled,
+/// skipped).
 #[utoipa::path(get, path = "/api/public/v1/campaigns/{id}", tag = "campaigns",
     params(("id" = String, Path, description = "Campaign id")),
     responses((status = 200, body = CampaignEnvelope),

@@ -4,6 +4,7 @@
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use wati_shared::domain::consent::ConsentSource;
 use wati_shared::domain::contacts::{
     self as rules, ContactInput, MAX_CONTACTS_PER_REQUEST, MAX_IDS_PER_REQUEST,
 };
@@ -11,6 +12,7 @@ use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
+use wati_shared::services::phones;
 use wati_shared::store::contacts::UpsertOutcome;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -83,6 +85,7 @@ pub async fn upsert_contacts(
             "\"contacts\" must hold at most {MAX_CONTACTS_PER_REQUEST} contacts per request (got {n}): split the import"
         )));
     }
+    let country = phones::rules(&state, &caller.tenant_id).await?.country();
     let mut results: Vec<Option<UpsertContactResult>> = (0..n).map(|_| None).collect();
     let mut valid = Vec::with_capacity(n);
     for (index, value) in req.contacts.into_iter().enumerate() {
@@ -96,13 +99,13 @@ pub async fn upsert_contacts(
                 };
                 format!("Invalid \"{field}\": {}", e.into_inner())
             })
-            .and_then(|input| rules::entry(index, &input));
+            .and_then(|input| rules::entry(index, &input, country));
         match checked {
             Ok(entry) => valid.push((index, entry)),
             Err(error) => results[index] = Some(error_result(index, error)),
         }
     }
-    let groups = rules::group_by_phone(&valid);
+    let groups = rules::group_by_phone(&valid, ConsentSource::Api);
     let now = state.clock.now();
     let outcomes = state
         .store

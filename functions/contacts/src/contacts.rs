@@ -5,12 +5,12 @@ use axum::Json;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use wati_shared::domain::contacts::{self as rules, Search, TagChange};
-use wati_shared::domain::phone;
 use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiPath;
 use wati_shared::http::{ApiJson, ApiQuery, PageParams};
+use wati_shared::services::phones::{self, PhoneRules};
 use wati_shared::store::contacts::{Contact, ContactFilter, ContactPatch, PatchOutcome};
 
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
@@ -25,12 +25,17 @@ pub struct ContactQuery {
     /// A phone prefix (digits, optionally `+` and separators: `+92 300`) in phone order, or
     /// else a name prefix (case-insensitive) in name order. Not together with `tag`.
     pub search: Option<String>,
+    /// Only opted-out (`true`) or only subscribed (`false`) contacts, newest first. Not
+    /// together with `tag` or `search`.
+    #[serde(rename = "optedOut")]
+    #[param(rename = "optedOut")]
+    pub opted_out: Option<bool>,
 }
 
 wati_shared::page!(ContactPage, contacts: Contact);
 
-/// List contacts: all (newest first), by `tag`, or by phone or name prefix (`search`).
-/// Each page is one query that reads only that page.
+/// List contacts: all (newest first), by `tag`, by consent (`optedOut`), or by phone or
+/// name prefix (`search`). Each page is one query that reads only that page.
 #[utoipa::path(get, path = "/api/contacts", tag = "contacts",
     params(ContactQuery),
     responses((status = 200, body = ContactPage), (status = 400, body = ErrorBody)))]
@@ -43,6 +48,26 @@ pub async fn list_contacts(
         cursor: None,
     }
     .limit()?;
+    if let Some(out) = q.opted_out {
+        if q.tag.is_some() || q.search.is_some() {
+            return Err(ApiError::bad_request(
+                "Use \"optedOut\" on its own, not with \"tag\" or \"search\"",
+            ));
+        }
+        let (contacts, next_cursor) = state
+            .store
+            .list_contacts(
+                &caller.tenant_id,
+                &ContactFilter::OptedOut(out),
+                q.cursor.as_deref(),
+                limit,
+            )
+            .await?;
+        return Ok(Json(ContactPage {
+            contacts,
+            next_cursor,
+        }));
+    }
     let filter = match (&q.tag, &q.search) {
         (Some(_), Some(_)) => {
             return Err(ApiError::bad_request(
@@ -70,7 +95,7 @@ pub async fn list_contacts(
 
 wati_shared::envelope!(ContactEnvelope, contact: Contact);
 
-fn not_found() -> ApiError {
+pub(crate) fn not_found() -> ApiError {
     ApiError::not_found("Contact not found")
 }
 
@@ -118,6 +143,10 @@ pub async fn update_contact(
     ApiJson(req): ApiJson<UpdateContactRequest>,
 ) -> ApiResult<Json<ContactEnvelope>> {
     let bad = ApiError::bad_request;
+    let phone_rules = match &req.phone {
+        Some(_) => phones::rules(&state, &caller.tenant_id).await?,
+        None => PhoneRules::default(),
+    };
     let patch = ContactPatch {
         name: req
             .name
@@ -128,7 +157,7 @@ pub async fn update_contact(
         phone: req
             .phone
             .as_deref()
-            .map(|p| phone::normalize("phone", p))
+            .map(|p| phone_rules.normalize("phone", p))
             .transpose()
             .map_err(bad)?,
         tags: TagChange::from_request(
@@ -137,6 +166,7 @@ pub async fn update_contact(
             req.remove_tags.as_deref(),
         )
         .map_err(bad)?,
+        consent: None,
     };
     if patch.name.is_none() && patch.phone.is_none() && patch.tags.is_none() {
         return Err(ApiError::bad_request(
@@ -149,7 +179,9 @@ pub async fn update_contact(
         .update_contact(&caller.tenant_id, &id, &patch, now)
         .await?
     {
-        PatchOutcome::Updated(contact) => Ok(Json(ContactEnvelope { contact })),
+        PatchOutcome::Updated(contact) | PatchOutcome::Unchanged(contact) => {
+            Ok(Json(ContactEnvelope { contact }))
+        }
         PatchOutcome::NotFound => Err(not_found()),
         PatchOutcome::PhoneTaken { contact_id } => Err(ApiError::conflict(format!(
             "\"phone\" {} already belongs to contact {contact_id}",

@@ -9,6 +9,7 @@ use wati_shared::http::{needs, Access};
 use wati_shared::AppState;
 
 pub mod bulk;
+pub mod consent;
 pub mod contacts;
 pub mod lists;
 pub mod members;
@@ -25,6 +26,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(needs(Agent, routes!(contacts::get_contact)))
         .routes(needs(Manager, routes!(contacts::update_contact)))
+        .routes(needs(Manager, routes!(consent::opt_out)))
+        .routes(needs(Manager, routes!(consent::opt_in)))
         .routes(needs(Agent, routes!(lists::list_lists)))
         .routes(needs(Manager, routes!(lists::create_list)))
         .routes(needs(Agent, routes!(lists::get_list)))

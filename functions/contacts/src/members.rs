@@ -5,12 +5,12 @@ use crate::lists::*;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use wati_shared::domain::phone;
 use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiPath;
 use wati_shared::http::{ApiJson, ApiQuery, PageParams};
+use wati_shared::services::phones::{self, PhoneRules};
 use wati_shared::store::contact_lists::{
     ListMember, ListMemberStatus, MemberChange, MemberOutcome, MemberRef,
 };
@@ -53,7 +53,7 @@ pub struct ListMembersRequest {
 }
 
 impl ListMembersRequest {
-    fn refs(self) -> ApiResult<Vec<MemberRef>> {
+    fn refs(self, rules: PhoneRules) -> ApiResult<Vec<MemberRef>> {
         match (self.contact_ids, self.phones) {
             (Some(ids), None) => {
                 check_count("contactIds", ids.len())?;
@@ -64,12 +64,10 @@ impl ListMembersRequest {
                 Ok(phones
                     .iter()
                     .enumerate()
-                    .map(
-                        |(i, p)| match phone::normalize(&format!("phones[{i}]"), p) {
-                            Ok(p) => MemberRef::Phone(p),
-                            Err(e) => MemberRef::Invalid(e),
-                        },
-                    )
+                    .map(|(i, p)| match rules.normalize(&format!("phones[{i}]"), p) {
+                        Ok(p) => MemberRef::Phone(p),
+                        Err(e) => MemberRef::Invalid(e),
+                    })
                     .collect())
             }
             _ => Err(ApiError::bad_request(
@@ -184,7 +182,11 @@ async fn change_members(
     req: ListMembersRequest,
     change: MemberChange,
 ) -> ApiResult<Json<ListMembersReport>> {
-    let refs = req.refs()?;
+    let rules = match req.phones {
+        Some(_) => phones::rules(state, tenant_id).await?,
+        None => PhoneRules::default(),
+    };
+    let refs = req.refs(rules)?;
     let now = state.clock.now();
     let outcomes = state
         .store

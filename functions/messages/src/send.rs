@@ -10,12 +10,12 @@ use wati_shared::domain::media::{
     file_name, file_name_from_path, is_mimetype, normalize_mimetype, MediaKind,
 };
 use wati_shared::domain::messages::{self as rules, MessageStatus, TemplateSpec};
-use wati_shared::domain::phone::Phone;
 use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::{parse_json, required, ApiBody};
-use wati_shared::services::sending::{self, MediaCheck, SendRequest, Sender};
+use wati_shared::services::phones;
+use wati_shared::services::sending::{self, ConsentCheck, MediaCheck, SendRequest, Sender};
 use wati_shared::store::messages::MessageSource;
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -25,7 +25,8 @@ const MAX_URL_LEN: usize = 2048;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SendTextRequest {
-    /// Required. E.164 (`+923001234567`) or local digits; normalised to digits.
+    /// Required. E.164 (`+923001234567`) or local digits; normalised to digits (with the
+    /// tenant's `defaultCountryCode`, local numbers by that country's rules).
     #[schema(example = "+923001234567")]
     pub to: Option<String>,
     /// Required unless `template` is given: 1–4096 characters.
@@ -122,7 +123,11 @@ pub(crate) async fn send(
     ApiBody(body): ApiBody,
 ) -> ApiResult<Response> {
     let req: SendTextRequest = parse_json(&body)?;
-    let to = Phone::parse("to", required("to", &req.to)?).map_err(ApiError::bad_request)?;
+    let raw_to = required("to", &req.to)?;
+    let to = phones::rules(&state, &caller.tenant_id)
+        .await?
+        .parse("to", raw_to)
+        .map_err(ApiError::bad_request)?;
     let (content, text) = match &req.template {
         Some(t) => {
             let t = rules::template(t).map_err(ApiError::bad_request)?;
@@ -147,6 +152,7 @@ pub(crate) async fn send(
         media_check: None,
         idempotency: idempotency(&headers, "send", &body)?,
         source: MessageSource::Api,
+        consent: ConsentCheck::Direct,
     };
     Ok(answer(
         sending::send(&state, &Sender::from(&caller), request).await?,
@@ -174,7 +180,11 @@ pub(crate) async fn send_media(
     ApiBody(body): ApiBody,
 ) -> ApiResult<Response> {
     let req: SendMediaRequest = parse_json(&body)?;
-    let to = Phone::parse("to", required("to", &req.to)?).map_err(ApiError::bad_request)?;
+    let raw_to = required("to", &req.to)?;
+    let to = phones::rules(&state, &caller.tenant_id)
+        .await?
+        .parse("to", raw_to)
+        .map_err(ApiError::bad_request)?;
     let kinds = "image, video, audio or document";
     let kind = match req.kind.as_deref() {
         None => {
@@ -238,6 +248,7 @@ pub(crate) async fn send_media(
         }),
         idempotency: idempotency(&headers, "send-media", &body)?,
         source: MessageSource::Api,
+        consent: ConsentCheck::Direct,
     };
     Ok(answer(
         sending::send(&state, &Sender::from(&caller), request).await?,

@@ -6,7 +6,9 @@ pub mod deliveries;
 pub mod webhooks;
 
 pub mod devices;
+pub mod opt_out;
 pub mod pairing;
+pub mod phone;
 
 use axum::http::StatusCode;
 use axum::Json;
@@ -68,6 +70,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(needs(Admin, routes!(deliveries::list_deliveries)))
         .routes(needs(Admin, routes!(deliveries::get_delivery)))
         .routes(needs(Admin, routes!(deliveries::redeliver)))
+        .routes(needs(
+            Admin,
+            routes!(opt_out::get_opt_out, opt_out::put_opt_out),
+        ))
+        .routes(needs(Admin, routes!(phone::get_phone, phone::put_phone)))
 }
 
 wati_shared::http_function!(Access::TenantKey);

@@ -83,7 +83,8 @@ impl PauseReason {
     }
 }
 
-/// A recipient's life: `pending → queued → sending → sent | failed`, or `cancelled`.
+/// A recipient's life: `pending → queued → sending → sent | failed`, or `cancelled`, or
+/// `skipped` (opted out when its turn came: nothing sent, error `opted_out`).
 /// `sending` (claimed by a worker, the provider may be answering) is shown as `queued`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -94,6 +95,7 @@ pub enum RecipientStatus {
     Sent,
     Failed,
     Cancelled,
+    Skipped,
 }
 
 impl RecipientStatus {
@@ -105,6 +107,7 @@ impl RecipientStatus {
             RecipientStatus::Sent => "sent",
             RecipientStatus::Failed => "failed",
             RecipientStatus::Cancelled => "cancelled",
+            RecipientStatus::Skipped => "skipped",
         }
     }
 
@@ -252,10 +255,15 @@ pub struct Entry {
 }
 
 /// Checks one entry; errors name it as `recipients[<index>].<field>`.
-pub fn entry(index: usize, name: Option<&str>, raw_phone: Option<&str>) -> Result<Entry, String> {
+pub fn entry(
+    index: usize,
+    name: Option<&str>,
+    raw_phone: Option<&str>,
+    country: Option<phone::Country>,
+) -> Result<Entry, String> {
     let field = |f: &str| format!("recipients[{index}].{f}");
     let raw_phone = raw_phone.ok_or_else(|| format!("\"{}\" is required", field("phone")))?;
-    let phone = phone::normalize(&field("phone"), raw_phone)?;
+    let phone = phone::normalize_in(&field("phone"), raw_phone, country)?;
     let name = match name {
         None => String::new(),
         Some(n) => {
@@ -476,21 +484,21 @@ mod tests {
     #[test]
     fn entries_dedupe_and_chunk() {
         assert_eq!(
-            entry(0, Some(" Ali "), Some("+92 300 1234567")),
+            entry(0, Some(" Ali "), Some("+92 300 1234567"), None),
             Ok(Entry {
                 phone: "923001234567".into(),
                 name: "Ali".into()
             })
         );
         assert_eq!(
-            entry(3, None, Some("12")),
+            entry(3, None, Some("12"), None),
             Err("\"recipients[3].phone\" must be an E.164 number or local digits".into())
         );
         assert_eq!(
-            entry(2, Some("A"), None),
+            entry(2, Some("A"), None, None),
             Err("\"recipients[2].phone\" is required".into())
         );
-        assert!(entry(1, Some(&"x".repeat(201)), Some("1234567")).is_err());
+        assert!(entry(1, Some(&"x".repeat(201)), Some("1234567"), None).is_err());
         let e = |p: &str| Entry {
             phone: p.into(),
             name: String::new(),

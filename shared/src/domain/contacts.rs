@@ -3,6 +3,7 @@
 //! stored contact), and how a tag change applies. Every error is the exact message a client
 //! sees, naming the field.
 
+use super::consent::ConsentSource;
 use super::phone;
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap};
@@ -36,6 +37,11 @@ pub struct ContactInput {
     #[serde(default)]
     #[schema(example = json!(["lead", "jan26"]))]
     pub tags: Vec<String>,
+    /// `true` marks the contact opted out (source `api`, or `import` for a CSV row).
+    /// `false` or absent changes nothing: only the customer's START or
+    /// `POST /api/contacts/{id}/opt-in` opts a contact back in.
+    #[serde(default, rename = "optedOut")]
+    pub opted_out: Option<bool>,
 }
 
 /// A contact name: trimmed, at most 200 characters, no control characters. Empty means
@@ -122,17 +128,53 @@ pub struct ValidEntry {
     /// `None`: not given (or empty), keep what is stored.
     pub name: Option<String>,
     pub tags: Vec<String>,
+    /// The entry opts the contact out.
+    pub opt_out: bool,
 }
 
 /// Checks one entry; errors name the field as `contacts[<index>].<field>`.
-pub fn entry(index: usize, input: &ContactInput) -> Result<ValidEntry, String> {
-    let phone = phone::normalize(&format!("contacts[{index}].phone"), &input.phone)?;
+pub fn entry(
+    index: usize,
+    input: &ContactInput,
+    country: Option<phone::Country>,
+) -> Result<ValidEntry, String> {
+    let phone = phone::normalize_in(&format!("contacts[{index}].phone"), &input.phone, country)?;
     let name = match &input.name {
         Some(n) => Some(name(&format!("contacts[{index}].name"), n)?).filter(|n| !n.is_empty()),
         None => None,
     };
     let tags = tags(&format!("contacts[{index}].tags"), &input.tags)?;
-    Ok(ValidEntry { phone, name, tags })
+    Ok(ValidEntry {
+        phone,
+        name,
+        tags,
+        opt_out: input.opted_out == Some(true),
+    })
+}
+
+/// A change of a contact's consent, as the store applies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentChange {
+    pub opted_out: bool,
+    pub source: ConsentSource,
+    /// What made the change (the customer's message id), kept on the contact so a retried
+    /// job knows the change was its own.
+    pub reference: Option<String>,
+}
+
+impl ConsentChange {
+    pub fn new(opted_out: bool, source: ConsentSource) -> Self {
+        ConsentChange {
+            opted_out,
+            source,
+            reference: None,
+        }
+    }
+
+    /// The change, if a contact with this consent needs it.
+    pub fn needed(&self, stored_opted_out: bool) -> Option<&ConsentChange> {
+        (stored_opted_out != self.opted_out).then_some(self)
+    }
 }
 
 /// Entries of one request that share a phone, merged as if applied in order: the last
@@ -144,10 +186,13 @@ pub struct Group {
     pub indices: Vec<usize>,
     pub name: Option<String>,
     pub tags: Vec<String>,
+    /// A consent change (an entry with `"optedOut": true`).
+    pub consent: Option<ConsentChange>,
 }
 
-/// Groups valid entries by phone, in order of first appearance.
-pub fn group_by_phone(entries: &[(usize, ValidEntry)]) -> Vec<Group> {
+/// Groups valid entries by phone, in order of first appearance. An entry that opts out
+/// opts the group out, recorded with `source`.
+pub fn group_by_phone(entries: &[(usize, ValidEntry)], source: ConsentSource) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     let mut by_phone: HashMap<&str, usize> = HashMap::new();
     for (index, e) in entries {
@@ -159,6 +204,9 @@ pub fn group_by_phone(entries: &[(usize, ValidEntry)]) -> Vec<Group> {
                     group.name.clone_from(&e.name);
                 }
                 group.tags = union(&group.tags, &e.tags);
+                if e.opt_out {
+                    group.consent = Some(ConsentChange::new(true, source));
+                }
             }
             None => {
                 by_phone.insert(&e.phone, groups.len());
@@ -167,6 +215,7 @@ pub fn group_by_phone(entries: &[(usize, ValidEntry)]) -> Vec<Group> {
                     indices: vec![*index],
                     name: e.name.clone(),
                     tags: e.tags.clone(),
+                    consent: e.opt_out.then(|| ConsentChange::new(true, source)),
                 });
             }
         }
@@ -332,20 +381,22 @@ mod tests {
             name: Some(" ".into()),
             phone: phone.into(),
             tags: strings(tags),
+            opted_out: None,
         };
         assert_eq!(
-            entry(0, &input("+92 300 1234567", &["A"])),
+            entry(0, &input("+92 300 1234567", &["A"]), None),
             Ok(ValidEntry {
                 phone: "923001234567".into(),
                 name: None,
                 tags: strings(&["a"]),
+                opt_out: false,
             })
         );
         assert_eq!(
-            entry(3, &input("12", &[])),
+            entry(3, &input("12", &[]), None),
             Err("\"contacts[3].phone\" must be an E.164 number or local digits".into())
         );
-        assert!(entry(4, &input("1234567", &["#"]))
+        assert!(entry(4, &input("1234567", &["#"]), None)
             .is_err_and(|e| e.starts_with("\"contacts[4].tags[0]\"")));
     }
 
@@ -355,18 +406,29 @@ mod tests {
             phone: phone.into(),
             name: name.map(str::to_string),
             tags: strings(tags),
+            opt_out: false,
         };
-        let groups = group_by_phone(&[
-            (0, e("111", Some("Ali"), &["a"])),
-            (1, e("222", None, &[])),
-            (3, e("111", Some("Ali Khan"), &["b"])),
-            (4, e("111", None, &["a", "c"])),
-        ]);
+        let mut out = e("111", None, &["a", "c"]);
+        out.opt_out = true;
+        let groups = group_by_phone(
+            &[
+                (0, e("111", Some("Ali"), &["a"])),
+                (1, e("222", None, &[])),
+                (3, e("111", Some("Ali Khan"), &["b"])),
+                (4, out),
+            ],
+            ConsentSource::Import,
+        );
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[0].indices, vec![0, 3, 4]);
         assert_eq!(groups[0].name.as_deref(), Some("Ali Khan"));
         assert_eq!(groups[0].tags, strings(&["a", "b", "c"]));
+        assert_eq!(
+            groups[0].consent,
+            Some(ConsentChange::new(true, ConsentSource::Import))
+        );
         assert_eq!(groups[1].indices, vec![1]);
+        assert_eq!(groups[1].consent, None);
     }
 
     #[test]
@@ -376,6 +438,7 @@ mod tests {
             indices: vec![2],
             name: name.map(str::to_string),
             tags: strings(tags),
+            consent: None,
         };
         let stored_tags = strings(&["lead"]);
         let stored = Some(("Ali", stored_tags.as_slice()));

@@ -8,6 +8,11 @@
 //!
 //! The one rule for every number the API takes: a send's `to`, a contact's `phone`, a
 //! campaign recipient, an inbound sender.
+//!
+//! A tenant that sets a default country (`PUT /api/settings/phone`) has every number read by
+//! that country's own rules instead ([`normalize_in`], libphonenumber's metadata through the
+//! `phonenumber` crate): `0300 1234567` → `923001234567` (the trunk prefix dropped), and a
+//! number that cannot exist is refused.
 
 /// A phone number as the API stores and compares it (digits only), parsed once at the
 /// edge with [`Phone::parse`]. Serialised as the plain string, so stored items and queue
@@ -22,6 +27,11 @@ impl Phone {
     /// Parses what a client sent; the error names `field` (see [`normalize`]).
     pub fn parse(field: &str, raw: &str) -> Result<Phone, String> {
         normalize(field, raw).map(Phone)
+    }
+
+    /// Parses with the tenant's default country (see [`normalize_in`]).
+    pub fn parse_in(field: &str, raw: &str, country: Option<Country>) -> Result<Phone, String> {
+        normalize_in(field, raw, country).map(Phone)
     }
 
     pub fn as_str(&self) -> &str {
@@ -69,6 +79,89 @@ pub fn normalize(field: &str, raw: &str) -> Result<String, String> {
         return Err(invalid());
     }
     Ok(digits)
+}
+
+/// A tenant's default country: its calling code, and the region whose rules read local
+/// numbers (for a code several regions share, the code's main one: `1` reads as the US,
+/// whose rules all of `+1` shares).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Country {
+    code: u16,
+    region: phonenumber::country::Id,
+}
+
+impl Country {
+    /// `"92"` or `"+92"`: a calling code that exists.
+    pub fn parse(field: &str, raw: &str) -> Result<Country, String> {
+        let bad = || {
+            format!("\"{field}\" must be a country calling code such as \"92\" (Pakistan) or \"1\" (US, Canada)")
+        };
+        let t = raw.trim();
+        let t = t.strip_prefix('+').unwrap_or(t);
+        if t.is_empty() || t.len() > 3 || !t.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let code: u16 = t.parse().map_err(|_| bad())?;
+        let metas = phonenumber::metadata::DATABASE
+            .by_code(&code)
+            .ok_or_else(bad)?;
+        let main = metas
+            .iter()
+            .find(|m| m.is_main_country_for_code())
+            .or_else(|| metas.first())
+            .ok_or_else(bad)?;
+        // "001" (non-geographic codes such as +800) has no country rules to read by.
+        let region = main.id().parse().map_err(|_| bad())?;
+        Ok(Country { code, region })
+    }
+
+    pub fn code(&self) -> u16 {
+        self.code
+    }
+
+    /// `"92"`: as stored and shown.
+    pub fn code_string(&self) -> String {
+        self.code.to_string()
+    }
+}
+
+/// Normalises a phone number with the tenant's default country (`None`: [`normalize`],
+/// unchanged). The same characters are accepted as by [`normalize`]; then the number is
+/// read by the country's rules (a trunk prefix dropped, the country's own calling code or
+/// international prefix recognised) and must be a valid number there. Digits without `+`
+/// that are not a valid local number but are a valid international number as they stand
+/// (`447911123456`) are kept as given. Anything else is refused naming `field`.
+pub fn normalize_in(field: &str, raw: &str, country: Option<Country>) -> Result<String, String> {
+    let digits = normalize(field, raw)?;
+    let Some(country) = country else {
+        return Ok(digits);
+    };
+    let plus = raw.trim().starts_with('+');
+    let as_given = if plus {
+        format!("+{digits}")
+    } else {
+        digits.clone()
+    };
+    let valid = |n: &phonenumber::PhoneNumber| phonenumber::is_valid(n);
+    let international =
+        |n: &phonenumber::PhoneNumber| format!("{}{}", n.code().value(), n.national());
+    if let Ok(n) = phonenumber::parse(Some(country.region), &as_given) {
+        if valid(&n) {
+            return Ok(international(&n));
+        }
+    }
+    if !plus {
+        if let Ok(n) = phonenumber::parse(None, format!("+{digits}")) {
+            if valid(&n) {
+                return Ok(international(&n));
+            }
+        }
+    }
+    Err(format!(
+        "\"{field}\" is not a valid phone number: {} is neither a valid +{} number nor a valid international one",
+        raw.trim(),
+        country.code
+    ))
 }
 
 /// The digits of a search term that looks like (the start of) a phone number: an optional
@@ -133,6 +226,64 @@ mod tests {
             "92\u{0663}001234567",
         ] {
             assert_eq!(ok(bad), err, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn local_numbers_are_read_by_the_tenants_country() {
+        let pk = Country::parse("defaultCountryCode", "92").ok();
+        let n = |s: &str| normalize_in("to", s, pk);
+        assert_eq!(n("0300 1112233"), Ok("923001112233".into()));
+        assert_eq!(n("03001112244"), Ok("923001112244".into()));
+        assert_eq!(n("(0300) 111-2233"), Ok("923001112233".into()));
+        assert_eq!(n("923001112233"), Ok("923001112233".into()));
+        assert_eq!(n("+92 300 1112233"), Ok("923001112233".into()));
+        assert_eq!(n("+92 0300 1112233"), Ok("923001112233".into()));
+        assert_eq!(n("0092 300 1112233"), Ok("923001112233".into()));
+        // A valid international number without "+" stays as it is.
+        assert_eq!(n("447911123456"), Ok("447911123456".into()));
+        assert_eq!(n("+44 7911 123456"), Ok("447911123456".into()));
+        let bad = |s: &str| {
+            Err(format!("\"to\" is not a valid phone number: {s} is neither a valid +92 number nor a valid international one"))
+        };
+        assert_eq!(n("0300 12345"), bad("0300 12345"));
+        assert_eq!(n("0000000000"), bad("0000000000"));
+        assert_eq!(
+            n("hello"),
+            Err("\"to\" must be an E.164 number or local digits".to_string())
+        );
+        // Without a country: as before.
+        assert_eq!(
+            normalize_in("to", "0300 1112233", None),
+            Ok("03001112233".into())
+        );
+        // Other countries' trunk prefixes.
+        let us = Country::parse("c", "+1").ok();
+        assert_eq!(
+            normalize_in("to", "(202) 555-0143", us),
+            Ok("12025550143".into())
+        );
+        let gb = Country::parse("c", "44").ok();
+        assert_eq!(
+            normalize_in("to", "07911 123456", gb),
+            Ok("447911123456".into())
+        );
+        let it = Country::parse("c", "39").ok();
+        assert_eq!(
+            normalize_in("to", "06 6982 1234", it),
+            Ok("390669821234".into())
+        );
+    }
+
+    #[test]
+    fn country_codes_must_exist() {
+        assert_eq!(Country::parse("c", " +92 ").map(|c| c.code()), Ok(92));
+        assert_eq!(
+            Country::parse("c", "1").map(|c| c.code_string()),
+            Ok("1".into())
+        );
+        for bad in ["", "0", "999", "1234", "pk", "+", "800"] {
+            assert!(Country::parse("c", bad).is_err(), "{bad:?}");
         }
     }
 

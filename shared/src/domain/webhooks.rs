@@ -25,25 +25,33 @@ pub enum EventType {
     CampaignCompleted,
     #[serde(rename = "device.status")]
     DeviceStatus,
+    #[serde(rename = "contact.opted_out")]
+    ContactOptedOut,
+    #[serde(rename = "contact.opted_in")]
+    ContactOptedIn,
     #[serde(rename = "webhook.test")]
     Test,
 }
 
 impl EventType {
     /// What a webhook subscribes to when it names no events.
-    pub const SUBSCRIBABLE: [EventType; 5] = [
+    pub const SUBSCRIBABLE: [EventType; 7] = [
         EventType::MessageReceived,
         EventType::MessageStatus,
         EventType::ConversationAssigned,
         EventType::CampaignCompleted,
         EventType::DeviceStatus,
+        EventType::ContactOptedOut,
+        EventType::ContactOptedIn,
     ];
-    pub const ALL: [EventType; 6] = [
+    pub const ALL: [EventType; 8] = [
         EventType::MessageReceived,
         EventType::MessageStatus,
         EventType::ConversationAssigned,
         EventType::CampaignCompleted,
         EventType::DeviceStatus,
+        EventType::ContactOptedOut,
+        EventType::ContactOptedIn,
         EventType::Test,
     ];
 
@@ -54,6 +62,8 @@ impl EventType {
             EventType::ConversationAssigned => "conversation.assigned",
             EventType::CampaignCompleted => "campaign.completed",
             EventType::DeviceStatus => "device.status",
+            EventType::ContactOptedOut => "contact.opted_out",
+            EventType::ContactOptedIn => "contact.opted_in",
             EventType::Test => "webhook.test",
         }
     }
@@ -182,6 +192,24 @@ pub struct DeviceStatusChanged {
     pub timestamp: i64,
 }
 
+/// `contact.opted_out` / `contact.opted_in`: a contact's consent changed (a customer's
+/// STOP or START, the API, an import).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactConsent {
+    pub contact_id: String,
+    /// Digits only.
+    pub phone: String,
+    pub source: crate::domain::consent::ConsentSource,
+    /// The device the customer wrote to (source `message`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    /// The customer's message (the provider's id; source `message`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    pub timestamp: i64,
+}
+
 /// `webhook.test`: sent by `POST /api/settings/webhook/test`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TestEvent {
@@ -203,6 +231,10 @@ pub enum WebhookEvent {
     CampaignCompleted(CampaignCompleted),
     #[serde(rename = "device.status")]
     DeviceStatus(DeviceStatusChanged),
+    #[serde(rename = "contact.opted_out")]
+    ContactOptedOut(ContactConsent),
+    #[serde(rename = "contact.opted_in")]
+    ContactOptedIn(ContactConsent),
     #[serde(rename = "webhook.test")]
     Test(TestEvent),
 }
@@ -215,6 +247,8 @@ impl WebhookEvent {
             WebhookEvent::ConversationAssigned(_) => EventType::ConversationAssigned,
             WebhookEvent::CampaignCompleted(_) => EventType::CampaignCompleted,
             WebhookEvent::DeviceStatus(_) => EventType::DeviceStatus,
+            WebhookEvent::ContactOptedOut(_) => EventType::ContactOptedOut,
+            WebhookEvent::ContactOptedIn(_) => EventType::ContactOptedIn,
             WebhookEvent::Test(_) => EventType::Test,
         }
     }
@@ -227,6 +261,7 @@ impl WebhookEvent {
             WebhookEvent::ConversationAssigned(e) => e.timestamp,
             WebhookEvent::CampaignCompleted(e) => e.timestamp,
             WebhookEvent::DeviceStatus(e) => e.timestamp,
+            WebhookEvent::ContactOptedOut(e) | WebhookEvent::ContactOptedIn(e) => e.timestamp,
             WebhookEvent::Test(e) => e.timestamp,
         }
     }

@@ -143,6 +143,7 @@ impl From<crate::services::sending::SendError> for ApiError {
             }
             E::Device(e) => e.into(),
             E::BadMedia(_) | E::TemplateOnWhatsappWeb(_) => ApiError::bad_request(message),
+            E::OptedOut(_) => ApiError::unprocessable(message),
             E::Store(e) => e.into(),
         }
     }

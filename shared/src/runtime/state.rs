@@ -8,7 +8,9 @@ use crate::adapters::providers::{cloud_api::CloudApi, sandbox::Sandbox, Provider
 use crate::adapters::secrets::DeviceSecrets;
 use crate::adapters::signing_key::SigningKeys;
 use crate::domain::net::TargetPolicy;
+use crate::domain::phone::Country;
 use crate::runtime::aws::AwsClients;
+use crate::runtime::cache::TtlCache;
 use crate::runtime::clock::Clock;
 use crate::runtime::config::Config;
 use crate::store::Store;
@@ -31,6 +33,8 @@ pub struct AppState {
     pub providers: Providers,
     /// Media URL checks before a media send.
     pub media: Arc<MediaInspector>,
+    /// Tenants' default countries for local phone numbers (`services::phones`).
+    pub phone_settings: Arc<TtlCache<String, Option<Country>>>,
 }
 
 impl AppState {
@@ -86,6 +90,7 @@ impl AppState {
             device_secrets,
             providers,
             media,
+            phone_settings: Arc::new(TtlCache::new(crate::services::phones::SETTINGS_TTL)),
         }
     }
 

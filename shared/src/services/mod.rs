@@ -7,6 +7,7 @@ pub mod campaigns;
 pub mod events;
 pub mod gateway;
 pub mod inbound;
+pub mod phones;
 pub mod sending;
 pub mod statuses;
 pub mod webhooks;

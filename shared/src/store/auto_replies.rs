@@ -75,6 +75,14 @@ pub enum ReplyOutcome {
     /// A reply was chosen (a rule's, or the AI's) but could not go out: WhatsApp refused
     /// it, or the device or the 24-hour window stopped it (`detail` says which).
     SendFailed,
+    /// The message was an opt-out word: the customer is opted out, confirmed once, and no
+    /// rule or AI answered (`detail` says if the confirmation did not go out, or if the
+    /// customer had opted out before).
+    OptedOut,
+    /// The message was an opt-in word from an opted-out customer: opted back in.
+    OptedIn,
+    /// A message from an opted-out customer: no rule or AI answers it.
+    OptedOutNoReply,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -1,7 +1,7 @@
 //! Campaigns, their recipients, their stored recipients arrays and their scheduler entries.
 //! Every state change is a conditional write (most are transactions with the campaign's
 //! counters), so concurrent runs, schedulers and workers cannot send a recipient twice, and
-//! `total = pending + queued + sent + failed + cancelled` holds after every write.
+//! `total = pending + queued + sent + failed + cancelled + skipped` holds after every write.
 //! Keys: `keys.rs`; design: `docs/campaigns.md`; access patterns: `docs/data-model.md`.
 
 use super::keys::*;
@@ -55,7 +55,7 @@ pub struct Campaign {
     /// The UTC day a `daily_limit` pause happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paused_day: Option<String>,
-    // Counters: total = pending + queued + sent + failed + cancelled, always.
+    // Counters: total = pending + queued + sent + failed + cancelled + skipped, always.
     pub total: u64,
     /// Known but not queued yet (the stored array's entries beyond the cursor).
     pub pending: u64,
@@ -64,6 +64,10 @@ pub struct Campaign {
     pub sent: u64,
     pub failed: u64,
     pub cancelled: u64,
+    /// Opted out when their turn came: not sent (campaigns saved before this counter
+    /// existed read 0).
+    #[serde(default)]
+    pub skipped: u64,
     /// Entries of the array dropped because their phone came earlier.
     #[serde(default)]
     pub duplicates: u64,
@@ -200,6 +204,8 @@ pub enum Claim {
     NotQueued,
     /// The campaign is not running (paused, cancelled…): the recipient stays `queued`.
     CampaignNotRunning,
+    /// The recipient's phone is opted out: skip it (nothing was claimed).
+    OptedOut,
     /// Another transaction held an item; try again.
     Contended,
 }
@@ -230,6 +236,9 @@ pub struct NewBatch<'a> {
     pub due_at: i64,
     pub now: DateTime<Utc>,
 }
+
+/// The error of a recipient skipped because it opted out.
+pub const OPTED_OUT_ERROR: &str = "opted_out";
 
 fn is_uuid(id: &str) -> bool {
     uuid::Uuid::parse_str(id).is_ok_and(|u| u.hyphenated().to_string() == id)
@@ -522,14 +531,17 @@ impl Store {
     }
 
     /// Claims a recipient for sending: `queued → sending` with our message id, only while
-    /// the campaign is `running` (one transaction: a condition check on the campaign and a
-    /// conditional update of the recipient). The claim comes before the provider call, so a
-    /// redelivered message finds the recipient taken and sends nothing.
+    /// the campaign is `running` and the phone is not opted out (one transaction: condition
+    /// checks on the campaign and on the phone's claim, which carries the contact's consent,
+    /// and a conditional update of the recipient). The claim comes before the provider
+    /// call, so a redelivered message finds the recipient taken and sends nothing.
+    #[allow(clippy::too_many_arguments)]
     pub async fn claim_recipient(
         &self,
         tenant_id: &str,
         campaign_id: &str,
         sk: &str,
+        phone: &str,
         message_id: &str,
         now_ms: i64,
         now: DateTime<Utc>,
@@ -560,13 +572,76 @@ impl Store {
                 .value(":now", s(iso(now)))
                 .value(":one", n(1)),
         )?;
-        let items = vec![check, claim];
+        // A phone without a contact has no claim: the check passes.
+        let consent = table::check(
+            &self.table,
+            &phones_pk(tenant_id),
+            &phone_sk(phone),
+            Cond::new("attribute_not_exists(PK) OR attribute_not_exists(#out) OR #out = :no")
+                .name("#out", "optedOut")
+                .value(":no", AttributeValue::Bool(false)),
+        )?;
+        let items = vec![check, claim, consent];
         Ok(match self.commit(items).await? {
             Commit::Done => Claim::Claimed,
             c if c.condition_failed_at(1) => Claim::NotQueued,
             c if c.condition_failed_at(0) => Claim::CampaignNotRunning,
+            c if c.condition_failed_at(2) => Claim::OptedOut,
             _ => Claim::Contended,
         })
+    }
+
+    /// Marks a recipient `skipped` with error `opted_out` (not sent, no daily unit) and
+    /// moves the campaign's counters (`queued - 1`, `skipped + 1`) in the same transaction:
+    /// a `queued` recipient (`claimed_by` none), or one we claimed with that message id.
+    /// `false`: it was not in that state (nothing written).
+    pub async fn skip_recipient(
+        &self,
+        tenant_id: &str,
+        campaign_id: &str,
+        sk: &str,
+        claimed_by: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut cond = Cond::new(match claimed_by {
+            None => "#st = :queued",
+            Some(_) => "#st = :sending AND #mid = :mid",
+        })
+        .name("#st", "status")
+        .name("#err", "error")
+        .name("#upd", "updatedAt")
+        .name("#mid", "messageId")
+        .name("#cat", "claimedAtMs")
+        .value(":skipped", s(RecipientStatus::Skipped.as_str()))
+        .value(":err", s(OPTED_OUT_ERROR))
+        .value(":now", s(iso(now)));
+        cond = match claimed_by {
+            None => cond.value(":queued", s(RecipientStatus::Queued.as_str())),
+            Some(mid) => cond
+                .value(":sending", s(RecipientStatus::Sending.as_str()))
+                .value(":mid", s(mid)),
+        };
+        let recipient = table::update(
+            &self.table,
+            &campaign_recipients_pk(tenant_id, campaign_id),
+            sk,
+            "SET #st = :skipped, #err = :err, #upd = :now REMOVE #mid, #cat",
+            cond,
+        )?;
+        let campaign = table::update(
+            &self.table,
+            &campaigns_pk(tenant_id),
+            &campaign_sk(campaign_id),
+            "ADD #queued :minus, #skipped :one SET #upd = :now",
+            Cond::exists()
+                .name("#queued", "queued")
+                .name("#skipped", "skipped")
+                .name("#upd", "updatedAt")
+                .value(":minus", n(-1))
+                .value(":one", n(1))
+                .value(":now", s(iso(now))),
+        )?;
+        Ok(self.commit(vec![recipient, campaign]).await? == Commit::Done)
     }
 
     /// Records the provider's answer: the recipient `sending → sent | failed` (only under

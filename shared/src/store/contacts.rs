@@ -15,8 +15,9 @@
 use super::contact_lists::{counter_update, member_key};
 use super::keys::*;
 use super::table::{self, keyed, Commit, Cond, Query, CONCURRENCY};
-use super::{n, s, to_item, Store, StoreResult, MAX_ATTEMPTS};
-use crate::domain::contacts::{self as rules, Group, TagChange};
+use super::{n, s, to_item, Store, StoreError, StoreResult, MAX_ATTEMPTS};
+use crate::domain::consent::ConsentSource;
+use crate::domain::contacts::{self as rules, ConsentChange, Group, TagChange};
 use crate::domain::time;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
@@ -40,6 +41,21 @@ pub struct Contact {
     /// Lower case, sorted.
     #[schema(example = json!(["jan26", "lead"]))]
     pub tags: Vec<String>,
+    /// The customer asked not to be messaged (STOP), or was opted out by the API or an
+    /// import: campaigns skip it, automatic replies never go to it, and direct sends are
+    /// refused unless the tenant's `blockDirectSends` is off.
+    #[serde(default)]
+    pub opted_out: bool,
+    /// When it opted out (only while opted out).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::secs_opt"
+    )]
+    pub opted_out_at: Option<DateTime<Utc>>,
+    /// How it opted out: `message` (the customer wrote an opt-out word), `api` or `import`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opt_out_source: Option<ConsentSource>,
     #[serde(with = "time::secs")]
     pub created_at: DateTime<Utc>,
     #[serde(with = "time::secs")]
@@ -88,6 +104,20 @@ pub(crate) struct ContactItem {
         with = "serde_dynamo::string_set"
     )]
     pub(crate) lists: Vec<String>,
+    #[serde(default)]
+    pub(crate) opted_out: bool,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::secs_opt"
+    )]
+    pub(crate) opted_out_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) opt_out_source: Option<ConsentSource>,
+    /// What made the last consent change (a customer message's id), so a retried job can
+    /// tell its own change from an earlier one. Not shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) consent_ref: Option<String>,
     #[serde(with = "time::secs")]
     pub(crate) created_at: DateTime<Utc>,
     #[serde(with = "time::secs")]
@@ -107,10 +137,27 @@ impl ContactItem {
             phone,
             tags: Vec::new(),
             lists: Vec::new(),
+            opted_out: false,
+            opted_out_at: None,
+            opt_out_source: None,
+            consent_ref: None,
             created_at: now,
             updated_at: now,
             version: 0,
         }
+    }
+
+    /// Applies a consent change made at `now`.
+    fn set_consent(&mut self, change: &ConsentChange, now: DateTime<Utc>) {
+        self.opted_out = change.opted_out;
+        if change.opted_out {
+            self.opted_out_at = Some(now);
+            self.opt_out_source = Some(change.source);
+        } else {
+            self.opted_out_at = None;
+            self.opt_out_source = None;
+        }
+        self.consent_ref.clone_from(&change.reference);
     }
 
     /// Sets the name and its place in the name index (none without a name).
@@ -132,6 +179,9 @@ impl ContactItem {
             name: self.name.clone(),
             phone: self.phone.clone(),
             tags: self.tags.clone(),
+            opted_out: self.opted_out,
+            opted_out_at: self.opted_out_at,
+            opt_out_source: self.opt_out_source,
             created_at: self.created_at,
             updated_at: self.updated_at,
         }
@@ -170,6 +220,8 @@ pub(crate) fn is_id(id: &str) -> bool {
 pub enum ContactFilter {
     All,
     Tag(String),
+    /// Opted out (`true`) or not (`false`), newest first.
+    OptedOut(bool),
     PhonePrefix(String),
     NamePrefix(String),
 }
@@ -191,11 +243,14 @@ pub struct ContactPatch {
     /// Already normalised.
     pub phone: Option<String>,
     pub tags: Option<TagChange>,
+    pub consent: Option<ConsentChange>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PatchOutcome {
     Updated(Contact),
+    /// The patch changed nothing (nothing was written).
+    Unchanged(Contact),
     NotFound,
     /// The new phone belongs to another contact.
     PhoneTaken {
@@ -203,6 +258,21 @@ pub enum PatchOutcome {
     },
     /// The change breaks a rule (e.g. too many tags); the message names the field.
     Invalid(String),
+}
+
+/// How a consent change by phone went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsentOutcome {
+    /// Written (the contact created if it was new).
+    Changed(Contact),
+    /// The contact already had that consent; `same_reference`: the change that put it
+    /// there had the same reference (a retried job's own earlier change).
+    Unchanged {
+        contact: Contact,
+        same_reference: bool,
+    },
+    /// An opt-in for a phone without a contact: nothing to do.
+    NoContact,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -289,6 +359,9 @@ impl Store {
             }
             ContactFilter::Tag(tag) => {
                 Query::prefix(tag_pk(tenant_id, tag), CONTACT_PREFIX).newest_first()
+            }
+            ContactFilter::OptedOut(out) => {
+                Query::prefix(consent_pk(tenant_id, *out), CONTACT_PREFIX).newest_first()
             }
             ContactFilter::PhonePrefix(digits) => {
                 Query::prefix(phones_pk(tenant_id), phone_sk(digits))
@@ -413,8 +486,47 @@ impl Store {
             indices: vec![0],
             name,
             tags: Vec::new(),
+            consent: None,
         };
         self.upsert_group(tenant_id, &group, current, now).await
+    }
+
+    /// Opts the contact holding `phone` out or in. An opt-out creates the contact when the
+    /// phone has none (a customer who wrote STOP before anything else); an opt-in of an
+    /// unknown phone changes nothing.
+    pub async fn set_consent_by_phone(
+        &self,
+        tenant_id: &str,
+        phone: &str,
+        change: &ConsentChange,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ConsentOutcome> {
+        let current = self.contact_by_phone(tenant_id, phone).await?;
+        match &current {
+            Read::Found(Some(c)) if c.opted_out == change.opted_out => {
+                return Ok(ConsentOutcome::Unchanged {
+                    contact: c.contact(),
+                    same_reference: change.reference.is_some() && c.consent_ref == change.reference,
+                });
+            }
+            Read::Found(None) if !change.opted_out => return Ok(ConsentOutcome::NoContact),
+            _ => {}
+        }
+        let group = Group {
+            phone: phone.to_string(),
+            indices: vec![0],
+            name: None,
+            tags: Vec::new(),
+            consent: Some(change.clone()),
+        };
+        match self.upsert_group(tenant_id, &group, current, now).await? {
+            UpsertOutcome::Created(c) | UpsertOutcome::Updated(c) => Ok(ConsentOutcome::Changed(c)),
+            UpsertOutcome::Unchanged(c) => Ok(ConsentOutcome::Unchanged {
+                contact: c,
+                same_reference: false,
+            }),
+            UpsertOutcome::Failed(_) => Err(StoreError::Contention("contact consent")),
+        }
     }
 
     /// The contact holding `phone`, read again after a lost race.
@@ -462,7 +574,11 @@ impl Store {
                 Ok(m) => m,
                 Err(msg) => return Ok(UpsertOutcome::Failed(msg)),
             };
-            if !merged.changed {
+            let consent = group
+                .consent
+                .as_ref()
+                .and_then(|c| c.needed(stored.as_ref().is_some_and(|s| s.opted_out)));
+            if !merged.changed && consent.is_none() {
                 if let Some(c) = &stored {
                     return Ok(UpsertOutcome::Unchanged(c.contact()));
                 }
@@ -478,6 +594,9 @@ impl Store {
             };
             next.set_name(tenant_id, merged.name);
             next.tags = merged.tags;
+            if let Some(c) = consent {
+                next.set_consent(c, now);
+            }
             next.updated_at = now;
             next.version += 1;
             let plan = self.write_plan(tenant_id, stored.as_ref(), &next)?;
@@ -540,6 +659,23 @@ impl Store {
             let copy = keyed(&view, tag_pk(tenant_id, tag), contact_sk(&new.id))?;
             items.push(table::put(t, copy, None)?);
         }
+        // The consent copy: the contact under `CONSENT#IN` or `CONSENT#OUT`, never both.
+        if let Some(o) = old {
+            if o.opted_out != new.opted_out {
+                items.push(table::delete(
+                    t,
+                    &consent_pk(tenant_id, o.opted_out),
+                    &contact_sk(&o.id),
+                    None,
+                )?);
+            }
+        }
+        let copy = keyed(
+            &view,
+            consent_pk(tenant_id, new.opted_out),
+            contact_sk(&new.id),
+        )?;
+        items.push(table::put(t, copy, None)?);
         if let Some(o) = old {
             if o.name != new.name || o.phone != new.phone {
                 for list_id in &o.lists {
@@ -585,8 +721,11 @@ impl Store {
                     Err(msg) => return Ok(Some(PatchOutcome::Invalid(msg))),
                 }
             }
+            if let Some(c) = patch.consent.as_ref().and_then(|c| c.needed(old.opted_out)) {
+                next.set_consent(c, now);
+            }
             if next == old {
-                return Ok(Some(PatchOutcome::Updated(old.contact())));
+                return Ok(Some(PatchOutcome::Unchanged(old.contact())));
             }
             next.updated_at = now;
             next.version += 1;
@@ -724,6 +863,12 @@ impl Store {
         for tag in &c.tags {
             items.push(untag(t, tenant_id, tag, &c.id)?);
         }
+        items.push(table::delete(
+            t,
+            &consent_pk(tenant_id, c.opted_out),
+            &contact_sk(&c.id),
+            None,
+        )?);
         for list_id in &c.lists {
             let (pk, sk) = member_key(tenant_id, list_id, &c.id);
             items.push(table::delete(t, &pk, &sk, Some(Cond::exists()))?);

@@ -14,12 +14,14 @@
 //!   over a stale claim; one arriving while the first is at work leaves it alone.
 
 use super::auto_replies::AiSettings;
+use super::contacts::Contact;
 use super::devices::Device;
 use super::keys::*;
 use super::messages::{message_item_with, Direction, Message};
 use super::table::{self, keyed, Commit, Cond, Query, Returns, Written};
 use super::tenants::{Tenant, TenantItem};
 use super::{from_item, n, s, to_item, Item, Store, StoreError, StoreResult};
+use crate::domain::consent::OptOutSettings;
 use crate::domain::messages::MessageKind;
 use crate::domain::time;
 use crate::domain::time::{iso, iso_millis};
@@ -191,6 +193,9 @@ pub struct InboundContext {
     /// The tenant's rules version (cached matchers reload when it changes).
     pub rules_version: u64,
     pub ai: AiSettings,
+    pub opt_out: OptOutSettings,
+    /// The customer's contact, as its phone claim holds it (its consent).
+    pub contact: Option<Contact>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,8 +258,9 @@ pub struct HistoryEntry {
 }
 
 impl Store {
-    /// The tenant, the device, the conversation, the rules version and the AI settings, in
-    /// one strongly consistent `BatchGetItem`.
+    /// The tenant, the device, the conversation, the rules version, the AI and opt-out
+    /// settings and the customer's phone claim (its consent), in one strongly consistent
+    /// `BatchGetItem`.
     pub async fn inbound_context(
         &self,
         tenant_id: &str,
@@ -267,8 +273,11 @@ impl Store {
             (tenant_key.clone(), device_sk(device_id)),
             (tenant_key.clone(), RULES_VERSION_SK.to_string()),
             (tenant_key.clone(), AI_SETTINGS_SK.to_string()),
+            (tenant_key.clone(), OPT_OUT_SETTINGS_SK.to_string()),
             (peer_pk(tenant_id, peer), conversation_sk(device_id)),
+            (phones_pk(tenant_id), phone_sk(peer)),
         ];
+        let claims = phones_pk(tenant_id);
         let mut ctx = InboundContext::default();
         for item in self.batch_get(&keys, true).await? {
             let sk = item
@@ -276,7 +285,10 @@ impl Store {
                 .and_then(|v| v.as_s().ok())
                 .cloned()
                 .unwrap_or_default();
-            if sk == TENANT_SK {
+            let pk = item.get(PK).and_then(|v| v.as_s().ok());
+            if pk == Some(&claims) {
+                ctx.contact = Some(from_item(item)?);
+            } else if sk == TENANT_SK {
                 ctx.tenant = Some(from_item::<TenantItem>(item)?.tenant());
             } else if sk == RULES_VERSION_SK {
                 ctx.rules_version = item
@@ -286,6 +298,8 @@ impl Store {
                     .unwrap_or(0);
             } else if sk == AI_SETTINGS_SK {
                 ctx.ai = from_item(item)?;
+            } else if sk == OPT_OUT_SETTINGS_SK {
+                ctx.opt_out = from_item(item)?;
             } else if sk.starts_with(DEVICE_PREFIX) {
                 ctx.device = Some(from_item(item)?);
             } else if sk.starts_with(CONVERSATION_PREFIX) {

@@ -50,6 +50,10 @@ pub fn rule_sk(rule_id: &str) -> String {
 pub const RULE_PREFIX: &str = "RULE#";
 /// Bumped by every rule change, so cached matchers know when to reload: `TENANT#<id>` / `RULES`.
 pub const RULES_VERSION_SK: &str = "RULES";
+/// Opt-out settings (words, confirmations, `blockDirectSends`): `TENANT#<id>` / `OPTOUT`.
+pub const OPT_OUT_SETTINGS_SK: &str = "OPTOUT";
+/// Phone settings (`defaultCountryCode`): `TENANT#<id>` / `PHONESETTINGS`.
+pub const PHONE_SETTINGS_SK: &str = "PHONESETTINGS";
 /// AI Smart Reply settings: `TENANT#<id>` / `AISETTINGS`.
 pub const AI_SETTINGS_SK: &str = "AISETTINGS";
 /// One auto-reply decision: `TENANT#<id>` / `REPLYLOG#<time with ms>#<id>` (newest last).
@@ -93,6 +97,13 @@ pub fn phone_sk(digits: &str) -> String {
 /// A tag's members, each a copy of the contact: `TENANT#<t>#TAG#<tag>` / `CONTACT#<contactId>`.
 pub fn tag_pk(tenant_id: &str, tag: &str) -> String {
     format!("TENANT#{tenant_id}#TAG#{tag}")
+}
+/// Contacts by consent, each a copy of the contact (as for a tag): every contact has
+/// exactly one, `TENANT#<t>#CONSENT#OUT` (opted out) or `TENANT#<t>#CONSENT#IN` /
+/// `CONTACT#<contactId>`, so `?optedOut=true|false` is one query that reads only its page.
+pub fn consent_pk(tenant_id: &str, opted_out: bool) -> String {
+    let which = if opted_out { "OUT" } else { "IN" };
+    format!("TENANT#{tenant_id}#CONSENT#{which}")
 }
 /// Contact lists: `TENANT#<t>#LISTS` / `LIST#<listId>`.
 pub fn lists_pk(tenant_id: &str) -> String {

@@ -44,6 +44,8 @@ pub enum MessageSource {
     AiReply,
     /// WhatsApp Web: typed on the phone itself (WAHA reports it; we did not send it).
     Phone,
+    /// The confirmation of a customer's opt-out or opt-in.
+    ConsentReply,
 }
 
 /// A message as stored (camelCase attributes; the keys are added around it).

@@ -12,6 +12,7 @@ pub mod conversations;
 pub mod devices;
 pub mod keys;
 pub mod messages;
+pub mod settings;
 pub mod table;
 pub mod team;
 pub mod tenants;

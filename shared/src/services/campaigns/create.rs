@@ -6,8 +6,10 @@ use crate::domain::campaigns::{
     self as rules, AudienceKind, CampaignStatus, Entry, MAX_RECIPIENTS,
 };
 use crate::domain::devices::ProviderKind;
+use crate::domain::phone::Country;
 use crate::domain::{contacts, messages};
 use crate::runtime::state::AppState;
+use crate::services::phones;
 use crate::services::sending::device::{self, DeviceError};
 use crate::store::campaigns::{Audience, Campaign};
 use crate::store::StoreError;
@@ -91,7 +93,11 @@ fn required<'a>(field: &str, v: &'a Option<String>) -> Result<&'a str, CreateErr
         .ok_or_else(|| CreateError::Invalid(format!("\"{field}\" is required")))
 }
 
-fn check(new: NewCampaign, now: DateTime<Utc>) -> Result<Checked, CreateError> {
+fn check(
+    new: NewCampaign,
+    now: DateTime<Utc>,
+    country: Option<Country>,
+) -> Result<Checked, CreateError> {
     let name = rules::campaign_name(required("name", &new.name)?)?;
     let message = rules::message(required("message", &new.message)?)?;
     let delay_seconds = rules::delay_seconds(new.delay_seconds.as_ref())?;
@@ -117,7 +123,7 @@ fn check(new: NewCampaign, now: DateTime<Utc>) -> Result<Checked, CreateError> {
             let entries = raw
                 .iter()
                 .enumerate()
-                .map(|(i, r)| rules::entry(i, r.name.as_deref(), r.phone.as_deref()))
+                .map(|(i, r)| rules::entry(i, r.name.as_deref(), r.phone.as_deref(), country))
                 .collect::<Result<Vec<_>, _>>()?;
             let (entries, duplicates) = rules::dedupe(entries);
             NewAudience::Recipients {
@@ -153,7 +159,12 @@ pub async fn create(
     new: NewCampaign,
 ) -> Result<Campaign, CreateError> {
     let now = state.clock.now();
-    let checked = check(new, now)?;
+    // Recipients' phones are read by the tenant's default country, if it has one.
+    let country = match new.recipients {
+        Some(_) => phones::rules(state, tenant_id).await?.country(),
+        None => None,
+    };
+    let checked = check(new, now, country)?;
     let store = &state.store;
 
     let (audience, entries, duplicates) = match checked.audience {
@@ -213,6 +224,7 @@ pub async fn create(
         sent: 0,
         failed: 0,
         cancelled: 0,
+        skipped: 0,
         duplicates: duplicates as u64,
         chunks: chunks.len() as u32,
         cursor: None,
@@ -251,7 +263,7 @@ mod tests {
             ..Default::default()
         };
         f(&mut c);
-        check(c, Utc::now())
+        check(c, Utc::now(), None)
     }
 
     fn refused(r: Result<Checked, CreateError>) -> String {

@@ -8,7 +8,7 @@ use crate::domain::campaigns::{CampaignStatus, PauseReason, RecipientStatus};
 use crate::domain::phone::Phone;
 use crate::runtime::retry::{retry, Backoff, Retry};
 use crate::runtime::state::AppState;
-use crate::services::sending::{self, SendError, SendRequest};
+use crate::services::sending::{self, ConsentCheck, SendError, SendRequest};
 use crate::store::campaigns::{Claim, Outcome};
 use crate::store::messages::MessageSource;
 use chrono::{DateTime, Utc};
@@ -25,6 +25,8 @@ pub enum TaskResult {
     /// Stopped before the provider (daily cap, device): the campaign is paused and the
     /// recipient stays queued.
     Paused,
+    /// The recipient opted out: marked `skipped` (`opted_out`), nothing sent.
+    OptedOut,
 }
 
 const CLAIM_CONTENDED: &str = "the recipient's claim kept conflicting";
@@ -44,6 +46,7 @@ pub async fn handle_task(state: &AppState, task: SendTask) -> Result<TaskResult,
                 &task.tenant_id,
                 &task.campaign_id,
                 &task.recipient,
+                to.as_str(),
                 &message_id,
                 now.timestamp_millis(),
                 now,
@@ -59,6 +62,7 @@ pub async fn handle_task(state: &AppState, task: SendTask) -> Result<TaskResult,
     match claim {
         Claim::Claimed => {}
         Claim::NotQueued => return Ok(TaskResult::Duplicate),
+        Claim::OptedOut => return skip(state, &task, None).await,
         // The retry above gives it back as an error once its attempts run out.
         Claim::Contended => return Err(CLAIM_CONTENDED.into()),
         Claim::CampaignNotRunning => {
@@ -98,10 +102,13 @@ pub async fn handle_task(state: &AppState, task: SendTask) -> Result<TaskResult,
         media_check: None,
         idempotency: None,
         source: MessageSource::Campaign,
+        consent: ConsentCheck::Always,
     };
     let result = sending::send_with_id(state, &sender, request, message_id.clone()).await;
     let at = state.clock.now();
     let outcome = match result {
+        // Opted out between the claim and the send: skipped under our claim.
+        Err(SendError::OptedOut(_)) => return skip(state, &task, Some(&message_id)).await,
         Err(e) => {
             // Stopped before the provider: nothing went out, the claim is given back.
             store
@@ -149,8 +156,20 @@ pub async fn handle_task(state: &AppState, task: SendTask) -> Result<TaskResult,
         // The message record has the outcome; the scheduler settles the claim from it.
         tracing::error!(campaign_id = %task.campaign_id, recipient = %task.recipient, %message_id, "recipient outcome not recorded; the scheduler settles it from the message");
     }
-    // The last recipient in flight queues the next batch (or completes the campaign).
-    match store.get_campaign(&task.tenant_id, &task.campaign_id).await {
+    chain(state, &task).await;
+    Ok(match outcome {
+        Outcome::Sent { .. } => TaskResult::Sent,
+        Outcome::Failed { .. } => TaskResult::Failed,
+    })
+}
+
+/// The last recipient in flight queues the next batch (or completes the campaign).
+async fn chain(state: &AppState, task: &SendTask) {
+    match state
+        .store
+        .get_campaign(&task.tenant_id, &task.campaign_id)
+        .await
+    {
         Ok(Some(c)) if c.status == CampaignStatus::Running && c.queued == 0 => {
             if let Err(e) = advance(state, &task.tenant_id, &task.campaign_id, Trigger::Chain).await
             {
@@ -160,10 +179,62 @@ pub async fn handle_task(state: &AppState, task: SendTask) -> Result<TaskResult,
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "reading the campaign after a send failed"),
     }
-    Ok(match outcome {
-        Outcome::Sent { .. } => TaskResult::Sent,
-        Outcome::Failed { .. } => TaskResult::Failed,
+}
+
+/// An opted-out recipient: `skipped` with `opted_out` (from `queued`, or under our claim
+/// when the opt-out came between the claim and the send). Nothing was sent and no daily
+/// unit is kept. `Err` leaves the task on the queue (a redelivery finds it queued or
+/// claimed by a message id that is not its own, and settles it then or through recovery).
+async fn skip(
+    state: &AppState,
+    task: &SendTask,
+    claimed_by: Option<&str>,
+) -> Result<TaskResult, String> {
+    let skipped = retry(Backoff::new(5), |_| async {
+        let now = state.clock.now();
+        match state
+            .store
+            .skip_recipient(
+                &task.tenant_id,
+                &task.campaign_id,
+                &task.recipient,
+                claimed_by,
+                now,
+            )
+            .await
+        {
+            Ok(true) => Ok(true),
+            Ok(false) => {
+                // Lost to another transaction on the campaign, or the recipient moved on.
+                let r = state
+                    .store
+                    .get_recipient(&task.tenant_id, &task.campaign_id, &task.recipient)
+                    .await
+                    .map_err(|e| Retry::Stop(e.to_string()))?;
+                let still = r.is_some_and(|r| match claimed_by {
+                    None => r.status == RecipientStatus::Queued,
+                    Some(mid) => {
+                        r.status == RecipientStatus::Sending && r.message_id.as_deref() == Some(mid)
+                    }
+                });
+                if still {
+                    Err(Retry::Again(
+                        "skipping the recipient kept conflicting".into(),
+                    ))
+                } else {
+                    Ok(false)
+                }
+            }
+            Err(e) => Err(Retry::Again(e.to_string())),
+        }
     })
+    .await?;
+    if !skipped {
+        return Ok(TaskResult::Duplicate);
+    }
+    tracing::info!(campaign_id = %task.campaign_id, recipient = %task.recipient, "recipient opted out: skipped");
+    chain(state, task).await;
+    Ok(TaskResult::OptedOut)
 }
 
 /// Records the outcome under our claim, trying again while another transaction on the

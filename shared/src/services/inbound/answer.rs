@@ -16,7 +16,7 @@ use crate::domain::phone::Phone;
 use crate::domain::quota::{cap_for, Limit};
 use crate::domain::time::iso;
 use crate::runtime::retry::{retry, Retry};
-use crate::services::sending::{self, Idempotency, SendError, SendRequest, Sender};
+use crate::services::sending::{self, ConsentCheck, Idempotency, SendError, SendRequest, Sender};
 use crate::store::auto_replies::{ReplyLogEntry, ReplyOutcome, Rule};
 use crate::store::conversations::{history_position, Conversation};
 use crate::store::messages::{Direction, Message, MessageSource};
@@ -37,7 +37,7 @@ const MAX_CACHED_TENANTS: usize = 1_000;
 /// A WhatsApp text's longest body.
 const MAX_REPLY_CHARS: usize = 4096;
 /// What the reply log says of a failure of ours; the detail goes to our logs, not the tenant.
-const INTERNAL_ERROR: &str = "Internal server error";
+pub(super) const INTERNAL_ERROR: &str = "Internal server error";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnswerError {
@@ -64,7 +64,7 @@ pub struct RulesCache(RwLock<HashMap<String, (u64, Arc<TenantRules>)>>);
 
 /// What came of sending one automatic reply.
 #[derive(Debug)]
-enum ReplySent {
+pub(super) enum ReplySent {
     Sent,
     /// The daily outbound cap is reached (nothing sent).
     CapReached(String),
@@ -74,7 +74,7 @@ enum ReplySent {
     Failed(String),
 }
 
-fn detail(s: &str) -> String {
+pub(super) fn detail(s: &str) -> String {
     s.chars().take(300).collect()
 }
 
@@ -162,6 +162,7 @@ impl Inbound {
                 first,
                 MessageSource::KeywordReply,
                 &step_key(&message.id, 0),
+                ConsentCheck::Always,
             )
             .await;
         let (outcome, detail_text, go_on) = match &sent {
@@ -270,6 +271,7 @@ impl Inbound {
                 &reply,
                 MessageSource::AiReply,
                 &format!("ai:{}", message.id),
+                ConsentCheck::Always,
             )
             .await;
         let (outcome, d) = match sent {
@@ -339,9 +341,11 @@ impl Inbound {
         turns
     }
 
-    /// Sends one automatic reply through the send flow (cap, window, statuses), as the
-    /// tenant, with an idempotency key: a second call with the same key replays the first.
-    async fn send_reply(
+    /// Sends one automatic reply through the send flow (cap, window, statuses, the
+    /// customer's opt-out), as the tenant, with an idempotency key: a second call with the
+    /// same key replays the first.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn send_reply(
         &self,
         tenant: &Tenant,
         device_id: &str,
@@ -349,6 +353,7 @@ impl Inbound {
         text: &str,
         source: MessageSource,
         key: &str,
+        consent: ConsentCheck,
     ) -> Result<ReplySent, StoreError> {
         let sender = Sender {
             tenant_id: tenant.id.clone(),
@@ -373,6 +378,7 @@ impl Inbound {
                 fingerprint: hex::encode(Sha256::digest(key.as_bytes())),
             }),
             source,
+            consent,
         };
         match sending::send(&self.state, &sender, request).await {
             Ok(reply) => Ok(match reply.outcome {
@@ -386,7 +392,7 @@ impl Inbound {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn log(
+    pub(super) async fn log(
         &self,
         tenant: &Tenant,
         conversation: &Conversation,
@@ -481,6 +487,7 @@ impl Inbound {
                 text,
                 MessageSource::KeywordReply,
                 &step_key(&job.inbound_message_id, job.step),
+                ConsentCheck::Always,
             )
             .await?;
         match &sent {

@@ -31,7 +31,8 @@
 //! 2. One transaction: the message (refused if its WhatsApp id was stored before) and the
 //!    conversation (reopened if resolved, unread count + 1, the 24-hour window).
 //! 3. The contact (new conversation or new profile name) and `message.received`.
-//! 4. The spec's decision flow: a keyword rule's responses (the first now, the next ones
+//! 4. Consent (opt-out and opt-in words, opted-out customers; see [`consent`]), then the
+//!    spec's decision flow: a keyword rule's responses (the first now, the next ones
 //!    through the queue `step_delay_seconds` apart), else AI Smart Reply within the daily
 //!    AI quota, else nothing. Every reply goes through the send flow (daily outbound cap,
 //!    24-hour window, statuses) with an idempotency key derived from the customer's message,
@@ -42,6 +43,7 @@
 //! `ai_error` entry, never a retry storm.
 
 pub mod answer;
+pub mod consent;
 pub mod record;
 pub mod statuses;
 pub mod webhook;
@@ -157,6 +159,8 @@ pub enum JobError {
     Status(#[from] statuses::StatusError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Consent(#[from] consent::ConsentError),
 }
 
 /// The inbound worker's service, built once per Lambda instance: it keeps the instance's
@@ -207,8 +211,13 @@ impl Inbound {
         // The tenant's compiled rules (cached), before anything is answered: a failure to
         // read them retries the job like the steps above.
         let rules = self.rules_for_message(&recorded).await?;
-        if let Err(e) = self.answer(&recorded, rules.as_deref()).await {
-            tracing::error!(error = %e, "answering the message failed; no reply");
+        // Consent first: an opt-out or opt-in word, or a message from an opted-out
+        // customer, is never answered by a rule or the AI. A failure retries the job.
+        // Boxed: these futures are large, and a worker's batch runs them side by side.
+        if Box::pin(self.consent(&recorded)).await? == consent::ConsentStep::Continue {
+            if let Err(e) = Box::pin(self.answer(&recorded, rules.as_deref())).await {
+                tracing::error!(error = %e, "answering the message failed; no reply");
+            }
         }
         record::finish(&self.state, &recorded).await;
         Ok(())

@@ -80,6 +80,9 @@ pub enum SendError {
     BadMedia(String),
     #[error("Templates are for Cloud API devices: device {0} is a WhatsApp Web device, which sends text and media without templates or a 24-hour window")]
     TemplateOnWhatsappWeb(String),
+    /// The recipient opted out (and this kind of send honours it): nothing was sent.
+    #[error("{}", crate::domain::consent::opted_out_message(.0))]
+    OptedOut(String),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
@@ -117,8 +120,22 @@ pub struct SendRequest {
     pub media_check: Option<MediaCheck>,
     pub idempotency: Option<Idempotency>,
     pub source: MessageSource,
+    /// Whether the recipient's opt-out stops this send.
+    pub consent: ConsentCheck,
 }
 
+/// How a send honours the recipient's opt-out (read in the send's first round, with one
+/// `BatchGetItem` of the recipient's phone claim and the tenant's opt-out settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentCheck {
+    /// `/send`, `/send-media`, inbox replies: refused unless the tenant's
+    /// `blockDirectSends` is off.
+    Direct,
+    /// Campaigns, keyword rules, AI Smart Reply: always refused.
+    Always,
+    /// The opt-out or opt-in confirmation itself: not checked.
+    Skip,
+}
 #[derive(Debug, Clone)]
 pub struct MediaCheck {
     pub kind: MediaKind,
@@ -201,7 +218,17 @@ pub async fn send_with_id(
             None => None,
         }
     };
-    let (created, device, media, unit, window) = tokio::join!(
+    let consent = async {
+        match req.consent {
+            ConsentCheck::Skip => Ok(None),
+            _ => state
+                .store
+                .send_consent(tenant_id, req.to.as_str())
+                .await
+                .map(Some),
+        }
+    };
+    let (created, device, media, unit, window, consent) = tokio::join!(
         state
             .store
             .create_outbound(&message, claim.as_ref(), now.timestamp()),
@@ -209,6 +236,7 @@ pub async fn send_with_id(
         media,
         reserve_outbound_unit(state, caller, now),
         window::read(state, tenant_id, req.to.as_str(), &req.content),
+        consent,
     );
     let claim_hash = claim.as_ref().map(|c| c.key_hash.as_str());
     let release_unit = |unit: Result<OutboundUnit, SendError>| async move {
@@ -244,6 +272,18 @@ pub async fn send_with_id(
             return Err(e);
         }
     };
+    // The recipient's opt-out: refused before the device, the media or the provider.
+    let refused = match (req.consent, consent) {
+        (_, Err(e)) => Some(SendError::Store(e)),
+        (ConsentCheck::Always, Ok(Some(c))) if c.opted_out => Some(opted_out(&req)),
+        (ConsentCheck::Direct, Ok(Some(c))) if c.opted_out && c.block_direct_sends => {
+            Some(opted_out(&req))
+        }
+        _ => None,
+    };
+    if let Some(e) = refused {
+        return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e).await);
+    }
     let device = match device {
         Ok(d) => d,
         Err(e) => return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e.into()).await),
@@ -340,6 +380,11 @@ pub async fn send_with_id(
         outcome,
         replayed: false,
     })
+}
+
+fn opted_out(req: &SendRequest) -> SendError {
+    tracing::info!(to = %req.to, source = ?req.source, "send refused: the recipient opted out");
+    SendError::OptedOut(req.to.to_string())
 }
 
 fn failure_of(e: &ProviderError) -> Failure {
