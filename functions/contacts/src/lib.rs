@@ -10,9 +10,11 @@ use wati_shared::AppState;
 pub mod bulk;
 pub mod consent;
 pub mod contacts;
+pub mod jobs;
 pub mod lists;
 pub mod members;
 pub mod sweep;
+pub mod worker;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -24,6 +26,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(contacts::get_contact, contacts::update_contact))
         .routes(routes!(consent::opt_out))
         .routes(routes!(consent::opt_in))
+        .routes(routes!(jobs::import_contacts))
+        .routes(routes!(jobs::get_import))
+        .routes(routes!(jobs::export_contacts))
+        .routes(routes!(jobs::get_export))
         .routes(routes!(lists::create_list, lists::list_lists))
         .routes(routes!(lists::get_list, lists::delete_list))
         .routes(routes!(

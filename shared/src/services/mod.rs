@@ -2,6 +2,7 @@
 //! Each service has typed errors of its own and takes narrow inputs; none knows HTTP.
 
 pub mod campaigns;
+pub mod contact_jobs;
 pub mod events;
 pub mod inbound;
 pub mod phones;
