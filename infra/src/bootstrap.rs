@@ -51,6 +51,7 @@ pub struct LocalStack {
     pub tables: HashMap<String, String>,
     pub queues: HashMap<String, LocalQueue>,
     pub secrets: HashMap<String, String>,
+    pub buckets: HashMap<String, String>,
 }
 
 impl LocalStack {
@@ -68,6 +69,13 @@ impl LocalStack {
                 None | Some("QueueUrl") => Some(q.url.clone()),
                 Some("Arn") => Some(q.arn.clone()),
                 Some("QueueName") => Some(q.name.clone()),
+                _ => None,
+            };
+        }
+        if let Some(b) = self.buckets.get(id) {
+            return match attr {
+                None => Some(b.clone()),
+                Some("Arn") => Some(format!("arn:aws:s3:::{b}")),
                 _ => None,
             };
         }
@@ -121,6 +129,12 @@ pub async fn bootstrap(
             .map_err(|e| err(id, e))?;
         stack.queues.insert(id.to_string(), q);
     }
+    for (id, _) in template.resources_of("AWS::S3::Bucket") {
+        // Bucket names are lower case.
+        let name = format!("{}-{id}", opts.prefix).to_lowercase();
+        create_bucket(aws, &name).await.map_err(|e| err(id, e))?;
+        stack.buckets.insert(id.to_string(), name);
+    }
     for (id, _) in template.resources_of("AWS::SecretsManager::Secret") {
         let name = format!("{}-{id}", opts.prefix);
         let value = match opts.secret_values.get(id) {
@@ -135,6 +149,23 @@ pub async fn bootstrap(
         stack.secrets.insert(id.to_string(), name);
     }
     Ok(stack)
+}
+
+/// Creates a bucket (moto); one that exists already is fine.
+async fn create_bucket(aws: &AwsClients, name: &str) -> Result<(), String> {
+    match aws.s3.create_bucket().bucket(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let owned = e.as_service_error().is_some_and(|s| {
+                s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()
+            });
+            if owned {
+                Ok(())
+            } else {
+                Err(aws_sdk_s3::error::DisplayErrorContext(&e).to_string())
+            }
+        }
+    }
 }
 
 fn get<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {

@@ -33,12 +33,13 @@ impl Functions {
 type BuildHandler = fn(AppState) -> Handler;
 
 pub fn registry(state: &AppState) -> Functions {
-    let handlers: [(&str, BuildHandler); 16] = [
+    let handlers: [(&str, BuildHandler); 17] = [
         ("functions/admin", fn_admin::handler),
         ("functions/auth", fn_auth::handler),
         ("functions/settings", fn_settings::handler),
         ("functions/contacts", fn_contacts::handler),
         ("functions/contacts", fn_contacts::sweep::handler),
+        ("functions/contacts", fn_contacts::worker::handler),
         ("functions/meta", fn_meta::handler),
         ("functions/auto-replies", fn_auto_replies::handler),
         ("functions/messages", fn_messages::handler),

@@ -11,6 +11,7 @@ mod auto_replies;
 mod campaigns;
 mod cli;
 mod consent;
+mod contact_csv;
 mod contact_lists;
 mod contacts;
 mod devices;

@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod app;
+pub mod csv_file;
 pub mod events;
 pub mod fake_ai;
 pub mod fake_files;

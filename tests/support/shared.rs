@@ -58,3 +58,9 @@ pub mod webhooks {
     };
     pub use wati_shared::store::webhooks::{Attempt, Claim, Outcome, Trigger};
 }
+
+/// Services the tests drive directly (a redelivered job).
+pub mod services {
+    pub use wati_shared::runtime::metrics::record as record_aws_calls;
+    pub use wati_shared::services::contact_jobs;
+}

@@ -11,9 +11,11 @@ use wati_shared::AppState;
 pub mod bulk;
 pub mod consent;
 pub mod contacts;
+pub mod jobs;
 pub mod lists;
 pub mod members;
 pub mod sweep;
+pub mod worker;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     // Agents read contacts; changing them is for managers.
@@ -28,6 +30,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(needs(Manager, routes!(contacts::update_contact)))
         .routes(needs(Manager, routes!(consent::opt_out)))
         .routes(needs(Manager, routes!(consent::opt_in)))
+        .routes(needs(Manager, routes!(jobs::import_contacts)))
+        .routes(needs(Manager, routes!(jobs::get_import)))
+        .routes(needs(Manager, routes!(jobs::export_contacts)))
+        .routes(needs(Manager, routes!(jobs::get_export)))
         .routes(needs(Agent, routes!(lists::list_lists)))
         .routes(needs(Manager, routes!(lists::create_list)))
         .routes(needs(Agent, routes!(lists::get_list)))

@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod auto_reply;
 pub mod campaigns;
 pub mod consent;
+pub mod contact_csv;
 pub mod contacts;
 pub mod devices;
 pub mod gateway;

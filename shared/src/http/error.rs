@@ -207,6 +207,19 @@ impl From<crate::services::campaigns::CreateError> for ApiError {
     }
 }
 
+impl From<crate::services::contact_jobs::ImportError> for ApiError {
+    fn from(e: crate::services::contact_jobs::ImportError) -> Self {
+        use crate::services::contact_jobs::ImportError as E;
+        let message = e.to_string();
+        match e {
+            E::Invalid(_) => ApiError::bad_request(message),
+            E::ListNotFound(_) => ApiError::not_found(message),
+            E::Store(e) => e.into(),
+            E::NoQueue | E::NoBucket | E::Queue(_) => ApiError::internal(e),
+        }
+    }
+}
+
 impl From<crate::services::events::PublishError> for ApiError {
     fn from(e: crate::services::events::PublishError) -> Self {
         ApiError::internal(e)

@@ -10,6 +10,7 @@ pub struct AwsClients {
     pub dynamo: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    pub s3: aws_sdk_s3::Client,
 }
 
 impl AwsClients {
@@ -38,11 +39,21 @@ impl AwsClients {
         if let Some(url) = others {
             secrets.set_endpoint_url(Some(url.to_string()));
         }
+        let mut s3 = aws_sdk_s3::config::Builder::from(sdk).interceptor(CallAccounting);
+        if let Some(url) = others {
+            s3.set_endpoint_url(Some(url.to_string()));
+        }
+        // A local endpoint (moto) serves buckets by path, not by host name.
+        let local = others.is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+        s3.set_force_path_style(Some(local));
         let (dynamo, sqs, secrets) = (dynamo.build(), sqs.build(), secrets.build());
         AwsClients {
             dynamo: aws_sdk_dynamodb::Client::from_conf(dynamo),
             sqs: aws_sdk_sqs::Client::from_conf(sqs),
             secrets: aws_sdk_secretsmanager::Client::from_conf(secrets),
+            s3: aws_sdk_s3::Client::from_conf(s3.build()),
         }
     }
 }

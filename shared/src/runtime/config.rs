@@ -41,6 +41,8 @@ pub struct Config {
     pub campaigns: CampaignConfig,
     pub ai: AiConfig,
     pub gateway: GatewayConfig,
+    /// `EXPORTS_BUCKET` (template: `ExportsBucket`): where contact exports are written.
+    pub exports_bucket: Option<String>,
 }
 
 /// The HTTP API itself: who administers it, who may call it from a browser, how fast.
@@ -86,6 +88,9 @@ pub struct QueueUrls {
     pub inbound: Option<String>,
     /// `SANDBOX_STATUS_QUEUE_URL`: the sandbox's scheduled `delivered` / `read` statuses.
     pub sandbox_statuses: Option<String>,
+    /// `CONTACT_JOBS_QUEUE_URL`: contact imports' chunks and exports, for the contact-jobs
+    /// worker.
+    pub contact_jobs: Option<String>,
 }
 
 /// Meta's Graph API and the device credentials it needs.
@@ -294,7 +299,9 @@ impl Config {
                 campaigns: var("CAMPAIGN_QUEUE_URL"),
                 inbound: var("INBOUND_QUEUE_URL"),
                 sandbox_statuses: var("SANDBOX_STATUS_QUEUE_URL"),
+                contact_jobs: var("CONTACT_JOBS_QUEUE_URL"),
             },
+            exports_bucket: var("EXPORTS_BUCKET"),
             meta: MetaConfig {
                 graph_api_base_url: http_url(
                     "GRAPH_API_BASE_URL",

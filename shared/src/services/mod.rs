@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod campaigns;
+pub mod contact_jobs;
 pub mod events;
 pub mod gateway;
 pub mod inbound;

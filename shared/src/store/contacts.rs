@@ -340,6 +340,19 @@ impl Store {
         Ok(claims.into_iter().map(|c| (c.phone, c.id)).collect())
     }
 
+    /// Contacts by id, in the order given (ids not found are left out).
+    pub async fn contacts_by_ids(
+        &self,
+        tenant_id: &str,
+        ids: &[String],
+    ) -> StoreResult<Vec<Contact>> {
+        let found = self.contact_items(tenant_id, ids).await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| found.get(id).map(ContactItem::contact))
+            .collect())
+    }
+
     pub async fn get_contact(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Contact>> {
         Ok(self.contact_item(tenant_id, id).await?.map(|c| c.contact()))
     }

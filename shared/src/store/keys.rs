@@ -231,6 +231,28 @@ pub fn campaign_chunk_pk(tenant_id: &str, campaign_id: &str, chunk: u32) -> Stri
 }
 pub const CAMPAIGN_CHUNK_SK: &str = "SRC";
 
+// Contact imports and exports (docs/consent.md, "CSV import and export").
+
+/// A tenant's contact imports and exports: `TENANT#<t>#CONTACTJOBS` / `IMPORT#<id>` or
+/// `EXPORT#<id>` (UUIDv7).
+pub fn contact_jobs_pk(tenant_id: &str) -> String {
+    format!("TENANT#{tenant_id}#CONTACTJOBS")
+}
+pub fn import_sk(import_id: &str) -> String {
+    format!("IMPORT#{import_id}")
+}
+pub fn export_sk(export_id: &str) -> String {
+    format!("EXPORT#{export_id}")
+}
+/// One chunk of an import's rows, a partition of its own (written in parallel):
+/// `TENANT#<t>#IMPORT#<id>#CHUNK#<n>` / `CHUNK`; its done-marker beside it, `/ DONE`,
+/// which makes recording the chunk's counts happen once.
+pub fn import_chunk_pk(tenant_id: &str, import_id: &str, chunk: u32) -> String {
+    format!("TENANT#{tenant_id}#IMPORT#{import_id}#CHUNK#{chunk}")
+}
+pub const IMPORT_CHUNK_SK: &str = "CHUNK";
+pub const IMPORT_CHUNK_DONE_SK: &str = "DONE";
+
 /// A Team Inbox member (one seat): `TENANT#<id>` / `MEMBER#<memberId>`.
 pub fn member_sk(member_id: &str) -> String {
     format!("{MEMBER_PREFIX}{member_id}")

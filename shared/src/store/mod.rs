@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auto_replies;
 pub mod campaigns;
+pub mod contact_jobs;
 pub mod contact_lists;
 pub mod contacts;
 pub mod conversations;
