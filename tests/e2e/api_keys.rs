@@ -68,7 +68,7 @@ async fn keys_are_shown_once_disabled_enabled_and_revoked() {
 
     patch(json!({"status": "active"})).await.ok();
     assert_eq!(
-        app.with_key(&key).get("/api/keys").await.status,
+        app.with_key(&key).status_of("/api/keys").await,
         StatusCode::OK
     );
 
