@@ -72,12 +72,8 @@ pub async fn add_member(
     ApiJson(req): ApiJson<AddMemberRequest>,
 ) -> ApiResult<(StatusCode, Json<InvitedMember>)> {
     let email = validate::email("email", &req.email).map_err(ApiError::bad_request)?;
-    let name = req
-        .name
-        .as_deref()
-        .map(|n| validate::name("name", n, 100))
-        .transpose()
-        .map_err(ApiError::bad_request)?;
+    let name =
+        validate::optional_name("name", req.name.as_deref(), 100).map_err(ApiError::bad_request)?;
     let role = req.role.unwrap_or(Role::Agent);
     let plan = (caller.plan, &caller.limits);
     match team::invite(&state, &caller.tenant_id, plan, email, name, role).await? {
