@@ -64,7 +64,7 @@ async fn an_outside_issuers_token_acts_as_the_member_with_that_e_mail() {
         KID,
     ));
     assert_eq!(good.get_ok("/api/contacts").await["contacts"], json!([]));
-    good.post("/api/keys", json!({"name": "x"}))
+    good.create_key(json!({"name": "x"}))
         .await
         .expect_error(StatusCode::FORBIDDEN, "This action needs the admin role");
 

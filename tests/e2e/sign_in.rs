@@ -57,7 +57,7 @@ async fn invited_members_sign_in_with_the_power_of_their_role() {
     let agent_api = app.with_key(agent["token"].str());
     let manager_api = app.with_key(manager["token"].str());
     agent_api
-        .post("/api/keys", json!({"name": "mine"}))
+        .create_key(json!({"name": "mine"}))
         .await
         .expect_error(StatusCode::FORBIDDEN, "This action needs the admin role");
     agent_api
@@ -70,7 +70,7 @@ async fn invited_members_sign_in_with_the_power_of_their_role() {
     );
     manager_api.get_ok("/api/usage").await;
     manager_api
-        .post("/api/keys", json!({"name": "mine"}))
+        .create_key(json!({"name": "mine"}))
         .await
         .expect_error(StatusCode::FORBIDDEN, "This action needs the admin role");
 
@@ -221,7 +221,7 @@ async fn one_user_in_two_tenants_switches_and_an_admin_resets_a_password() {
         (b.id.as_str(), "agent")
     );
     let in_b = app.with_key(switched["token"].str());
-    in_b.post("/api/keys", json!({"name": "x"}))
+    in_b.create_key(json!({"name": "x"}))
         .await
         .expect_error(StatusCode::FORBIDDEN, "This action needs the admin role");
     let stranger = app.tenant("pro").await;

@@ -480,6 +480,11 @@ async fn retry_after_is_honoured_within_the_schedule() {
     );
 }
 
+/// A rotation's body: how long the old secret keeps signing.
+fn overlap(seconds: u32) -> Value {
+    json!({ "overlapSeconds": seconds })
+}
+
 #[tokio::test]
 async fn secret_rotation_keeps_verification_working_across_the_switch() {
     let (app, _w) = app(&[FAST]).await;
@@ -496,10 +501,7 @@ async fn secret_rotation_keeps_verification_working_across_the_switch() {
     receiver.wait_for(1, Duration::from_secs(10)).await;
 
     let rotated = t
-        .post(
-            "/api/settings/webhook/rotate-secret",
-            json!({"overlapSeconds": 4}),
-        )
+        .post("/api/settings/webhook/rotate-secret", overlap(4))
         .await
         .expect(StatusCode::OK);
     let rotated_at = Instant::now();
@@ -546,10 +548,7 @@ async fn secret_rotation_keeps_verification_working_across_the_switch() {
 
     // A leaked secret is retired at once with overlapSeconds 0.
     let leaked = t
-        .post(
-            "/api/settings/webhook/rotate-secret",
-            json!({"overlapSeconds": 0}),
-        )
+        .post("/api/settings/webhook/rotate-secret", overlap(0))
         .await
         .expect(StatusCode::OK);
     assert!(leaked["webhook"].get("previousSecretPrefix").is_none());
