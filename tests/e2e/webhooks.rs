@@ -585,19 +585,21 @@ async fn addresses_are_checked_again_at_every_delivery() {
         .and_then(|p| p.split('/').next())
         .expect("the receiver's port")
         .to_string();
-    let now = chrono::Utc::now();
-    app.state
-        .store
-        .put_webhook_unchecked(
-            &t.id,
-            &format!("https://localhost:{port}/hook"),
-            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-            now,
-        )
-        .await
-        .unwrap();
-    let id = publish(&app.state, &t.id, received(4)).await.unwrap();
-    let d = wait_status(&t, &id, "failed", Some(2), 20).await;
+    // The URL saved as if it had passed the check; one event, delivered until it fails.
+    let failed_at = |url: String, n: u32| {
+        let (app, t) = (&app, &t);
+        async move {
+            let (secret, now) = ("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", chrono::Utc::now());
+            let store = &app.state.store;
+            store
+                .put_webhook_unchecked(&t.id, &url, secret, now)
+                .await
+                .unwrap();
+            let id = publish(&app.state, &t.id, received(n)).await.unwrap();
+            wait_status(t, &id, "failed", Some(2), 20).await
+        }
+    };
+    let d = failed_at(format!("https://localhost:{port}/hook"), 4).await;
     for a in d["attempts"].array().iter() {
         let error = a["error"].str();
         assert!(
@@ -608,18 +610,7 @@ async fn addresses_are_checked_again_at_every_delivery() {
         assert!(a.get("statusCode").is_none());
     }
     // A loopback IP over plain http is refused before any connection too.
-    app.state
-        .store
-        .put_webhook_unchecked(
-            &t.id,
-            &receiver.url,
-            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-            now,
-        )
-        .await
-        .unwrap();
-    let id = publish(&app.state, &t.id, received(5)).await.unwrap();
-    let d = wait_status(&t, &id, "failed", Some(2), 20).await;
+    let d = failed_at(receiver.url.clone(), 5).await;
     assert_eq!(d["attempts"][0]["error"], "refused: the URL must use https");
     assert!(receiver.hits().is_empty(), "nothing reached the address");
 }
