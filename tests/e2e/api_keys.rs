@@ -24,10 +24,7 @@ async fn refused(app: &TestApp, key: &str, error: &str) {
 async fn keys_are_shown_once_disabled_enabled_and_revoked() {
     let (app, t) = TestApp::with_tenant("pro").await;
     let created = t
-        .post(
-            "/api/keys",
-            json!({"name": "CRM", "rateLimitPerMinute": 100}),
-        )
+        .create_key(json!({"name": "CRM", "rateLimitPerMinute": 100}))
         .await
         .expect(StatusCode::CREATED);
     let key = created["apiKey"].string();
@@ -68,7 +65,7 @@ async fn keys_are_shown_once_disabled_enabled_and_revoked() {
 
     patch(json!({"status": "active"})).await.ok();
     assert_eq!(
-        app.with_key(&key).get("/api/keys").await.status,
+        app.with_key(&key).status_of("/api/keys").await,
         StatusCode::OK
     );
 

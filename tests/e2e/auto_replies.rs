@@ -259,9 +259,8 @@ async fn the_reply_log_pages_newest_first_and_hides_expired_entries() {
     let other = app.tenant("pro").await;
     assert_eq!(
         other
-            .get(&format!("/api/auto-replies/log?cursor={cursor}"))
-            .await
-            .status,
+            .status_of(&format!("/api/auto-replies/log?cursor={cursor}"))
+            .await,
         StatusCode::BAD_REQUEST
     );
 }

@@ -1,21 +1,14 @@
 //! `wati-admin` prints the same JSON as the admin API.
 
-use wati_tests::shared::admin_cli as run;
 use wati_tests::*;
-
-fn args(a: &[&str]) -> Vec<String> {
-    a.iter().map(|s| s.to_string()).collect()
-}
 
 #[tokio::test]
 async fn tenant_create_get_update_list() {
     let app = TestApp::start().await;
-    let out = run(
-        &app.state,
-        &args(&["tenant", "create", "--name", "Acme", "--plan", "pro"]),
-    )
-    .await
-    .unwrap();
+    let out = app
+        .cli(&["tenant", "create", "--name", "Acme", "--plan", "pro"])
+        .await
+        .unwrap();
     let created: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(created["tenant"]["name"], "Acme");
     assert_eq!(created["tenant"]["plan"], "pro");
@@ -28,12 +21,10 @@ async fn tenant_create_get_update_list() {
         StatusCode::OK
     );
 
-    let out = run(
-        &app.state,
-        &args(&["tenant", "update", id, "--suspended", "true"]),
-    )
-    .await
-    .expect("the store answers");
+    let out = app
+        .cli(&["tenant", "update", id, "--suspended", "true"])
+        .await
+        .expect("the store answers");
     let updated: Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(updated["tenant"]["suspended"], true);
     assert_eq!(
@@ -41,7 +32,8 @@ async fn tenant_create_get_update_list() {
         StatusCode::FORBIDDEN
     );
 
-    let out = run(&app.state, &args(&["tenant", "get", id]))
+    let out = app
+        .cli(&["tenant", "get", id])
         .await
         .expect("the store answers");
     let over_http = app
@@ -55,7 +47,8 @@ async fn tenant_create_get_update_list() {
         "same JSON as the API"
     );
 
-    let out = run(&app.state, &args(&["tenant", "list", "--limit", "5"]))
+    let out = app
+        .cli(&["tenant", "list", "--limit", "5"])
         .await
         .expect("the store answers");
     let list: Value = serde_json::from_str(&out).expect("JSON");
@@ -64,12 +57,12 @@ async fn tenant_create_get_update_list() {
         .is_some_and(|t| t.iter().any(|t| t["id"] == id)));
 
     for bad in [
-        args(&["tenant", "create"]),
-        args(&["tenant", "create", "--name", "X", "--plan", "gold"]),
-        args(&["tenant", "update", id, "--suspended", "maybe"]),
-        args(&["tenant", "get", "missing"]),
-        args(&["nonsense"]),
+        &["tenant", "create"][..],
+        &["tenant", "create", "--name", "X", "--plan", "gold"],
+        &["tenant", "update", id, "--suspended", "maybe"],
+        &["tenant", "get", "missing"],
+        &["nonsense"],
     ] {
-        assert!(run(&app.state, &bad).await.is_err(), "{bad:?}");
+        assert!(app.cli(bad).await.is_err(), "{bad:?}");
     }
 }

@@ -123,7 +123,7 @@ async fn devices_are_created_listed_and_deleted_with_credentials_only_in_secrets
     assert_eq!(body["device"]["id"], id.as_str());
     assert_eq!(body["device"]["status"], "disconnected");
     assert_eq!(
-        t.get(&format!("/api/devices/{id}")).await.status,
+        t.status_of(&format!("/api/devices/{id}")).await,
         StatusCode::NOT_FOUND
     );
     assert!(app.secret(&name).await.is_none(), "the secret is deleted");
@@ -224,7 +224,7 @@ async fn bad_device_requests_are_400s_that_name_the_field() {
     let list = t.get("/api/devices").await.body;
     assert_eq!(list, json!({"devices": []}));
     assert_eq!(
-        t.get("/api/devices/not-a-uuid").await.status,
+        t.status_of("/api/devices/not-a-uuid").await,
         StatusCode::NOT_FOUND
     );
 }

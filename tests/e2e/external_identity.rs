@@ -58,19 +58,13 @@ async fn an_outside_issuers_token_acts_as_the_member_with_that_e_mail() {
     )
     .await;
     let t = app.tenant("pro").await;
-    let invited = t
-        .post(
-            "/api/team",
-            json!({"email": "Ext@Acme.example", "role": "agent"}),
-        )
-        .await
-        .expect(StatusCode::CREATED);
+    let invited = t.invite("Ext@Acme.example", "agent").await;
     let good = app.with_key(&token(
         claims("ext@acme.example", ISSUER, AUDIENCE, 300),
         KID,
     ));
     assert_eq!(good.get_ok("/api/contacts").await["contacts"], json!([]));
-    good.post("/api/keys", json!({"name": "x"}))
+    good.create_key(json!({"name": "x"}))
         .await
         .expect_error(StatusCode::FORBIDDEN, "This action needs the admin role");
 
@@ -94,7 +88,7 @@ async fn an_outside_issuers_token_acts_as_the_member_with_that_e_mail() {
     }
     let unknown_kid = token(claims("ext@acme.example", ISSUER, AUDIENCE, 300), "other");
     assert_eq!(
-        app.with_key(&unknown_kid).get("/api/contacts").await.status,
+        app.with_key(&unknown_kid).status_of("/api/contacts").await,
         StatusCode::UNAUTHORIZED
     );
     app.with_key(&token(
@@ -112,7 +106,7 @@ async fn an_outside_issuers_token_acts_as_the_member_with_that_e_mail() {
     let id = invited["member"]["id"].str();
     t.delete(&format!("/api/team/{id}")).await.ok();
     assert_eq!(
-        good.get("/api/contacts").await.status,
+        good.status_of("/api/contacts").await,
         StatusCode::UNAUTHORIZED
     );
 }
@@ -120,12 +114,7 @@ async fn an_outside_issuers_token_acts_as_the_member_with_that_e_mail() {
 #[tokio::test]
 async fn without_the_configuration_an_outside_token_is_refused() {
     let (app, t) = TestApp::with_tenant("pro").await;
-    t.post(
-        "/api/team",
-        json!({"email": "ext@acme.example", "role": "agent"}),
-    )
-    .await
-    .expect(StatusCode::CREATED);
+    t.invite("ext@acme.example", "agent").await;
     let outside = token(claims("ext@acme.example", ISSUER, AUDIENCE, 300), KID);
     app.with_key(&outside)
         .get("/api/contacts")

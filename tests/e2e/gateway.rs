@@ -5,7 +5,9 @@ use std::time::Duration;
 use wati_tests::fake_waha::{Engine, FakeWaha, QR_PNG, QR_VALUE};
 use wati_tests::shared::store::{Direction, MessageSource};
 use wati_tests::webhooks::Receiver;
-use wati_tests::{eventually, json, sign, Fakes, StatusCode, Tenant, TestApp, Value, Workers};
+use wati_tests::{
+    eventually, json, sign, Fakes, Json, StatusCode, Tenant, TestApp, Value, Workers,
+};
 
 const WAHA_KEY: &str = "waha-test-key";
 const BUSINESS: &str = "15550001111";
@@ -67,6 +69,13 @@ fn inbound(id: &str, from: &str, text: &str) -> Value {
 async fn status(resp: reqwest::Response) -> (StatusCode, Value) {
     let code = resp.status();
     (code, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// Delivers a `message` event, asserting 200: the outcome the webhook answered.
+async fn message_outcome(e: &Env, session: &str, payload: Value) -> String {
+    let (code, answer) = status(e.waha.deliver(session, "message", payload).await).await;
+    assert_eq!(code, StatusCode::OK, "{answer}");
+    answer["outcome"].string()
 }
 
 /// The acceptance walk, step by step.
@@ -422,31 +431,18 @@ async fn noweb_ids_lids_groups_echoes_and_templates() {
         ("status@broadcast", "IGN0000000000002".to_string()),
     ] {
         let p = inbound(&id, from, "ignored");
-        let (code, answer) = status(e.waha.deliver(&session, "message", p).await).await;
-        assert_eq!(
-            (code, &answer["outcome"]),
-            (StatusCode::OK, &json!("ignored")),
-            "{from}"
-        );
+        assert_eq!(message_outcome(&e, &session, p).await, "ignored", "{from}");
     }
     let mut own = inbound(&wa_id, &format!("{BUSINESS}@c.us"), "Hi");
     own["id"] = json!(echo);
     own["fromMe"] = json!(true);
     own["to"] = json!(format!("{CUSTOMER}@c.us"));
-    let (code, answer) = status(e.waha.deliver(&session, "message", own.clone()).await).await;
-    assert_eq!(
-        (code, &answer["outcome"]),
-        (StatusCode::OK, &json!("ignored"))
-    );
+    assert_eq!(message_outcome(&e, &session, own.clone()).await, "ignored");
 
     // A message typed on the phone itself is recorded as outbound.
     own["id"] = json!(format!("true_{CUSTOMER}@c.us_PHONE00000000001"));
     own["body"] = json!("Typed on the phone");
-    let (code, answer) = status(e.waha.deliver(&session, "message", own).await).await;
-    assert_eq!(
-        (code, &answer["outcome"]),
-        (StatusCode::OK, &json!("handled"))
-    );
+    assert_eq!(message_outcome(&e, &session, own).await, "handled");
     let typed = eventually("the phone's message", Duration::from_secs(20), || async {
         e.app
             .state
@@ -708,23 +704,17 @@ async fn campaigns_through_a_whatsapp_web_device_keep_a_minimum_gap() {
     let e = env_with(&[("WAHA_MIN_SEND_GAP_SECONDS", "7")]).await;
     let (id, session) = web_device(&e).await;
     e.waha.set_status(&session, "WORKING", Some(BUSINESS)).await;
-    let campaign = e
-        .tenant
-        .campaign_id(
-            json!({"name": "Sale", "message": "Hi {{name}}", "deviceId": id, "delaySeconds": 1,
-            "recipients": [{"name": "A", "phone": "+923001110001"}]}),
-        )
-        .await;
-    assert_eq!(e.tenant.campaign(&campaign).await["delaySeconds"], 7);
+    // Both ask for a 1-second delay; the delay each campaign keeps.
+    let tenant = &e.tenant;
+    let delay_through = |device: String, message: &'static str| async move {
+        let body = json!({"name": "Sale", "message": message, "deviceId": device,
+            "delaySeconds": 1, "recipients": [{"name": "A", "phone": "+923001110001"}]});
+        let campaign = tenant.campaign_id(body).await;
+        tenant.campaign(&campaign).await["delaySeconds"].clone()
+    };
+    assert_eq!(delay_through(id, "Hi {{name}}").await, 7);
     let sandbox = e.tenant.sandbox_device().await;
-    let other = e
-        .tenant
-        .campaign_id(
-            json!({"name": "Sale", "message": "Hi", "deviceId": sandbox, "delaySeconds": 1,
-            "recipients": [{"name": "A", "phone": "+923001110001"}]}),
-        )
-        .await;
-    assert_eq!(e.tenant.campaign(&other).await["delaySeconds"], 1);
+    assert_eq!(delay_through(sandbox, "Hi").await, 1);
 }
 
 #[tokio::test]

@@ -86,7 +86,7 @@ async fn the_public_rest_api_refuses_free_and_starter_plans() {
             .await
             .expect_error(StatusCode::CONFLICT, message.as_str());
         // The dashboard-style routes stay open.
-        assert_eq!(t.get("/api/usage").await.status, StatusCode::OK);
+        assert_eq!(t.status_of("/api/usage").await, StatusCode::OK);
     }
 }
 

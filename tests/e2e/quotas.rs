@@ -273,7 +273,7 @@ async fn the_platform_admin_tunes_a_keys_rate_limit() {
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        app.admin().get("/api/admin/tenants/nope/keys").await.status,
+        app.admin().status_of("/api/admin/tenants/nope/keys").await,
         StatusCode::NOT_FOUND
     );
     // Tenant keys cannot reach these routes.

@@ -54,15 +54,34 @@ fn smallest(doc: &Value, schema: &Value) -> Value {
     Value::Object(body)
 }
 
-/// The caller a route needs to get as far as its handler: the platform admin, a signed-in
-/// member (`/api/auth/*` routes of a session), or the tenant's key.
-fn caller(app: &TestApp, tenant: &Tenant, member: &Api, path: &str) -> Api {
-    if path.starts_with("/api/admin/") {
-        app.admin()
-    } else if path.starts_with("/api/auth/") {
-        member.clone()
-    } else {
-        tenant.api.clone()
+/// A tenant (roomy keys) with an admin member signed in, and the platform admin.
+struct Callers {
+    app: TestApp,
+    tenant: Tenant,
+    member: Api,
+}
+
+impl Callers {
+    async fn start() -> Callers {
+        let (app, tenant) = TestApp::with_roomy_tenant("agency").await;
+        let member = tenant.member(&app, "admin").await;
+        Callers {
+            app,
+            tenant,
+            member,
+        }
+    }
+
+    /// The caller a route needs to get as far as its handler: the platform admin, a
+    /// signed-in member (`/api/auth/*` routes of a session), or the tenant's key.
+    fn of(&self, path: &str) -> Api {
+        if path.starts_with("/api/admin/") {
+            self.app.admin()
+        } else if path.starts_with("/api/auth/") {
+            self.member.clone()
+        } else {
+            self.tenant.api.clone()
+        }
     }
 }
 
@@ -86,10 +105,9 @@ fn assert_json_error(reply: &Reply, status: StatusCode, what: &str) {
 
 #[tokio::test]
 async fn every_json_body_refuses_trailing_data() {
-    let (app, t) = TestApp::with_roomy_tenant("agency").await;
-    let member = t.member(&app, "admin").await;
+    let callers = Callers::start().await;
     let mut checked = 0;
-    for (method, path, body) in operations(&app).await {
+    for (method, path, body) in operations(&callers.app).await {
         let Some(body) = body else { continue };
         if path.starts_with("/api/public/cloud-api-webhook")
             || path.starts_with("/api/public/gateway-webhook")
@@ -97,7 +115,8 @@ async fn every_json_body_refuses_trailing_data() {
             continue; // Meta's and WAHA's webhooks are refused on their device and signature first
         }
         let path = fill(&path, "probe-id");
-        let reply = caller(&app, &t, &member, &path)
+        let reply = callers
+            .of(&path)
             .raw(method.clone(), &path, &format!("{body} {body}"))
             .await;
         let what = format!("{method} {path}");
@@ -116,15 +135,14 @@ async fn every_json_body_refuses_trailing_data() {
 
 #[tokio::test]
 async fn a_body_over_the_limit_is_a_json_413_on_every_route_that_reads_one() {
-    let (app, t) = TestApp::with_roomy_tenant("agency").await;
-    let member = t.member(&app, "admin").await;
+    let callers = Callers::start().await;
     let big = vec![b' '; 6 * 1024 * 1024 + 1];
-    for (method, path, body) in operations(&app).await {
+    for (method, path, body) in operations(&callers.app).await {
         if body.is_none() {
             continue;
         }
         let path = fill(&path, "probe-id");
-        let api = caller(&app, &t, &member, &path);
+        let api = callers.of(&path);
         let reply = api
             .send(
                 api.builder(method.clone(), &path)
@@ -142,17 +160,14 @@ async fn a_body_over_the_limit_is_a_json_413_on_every_route_that_reads_one() {
 
 #[tokio::test]
 async fn a_path_parameter_that_is_not_utf8_is_a_json_400_on_every_route() {
-    let (app, t) = TestApp::with_roomy_tenant("agency").await;
-    let member = t.member(&app, "admin").await;
+    let callers = Callers::start().await;
     let mut checked = 0;
-    for (method, path, _) in operations(&app).await {
+    for (method, path, _) in operations(&callers.app).await {
         if !path.contains('{') || path.contains("+}") {
             continue; // `/{proxy+}` is the CORS preflight's, which reads no parameter
         }
         let path = fill(&path, "%FF");
-        let reply = caller(&app, &t, &member, &path)
-            .request(method.clone(), &path, None)
-            .await;
+        let reply = callers.of(&path).request(method.clone(), &path, None).await;
         assert_json_error(&reply, StatusCode::BAD_REQUEST, &format!("{method} {path}"));
         checked += 1;
     }

@@ -7,10 +7,7 @@ const PASSWORD: &str = "correct horse battery";
 /// Invites `email` with `role` through `by` (an admin's key or token): the member and the
 /// invitation token.
 async fn invite(by: &Api, email: &str, role: &str) -> (String, String) {
-    let body = by
-        .post("/api/team", json!({"email": email, "role": role}))
-        .await
-        .expect(StatusCode::CREATED);
+    let body = by.invite(email, role).await;
     assert_eq!(body["member"]["role"], role);
     let token = body["invitation"]["token"].string();
     assert!(body["invitation"]["url"]
@@ -20,22 +17,13 @@ async fn invite(by: &Api, email: &str, role: &str) -> (String, String) {
 }
 
 async fn accept(app: &TestApp, token: &str) -> Value {
-    app.anonymous()
-        .post(
-            "/api/auth/accept-invitation",
-            json!({"token": token, "password": PASSWORD}),
-        )
-        .await
-        .ok()
+    app.accept_invitation(token, PASSWORD).await.ok()
 }
 
-async fn login(app: &TestApp, email: &str, password: &str) -> Reply {
-    app.anonymous()
-        .post(
-            "/api/auth/login",
-            json!({"email": email, "password": password}),
-        )
-        .await
+/// A member of `t` with `role`, signed in: what accepting the invitation answered.
+async fn joined(app: &TestApp, t: &Tenant, email: &str, role: &str) -> Value {
+    let (_, token) = invite(t, email, role).await;
+    accept(app, &token).await
 }
 
 #[tokio::test]
@@ -47,11 +35,7 @@ async fn invited_members_sign_in_with_the_power_of_their_role() {
     assert_eq!(listed["members"][0]["status"], "invited");
 
     // A short password is refused and leaves the invitation usable.
-    app.anonymous()
-        .post(
-            "/api/auth/accept-invitation",
-            json!({"token": agent_token, "password": "short"}),
-        )
+    app.accept_invitation(&agent_token, "short")
         .await
         .expect_error(
             StatusCode::BAD_REQUEST,
@@ -64,11 +48,7 @@ async fn invited_members_sign_in_with_the_power_of_their_role() {
     assert_eq!(manager["tenants"][0]["role"], "manager");
     let agent = accept(&app, &agent_token).await;
     // An invitation is good once.
-    app.anonymous()
-        .post(
-            "/api/auth/accept-invitation",
-            json!({"token": agent_token, "password": PASSWORD}),
-        )
+    app.accept_invitation(&agent_token, PASSWORD)
         .await
         .expect_error(StatusCode::UNAUTHORIZED, "Invalid or expired invitation");
     let listed = t.get_ok("/api/team").await;
@@ -77,7 +57,7 @@ async fn invited_members_sign_in_with_the_power_of_their_role() {
     let agent_api = app.with_key(agent["token"].str());
     let manager_api = app.with_key(manager["token"].str());
     agent_api
-        .post("/api/keys", json!({"name": "mine"}))
+        .create_key(json!({"name": "mine"}))
         .await
         .expect_error(StatusCode::FORBIDDEN, "This action needs the admin role");
     agent_api
@@ -90,7 +70,7 @@ async fn invited_members_sign_in_with_the_power_of_their_role() {
     );
     manager_api.get_ok("/api/usage").await;
     manager_api
-        .post("/api/keys", json!({"name": "mine"}))
+        .create_key(json!({"name": "mine"}))
         .await
         .expect_error(StatusCode::FORBIDDEN, "This action needs the admin role");
 
@@ -120,7 +100,7 @@ async fn invited_members_sign_in_with_the_power_of_their_role() {
         .await
         .ok();
     assert_eq!(
-        manager_api.get("/api/contacts").await.status,
+        manager_api.status_of("/api/contacts").await,
         StatusCode::FORBIDDEN
     );
 }
@@ -128,9 +108,8 @@ async fn invited_members_sign_in_with_the_power_of_their_role() {
 #[tokio::test]
 async fn refresh_tokens_rotate_and_a_reused_one_ends_the_session() {
     let (app, t) = TestApp::with_tenant("pro").await;
-    let (_, token) = invite(&t, "sara@acme.example", "manager").await;
-    accept(&app, &token).await;
-    let first = login(&app, "SARA@acme.example", PASSWORD).await.ok();
+    joined(&app, &t, "sara@acme.example", "manager").await;
+    let first = app.login("SARA@acme.example", PASSWORD).await.ok();
     let anon = app.anonymous();
     let second = anon
         .post(
@@ -166,7 +145,7 @@ async fn refresh_tokens_rotate_and_a_reused_one_ends_the_session() {
         .expect_error(StatusCode::UNAUTHORIZED, "Session has ended: sign in again");
 
     // Logging out ends a session too.
-    let third = login(&app, "sara@acme.example", PASSWORD).await.ok();
+    let third = app.login("sara@acme.example", PASSWORD).await.ok();
     let api = app.with_key(third["token"].str());
     assert_eq!(
         api.get_ok("/api/auth/me").await["user"]["email"],
@@ -177,14 +156,13 @@ async fn refresh_tokens_rotate_and_a_reused_one_ends_the_session() {
         StatusCode::NO_CONTENT
     );
     assert_eq!(
-        api.get("/api/contacts").await.status,
+        api.status_of("/api/contacts").await,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
         app.with_key("eyJhbGciOiJIUzI1NiJ9.e30.x")
-            .get("/api/contacts")
-            .await
-            .status,
+            .status_of("/api/contacts")
+            .await,
         StatusCode::UNAUTHORIZED
     );
 }
@@ -192,23 +170,22 @@ async fn refresh_tokens_rotate_and_a_reused_one_ends_the_session() {
 #[tokio::test]
 async fn wrong_e_mail_and_wrong_password_look_the_same_and_ten_lock_the_e_mail() {
     let (app, t) = TestApp::with_tenant("pro").await;
-    let (_, token) = invite(&t, "ali@acme.example", "agent").await;
-    accept(&app, &token).await;
+    joined(&app, &t, "ali@acme.example", "agent").await;
     for (email, password) in [
         ("nobody@acme.example", PASSWORD),
         ("ali@acme.example", "not the password"),
     ] {
-        login(&app, email, password)
+        app.login(email, password)
             .await
             .expect_error(StatusCode::UNAUTHORIZED, "Invalid e-mail or password");
     }
     for _ in 0..9 {
-        login(&app, "ali@acme.example", "still not it!")
+        app.login("ali@acme.example", "still not it!")
             .await
             .expect_error(StatusCode::UNAUTHORIZED, "Invalid e-mail or password");
     }
     // Locked now, even with the right password.
-    let locked = login(&app, "ali@acme.example", PASSWORD).await;
+    let locked = app.login("ali@acme.example", PASSWORD).await;
     assert_eq!(
         locked.status,
         StatusCode::TOO_MANY_REQUESTS,
@@ -218,7 +195,7 @@ async fn wrong_e_mail_and_wrong_password_look_the_same_and_ten_lock_the_e_mail()
     let wait: u64 = locked.header("retry-after").parse().unwrap();
     assert!((1..=900).contains(&wait), "{wait}");
     // Another e-mail is not affected.
-    login(&app, "nobody@acme.example", PASSWORD)
+    app.login("nobody@acme.example", PASSWORD)
         .await
         .expect_error(StatusCode::UNAUTHORIZED, "Invalid e-mail or password");
 }
@@ -232,7 +209,7 @@ async fn one_user_in_two_tenants_switches_and_an_admin_resets_a_password() {
     // An existing user is added to another tenant as a member straight away.
     let (id_in_b, _) = invite(&b, "amy@agency.example", "agent").await;
     assert_eq!(id_in_a, id_in_b, "the same user");
-    let signed = login(&app, "amy@agency.example", PASSWORD).await.ok();
+    let signed = app.login("amy@agency.example", PASSWORD).await.ok();
     assert_eq!(signed["tenants"].array().len(), 2);
     let api = app.with_key(signed["token"].str());
     let switched = api
@@ -244,7 +221,7 @@ async fn one_user_in_two_tenants_switches_and_an_admin_resets_a_password() {
         (b.id.as_str(), "agent")
     );
     let in_b = app.with_key(switched["token"].str());
-    in_b.post("/api/keys", json!({"name": "x"}))
+    in_b.create_key(json!({"name": "x"}))
         .await
         .expect_error(StatusCode::FORBIDDEN, "This action needs the admin role");
     let stranger = app.tenant("pro").await;
@@ -277,14 +254,14 @@ async fn one_user_in_two_tenants_switches_and_an_admin_resets_a_password() {
         )
         .await
         .ok();
-    login(&app, "amy@agency.example", PASSWORD)
+    app.login("amy@agency.example", PASSWORD)
         .await
         .expect_error(StatusCode::UNAUTHORIZED, "Invalid e-mail or password");
     assert_eq!(
-        in_b.get("/api/contacts").await.status,
+        in_b.status_of("/api/contacts").await,
         StatusCode::UNAUTHORIZED
     );
-    let fresh = login(&app, "amy@agency.example", new_password).await.ok();
+    let fresh = app.login("amy@agency.example", new_password).await.ok();
     let fresh = app.with_key(fresh["token"].str());
     fresh
         .post(
@@ -301,8 +278,7 @@ async fn one_user_in_two_tenants_switches_and_an_admin_resets_a_password() {
 #[tokio::test]
 async fn a_jwt_costs_at_most_one_aws_call_more_than_an_api_key() {
     let (app, t) = TestApp::with_tenant("pro").await;
-    let (_, token) = invite(&t, "ops@acme.example", "admin").await;
-    let jwt = accept(&app, &token).await["token"].string();
+    let jwt = joined(&app, &t, "ops@acme.example", "admin").await["token"].string();
     let user = app.with_key(&jwt);
     // Warm both paths (the first request of an instance may read the signing key).
     t.get_ok("/api/contacts").await;
@@ -319,8 +295,7 @@ async fn a_jwt_costs_at_most_one_aws_call_more_than_an_api_key() {
 #[tokio::test]
 async fn the_audit_log_names_each_change_and_its_actor_newest_first() {
     let (app, t) = TestApp::with_tenant("pro").await;
-    let (_, token) = invite(&t, "boss@acme.example", "admin").await;
-    let boss = accept(&app, &token).await;
+    let boss = joined(&app, &t, "boss@acme.example", "admin").await;
     let boss_id = boss["user"]["id"].string();
     let boss = app.with_key(boss["token"].str());
     let (agent_id, _) = invite(&boss, "new@acme.example", "agent").await;
@@ -336,7 +311,7 @@ async fn the_audit_log_names_each_change_and_its_actor_newest_first() {
         .await
         .ok();
     for _ in 0..10 {
-        login(&app, "new@acme.example", "not the password")
+        app.login("new@acme.example", "not the password")
             .await
             .expect_error(StatusCode::UNAUTHORIZED, "Invalid e-mail or password");
     }

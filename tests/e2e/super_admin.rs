@@ -1,42 +1,26 @@
 //! Super admins and `wati-admin user …`.
 
-use wati_tests::shared::admin_cli as run;
 use wati_tests::*;
-
-fn args(a: &[&str]) -> Vec<String> {
-    a.iter().map(|s| s.to_string()).collect()
-}
-
-async fn login(app: &TestApp, email: &str, password: &str) -> Reply {
-    app.anonymous()
-        .post(
-            "/api/auth/login",
-            json!({"email": email, "password": password}),
-        )
-        .await
-}
 
 #[tokio::test]
 async fn a_super_admin_made_by_the_cli_administers_the_platform_with_a_jwt() {
     let app = TestApp::start().await;
-    let out = run(
-        &app.state,
-        &args(&[
+    let out = app
+        .cli(&[
             "user",
             "create",
             "--email",
             "Root@Platform.example",
             "--super-admin",
-        ]),
-    )
-    .await
-    .unwrap();
+        ])
+        .await
+        .unwrap();
     let created: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(created["user"]["email"], "root@platform.example");
     assert_eq!(created["user"]["superAdmin"], true);
     let password = created["password"].string();
 
-    let signed = login(&app, "root@platform.example", &password).await.ok();
+    let signed = app.login("root@platform.example", &password).await.ok();
     assert_eq!(signed["superAdmin"], true);
     assert_eq!(signed["tenant"], Value::Null);
     let root = app.with_key(signed["token"].str());
@@ -49,25 +33,15 @@ async fn a_super_admin_made_by_the_cli_administers_the_platform_with_a_jwt() {
         .expect(StatusCode::CREATED);
     // Without a tenant the token opens no tenant route.
     assert_eq!(
-        root.get("/api/contacts").await.status,
+        root.status_of("/api/contacts").await,
         StatusCode::UNAUTHORIZED
     );
 
     // A tenant's own admin is no super admin.
     let t = app.with_key(made["apiKey"].str());
-    let invited = t
-        .post(
-            "/api/team",
-            json!({"email": "owner@acme.example", "role": "admin"}),
-        )
-        .await
-        .expect(StatusCode::CREATED);
+    let invited = t.invite("owner@acme.example", "admin").await;
     let owner = app
-        .anonymous()
-        .post(
-            "/api/auth/accept-invitation",
-            json!({"token": invited["invitation"]["token"], "password": "owner password"}),
-        )
+        .accept_invitation(invited["invitation"]["token"].str(), "owner password")
         .await
         .ok();
     app.with_key(owner["token"].str())
@@ -75,9 +49,7 @@ async fn a_super_admin_made_by_the_cli_administers_the_platform_with_a_jwt() {
         .await
         .expect_error(StatusCode::FORBIDDEN, "This action needs a super admin");
 
-    let out = run(&app.state, &args(&["user", "list", "--limit", "10"]))
-        .await
-        .unwrap();
+    let out = app.cli(&["user", "list", "--limit", "10"]).await.unwrap();
     let listed: Value = serde_json::from_str(&out).unwrap();
     let emails: Vec<&str> = listed["users"]
         .array()
@@ -87,30 +59,25 @@ async fn a_super_admin_made_by_the_cli_administers_the_platform_with_a_jwt() {
     assert_eq!(emails, ["root@platform.example", "owner@acme.example"]);
 
     // A reset from the terminal ends the sessions and sets the new password.
-    run(
-        &app.state,
-        &args(&[
-            "user",
-            "reset-password",
-            "--email",
-            "root@platform.example",
-            "--password",
-            "fresh password!",
-        ]),
-    )
+    app.cli(&[
+        "user",
+        "reset-password",
+        "--email",
+        "root@platform.example",
+        "--password",
+        "fresh password!",
+    ])
     .await
     .unwrap();
     assert_eq!(
-        root.get("/api/admin/tenants").await.status,
+        root.status_of("/api/admin/tenants").await,
         StatusCode::UNAUTHORIZED
     );
-    login(&app, "root@platform.example", "fresh password!")
+    app.login("root@platform.example", "fresh password!")
         .await
         .ok();
-    assert!(run(
-        &app.state,
-        &args(&["user", "create", "--email", "root@platform.example"])
-    )
-    .await
-    .is_err_and(|e| e.contains("exists")));
+    assert!(app
+        .cli(&["user", "create", "--email", "root@platform.example"])
+        .await
+        .is_err_and(|e| e.contains("exists")));
 }

@@ -482,6 +482,11 @@ async fn retry_after_is_honoured_within_the_schedule() {
     );
 }
 
+/// A rotation's body: how long the old secret keeps signing.
+fn overlap(seconds: u32) -> Value {
+    json!({ "overlapSeconds": seconds })
+}
+
 #[tokio::test]
 async fn secret_rotation_keeps_verification_working_across_the_switch() {
     let (app, _w) = app(&[FAST]).await;
@@ -498,10 +503,7 @@ async fn secret_rotation_keeps_verification_working_across_the_switch() {
     receiver.wait_for(1, Duration::from_secs(10)).await;
 
     let rotated = t
-        .post(
-            "/api/settings/webhook/rotate-secret",
-            json!({"overlapSeconds": 4}),
-        )
+        .post("/api/settings/webhook/rotate-secret", overlap(4))
         .await
         .expect(StatusCode::OK);
     let rotated_at = Instant::now();
@@ -548,10 +550,7 @@ async fn secret_rotation_keeps_verification_working_across_the_switch() {
 
     // A leaked secret is retired at once with overlapSeconds 0.
     let leaked = t
-        .post(
-            "/api/settings/webhook/rotate-secret",
-            json!({"overlapSeconds": 0}),
-        )
+        .post("/api/settings/webhook/rotate-secret", overlap(0))
         .await
         .expect(StatusCode::OK);
     assert!(leaked["webhook"].get("previousSecretPrefix").is_none());
@@ -588,19 +587,21 @@ async fn addresses_are_checked_again_at_every_delivery() {
         .and_then(|p| p.split('/').next())
         .expect("the receiver's port")
         .to_string();
-    let now = chrono::Utc::now();
-    app.state
-        .store
-        .put_webhook_unchecked(
-            &t.id,
-            &format!("https://localhost:{port}/hook"),
-            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-            now,
-        )
-        .await
-        .unwrap();
-    let id = publish(&app.state, &t.id, received(4)).await.unwrap();
-    let d = wait_status(&t, &id, "failed", Some(2), 20).await;
+    // The URL saved as if it had passed the check; one event, delivered until it fails.
+    let failed_at = |url: String, n: u32| {
+        let (app, t) = (&app, &t);
+        async move {
+            let (secret, now) = ("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", chrono::Utc::now());
+            let store = &app.state.store;
+            store
+                .put_webhook_unchecked(&t.id, &url, secret, now)
+                .await
+                .unwrap();
+            let id = publish(&app.state, &t.id, received(n)).await.unwrap();
+            wait_status(t, &id, "failed", Some(2), 20).await
+        }
+    };
+    let d = failed_at(format!("https://localhost:{port}/hook"), 4).await;
     for a in d["attempts"].array().iter() {
         let error = a["error"].str();
         assert!(
@@ -611,18 +612,7 @@ async fn addresses_are_checked_again_at_every_delivery() {
         assert!(a.get("statusCode").is_none());
     }
     // A loopback IP over plain http is refused before any connection too.
-    app.state
-        .store
-        .put_webhook_unchecked(
-            &t.id,
-            &receiver.url,
-            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-            now,
-        )
-        .await
-        .unwrap();
-    let id = publish(&app.state, &t.id, received(5)).await.unwrap();
-    let d = wait_status(&t, &id, "failed", Some(2), 20).await;
+    let d = failed_at(receiver.url.clone(), 5).await;
     assert_eq!(d["attempts"][0]["error"], "refused: the URL must use https");
     assert!(receiver.hits().is_empty(), "nothing reached the address");
 }

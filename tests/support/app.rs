@@ -208,6 +208,11 @@ impl Api {
         self.request(Method::GET, path, None).await
     }
 
+    /// The status a `GET` answers with (a route that should refuse or let in this caller).
+    pub async fn status_of(&self, path: &str) -> StatusCode {
+        self.get(path).await.status
+    }
+
     /// `GET path`, asserting 200.
     pub async fn get_ok(&self, path: &str) -> Value {
         self.get(path).await.ok()
@@ -287,18 +292,10 @@ impl Tenant {
     /// with the access token that sign-in answered.
     pub async fn member(&self, app: &TestApp, role: &str) -> Api {
         let body = self
-            .post(
-                "/api/team",
-                json!({"email": format!("{role}@{}.example", self.id), "role": role}),
-            )
-            .await
-            .expect(StatusCode::CREATED);
+            .invite(&format!("{role}@{}.example", self.id), role)
+            .await;
         let signed = app
-            .anonymous()
-            .post(
-                "/api/auth/accept-invitation",
-                json!({"token": body["invitation"]["token"], "password": "a long password"}),
-            )
+            .accept_invitation(body["invitation"]["token"].str(), "a long password")
             .await
             .ok();
         app.with_key(signed["token"].str())
@@ -531,6 +528,13 @@ impl Api {
         self.post("/api/team", body).await
     }
 
+    /// `POST /api/team`: invites `email` with `role`, asserting 201: the answer (`member`, `invitation`).
+    pub async fn invite(&self, email: &str, role: &str) -> Value {
+        self.add_member(json!({"email": email, "role": role}))
+            .await
+            .expect(StatusCode::CREATED)
+    }
+
     /// `POST /api/keys`.
     pub async fn create_key(&self, body: Value) -> Reply {
         self.post("/api/keys", body).await
@@ -646,6 +650,26 @@ impl TestApp {
     /// A caller without credentials.
     pub fn anonymous(&self) -> Api {
         self.caller(None)
+    }
+
+    /// `POST /api/auth/login`, without credentials.
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        let body = json!({"email": email, "password": password});
+        self.anonymous().post("/api/auth/login", body).await
+    }
+
+    /// `POST /api/auth/accept-invitation`, without credentials.
+    pub async fn accept_invitation(&self, token: &str, password: &str) -> Reply {
+        let body = json!({"token": token, "password": password});
+        self.anonymous()
+            .post("/api/auth/accept-invitation", body)
+            .await
+    }
+
+    /// `wati-admin` with these arguments, against this app's table: what it prints.
+    pub async fn cli(&self, args: &[&str]) -> Result<String, String> {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        crate::shared::admin_cli(&self.state, &args).await
     }
 
     /// A caller with this token, or none.

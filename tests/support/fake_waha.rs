@@ -250,7 +250,19 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-fn record(shared: &Shared, method: &str, path: String, headers: &HeaderMap, body: Value) -> bool {
+/// What a handler answers: `Err` for WAHA's refusals, so that `?` ends the handler.
+type Answer = Result<Response, Response>;
+
+/// Records the request; one without the right `X-Api-Key` is refused after that.
+// The refusal is the response itself, so that handlers end with `?`; a fake's size is no cost.
+#[allow(clippy::result_large_err)]
+fn record(
+    shared: &Shared,
+    method: &str,
+    path: String,
+    headers: &HeaderMap,
+    body: Value,
+) -> Result<(), Response> {
     let api_key = headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
@@ -262,7 +274,28 @@ fn record(shared: &Shared, method: &str, path: String, headers: &HeaderMap, body
         api_key,
         body,
     });
-    ok
+    if ok {
+        Ok(())
+    } else {
+        Err(unauthorized())
+    }
+}
+
+/// WAHA's `{"message": …}` error.
+fn message(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({"message": message.into()}))).into_response()
+}
+
+fn session_not_found() -> Response {
+    message(StatusCode::NOT_FOUND, "Session not found")
+}
+
+/// WAHA's 422 for a session that is not in the `expected` status.
+fn not_as_expected(session: &str, status: Option<String>, expected: &str) -> Response {
+    let error = "Session status is not as expected. Try again later or restart the session";
+    let body =
+        json!({"error": error, "session": session, "status": status, "expected": [expected]});
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
 }
 
 fn unauthorized() -> Response {
@@ -277,20 +310,17 @@ async fn create_session(
     State(sh): State<Arc<Shared>>,
     headers: HeaderMap,
     Json(body): Json<Value>,
-) -> Response {
-    if !record(&sh, "POST", "/api/sessions".into(), &headers, body.clone()) {
-        return unauthorized();
-    }
+) -> Answer {
+    record(&sh, "POST", "/api/sessions".into(), &headers, body.clone())?;
     let name = body["name"].as_str().unwrap_or("default").to_string();
     let mut sessions = sh.sessions.lock().expect("sessions");
     if sessions.contains_key(&name) {
-        return (
+        let error = format!("Session '{name}' already exists. Use PUT to update it.");
+        return Err((
             StatusCode::UNPROCESSABLE_ENTITY,
-            Json(
-                json!({"error": format!("Session '{name}' already exists. Use PUT to update it.")}),
-            ),
+            Json(json!({"error": error})),
         )
-            .into_response();
+            .into_response());
     }
     let status = if body["start"].as_bool() == Some(false) {
         "STOPPED"
@@ -303,32 +333,26 @@ async fn create_session(
         config: body["config"].clone(),
     };
     sessions.insert(name.clone(), s);
-    (StatusCode::CREATED, Json(json!({"name": name, "status": status, "config": body["config"], "me": null, "engine": {"engine": "WEBJS"}}))).into_response()
+    Ok((StatusCode::CREATED, Json(json!({"name": name, "status": status, "config": body["config"], "me": null, "engine": {"engine": "WEBJS"}}))).into_response())
 }
 
 async fn get_session(
     State(sh): State<Arc<Shared>>,
     headers: HeaderMap,
     Path(s): Path<String>,
-) -> Response {
-    if !record(
+) -> Answer {
+    record(
         &sh,
         "GET",
         format!("/api/sessions/{s}"),
         &headers,
         Value::Null,
-    ) {
-        return unauthorized();
-    }
+    )?;
     match sh.sessions.lock().expect("sessions").get(&s) {
-        Some(x) => {
-            Json(json!({"name": x.name, "status": x.status, "config": x.config})).into_response()
-        }
-        None => (
-            StatusCode::NOT_FOUND,
-            Json(json!({"message": "Session not found"})),
-        )
-            .into_response(),
+        Some(x) => Ok(
+            Json(json!({"name": x.name, "status": x.status, "config": x.config})).into_response(),
+        ),
+        None => Err(session_not_found()),
     }
 }
 
@@ -337,98 +361,76 @@ async fn put_session(
     headers: HeaderMap,
     Path(s): Path<String>,
     Json(body): Json<Value>,
-) -> Response {
-    if !record(
+) -> Answer {
+    record(
         &sh,
         "PUT",
         format!("/api/sessions/{s}"),
         &headers,
         body.clone(),
-    ) {
-        return unauthorized();
-    }
+    )?;
     let mut sessions = sh.sessions.lock().expect("sessions");
     let Some(x) = sessions.get_mut(&s) else {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(json!({"message": "Session not found"})),
-        )
-            .into_response();
+        return Err(session_not_found());
     };
     x.config = body["config"].clone();
     x.status = "SCAN_QR_CODE".into();
-    Json(json!({"name": s, "status": x.status})).into_response()
+    Ok(Json(json!({"name": s, "status": x.status})).into_response())
 }
 
 async fn delete_session(
     State(sh): State<Arc<Shared>>,
     headers: HeaderMap,
     Path(s): Path<String>,
-) -> Response {
-    if !record(
+) -> Answer {
+    record(
         &sh,
         "DELETE",
         format!("/api/sessions/{s}"),
         &headers,
         Value::Null,
-    ) {
-        return unauthorized();
-    }
+    )?;
     sh.sessions.lock().expect("sessions").remove(&s);
-    Json(json!({})).into_response()
+    Ok(Json(json!({})).into_response())
 }
 
 async fn session_action(
     State(sh): State<Arc<Shared>>,
     headers: HeaderMap,
     Path((s, action)): Path<(String, String)>,
-) -> Response {
-    if !record(
+) -> Answer {
+    record(
         &sh,
         "POST",
         format!("/api/sessions/{s}/{action}"),
         &headers,
         Value::Null,
-    ) {
-        return unauthorized();
-    }
+    )?;
     let mut sessions = sh.sessions.lock().expect("sessions");
     let Some(x) = sessions.get_mut(&s) else {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(json!({"message": "Session not found"})),
-        )
-            .into_response();
+        return Err(session_not_found());
     };
     x.status = match action.as_str() {
         "stop" => "STOPPED",
         "start" | "restart" => "STARTING",
         "logout" => "SCAN_QR_CODE",
-        _ => {
-            return (
-                StatusCode::NOT_FOUND,
-                Json(json!({"message": "Cannot POST"})),
-            )
-                .into_response()
-        }
+        _ => return Err(message(StatusCode::NOT_FOUND, "Cannot POST")),
     }
     .into();
-    Json(json!({"name": s, "status": x.status})).into_response()
+    Ok(Json(json!({"name": s, "status": x.status})).into_response())
 }
 
-async fn me(State(sh): State<Arc<Shared>>, headers: HeaderMap, Path(s): Path<String>) -> Response {
-    if !record(
+async fn me(State(sh): State<Arc<Shared>>, headers: HeaderMap, Path(s): Path<String>) -> Answer {
+    record(
         &sh,
         "GET",
         format!("/api/sessions/{s}/me"),
         &headers,
         Value::Null,
-    ) {
-        return unauthorized();
-    }
+    )?;
     match sh.me.lock().expect("me").get(&s) {
-        Some(id) => Json(json!({"id": id, "pushName": "Shop"})).into_response(),
-        None => Json(Value::Null).into_response(),
+        Some(id) => Ok(Json(json!({"id": id, "pushName": "Shop"})).into_response()),
+        None => Ok(Json(Value::Null).into_response()),
     }
 }
 
@@ -437,10 +439,8 @@ async fn qr(
     headers: HeaderMap,
     Path(s): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    if !record(&sh, "GET", format!("/api/{s}/auth/qr"), &headers, json!(q)) {
-        return unauthorized();
-    }
+) -> Answer {
+    record(&sh, "GET", format!("/api/{s}/auth/qr"), &headers, json!(q))?;
     let status = sh
         .sessions
         .lock()
@@ -448,20 +448,19 @@ async fn qr(
         .get(&s)
         .map(|x| x.status.clone());
     if status.as_deref() != Some("SCAN_QR_CODE") {
-        return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"error": "Session status is not as expected. Try again later or restart the session",
-            "session": s, "status": status, "expected": ["SCAN_QR_CODE"]}))).into_response();
+        return Err(not_as_expected(&s, status, "SCAN_QR_CODE"));
     }
     if q.get("format").map(String::as_str) == Some("raw") {
-        return Json(json!({"value": QR_VALUE})).into_response();
+        return Ok(Json(json!({"value": QR_VALUE})).into_response());
     }
     let wants_json = headers
         .get("accept")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("application/json"));
     if wants_json {
-        Json(json!({"mimetype": "image/png", "data": QR_PNG})).into_response()
+        Ok(Json(json!({"mimetype": "image/png", "data": QR_PNG})).into_response())
     } else {
-        (StatusCode::OK, [("content-type", "image/png")], "PNG").into_response()
+        Ok((StatusCode::OK, [("content-type", "image/png")], "PNG").into_response())
     }
 }
 
@@ -470,40 +469,32 @@ async fn request_code(
     headers: HeaderMap,
     Path(s): Path<String>,
     Json(body): Json<Value>,
-) -> Response {
-    if !record(
+) -> Answer {
+    record(
         &sh,
         "POST",
         format!("/api/{s}/auth/request-code"),
         &headers,
         body,
-    ) {
-        return unauthorized();
-    }
-    Json(json!({"code": "ABCD-EFGH"})).into_response()
+    )?;
+    Ok(Json(json!({"code": "ABCD-EFGH"})).into_response())
 }
 
 async fn lid(
     State(sh): State<Arc<Shared>>,
     headers: HeaderMap,
     Path((s, lid)): Path<(String, String)>,
-) -> Response {
-    if !record(
+) -> Answer {
+    record(
         &sh,
         "GET",
         format!("/api/{s}/lids/{lid}"),
         &headers,
         Value::Null,
-    ) {
-        return unauthorized();
-    }
+    )?;
     match sh.lids.lock().expect("lids").get(&lid) {
-        Some(pn) => Json(json!({"lid": lid, "pn": format!("{pn}@c.us")})).into_response(),
-        None => (
-            StatusCode::NOT_FOUND,
-            Json(json!({"message": "lid not found"})),
-        )
-            .into_response(),
+        Some(pn) => Ok(Json(json!({"lid": lid, "pn": format!("{pn}@c.us")})).into_response()),
+        None => Err(message(StatusCode::NOT_FOUND, "lid not found")),
     }
 }
 
@@ -512,10 +503,8 @@ async fn send(
     headers: HeaderMap,
     Path(kind): Path<String>,
     Json(body): Json<Value>,
-) -> Response {
-    if !record(&sh, "POST", format!("/api/{kind}"), &headers, body.clone()) {
-        return unauthorized();
-    }
+) -> Answer {
+    record(&sh, "POST", format!("/api/{kind}"), &headers, body.clone())?;
     if ![
         "sendText",
         "sendImage",
@@ -525,11 +514,10 @@ async fn send(
     ]
     .contains(&kind.as_str())
     {
-        return (
+        return Err(message(
             StatusCode::NOT_FOUND,
-            Json(json!({"message": format!("Cannot POST /api/{kind}")})),
-        )
-            .into_response();
+            format!("Cannot POST /api/{kind}"),
+        ));
     }
     let delay = *sh.send_delay.lock().expect("delay");
     if let Some(d) = delay {
@@ -543,8 +531,7 @@ async fn send(
         .get(&session)
         .map(|x| x.status.clone());
     if status.as_deref() != Some("WORKING") {
-        return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"error": "Session status is not as expected. Try again later or restart the session",
-            "session": session, "status": status, "expected": ["WORKING"]}))).into_response();
+        return Err(not_as_expected(&session, status, "WORKING"));
     }
     let chat = body["chatId"].as_str().unwrap_or_default().to_string();
     let id = {
@@ -562,5 +549,5 @@ async fn send(
             "message": {"extendedTextMessage": {"text": body["text"]}}, "status": "PENDING"})
         }
     };
-    (StatusCode::CREATED, Json(answer)).into_response()
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
 }

@@ -175,12 +175,8 @@ pub async fn update_tenant_inner(
     id: &str,
     req: UpdateTenantRequest,
 ) -> ApiResult<TenantEnvelope> {
-    let name = req
-        .name
-        .as_deref()
-        .map(|n| validate::name("name", n, 200))
-        .transpose()
-        .map_err(ApiError::bad_request)?;
+    let name =
+        validate::optional_name("name", req.name.as_deref(), 200).map_err(ApiError::bad_request)?;
     if name.is_none() && req.plan.is_none() && req.suspended.is_none() && req.limits.is_none() {
         return Err(ApiError::bad_request(
             "Nothing to change: send one or more of \"name\", \"plan\", \"suspended\", \"limits\"",

@@ -12,11 +12,12 @@ use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
 use wati_shared::http::ApiPath;
 use wati_shared::services::auth::team::{self, Invited, IssuedToken};
+use wati_shared::store::api_keys::Principal;
 use wati_shared::store::team::{Member, Role};
 use wati_shared::AppState;
 
 use crate::audit::note;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -61,6 +62,22 @@ fn link(state: &AppState, headers: &HeaderMap, page: &str, t: IssuedToken) -> In
     }
 }
 
+fn member_not_found() -> ApiError {
+    ApiError::not_found("Member not found")
+}
+
+/// Notes a change to the member `id`.
+async fn note_member(
+    state: &AppState,
+    caller: &Principal,
+    action: &str,
+    id: &str,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> ApiResult<()> {
+    note(state, caller, action, format!("member:{id}"), before, after).await
+}
+
 /// Invite a member (takes one seat of the plan). The invitation is valid for 7 days.
 #[utoipa::path(post, path = "/api/team", tag = "team",
     request_body = AddMemberRequest,
@@ -72,18 +89,14 @@ pub async fn add_member(
     ApiJson(req): ApiJson<AddMemberRequest>,
 ) -> ApiResult<(StatusCode, Json<InvitedMember>)> {
     let email = validate::email("email", &req.email).map_err(ApiError::bad_request)?;
-    let name = req
-        .name
-        .as_deref()
-        .map(|n| validate::name("name", n, 100))
-        .transpose()
-        .map_err(ApiError::bad_request)?;
+    let name =
+        validate::optional_name("name", req.name.as_deref(), 100).map_err(ApiError::bad_request)?;
     let role = req.role.unwrap_or(Role::Agent);
     let plan = (caller.plan, &caller.limits);
     match team::invite(&state, &caller.tenant_id, plan, email, name, role).await? {
         Invited::Invited(member, token) => {
-            let (target, after) = (format!("member:{}", member.id), Some(json!(member)));
-            note(&state, &caller, "member.invited", target, None, after).await?;
+            let after = Some(json!(member));
+            note_member(&state, &caller, "member.invited", &member.id, None, after).await?;
             Ok((
                 StatusCode::CREATED,
                 Json(InvitedMember {
@@ -129,27 +142,15 @@ pub async fn update_member(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateMemberRequest>,
 ) -> ApiResult<Json<MemberEnvelope>> {
-    match state
+    let (before, member) = state
         .store
         .set_member_role(&caller.tenant_id, &id, req.role)
         .await?
-    {
-        Some((before, member)) => {
-            let (b, a) = (json!({"role": before}), json!({"role": member.role}));
-            let target = format!("member:{id}");
-            note(
-                &state,
-                &caller,
-                "member.role_changed",
-                target,
-                Some(b),
-                Some(a),
-            )
-            .await?;
-            Ok(Json(MemberEnvelope { member }))
-        }
-        None => Err(ApiError::not_found("Member not found")),
-    }
+        .ok_or_else(member_not_found)?;
+    let (b, a) = (json!({"role": before}), json!({"role": member.role}));
+    let action = "member.role_changed";
+    note_member(&state, &caller, action, &id, Some(b), Some(a)).await?;
+    Ok(Json(MemberEnvelope { member }))
 }
 
 /// Remove a member: gives the seat back, and the member's sign-ins to this tenant stop
@@ -161,26 +162,14 @@ pub async fn remove_member(
     Authed { state, caller }: Authed,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<MemberEnvelope>> {
-    match state
+    let member = state
         .store
         .remove_team_member(&caller.tenant_id, &id, state.clock.now())
         .await?
-    {
-        Some(member) => {
-            let before = Some(json!(member));
-            note(
-                &state,
-                &caller,
-                "member.removed",
-                format!("member:{id}"),
-                before,
-                None,
-            )
-            .await?;
-            Ok(Json(MemberEnvelope { member }))
-        }
-        None => Err(ApiError::not_found("Member not found")),
-    }
+        .ok_or_else(member_not_found)?;
+    let before = Some(json!(member));
+    note_member(&state, &caller, "member.removed", &id, before, None).await?;
+    Ok(Json(MemberEnvelope { member }))
 }
 
 /// Issue a password-reset link for a member (valid 24 hours; shown once).
@@ -193,16 +182,8 @@ pub async fn password_reset(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<(StatusCode, Json<Invitation>)> {
     let token = team::issue_reset(&state, &caller.tenant_id, &id).await?;
-    let target = format!("member:{id}");
-    note(
-        &state,
-        &caller,
-        "member.password_reset_issued",
-        target,
-        None,
-        None,
-    )
-    .await?;
+    let action = "member.password_reset_issued";
+    note_member(&state, &caller, action, &id, None, None).await?;
     Ok((
         StatusCode::CREATED,
         Json(link(&state, &headers, "reset-password", token)),

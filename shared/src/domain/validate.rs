@@ -15,6 +15,15 @@ pub fn name(field: &str, value: &str, max: usize) -> Result<String, String> {
     Ok(v.to_string())
 }
 
+/// [`name`] when one is given.
+pub fn optional_name(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, String> {
+    value.map(|v| name(field, v, max)).transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

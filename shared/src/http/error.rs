@@ -22,7 +22,26 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
 }
 
+/// One constructor per status that takes only a message.
+macro_rules! with_status {
+    ($($name:ident => $status:ident,)*) => {
+        $(pub fn $name(m: impl Into<String>) -> Self {
+            Self::new(StatusCode::$status, m)
+        })*
+    };
+}
+
 impl ApiError {
+    with_status! {
+        bad_request => BAD_REQUEST,
+        unauthorized => UNAUTHORIZED,
+        forbidden => FORBIDDEN,
+        not_found => NOT_FOUND,
+        conflict => CONFLICT,
+        unprocessable => UNPROCESSABLE_ENTITY,
+        unavailable => SERVICE_UNAVAILABLE,
+    }
+
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
         ApiError {
             status,
@@ -30,32 +49,11 @@ impl ApiError {
             retry_after: None,
         }
     }
-    pub fn bad_request(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, m)
-    }
-    pub fn unauthorized(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, m)
-    }
-    pub fn forbidden(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, m)
-    }
-    pub fn not_found(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, m)
-    }
-    pub fn conflict(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, m)
-    }
-    pub fn unprocessable(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, m)
-    }
     pub fn too_many_requests(m: impl Into<String>, retry_after: u64) -> Self {
         ApiError {
             retry_after: Some(retry_after),
             ..Self::new(StatusCode::TOO_MANY_REQUESTS, m)
         }
-    }
-    pub fn unavailable(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, m)
     }
     /// A failure that is ours, not the client's: logged in full, answered with a generic 500.
     pub fn internal(detail: impl std::fmt::Display) -> Self {

@@ -163,6 +163,21 @@ pub enum Access {
     Open,
 }
 
+/// The operations of a path that the API has (it uses no other methods).
+fn operations(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
+}
+
 /// Declares the least role a route's operations need (`docs/roles.md`): checked after the
 /// credential, before the handler, and stated in the OpenAPI document. A tenant route
 /// without a declaration is for admins only.
@@ -172,14 +187,7 @@ pub fn needs(
 ) -> utoipa_axum::router::UtoipaMethodRouter<AppState> {
     use utoipa::openapi::extensions::ExtensionsBuilder;
     for item in paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for op in operations.into_iter().flatten() {
+        for op in operations(item) {
             let ext = ExtensionsBuilder::new()
                 .add("x-required-role", role.as_str())
                 .build();
@@ -385,6 +393,17 @@ macro_rules! http_function {
             $crate::http::document_access(&mut doc, $access);
             doc
         }
+
+        // Every function's document is merged into the one the API serves: a `$ref` to a
+        // schema it does not carry would dangle there.
+        #[cfg(test)]
+        mod openapi_tests {
+            #[test]
+            fn every_schema_reference_resolves() {
+                let doc = $crate::http::SchemaRefs::of(&super::openapi());
+                assert_eq!(doc.dangling(), Vec::<&str>::new(), "dangling $ref");
+            }
+        }
     };
 }
 
@@ -439,14 +458,7 @@ pub fn document_access(doc: &mut utoipa::openapi::OpenApi, access: Access) {
         )
         .build();
     for item in doc.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for op in operations.into_iter().flatten() {
+        for op in operations(item) {
             if !schemes.is_empty() {
                 op.security = Some(
                     schemes

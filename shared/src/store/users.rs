@@ -180,23 +180,23 @@ impl Store {
         activate: Option<&str>,
     ) -> StoreResult<()> {
         let mut writes = Vec::new();
+        // Both items exist already: the password is kept with the e-mail, the name with the user.
+        let mut set = |pk: &str, sk: &str, expr: &str, cond: Cond| -> StoreResult<()> {
+            writes.push(table::update(&self.table, pk, sk, expr, cond)?);
+            Ok(())
+        };
         if let Some(hash) = password_hash {
-            writes.push(table::update(
-                &self.table,
-                &user_email_pk(&user.email),
+            let pk = user_email_pk(&user.email);
+            set(
+                &pk,
                 USER_EMAIL_SK,
                 "SET passwordHash = :h",
                 Cond::exists().value(":h", s(hash)),
-            )?);
+            )?;
         }
         if let Some(name) = name {
-            writes.push(table::update(
-                &self.table,
-                &user_pk(&user.id),
-                USER_SK,
-                "SET #n = :n",
-                Cond::exists().name("#n", "name").value(":n", s(name)),
-            )?);
+            let cond = Cond::exists().name("#n", "name").value(":n", s(name));
+            set(&user_pk(&user.id), USER_SK, "SET #n = :n", cond)?;
         }
         if let Some(tenant_id) = activate {
             writes.push(self.activate_member(tenant_id, &user.id)?);

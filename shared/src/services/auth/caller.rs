@@ -7,7 +7,7 @@ use crate::domain::plans::{LimitOverrides, Plan};
 use crate::domain::roles::Role;
 use crate::domain::sessions::{self, Claims, TokenError};
 use crate::runtime::state::AppState;
-use crate::store::users::User;
+use crate::store::users::{SessionState, User};
 
 /// A signed-in user acting in a tenant.
 #[derive(Debug, Clone)]
@@ -62,17 +62,28 @@ pub async fn tenant_caller(
     if found.session.is_none() {
         return Err(AuthError::SessionEnded);
     }
+    let not_member = "You are no longer a member of this tenant";
+    acting(found, claims.sub, claims.sid, tenant_id, not_member)
+}
+
+/// The caller a user is in `tenant_id`, from what `session_state` read: refused as
+/// `not_member` without the membership, and while the tenant is suspended.
+fn acting(
+    found: SessionState,
+    user_id: String,
+    session_id: String,
+    tenant_id: String,
+    not_member: &'static str,
+) -> Result<UserCaller, AuthError> {
     let (Some(member), Some(tenant)) = (found.member, found.tenant) else {
-        return Err(AuthError::NotAMember(
-            "You are no longer a member of this tenant",
-        ));
+        return Err(AuthError::NotAMember(not_member));
     };
     if tenant.suspended {
         return Err(AuthError::Suspended);
     }
     Ok(UserCaller {
-        user_id: claims.sub,
-        session_id: claims.sid,
+        user_id,
+        session_id,
         tenant_id,
         role: member.role,
         plan: tenant.plan,
@@ -102,6 +113,8 @@ mod external {
     use crate::domain::sessions::{self, TokenError};
     use crate::runtime::state::AppState;
 
+    const NO_SUCH_MEMBER: &str = "No member of this tenant has this e-mail";
+
     pub async fn tenant_caller(
         state: &AppState,
         jwks: &Jwks,
@@ -125,7 +138,7 @@ mod external {
                 }
             })?;
         let email = email.trim().to_lowercase();
-        let not_member = AuthError::NotAMember("No member of this tenant has this e-mail");
+        let not_member = AuthError::NotAMember(NO_SUCH_MEMBER);
         let creds = state.store.credentials(&email).await?.ok_or(not_member)?;
         let tenant_id = match tenant_hint {
             Some(t) => t.to_string(),
@@ -145,21 +158,12 @@ mod external {
             .store
             .session_state("-", &creds.user_id, Some(&tenant_id))
             .await?;
-        let (Some(member), Some(tenant)) = (found.member, found.tenant) else {
-            return Err(AuthError::NotAMember(
-                "No member of this tenant has this e-mail",
-            ));
-        };
-        if tenant.suspended {
-            return Err(AuthError::Suspended);
-        }
-        Ok(UserCaller {
-            user_id: creds.user_id,
-            session_id: String::new(),
+        super::acting(
+            found,
+            creds.user_id,
+            String::new(),
             tenant_id,
-            role: member.role,
-            plan: tenant.plan,
-            limits: tenant.limits,
-        })
+            NO_SUCH_MEMBER,
+        )
     }
 }

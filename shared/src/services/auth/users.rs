@@ -40,10 +40,7 @@ pub async fn create(
     super_admin: bool,
 ) -> Result<WithPassword, AuthError> {
     let email = validate::email("email", email).map_err(AuthError::BadInput)?;
-    let name = name
-        .map(|n| validate::name("name", n, 100))
-        .transpose()
-        .map_err(AuthError::BadInput)?;
+    let name = validate::optional_name("name", name, 100).map_err(AuthError::BadInput)?;
     let (password, generated) = password_or_new(password)?;
     let user = User {
         id: uuid::Uuid::now_v7().to_string(),
