@@ -356,7 +356,13 @@ async fn settings_words_and_the_contacts_api_decide_consent() {
     assert_eq!(api_events.len(), 1, "{api_events:?}");
     assert_eq!(api_events[0]["event"], "contact.opted_out");
     assert_eq!(api_events[0]["contactId"], id.as_str());
-    let listed = t.get_ok("/api/contacts?optedOut=true").await;
+    let page = t.get("/api/contacts?optedOut=true").await;
+    assert_eq!(
+        page.count("x-aws-calls"),
+        2,
+        "authentication and one query of the page"
+    );
+    let listed = page.ok();
     assert_eq!(listed["contacts"].as_array().map(Vec::len), Some(2));
     let back = t
         .post_empty(&format!("/api/contacts/{id}/opt-in"))

@@ -96,6 +96,9 @@ async fn a_default_country_makes_every_local_number_international() {
         .await
         .ok();
     assert_eq!(edited["contact"]["phone"], "923001112255");
+    // A search by the local form finds it.
+    let found = t.get_ok("/api/contacts?search=0300%20111225").await;
+    assert_eq!(found["contacts"][0]["id"], id.as_str(), "{found}");
     t.patch(&format!("/api/contacts/{id}"), json!({"phone": "0300"}))
         .await
         .error(StatusCode::BAD_REQUEST);

@@ -78,7 +78,13 @@ pub async fn list_contacts(
             ContactFilter::Tag(rules::tag("tag", tag).map_err(ApiError::bad_request)?)
         }
         (None, Some(search)) => match Search::parse(search).map_err(ApiError::bad_request)? {
-            Search::PhonePrefix(p) => ContactFilter::PhonePrefix(p),
+            // With a default country, "0300" searches the numbers stored as "92300…".
+            Search::PhonePrefix(p) => ContactFilter::PhonePrefix(
+                match phones::rules(&state, &caller.tenant_id).await?.country() {
+                    Some(c) => c.search_prefix(&p),
+                    None => p,
+                },
+            ),
             Search::NamePrefix(p) => ContactFilter::NamePrefix(p),
         },
         (None, None) => ContactFilter::All,

@@ -123,6 +123,20 @@ impl Country {
     pub fn code_string(&self) -> String {
         self.code.to_string()
     }
+
+    /// A phone search prefix as stored numbers start: one that begins with the country's
+    /// trunk prefix (`0300` in Pakistan) is the country code and the rest (`92300`); others
+    /// are kept as they are.
+    pub fn search_prefix(&self, digits: &str) -> String {
+        let trunk = phonenumber::metadata::DATABASE
+            .by_id(self.region.as_ref())
+            .and_then(|m| m.national_prefix())
+            .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        match trunk.and_then(|p| digits.strip_prefix(p)) {
+            Some(rest) => format!("{}{rest}", self.code),
+            None => digits.to_string(),
+        }
+    }
 }
 
 /// Normalises a phone number with the tenant's default country (`None`: [`normalize`],
@@ -273,6 +287,17 @@ mod tests {
             normalize_in("to", "06 6982 1234", it),
             Ok("390669821234".into())
         );
+    }
+
+    #[test]
+    fn local_search_prefixes_start_like_stored_numbers() {
+        let pk = Country::parse("c", "92").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(pk.search_prefix("0300"), "92300");
+        assert_eq!(pk.search_prefix("92300"), "92300");
+        assert_eq!(pk.search_prefix("3"), "3");
+        let us = Country::parse("c", "1").unwrap_or_else(|e| panic!("{e}"));
+        // The US trunk prefix is the country code itself: nothing changes.
+        assert_eq!(us.search_prefix("1202"), "1202");
     }
 
     #[test]
