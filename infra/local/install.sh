@@ -26,6 +26,11 @@ need() { command -v "$1" >/dev/null 2>&1 || die "'$1' not found on PATH: $2"; }
 stamp_ok() { [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
 stamp_set() { mkdir -p "$STAMPS"; printf '%s\n' "$2" >"$STAMPS/$1"; }
 
+# A venv with pip at $1: an interrupted install can leave one without, so it is made afresh.
+venv_at() {
+  [ -x "$1/bin/pip" ] || python3 -m venv --clear "$1"
+}
+
 check_python_venv() {
   need python3 "install Python 3.11+ (apt-get install python3 python3-venv)"
   python3 -c 'import venv, ensurepip' 2>/dev/null \
@@ -56,7 +61,7 @@ install_moto() {
   fi
   check_python_venv
   log "installing moto[server]==$MOTO_VERSION into $venv ..."
-  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  venv_at "$venv"
   "$venv/bin/pip" install --quiet "moto[server]==$MOTO_VERSION" >&2
   [ -x "$venv/bin/moto_server" ] || die "moto_server missing after install"
   stamp_set moto "$MOTO_VERSION"
@@ -70,7 +75,7 @@ install_sam() {
   fi
   check_python_venv
   log "installing aws-sam-cli==$SAM_VERSION cfn-lint==$CFN_LINT_VERSION into $venv ..."
-  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  venv_at "$venv"
   # One resolver run with both pins, so sam's own cfn-lint requirement cannot upgrade it.
   "$venv/bin/pip" install --quiet "aws-sam-cli==$SAM_VERSION" "cfn-lint==$CFN_LINT_VERSION" >&2
   local got
@@ -90,7 +95,7 @@ install_verifiers() {
   check_python_venv
   need node "install Node.js 20+ (the tests run the spec's Node.js verifier)"
   log "installing standardwebhooks==$STANDARDWEBHOOKS_VERSION into $venv ..."
-  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  venv_at "$venv"
   "$venv/bin/pip" install --quiet "standardwebhooks==$STANDARDWEBHOOKS_VERSION" >&2
   "$venv/bin/python" -c 'import standardwebhooks' || die "standardwebhooks does not import"
   stamp_set verifiers "$STANDARDWEBHOOKS_VERSION"
@@ -104,7 +109,7 @@ install_fuzzer() {
   fi
   check_python_venv
   log "installing schemathesis==$SCHEMATHESIS_VERSION into $venv ..."
-  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  venv_at "$venv"
   "$venv/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION" >&2
   [ -x "$venv/bin/schemathesis" ] || die "schemathesis missing after install"
   stamp_set fuzz "$SCHEMATHESIS_VERSION"
