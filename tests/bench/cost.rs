@@ -92,11 +92,10 @@ impl Functions {
             .queue_subscriptions()
             .into_iter()
             .map(|s| {
-                let crate_name = t
-                    .code_uri(&s.function)
-                    .unwrap()
-                    .trim_start_matches("functions/");
-                (crate_name.to_string(), (s.function, s.batch_size as f64))
+                // A worker names itself after its function: `ContactJobsFunction` is
+                // `contact-jobs`.
+                let worker = kebab(s.function.trim_end_matches("Function"));
+                (worker, (s.function, s.batch_size as f64))
             })
             .collect();
         let by_path = t
@@ -172,6 +171,18 @@ impl Functions {
             }
         }
     }
+}
+
+/// `ContactJobs` → `contact-jobs`.
+fn kebab(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('-');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
 }
 
 /// Waits until the dev server has handled nothing new for a second: every queue the
