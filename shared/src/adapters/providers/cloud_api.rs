@@ -2,7 +2,9 @@
 //! with `Authorization: Bearer <token>` and Meta's exact JSON bodies; Meta's error codes
 //! become messages a client can act on.
 
-use super::{Accepted, Content, OutboundMessage, Provider, ProviderError, ProviderErrorKind};
+use super::{
+    Accepted, Content, LazyClient, OutboundMessage, Provider, ProviderError, ProviderErrorKind,
+};
 use crate::adapters::secrets::{DeviceSecrets, SecretError};
 use crate::domain::devices::ProviderKind;
 use crate::domain::media::MediaKind;
@@ -10,7 +12,7 @@ use crate::runtime::metrics;
 use crate::store::devices::Device;
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Largest provider answer read (Meta's are a few hundred bytes).
@@ -21,7 +23,7 @@ pub struct CloudApi {
     version: String,
     timeout: Duration,
     secrets: Arc<DeviceSecrets>,
-    http: OnceLock<Result<reqwest::Client, String>>,
+    http: LazyClient,
 }
 
 impl CloudApi {
@@ -36,30 +38,8 @@ impl CloudApi {
             version,
             timeout,
             secrets,
-            http: OnceLock::new(),
+            http: LazyClient::new(timeout, "WhatsApp Cloud API client could not be set up"),
         }
-    }
-
-    fn client(&self) -> Result<&reqwest::Client, ProviderError> {
-        let timeout = self.timeout;
-        self.http
-            .get_or_init(|| {
-                reqwest::Client::builder()
-                    .timeout(timeout)
-                    .connect_timeout(timeout.min(Duration::from_secs(5)))
-                    .user_agent(concat!("wati-pro/", env!("CARGO_PKG_VERSION")))
-                    .build()
-                    .map_err(|e| e.to_string())
-            })
-            .as_ref()
-            .map_err(|e| {
-                tracing::error!(error = %e, "building the Graph API HTTP client failed");
-                ProviderError::new(
-                    ProviderErrorKind::Unavailable,
-                    None,
-                    "WhatsApp Cloud API client could not be set up",
-                )
-            })
     }
 
     pub fn messages_url(&self, phone_number_id: &str) -> String {
@@ -101,7 +81,7 @@ impl CloudApi {
                 )
             }
         })?;
-        let client = self.client()?;
+        let client = self.http.get()?;
         let body = request_body(&message.to, &message.content);
         metrics::milestone(metrics::PROVIDER_CALL);
         let sent = client

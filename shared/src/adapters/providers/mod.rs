@@ -138,3 +138,38 @@ impl Providers {
         }
     }
 }
+
+/// A provider's HTTP client, built on first use (not at start: most instances never call a
+/// given provider). A build failure is kept and answered as `Unavailable` with `refusal`.
+pub struct LazyClient {
+    cell: std::sync::OnceLock<Result<reqwest::Client, String>>,
+    timeout: std::time::Duration,
+    refusal: &'static str,
+}
+
+impl LazyClient {
+    pub fn new(timeout: std::time::Duration, refusal: &'static str) -> Self {
+        LazyClient {
+            cell: std::sync::OnceLock::new(),
+            timeout,
+            refusal,
+        }
+    }
+
+    pub fn get(&self) -> Result<&reqwest::Client, ProviderError> {
+        self.cell
+            .get_or_init(|| {
+                reqwest::Client::builder()
+                    .timeout(self.timeout)
+                    .connect_timeout(self.timeout.min(std::time::Duration::from_secs(5)))
+                    .user_agent(concat!("wati-pro/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| {
+                tracing::error!(error = %e, refusal = self.refusal, "building a provider HTTP client failed");
+                ProviderError::new(ProviderErrorKind::Unavailable, None, self.refusal)
+            })
+    }
+}

@@ -3,7 +3,9 @@
 //! (the operator's, trusted); a tenant's own gateway is reached only through the SSRF-guarded
 //! client. WAHA's errors become messages a client can act on.
 
-use super::{Accepted, Content, OutboundMessage, Provider, ProviderError, ProviderErrorKind};
+use super::{
+    Accepted, Content, LazyClient, OutboundMessage, Provider, ProviderError, ProviderErrorKind,
+};
 use crate::adapters::http_client::{refusal_of, OutboundHttp};
 use crate::adapters::secrets::{read_secret, DeviceSecrets};
 use crate::domain::devices::ProviderKind;
@@ -34,7 +36,7 @@ pub struct WhatsappWeb {
     device_secrets: Arc<DeviceSecrets>,
     platform_key: TtlCache<String, String>,
     lids: TtlCache<(String, String), String>,
-    http: OnceLock<Result<reqwest::Client, String>>,
+    http: LazyClient,
     guarded: OnceLock<Result<OutboundHttp, String>>,
     allow_loopback: bool,
 }
@@ -65,13 +67,17 @@ impl WhatsappWeb {
         device_secrets: Arc<DeviceSecrets>,
         allow_loopback: bool,
     ) -> Self {
+        let http = LazyClient::new(
+            config.timeout,
+            "The WhatsApp Web gateway client could not be set up",
+        );
         WhatsappWeb {
             config,
             secrets,
             device_secrets,
             platform_key: TtlCache::new(CACHE_FOR),
             lids: TtlCache::new(LIDS_FOR),
-            http: OnceLock::new(),
+            http,
             guarded: OnceLock::new(),
             allow_loopback,
         }
@@ -80,27 +86,6 @@ impl WhatsappWeb {
     /// Whether the platform has a gateway (`WAHA_BASE_URL`).
     pub fn configured(&self) -> bool {
         self.config.base_url.is_some()
-    }
-
-    fn client(&self) -> Result<&reqwest::Client, ProviderError> {
-        let timeout = self.config.timeout;
-        self.http
-            .get_or_init(|| {
-                reqwest::Client::builder()
-                    .timeout(timeout)
-                    .connect_timeout(timeout.min(Duration::from_secs(5)))
-                    .user_agent(concat!("wati-pro/", env!("CARGO_PKG_VERSION")))
-                    .build()
-                    .map_err(|e| e.to_string())
-            })
-            .as_ref()
-            .map_err(|e| {
-                tracing::error!(error = %e, "building the gateway HTTP client failed");
-                error(
-                    ProviderErrorKind::Unavailable,
-                    "The WhatsApp Web gateway client could not be set up",
-                )
-            })
     }
 
     async fn platform_key(&self) -> Result<String, ProviderError> {
@@ -136,7 +121,7 @@ impl WhatsappWeb {
             return Ok(Target {
                 base,
                 key: self.platform_key().await?,
-                client: self.client()?,
+                client: self.http.get()?,
             });
         };
         let secret = device.secret_name.as_deref().unwrap_or_default();
