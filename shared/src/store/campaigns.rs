@@ -240,10 +240,6 @@ pub struct NewBatch<'a> {
 /// The error of a recipient skipped because it opted out.
 pub const OPTED_OUT_ERROR: &str = "opted_out";
 
-fn is_uuid(id: &str) -> bool {
-    uuid::Uuid::parse_str(id).is_ok_and(|u| u.hyphenated().to_string() == id)
-}
-
 #[derive(Serialize, Deserialize)]
 struct ChunkItem {
     #[serde(rename = "PK")]
@@ -342,7 +338,7 @@ impl Store {
 
     /// A tenant's campaign (strongly consistent); `None` for ids that are not ours.
     pub async fn get_campaign(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Campaign>> {
-        if !is_uuid(id) {
+        if !super::is_id(id) {
             return Ok(None);
         }
         self.get(&campaigns_pk(tenant_id), &campaign_sk(id)).await

@@ -158,10 +158,6 @@ struct ChunkItem {
     expires_at: i64,
 }
 
-fn is_uuid(id: &str) -> bool {
-    uuid::Uuid::parse_str(id).is_ok_and(|u| u.hyphenated().to_string() == id)
-}
-
 fn expiring(mut item: super::Item, at: DateTime<Utc>, days: i64) -> super::Item {
     item.insert(
         "expiresAt".into(),
@@ -205,7 +201,7 @@ impl Store {
         tenant_id: &str,
         id: &str,
     ) -> StoreResult<Option<ContactImport>> {
-        if !is_uuid(id) {
+        if !super::is_id(id) {
             return Ok(None);
         }
         self.get(&contact_jobs_pk(tenant_id), &import_sk(id)).await
@@ -373,7 +369,7 @@ impl Store {
         tenant_id: &str,
         id: &str,
     ) -> StoreResult<Option<ContactExport>> {
-        if !is_uuid(id) {
+        if !super::is_id(id) {
             return Ok(None);
         }
         self.get(&contact_jobs_pk(tenant_id), &export_sk(id)).await

@@ -16,7 +16,8 @@
 //! [`Store::sweep_deleted_lists`]; until then its leftovers are unreachable (the list is gone)
 //! and contacts may still name it, which every reader of `lists` allows for.
 
-use super::contacts::{is_id, AudienceMember, AudiencePage, ContactItem};
+use super::contacts::{AudienceMember, AudiencePage, ContactItem};
+use super::is_id;
 use super::keys::*;
 use super::table::{self, keyed, on_gsi1, Commit, Cond, Query, Returns, CONCURRENCY};
 use super::{n, s, to_item, Store, StoreError, StoreResult, MAX_ATTEMPTS};

@@ -210,11 +210,6 @@ fn untag(
     )
 }
 
-/// Contact ids are UUIDs; anything else cannot name a contact (and is never looked up).
-pub(crate) fn is_id(id: &str) -> bool {
-    uuid::Uuid::try_parse(id).is_ok()
-}
-
 /// What `GET /api/contacts` reads: everything, one tag, or a phone or name prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ContactFilter {
@@ -311,7 +306,7 @@ impl Store {
         tenant_id: &str,
         id: &str,
     ) -> StoreResult<Option<ContactItem>> {
-        if !is_id(id) {
+        if !super::is_id(id) {
             return Ok(None);
         }
         self.get(&contacts_pk(tenant_id), &contact_sk(id)).await
@@ -323,7 +318,7 @@ impl Store {
         tenant_id: &str,
         ids: &[String],
     ) -> StoreResult<HashMap<String, ContactItem>> {
-        let keys = ids.iter().filter(|id| is_id(id));
+        let keys = ids.iter().filter(|id| super::is_id(id));
         let keys = keys.map(|id| (contacts_pk(tenant_id), contact_sk(id)));
         let found: Vec<ContactItem> = self.batch_get_as(keys).await?;
         Ok(found.into_iter().map(|c| (c.id.clone(), c)).collect())

@@ -80,6 +80,12 @@ impl Store {
     }
 }
 
+/// Our ids are UUIDs written in their canonical (hyphenated, lower-case) form: anything else
+/// cannot name an item, so it is answered "not found" without a read.
+pub(crate) fn is_id(id: &str) -> bool {
+    uuid::Uuid::parse_str(id).is_ok_and(|u| u.hyphenated().to_string() == id)
+}
+
 pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
