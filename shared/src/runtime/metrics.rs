@@ -197,10 +197,13 @@ pub struct Work {
 /// Every [`record`]ed unit of work since the ledger was opened; `None`: not kept (the
 /// default, so production keeps nothing).
 static LEDGER: Mutex<Option<Vec<Work>>> = Mutex::new(None);
+/// Whether the ledger is open: read first, so a request never takes the lock in production.
+static LEDGER_OPEN: AtomicBool = AtomicBool::new(false);
 
 /// Starts keeping the ledger (`make bench-cost`), or empties it.
 pub fn open_ledger() {
     *LEDGER.lock().unwrap_or_else(PoisonError::into_inner) = Some(Vec::new());
+    LEDGER_OPEN.store(true, Ordering::Relaxed);
 }
 
 /// What the ledger holds, leaving it open and empty.
@@ -219,6 +222,9 @@ pub fn ledger_len() -> usize {
 }
 
 fn enter_in_ledger(what: &str, duration: Duration, log: &CallLog) {
+    if !LEDGER_OPEN.load(Ordering::Relaxed) {
+        return;
+    }
     let mut ledger = LEDGER.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(works) = ledger.as_mut() {
         works.push(Work {
