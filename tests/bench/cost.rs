@@ -200,44 +200,6 @@ async fn settle() {
     }
 }
 
-fn status_webhook(wamid: &str, status: &str, ts: i64) -> String {
-    fixture(
-        "meta-statuses.json",
-        &[
-            ("__PHONE_NUMBER_ID__", PHONE_ID),
-            ("__WAMID__", wamid),
-            ("__STATUS__", status),
-            ("__TS__", &ts.to_string()),
-        ],
-    )
-}
-
-fn text_webhook(wamid: &str, text: &str, ts: i64) -> String {
-    fixture(
-        "meta-text-message.json",
-        &[
-            ("__PHONE_NUMBER_ID__", PHONE_ID),
-            ("__WAMID__", wamid),
-            ("__TS__", &ts.to_string()),
-            ("__TEXT__", text),
-        ],
-    )
-}
-
-/// Meta's webhook call, signed with the device's app secret.
-async fn from_meta(app: &TestApp, tenant_id: &str, body: String) {
-    let api = app.anonymous();
-    let req = api
-        .builder(
-            Method::POST,
-            &format!("/api/public/cloud-api-webhook/{tenant_id}"),
-        )
-        .header("content-type", "application/json")
-        .header("x-hub-signature-256", sign(APP_SECRET, body.as_bytes()))
-        .body(body);
-    api.send(req).await.ok();
-}
-
 fn row(name: &str, n: usize, functions: &Functions, works: &[Work]) {
     let mut usage = Usage::default();
     for w in works {
@@ -314,7 +276,8 @@ async fn main() {
     for _ in 0..n {
         let wamid = send().await;
         for (i, status) in ["sent", "delivered", "read"].into_iter().enumerate() {
-            from_meta(&app, &t.id, status_webhook(&wamid, status, ts + i as i64)).await;
+            app.from_meta(&t.id, &meta_status(PHONE_ID, &wamid, status, ts + i as i64))
+                .await;
         }
     }
     settle().await;
@@ -327,10 +290,9 @@ async fn main() {
 
     for i in 0..n {
         let wamid = format!("wamid.bench.cost.in.{i}.{ts}");
-        from_meta(
-            &app,
+        app.from_meta(
             &t.id,
-            text_webhook(&wamid, "what is the price?", ts + i as i64),
+            &meta_text(PHONE_ID, &wamid, "what is the price?", ts + i as i64),
         )
         .await;
     }

@@ -4,9 +4,7 @@
 //! reverses it. Then the settings, the contacts API's opt-out and opt-in, and the listing
 //! by consent.
 
-use crate::inbound::{
-    deliver, env_with, new_wamid, text_webhook, wait_log, Env, CUSTOMER, PHONE_ID,
-};
+use crate::inbound::{env_with, new_wamid, wait_log, Env, CUSTOMER, PHONE_ID};
 use std::time::Duration;
 use wati_tests::webhooks::{Answer, Receiver};
 use wati_tests::*;
@@ -19,8 +17,8 @@ const C: &str = CUSTOMER;
 /// A text from `from` through Meta's webhook.
 async fn says(e: &Env, from: &str, text: &str) -> String {
     let wamid = new_wamid();
-    let body = text_webhook(PHONE_ID, &wamid, text, now_ts()).replace(CUSTOMER, from);
-    deliver(&e.app, &e.tenant.id, &body).await;
+    let body = meta_text(PHONE_ID, &wamid, text, now_ts()).replace(CUSTOMER, from);
+    e.app.from_meta(&e.tenant.id, &body).await;
     wamid
 }
 
@@ -90,9 +88,9 @@ async fn stop_opts_out_everywhere_once_and_start_reverses_it() {
 
     // C writes "  sToP  " (any case, spaces around); Meta redelivers the webhook.
     let wamid = new_wamid();
-    let stop = text_webhook(PHONE_ID, &wamid, "  sToP  ", now_ts());
-    deliver(app, &t.id, &stop).await;
-    deliver(app, &t.id, &stop).await;
+    let stop = meta_text(PHONE_ID, &wamid, "  sToP  ", now_ts());
+    app.from_meta(&t.id, &stop).await;
+    app.from_meta(&t.id, &stop).await;
     let log = wait_log(t, 3).await;
     assert_eq!(log[0]["outcome"], "opted_out", "{log:?}");
     let opted_out = receiver.wait_for(1, Duration::from_secs(20)).await;

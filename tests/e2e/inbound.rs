@@ -61,51 +61,6 @@ pub(crate) fn new_wamid() -> String {
     )
 }
 
-/// Meta's webhook for one text message from `CUSTOMER`.
-pub(crate) fn text_webhook(phone_id: &str, wamid: &str, text: &str, ts: i64) -> String {
-    fixture(
-        "meta-text-message.json",
-        &[
-            ("__PHONE_NUMBER_ID__", phone_id),
-            ("__WAMID__", wamid),
-            ("__TS__", &ts.to_string()),
-            ("__TEXT__", text),
-        ],
-    )
-}
-
-async fn post_webhook(
-    app: &TestApp,
-    tenant_id: &str,
-    body: &str,
-    signature: Option<&str>,
-) -> Reply {
-    let api = app.anonymous();
-    let mut req = api
-        .builder(
-            Method::POST,
-            &format!("/api/public/cloud-api-webhook/{tenant_id}"),
-        )
-        .header("content-type", "application/json")
-        .body(body.to_string());
-    if let Some(s) = signature {
-        req = req.header("x-hub-signature-256", s);
-    }
-    api.send(req).await
-}
-
-/// POSTs a body signed with the test devices' app secret; expects 200.
-pub(crate) async fn deliver(app: &TestApp, tenant_id: &str, body: &str) -> Value {
-    post_webhook(
-        app,
-        tenant_id,
-        body,
-        Some(&sign(APP_SECRET, body.as_bytes())),
-    )
-    .await
-    .ok()
-}
-
 async fn stored(app: &TestApp, tenant_id: &str, wamid: &str) -> Option<Message> {
     app.state
         .store
@@ -252,7 +207,7 @@ async fn signatures_are_checked_over_the_raw_body_and_bad_ones_store_nothing() {
     let device = e.tenant.cloud_device(&e.meta, PHONE_ID, "EAAGsig").await;
     let (app, t) = (&e.app, &e.tenant);
     let wamid = new_wamid();
-    let body = text_webhook(PHONE_ID, &wamid, "hello", now_ts());
+    let body = meta_text(PHONE_ID, &wamid, "hello", now_ts());
     let good = sign(APP_SECRET, body.as_bytes());
 
     let refusals: Vec<(&str, String, Option<String>, StatusCode)> = vec![
@@ -285,45 +240,45 @@ async fn signatures_are_checked_over_the_raw_body_and_bad_ones_store_nothing() {
     for (what, b, sig, expected) in refusals {
         let Reply {
             status, body: res, ..
-        } = post_webhook(app, &t.id, &b, sig.as_deref()).await;
+        } = app.post_meta_webhook(&t.id, &b, sig.as_deref()).await;
         assert_eq!(status, expected, "{what}: {res}");
         assert!(res["error"].is_string(), "{what}: {res}");
     }
     // A phone number id none of this account's devices has, even correctly signed.
-    let stranger = text_webhook("999999999999", &new_wamid(), "hello", now_ts());
+    let stranger = meta_text("999999999999", &new_wamid(), "hello", now_ts());
     let Reply {
         status, body: res, ..
-    } = post_webhook(
-        app,
-        &t.id,
-        &stranger,
-        Some(&sign(APP_SECRET, stranger.as_bytes())),
-    )
-    .await;
+    } = app
+        .post_meta_webhook(
+            &t.id,
+            &stranger,
+            Some(&sign(APP_SECRET, stranger.as_bytes())),
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{res}");
     // Not Meta's envelope at all.
-    post_webhook(app, &t.id, "not json", Some(&sign(APP_SECRET, b"not json")))
+    app.post_meta_webhook(&t.id, "not json", Some(&sign(APP_SECRET, b"not json")))
         .await
         .expect(StatusCode::BAD_REQUEST);
     let page = r#"{"object":"page","entry":[]}"#;
-    post_webhook(app, &t.id, page, Some(&sign(APP_SECRET, page.as_bytes())))
+    app.post_meta_webhook(&t.id, page, Some(&sign(APP_SECRET, page.as_bytes())))
         .await
         .expect(StatusCode::BAD_REQUEST);
     assert_eq!(queued(app).await, 0, "nothing was queued");
 
     // Signed correctly, three times (Meta redelivers): queued each time, stored once.
     for _ in 0..3 {
-        let res = deliver(app, &t.id, &body).await;
+        let res = app.from_meta(&t.id, &body).await;
         assert_eq!(res, json!({"messages": 1, "statuses": 0}));
     }
     assert_eq!(queued(app).await, 3);
     // Other fields (template status updates) carry no phone number id: acknowledged.
     let update = fixture("meta-template-status-update.json", &[]);
     assert_eq!(
-        deliver(app, &t.id, &update).await,
+        app.from_meta(&t.id, &update).await,
         json!({"messages": 0, "statuses": 0})
     );
-    post_webhook(app, &t.id, &update, Some(&sign("wrong", update.as_bytes())))
+    app.post_meta_webhook(&t.id, &update, Some(&sign("wrong", update.as_bytes())))
         .await
         .expect(StatusCode::FORBIDDEN);
 
@@ -362,9 +317,9 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
 
     let wamid = new_wamid();
     let ts = now_ts();
-    let body = text_webhook(PHONE_ID, &wamid, "Hello, is anyone there?", ts);
-    deliver(app, &t.id, &body).await;
-    deliver(app, &t.id, &body).await; // a redelivery
+    let body = meta_text(PHONE_ID, &wamid, "Hello, is anyone there?", ts);
+    app.from_meta(&t.id, &body).await;
+    app.from_meta(&t.id, &body).await; // a redelivery
     let m = wait_stored(app, &t.id, &wamid).await;
     let at = reported_time(Some(ts), chrono::Utc::now());
     assert_eq!(
@@ -421,10 +376,9 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
         .await
         .unwrap();
     let second = new_wamid();
-    deliver(
-        app,
+    app.from_meta(
         &t.id,
-        &text_webhook(PHONE_ID, &second, "One more thing", ts + 5),
+        &meta_text(PHONE_ID, &second, "One more thing", ts + 5),
     )
     .await;
     wait_stored(app, &t.id, &second).await;
@@ -465,7 +419,7 @@ async fn every_message_type_is_stored_and_unknown_types_are_kept() {
         ],
     );
     assert_eq!(
-        deliver(app, &t.id, &body).await,
+        app.from_meta(&t.id, &body).await,
         json!({"messages": 11, "statuses": 0})
     );
     let get = |kind: &str| {
@@ -557,30 +511,25 @@ async fn statuses_move_sends_forward_only_and_failures_keep_metas_error() {
         let m = t.get_ok(&format!("/api/public/v1/messages/{wamid}")).await;
         m["message"].clone()
     };
-    let status_webhook = |wamid: &str, status: &str, ts: i64| {
-        fixture(
-            "meta-statuses.json",
-            &[
-                ("__PHONE_NUMBER_ID__", PHONE_ID),
-                ("__WAMID__", wamid),
-                ("__STATUS__", status),
-                ("__TS__", &ts.to_string()),
-            ],
-        )
-    };
+    let status_webhook =
+        |wamid: &str, status: &str, ts: i64| meta_status(PHONE_ID, wamid, status, ts);
     let wamid = send().await;
     let ts = now_ts();
     // Out of order: read first, then the late delivered and sent.
-    deliver(app, &t.id, &status_webhook(&wamid, "read", ts + 2)).await;
+    app.from_meta(&t.id, &status_webhook(&wamid, "read", ts + 2))
+        .await;
     let m = eventually("read", Duration::from_secs(15), || async {
         let m = lookup(wamid.clone()).await;
         (m["status"] == "read").then_some(m)
     })
     .await;
     assert!(m["delivered_at"].is_string(), "read implies delivered: {m}");
-    deliver(app, &t.id, &status_webhook(&wamid, "delivered", ts + 1)).await;
-    deliver(app, &t.id, &status_webhook(&wamid, "sent", ts)).await;
-    deliver(app, &t.id, &status_webhook(&wamid, "deleted", ts + 3)).await;
+    app.from_meta(&t.id, &status_webhook(&wamid, "delivered", ts + 1))
+        .await;
+    app.from_meta(&t.id, &status_webhook(&wamid, "sent", ts))
+        .await;
+    app.from_meta(&t.id, &status_webhook(&wamid, "deleted", ts + 3))
+        .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
         lookup(wamid.clone()).await["status"],
@@ -590,8 +539,7 @@ async fn statuses_move_sends_forward_only_and_failures_keep_metas_error() {
 
     // A failure with Meta's error code and title.
     let failing = send().await;
-    deliver(
-        app,
+    app.from_meta(
         &t.id,
         &fixture(
             "meta-status-failed.json",
@@ -616,7 +564,8 @@ async fn statuses_move_sends_forward_only_and_failures_keep_metas_error() {
     assert!(m["failed_at"].is_string());
     // A status for a message nobody knows is retried a few times, then dropped (no error).
     let ghost = new_wamid();
-    deliver(app, &t.id, &status_webhook(&ghost, "delivered", now_ts())).await;
+    app.from_meta(&t.id, &status_webhook(&ghost, "delivered", now_ts()))
+        .await;
 }
 
 #[tokio::test]
@@ -640,8 +589,7 @@ async fn a_status_that_arrives_before_its_send_recorded_sent_waits_for_it() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     // The fake numbers its wamids in order: this send gets the first one.
     let wamid = "wamid.HBgMFAKE00000001";
-    deliver(
-        app,
+    app.from_meta(
         &t.id,
         &fixture(
             "meta-statuses.json",
@@ -778,10 +726,9 @@ async fn a_keyword_reply_through_the_cloud_api_goes_to_meta() {
     let (app, t) = (&e.app, &e.tenant);
     t.cloud_device(&e.meta, PHONE_ID, "EAAGkw").await;
     t.create_rule(json!({"keyword": "price", "match_type": "contains", "response": "Our pricing: https://wati.pro/pricing"})).await;
-    deliver(
-        app,
+    app.from_meta(
         &t.id,
-        &text_webhook(PHONE_ID, &new_wamid(), "price?", now_ts()),
+        &meta_text(PHONE_ID, &new_wamid(), "price?", now_ts()),
     )
     .await;
     let sent = eventually("the reply at Meta", Duration::from_secs(15), || async {
@@ -1051,7 +998,8 @@ async fn the_24_hour_window_refuses_free_form_sends_but_not_templates() {
 
     // The customer writes (Meta's webhook): open.
     let wamid = new_wamid();
-    deliver(app, &t.id, &text_webhook(PHONE_ID, &wamid, "hi", now_ts())).await;
+    app.from_meta(&t.id, &meta_text(PHONE_ID, &wamid, "hi", now_ts()))
+        .await;
     wait_stored(app, &t.id, &wamid).await;
     send(text.clone()).await.expect(StatusCode::OK);
     // Another customer's window is their own; the sandbox has none.
@@ -1177,11 +1125,11 @@ async fn tenants_never_see_each_others_inbound_traffic() {
 
     // A's webhook body, correctly signed, sent to B's URL: B has no such number.
     let wamid = new_wamid();
-    let body = text_webhook(PHONE_ID, &wamid, "hello", now_ts());
-    post_webhook(app, &b.id, &body, Some(&sign(APP_SECRET, body.as_bytes())))
+    let body = meta_text(PHONE_ID, &wamid, "hello", now_ts());
+    app.post_meta_webhook(&b.id, &body, Some(&sign(APP_SECRET, body.as_bytes())))
         .await
         .expect(StatusCode::FORBIDDEN);
-    deliver(app, &a.id, &body).await;
+    app.from_meta(&a.id, &body).await;
     wait_stored(app, &a.id, &wamid).await;
     let replies = wait_replies(app, &a.id, CUSTOMER, 1).await;
     assert_eq!(replies, ["from A"]);

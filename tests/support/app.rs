@@ -652,6 +652,35 @@ impl TestApp {
         self.caller(None)
     }
 
+    /// Meta's webhook call to a tenant, with `X-Hub-Signature-256: signature` if given.
+    pub async fn post_meta_webhook(
+        &self,
+        tenant_id: &str,
+        body: &str,
+        signature: Option<&str>,
+    ) -> Reply {
+        let api = self.anonymous();
+        let mut req = api
+            .builder(
+                Method::POST,
+                &format!("/api/public/cloud-api-webhook/{tenant_id}"),
+            )
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(s) = signature {
+            req = req.header("x-hub-signature-256", s);
+        }
+        api.send(req).await
+    }
+
+    /// Meta's webhook call signed with the test devices' app secret; expects 200.
+    pub async fn from_meta(&self, tenant_id: &str, body: &str) -> Value {
+        let signature = crate::shared::sign(APP_SECRET, body.as_bytes());
+        self.post_meta_webhook(tenant_id, body, Some(&signature))
+            .await
+            .ok()
+    }
+
     /// `POST /api/auth/login`, without credentials.
     pub async fn login(&self, email: &str, password: &str) -> Reply {
         let body = json!({"email": email, "password": password});

@@ -6,6 +6,32 @@ use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use serde_json::Value;
 use tower::ServiceExt;
 
+/// Meta's webhook for one text message from the test customer (923001234567).
+pub fn meta_text(phone_id: &str, wamid: &str, text: &str, ts: i64) -> String {
+    fixture(
+        "meta-text-message.json",
+        &[
+            ("__PHONE_NUMBER_ID__", phone_id),
+            ("__WAMID__", wamid),
+            ("__TS__", &ts.to_string()),
+            ("__TEXT__", text),
+        ],
+    )
+}
+
+/// Meta's webhook for one status (`sent`, `delivered`, `read` …) of a message.
+pub fn meta_status(phone_id: &str, wamid: &str, status: &str, ts: i64) -> String {
+    fixture(
+        "meta-statuses.json",
+        &[
+            ("__PHONE_NUMBER_ID__", phone_id),
+            ("__WAMID__", wamid),
+            ("__STATUS__", status),
+            ("__TS__", &ts.to_string()),
+        ],
+    )
+}
+
 /// `tests/events/<name>` with each `(placeholder, value)` replaced.
 pub fn fixture(name: &str, replacements: &[(&str, &str)]) -> String {
     let path = crate::workspace_root().join("tests/events").join(name);
