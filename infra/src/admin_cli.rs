@@ -6,6 +6,7 @@ use fn_admin::{CreateTenantRequest, UpdateTenantRequest};
 use std::collections::HashMap;
 use wati_shared::domain::plans::Plan;
 use wati_shared::http::PageParams;
+use wati_shared::store::contacts::BackfillReport;
 use wati_shared::AppState;
 
 pub const USAGE: &str = "usage:
@@ -16,8 +17,11 @@ pub const USAGE: &str = "usage:
   wati-admin user create --email EMAIL [--name NAME] [--password PASSWORD] [--super-admin]
   wati-admin user list [--limit N] [--cursor CURSOR]
   wati-admin user reset-password --email EMAIL [--password PASSWORD]
+  wati-admin contacts backfill-consent [--tenant ID]
 
 A password left out is generated and printed once. Resetting one ends the user's sessions.
+backfill-consent gives contacts saved before consent existed their consent copy (what
+GET /api/contacts?optedOut= reads), for one tenant or all; safe to run again.
 
 Configuration comes from the environment (TABLE_NAME, AWS_REGION, AWS_ENDPOINT_URL_*).";
 
@@ -62,6 +66,9 @@ pub async fn run(state: &AppState, args: &[String]) -> Result<String, String> {
     let words: Vec<&str> = pos.iter().map(String::as_str).collect();
     if words.first() == Some(&"user") {
         return crate::user_cli::run(state, &flags, &words[1..], USAGE).await;
+    }
+    if words == ["contacts", "backfill-consent"] {
+        return backfill_consent(state, flags.get("tenant")).await;
     }
     if !matches!(words.first(), Some(&"tenant")) {
         return Err(USAGE.to_string());
@@ -117,6 +124,48 @@ pub async fn run(state: &AppState, args: &[String]) -> Result<String, String> {
         _ => return Err(USAGE.to_string()),
     };
     out
+}
+
+/// The consent backfill for one tenant, or for every tenant a page at a time.
+async fn backfill_consent(state: &AppState, tenant: Option<&String>) -> Result<String, String> {
+    let store = &state.store;
+    let mut tenants = Vec::new();
+    match tenant {
+        Some(id) => tenants.push(id.clone()),
+        None => {
+            let mut cursor = None;
+            loop {
+                let (page, next) = store
+                    .list_tenants(100, cursor.as_deref())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tenants.extend(page.into_iter().map(|t| t.id));
+                cursor = next;
+                if cursor.is_none() {
+                    break;
+                }
+            }
+        }
+    }
+    let mut total = BackfillReport::default();
+    for id in &tenants {
+        if store
+            .get_tenant(id)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_none()
+        {
+            return Err(format!("no tenant {id:?}"));
+        }
+        let r = store
+            .backfill_consent_copies(id)
+            .await
+            .map_err(|e| e.to_string())?;
+        total.contacts += r.contacts;
+        total.written += r.written;
+        total.changed_meanwhile += r.changed_meanwhile;
+    }
+    pretty(&serde_json::json!({"tenants": tenants.len(), "report": total}))
 }
 
 pub(crate) fn pretty<T: serde::Serialize>(v: &T) -> Result<String, String> {

@@ -389,3 +389,52 @@ async fn settings_words_and_the_contacts_api_decide_consent() {
     assert_eq!(contact_of(t, B).await["optedOut"], true);
     let _ = app;
 }
+
+/// Contacts saved before consent existed have no consent copy; the admin backfill gives
+/// them one, so `?optedOut=` lists them, and running it again changes nothing.
+#[tokio::test]
+async fn the_backfill_gives_older_contacts_their_consent_copy() {
+    let (app, t) = TestApp::with_tenant("pro").await;
+    t.upsert_contacts(json!([{"phone": A}, {"phone": B}, {"phone": C, "optedOut": true}]))
+        .await;
+    for out in ["IN", "OUT"] {
+        app.delete_partition(&format!("TENANT#{}#CONSENT#{out}", t.id))
+            .await;
+    }
+    let phones = |out: bool| {
+        let t = &t;
+        async move {
+            let page = t.get_ok(&format!("/api/contacts?optedOut={out}")).await;
+            let mut phones: Vec<String> = page["contacts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["phone"].str().to_string())
+                .collect();
+            phones.sort();
+            phones
+        }
+    };
+    assert!(
+        phones(false).await.is_empty(),
+        "older contacts are not listed"
+    );
+
+    for _ in 0..2 {
+        let out = app
+            .cli(&["contacts", "backfill-consent", "--tenant", &t.id])
+            .await
+            .unwrap();
+        let out: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+        assert_eq!(out["tenants"], 1, "{out}");
+        assert_eq!(out["report"]["contacts"], 3, "{out}");
+        assert_eq!(out["report"]["written"], 3, "{out}");
+        assert_eq!(phones(false).await, vec![A, B]);
+        assert_eq!(phones(true).await, vec![C]);
+    }
+
+    let unknown = app
+        .cli(&["contacts", "backfill-consent", "--tenant", "no-such-tenant"])
+        .await;
+    assert!(unknown.is_err_and(|e| e.contains("no tenant")));
+}

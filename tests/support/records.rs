@@ -209,6 +209,28 @@ impl TestApp {
             .unwrap_or_default()
     }
 
+    /// Deletes every item of one table partition (to recreate data written by older versions).
+    pub async fn delete_partition(&self, pk: &str) {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        for item in self.partition(pk).await {
+            self.state
+                .aws
+                .dynamo
+                .delete_item()
+                .table_name(&self.state.config.table_name)
+                .key("PK", item["PK"].clone())
+                .key(
+                    "SK",
+                    item.get("SK")
+                        .cloned()
+                        .unwrap_or(AttributeValue::Null(true)),
+                )
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("delete from {pk}: {e:?}"));
+        }
+    }
+
     /// How many items one table partition holds.
     pub async fn count_partition(&self, pk: &str) -> usize {
         self.partition(pk).await.len()

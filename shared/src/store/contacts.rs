@@ -221,6 +221,18 @@ pub enum ContactFilter {
     NamePrefix(String),
 }
 
+/// What a consent backfill did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackfillReport {
+    /// Contacts read.
+    pub contacts: u64,
+    /// Copies written (rewriting an existing copy writes the same item).
+    pub written: u64,
+    /// Contacts changed while the backfill ran: their own change wrote the copy.
+    pub changed_meanwhile: u64,
+}
+
 /// How a bulk upsert went for one group of entries (one phone).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UpsertOutcome {
@@ -702,6 +714,55 @@ impl Store {
             }
         }
         Ok(WritePlan { items, phone_claim })
+    }
+
+    /// Gives every contact of a tenant its consent copy (`CONSENT#IN` or `CONSENT#OUT`):
+    /// contacts saved before consent existed have none until their next change. Each copy is
+    /// written in a transaction that checks the contact's `version`, so a contact changed
+    /// meanwhile keeps the copy its own change wrote. Safe to run again and while the tenant
+    /// works; reads the contacts a page at a time.
+    pub async fn backfill_consent_copies(&self, tenant_id: &str) -> StoreResult<BackfillReport> {
+        let q = Query::prefix(contacts_pk(tenant_id), CONTACT_PREFIX);
+        let mut report = BackfillReport::default();
+        let mut start = None;
+        loop {
+            let (page, last): (Vec<ContactItem>, _) = self.query_page(&q, 100, start).await?;
+            let writes = page.iter().map(|c| self.write_consent_copy(tenant_id, c));
+            let done: Vec<StoreResult<bool>> = stream::iter(writes)
+                .buffer_unordered(CONCURRENCY)
+                .collect()
+                .await;
+            for written in done {
+                report.contacts += 1;
+                if written? {
+                    report.written += 1;
+                } else {
+                    report.changed_meanwhile += 1;
+                }
+            }
+            start = last;
+            if start.is_none() {
+                return Ok(report);
+            }
+        }
+    }
+
+    /// The contact's consent copy, unless the contact has changed since it was read.
+    async fn write_consent_copy(&self, tenant_id: &str, c: &ContactItem) -> StoreResult<bool> {
+        let t = self.table.as_str();
+        let version = Cond::new("version = :v").value(":v", n(c.version));
+        let copy = keyed(
+            &c.contact(),
+            consent_pk(tenant_id, c.opted_out),
+            contact_sk(&c.id),
+        )?;
+        let items = vec![
+            table::check(t, &c.pk, &c.sk, version)?,
+            table::put(t, copy, None)?,
+        ];
+        self.commit(items)
+            .await?
+            .done_or_lost("backfill consent copy")
     }
 
     /// Edits one contact. A new phone must not belong to another contact.
