@@ -1,0 +1,5 @@
+import { Page } from "../ui";
+
+export default function Admin() {
+  return <Page title="Admin"><p>Loading…</p></Page>;
+}

@@ -1,0 +1,5 @@
+import { Page } from "../ui";
+
+export default function AutoReply() {
+  return <Page title="AutoReply"><p>Loading…</p></Page>;
+}

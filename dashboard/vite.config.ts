@@ -1,0 +1,8 @@
+import { defineConfig } from "vite";
+
+// Preact's JSX comes from tsconfig (jsxImportSource); no plugin needed. `npm run dev`
+// proxies the API to a running `make dev` so the app keeps one origin with it.
+export default defineConfig({
+  build: { target: "es2022", sourcemap: false, assetsInlineLimit: 0 },
+  server: { proxy: { "/api": process.env.API_ORIGIN ?? "http://127.0.0.1:3000" } },
+});
