@@ -1,5 +1,173 @@
-import { Page } from "../ui";
+// Admin (platform super admins): tenants, their plans, suspension, custom limits and each
+// key's rate limit. Every call is /api/admin/* with the super admin's JWT.
+import { useState } from "preact/hooks";
+import { useLocation } from "preact-iso";
+import { api } from "../api";
+import { Action, Field, Form, Loading, Page, Select, ShownOnce, useLoad } from "../ui";
+
+const PLANS: [string, string][] = [
+  ["free", "Free"],
+  ["starter", "Starter"],
+  ["pro", "Pro"],
+  ["agency", "Agency"],
+];
+const LIMITS: [string, string][] = [
+  ["messagesPerDay", "Messages per day"],
+  ["aiRepliesPerDay", "AI replies per day"],
+  ["devices", "Devices"],
+  ["autoReplyRules", "Keyword rules"],
+  ["seats", "Team seats"],
+];
+
+function Tenant({ id }: { id: string }) {
+  const t = useLoad(() => api("GET", `/api/admin/tenants/${id}`), [id]);
+  const keys = useLoad(() => api("GET", `/api/admin/tenants/${id}/keys`), [id]);
+  const [limits, setLimits] = useState<Record<string, string>>({});
+  const [rates, setRates] = useState<Record<string, string>>({});
+  const [saved, setSaved] = useState("");
+  if (!t.data) return <Loading loading={t.loading} error={t.error} />;
+  const tenant = t.data.tenant;
+  const patch = (body: unknown) => api("PATCH", `/api/admin/tenants/${id}`, body).then((r) => t.setData(r));
+  return (
+    <Page title={`Tenant: ${tenant.name}`} actions={<a href="/admin">All tenants</a>}>
+      <p>
+        Plan <strong>{tenant.plan}</strong> · {tenant.suspended ? "suspended" : "active"}
+      </p>
+      <div class="row">
+        <Select label="Plan" value={tenant.plan} onValue={(plan) => patch({ plan })} options={PLANS} />
+        <Action kind={tenant.suspended ? "" : "danger"} run={() => patch({ suspended: !tenant.suspended })}>
+          {tenant.suspended ? "Reactivate" : "Suspend"}
+        </Action>
+      </div>
+      <h2>Limits</h2>
+      <Form
+        label="Custom limits"
+        submit="Save limits"
+        onSubmit={async () => {
+          // Empty: back to the plan's limit (null removes the override).
+          const body: Record<string, number | null> = {};
+          for (const [k] of LIMITS) if (k in limits) body[k] = limits[k].trim() === "" ? null : Number(limits[k]);
+          await patch({ limits: body });
+          setLimits({});
+        }}
+      >
+        {LIMITS.map(([k, label]) => (
+          <Field
+            key={k}
+            label={label}
+            type="number"
+            min={0}
+            hint={`In force: ${tenant.effectiveLimits?.[k] ?? "unlimited"}${tenant.limits?.[k] != null ? " (custom)" : " (plan)"}; empty for the plan's`}
+            value={limits[k] ?? (tenant.limits?.[k] ?? "")}
+            onValue={(v) => setLimits({ ...limits, [k]: v })}
+          />
+        ))}
+      </Form>
+      <h2>API keys and rate limits</h2>
+      {saved && <p role="status">{saved}</p>}
+      <Loading loading={keys.loading} error={keys.error} />
+      {keys.data && (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th>Key</th>
+                <th>Status</th>
+                <th>Requests per minute</th>
+              </tr>
+            </thead>
+            <tbody>
+              {keys.data.keys.map((k: any) => (
+                <tr key={k.id}>
+                  <td>
+                    {k.name} <code>{k.prefix}…</code>
+                  </td>
+                  <td>{k.status}</td>
+                  <td>
+                    <form
+                      class="row"
+                      onSubmit={async (e) => {
+                        e.preventDefault();
+                        const r = await api("PATCH", `/api/admin/tenants/${id}/keys/${k.id}`, { rateLimitPerMinute: Number(rates[k.id] ?? k.rateLimitPerMinute) });
+                        setSaved(`${r.key.name}: ${r.key.rateLimitPerMinute} requests a minute`);
+                        keys.reload();
+                      }}
+                    >
+                      <label>
+                        <span class="sr-only">Rate limit of {k.name}</span>
+                        <input type="number" min={1} value={rates[k.id] ?? k.rateLimitPerMinute} onInput={(e) => setRates({ ...rates, [k.id]: (e.target as HTMLInputElement).value })} />
+                      </label>
+                      <button type="submit">Set</button>
+                    </form>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Page>
+  );
+}
+
+function Tenants() {
+  const [cursor, setCursor] = useState("");
+  const { data, error, loading, reload } = useLoad(() => api("GET", `/api/admin/tenants?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`), [cursor]);
+  const [name, setName] = useState("");
+  const [plan, setPlan] = useState("free");
+  const [key, setKey] = useState<string | null>(null);
+  return (
+    <Page title="Admin · Tenants">
+      {key && <ShownOnce label="The new tenant's first API key" value={key} />}
+      <Form
+        label="New tenant"
+        submit="Create tenant"
+        onSubmit={async () => {
+          const r = await api("POST", "/api/admin/tenants", { name, plan });
+          setKey(r.apiKey);
+          setName("");
+          reload();
+        }}
+      >
+        <Field label="Business name" required value={name} onValue={setName} />
+        <Select label="Plan" value={plan} onValue={setPlan} options={PLANS} />
+      </Form>
+      <Loading loading={loading} error={error} />
+      {data && (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th>Tenant</th>
+                <th>Plan</th>
+                <th>State</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.tenants.map((t: any) => (
+                <tr key={t.id}>
+                  <td>
+                    <a href={`/admin/tenants/${t.id}`}>{t.name}</a>
+                  </td>
+                  <td>{t.plan}</td>
+                  <td>{t.suspended ? "suspended" : "active"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {data.nextCursor && (
+            <button type="button" onClick={() => setCursor(data.nextCursor)}>
+              Next page
+            </button>
+          )}
+        </div>
+      )}
+    </Page>
+  );
+}
 
 export default function Admin() {
-  return <Page title="Admin"><p>Loading…</p></Page>;
+  const { path } = useLocation();
+  const id = path.startsWith("/admin/tenants/") ? path.split("/")[3] : "";
+  return id ? <Tenant id={id} /> : <Tenants />;
 }
