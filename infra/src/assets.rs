@@ -16,7 +16,10 @@ pub fn file_for(root: &Path, path: &str) -> Option<(PathBuf, bool)> {
     if rel.split('/').any(|seg| seg == ".." || seg.contains('\\')) {
         return None;
     }
-    let looks_like_file = rel.rsplit('/').next().is_some_and(|last| last.contains('.'));
+    let looks_like_file = rel
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains('.'));
     if rel.is_empty() || !looks_like_file {
         // An app route (`/settings/keys`): the app's shell, never cached.
         return Some((root.join("index.html"), true));
@@ -93,7 +96,10 @@ mod tests {
             file_for(root, "/assets/index-abc.js"),
             Some((root.join("assets/index-abc.js"), false))
         );
-        assert_eq!(content_type(Path::new("a.js")), "text/javascript; charset=utf-8");
+        assert_eq!(
+            content_type(Path::new("a.js")),
+            "text/javascript; charset=utf-8"
+        );
         assert_eq!(content_type(Path::new("a.bin")), "application/octet-stream");
     }
 }

@@ -26,7 +26,10 @@ async fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|_| workspace_root().join("dashboard/dist"));
     if !dist.join("index.html").exists() {
-        eprintln!("browser-stack: {} has no index.html: build the dashboard first (make dashboard)", dist.display());
+        eprintln!(
+            "browser-stack: {} has no index.html: build the dashboard first (make dashboard)",
+            dist.display()
+        );
         std::process::exit(2);
     }
     let waha = Arc::new(FakeWaha::start(WAHA_KEY).await);
@@ -39,7 +42,13 @@ async fn main() {
     let app = TestApp::start_with(opts).await;
     let _workers = app.spawn_workers();
     let made = app
-        .cli(&["user", "create", "--email", "root@platform.example", "--super-admin"])
+        .cli(&[
+            "user",
+            "create",
+            "--email",
+            "root@platform.example",
+            "--super-admin",
+        ])
         .await
         .unwrap_or_else(|e| panic!("super admin: {e}"));
     let made: Value = serde_json::from_str(&made).unwrap_or_default();
@@ -67,6 +76,8 @@ async fn main() {
 
 async fn scan(State(waha): State<Arc<FakeWaha>>) -> Json<Value> {
     let session = waha.only_session().name;
-    let res = waha.set_status(&session, "WORKING", Some(PAIRED_PHONE)).await;
+    let res = waha
+        .set_status(&session, "WORKING", Some(PAIRED_PHONE))
+        .await;
     Json(json!({"session": session, "webhookStatus": res.status().as_u16()}))
 }

@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { api } from "../api";
-import { Action, Field, Form, Loading, Page, Select, ShownOnce, useLoad } from "../ui";
+import { Action, ErrorNote, Field, Form, Loading, Page, Select, ShownOnce, useLoad } from "../ui";
 
 const PLANS: [string, string][] = [
   ["free", "Free"],
@@ -25,6 +25,7 @@ function Tenant({ id }: { id: string }) {
   const [limits, setLimits] = useState<Record<string, string>>({});
   const [rates, setRates] = useState<Record<string, string>>({});
   const [saved, setSaved] = useState("");
+  const [rateError, setRateError] = useState<unknown>(null);
   if (!t.data) return <Loading loading={t.loading} error={t.error} />;
   const tenant = t.data.tenant;
   const patch = (body: unknown) => api("PATCH", `/api/admin/tenants/${id}`, body).then((r) => t.setData(r));
@@ -65,6 +66,7 @@ function Tenant({ id }: { id: string }) {
       </Form>
       <h2>API keys and rate limits</h2>
       {saved && <p role="status">{saved}</p>}
+      <ErrorNote error={rateError} />
       <Loading loading={keys.loading} error={keys.error} />
       {keys.data && (
         <div class="table-wrap">
@@ -88,9 +90,14 @@ function Tenant({ id }: { id: string }) {
                       class="row"
                       onSubmit={async (e) => {
                         e.preventDefault();
-                        const r = await api("PATCH", `/api/admin/tenants/${id}/keys/${k.id}`, { rateLimitPerMinute: Number(rates[k.id] ?? k.rateLimitPerMinute) });
-                        setSaved(`${r.key.name}: ${r.key.rateLimitPerMinute} requests a minute`);
-                        keys.reload();
+                        setRateError(null);
+                        try {
+                          const r = await api("PATCH", `/api/admin/tenants/${id}/keys/${k.id}`, { rateLimitPerMinute: Number(rates[k.id] ?? k.rateLimitPerMinute) });
+                          setSaved(`${r.key.name}: ${r.key.rateLimitPerMinute} requests a minute`);
+                          keys.reload();
+                        } catch (err) {
+                          setRateError(err);
+                        }
                       }}
                     >
                       <label>

@@ -410,6 +410,7 @@ function Team() {
   const [email, setEmail] = useState("");
   const [role, setRole] = useState("agent");
   const [link, setLink] = useState<{ label: string; value: string } | null>(null);
+  const [roleError, setRoleError] = useState<unknown>(null);
   const me = currentSession();
   return (
     <>
@@ -428,6 +429,7 @@ function Team() {
         <Select label="Role" value={role} onValue={setRole} options={ROLES} />
       </Form>
       <Loading loading={loading} error={error} />
+      <ErrorNote error={roleError} />
       {data && (
         <div class="table-wrap">
           <table>
@@ -449,7 +451,16 @@ function Team() {
                   <td>
                     <label>
                       <span class="sr-only">Role of {m.email}</span>
-                      <select value={m.role} disabled={m.id === me?.user.id} onChange={(e) => api("PATCH", `/api/team/${m.id}`, { role: (e.target as HTMLSelectElement).value }).then(reload, reload)}>
+                      <select
+                        value={m.role}
+                        disabled={m.id === me?.user.id}
+                        onChange={(e) =>
+                          api("PATCH", `/api/team/${m.id}`, { role: (e.target as HTMLSelectElement).value }).then(
+                            () => (setRoleError(null), reload()),
+                            (err) => (setRoleError(err), reload()),
+                          )
+                        }
+                      >
                         {ROLES.map(([v]) => (
                           <option key={v} value={v}>
                             {v}

@@ -15,7 +15,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wati_shared::domain::roles::Role;
-use wati_shared::domain::sessions::{cleared_refresh_cookie, cookie_value, refresh_cookie, REFRESH_COOKIE};
+use wati_shared::domain::sessions::{
+    cleared_refresh_cookie, cookie_value, refresh_cookie, REFRESH_COOKIE,
+};
 use wati_shared::http::auth::SignedIn as Session;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::{required, Access, ApiJson};
@@ -197,10 +199,7 @@ async fn reset_password(
     security(("userJwt" = [])),
     responses((status = 204, headers(("Set-Cookie" = String, description = "Clears the refresh cookie"))),
         (status = 401, body = ErrorBody)))]
-async fn logout(
-    Session { state, claims, .. }: Session,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
+async fn logout(Session { state, claims, .. }: Session, headers: HeaderMap) -> ApiResult<Response> {
     flows::logout(&state, &claims).await?;
     let cleared = cleared_refresh_cookie(over_https(&headers));
     Ok(set_cookie(StatusCode::NO_CONTENT.into_response(), &cleared))

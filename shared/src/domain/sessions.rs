@@ -232,7 +232,9 @@ mod tests {
         assert!(set.starts_with("wati_refresh=sid.secret; Path=/api/auth; Max-Age=2592000;"));
         assert!(set.contains("; HttpOnly; SameSite=Strict; Secure"));
         assert!(!refresh_cookie("t", false).contains("Secure"));
-        assert!(cleared_refresh_cookie(false).starts_with("wati_refresh=; Path=/api/auth; Max-Age=0;"));
+        assert!(
+            cleared_refresh_cookie(false).starts_with("wati_refresh=; Path=/api/auth; Max-Age=0;")
+        );
         let header = "a=1; wati_refresh=sid.secret ; b=";
         assert_eq!(cookie_value(header, REFRESH_COOKIE), Some("sid.secret"));
         assert_eq!(cookie_value(header, "b"), None);
