@@ -160,4 +160,51 @@ describe("dashboard", () => {
     await check(page, "admin-tenant");
     await page.context().close();
   });
+
+  test("an invited member accepts in the browser, and a member of two tenants switches", async () => {
+    const inv = await call(stack, "POST", "/api/team", shop.key, { email: "new@shop.example", role: "agent" });
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${stack.base}/accept-invitation?token=${inv.invitation.token}`);
+    await page.getByRole("heading", { name: "Accept your invitation" }).waitFor();
+    await check(page, "accept-invitation");
+    await page.getByLabel("Password").fill("short");
+    await page.getByRole("button", { name: "Join the workspace" }).click();
+    assert.equal(await page.getByRole("alert").textContent(), '"password" must be at least 10 characters');
+    await page.getByLabel("Password").fill("a long enough password");
+    await page.getByRole("button", { name: "Join the workspace" }).click();
+    await page.getByText("new@shop.example · agent").waitFor();
+    // A reload keeps the session: the httpOnly cookie gives a new access token.
+    await page.reload();
+    await page.getByText("new@shop.example · agent").waitFor();
+    assert.equal(await page.evaluate(() => document.cookie), "", "no cookie readable by scripts");
+    await context.close();
+
+    // The shop's admin is also a manager of a second tenant.
+    const second = await call(stack, "POST", "/api/admin/tenants", stack.adminKey, { name: "Second Shop", plan: "pro" });
+    await call(stack, "POST", "/api/team", second.apiKey, { email: shop.users.admin, role: "manager" });
+    const admin = await signIn(browser, stack, shop.users.admin);
+    await admin.getByText("The admin · admin").waitFor();
+    await admin.getByLabel("Workspace").selectOption({ label: "Second Shop (manager)" });
+    await admin.getByText("The admin · manager").waitFor();
+    await admin.goto(stack.base + "/settings");
+    await admin.getByRole("heading", { name: "Settings · Usage" }).waitFor();
+    assert.equal(await admin.getByRole("link", { name: "API keys" }).count(), 0);
+    await check(admin, "switched-tenant");
+    await admin.context().close();
+  });
+
+  test("signing out ends the session", async () => {
+    const page = await signIn(browser, stack, shop.users.manager);
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await check(page, "sign-in");
+    await page.reload();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await page.getByLabel("E-mail").fill(shop.users.manager);
+    await page.getByLabel("Password").fill("wrong password!");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    assert.equal(await page.getByRole("alert").textContent(), "Invalid e-mail or password");
+    await page.context().close();
+  });
 });

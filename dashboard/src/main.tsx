@@ -91,7 +91,8 @@ function Shell({ me }: { me: SignedIn }) {
           ))}
         </ul>
       </nav>
-      <main id="main">
+      {/* Keyed by tenant: switching workspace reloads every screen's data. */}
+      <main id="main" key={me.tenant?.id ?? "platform"}>
         <ErrorBoundary>
           <Router>
             {screens.flatMap((s) => {
