@@ -33,9 +33,10 @@ dashboard: ## build the dashboard (npm ci with the pinned lockfile, type check, 
 	npm --prefix dashboard run build
 
 test-dashboard: dashboard ## the dashboard in headless Chromium against a stack of its own (screenshots in target/screenshots/)
+	npm --prefix dashboard run format:check
 	infra/local/install.sh browser
 	cargo build --locked -q -p wati-tests --bin browser-stack
-	infra/local/with-test-stack.sh bash -c 'cd dashboard && node --test browser/dashboard.test.mjs'
+	infra/local/with-test-stack.sh npm --prefix dashboard run test:browser
 
 bench-dashboard: dashboard ## compressed JS of each screen's first load, gzip and brotli (budget: the inbox <= 250 KB)
 	node dashboard/scripts/bench.mjs

@@ -153,7 +153,10 @@ describe("dashboard", () => {
     await page.getByRole("link", { name: "Browser Shop" }).click();
     await page.getByRole("heading", { name: "Tenant: Browser Shop" }).waitFor();
     await page.getByLabel("Rate limit of Default").fill("120");
-    await page.getByRole("button", { name: "Set" }).first().click();
+    await page
+      .getByRole("row", { name: /Default/ })
+      .getByRole("button", { name: "Set" })
+      .click();
     await page.getByRole("status").getByText("Default: 120 requests a minute").waitFor();
     const keys = await call(stack, "GET", `/api/admin/tenants/${shop.tenant.id}/keys`, stack.adminKey);
     assert.equal(keys.keys.find((k) => k.name === "Default").rateLimitPerMinute, 120);
@@ -183,14 +186,18 @@ describe("dashboard", () => {
     // The shop's admin is also a manager of a second tenant.
     const second = await call(stack, "POST", "/api/admin/tenants", stack.adminKey, { name: "Second Shop", plan: "pro" });
     await call(stack, "POST", "/api/team", second.apiKey, { email: shop.users.admin, role: "manager" });
+    // Sign-in lands in one of the user's tenants; the switcher moves between them.
     const admin = await signIn(browser, stack, shop.users.admin);
-    await admin.getByText("The admin · admin").waitFor();
-    await admin.getByLabel("Workspace").selectOption({ label: "Second Shop (manager)" });
+    const workspace = admin.getByLabel("Workspace");
+    await workspace.selectOption({ label: "Second Shop (manager)" });
     await admin.getByText("The admin · manager").waitFor();
     await admin.goto(stack.base + "/settings");
     await admin.getByRole("heading", { name: "Settings · Usage" }).waitFor();
     assert.equal(await admin.getByRole("link", { name: "API keys" }).count(), 0);
     await check(admin, "switched-tenant");
+    await workspace.selectOption({ label: "Browser Shop (admin)" });
+    await admin.getByText("The admin · admin").waitFor();
+    await admin.getByRole("link", { name: "API keys" }).waitFor();
     await admin.context().close();
   });
 

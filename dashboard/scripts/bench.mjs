@@ -18,7 +18,9 @@ function closure(key, seen = new Set()) {
 }
 
 function sizes(keys) {
-  let raw = 0, gz = 0, br = 0;
+  let raw = 0,
+    gz = 0,
+    br = 0;
   for (const k of keys) {
     const file = manifest[k].file;
     if (!file.endsWith(".js")) continue;

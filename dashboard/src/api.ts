@@ -4,8 +4,16 @@
 
 export type Role = "agent" | "manager" | "admin";
 
-export interface TenantRef { id: string; name: string; plan: string }
-export interface TenantRole { id: string; name: string; role: Role }
+export interface TenantRef {
+  id: string;
+  name: string;
+  plan: string;
+}
+export interface TenantRole {
+  id: string;
+  name: string;
+  role: Role;
+}
 export interface SignedIn {
   token: string;
   expiresAt: number;
@@ -17,7 +25,11 @@ export interface SignedIn {
 }
 
 export class ApiError extends Error {
-  constructor(public status: number, message: string, public body: unknown) {
+  constructor(
+    public status: number,
+    message: string,
+    public body: unknown,
+  ) {
     super(message);
   }
 }
@@ -70,10 +82,8 @@ async function authCall(path: string, body: unknown, auth = false): Promise<Sign
 }
 
 export const auth = {
-  login: (email: string, password: string, tenantId?: string) =>
-    authCall("/api/auth/login", { email, password, ...(tenantId ? { tenantId } : {}) }),
-  accept: (token: string, password: string, name?: string) =>
-    authCall("/api/auth/accept-invitation", { token, password, ...(name ? { name } : {}) }),
+  login: (email: string, password: string, tenantId?: string) => authCall("/api/auth/login", { email, password, ...(tenantId ? { tenantId } : {}) }),
+  accept: (token: string, password: string, name?: string) => authCall("/api/auth/accept-invitation", { token, password, ...(name ? { name } : {}) }),
   reset: (token: string, password: string) => authCall("/api/auth/reset-password", { token, password }),
   switchTo: (tenantId: string) => authCall("/api/auth/switch", { tenantId }, true),
   // A reload: the cookie (if any) gives a fresh access token.

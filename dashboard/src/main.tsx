@@ -101,7 +101,14 @@ function Shell({ me }: { me: SignedIn }) {
               if (s.prefix) routes.push(<Route key={s.path + "/*"} path={`${s.path}/*`} component={C} />);
               return routes;
             })}
-            <Route default component={() => <Page title="Not found"><p>No such page.</p></Page>} />
+            <Route
+              default
+              component={() => (
+                <Page title="Not found">
+                  <p>No such page.</p>
+                </Page>
+              )}
+            />
           </Router>
         </ErrorBoundary>
       </main>

@@ -101,7 +101,22 @@ export function Field({ label, hint, onValue, ...rest }: InputProps) {
   );
 }
 
-export function TextArea({ label, value, onValue, rows = 3, hint, ...rest }: { label: string; value: string; onValue: (v: string) => void; rows?: number; hint?: string; required?: boolean; name?: string }) {
+export function TextArea({
+  label,
+  value,
+  onValue,
+  rows = 3,
+  hint,
+  ...rest
+}: {
+  label: string;
+  value: string;
+  onValue: (v: string) => void;
+  rows?: number;
+  hint?: string;
+  required?: boolean;
+  name?: string;
+}) {
   const id = useId("t");
   return (
     <div class="field">
@@ -132,25 +147,34 @@ export function Select({ label, value, onValue, options }: { label: string; valu
   );
 }
 
-/** A form whose submit runs a request; shows its error in the API's words. */
-export function Form({ onSubmit, submit, children, label }: { onSubmit: () => Promise<unknown>; submit: string; children: ComponentChildren; label?: string }) {
+/** Runs a request at most once at a time, keeping its error (in the API's words). */
+function useRun(task: () => Promise<unknown>) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const run = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await task();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, run };
+}
+
+/** A form whose submit runs a request; shows its error in the API's words. */
+export function Form({ onSubmit, submit, children, label }: { onSubmit: () => Promise<unknown>; submit: string; children: ComponentChildren; label?: string }) {
+  const { busy, error, run } = useRun(onSubmit);
   return (
     <form
       class="form"
       aria-label={label}
-      onSubmit={async (e) => {
+      onSubmit={(e) => {
         e.preventDefault();
-        setBusy(true);
-        setError(null);
-        try {
-          await onSubmit();
-        } catch (err) {
-          setError(err);
-        } finally {
-          setBusy(false);
-        }
+        run();
       }}
     >
       {children}
@@ -163,28 +187,11 @@ export function Form({ onSubmit, submit, children, label }: { onSubmit: () => Pr
 }
 
 /** A button that runs a request and shows its error next to it. */
-export function Action({ run, children, kind = "", label }: { run: () => Promise<unknown>; children: ComponentChildren; kind?: string; label?: string }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+export function Action({ run: task, children, kind = "", label }: { run: () => Promise<unknown>; children: ComponentChildren; kind?: string; label?: string }) {
+  const { busy, error, run } = useRun(task);
   return (
     <span class="action">
-      <button
-        type="button"
-        class={kind}
-        aria-label={label}
-        disabled={busy}
-        onClick={async () => {
-          setBusy(true);
-          setError(null);
-          try {
-            await run();
-          } catch (e) {
-            setError(e);
-          } finally {
-            setBusy(false);
-          }
-        }}
-      >
+      <button type="button" class={kind} aria-label={label} disabled={busy} onClick={run}>
         {children}
       </button>
       <ErrorNote error={error} />
@@ -226,5 +233,24 @@ export function Tabs({ tabs, current }: { tabs: [string, string][]; current: str
         </a>
       ))}
     </nav>
+  );
+}
+
+/** A table that scrolls sideways on a narrow screen; `false` columns are left out. */
+export function Table({ head, caption, children }: { head: (string | false)[]; caption?: string; children: ComponentChildren }) {
+  return (
+    <div class="table-wrap">
+      <table>
+        {caption && <caption>{caption}</caption>}
+        <thead>
+          <tr>
+            {head.filter(Boolean).map((h) => (
+              <th key={h as string}>{h}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
   );
 }

@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { api } from "../api";
-import { Action, ErrorNote, Field, Form, Loading, Page, Select, ShownOnce, useLoad } from "../ui";
+import { Action, ErrorNote, Field, Form, Loading, Page, Select, ShownOnce, useLoad, Table } from "../ui";
 
 const PLANS: [string, string][] = [
   ["free", "Free"],
@@ -59,7 +59,7 @@ function Tenant({ id }: { id: string }) {
             type="number"
             min={0}
             hint={`In force: ${tenant.effectiveLimits?.[k] ?? "unlimited"}${tenant.limits?.[k] != null ? " (custom)" : " (plan)"}; empty for the plan's`}
-            value={limits[k] ?? (tenant.limits?.[k] ?? "")}
+            value={limits[k] ?? tenant.limits?.[k] ?? ""}
             onValue={(v) => setLimits({ ...limits, [k]: v })}
           />
         ))}
@@ -69,49 +69,40 @@ function Tenant({ id }: { id: string }) {
       <ErrorNote error={rateError} />
       <Loading loading={keys.loading} error={keys.error} />
       {keys.data && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>Key</th>
-                <th>Status</th>
-                <th>Requests per minute</th>
+        <>
+          <Table head={["Key", "Status", "Requests per minute"]}>
+            {keys.data.keys.map((k: any) => (
+              <tr key={k.id}>
+                <td>
+                  {k.name} <code>{k.prefix}…</code>
+                </td>
+                <td>{k.status}</td>
+                <td>
+                  <form
+                    class="row"
+                    onSubmit={async (e) => {
+                      e.preventDefault();
+                      setRateError(null);
+                      try {
+                        const r = await api("PATCH", `/api/admin/tenants/${id}/keys/${k.id}`, { rateLimitPerMinute: Number(rates[k.id] ?? k.rateLimitPerMinute) });
+                        setSaved(`${r.key.name}: ${r.key.rateLimitPerMinute} requests a minute`);
+                        keys.reload();
+                      } catch (err) {
+                        setRateError(err);
+                      }
+                    }}
+                  >
+                    <label>
+                      <span class="sr-only">Rate limit of {k.name}</span>
+                      <input type="number" min={1} value={rates[k.id] ?? k.rateLimitPerMinute} onInput={(e) => setRates({ ...rates, [k.id]: (e.target as HTMLInputElement).value })} />
+                    </label>
+                    <button type="submit">Set</button>
+                  </form>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {keys.data.keys.map((k: any) => (
-                <tr key={k.id}>
-                  <td>
-                    {k.name} <code>{k.prefix}…</code>
-                  </td>
-                  <td>{k.status}</td>
-                  <td>
-                    <form
-                      class="row"
-                      onSubmit={async (e) => {
-                        e.preventDefault();
-                        setRateError(null);
-                        try {
-                          const r = await api("PATCH", `/api/admin/tenants/${id}/keys/${k.id}`, { rateLimitPerMinute: Number(rates[k.id] ?? k.rateLimitPerMinute) });
-                          setSaved(`${r.key.name}: ${r.key.rateLimitPerMinute} requests a minute`);
-                          keys.reload();
-                        } catch (err) {
-                          setRateError(err);
-                        }
-                      }}
-                    >
-                      <label>
-                        <span class="sr-only">Rate limit of {k.name}</span>
-                        <input type="number" min={1} value={rates[k.id] ?? k.rateLimitPerMinute} onInput={(e) => setRates({ ...rates, [k.id]: (e.target as HTMLInputElement).value })} />
-                      </label>
-                      <button type="submit">Set</button>
-                    </form>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+            ))}
+          </Table>
+        </>
       )}
     </Page>
   );
@@ -141,33 +132,24 @@ function Tenants() {
       </Form>
       <Loading loading={loading} error={error} />
       {data && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>Tenant</th>
-                <th>Plan</th>
-                <th>State</th>
+        <>
+          <Table head={["Tenant", "Plan", "State"]}>
+            {data.tenants.map((t: any) => (
+              <tr key={t.id}>
+                <td>
+                  <a href={`/admin/tenants/${t.id}`}>{t.name}</a>
+                </td>
+                <td>{t.plan}</td>
+                <td>{t.suspended ? "suspended" : "active"}</td>
               </tr>
-            </thead>
-            <tbody>
-              {data.tenants.map((t: any) => (
-                <tr key={t.id}>
-                  <td>
-                    <a href={`/admin/tenants/${t.id}`}>{t.name}</a>
-                  </td>
-                  <td>{t.plan}</td>
-                  <td>{t.suspended ? "suspended" : "active"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
           {data.nextCursor && (
             <button type="button" onClick={() => setCursor(data.nextCursor)}>
               Next page
             </button>
           )}
-        </div>
+        </>
       )}
     </Page>
   );

@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { allows, api, currentSession } from "../api";
-import { Action, Field, Form, Loading, Page, Select, Tabs, TextArea, useLoad, when } from "../ui";
+import { Action, Field, Form, Loading, Page, Select, Tabs, TextArea, useLoad, when, Table } from "../ui";
 
 const MATCH: [string, string][] = [
   ["contains", "Message contains the keyword"],
@@ -21,45 +21,34 @@ function Rules() {
     <>
       <Loading loading={loading} error={error} />
       {data && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>Keyword</th>
-                <th>Match</th>
-                <th>Responses</th>
-                <th>Active</th>
-                <th>Actions</th>
+        <>
+          <Table head={["Keyword", "Match", "Responses", "Active", "Actions"]}>
+            {data.rules.map((r: any) => (
+              <tr key={r.id}>
+                <td>{r.keyword}</td>
+                <td>{r.match_type}</td>
+                <td>
+                  <ol>
+                    {r.responses.map((x: string, i: number) => (
+                      <li key={i}>{x}</li>
+                    ))}
+                  </ol>
+                  {r.responses.length > 1 && <small class="hint">{r.step_delay_seconds} s apart</small>}
+                </td>
+                <td>{r.active ? "yes" : "no"}</td>
+                <td>
+                  <Action label={`${r.active ? "Pause" : "Activate"} ${r.keyword}`} run={() => api("PATCH", `/api/auto-replies/${r.id}`, { active: !r.active }).then(reload)}>
+                    {r.active ? "Pause" : "Activate"}
+                  </Action>
+                  <Action kind="danger" label={`Delete ${r.keyword}`} run={() => api("DELETE", "/api/auto-replies", { id: r.id }).then(reload)}>
+                    Delete
+                  </Action>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {data.rules.map((r: any) => (
-                <tr key={r.id}>
-                  <td>{r.keyword}</td>
-                  <td>{r.match_type}</td>
-                  <td>
-                    <ol>
-                      {r.responses.map((x: string, i: number) => (
-                        <li key={i}>{x}</li>
-                      ))}
-                    </ol>
-                    {r.responses.length > 1 && <small class="hint">{r.step_delay_seconds} s apart</small>}
-                  </td>
-                  <td>{r.active ? "yes" : "no"}</td>
-                  <td>
-                    <Action label={`${r.active ? "Pause" : "Activate"} ${r.keyword}`} run={() => api("PATCH", `/api/auto-replies/${r.id}`, { active: !r.active }).then(reload)}>
-                      {r.active ? "Pause" : "Activate"}
-                    </Action>
-                    <Action kind="danger" label={`Delete ${r.keyword}`} run={() => api("DELETE", "/api/auto-replies", { id: r.id }).then(reload)}>
-                      Delete
-                    </Action>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
           {data.rules.length === 0 && <p>No rule yet.</p>}
-        </div>
+        </>
       )}
       <h2>New rule</h2>
       <Form
@@ -108,7 +97,10 @@ function SmartReply() {
         setSaved("Saved.");
       }}
     >
-      <p>When no keyword rule matches, the AI answers in your business voice (the last 5 messages as context). {f.dailyLimit === null ? "Your plan has no daily AI limit." : `Your plan allows ${f.dailyLimit} AI replies a day.`}</p>
+      <p>
+        When no keyword rule matches, the AI answers in your business voice (the last 5 messages as context).{" "}
+        {f.dailyLimit === null ? "Your plan has no daily AI limit." : `Your plan allows ${f.dailyLimit} AI replies a day.`}
+      </p>
       <label>
         <input type="checkbox" checked={f.enabled} onChange={(e) => setForm({ ...f, enabled: (e.target as HTMLInputElement).checked })} /> AI Smart Reply on
       </label>
@@ -128,29 +120,19 @@ function Log() {
       </button>
       <Loading loading={loading} error={error} />
       {data && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>When</th>
-                <th>Customer</th>
-                <th>Outcome</th>
-                <th>Detail</th>
+        <>
+          <Table head={["When", "Customer", "Outcome", "Detail"]}>
+            {data.entries.map((e: any) => (
+              <tr key={e.id}>
+                <td>{when(e.at)}</td>
+                <td>{e.peer}</td>
+                <td>{e.outcome}</td>
+                <td>{e.detail ?? ""}</td>
               </tr>
-            </thead>
-            <tbody>
-              {data.entries.map((e: any) => (
-                <tr key={e.id}>
-                  <td>{when(e.at)}</td>
-                  <td>{e.peer}</td>
-                  <td>{e.outcome}</td>
-                  <td>{e.detail ?? ""}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
           {data.entries.length === 0 && <p>No automatic reply yet.</p>}
-        </div>
+        </>
       )}
     </>
   );

@@ -4,7 +4,7 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { api } from "../api";
-import { Action, Field, Form, Loading, Page, Select, TextArea, useEvery, useLoad, when } from "../ui";
+import { Action, Field, Form, Loading, Page, Select, TextArea, useEvery, useLoad, when, Table } from "../ui";
 
 /** `Ali, +923001111111` per line (or just the phone) → recipients. */
 export function parseRecipients(text: string): { name?: string; phone: string }[] {
@@ -72,7 +72,12 @@ function Create({ onCreated }: { onCreated: (id: string) => void }) {
       )}
       {audience === "tag" && <Field label="Tag" value={tag} onValue={setTag} />}
       {audience === "list" && (
-        <Select label="Contact list" value={listId} onValue={setListId} options={[["", "Choose a list"], ...((lists.data?.lists ?? []).map((l: any) => [l.id, `${l.name} (${l.memberCount})`]) as [string, string][])]} />
+        <Select
+          label="Contact list"
+          value={listId}
+          onValue={setListId}
+          options={[["", "Choose a list"], ...((lists.data?.lists ?? []).map((l: any) => [l.id, `${l.name} (${l.memberCount})`]) as [string, string][])]}
+        />
       )}
       <Field label="Seconds between messages (1–60)" type="number" min={1} max={60} value={delay} onValue={setDelay} />
       <Field label="Schedule (optional, your local time)" type="datetime-local" value={schedule} onValue={setSchedule} />
@@ -84,7 +89,10 @@ function Create({ onCreated }: { onCreated: (id: string) => void }) {
 function SendsChart({ recipients }: { recipients: any[] }) {
   const el = useRef<HTMLDivElement>(null);
   useEffect(() => {
-    const times = recipients.map((r) => r.sentAt && Date.parse(r.sentAt) / 1000).filter(Boolean).sort();
+    const times = recipients
+      .map((r) => r.sentAt && Date.parse(r.sentAt) / 1000)
+      .filter(Boolean)
+      .sort();
     if (!el.current || times.length < 2) return;
     let plot: { destroy(): void } | undefined;
     let gone = false;
@@ -92,7 +100,13 @@ function SendsChart({ recipients }: { recipients: any[] }) {
       if (gone || !el.current) return;
       const ys = times.map((_, i) => i + 1);
       plot = new UPlot(
-        { width: Math.min(560, el.current.clientWidth || 560), height: 180, title: "Messages sent over time", series: [{}, { label: "sent", stroke: "#0b6e4f", width: 2 }], axes: [{}, { label: "sent" }] },
+        {
+          width: Math.min(560, el.current.clientWidth || 560),
+          height: 180,
+          title: "Messages sent over time",
+          series: [{}, { label: "sent", stroke: "#0b6e4f", width: 2 }],
+          axes: [{}, { label: "sent" }],
+        },
         [times, ys],
         el.current,
       );
@@ -144,7 +158,13 @@ function Detail({ id }: { id: string }) {
       </div>
       <p>
         {live && (
-          <Action run={async () => { const x = await api("POST", `/api/public/v1/campaigns/${id}/run`); setRan(x.result); c.reload(); }}>
+          <Action
+            run={async () => {
+              const x = await api("POST", `/api/public/v1/campaigns/${id}/run`);
+              setRan(x.result);
+              c.reload();
+            }}
+          >
             Run next batch now
           </Action>
         )}
@@ -160,30 +180,19 @@ function Detail({ id }: { id: string }) {
       <h2>Recipients</h2>
       <Loading loading={r.loading && !r.data} error={r.error} />
       {r.data && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>Phone</th>
-                <th>Name</th>
-                <th>Status</th>
-                <th>Error</th>
-                <th>Sent</th>
+        <>
+          <Table head={["Phone", "Name", "Status", "Error", "Sent"]}>
+            {r.data.recipients.map((x: any) => (
+              <tr key={x.phone}>
+                <td>{x.phone}</td>
+                <td>{x.name ?? "—"}</td>
+                <td>{x.status}</td>
+                <td>{x.error ?? ""}</td>
+                <td>{when(x.sentAt)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {r.data.recipients.map((x: any) => (
-                <tr key={x.phone}>
-                  <td>{x.phone}</td>
-                  <td>{x.name ?? "—"}</td>
-                  <td>{x.status}</td>
-                  <td>{x.error ?? ""}</td>
-                  <td>{when(x.sentAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+            ))}
+          </Table>
+        </>
       )}
     </Page>
   );
@@ -196,39 +205,31 @@ function List() {
     <Page title="Campaigns" actions={<a href="/campaigns/new">New campaign</a>}>
       <Loading loading={loading} error={error} />
       {data && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Status</th>
-                <th>Sent / total</th>
-                <th>Failed</th>
-                <th>Created</th>
+        <>
+          <Table head={["Name", "Status", "Sent / total", "Failed", "Created"]}>
+            {data.campaigns.map((c: any) => (
+              <tr key={c.id}>
+                <td>
+                  <a href={`/campaigns/${c.id}`}>{c.name}</a>
+                </td>
+                <td>{c.status}</td>
+                <td>
+                  {c.sent} / {c.total}
+                </td>
+                <td>{c.failed}</td>
+                <td>{when(c.createdAt)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {data.campaigns.map((c: any) => (
-                <tr key={c.id}>
-                  <td>
-                    <a href={`/campaigns/${c.id}`}>{c.name}</a>
-                  </td>
-                  <td>{c.status}</td>
-                  <td>
-                    {c.sent} / {c.total}
-                  </td>
-                  <td>{c.failed}</td>
-                  <td>{when(c.createdAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
           {data.campaigns.length === 0 && (
             <p>
-              No campaign yet. <button type="button" onClick={() => route("/campaigns/new")}>Create the first one</button>
+              No campaign yet.{" "}
+              <button type="button" onClick={() => route("/campaigns/new")}>
+                Create the first one
+              </button>
             </p>
           )}
-        </div>
+        </>
       )}
     </Page>
   );

@@ -4,7 +4,7 @@
 import { useCallback, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { allows, api, currentSession } from "../api";
-import { Action, ErrorNote, Field, Form, Loading, Page, Select, Tabs, useEvery, useLoad, when } from "../ui";
+import { Action, ErrorNote, Field, Form, Loading, Page, Select, Tabs, useEvery, useLoad, when, Table } from "../ui";
 
 function query(params: Record<string, string>): string {
   const q = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== ""));
@@ -35,50 +35,48 @@ function People({ canEdit }: { canEdit: boolean }) {
       >
         <Field label="Phone or name starts with" value={search} onValue={setSearch} />
         <Field label="Tag" value={tag} onValue={setTag} />
-        <Select label="Consent" value={optedOut} onValue={setOptedOut} options={[["", "Everyone"], ["false", "Subscribed"], ["true", "Opted out"]]} />
+        <Select
+          label="Consent"
+          value={optedOut}
+          onValue={setOptedOut}
+          options={[
+            ["", "Everyone"],
+            ["false", "Subscribed"],
+            ["true", "Opted out"],
+          ]}
+        />
         <button type="submit">Search</button>
       </form>
       <Loading loading={loading} error={error} />
       {data && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Phone</th>
-                <th>Tags</th>
-                <th>Consent</th>
-                {canEdit && <th>Actions</th>}
+        <>
+          <Table head={["Name", "Phone", "Tags", "Consent", canEdit && "Actions"]}>
+            {data.contacts.map((c: any) => (
+              <tr key={c.id}>
+                <td>{c.name || "—"}</td>
+                <td>{c.phone}</td>
+                <td>{c.tags.join(", ")}</td>
+                <td>{c.optedOut ? `Opted out ${when(c.optedOutAt)}${c.optOutSource ? ` (${c.optOutSource})` : ""}` : "Subscribed"}</td>
+                {canEdit && (
+                  <td>
+                    <Action label={`${c.optedOut ? "Opt in" : "Opt out"} ${c.phone}`} run={() => api("POST", `/api/contacts/${c.id}/${c.optedOut ? "opt-in" : "opt-out"}`).then(reload)}>
+                      {c.optedOut ? "Opt in" : "Opt out"}
+                    </Action>
+                    <Action kind="danger" label={`Delete ${c.phone}`} run={() => api("DELETE", "/api/contacts", { ids: [c.id] }).then(reload)}>
+                      Delete
+                    </Action>
+                  </td>
+                )}
               </tr>
-            </thead>
-            <tbody>
-              {data.contacts.map((c: any) => (
-                <tr key={c.id}>
-                  <td>{c.name || "—"}</td>
-                  <td>{c.phone}</td>
-                  <td>{c.tags.join(", ")}</td>
-                  <td>{c.optedOut ? `Opted out ${when(c.optedOutAt)}${c.optOutSource ? ` (${c.optOutSource})` : ""}` : "Subscribed"}</td>
-                  {canEdit && (
-                    <td>
-                      <Action label={`${c.optedOut ? "Opt in" : "Opt out"} ${c.phone}`} run={() => api("POST", `/api/contacts/${c.id}/${c.optedOut ? "opt-in" : "opt-out"}`).then(reload)}>
-                        {c.optedOut ? "Opt in" : "Opt out"}
-                      </Action>
-                      <Action kind="danger" label={`Delete ${c.phone}`} run={() => api("DELETE", "/api/contacts", { ids: [c.id] }).then(reload)}>
-                        Delete
-                      </Action>
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
           {data.contacts.length === 0 && <p>No contact matches.</p>}
           {data.nextCursor && (
             <button type="button" onClick={() => setCursor(data.nextCursor)}>
               Next page
             </button>
           )}
-        </div>
+        </>
       )}
       {canEdit && (
         <>
@@ -87,7 +85,18 @@ function People({ canEdit }: { canEdit: boolean }) {
             label="Add a contact"
             submit="Save contact"
             onSubmit={async () => {
-              const r = await api("POST", "/api/contacts", { contacts: [{ name, phone, tags: tags.split(",").map((t) => t.trim()).filter(Boolean) }] });
+              const r = await api("POST", "/api/contacts", {
+                contacts: [
+                  {
+                    name,
+                    phone,
+                    tags: tags
+                      .split(",")
+                      .map((t) => t.trim())
+                      .filter(Boolean),
+                  },
+                ],
+              });
               if (r.failed) throw new Error(r.results?.[0]?.error ?? "Not saved");
               setName("");
               setPhone("");
@@ -216,23 +225,14 @@ function ImportExport() {
           </p>
           <progress max={job.rows || 1} value={done} aria-label="Import progress" />
           {job.errors.length > 0 && (
-            <table>
-              <caption>Rows not imported</caption>
-              <thead>
-                <tr>
-                  <th>Row</th>
-                  <th>Error</th>
+            <Table caption="Rows not imported" head={["Row", "Error"]}>
+              {job.errors.map((e: any) => (
+                <tr key={e.row}>
+                  <td>{e.row}</td>
+                  <td>{e.error}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {job.errors.map((e: any) => (
-                  <tr key={e.row}>
-                    <td>{e.row}</td>
-                    <td>{e.error}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
           )}
         </div>
       )}
@@ -258,7 +258,10 @@ function ImportExport() {
 export default function Contacts() {
   const { path } = useLocation();
   const canEdit = allows(currentSession()?.role, "manager");
-  const tabs: [string, string][] = [["/contacts", "People"], ["/contacts/lists", "Lists"]];
+  const tabs: [string, string][] = [
+    ["/contacts", "People"],
+    ["/contacts/lists", "Lists"],
+  ];
   if (canEdit) tabs.push(["/contacts/import", "Import & export"]);
   const current = tabs.find(([h]) => h === path)?.[0] ?? "/contacts";
   return (

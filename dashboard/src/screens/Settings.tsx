@@ -3,7 +3,7 @@
 import { useCallback, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { allows, api, currentSession } from "../api";
-import { Action, ErrorNote, Field, Form, Loading, Notice, Page, Select, ShownOnce, Tabs, useEvery, useLoad, when } from "../ui";
+import { Action, ErrorNote, Field, Form, Loading, Notice, Page, Select, ShownOnce, Tabs, useEvery, useLoad, when, Table } from "../ui";
 
 type Limit = { used: number; limit: number | null; resetsAt?: string | null };
 
@@ -83,7 +83,11 @@ function Pairing({ device, onDone }: { device: any; onDone: () => void }) {
     <div class="card" aria-live="polite">
       <h3>Pair “{device.name}”</h3>
       <p>On the phone: WhatsApp → Settings → Linked devices → Link a device, then scan this code.</p>
-      {qr?.image ? <img class="qr" src={qr.image.startsWith("data:") ? qr.image : `data:image/png;base64,${qr.image}`} alt="WhatsApp pairing QR code" data-qr={qr.qr} /> : <p>Waiting for the QR code…</p>}
+      {qr?.image ? (
+        <img class="qr" src={qr.image.startsWith("data:") ? qr.image : `data:image/png;base64,${qr.image}`} alt="WhatsApp pairing QR code" data-qr={qr.qr} />
+      ) : (
+        <p>Waiting for the QR code…</p>
+      )}
       <ErrorNote error={error} />
       <Form label="Pair with a code" submit="Get a pairing code" onSubmit={async () => setCode((await api("POST", `/api/devices/${device.id}/pairing-code`, { phone })).code)}>
         <Field label="Or link by phone number" hint="With its country code, e.g. 923001234567" value={phone} onValue={setPhone} />
@@ -163,48 +167,35 @@ function Devices() {
     <>
       <Loading loading={loading} error={error} />
       {data && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Connection</th>
-                <th>Status</th>
-                <th>Number</th>
-                <th>Actions</th>
+        <>
+          <Table head={["Name", "Connection", "Status", "Number", "Actions"]}>
+            {data.devices.map((d: any) => (
+              <tr key={d.id}>
+                <td>{d.name}</td>
+                <td>{d.provider}</td>
+                <td data-testid="device-status">{d.status}</td>
+                <td>{d.phone ?? d.phoneNumberId ?? "—"}</td>
+                <td>
+                  {d.provider === "whatsapp_web" && d.status !== "connected" && (
+                    <button type="button" onClick={() => setPairing(d)}>
+                      Pair
+                    </button>
+                  )}
+                  {d.provider === "cloud_api" && (
+                    <button type="button" onClick={() => setCloud({ device: d })}>
+                      Webhook details
+                    </button>
+                  )}
+                  {d.provider === "whatsapp_web" && <Action run={() => api("POST", `/api/devices/${d.id}/restart`).then(reload)}>Restart</Action>}
+                  <Action kind="danger" label={`Remove ${d.name}`} run={() => api("DELETE", `/api/devices/${d.id}`).then(reload)}>
+                    Remove
+                  </Action>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {data.devices.map((d: any) => (
-                <tr key={d.id}>
-                  <td>{d.name}</td>
-                  <td>{d.provider}</td>
-                  <td data-testid="device-status">{d.status}</td>
-                  <td>{d.phone ?? d.phoneNumberId ?? "—"}</td>
-                  <td>
-                    {d.provider === "whatsapp_web" && d.status !== "connected" && (
-                      <button type="button" onClick={() => setPairing(d)}>
-                        Pair
-                      </button>
-                    )}
-                    {d.provider === "cloud_api" && (
-                      <button type="button" onClick={() => setCloud({ device: d })}>
-                        Webhook details
-                      </button>
-                    )}
-                    {d.provider === "whatsapp_web" && (
-                      <Action run={() => api("POST", `/api/devices/${d.id}/restart`).then(reload)}>Restart</Action>
-                    )}
-                    <Action kind="danger" label={`Remove ${d.name}`} run={() => api("DELETE", `/api/devices/${d.id}`).then(reload)}>
-                      Remove
-                    </Action>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
           {data.devices.length === 0 && <p>No device yet: add a sandbox device to try everything without WhatsApp.</p>}
-        </div>
+        </>
       )}
       {pairing && (
         <Pairing
@@ -252,45 +243,36 @@ function Keys() {
       </Form>
       <Loading loading={loading} error={error} />
       {data && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Prefix</th>
-                <th>Status</th>
-                <th>Per minute</th>
-                <th>Last used</th>
-                <th>Actions</th>
+        <>
+          <Table head={["Name", "Prefix", "Status", "Per minute", "Last used", "Actions"]}>
+            {data.keys.map((k: any) => (
+              <tr key={k.id}>
+                <td>{k.name}</td>
+                <td>
+                  <code>{k.prefix}…</code>
+                </td>
+                <td>{k.status}</td>
+                <td>{k.rateLimitPerMinute}</td>
+                <td>{when(k.lastUsedAt)}</td>
+                <td>
+                  {k.status !== "revoked" && (
+                    <Action
+                      label={`${k.status === "active" ? "Disable" : "Enable"} ${k.name}`}
+                      run={() => api("PATCH", `/api/keys/${k.id}`, { status: k.status === "active" ? "disabled" : "active" }).then(reload)}
+                    >
+                      {k.status === "active" ? "Disable" : "Enable"}
+                    </Action>
+                  )}
+                  {k.status !== "revoked" && (
+                    <Action kind="danger" label={`Revoke ${k.name}`} run={() => api("DELETE", `/api/keys/${k.id}`).then(reload)}>
+                      Revoke
+                    </Action>
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {data.keys.map((k: any) => (
-                <tr key={k.id}>
-                  <td>{k.name}</td>
-                  <td>
-                    <code>{k.prefix}…</code>
-                  </td>
-                  <td>{k.status}</td>
-                  <td>{k.rateLimitPerMinute}</td>
-                  <td>{when(k.lastUsedAt)}</td>
-                  <td>
-                    {k.status !== "revoked" && (
-                      <Action label={`${k.status === "active" ? "Disable" : "Enable"} ${k.name}`} run={() => api("PATCH", `/api/keys/${k.id}`, { status: k.status === "active" ? "disabled" : "active" }).then(reload)}>
-                        {k.status === "active" ? "Disable" : "Enable"}
-                      </Action>
-                    )}
-                    {k.status !== "revoked" && (
-                      <Action kind="danger" label={`Revoke ${k.name}`} run={() => api("DELETE", `/api/keys/${k.id}`).then(reload)}>
-                        Revoke
-                      </Action>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+            ))}
+          </Table>
+        </>
       )}
     </>
   );
@@ -310,40 +292,28 @@ function Deliveries() {
       </button>
       <Loading loading={loading} error={error} />
       {data && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>Event</th>
-                <th>Status</th>
-                <th>Attempts</th>
-                <th>Last answer</th>
-                <th>Created</th>
-                <th>Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.deliveries.map((d: any) => {
-                const last = d.attempts?.[d.attempts.length - 1];
-                return (
-                  <tr key={d.id}>
-                    <td>{d.event}</td>
-                    <td>{d.status}</td>
-                    <td>{d.attemptCount}</td>
-                    <td>{last ? (last.statusCode ?? last.error ?? "—") : "—"}</td>
-                    <td>{when(d.createdAt)}</td>
-                    <td>
-                      <Action label={`Redeliver ${d.event}`} run={() => api("POST", `/api/webhooks/deliveries/${d.id}/redeliver`).then(reload)}>
-                        Redeliver
-                      </Action>
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+        <>
+          <Table head={["Event", "Status", "Attempts", "Last answer", "Created", "Actions"]}>
+            {data.deliveries.map((d: any) => {
+              const last = d.attempts?.[d.attempts.length - 1];
+              return (
+                <tr key={d.id}>
+                  <td>{d.event}</td>
+                  <td>{d.status}</td>
+                  <td>{d.attemptCount}</td>
+                  <td>{last ? (last.statusCode ?? last.error ?? "—") : "—"}</td>
+                  <td>{when(d.createdAt)}</td>
+                  <td>
+                    <Action label={`Redeliver ${d.event}`} run={() => api("POST", `/api/webhooks/deliveries/${d.id}/redeliver`).then(reload)}>
+                      Redeliver
+                    </Action>
+                  </td>
+                </tr>
+              );
+            })}
+          </Table>
           {data.deliveries.length === 0 && <p>No delivery yet.</p>}
-        </div>
+        </>
       )}
     </>
   );
@@ -365,9 +335,26 @@ function Webhook() {
           <p>
             Sending to <code>{hook.url}</code> — events: {hook.events.join(", ")}. Secret <code>{hook.secretPrefix}…</code> since {when(hook.secretCreatedAt)}.
           </p>
-          <Action run={async () => { const r = await api("POST", "/api/settings/webhook/rotate-secret", {}); setSecret(r.secret); setData(r); }}>Rotate secret</Action>
-          <Action run={async () => { await api("POST", "/api/settings/webhook/test"); setNote("A webhook.test event is on its way: see the delivery log."); }}>Send a test event</Action>
-          <Action kind="danger" run={() => api("DELETE", "/api/settings/webhook").then(reload)}>Remove webhook</Action>
+          <Action
+            run={async () => {
+              const r = await api("POST", "/api/settings/webhook/rotate-secret", {});
+              setSecret(r.secret);
+              setData(r);
+            }}
+          >
+            Rotate secret
+          </Action>
+          <Action
+            run={async () => {
+              await api("POST", "/api/settings/webhook/test");
+              setNote("A webhook.test event is on its way: see the delivery log.");
+            }}
+          >
+            Send a test event
+          </Action>
+          <Action kind="danger" run={() => api("DELETE", "/api/settings/webhook").then(reload)}>
+            Remove webhook
+          </Action>
           {note && <p role="status">{note}</p>}
         </div>
       )}
@@ -431,60 +418,56 @@ function Team() {
       <Loading loading={loading} error={error} />
       <ErrorNote error={roleError} />
       {data && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>Member</th>
-                <th>Role</th>
-                <th>Status</th>
-                <th>Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.members.map((m: any) => (
-                <tr key={m.id}>
-                  <td>
-                    {m.name ? `${m.name} ` : ""}
-                    {m.email}
-                  </td>
-                  <td>
-                    <label>
-                      <span class="sr-only">Role of {m.email}</span>
-                      <select
-                        value={m.role}
-                        disabled={m.id === me?.user.id}
-                        onChange={(e) =>
-                          api("PATCH", `/api/team/${m.id}`, { role: (e.target as HTMLSelectElement).value }).then(
-                            () => (setRoleError(null), reload()),
-                            (err) => (setRoleError(err), reload()),
-                          )
-                        }
-                      >
-                        {ROLES.map(([v]) => (
-                          <option key={v} value={v}>
-                            {v}
-                          </option>
-                        ))}
-                      </select>
-                    </label>
-                  </td>
-                  <td>{m.status}</td>
-                  <td>
-                    <Action label={`Password reset link for ${m.email}`} run={async () => { const r = await api("POST", `/api/team/${m.id}/password-reset`); setLink({ label: `Password reset link for ${m.email}`, value: r.url ?? r.token }); }}>
-                      Reset link
+        <>
+          <Table head={["Member", "Role", "Status", "Actions"]}>
+            {data.members.map((m: any) => (
+              <tr key={m.id}>
+                <td>
+                  {m.name ? `${m.name} ` : ""}
+                  {m.email}
+                </td>
+                <td>
+                  <label>
+                    <span class="sr-only">Role of {m.email}</span>
+                    <select
+                      value={m.role}
+                      disabled={m.id === me?.user.id}
+                      onChange={(e) =>
+                        api("PATCH", `/api/team/${m.id}`, { role: (e.target as HTMLSelectElement).value }).then(
+                          () => (setRoleError(null), reload()),
+                          (err) => (setRoleError(err), reload()),
+                        )
+                      }
+                    >
+                      {ROLES.map(([v]) => (
+                        <option key={v} value={v}>
+                          {v}
+                        </option>
+                      ))}
+                    </select>
+                  </label>
+                </td>
+                <td>{m.status}</td>
+                <td>
+                  <Action
+                    label={`Password reset link for ${m.email}`}
+                    run={async () => {
+                      const r = await api("POST", `/api/team/${m.id}/password-reset`);
+                      setLink({ label: `Password reset link for ${m.email}`, value: r.url ?? r.token });
+                    }}
+                  >
+                    Reset link
+                  </Action>
+                  {m.id !== me?.user.id && (
+                    <Action kind="danger" label={`Remove ${m.email}`} run={() => api("DELETE", `/api/team/${m.id}`).then(reload)}>
+                      Remove
                     </Action>
-                    {m.id !== me?.user.id && (
-                      <Action kind="danger" label={`Remove ${m.email}`} run={() => api("DELETE", `/api/team/${m.id}`).then(reload)}>
-                        Remove
-                      </Action>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </Table>
+        </>
       )}
     </>
   );
@@ -492,7 +475,7 @@ function Team() {
 
 // ---- The screen ----------------------------------------------------------------------
 
-const SECTIONS: [string, string, (() => preact.JSX.Element), "manager" | "admin"][] = [
+const SECTIONS: [string, string, () => preact.JSX.Element, "manager" | "admin"][] = [
   ["/settings/devices", "Devices", Devices, "admin"],
   ["/settings/keys", "API keys", Keys, "admin"],
   ["/settings/webhook", "Webhook", Webhook, "admin"],
@@ -505,7 +488,12 @@ export default function Settings() {
   const role = currentSession()?.role;
   const mine = SECTIONS.filter((s) => allows(role, s[3]));
   const current = mine.find((s) => s[0] === path) ?? mine[0];
-  if (!current) return <Page title="Settings"><p>Nothing to set for your role.</p></Page>;
+  if (!current)
+    return (
+      <Page title="Settings">
+        <p>Nothing to set for your role.</p>
+      </Page>
+    );
   const [href, label, Section] = current;
   return (
     <Page title={`Settings · ${label}`}>
