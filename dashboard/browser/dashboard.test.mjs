@@ -112,7 +112,18 @@ describe("dashboard", () => {
     await page.getByRole("link", { name: "Lists" }).click();
     await check(page, "contacts-lists");
     await page.getByRole("link", { name: "Import & export" }).click();
+    const csv = "name,phone,tags\nAli,+923001111111,vip\nSara,+923002222222,vip|new\nNobody,not a phone,\n";
+    await page.getByLabel("CSV file").setInputFiles({ name: "contacts.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    await page.getByRole("button", { name: "Import", exact: true }).click();
+    await page.getByText(/^Import completed: 3 of 3 rows — 2 created/).waitFor({ timeout: 30000 });
+    const rowError = page.getByRole("table", { name: "Rows not imported" }).getByRole("row").nth(1);
+    assert.equal(await rowError.getByRole("cell").first().textContent(), "4");
     await check(page, "contacts-import");
+    await page.getByRole("link", { name: "People" }).click();
+    await page.getByLabel("Tag", { exact: true }).fill("vip");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByRole("cell", { name: "923002222222", exact: true }).waitFor();
+    assert.equal(await page.getByRole("cell", { name: "Subscribed" }).count(), 2);
     await page.goto(stack.base + "/auto-reply");
     await page.getByRole("heading", { name: "Auto-Reply · Rules" }).waitFor();
     await page.getByLabel("Keyword").fill("price");
