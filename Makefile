@@ -8,12 +8,12 @@ include infra/local/local.mk
 
 LOCAL_PREFIX ?= wati-local
 
-.PHONY: help dev test fuzz lint admin bench bench-cost bench-rules bench-webhooks bench-pacing bench-import
+.PHONY: help dev test fuzz lint admin bench bench-cost bench-rules bench-webhooks bench-pacing bench-import dashboard test-dashboard bench-dashboard deploy-dashboard
 
 help: ## this list
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-dev: ## fresh machine -> DynamoDB Local + moto + dev server on 127.0.0.1:3000 (Ctrl-C stops the server)
+dev: dashboard ## fresh machine -> DynamoDB Local + moto + dev server and dashboard on 127.0.0.1:3000 (Ctrl-C stops the server)
 	infra/local/stack-up.sh
 	cargo build --locked -p wati-infra --bin dev-server
 	set -a; source .local/run/stack.env; set +a; exec target/debug/dev-server
@@ -26,6 +26,23 @@ test: ## every test: template checks, fmt, clippy, unit and end-to-end tests on 
 	infra/local/with-test-stack.sh cargo test --locked --workspace 2>&1 | infra/local/test-summary.sh
 	cargo build --locked -q -p wati-infra --bin dev-server
 	infra/local/with-test-stack.sh infra/local/fuzz.sh
+	$(MAKE) test-dashboard
+
+dashboard: ## build the dashboard (npm ci with the pinned lockfile, type check, vite build) into dashboard/dist
+	infra/local/install.sh dashboard
+	npm --prefix dashboard run build
+
+test-dashboard: dashboard ## the dashboard in headless Chromium against a stack of its own (screenshots in target/screenshots/)
+	npm --prefix dashboard run format:check
+	infra/local/install.sh browser
+	cargo build --locked -q -p wati-tests --bin browser-stack
+	infra/local/with-test-stack.sh npm --prefix dashboard run test:browser
+
+bench-dashboard: dashboard ## compressed JS of each screen's first load, gzip and brotli (budget: the inbox <= 250 KB)
+	node dashboard/scripts/bench.mjs
+
+deploy-dashboard: dashboard ## upload dashboard/dist to the stack's bucket and invalidate CloudFront (STACK=name, default from samconfig.toml)
+	infra/deploy-dashboard.sh $(STACK)
 
 fuzz: ## schemathesis against the dev server's OpenAPI document (part of make test; FUZZ_EXAMPLES=10 FUZZ_SEED=1)
 	cargo build --locked -q -p wati-infra --bin dev-server

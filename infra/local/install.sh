@@ -4,6 +4,8 @@
 #   install.sh stack    -> DynamoDB Local + moto
 #   install.sh sam      -> SAM CLI + cfn-lint (template validation)
 #   install.sh verifiers -> Python `standardwebhooks` (tests verify webhook signatures with it)
+#   install.sh dashboard -> the dashboard's npm packages (npm ci: exactly dashboard/package-lock.json)
+#   install.sh browser  -> Debian's `chromium` for the dashboard's browser tests (apt, as root)
 # Idempotent: a component whose stamp file holds the pinned version is skipped.
 set -euo pipefail
 
@@ -115,6 +117,32 @@ install_fuzzer() {
   stamp_set fuzz "$SCHEMATHESIS_VERSION"
 }
 
+install_dashboard() {
+  local dir="$REPO_ROOT/dashboard" want
+  need npm "install Node.js 20.19+ with npm"
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  if stamp_ok dashboard "$want" && [ -x "$dir/node_modules/.bin/vite" ]; then
+    log "dashboard npm packages already installed"
+    return
+  fi
+  log "installing the dashboard's npm packages (npm ci) ..."
+  npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >&2
+  stamp_set dashboard "$want"
+}
+
+# The browser tests drive Debian's Chromium over CDP: nothing downloads a browser of its own.
+install_browser() {
+  if [ -x /usr/bin/chromium ]; then
+    log "chromium already installed ($(/usr/bin/chromium --version 2>/dev/null | head -1))"
+    return
+  fi
+  [ "$(id -u)" = 0 ] || die "Chromium is missing: run 'apt-get install chromium' as root (the browser tests need /usr/bin/chromium)"
+  log "installing Debian's chromium with apt ..."
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >&2
+  [ -x /usr/bin/chromium ] || die "chromium missing after apt-get install"
+}
+
 components=("$@")
 [ ${#components[@]} -gt 0 ] || components=(stack sam)
 for c in "${components[@]}"; do
@@ -125,8 +153,10 @@ for c in "${components[@]}"; do
     sam) install_sam ;;
     verifiers) install_verifiers ;;
     fuzz) install_fuzzer ;;
+    dashboard) install_dashboard ;;
+    browser) install_browser ;;
     all) install_dynamodb; install_moto; install_sam; install_verifiers; install_fuzzer ;;
-    *) die "unknown component '$c' (use: stack | sam | verifiers | fuzz | dynamodb | moto | all)" ;;
+    *) die "unknown component '$c' (use: stack | sam | verifiers | fuzz | dashboard | browser | dynamodb | moto | all)" ;;
   esac
 done
 log "done"

@@ -34,6 +34,8 @@ pub struct DevServer {
     pub functions: Functions,
     pub aws: AwsClients,
     routes: Arc<RouteTable>,
+    /// The dashboard's built files, served at `/` (see [`crate::assets`]).
+    assets: Option<Arc<std::path::PathBuf>>,
 }
 
 impl DevServer {
@@ -50,7 +52,14 @@ impl DevServer {
             functions,
             aws,
             routes,
+            assets: None,
         }
+    }
+
+    /// Serves the dashboard's built files from `dir` for GETs no API route takes.
+    pub fn with_assets(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.assets = Some(Arc::new(dir.into()));
+        self
     }
 
     /// The environment of every function in the template, merged: the dev server runs them
@@ -158,13 +167,15 @@ impl DevServer {
 
 async fn dispatch(State(server): State<DevServer>, req: Request) -> Response {
     let path = req.uri().path().to_string();
-    match server.router_for(req.method().as_str(), &path) {
-        // API Gateway's own answer for a request no route matches.
-        None => (
-            StatusCode::NOT_FOUND,
-            Json(serde_json::json!({"message": "Not Found"})),
-        )
-            .into_response(),
+    let method = req.method().as_str();
+    match server.router_for(method, &path) {
+        None => {
+            let file = match (&server.assets, method) {
+                (Some(root), "GET" | "HEAD") => crate::assets::serve(root, &path).await,
+                _ => None,
+            };
+            file.unwrap_or_else(not_found)
+        }
         Some(Err(e)) => {
             tracing::error!(error = %e, "misconfigured route");
             (
@@ -178,6 +189,15 @@ async fn dispatch(State(server): State<DevServer>, req: Request) -> Response {
             Err(never) => match never {},
         },
     }
+}
+
+/// API Gateway's own answer for a request no route matches.
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(serde_json::json!({"message": "Not Found"})),
+    )
+        .into_response()
 }
 
 /// Receives one batch, hands it to the worker, and deletes what succeeded. Failed messages

@@ -4,9 +4,11 @@
 //! - [`routing`] picks the function for a request the way API Gateway does;
 //! - [`devserver`] serves every function's Router under the template's paths, polls the
 //!   template's queues into the worker handlers and ticks its schedules;
+//! - [`assets`] serves the dashboard's built files at `/` (what CloudFront does in AWS);
 //! - [`functions`] maps each template function (by `CodeUri`) to its Rust implementation.
 
 pub mod admin_cli;
+pub mod assets;
 pub mod bootstrap;
 pub mod devserver;
 pub mod functions;

@@ -387,3 +387,112 @@ async fn the_openapi_document_states_both_credentials_and_each_role() {
         json!([{"platformAdmin": []}, {"userJwt": []}])
     );
 }
+
+/// `POST path` with a JSON body and extra headers, without credentials.
+async fn post_with(api: &Api, path: &str, body: Value, headers: &[(&str, &str)]) -> Reply {
+    let mut req = api
+        .builder(Method::POST, path)
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    api.send(req).await
+}
+
+/// The `wati_refresh` cookie a reply sets: its value and its whole `Set-Cookie` line.
+fn refresh_cookie(reply: &Reply) -> (String, String) {
+    let line = reply
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("wati_refresh="))
+        .unwrap_or_else(|| panic!("no refresh cookie in {:?}", reply.headers))
+        .to_string();
+    let value = line["wati_refresh=".len()..]
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    (value, line)
+}
+
+#[tokio::test]
+async fn the_dashboard_keeps_the_refresh_token_in_an_http_only_cookie() {
+    let (app, t) = TestApp::with_tenant("pro").await;
+    joined(&app, &t, "sara@acme.example", "manager").await;
+    let anon = app.anonymous();
+    let creds = json!({"email": "sara@acme.example", "password": PASSWORD});
+
+    // An API client gets the token in the body, and the cookie as well.
+    let plain = post_with(&anon, "/api/auth/login", creds.clone(), &[]).await;
+    let (plain_cookie, _) = refresh_cookie(&plain);
+    assert_eq!(plain.clone().ok()["refreshToken"].str(), plain_cookie);
+
+    // The dashboard asks for the cookie alone: no script ever sees the refresh token.
+    let signed = post_with(
+        &anon,
+        "/api/auth/login",
+        creds.clone(),
+        &[("x-refresh-cookie", "only")],
+    )
+    .await;
+    let (cookie, line) = refresh_cookie(&signed);
+    assert!(line.contains("; Path=/api/auth; Max-Age=2592000; HttpOnly; SameSite=Strict"));
+    assert!(!line.contains("Secure"), "plain HTTP here: {line}");
+    let body = signed.ok();
+    assert_eq!(body.get("refreshToken"), None);
+    assert_eq!(body["role"], "manager");
+
+    // A reload: the cookie alone gives new tokens (and a new cookie, the old one used up).
+    let jar = format!("other=1; wati_refresh={cookie}");
+    let refreshed = post_with(&anon, "/api/auth/refresh", json!({}), &[("cookie", &jar)]).await;
+    let (next, _) = refresh_cookie(&refreshed);
+    assert_ne!(next, cookie);
+    let body = refreshed.ok();
+    assert_eq!(
+        body.get("refreshToken"),
+        None,
+        "a cookie session stays in the cookie"
+    );
+    app.with_key(body["token"].str())
+        .get_ok("/api/contacts")
+        .await;
+    post_with(&anon, "/api/auth/refresh", json!({}), &[("cookie", &jar)])
+        .await
+        .expect_error(
+            StatusCode::UNAUTHORIZED,
+            "Refresh token was already used: the session has been ended, sign in again",
+        );
+    // Neither a body token nor a cookie.
+    post_with(&anon, "/api/auth/refresh", json!({}), &[])
+        .await
+        .expect_error(StatusCode::BAD_REQUEST, "\"refreshToken\" is required");
+
+    // Behind HTTPS (CloudFront → API Gateway) the cookie is Secure; signing out clears it.
+    let secure = post_with(
+        &anon,
+        "/api/auth/login",
+        creds,
+        &[("x-refresh-cookie", "only"), ("x-forwarded-proto", "https")],
+    )
+    .await;
+    let (_, line) = refresh_cookie(&secure);
+    assert!(line.ends_with("; SameSite=Strict; Secure"), "{line}");
+    let token = secure.ok()["token"].string();
+    let me = app.with_key(&token);
+    let out = me
+        .send(
+            me.builder(Method::POST, "/api/auth/logout")
+                .header("x-forwarded-proto", "https"),
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    let (cleared, line) = refresh_cookie(&out);
+    assert_eq!(cleared, "");
+    assert!(
+        line.contains("Max-Age=0") && line.contains("Secure"),
+        "{line}"
+    );
+}

@@ -22,6 +22,8 @@ pub struct TestOptions {
     pub template: PathBuf,
     pub visibility_timeout: Option<i32>,
     pub extra_functions: Option<ExtraFunctions>,
+    /// The dashboard's built files, served at `/` as `make dev` does (browser tests).
+    pub assets: Option<PathBuf>,
 }
 
 impl Default for TestOptions {
@@ -32,6 +34,7 @@ impl Default for TestOptions {
             template: template_path(),
             visibility_timeout: None,
             extra_functions: None,
+            assets: None,
         }
     }
 }
@@ -615,6 +618,7 @@ impl TestApp {
             local.overrides.insert(k, v);
         }
         let extra = opts.extra_functions;
+        let assets = opts.assets;
         let started = start_with(local, local_aws().await, move |state| {
             let mut f = registry(state);
             if let Some(extra) = extra {
@@ -626,13 +630,17 @@ impl TestApp {
         .unwrap_or_else(|e| {
             panic!("local stack not reachable ({e}): run the tests with `make test`")
         });
-        let served = serve(started.server.app()).await;
+        let server = match assets {
+            Some(dir) => started.server.with_assets(dir),
+            None => started.server,
+        };
+        let served = serve(server.app()).await;
         TestApp {
             base: served.base.clone(),
             http: Client::new(),
             admin_key,
             state: started.state,
-            server: started.server,
+            server,
             clock: opts.clock,
             _served: served,
         }

@@ -1,14 +1,23 @@
 //! Sign-in (`/api/auth/*`): accepting an invitation, e-mail and password, refreshing,
 //! switching tenant, signing out, the signed-in user, passwords. The first four need no
 //! credential; the rest a JWT from them (`SignedIn`). See `docs/roles.md`.
+//!
+//! Every route that answers tokens also sets the refresh token as an httpOnly,
+//! SameSite=Strict cookie (the dashboard's way: no script sees it); `logout` clears it and
+//! `refresh` reads it when the body names no token.
 
-use axum::http::StatusCode;
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wati_shared::domain::roles::Role;
+use wati_shared::domain::sessions::{
+    cleared_refresh_cookie, cookie_value, refresh_cookie, REFRESH_COOKIE,
+};
 use wati_shared::http::auth::SignedIn as Session;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::{required, Access, ApiJson};
@@ -29,6 +38,55 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 wati_shared::http_function!(Access::Open);
 
+/// Whether the request reached API Gateway over HTTPS (then the cookie is `Secure`).
+fn over_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+/// The refresh cookie the request came with, if any.
+fn cookie_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|h| cookie_value(h, REFRESH_COOKIE))
+}
+
+/// A browser session (the cookie, or the dashboard's `X-Refresh-Cookie: only`) gets the
+/// refresh token in the cookie alone; an API client also in the body.
+fn cookie_only(headers: &HeaderMap) -> bool {
+    cookie_token(headers).is_some()
+        || headers
+            .get("x-refresh-cookie")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"only"))
+}
+
+fn set_cookie(mut res: Response, cookie: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(cookie) {
+        res.headers_mut().append(SET_COOKIE, v);
+    }
+    res
+}
+
+/// The answer of a route that signs in: the tokens, and the refresh cookie.
+fn signed_in(headers: &HeaderMap, mut signed: SignedIn) -> Response {
+    let cookie = signed
+        .refresh_token
+        .as_deref()
+        .map(|t| refresh_cookie(t, over_https(headers)));
+    if cookie_only(headers) {
+        signed.refresh_token = None;
+    }
+    let res = Json(signed).into_response();
+    match cookie {
+        Some(c) => set_cookie(res, &c),
+        None => res,
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AcceptInvitationRequest {
@@ -41,19 +99,20 @@ pub struct AcceptInvitationRequest {
 /// Accept an invitation and sign in to its tenant.
 #[utoipa::path(post, path = "/api/auth/accept-invitation", tag = "auth",
     request_body = AcceptInvitationRequest,
-    responses((status = 200, body = SignedIn), (status = 400, body = ErrorBody),
+    responses((status = 200, body = SignedIn, headers(("Set-Cookie" = String, description = "The refresh token as wati_refresh (HttpOnly; SameSite=Strict; Path=/api/auth)"))),
+        (status = 400, body = ErrorBody),
         (status = 401, description = "Invalid or expired invitation", body = ErrorBody)))]
 async fn accept_invitation(
     axum::extract::State(state): axum::extract::State<AppState>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<AcceptInvitationRequest>,
-) -> ApiResult<Json<SignedIn>> {
+) -> ApiResult<Response> {
     let token = required("token", &req.token)?;
     let password = required("password", &req.password)?;
     let name = wati_shared::domain::validate::optional_name("name", req.name.as_deref(), 100)
         .map_err(wati_shared::http::ApiError::bad_request)?;
-    Ok(Json(
-        flows::accept_invitation(&state, token, password, name).await?,
-    ))
+    let signed = flows::accept_invitation(&state, token, password, name).await?;
+    Ok(signed_in(&headers, signed))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -68,36 +127,47 @@ pub struct LoginRequest {
 /// Sign in with e-mail and password. 10 failures for one e-mail within 15 minutes: 429.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth",
     request_body = LoginRequest,
-    responses((status = 200, body = SignedIn), (status = 400, body = ErrorBody),
+    responses((status = 200, body = SignedIn, headers(("Set-Cookie" = String, description = "The refresh token as wati_refresh (HttpOnly; SameSite=Strict; Path=/api/auth)"))),
+        (status = 400, body = ErrorBody),
         (status = 401, description = "Invalid e-mail or password", body = ErrorBody),
         (status = 429, description = "Too many failures: see Retry-After", body = ErrorBody)))]
 async fn login(
     axum::extract::State(state): axum::extract::State<AppState>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
-) -> ApiResult<Json<SignedIn>> {
+) -> ApiResult<Response> {
     let email = required("email", &req.email)?;
     let password = required("password", &req.password)?;
     let tenant = req.tenant_id.as_deref();
-    Ok(Json(flows::login(&state, email, password, tenant).await?))
+    let signed = flows::login(&state, email, password, tenant).await?;
+    Ok(signed_in(&headers, signed))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RefreshRequest {
+    /// Left out by a browser: the `wati_refresh` cookie is used then.
     pub refresh_token: Option<String>,
 }
 
 /// New tokens for a refresh token (which is then used up; using it again ends the session).
+/// The token comes from the body or else from the `wati_refresh` cookie.
 #[utoipa::path(post, path = "/api/auth/refresh", tag = "auth",
     request_body = RefreshRequest,
-    responses((status = 200, body = SignedIn), (status = 400, body = ErrorBody),
+    responses((status = 200, body = SignedIn, headers(("Set-Cookie" = String, description = "The refresh token as wati_refresh (HttpOnly; SameSite=Strict; Path=/api/auth)"))),
+        (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody)))]
 async fn refresh(
     axum::extract::State(state): axum::extract::State<AppState>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<RefreshRequest>,
-) -> ApiResult<Json<SignedIn>> {
-    let token = required("refreshToken", &req.refresh_token)?;
-    Ok(Json(flows::refresh(&state, token).await?))
+) -> ApiResult<Response> {
+    let given = req
+        .refresh_token
+        .or_else(|| cookie_token(&headers).map(str::to_string));
+    let token = required("refreshToken", &given)?;
+    let signed = flows::refresh(&state, token).await?;
+    Ok(signed_in(&headers, signed))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -110,24 +180,29 @@ pub struct ResetPasswordRequest {
 /// Set a new password with an admin-issued reset link; every session of the user ends.
 #[utoipa::path(post, path = "/api/auth/reset-password", tag = "auth",
     request_body = ResetPasswordRequest,
-    responses((status = 200, body = SignedIn), (status = 400, body = ErrorBody),
+    responses((status = 200, body = SignedIn, headers(("Set-Cookie" = String, description = "The refresh token as wati_refresh (HttpOnly; SameSite=Strict; Path=/api/auth)"))),
+        (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody)))]
 async fn reset_password(
     axum::extract::State(state): axum::extract::State<AppState>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<ResetPasswordRequest>,
-) -> ApiResult<Json<SignedIn>> {
+) -> ApiResult<Response> {
     let token = required("token", &req.token)?;
     let password = required("password", &req.password)?;
-    Ok(Json(flows::reset_password(&state, token, password).await?))
+    let signed = flows::reset_password(&state, token, password).await?;
+    Ok(signed_in(&headers, signed))
 }
 
-/// End this session (its access and refresh tokens stop working).
+/// End this session (its access and refresh tokens stop working; the cookie is cleared).
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
     security(("userJwt" = [])),
-    responses((status = 204), (status = 401, body = ErrorBody)))]
-async fn logout(Session { state, claims, .. }: Session) -> ApiResult<StatusCode> {
+    responses((status = 204, headers(("Set-Cookie" = String, description = "Clears the refresh cookie"))),
+        (status = 401, body = ErrorBody)))]
+async fn logout(Session { state, claims, .. }: Session, headers: HeaderMap) -> ApiResult<Response> {
     flows::logout(&state, &claims).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let cleared = cleared_refresh_cookie(over_https(&headers));
+    Ok(set_cookie(StatusCode::NO_CONTENT.into_response(), &cleared))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -140,14 +215,17 @@ pub struct SwitchRequest {
 #[utoipa::path(post, path = "/api/auth/switch", tag = "auth",
     security(("userJwt" = [])),
     request_body = SwitchRequest,
-    responses((status = 200, body = SignedIn), (status = 400, body = ErrorBody),
+    responses((status = 200, body = SignedIn, headers(("Set-Cookie" = String, description = "The refresh token as wati_refresh (HttpOnly; SameSite=Strict; Path=/api/auth)"))),
+        (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody)))]
 async fn switch(
     Session { state, claims, .. }: Session,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<SwitchRequest>,
-) -> ApiResult<Json<SignedIn>> {
+) -> ApiResult<Response> {
     let tenant = required("tenantId", &req.tenant_id)?;
-    Ok(Json(flows::switch(&state, &claims, tenant).await?))
+    let signed = flows::switch(&state, &claims, tenant).await?;
+    Ok(signed_in(&headers, signed))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -44,17 +44,21 @@ async fn run() -> Result<(), String> {
         .parse()
         .map_err(|e| format!("HOST/PORT: {e}"))?;
     let workers = local.server.spawn_workers();
+    // The dashboard at `/` on the same origin as the API (CloudFront's job in AWS).
+    let assets = env("DASHBOARD_DIST", "dashboard/dist");
+    let server = local.server.with_assets(&assets);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("binding {addr}: {e}"))?;
     tracing::info!(
         %addr,
         table = %local.state.config.table_name,
-        routes = local.server.template.routes().len(),
+        routes = server.template.routes().len(),
         workers = workers.len(),
+        dashboard = %format!("http://{addr}/"),
         "dev server listening"
     );
-    axum::serve(listener, local.server.app())
+    axum::serve(listener, server.app())
         .with_graceful_shutdown(shutdown())
         .await
         .map_err(|e| e.to_string())?;

@@ -148,6 +148,37 @@ pub fn token_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// The cookie that carries the refresh token to a browser: httpOnly (out of any script's
+/// reach), SameSite=Strict, and sent only to the sign-in routes.
+pub const REFRESH_COOKIE: &str = "wati_refresh";
+const REFRESH_COOKIE_PATH: &str = "/api/auth";
+
+/// `Set-Cookie` for a refresh token; `secure` when the request came over HTTPS (a browser
+/// drops a `Secure` cookie sent over plain HTTP to a non-loopback host).
+pub fn refresh_cookie(token: &str, secure: bool) -> String {
+    cookie_attrs(token, SESSION_TTL.num_seconds(), secure)
+}
+
+/// `Set-Cookie` that removes the refresh cookie (signing out).
+pub fn cleared_refresh_cookie(secure: bool) -> String {
+    cookie_attrs("", 0, secure)
+}
+
+fn cookie_attrs(value: &str, max_age: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{REFRESH_COOKIE}={value}; Path={REFRESH_COOKIE_PATH}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}")
+}
+
+/// The value of cookie `name` in a `Cookie` header (`a=1; b=2`), if set and not empty.
+pub fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
 /// The lock-out: failures counted in a window that starts with the first of them. `Some`
 /// with the seconds to wait when sign-in is refused.
 pub fn locked_for(failures: u32, window_start: DateTime<Utc>, now: DateTime<Utc>) -> Option<u64> {
@@ -193,6 +224,21 @@ mod tests {
         assert_eq!(locked_for(9, start, start), None);
         assert_eq!(locked_for(10, start, start), Some(900));
         assert_eq!(locked_for(10, start, start + FAILURE_WINDOW), None);
+    }
+
+    #[test]
+    fn refresh_cookie_is_http_only_strict_and_read_back() {
+        let set = refresh_cookie("sid.secret", true);
+        assert!(set.starts_with("wati_refresh=sid.secret; Path=/api/auth; Max-Age=2592000;"));
+        assert!(set.contains("; HttpOnly; SameSite=Strict; Secure"));
+        assert!(!refresh_cookie("t", false).contains("Secure"));
+        assert!(
+            cleared_refresh_cookie(false).starts_with("wati_refresh=; Path=/api/auth; Max-Age=0;")
+        );
+        let header = "a=1; wati_refresh=sid.secret ; b=";
+        assert_eq!(cookie_value(header, REFRESH_COOKIE), Some("sid.secret"));
+        assert_eq!(cookie_value(header, "b"), None);
+        assert_eq!(cookie_value("wati_refresh_x=1", REFRESH_COOKIE), None);
     }
 
     #[test]

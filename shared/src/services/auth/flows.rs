@@ -99,7 +99,7 @@ async fn tokens(
     let token = sessions::sign(&key, &claims).map_err(AuthError::Internal)?;
     Ok(SignedIn {
         token,
-        refresh_token: format!("{}.{refresh_secret}", session.id),
+        refresh_token: Some(format!("{}.{refresh_secret}", session.id)),
         expires_at,
         user: UserView {
             id: user.id.clone(),

@@ -76,7 +76,11 @@ pub struct SignedIn {
     /// The access token (a JWT, 15 minutes): `Authorization: Bearer <token>`.
     pub token: String,
     /// Opaque; exchange it at `POST /api/auth/refresh` (once: each use gives a new one).
-    pub refresh_token: String,
+    /// Also set as the httpOnly `wati_refresh` cookie; left out of the body when the request
+    /// came with that cookie or with `X-Refresh-Cookie: only` (the dashboard), so a script
+    /// never sees it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     #[serde(with = "crate::domain::time::secs")]
     pub expires_at: DateTime<Utc>,
     pub user: UserView,

@@ -1,0 +1,228 @@
+// The dashboard in a real headless Chromium against the local stack (make test-dashboard).
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { call, check, signIn, startBrowser, startStack, tenantWithTeam } from "./harness.mjs";
+
+let stack, browser, shop;
+
+before(async () => {
+  stack = await startStack();
+  browser = await startBrowser();
+  shop = await tenantWithTeam(stack);
+});
+
+after(async () => {
+  await browser?.close();
+  stack?.stop();
+});
+
+describe("dashboard", () => {
+  test("an admin signs in, adds a sandbox device and creates an API key shown once", async () => {
+    const page = await signIn(browser, stack, shop.users.admin);
+    await page.getByRole("link", { name: "Settings" }).click();
+    await page.getByRole("link", { name: "Devices" }).click();
+    await check(page, "settings-devices-empty");
+    await page.getByLabel("Device name").fill("Try it");
+    await page.getByRole("button", { name: "Add device" }).click();
+    await page.getByRole("cell", { name: "Try it", exact: true }).waitFor();
+    assert.equal(await page.getByTestId("device-status").first().textContent(), "connected");
+    await check(page, "settings-devices");
+
+    await page.getByRole("link", { name: "API keys" }).click();
+    await page.getByLabel("Key name").fill("Zapier");
+    await page.getByRole("button", { name: "Create key" }).click();
+    const key = await page.getByTestId("shown-once").textContent();
+    assert.match(key, /^wati_[A-Za-z0-9]{40}$/);
+    // The key works, and the list shows only its prefix.
+    const keys = await call(stack, "GET", "/api/keys", key);
+    assert.ok(keys.keys.some((k) => k.name === "Zapier"));
+    await page.getByRole("cell", { name: "Zapier", exact: true }).waitFor();
+    await check(page, "settings-keys");
+    // Shown once: after a reload it is gone.
+    await page.reload();
+    await page.getByRole("cell", { name: "Zapier", exact: true }).waitFor();
+    assert.equal(await page.getByTestId("shown-once").count(), 0);
+
+    // API errors are shown as the API words them.
+    await page.getByLabel("Key name").fill("x".repeat(300));
+    await page.getByRole("button", { name: "Create key" }).click();
+    const error = await page.getByRole("alert").textContent();
+    assert.ok(error && error.length > 5 && !/^\d{3}/.test(error), error);
+
+    for (const tab of ["Webhook", "Team", "Usage"]) {
+      await page.getByRole("link", { name: tab, exact: true }).click();
+      await page.getByRole("heading", { name: `Settings · ${tab}` }).waitFor();
+      await check(page, `settings-${tab.toLowerCase()}`);
+    }
+    await page.context().close();
+  });
+
+  test("an admin pairs a WhatsApp Web device through the gateway's live QR code", async () => {
+    const page = await signIn(browser, stack, shop.users.admin);
+    await page.goto(stack.base + "/settings/devices");
+    await page.getByLabel("Connection").selectOption("whatsapp_web");
+    await page.getByLabel("Device name").fill("Shop phone");
+    await page.getByRole("button", { name: "Add device" }).click();
+    const qr = page.getByRole("img", { name: "WhatsApp pairing QR code" });
+    await qr.waitFor();
+    assert.ok((await qr.getAttribute("data-qr")).startsWith("2@"));
+    await check(page, "settings-devices-pairing");
+    // The phone scans the code: the gateway reports the session working.
+    const scanned = await fetch(stack.control + "/scan", { method: "POST" }).then((r) => r.json());
+    assert.equal(scanned.webhookStatus, 200);
+    const row = page.getByRole("row", { name: /Shop phone/ });
+    await row.getByText("connected").waitFor({ timeout: 15000 });
+    await row.getByText(stack.pairedPhone).waitFor();
+    assert.equal(await qr.count(), 0);
+    await page.context().close();
+  });
+
+  test("a manager creates a campaign and watches it complete", async () => {
+    const page = await signIn(browser, stack, shop.users.manager);
+    // Managers see no admin settings.
+    await page.getByRole("link", { name: "Settings" }).click();
+    assert.equal(await page.getByRole("link", { name: "API keys" }).count(), 0);
+    await page.getByRole("link", { name: "Campaigns" }).click();
+    await check(page, "campaigns-empty");
+    await page.getByRole("link", { name: "New campaign" }).click();
+    await page.getByLabel("Campaign name").fill("Welcome blast");
+    await page.getByLabel("Message", { exact: true }).fill("Hi {{name}}, thanks for joining!");
+    await page.getByLabel("Recipients").fill("Ali, +923001111111\nSara, +923002222222");
+    assert.equal(await page.getByTestId("preview").textContent(), "Hi Ali, thanks for joining!");
+    await page.getByLabel("Seconds between messages (1–60)").fill("1");
+    await check(page, "campaigns-new");
+    await page.getByRole("button", { name: "Create campaign" }).click();
+    await page.getByRole("heading", { name: "Campaign: Welcome blast" }).waitFor();
+    await page.getByRole("button", { name: "Run next batch now" }).click();
+    await page.getByTestId("campaign-status").getByText("completed").waitFor({ timeout: 60000 });
+    assert.equal(await page.getByTestId("count-sent").locator("b").textContent(), "2");
+    await page.getByRole("cell", { name: "923002222222", exact: true }).waitFor();
+    await check(page, "campaigns-detail");
+    await page.goto(stack.base + "/campaigns");
+    await page.getByRole("link", { name: "Welcome blast" }).waitFor();
+    await check(page, "campaigns");
+    await page.context().close();
+  });
+
+  test("contacts and auto-reply screens work for a manager", async () => {
+    const page = await signIn(browser, stack, shop.users.manager);
+    await page.goto(stack.base + "/contacts");
+    await page.getByRole("heading", { name: "Contacts" }).waitFor();
+    await check(page, "contacts");
+    await page.getByRole("link", { name: "Lists" }).click();
+    await check(page, "contacts-lists");
+    await page.getByRole("link", { name: "Import & export" }).click();
+    const csv = "name,phone,tags\nAli,+923001111111,vip\nSara,+923002222222,vip|new\nNobody,not a phone,\n";
+    await page.getByLabel("CSV file").setInputFiles({ name: "contacts.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    await page.getByRole("button", { name: "Import", exact: true }).click();
+    await page.getByText(/^Import completed: 3 of 3 rows — 2 created/).waitFor({ timeout: 30000 });
+    const rowError = page.getByRole("table", { name: "Rows not imported" }).getByRole("row").nth(1);
+    assert.equal(await rowError.getByRole("cell").first().textContent(), "4");
+    await check(page, "contacts-import");
+    await page.getByRole("link", { name: "People" }).click();
+    await page.getByLabel("Tag", { exact: true }).fill("vip");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByRole("cell", { name: "923002222222", exact: true }).waitFor();
+    assert.equal(await page.getByRole("cell", { name: "Subscribed" }).count(), 2);
+    await page.goto(stack.base + "/auto-reply");
+    await page.getByRole("heading", { name: "Auto-Reply · Rules" }).waitFor();
+    await page.getByLabel("Keyword").fill("price");
+    await page.getByLabel("Response 1").fill("Our pricing: https://wati.pro/pricing");
+    await page.getByRole("button", { name: "Add another response" }).click();
+    await page.getByLabel("Response 2").fill("Need a custom quote? Reply YES.");
+    await page.getByRole("button", { name: "Add rule" }).click();
+    await page.getByRole("cell", { name: "price", exact: true }).waitFor();
+    const rules = await call(stack, "GET", "/api/auto-replies", shop.key);
+    assert.deepEqual(rules.rules[0].responses, ["Our pricing: https://wati.pro/pricing", "Need a custom quote? Reply YES."]);
+    await check(page, "auto-reply");
+    // Managers have no AI settings tab (admins only).
+    assert.equal(await page.getByRole("link", { name: "AI Smart Reply" }).count(), 0);
+    await page.getByRole("link", { name: "Log" }).click();
+    await check(page, "auto-reply-log");
+    await page.context().close();
+  });
+
+  test("an agent does not see admin screens, and the layout fits a phone", async () => {
+    const page = await signIn(browser, stack, shop.users.agent, undefined, { width: 390, height: 844 });
+    const nav = page.getByRole("navigation", { name: "Main" });
+    await nav.getByRole("link", { name: /Contacts/ }).waitFor();
+    for (const hidden of ["Settings", "Campaigns", "Admin", "Auto-Reply"]) assert.equal(await nav.getByRole("link", { name: hidden }).count(), 0, hidden);
+    await page.goto(stack.base + "/settings/keys");
+    await page.getByRole("heading", { name: "Not available" }).waitFor();
+    await page.goto(stack.base + "/inbox");
+    await page.getByRole("heading", { name: "Team Inbox" }).waitFor();
+    await check(page, "agent-inbox-phone");
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `no sideways scrolling on a phone (${width}px)`);
+    await page.context().close();
+  });
+
+  test("a super admin manages tenants, plans, limits and key rate limits", async () => {
+    const page = await signIn(browser, stack, stack.superAdmin.email, stack.superAdmin.password);
+    await page.getByRole("heading", { name: "Admin · Tenants" }).waitFor();
+    await check(page, "admin-tenants");
+    await page.getByRole("link", { name: "Browser Shop" }).click();
+    await page.getByRole("heading", { name: "Tenant: Browser Shop" }).waitFor();
+    await page.getByLabel("Rate limit of Default").fill("120");
+    await page
+      .getByRole("row", { name: /Default/ })
+      .getByRole("button", { name: "Set" })
+      .click();
+    await page.getByRole("status").getByText("Default: 120 requests a minute").waitFor();
+    const keys = await call(stack, "GET", `/api/admin/tenants/${shop.tenant.id}/keys`, stack.adminKey);
+    assert.equal(keys.keys.find((k) => k.name === "Default").rateLimitPerMinute, 120);
+    await check(page, "admin-tenant");
+    await page.context().close();
+  });
+
+  test("an invited member accepts in the browser, and a member of two tenants switches", async () => {
+    const inv = await call(stack, "POST", "/api/team", shop.key, { email: "new@shop.example", role: "agent" });
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${stack.base}/accept-invitation?token=${inv.invitation.token}`);
+    await page.getByRole("heading", { name: "Accept your invitation" }).waitFor();
+    await check(page, "accept-invitation");
+    await page.getByLabel("Password").fill("short");
+    await page.getByRole("button", { name: "Join the workspace" }).click();
+    assert.equal(await page.getByRole("alert").textContent(), '"password" must be at least 10 characters');
+    await page.getByLabel("Password").fill("a long enough password");
+    await page.getByRole("button", { name: "Join the workspace" }).click();
+    await page.getByText("new@shop.example · agent").waitFor();
+    // A reload keeps the session: the httpOnly cookie gives a new access token.
+    await page.reload();
+    await page.getByText("new@shop.example · agent").waitFor();
+    assert.equal(await page.evaluate(() => document.cookie), "", "no cookie readable by scripts");
+    await context.close();
+
+    // The shop's admin is also a manager of a second tenant.
+    const second = await call(stack, "POST", "/api/admin/tenants", stack.adminKey, { name: "Second Shop", plan: "pro" });
+    await call(stack, "POST", "/api/team", second.apiKey, { email: shop.users.admin, role: "manager" });
+    // Sign-in lands in one of the user's tenants; the switcher moves between them.
+    const admin = await signIn(browser, stack, shop.users.admin);
+    const workspace = admin.getByLabel("Workspace");
+    await workspace.selectOption({ label: "Second Shop (manager)" });
+    await admin.getByText("The admin · manager").waitFor();
+    await admin.goto(stack.base + "/settings");
+    await admin.getByRole("heading", { name: "Settings · Usage" }).waitFor();
+    assert.equal(await admin.getByRole("link", { name: "API keys" }).count(), 0);
+    await check(admin, "switched-tenant");
+    await workspace.selectOption({ label: "Browser Shop (admin)" });
+    await admin.getByText("The admin · admin").waitFor();
+    await admin.getByRole("link", { name: "API keys" }).waitFor();
+    await admin.context().close();
+  });
+
+  test("signing out ends the session", async () => {
+    const page = await signIn(browser, stack, shop.users.manager);
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await check(page, "sign-in");
+    await page.reload();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await page.getByLabel("E-mail").fill(shop.users.manager);
+    await page.getByLabel("Password").fill("wrong password!");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    assert.equal(await page.getByRole("alert").textContent(), "Invalid e-mail or password");
+    await page.context().close();
+  });
+});
