@@ -44,6 +44,7 @@ pub fn text_message(
         retry_after: None,
         source,
         api_key_id: None,
+        user_id: None,
         created_at: at,
         updated_at: at,
         sent_at: None,
