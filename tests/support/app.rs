@@ -303,7 +303,10 @@ impl Tenant {
             .accept_invitation(body["invitation"]["token"].str(), "a long password")
             .await
             .ok();
-        (app.with_key(signed["token"].str()), body["member"]["id"].string())
+        (
+            app.with_key(signed["token"].str()),
+            body["member"]["id"].string(),
+        )
     }
 
     /// Gives its key room for many requests a minute.

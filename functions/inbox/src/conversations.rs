@@ -55,9 +55,7 @@ pub async fn list_conversations(
     let status = match q.status.as_deref().map(str::trim) {
         None | Some("all") => None,
         Some(s) => Some(ConversationStatus::parse(s).ok_or_else(|| {
-            ApiError::bad_request(
-                "\"status\" must be open, pending, resolved, snoozed or all",
-            )
+            ApiError::bad_request("\"status\" must be open, pending, resolved, snoozed or all")
         })?),
     };
     let filter = ListFilter {
@@ -217,9 +215,8 @@ pub async fn set_status(
         .snoozed_until
         .as_deref()
         .map(|u| {
-            time::parse(u.trim()).ok_or_else(|| {
-                ApiError::bad_request("\"snoozedUntil\" must be an RFC 3339 time")
-            })
+            time::parse(u.trim())
+                .ok_or_else(|| ApiError::bad_request("\"snoozedUntil\" must be an RFC 3339 time"))
         })
         .transpose()?;
     let c = inbox::set_status(&state, &Viewer::from(&caller), &id, status, until).await?;

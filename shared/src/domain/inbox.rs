@@ -57,10 +57,12 @@ pub fn search_partitions_of(status: &str, assignee: Option<&str>) -> Vec<String>
     out
 }
 
-/// Where a conversation sorts in a listing partition: its last activity (milliseconds,
-/// 13 digits) and its id, so the newest sorts last and ties are stable.
+/// Where a conversation sorts in a listing partition: its last activity (Unix seconds, 12
+/// digits: the precision the conversation stores it with, so the entry's key can be worked
+/// out again from the stored conversation) and its id, so the newest sorts last and ties
+/// are stable.
 pub fn activity_sk(at: DateTime<Utc>, conversation_id: &str) -> String {
-    format!("{:013}#{conversation_id}", at.timestamp_millis().max(0))
+    format!("{:012}#{conversation_id}", at.timestamp().max(0))
 }
 
 /// A conversation's labels as given: trimmed, lower case, 1–40 characters of letters,
@@ -70,9 +72,7 @@ pub fn labels(given: &[String]) -> Result<Vec<String>, String> {
     for l in given {
         let l = l.trim().to_lowercase();
         if l.is_empty() || l.chars().count() > MAX_LABEL_LEN {
-            return Err(format!(
-                "Each label must be 1-{MAX_LABEL_LEN} characters"
-            ));
+            return Err(format!("Each label must be 1-{MAX_LABEL_LEN} characters"));
         }
         if !l
             .chars()
@@ -210,6 +210,9 @@ mod tests {
         let a = activity_sk(at("2026-06-11T09:12:33Z"), "b");
         let b = activity_sk(at("2026-06-11T10:00:00Z"), "a");
         assert!(a < b);
+        // Stored times have whole seconds: the key is the same before and after.
+        let precise = at("2026-06-11T09:12:33Z") + chrono::Duration::milliseconds(450);
+        assert_eq!(activity_sk(precise, "b"), a);
     }
 
     #[test]
@@ -236,7 +239,11 @@ mod tests {
         assert_eq!(shortcut("/Thanks"), Ok("thanks".to_string()));
         assert!(shortcut("two words").is_err());
         assert_eq!(
-            fill_canned("Hi {{name}}, we will call {{phone}}", Some("Ali"), "923001234567"),
+            fill_canned(
+                "Hi {{name}}, we will call {{phone}}",
+                Some("Ali"),
+                "923001234567"
+            ),
             "Hi Ali, we will call +923001234567"
         );
         assert_eq!(fill_canned("Hi {{name}}!", None, "1"), "Hi !");

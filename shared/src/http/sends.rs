@@ -3,7 +3,9 @@
 //! how a send's outcome is answered (status, body, `Retry-After`, `Idempotent-Replayed`).
 
 use crate::adapters::providers::Content;
-use crate::domain::media::{file_name, file_name_from_path, is_mimetype, normalize_mimetype, MediaKind};
+use crate::domain::media::{
+    file_name, file_name_from_path, is_mimetype, normalize_mimetype, MediaKind,
+};
 use crate::domain::messages::{
     self as rules, idempotency_key, idempotency_key_hash, request_fingerprint, MessageStatus,
     TemplateSpec,
@@ -93,7 +95,10 @@ pub struct MediaFields<'a> {
 
 /// A media body checked: the content, its caption (the recorded text) and the check the
 /// URL must pass before anything is sent.
-pub fn media(state: &AppState, req: MediaFields<'_>) -> ApiResult<(Content, Option<String>, MediaCheck)> {
+pub fn media(
+    state: &AppState,
+    req: MediaFields<'_>,
+) -> ApiResult<(Content, Option<String>, MediaCheck)> {
     let kinds = "image, video, audio or document";
     let kind = match req.kind {
         None => {

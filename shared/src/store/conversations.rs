@@ -57,7 +57,9 @@ impl ConversationStatus {
     }
 
     pub fn parse(v: &str) -> Option<ConversationStatus> {
-        ConversationStatus::ALL.into_iter().find(|s| s.as_str() == v)
+        ConversationStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str() == v)
     }
 }
 

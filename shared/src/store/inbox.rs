@@ -191,7 +191,11 @@ impl Store {
                 device_id: next.device_id.clone(),
             };
             let pk = conversation_id_pk(&next.tenant_id, &next.id);
-            w.push(table::put(t, keyed(&pointer, pk, CONVERSATION_ID_SK)?, None)?);
+            w.push(table::put(
+                t,
+                keyed(&pointer, pk, CONVERSATION_ID_SK)?,
+                None,
+            )?);
         }
         let entry = EntryRef {
             peer: next.peer.clone(),
@@ -225,7 +229,9 @@ impl Store {
             let mut parts = Vec::new();
             for (i, (attr, d)) in delta.iter().enumerate() {
                 parts.push(format!("#c{i} :c{i}"));
-                cond = cond.name(&format!("#c{i}"), attr).value(&format!(":c{i}"), n(d));
+                cond = cond
+                    .name(&format!("#c{i}"), attr)
+                    .value(&format!(":c{i}"), n(d));
             }
             let expr = format!("ADD {}", parts.join(", "));
             let pk = tenant_pk(&next.tenant_id);
@@ -301,7 +307,8 @@ impl Store {
         let Some(r) = self.get::<EntryRef>(&pk, CONVERSATION_ID_SK).await? else {
             return Ok(None);
         };
-        self.get_conversation(tenant_id, &r.device_id, &r.peer).await
+        self.get_conversation(tenant_id, &r.device_id, &r.peer)
+            .await
     }
 
     /// Conversations by their entries' keys, in the entries' order (one `BatchGetItem`).
@@ -404,11 +411,7 @@ impl Store {
     }
 
     /// Snoozes ending at or before `now`, oldest first, at most `limit`.
-    pub async fn due_snoozes(
-        &self,
-        now: DateTime<Utc>,
-        limit: i32,
-    ) -> StoreResult<Vec<DueSnooze>> {
+    pub async fn due_snoozes(&self, now: DateTime<Utc>, limit: i32) -> StoreResult<Vec<DueSnooze>> {
         let q = Query::partition(SNOOZES_PK).at_most(format!("{:012}#~", now.timestamp()));
         Ok(self.query_page::<DueSnooze>(&q, limit, None).await?.0)
     }
@@ -416,11 +419,17 @@ impl Store {
     /// Stores a private note in its conversation's history.
     pub async fn add_note(&self, note: &Note) -> StoreResult<()> {
         let mut item = keyed(note, note_pk(&note.tenant_id, &note.id), NOTE_SK)?;
-        item.insert("private".into(), aws_sdk_dynamodb::types::AttributeValue::Bool(true));
+        item.insert(
+            "private".into(),
+            aws_sdk_dynamodb::types::AttributeValue::Bool(true),
+        );
         // In the history like an outbound message without a WhatsApp id: AI Smart Reply's
         // context leaves such entries out.
         item.insert("direction".into(), s("out"));
-        item.insert(GSI2PK.into(), s(history_gsi2pk(&note.tenant_id, &note.peer)));
+        item.insert(
+            GSI2PK.into(),
+            s(history_gsi2pk(&note.tenant_id, &note.peer)),
+        );
         item.insert(GSI2SK.into(), s(&note.id));
         self.put(item).await
     }

@@ -318,7 +318,7 @@ pub fn conversation_id_pk(tenant_id: &str, conversation_id: &str) -> String {
 }
 pub const CONVERSATION_ID_SK: &str = "CONVERSATION";
 /// A listing entry: `TENANT#<t>#INBOX#<status>#<assignee>#<device>#<label>` /
-/// `<last activity, ms, 13 digits>#<conversationId>` (`domain::inbox::partitions_of`).
+/// `<last activity, Unix s, 12 digits>#<conversationId>` (`domain::inbox::partitions_of`).
 pub fn inbox_pk(tenant_id: &str, partition: &str) -> String {
     format!("TENANT#{tenant_id}#INBOX#{partition}")
 }

@@ -322,7 +322,12 @@ pub async fn reply(
             let body = rules::fill_canned(&canned.text, name, &conversation.peer);
             let body = crate::domain::messages::message_text("text", &body)
                 .map_err(InboxError::Invalid)?;
-            (Content::Text { body: body.clone() }, Some(body), None, idempotency)
+            (
+                Content::Text { body: body.clone() },
+                Some(body),
+                None,
+                idempotency,
+            )
         }
     };
     let kind = match &content {
