@@ -492,7 +492,7 @@ async fn canned_responses_are_filled_and_snoozes_end_on_the_minute_job() {
     app.from_meta(&t.id, &meta_text(PHONE_ID, &new_wamid(), "Hello", now_ts()))
         .await;
     let id = eventually("the conversation", Duration::from_secs(15), || async {
-        listed(&t, "").await.first().map(|c| c["id"].string())
+        listed(t, "").await.first().map(|c| c["id"].string())
     })
     .await;
     let path = format!("/api/inbox/conversations/{id}");
@@ -519,7 +519,7 @@ async fn canned_responses_are_filled_and_snoozes_end_on_the_minute_job() {
         .await
         .ok();
     assert_eq!(snoozed["conversation"]["status"], "snoozed");
-    assert_eq!(ids(&listed(&t, "?status=snoozed").await), vec![id.clone()]);
+    assert_eq!(ids(&listed(t, "?status=snoozed").await), vec![id.clone()]);
     t.post(&format!("{path}/status"), json!({"status": "snoozed"}))
         .await
         .expect_error(
@@ -537,7 +537,7 @@ async fn canned_responses_are_filled_and_snoozes_end_on_the_minute_job() {
     let c = t.get_ok(&path).await;
     assert_eq!(c["conversation"]["status"], "open");
     assert_eq!(c["conversation"]["snoozed_until"], Value::Null);
-    assert!(listed(&t, "?status=snoozed").await.is_empty());
+    assert!(listed(t, "?status=snoozed").await.is_empty());
     let counts = t.get_ok("/api/inbox/conversations/counts").await;
     assert_eq!(
         (

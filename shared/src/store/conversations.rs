@@ -644,19 +644,54 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::messages::MessageStatus;
     use crate::domain::time::at;
+    use crate::store::messages::MessageSource;
+
+    /// A customer's text message `id` on device `d`.
+    fn incoming(id: &str, text: &str) -> Message {
+        let now = at("2026-06-11T09:12:40Z");
+        Message {
+            id: id.into(),
+            tenant_id: "t".into(),
+            direction: Direction::In,
+            peer: "923001234567".into(),
+            kind: MessageKind::Text,
+            text: Some(text.into()),
+            media_url: None,
+            media_mimetype: None,
+            media_file_name: None,
+            template_name: None,
+            template_language: None,
+            device_id: Some("d".into()),
+            provider: None,
+            status: MessageStatus::Received,
+            wa_message_id: None,
+            error: None,
+            error_code: None,
+            response_status: None,
+            retry_after: None,
+            source: MessageSource::Inbound,
+            api_key_id: None,
+            user_id: None,
+            created_at: now,
+            updated_at: now,
+            sent_at: None,
+            delivered_at: None,
+            read_at: None,
+            failed_at: None,
+        }
+    }
 
     #[test]
     fn a_new_message_reopens_and_counts() {
         let now = at("2026-06-11T09:12:40Z");
         let first = Conversation::after_inbound(
             None,
-            "t",
-            "d",
-            "923001234567",
-            "m1",
+            &incoming("m1", "m1 text"),
             at("2026-06-11T09:12:33Z"),
             Some("Ali"),
+            None,
             now,
         );
         assert_eq!(first.status, ConversationStatus::Open);
@@ -669,11 +704,9 @@ mod tests {
         };
         let second = Conversation::after_inbound(
             Some(&resolved),
-            "t",
-            "d",
-            "923001234567",
-            "m2",
+            &incoming("m2", "m2 text"),
             at("2026-06-11T09:20:00Z"),
+            None,
             None,
             now,
         );
@@ -682,6 +715,10 @@ mod tests {
         assert_eq!(second.id, first.id);
         assert_eq!(second.profile_name.as_deref(), Some("Ali"));
         assert_eq!(second.last_message_id.as_deref(), Some("m2"));
+        assert!(second.opened_from(Some(&resolved)), "a new opening");
+        assert_eq!(second.opened_at, Some(at("2026-06-11T09:20:00Z")));
+        let last = second.last_message.clone().map(|m| m.text);
+        assert_eq!(last, Some(Some("m2 text".to_string())));
         // An older message arriving late counts but does not move the times back.
         let pending = Conversation {
             status: ConversationStatus::Pending,
@@ -689,12 +726,10 @@ mod tests {
         };
         let late = Conversation::after_inbound(
             Some(&pending),
-            "t",
-            "d",
-            "923001234567",
-            "m0",
+            &incoming("m0", "m0 text"),
             at("2026-06-11T09:00:00Z"),
             Some("Ali K"),
+            None,
             now,
         );
         assert_eq!(late.status, ConversationStatus::Pending);
@@ -703,5 +738,7 @@ mod tests {
         assert_eq!(late.last_message_id.as_deref(), Some("m2"));
         assert_eq!(late.profile_name.as_deref(), Some("Ali K"));
         assert_eq!(late.version, 3);
+        assert!(!late.opened_from(Some(&pending)));
+        assert_eq!(late.last_message, second.last_message, "not moved back");
     }
 }
