@@ -117,13 +117,16 @@ async fn main() {
     println!("| filter (limit {limit}) | items | AWS calls | read capacity (RCU) |");
     println!("|---|---|---|---|");
     let auth = t.get("/api/usage").await; // what authentication alone costs
-    let auth_units: f64 = auth.header("x-aws-consumed-capacity").parse().unwrap_or(0.0);
+    let auth_units: f64 = auth
+        .header("x-aws-consumed-capacity")
+        .parse()
+        .unwrap_or(0.0);
     for query in [
         String::new(),
         "status=open".into(),
         "status=pending&assignee=unassigned".into(),
         format!("assignee={a1}"),
-        format!("status=open&assignee={a2}&deviceId={}", devices[1]),
+        format!("status=open&assignee={a2}&deviceId={}", devices[0]),
         "label=vip".into(),
         format!("status=resolved&label=vip&deviceId={}", devices[0]),
         "q=9230000012".into(),
@@ -136,9 +139,7 @@ async fn main() {
             .header("x-aws-consumed-capacity")
             .parse()
             .unwrap_or(0.0);
-        let items = reply.ok()["conversations"]
-            .as_array()
-            .map_or(0, Vec::len);
+        let items = reply.ok()["conversations"].as_array().map_or(0, Vec::len);
         let label = if query.is_empty() { "(none)" } else { &query };
         println!(
             "| `{label}` | {items} | {} + key | {:.1} |",
@@ -165,7 +166,15 @@ async fn main() {
         let at = chrono::Utc::now();
         let (_, log) = record_aws_calls(
             "inbound",
-            app.record_customer_message(&t.id, device, &peer(i), &format!("wamid.benchmore{i}"), "more", at, at),
+            app.record_customer_message(
+                &t.id,
+                device,
+                &peer(i),
+                &format!("wamid.benchmore{i}"),
+                "more",
+                at,
+                at,
+            ),
         )
         .await;
         let items: usize = log

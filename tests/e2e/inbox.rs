@@ -443,6 +443,31 @@ async fn agents_see_and_change_only_their_own_conversations() {
     a1.post(&format!("{theirs}/status"), json!({"status": "pending"}))
         .await
         .ok();
+    // Assignments at once: each wins or is told who has it; the last winner holds it.
+    let (_, a3) = t.member_as(&app, "a3", "agent").await;
+    let other = format!("/api/inbox/conversations/{}", convs[1]);
+    let who = [a1_id.clone(), a3.clone(), a1_id.clone(), a3.clone()];
+    let replies = futures::future::join_all(
+        who.iter()
+            .map(|u| t.post(&format!("{other}/assign"), json!({ "userId": u }))),
+    )
+    .await;
+    let mut winners = Vec::new();
+    for (r, u) in replies.into_iter().zip(&who) {
+        match r.status {
+            StatusCode::OK => winners.push(u.clone()),
+            StatusCode::CONFLICT => assert!(
+                r.body["error"].str().contains("was just assigned to"),
+                "{}",
+                r.body
+            ),
+            s => panic!("{s}: {}", r.body),
+        }
+    }
+    assert!(!winners.is_empty());
+    let now_with = t.get_ok(&other).await["conversation"]["assigned_to"].string();
+    assert!(winners.contains(&now_with), "{now_with} {winners:?}");
+
     // Assigning to someone outside the team is refused.
     t.post(
         &format!("{theirs}/assign"),
