@@ -447,11 +447,10 @@ async fn agents_see_and_change_only_their_own_conversations() {
     let (_, a3) = t.member_as(&app, "a3", "agent").await;
     let other = format!("/api/inbox/conversations/{}", convs[1]);
     let who = [a1_id.clone(), a3.clone(), a1_id.clone(), a3.clone()];
-    let replies = futures::future::join_all(
-        who.iter()
-            .map(|u| t.post(&format!("{other}/assign"), json!({ "userId": u }))),
-    )
-    .await;
+    let assign = format!("{other}/assign");
+    let replies =
+        futures::future::join_all(who.iter().map(|u| t.post(&assign, json!({ "userId": u }))))
+            .await;
     let mut winners = Vec::new();
     for (r, u) in replies.into_iter().zip(&who) {
         match r.status {
