@@ -571,3 +571,50 @@ async fn canned_responses_are_filled_and_snoozes_end_on_the_minute_job() {
         (Some(1), Some(0))
     );
 }
+
+#[tokio::test]
+async fn round_robin_gives_new_conversations_to_agents_under_their_limit() {
+    let (app, t) = TestApp::with_roomy_tenant("pro").await;
+    let (_, a1) = t.member_as(&app, "a1", "agent").await;
+    let (_, a2) = t.member_as(&app, "a2", "agent").await;
+    let mut agents = [a1, a2];
+    agents.sort();
+    let settings = t
+        .put(
+            "/api/inbox/settings",
+            json!({"autoAssign": "round_robin", "maxOpenPerAgent": 1}),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        settings["settings"],
+        json!({"autoAssign": "round_robin", "maxOpenPerAgent": 1})
+    );
+    t.put("/api/inbox/settings", json!({"autoAssign": "sometimes"}))
+        .await
+        .expect(StatusCode::BAD_REQUEST);
+    let device = t.sandbox_device().await;
+    let _workers = app.spawn_workers();
+    let mut assigned = Vec::new();
+    for (i, from) in ["923005550001", "923005550002", "923005550003"]
+        .into_iter()
+        .enumerate()
+    {
+        t.sandbox_says(&device, from, "hello").await;
+        let c = eventually("the conversation", Duration::from_secs(15), || async {
+            let list = listed(&t, "?limit=100").await;
+            (list.len() == i + 1).then(|| list[0].clone())
+        })
+        .await;
+        let id = c["id"].string();
+        // Auto-assignment follows the message: wait for it (or for it not to come).
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let now = t.get_ok(&format!("/api/inbox/conversations/{id}")).await;
+        assigned.push(now["conversation"]["assigned_to"].clone());
+    }
+    assert_eq!(
+        assigned,
+        vec![json!(agents[0]), json!(agents[1]), Value::Null],
+        "in turn, and nobody over the limit"
+    );
+}
