@@ -521,12 +521,16 @@ async fn canned_responses_are_filled_and_snoozes_end_on_the_minute_job() {
     .await;
     let path = format!("/api/inbox/conversations/{id}");
     let before = meta.requests().len();
-    t.post(
-        &format!("{path}/messages"),
-        json!({"cannedResponseId": canned_id}),
-    )
-    .await
-    .ok();
+    let canned = || {
+        t.builder(Method::POST, &format!("{path}/messages"))
+            .header("idempotency-key", "canned-1")
+            .json(&json!({"cannedResponseId": canned_id}))
+    };
+    let first = t.send(canned()).await;
+    let again = t.send(canned()).await;
+    assert_eq!(again.header("idempotent-replayed"), "true");
+    assert_eq!(first.ok()["id"], again.ok()["id"]);
+    assert_eq!(meta.requests().len(), before + 1, "sent once");
     let sent = &meta.requests()[before];
     assert_eq!(
         sent.body["text"]["body"],

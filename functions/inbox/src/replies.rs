@@ -196,7 +196,10 @@ pub async fn post_message(
             "A note (\"private\": true) is \"text\" only",
         ));
     }
-    let key = || idempotency(&headers, "inbox-reply", &body);
+    // The conversation is part of the request: the same key and body for another
+    // conversation is another request.
+    let endpoint = format!("inbox-reply:{id}");
+    let key = || idempotency(&headers, &endpoint, &body);
     let reply = if private {
         Reply::Note(req.text.clone().unwrap_or_default())
     } else if let Some(c) = &req.canned_response_id {
