@@ -8,7 +8,7 @@ use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::{ApiError, ApiJson, ApiPath, ApiQuery, PageParams};
 use wati_shared::services::inbox::{self, Assignee, ListFilter, Viewer};
-use wati_shared::store::conversations::{ConversationStatus, ConversationView};
+use wati_shared::store::conversations::{Conversation, ConversationStatus, ConversationView};
 use wati_shared::store::inbox::StatusCounts;
 
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
@@ -39,6 +39,12 @@ wati_shared::page!(
     conversations: ConversationView
 );
 wati_shared::envelope!(ConversationEnvelope, conversation: ConversationView);
+
+fn envelope(c: &Conversation) -> Json<ConversationEnvelope> {
+    Json(ConversationEnvelope {
+        conversation: c.view(),
+    })
+}
 
 /// List conversations.
 #[utoipa::path(get, path = "/api/inbox/conversations", tag = "inbox",
@@ -142,9 +148,7 @@ pub async fn get_conversation(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ConversationEnvelope>> {
     let c = inbox::get(&state, &Viewer::from(&caller), &id).await?;
-    Ok(Json(ConversationEnvelope {
-        conversation: c.view(),
-    }))
+    Ok(envelope(&c))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -178,9 +182,7 @@ pub async fn assign(
         .user_id
         .ok_or_else(|| ApiError::bad_request("\"userId\" is required (null to unassign)"))?;
     let c = inbox::assign(&state, &Viewer::from(&caller), &id, user_id).await?;
-    Ok(Json(ConversationEnvelope {
-        conversation: c.view(),
-    }))
+    Ok(envelope(&c))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -220,9 +222,7 @@ pub async fn set_status(
         })
         .transpose()?;
     let c = inbox::set_status(&state, &Viewer::from(&caller), &id, status, until).await?;
-    Ok(Json(ConversationEnvelope {
-        conversation: c.view(),
-    }))
+    Ok(envelope(&c))
 }
 
 /// Mark a conversation read (unread count 0).
@@ -235,9 +235,7 @@ pub async fn mark_read(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ConversationEnvelope>> {
     let c = inbox::mark_read(&state, &Viewer::from(&caller), &id).await?;
-    Ok(Json(ConversationEnvelope {
-        conversation: c.view(),
-    }))
+    Ok(envelope(&c))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -263,7 +261,5 @@ pub async fn set_labels(
         .labels
         .ok_or_else(|| ApiError::bad_request("\"labels\" is required"))?;
     let c = inbox::set_labels(&state, &Viewer::from(&caller), &id, &labels).await?;
-    Ok(Json(ConversationEnvelope {
-        conversation: c.view(),
-    }))
+    Ok(envelope(&c))
 }
