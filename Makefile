@@ -8,7 +8,7 @@ include infra/local/local.mk
 
 LOCAL_PREFIX ?= wati-local
 
-.PHONY: help dev test fuzz lint admin bench bench-cost bench-rules bench-webhooks bench-pacing bench-import dashboard test-dashboard bench-dashboard deploy-dashboard
+.PHONY: help dev test fuzz lint admin bench bench-cost bench-rules bench-webhooks bench-pacing bench-import dashboard test-dashboard bench-dashboard deploy-dashboard bench-inbox
 
 help: ## this list
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -77,3 +77,6 @@ bench-pacing: ## gaps between a campaign's consecutive sends at delaySeconds 1 a
 bench-import: ## 100,000 generated contacts imported by CSV on the local stack: time and DynamoDB capacity per contact, then export and re-import (ARGS='--rows 100000 --concurrency 8')
 	cargo build --locked --release -q -p wati-tests --bin bench-import
 	infra/local/with-test-stack.sh target/release/bench-import $(ARGS)
+bench-inbox: ## a tenant with 10,000 conversations: AWS calls and read capacity of a page per listing filter, write cost of a customer message (ARGS='--conversations 10000')
+	cargo build --locked -q -p wati-tests --bin bench-inbox
+	infra/local/with-test-stack.sh target/debug/bench-inbox $(ARGS)

@@ -357,10 +357,17 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
         view.keys(),
         [
             "assigned_to",
+            "contact",
+            "created_at",
             "device_id",
+            "first_response_seconds",
             "id",
+            "labels",
+            "last_message",
             "last_message_at",
             "peer",
+            "resolution_seconds",
+            "snoozed_until",
             "status",
             "unread_count"
         ]

@@ -18,6 +18,7 @@ mod devices;
 mod external_identity;
 mod gateway;
 mod inbound;
+mod inbox;
 mod lambda_events;
 mod local_numbers;
 mod media;

@@ -87,6 +87,7 @@ async fn each_function_documents_exactly_its_template_routes() {
         ("functions/admin", fn_admin::openapi()),
         ("functions/settings", fn_settings::openapi()),
         ("functions/auto-replies", fn_auto_replies::openapi()),
+        ("functions/inbox", fn_inbox::openapi()),
         ("functions/contacts", fn_contacts::openapi()),
         ("functions/messages", fn_messages::openapi()),
         ("functions/campaigns", fn_campaigns::openapi()),

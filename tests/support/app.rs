@@ -294,14 +294,22 @@ impl Tenant {
     /// A member with `role` (invited with the tenant's key, invitation accepted), as a caller
     /// with the access token that sign-in answered.
     pub async fn member(&self, app: &TestApp, role: &str) -> Api {
+        self.member_as(app, role, role).await.0
+    }
+
+    /// A member `name@<tenant>.example` with `role`, as a caller, and the member's user id.
+    pub async fn member_as(&self, app: &TestApp, name: &str, role: &str) -> (Api, String) {
         let body = self
-            .invite(&format!("{role}@{}.example", self.id), role)
+            .invite(&format!("{name}@{}.example", self.id), role)
             .await;
         let signed = app
             .accept_invitation(body["invitation"]["token"].str(), "a long password")
             .await
             .ok();
-        app.with_key(signed["token"].str())
+        (
+            app.with_key(signed["token"].str()),
+            body["member"]["id"].string(),
+        )
     }
 
     /// Gives its key room for many requests a minute.

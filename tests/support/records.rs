@@ -44,6 +44,7 @@ pub fn text_message(
         retry_after: None,
         source,
         api_key_id: None,
+        user_id: None,
         created_at: at,
         updated_at: at,
         sent_at: None,
@@ -150,16 +151,6 @@ impl TestApp {
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
             let id = inbound_message_id(tenant_id, wamid, at);
-            let next = Conversation::after_inbound(
-                prev.as_ref(),
-                tenant_id,
-                device_id,
-                peer,
-                &id,
-                at,
-                None,
-                now,
-            );
             let mut message = text_message(
                 &id,
                 tenant_id,
@@ -173,8 +164,9 @@ impl TestApp {
             message.device_id = Some(device_id.into());
             message.wa_message_id = Some(wamid.to_string());
             message.sent_at = Some(at);
+            let next = Conversation::after_inbound(prev.as_ref(), &message, at, None, None, now);
             let recorded = store
-                .record_inbound(&message, &json!({}), &next, prev.map(|c| c.version), now)
+                .record_inbound(&message, &json!({}), &next, prev.as_ref(), now)
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
             if recorded == RecordInbound::Recorded {

@@ -9,7 +9,6 @@ use wati_shared::http::{needs, Access};
 use wati_shared::AppState;
 
 mod lookup;
-mod reply;
 mod send;
 
 pub use lookup::*;

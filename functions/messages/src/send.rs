@@ -1,26 +1,21 @@
 //! `POST /api/public/v1/send` and `/send-media`: a request validated into a send.
 
-use crate::reply::{answer, device_id, idempotency};
-use axum::http::{HeaderMap, HeaderName};
+use axum::http::HeaderMap;
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
-use wati_shared::adapters::providers::Content;
-use wati_shared::domain::media::{
-    file_name, file_name_from_path, is_mimetype, normalize_mimetype, MediaKind,
-};
-use wati_shared::domain::messages::{self as rules, MessageStatus, TemplateSpec};
+use wati_shared::domain::messages::TemplateSpec;
 use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
+use wati_shared::http::sends::{
+    answer, device_id, idempotency, media, text_or_template, MediaFields,
+};
+pub use wati_shared::http::sends::{SendFailure, SendResponse};
 use wati_shared::http::ApiError;
 use wati_shared::http::{parse_json, required, ApiBody};
 use wati_shared::services::phones;
-use wati_shared::services::sending::{self, ConsentCheck, MediaCheck, SendRequest, Sender};
+use wati_shared::services::sending::{self, ConsentCheck, SendRequest, Sender};
 use wati_shared::store::messages::MessageSource;
-
-pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
-pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
-const MAX_URL_LEN: usize = 2048;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -64,43 +59,6 @@ pub struct SendMediaRequest {
     pub device_id: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SendResponse {
-    #[schema(example = true)]
-    pub ok: bool,
-    /// Our id of the message.
-    #[schema(example = "01974f6a-9b7c-7d0e-8c2a-3f1b2c4d5e6f")]
-    pub id: String,
-    /// WhatsApp's id of the message.
-    #[schema(example = "wamid.HBgMOTIzMDAxMjM0NTY3FQIAERgSQ0E2")]
-    pub message_id: String,
-    #[schema(example = "sent")]
-    pub status: MessageStatus,
-    #[schema(example = "923001234567")]
-    pub to: String,
-}
-
-/// A send that failed. When the provider refused it, the message was recorded as `failed` and
-/// `id` and `status` say which; a refusal before anything was recorded (no connected device,
-/// an `Idempotency-Key` reused with another body, a rate limit) has only `error`.
-#[serde_with::skip_serializing_none]
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SendFailure {
-    #[schema(
-        example = "WhatsApp Cloud API refused the message (#131030): Recipient phone number not in allowed list: add it as a test number in Meta's API Setup, or move your number to production"
-    )]
-    pub error: String,
-    /// Our id of the (failed) message.
-    #[schema(required = false)]
-    pub id: String,
-    #[schema(example = "failed", required = false)]
-    pub status: MessageStatus,
-    /// The provider's error code.
-    #[schema(example = 131030)]
-    pub code: Option<i64>,
-}
-
 /// Send a WhatsApp text message from one of your connected devices.
 ///
 /// With an `Idempotency-Key` header, a retry within 24 hours answers the first response
@@ -128,22 +86,7 @@ pub(crate) async fn send(
         .await?
         .parse("to", raw_to)
         .map_err(ApiError::bad_request)?;
-    let (content, text) = match &req.template {
-        Some(t) => {
-            let t = rules::template(t).map_err(ApiError::bad_request)?;
-            let text = req
-                .message
-                .as_deref()
-                .map(|m| rules::message_text("message", m).map_err(ApiError::bad_request))
-                .transpose()?;
-            (Content::Template(t), text)
-        }
-        None => {
-            let text = rules::message_text("message", required("message", &req.message)?)
-                .map_err(ApiError::bad_request)?;
-            (Content::Text { body: text.clone() }, Some(text))
-        }
-    };
+    let (content, text) = text_or_template("message", &req.message, req.template.as_ref())?;
     let request = SendRequest {
         to,
         content,
@@ -185,67 +128,22 @@ pub(crate) async fn send_media(
         .await?
         .parse("to", raw_to)
         .map_err(ApiError::bad_request)?;
-    let kinds = "image, video, audio or document";
-    let kind = match req.kind.as_deref() {
-        None => {
-            return Err(ApiError::bad_request(format!(
-                "\"type\" is required: {kinds}"
-            )))
-        }
-        Some(k) => MediaKind::parse(k.trim())
-            .ok_or_else(|| ApiError::bad_request(format!("\"type\" must be {kinds}")))?,
-    };
-    let raw_url = required("url", &req.url)?.trim();
-    if raw_url.len() > MAX_URL_LEN {
-        return Err(ApiError::bad_request(format!(
-            "\"url\" must be at most {MAX_URL_LEN} characters"
-        )));
-    }
-    let url = reqwest::Url::parse(raw_url)
-        .map_err(|_| ApiError::bad_request("\"url\" must be a valid https:// URL"))?;
-    let http_allowed = state.media.policy().allow_loopback;
-    if !(url.scheme() == "https" || (url.scheme() == "http" && http_allowed)) {
-        return Err(ApiError::bad_request("\"url\" must be an https:// URL"));
-    }
-    let caption = rules::caption(req.caption.as_deref()).map_err(ApiError::bad_request)?;
-    if caption.is_some() && !kind.allows_caption() {
-        return Err(ApiError::bad_request(
-            "\"caption\" is not supported for audio messages",
-        ));
-    }
-    let declared_mimetype = match req.mimetype.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(m) => {
-            let m = normalize_mimetype(m);
-            if !is_mimetype(&m) || !kind.accepts(&m) {
-                return Err(ApiError::bad_request(format!(
-                    "\"mimetype\" must be one WhatsApp accepts for {kind} messages: {}",
-                    kind.accepted_mimetypes().join(", ")
-                )));
-            }
-            Some(m)
-        }
-    };
-    let file_name = match (kind, req.file_name.as_deref()) {
-        (MediaKind::Document, Some(f)) => Some(file_name(f).map_err(ApiError::bad_request)?),
-        (MediaKind::Document, None) => file_name_from_path(url.path()),
-        _ => None,
-    };
+    let (content, caption, check) = media(
+        &state,
+        MediaFields {
+            kind: req.kind.as_deref(),
+            url: &req.url,
+            caption: req.caption.as_deref(),
+            file_name: req.file_name.as_deref(),
+            mimetype: req.mimetype.as_deref(),
+        },
+    )?;
     let request = SendRequest {
         to,
-        content: Content::Media {
-            kind,
-            link: url.to_string(),
-            caption: caption.clone(),
-            file_name,
-        },
+        content,
         text: caption,
         device_id: device_id(&req.device_id)?,
-        media_check: Some(MediaCheck {
-            kind,
-            url,
-            declared_mimetype,
-        }),
+        media_check: Some(check),
         idempotency: idempotency(&headers, "send-media", &body)?,
         source: MessageSource::Api,
         consent: ConsentCheck::Direct,

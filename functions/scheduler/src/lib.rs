@@ -2,12 +2,13 @@
 //! every campaign whose scheduler entry is due (one query on GSI1, never a scan): scheduled
 //! campaigns whose time has come start, running ones get their next batch when the worker
 //! has not queued it already, stalled batches are queued again, campaigns paused on the
-//! daily outbound cap resume once their day is over, and pending `campaign.completed`
-//! events are published. The daily job is the day's roll-over: daily counters are
-//! keyed by their day and need no reset, and the minute job does the same work, so nothing
+//! daily outbound cap resume once their day is over, pending `campaign.completed` events
+//! are published, and Team Inbox conversations whose snooze ended open again. The daily
+//! job is the day's roll-over: daily counters are keyed by their day and need no reset, and the minute job does the same work, so nothing
 //! depends on the midnight run being on time.
 
 use wati_shared::services::campaigns::{tick, Job, TickReport};
+use wati_shared::services::inbox;
 use wati_shared::AppState;
 
 /// The job an invocation asks for: the rule's `Input` (`{"job":"minute"}` or
@@ -23,7 +24,13 @@ pub fn job_of(event: &serde_json::Value) -> Result<Job, String> {
 
 pub async fn run(state: &AppState, event: &serde_json::Value) -> Result<TickReport, String> {
     let job = job_of(event)?;
-    tick(state, job).await.map_err(|e| e.to_string())
+    let report = tick(state, job).await.map_err(|e| e.to_string())?;
+    // Team Inbox snoozes that ended open again (one query of the due ones).
+    let ended = inbox::end_snoozes(state).await.map_err(|e| e.to_string())?;
+    if ended > 0 {
+        tracing::info!(ended, "snoozed conversations opened again");
+    }
+    Ok(report)
 }
 
 /// The scheduler's Lambda handler: the job's report is the invocation's result.

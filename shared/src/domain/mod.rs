@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod devices;
 pub mod gateway;
 pub mod inbound;
+pub mod inbox;
 pub mod media;
 pub mod messages;
 pub mod net;

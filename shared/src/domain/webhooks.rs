@@ -157,7 +157,7 @@ pub struct ConversationAssigned {
     pub conversation_id: String,
     pub device_id: String,
     /// The customer's number, digits only.
-    pub contact: String,
+    pub peer: String,
     /// The team member now assigned; `null` when the conversation was unassigned.
     pub assigned_to: Option<String>,
     /// The team member assigned before; `null` when there was none.
@@ -508,7 +508,7 @@ mod tests {
         let assigned = WebhookEvent::ConversationAssigned(ConversationAssigned {
             conversation_id: "v".into(),
             device_id: "d".into(),
-            contact: "923001234567".into(),
+            peer: "923001234567".into(),
             assigned_to: Some("u2".into()),
             previous_assignee: None,
             assigned_by: None,
@@ -516,7 +516,7 @@ mod tests {
         });
         assert_eq!(
             assigned.body().unwrap_or_default(),
-            r#"{"event":"conversation.assigned","conversationId":"v","deviceId":"d","contact":"923001234567","assignedTo":"u2","previousAssignee":null,"assignedBy":null,"timestamp":7}"#
+            r#"{"event":"conversation.assigned","conversationId":"v","deviceId":"d","peer":"923001234567","assignedTo":"u2","previousAssignee":null,"assignedBy":null,"timestamp":7}"#
         );
         assert_eq!(assigned.event_type().as_str(), "conversation.assigned");
         for t in EventType::ALL {

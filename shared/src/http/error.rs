@@ -224,6 +224,22 @@ impl From<crate::services::events::PublishError> for ApiError {
     }
 }
 
+impl From<crate::services::inbox::InboxError> for ApiError {
+    fn from(e: crate::services::inbox::InboxError) -> Self {
+        use crate::services::inbox::InboxError as E;
+        let message = e.to_string();
+        match e {
+            E::NotFound | E::CannedNotFound => ApiError::not_found(message),
+            E::Invalid(_) | E::NotMember(_) => ApiError::bad_request(message),
+            E::AssignConflict { .. } | E::ShortcutTaken(_) | E::TooManyCanned | E::Busy => {
+                ApiError::conflict(message)
+            }
+            E::Send(e) => e.into(),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::services::inbound::EnqueueError> for ApiError {
     fn from(e: crate::services::inbound::EnqueueError) -> Self {
         ApiError::internal(e)

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod sends;
 
 pub use error::{ApiError, ApiResult, ErrorBody};
 

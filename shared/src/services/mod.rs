@@ -8,6 +8,7 @@ pub mod contact_jobs;
 pub mod events;
 pub mod gateway;
 pub mod inbound;
+pub mod inbox;
 pub mod phones;
 pub mod sending;
 pub mod statuses;

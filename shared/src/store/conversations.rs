@@ -20,11 +20,11 @@ use super::keys::*;
 use super::messages::{message_item_with, Direction, Message};
 use super::table::{self, keyed, Commit, Cond, Query, Returns, Written};
 use super::tenants::{Tenant, TenantItem};
-use super::{from_item, n, s, to_item, Item, Store, StoreError, StoreResult};
+use super::{from_item, s, to_item, Item, Store, StoreError, StoreResult};
 use crate::domain::consent::OptOutSettings;
 use crate::domain::messages::MessageKind;
 use crate::domain::time;
-use crate::domain::time::{iso, iso_millis};
+use crate::domain::time::iso_millis;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -35,6 +35,53 @@ pub enum ConversationStatus {
     Open,
     Pending,
     Resolved,
+    /// Set aside until `snoozedUntil` (or the customer's next message): then open again.
+    Snoozed,
+}
+
+impl ConversationStatus {
+    pub const ALL: [ConversationStatus; 4] = [
+        ConversationStatus::Open,
+        ConversationStatus::Pending,
+        ConversationStatus::Resolved,
+        ConversationStatus::Snoozed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationStatus::Open => "open",
+            ConversationStatus::Pending => "pending",
+            ConversationStatus::Resolved => "resolved",
+            ConversationStatus::Snoozed => "snoozed",
+        }
+    }
+
+    pub fn parse(v: &str) -> Option<ConversationStatus> {
+        ConversationStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str() == v)
+    }
+}
+
+/// The conversation's latest message, either direction (notes excluded).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LastMessage {
+    pub text: Option<String>,
+    #[schema(value_type = String, example = "in")]
+    pub direction: Direction,
+    #[serde(rename = "type")]
+    #[schema(value_type = String, example = "text")]
+    pub kind: MessageKind,
+    #[schema(value_type = String, example = "2026-06-11T09:12:33Z")]
+    #[serde(with = "time::secs")]
+    pub at: DateTime<Utc>,
+}
+
+/// The customer's contact, as the conversation last saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ContactRef {
+    pub id: String,
+    pub name: String,
 }
 
 /// A conversation as stored.
@@ -72,6 +119,44 @@ pub struct Conversation {
     pub updated_at: DateTime<Utc>,
     /// Bumped by every write: writes are conditional on the version read.
     pub version: u64,
+    /// Lower case, sorted (`domain::inbox::labels`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::secs_opt"
+    )]
+    pub snoozed_until: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_message: Option<LastMessage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<ContactRef>,
+    /// The customer message that opened (or reopened) the conversation.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::secs_opt"
+    )]
+    pub opened_at: Option<DateTime<Utc>>,
+    /// The first agent or API reply after `openedAt`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::secs_opt"
+    )]
+    pub first_response_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_response_seconds: Option<i64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::secs_opt"
+    )]
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// From `openedAt` to `resolvedAt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution_seconds: Option<i64>,
 }
 
 /// The spec's conversation object (snake_case).
@@ -85,9 +170,23 @@ pub struct ConversationView {
     pub assigned_to: Option<String>,
     pub status: ConversationStatus,
     pub unread_count: u32,
-    #[schema(example = "2026-06-11T09:12:33Z")]
+    #[schema(value_type = String, example = "2026-06-11T09:12:33Z")]
     #[serde(with = "time::secs")]
     pub last_message_at: DateTime<Utc>,
+    /// The customer's contact (`{"id","name"}`), or null.
+    pub contact: Option<ContactRef>,
+    pub labels: Vec<String>,
+    #[schema(value_type = Option<String>)]
+    #[serde(with = "time::secs_opt")]
+    pub snoozed_until: Option<DateTime<Utc>>,
+    pub last_message: Option<LastMessage>,
+    #[schema(value_type = String, example = "2026-06-11T09:00:00Z")]
+    #[serde(with = "time::secs")]
+    pub created_at: DateTime<Utc>,
+    /// Seconds from the customer's opening message to the first reply, once replied.
+    pub first_response_seconds: Option<i64>,
+    /// Seconds from the opening message to resolution, once resolved.
+    pub resolution_seconds: Option<i64>,
 }
 
 fn parse_time(t: &str) -> Option<DateTime<Utc>> {
@@ -110,7 +209,25 @@ impl Conversation {
             status: self.status,
             unread_count: self.unread_count,
             last_message_at: self.last_message_at,
+            contact: self.contact.clone(),
+            labels: self.labels.clone(),
+            snoozed_until: self.snoozed_until,
+            last_message: self.last_message.clone(),
+            created_at: self.created_at,
+            first_response_seconds: self.first_response_seconds,
+            resolution_seconds: self.resolution_seconds,
         }
+    }
+
+    /// The name `q` finds it by: its contact's, else the customer's WhatsApp profile name.
+    pub fn search_name(&self) -> Option<String> {
+        self.contact
+            .as_ref()
+            .map(|c| c.name.clone())
+            .filter(|n| !n.trim().is_empty())
+            .or_else(|| self.profile_name.clone())
+            .map(|n| crate::domain::inbox::fold_name(&n))
+            .filter(|n| !n.is_empty())
     }
 
     /// The customer's last message time, if any.
@@ -119,48 +236,68 @@ impl Conversation {
     }
 
     /// The conversation after a new customer message (`prev`: as read; `None`: the first
-    /// message). A resolved conversation opens again; the unread count goes up by one; the
-    /// times only move forward (messages can arrive out of order).
-    #[allow(clippy::too_many_arguments)]
+    /// message). A resolved or snoozed conversation opens again (a new opening: its first
+    /// response is measured again); the unread count goes up by one; the times only move
+    /// forward (messages can arrive out of order). `contact`: the customer's contact, if
+    /// there is one yet.
     pub fn after_inbound(
         prev: Option<&Conversation>,
-        tenant_id: &str,
-        device_id: &str,
-        peer: &str,
-        message_id: &str,
+        message: &Message,
         sent_at: DateTime<Utc>,
         profile_name: Option<&str>,
+        contact: Option<ContactRef>,
         now: DateTime<Utc>,
     ) -> Conversation {
+        let last = LastMessage {
+            text: message.text.clone(),
+            direction: Direction::In,
+            kind: message.kind,
+            at: sent_at,
+        };
         match prev {
             None => Conversation {
                 id: uuid::Uuid::now_v7().to_string(),
-                tenant_id: tenant_id.to_string(),
-                device_id: device_id.to_string(),
-                peer: peer.to_string(),
+                tenant_id: message.tenant_id.clone(),
+                device_id: message.device_id.clone().unwrap_or_default(),
+                peer: message.peer.clone(),
                 status: ConversationStatus::Open,
                 unread_count: 1,
                 last_message_at: sent_at,
                 last_inbound_at: Some(sent_at),
-                last_message_id: Some(message_id.to_string()),
+                last_message_id: Some(message.id.clone()),
                 assigned_to: None,
                 profile_name: profile_name.map(str::to_string),
                 created_at: now,
                 updated_at: now,
                 version: 1,
+                labels: Vec::new(),
+                snoozed_until: None,
+                last_message: Some(last),
+                contact,
+                opened_at: Some(sent_at),
+                first_response_at: None,
+                first_response_seconds: None,
+                resolved_at: None,
+                resolution_seconds: None,
             },
             Some(p) => {
                 let newest = p.last_inbound().is_none_or(|t| sent_at >= t);
-                Conversation {
-                    status: match p.status {
-                        ConversationStatus::Resolved => ConversationStatus::Open,
-                        s => s,
+                let newest_any = p.last_message.as_ref().is_none_or(|m| sent_at >= m.at);
+                let reopens = matches!(
+                    p.status,
+                    ConversationStatus::Resolved | ConversationStatus::Snoozed
+                );
+                let mut next = Conversation {
+                    status: if reopens {
+                        ConversationStatus::Open
+                    } else {
+                        p.status
                     },
                     unread_count: p.unread_count.saturating_add(1),
                     last_message_at: later(Some(p.last_message_at), sent_at),
                     last_inbound_at: Some(later(p.last_inbound_at, sent_at)),
                     last_message_id: if newest {
-                        Some(message_id.to_string())
+                        Some(message.id.clone())
                     } else {
                         p.last_message_id.clone()
                     },
@@ -169,14 +306,37 @@ impl Conversation {
                         .or_else(|| p.profile_name.clone()),
                     updated_at: now,
                     version: p.version + 1,
+                    snoozed_until: if reopens { None } else { p.snoozed_until },
+                    last_message: if newest_any {
+                        Some(last)
+                    } else {
+                        p.last_message.clone()
+                    },
+                    contact: contact.or_else(|| p.contact.clone()),
                     ..p.clone()
+                };
+                if reopens {
+                    next.opened_at = Some(sent_at);
+                    next.first_response_at = None;
+                    next.first_response_seconds = None;
+                    next.resolved_at = None;
+                    next.resolution_seconds = None;
                 }
+                next
             }
+        }
+    }
+
+    /// Whether this conversation was opened (new, or reopened) by the step from `prev`.
+    pub fn opened_from(&self, prev: Option<&Conversation>) -> bool {
+        match prev {
+            None => true,
+            Some(p) => p.opened_at != self.opened_at,
         }
     }
 }
 
-fn conversation_item(c: &Conversation) -> StoreResult<Item> {
+pub(crate) fn conversation_item(c: &Conversation) -> StoreResult<Item> {
     keyed(
         c,
         peer_pk(&c.tenant_id, &c.peer),
@@ -310,7 +470,8 @@ impl Store {
     }
 
     /// Stores an inbound message (refused if it is already there) and its conversation's
-    /// new state (guarded by the version read: `None` for a new conversation), atomically.
+    /// new state (guarded by the version of `prev`, the conversation as read: `None` for a
+    /// new one) with its inbox entries and counters, atomically.
     /// `extra`: attributes stored on the message besides the [`Message`] fields (Meta's type,
     /// media id, location…). The message is `claimed` for answering by this call's caller.
     pub async fn record_inbound<E: Serialize>(
@@ -318,7 +479,7 @@ impl Store {
         message: &Message,
         extra: &E,
         conversation: &Conversation,
-        read_version: Option<u64>,
+        prev: Option<&Conversation>,
         now: DateTime<Utc>,
     ) -> StoreResult<RecordInbound> {
         let mut extra: Item = to_item(extra)?;
@@ -328,18 +489,8 @@ impl Store {
         // In the history, the message sits where it was stored (after every reply sent
         // before it), not at the customer's whole-second timestamp its id carries.
         item.insert(GSI2SK.into(), s(history_position(now, &message.id)));
-        let conv_cond = match read_version {
-            None => Cond::absent(),
-            Some(v) => Cond::new("version = :v").value(":v", n(v)),
-        };
-        let writes = vec![
-            table::put(&self.table, item, Some(Cond::absent()))?,
-            table::put(
-                &self.table,
-                conversation_item(conversation)?,
-                Some(conv_cond),
-            )?,
-        ];
+        let mut writes = vec![table::put(&self.table, item, Some(Cond::absent()))?];
+        writes.extend(self.conversation_writes(prev, conversation)?);
         let commit = self.commit(writes).await?;
         if commit == Commit::Done {
             return Ok(RecordInbound::Recorded);
@@ -432,35 +583,6 @@ impl Store {
             .await
     }
 
-    /// Sets a conversation's status (the inbox: pending, resolved). `None` if there is no
-    /// such conversation.
-    pub async fn set_conversation_status(
-        &self,
-        tenant_id: &str,
-        device_id: &str,
-        peer: &str,
-        status: ConversationStatus,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<Conversation>> {
-        let status = serde_json::to_value(status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        self.update_if(
-            &peer_pk(tenant_id, peer),
-            &conversation_sk(device_id),
-            "SET #st = :st, updatedAt = :now ADD version :one",
-            Cond::exists()
-                .name("#st", "status")
-                .value(":st", s(status))
-                .value(":now", s(iso(now)))
-                .value(":one", n(1)),
-            Returns::NEW,
-        )
-        .await?
-        .new_as()
-    }
-
     /// When the customer last wrote to each of the tenant's devices (the 24-hour window),
     /// with one strongly consistent query over the customer's conversations.
     pub async fn last_inbound_by_device(
@@ -522,19 +644,54 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::messages::MessageStatus;
     use crate::domain::time::at;
+    use crate::store::messages::MessageSource;
+
+    /// A customer's text message `id` on device `d`.
+    fn incoming(id: &str, text: &str) -> Message {
+        let now = at("2026-06-11T09:12:40Z");
+        Message {
+            id: id.into(),
+            tenant_id: "t".into(),
+            direction: Direction::In,
+            peer: "923001234567".into(),
+            kind: MessageKind::Text,
+            text: Some(text.into()),
+            media_url: None,
+            media_mimetype: None,
+            media_file_name: None,
+            template_name: None,
+            template_language: None,
+            device_id: Some("d".into()),
+            provider: None,
+            status: MessageStatus::Received,
+            wa_message_id: None,
+            error: None,
+            error_code: None,
+            response_status: None,
+            retry_after: None,
+            source: MessageSource::Inbound,
+            api_key_id: None,
+            user_id: None,
+            created_at: now,
+            updated_at: now,
+            sent_at: None,
+            delivered_at: None,
+            read_at: None,
+            failed_at: None,
+        }
+    }
 
     #[test]
     fn a_new_message_reopens_and_counts() {
         let now = at("2026-06-11T09:12:40Z");
         let first = Conversation::after_inbound(
             None,
-            "t",
-            "d",
-            "923001234567",
-            "m1",
+            &incoming("m1", "m1 text"),
             at("2026-06-11T09:12:33Z"),
             Some("Ali"),
+            None,
             now,
         );
         assert_eq!(first.status, ConversationStatus::Open);
@@ -547,11 +704,9 @@ mod tests {
         };
         let second = Conversation::after_inbound(
             Some(&resolved),
-            "t",
-            "d",
-            "923001234567",
-            "m2",
+            &incoming("m2", "m2 text"),
             at("2026-06-11T09:20:00Z"),
+            None,
             None,
             now,
         );
@@ -560,6 +715,10 @@ mod tests {
         assert_eq!(second.id, first.id);
         assert_eq!(second.profile_name.as_deref(), Some("Ali"));
         assert_eq!(second.last_message_id.as_deref(), Some("m2"));
+        assert!(second.opened_from(Some(&resolved)), "a new opening");
+        assert_eq!(second.opened_at, Some(at("2026-06-11T09:20:00Z")));
+        let last = second.last_message.clone().map(|m| m.text);
+        assert_eq!(last, Some(Some("m2 text".to_string())));
         // An older message arriving late counts but does not move the times back.
         let pending = Conversation {
             status: ConversationStatus::Pending,
@@ -567,12 +726,10 @@ mod tests {
         };
         let late = Conversation::after_inbound(
             Some(&pending),
-            "t",
-            "d",
-            "923001234567",
-            "m0",
+            &incoming("m0", "m0 text"),
             at("2026-06-11T09:00:00Z"),
             Some("Ali K"),
+            None,
             now,
         );
         assert_eq!(late.status, ConversationStatus::Pending);
@@ -581,5 +738,7 @@ mod tests {
         assert_eq!(late.last_message_id.as_deref(), Some("m2"));
         assert_eq!(late.profile_name.as_deref(), Some("Ali K"));
         assert_eq!(late.version, 3);
+        assert!(!late.opened_from(Some(&pending)));
+        assert_eq!(late.last_message, second.last_message, "not moved back");
     }
 }

@@ -308,3 +308,48 @@ pub fn audit_pk(tenant_id: &str) -> String {
     format!("TENANT#{tenant_id}#AUDIT")
 }
 pub const AUDIT_PREFIX: &str = "AUDIT#";
+
+// Team Inbox (docs/inbox.md).
+
+/// A conversation by its id (written once, when it is created):
+/// `TENANT#<t>#CONVERSATION#<id>` / `CONVERSATION`, holding its device and peer.
+pub fn conversation_id_pk(tenant_id: &str, conversation_id: &str) -> String {
+    format!("TENANT#{tenant_id}#CONVERSATION#{conversation_id}")
+}
+pub const CONVERSATION_ID_SK: &str = "CONVERSATION";
+/// A listing entry: `TENANT#<t>#INBOX#<status>#<assignee>#<device>#<label>` /
+/// `<last activity, Unix s, 12 digits>#<conversationId>` (`domain::inbox::partitions_of`).
+pub fn inbox_pk(tenant_id: &str, partition: &str) -> String {
+    format!("TENANT#{tenant_id}#INBOX#{partition}")
+}
+/// A search entry: `TENANT#<t>#INBOXQ#<status>#<assignee>` / `P#<peer>#<id>` or
+/// `N#<folded name>#<id>`.
+pub fn inbox_search_pk(tenant_id: &str, partition: &str) -> String {
+    format!("TENANT#{tenant_id}#INBOXQ#{partition}")
+}
+pub fn inbox_phone_sk(peer: &str, conversation_id: &str) -> String {
+    format!("P#{peer}#{conversation_id}")
+}
+pub fn inbox_name_sk(folded_name: &str, conversation_id: &str) -> String {
+    format!("N#{folded_name}#{conversation_id}")
+}
+/// The inbox counters (status × all / unassigned / each member): `TENANT#<t>` / `INBOXCOUNTS`.
+pub const INBOX_COUNTS_SK: &str = "INBOXCOUNTS";
+/// Inbox settings (auto-assignment): `TENANT#<t>` / `INBOXSETTINGS`.
+pub const INBOX_SETTINGS_SK: &str = "INBOXSETTINGS";
+/// Snoozes by their end, for the minute job: `INBOX#SNOOZES` / `<until, Unix s, 12 digits>#<t>#<id>`.
+pub const SNOOZES_PK: &str = "INBOX#SNOOZES";
+pub fn snooze_sk(until_secs: i64, tenant_id: &str, conversation_id: &str) -> String {
+    format!("{until_secs:012}#{tenant_id}#{conversation_id}")
+}
+/// A private note in a conversation: `TENANT#<t>#NOTE#<id>` / `NOTE`, in the history (GSI2)
+/// like a message.
+pub fn note_pk(tenant_id: &str, note_id: &str) -> String {
+    format!("TENANT#{tenant_id}#NOTE#{note_id}")
+}
+pub const NOTE_SK: &str = "NOTE";
+/// A canned response: `TENANT#<t>` / `CANNED#<id>`.
+pub const CANNED_PREFIX: &str = "CANNED#";
+pub fn canned_sk(id: &str) -> String {
+    format!("{CANNED_PREFIX}{id}")
+}

@@ -46,6 +46,8 @@ pub enum MessageSource {
     Phone,
     /// The confirmation of a customer's opt-out or opt-in.
     ConsentReply,
+    /// A reply from the Team Inbox.
+    Inbox,
 }
 
 /// A message as stored (camelCase attributes; the keys are added around it).
@@ -95,6 +97,9 @@ pub struct Message {
     pub source: MessageSource,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<String>,
+    /// The signed-in team member who sent it (inbox replies, sends with a user's token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
     #[serde(with = "time::secs")]
     pub created_at: DateTime<Utc>,
     #[serde(with = "time::secs")]

@@ -11,6 +11,7 @@ pub mod contact_lists;
 pub mod contacts;
 pub mod conversations;
 pub mod devices;
+pub mod inbox;
 pub mod keys;
 pub mod messages;
 pub mod settings;

@@ -91,6 +91,7 @@ pub async fn handle_task(state: &AppState, task: SendTask) -> Result<TaskResult,
         plan: task.plan,
         limits: task.limits,
         api_key_id: Some(task.key_id.clone()).filter(|k| !k.is_empty()),
+        user_id: None,
     };
     let request = SendRequest {
         to,

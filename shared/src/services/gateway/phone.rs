@@ -63,6 +63,7 @@ pub async fn record(state: &AppState, job: PhoneMessageJob) -> Result<(), StoreE
         retry_after: None,
         source: MessageSource::Phone,
         api_key_id: None,
+        user_id: None,
         created_at: now,
         updated_at: now,
         sent_at: Some(sent_at),

@@ -360,6 +360,7 @@ impl Inbound {
             plan: tenant.plan,
             limits: tenant.limits,
             api_key_id: None,
+            user_id: None,
         };
         let to = match Phone::parse("to", peer) {
             Ok(to) => to,

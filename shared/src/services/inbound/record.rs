@@ -12,7 +12,9 @@ use crate::domain::webhooks::{MessageKind as EventKind, MessageReceived, Webhook
 use crate::runtime::retry::{retry, Backoff, Retry};
 use crate::runtime::state::AppState;
 use crate::services::events::{self, PublishError};
-use crate::store::conversations::{Conversation, Handling, InboundContext, RecordInbound};
+use crate::store::conversations::{
+    ContactRef, Conversation, Handling, InboundContext, RecordInbound,
+};
 use crate::store::messages::{Direction, Message, MessageSource};
 use crate::store::StoreError;
 use chrono::{DateTime, TimeZone, Utc};
@@ -172,6 +174,9 @@ pub async fn record(state: &AppState, incoming: Incoming) -> Result<Option<Recor
             .map_err(RecordError::Contact)?;
     }
     publish_received(state, &job, &content, &message, sent_at).await?;
+    if first_time && conversation.opened_from(ctx.conversation.as_ref()) {
+        crate::services::inbox::happenings::opened(state, &conversation).await;
+    }
     Ok(Some(Recorded {
         job,
         content,
@@ -205,22 +210,23 @@ async fn store_once(
         tracing::warn!("message for an unknown tenant dropped");
         return Ok(Stored::Skip);
     }
+    let message = inbound_message(state, job, content, id, *sent_at, now);
+    let contact = ctx.contact.as_ref().map(|c| ContactRef {
+        id: c.id.clone(),
+        name: c.name.clone(),
+    });
     let next = Conversation::after_inbound(
         ctx.conversation.as_ref(),
-        &job.tenant_id,
-        &job.device_id,
-        peer,
-        id,
+        &message,
         *sent_at,
         job.profile_name.as_deref(),
+        contact,
         now,
     );
-    let message = inbound_message(state, job, content, id, *sent_at, now);
     let extra = InboundExtra::of(content, job, &next.id);
-    let read_version = ctx.conversation.as_ref().map(|c| c.version);
     match state
         .store
-        .record_inbound(&message, &extra, &next, read_version, now)
+        .record_inbound(&message, &extra, &next, ctx.conversation.as_ref(), now)
         .await
         .map_err(RecordError::Store)?
     {
@@ -306,6 +312,7 @@ fn inbound_message(
         retry_after: None,
         source: MessageSource::Inbound,
         api_key_id: None,
+        user_id: None,
         created_at: now,
         updated_at: now,
         sent_at: Some(sent_at),

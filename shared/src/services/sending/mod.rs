@@ -45,6 +45,8 @@ pub struct Sender {
     pub plan: Plan,
     pub limits: LimitOverrides,
     pub api_key_id: Option<String>,
+    /// The signed-in team member who asked, if any.
+    pub user_id: Option<String>,
 }
 
 impl From<&Principal> for Sender {
@@ -54,6 +56,7 @@ impl From<&Principal> for Sender {
             plan: p.plan,
             limits: p.limits,
             api_key_id: Some(p.key_id.clone()).filter(|k| !k.is_empty()),
+            user_id: p.user.as_ref().map(|u| u.user_id.clone()),
         }
     }
 }
@@ -574,6 +577,7 @@ fn new_message(id: &str, caller: &Sender, req: &SendRequest, at: DateTime<Utc>) 
         retry_after: None,
         source: req.source,
         api_key_id: caller.api_key_id.clone(),
+        user_id: caller.user_id.clone(),
         created_at: at,
         updated_at: at,
         sent_at: None,

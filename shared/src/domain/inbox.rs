@@ -1,0 +1,260 @@
+//! Team Inbox rules: which listing partitions a conversation sits in, labels, canned
+//! responses, search terms and response times. See `docs/inbox.md`.
+
+use chrono::{DateTime, Utc};
+
+/// "Any value" in a listing partition (a filter left out, or `all`).
+pub const ANY: &str = "*";
+/// The assignee part of a partition for a conversation nobody is assigned to.
+pub const UNASSIGNED: &str = "-";
+/// At most this many labels on a conversation: every label adds listing entries rewritten
+/// with each message (see `docs/inbox.md`, "Write cost").
+pub const MAX_LABELS: usize = 3;
+pub const MAX_LABEL_LEN: usize = 40;
+pub const MAX_NOTE_LEN: usize = 4096;
+pub const MAX_SHORTCUT_LEN: usize = 40;
+pub const MAX_CANNED_TEXT_LEN: usize = 4096;
+pub const MAX_CANNED_RESPONSES: usize = 500;
+
+/// A listing partition: `<status>#<assignee>#<device>#<label>`, each part a value or [`ANY`].
+pub fn partition(status: &str, assignee: &str, device: &str, label: &str) -> String {
+    format!("{status}#{assignee}#{device}#{label}")
+}
+
+/// Every listing partition a conversation belongs to: each of status, assignee, device and
+/// label either its value or [`ANY`] (a conversation without labels only under [`ANY`]).
+/// So any combination of filters is one partition: `8 × (1 + labels)` entries.
+pub fn partitions_of(
+    status: &str,
+    assignee: Option<&str>,
+    device: &str,
+    labels: &[String],
+) -> Vec<String> {
+    let assignee = assignee.unwrap_or(UNASSIGNED);
+    let mut out = Vec::with_capacity(8 * (1 + labels.len()));
+    for s in [status, ANY] {
+        for a in [assignee, ANY] {
+            for d in [device, ANY] {
+                out.push(partition(s, a, d, ANY));
+                for l in labels {
+                    out.push(partition(s, a, d, l));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The search partitions (`q`): status and assignee, each a value or [`ANY`].
+pub fn search_partitions_of(status: &str, assignee: Option<&str>) -> Vec<String> {
+    let assignee = assignee.unwrap_or(UNASSIGNED);
+    let mut out = Vec::with_capacity(4);
+    for s in [status, ANY] {
+        for a in [assignee, ANY] {
+            out.push(format!("{s}#{a}"));
+        }
+    }
+    out
+}
+
+/// Where a conversation sorts in a listing partition: its last activity (Unix seconds, 12
+/// digits: the precision the conversation stores it with, so the entry's key can be worked
+/// out again from the stored conversation) and its id, so the newest sorts last and ties
+/// are stable.
+pub fn activity_sk(at: DateTime<Utc>, conversation_id: &str) -> String {
+    format!("{:012}#{conversation_id}", at.timestamp().max(0))
+}
+
+/// A conversation's labels as given: trimmed, lower case, 1–40 characters of letters,
+/// digits, `-`, `_` or spaces, at most [`MAX_LABELS`], repeats once, sorted.
+pub fn labels(given: &[String]) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for l in given {
+        let l = l.trim().to_lowercase();
+        if l.is_empty() || l.chars().count() > MAX_LABEL_LEN {
+            return Err(format!("Each label must be 1-{MAX_LABEL_LEN} characters"));
+        }
+        if !l
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '_' || c == ' ')
+        {
+            return Err(format!(
+                "Label \"{l}\" may hold only letters, digits, spaces, '-' and '_'"
+            ));
+        }
+        if !out.contains(&l) {
+            out.push(l);
+        }
+    }
+    if out.len() > MAX_LABELS {
+        return Err(format!("A conversation has at most {MAX_LABELS} labels"));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// One label as a filter (the same rules as [`labels`]).
+pub fn label_filter(v: &str) -> Result<String, String> {
+    labels(&[v.to_string()]).map(|mut l| l.remove(0))
+}
+
+/// What `q` searches: a phone prefix (digits, with `+`, spaces or dashes around) or the
+/// start of a contact's name (folded to lower case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Search {
+    Phone(String),
+    Name(String),
+}
+
+pub fn search(q: &str) -> Result<Search, String> {
+    let q = q.trim();
+    if q.is_empty() || q.chars().count() > 100 {
+        return Err("\"q\" must be 1-100 characters".into());
+    }
+    let digits: String = q.chars().filter(|c| c.is_ascii_digit()).collect();
+    let phone_like = q
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')'));
+    if phone_like && !digits.is_empty() {
+        Ok(Search::Phone(digits))
+    } else {
+        Ok(Search::Name(fold_name(q)))
+    }
+}
+
+/// A name as the search compares it: lower case, spaces collapsed.
+pub fn fold_name(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// A canned response's shortcut: 1–40 characters without spaces (a leading `/` dropped).
+pub fn shortcut(v: &str) -> Result<String, String> {
+    let v = v.trim().trim_start_matches('/');
+    if v.is_empty() || v.chars().count() > MAX_SHORTCUT_LEN || v.contains(char::is_whitespace) {
+        return Err(format!(
+            "\"shortcut\" must be 1-{MAX_SHORTCUT_LEN} characters without spaces"
+        ));
+    }
+    Ok(v.to_lowercase())
+}
+
+pub fn canned_text(v: &str) -> Result<String, String> {
+    if v.trim().is_empty() || v.chars().count() > MAX_CANNED_TEXT_LEN {
+        return Err(format!(
+            "\"text\" must be 1-{MAX_CANNED_TEXT_LEN} characters"
+        ));
+    }
+    Ok(v.to_string())
+}
+
+/// A canned response filled for a customer: `{{name}}` (the contact's name, or empty) and
+/// `{{phone}}` (`+` and the digits).
+pub fn fill_canned(text: &str, name: Option<&str>, phone: &str) -> String {
+    text.replace("{{name}}", name.unwrap_or(""))
+        .replace("{{phone}}", &format!("+{phone}"))
+}
+
+pub fn note_text(v: &str) -> Result<String, String> {
+    if v.trim().is_empty() || v.chars().count() > MAX_NOTE_LEN {
+        return Err(format!("\"text\" must be 1-{MAX_NOTE_LEN} characters"));
+    }
+    Ok(v.to_string())
+}
+
+/// Seconds from `from` to `to` (never negative).
+pub fn seconds_between(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+    (to - from).num_seconds().max(0)
+}
+
+/// A snooze must end in the future, within a year.
+pub fn snooze_until(until: DateTime<Utc>, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    if until <= now {
+        return Err("\"snoozedUntil\" must be in the future".into());
+    }
+    if until > now + chrono::Duration::days(366) {
+        return Err("\"snoozedUntil\" must be within a year".into());
+    }
+    Ok(until)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::time::at;
+
+    #[test]
+    fn every_filter_combination_is_one_partition() {
+        let p = partitions_of("open", Some("u1"), "d1", &["vip".into()]);
+        assert_eq!(p.len(), 16);
+        for s in ["open", ANY] {
+            for a in ["u1", ANY] {
+                for d in ["d1", ANY] {
+                    for l in ["vip", ANY] {
+                        assert!(p.contains(&partition(s, a, d, l)), "{s} {a} {d} {l}");
+                    }
+                }
+            }
+        }
+        let unassigned = partitions_of("pending", None, "d1", &[]);
+        assert_eq!(unassigned.len(), 8);
+        assert!(unassigned.contains(&partition("pending", UNASSIGNED, ANY, ANY)));
+        assert!(!unassigned.iter().any(|p| p.contains("open")));
+        assert_eq!(search_partitions_of("open", None).len(), 4);
+    }
+
+    #[test]
+    fn activity_sorts_by_time() {
+        let a = activity_sk(at("2026-06-11T09:12:33Z"), "b");
+        let b = activity_sk(at("2026-06-11T10:00:00Z"), "a");
+        assert!(a < b);
+        // Stored times have whole seconds: the key is the same before and after.
+        let precise = at("2026-06-11T09:12:33Z") + chrono::Duration::milliseconds(450);
+        assert_eq!(activity_sk(precise, "b"), a);
+    }
+
+    #[test]
+    fn labels_are_checked_and_tidied() {
+        assert_eq!(
+            labels(&[" VIP ".into(), "billing".into(), "vip".into()]),
+            Ok(vec!["billing".to_string(), "vip".to_string()])
+        );
+        assert!(labels(&["a#b".into()]).is_err());
+        assert!(labels(&["".into()]).is_err());
+        assert!(labels(&["a".into(), "b".into(), "c".into(), "d".into()]).is_err());
+        assert_eq!(label_filter("Sales"), Ok("sales".to_string()));
+    }
+
+    #[test]
+    fn search_terms() {
+        assert_eq!(search("+92 300"), Ok(Search::Phone("92300".into())));
+        assert_eq!(search("  Ali  Khan "), Ok(Search::Name("ali khan".into())));
+        assert!(search("  ").is_err());
+    }
+
+    #[test]
+    fn canned_responses() {
+        assert_eq!(shortcut("/Thanks"), Ok("thanks".to_string()));
+        assert!(shortcut("two words").is_err());
+        assert_eq!(
+            fill_canned(
+                "Hi {{name}}, we will call {{phone}}",
+                Some("Ali"),
+                "923001234567"
+            ),
+            "Hi Ali, we will call +923001234567"
+        );
+        assert_eq!(fill_canned("Hi {{name}}!", None, "1"), "Hi !");
+    }
+
+    #[test]
+    fn snoozes_end_in_the_future() {
+        let now = at("2026-06-11T09:00:00Z");
+        assert!(snooze_until(now, now).is_err());
+        assert!(snooze_until(at("2026-06-11T10:00:00Z"), now).is_ok());
+        assert!(snooze_until(at("2028-06-11T10:00:00Z"), now).is_err());
+        assert_eq!(seconds_between(at("2026-06-11T10:00:00Z"), now), 0);
+    }
+}

@@ -1,0 +1,553 @@
+//! The Team Inbox's items around conversations (docs/inbox.md):
+//!
+//! - **Listing entries**: one small item per listing partition the conversation is in
+//!   (`domain::inbox::partitions_of`: status, assignee, device and label, each its value or
+//!   "any"), sorted by last activity. Any combination of filters is one partition, so a page
+//!   is one `Query` of exactly that many entries and one `BatchGetItem` of their
+//!   conversations. Written in the same transaction as the conversation: an entry whose key
+//!   changes (a message moves the activity) is deleted and put again.
+//! - **Search entries** (`q`): by phone and by folded name, per status × assignee; their
+//!   keys change only with status, assignee or name, never with a message.
+//! - **Counters**: one item per tenant, `<status>_all`, `<status>_none` (unassigned) and
+//!   `<status>_u_<userId>`, moved by `ADD` in the same transaction when a conversation's
+//!   status or assignee changes.
+//! - **Snoozes**: a global partition by end time for the minute job.
+//! - A **pointer** by conversation id (device and peer), written once.
+
+use super::conversations::{conversation_item, Conversation, ConversationStatus};
+use super::keys::*;
+use super::table::{self, keyed, Commit, Cond, Query};
+use super::{from_item, n, s, Item, Store, StoreError, StoreResult};
+use crate::domain::inbox::{self as rules, Search};
+use crate::domain::time;
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use utoipa::ToSchema;
+
+/// The conversation an entry stands for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EntryRef {
+    peer: String,
+    device_id: String,
+}
+
+type Key = (String, String);
+
+fn entry_keys(c: &Conversation) -> BTreeSet<Key> {
+    let sk = rules::activity_sk(c.last_message_at, &c.id);
+    rules::partitions_of(
+        c.status.as_str(),
+        c.assigned_to.as_deref(),
+        &c.device_id,
+        &c.labels,
+    )
+    .into_iter()
+    .map(|p| (inbox_pk(&c.tenant_id, &p), sk.clone()))
+    .collect()
+}
+
+fn search_keys(c: &Conversation) -> BTreeSet<Key> {
+    let name = c.search_name();
+    let mut out = BTreeSet::new();
+    for p in rules::search_partitions_of(c.status.as_str(), c.assigned_to.as_deref()) {
+        let pk = inbox_search_pk(&c.tenant_id, &p);
+        out.insert((pk.clone(), inbox_phone_sk(&c.peer, &c.id)));
+        if let Some(name) = &name {
+            out.insert((pk, inbox_name_sk(name, &c.id)));
+        }
+    }
+    out
+}
+
+/// The counter attributes a conversation counts in.
+fn counter_names(status: ConversationStatus, assignee: Option<&str>) -> Vec<String> {
+    let s = status.as_str();
+    vec![
+        format!("{s}_all"),
+        match assignee {
+            None => format!("{s}_none"),
+            Some(u) => format!("{s}_u_{u}"),
+        },
+    ]
+}
+
+fn snooze_key(c: &Conversation) -> Option<Key> {
+    match (c.status, c.snoozed_until) {
+        (ConversationStatus::Snoozed, Some(until)) => Some((
+            SNOOZES_PK.to_string(),
+            snooze_sk(until.timestamp(), &c.tenant_id, &c.id),
+        )),
+        _ => None,
+    }
+}
+
+/// The inbox counts of one status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct StatusCounts {
+    pub mine: u64,
+    pub unassigned: u64,
+    pub all: u64,
+}
+
+/// A snooze that is due.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DueSnooze {
+    pub tenant_id: String,
+    pub peer: String,
+    pub device_id: String,
+}
+
+/// Who wrote a note or sent a reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Author {
+    /// `user` or `key`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+}
+
+/// A private note: never sent to the customer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Note {
+    pub id: String,
+    pub tenant_id: String,
+    pub conversation_id: String,
+    pub peer: String,
+    pub device_id: String,
+    pub text: String,
+    pub author: Author,
+    #[serde(with = "time::secs")]
+    pub created_at: DateTime<Utc>,
+}
+
+/// One entry of a conversation's thread.
+#[derive(Debug, Clone)]
+pub enum ThreadItem {
+    Message(Box<super::messages::Message>),
+    Note(Note),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CannedResponse {
+    pub id: String,
+    #[schema(example = "thanks")]
+    pub shortcut: String,
+    #[schema(example = "Thank you {{name}}, we are on it.")]
+    pub text: String,
+    #[schema(value_type = String)]
+    #[serde(with = "time::secs")]
+    pub created_at: DateTime<Utc>,
+    #[schema(value_type = String)]
+    #[serde(with = "time::secs")]
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoAssign {
+    #[default]
+    Off,
+    RoundRobin,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InboxSettings {
+    #[serde(default)]
+    pub auto_assign: AutoAssign,
+    /// Agents with this many open conversations are skipped (none: no limit).
+    #[serde(default)]
+    pub max_open_per_agent: Option<u32>,
+    /// The member the last automatic assignment went to (round robin goes on after them).
+    #[serde(default, skip_serializing)]
+    #[schema(ignore)]
+    pub last_assigned: Option<String>,
+}
+
+impl Store {
+    /// The writes that store `next` (the conversation as `prev` was read: `None` for a new
+    /// one, guarded by its version) with its entries, counters and snooze, for one
+    /// transaction. The conversation's put is the first write.
+    pub(crate) fn conversation_writes(
+        &self,
+        prev: Option<&Conversation>,
+        next: &Conversation,
+    ) -> StoreResult<Vec<TransactWriteItem>> {
+        let t = &self.table;
+        let cond = match prev {
+            None => Cond::absent(),
+            Some(p) => Cond::new("version = :v").value(":v", n(p.version)),
+        };
+        let mut w = vec![table::put(t, conversation_item(next)?, Some(cond))?];
+        if prev.is_none() {
+            let pointer = EntryRef {
+                peer: next.peer.clone(),
+                device_id: next.device_id.clone(),
+            };
+            let pk = conversation_id_pk(&next.tenant_id, &next.id);
+            w.push(table::put(
+                t,
+                keyed(&pointer, pk, CONVERSATION_ID_SK)?,
+                None,
+            )?);
+        }
+        let entry = EntryRef {
+            peer: next.peer.clone(),
+            device_id: next.device_id.clone(),
+        };
+        for (old, new) in [
+            (prev.map(entry_keys), entry_keys(next)),
+            (prev.map(search_keys), search_keys(next)),
+        ] {
+            let old = old.unwrap_or_default();
+            for (pk, sk) in old.difference(&new) {
+                w.push(table::delete(t, pk, sk, None)?);
+            }
+            for (pk, sk) in new.difference(&old) {
+                w.push(table::put(t, keyed(&entry, pk, sk)?, None)?);
+            }
+        }
+        // Counters: the net change per attribute (an attribute may appear once in `ADD`).
+        let mut delta: BTreeMap<String, i64> = BTreeMap::new();
+        if let Some(p) = prev {
+            for a in counter_names(p.status, p.assigned_to.as_deref()) {
+                *delta.entry(a).or_default() -= 1;
+            }
+        }
+        for a in counter_names(next.status, next.assigned_to.as_deref()) {
+            *delta.entry(a).or_default() += 1;
+        }
+        delta.retain(|_, d| *d != 0);
+        if !delta.is_empty() {
+            let mut cond = Cond::none();
+            let mut parts = Vec::new();
+            for (i, (attr, d)) in delta.iter().enumerate() {
+                parts.push(format!("#c{i} :c{i}"));
+                cond = cond
+                    .name(&format!("#c{i}"), attr)
+                    .value(&format!(":c{i}"), n(d));
+            }
+            let expr = format!("ADD {}", parts.join(", "));
+            let pk = tenant_pk(&next.tenant_id);
+            w.push(table::update(t, &pk, INBOX_COUNTS_SK, &expr, cond)?);
+        }
+        let (old, new) = (prev.and_then(snooze_key), snooze_key(next));
+        if old != new {
+            if let Some((pk, sk)) = old {
+                w.push(table::delete(t, &pk, &sk, None)?);
+            }
+            if let Some((pk, sk)) = new {
+                let due = serde_json::json!({
+                    "tenantId": next.tenant_id, "peer": next.peer, "deviceId": next.device_id,
+                });
+                w.push(table::put(t, keyed(&due, pk, sk)?, None)?);
+            }
+        }
+        Ok(w)
+    }
+
+    /// Stores `next` over `prev` (as read). `false`: the conversation changed since.
+    pub async fn save_conversation(
+        &self,
+        prev: &Conversation,
+        next: &Conversation,
+    ) -> StoreResult<bool> {
+        let writes = self.conversation_writes(Some(prev), next)?;
+        let commit = self.commit(writes).await?;
+        if commit == Commit::Done {
+            return Ok(true);
+        }
+        commit.done_or_lost("save conversation")?;
+        Ok(false)
+    }
+
+    /// Sets a conversation's status (read, then stored with its entries and counters).
+    /// `None` if there is no such conversation.
+    pub async fn set_conversation_status(
+        &self,
+        tenant_id: &str,
+        device_id: &str,
+        peer: &str,
+        status: ConversationStatus,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Conversation>> {
+        for _ in 0..5 {
+            let Some(prev) = self.get_conversation(tenant_id, device_id, peer).await? else {
+                return Ok(None);
+            };
+            let next = Conversation {
+                status,
+                updated_at: now,
+                version: prev.version + 1,
+                ..prev.clone()
+            };
+            if self.save_conversation(&prev, &next).await? {
+                return Ok(Some(next));
+            }
+        }
+        Err(StoreError::Contention("conversation status"))
+    }
+
+    /// A conversation by its id: the pointer, then the conversation (two reads).
+    pub async fn conversation_by_id(
+        &self,
+        tenant_id: &str,
+        conversation_id: &str,
+    ) -> StoreResult<Option<Conversation>> {
+        if !super::is_id(conversation_id) {
+            return Ok(None);
+        }
+        let pk = conversation_id_pk(tenant_id, conversation_id);
+        let Some(r) = self.get::<EntryRef>(&pk, CONVERSATION_ID_SK).await? else {
+            return Ok(None);
+        };
+        self.get_conversation(tenant_id, &r.device_id, &r.peer)
+            .await
+    }
+
+    /// Conversations by their entries' keys, in the entries' order (one `BatchGetItem`).
+    async fn conversations_of(
+        &self,
+        tenant_id: &str,
+        refs: Vec<EntryRef>,
+    ) -> StoreResult<Vec<Conversation>> {
+        let keys: Vec<Key> = refs
+            .iter()
+            .map(|r| (peer_pk(tenant_id, &r.peer), conversation_sk(&r.device_id)))
+            .collect();
+        let mut found: HashMap<Key, Conversation> = HashMap::new();
+        for item in self.batch_get(&keys, false).await? {
+            let c: Conversation = from_item(item)?;
+            found.insert(
+                (peer_pk(tenant_id, &c.peer), conversation_sk(&c.device_id)),
+                c,
+            );
+        }
+        Ok(keys.iter().filter_map(|k| found.remove(k)).collect())
+    }
+
+    /// A page of one listing partition, most recent activity first: one `Query` of `limit`
+    /// entries and one `BatchGetItem` of their conversations.
+    pub async fn list_inbox(
+        &self,
+        tenant_id: &str,
+        partition: &str,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> StoreResult<(Vec<Conversation>, Option<String>)> {
+        let q = Query::partition(inbox_pk(tenant_id, partition)).newest_first();
+        let (refs, next) = self.page::<EntryRef>(&q, limit, cursor).await?;
+        Ok((self.conversations_of(tenant_id, refs).await?, next))
+    }
+
+    /// A page of the conversations whose phone or name starts with the search, in phone or
+    /// name order, within a status × assignee search partition.
+    pub async fn search_inbox(
+        &self,
+        tenant_id: &str,
+        partition: &str,
+        search: &Search,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> StoreResult<(Vec<Conversation>, Option<String>)> {
+        let prefix = match search {
+            Search::Phone(d) => format!("P#{d}"),
+            Search::Name(n) => format!("N#{n}"),
+        };
+        let q = Query::prefix(inbox_search_pk(tenant_id, partition), prefix);
+        let (refs, next) = self.page::<EntryRef>(&q, limit, cursor).await?;
+        Ok((self.conversations_of(tenant_id, refs).await?, next))
+    }
+
+    /// The counters, for `me` (a member's id) if there is one: one `GetItem`.
+    pub async fn inbox_counts(
+        &self,
+        tenant_id: &str,
+        me: Option<&str>,
+    ) -> StoreResult<Vec<(ConversationStatus, StatusCounts)>> {
+        let item: Option<HashMap<String, serde_json::Value>> =
+            self.get(&tenant_pk(tenant_id), INBOX_COUNTS_SK).await?;
+        let item = item.unwrap_or_default();
+        let count = |k: String| {
+            item.get(&k)
+                .and_then(serde_json::Value::as_i64)
+                .unwrap_or(0)
+                .max(0) as u64
+        };
+        Ok(ConversationStatus::ALL
+            .into_iter()
+            .map(|st| {
+                let s = st.as_str();
+                (
+                    st,
+                    StatusCounts {
+                        mine: me.map_or(0, |u| count(format!("{s}_u_{u}"))),
+                        unassigned: count(format!("{s}_none")),
+                        all: count(format!("{s}_all")),
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// Open conversations per member (the counters item): for auto-assignment.
+    pub async fn open_per_member(&self, tenant_id: &str) -> StoreResult<HashMap<String, u64>> {
+        let item: Option<HashMap<String, serde_json::Value>> =
+            self.get(&tenant_pk(tenant_id), INBOX_COUNTS_SK).await?;
+        Ok(item
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let u = k.strip_prefix("open_u_")?;
+                Some((u.to_string(), v.as_i64().unwrap_or(0).max(0) as u64))
+            })
+            .collect())
+    }
+
+    /// Snoozes ending at or before `now`, oldest first, at most `limit`.
+    pub async fn due_snoozes(&self, now: DateTime<Utc>, limit: i32) -> StoreResult<Vec<DueSnooze>> {
+        let q = Query::partition(SNOOZES_PK).at_most(format!("{:012}#~", now.timestamp()));
+        Ok(self.query_page::<DueSnooze>(&q, limit, None).await?.0)
+    }
+
+    /// Stores a private note in its conversation's history.
+    pub async fn add_note(&self, note: &Note) -> StoreResult<()> {
+        let mut item = keyed(note, note_pk(&note.tenant_id, &note.id), NOTE_SK)?;
+        item.insert(
+            "private".into(),
+            aws_sdk_dynamodb::types::AttributeValue::Bool(true),
+        );
+        // In the history like an outbound message without a WhatsApp id: AI Smart Reply's
+        // context leaves such entries out.
+        item.insert("direction".into(), s("out"));
+        item.insert(
+            GSI2PK.into(),
+            s(history_gsi2pk(&note.tenant_id, &note.peer)),
+        );
+        item.insert(GSI2SK.into(), s(&note.id));
+        self.put(item).await
+    }
+
+    /// A page of the history with a customer, newest first: one `Query` on GSI2 and one
+    /// `BatchGetItem` of the messages and notes it names.
+    pub async fn thread(
+        &self,
+        tenant_id: &str,
+        peer: &str,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> StoreResult<(Vec<ThreadItem>, Option<String>)> {
+        #[derive(Deserialize)]
+        struct Keys {
+            #[serde(rename = "PK")]
+            pk: String,
+            #[serde(rename = "SK")]
+            sk: String,
+        }
+        let q = Query::index(GSI2, history_gsi2pk(tenant_id, peer))
+            .newest_first()
+            .project("PK, SK, GSI2PK, GSI2SK", &[]);
+        let (keys, next) = self.page::<Keys>(&q, limit, cursor).await?;
+        let keys: Vec<Key> = keys.into_iter().map(|k| (k.pk, k.sk)).collect();
+        let mut found: HashMap<Key, Item> = HashMap::new();
+        for item in self.batch_get(&keys, false).await? {
+            let text = |a: &str| {
+                item.get(a)
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            found.insert((text(PK), text(SK)), item);
+        }
+        let mut out = Vec::new();
+        for k in keys {
+            let Some(item) = found.remove(&k) else {
+                continue;
+            };
+            out.push(if k.1 == NOTE_SK {
+                ThreadItem::Note(from_item(item)?)
+            } else {
+                ThreadItem::Message(Box::new(from_item(item)?))
+            });
+        }
+        Ok((out, next))
+    }
+
+    pub async fn list_canned(&self, tenant_id: &str) -> StoreResult<Vec<CannedResponse>> {
+        self.query_prefix_all(tenant_pk(tenant_id), CANNED_PREFIX)
+            .await
+    }
+
+    pub async fn get_canned(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<CannedResponse>> {
+        if !super::is_id(id) {
+            return Ok(None);
+        }
+        self.get(&tenant_pk(tenant_id), &canned_sk(id)).await
+    }
+
+    /// Creates or replaces a canned response (`must_exist`: only a replacement).
+    pub async fn put_canned(
+        &self,
+        tenant_id: &str,
+        c: &CannedResponse,
+        must_exist: bool,
+    ) -> StoreResult<bool> {
+        let item = keyed(c, tenant_pk(tenant_id), canned_sk(&c.id))?;
+        let cond = if must_exist {
+            Cond::exists()
+        } else {
+            Cond::absent()
+        };
+        self.put_if(item, cond).await
+    }
+
+    pub async fn delete_canned(&self, tenant_id: &str, id: &str) -> StoreResult<bool> {
+        if !super::is_id(id) {
+            return Ok(false);
+        }
+        self.delete_if(&tenant_pk(tenant_id), &canned_sk(id), Some(Cond::exists()))
+            .await
+    }
+
+    pub async fn inbox_settings(&self, tenant_id: &str) -> StoreResult<InboxSettings> {
+        Ok(self
+            .get(&tenant_pk(tenant_id), INBOX_SETTINGS_SK)
+            .await?
+            .unwrap_or_default())
+    }
+
+    pub async fn put_inbox_settings(
+        &self,
+        tenant_id: &str,
+        settings: &InboxSettings,
+    ) -> StoreResult<()> {
+        let mut item = keyed(settings, tenant_pk(tenant_id), INBOX_SETTINGS_SK)?;
+        if let Some(l) = &settings.last_assigned {
+            item.insert("lastAssigned".into(), s(l));
+        }
+        self.put(item).await
+    }
+
+    /// Records who round robin assigned last.
+    pub async fn set_last_assigned(&self, tenant_id: &str, user_id: &str) -> StoreResult<()> {
+        self.update_if(
+            &tenant_pk(tenant_id),
+            INBOX_SETTINGS_SK,
+            "SET lastAssigned = :u",
+            Cond::none().value(":u", s(user_id)),
+            table::Returns::NOTHING,
+        )
+        .await
+        .map(|_| ())
+    }
+}

@@ -1,0 +1,627 @@
+//! The Team Inbox end to end: a customer's message opens a conversation, a manager assigns
+//! it (a signed `conversation.assigned`), the agent replies through the send flow, notes
+//! stay private, resolving and reopening; exact filters and counters that read one page;
+//! agents see only their own; canned responses; snoozes ending on the minute job.
+
+use crate::inbound::{env_with, new_wamid, CUSTOMER, PHONE_ID};
+use std::time::Duration;
+use wati_tests::webhooks::{verify_with_standardwebhooks, Answer, Receiver};
+use wati_tests::*;
+
+/// The tenant's conversations as `api` lists them with `query`.
+async fn listed(api: &Api, query: &str) -> Vec<Value> {
+    api.get_ok(&format!("/api/inbox/conversations{query}"))
+        .await["conversations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn ids(list: &[Value]) -> Vec<String> {
+    list.iter().map(|c| c["id"].string()).collect()
+}
+
+#[tokio::test]
+async fn a_customer_message_is_assigned_answered_resolved_and_reopened() {
+    let e = env_with("pro", true, &[]).await;
+    let (app, t, meta) = (&e.app, &e.tenant, &e.meta);
+    let device = t.cloud_device(meta, PHONE_ID, "EAAGinbox").await;
+    let receiver = Receiver::start(vec![], Answer::Status(200)).await;
+    let secret = t
+        .configure_webhook(&receiver.url, Some(json!(["conversation.assigned"])))
+        .await;
+    let manager = t.member(app, "manager").await;
+    let (agent, agent_id) = t.member_as(app, "agent", "agent").await;
+
+    // A customer writes: an open, unassigned conversation at the top of the list.
+    app.from_meta(
+        &t.id,
+        &meta_text(PHONE_ID, &new_wamid(), "Where is my order?", now_ts()),
+    )
+    .await;
+    let top = eventually("the conversation", Duration::from_secs(15), || async {
+        listed(&manager, "?status=open&assignee=unassigned")
+            .await
+            .into_iter()
+            .next()
+    })
+    .await;
+    assert_eq!(top["peer"], CUSTOMER);
+    assert_eq!(top["device_id"], device.as_str());
+    assert_eq!(top["status"], "open");
+    assert_eq!(top["assigned_to"], Value::Null);
+    assert_eq!(top["unread_count"], 1);
+    assert_eq!(top["last_message"]["text"], "Where is my order?");
+    assert_eq!(top["last_message"]["direction"], "in");
+    let id = top["id"].string();
+    let counts = manager.get_ok("/api/inbox/conversations/counts").await;
+    assert_eq!(
+        counts["open"],
+        json!({"mine": 0, "unassigned": 1, "all": 1})
+    );
+    // Agents see nothing unassigned.
+    assert!(listed(&agent, "").await.is_empty());
+    agent
+        .get(&format!("/api/inbox/conversations/{id}"))
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "Conversation not found");
+
+    // The manager assigns it: the tenant's webhook gets a verifiable event.
+    let assigned = manager
+        .post(
+            &format!("/api/inbox/conversations/{id}/assign"),
+            json!({"userId": agent_id}),
+        )
+        .await
+        .ok();
+    assert_eq!(assigned["conversation"]["assigned_to"], agent_id.as_str());
+    let hits = receiver.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(
+        verify_with_standardwebhooks(&[(&hits[0], &secret)]),
+        vec![Ok(())]
+    );
+    let event: Value = serde_json::from_str(&hits[0].body).expect("JSON");
+    assert_eq!(event["event"], "conversation.assigned");
+    assert_eq!(event["conversationId"], id.as_str());
+    assert_eq!(event["deviceId"], device.as_str());
+    assert_eq!(event["peer"], CUSTOMER);
+    assert_eq!(event["assignedTo"], agent_id.as_str());
+    assert_eq!(event["previousAssignee"], Value::Null);
+    assert!(event["assignedBy"].is_string(), "{event}");
+    // Agents may not assign.
+    agent
+        .post(
+            &format!("/api/inbox/conversations/{id}/assign"),
+            json!({"userId": null}),
+        )
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "This action needs the manager role");
+
+    // The agent sees it now, and replies: the customer gets it through Meta.
+    assert_eq!(
+        ids(&listed(&agent, "?assignee=all").await),
+        vec![id.clone()]
+    );
+    let before = meta.requests().len();
+    let sent = agent
+        .post(
+            &format!("/api/inbox/conversations/{id}/messages"),
+            json!({"text": "It ships today"}),
+        )
+        .await
+        .ok();
+    assert_eq!(sent["status"], "sent");
+    let reply_id = sent["id"].string();
+    let requests = meta.requests();
+    assert_eq!(requests.len(), before + 1);
+    assert_eq!(requests[before].body["text"]["body"], "It ships today");
+    assert_eq!(requests[before].body["to"], CUSTOMER);
+    let looked_up = t.message(&reply_id).await;
+    assert_eq!(looked_up["id"], reply_id.as_str());
+    assert_eq!(looked_up["status"], "sent");
+
+    // A note: in the thread with its author, never sent.
+    let note = agent
+        .post(
+            &format!("/api/inbox/conversations/{id}/messages"),
+            json!({"text": "Customer is a VIP", "private": true}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(note["note"]["private"], true);
+    assert_eq!(meta.requests().len(), before + 1, "notes never reach Meta");
+    let thread = agent
+        .get_ok(&format!("/api/inbox/conversations/{id}/messages"))
+        .await;
+    let entries = thread["messages"].as_array().cloned().unwrap_or_default();
+    let texts: Vec<&str> = entries.iter().map(|m| m["text"].str()).collect();
+    assert_eq!(
+        texts,
+        ["Customer is a VIP", "It ships today", "Where is my order?"]
+    );
+    assert_eq!(entries[0]["private"], true);
+    assert_eq!(
+        entries[0]["author"],
+        json!({"type": "user", "id": agent_id})
+    );
+    assert_eq!(
+        entries[1]["author"],
+        json!({"type": "user", "id": agent_id})
+    );
+    assert_eq!(entries[1]["direction"], "out");
+    assert_eq!(entries[2]["direction"], "in");
+    assert_eq!(entries[2]["status"], "received");
+
+    // Replying read the conversation and recorded the first response.
+    let c = agent
+        .get_ok(&format!("/api/inbox/conversations/{id}"))
+        .await;
+    assert_eq!(c["conversation"]["unread_count"], 0);
+    assert_eq!(c["conversation"]["last_message"]["text"], "It ships today");
+    assert!(c["conversation"]["first_response_seconds"].is_i64(), "{c}");
+
+    // Resolved by the agent; a new customer message reopens it.
+    let resolved = agent
+        .post(
+            &format!("/api/inbox/conversations/{id}/status"),
+            json!({"status": "resolved"}),
+        )
+        .await
+        .ok();
+    assert_eq!(resolved["conversation"]["status"], "resolved");
+    assert!(resolved["conversation"]["resolution_seconds"].is_i64());
+    let counts = agent.get_ok("/api/inbox/conversations/counts").await;
+    assert_eq!(counts["resolved"]["mine"], 1);
+    assert_eq!(counts["open"]["mine"], 0);
+    app.from_meta(
+        &t.id,
+        &meta_text(PHONE_ID, &new_wamid(), "One more question", now_ts()),
+    )
+    .await;
+    let reopened = eventually("reopened", Duration::from_secs(15), || async {
+        let c = agent
+            .get_ok(&format!("/api/inbox/conversations/{id}"))
+            .await;
+        (c["conversation"]["status"] == "open").then_some(c)
+    })
+    .await;
+    assert_eq!(reopened["conversation"]["unread_count"], 1);
+    assert_eq!(reopened["conversation"]["assigned_to"], agent_id.as_str());
+    assert_eq!(
+        reopened["conversation"]["first_response_seconds"],
+        Value::Null,
+        "a new opening waits for its own first response"
+    );
+    let counts = manager.get_ok("/api/inbox/conversations/counts").await;
+    assert_eq!(counts["open"]["all"], 1);
+    assert_eq!(counts["resolved"]["all"], 0);
+    assert_eq!(ids(&listed(&manager, "?status=open").await), vec![id]);
+    assert!(listed(&manager, "?status=resolved").await.is_empty());
+}
+
+/// One conversation of the model the filters are checked against.
+#[derive(Clone)]
+struct Conv {
+    id: String,
+    device: String,
+    status: &'static str,
+    assignee: Option<String>,
+    labels: Vec<&'static str>,
+}
+
+#[tokio::test]
+async fn every_filter_lists_exactly_its_conversations_reading_one_page() {
+    let (app, t) = TestApp::with_roomy_tenant("pro").await;
+    let (_, a1) = t.member_as(&app, "a1", "agent").await;
+    let (_, a2) = t.member_as(&app, "a2", "agent").await;
+    let devices = [
+        uuid::Uuid::now_v7().to_string(),
+        uuid::Uuid::now_v7().to_string(),
+    ];
+    let statuses = ["open", "pending", "resolved", "open", "snoozed", "pending"];
+    let assignees = [None, Some(a1.clone()), Some(a2.clone())];
+    let label_sets: [Vec<&str>; 3] = [vec![], vec!["vip"], vec!["vip", "billing"]];
+    let mut model: Vec<Conv> = Vec::new();
+    let base = chrono::Utc::now() - chrono::Duration::minutes(30);
+    for i in 0..18 {
+        let device = devices[i % 2].clone();
+        let peer = format!("92300{:07}", 1000 + i);
+        let at = base + chrono::Duration::seconds(i as i64);
+        app.record_customer_message(&t.id, &device, &peer, &new_wamid(), "hi", at, at)
+            .await;
+        let c = app.conversation(&t.id, &device, &peer).await;
+        let conv = Conv {
+            id: c.id.clone(),
+            device,
+            status: statuses[i % statuses.len()],
+            assignee: assignees[i % 3].clone(),
+            labels: label_sets[(i / 3) % 3].clone(),
+        };
+        let path = format!("/api/inbox/conversations/{}", conv.id);
+        if let Some(a) = &conv.assignee {
+            t.post(&format!("{path}/assign"), json!({"userId": a}))
+                .await
+                .ok();
+        }
+        let mut status = json!({"status": conv.status});
+        if conv.status == "snoozed" {
+            status["snoozedUntil"] = json!(iso(chrono::Utc::now() + chrono::Duration::hours(2)));
+        }
+        if conv.status != "open" {
+            t.post(&format!("{path}/status"), status).await.ok();
+        }
+        if !conv.labels.is_empty() {
+            t.put(&format!("{path}/labels"), json!({"labels": conv.labels}))
+                .await
+                .ok();
+        }
+        model.push(conv);
+    }
+    model.reverse(); // most recent activity first
+
+    // Read as a manager: a signed-in member's authentication is always one call (an API
+    // key's takes two when its rate-limit minute rolls over).
+    let (m, _) = t.member_as(&app, "m1", "manager").await;
+    // The baseline: what reading a page of two costs.
+    let baseline = m.get("/api/inbox/conversations?limit=2").await;
+    assert_eq!(
+        baseline.count("x-aws-calls"),
+        3,
+        "key, entries, conversations"
+    );
+    let page_cost: f64 = baseline.header("x-aws-consumed-capacity").parse().unwrap();
+
+    let status_filters = [
+        None,
+        Some("open"),
+        Some("pending"),
+        Some("resolved"),
+        Some("snoozed"),
+    ];
+    let assignee_filters = [None, Some("unassigned".to_string()), Some(a1.clone())];
+    let device_filters = [None, Some(devices[1].clone())];
+    let label_filters = [None, Some("vip"), Some("billing")];
+    for s in &status_filters {
+        for a in &assignee_filters {
+            for d in &device_filters {
+                for l in &label_filters {
+                    let expected: Vec<String> = model
+                        .iter()
+                        .filter(|c| s.is_none_or(|s| c.status == s))
+                        .filter(|c| match a.as_deref() {
+                            None => true,
+                            Some("unassigned") => c.assignee.is_none(),
+                            Some(u) => c.assignee.as_deref() == Some(u),
+                        })
+                        .filter(|c| d.as_ref().is_none_or(|d| &c.device == d))
+                        .filter(|c| l.is_none_or(|l| c.labels.contains(&l)))
+                        .map(|c| c.id.clone())
+                        .collect();
+                    let mut q = vec!["limit=100".to_string()];
+                    if let Some(s) = s {
+                        q.push(format!("status={s}"));
+                    }
+                    if let Some(a) = a {
+                        q.push(format!("assignee={a}"));
+                    }
+                    if let Some(d) = d {
+                        q.push(format!("deviceId={d}"));
+                    }
+                    if let Some(l) = l {
+                        q.push(format!("label={l}"));
+                    }
+                    let query = format!("?{}", q.join("&"));
+                    let reply = m.get(&format!("/api/inbox/conversations{query}")).await;
+                    let calls = reply.count("x-aws-calls");
+                    let body = reply.ok();
+                    let got = ids(body["conversations"].as_array().unwrap());
+                    assert_eq!(got, expected, "{query}");
+                    // An empty page has no conversations to read.
+                    let reads = if expected.is_empty() { 2 } else { 3 };
+                    assert_eq!(calls, reads, "{query}");
+                    // A page of two of this filter reads what any page of two reads.
+                    if expected.len() >= 2 {
+                        let two = m
+                            .get(
+                                &format!("/api/inbox/conversations{query}")
+                                    .replace("limit=100", "limit=2"),
+                            )
+                            .await;
+                        let cost: f64 = two.header("x-aws-consumed-capacity").parse().unwrap();
+                        assert_eq!(cost, page_cost, "{query} read more than its page");
+                        assert_eq!(
+                            ids(two.ok()["conversations"].as_array().unwrap()),
+                            expected[..2]
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    // Search: by phone prefix, within a status.
+    let found = listed(&t, "?q=%2B92300000101&limit=100").await;
+    let expected: Vec<String> = {
+        let mut v: Vec<(String, String)> = model
+            .iter()
+            .enumerate()
+            .map(|(j, c)| (format!("92300{:07}", 1000 + (17 - j)), c.id.clone()))
+            .filter(|(p, _)| p.starts_with("92300000101"))
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, id)| id).collect()
+    };
+    assert_eq!(ids(&found), expected);
+    assert_eq!(found.len(), 8, "1010-1017");
+    let open_found = listed(&t, "?q=923000001&status=open&limit=100").await;
+    assert!(open_found.iter().all(|c| c["status"] == "open"));
+    assert_eq!(
+        open_found.len(),
+        model.iter().filter(|c| c.status == "open").count()
+    );
+    t.get("/api/inbox/conversations?q=92&label=vip")
+        .await
+        .expect_error(
+            StatusCode::BAD_REQUEST,
+            "\"q\" combines with status and assignee, not with deviceId or label",
+        );
+
+    // The counters agree with the model.
+    let counts = t.get_ok("/api/inbox/conversations/counts").await;
+    for s in ["open", "pending", "resolved", "snoozed"] {
+        let of = |f: &dyn Fn(&Conv) -> bool| model.iter().filter(|c| c.status == s && f(c)).count();
+        assert_eq!(counts[s]["all"], of(&|_| true), "{s}");
+        assert_eq!(
+            counts[s]["unassigned"],
+            of(&|c| c.assignee.is_none()),
+            "{s}"
+        );
+        assert_eq!(counts[s]["mine"], 0, "an API key is nobody");
+    }
+
+    // Pages follow each other without repeats.
+    let all = t
+        .all_pages("/api/inbox/conversations?limit=5", "conversations")
+        .await;
+    assert_eq!(
+        ids(&all),
+        model.iter().map(|c| c.id.clone()).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn agents_see_and_change_only_their_own_conversations() {
+    let (app, t) = TestApp::with_roomy_tenant("pro").await;
+    let (a1, a1_id) = t.member_as(&app, "a1", "agent").await;
+    let (a2, _) = t.member_as(&app, "a2", "agent").await;
+    let device = uuid::Uuid::now_v7().to_string();
+    let now = chrono::Utc::now();
+    let mut convs = Vec::new();
+    for peer in ["923001110001", "923001110002"] {
+        app.record_customer_message(&t.id, &device, peer, &new_wamid(), "hi", now, now)
+            .await;
+        convs.push(app.conversation(&t.id, &device, peer).await.id);
+    }
+    t.post(
+        &format!("/api/inbox/conversations/{}/assign", convs[0]),
+        json!({"userId": a1_id}),
+    )
+    .await
+    .ok();
+    // Whatever an agent asks for, the list is theirs.
+    for query in ["", "?assignee=all", "?assignee=unassigned", "?status=open"] {
+        assert_eq!(
+            ids(&listed(&a1, query).await),
+            vec![convs[0].clone()],
+            "{query}"
+        );
+        assert!(listed(&a2, query).await.is_empty(), "{query}");
+    }
+    let counts = a2.get_ok("/api/inbox/conversations/counts").await;
+    assert_eq!(
+        counts["open"],
+        json!({"mine": 0, "unassigned": 0, "all": 0})
+    );
+    let counts = a1.get_ok("/api/inbox/conversations/counts").await;
+    assert_eq!(
+        counts["open"],
+        json!({"mine": 1, "unassigned": 0, "all": 1})
+    );
+    let theirs = format!("/api/inbox/conversations/{}", convs[0]);
+    for (path, body) in [
+        (format!("{theirs}/status"), json!({"status": "resolved"})),
+        (format!("{theirs}/read"), json!({})),
+        (
+            format!("{theirs}/messages"),
+            json!({"text": "hi", "private": true}),
+        ),
+    ] {
+        a2.post(&path, body)
+            .await
+            .expect_error(StatusCode::NOT_FOUND, "Conversation not found");
+    }
+    a2.get(&format!("{theirs}/messages"))
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "Conversation not found");
+    a1.post(&format!("{theirs}/status"), json!({"status": "pending"}))
+        .await
+        .ok();
+    // Assignments at once: each wins or is told who has it; the last winner holds it.
+    let (_, a3) = t.member_as(&app, "a3", "agent").await;
+    let other = format!("/api/inbox/conversations/{}", convs[1]);
+    let who = [a1_id.clone(), a3.clone(), a1_id.clone(), a3.clone()];
+    let assign = format!("{other}/assign");
+    let replies =
+        futures::future::join_all(who.iter().map(|u| t.post(&assign, json!({ "userId": u }))))
+            .await;
+    let mut winners = Vec::new();
+    for (r, u) in replies.into_iter().zip(&who) {
+        match r.status {
+            StatusCode::OK => winners.push(u.clone()),
+            StatusCode::CONFLICT => assert!(
+                r.body["error"].str().contains("was just assigned to"),
+                "{}",
+                r.body
+            ),
+            s => panic!("{s}: {}", r.body),
+        }
+    }
+    assert!(!winners.is_empty());
+    let now_with = t.get_ok(&other).await["conversation"]["assigned_to"].string();
+    assert!(winners.contains(&now_with), "{now_with} {winners:?}");
+
+    // Assigning to someone outside the team is refused.
+    t.post(
+        &format!("{theirs}/assign"),
+        json!({"userId": uuid::Uuid::new_v4().to_string()}),
+    )
+    .await
+    .expect(StatusCode::BAD_REQUEST);
+    t.post(&format!("{theirs}/assign"), json!({}))
+        .await
+        .expect_error(
+            StatusCode::BAD_REQUEST,
+            "\"userId\" is required (null to unassign)",
+        );
+}
+
+#[tokio::test]
+async fn canned_responses_are_filled_and_snoozes_end_on_the_minute_job() {
+    let e = env_with("pro", true, &[]).await;
+    let (app, t, meta) = (&e.app, &e.tenant, &e.meta);
+    t.cloud_device(meta, PHONE_ID, "EAAGcanned").await;
+    let created = t
+        .post(
+            "/api/inbox/canned-responses",
+            json!({"shortcut": "/thanks", "text": "Thanks {{name}}, we will call {{phone}}"}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let canned_id = created["canned_response"]["id"].string();
+    assert_eq!(created["canned_response"]["shortcut"], "thanks");
+    t.post(
+        "/api/inbox/canned-responses",
+        json!({"shortcut": "thanks", "text": "again"}),
+    )
+    .await
+    .expect(StatusCode::CONFLICT);
+    let agent = t.member(app, "agent").await;
+    let list = agent.get_ok("/api/inbox/canned-responses").await;
+    assert_eq!(list["cannedResponses"].as_array().map(Vec::len), Some(1));
+    agent
+        .post(
+            "/api/inbox/canned-responses",
+            json!({"shortcut": "x", "text": "y"}),
+        )
+        .await
+        .expect(StatusCode::FORBIDDEN);
+
+    app.from_meta(&t.id, &meta_text(PHONE_ID, &new_wamid(), "Hello", now_ts()))
+        .await;
+    let id = eventually("the conversation", Duration::from_secs(15), || async {
+        listed(t, "").await.first().map(|c| c["id"].string())
+    })
+    .await;
+    let path = format!("/api/inbox/conversations/{id}");
+    let before = meta.requests().len();
+    let canned = || {
+        t.builder(Method::POST, &format!("{path}/messages"))
+            .header("idempotency-key", "canned-1")
+            .json(&json!({"cannedResponseId": canned_id}))
+    };
+    let first = t.send(canned()).await;
+    let again = t.send(canned()).await;
+    assert_eq!(again.header("idempotent-replayed"), "true");
+    assert_eq!(first.ok()["id"], again.ok()["id"]);
+    assert_eq!(meta.requests().len(), before + 1, "sent once");
+    let sent = &meta.requests()[before];
+    assert_eq!(
+        sent.body["text"]["body"],
+        format!("Thanks Ali Raza, we will call +{CUSTOMER}")
+    );
+
+    // Snoozed for a moment; the minute job opens it again.
+    let until = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let snoozed = t
+        .post(
+            &format!("{path}/status"),
+            json!({"status": "snoozed", "snoozedUntil": iso(until)}),
+        )
+        .await
+        .ok();
+    assert_eq!(snoozed["conversation"]["status"], "snoozed");
+    assert_eq!(ids(&listed(t, "?status=snoozed").await), vec![id.clone()]);
+    t.post(&format!("{path}/status"), json!({"status": "snoozed"}))
+        .await
+        .expect_error(
+            StatusCode::BAD_REQUEST,
+            "\"snoozedUntil\" is required to snooze",
+        );
+    app.scheduler("minute").await;
+    assert_eq!(
+        t.get_ok(&path).await["conversation"]["status"],
+        "snoozed",
+        "not yet"
+    );
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    app.scheduler("minute").await;
+    let c = t.get_ok(&path).await;
+    assert_eq!(c["conversation"]["status"], "open");
+    assert_eq!(c["conversation"]["snoozed_until"], Value::Null);
+    assert!(listed(t, "?status=snoozed").await.is_empty());
+    let counts = t.get_ok("/api/inbox/conversations/counts").await;
+    assert_eq!(
+        (
+            counts["open"]["all"].as_i64(),
+            counts["snoozed"]["all"].as_i64()
+        ),
+        (Some(1), Some(0))
+    );
+}
+
+#[tokio::test]
+async fn round_robin_gives_new_conversations_to_agents_under_their_limit() {
+    let (app, t) = TestApp::with_roomy_tenant("pro").await;
+    let (_, a1) = t.member_as(&app, "a1", "agent").await;
+    let (_, a2) = t.member_as(&app, "a2", "agent").await;
+    let mut agents = [a1, a2];
+    agents.sort();
+    let settings = t
+        .put(
+            "/api/inbox/settings",
+            json!({"autoAssign": "round_robin", "maxOpenPerAgent": 1}),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        settings["settings"],
+        json!({"autoAssign": "round_robin", "maxOpenPerAgent": 1})
+    );
+    t.put("/api/inbox/settings", json!({"autoAssign": "sometimes"}))
+        .await
+        .expect(StatusCode::BAD_REQUEST);
+    let device = t.sandbox_device().await;
+    let _workers = app.spawn_workers();
+    let mut assigned = Vec::new();
+    for (i, from) in ["923005550001", "923005550002", "923005550003"]
+        .into_iter()
+        .enumerate()
+    {
+        t.sandbox_says(&device, from, "hello").await;
+        let c = eventually("the conversation", Duration::from_secs(15), || async {
+            let list = listed(&t, "?limit=100").await;
+            (list.len() == i + 1).then(|| list[0].clone())
+        })
+        .await;
+        let id = c["id"].string();
+        // Auto-assignment follows the message: wait for it (or for it not to come).
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let now = t.get_ok(&format!("/api/inbox/conversations/{id}")).await;
+        assigned.push(now["conversation"]["assigned_to"].clone());
+    }
+    assert_eq!(
+        assigned,
+        vec![json!(agents[0]), json!(agents[1]), Value::Null],
+        "in turn, and nobody over the limit"
+    );
+}
