@@ -6,6 +6,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use wati_shared::adapters::providers::Content;
+use wati_shared::domain::analytics::CountsAs;
 use wati_shared::domain::media::{
     file_name, file_name_from_path, is_mimetype, normalize_mimetype, MediaKind,
 };
@@ -153,6 +154,7 @@ pub(crate) async fn send(
         idempotency: idempotency(&headers, "send", &body)?,
         source: MessageSource::Api,
         consent: ConsentCheck::Direct,
+        counts_as: CountsAs::Message,
     };
     Ok(answer(
         sending::send(&state, &Sender::from(&caller), request).await?,
@@ -249,6 +251,7 @@ pub(crate) async fn send_media(
         idempotency: idempotency(&headers, "send-media", &body)?,
         source: MessageSource::Api,
         consent: ConsentCheck::Direct,
+        counts_as: CountsAs::Message,
     };
     Ok(answer(
         sending::send(&state, &Sender::from(&caller), request).await?,

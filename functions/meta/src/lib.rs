@@ -81,6 +81,7 @@ pub fn openapi() -> OpenApi {
     doc.merge(fn_auth::openapi());
     doc.merge(fn_settings::openapi());
     doc.merge(fn_auto_replies::openapi());
+    doc.merge(fn_analytics::openapi());
     doc.merge(fn_contacts::openapi());
     doc.merge(fn_messages::openapi());
     doc.merge(fn_campaigns::openapi());

@@ -308,3 +308,14 @@ pub fn audit_pk(tenant_id: &str) -> String {
     format!("TENANT#{tenant_id}#AUDIT")
 }
 pub const AUDIT_PREFIX: &str = "AUDIT#";
+
+/// Analytics counters: `TENANT#<id>#STATS` / `S#<slot>#<deviceId>` (slot: the half hour,
+/// `YYYYMMDDHHMM` UTC), so a period of every device is one key range.
+pub fn stats_pk(tenant_id: &str) -> String {
+    format!("TENANT#{tenant_id}#STATS")
+}
+pub fn stats_sk(slot: &str, device_id: &str) -> String {
+    format!("S#{slot}#{device_id}")
+}
+/// Sorts after every device id: the end of a slot's range.
+pub const STATS_SLOT_END: &str = "~";

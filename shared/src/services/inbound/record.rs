@@ -3,6 +3,7 @@
 //! job and SQS's redelivery repeats the steps harmlessly.
 
 use super::MessageJob;
+use crate::domain::analytics::Tally;
 use crate::domain::devices::ProviderKind;
 use crate::domain::inbound::{
     inbound_message_id, media_url, parse_message, reported_time, InboundContent, Location,
@@ -12,7 +13,10 @@ use crate::domain::webhooks::{MessageKind as EventKind, MessageReceived, Webhook
 use crate::runtime::retry::{retry, Backoff, Retry};
 use crate::runtime::state::AppState;
 use crate::services::events::{self, PublishError};
-use crate::store::conversations::{Conversation, Handling, InboundContext, RecordInbound};
+use crate::store::analytics::CountAt;
+use crate::store::conversations::{
+    Conversation, ConversationStatus, Handling, InboundContext, RecordInbound,
+};
 use crate::store::messages::{Direction, Message, MessageSource};
 use crate::store::StoreError;
 use chrono::{DateTime, TimeZone, Utc};
@@ -218,9 +222,31 @@ async fn store_once(
     let message = inbound_message(state, job, content, id, *sent_at, now);
     let extra = InboundExtra::of(content, job, &next.id);
     let read_version = ctx.conversation.as_ref().map(|c| c.version);
+    // Counted in the transaction that stores the message: a redelivery counts nothing.
+    let mut tally = Tally::default();
+    tally.inbound();
+    if ctx
+        .conversation
+        .as_ref()
+        .is_none_or(|c| c.status == ConversationStatus::Resolved)
+    {
+        tally.conversation_opened();
+    }
+    let count_at = CountAt {
+        tenant_id: &job.tenant_id,
+        device_id: &job.device_id,
+        at: *sent_at,
+    };
     match state
         .store
-        .record_inbound(&message, &extra, &next, read_version, now)
+        .record_inbound(
+            &message,
+            &extra,
+            &next,
+            read_version,
+            now,
+            Some((&count_at, &tally)),
+        )
         .await
         .map_err(RecordError::Store)?
     {
