@@ -494,6 +494,16 @@ impl Api {
         .ok();
     }
 
+    /// `GET /api/public/v1/analytics/summary?<query>`, asserting 200 (the whole answer, for
+    /// its AWS call headers).
+    pub async fn analytics(&self, query: &str) -> Reply {
+        let r = self
+            .get(&format!("/api/public/v1/analytics/summary?{query}"))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r
+    }
+
     /// The reply log's first page.
     pub async fn reply_log(&self) -> Vec<Value> {
         self.get_ok("/api/auto-replies/log").await["entries"]

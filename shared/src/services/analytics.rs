@@ -32,7 +32,9 @@ pub async fn count(state: &AppState, to: CountAt<'_>, tally: &Tally) {
         return;
     }
     let to = &to;
-    let done = retry(
+    // Boxed: the SDK's request future is large, and counting sits deep inside the send and
+    // inbound flows' futures.
+    let done = Box::pin(retry(
         Backoff::new(3).base(Duration::from_millis(50)),
         |attempt| async move {
             state.store.add_counts(to, tally).await.map_err(|e| {
@@ -40,7 +42,7 @@ pub async fn count(state: &AppState, to: CountAt<'_>, tally: &Tally) {
                 Retry::Again(e)
             })
         },
-    )
+    ))
     .await;
     if let Err(e) = done {
         tracing::error!(error = %e, tenant_id = to.tenant_id, figures = ?tally.adds, "analytics counts lost");
