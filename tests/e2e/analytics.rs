@@ -397,3 +397,53 @@ async fn a_full_92_day_period_is_read_in_a_few_pages() {
         assert!(calls <= 1 + 4, "{days} days: {calls} calls");
     }
 }
+
+/// The Team Inbox's figures, counted through the service as the inbox will call it.
+#[tokio::test]
+async fn inbox_figures_and_their_medians_come_from_the_histograms() {
+    let (app, t) = TestApp::with_tenant("pro").await;
+    let device = uuid::Uuid::now_v7().to_string();
+    let (s, d, now) = (&app.state, device.as_str(), Utc::now());
+    analytics::conversation_opened(s, &t.id, d, now).await;
+    // Ana answers first after 20 s and 40 s, Bo after 2 h; Ana replies 3 more times.
+    analytics::first_response(s, &t.id, d, "ana", 20, now).await;
+    analytics::first_response(s, &t.id, d, "ana", 40, now).await;
+    analytics::first_response(s, &t.id, d, "bo", 7_200, now).await;
+    for _ in 0..3 {
+        analytics::agent_reply(s, &t.id, d, "ana", now).await;
+    }
+    analytics::conversation_resolved(s, &t.id, d, Some("ana"), 600, now).await;
+    analytics::conversation_resolved(s, &t.id, d, Some("bo"), 700, now).await;
+    analytics::conversation_resolved(s, &t.id, d, None, 86_400 * 40, now).await;
+
+    let inbox = t.analytics("").await.body["inbox"].clone();
+    // Inbound counts its own conversations; this one came from the service.
+    assert_eq!(inbox["conversationsOpened"], 1);
+    assert_eq!(inbox["resolved"], 3);
+    // 20 s, 40 s, 2 h: the middle one (40 s) lies in the 30–60 s bucket.
+    let first = inbox["medianFirstResponseSeconds"].as_i64().unwrap();
+    assert!((30..=60).contains(&first), "{inbox}");
+    // 600 s, 700 s, 40 days: the median (700 s) lies in the 10–15 minute bucket.
+    let resolution = inbox["medianResolutionSeconds"].as_i64().unwrap();
+    assert!((600..=900).contains(&resolution), "{inbox}");
+    assert_eq!(
+        inbox["agents"],
+        json!([
+            {"userId": "ana", "replies": 5, "resolved": 1, "medianFirstResponseSeconds": inbox["agents"][0]["medianFirstResponseSeconds"]},
+            {"userId": "bo", "replies": 1, "resolved": 1, "medianFirstResponseSeconds": inbox["agents"][1]["medianFirstResponseSeconds"]}
+        ])
+    );
+    let ana = inbox["agents"][0]["medianFirstResponseSeconds"]
+        .as_i64()
+        .unwrap();
+    assert!((15..=60).contains(&ana), "{inbox}");
+    let bo = inbox["agents"][1]["medianFirstResponseSeconds"]
+        .as_i64()
+        .unwrap();
+    assert!((3_600..=7_200).contains(&bo), "{inbox}");
+    // Another device's filter sees none of it.
+    let other = uuid::Uuid::now_v7();
+    let none = t.analytics(&format!("deviceId={other}")).await.body;
+    assert_eq!(none["inbox"]["resolved"], 0);
+    assert_eq!(none["inbox"]["agents"], json!([]));
+}

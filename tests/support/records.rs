@@ -174,14 +174,7 @@ impl TestApp {
             message.wa_message_id = Some(wamid.to_string());
             message.sent_at = Some(at);
             let recorded = store
-                .record_inbound(
-                    &message,
-                    &json!({}),
-                    &next,
-                    prev.map(|c| c.version),
-                    now,
-                    None,
-                )
+                .record_inbound(&message, &json!({}), &next, prev.map(|c| c.version), now)
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
             if recorded == RecordInbound::Recorded {

@@ -3,10 +3,10 @@
 //! `domain::analytics`). A period is one key range of one partition.
 
 use super::keys::{stats_pk, stats_sk, PK, SK, STATS_SLOT_END};
-use super::table::{self, Cond, Query, Returns};
+use super::table::{Cond, Query, Returns};
 use super::{n, s, Item, Store, StoreResult};
 use crate::domain::analytics::{slot_expiry, slot_of, SlotCounts, Tally};
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
 /// Where an event's counts go: the tenant, the device, and when it happened.
@@ -53,14 +53,6 @@ impl Store {
         self.update_if(&pk, &sk, &expr, cond, Returns::NOTHING)
             .await
             .map(|_| ())
-    }
-
-    /// The same update as a transaction item, to count in the write that makes the event.
-    pub fn counts_item(&self, to: &CountAt<'_>, t: &Tally) -> StoreResult<TransactWriteItem> {
-        let (expr, cond) = tally_update(t, to.at);
-        let pk = stats_pk(to.tenant_id);
-        let sk = stats_sk(&slot_of(to.at), to.device_id);
-        table::update(&self.table, &pk, &sk, &expr, cond)
     }
 
     /// Every counter item of slots `first..=last` (all devices): one `Query` (more pages

@@ -13,7 +13,6 @@
 //!   worker that stored it, `done` once answered. A copy delivered again after a crash takes
 //!   over a stale claim; one arriving while the first is at work leaves it alone.
 
-use super::analytics::CountAt;
 use super::auto_replies::AiSettings;
 use super::contacts::Contact;
 use super::devices::Device;
@@ -22,7 +21,6 @@ use super::messages::{message_item_with, Direction, Message};
 use super::table::{self, keyed, Commit, Cond, Query, Returns, Written};
 use super::tenants::{Tenant, TenantItem};
 use super::{from_item, n, s, to_item, Item, Store, StoreError, StoreResult};
-use crate::domain::analytics::Tally;
 use crate::domain::consent::OptOutSettings;
 use crate::domain::messages::MessageKind;
 use crate::domain::time;
@@ -315,9 +313,6 @@ impl Store {
     /// new state (guarded by the version read: `None` for a new conversation), atomically.
     /// `extra`: attributes stored on the message besides the [`Message`] fields (Meta's type,
     /// media id, location…). The message is `claimed` for answering by this call's caller.
-    /// `counts`: the analytics counters it adds to, in the same transaction (so only the
-    /// write that stores the message counts it).
-    #[allow(clippy::too_many_arguments)]
     pub async fn record_inbound<E: Serialize>(
         &self,
         message: &Message,
@@ -325,7 +320,6 @@ impl Store {
         conversation: &Conversation,
         read_version: Option<u64>,
         now: DateTime<Utc>,
-        counts: Option<(&CountAt<'_>, &Tally)>,
     ) -> StoreResult<RecordInbound> {
         let mut extra: Item = to_item(extra)?;
         extra.insert("handling".into(), s(HANDLING_CLAIMED));
@@ -338,7 +332,7 @@ impl Store {
             None => Cond::absent(),
             Some(v) => Cond::new("version = :v").value(":v", n(v)),
         };
-        let mut writes = vec![
+        let writes = vec![
             table::put(&self.table, item, Some(Cond::absent()))?,
             table::put(
                 &self.table,
@@ -346,9 +340,6 @@ impl Store {
                 Some(conv_cond),
             )?,
         ];
-        if let Some((to, tally)) = counts {
-            writes.push(self.counts_item(to, tally)?);
-        }
         let commit = self.commit(writes).await?;
         if commit == Commit::Done {
             return Ok(RecordInbound::Recorded);

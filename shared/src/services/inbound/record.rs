@@ -222,35 +222,23 @@ async fn store_once(
     let message = inbound_message(state, job, content, id, *sent_at, now);
     let extra = InboundExtra::of(content, job, &next.id);
     let read_version = ctx.conversation.as_ref().map(|c| c.version);
-    // Counted in the transaction that stores the message: a redelivery counts nothing.
-    let mut tally = Tally::default();
-    tally.inbound();
-    if ctx
-        .conversation
-        .as_ref()
-        .is_none_or(|c| c.status == ConversationStatus::Resolved)
-    {
-        tally.conversation_opened();
-    }
-    let count_at = CountAt {
-        tenant_id: &job.tenant_id,
-        device_id: &job.device_id,
-        at: *sent_at,
-    };
     match state
         .store
-        .record_inbound(
-            &message,
-            &extra,
-            &next,
-            read_version,
-            now,
-            Some((&count_at, &tally)),
-        )
+        .record_inbound(&message, &extra, &next, read_version, now)
         .await
         .map_err(RecordError::Store)?
     {
-        RecordInbound::Recorded => Ok(Stored::answerable(ctx, next, message, true)),
+        RecordInbound::Recorded => {
+            count_stored(
+                state,
+                &job.tenant_id,
+                &job.device_id,
+                ctx.conversation.as_ref(),
+                *sent_at,
+            )
+            .await;
+            Ok(Stored::answerable(ctx, next, message, true))
+        }
         RecordInbound::Duplicate => {
             match state
                 .store
@@ -271,6 +259,30 @@ async fn store_once(
         }
         RecordInbound::ConversationChanged => Err(Retry::Again(RecordError::ConversationContended)),
     }
+}
+
+/// Counts a message this attempt stored (once: a redelivery finds it stored), and the
+/// conversation it opened (new, or resolved before). A separate write after the
+/// transaction, not an item in it: every inbound message of a device's half hour adds to the
+/// same counter item, and transactions on one item conflict with each other.
+async fn count_stored(
+    state: &AppState,
+    tenant_id: &str,
+    device_id: &str,
+    before: Option<&Conversation>,
+    at: DateTime<Utc>,
+) {
+    let mut tally = Tally::default();
+    tally.inbound();
+    if before.is_none_or(|c| c.status == ConversationStatus::Resolved) {
+        tally.conversation_opened();
+    }
+    let to = CountAt {
+        tenant_id,
+        device_id,
+        at,
+    };
+    crate::services::analytics::count(state, to, &tally).await;
 }
 
 /// Step 5: `handling = done`. Tried a few times; a mark that never lands leaves the claim to
