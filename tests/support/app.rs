@@ -79,8 +79,15 @@ impl Reply {
         let status = res.status();
         let headers = res.headers().clone();
         let text = res.text().await.expect("a readable body");
+        let csv = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/csv"));
         let body = if text.is_empty() {
             Value::Null
+        } else if csv && status.is_success() {
+            // A CSV download (analytics): its text as a string.
+            Value::String(text)
         } else {
             serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"))
         };
