@@ -660,7 +660,7 @@ pub fn summarize(period: &Period, device: Option<&str>, items: &[SlotCounts]) ->
             },
         )
         .collect();
-    templates.sort_by(|a, b| b.sent.cmp(&a.sent));
+    templates.sort_by_key(|t| std::cmp::Reverse(t.sent));
     templates.truncate(TOP_TEMPLATES);
     let [keyword, ai, quota_exceeded, ai_error, send_failed] = auto;
     Summary {
