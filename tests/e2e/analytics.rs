@@ -403,18 +403,23 @@ async fn a_full_92_day_period_is_read_in_a_few_pages() {
 async fn inbox_figures_and_their_medians_come_from_the_histograms() {
     let (app, t) = TestApp::with_tenant("pro").await;
     let device = uuid::Uuid::now_v7().to_string();
-    let (s, d, now) = (&app.state, device.as_str(), Utc::now());
-    analytics::conversation_opened(s, &t.id, d, now).await;
+    let s = &app.state;
+    let to = || CountAt {
+        tenant_id: &t.id,
+        device_id: &device,
+        at: Utc::now(),
+    };
+    analytics::conversation_opened(s, to()).await;
     // Ana answers first after 20 s and 40 s, Bo after 2 h; Ana replies 3 more times.
-    analytics::first_response(s, &t.id, d, "ana", 20, now).await;
-    analytics::first_response(s, &t.id, d, "ana", 40, now).await;
-    analytics::first_response(s, &t.id, d, "bo", 7_200, now).await;
+    analytics::first_response(s, to(), "ana", 20).await;
+    analytics::first_response(s, to(), "ana", 40).await;
+    analytics::first_response(s, to(), "bo", 7_200).await;
     for _ in 0..3 {
-        analytics::agent_reply(s, &t.id, d, "ana", now).await;
+        analytics::agent_reply(s, to(), "ana").await;
     }
-    analytics::conversation_resolved(s, &t.id, d, Some("ana"), 600, now).await;
-    analytics::conversation_resolved(s, &t.id, d, Some("bo"), 700, now).await;
-    analytics::conversation_resolved(s, &t.id, d, None, 86_400 * 40, now).await;
+    analytics::conversation_resolved(s, to(), Some("ana"), 600).await;
+    analytics::conversation_resolved(s, to(), Some("bo"), 700).await;
+    analytics::conversation_resolved(s, to(), None, 86_400 * 40).await;
 
     let inbox = t.analytics("").await.body["inbox"].clone();
     // Inbound counts its own conversations; this one came from the service.

@@ -13,7 +13,6 @@ use crate::runtime::state::AppState;
 use crate::store::analytics::CountAt;
 use crate::store::messages::{Direction, Message};
 use crate::store::StoreError;
-use chrono::{DateTime, Utc};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -100,116 +99,48 @@ pub async fn status_changed(
 
 /// An automatic reply's outcome that no send recorded (quota, AI error, a reply stopped
 /// before the provider).
-pub async fn auto_reply(
-    state: &AppState,
-    tenant_id: &str,
-    device_id: &str,
-    kind: AutoReply,
-    at: DateTime<Utc>,
-) {
-    let mut t = Tally::default();
-    t.auto_reply(kind);
-    count(
-        state,
-        CountAt {
-            tenant_id,
-            device_id,
-            at,
-        },
-        &t,
-    )
-    .await;
+pub async fn auto_reply(state: &AppState, to: CountAt<'_>, kind: AutoReply) {
+    count(state, to, Tally::default().auto_reply(kind)).await;
 }
 
+// The Team Inbox's figures: each to be called right after the inbox's own write that made
+// the event (so a retried request counts nothing). `to`: the conversation's tenant and
+// device, and when it happened.
+
 /// A conversation opened (new, or a resolved one opened again) outside the inbound flow,
-/// which counts its own in the transaction that opens it.
-pub async fn conversation_opened(
-    state: &AppState,
-    tenant_id: &str,
-    device_id: &str,
-    at: DateTime<Utc>,
-) {
-    let mut t = Tally::default();
-    t.conversation_opened();
-    count(
-        state,
-        CountAt {
-            tenant_id,
-            device_id,
-            at,
-        },
-        &t,
-    )
-    .await;
+/// which counts its own.
+pub async fn conversation_opened(state: &AppState, to: CountAt<'_>) {
+    count(state, to, Tally::default().conversation_opened()).await;
 }
 
 /// A conversation resolved, `resolution_seconds` after it opened, by `agent` if one did.
 pub async fn conversation_resolved(
     state: &AppState,
-    tenant_id: &str,
-    device_id: &str,
+    to: CountAt<'_>,
     agent: Option<&str>,
     resolution_seconds: i64,
-    at: DateTime<Utc>,
 ) {
     let mut t = Tally::default();
     t.conversation_resolved(agent, resolution_seconds);
-    count(
-        state,
-        CountAt {
-            tenant_id,
-            device_id,
-            at,
-        },
-        &t,
-    )
-    .await;
+    count(state, to, &t).await;
 }
 
 /// An agent's first reply in a conversation, `seconds` after the customer's message. Its
 /// reply is counted too ([`agent_reply`] is for the later ones): one write.
-pub async fn first_response(
-    state: &AppState,
-    tenant_id: &str,
-    device_id: &str,
-    agent: &str,
-    seconds: i64,
-    at: DateTime<Utc>,
-) {
-    let mut t = Tally::default();
-    t.first_response(agent, seconds).agent_reply(agent);
+pub async fn first_response(state: &AppState, to: CountAt<'_>, agent: &str, seconds: i64) {
     count(
         state,
-        CountAt {
-            tenant_id,
-            device_id,
-            at,
-        },
-        &t,
+        to,
+        Tally::default()
+            .first_response(agent, seconds)
+            .agent_reply(agent),
     )
     .await;
 }
 
 /// An agent's reply in the inbox.
-pub async fn agent_reply(
-    state: &AppState,
-    tenant_id: &str,
-    device_id: &str,
-    agent: &str,
-    at: DateTime<Utc>,
-) {
-    let mut t = Tally::default();
-    t.agent_reply(agent);
-    count(
-        state,
-        CountAt {
-            tenant_id,
-            device_id,
-            at,
-        },
-        &t,
-    )
-    .await;
+pub async fn agent_reply(state: &AppState, to: CountAt<'_>, agent: &str) {
+    count(state, to, Tally::default().agent_reply(agent)).await;
 }
 
 /// A summary's parameters as the query gave them.

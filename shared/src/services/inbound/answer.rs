@@ -19,6 +19,7 @@ use crate::domain::time::iso;
 use crate::runtime::retry::{retry, Retry};
 use crate::services::analytics;
 use crate::services::sending::{self, ConsentCheck, Idempotency, SendError, SendRequest, Sender};
+use crate::store::analytics::CountAt;
 use crate::store::auto_replies::{ReplyLogEntry, ReplyOutcome, Rule};
 use crate::store::conversations::{history_position, Conversation};
 use crate::store::messages::{Direction, Message, MessageSource};
@@ -227,8 +228,12 @@ impl Inbound {
         let log = |outcome, d: Option<String>| {
             self.log(tenant, conversation, &message.peer, "ai", outcome, d, now)
         };
-        let count =
-            |kind| analytics::auto_reply(state, &tenant.id, &conversation.device_id, kind, now);
+        let to = || CountAt {
+            tenant_id: &tenant.id,
+            device_id: &conversation.device_id,
+            at: now,
+        };
+        let count = |kind| analytics::auto_reply(state, to(), kind);
         let cap = cap_for(tenant.plan, &tenant.limits, Limit::AiRepliesPerDay);
         let unit = match state
             .store
@@ -421,7 +426,12 @@ impl Inbound {
             Ok(ReplySent::CapReached(_)) => AutoReply::QuotaExceeded,
             Ok(ReplySent::Refused(_)) | Err(_) => AutoReply::SendFailed,
         };
-        analytics::auto_reply(&self.state, tenant_id, device_id, kind, now).await;
+        let to = CountAt {
+            tenant_id,
+            device_id,
+            at: now,
+        };
+        analytics::auto_reply(&self.state, to, kind).await;
     }
 
     #[allow(clippy::too_many_arguments)]
