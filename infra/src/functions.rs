@@ -33,7 +33,7 @@ impl Functions {
 type BuildHandler = fn(AppState) -> Handler;
 
 pub fn registry(state: &AppState) -> Functions {
-    let handlers: [(&str, BuildHandler); 18] = [
+    let handlers: [(&str, BuildHandler); 19] = [
         ("functions/admin", fn_admin::handler),
         ("functions/auth", fn_auth::handler),
         ("functions/settings", fn_settings::handler),
@@ -43,6 +43,7 @@ pub fn registry(state: &AppState) -> Functions {
         ("functions/meta", fn_meta::handler),
         ("functions/auto-replies", fn_auto_replies::handler),
         ("functions/inbox", fn_inbox::handler),
+        ("functions/analytics", fn_analytics::handler),
         ("functions/messages", fn_messages::handler),
         ("functions/sandbox-worker", fn_sandbox_worker::handler),
         ("functions/campaigns", fn_campaigns::handler),

@@ -6,6 +6,7 @@
 
 mod admin;
 mod ai_client;
+mod analytics;
 mod api_keys;
 mod auto_replies;
 mod campaigns;

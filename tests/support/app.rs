@@ -82,8 +82,15 @@ impl Reply {
         let status = res.status();
         let headers = res.headers().clone();
         let text = res.text().await.expect("a readable body");
+        let csv = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/csv"));
         let body = if text.is_empty() {
             Value::Null
+        } else if csv && status.is_success() {
+            // A CSV download (analytics): its text as a string.
+            Value::String(text)
         } else {
             serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"))
         };
@@ -503,6 +510,16 @@ impl Api {
         )
         .await
         .ok();
+    }
+
+    /// `GET /api/public/v1/analytics/summary?<query>`, asserting 200 (the whole answer, for
+    /// its AWS call headers).
+    pub async fn analytics(&self, query: &str) -> Reply {
+        let r = self
+            .get(&format!("/api/public/v1/analytics/summary?{query}"))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r
     }
 
     /// The reply log's first page.

@@ -59,6 +59,15 @@ pub mod webhooks {
     pub use wati_shared::store::webhooks::{Attempt, Claim, Outcome, Trigger};
 }
 
+/// The analytics counters, counted directly (the inbox's figures; many events at once).
+pub mod analytics {
+    pub use wati_shared::domain::analytics::{Tally, BUCKETS};
+    pub use wati_shared::services::analytics::{
+        agent_reply, conversation_opened, conversation_resolved, count, first_response,
+    };
+    pub use wati_shared::store::analytics::CountAt;
+}
+
 /// Services the tests drive directly (a redelivered job).
 pub mod services {
     pub use wati_shared::runtime::metrics::record as record_aws_calls;

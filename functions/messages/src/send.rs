@@ -4,6 +4,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use utoipa::ToSchema;
+use wati_shared::domain::analytics::CountsAs;
 use wati_shared::domain::messages::TemplateSpec;
 use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
@@ -96,6 +97,7 @@ pub(crate) async fn send(
         idempotency: idempotency(&headers, "send", &body)?,
         source: MessageSource::Api,
         consent: ConsentCheck::Direct,
+        counts_as: CountsAs::Message,
     };
     Ok(answer(
         sending::send(&state, &Sender::from(&caller), request).await?,
@@ -147,6 +149,7 @@ pub(crate) async fn send_media(
         idempotency: idempotency(&headers, "send-media", &body)?,
         source: MessageSource::Api,
         consent: ConsentCheck::Direct,
+        counts_as: CountsAs::Message,
     };
     Ok(answer(
         sending::send(&state, &Sender::from(&caller), request).await?,

@@ -82,6 +82,7 @@ pub fn openapi() -> OpenApi {
     doc.merge(fn_settings::openapi());
     doc.merge(fn_auto_replies::openapi());
     doc.merge(fn_inbox::openapi());
+    doc.merge(fn_analytics::openapi());
     doc.merge(fn_contacts::openapi());
     doc.merge(fn_messages::openapi());
     doc.merge(fn_campaigns::openapi());

@@ -1,5 +1,6 @@
 //! Pure business rules over plain types: no I/O, unit-tested without AWS.
 
+pub mod analytics;
 pub mod api_keys;
 pub mod auto_reply;
 pub mod campaigns;

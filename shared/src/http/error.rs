@@ -183,6 +183,16 @@ impl From<crate::services::gateway::webhook::GatewayWebhookError> for ApiError {
     }
 }
 
+impl From<crate::services::analytics::AnalyticsError> for ApiError {
+    fn from(e: crate::services::analytics::AnalyticsError) -> Self {
+        use crate::services::analytics::AnalyticsError as E;
+        match e {
+            E::BadParameter(m) => ApiError::bad_request(m),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::services::campaigns::CampaignError> for ApiError {
     fn from(e: crate::services::campaigns::CampaignError) -> Self {
         match e {

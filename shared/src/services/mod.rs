@@ -1,6 +1,7 @@
 //! Orchestration over the store and the adapters: what a route or a worker asks for.
 //! Each service has typed errors of its own and takes narrow inputs; none knows HTTP.
 
+pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod campaigns;

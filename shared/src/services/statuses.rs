@@ -3,12 +3,14 @@
 //! status webhooks). Every change goes through [`record`]: it is the one place a
 //! `message.status` event is published.
 
+use crate::domain::analytics::CountsAs;
 use crate::domain::messages::MessageStatus;
 use crate::domain::webhooks::{
     MessageState, MessageStatus as WebhookMessageStatus, StatusError, WebhookEvent,
 };
 use crate::runtime::retry::{retry, Backoff, Retry};
 use crate::runtime::state::AppState;
+use crate::services::analytics;
 use crate::store::messages::Message;
 use crate::store::messages::{StatusOutcome, StatusUpdate};
 use crate::store::StoreResult;
@@ -17,9 +19,19 @@ use std::time::Duration;
 /// Applies a status change (one conditional write: statuses never move backwards) and
 /// reports what happened.
 pub async fn record(state: &AppState, update: StatusUpdate) -> StoreResult<StatusOutcome> {
+    record_as(state, update, &CountsAs::Message).await
+}
+
+/// [`record`], for a send's completion that counts as more than a message (a campaign
+/// recipient, an automatic reply).
+pub async fn record_as(
+    state: &AppState,
+    update: StatusUpdate,
+    counts_as: &CountsAs,
+) -> StoreResult<StatusOutcome> {
     let outcome = state.store.update_message_status(&update).await?;
     match &outcome {
-        StatusOutcome::Changed(message) => {
+        StatusOutcome::Changed(message, before) => {
             tracing::info!(
                 message_id = %message.id,
                 status = %message.status,
@@ -27,8 +39,11 @@ pub async fn record(state: &AppState, update: StatusUpdate) -> StoreResult<Statu
                 "message status changed"
             );
             // Only real changes reach this point: duplicates and stale reports come back
-            // as `Unchanged`, so each change is published once.
-            publish_status(state, message).await;
+            // as `Unchanged`, so each change is published (and counted) once.
+            tokio::join!(
+                publish_status(state, message),
+                analytics::status_changed(state, *before, message, &update.at, counts_as),
+            );
         }
         StatusOutcome::Unchanged(message) => {
             tracing::debug!(

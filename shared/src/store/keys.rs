@@ -353,3 +353,13 @@ pub const CANNED_PREFIX: &str = "CANNED#";
 pub fn canned_sk(id: &str) -> String {
     format!("{CANNED_PREFIX}{id}")
 }
+/// Analytics counters: `TENANT#<id>#STATS` / `S#<slot>#<deviceId>` (slot: the half hour,
+/// `YYYYMMDDHHMM` UTC), so a period of every device is one key range.
+pub fn stats_pk(tenant_id: &str) -> String {
+    format!("TENANT#{tenant_id}#STATS")
+}
+pub fn stats_sk(slot: &str, device_id: &str) -> String {
+    format!("S#{slot}#{device_id}")
+}
+/// Sorts after every device id: the end of a slot's range.
+pub const STATS_SLOT_END: &str = "~";

@@ -208,8 +208,9 @@ pub struct StatusUpdate {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum StatusOutcome {
-    /// Applied: the message as it is now.
-    Changed(Message),
+    /// Applied: the message as it is now, and the rank it had before (0: pending, so this
+    /// was its send completing).
+    Changed(Message, u8),
     /// Refused as stale, a duplicate, or too early (still `pending`): the message as it is.
     Unchanged(Message),
     NotFound,
@@ -449,6 +450,8 @@ impl Store {
                 "#st = :pending"
             }
             None => {
+                // What the status was, for counting (`read` first counts `delivered` too).
+                sets.push("rankBefore = statusRank".into());
                 values.push((":sent", n(MessageStatus::Sent.rank())));
                 "statusRank >= :sent AND statusRank < :rank"
             }
@@ -468,7 +471,13 @@ impl Store {
             .update_if(&pk, MESSAGE_SK, &expr, cond, Returns::NEW)
             .await?
         {
-            Written::Applied(new) => Ok(StatusOutcome::Changed(from_item(new)?)),
+            Written::Applied(new) => {
+                let before = match (&u.completion, new.get("rankBefore")) {
+                    (None, Some(AttributeValue::N(r))) => r.parse().unwrap_or_default(),
+                    _ => MessageStatus::Pending.rank(),
+                };
+                Ok(StatusOutcome::Changed(from_item(new)?, before))
+            }
             Written::Refused(Some(old)) => Ok(StatusOutcome::Unchanged(from_item(old)?)),
             Written::Refused(None) => Ok(StatusOutcome::NotFound),
         }

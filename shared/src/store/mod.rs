@@ -2,6 +2,7 @@
 //! every item lives in [`keys`], and `docs/data-model.md` lists each access pattern.
 //! No request path scans; every read is a `GetItem`, a `Query` on a key, or a batch of them.
 
+pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod auto_replies;

@@ -348,6 +348,7 @@ pub(super) fn task(
     SendTask {
         tenant_id: c.tenant_id.clone(),
         campaign_id: c.id.clone(),
+        campaign_name: c.name.clone(),
         recipient: r.sk(),
         to: r.phone.clone(),
         text,

@@ -142,6 +142,9 @@ pub enum CampaignError {
 pub struct SendTask {
     pub tenant_id: String,
     pub campaign_id: String,
+    /// The campaign's name (what the analytics list it by).
+    #[serde(default)]
+    pub campaign_name: String,
     /// The recipient's sort key (`R#<batch>#<index>`).
     pub recipient: String,
     pub to: String,

@@ -4,6 +4,7 @@
 use super::advance::{advance, pause};
 use super::{SendTask, Trigger};
 use crate::adapters::providers::Content;
+use crate::domain::analytics::CountsAs;
 use crate::domain::campaigns::{CampaignStatus, PauseReason, RecipientStatus};
 use crate::domain::phone::Phone;
 use crate::runtime::retry::{retry, Backoff, Retry};
@@ -104,6 +105,10 @@ pub async fn handle_task(state: &AppState, task: SendTask) -> Result<TaskResult,
         idempotency: None,
         source: MessageSource::Campaign,
         consent: ConsentCheck::Always,
+        counts_as: CountsAs::Campaign {
+            id: task.campaign_id.clone(),
+            name: task.campaign_name.clone(),
+        },
     };
     let result = sending::send_with_id(state, &sender, request, message_id.clone()).await;
     let at = state.clock.now();

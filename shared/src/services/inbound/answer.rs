@@ -9,6 +9,7 @@ use super::record::{Recorded, IDEMPOTENT_CALL};
 use super::{enqueue, EnqueueError, Inbound, InboundJob, ReplyStepJob};
 use crate::adapters::ai::{build_messages, Turn, CONTEXT_MESSAGES};
 use crate::adapters::providers::Content;
+use crate::domain::analytics::{AutoReply, CountsAs};
 use crate::domain::auto_reply::{Matcher, RuleKey};
 use crate::domain::messages::idempotency_key_hash;
 use crate::domain::messages::MessageKind;
@@ -16,7 +17,9 @@ use crate::domain::phone::Phone;
 use crate::domain::quota::{cap_for, Limit};
 use crate::domain::time::iso;
 use crate::runtime::retry::{retry, Retry};
+use crate::services::analytics;
 use crate::services::sending::{self, ConsentCheck, Idempotency, SendError, SendRequest, Sender};
+use crate::store::analytics::CountAt;
 use crate::store::auto_replies::{ReplyLogEntry, ReplyOutcome, Rule};
 use crate::store::conversations::{history_position, Conversation};
 use crate::store::messages::{Direction, Message, MessageSource};
@@ -163,7 +166,10 @@ impl Inbound {
                 MessageSource::KeywordReply,
                 &step_key(&message.id, 0),
                 ConsentCheck::Always,
+                CountsAs::AutoReply(AutoReply::Keyword),
             )
+            .await;
+        self.count_unsent(&tenant.id, &conversation.device_id, &sent, *now)
             .await;
         let (outcome, detail_text, go_on) = match &sent {
             Ok(ReplySent::Sent) => (ReplyOutcome::Keyword, None, true),
@@ -222,6 +228,12 @@ impl Inbound {
         let log = |outcome, d: Option<String>| {
             self.log(tenant, conversation, &message.peer, "ai", outcome, d, now)
         };
+        let to = || CountAt {
+            tenant_id: &tenant.id,
+            device_id: &conversation.device_id,
+            at: now,
+        };
+        let count = |kind| analytics::auto_reply(state, to(), kind);
         let cap = cap_for(tenant.plan, &tenant.limits, Limit::AiRepliesPerDay);
         let unit = match state
             .store
@@ -231,6 +243,7 @@ impl Inbound {
             Ok(Reserve::Granted(r)) => r,
             Ok(Reserve::Exceeded { cap }) => {
                 tracing::info!(cap, "AI Smart Reply skipped: daily AI quota used up");
+                count(AutoReply::QuotaExceeded).await;
                 log(
                     ReplyOutcome::QuotaExceeded,
                     Some(format!("Daily AI Smart Reply limit reached ({cap}/day)")),
@@ -239,6 +252,7 @@ impl Inbound {
                 return Ok(());
             }
             Err(e) => {
+                count(AutoReply::AiError).await;
                 log(
                     ReplyOutcome::AiError,
                     Some("the AI quota could not be checked".into()),
@@ -259,6 +273,7 @@ impl Inbound {
             Err(e) => {
                 tracing::warn!(error = %e, "AI Smart Reply failed: no reply");
                 give_back().await;
+                count(AutoReply::AiError).await;
                 log(ReplyOutcome::AiError, Some(detail(&e.to_string()))).await;
                 return Ok(());
             }
@@ -272,7 +287,10 @@ impl Inbound {
                 MessageSource::AiReply,
                 &format!("ai:{}", message.id),
                 ConsentCheck::Always,
+                CountsAs::AutoReply(AutoReply::Ai),
             )
+            .await;
+        self.count_unsent(&tenant.id, &conversation.device_id, &sent, now)
             .await;
         let (outcome, d) = match sent {
             Ok(ReplySent::Sent) => (ReplyOutcome::Ai, None),
@@ -354,6 +372,7 @@ impl Inbound {
         source: MessageSource,
         key: &str,
         consent: ConsentCheck,
+        counts_as: CountsAs,
     ) -> Result<ReplySent, StoreError> {
         let sender = Sender {
             tenant_id: tenant.id.clone(),
@@ -380,6 +399,7 @@ impl Inbound {
             }),
             source,
             consent,
+            counts_as,
         };
         match sending::send(&self.state, &sender, request).await {
             Ok(reply) => Ok(match reply.outcome {
@@ -390,6 +410,29 @@ impl Inbound {
             Err(SendError::Store(e)) => Err(e),
             Err(e) => Ok(ReplySent::Refused(e.to_string())),
         }
+    }
+
+    /// Counts an automatic reply whose send did not count it: the send completing counts
+    /// `keyword`/`ai` (sent) and `sendFailed` (the provider refused); a reply stopped
+    /// before the provider (cap, device, opt-out) or a store failure is counted here.
+    async fn count_unsent(
+        &self,
+        tenant_id: &str,
+        device_id: &str,
+        sent: &Result<ReplySent, StoreError>,
+        now: DateTime<Utc>,
+    ) {
+        let kind = match sent {
+            Ok(ReplySent::Sent) | Ok(ReplySent::Failed(_)) => return,
+            Ok(ReplySent::CapReached(_)) => AutoReply::QuotaExceeded,
+            Ok(ReplySent::Refused(_)) | Err(_) => AutoReply::SendFailed,
+        };
+        let to = CountAt {
+            tenant_id,
+            device_id,
+            at: now,
+        };
+        analytics::auto_reply(&self.state, to, kind).await;
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -489,6 +532,8 @@ impl Inbound {
                 MessageSource::KeywordReply,
                 &step_key(&job.inbound_message_id, job.step),
                 ConsentCheck::Always,
+                // The rule's answer was counted with its first response.
+                CountsAs::Message,
             )
             .await?;
         match &sent {

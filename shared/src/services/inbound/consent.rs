@@ -12,6 +12,7 @@
 use super::answer::{detail, ReplySent, INTERNAL_ERROR};
 use super::record::{Recorded, IDEMPOTENT_CALL};
 use super::Inbound;
+use crate::domain::analytics::CountsAs;
 use crate::domain::consent::{ConsentSource, ConsentWord};
 use crate::domain::contacts::ConsentChange;
 use crate::domain::webhooks::{ContactConsent, WebhookEvent};
@@ -143,6 +144,7 @@ impl Inbound {
                 MessageSource::ConsentReply,
                 key,
                 ConsentCheck::Skip,
+                CountsAs::Message,
             )
             .await;
         match sent {

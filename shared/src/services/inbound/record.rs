@@ -3,6 +3,7 @@
 //! job and SQS's redelivery repeats the steps harmlessly.
 
 use super::MessageJob;
+use crate::domain::analytics::Tally;
 use crate::domain::devices::ProviderKind;
 use crate::domain::inbound::{
     inbound_message_id, media_url, parse_message, reported_time, InboundContent, Location,
@@ -12,8 +13,9 @@ use crate::domain::webhooks::{MessageKind as EventKind, MessageReceived, Webhook
 use crate::runtime::retry::{retry, Backoff, Retry};
 use crate::runtime::state::AppState;
 use crate::services::events::{self, PublishError};
+use crate::store::analytics::CountAt;
 use crate::store::conversations::{
-    ContactRef, Conversation, Handling, InboundContext, RecordInbound,
+    ContactRef, Conversation, ConversationStatus, Handling, InboundContext, RecordInbound,
 };
 use crate::store::messages::{Direction, Message, MessageSource};
 use crate::store::StoreError;
@@ -230,7 +232,17 @@ async fn store_once(
         .await
         .map_err(RecordError::Store)?
     {
-        RecordInbound::Recorded => Ok(Stored::answerable(ctx, next, message, true)),
+        RecordInbound::Recorded => {
+            count_stored(
+                state,
+                &job.tenant_id,
+                &job.device_id,
+                ctx.conversation.as_ref(),
+                *sent_at,
+            )
+            .await;
+            Ok(Stored::answerable(ctx, next, message, true))
+        }
         RecordInbound::Duplicate => {
             match state
                 .store
@@ -251,6 +263,30 @@ async fn store_once(
         }
         RecordInbound::ConversationChanged => Err(Retry::Again(RecordError::ConversationContended)),
     }
+}
+
+/// Counts a message this attempt stored (once: a redelivery finds it stored), and the
+/// conversation it opened (new, or resolved before). A separate write after the
+/// transaction, not an item in it: every inbound message of a device's half hour adds to the
+/// same counter item, and transactions on one item conflict with each other.
+async fn count_stored(
+    state: &AppState,
+    tenant_id: &str,
+    device_id: &str,
+    before: Option<&Conversation>,
+    at: DateTime<Utc>,
+) {
+    let mut tally = Tally::default();
+    tally.inbound();
+    if before.is_none_or(|c| c.status == ConversationStatus::Resolved) {
+        tally.conversation_opened();
+    }
+    let to = CountAt {
+        tenant_id,
+        device_id,
+        at,
+    };
+    crate::services::analytics::count(state, to, &tally).await;
 }
 
 /// Step 5: `handling = done`. Tried a few times; a mark that never lands leaves the claim to

@@ -85,7 +85,7 @@ pub async fn status(state: &AppState, job: StatusJob) -> Result<(), StatusError>
             later(state, job, "its send has not recorded `sent` yet").await
         }
         StatusOutcome::NotFound => later(state, job, "its message is gone").await,
-        StatusOutcome::Changed(_) | StatusOutcome::Unchanged(_) => Ok(()),
+        StatusOutcome::Changed(..) | StatusOutcome::Unchanged(_) => Ok(()),
     }
 }
 
@@ -117,6 +117,8 @@ pub async fn sandbox(state: &AppState, status: SandboxStatus) -> Result<(), Stat
         StatusOutcome::Unchanged(m) if m.status == MessageStatus::Pending => {
             Err(StatusError::StillPending(m.id))
         }
-        StatusOutcome::Changed(_) | StatusOutcome::Unchanged(_) | StatusOutcome::NotFound => Ok(()),
+        StatusOutcome::Changed(..) | StatusOutcome::Unchanged(_) | StatusOutcome::NotFound => {
+            Ok(())
+        }
     }
 }

@@ -1,11 +1,13 @@
 //! One function per thing that happens in the inbox, called after it is stored: the place
-//! where its side effects (the `conversation.assigned` webhook, auto-assignment, and the
-//! analytics counters to come) hook in.
+//! where its side effects (the `conversation.assigned` webhook, auto-assignment, the
+//! analytics counters) hook in. Each is called only by the write that made it happen, so a
+//! retried request counts nothing twice.
 
 use crate::domain::webhooks::{ConversationAssigned, WebhookEvent};
 use crate::runtime::retry::{retry, Backoff, Retry};
 use crate::runtime::state::AppState;
-use crate::services::events;
+use crate::services::{analytics, events};
+use crate::store::analytics::CountAt;
 use crate::store::conversations::Conversation;
 use std::time::Duration;
 
@@ -58,23 +60,49 @@ pub async fn assigned(
 }
 
 /// An agent's (or the API's) reply went out from the inbox; `first` when it is the first
-/// response since the conversation opened.
-pub async fn replied_by_agent(state: &AppState, conversation: &Conversation, first: bool) {
-    let _ = state;
+/// response since the conversation opened. `by`: the member who replied (`None`: an API
+/// key, counted in the totals but not as an agent).
+pub async fn replied_by_agent(
+    state: &AppState,
+    conversation: &Conversation,
+    first: bool,
+    by: Option<&str>,
+) {
     tracing::info!(
         conversation = %conversation.id,
         first,
         first_response_seconds = conversation.first_response_seconds,
         "inbox reply sent"
     );
+    let to = count_at(conversation);
+    match (first, conversation.first_response_seconds) {
+        (true, Some(seconds)) => analytics::first_response(state, to, by, seconds).await,
+        _ => {
+            if let Some(agent) = by {
+                analytics::agent_reply(state, to, agent).await;
+            }
+        }
+    }
 }
 
-/// A conversation was resolved.
-pub async fn resolved(state: &AppState, conversation: &Conversation) {
-    let _ = state;
+/// A conversation was resolved. Its resolution counts for its assignee, or for the member
+/// who resolved an unassigned one.
+pub async fn resolved(state: &AppState, conversation: &Conversation, by: Option<&str>) {
     tracing::info!(
         conversation = %conversation.id,
         resolution_seconds = conversation.resolution_seconds,
         "conversation resolved"
     );
+    let agent = conversation.assigned_to.as_deref().or(by);
+    let seconds = conversation.resolution_seconds.unwrap_or(0);
+    analytics::conversation_resolved(state, count_at(conversation), agent, seconds).await;
+}
+
+/// Where a conversation's figures are counted: its tenant and device, at its last change.
+fn count_at(conversation: &Conversation) -> CountAt<'_> {
+    CountAt {
+        tenant_id: &conversation.tenant_id,
+        device_id: &conversation.device_id,
+        at: conversation.updated_at,
+    }
 }

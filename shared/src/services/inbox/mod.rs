@@ -345,6 +345,7 @@ pub async fn reply(
         idempotency,
         source: MessageSource::Inbox,
         consent: ConsentCheck::Direct,
+        counts_as: crate::domain::analytics::CountsAs::Message,
     };
     let sent = sending::send(state, &Sender::from(caller), request).await?;
     if sent.outcome.is_ok() && !sent.replayed {
@@ -357,7 +358,9 @@ pub async fn reply(
         })
         .await;
         match moved {
-            Ok((_, Some(next))) => happenings::replied_by_agent(state, &next, first).await,
+            Ok((_, Some(next))) => {
+                happenings::replied_by_agent(state, &next, first, viewer.user_id.as_deref()).await
+            }
             Ok(_) => {}
             // The message went out: a conversation that could not be moved is logged, not
             // answered as a failure of the send.
@@ -478,7 +481,7 @@ pub async fn set_status(
             if next.status == ConversationStatus::Resolved
                 && prev.status != ConversationStatus::Resolved
             {
-                happenings::resolved(state, &next).await;
+                happenings::resolved(state, &next, viewer.user_id.as_deref()).await;
             }
             Ok(next)
         }

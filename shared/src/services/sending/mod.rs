@@ -17,6 +17,7 @@ pub mod device;
 pub mod window;
 
 use crate::adapters::providers::{Content, OutboundMessage, ProviderError};
+use crate::domain::analytics::CountsAs;
 use crate::domain::devices::ProviderKind;
 use crate::domain::media::MediaKind;
 use crate::domain::messages::MessageKind;
@@ -125,6 +126,8 @@ pub struct SendRequest {
     pub source: MessageSource,
     /// Whether the recipient's opt-out stops this send.
     pub consent: ConsentCheck,
+    /// What the analytics count the message as when its send completes.
+    pub counts_as: CountsAs,
 }
 
 /// How a send honours the recipient's opt-out (read in the send's first round, with one
@@ -354,7 +357,7 @@ pub async fn send_with_id(
             }
         }
     };
-    let (recorded, ()) = tokio::join!(record_completion(state, update), refund);
+    let (recorded, ()) = tokio::join!(record_completion(state, update, &req.counts_as), refund);
     if let Err(e) = recorded {
         // The provider has the message: answering 500 would invite a duplicate send.
         tracing::error!(message_id = %id, error = %e, "recording the send's outcome failed; the message stays pending");
@@ -403,11 +406,12 @@ fn failure_of(e: &ProviderError) -> Failure {
 async fn record_completion(
     state: &AppState,
     update: StatusUpdate,
+    counts_as: &CountsAs,
 ) -> Result<StatusOutcome, crate::store::StoreError> {
     retry(Backoff::new(3).base(Duration::from_millis(50)), |attempt| {
         let update = update.clone();
         async move {
-            crate::services::statuses::record(state, update)
+            crate::services::statuses::record_as(state, update, counts_as)
                 .await
                 .map_err(|e| {
                     tracing::warn!(error = %e, attempt, "recording a send's outcome failed");
