@@ -37,6 +37,7 @@ fn received(n: u32) -> WebhookEvent {
         message_id: format!("3EB0F5C8{n}"),
         kind: MessageKind::Text,
         media_url: None,
+        media_error: None,
         timestamp: 1_733_832_000 + i64::from(n),
     })
 }

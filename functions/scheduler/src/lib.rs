@@ -5,7 +5,8 @@
 //! daily outbound cap resume once their day is over, and pending `campaign.completed`
 //! events are published. The daily job is the day's roll-over: daily counters are
 //! keyed by their day and need no reset, and the minute job does the same work, so nothing
-//! depends on the midnight run being on time.
+//! depends on the midnight run being on time. The minute job also syncs again the Cloud
+//! API devices that have `PENDING` templates (`services::templates::resync_pending`).
 
 use wati_shared::services::campaigns::{tick, Job, TickReport};
 use wati_shared::AppState;
@@ -23,7 +24,16 @@ pub fn job_of(event: &serde_json::Value) -> Result<Job, String> {
 
 pub async fn run(state: &AppState, event: &serde_json::Value) -> Result<TickReport, String> {
     let job = job_of(event)?;
-    tick(state, job).await.map_err(|e| e.to_string())
+    let report = tick(state, job).await.map_err(|e| e.to_string())?;
+    if job == Job::Minute {
+        // A failure here is logged: the next minute tries again.
+        match wati_shared::services::templates::resync_pending(state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(devices = n, "pending templates synced again"),
+            Err(e) => tracing::warn!(error = %e, "re-syncing pending templates failed"),
+        }
+    }
+    Ok(report)
 }
 
 /// The scheduler's Lambda handler: the job's report is the invocation's result.

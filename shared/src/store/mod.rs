@@ -15,6 +15,7 @@ pub mod keys;
 pub mod messages;
 pub mod settings;
 pub mod table;
+pub mod templates;
 pub mod team;
 pub mod tenants;
 pub mod usage;

@@ -1,0 +1,222 @@
+//! Inbound media kept in S3 (moto) behind signed links: an image from Meta's webhook is
+//! downloaded once (media node, then its URL, with the device's token) and its
+//! `message.received` carries a `mediaUrl` that opens the exact bytes without a credential;
+//! tampered links are 403, another tenant's media 404; a media that cannot be fetched, or
+//! is over WhatsApp's limit, leaves `mediaError` and is still delivered.
+
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+use wati_tests::fake_meta::FakeMeta;
+use wati_tests::webhooks::Receiver;
+use wati_tests::*;
+
+const PHONE_ID: &str = "106540352242933";
+const TOKEN: &str = "EAAGmediatoken";
+const BASE: &str = "https://wati.example.com";
+
+struct Env {
+    app: TestApp,
+    meta: FakeMeta,
+    tenant: Tenant,
+    receiver: Receiver,
+    _workers: Workers,
+}
+
+async fn env() -> Env {
+    let fakes = Fakes::spawn().await;
+    let opts = fakes.options().roomy_keys().with("PUBLIC_BASE_URL", BASE);
+    let app = TestApp::start_with(opts).await;
+    let tenant = app.roomy_tenant("pro").await;
+    tenant.cloud_device(&fakes.meta, PHONE_ID, TOKEN).await;
+    tenant.configure_webhook(&fakes.receiver.url, None).await;
+    let workers = app.spawn_workers();
+    let Fakes { meta, receiver, .. } = fakes;
+    Env {
+        app,
+        meta,
+        tenant,
+        receiver,
+        _workers: workers,
+    }
+}
+
+fn wamid() -> String {
+    format!("wamid.MEDIA{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Bytes that look like nothing in particular, `n` of them.
+fn bytes(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 31 % 251) as u8).collect()
+}
+
+/// The `message.received` of `wamid`, once delivered.
+async fn received(e: &Env, wamid: &str) -> Value {
+    eventually(&format!("message.received for {wamid}"), Duration::from_secs(20), || async {
+        e.receiver.hits().into_iter().find_map(|hit| {
+            let body: Value = serde_json::from_str(&hit.body).ok()?;
+            (body["event"] == "message.received" && body["messageId"] == wamid)
+                .then_some(body)
+        })
+    })
+    .await
+}
+
+/// A client that does not follow redirects.
+fn no_redirects() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// The signed link on this app (the link names `PUBLIC_BASE_URL`, the app runs locally).
+fn local(app: &TestApp, media_url: &str) -> String {
+    let path = media_url
+        .strip_prefix(BASE)
+        .unwrap_or_else(|| panic!("{media_url} is not on {BASE}"));
+    app.url(path)
+}
+
+#[tokio::test]
+async fn an_inbound_image_is_kept_and_its_signed_link_opens_the_same_bytes_without_a_key() {
+    let e = env().await;
+    let image = bytes(300_000);
+    e.meta.add_media("7001", &image, "image/jpeg", TOKEN);
+    let id = wamid();
+    let b64 = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        Sha256::digest(&image),
+    );
+    let body = meta_media(PHONE_ID, &id, "image", "7001", "image/jpeg", Some(&b64), now_ts());
+    e.app.from_meta(&e.tenant.id, &body).await;
+
+    let event = received(&e, &id).await;
+    assert_eq!(event["type"], "image");
+    assert!(event.get("mediaError").is_none(), "{event}");
+    let media_url = event["mediaUrl"].string();
+    assert!(
+        media_url.starts_with(&format!("{BASE}/api/public/v1/media/")),
+        "{media_url}"
+    );
+
+    // No credential: a redirect to the file, whose bytes are the fake's.
+    let http = no_redirects();
+    let res = http.get(local(&e.app, &media_url)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    let file = http.get(&location).send().await.unwrap();
+    assert_eq!(file.status(), StatusCode::OK);
+    assert_eq!(file.headers()["content-type"], "image/jpeg");
+    let got = file.bytes().await.unwrap();
+    assert_eq!(Sha256::digest(&got), Sha256::digest(&image));
+    assert_eq!(e.meta.media_downloads("7001"), 1);
+
+    // One character changed anywhere in the signature, or another expiry: 403.
+    let (head, sig) = media_url.rsplit_once("signature=").unwrap();
+    let mut chars: Vec<char> = sig.chars().collect();
+    chars[5] = if chars[5] == '0' { '1' } else { '0' };
+    let tampered = format!("{head}signature={}", chars.iter().collect::<String>());
+    let res = http.get(local(&e.app, &tampered)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let later = media_url.replace("expires=", "expires=9");
+    let res = http.get(local(&e.app, &later)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    // The message lookup carries a signed link too, and the file's type.
+    let message = e.app.state.store.find_message_by_wamid(&e.tenant.id, &id).await.unwrap().unwrap();
+    let looked_up = e.tenant.message(&message.id).await;
+    assert_eq!(looked_up["mimetype"], "image/jpeg");
+    let link = looked_up["media_url"].string();
+    assert!(link.contains(&format!("/api/public/v1/media/{}?", message.id)), "{link}");
+    let res = http.get(local(&e.app, &link)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+
+    // With a credential: the tenant's own key opens it, another tenant's key finds nothing.
+    let path = format!("/api/public/v1/media/{}", message.id);
+    let res = http
+        .get(e.app.url(&path))
+        .bearer_auth(&e.tenant.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let other = e.app.roomy_tenant("pro").await;
+    other.api.get(&path).await.expect_error(StatusCode::NOT_FOUND, "Media not found");
+    e.app.anonymous().get(&path).await.expect(StatusCode::UNAUTHORIZED);
+    // The signed link is for its tenant only: naming another tenant breaks the signature.
+    let swapped = media_url.replace(&e.tenant.id, &other.id);
+    let res = http.get(local(&e.app, &swapped)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_failed_download_is_retried_and_kept_once_even_when_meta_sends_the_webhook_again() {
+    let e = env().await;
+    let doc = bytes(10_000);
+    e.meta.add_media("7002", &doc, "application/pdf", TOKEN);
+    e.meta.fail_media("7002", 1);
+    let id = wamid();
+    let body = meta_media(PHONE_ID, &id, "document", "7002", "application/pdf", None, now_ts());
+    e.app.from_meta(&e.tenant.id, &body).await;
+    let event = received(&e, &id).await;
+    assert!(event["mediaUrl"].is_string(), "{event}");
+    assert_eq!(e.meta.media_downloads("7002"), 1);
+
+    // Meta delivers the same webhook again: stored once, downloaded once.
+    e.app.from_meta(&e.tenant.id, &body).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(e.meta.media_downloads("7002"), 1);
+    let events = e
+        .receiver
+        .hits()
+        .into_iter()
+        .filter(|h| h.body.contains(&id))
+        .count();
+    assert_eq!(events, 1);
+}
+
+#[tokio::test]
+async fn a_media_that_cannot_be_kept_leaves_media_error_and_the_message_is_still_delivered() {
+    let e = env().await;
+    // Not at Meta at all.
+    let gone = wamid();
+    let body = meta_media(PHONE_ID, &gone, "image", "7999", "image/jpeg", None, now_ts());
+    e.app.from_meta(&e.tenant.id, &body).await;
+    let event = received(&e, &gone).await;
+    assert_eq!(event["type"], "image");
+    assert!(event.get("mediaUrl").is_none(), "{event}");
+    assert!(
+        event["mediaError"].string().contains("could not be downloaded"),
+        "{event}"
+    );
+    let message = e.app.state.store.find_message_by_wamid(&e.tenant.id, &gone).await.unwrap().unwrap();
+    let looked_up = e.tenant.message(&message.id).await;
+    assert!(looked_up.get("media_url").is_none(), "{looked_up}");
+    assert!(looked_up["media_error"].is_string(), "{looked_up}");
+    e.tenant
+        .api
+        .get(&format!("/api/public/v1/media/{}", message.id))
+        .await
+        .expect(StatusCode::NOT_FOUND);
+
+    // Over WhatsApp's sticker limit (500 KB): refused from the node's size, never downloaded.
+    e.meta.add_media("7003", &bytes(600 * 1024), "image/webp", TOKEN);
+    let big = wamid();
+    let body = meta_media(PHONE_ID, &big, "sticker", "7003", "image/webp", None, now_ts());
+    e.app.from_meta(&e.tenant.id, &body).await;
+    let event = received(&e, &big).await;
+    assert!(
+        event["mediaError"].string().contains("over WhatsApp's limit"),
+        "{event}"
+    );
+    assert_eq!(e.meta.media_downloads("7003"), 0);
+
+    // Bytes that do not match Meta's SHA-256 are not kept.
+    e.meta.add_media("7004", &bytes(1000), "image/png", TOKEN);
+    let bad = wamid();
+    let wrong = hex::encode(Sha256::digest(b"something else"));
+    let body = meta_media(PHONE_ID, &bad, "image", "7004", "image/png", Some(&wrong), now_ts());
+    e.app.from_meta(&e.tenant.id, &body).await;
+    let event = received(&e, &bad).await;
+    assert!(event["mediaError"].is_string(), "{event}");
+}
