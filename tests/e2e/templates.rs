@@ -22,6 +22,7 @@ struct Env {
     tenant: Tenant,
     device: String,
     receiver: Receiver,
+    _workers: Workers,
 }
 
 async fn env() -> Env {
@@ -30,6 +31,7 @@ async fn env() -> Env {
     let tenant = app.roomy_tenant("pro").await;
     let device = tenant.cloud_device(&fakes.meta, PHONE_ID, TOKEN).await;
     tenant.configure_webhook(&fakes.receiver.url, None).await;
+    let workers = app.spawn_workers();
     let Fakes { meta, receiver, .. } = fakes;
     Env {
         app,
@@ -37,6 +39,7 @@ async fn env() -> Env {
         tenant,
         device,
         receiver,
+        _workers: workers,
     }
 }
 
@@ -126,13 +129,10 @@ async fn a_sync_reads_every_page_and_template_sends_are_checked_before_meta() {
         json!({"messages": 0, "statuses": 0})
     );
     let approved = t
-        .get_ok(&format!("/api/templates?deviceId={dev}&status=APPROVED&limit=100"))
+        .all_pages(&format!("/api/templates?deviceId={dev}&status=APPROVED&limit=40"), "templates")
         .await;
-    assert!(approved["templates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|x| x["name"] == "promo"));
+    assert_eq!(approved.len(), 119);
+    assert!(approved.iter().any(|x| x["name"] == "promo"));
 
     // The next send goes through, its variables as Meta's body parameters.
     let sent = t

@@ -4,7 +4,7 @@
 //! Either way a 302 to a presigned S3 URL valid 5 minutes.
 
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -60,11 +60,14 @@ pub(crate) async fn get_media(
 }
 
 /// The same route reached through a signed link, without a credential.
+/// The message id comes from the URI itself: the request already went through the keyed
+/// router's route, whose path parameters it still carries.
 async fn get_signed_media(
     State(state): State<AppState>,
-    ApiPath(message_id): ApiPath<String>,
+    uri: Uri,
     ApiQuery(q): ApiQuery<MediaLinkParams>,
 ) -> ApiResult<Response> {
+    let message_id = uri.path().strip_prefix(MEDIA_PATH).unwrap_or_default();
     let link = SignedLink {
         message_id: message_id.trim(),
         tenant: q.tenant.as_deref().unwrap_or_default(),

@@ -68,7 +68,7 @@ pub struct ListParams {
 }
 
 wati_shared::page!(
-    /// A page of templates, by name and language (with `status`, a page may hold fewer).
+    /// A page of templates, by name and language.
     TemplatePage, templates: Template
 );
 

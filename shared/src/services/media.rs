@@ -4,7 +4,7 @@
 //! presigned S3 URL valid for [`PRESIGNED_TTL`]. See `docs/media.md`.
 
 use crate::adapters::media_store::{self, MediaStoreError, Target};
-use crate::adapters::providers::ProviderError;
+use crate::adapters::providers::{ProviderError, ProviderErrorKind};
 use crate::domain::devices::ProviderKind;
 use crate::domain::inbound::MediaRef;
 use crate::domain::media_links::{
@@ -139,9 +139,13 @@ enum Attempt {
     Again(String),
 }
 
+/// Meta refusing (no such media, a token it does not take) will refuse again.
 impl From<ProviderError> for Attempt {
     fn from(e: ProviderError) -> Self {
-        Attempt::Again(e.message)
+        match e.kind {
+            ProviderErrorKind::Refused | ProviderErrorKind::Credentials => Attempt::Final(e.message),
+            _ => Attempt::Again(e.message),
+        }
     }
 }
 

@@ -135,14 +135,10 @@ pub async fn list(
     limit: i32,
     cursor: Option<&str>,
 ) -> Result<(Vec<Template>, Option<String>), TemplateError> {
-    let (mut templates, next) = state
+    Ok(state
         .store
-        .list_templates(tenant_id, device_id, limit, cursor)
-        .await?;
-    if let Some(s) = status {
-        templates.retain(|t| t.status.eq_ignore_ascii_case(s));
-    }
-    Ok((templates, next))
+        .list_templates(tenant_id, device_id, status, limit, cursor)
+        .await?)
 }
 
 /// A template to submit to Meta.

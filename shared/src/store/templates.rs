@@ -1,7 +1,7 @@
 //! A device's message templates as last read from Meta (`docs/templates.md`).
 
 use super::keys::*;
-use super::table::{keyed, Cond, Query, Returns, Written, CONCURRENCY};
+use super::table::{cursor, keyed, Cond, Query, Returns, Written, CONCURRENCY};
 use super::{from_item, s, Store, StoreResult};
 use crate::domain::templates::PENDING;
 use crate::domain::time;
@@ -125,16 +125,44 @@ impl Store {
         self.put(item(tenant_id, t)?).await
     }
 
-    /// A page of a device's templates, by name and language.
+    /// A page of a device's templates, by name and language; with `status`, only those
+    /// (pages are read until `limit` match, and the cursor goes on after the last one shown).
     pub async fn list_templates(
         &self,
         tenant_id: &str,
         device_id: &str,
+        status: Option<&str>,
         limit: i32,
         cursor: Option<&str>,
     ) -> StoreResult<(Vec<Template>, Option<String>)> {
         let q = Query::prefix(templates_pk(tenant_id, device_id), TEMPLATE_PREFIX);
-        self.page(&q, limit, cursor).await
+        let Some(status) = status else {
+            return self.page(&q, limit, cursor).await;
+        };
+        let want = usize::try_from(limit.max(1)).unwrap_or(1);
+        let mut start = q.start(cursor)?;
+        let mut found: Vec<(Template, super::Item)> = Vec::new();
+        loop {
+            let (items, last) = self.query_items(&q, Some(limit.max(1)), start).await?;
+            for i in items {
+                let t: Template = from_item(i.clone())?;
+                if t.status.eq_ignore_ascii_case(status) {
+                    found.push((t, i));
+                    if found.len() == want {
+                        let key: super::Item = [PK, SK]
+                            .iter()
+                            .filter_map(|k| Some((k.to_string(), found.last()?.1.get(*k)?.clone())))
+                            .collect();
+                        let templates = found.into_iter().map(|(t, _)| t).collect();
+                        return Ok((templates, cursor::encode(Some(&key))));
+                    }
+                }
+            }
+            match last {
+                Some(l) => start = Some(l),
+                None => return Ok((found.into_iter().map(|(t, _)| t).collect(), None)),
+            }
+        }
     }
 
     /// The template a send names, and whether the device's templates were ever synced (one
