@@ -51,13 +51,16 @@ fn bytes(n: usize) -> Vec<u8> {
 
 /// The `message.received` of `wamid`, once delivered.
 async fn received(e: &Env, wamid: &str) -> Value {
-    eventually(&format!("message.received for {wamid}"), Duration::from_secs(20), || async {
-        e.receiver.hits().into_iter().find_map(|hit| {
-            let body: Value = serde_json::from_str(&hit.body).ok()?;
-            (body["event"] == "message.received" && body["messageId"] == wamid)
-                .then_some(body)
-        })
-    })
+    eventually(
+        &format!("message.received for {wamid}"),
+        Duration::from_secs(20),
+        || async {
+            e.receiver.hits().into_iter().find_map(|hit| {
+                let body: Value = serde_json::from_str(&hit.body).ok()?;
+                (body["event"] == "message.received" && body["messageId"] == wamid).then_some(body)
+            })
+        },
+    )
     .await
 }
 
@@ -87,7 +90,15 @@ async fn an_inbound_image_is_kept_and_its_signed_link_opens_the_same_bytes_witho
         &base64::engine::general_purpose::STANDARD,
         Sha256::digest(&image),
     );
-    let body = meta_media(PHONE_ID, &id, "image", "7001", "image/jpeg", Some(&b64), now_ts());
+    let body = meta_media(
+        PHONE_ID,
+        &id,
+        "image",
+        "7001",
+        "image/jpeg",
+        Some(&b64),
+        now_ts(),
+    );
     e.app.from_meta(&e.tenant.id, &body).await;
 
     let event = received(&e, &id).await;
@@ -123,11 +134,21 @@ async fn an_inbound_image_is_kept_and_its_signed_link_opens_the_same_bytes_witho
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 
     // The message lookup carries a signed link too, and the file's type.
-    let message = e.app.state.store.find_message_by_wamid(&e.tenant.id, &id).await.unwrap().unwrap();
+    let message = e
+        .app
+        .state
+        .store
+        .find_message_by_wamid(&e.tenant.id, &id)
+        .await
+        .unwrap()
+        .unwrap();
     let looked_up = e.tenant.message(&message.id).await;
     assert_eq!(looked_up["mimetype"], "image/jpeg");
     let link = looked_up["media_url"].string();
-    assert!(link.contains(&format!("/api/public/v1/media/{}?", message.id)), "{link}");
+    assert!(
+        link.contains(&format!("/api/public/v1/media/{}?", message.id)),
+        "{link}"
+    );
     let res = http.get(local(&e.app, &link)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::FOUND);
 
@@ -141,8 +162,16 @@ async fn an_inbound_image_is_kept_and_its_signed_link_opens_the_same_bytes_witho
         .unwrap();
     assert_eq!(res.status(), StatusCode::FOUND);
     let other = e.app.roomy_tenant("pro").await;
-    other.api.get(&path).await.expect_error(StatusCode::NOT_FOUND, "Media not found");
-    e.app.anonymous().get(&path).await.expect(StatusCode::UNAUTHORIZED);
+    other
+        .api
+        .get(&path)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "Media not found");
+    e.app
+        .anonymous()
+        .get(&path)
+        .await
+        .expect(StatusCode::UNAUTHORIZED);
     // The signed link is for its tenant only: naming another tenant breaks the signature.
     let swapped = media_url.replace(&e.tenant.id, &other.id);
     let res = http.get(local(&e.app, &swapped)).send().await.unwrap();
@@ -156,7 +185,15 @@ async fn a_failed_download_is_retried_and_kept_once_even_when_meta_sends_the_web
     e.meta.add_media("7002", &doc, "application/pdf", TOKEN);
     e.meta.fail_media("7002", 1);
     let id = wamid();
-    let body = meta_media(PHONE_ID, &id, "document", "7002", "application/pdf", None, now_ts());
+    let body = meta_media(
+        PHONE_ID,
+        &id,
+        "document",
+        "7002",
+        "application/pdf",
+        None,
+        now_ts(),
+    );
     e.app.from_meta(&e.tenant.id, &body).await;
     let event = received(&e, &id).await;
     assert!(event["mediaUrl"].is_string(), "{event}");
@@ -180,16 +217,33 @@ async fn a_media_that_cannot_be_kept_leaves_media_error_and_the_message_is_still
     let e = env().await;
     // Not at Meta at all.
     let gone = wamid();
-    let body = meta_media(PHONE_ID, &gone, "image", "7999", "image/jpeg", None, now_ts());
+    let body = meta_media(
+        PHONE_ID,
+        &gone,
+        "image",
+        "7999",
+        "image/jpeg",
+        None,
+        now_ts(),
+    );
     e.app.from_meta(&e.tenant.id, &body).await;
     let event = received(&e, &gone).await;
     assert_eq!(event["type"], "image");
     assert!(event.get("mediaUrl").is_none(), "{event}");
     assert!(
-        event["mediaError"].string().contains("could not be downloaded"),
+        event["mediaError"]
+            .string()
+            .contains("could not be downloaded"),
         "{event}"
     );
-    let message = e.app.state.store.find_message_by_wamid(&e.tenant.id, &gone).await.unwrap().unwrap();
+    let message = e
+        .app
+        .state
+        .store
+        .find_message_by_wamid(&e.tenant.id, &gone)
+        .await
+        .unwrap()
+        .unwrap();
     let looked_up = e.tenant.message(&message.id).await;
     assert!(looked_up.get("media_url").is_none(), "{looked_up}");
     assert!(looked_up["media_error"].is_string(), "{looked_up}");
@@ -200,13 +254,24 @@ async fn a_media_that_cannot_be_kept_leaves_media_error_and_the_message_is_still
         .expect(StatusCode::NOT_FOUND);
 
     // Over WhatsApp's sticker limit (500 KB): refused from the node's size, never downloaded.
-    e.meta.add_media("7003", &bytes(600 * 1024), "image/webp", TOKEN);
+    e.meta
+        .add_media("7003", &bytes(600 * 1024), "image/webp", TOKEN);
     let big = wamid();
-    let body = meta_media(PHONE_ID, &big, "sticker", "7003", "image/webp", None, now_ts());
+    let body = meta_media(
+        PHONE_ID,
+        &big,
+        "sticker",
+        "7003",
+        "image/webp",
+        None,
+        now_ts(),
+    );
     e.app.from_meta(&e.tenant.id, &body).await;
     let event = received(&e, &big).await;
     assert!(
-        event["mediaError"].string().contains("over WhatsApp's limit"),
+        event["mediaError"]
+            .string()
+            .contains("over WhatsApp's limit"),
         "{event}"
     );
     assert_eq!(e.meta.media_downloads("7003"), 0);
@@ -215,7 +280,15 @@ async fn a_media_that_cannot_be_kept_leaves_media_error_and_the_message_is_still
     e.meta.add_media("7004", &bytes(1000), "image/png", TOKEN);
     let bad = wamid();
     let wrong = hex::encode(Sha256::digest(b"something else"));
-    let body = meta_media(PHONE_ID, &bad, "image", "7004", "image/png", Some(&wrong), now_ts());
+    let body = meta_media(
+        PHONE_ID,
+        &bad,
+        "image",
+        "7004",
+        "image/png",
+        Some(&wrong),
+        now_ts(),
+    );
     e.app.from_meta(&e.tenant.id, &body).await;
     let event = received(&e, &bad).await;
     assert!(event["mediaError"].is_string(), "{event}");

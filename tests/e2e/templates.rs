@@ -53,7 +53,11 @@ fn template(name: &str, status: &str, body: &str) -> Value {
 /// 120 templates (two of Meta's pages of 100): three named ones and fillers.
 fn account() -> Vec<Value> {
     let mut all = vec![
-        template("order_update", "APPROVED", "Hi {{1}}, your order {{2}} has shipped"),
+        template(
+            "order_update",
+            "APPROVED",
+            "Hi {{1}}, your order {{2}} has shipped",
+        ),
         template("promo", "REJECTED", "{{1}} off everything this week"),
         template("pending_one", "PENDING", "Soon"),
     ];
@@ -83,7 +87,10 @@ async fn a_sync_reads_every_page_and_template_sends_are_checked_before_meta() {
     assert!(calls[1].2.contains("after=100"), "{calls:?}");
 
     let all = t
-        .all_pages(&format!("/api/templates?deviceId={dev}&limit=50"), "templates")
+        .all_pages(
+            &format!("/api/templates?deviceId={dev}&limit=50"),
+            "templates",
+        )
         .await;
     assert_eq!(all.len(), 120);
     let rejected = t
@@ -116,7 +123,8 @@ async fn a_sync_reads_every_page_and_template_sends_are_checked_before_meta() {
         .await
         .error(StatusCode::UNPROCESSABLE_ENTITY);
     assert!(unknown.contains("does not exist"), "{unknown}");
-    let wrong_language = json!({"to": CUSTOMER, "template": {"name": "order_update", "language": "fr"}});
+    let wrong_language =
+        json!({"to": CUSTOMER, "template": {"name": "order_update", "language": "fr"}});
     t.send_message(wrong_language)
         .await
         .expect(StatusCode::UNPROCESSABLE_ENTITY);
@@ -129,7 +137,10 @@ async fn a_sync_reads_every_page_and_template_sends_are_checked_before_meta() {
         json!({"messages": 0, "statuses": 0})
     );
     let approved = t
-        .all_pages(&format!("/api/templates?deviceId={dev}&status=APPROVED&limit=40"), "templates")
+        .all_pages(
+            &format!("/api/templates?deviceId={dev}&status=APPROVED&limit=40"),
+            "templates",
+        )
         .await;
     assert_eq!(approved.len(), 119);
     assert!(approved.iter().any(|x| x["name"] == "promo"));
@@ -147,7 +158,10 @@ async fn a_sync_reads_every_page_and_template_sends_are_checked_before_meta() {
                "components": [{"type": "body", "parameters": [{"type": "text", "text": "20%"}]}]})
     );
     let message = t.message(sent["id"].as_str().unwrap()).await;
-    assert_eq!(message["template"], json!({"name": "promo", "language": "en_US"}));
+    assert_eq!(
+        message["template"],
+        json!({"name": "promo", "language": "en_US"})
+    );
     t.send_message(send_template("order_update", json!(["Ali", "A-1001"])))
         .await
         .ok();

@@ -8,10 +8,10 @@
 //! paged listing, create, delete).
 
 use axum::body::Bytes;
+use axum::extract::Query;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::extract::Query;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -196,7 +196,12 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 }
 
 fn invalid_token() -> Response {
-    meta_error(401, 190, "Invalid OAuth access token - Cannot parse access token", None)
+    meta_error(
+        401,
+        190,
+        "Invalid OAuth access token - Cannot parse access token",
+        None,
+    )
 }
 
 fn no_object(id: &str) -> Response {
@@ -274,7 +279,11 @@ fn log_template_call(shared: &Shared, method: &str, waba: &str, query: &HashMap<
 
 /// The account's templates if `headers` carry its token.
 fn account(shared: &Shared, waba: &str, headers: &HeaderMap) -> Result<Vec<Value>, Response> {
-    let t = shared.templates.lock().ok().and_then(|t| t.get(waba).cloned());
+    let t = shared
+        .templates
+        .lock()
+        .ok()
+        .and_then(|t| t.get(waba).cloned());
     let Some((token, templates)) = t else {
         return Err(no_object(waba));
     };
@@ -295,7 +304,11 @@ async fn list_templates(
         Ok(t) => t,
         Err(r) => return r,
     };
-    let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(25).max(1);
+    let limit: usize = query
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(25)
+        .max(1);
     let start: usize = query.get("after").and_then(|a| a.parse().ok()).unwrap_or(0);
     let page: Vec<Value> = templates.iter().skip(start).take(limit).cloned().collect();
     let end = start + page.len();
@@ -349,7 +362,12 @@ async fn delete_template(
     };
     let name = query.get("name").cloned().unwrap_or_default();
     if !templates.iter().any(|t| t["name"] == name.as_str()) {
-        return meta_error(400, 100, &format!("Message template \"{name}\" not found"), None);
+        return meta_error(
+            400,
+            100,
+            &format!("Message template \"{name}\" not found"),
+            None,
+        );
     }
     if let Ok(mut t) = shared.templates.lock() {
         if let Some((_, list)) = t.get_mut(&waba) {

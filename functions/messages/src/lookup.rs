@@ -1,5 +1,6 @@
 //! `GET /api/public/v1/messages/{id}`: one message as the spec's lookup shows it.
 
+use axum::http::HeaderMap;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -10,7 +11,6 @@ use wati_shared::domain::time;
 use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
-use axum::http::HeaderMap;
 use wati_shared::http::{public_base_url, ApiPath};
 use wati_shared::services::media;
 use wati_shared::store::messages::{Direction, Message};

@@ -34,7 +34,10 @@ pub struct MediaLinkParams {
 fn redirect(url: String) -> Response {
     (
         StatusCode::FOUND,
-        [(header::LOCATION, url), (header::CACHE_CONTROL, "no-store".into())],
+        [
+            (header::LOCATION, url),
+            (header::CACHE_CONTROL, "no-store".into()),
+        ],
     )
         .into_response()
 }
@@ -95,17 +98,19 @@ pub fn with_signed_links(keyed: Router, state: AppState) -> Router {
             .with_state(state.clone()),
         state,
     );
-    keyed.layer(axum::middleware::from_fn(move |req: Request, next: Next| {
-        let signed = signed.clone();
-        async move {
-            if is_signed(&req) {
-                match signed.oneshot(req).await {
-                    Ok(r) => r,
-                    Err(never) => match never {},
+    keyed.layer(axum::middleware::from_fn(
+        move |req: Request, next: Next| {
+            let signed = signed.clone();
+            async move {
+                if is_signed(&req) {
+                    match signed.oneshot(req).await {
+                        Ok(r) => r,
+                        Err(never) => match never {},
+                    }
+                } else {
+                    next.run(req).await
                 }
-            } else {
-                next.run(req).await
             }
-        }
-    }))
+        },
+    ))
 }

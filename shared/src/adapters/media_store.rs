@@ -89,7 +89,9 @@ pub async fn upload(
             digest.update(&chunk);
             buf.extend_from_slice(&chunk);
             if buf.len() >= PART_BYTES {
-                upload.part(client, target, std::mem::take(&mut buf)).await?;
+                upload
+                    .part(client, target, std::mem::take(&mut buf))
+                    .await?;
             }
         }
         let digest = digest.finalize();

@@ -34,7 +34,11 @@ fn mac(key: &[u8], tenant_id: &str, message_id: &str, expires: i64) -> Hmac<Sha2
 
 /// Hex HMAC-SHA256 of the link's tenant, message and expiry.
 pub fn signature(key: &[u8], tenant_id: &str, message_id: &str, expires: i64) -> String {
-    hex::encode(mac(key, tenant_id, message_id, expires).finalize().into_bytes())
+    hex::encode(
+        mac(key, tenant_id, message_id, expires)
+            .finalize()
+            .into_bytes(),
+    )
 }
 
 /// The query of a signed link (after `?`).

@@ -96,7 +96,10 @@ pub fn template(t: &TemplateSpec) -> Result<TemplateSpec, String> {
     }
     if let Some(vars) = &t.variables {
         if vars.len() > 100 || vars.iter().any(|v| v.chars().count() > 1024) {
-            return Err("\"template.variables\" must be at most 100 texts of at most 1024 characters".into());
+            return Err(
+                "\"template.variables\" must be at most 100 texts of at most 1024 characters"
+                    .into(),
+            );
         }
         if vars.iter().any(|v| v.trim().is_empty()) {
             return Err("\"template.variables\" must not hold empty texts".into());

@@ -60,7 +60,10 @@ pub fn variable_count_message(name: &str, language: &str, expected: usize, given
 
 /// A send's components: the caller's `components` with the body's parameters replaced by
 /// `variables` (when given), as Meta's send takes them.
-pub fn send_components(components: Option<&[Value]>, variables: Option<&[String]>) -> Option<Vec<Value>> {
+pub fn send_components(
+    components: Option<&[Value]>,
+    variables: Option<&[String]>,
+) -> Option<Vec<Value>> {
     let Some(vars) = variables else {
         return components.map(<[Value]>::to_vec);
     };
@@ -86,7 +89,9 @@ pub fn check_new(category: &str, components: &[Value]) -> Result<(), String> {
         return Err("\"category\" must be MARKETING, UTILITY or AUTHENTICATION".into());
     }
     if components.is_empty() || components.len() > 10 {
-        return Err("\"components\" must list 1 to 10 components (HEADER, BODY, FOOTER, BUTTONS)".into());
+        return Err(
+            "\"components\" must list 1 to 10 components (HEADER, BODY, FOOTER, BUTTONS)".into(),
+        );
     }
     let mut bodies = 0;
     for c in components {
@@ -95,7 +100,9 @@ pub fn check_new(category: &str, components: &[Value]) -> Result<(), String> {
                 bodies += 1;
                 let text = c["text"].as_str().unwrap_or_default();
                 if text.trim().is_empty() || text.chars().count() > 1024 {
-                    return Err("The BODY component needs a \"text\" of 1 to 1024 characters".into());
+                    return Err(
+                        "The BODY component needs a \"text\" of 1 to 1024 characters".into(),
+                    );
                 }
             }
             "HEADER" | "FOOTER" | "BUTTONS" => {}
@@ -174,7 +181,10 @@ mod tests {
             json!({"type": "BODY", "text": "Hello {{1}}, {{2}} off until {{ 3 }}. {{1}} again"}),
         ];
         assert_eq!(body_variable_count(&c), 3);
-        assert_eq!(body_variable_count(&[json!({"type": "BODY", "text": "No vars"})]), 0);
+        assert_eq!(
+            body_variable_count(&[json!({"type": "BODY", "text": "No vars"})]),
+            0
+        );
         assert_eq!(body_variable_count(&[]), 0);
     }
 

@@ -143,7 +143,9 @@ enum Attempt {
 impl From<ProviderError> for Attempt {
     fn from(e: ProviderError) -> Self {
         match e.kind {
-            ProviderErrorKind::Refused | ProviderErrorKind::Credentials => Attempt::Final(e.message),
+            ProviderErrorKind::Refused | ProviderErrorKind::Credentials => {
+                Attempt::Final(e.message)
+            }
             _ => Attempt::Again(e.message),
         }
     }
@@ -250,7 +252,8 @@ async fn once(
         content_type: &content_type,
         content_disposition: &disposition,
     };
-    let kept = media_store::upload(&state.aws.s3, &target, response, max, sha256.as_deref()).await?;
+    let kept =
+        media_store::upload(&state.aws.s3, &target, response, max, sha256.as_deref()).await?;
     tracing::info!(size = kept.size, "media kept");
     Ok(())
 }

@@ -83,7 +83,10 @@ fn from_meta(v: &Value, device_id: &str, now: DateTime<Utc>) -> Option<Template>
         name: v["name"].as_str()?.to_string(),
         language: v["language"].as_str()?.to_string(),
         status: v["status"].as_str().unwrap_or(PENDING).to_ascii_uppercase(),
-        category: v["category"].as_str().unwrap_or_default().to_ascii_uppercase(),
+        category: v["category"]
+            .as_str()
+            .unwrap_or_default()
+            .to_ascii_uppercase(),
         body_variables: body_variable_count(&components),
         components,
         reason: v["rejected_reason"]
@@ -96,7 +99,11 @@ fn from_meta(v: &Value, device_id: &str, now: DateTime<Utc>) -> Option<Template>
 }
 
 /// Reads all of a device's templates from Meta and stores them. How many there are.
-pub async fn sync(state: &AppState, tenant_id: &str, device_id: &str) -> Result<usize, TemplateError> {
+pub async fn sync(
+    state: &AppState,
+    tenant_id: &str,
+    device_id: &str,
+) -> Result<usize, TemplateError> {
     let device = cloud_device(state, tenant_id, device_id).await?;
     sync_device(state, &device).await
 }
@@ -112,7 +119,11 @@ async fn sync_device(state: &AppState, device: &Device) -> Result<usize, Templat
             .templates_page(device, after.as_deref())
             .await
             .map_err(TemplateError::Provider)?;
-        templates.extend(page.templates.iter().filter_map(|t| from_meta(t, &device.id, now)));
+        templates.extend(
+            page.templates
+                .iter()
+                .filter_map(|t| from_meta(t, &device.id, now)),
+        );
         match page.after {
             Some(a) => after = Some(a),
             None => break,
@@ -183,7 +194,10 @@ pub async fn create(
         .await
         .map_err(TemplateError::Provider)?;
     let template = Template {
-        status: answer["status"].as_str().unwrap_or(PENDING).to_ascii_uppercase(),
+        status: answer["status"]
+            .as_str()
+            .unwrap_or(PENDING)
+            .to_ascii_uppercase(),
         body_variables: body_variable_count(&new.components),
         name: new.name,
         language: new.language,
@@ -214,7 +228,10 @@ pub async fn delete(
         .delete_template(&device, name)
         .await
         .map_err(TemplateError::Provider)?;
-    state.store.delete_templates(tenant_id, device_id, name).await?;
+    state
+        .store
+        .delete_templates(tenant_id, device_id, name)
+        .await?;
     Ok(())
 }
 

@@ -323,6 +323,11 @@ pub const TEMPLATES_SYNC_SK: &str = "SYNC";
 /// `PENDING` templates of every tenant on GSI1 (sparse: the attributes go when the status
 /// moves), for the minute schedule's re-sync: `TEMPLATES#PENDING` / `<tenant>#<device>#<name>#<language>`.
 pub const PENDING_TEMPLATES_GSI1PK: &str = "TEMPLATES#PENDING";
-pub fn pending_template_gsi1sk(tenant_id: &str, device_id: &str, name: &str, language: &str) -> String {
+pub fn pending_template_gsi1sk(
+    tenant_id: &str,
+    device_id: &str,
+    name: &str,
+    language: &str,
+) -> String {
     format!("{tenant_id}#{device_id}#{name}#{language}")
 }

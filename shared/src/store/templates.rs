@@ -176,7 +176,10 @@ impl Store {
     ) -> StoreResult<TemplateLookup> {
         let pk = templates_pk(tenant_id, device_id);
         let sk = template_sk(name, language);
-        let keys = [(pk.clone(), sk.clone()), (pk, TEMPLATES_SYNC_SK.to_string())];
+        let keys = [
+            (pk.clone(), sk.clone()),
+            (pk, TEMPLATES_SYNC_SK.to_string()),
+        ];
         let mut found = TemplateLookup {
             template: None,
             synced: false,
@@ -238,12 +241,12 @@ impl Store {
         }
         if status == PENDING {
             set.push("GSI1PK = :gpk, GSI1SK = :gsk");
-            cond = cond
-                .value(":gpk", s(PENDING_TEMPLATES_GSI1PK))
-                .value(
-                    ":gsk",
-                    s(pending_template_gsi1sk(tenant_id, device_id, name, language)),
-                );
+            cond = cond.value(":gpk", s(PENDING_TEMPLATES_GSI1PK)).value(
+                ":gsk",
+                s(pending_template_gsi1sk(
+                    tenant_id, device_id, name, language,
+                )),
+            );
         } else {
             remove.extend(["GSI1PK", "GSI1SK"]);
         }
@@ -251,10 +254,7 @@ impl Store {
         if !remove.is_empty() {
             expr.push_str(&format!(" REMOVE {}", remove.join(", ")));
         }
-        match self
-            .update_if(&pk, &sk, &expr, cond, Returns::NEW)
-            .await?
-        {
+        match self.update_if(&pk, &sk, &expr, cond, Returns::NEW).await? {
             Written::Applied(item) => Ok(Some(from_item(item)?)),
             Written::Refused(_) => Ok(None),
         }

@@ -171,7 +171,10 @@ impl WhatsappWeb {
         url: &str,
     ) -> Result<reqwest::Response, ProviderError> {
         let parsed = reqwest::Url::parse(url).map_err(|_| {
-            error(ProviderErrorKind::Refused, "The gateway's media URL is not a URL")
+            error(
+                ProviderErrorKind::Refused,
+                "The gateway's media URL is not a URL",
+            )
         })?;
         let mut path = parsed.path().to_string();
         if let Some(q) = parsed.query() {

@@ -298,17 +298,19 @@ pub async fn send_with_id(
     // A template is checked against the device's synced templates, its variables become
     // the body's parameters (`services::templates::check_send`).
     let content = match &req.content {
-        Content::Template(t) => match crate::services::templates::check_send(state, &device, t).await {
-            Ok(Ok(filled)) => Content::Template(filled),
-            Ok(Err(refusal)) => {
-                let e = SendError::Template(refusal);
-                return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e).await);
+        Content::Template(t) => {
+            match crate::services::templates::check_send(state, &device, t).await {
+                Ok(Ok(filled)) => Content::Template(filled),
+                Ok(Err(refusal)) => {
+                    let e = SendError::Template(refusal);
+                    return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e).await);
+                }
+                Err(e) => {
+                    let e = SendError::Store(e);
+                    return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e).await);
+                }
             }
-            Err(e) => {
-                let e = SendError::Store(e);
-                return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e).await);
-            }
-        },
+        }
         other => other.clone(),
     };
     // The 24-hour window (Cloud API, free-form content): a closed window is recorded and

@@ -43,7 +43,9 @@ fn graph_error(status: u16, body: &[u8]) -> ProviderError {
         _ => ProviderErrorKind::Refused,
     };
     let text = match (code, message) {
-        (Some(c), m) if !m.is_empty() => format!("WhatsApp Cloud API refused the request (#{c}): {m}"),
+        (Some(c), m) if !m.is_empty() => {
+            format!("WhatsApp Cloud API refused the request (#{c}): {m}")
+        }
         _ => format!("WhatsApp Cloud API failed (HTTP {status})"),
     };
     ProviderError::new(kind, code, text)
@@ -56,7 +58,11 @@ fn unreachable_graph(e: &reqwest::Error) -> ProviderError {
     } else {
         ProviderErrorKind::Unavailable
     };
-    ProviderError::new(kind, None, "WhatsApp Cloud API could not be reached; try again")
+    ProviderError::new(
+        kind,
+        None,
+        "WhatsApp Cloud API could not be reached; try again",
+    )
 }
 
 impl CloudApi {
