@@ -278,17 +278,17 @@ fn log_template_call(shared: &Shared, method: &str, waba: &str, query: &HashMap<
 }
 
 /// The account's templates if `headers` carry its token.
-fn account(shared: &Shared, waba: &str, headers: &HeaderMap) -> Result<Vec<Value>, Response> {
+fn account(shared: &Shared, waba: &str, headers: &HeaderMap) -> Result<Vec<Value>, Box<Response>> {
     let t = shared
         .templates
         .lock()
         .ok()
         .and_then(|t| t.get(waba).cloned());
     let Some((token, templates)) = t else {
-        return Err(no_object(waba));
+        return Err(Box::new(no_object(waba)));
     };
     if bearer(headers).as_deref() != Some(token.as_str()) {
-        return Err(invalid_token());
+        return Err(Box::new(invalid_token()));
     }
     Ok(templates)
 }
@@ -302,7 +302,7 @@ async fn list_templates(
     log_template_call(&shared, "GET", &waba, &query);
     let templates = match account(&shared, &waba, &headers) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let limit: usize = query
         .get("limit")
@@ -327,7 +327,7 @@ async fn create_template(
 ) -> Response {
     log_template_call(&shared, "POST", &waba, &HashMap::new());
     if let Err(r) = account(&shared, &waba, &headers) {
-        return r;
+        return *r;
     }
     let keys = ["category", "components", "language", "name"];
     if body.as_object().is_none_or(|o| {
@@ -358,7 +358,7 @@ async fn delete_template(
     log_template_call(&shared, "DELETE", &waba, &query);
     let templates = match account(&shared, &waba, &headers) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let name = query.get("name").cloned().unwrap_or_default();
     if !templates.iter().any(|t| t["name"] == name.as_str()) {

@@ -219,8 +219,8 @@ mod tests {
     #[test]
     fn new_templates_are_checked() {
         let body = json!({"type": "BODY", "text": "Hello {{1}}"});
-        assert_eq!(check_new("MARKETING", &[body.clone()]), Ok(()));
-        assert!(check_new("PROMO", &[body.clone()]).is_err());
+        assert_eq!(check_new("MARKETING", std::slice::from_ref(&body)), Ok(()));
+        assert!(check_new("PROMO", std::slice::from_ref(&body)).is_err());
         assert!(check_new("UTILITY", &[]).is_err());
         assert!(check_new("UTILITY", &[body.clone(), body.clone()]).is_err());
         assert!(check_new("UTILITY", &[json!({"type": "FOOTER", "text": "x"})]).is_err());

@@ -256,15 +256,7 @@ pub async fn status_updates(
         {
             let Some(t) = state
                 .store
-                .set_template_status(
-                    tenant_id,
-                    &d.id,
-                    &u.name,
-                    &u.language,
-                    &u.status,
-                    u.reason.as_deref(),
-                    now,
-                )
+                .set_template_status(tenant_id, &d.id, u, now)
                 .await?
             else {
                 continue;

@@ -3,7 +3,7 @@
 use super::keys::*;
 use super::table::{cursor, keyed, Cond, Query, Returns, Written, CONCURRENCY};
 use super::{from_item, s, Store, StoreResult};
-use crate::domain::templates::PENDING;
+use crate::domain::templates::{StatusUpdate, PENDING};
 use crate::domain::time;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -218,12 +218,11 @@ impl Store {
         &self,
         tenant_id: &str,
         device_id: &str,
-        name: &str,
-        language: &str,
-        status: &str,
-        reason: Option<&str>,
+        update: &StatusUpdate,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Template>> {
+        let (name, language) = (update.name.as_str(), update.language.as_str());
+        let (status, reason) = (update.status.as_str(), update.reason.as_deref());
         let pk = templates_pk(tenant_id, device_id);
         let sk = template_sk(name, language);
         let mut set = vec!["#st = :st", "updatedAt = :now"];
