@@ -7,6 +7,7 @@
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 use wati_tests::fake_meta::FakeMeta;
+use wati_tests::fake_waha::FakeWaha;
 use wati_tests::webhooks::Receiver;
 use wati_tests::*;
 
@@ -292,4 +293,67 @@ async fn a_media_that_cannot_be_kept_leaves_media_error_and_the_message_is_still
     e.app.from_meta(&e.tenant.id, &body).await;
     let event = received(&e, &bad).await;
     assert!(event["mediaError"].is_string(), "{event}");
+}
+
+#[tokio::test]
+async fn a_whatsapp_web_media_is_fetched_from_the_gateway_with_its_key_and_kept() {
+    const KEY: &str = "waha-media-key";
+    let fakes = Fakes::spawn().await;
+    let waha = FakeWaha::start(KEY).await;
+    let opts = fakes
+        .options()
+        .roomy_keys()
+        .with("WAHA_BASE_URL", &waha.base)
+        .with("WAHA_API_KEY", KEY);
+    let app = TestApp::start_with(opts).await;
+    let tenant = app.roomy_tenant("pro").await;
+    tenant.configure_webhook(&fakes.receiver.url, None).await;
+    let _workers = app.spawn_workers();
+    tenant
+        .create_device(json!({"name": "Shop phone", "provider": "whatsapp_web"}))
+        .await;
+    let session = waha.only_session().name;
+    let photo = bytes(20_000);
+    let url = waha.add_file("photo.jpg", &photo, "image/jpeg");
+    let payload = json!({"id": "false_923001234567@c.us_MEDIA0000000001",
+        "timestamp": now_ts(), "from": "923001234567@c.us", "fromMe": false, "source": "app",
+        "to": "15550001111@c.us", "body": "", "hasMedia": true,
+        "media": {"url": url, "mimetype": "image/jpeg", "filename": null, "error": null},
+        "ack": 1, "ackName": "SERVER", "replyTo": null});
+    let res = waha.deliver(&session, "message", payload).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let event = eventually(
+        "the image's message.received",
+        Duration::from_secs(20),
+        || async {
+            fakes.receiver.hits().into_iter().find_map(|h| {
+                let body: Value = serde_json::from_str(&h.body).ok()?;
+                (body["event"] == "message.received" && body["type"] == "image").then_some(body)
+            })
+        },
+    )
+    .await;
+    // No PUBLIC_BASE_URL: the worker's link is the path, on whatever host serves the API.
+    let media_url = event["mediaUrl"].string();
+    assert!(
+        media_url.starts_with("/api/public/v1/media/"),
+        "{media_url}"
+    );
+    let http = no_redirects();
+    let res = http.get(app.url(&media_url)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    let got = http
+        .get(&location)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(Sha256::digest(&got), Sha256::digest(&photo));
+    let fetched = waha.requests_to("/api/files/photo.jpg");
+    assert_eq!(fetched.len(), 1);
+    assert_eq!(fetched[0].api_key.as_deref(), Some(KEY));
 }
