@@ -6,39 +6,21 @@
 
 use sha2::{Digest, Sha256};
 use std::time::Duration;
-use wati_tests::fake_meta::FakeMeta;
 use wati_tests::fake_waha::FakeWaha;
-use wati_tests::webhooks::Receiver;
 use wati_tests::*;
 
 const PHONE_ID: &str = "106540352242933";
 const TOKEN: &str = "EAAGmediatoken";
 const BASE: &str = "https://wati.example.com";
 
-struct Env {
-    app: TestApp,
-    meta: FakeMeta,
-    tenant: Tenant,
-    receiver: Receiver,
-    _workers: Workers,
-}
+type Env = CloudTenant;
 
 async fn env() -> Env {
-    let fakes = Fakes::spawn().await;
-    let opts = fakes.options().roomy_keys().with("PUBLIC_BASE_URL", BASE);
-    let app = TestApp::start_with(opts).await;
-    let tenant = app.roomy_tenant("pro").await;
-    tenant.cloud_device(&fakes.meta, PHONE_ID, TOKEN).await;
-    tenant.configure_webhook(&fakes.receiver.url, None).await;
-    let workers = app.spawn_workers();
-    let Fakes { meta, receiver, .. } = fakes;
-    Env {
-        app,
-        meta,
-        tenant,
-        receiver,
-        _workers: workers,
-    }
+    let opts = |o: TestOptions| o.with("PUBLIC_BASE_URL", BASE);
+    Fakes::spawn()
+        .await
+        .cloud_tenant(opts, PHONE_ID, TOKEN)
+        .await
 }
 
 fn wamid() -> String {

@@ -6,8 +6,6 @@
 //! body parameters.
 
 use std::time::Duration;
-use wati_tests::fake_meta::FakeMeta;
-use wati_tests::webhooks::Receiver;
 use wati_tests::*;
 
 const PHONE_ID: &str = "106540352242944";
@@ -16,31 +14,13 @@ const TOKEN: &str = "EAAGtemplates";
 const WABA: &str = "102290129340398";
 const CUSTOMER: &str = "923001234567";
 
-struct Env {
-    app: TestApp,
-    meta: FakeMeta,
-    tenant: Tenant,
-    device: String,
-    receiver: Receiver,
-    _workers: Workers,
-}
+type Env = CloudTenant;
 
 async fn env() -> Env {
-    let fakes = Fakes::spawn().await;
-    let app = TestApp::start_with(fakes.options().roomy_keys()).await;
-    let tenant = app.roomy_tenant("pro").await;
-    let device = tenant.cloud_device(&fakes.meta, PHONE_ID, TOKEN).await;
-    tenant.configure_webhook(&fakes.receiver.url, None).await;
-    let workers = app.spawn_workers();
-    let Fakes { meta, receiver, .. } = fakes;
-    Env {
-        app,
-        meta,
-        tenant,
-        device,
-        receiver,
-        _workers: workers,
-    }
+    Fakes::spawn()
+        .await
+        .cloud_tenant(|o| o, PHONE_ID, TOKEN)
+        .await
 }
 
 fn template(name: &str, status: &str, body: &str) -> Value {

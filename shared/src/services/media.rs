@@ -79,14 +79,18 @@ pub struct SignedLink<'a> {
     pub signature: &'a str,
 }
 
-/// Opens a signed link: a presigned S3 URL, or why not (tampered, expired).
-pub async fn open_signed(state: &AppState, link: SignedLink<'_>) -> Result<String, MediaError> {
-    let bucket = state
+fn bucket(state: &AppState) -> Result<&str, MediaError> {
+    state
         .config
         .media
         .bucket
         .as_deref()
-        .ok_or(MediaError::NotConfigured)?;
+        .ok_or(MediaError::NotConfigured)
+}
+
+/// Opens a signed link: a presigned S3 URL, or why not (tampered, expired).
+pub async fn open_signed(state: &AppState, link: SignedLink<'_>) -> Result<String, MediaError> {
+    let bucket = bucket(state)?;
     if !crate::store::is_id(link.message_id) || !crate::store::is_id(link.tenant) {
         return Err(MediaError::LinkInvalid);
     }
@@ -115,12 +119,7 @@ pub async fn open_for(
     tenant_id: &str,
     message_id: &str,
 ) -> Result<String, MediaError> {
-    let bucket = state
-        .config
-        .media
-        .bucket
-        .as_deref()
-        .ok_or(MediaError::NotConfigured)?;
+    let bucket = bucket(state)?;
     if !crate::store::is_id(message_id) {
         return Err(MediaError::NotFound);
     }
