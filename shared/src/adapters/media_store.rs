@@ -8,6 +8,10 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
+/// How long a media download may take in all (a 100 MB document), within the inbound
+/// worker's 60 s: a stalled download fails its job's try instead of the Lambda timing out.
+pub const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(45);
+
 /// A multipart upload's part (S3's minimum is 5 MiB for every part but the last): at most
 /// this much of a file is in memory.
 const PART_BYTES: usize = 8 * 1024 * 1024;

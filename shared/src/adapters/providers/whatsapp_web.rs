@@ -184,7 +184,7 @@ impl WhatsappWeb {
         let mut req = t
             .client
             .get(format!("{}{path}", t.base.trim_end_matches('/')))
-            .timeout(std::time::Duration::from_secs(240));
+            .timeout(crate::adapters::media_store::DOWNLOAD_TIMEOUT);
         if !t.key.is_empty() {
             req = req.header("X-Api-Key", &t.key);
         }

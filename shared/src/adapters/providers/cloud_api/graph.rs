@@ -3,15 +3,11 @@
 //! (`/{waba-id}/message_templates`: list page by page, create, delete).
 
 use super::{read_limited, CloudApi};
+use crate::adapters::media_store::DOWNLOAD_TIMEOUT;
 use crate::adapters::providers::{ProviderError, ProviderErrorKind};
 use crate::store::devices::Device;
 use reqwest::RequestBuilder;
 use serde_json::Value;
-use std::time::Duration;
-
-/// A media download may take this long in all (a 100 MB document on a slow link); the
-/// connection itself still has the provider timeout.
-const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(240);
 
 /// Templates asked for per page.
 const TEMPLATE_PAGE: u32 = 100;
