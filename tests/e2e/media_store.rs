@@ -339,3 +339,33 @@ async fn a_whatsapp_web_media_is_fetched_from_the_gateway_with_its_key_and_kept(
     assert_eq!(fetched.len(), 1);
     assert_eq!(fetched[0].api_key.as_deref(), Some(KEY));
 }
+
+#[tokio::test]
+async fn a_signed_link_stops_opening_when_it_expires() {
+    let clock = Clock::manual(chrono::Utc::now());
+    let app_clock = clock.clone();
+    let opts = move |o: TestOptions| {
+        o.with("PUBLIC_BASE_URL", BASE)
+            .with("MEDIA_LINK_TTL_SECONDS", 60)
+            .clock(app_clock)
+    };
+    let e = Fakes::spawn()
+        .await
+        .cloud_tenant(opts, PHONE_ID, TOKEN)
+        .await;
+    e.meta.add_media("7005", &bytes(2_000), "image/png", TOKEN);
+    let id = wamid();
+    let body = meta_media(PHONE_ID, &id, "image", "7005", "image/png", None, now_ts());
+    e.app.from_meta(&e.tenant.id, &body).await;
+    let link = local(&e.app, &received(&e, &id).await["mediaUrl"].string());
+    let http = no_redirects();
+    assert_eq!(
+        http.get(&link).send().await.unwrap().status(),
+        StatusCode::FOUND
+    );
+    clock.advance(chrono::Duration::seconds(61));
+    let res = http.get(&link).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let answer: Value = res.json().await.unwrap();
+    assert!(answer["error"].string().contains("expired"), "{answer}");
+}
