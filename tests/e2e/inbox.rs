@@ -197,6 +197,20 @@ async fn a_customer_message_is_assigned_answered_resolved_and_reopened() {
     assert_eq!(counts["resolved"]["all"], 0);
     assert_eq!(ids(&listed(&manager, "?status=open").await), vec![id]);
     assert!(listed(&manager, "?status=resolved").await.is_empty());
+
+    // Analytics counted the inbox's figures: two openings, the agent's one reply as the
+    // first response, and the agent's resolution.
+    let inbox = manager.analytics("").await.body["inbox"].clone();
+    assert_eq!(inbox["conversationsOpened"], 2, "{inbox}");
+    assert_eq!(inbox["resolved"], 1, "{inbox}");
+    assert!(inbox["medianFirstResponseSeconds"].is_i64(), "{inbox}");
+    assert!(inbox["medianResolutionSeconds"].is_i64(), "{inbox}");
+    let agents = inbox["agents"].as_array().cloned().unwrap_or_default();
+    assert_eq!(agents.len(), 1, "{inbox}");
+    assert_eq!(agents[0]["userId"], agent_id.as_str());
+    assert_eq!(agents[0]["replies"], 1);
+    assert_eq!(agents[0]["resolved"], 1);
+    assert!(agents[0]["medianFirstResponseSeconds"].is_i64(), "{inbox}");
 }
 
 /// One conversation of the model the filters are checked against.

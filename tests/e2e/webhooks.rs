@@ -37,6 +37,7 @@ fn received(n: u32) -> WebhookEvent {
         message_id: format!("3EB0F5C8{n}"),
         kind: MessageKind::Text,
         media_url: None,
+        media_error: None,
         timestamp: 1_733_832_000 + i64::from(n),
     })
 }
@@ -194,8 +195,8 @@ async fn configuration_is_validated_shown_without_its_secret_and_plan_gated() {
     assert!(error.contains("which is not a public address"), "{error}");
     for (body, error) in [
         (json!({"url": "https://8.8.8.8/h", "events": []}), "\"events\" must name at least one event type (leave it out for all of them)"),
-        (json!({"url": "https://8.8.8.8/h", "events": ["message.sent"]}), "\"events\" may contain only message.received, message.status, conversation.assigned, campaign.completed, device.status, contact.opted_out, contact.opted_in; got \"message.sent\""),
-        (json!({"url": "https://8.8.8.8/h", "events": ["webhook.test"]}), "\"events\" may contain only message.received, message.status, conversation.assigned, campaign.completed, device.status, contact.opted_out, contact.opted_in; got \"webhook.test\""),
+        (json!({"url": "https://8.8.8.8/h", "events": ["message.sent"]}), "\"events\" may contain only message.received, message.status, conversation.assigned, campaign.completed, device.status, template.status, contact.opted_out, contact.opted_in; got \"message.sent\""),
+        (json!({"url": "https://8.8.8.8/h", "events": ["webhook.test"]}), "\"events\" may contain only message.received, message.status, conversation.assigned, campaign.completed, device.status, template.status, contact.opted_out, contact.opted_in; got \"webhook.test\""),
     ] {
         let Reply { status, body: res, .. } = put(body).await;
         assert_eq!((status, res), (StatusCode::BAD_REQUEST, json!({ "error": error })));
@@ -225,6 +226,7 @@ async fn configuration_is_validated_shown_without_its_secret_and_plan_gated() {
             "conversation.assigned",
             "campaign.completed",
             "device.status",
+            "template.status",
             "contact.opted_out",
             "contact.opted_in"
         ])
@@ -758,7 +760,7 @@ async fn deliveries_are_listed_newest_first_by_status_and_type_a_page_at_a_time(
     }
     for (query, error) in [
         ("?status=lost", "\"status\" must be pending, delivered or failed; got \"lost\""),
-        ("?event=message.sent", "\"event\" must be one of message.received, message.status, conversation.assigned, campaign.completed, device.status, contact.opted_out, contact.opted_in, webhook.test; got \"message.sent\""),
+        ("?event=message.sent", "\"event\" must be one of message.received, message.status, conversation.assigned, campaign.completed, device.status, template.status, contact.opted_out, contact.opted_in, webhook.test; got \"message.sent\""),
         ("?cursor=abc", "Invalid \"cursor\""),
         ("?limit=0", "\"limit\" must be between 1 and 100"),
         ("?limit=x", ""),

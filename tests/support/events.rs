@@ -19,6 +19,40 @@ pub fn meta_text(phone_id: &str, wamid: &str, text: &str, ts: i64) -> String {
     )
 }
 
+/// Meta's webhook for one media message (`kind`: image, video, audio, document, sticker)
+/// from the test customer: the media `id` to fetch, its type, and Meta's `sha256` if given.
+pub fn meta_media(
+    phone_id: &str,
+    wamid: &str,
+    kind: &str,
+    media_id: &str,
+    mime_type: &str,
+    sha256: Option<&str>,
+    ts: i64,
+) -> String {
+    let mut body: Value = serde_json::from_str(&meta_text(phone_id, wamid, "", ts))
+        .unwrap_or_else(|e| panic!("meta-text-message.json: {e}"));
+    let mut media = serde_json::json!({"id": media_id, "mime_type": mime_type});
+    if let Some(s) = sha256 {
+        media["sha256"] = Value::from(s);
+    }
+    let message = &mut body["entry"][0]["changes"][0]["value"]["messages"][0];
+    message["type"] = Value::from(kind);
+    if let Some(m) = message.as_object_mut() {
+        m.remove("text");
+        m.insert(kind.to_string(), media);
+    }
+    body.to_string()
+}
+
+/// Meta's `message_template_status_update` for one template of the test account.
+pub fn meta_template_status(name: &str, language: &str, event: &str) -> String {
+    fixture("meta-template-status-update.json", &[])
+        .replace("\"APPROVED\"", &format!("\"{event}\""))
+        .replace("order_update", name)
+        .replace("\"en_US\"", &format!("\"{language}\""))
+}
+
 /// Meta's webhook for one status (`sent`, `delivered`, `read` …) of a message.
 pub fn meta_status(phone_id: &str, wamid: &str, status: &str, ts: i64) -> String {
     fixture(

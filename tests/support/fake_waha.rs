@@ -50,6 +50,8 @@ struct Shared {
     me: Mutex<HashMap<String, String>>,
     counter: Mutex<u64>,
     send_delay: Mutex<Option<std::time::Duration>>,
+    /// Media files WAHA serves at `/api/files/<name>`: bytes and MIME type.
+    files: Mutex<HashMap<String, (Vec<u8>, String)>>,
 }
 
 pub struct FakeWaha {
@@ -77,6 +79,7 @@ impl FakeWaha {
             me: Mutex::new(HashMap::new()),
             counter: Mutex::new(0),
             send_delay: Mutex::new(None),
+            files: Mutex::new(HashMap::new()),
         });
         let app = Router::new()
             .route("/api/sessions", post(create_session))
@@ -90,6 +93,7 @@ impl FakeWaha {
             .route("/api/{s}/auth/request-code", post(request_code))
             .route("/api/{s}/lids/{lid}", get(lid))
             .route("/api/{send}", post(send))
+            .route("/api/files/{*name}", get(file))
             .with_state(shared.clone());
         let served = crate::serve::serve(app).await;
         FakeWaha {
@@ -145,6 +149,17 @@ impl FakeWaha {
         let sessions = self.shared.sessions.lock().expect("sessions");
         assert_eq!(sessions.len(), 1, "{:?}", sessions.keys());
         sessions.values().next().cloned().expect("a session")
+    }
+
+    /// A media file of an inbound message, served with the API key as WAHA serves them; the
+    /// URL a `message` payload's `media.url` names.
+    pub fn add_file(&self, name: &str, bytes: &[u8], mimetype: &str) -> String {
+        self.shared
+            .files
+            .lock()
+            .expect("files")
+            .insert(name.to_string(), (bytes.to_vec(), mimetype.to_string()));
+        format!("{}/api/files/{name}", self.base)
     }
 
     pub fn add_lid(&self, lid: &str, phone: &str) {
@@ -550,4 +565,27 @@ async fn send(
         }
     };
     Ok((StatusCode::CREATED, Json(answer)).into_response())
+}
+
+async fn file(
+    State(sh): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
+    if let Err(r) = record(
+        &sh,
+        "GET",
+        format!("/api/files/{name}"),
+        &headers,
+        Value::Null,
+    ) {
+        return r;
+    }
+    let found = sh.files.lock().ok().and_then(|f| f.get(&name).cloned());
+    match found {
+        Some((bytes, mimetype)) => {
+            ([(axum::http::header::CONTENT_TYPE, mimetype)], bytes).into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }

@@ -29,10 +29,10 @@ pub use app::{
     TestOptions, Workers, APP_SECRET,
 };
 pub use events::{
-    failed_ids, fixture, invoke, meta_status, meta_text, sqs_event, sqs_event_of, sqs_fixture,
-    sqs_json_event, sqs_record,
+    failed_ids, fixture, invoke, meta_media, meta_status, meta_template_status, meta_text,
+    sqs_event, sqs_event_of, sqs_fixture, sqs_json_event, sqs_record,
 };
-pub use fakes::Fakes;
+pub use fakes::{CloudTenant, Fakes};
 pub use json::{parse, Json};
 pub use records::CloudSender;
 pub use reqwest::{Client, Method, StatusCode};

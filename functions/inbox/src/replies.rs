@@ -13,8 +13,11 @@ use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::sends::{
     answer, idempotency, media, text_or_template, MediaFields, SendFailure, SendResponse,
 };
-use wati_shared::http::{parse_json, ApiBody, ApiError, ApiPath, ApiQuery, PageParams};
+use wati_shared::http::{
+    parse_json, public_base_url, ApiBody, ApiError, ApiPath, ApiQuery, PageParams,
+};
 use wati_shared::services::inbox::{self, Replied, Reply, Viewer};
+use wati_shared::services::media::signed_link;
 use wati_shared::store::inbox::{Author, Note, ThreadItem};
 use wati_shared::store::messages::{Direction, Message};
 
@@ -111,6 +114,7 @@ wati_shared::page!(
         (status = 404, body = ErrorBody)))]
 pub async fn list_messages(
     Authed { state, caller }: Authed,
+    headers: HeaderMap,
     ApiPath(id): ApiPath<String>,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<ThreadPage>> {
@@ -122,8 +126,20 @@ pub async fn list_messages(
         page.cursor.as_deref(),
     )
     .await?;
+    let base = public_base_url(&state, &headers);
+    let mut messages = Vec::with_capacity(items.len());
+    for item in items {
+        // A kept media opens through a link signed now (as the message lookup does).
+        let kept = matches!(&item, ThreadItem::Message(m) if m.media_key.is_some());
+        let mut entry = ThreadEntry::from(item);
+        if kept {
+            let link = signed_link(&state, &caller.tenant_id, &entry.id, base.as_deref());
+            entry.media_url = Some(link.await?);
+        }
+        messages.push(entry);
+    }
     Ok(Json(ThreadPage {
-        messages: items.into_iter().map(ThreadEntry::from).collect(),
+        messages,
         next_cursor,
     }))
 }

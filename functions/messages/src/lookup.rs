@@ -1,5 +1,6 @@
 //! `GET /api/public/v1/messages/{id}`: one message as the spec's lookup shows it.
 
+use axum::http::HeaderMap;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -10,7 +11,8 @@ use wati_shared::domain::time;
 use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
-use wati_shared::http::ApiPath;
+use wati_shared::http::{public_base_url, ApiPath};
+use wati_shared::services::media;
 use wati_shared::store::messages::{Direction, Message};
 
 /// A message as the spec's lookup shows it (snake_case).
@@ -35,8 +37,12 @@ pub struct MessageView {
     pub kind: MessageKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_id: Option<String>,
+    /// An inbound media: our signed link (works without a credential until it expires).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub media_url: Option<String>,
+    /// Why an inbound media could not be kept (then there is no `media_url`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mimetype: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -82,7 +88,12 @@ impl From<Message> for MessageView {
             created_at: m.created_at,
             kind: m.kind,
             device_id: m.device_id,
-            media_url: m.media_url,
+            media_url: if m.media_error.is_some() {
+                None
+            } else {
+                m.media_url
+            },
+            media_error: m.media_error,
             mimetype: m.media_mimetype,
             file_name: m.media_file_name,
             template,
@@ -106,6 +117,7 @@ wati_shared::envelope!(MessageEnvelope, message: MessageView);
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn get_message(
     Authed { state, caller }: Authed,
+    headers: HeaderMap,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<MessageEnvelope>> {
     let not_found = || ApiError::not_found("Message not found");
@@ -124,7 +136,17 @@ pub(crate) async fn get_message(
         None
     };
     let message = found.ok_or_else(not_found)?;
-    Ok(Json(MessageEnvelope {
-        message: message.into(),
-    }))
+    let signed = match &message.media_key {
+        Some(_) => {
+            let base = public_base_url(&state, &headers);
+            let link = media::signed_link(&state, &caller.tenant_id, &message.id, base.as_deref());
+            Some(link.await?)
+        }
+        None => None,
+    };
+    let mut view = MessageView::from(message);
+    if signed.is_some() {
+        view.media_url = signed;
+    }
+    Ok(Json(MessageEnvelope { message: view }))
 }

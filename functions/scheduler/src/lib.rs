@@ -4,8 +4,10 @@
 //! has not queued it already, stalled batches are queued again, campaigns paused on the
 //! daily outbound cap resume once their day is over, pending `campaign.completed` events
 //! are published, and Team Inbox conversations whose snooze ended open again. The daily
-//! job is the day's roll-over: daily counters are keyed by their day and need no reset, and the minute job does the same work, so nothing
-//! depends on the midnight run being on time.
+//! job is the day's roll-over: daily counters are keyed by their day and need no reset, and
+//! the minute job does the same work, so nothing depends on the midnight run being on time.
+//! The minute job also syncs again the Cloud API devices that have `PENDING` templates
+//! (`services::templates::resync_pending`).
 
 use wati_shared::services::campaigns::{tick, Job, TickReport};
 use wati_shared::services::inbox;
@@ -29,6 +31,14 @@ pub async fn run(state: &AppState, event: &serde_json::Value) -> Result<TickRepo
     let ended = inbox::end_snoozes(state).await.map_err(|e| e.to_string())?;
     if ended > 0 {
         tracing::info!(ended, "snoozed conversations opened again");
+    }
+    if job == Job::Minute {
+        // A failure here is logged: the next minute tries again.
+        match wati_shared::services::templates::resync_pending(state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(devices = n, "pending templates synced again"),
+            Err(e) => tracing::warn!(error = %e, "re-syncing pending templates failed"),
+        }
     }
     Ok(report)
 }

@@ -1,5 +1,5 @@
-//! Tenant settings: API keys, devices, usage, the outbound webhook and its delivery log
-//! and the Team Inbox members. Every route needs a tenant API key.
+//! Tenant settings: API keys, devices, usage, the outbound webhook and its delivery log,
+//! the Team Inbox members and the Cloud API devices' message templates. Every route needs a tenant API key.
 
 pub mod audit;
 pub mod deliveries;
@@ -9,6 +9,7 @@ pub mod devices;
 pub mod opt_out;
 pub mod pairing;
 pub mod phone;
+pub mod templates;
 
 use axum::http::StatusCode;
 use axum::Json;
@@ -75,6 +76,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
             routes!(opt_out::get_opt_out, opt_out::put_opt_out),
         ))
         .routes(needs(Admin, routes!(phone::get_phone, phone::put_phone)))
+        .routes(needs(Admin, routes!(templates::sync_templates)))
+        .routes(needs(Role::Agent, routes!(templates::list_templates)))
+        .routes(needs(Admin, routes!(templates::create_template)))
+        .routes(needs(Admin, routes!(templates::delete_template)))
 }
 
 wati_shared::http_function!(Access::TenantKey);

@@ -54,6 +54,7 @@ fn event(n: usize) -> WebhookEvent {
         message_id: format!("BENCH{n}"),
         kind: MessageKind::Text,
         media_url: None,
+        media_error: None,
         timestamp: 1_733_832_000,
     })
 }

@@ -7,6 +7,7 @@ pub mod ai;
 pub mod http_client;
 pub mod jwks;
 pub mod media_check;
+pub mod media_store;
 pub mod providers;
 pub mod queues;
 pub mod secrets;

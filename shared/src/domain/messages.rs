@@ -64,31 +64,23 @@ pub struct TemplateSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<Object>>)]
     pub components: Option<Vec<serde_json::Value>>,
+    /// The body's `{{1}}`, `{{2}}` … in order. Checked against a synced template's body and
+    /// sent as Meta's body parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = json!(["Ali", "20%"]))]
+    pub variables: Option<Vec<String>>,
 }
 
 pub fn template(t: &TemplateSpec) -> Result<TemplateSpec, String> {
     let name = t.name.trim();
-    if name.is_empty()
-        || name.len() > 512
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    {
+    if !is_template_name(name) {
         return Err(
             "\"template.name\" must be a template name: lowercase letters, digits and underscores"
                 .into(),
         );
     }
     let language = t.language.trim();
-    let lang_ok = match language.split_once('_') {
-        None => is_lang(language),
-        Some((lang, region)) => {
-            is_lang(lang)
-                && (2..=4).contains(&region.len())
-                && region.bytes().all(|b| b.is_ascii_alphanumeric())
-        }
-    };
-    if !lang_ok {
+    if !is_language_code(language) {
         return Err("\"template.language\" must be a language code such as en or en_US".into());
     }
     if let Some(components) = &t.components {
@@ -102,11 +94,44 @@ pub fn template(t: &TemplateSpec) -> Result<TemplateSpec, String> {
             return Err("\"template.components\" is too large".into());
         }
     }
+    if let Some(vars) = &t.variables {
+        if vars.len() > 100 || vars.iter().any(|v| v.chars().count() > 1024) {
+            return Err(
+                "\"template.variables\" must be at most 100 texts of at most 1024 characters"
+                    .into(),
+            );
+        }
+        if vars.iter().any(|v| v.trim().is_empty()) {
+            return Err("\"template.variables\" must not hold empty texts".into());
+        }
+    }
     Ok(TemplateSpec {
         name: name.to_string(),
         language: language.to_string(),
         components: t.components.clone(),
+        variables: t.variables.clone(),
     })
+}
+
+/// A template language code: `en`, `en_US`, `pt_BR`, `zh_Hant` …
+pub fn is_language_code(language: &str) -> bool {
+    match language.split_once('_') {
+        None => is_lang(language),
+        Some((lang, region)) => {
+            is_lang(lang)
+                && (2..=4).contains(&region.len())
+                && region.bytes().all(|b| b.is_ascii_alphanumeric())
+        }
+    }
+}
+
+/// A template name as Meta takes it: lowercase letters, digits and underscores.
+pub fn is_template_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 512
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 fn is_lang(s: &str) -> bool {
@@ -348,6 +373,7 @@ mod tests {
                 name: name.into(),
                 language: language.into(),
                 components: components.map(|c| c.as_array().cloned().unwrap_or_default()),
+                variables: None,
             })
         };
         assert!(t("hello_world", "en_US", None).is_ok());

@@ -60,6 +60,19 @@ impl SigningKey {
     }
 }
 
+impl SigningKey {
+    /// A key for another purpose (media links), derived from this one: HMAC-SHA256 of the
+    /// purpose under the secret. Rotating the secret rotates it too.
+    pub fn derive(&self, purpose: &str) -> Vec<u8> {
+        use hmac::{Hmac, Mac};
+        let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret) else {
+            return Vec::new();
+        };
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+}
+
 pub fn sign(key: &SigningKey, claims: &Claims) -> Result<String, String> {
     let mut header = Header::new(Algorithm::HS256);
     header.kid = Some(key.kid.clone());

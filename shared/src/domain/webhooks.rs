@@ -25,6 +25,8 @@ pub enum EventType {
     CampaignCompleted,
     #[serde(rename = "device.status")]
     DeviceStatus,
+    #[serde(rename = "template.status")]
+    TemplateStatus,
     #[serde(rename = "contact.opted_out")]
     ContactOptedOut,
     #[serde(rename = "contact.opted_in")]
@@ -35,21 +37,23 @@ pub enum EventType {
 
 impl EventType {
     /// What a webhook subscribes to when it names no events.
-    pub const SUBSCRIBABLE: [EventType; 7] = [
+    pub const SUBSCRIBABLE: [EventType; 8] = [
         EventType::MessageReceived,
         EventType::MessageStatus,
         EventType::ConversationAssigned,
         EventType::CampaignCompleted,
         EventType::DeviceStatus,
+        EventType::TemplateStatus,
         EventType::ContactOptedOut,
         EventType::ContactOptedIn,
     ];
-    pub const ALL: [EventType; 8] = [
+    pub const ALL: [EventType; 9] = [
         EventType::MessageReceived,
         EventType::MessageStatus,
         EventType::ConversationAssigned,
         EventType::CampaignCompleted,
         EventType::DeviceStatus,
+        EventType::TemplateStatus,
         EventType::ContactOptedOut,
         EventType::ContactOptedIn,
         EventType::Test,
@@ -62,6 +66,7 @@ impl EventType {
             EventType::ConversationAssigned => "conversation.assigned",
             EventType::CampaignCompleted => "campaign.completed",
             EventType::DeviceStatus => "device.status",
+            EventType::TemplateStatus => "template.status",
             EventType::ContactOptedOut => "contact.opted_out",
             EventType::ContactOptedIn => "contact.opted_in",
             EventType::Test => "webhook.test",
@@ -105,8 +110,12 @@ pub struct MessageReceived {
     pub message_id: String,
     #[serde(rename = "type")]
     pub kind: MessageKind,
+    /// A link to the media (ours, signed: it works without a credential for 7 days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_url: Option<String>,
+    /// Why the media could not be kept (then there is no `mediaUrl`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_error: Option<String>,
     /// Unix seconds when the message arrived.
     pub timestamp: i64,
 }
@@ -192,6 +201,21 @@ pub struct DeviceStatusChanged {
     pub timestamp: i64,
 }
 
+/// `template.status`: Meta approved, rejected, paused or disabled a message template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateStatusChanged {
+    pub device_id: String,
+    pub name: String,
+    pub language: String,
+    /// Meta's status: APPROVED, REJECTED, PAUSED, DISABLED …
+    pub status: String,
+    /// Why, when Meta said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub timestamp: i64,
+}
+
 /// `contact.opted_out` / `contact.opted_in`: a contact's consent changed (a customer's
 /// STOP or START, the API, an import).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -231,6 +255,8 @@ pub enum WebhookEvent {
     CampaignCompleted(CampaignCompleted),
     #[serde(rename = "device.status")]
     DeviceStatus(DeviceStatusChanged),
+    #[serde(rename = "template.status")]
+    TemplateStatus(TemplateStatusChanged),
     #[serde(rename = "contact.opted_out")]
     ContactOptedOut(ContactConsent),
     #[serde(rename = "contact.opted_in")]
@@ -247,6 +273,7 @@ impl WebhookEvent {
             WebhookEvent::ConversationAssigned(_) => EventType::ConversationAssigned,
             WebhookEvent::CampaignCompleted(_) => EventType::CampaignCompleted,
             WebhookEvent::DeviceStatus(_) => EventType::DeviceStatus,
+            WebhookEvent::TemplateStatus(_) => EventType::TemplateStatus,
             WebhookEvent::ContactOptedOut(_) => EventType::ContactOptedOut,
             WebhookEvent::ContactOptedIn(_) => EventType::ContactOptedIn,
             WebhookEvent::Test(_) => EventType::Test,
@@ -261,6 +288,7 @@ impl WebhookEvent {
             WebhookEvent::ConversationAssigned(e) => e.timestamp,
             WebhookEvent::CampaignCompleted(e) => e.timestamp,
             WebhookEvent::DeviceStatus(e) => e.timestamp,
+            WebhookEvent::TemplateStatus(e) => e.timestamp,
             WebhookEvent::ContactOptedOut(e) | WebhookEvent::ContactOptedIn(e) => e.timestamp,
             WebhookEvent::Test(e) => e.timestamp,
         }
@@ -278,7 +306,7 @@ impl WebhookEvent {
             WebhookEvent::MessageReceived(m) => {
                 match (m.kind == MessageKind::Text, m.media_url.is_some()) {
                     (true, true) => Err("message.received: a text message has no mediaUrl".into()),
-                    (false, false) => {
+                    (false, false) if m.media_error.is_none() => {
                         Err("message.received: a media message needs its mediaUrl".into())
                     }
                     _ => Ok(()),
@@ -450,6 +478,7 @@ mod tests {
             message_id: "3EB0".into(),
             kind,
             media_url: media.map(str::to_string),
+            media_error: None,
             timestamp: 1733832000,
         })
     }

@@ -142,7 +142,52 @@ impl From<crate::services::sending::SendError> for ApiError {
             E::Device(e) => e.into(),
             E::BadMedia(_) | E::TemplateOnWhatsappWeb(_) => ApiError::bad_request(message),
             E::OptedOut(_) => ApiError::unprocessable(message),
+            E::Template(r) => r.into(),
             E::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::services::templates::TemplateRefusal> for ApiError {
+    fn from(e: crate::services::templates::TemplateRefusal) -> Self {
+        use crate::services::templates::TemplateRefusal as E;
+        let message = e.to_string();
+        match e {
+            E::Variables(_) => ApiError::bad_request(message),
+            E::Unknown { .. } | E::NotApproved { .. } => ApiError::unprocessable(message),
+        }
+    }
+}
+
+impl From<crate::services::templates::TemplateError> for ApiError {
+    fn from(e: crate::services::templates::TemplateError) -> Self {
+        use crate::adapters::providers::ProviderErrorKind as K;
+        use crate::services::templates::TemplateError as E;
+        let message = e.to_string();
+        match e {
+            E::DeviceNotFound | E::NotFound => ApiError::not_found(message),
+            E::NotCloudApi(_) | E::Invalid(_) => ApiError::bad_request(message),
+            E::Provider(p) => match p.kind {
+                K::Refused => ApiError::unprocessable(message),
+                K::Timeout => ApiError::new(StatusCode::GATEWAY_TIMEOUT, message),
+                K::RateLimited { retry_after } => ApiError::too_many_requests(message, retry_after),
+                K::Credentials | K::Unavailable => ApiError::new(StatusCode::BAD_GATEWAY, message),
+            },
+            E::Store(e) => e.into(),
+            E::Event(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::services::media::MediaError> for ApiError {
+    fn from(e: crate::services::media::MediaError) -> Self {
+        use crate::services::media::MediaError as E;
+        let message = e.to_string();
+        match e {
+            E::NotFound => ApiError::not_found(message),
+            E::LinkInvalid | E::LinkExpired => ApiError::forbidden(message),
+            E::Store(e) => e.into(),
+            E::NotConfigured | E::Key(_) | E::S3(_) => ApiError::internal(message),
         }
     }
 }
@@ -278,6 +323,7 @@ impl From<crate::services::inbound::webhook::WebhookError> for ApiError {
                 ApiError::forbidden(message)
             }
             E::Secrets(e) => ApiError::internal(e),
+            E::Templates(e) => ApiError::internal(e),
             E::Store(e) => e.into(),
             E::Enqueue(e) => e.into(),
         }

@@ -43,6 +43,18 @@ pub struct Config {
     pub gateway: GatewayConfig,
     /// `EXPORTS_BUCKET` (template: `ExportsBucket`): where contact exports are written.
     pub exports_bucket: Option<String>,
+    pub media: MediaConfig,
+}
+
+/// Kept inbound media (`docs/media.md`).
+#[derive(Debug, Clone)]
+pub struct MediaConfig {
+    /// `MEDIA_BUCKET` (template: `MediaBucket`): where inbound media are kept. Unset: media
+    /// are not downloaded and `mediaUrl` stays the provider's.
+    pub bucket: Option<String>,
+    /// `MEDIA_LINK_TTL_SECONDS`: how long a signed media link opens (default 7 days,
+    /// 60 s to 7 days: a presigned S3 URL cannot outlive its signing credentials' week).
+    pub link_ttl: Duration,
 }
 
 /// The HTTP API itself: who administers it, who may call it from a browser, how fast.
@@ -302,6 +314,15 @@ impl Config {
                 contact_jobs: var("CONTACT_JOBS_QUEUE_URL"),
             },
             exports_bucket: var("EXPORTS_BUCKET"),
+            media: MediaConfig {
+                bucket: var("MEDIA_BUCKET"),
+                link_ttl: seconds(
+                    "MEDIA_LINK_TTL_SECONDS",
+                    var,
+                    crate::domain::media_links::DEFAULT_LINK_TTL_SECS as u32,
+                    60..=crate::domain::media_links::DEFAULT_LINK_TTL_SECS as u32,
+                )?,
+            },
             meta: MetaConfig {
                 graph_api_base_url: http_url(
                     "GRAPH_API_BASE_URL",

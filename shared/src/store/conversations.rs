@@ -557,6 +557,31 @@ impl Store {
         }
     }
 
+    /// Records where an inbound message's media was kept (`key`), or why it was not
+    /// (`error`).
+    pub async fn set_inbound_media(
+        &self,
+        tenant_id: &str,
+        message_id: &str,
+        kept: Result<&str, &str>,
+    ) -> StoreResult<()> {
+        let (expr, value) = match kept {
+            Ok(key) => ("SET mediaKey = :v REMOVE mediaError", key),
+            Err(e) => ("SET mediaError = :v", e),
+        };
+        let pk = message_pk(tenant_id, message_id);
+        let cond = Cond::exists().value(":v", s(value));
+        match self
+            .update_if(&pk, MESSAGE_SK, expr, cond, Returns::NOTHING)
+            .await?
+        {
+            Written::Applied(_) => Ok(()),
+            Written::Refused(_) => Err(StoreError::Corrupt(format!(
+                "inbound message {message_id} is gone"
+            ))),
+        }
+    }
+
     /// Sets who answers an inbound message (`handling` to the value `cond` holds at `to`).
     async fn set_handling(
         &self,

@@ -363,3 +363,25 @@ pub fn stats_sk(slot: &str, device_id: &str) -> String {
 }
 /// Sorts after every device id: the end of a slot's range.
 pub const STATS_SLOT_END: &str = "~";
+/// A device's synced message templates: `TENANT#<id>#TEMPLATES#<deviceId>` /
+/// `TPL#<name>#<language>`, and `SYNC` (when the device's templates were last read from
+/// Meta: a template missing after a sync is unknown, not just never synced).
+pub fn templates_pk(tenant_id: &str, device_id: &str) -> String {
+    format!("TENANT#{tenant_id}#TEMPLATES#{device_id}")
+}
+pub fn template_sk(name: &str, language: &str) -> String {
+    format!("{TEMPLATE_PREFIX}{name}#{language}")
+}
+pub const TEMPLATE_PREFIX: &str = "TPL#";
+pub const TEMPLATES_SYNC_SK: &str = "SYNC";
+/// `PENDING` templates of every tenant on GSI1 (sparse: the attributes go when the status
+/// moves), for the minute schedule's re-sync: `TEMPLATES#PENDING` / `<tenant>#<device>#<name>#<language>`.
+pub const PENDING_TEMPLATES_GSI1PK: &str = "TEMPLATES#PENDING";
+pub fn pending_template_gsi1sk(
+    tenant_id: &str,
+    device_id: &str,
+    name: &str,
+    language: &str,
+) -> String {
+    format!("{tenant_id}#{device_id}#{name}#{language}")
+}

@@ -70,6 +70,12 @@ pub struct Message {
     pub media_mimetype: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_file_name: Option<String>,
+    /// An inbound media kept in the media bucket: its object key (`docs/media.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_key: Option<String>,
+    /// Why an inbound media could not be kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

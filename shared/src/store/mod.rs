@@ -18,6 +18,7 @@ pub mod messages;
 pub mod settings;
 pub mod table;
 pub mod team;
+pub mod templates;
 pub mod tenants;
 pub mod usage;
 pub mod users;

@@ -474,7 +474,7 @@ impl Query {
     }
 
     /// Decodes a cursor handed out for this query; any other is [`StoreError::BadCursor`].
-    fn start(&self, cursor: Option<&str>) -> StoreResult<Option<Item>> {
+    pub(crate) fn start(&self, cursor: Option<&str>) -> StoreResult<Option<Item>> {
         let Some(cursor) = cursor else {
             return Ok(None);
         };

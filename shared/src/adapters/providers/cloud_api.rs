@@ -26,7 +26,36 @@ pub struct CloudApi {
     http: LazyClient,
 }
 
+mod graph;
+pub use graph::{MediaNode, TemplatePage};
+
 impl CloudApi {
+    /// The device's access token (Secrets Manager, cached), or why it cannot be used.
+    async fn credentials(
+        &self,
+        device: &Device,
+        secret_name: &str,
+    ) -> Result<Arc<crate::domain::devices::CloudApiCredentials>, ProviderError> {
+        self.secrets.get(secret_name).await.map_err(|e| match e {
+            SecretError::NotFound(_) | SecretError::Malformed(_) => {
+                tracing::error!(device_id = %device.id, error = %e, "device credentials unusable");
+                ProviderError::new(
+                    ProviderErrorKind::Credentials,
+                    None,
+                    "The device's Cloud API credentials are missing: delete the device and add it again",
+                )
+            }
+            SecretError::Aws { .. } => {
+                tracing::error!(device_id = %device.id, error = %e, "reading device credentials failed");
+                ProviderError::new(
+                    ProviderErrorKind::Unavailable,
+                    None,
+                    "The device's Cloud API credentials could not be read; try again",
+                )
+            }
+        })
+    }
+
     pub fn new(
         base_url: String,
         version: String,
@@ -63,24 +92,7 @@ impl CloudApi {
                 "The device has no Cloud API phone number id or credentials: add it again with POST /api/devices",
             ));
         };
-        let credentials = self.secrets.get(secret_name).await.map_err(|e| match e {
-            SecretError::NotFound(_) | SecretError::Malformed(_) => {
-                tracing::error!(device_id = %device.id, error = %e, "device credentials unusable");
-                ProviderError::new(
-                    ProviderErrorKind::Credentials,
-                    None,
-                    "The device's Cloud API credentials are missing: delete the device and add it again",
-                )
-            }
-            SecretError::Aws { .. } => {
-                tracing::error!(device_id = %device.id, error = %e, "reading device credentials failed");
-                ProviderError::new(
-                    ProviderErrorKind::Unavailable,
-                    None,
-                    "The device's Cloud API credentials could not be read; try again",
-                )
-            }
-        })?;
+        let credentials = self.credentials(device, secret_name).await?;
         let client = self.http.get()?;
         let body = request_body(&message.to, &message.content);
         metrics::milestone(metrics::PROVIDER_CALL);
@@ -378,6 +390,7 @@ mod tests {
             components: Some(vec![
                 json!({"type":"body","parameters":[{"type":"text","text":"42"}]}),
             ]),
+            variables: None,
         };
         assert_eq!(
             request_body("1234567", &Content::Template(t)),

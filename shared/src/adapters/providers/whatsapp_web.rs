@@ -162,6 +162,43 @@ impl WhatsappWeb {
         })
     }
 
+    /// A media file the gateway serves (`/api/files/…`), with the gateway's key. Only the
+    /// URL's path is kept: the file is always fetched from the device's own gateway, so the
+    /// key never goes anywhere else.
+    pub async fn media_bytes(
+        &self,
+        device: &Device,
+        url: &str,
+    ) -> Result<reqwest::Response, ProviderError> {
+        let parsed = reqwest::Url::parse(url).map_err(|_| {
+            error(
+                ProviderErrorKind::Refused,
+                "The gateway's media URL is not a URL",
+            )
+        })?;
+        let mut path = parsed.path().to_string();
+        if let Some(q) = parsed.query() {
+            path = format!("{path}?{q}");
+        }
+        let t = self.target(device).await?;
+        let mut req = t
+            .client
+            .get(format!("{}{path}", t.base.trim_end_matches('/')))
+            .timeout(crate::adapters::media_store::DOWNLOAD_TIMEOUT);
+        if !t.key.is_empty() {
+            req = req.header("X-Api-Key", &t.key);
+        }
+        let response = req.send().await.map_err(|e| self.transport(&e))?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            return Err(error(
+                ProviderErrorKind::Unavailable,
+                format!("The WhatsApp Web gateway answered HTTP {status} for the media file"),
+            ));
+        }
+        Ok(response)
+    }
+
     /// One call; the status and the JSON answer (`Null` when empty or not JSON).
     async fn call(
         &self,

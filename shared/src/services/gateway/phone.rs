@@ -51,6 +51,8 @@ pub async fn record(state: &AppState, job: PhoneMessageJob) -> Result<(), StoreE
         media_url: None,
         media_mimetype: None,
         media_file_name: None,
+        media_key: None,
+        media_error: None,
         template_name: None,
         template_language: None,
         device_id: Some(job.device_id),

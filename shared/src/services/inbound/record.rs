@@ -13,6 +13,7 @@ use crate::domain::webhooks::{MessageKind as EventKind, MessageReceived, Webhook
 use crate::runtime::retry::{retry, Backoff, Retry};
 use crate::runtime::state::AppState;
 use crate::services::events::{self, PublishError};
+use crate::services::media;
 use crate::store::analytics::CountAt;
 use crate::store::conversations::{
     ContactRef, Conversation, ConversationStatus, Handling, InboundContext, RecordInbound,
@@ -44,6 +45,8 @@ pub enum RecordError {
     ConversationContended,
     #[error("contact: {0}")]
     Contact(StoreError),
+    #[error("signing the media link failed: {0}")]
+    MediaLink(String),
     #[error("publishing message.received failed: {0}")]
     Event(#[from] PublishError),
 }
@@ -142,7 +145,7 @@ pub async fn record(state: &AppState, incoming: Incoming) -> Result<Option<Recor
     let Answerable {
         ctx,
         conversation,
-        message,
+        mut message,
         first_time,
     } = *stored;
     let Incoming {
@@ -175,6 +178,7 @@ pub async fn record(state: &AppState, incoming: Incoming) -> Result<Option<Recor
             .await
             .map_err(RecordError::Contact)?;
     }
+    keep_media(state, &job, &content, &ctx, &mut message).await?;
     publish_received(state, &job, &content, &message, sent_at).await?;
     if first_time && conversation.opened_from(ctx.conversation.as_ref()) {
         crate::services::inbox::happenings::opened(state, &conversation).await;
@@ -336,6 +340,8 @@ fn inbound_message(
         }),
         media_mimetype: media.and_then(|m| m.mime_type.clone()),
         media_file_name: media.and_then(|m| m.file_name.clone()),
+        media_key: None,
+        media_error: None,
         template_name: None,
         template_language: None,
         device_id: Some(job.device_id.clone()),
@@ -358,6 +364,44 @@ fn inbound_message(
     }
 }
 
+/// The message's media downloaded once into the media bucket (`services::media`), and the
+/// outcome on the message: its object key, or why it could not be kept. A media that cannot
+/// be kept does not fail the job: the message is delivered with `mediaError`.
+async fn keep_media(
+    state: &AppState,
+    job: &MessageJob,
+    content: &InboundContent,
+    ctx: &InboundContext,
+    message: &mut Message,
+) -> Result<(), RecordError> {
+    let Some(media) = &content.media else {
+        return Ok(());
+    };
+    let inbound = media::Inbound {
+        tenant_id: &job.tenant_id,
+        message_id: &message.id,
+        kind: content.kind,
+        provider: job.provider,
+        media,
+    };
+    let Some(kept) = media::keep(state, ctx.device.as_ref(), inbound).await else {
+        return Ok(());
+    };
+    state
+        .store
+        .set_inbound_media(
+            &job.tenant_id,
+            &message.id,
+            kept.as_deref().map_err(String::as_str),
+        )
+        .await?;
+    match kept {
+        Ok(key) => message.media_key = Some(key),
+        Err(e) => message.media_error = Some(e),
+    }
+    Ok(())
+}
+
 /// `message.received`, keyed by the WhatsApp id: publishing it again (a retried job) makes
 /// no second delivery.
 async fn publish_received(
@@ -366,10 +410,19 @@ async fn publish_received(
     content: &InboundContent,
     message: &Message,
     sent_at: DateTime<Utc>,
-) -> Result<(), PublishError> {
+) -> Result<(), RecordError> {
     let mut kind = content.kind.event_kind();
-    let media_url = message.media_url.clone();
-    if kind != EventKind::Text && media_url.is_none() {
+    // A kept media is reached through our signed link; one that could not be kept has none.
+    let media_url = match (&message.media_key, &message.media_error) {
+        (Some(_), _) => Some(
+            media::signed_link(state, &job.tenant_id, &message.id, None)
+                .await
+                .map_err(|e| RecordError::MediaLink(e.to_string()))?,
+        ),
+        (None, Some(_)) => None,
+        (None, None) => message.media_url.clone(),
+    };
+    if kind != EventKind::Text && media_url.is_none() && message.media_error.is_none() {
         kind = EventKind::Text;
     }
     let text = if kind == EventKind::Text {
@@ -389,6 +442,7 @@ async fn publish_received(
         } else {
             media_url
         },
+        media_error: message.media_error.clone(),
         timestamp: sent_at.timestamp(),
     });
     let key = format!("received:{}", content.wamid);
@@ -400,6 +454,7 @@ async fn publish_received(
             .map_err(Retry::Again)
     })
     .await
+    .map_err(RecordError::Event)
 }
 
 /// What an inbound message item holds besides the [`Message`] fields.

@@ -138,6 +138,9 @@ pub enum WebhookError {
     /// Meta delivers the webhook again, and duplicates are harmless.
     #[error(transparent)]
     Enqueue(#[from] EnqueueError),
+    /// Applying template status updates failed; Meta delivers the webhook again.
+    #[error("template status update: {0}")]
+    Templates(String),
 }
 
 /// The signature a webhook's `X-Hub-Signature-256` header carries.
@@ -233,7 +236,13 @@ pub async fn receive(
         }
     }
 
-    // Signed: one job per message and per status.
+    // Signed. Template status updates are applied now (a write and an event each).
+    let updates = crate::domain::templates::status_updates(envelope);
+    crate::services::templates::status_updates(state, &tenant_id, &updates)
+        .await
+        .map_err(|e| WebhookError::Templates(e.to_string()))?;
+
+    // One job per message and per status.
     let now = state.clock.now().timestamp();
     let mut jobs = Vec::new();
     let mut queued = Queued {

@@ -84,6 +84,9 @@ pub enum SendError {
     BadMedia(String),
     #[error("Templates are for Cloud API devices: device {0} is a WhatsApp Web device, which sends text and media without templates or a 24-hour window")]
     TemplateOnWhatsappWeb(String),
+    /// A template send refused by the check against the device's synced templates.
+    #[error(transparent)]
+    Template(crate::services::templates::TemplateRefusal),
     /// The recipient opted out (and this kind of send honours it): nothing was sent.
     #[error("{}", crate::domain::consent::opted_out_message(.0))]
     OptedOut(String),
@@ -298,6 +301,24 @@ pub async fn send_with_id(
         let e = SendError::TemplateOnWhatsappWeb(device.id.clone());
         return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e).await);
     }
+    // A template is checked against the device's synced templates, its variables become
+    // the body's parameters (`services::templates::check_send`).
+    let content = match &req.content {
+        Content::Template(t) => {
+            match crate::services::templates::check_send(state, &device, t).await {
+                Ok(Ok(filled)) => Content::Template(filled),
+                Ok(Err(refusal)) => {
+                    let e = SendError::Template(refusal);
+                    return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e).await);
+                }
+                Err(e) => {
+                    let e = SendError::Store(e);
+                    return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e).await);
+                }
+            }
+        }
+        other => other.clone(),
+    };
     // The 24-hour window (Cloud API, free-form content): a closed window is recorded and
     // answered like Meta's own refusal, without calling Meta. See `window`.
     let window_refusal = window::check(&device, req.to.as_str(), window, now).err();
@@ -315,7 +336,7 @@ pub async fn send_with_id(
         tenant_id: tenant_id.to_string(),
         message_id: id.clone(),
         to: req.to.to_string(),
-        content: req.content.clone(),
+        content,
     };
     let result = match window_refusal {
         Some(refusal) => Err(refusal),
@@ -569,6 +590,8 @@ fn new_message(id: &str, caller: &Sender, req: &SendRequest, at: DateTime<Utc>) 
             .as_ref()
             .and_then(|m| m.declared_mimetype.clone()),
         media_file_name: file_name,
+        media_key: None,
+        media_error: None,
         template_name,
         template_language,
         device_id: req.device_id.clone(),
