@@ -235,7 +235,7 @@ pub async fn post_message(
             },
         )?;
         Reply::Send {
-            content,
+            content: Box::new(content),
             text: caption,
             media_check: Some(check),
             idempotency: key()?,
@@ -243,7 +243,7 @@ pub async fn post_message(
     } else {
         let (content, text) = text_or_template("text", &req.text, req.template.as_ref())?;
         Reply::Send {
-            content,
+            content: Box::new(content),
             text,
             media_check: None,
             idempotency: key()?,

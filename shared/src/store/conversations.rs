@@ -699,6 +699,8 @@ mod tests {
             source: MessageSource::Inbound,
             api_key_id: None,
             user_id: None,
+            media_key: None,
+            media_error: None,
             created_at: now,
             updated_at: now,
             sent_at: None,

@@ -260,7 +260,7 @@ where
 pub enum Reply {
     /// Through the provider: content, recorded text, media check, idempotency.
     Send {
-        content: Content,
+        content: Box<Content>,
         text: Option<String>,
         media_check: Option<sending::MediaCheck>,
         idempotency: Option<sending::Idempotency>,
@@ -310,7 +310,7 @@ pub async fn reply(
             text,
             media_check,
             idempotency,
-        } => (content, text, media_check, idempotency),
+        } => (*content, text, media_check, idempotency),
         Reply::Canned { id, idempotency } => {
             let canned = state
                 .store
