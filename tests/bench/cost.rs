@@ -31,6 +31,9 @@ impl Prices {
     const SECRETS_MANAGER_CALL: f64 = 0.05 / 10_000.0;
 }
 
+/// `--detail`: each row is preceded by its calls per function and operation.
+static DETAIL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 const PHONE_ID: &str = "106540352242933";
 const CUSTOMER: &str = "923001234567";
 
@@ -74,19 +77,10 @@ struct Functions {
 
 impl Functions {
     fn read() -> Functions {
-        let path = template_path();
-        let t = Template::load(&path).unwrap();
-        let raw: serde_yaml::Value =
-            serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let default_memory = raw["Globals"]["Function"]["MemorySize"].as_f64().unwrap();
+        let t = Template::load(&template_path()).unwrap();
         let memory = t
             .functions()
-            .map(|(id, f)| {
-                let mb = f.properties["MemorySize"]
-                    .as_f64()
-                    .unwrap_or(default_memory);
-                (id.to_string(), mb)
-            })
+            .map(|(id, _)| (id.to_string(), t.memory_mb(id)))
             .collect();
         let by_worker = t
             .queue_subscriptions()
@@ -200,7 +194,35 @@ async fn settle() {
     }
 }
 
+/// `--detail`: per function and operation, the calls and DynamoDB units one of `n` took.
+fn detail(n: usize, works: &[Work]) {
+    let mut lines: std::collections::BTreeMap<(String, String), (f64, f64)> = Default::default();
+    for w in works {
+        for c in &w.calls {
+            let units = match (c.operation.as_str(), c.items) {
+                ("TransactWriteItems" | "TransactGetItems", Some(items)) => 2.0 * items as f64,
+                _ => c.capacity.unwrap_or(0.0),
+            };
+            let e = lines
+                .entry((w.what.clone(), format!("{}.{}", c.service, c.operation)))
+                .or_default();
+            e.0 += 1.0;
+            e.1 += units;
+        }
+    }
+    for ((what, op), (calls, units)) in lines {
+        println!(
+            "    {what:<45} {op:<32} {:>5.2} calls {:>6.2} units",
+            calls / n as f64,
+            units / n as f64
+        );
+    }
+}
+
 fn row(name: &str, n: usize, functions: &Functions, works: &[Work]) {
+    if DETAIL.load(std::sync::atomic::Ordering::Relaxed) {
+        detail(n, works);
+    }
     let mut usage = Usage::default();
     for w in works {
         functions.add(&mut usage, w);
@@ -220,10 +242,15 @@ fn row(name: &str, n: usize, functions: &Functions, works: &[Work]) {
 
 #[tokio::main]
 async fn main() {
-    let n: usize = match std::env::args().skip(1).collect::<Vec<_>>().as_slice() {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--detail") {
+        args.remove(i);
+        DETAIL.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    let n: usize = match args.as_slice() {
         [] => 20,
         [flag, v] if flag == "--n" => v.parse().expect("--n: a number"),
-        _ => panic!("usage: bench-cost [--n N]"),
+        _ => panic!("usage: bench-cost [--n N] [--detail]"),
     };
     let functions = Functions::read();
     let fakes = Fakes::spawn().await;
