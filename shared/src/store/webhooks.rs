@@ -492,6 +492,19 @@ impl Store {
         Ok(rotated.map(|item| (WebhookSettings::from(item).info(now), secret)))
     }
 
+    /// Whether the tenant has a webhook subscribed to `t`: one strongly consistent read
+    /// of its event list (a publisher's check before queueing; the dispatcher decides).
+    pub async fn webhook_subscribes(&self, tenant_id: &str, t: EventType) -> StoreResult<bool> {
+        #[derive(Deserialize)]
+        struct EventsOnly {
+            events: Vec<EventType>,
+        }
+        let w: Option<EventsOnly> = self
+            .get_with(&tenant_pk(tenant_id), WEBHOOK_SK, true, Some("events"))
+            .await?;
+        Ok(w.is_some_and(|w| w.events.contains(&t)))
+    }
+
     // -- dispatcher -------------------------------------------------------------------
 
     /// The tenant's plan, its webhook and the event's record, in one round trip.
@@ -507,7 +520,10 @@ impl Store {
             (pk, delivery_sk(event_id)),
         ];
         let mut ctx = DeliveryContext::default();
-        for item in self.batch_get(&keys, true).await? {
+        // Eventually consistent (half the read units): a settings change shows within a
+        // second; the record's claim is a conditional write, and a record is never read
+        // for a retry less than a minute after it was written.
+        for item in self.batch_get(&keys, false).await? {
             match item.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) {
                 Some(TENANT_SK) => {
                     #[derive(Deserialize)]
