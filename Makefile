@@ -39,7 +39,7 @@ bench: ## AWS calls, round trips and DynamoDB capacity per send and lookup (on a
 	cargo build --locked -q -p wati-tests --bin bench
 	infra/local/with-test-stack.sh target/debug/bench
 
-bench-cost: ## the AWS bill per million sends, full send lives, keyword-answered inbound messages and campaign recipients (ARGS='--n 20 --detail')
+bench-cost: ## the AWS bill per million sends, full send lives, keyword-answered inbound messages and campaign recipients (ARGS='--n 20 --detail': --detail adds the calls per function and operation)
 	cargo build --locked -q -p wati-tests --bin bench-cost
 	infra/local/with-test-stack.sh target/debug/bench-cost $(ARGS)
 
