@@ -8,7 +8,7 @@ include infra/local/local.mk
 
 LOCAL_PREFIX ?= wati-local
 
-.PHONY: help dev test fuzz lint admin bench bench-cost bench-rules bench-webhooks bench-pacing bench-import dashboard test-dashboard bench-dashboard deploy-dashboard bench-inbox
+.PHONY: help dev test fuzz lint admin bench bench-cost bench-rules bench-webhooks bench-pacing bench-import dashboard test-dashboard bench-dashboard deploy-dashboard bench-inbox bench-coldstart
 
 help: ## this list
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -56,9 +56,24 @@ bench: ## AWS calls, round trips and DynamoDB capacity per send and lookup (on a
 	cargo build --locked -q -p wati-tests --bin bench
 	infra/local/with-test-stack.sh target/debug/bench
 
-bench-cost: ## the AWS bill per million sends, full send lives, keyword-answered inbound messages and campaign recipients (ARGS='--n 20')
+bench-cost: ## the AWS bill per million sends, full send lives, keyword-answered inbound messages and campaign recipients (ARGS='--n 20 --detail': --detail adds the calls per function and operation)
 	cargo build --locked -q -p wati-tests --bin bench-cost
 	infra/local/with-test-stack.sh target/debug/bench-cost $(ARGS)
+
+# Every function crate (functions/<name> is the package fn-<name>).
+FUNCTION_PACKAGES := $(patsubst functions/%/,-p fn-%,$(wildcard functions/*/))
+
+bench-coldstart: ## each function's release binary against a local fake Lambda Runtime API: init, first invocation, peak memory, zipped size (ARGS='--runs 3')
+	nice -n 10 cargo build --locked --release -q $(FUNCTION_PACKAGES) --bins
+	cargo build --locked -q -p wati-infra --bin bench-coldstart
+	@if rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux' && command -v cargo-lambda >/dev/null; then \
+	  nice -n 10 cargo lambda build --release --arm64 --locked $(FUNCTION_PACKAGES) >/dev/null && \
+	  echo "arm64 (cargo lambda build --release --arm64), bootstrap zipped:" && \
+	  for b in target/lambda/*/bootstrap; do (cd "$$(dirname $$b)" && rm -f size.zip && zip -q -9 -X size.zip bootstrap && echo "  $$(basename $$(dirname $$b)): $$(stat -c %s size.zip) bytes" && rm -f size.zip); done; \
+	else \
+	  echo "arm64: neither the aarch64 target nor cargo-lambda is installed here: the figures below are x86_64 only"; \
+	fi
+	infra/local/with-test-stack.sh target/debug/bench-coldstart $(ARGS)
 
 admin: ## wati-admin against the local stack, e.g. make admin ARGS='tenant create --name Acme --plan pro'
 	cargo build --locked -q -p wati-infra --bin wati-admin

@@ -58,6 +58,8 @@ pub struct Template {
     parameters: BTreeMap<String, Option<String>>,
     conditions: BTreeMap<String, Value>,
     globals_env: BTreeMap<String, Value>,
+    /// `Globals.Function.MemorySize`.
+    globals_memory: Option<f64>,
 }
 
 /// A tag-aware view of an intrinsic function: `!Ref X` and `{"Ref": X}` alike.
@@ -132,11 +134,16 @@ impl Template {
                     .collect()
             })
             .unwrap_or_default();
+        let globals_memory = get(&doc, "Globals")
+            .and_then(|g| get(g, "Function"))
+            .and_then(|f| get(f, "MemorySize"))
+            .and_then(Value::as_f64);
         Ok(Template {
             resources,
             parameters,
             conditions: mapping("Conditions"),
             globals_env,
+            globals_memory,
         })
     }
 
@@ -152,6 +159,17 @@ impl Template {
 
     pub fn functions(&self) -> impl Iterator<Item = (&str, &Resource)> + '_ {
         self.resources_of("AWS::Serverless::Function")
+    }
+
+    /// A function's memory size in MB: its own, else the globals' (Lambda's default, 128,
+    /// without either).
+    pub fn memory_mb(&self, function: &str) -> f64 {
+        self.resources
+            .get(function)
+            .and_then(|f| get(&f.properties, "MemorySize"))
+            .and_then(Value::as_f64)
+            .or(self.globals_memory)
+            .unwrap_or(128.0)
     }
 
     /// The folder of a function's crate, e.g. `functions/admin`.

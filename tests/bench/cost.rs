@@ -31,8 +31,21 @@ impl Prices {
     const SECRETS_MANAGER_CALL: f64 = 0.05 / 10_000.0;
 }
 
+/// `--detail`: each row is preceded by its calls per function and operation.
+static DETAIL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 const PHONE_ID: &str = "106540352242933";
+const QUIET_PHONE_ID: &str = "106540352242944";
 const CUSTOMER: &str = "923001234567";
+
+/// One text send through `device`; WhatsApp's id of the message.
+async fn send(t: &Tenant, device: &str) -> String {
+    let body =
+        json!({"to": format!("+{CUSTOMER}"), "message": "Your OTP is 123456", "deviceId": device});
+    t.post("/api/public/v1/send", body).await.ok()["messageId"]
+        .str()
+        .to_string()
+}
 
 /// What one scenario used, summed over its runs.
 #[derive(Default, Debug)]
@@ -74,19 +87,10 @@ struct Functions {
 
 impl Functions {
     fn read() -> Functions {
-        let path = template_path();
-        let t = Template::load(&path).unwrap();
-        let raw: serde_yaml::Value =
-            serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let default_memory = raw["Globals"]["Function"]["MemorySize"].as_f64().unwrap();
+        let t = Template::load(&template_path()).unwrap();
         let memory = t
             .functions()
-            .map(|(id, f)| {
-                let mb = f.properties["MemorySize"]
-                    .as_f64()
-                    .unwrap_or(default_memory);
-                (id.to_string(), mb)
-            })
+            .map(|(id, _)| (id.to_string(), t.memory_mb(id)))
             .collect();
         let by_worker = t
             .queue_subscriptions()
@@ -185,12 +189,12 @@ fn kebab(name: &str) -> String {
     out
 }
 
-/// Waits until the dev server has handled nothing new for a second: every queue the
-/// scenario fed has been drained.
+/// Waits until the dev server has handled nothing new for three seconds: every queue the
+/// scenario fed has been drained (on a busy machine a poller can pause for over a second).
 async fn settle() {
     let mut seen = metrics::ledger_len();
     let mut quiet_since = Instant::now();
-    while quiet_since.elapsed() < Duration::from_secs(1) {
+    while quiet_since.elapsed() < Duration::from_secs(3) {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let now = metrics::ledger_len();
         if now != seen {
@@ -200,7 +204,35 @@ async fn settle() {
     }
 }
 
+/// `--detail`: per function and operation, the calls and DynamoDB units one of `n` took.
+fn detail(n: usize, works: &[Work]) {
+    let mut lines: std::collections::BTreeMap<(String, String), (f64, f64)> = Default::default();
+    for w in works {
+        for c in &w.calls {
+            let units = match (c.operation.as_str(), c.items) {
+                ("TransactWriteItems" | "TransactGetItems", Some(items)) => 2.0 * items as f64,
+                _ => c.capacity.unwrap_or(0.0),
+            };
+            let e = lines
+                .entry((w.what.clone(), format!("{}.{}", c.service, c.operation)))
+                .or_default();
+            e.0 += 1.0;
+            e.1 += units;
+        }
+    }
+    for ((what, op), (calls, units)) in lines {
+        println!(
+            "    {what:<45} {op:<32} {:>5.2} calls {:>6.2} units",
+            calls / n as f64,
+            units / n as f64
+        );
+    }
+}
+
 fn row(name: &str, n: usize, functions: &Functions, works: &[Work]) {
+    if DETAIL.load(std::sync::atomic::Ordering::Relaxed) {
+        detail(n, works);
+    }
     let mut usage = Usage::default();
     for w in works {
         functions.add(&mut usage, w);
@@ -220,10 +252,15 @@ fn row(name: &str, n: usize, functions: &Functions, works: &[Work]) {
 
 #[tokio::main]
 async fn main() {
-    let n: usize = match std::env::args().skip(1).collect::<Vec<_>>().as_slice() {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--detail") {
+        args.remove(i);
+        DETAIL.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    let n: usize = match args.as_slice() {
         [] => 20,
         [flag, v] if flag == "--n" => v.parse().expect("--n: a number"),
-        _ => panic!("usage: bench-cost [--n N]"),
+        _ => panic!("usage: bench-cost [--n N] [--detail]"),
     };
     let functions = Functions::read();
     let fakes = Fakes::spawn().await;
@@ -244,15 +281,15 @@ async fn main() {
         json!({"keyword": "price", "match_type": "contains", "response": "It is 10 USD"}),
     )
     .await;
-    let send = || async {
-        t.post("/api/public/v1/send", json!({"to": format!("+{CUSTOMER}"), "message": "Your OTP is 123456", "deviceId": device}))
-            .await
-            .ok()["messageId"]
-            .str()
-            .to_string()
-    };
-    // The first send reads the token from Secrets Manager; later ones find it cached.
-    send().await;
+    // A second tenant without any webhook: what a send costs when nobody listens.
+    let quiet = app.tenant("pro").await;
+    let quiet_device = quiet
+        .cloud_device(&fakes.meta, QUIET_PHONE_ID, "EAAGbenchCost02")
+        .await;
+    app.open_window(&quiet.id, &quiet_device, CUSTOMER).await;
+    // The first sends read the tokens from Secrets Manager; later ones find them cached.
+    send(&t, &device).await;
+    send(&quiet, &quiet_device).await;
     settle().await;
     metrics::open_ledger();
 
@@ -261,32 +298,39 @@ async fn main() {
     println!("| {:<40} | API GW | Lambda | DDB wr | DDB rd | SQS    | Secrets | total     | measured per one |", "");
     println!("|{:-<42}|--------|--------|--------|--------|--------|---------|-----------|------------------|", "");
 
-    for _ in 0..n {
-        send().await;
-    }
-    settle().await;
-    row(
-        "text send (Cloud API)",
-        n,
-        &functions,
-        &metrics::take_ledger(),
-    );
-
     let ts = chrono::Utc::now().timestamp();
-    for _ in 0..n {
-        let wamid = send().await;
-        for (i, status) in ["sent", "delivered", "read"].into_iter().enumerate() {
-            app.from_meta(&t.id, &meta_status(PHONE_ID, &wamid, status, ts + i as i64))
-                .await;
+    for (name, tenant, device, phone_id) in [
+        ("", &quiet, &quiet_device, QUIET_PHONE_ID),
+        (", webhook", &t, &device, PHONE_ID),
+    ] {
+        for _ in 0..n {
+            send(tenant, device).await;
         }
+        settle().await;
+        row(
+            &format!("text send (Cloud API){name}"),
+            n,
+            &functions,
+            &metrics::take_ledger(),
+        );
+        for _ in 0..n {
+            let wamid = send(tenant, device).await;
+            for (i, status) in ["sent", "delivered", "read"].into_iter().enumerate() {
+                app.from_meta(
+                    &tenant.id,
+                    &meta_status(phone_id, &wamid, status, ts + i as i64),
+                )
+                .await;
+            }
+        }
+        settle().await;
+        row(
+            &format!("send's full life (3 statuses){name}"),
+            n,
+            &functions,
+            &metrics::take_ledger(),
+        );
     }
-    settle().await;
-    row(
-        "send's full life (3 statuses, webhooks)",
-        n,
-        &functions,
-        &metrics::take_ledger(),
-    );
 
     for i in 0..n {
         let wamid = format!("wamid.bench.cost.in.{i}.{ts}");

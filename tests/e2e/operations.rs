@@ -106,3 +106,11 @@ fn the_table_outlives_the_stack() {
         );
     }
 }
+
+#[tokio::test]
+async fn init_opens_the_dynamodb_connection_with_one_read_of_no_item() {
+    let app = TestApp::start().await;
+    let (warmed, log) = shared::services::record_aws_calls("init", app.state.store.warm_up()).await;
+    warmed.expect("the warm-up read answers");
+    assert_eq!(log.summary().operations, ["DynamoDB.GetItem"]);
+}

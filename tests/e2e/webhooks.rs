@@ -6,8 +6,9 @@
 
 use std::time::{Duration, Instant};
 use wati_tests::shared::webhooks::{
-    enqueue, event_id, publish, publish_all, publish_with_key, CampaignCompleted, DispatchMessage,
-    EventType, MessageKind, MessageReceived, MessageState, MessageStatus, WebhookEvent,
+    enqueue, event_id, publish, publish_all, publish_status, publish_with_key, CampaignCompleted,
+    DispatchMessage, EventType, MessageKind, MessageReceived, MessageState, MessageStatus,
+    WebhookEvent,
 };
 use wati_tests::webhooks::{verify_with_node, verify_with_standardwebhooks, Answer, Receiver};
 use wati_tests::*;
@@ -827,6 +828,52 @@ async fn only_subscribed_events_are_sent_once_each_and_the_test_event_on_request
         t.post_empty("/api/settings/webhook/test").await.status,
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn message_status_is_queued_only_while_the_tenants_webhook_wants_it() {
+    let (app, _w) = app(&[]).await;
+    let t = app.tenant("pro").await;
+    t.sandbox_device().await;
+    let id = t.send_text("+923001234567", "hello").await["id"].string();
+    let message = app
+        .state
+        .store
+        .get_message(&t.id, &id)
+        .await
+        .unwrap()
+        .expect("the message is stored");
+    // The AWS calls one publication of its `sent` status makes.
+    let publish = || async {
+        let ((), log) =
+            shared::services::record_aws_calls("publish", publish_status(&app.state, &message))
+                .await;
+        log.summary().operations
+    };
+    // No webhook, then one for other events: one read, nothing queued.
+    assert_eq!(publish().await, ["DynamoDB.GetItem"]);
+    let receiver = Receiver::start(vec![], Answer::Status(200)).await;
+    t.configure_webhook(&receiver.url, Some(json!(["message.received"])))
+        .await;
+    assert_eq!(publish().await, ["DynamoDB.GetItem"]);
+    // Subscribed: counted at once (a "no" is never cached), queued and delivered.
+    t.put(
+        "/api/settings/webhook",
+        json!({"url": receiver.url, "events": ["message.status"]}),
+    )
+    .await
+    .ok();
+    assert_eq!(publish().await, ["DynamoDB.GetItem", "SQS.SendMessage"]);
+    let sent = eventually("the sent status", Duration::from_secs(10), || async {
+        receiver.hits().into_iter().find(|h| {
+            let body: Value = serde_json::from_str(&h.body).unwrap();
+            body["id"] == id.as_str() && body["status"] == "sent"
+        })
+    })
+    .await;
+    assert_eq!(sent.headers["x-wati-event"], "message.status");
+    // The "yes" is remembered: no read while it is fresh.
+    assert_eq!(publish().await, ["SQS.SendMessage"]);
 }
 
 #[tokio::test]

@@ -56,6 +56,7 @@ pub mod webhooks {
     pub use wati_shared::services::events::{
         enqueue, publish, publish_all, publish_with_key, DispatchMessage,
     };
+    pub use wati_shared::services::statuses::publish_status;
     pub use wati_shared::store::webhooks::{Attempt, Claim, Outcome, Trigger};
 }
 

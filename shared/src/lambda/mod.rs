@@ -49,10 +49,24 @@ impl Handler {
     }
 }
 
+/// How long init waits for the DynamoDB connection it opens ahead of the first request.
+const INIT_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A Lambda's whole `main`: read the configuration, build the clients, serve `build`'s
 /// handler until the runtime stops.
 pub async fn run(build: fn(AppState) -> Handler) -> Result<(), Error> {
     let state = AppState::from_env().await?;
+    // Every invocation talks to DynamoDB: connect during init, which Lambda does not bill
+    // at full price and which precedes the first request. Bounded, and never fatal (the
+    // first request connects anyway if this failed).
+    let warm = tokio::time::timeout(INIT_CONNECT_TIMEOUT, state.store.warm_up()).await;
+    match warm {
+        Ok(Ok(())) => tracing::debug!("DynamoDB connection opened during init"),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "opening the DynamoDB connection during init failed")
+        }
+        Err(_) => tracing::warn!("opening the DynamoDB connection during init timed out"),
+    }
     match build(state) {
         Handler::Http(router) => lambda_http::run(router).await,
         Handler::Sqs(handle) => {

@@ -9,6 +9,7 @@ use crate::adapters::secrets::DeviceSecrets;
 use crate::adapters::signing_key::SigningKeys;
 use crate::domain::net::TargetPolicy;
 use crate::domain::phone::Country;
+use crate::domain::webhooks::EventType;
 use crate::runtime::aws::AwsClients;
 use crate::runtime::cache::TtlCache;
 use crate::runtime::clock::Clock;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub media: Arc<MediaInspector>,
     /// Tenants' default countries for local phone numbers (`services::phones`).
     pub phone_settings: Arc<TtlCache<String, Option<Country>>>,
+    /// (tenant, event type) pairs a webhook subscribes to (`services::events::may_want`).
+    pub webhook_subscriptions: Arc<TtlCache<(String, EventType), ()>>,
 }
 
 impl AppState {
@@ -91,6 +94,7 @@ impl AppState {
             providers,
             media,
             phone_settings: Arc::new(TtlCache::new(crate::services::phones::SETTINGS_TTL)),
+            webhook_subscriptions: Arc::new(TtlCache::new(crate::services::events::SUBSCRIBED_TTL)),
         }
     }
 

@@ -10,6 +10,8 @@
 //! Publishing is one SQS `SendMessage` (`SendMessageBatch` for [`publish_all`]) and no
 //! reads: whether the tenant has a webhook, subscribes to the event and is on a plan with
 //! webhooks is the dispatcher's business. Events of tenants without a webhook end there.
+//! A publisher of frequent events may ask [`may_want`] first (one read, cached while the
+//! answer is "yes"), as `message.status` does.
 //! The caller's Lambda needs `sqs:SendMessage` on `WebhookQueue` (template:
 //! `SQSSendMessagePolicy`) and `WEBHOOK_QUEUE_URL` (set for every function in Globals).
 
@@ -80,6 +82,35 @@ fn first_attempt(
                 .map_err(|e| PublishError::Invalid(e.to_string()))?,
         ),
     })
+}
+
+/// How long an instance remembers that a tenant's webhook subscribes to an event type.
+pub const SUBSCRIBED_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Whether an event of type `t` is worth queueing for the tenant: `false` only when it
+/// has no webhook subscribed to it, read now. For publishers of frequent events
+/// (`message.status`) to skip the queue, the dispatcher's invocation and its reads.
+///
+/// Invalidation rule: only a "subscribed" answer is cached (per instance, for
+/// [`SUBSCRIBED_TTL`]); "not subscribed" is read again every time. So a new subscription
+/// counts at once, and a removed one can only make an instance queue events for up to a
+/// minute longer, which the dispatcher drops as it always has. A failed read queues.
+pub async fn may_want(state: &AppState, tenant_id: &str, t: EventType) -> bool {
+    let key = (tenant_id.to_string(), t);
+    if state.webhook_subscriptions.get(&key).await.is_some() {
+        return true;
+    }
+    match state.store.webhook_subscribes(tenant_id, t).await {
+        Ok(true) => {
+            state.webhook_subscriptions.insert(key, ()).await;
+            true
+        }
+        Ok(false) => false,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the webhook's events failed: queueing the event");
+            true
+        }
+    }
 }
 
 /// Publishes one event for a tenant; returns its id (the `webhook-id` receivers see).

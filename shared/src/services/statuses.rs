@@ -6,7 +6,7 @@
 use crate::domain::analytics::CountsAs;
 use crate::domain::messages::MessageStatus;
 use crate::domain::webhooks::{
-    MessageState, MessageStatus as WebhookMessageStatus, StatusError, WebhookEvent,
+    EventType, MessageState, MessageStatus as WebhookMessageStatus, StatusError, WebhookEvent,
 };
 use crate::runtime::retry::{retry, Backoff, Retry};
 use crate::runtime::state::AppState;
@@ -96,6 +96,11 @@ pub async fn publish_status(state: &AppState, message: &Message) {
     let Some(event) = status_event(message) else {
         return;
     };
+    // Most statuses are of tenants without a webhook for them: nothing to queue.
+    if !crate::services::events::may_want(state, &message.tenant_id, EventType::MessageStatus).await
+    {
+        return;
+    }
     let key = format!("{}:{}", message.id, message.status.as_str());
     let published = retry(Backoff::new(3).base(Duration::from_millis(50)), |attempt| {
         let event = event.clone();

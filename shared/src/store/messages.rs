@@ -143,9 +143,12 @@ fn message_item(m: &Message) -> StoreResult<Item> {
         item.insert(GSI1PK.into(), s(wamid_gsi1pk(&m.tenant_id, w)));
         item.insert(GSI1SK.into(), s(MESSAGE_SK));
     }
-    // The conversation history (AI context, inbox): every message with its peer.
-    item.insert(GSI2PK.into(), s(history_gsi2pk(&m.tenant_id, &m.peer)));
-    item.insert(GSI2SK.into(), s(&m.id));
+    // The conversation history (AI context, inbox): every message with its peer, except
+    // an outbound one still `pending`: its completion adds it (see `history_keys`).
+    if m.status != MessageStatus::Pending {
+        item.insert(GSI2PK.into(), s(history_gsi2pk(&m.tenant_id, &m.peer)));
+        item.insert(GSI2SK.into(), s(&m.id));
+    }
     Ok(item)
 }
 
@@ -193,6 +196,8 @@ pub struct Failure {
 /// What the send itself records when it completes (pending → sent / failed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Completion {
+    /// The recipient: the completion puts the message in its conversation's history.
+    pub peer: String,
     pub device_id: String,
     pub provider: ProviderKind,
     pub wa_message_id: Option<String>,
@@ -440,6 +445,13 @@ impl Store {
                 sets.push("provider = :prov".into());
                 values.push((":dev", s(&c.device_id)));
                 values.push((":prov", s(c.provider.as_str())));
+                // The history entry is written here, once: a pending record has none, since
+                // the completion changes attributes GSI2 projects (deviceId, waMessageId)
+                // and an entry written at both steps costs a write unit more.
+                sets.push("GSI2PK = :g2pk".into());
+                sets.push("GSI2SK = :g2sk".into());
+                values.push((":g2pk", s(history_gsi2pk(&u.tenant_id, &c.peer))));
+                values.push((":g2sk", s(&u.message_id)));
                 if let Some(w) = &c.wa_message_id {
                     sets.push("waMessageId = :wamid".into());
                     sets.push("GSI1PK = :g1pk".into());

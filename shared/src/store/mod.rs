@@ -81,7 +81,19 @@ impl Store {
     pub fn new(client: Client, table: String) -> Self {
         Store { client, table }
     }
+
+    /// Opens the connection to DynamoDB (TLS handshake, credentials) during a Lambda's
+    /// init, so the first request does not pay for it: one eventually consistent `GetItem`
+    /// of a key no item has (half a read unit per cold start). Its answer does not matter.
+    pub async fn warm_up(&self) -> StoreResult<()> {
+        self.get_with::<serde_json::Value>(WARM_UP_KEY, WARM_UP_KEY, false, Some("PK"))
+            .await
+            .map(drop)
+    }
 }
+
+/// The key [`Store::warm_up`] reads: no item is ever stored under it.
+const WARM_UP_KEY: &str = "WARMUP";
 
 /// Our ids are UUIDs written in their canonical (hyphenated, lower-case) form: anything else
 /// cannot name an item, so it is answered "not found" without a read.

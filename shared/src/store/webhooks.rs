@@ -9,7 +9,7 @@
 //! claim. A claim left by a worker that died is taken over once it is stale.
 
 use super::keys::*;
-use super::table::{self, keyed, on_gsi1, Cond, Query, Returns, Written};
+use super::table::{self, keyed, Cond, Query, Returns, Written};
 use super::{from_item, n, s, to_item, Store, StoreError, StoreResult};
 use crate::domain::plans::{LimitOverrides, Plan};
 use crate::domain::time;
@@ -492,6 +492,19 @@ impl Store {
         Ok(rotated.map(|item| (WebhookSettings::from(item).info(now), secret)))
     }
 
+    /// Whether the tenant has a webhook subscribed to `t`: one strongly consistent read
+    /// of its event list (a publisher's check before queueing; the dispatcher decides).
+    pub async fn webhook_subscribes(&self, tenant_id: &str, t: EventType) -> StoreResult<bool> {
+        #[derive(Deserialize)]
+        struct EventsOnly {
+            events: Vec<EventType>,
+        }
+        let w: Option<EventsOnly> = self
+            .get_with(&tenant_pk(tenant_id), WEBHOOK_SK, true, Some("events"))
+            .await?;
+        Ok(w.is_some_and(|w| w.events.contains(&t)))
+    }
+
     // -- dispatcher -------------------------------------------------------------------
 
     /// The tenant's plan, its webhook and the event's record, in one round trip.
@@ -507,7 +520,10 @@ impl Store {
             (pk, delivery_sk(event_id)),
         ];
         let mut ctx = DeliveryContext::default();
-        for item in self.batch_get(&keys, true).await? {
+        // Eventually consistent (half the read units): a settings change shows within a
+        // second; the record's claim is a conditional write, and a record is never read
+        // for a retry less than a minute after it was written.
+        for item in self.batch_get(&keys, false).await? {
             match item.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) {
                 Some(TENANT_SK) => {
                     #[derive(Deserialize)]
@@ -556,8 +572,10 @@ impl Store {
             inflight_at: Some(now.timestamp()),
             expires_at: now.timestamp() + DELIVERY_RETENTION_DAYS * 86_400,
         };
+        // Not on GSI1 yet: the attempt's record puts it there (an index entry written once
+        // instead of written and moved, 2 write units less per event). A first attempt in
+        // flight is listed without a status filter only.
         let item = keyed(&item, tenant_pk(tenant_id), delivery_sk(event_id))?;
-        let item = on_gsi1(item, status_pk(tenant_id, status, event_type), event_id);
         self.put_if(item, Cond::absent()).await
     }
 
@@ -631,6 +649,7 @@ impl Store {
             .value(":prev", n(seq.saturating_sub(1)))
             .value(":status", s(status.as_str()))
             .value(":gsi", s(status_pk(tenant_id, status, event_type)))
+            .value(":gsisk", s(event_id))
             .value(
                 ":attempt",
                 AttributeValue::L(vec![serde_dynamo::to_attribute_value::<_, AttributeValue>(
@@ -638,7 +657,7 @@ impl Store {
                 )?]),
             )
             .value(":empty", AttributeValue::L(vec![]));
-        let set = "SET #status = :status, GSI1PK = :gsi, attemptCount = :seq, \
+        let set = "SET #status = :status, GSI1PK = :gsi, GSI1SK = :gsisk, attemptCount = :seq, \
                    attempts = list_append(if_not_exists(attempts, :empty), :attempt)";
         let expr = match outcome {
             Outcome::RetryAt(at) => {

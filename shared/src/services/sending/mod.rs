@@ -365,6 +365,7 @@ pub async fn send_with_id(
         at: iso(state.clock.now()),
         failure,
         completion: Some(Completion {
+            peer: req.to.to_string(),
             device_id: device.id.clone(),
             provider: device.provider,
             wa_message_id,
