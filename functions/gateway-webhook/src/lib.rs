@@ -35,7 +35,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Received {
+pub struct GatewayEventOutcome {
     /// `handled`, `duplicate` (an event id seen before) or `ignored` (a group, a status
     /// broadcast, an echo of our own send, an event not used).
     #[schema(example = "handled")]
@@ -51,7 +51,7 @@ pub struct Received {
         ("X-Webhook-Hmac" = String, Header, description = "hex HMAC-SHA512 of the raw body with the device's key")),
     request_body(content = Object, description = "WAHA's webhook envelope {id, timestamp, event, session, me, payload}"),
     responses(
-        (status = 200, body = Received),
+        (status = 200, body = GatewayEventOutcome),
         (status = 400, description = "Not a WAHA webhook", body = ErrorBody),
         (status = 401, description = "Missing or wrong X-Webhook-Hmac", body = ErrorBody),
         (status = 404, description = "No such WhatsApp Web device", body = ErrorBody)))]
@@ -60,7 +60,7 @@ async fn receive(
     ApiPath((tenant_id, device_id)): ApiPath<(String, String)>,
     headers: HeaderMap,
     ApiBody(body): ApiBody,
-) -> ApiResult<Json<Received>> {
+) -> ApiResult<Json<GatewayEventOutcome>> {
     let signature = headers.get(HMAC_HEADER).and_then(|v| v.to_str().ok());
     // A failure to queue is a 500: WAHA retries, and the event id was given back.
     let taken = webhook::receive(&state, &tenant_id, &device_id, signature, &body).await?;
@@ -69,5 +69,5 @@ async fn receive(
         Taken::Duplicate => "duplicate",
         Taken::Ignored => "ignored",
     };
-    Ok(Json(Received { outcome }))
+    Ok(Json(GatewayEventOutcome { outcome }))
 }

@@ -74,20 +74,31 @@ pub fn own_openapi() -> OpenApi {
     doc
 }
 
-/// The OpenAPI document of the whole API: every function's routes.
+/// Every function's own OpenAPI document, by function.
+fn function_docs() -> Vec<(&'static str, OpenApi)> {
+    vec![
+        ("meta", own_openapi()),
+        ("admin", fn_admin::openapi()),
+        ("auth", fn_auth::openapi()),
+        ("settings", fn_settings::openapi()),
+        ("auto-replies", fn_auto_replies::openapi()),
+        ("inbox", fn_inbox::openapi()),
+        ("analytics", fn_analytics::openapi()),
+        ("contacts", fn_contacts::openapi()),
+        ("messages", fn_messages::openapi()),
+        ("campaigns", fn_campaigns::openapi()),
+        ("cloud-api-webhook", fn_cloud_api_webhook::openapi()),
+        ("gateway-webhook", fn_gateway_webhook::openapi()),
+    ]
+}
+
+/// The OpenAPI document of the whole API: every function's routes. Merging keeps one
+/// schema per name, so two functions must never give one name two shapes (tested below).
 pub fn openapi() -> OpenApi {
-    let mut doc = own_openapi();
-    doc.merge(fn_admin::openapi());
-    doc.merge(fn_auth::openapi());
-    doc.merge(fn_settings::openapi());
-    doc.merge(fn_auto_replies::openapi());
-    doc.merge(fn_inbox::openapi());
-    doc.merge(fn_analytics::openapi());
-    doc.merge(fn_contacts::openapi());
-    doc.merge(fn_messages::openapi());
-    doc.merge(fn_campaigns::openapi());
-    doc.merge(fn_cloud_api_webhook::openapi());
-    doc.merge(fn_gateway_webhook::openapi());
+    let mut doc = OpenApi::default();
+    for (_, function_doc) in function_docs() {
+        doc.merge(function_doc);
+    }
     doc.info = InfoBuilder::new()
         .title("WATI Pro API")
         .version(env!("CARGO_PKG_VERSION"))
@@ -164,4 +175,37 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
 async fn openapi_json() -> Json<OpenApi> {
     Json(openapi())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// A schema name two functions shape differently would describe one of them wrongly in
+    /// the merged document (the merge keeps only one).
+    #[test]
+    fn no_two_functions_give_one_schema_name_two_shapes() {
+        let mut seen: BTreeMap<String, (&str, serde_json::Value)> = BTreeMap::new();
+        let mut clashes = Vec::new();
+        for (function, doc) in function_docs() {
+            let schemas = doc.components.map(|c| c.schemas).unwrap_or_default();
+            for (name, schema) in schemas {
+                let shape = serde_json::to_value(&schema).expect("a schema is JSON");
+                match seen.get(&name) {
+                    Some((first, earlier)) if *earlier != shape => {
+                        clashes.push(format!("{name}: {first} and {function}"));
+                    }
+                    Some(_) => {}
+                    None => {
+                        seen.insert(name, (function, shape));
+                    }
+                }
+            }
+        }
+        assert!(
+            clashes.is_empty(),
+            "schema names with two shapes: {clashes:?}"
+        );
+    }
 }

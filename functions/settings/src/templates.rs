@@ -159,7 +159,7 @@ pub struct DeleteParams {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Deleted {
+pub struct TemplateDeleted {
     pub deleted: bool,
     pub name: String,
 }
@@ -167,7 +167,7 @@ pub struct Deleted {
 /// Delete a template (every language) at Meta and here.
 #[utoipa::path(delete, path = "/api/templates/{name}", tag = "templates",
     params(("name" = String, Path, description = "The template's name"), DeleteParams),
-    responses((status = 200, body = Deleted),
+    responses((status = 200, body = TemplateDeleted),
         (status = 400, description = "Invalid input, or not a Cloud API device", body = ErrorBody),
         (status = 404, description = "No such device or template", body = ErrorBody),
         (status = 422, description = "Meta refused the request", body = ErrorBody),
@@ -177,11 +177,11 @@ pub async fn delete_template(
     Authed { state, caller }: Authed,
     ApiPath(name): ApiPath<String>,
     ApiQuery(q): ApiQuery<DeleteParams>,
-) -> ApiResult<Json<Deleted>> {
+) -> ApiResult<Json<TemplateDeleted>> {
     let device_id = device(&q.device_id)?;
     let name = name.trim().to_string();
     templates::delete(&state, &caller.tenant_id, &device_id, &name).await?;
-    Ok(Json(Deleted {
+    Ok(Json(TemplateDeleted {
         deleted: true,
         name,
     }))
