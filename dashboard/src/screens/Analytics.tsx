@@ -1,0 +1,274 @@
+// Analytics (docs/analytics.md): the summary of a period in a time zone, drawn with uPlot
+// (loaded with this screen only), each chart with its figures in a table beside it so the
+// numbers are readable without the picture; the daily rows as CSV.
+import { useEffect, useRef, useState } from "preact/hooks";
+import { api } from "../api";
+import { ErrorNote, Field, Form, Loading, Page, Select, Table, useLoad } from "../ui";
+
+const DAY = 86400000;
+
+/** Today in an offset like "+05:30", as YYYY-MM-DD. */
+function today(tz: string, back = 0): string {
+  const m = /^([+-])(\d\d):(\d\d)$/.exec(tz);
+  const off = m ? (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) * 60000 : 0;
+  return new Date(Date.now() + off - back * DAY).toISOString().slice(0, 10);
+}
+
+/** The browser's own offset, as the API takes it. */
+function localTz(): string {
+  const min = -new Date().getTimezoneOffset();
+  const a = Math.abs(min);
+  return `${min < 0 ? "-" : "+"}${String(Math.floor(a / 60)).padStart(2, "0")}:${String(a % 60).padStart(2, "0")}`;
+}
+
+const pct = (r: number | null | undefined) => (r === null || r === undefined ? "—" : `${Math.round(r * 1000) / 10}%`);
+const dur = (s: number | null | undefined) => {
+  if (s === null || s === undefined) return "—";
+  if (s < 60) return `${Math.round(s)} s`;
+  if (s < 3600) return `${Math.round(s / 60)} min`;
+  if (s < 86400) return `${Math.round((s / 3600) * 10) / 10} h`;
+  return `${Math.round((s / 86400) * 10) / 10} d`;
+};
+
+type Series = { label: string; stroke: string; values: (number | null)[] };
+
+/** One uPlot chart over the period's days; `bars` draws columns instead of lines. */
+function Chart({ title, days, series, bars, percent }: { title: string; days: string[]; series: Series[]; bars?: boolean; percent?: boolean }) {
+  const el = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (!el.current || days.length === 0) return;
+    let plot: { destroy(): void } | undefined;
+    let gone = false;
+    Promise.all([import("uplot"), import("uplot/dist/uPlot.min.css")]).then(([{ default: UPlot }]) => {
+      if (gone || !el.current) return;
+      const xs = days.map((d) => Date.parse(d + "T12:00:00Z") / 1000);
+      const paths = bars ? UPlot.paths.bars!({ size: [0.6, 40] }) : undefined;
+      plot = new UPlot(
+        {
+          width: Math.max(280, Math.min(720, el.current.clientWidth || 560)),
+          height: 200,
+          title,
+          scales: percent ? { y: { range: [0, 100] } } : undefined,
+          series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, fill: bars ? s.stroke + "55" : undefined, width: 2, paths }))],
+          axes: [{}, { values: (_u: unknown, v: number[]) => v.map((x) => (percent ? `${x}%` : String(x))) }],
+        },
+        [xs, ...series.map((s) => s.values)] as any,
+        el.current,
+      );
+    });
+    return () => {
+      gone = true;
+      plot?.destroy();
+    };
+  }, [title, days.join(), JSON.stringify(series)]);
+  return <div ref={el} class="chart" role="img" aria-label={`${title}: chart; the figures are in the table below`} />;
+}
+
+function Figures({ items, label }: { items: [string, string | number][]; label: string }) {
+  return (
+    <dl class="figures" aria-label={label}>
+      {items.map(([k, v]) => (
+        <div key={k}>
+          <dt>{k}</dt>
+          <dd data-testid={`figure-${k.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`}>{v}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+/** The daily CSV needs the bearer, so it is fetched and handed to the browser as a file. */
+async function download(query: string) {
+  const csv = await api<string>("GET", `/api/public/v1/analytics/daily.csv?${query}`);
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([csv], { type: "text/csv" }));
+  a.download = "analytics-daily.csv";
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+function Summary({ s }: { s: any }) {
+  const days: string[] = s.daily.map((d: any) => d.date);
+  const rate = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 1000) / 10 : null);
+  const m = s.messages;
+  return (
+    <>
+      <h2>Messages</h2>
+      <Figures
+        label="Messages"
+        items={[
+          ["Outbound", m.outbound],
+          ["Inbound", m.inbound],
+          ["Delivered", m.delivered],
+          ["Read", m.read],
+          ["Failed", m.failed],
+          ["Delivery rate", pct(m.outbound ? m.delivered / m.outbound : null)],
+          ["Read rate", pct(m.outbound ? m.read / m.outbound : null)],
+        ]}
+      />
+      <Chart
+        title="Outbound and inbound messages per day"
+        days={days}
+        series={[
+          { label: "outbound", stroke: "#0b6e4f", values: s.daily.map((d: any) => d.outbound) },
+          { label: "inbound", stroke: "#1a55d6", values: s.daily.map((d: any) => d.inbound) },
+        ]}
+      />
+      <Chart
+        title="Delivery and read rates per day"
+        days={days}
+        percent
+        series={[
+          { label: "delivered %", stroke: "#0b6e4f", values: s.daily.map((d: any) => rate(d.delivered, d.outbound)) },
+          { label: "read %", stroke: "#8a4b00", values: s.daily.map((d: any) => rate(d.read, d.outbound)) },
+        ]}
+      />
+      <details>
+        <summary>Daily figures</summary>
+        <Table head={["Day", "Outbound", "Inbound", "Delivered", "Read", "Failed"]} caption="Messages per day">
+          {s.daily.map((d: any) => (
+            <tr key={d.date}>
+              <td>{d.date}</td>
+              <td>{d.outbound}</td>
+              <td>{d.inbound}</td>
+              <td>{d.delivered}</td>
+              <td>{d.read}</td>
+              <td>{d.failed}</td>
+            </tr>
+          ))}
+        </Table>
+      </details>
+
+      <h2>Campaigns</h2>
+      <Figures
+        label="Campaigns"
+        items={[
+          ["Campaigns", s.campaigns.count],
+          ["Campaign messages sent", s.campaigns.sent],
+          ["Campaign messages failed", s.campaigns.failed],
+          ["Success rate", pct(s.campaigns.successRate)],
+        ]}
+      />
+      {s.campaigns.items.length > 0 && (
+        <Table head={["Campaign", "Sent", "Failed", "Success"]} caption="Campaign success">
+          {s.campaigns.items.map((c: any) => (
+            <tr key={c.id}>
+              <td>{c.name || c.id}</td>
+              <td>{c.sent}</td>
+              <td>{c.failed}</td>
+              <td>
+                <span class="bar" aria-hidden="true">
+                  <span style={{ width: `${Math.round((c.successRate ?? 0) * 100)}%` }} />
+                </span>
+                {pct(c.successRate)}
+              </td>
+            </tr>
+          ))}
+        </Table>
+      )}
+
+      <h2>Automatic replies</h2>
+      <Figures
+        label="Automatic replies"
+        items={[
+          ["Keyword replies", s.autoReplies.keyword],
+          ["AI replies", s.autoReplies.ai],
+          ["Keyword share", pct(s.autoReplies.keywordShare)],
+          ["AI share", pct(s.autoReplies.aiShare)],
+          ["AI quota reached", s.autoReplies.quotaExceeded],
+          ["AI errors", s.autoReplies.aiError],
+          ["Replies not sent", s.autoReplies.sendFailed],
+        ]}
+      />
+      <div class="share" aria-hidden="true">
+        <span class="kw" style={{ flexGrow: s.autoReplies.keyword || 0 }} />
+        <span class="ai" style={{ flexGrow: s.autoReplies.ai || 0 }} />
+      </div>
+
+      <h2>Top templates</h2>
+      {s.templates.length === 0 ? (
+        <p>No template was sent in this period.</p>
+      ) : (
+        <Table head={["Template", "Language", "Sent", "Delivered", "Read", "Failed", "Read rate"]} caption="Top templates by messages sent">
+          {s.templates.map((t: any) => (
+            <tr key={t.name + t.language}>
+              <td>{t.name}</td>
+              <td>{t.language}</td>
+              <td>{t.sent}</td>
+              <td>{t.delivered}</td>
+              <td>{t.read}</td>
+              <td>{t.failed}</td>
+              <td>{pct(t.readRate)}</td>
+            </tr>
+          ))}
+        </Table>
+      )}
+
+      <h2>Team Inbox</h2>
+      <Figures
+        label="Team Inbox"
+        items={[
+          ["Conversations opened", s.inbox.conversationsOpened],
+          ["Resolved", s.inbox.resolved],
+          ["Median first response", dur(s.inbox.medianFirstResponseSeconds)],
+          ["Median resolution", dur(s.inbox.medianResolutionSeconds)],
+        ]}
+      />
+      {s.inbox.agents.length > 0 && (
+        <Table head={["Agent", "Replies", "Resolved", "Median first response"]} caption="Response times per agent">
+          {s.inbox.agents.map((a: any) => (
+            <tr key={a.userId}>
+              <td>{a.name || a.userId}</td>
+              <td>{a.replies}</td>
+              <td>{a.resolved}</td>
+              <td>{dur(a.medianFirstResponseSeconds)}</td>
+            </tr>
+          ))}
+        </Table>
+      )}
+      <p class="hint">
+        The period before ({s.previous.from} to {s.previous.to}): {s.previous.messages.outbound} outbound, {s.previous.messages.inbound} inbound.
+      </p>
+    </>
+  );
+}
+
+export default function Analytics() {
+  const [tz, setTz] = useState(localTz());
+  const [from, setFrom] = useState(today(localTz(), 29));
+  const [to, setTo] = useState(today(localTz()));
+  const [device, setDevice] = useState("");
+  const [asked, setAsked] = useState({ from, to, tz, device });
+  const query = () => {
+    const p = new URLSearchParams({ from: asked.from, to: asked.to, tz: asked.tz });
+    if (asked.device) p.set("deviceId", asked.device);
+    return p.toString();
+  };
+  const summary = useLoad(() => api("GET", `/api/public/v1/analytics/summary?${query()}`), [JSON.stringify(asked)]);
+  const devices = useLoad(() => api("GET", "/api/devices").catch(() => ({ devices: [] })), []);
+  const [csvError, setCsvError] = useState<unknown>(null);
+  return (
+    <Page title="Analytics">
+      <Form submit="Show" label="Period" onSubmit={async () => setAsked({ from, to, tz, device })}>
+        <div class="row">
+          <Field label="From" type="date" required value={from} onValue={setFrom} />
+          <Field label="To" type="date" required value={to} onValue={setTo} />
+          <Field label="Time zone (±HH:MM)" value={tz} onValue={setTz} pattern="[+\-]\d\d:\d\d" size={7} />
+          {(devices.data?.devices ?? []).length > 1 && (
+            <Select label="Device" value={device} onValue={setDevice} options={[["", "All devices"], ...devices.data.devices.map((d: any) => [d.id, d.name] as [string, string])]} />
+          )}
+        </div>
+      </Form>
+      <p>
+        <button type="button" onClick={() => download(query()).then(() => setCsvError(null), setCsvError)}>
+          Download daily CSV
+        </button>
+      </p>
+      <ErrorNote error={csvError} />
+      <Loading loading={summary.loading} error={summary.error} />
+      {summary.data && !summary.loading && <Summary s={summary.data} />}
+    </Page>
+  );
+}
