@@ -142,6 +142,121 @@ describe("dashboard", () => {
     await page.context().close();
   });
 
+  test("an agent answers a conversation a manager assigned, and sees the delivered tick", async () => {
+    const device = (await call(stack, "POST", "/api/devices", shop.key, { name: "Inbox sandbox", provider: "sandbox" })).device.id;
+    const team = await call(stack, "GET", "/api/team", shop.key);
+    const agent = team.members.find((m) => m.email === shop.users.agent);
+    await call(stack, "POST", "/api/inbox/canned-responses", shop.key, { shortcut: "thanks", text: "Thanks {{name}}, we are on it." });
+    const customer = "923005550101";
+    const arrive = (text) => call(stack, "POST", "/api/sandbox/inbound", shop.key, { deviceId: device, from: customer, text, name: "Ali" });
+    await arrive("Where is my order?");
+    // The inbound worker makes the conversation.
+    let conversation;
+    for (let i = 0; i < 50 && !conversation; i++) {
+      const list = await call(stack, "GET", `/api/inbox/conversations?q=${customer}`, shop.key);
+      conversation = list.conversations[0];
+      if (!conversation) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(conversation, "the customer's message opened a conversation");
+
+    // A manager sees it unassigned and assigns it to the agent.
+    const manager = await signIn(browser, stack, shop.users.manager);
+    await manager.goto(stack.base + "/inbox");
+    await manager.getByLabel("Assignee").selectOption("unassigned");
+    await manager.getByRole("link", { name: /Where is my order\?/ }).click();
+    await manager.getByTestId("msg-in").filter({ hasText: "Where is my order?" }).waitFor();
+    await check(manager, "inbox-manager");
+    await manager.getByLabel("Member id", { exact: true }).fill(agent.id);
+    await manager.getByRole("button", { name: "Assign", exact: true }).click();
+    await manager
+      .getByLabel("Assigned to")
+      .and(manager.locator(`:has(option[value="${agent.id}"])`))
+      .waitFor();
+    assert.equal((await call(stack, "GET", `/api/inbox/conversations/${conversation.id}`, shop.key)).conversation.assigned_to, agent.id);
+    await manager.context().close();
+
+    // The agent lands in the inbox, sees only their conversation, offers no assignment.
+    const page = await signIn(browser, stack, shop.users.agent, undefined, { width: 390, height: 844 });
+    await page.getByRole("heading", { name: "Team Inbox" }).waitFor();
+    await page.getByRole("link", { name: /Where is my order\?/ }).click();
+    await page.getByTestId("msg-in").filter({ hasText: "Where is my order?" }).waitFor();
+    assert.equal(await page.getByLabel("Assigned to").count(), 0);
+    assert.equal(await page.getByLabel("Member id", { exact: true }).count(), 0);
+    await page.getByLabel("Message", { exact: true }).fill("Your order ships today.");
+    await page.getByRole("button", { name: "Send", exact: true }).click();
+    const reply = page.getByTestId("msg-out").filter({ hasText: "Your order ships today." });
+    // The sandbox reports delivered after 1 s (read after 2 s): the thread's poll shows ✓✓.
+    await reply.locator('[data-status="delivered"], [data-status="read"]').waitFor({ timeout: 10000 });
+    assert.equal(await reply.getByTestId("ticks").locator("[aria-hidden]").textContent(), "✓✓");
+    await check(page, "inbox-agent-thread-phone");
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `no sideways scrolling on a phone (${width}px)`);
+
+    // A new customer message appears within 5 s without a reload.
+    await arrive("Thanks! And the invoice?");
+    await page.getByTestId("msg-in").filter({ hasText: "Thanks! And the invoice?" }).waitFor({ timeout: 5000 });
+    // A canned response by its shortcut (the API fills {{name}}), and a private note.
+    await page.getByLabel("Message", { exact: true }).fill("/tha");
+    await page.getByRole("button", { name: /^\/thanks/ }).click();
+    await page.getByRole("button", { name: "Send", exact: true }).click();
+    await page.getByTestId("msg-out").filter({ hasText: "Thanks Ali, we are on it." }).waitFor();
+    await page.getByRole("button", { name: "Private note" }).click();
+    await page.getByLabel("Note (only your team sees it)").fill("Invoice promised");
+    await page.getByRole("button", { name: "Add note" }).click();
+    await page.getByTestId("msg-note").filter({ hasText: "Invoice promised" }).waitFor();
+    // Status and labels.
+    await page.getByLabel("Labels (comma separated)").fill("vip");
+    await page.getByRole("button", { name: "Save labels" }).click();
+    await page.getByLabel("Status", { exact: true }).last().selectOption("resolved");
+    await page.getByLabel("Status", { exact: true }).last().and(page.locator(':has(option[value="resolved"]:checked)')).waitFor();
+    const after = (await call(stack, "GET", `/api/inbox/conversations/${conversation.id}`, shop.key)).conversation;
+    assert.deepEqual([after.status, after.labels], ["resolved", ["vip"]]);
+    const thread = await call(stack, "GET", `/api/inbox/conversations/${conversation.id}/messages`, shop.key);
+    assert.ok(["delivered", "read"].includes(thread.messages.find((m) => m.text === "Your order ships today.").status));
+    await page.context().close();
+  });
+
+  test("analytics charts show the API's numbers", async () => {
+    const page = await signIn(browser, stack, shop.users.manager);
+    await page.getByRole("link", { name: "Analytics" }).click();
+    await page.getByRole("heading", { name: "Messages" }).waitFor();
+    const from = await page.getByLabel("From", { exact: true }).inputValue();
+    const to = await page.getByLabel("To", { exact: true }).inputValue();
+    const tz = await page.getByLabel("Time zone (±HH:MM)").inputValue();
+    const summary = await call(stack, "GET", `/api/public/v1/analytics/summary?${new URLSearchParams({ from, to, tz })}`, shop.key);
+    // The campaign and the inbox tests above sent and received messages.
+    assert.ok(summary.messages.outbound >= 2 && summary.messages.inbound >= 1, JSON.stringify(summary.messages));
+    const figure = async (id) => page.getByTestId(`figure-${id}`).textContent();
+    for (const [id, value] of [
+      ["outbound", summary.messages.outbound],
+      ["inbound", summary.messages.inbound],
+      ["delivered", summary.messages.delivered],
+      ["read", summary.messages.read],
+      ["failed", summary.messages.failed],
+      ["campaigns", summary.campaigns.count],
+      ["campaign-messages-sent", summary.campaigns.sent],
+      ["conversations-opened", summary.inbox.conversationsOpened],
+      ["resolved", summary.inbox.resolved],
+    ])
+      assert.equal(await figure(id), String(value), id);
+    // The charts are drawn (uPlot canvases), and the daily table has every day of the period.
+    await page.locator(".chart canvas").nth(1).waitFor();
+    const today = summary.daily.find((d) => d.outbound > 0);
+    await page.getByText("Daily figures").click();
+    const row = page.getByRole("table", { name: "Messages per day" }).getByRole("row", { name: new RegExp(`^${today.date}`) });
+    assert.equal(await row.getByRole("cell").nth(1).textContent(), String(today.outbound));
+    assert.equal(await page.getByRole("table", { name: "Messages per day" }).getByRole("row").count(), summary.daily.length + 1);
+    const agentRow = page.getByRole("table", { name: "Response times per agent" }).getByRole("row").nth(1);
+    assert.equal(await agentRow.getByRole("cell").nth(1).textContent(), String(summary.inbox.agents[0].replies));
+    await check(page, "analytics");
+    // The CSV download carries the same days.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download daily CSV" }).click()]);
+    const { readFile } = await import("node:fs/promises");
+    const csv = await readFile(await download.path(), "utf8");
+    assert.equal(csv.trim().split("\n").length, summary.daily.length + 1);
+    await page.context().close();
+  });
+
   test("an agent does not see admin screens, and the layout fits a phone", async () => {
     const page = await signIn(browser, stack, shop.users.agent, undefined, { width: 390, height: 844 });
     const nav = page.getByRole("navigation", { name: "Main" });
@@ -149,6 +264,7 @@ describe("dashboard", () => {
     for (const hidden of ["Settings", "Campaigns", "Admin", "Auto-Reply"]) assert.equal(await nav.getByRole("link", { name: hidden }).count(), 0, hidden);
     await page.goto(stack.base + "/settings/keys");
     await page.getByRole("heading", { name: "Not available" }).waitFor();
+    for (const hidden of ["Analytics"]) assert.equal(await nav.getByRole("link", { name: hidden }).count(), 0, hidden);
     await page.goto(stack.base + "/inbox");
     await page.getByRole("heading", { name: "Team Inbox" }).waitFor();
     await check(page, "agent-inbox-phone");

@@ -219,6 +219,8 @@ function Reply({ id, onSent }: { id: string; onSent: () => void }) {
   const [mediaType, setMediaType] = useState("image");
   const [url, setUrl] = useState("");
   const [closed, setClosed] = useState("");
+  // A canned response picked with /shortcut is sent by id: the API fills {{name}} and {{phone}}.
+  const [picked, setPicked] = useState<any>(null);
   const canned = useLoad(() => api("GET", "/api/inbox/canned-responses"), []);
   const shortcut = mode === "text" && text.startsWith("/") ? text.slice(1).toLowerCase() : null;
   const matches: any[] = shortcut !== null ? (canned.data?.cannedResponses ?? []).filter((c: any) => c.shortcut.startsWith(shortcut)) : [];
@@ -235,6 +237,7 @@ function Reply({ id, onSent }: { id: string; onSent: () => void }) {
     }
     setText("");
     setUrl("");
+    setPicked(null);
     onSent();
   };
   const modes: [typeof mode, string][] = [
@@ -276,9 +279,8 @@ function Reply({ id, onSent }: { id: string; onSent: () => void }) {
           submit={mode === "note" ? "Add note" : "Send"}
           label={mode === "note" ? "Private note" : "Reply"}
           onSubmit={() => {
-            const c = matches.length === 1 && text.trim() === `/${matches[0].shortcut}` ? matches[0] : null;
             if (mode === "note") return send({ text, private: true });
-            return send(c ? { cannedResponseId: c.id } : { text });
+            return send(picked && picked.text === text ? { cannedResponseId: picked.id } : { text });
           }}
         >
           <div class="field">
@@ -292,7 +294,7 @@ function Reply({ id, onSent }: { id: string; onSent: () => void }) {
             <ul class="canned" aria-label="Canned responses">
               {matches.slice(0, 6).map((c) => (
                 <li key={c.id}>
-                  <button type="button" onClick={() => setText(c.text)}>
+                  <button type="button" onClick={() => (setText(c.text), setPicked(c))}>
                     /{c.shortcut} — {c.text}
                   </button>
                 </li>
