@@ -3,7 +3,7 @@
 // numbers are readable without the picture; the daily rows as CSV.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api } from "../api";
-import { ErrorNote, Field, Form, Loading, Page, Select, Table, useLoad } from "../ui";
+import { ErrorNote, Field, Form, Loading, Page, Select, Table, useLoad, useMembers } from "../ui";
 
 const DAY = 86400000;
 
@@ -89,7 +89,7 @@ async function download(query: string) {
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
 
-function Summary({ s }: { s: any }) {
+function Summary({ s, members }: { s: any; members: Record<string, string> }) {
   const days: string[] = s.daily.map((d: any) => d.date);
   const rate = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 1000) / 10 : null);
   const m = s.messages;
@@ -220,7 +220,7 @@ function Summary({ s }: { s: any }) {
         <Table head={["Agent", "Replies", "Resolved", "Median first response"]} caption="Response times per agent">
           {s.inbox.agents.map((a: any) => (
             <tr key={a.userId}>
-              <td>{a.name || a.userId}</td>
+              <td>{members[a.userId] ?? a.userId}</td>
               <td>{a.replies}</td>
               <td>{a.resolved}</td>
               <td>{dur(a.medianFirstResponseSeconds)}</td>
@@ -249,6 +249,7 @@ export default function Analytics() {
   const summary = useLoad(() => api("GET", `/api/public/v1/analytics/summary?${query()}`), [JSON.stringify(asked)]);
   const devices = useLoad(() => api("GET", "/api/devices").catch(() => ({ devices: [] })), []);
   const [csvError, setCsvError] = useState<unknown>(null);
+  const members = useMembers();
   return (
     <Page title="Analytics">
       <Form submit="Show" label="Period" onSubmit={async () => setAsked({ from, to, tz, device })}>
@@ -268,7 +269,7 @@ export default function Analytics() {
       </p>
       <ErrorNote error={csvError} />
       <Loading loading={summary.loading} error={summary.error} />
-      {summary.data && !summary.loading && <Summary s={summary.data} />}
+      {summary.data && !summary.loading && <Summary s={summary.data} members={members} />}
     </Page>
   );
 }

@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { allows, api, ApiError, currentSession } from "../api";
-import { ErrorNote, Field, Form, Loading, Notice, Page, Select, useEvery, useLoad, when } from "../ui";
+import { ErrorNote, Field, Form, Loading, Notice, Page, Select, useEvery, useLoad, useMembers, when } from "../ui";
 
 const POLL_MS = 3000;
 const STATUSES: [string, string][] = [
@@ -31,26 +31,6 @@ function quiet<T>(load: () => Promise<T>, set: (t: T) => void) {
 
 function name(c: any): string {
   return c.contact?.name || `+${c.peer}`;
-}
-
-/** Team members by id, for the assignee names (admins can list the team; others see ids). */
-function useMembers(): Record<string, string> {
-  const me = currentSession();
-  const [members, setMembers] = useState<Record<string, string>>({});
-  useEffect(() => {
-    const mine: Record<string, string> = {};
-    if (me) mine[me.user.id] = `${me.user.name || me.user.email} (me)`;
-    setMembers(mine);
-    if (!allows(me?.role, "admin")) return;
-    api("GET", "/api/team").then(
-      (d) => {
-        for (const m of d.members ?? []) if (m.id && m.status !== "invited") mine[m.id] ??= m.name || m.email;
-        setMembers({ ...mine });
-      },
-      () => {},
-    );
-  }, []);
-  return members;
 }
 
 function Counts({ counts, status }: { counts: any; status: string }) {
@@ -312,7 +292,6 @@ function Manage({ c, members, onChange }: { c: any; members: Record<string, stri
   const [error, setError] = useState<unknown>(null);
   const [labels, setLabels] = useState((c.labels ?? []).join(", "));
   const [until, setUntil] = useState("");
-  const [other, setOther] = useState("");
   useEffect(() => setLabels((c.labels ?? []).join(", ")), [c.id, (c.labels ?? []).join()]);
   const run = (p: Promise<any>) =>
     p.then(
@@ -328,19 +307,6 @@ function Manage({ c, members, onChange }: { c: any; members: Record<string, stri
       {allows(me.role, "manager") && (
         <div class="row">
           <Select label="Assigned to" value={c.assigned_to ?? ""} onValue={(v) => assign(v || null)} options={options} />
-          {!allows(me.role, "admin") && (
-            <form
-              class="row"
-              aria-label="Assign by member id"
-              onSubmit={(e) => {
-                e.preventDefault();
-                if (other.trim()) assign(other.trim());
-              }}
-            >
-              <Field label="Member id" value={other} onValue={setOther} size={20} />
-              <button type="submit">Assign</button>
-            </form>
-          )}
         </div>
       )}
       <div class="row">
@@ -402,7 +368,7 @@ function Thread({ id, members }: { id: string; members: Record<string, string> }
           ← Conversations
         </a>
         <h2>
-          {name(c)} <small>+{c.peer}</small>
+          {name(c)} {c.contact?.name && <small>+{c.peer}</small>}
         </h2>
       </header>
       <Manage c={c} members={members} onChange={(n) => conv.setData({ conversation: n })} />
@@ -421,7 +387,7 @@ function Thread({ id, members }: { id: string; members: Record<string, string> }
 export default function Inbox() {
   const { path } = useLocation();
   const id = path.startsWith("/inbox/") ? decodeURIComponent(path.slice("/inbox/".length)) : undefined;
-  const members = useMembers();
+  const members = useMembers(true);
   return (
     <Page title="Team Inbox">
       <div class={`inbox ${id ? "has-thread" : ""}`}>
