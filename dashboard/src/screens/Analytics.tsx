@@ -32,27 +32,36 @@ const dur = (s: number | null | undefined) => {
 
 type Series = { label: string; stroke: string; values: (number | null)[] };
 
-/** One uPlot chart over the period's days; `bars` draws columns instead of lines. */
-function Chart({ title, days, series, bars, percent }: { title: string; days: string[]; series: Series[]; bars?: boolean; percent?: boolean }) {
+/** One uPlot chart: lines over the period's `days`, or columns over named `categories`. */
+function Chart({ title, days, categories, series, percent }: { title: string; days?: string[]; categories?: string[]; series: Series[]; percent?: boolean }) {
   const el = useRef<HTMLDivElement>(null);
+  const xs = categories ?? days ?? [];
   useEffect(() => {
-    if (!el.current || days.length === 0) return;
+    if (!el.current || xs.length === 0) return;
     let plot: { destroy(): void } | undefined;
     let gone = false;
     Promise.all([import("uplot"), import("uplot/dist/uPlot.min.css")]).then(([{ default: UPlot }]) => {
       if (gone || !el.current) return;
-      const xs = days.map((d) => Date.parse(d + "T12:00:00Z") / 1000);
-      const paths = bars ? UPlot.paths.bars!({ size: [0.6, 40] }) : undefined;
+      const bars = !!categories;
+      const x = categories ? categories.map((_, i) => i) : xs.map((d) => Date.parse(d + "T12:00:00Z") / 1000);
+      const paths = bars ? UPlot.paths.bars!({ size: [0.6 / series.length, 60], align: 0 }) : undefined;
+      const n = xs.length;
       plot = new UPlot(
         {
           width: Math.max(280, Math.min(720, el.current.clientWidth || 560)),
           height: 200,
           title,
-          scales: percent ? { y: { range: [0, 100] } } : undefined,
-          series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, fill: bars ? s.stroke + "55" : undefined, width: 2, paths }))],
-          axes: [{}, { values: (_u: unknown, v: number[]) => v.map((x) => (percent ? `${x}%` : String(x))) }],
+          scales: { ...(bars ? { x: { time: false, range: [-0.5, n - 0.5] as [number, number] } } : {}), ...(percent ? { y: { range: [0, 100] as [number, number] } } : {}) },
+          series: [
+            bars ? { label: "", value: (_u: unknown, i: number) => categories![i] ?? "" } : {},
+            ...series.map((s) => ({ label: s.label, stroke: s.stroke, fill: bars ? s.stroke + "99" : undefined, width: bars ? 1 : 2, paths, points: bars ? { show: false } : undefined })),
+          ],
+          axes: [
+            bars ? { incrs: [1], values: (_u: unknown, v: number[]) => v.map((i) => (Number.isInteger(i) ? (categories![i] ?? "").slice(0, 14) : "")) } : {},
+            { values: (_u: unknown, v: number[]) => v.map((y) => (percent ? `${y}%` : String(y))) },
+          ],
         },
-        [xs, ...series.map((s) => s.values)] as any,
+        [x, ...series.map((s) => s.values)] as any,
         el.current,
       );
     });
@@ -60,7 +69,7 @@ function Chart({ title, days, series, bars, percent }: { title: string; days: st
       gone = true;
       plot?.destroy();
     };
-  }, [title, days.join(), JSON.stringify(series)]);
+  }, [title, xs.join(), JSON.stringify(series)]);
   return <div ref={el} class="chart" role="img" aria-label={`${title}: chart; the figures are in the table below`} />;
 }
 
@@ -152,6 +161,16 @@ function Summary({ s, members }: { s: any; members: Record<string, string> }) {
         ]}
       />
       {s.campaigns.items.length > 0 && (
+        <Chart
+          title="Campaign messages sent and failed"
+          categories={s.campaigns.items.map((c: any) => c.name || c.id)}
+          series={[
+            { label: "sent", stroke: "#0b6e4f", values: s.campaigns.items.map((c: any) => c.sent) },
+            { label: "failed", stroke: "#a4161a", values: s.campaigns.items.map((c: any) => c.failed) },
+          ]}
+        />
+      )}
+      {s.campaigns.items.length > 0 && (
         <Table head={["Campaign", "Sent", "Failed", "Success"]} caption="Campaign success">
           {s.campaigns.items.map((c: any) => (
             <tr key={c.id}>
@@ -182,28 +201,37 @@ function Summary({ s, members }: { s: any; members: Record<string, string> }) {
           ["Replies not sent", s.autoReplies.sendFailed],
         ]}
       />
-      <div class="share" aria-hidden="true">
-        <span class="kw" style={{ flexGrow: s.autoReplies.keyword || 0 }} />
-        <span class="ai" style={{ flexGrow: s.autoReplies.ai || 0 }} />
-      </div>
+      {s.autoReplies.keyword + s.autoReplies.ai > 0 && (
+        <Chart title="Keyword and AI replies" categories={["keyword", "AI"]} series={[{ label: "replies", stroke: "#1a55d6", values: [s.autoReplies.keyword, s.autoReplies.ai] }]} />
+      )}
 
       <h2>Top templates</h2>
       {s.templates.length === 0 ? (
         <p>No template was sent in this period.</p>
       ) : (
-        <Table head={["Template", "Language", "Sent", "Delivered", "Read", "Failed", "Read rate"]} caption="Top templates by messages sent">
-          {s.templates.map((t: any) => (
-            <tr key={t.name + t.language}>
-              <td>{t.name}</td>
-              <td>{t.language}</td>
-              <td>{t.sent}</td>
-              <td>{t.delivered}</td>
-              <td>{t.read}</td>
-              <td>{t.failed}</td>
-              <td>{pct(t.readRate)}</td>
-            </tr>
-          ))}
-        </Table>
+        <>
+          <Chart
+            title="Top templates: sent and read"
+            categories={s.templates.map((t: any) => t.name)}
+            series={[
+              { label: "sent", stroke: "#0b6e4f", values: s.templates.map((t: any) => t.sent) },
+              { label: "read", stroke: "#8a4b00", values: s.templates.map((t: any) => t.read) },
+            ]}
+          />
+          <Table head={["Template", "Language", "Sent", "Delivered", "Read", "Failed", "Read rate"]} caption="Top templates by messages sent">
+            {s.templates.map((t: any) => (
+              <tr key={t.name + t.language}>
+                <td>{t.name}</td>
+                <td>{t.language}</td>
+                <td>{t.sent}</td>
+                <td>{t.delivered}</td>
+                <td>{t.read}</td>
+                <td>{t.failed}</td>
+                <td>{pct(t.readRate)}</td>
+              </tr>
+            ))}
+          </Table>
+        </>
       )}
 
       <h2>Team Inbox</h2>
@@ -216,6 +244,13 @@ function Summary({ s, members }: { s: any; members: Record<string, string> }) {
           ["Median resolution", dur(s.inbox.medianResolutionSeconds)],
         ]}
       />
+      {s.inbox.agents.length > 0 && (
+        <Chart
+          title="Median first response per agent (minutes)"
+          categories={s.inbox.agents.map((a: any) => members[a.userId] ?? a.userId)}
+          series={[{ label: "minutes", stroke: "#0b6e4f", values: s.inbox.agents.map((a: any) => (a.medianFirstResponseSeconds === null ? null : Math.round(a.medianFirstResponseSeconds / 6) / 10)) }]}
+        />
+      )}
       {s.inbox.agents.length > 0 && (
         <Table head={["Agent", "Replies", "Resolved", "Median first response"]} caption="Response times per agent">
           {s.inbox.agents.map((a: any) => (
