@@ -215,7 +215,7 @@ describe("dashboard", () => {
     const stored = async () => (await call(stack, "GET", `/api/inbox/conversations/${conversation.id}`, shop.key)).conversation;
     await page.getByRole("button", { name: "Save labels" }).click();
     await until(async () => (await stored()).labels.includes("vip"));
-    await page.getByLabel("Status", { exact: true }).last().selectOption("resolved");
+    await page.getByLabel("Conversation status").selectOption("resolved");
     await until(async () => (await stored()).status === "resolved");
     assert.deepEqual((await stored()).labels, ["vip"]);
     assert.equal(await page.getByRole("alert").count(), 0);

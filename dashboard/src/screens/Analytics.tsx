@@ -73,16 +73,20 @@ function Chart({ title, days, categories, series, percent }: { title: string; da
   return <div ref={el} class="chart" role="img" aria-label={`${title}: chart; the figures are in the table below`} />;
 }
 
+/** A section's heading and its figures, as numbers. */
 function Figures({ items, label }: { items: [string, string | number][]; label: string }) {
   return (
-    <dl class="figures" aria-label={label}>
-      {items.map(([k, v]) => (
-        <div key={k}>
-          <dt>{k}</dt>
-          <dd data-testid={`figure-${k.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`}>{v}</dd>
-        </div>
-      ))}
-    </dl>
+    <>
+      <h2>{label}</h2>
+      <dl class="figures" aria-label={label}>
+        {items.map(([k, v]) => (
+          <div key={k}>
+            <dt>{k}</dt>
+            <dd data-testid={`figure-${k.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`}>{v}</dd>
+          </div>
+        ))}
+      </dl>
+    </>
   );
 }
 
@@ -104,7 +108,6 @@ function Summary({ s, members }: { s: any; members: Record<string, string> }) {
   const m = s.messages;
   return (
     <>
-      <h2>Messages</h2>
       <Figures
         label="Messages"
         items={[
@@ -150,7 +153,6 @@ function Summary({ s, members }: { s: any; members: Record<string, string> }) {
         </Table>
       </details>
 
-      <h2>Campaigns</h2>
       <Figures
         label="Campaigns"
         items={[
@@ -188,7 +190,6 @@ function Summary({ s, members }: { s: any; members: Record<string, string> }) {
         </Table>
       )}
 
-      <h2>Automatic replies</h2>
       <Figures
         label="Automatic replies"
         items={[
@@ -234,7 +235,6 @@ function Summary({ s, members }: { s: any; members: Record<string, string> }) {
         </>
       )}
 
-      <h2>Team Inbox</h2>
       <Figures
         label="Team Inbox"
         items={[

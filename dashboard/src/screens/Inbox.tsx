@@ -310,7 +310,12 @@ function Manage({ c, members, onChange }: { c: any; members: Record<string, stri
         </div>
       )}
       <div class="row">
-        <Select label="Status" value={c.status} onValue={(v) => v !== "snoozed" && status(v)} options={STATUSES.filter(([s]) => s !== "all" && (s !== "snoozed" || c.status === "snoozed"))} />
+        <Select
+          label="Conversation status"
+          value={c.status}
+          onValue={(v) => v !== "snoozed" && status(v)}
+          options={STATUSES.filter(([s]) => s !== "all" && (s !== "snoozed" || c.status === "snoozed"))}
+        />
         <form
           class="row"
           aria-label="Snooze"
