@@ -275,7 +275,8 @@ export default function Analytics() {
   const [from, setFrom] = useState(today(localTz(), 29));
   const [to, setTo] = useState(today(localTz()));
   const [device, setDevice] = useState("");
-  const [asked, setAsked] = useState({ from, to, tz, device });
+  // `n` makes "Show" read again even when nothing else changed.
+  const [asked, setAsked] = useState({ from, to, tz, device, n: 0 });
   const query = () => {
     const p = new URLSearchParams({ from: asked.from, to: asked.to, tz: asked.tz });
     if (asked.device) p.set("deviceId", asked.device);
@@ -287,7 +288,7 @@ export default function Analytics() {
   const members = useMembers();
   return (
     <Page title="Analytics">
-      <Form submit="Show" label="Period" onSubmit={async () => setAsked({ from, to, tz, device })}>
+      <Form submit="Show" label="Period" onSubmit={async () => setAsked((a) => ({ from, to, tz, device, n: a.n + 1 }))}>
         <div class="row">
           <Field label="From" type="date" required value={from} onValue={setFrom} />
           <Field label="To" type="date" required value={to} onValue={setTo} />

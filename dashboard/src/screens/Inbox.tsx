@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { allows, api, ApiError, currentSession } from "../api";
-import { ErrorNote, Field, Form, Loading, Notice, Page, Select, useEvery, useLoad, useMembers, when } from "../ui";
+import { Action, ErrorNote, Field, Form, Loading, Notice, Page, Select, useEvery, useLoad, useMembers, when } from "../ui";
 
 const POLL_MS = 3000;
 const STATUSES: [string, string][] = [
@@ -27,6 +27,36 @@ function usePoll(tick: () => void) {
 /** Reloads without showing "Loading…" again: the list stays put while it refreshes. */
 function quiet<T>(load: () => Promise<T>, set: (t: T) => void) {
   return () => load().then(set, () => {});
+}
+
+/** The pages after the polled first one, kept until `deps` change; `more` reads the next.
+ *  With `keep` (a thread: messages never leave it), items a newer first page pushed out stay
+ *  between it and the older pages; a listing drops them (they may have left the filter). */
+function useMore(first: any, items: string, page: (cursor: string) => string, deps: unknown[], keep = false) {
+  const [extra, setExtra] = useState<any[]>([]);
+  const [cursor, setCursor] = useState<string | null | undefined>(undefined);
+  const heads = useRef(new Map<string, any>());
+  useEffect(() => {
+    setExtra([]);
+    setCursor(undefined);
+    heads.current = new Map();
+  }, deps);
+  const next = cursor === undefined ? first?.nextCursor : cursor;
+  const head: any[] = first?.[items] ?? [];
+  const seen = new Set(head.map((x) => x.id));
+  let pushed: any[] = [];
+  if (keep && extra.length) {
+    pushed = [...heads.current.values()].filter((x) => !seen.has(x.id));
+    pushed.forEach((x) => seen.add(x.id));
+  }
+  head.forEach((x) => heads.current.set(x.id, x));
+  const all = [...head, ...pushed, ...extra.filter((x) => !seen.has(x.id))];
+  const more = async () => {
+    const d = await api("GET", page(next));
+    setExtra((e) => [...e, ...d[items]]);
+    setCursor(d.nextCursor ?? null);
+  };
+  return { all, more: next ? more : null };
 }
 
 function name(c: any): string {
@@ -54,14 +84,16 @@ function List({ current, members }: { current?: string; members: Record<string, 
   const [label, setLabel] = useState("");
   const [q, setQ] = useState("");
   const [search, setSearch] = useState("");
-  const query = () => {
+  const params = () => {
     const p = new URLSearchParams({ status, limit: "50" });
     if (manager) p.set("assignee", assignee);
     if (search) p.set("q", search);
     else if (label) p.set("label", label.toLowerCase());
-    return api("GET", `/api/inbox/conversations?${p}`);
+    return p;
   };
+  const query = () => api("GET", `/api/inbox/conversations?${params()}`);
   const list = useLoad(query, [status, assignee, label, search]);
+  const pages = useMore(list.data, "conversations", (cursor) => `/api/inbox/conversations?${params()}&${new URLSearchParams({ cursor })}`, [status, assignee, label, search]);
   const counts = useLoad(() => api("GET", "/api/inbox/conversations/counts"), []);
   const tick = useCallback(() => {
     quiet(query, list.setData)();
@@ -97,7 +129,7 @@ function List({ current, members }: { current?: string; members: Record<string, 
       <Loading loading={list.loading && !list.data} error={list.error} />
       {list.data && list.data.conversations.length === 0 && <p>No conversations here.</p>}
       <ul class="convs" aria-label="Conversations">
-        {list.data?.conversations.map((c: any) => (
+        {pages.all.map((c: any) => (
           <li key={c.id}>
             <a href={`/inbox/${c.id}`} aria-current={c.id === current ? "page" : undefined}>
               <span class="conv-top">
@@ -121,6 +153,7 @@ function List({ current, members }: { current?: string; members: Record<string, 
           </li>
         ))}
       </ul>
+      {pages.more && <Action run={pages.more}>More conversations</Action>}
     </div>
   );
 }
@@ -362,7 +395,8 @@ function Thread({ id, members }: { id: string; members: Record<string, string> }
   useEffect(() => {
     if (c?.unread_count > 0) api("POST", `/api/inbox/conversations/${id}/read`).catch(() => {});
   }, [id, c?.unread_count]);
-  const messages: any[] = [...(thread.data?.messages ?? [])].reverse();
+  const older = useMore(thread.data, "messages", (cursor) => `/api/inbox/conversations/${id}/messages?${new URLSearchParams({ limit: "50", cursor })}`, [id], true);
+  const messages: any[] = [...older.all].reverse();
   const last = messages[messages.length - 1]?.id;
   useEffect(() => end.current?.scrollIntoView({ block: "end" }), [last]);
   if (!c) return <Loading loading={conv.loading} error={conv.error} />;
@@ -378,6 +412,7 @@ function Thread({ id, members }: { id: string; members: Record<string, string> }
       </header>
       <Manage c={c} members={members} onChange={(n) => conv.setData({ conversation: n })} />
       <Loading loading={thread.loading && !thread.data} error={thread.error} />
+      {older.more && <Action run={older.more}>Earlier messages</Action>}
       <ol class="messages" aria-label="Messages" aria-live="polite">
         {messages.map((m) => (
           <Bubble key={m.id} m={m} />
