@@ -200,8 +200,9 @@ function Bubble({ m }: { m: any }) {
   );
 }
 
-function Templates({ onSend }: { onSend: (t: any) => Promise<unknown> }) {
-  const t = useLoad(() => api("GET", "/api/templates?status=APPROVED&limit=100"), []);
+/** The approved templates of the conversation's device (a reply goes out from it). */
+function Templates({ device, onSend }: { device: string; onSend: (t: any) => Promise<unknown> }) {
+  const t = useLoad(() => api("GET", `/api/templates?${new URLSearchParams({ deviceId: device, status: "APPROVED", limit: "100" })}`), [device]);
   const [pick, setPick] = useState("");
   const [vars, setVars] = useState<string[]>([]);
   const list: any[] = t.data?.templates ?? [];
@@ -226,7 +227,7 @@ function Templates({ onSend }: { onSend: (t: any) => Promise<unknown> }) {
 
 const WINDOW_CLOSED = /24-hour/;
 
-function Reply({ id, onSent }: { id: string; onSent: () => void }) {
+function Reply({ id, device, onSent }: { id: string; device: string; onSent: () => void }) {
   const [text, setText] = useState("");
   const [mode, setMode] = useState<"text" | "note" | "media" | "template">("text");
   const [mediaType, setMediaType] = useState("image");
@@ -270,7 +271,7 @@ function Reply({ id, onSent }: { id: string; onSent: () => void }) {
         ))}
       </div>
       {mode === "template" ? (
-        <Templates onSend={(template) => send({ template })} />
+        <Templates device={device} onSend={(template) => send({ template })} />
       ) : mode === "media" ? (
         <Form submit="Send media" label="Send media by URL" onSubmit={() => send({ type: mediaType, url, ...(text ? { caption: text } : {}) })}>
           <Select
@@ -419,7 +420,7 @@ function Thread({ id, members }: { id: string; members: Record<string, string> }
         ))}
         <li ref={end} class="sr-only" aria-hidden="true" />
       </ol>
-      <Reply id={id} onSent={tick} />
+      <Reply id={id} device={c.device_id} onSent={tick} />
     </section>
   );
 }
