@@ -258,6 +258,7 @@ describe("dashboard", () => {
     await page.getByLabel("Template", { exact: true }).selectOption({ label: "order_update (en_US)" });
     await page.getByLabel("Variable {{1}}").fill("Ali");
     await page.getByLabel("Variable {{2}}").fill("#1042");
+    assert.equal(await page.getByTestId("template-preview").textContent(), "Hi Ali, your order #1042 has shipped");
     await check(page, "inbox-template");
     await page.getByRole("button", { name: "Send template" }).click();
     await page.getByTestId("msg-out").first().waitFor();

@@ -208,6 +208,7 @@ function Templates({ device, onSend }: { device: string; onSend: (t: any) => Pro
   const list: any[] = t.data?.templates ?? [];
   const chosen = list.find((x) => `${x.name}|${x.language}` === pick);
   const count = chosen ? (chosen.bodyVariables ?? 0) : 0;
+  const body: string | undefined = chosen?.components?.find((c: any) => c.type === "BODY")?.text;
   if (t.loading || t.error) return <Loading loading={t.loading} error={t.error} />;
   if (!list.length) return <p>No approved templates: an admin syncs them in Settings.</p>;
   return (
@@ -221,6 +222,11 @@ function Templates({ device, onSend }: { device: string; onSend: (t: any) => Pro
       {Array.from({ length: count }, (_, i) => (
         <Field key={i} label={`Variable {{${i + 1}}}`} required value={vars[i] ?? ""} onValue={(v) => setVars((o) => Object.assign([...o], { [i]: v }))} />
       ))}
+      {body && (
+        <p class="preview" data-testid="template-preview">
+          {body.replace(/\{\{(\d+)\}\}/g, (all: string, n: string) => vars[Number(n) - 1] || all)}
+        </p>
+      )}
     </Form>
   );
 }
