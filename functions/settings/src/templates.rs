@@ -158,8 +158,10 @@ pub struct DeleteParams {
     pub device_id: Option<String>,
 }
 
+// Its own schema name: the inbox's and auto-replies' `Deleted` ({"deleted": id}) share the
+// merged OpenAPI document's components.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Deleted {
+pub struct TemplateDeleted {
     pub deleted: bool,
     pub name: String,
 }
@@ -167,7 +169,7 @@ pub struct Deleted {
 /// Delete a template (every language) at Meta and here.
 #[utoipa::path(delete, path = "/api/templates/{name}", tag = "templates",
     params(("name" = String, Path, description = "The template's name"), DeleteParams),
-    responses((status = 200, body = Deleted),
+    responses((status = 200, body = TemplateDeleted),
         (status = 400, description = "Invalid input, or not a Cloud API device", body = ErrorBody),
         (status = 404, description = "No such device or template", body = ErrorBody),
         (status = 422, description = "Meta refused the request", body = ErrorBody),
@@ -177,11 +179,11 @@ pub async fn delete_template(
     Authed { state, caller }: Authed,
     ApiPath(name): ApiPath<String>,
     ApiQuery(q): ApiQuery<DeleteParams>,
-) -> ApiResult<Json<Deleted>> {
+) -> ApiResult<Json<TemplateDeleted>> {
     let device_id = device(&q.device_id)?;
     let name = name.trim().to_string();
     templates::delete(&state, &caller.tenant_id, &device_id, &name).await?;
-    Ok(Json(Deleted {
+    Ok(Json(TemplateDeleted {
         deleted: true,
         name,
     }))
