@@ -686,6 +686,8 @@ mod tests {
             media_url: None,
             media_mimetype: None,
             media_file_name: None,
+            media_key: None,
+            media_error: None,
             template_name: None,
             template_language: None,
             device_id: Some("d".into()),
