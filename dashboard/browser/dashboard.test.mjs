@@ -5,6 +5,15 @@ import { call, check, signIn, startBrowser, startStack, tenantWithTeam } from ".
 
 let stack, browser, shop;
 
+/** Waits up to 5 s for `ok()` (what the page did, read back through the API). */
+async function until(ok) {
+  for (let i = 0; i < 25; i++) {
+    if (await ok()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.fail("not within 5 s");
+}
+
 before(async () => {
   stack = await startStack();
   browser = await startBrowser();
@@ -142,6 +151,187 @@ describe("dashboard", () => {
     await page.context().close();
   });
 
+  test("an agent answers a conversation a manager assigned, and sees the delivered tick", async () => {
+    // The admin's sandbox device (a pro plan has 3 devices: keep one for the Cloud API test).
+    const devices = (await call(stack, "GET", "/api/devices", shop.key)).devices;
+    const device = devices.find((d) => d.provider === "sandbox").id;
+    const team = await call(stack, "GET", "/api/team", shop.key);
+    const agent = team.members.find((m) => m.email === shop.users.agent);
+    await call(stack, "POST", "/api/inbox/canned-responses", shop.key, { shortcut: "thanks", text: "Thanks {{name}}, we are on it." });
+    const customer = "923005550101";
+    const arrive = (text) => call(stack, "POST", "/api/sandbox/inbound", shop.key, { deviceId: device, from: customer, text, name: "Ali" });
+    await arrive("Where is my order?");
+    // The inbound worker makes the conversation.
+    let conversation;
+    for (let i = 0; i < 50 && !conversation; i++) {
+      const list = await call(stack, "GET", `/api/inbox/conversations?q=${customer}`, shop.key);
+      conversation = list.conversations[0];
+      if (!conversation) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(conversation, "the customer's message opened a conversation");
+
+    // A manager sees it unassigned and assigns it to the agent.
+    const manager = await signIn(browser, stack, shop.users.manager);
+    await manager.goto(stack.base + "/inbox");
+    await manager.getByLabel("Assignee").selectOption("unassigned");
+    await manager.getByRole("link", { name: /Where is my order\?/ }).click();
+    await manager.getByTestId("msg-in").filter({ hasText: "Where is my order?" }).waitFor();
+    await check(manager, "inbox-manager");
+    await manager.getByLabel("Assigned to").selectOption({ label: "The agent" });
+    // The select answers with the assigned conversation; the listing "Anyone" names the agent.
+    await manager.getByLabel("Assignee").selectOption("all");
+    await manager.getByRole("link", { name: /open · The agent/ }).waitFor({ timeout: 5000 });
+    assert.equal((await call(stack, "GET", `/api/inbox/conversations/${conversation.id}`, shop.key)).conversation.assigned_to, agent.id);
+    await manager.context().close();
+
+    // The agent lands in the inbox, sees only their conversation, offers no assignment.
+    const page = await signIn(browser, stack, shop.users.agent, undefined, { width: 390, height: 844 });
+    await page.getByRole("heading", { name: "Team Inbox" }).waitFor();
+    await page.getByRole("link", { name: /Where is my order\?/ }).click();
+    await page.getByTestId("msg-in").filter({ hasText: "Where is my order?" }).waitFor();
+    assert.equal(await page.getByLabel("Assigned to").count(), 0);
+    await page.getByLabel("Message", { exact: true }).fill("Your order ships today.");
+    await page.getByRole("button", { name: "Send", exact: true }).click();
+    const reply = page.getByTestId("msg-out").filter({ hasText: "Your order ships today." });
+    // The sandbox reports delivered after 1 s (read after 2 s): the thread's poll shows ✓✓.
+    await reply.locator('[data-status="delivered"], [data-status="read"]').waitFor({ timeout: 10000 });
+    assert.equal(await reply.getByTestId("ticks").locator("[aria-hidden]").textContent(), "✓✓");
+    await check(page, "inbox-agent-thread-phone");
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `no sideways scrolling on a phone (${width}px)`);
+
+    // A new customer message appears within 5 s without a reload.
+    await arrive("Thanks! And the invoice?");
+    await page.getByTestId("msg-in").filter({ hasText: "Thanks! And the invoice?" }).waitFor({ timeout: 5000 });
+    // A canned response by its shortcut (the API fills {{name}}), and a private note.
+    await page.getByLabel("Message", { exact: true }).fill("/tha");
+    await page.getByRole("button", { name: /^\/thanks/ }).click();
+    await page.getByRole("button", { name: "Send", exact: true }).click();
+    await page.getByTestId("msg-out").filter({ hasText: "Thanks Ali, we are on it." }).waitFor();
+    await page.getByRole("button", { name: "Private note" }).click();
+    await page.getByLabel("Note (only your team sees it)").fill("Invoice promised");
+    await page.getByRole("button", { name: "Add note" }).click();
+    await page.getByTestId("msg-note").filter({ hasText: "Invoice promised" }).waitFor();
+    // Status and labels.
+    await page.getByLabel("Labels (comma separated)").fill("vip");
+    const stored = async () => (await call(stack, "GET", `/api/inbox/conversations/${conversation.id}`, shop.key)).conversation;
+    await page.getByRole("button", { name: "Save labels" }).click();
+    await until(async () => (await stored()).labels.includes("vip"));
+    await page.getByLabel("Conversation status").selectOption("resolved");
+    await until(async () => (await stored()).status === "resolved");
+    assert.deepEqual((await stored()).labels, ["vip"]);
+    assert.equal(await page.getByRole("alert").count(), 0);
+    const thread = await call(stack, "GET", `/api/inbox/conversations/${conversation.id}/messages`, shop.key);
+    assert.ok(["delivered", "read"].includes(thread.messages.find((m) => m.text === "Your order ships today.").status));
+    await page.context().close();
+  });
+
+  test("with the 24-hour window closed, the reply box says so and sends a template with its variables", async () => {
+    const m = stack.meta;
+    const made = await call(stack, "POST", "/api/devices", shop.key, {
+      name: "Cloud number",
+      provider: "cloud_api",
+      phoneNumberId: m.phoneNumberId,
+      wabaId: m.wabaId,
+      accessToken: m.accessToken,
+      appSecret: m.appSecret,
+      verifyToken: m.verifyToken,
+    });
+    await call(stack, "POST", "/api/templates/sync", shop.key, { deviceId: made.device.id });
+    // The customer wrote 30 hours ago: the window is closed.
+    const posted = await fetch(stack.control + "/meta-inbound", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ tenantId: shop.tenant.id, text: "Is my order shipped?", hoursAgo: 30 }),
+    }).then((r) => r.json());
+    assert.equal(posted.webhookStatus, 200);
+    const customer = "923001234567";
+    await until(async () => (await call(stack, "GET", `/api/inbox/conversations?q=${customer}`, shop.key)).conversations.length > 0);
+    const conversation = (await call(stack, "GET", `/api/inbox/conversations?q=${customer}`, shop.key)).conversations[0];
+
+    const page = await signIn(browser, stack, shop.users.manager);
+    await page.goto(`${stack.base}/inbox/${conversation.id}`);
+    await page.getByTestId("msg-in").filter({ hasText: "Is my order shipped?" }).waitFor();
+    await page.getByLabel("Message", { exact: true }).fill("Yes, it left today.");
+    await page.getByRole("button", { name: "Send", exact: true }).click();
+    await page.getByText("The 24-hour window is closed").waitFor();
+    await page.getByLabel("Template", { exact: true }).selectOption({ label: "order_update (en_US)" });
+    await page.getByLabel("Variable {{1}}").fill("Ali");
+    await page.getByLabel("Variable {{2}}").fill("#1042");
+    assert.equal(await page.getByTestId("template-preview").textContent(), "Hi Ali, your order #1042 has shipped");
+    await check(page, "inbox-template");
+    await page.getByRole("button", { name: "Send template" }).click();
+    await page.getByTestId("msg-out").first().waitFor();
+    const thread = await call(stack, "GET", `/api/inbox/conversations/${conversation.id}/messages`, shop.key);
+    // The refused text stays in the thread as failed, with the API's reason; the template went out.
+    const out = thread.messages.filter((x) => x.direction === "out");
+    assert.deepEqual(
+      out.map((x) => [x.type, x.status]),
+      [
+        ["template", "sent"],
+        ["text", "failed"],
+      ],
+    );
+    await page.getByTestId("msg-out").filter({ hasText: "Yes, it left today." }).getByText("24-hour customer service window").waitFor();
+    await page.context().close();
+  });
+
+  test("analytics charts show the API's numbers", async () => {
+    const page = await signIn(browser, stack, shop.users.manager);
+    await page.getByRole("link", { name: "Analytics" }).click();
+    await page.getByRole("heading", { name: "Messages" }).waitFor();
+    const from = await page.getByLabel("From", { exact: true }).inputValue();
+    const to = await page.getByLabel("To", { exact: true }).inputValue();
+    const tz = await page.getByLabel("Time zone (±HH:MM)").inputValue();
+    const read = () => call(stack, "GET", `/api/public/v1/analytics/summary?${new URLSearchParams({ from, to, tz })}`, shop.key);
+    // The sandbox reports delivered and read 1 and 2 s after a send: wait until nothing moves.
+    await until(async () => {
+      const before = JSON.stringify((await read()).messages);
+      await new Promise((r) => setTimeout(r, 1500));
+      return before === JSON.stringify((await read()).messages);
+    });
+    await Promise.all([page.waitForResponse((r) => r.url().includes("/analytics/summary")), page.getByRole("button", { name: "Show" }).click()]);
+    await page.getByRole("heading", { name: "Messages" }).waitFor();
+    const summary = await read();
+    // The campaign and the inbox tests above sent and received messages.
+    assert.ok(summary.messages.outbound >= 2 && summary.messages.inbound >= 1, JSON.stringify(summary.messages));
+    const figure = async (id) => page.getByTestId(`figure-${id}`).textContent();
+    for (const [id, value] of [
+      ["outbound", summary.messages.outbound],
+      ["inbound", summary.messages.inbound],
+      ["delivered", summary.messages.delivered],
+      ["read", summary.messages.read],
+      ["failed", summary.messages.failed],
+      ["campaigns", summary.campaigns.count],
+      ["campaign-messages-sent", summary.campaigns.sent],
+      ["conversations-opened", summary.inbox.conversationsOpened],
+      ["resolved", summary.inbox.resolved],
+    ])
+      assert.equal(await figure(id), String(value), id);
+    // The charts are drawn (uPlot canvases), and the daily table has every day of the period.
+    await page.locator(".chart canvas").nth(1).waitFor();
+    const today = summary.daily.find((d) => d.outbound > 0);
+    await page.getByText("Daily figures").click();
+    const row = page.getByRole("table", { name: "Messages per day" }).getByRole("row", { name: new RegExp(`^${today.date}`) });
+    assert.equal(await row.getByRole("cell").nth(1).textContent(), String(today.outbound));
+    assert.equal(await page.getByRole("table", { name: "Messages per day" }).getByRole("row").count(), summary.daily.length + 1);
+    // Each agent's row, named from the team.
+    const team = (await call(stack, "GET", "/api/team", shop.key)).members;
+    assert.ok(summary.inbox.agents.length >= 1);
+    for (const a of summary.inbox.agents) {
+      const who = team.find((x) => x.id === a.userId).name;
+      const agentRow = page.getByRole("table", { name: "Response times per agent" }).getByRole("row", { name: new RegExp(`^${who}`) });
+      assert.equal(await agentRow.getByRole("cell").nth(1).textContent(), String(a.replies), who);
+    }
+    await check(page, "analytics");
+    // The CSV download carries the same days.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download daily CSV" }).click()]);
+    const { readFile } = await import("node:fs/promises");
+    const csv = await readFile(await download.path(), "utf8");
+    assert.equal(csv.trim().split("\n").length, summary.daily.length + 1);
+    await page.context().close();
+  });
+
   test("an agent does not see admin screens, and the layout fits a phone", async () => {
     const page = await signIn(browser, stack, shop.users.agent, undefined, { width: 390, height: 844 });
     const nav = page.getByRole("navigation", { name: "Main" });
@@ -149,6 +339,7 @@ describe("dashboard", () => {
     for (const hidden of ["Settings", "Campaigns", "Admin", "Auto-Reply"]) assert.equal(await nav.getByRole("link", { name: hidden }).count(), 0, hidden);
     await page.goto(stack.base + "/settings/keys");
     await page.getByRole("heading", { name: "Not available" }).waitFor();
+    for (const hidden of ["Analytics"]) assert.equal(await nav.getByRole("link", { name: hidden }).count(), 0, hidden);
     await page.goto(stack.base + "/inbox");
     await page.getByRole("heading", { name: "Team Inbox" }).waitFor();
     await check(page, "agent-inbox-phone");

@@ -36,11 +36,14 @@ const entry = Object.keys(manifest).find((k) => manifest[k].isEntry);
 const base = closure(entry);
 const screens = Object.keys(manifest).filter((k) => k.startsWith("src/screens/"));
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
-const rows = [["first load (shell; the Team Inbox route today)", sizes(base)]];
+const rows = [["shell alone", sizes(base)]];
 for (const s of screens) rows.push([`first load of ${s.replace("src/screens/", "").replace(".tsx", "")}`, sizes(closure(s, new Set(base)))]);
+// Charts load uPlot when they draw (a dynamic import): counted here as part of their screen.
+const uplot = Object.keys(manifest).find((k) => manifest[k].file.includes("uPlot") && manifest[k].file.endsWith(".js"));
+if (uplot) rows.push(["first load of Analytics with its charts (uPlot)", sizes(closure(uplot, closure("src/screens/Analytics.tsx", new Set(base))))]);
 console.log("| page | JS raw | gzip | brotli |\n|---|---|---|---|");
 for (const [name, z] of rows) console.log(`| ${name} | ${kb(z.raw)} | ${kb(z.gz)} | ${kb(z.br)} |`);
-const inbox = rows[0][1];
+const inbox = rows.find(([name]) => name === "first load of Inbox")[1];
 console.log(`\nInbox first load: ${kb(inbox.gz)} gzip, ${kb(inbox.br)} brotli (budget ${kb(BUDGET)} compressed)`);
 if (inbox.gz > BUDGET) {
   console.error("over budget");

@@ -13,18 +13,10 @@ function visible(s: Screen, me: SignedIn): boolean {
   return allows(me.role, s.needs);
 }
 
-/** The landing screen for a role: the inbox-to-be for agents, campaigns for the rest. */
+/** The landing screen for a role: the inbox for agents, campaigns for the rest. */
 function home(me: SignedIn): string {
   if (!me.tenant) return "/admin";
-  return allows(me.role, "manager") ? "/campaigns" : "/contacts";
-}
-
-function Coming({ screen }: { screen: Screen }) {
-  return (
-    <Page title={screen.label}>
-      <p>{screen.coming}</p>
-    </Page>
-  );
+  return allows(me.role, "manager") ? "/campaigns" : "/inbox";
 }
 
 function NotAllowed() {
@@ -85,7 +77,6 @@ function Shell({ me }: { me: SignedIn }) {
             <li key={s.path}>
               <a href={s.path} aria-current={path === s.path || path.startsWith(s.path + "/") ? "page" : undefined}>
                 {s.label}
-                {s.coming && <span class="soon"> (coming soon)</span>}
               </a>
             </li>
           ))}
@@ -96,7 +87,7 @@ function Shell({ me }: { me: SignedIn }) {
         <ErrorBoundary>
           <Router>
             {screens.flatMap((s) => {
-              const C = !visible(s, me) ? NotAllowed : s.coming ? () => <Coming screen={s} /> : s.component!;
+              const C = visible(s, me) ? s.component : NotAllowed;
               const routes = [<Route key={s.path} path={s.path} component={C} />];
               if (s.prefix) routes.push(<Route key={s.path + "/*"} path={`${s.path}/*`} component={C} />);
               return routes;

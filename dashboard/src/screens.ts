@@ -11,17 +11,15 @@ export interface Screen {
   needs: Role | "super";
   /** Sub-paths (`/settings/keys`) render the same screen. */
   prefix?: boolean;
-  /** Not built yet: the navigation shows it with a note. */
-  coming?: string;
-  component?: ComponentType<any>;
+  component: ComponentType<any>;
 }
 
 export const screens: Screen[] = [
-  { path: "/inbox", label: "Team Inbox", needs: "agent", coming: "The Team Inbox screen comes with the conversations API." },
+  { path: "/inbox", label: "Team Inbox", needs: "agent", prefix: true, component: lazy(() => import("./screens/Inbox")) },
   { path: "/contacts", label: "Contacts", needs: "agent", prefix: true, component: lazy(() => import("./screens/Contacts")) },
   { path: "/campaigns", label: "Campaigns", needs: "manager", prefix: true, component: lazy(() => import("./screens/Campaigns")) },
   { path: "/auto-reply", label: "Auto-Reply", needs: "manager", prefix: true, component: lazy(() => import("./screens/AutoReply")) },
-  { path: "/analytics", label: "Analytics", needs: "manager", coming: "The Analytics screen comes with the analytics API." },
+  { path: "/analytics", label: "Analytics", needs: "manager", component: lazy(() => import("./screens/Analytics")) },
   { path: "/settings", label: "Settings", needs: "manager", prefix: true, component: lazy(() => import("./screens/Settings")) },
   { path: "/admin", label: "Admin", needs: "super", prefix: true, component: lazy(() => import("./screens/Admin")) },
 ];

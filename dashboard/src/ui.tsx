@@ -2,7 +2,7 @@
 // fields, buttons that run a request, pages that move focus to their heading.
 import type { ComponentChildren, JSX } from "preact";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import { ApiError } from "./api";
+import { allows, api, ApiError, currentSession } from "./api";
 
 export function message(e: unknown): string {
   if (e instanceof ApiError) return e.message;
@@ -253,4 +253,24 @@ export function Table({ head, caption, children }: { head: (string | false)[]; c
       </table>
     </div>
   );
+}
+
+/** The tenant's members by id, for names in place of ids (managers and up may list the team). */
+export function useMembers(markMe = false): Record<string, string> {
+  const [members, setMembers] = useState<Record<string, string>>({});
+  useEffect(() => {
+    const me = currentSession();
+    const mine: Record<string, string> = {};
+    if (me && markMe) mine[me.user.id] = `${me.user.name || me.user.email} (me)`;
+    setMembers({ ...mine });
+    if (!allows(me?.role, "manager")) return;
+    api("GET", "/api/team").then(
+      (d) => {
+        for (const m of d.members ?? []) if (m.status !== "invited") mine[m.id] ??= m.name || m.email;
+        setMembers({ ...mine });
+      },
+      () => {},
+    );
+  }, []);
+  return members;
 }

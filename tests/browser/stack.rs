@@ -6,19 +6,38 @@
 //!
 //! Control (what a phone would do): `POST {control}/scan` pairs the only WAHA session (the
 //! QR code was scanned), reporting `WORKING` to the app's webhook like WAHA.
+//! `POST {control}/meta-inbound {"tenantId","text","hoursAgo"}` posts Meta's signed webhook
+//! for a text from the test customer (923001234567) to the fake Meta Cloud API's number,
+//! written `hoursAgo` hours ago (over 24: the customer service window is closed).
+//!
+//! The fake Meta Cloud API (`meta` in the JSON line) accepts the Cloud API device the test
+//! creates with those credentials and lists one approved template, `order_update` (two body
+//! variables), for its sync.
 
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use std::path::PathBuf;
 use std::sync::Arc;
+use wati_tests::fake_meta::FakeMeta;
 use wati_tests::fake_waha::FakeWaha;
 use wati_tests::serve::serve;
-use wati_tests::{json, workspace_root, TestApp, TestOptions, Value};
+use wati_tests::{
+    json, meta_text, now_ts, sign, workspace_root, TestApp, TestOptions, Value, APP_SECRET,
+};
 
 const WAHA_KEY: &str = "browser-waha-key";
 /// The number the fake phone pairs as.
 const PAIRED_PHONE: &str = "923009998877";
+/// The fake Meta Cloud API's number, token and business account.
+const META_PHONE_ID: &str = "109876543210987";
+const META_TOKEN: &str = "browser-meta-token";
+const META_WABA: &str = "102290129340398";
+
+struct Control {
+    waha: Arc<FakeWaha>,
+    app: String,
+}
 
 #[tokio::main]
 async fn main() {
@@ -33,8 +52,20 @@ async fn main() {
         std::process::exit(2);
     }
     let waha = Arc::new(FakeWaha::start(WAHA_KEY).await);
+    let meta = FakeMeta::start().await;
+    meta.register(META_PHONE_ID, META_TOKEN);
+    meta.set_templates(
+        META_WABA,
+        META_TOKEN,
+        vec![
+            json!({"name": "order_update", "language": "en_US", "status": "APPROVED",
+            "category": "UTILITY", "id": "id_order_update",
+            "components": [{"type": "BODY", "text": "Hi {{1}}, your order {{2}} has shipped"}]}),
+        ],
+    );
     let mut opts = TestOptions::default()
         .with("WAHA_BASE_URL", &waha.base)
+        .with("GRAPH_API_BASE_URL", &meta.base)
         .with("WAHA_API_KEY", WAHA_KEY)
         .with("SANDBOX_STATUS_DELAY_SECONDS", "1")
         .roomy_keys();
@@ -56,7 +87,11 @@ async fn main() {
     let control = serve(
         Router::new()
             .route("/scan", post(scan))
-            .with_state(waha.clone()),
+            .route("/meta-inbound", post(meta_inbound))
+            .with_state(Arc::new(Control {
+                waha: waha.clone(),
+                app: app.base.clone(),
+            })),
     )
     .await;
     let ready = json!({
@@ -65,6 +100,8 @@ async fn main() {
         "superAdmin": {"email": "root@platform.example", "password": made["password"]},
         "control": control.base,
         "pairedPhone": PAIRED_PHONE,
+        "meta": {"phoneNumberId": META_PHONE_ID, "accessToken": META_TOKEN, "wabaId": META_WABA,
+                 "appSecret": APP_SECRET, "verifyToken": "verify-me"},
     });
     println!("{ready}");
     // Until the test runner stops it (SIGINT), or 10 minutes at most if it never does.
@@ -74,10 +111,28 @@ async fn main() {
     }
 }
 
-async fn scan(State(waha): State<Arc<FakeWaha>>) -> Json<Value> {
-    let session = waha.only_session().name;
-    let res = waha
+async fn scan(State(c): State<Arc<Control>>) -> Json<Value> {
+    let session = c.waha.only_session().name;
+    let res = c
+        .waha
         .set_status(&session, "WORKING", Some(PAIRED_PHONE))
         .await;
     Json(json!({"session": session, "webhookStatus": res.status().as_u16()}))
+}
+
+async fn meta_inbound(State(c): State<Arc<Control>>, Json(req): Json<Value>) -> Json<Value> {
+    let tenant = req["tenantId"].as_str().unwrap_or_default();
+    let text = req["text"].as_str().unwrap_or("Hello");
+    let hours = req["hoursAgo"].as_i64().unwrap_or(0);
+    let wamid = format!("wamid.browser.{}", uuid::Uuid::now_v7().simple());
+    let body = meta_text(META_PHONE_ID, &wamid, text, now_ts() - hours * 3600);
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/public/cloud-api-webhook/{tenant}", c.app))
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", sign(APP_SECRET, body.as_bytes()))
+        .body(body)
+        .send()
+        .await;
+    let status = res.map(|r| r.status().as_u16()).unwrap_or(0);
+    Json(json!({"webhookStatus": status, "wamid": wamid}))
 }

@@ -39,7 +39,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(needs(Admin, routes!(create_key, list_keys)))
         .routes(needs(Admin, routes!(update_key, revoke_key)))
         .routes(needs(Manager, routes!(usage::get_usage)))
-        .routes(needs(Admin, routes!(team::add_member, team::list_members)))
+        // Managers read the team to assign inbox conversations; only admins change it.
+        .routes(needs(Manager, routes!(team::list_members)))
+        .routes(needs(Admin, routes!(team::add_member)))
         .routes(needs(
             Admin,
             routes!(team::update_member, team::remove_member),

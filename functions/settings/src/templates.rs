@@ -158,6 +158,8 @@ pub struct DeleteParams {
     pub device_id: Option<String>,
 }
 
+// Its own schema name: the inbox's and auto-replies' `Deleted` ({"deleted": id}) share the
+// merged OpenAPI document's components.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TemplateDeleted {
     pub deleted: bool,
