@@ -85,7 +85,7 @@ export const auth = {
   login: (email: string, password: string, tenantId?: string) => authCall("/api/auth/login", { email, password, ...(tenantId ? { tenantId } : {}) }),
   accept: (token: string, password: string, name?: string) => authCall("/api/auth/accept-invitation", { token, password, ...(name ? { name } : {}) }),
   reset: (token: string, password: string) => authCall("/api/auth/reset-password", { token, password }),
-  switchTo: (tenantId: string) => authCall("/api/auth/switch", { tenantId }, true),
+  switchTo: (tenantId: string) => changingSession(authCall("/api/auth/switch", { tenantId }, true)),
   // A reload: the cookie (if any) gives a fresh access token.
   async resume(): Promise<SignedIn | null> {
     try {
@@ -105,6 +105,15 @@ export const auth = {
 };
 
 let refreshing: Promise<SignedIn | null> | null = null;
+let switching: Promise<unknown> = Promise.resolve();
+
+// A tenant switch rotates the refresh token and ends the old access token: calls answered
+// 401 meanwhile wait for it and retry with the new token instead of refreshing with a
+// token the switch has already rotated (which the API takes for theft and ends the session).
+function changingSession<T>(change: Promise<T>): Promise<T> {
+  switching = change.catch(() => undefined);
+  return change;
+}
 
 // One refresh at a time, however many calls found the access token expired.
 function refreshOnce(): Promise<SignedIn | null> {
@@ -114,7 +123,8 @@ function refreshOnce(): Promise<SignedIn | null> {
 
 export async function api<T = any>(method: string, path: string, body?: unknown, retry = true): Promise<T> {
   const headers: Record<string, string> = {};
-  if (session) headers.Authorization = `Bearer ${session.token}`;
+  const sentWith = session?.token;
+  if (sentWith) headers.Authorization = `Bearer ${sentWith}`;
   let payload: BodyInit | undefined;
   if (body instanceof Blob || typeof body === "string") {
     payload = body;
@@ -126,6 +136,8 @@ export async function api<T = any>(method: string, path: string, body?: unknown,
   const res = await fetch(path, { method, headers, body: payload, credentials: "same-origin" });
   const data = await parse(res);
   if (res.status === 401 && retry && session && !path.startsWith("/api/auth/")) {
+    await switching;
+    if (session && session.token !== sentWith) return api<T>(method, path, body, false);
     if (await refreshOnce()) return api<T>(method, path, body, false);
   }
   if (!res.ok) throw errorOf(res, data);

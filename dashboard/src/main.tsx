@@ -35,7 +35,8 @@ function TenantSwitch({ me }: { me: SignedIn }) {
       <select
         value={me.tenant?.id ?? ""}
         onChange={async (e) => {
-          await auth.switchTo((e.target as HTMLSelectElement).value);
+          const id = (e.target as HTMLSelectElement).value;
+          if (id !== me.tenant?.id) await auth.switchTo(id);
         }}
       >
         {me.tenants.map((t) => (
