@@ -188,12 +188,9 @@ impl Store {
             .buffer_unordered(table::CONCURRENCY)
             .try_collect::<Vec<()>>()
             .await?;
-        let item = keyed(
-            import,
-            contact_jobs_pk(&import.tenant_id),
-            import_sk(&import.id),
-        )?;
-        self.put(expiring(item, import.created_at, JOB_DAYS)).await
+        let sk = import_sk(&import.id);
+        self.put_job(import, &import.tenant_id, &sk, import.created_at)
+            .await
     }
 
     pub async fn get_import(
@@ -201,10 +198,32 @@ impl Store {
         tenant_id: &str,
         id: &str,
     ) -> StoreResult<Option<ContactImport>> {
+        self.get_job(tenant_id, id, import_sk).await
+    }
+
+    /// An import or export, under the tenant's jobs, expiring `JOB_DAYS` after `created_at`.
+    async fn put_job<T: Serialize>(
+        &self,
+        job: &T,
+        tenant_id: &str,
+        sk: &str,
+        created_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let item = keyed(job, contact_jobs_pk(tenant_id), sk)?;
+        self.put(expiring(item, created_at, JOB_DAYS)).await
+    }
+
+    /// An import or export by id (`None` also for ids that are not UUIDs).
+    async fn get_job<T: serde::de::DeserializeOwned>(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        sk_of: fn(&str) -> String,
+    ) -> StoreResult<Option<T>> {
         if !super::is_id(id) {
             return Ok(None);
         }
-        self.get(&contact_jobs_pk(tenant_id), &import_sk(id)).await
+        self.get(&contact_jobs_pk(tenant_id), &sk_of(id)).await
     }
 
     /// A chunk's rows (`None`: gone, e.g. expired).
@@ -356,12 +375,9 @@ impl Store {
     }
 
     pub async fn create_export(&self, export: &ContactExport) -> StoreResult<()> {
-        let item = keyed(
-            export,
-            contact_jobs_pk(&export.tenant_id),
-            export_sk(&export.id),
-        )?;
-        self.put(expiring(item, export.created_at, JOB_DAYS)).await
+        let sk = export_sk(&export.id);
+        self.put_job(export, &export.tenant_id, &sk, export.created_at)
+            .await
     }
 
     pub async fn get_export(
@@ -369,10 +385,7 @@ impl Store {
         tenant_id: &str,
         id: &str,
     ) -> StoreResult<Option<ContactExport>> {
-        if !super::is_id(id) {
-            return Ok(None);
-        }
-        self.get(&contact_jobs_pk(tenant_id), &export_sk(id)).await
+        self.get_job(tenant_id, id, export_sk).await
     }
 
     /// Writes an export's new state (the worker owns it; a redelivered job writes the same).
