@@ -237,13 +237,31 @@ async fn update<F>(
     state: &AppState,
     viewer: &Viewer,
     id: &str,
+    change: F,
+) -> Result<(Conversation, Option<Conversation>)>
+where
+    F: FnMut(&Conversation) -> Result<Option<Conversation>>,
+{
+    update_from(state, viewer, id, None, change).await
+}
+
+/// [`update`], trying `known` (a copy this request has already read) before reading again:
+/// its version guard tells whether it is still current.
+async fn update_from<F>(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &str,
+    mut known: Option<Conversation>,
     mut change: F,
 ) -> Result<(Conversation, Option<Conversation>)>
 where
     F: FnMut(&Conversation) -> Result<Option<Conversation>>,
 {
     for _ in 0..6 {
-        let prev = get(state, viewer, id).await?;
+        let prev = match known.take() {
+            Some(c) => c,
+            None => get(state, viewer, id).await?,
+        };
         let Some(mut next) = change(&prev)? else {
             return Ok((prev, None));
         };
@@ -351,7 +369,8 @@ pub async fn reply(
     if sent.outcome.is_ok() && !sent.replayed {
         let now = state.clock.now();
         let mut first = false;
-        let moved = update(state, &viewer, id, |c| {
+        // The copy read before the send is tried first: usually nothing changed meanwhile.
+        let moved = update_from(state, &viewer, id, Some(conversation), |c| {
             let (next, f) = after_reply(c, text.clone(), kind, now);
             first = f;
             Ok(Some(next))
