@@ -48,27 +48,12 @@ pub async fn list_contacts(
         cursor: None,
     }
     .limit()?;
-    if let Some(out) = q.opted_out {
-        if q.tag.is_some() || q.search.is_some() {
+    let filter = match (&q.tag, &q.search) {
+        _ if q.opted_out.is_some() && (q.tag.is_some() || q.search.is_some()) => {
             return Err(ApiError::bad_request(
                 "Use \"optedOut\" on its own, not with \"tag\" or \"search\"",
-            ));
+            ))
         }
-        let (contacts, next_cursor) = state
-            .store
-            .list_contacts(
-                &caller.tenant_id,
-                &ContactFilter::OptedOut(out),
-                q.cursor.as_deref(),
-                limit,
-            )
-            .await?;
-        return Ok(Json(ContactPage {
-            contacts,
-            next_cursor,
-        }));
-    }
-    let filter = match (&q.tag, &q.search) {
         (Some(_), Some(_)) => {
             return Err(ApiError::bad_request(
                 "Use either \"tag\" or \"search\", not both",
@@ -87,7 +72,10 @@ pub async fn list_contacts(
             ),
             Search::NamePrefix(p) => ContactFilter::NamePrefix(p),
         },
-        (None, None) => ContactFilter::All,
+        (None, None) => match q.opted_out {
+            Some(out) => ContactFilter::OptedOut(out),
+            None => ContactFilter::All,
+        },
     };
     let (contacts, next_cursor) = state
         .store
