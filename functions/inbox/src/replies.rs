@@ -17,7 +17,7 @@ use wati_shared::http::{
     parse_json, public_base_url, ApiBody, ApiError, ApiPath, ApiQuery, PageParams,
 };
 use wati_shared::services::inbox::{self, Replied, Reply, Viewer};
-use wati_shared::services::media::signed_link;
+use wati_shared::services::media::kept_link;
 use wati_shared::store::inbox::{Author, Note, ThreadItem};
 use wati_shared::store::messages::{Direction, Message};
 
@@ -129,12 +129,13 @@ pub async fn list_messages(
     let base = public_base_url(&state, &headers);
     let mut messages = Vec::with_capacity(items.len());
     for item in items {
-        // A kept media opens through a link signed now (as the message lookup does).
-        let kept = matches!(&item, ThreadItem::Message(m) if m.media_key.is_some());
+        let signed = match &item {
+            ThreadItem::Message(m) => kept_link(&state, m, base.as_deref()).await?,
+            ThreadItem::Note(_) => None,
+        };
         let mut entry = ThreadEntry::from(item);
-        if kept {
-            let link = signed_link(&state, &caller.tenant_id, &entry.id, base.as_deref());
-            entry.media_url = Some(link.await?);
+        if signed.is_some() {
+            entry.media_url = signed;
         }
         messages.push(entry);
     }

@@ -136,14 +136,8 @@ pub(crate) async fn get_message(
         None
     };
     let message = found.ok_or_else(not_found)?;
-    let signed = match &message.media_key {
-        Some(_) => {
-            let base = public_base_url(&state, &headers);
-            let link = media::signed_link(&state, &caller.tenant_id, &message.id, base.as_deref());
-            Some(link.await?)
-        }
-        None => None,
-    };
+    let base = public_base_url(&state, &headers);
+    let signed = media::kept_link(&state, &message, base.as_deref()).await?;
     let mut view = MessageView::from(message);
     if signed.is_some() {
         view.media_url = signed;

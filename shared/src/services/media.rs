@@ -15,6 +15,7 @@ use crate::domain::messages::MessageKind;
 use crate::runtime::retry::{retry, Backoff, Retry};
 use crate::runtime::state::AppState;
 use crate::store::devices::Device;
+use crate::store::messages::Message;
 use std::time::Duration;
 
 /// How long the presigned S3 URL a media link redirects to stays valid.
@@ -49,6 +50,21 @@ async fn link_key(state: &AppState) -> Result<Vec<u8>, MediaError> {
         .await
         .map_err(|e| MediaError::Key(e.to_string()))?;
     Ok(key.derive("media-links:v1"))
+}
+
+/// The link a client is given for a message's media: signed now when the file is kept
+/// (`None` otherwise: the message's own URL stands).
+pub async fn kept_link(
+    state: &AppState,
+    message: &Message,
+    base: Option<&str>,
+) -> Result<Option<String>, MediaError> {
+    match message.media_key {
+        Some(_) => signed_link(state, &message.tenant_id, &message.id, base)
+            .await
+            .map(Some),
+        None => Ok(None),
+    }
 }
 
 /// A signed link to a kept media, valid for `MEDIA_LINK_TTL_SECONDS`: `base` (the
