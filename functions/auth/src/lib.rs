@@ -250,21 +250,14 @@ async fn me(
     }: Session,
 ) -> ApiResult<Json<Me>> {
     let (tenants, current) = flows::me(&state, &claims, &user).await?;
-    let tenant = match &current {
-        Some(t) => state.store.get_tenant(&t.id).await?.map(|t| TenantRef {
-            id: t.id,
-            name: t.name,
-            plan: t.plan,
-        }),
-        None => None,
-    };
+    let (tenant, role) = current.unzip();
     Ok(Json(Me {
         user: UserView {
             id: user.id,
             email: user.email,
             name: user.name,
         },
-        role: current.map(|t| t.role),
+        role,
         tenant,
         super_admin: user.super_admin,
         tenants,

@@ -3,11 +3,13 @@
 use super::{blocking, AuthError, SignedIn, TenantRef, TenantRole, UserView};
 use crate::domain::api_keys::generate_token;
 use crate::domain::passwords;
+use crate::domain::roles::Role;
 use crate::domain::sessions::{self, Claims, FAILURE_WINDOW, SESSION_TTL};
 use crate::domain::validate;
 use crate::runtime::state::AppState;
 use crate::services::audit;
 use crate::store::audit::Actor;
+use crate::store::tenants::Tenant;
 use crate::store::users::{Rotation, Session, TokenKind, User};
 
 fn new_secret() -> Result<String, AuthError> {
@@ -30,8 +32,8 @@ async fn verify_password(password: &str, stored: Option<String>) -> Result<bool,
     blocking(move || passwords::verify(&p, stored.as_deref())).await
 }
 
-/// The tenants a user belongs to, with their names.
-async fn tenants_of(state: &AppState, user_id: &str) -> Result<Vec<TenantRole>, AuthError> {
+/// The tenants a user belongs to, each with the user's role there.
+async fn memberships(state: &AppState, user_id: &str) -> Result<Vec<(Tenant, Role)>, AuthError> {
     let memberships = state.store.memberships_of(user_id).await?;
     let ids: Vec<String> = memberships.iter().map(|m| m.tenant_id.clone()).collect();
     let tenants = state.store.get_tenants(&ids).await?;
@@ -39,16 +41,29 @@ async fn tenants_of(state: &AppState, user_id: &str) -> Result<Vec<TenantRole>, 
         .into_iter()
         .filter_map(|m| {
             let t = tenants.iter().find(|t| t.id == m.tenant_id)?;
-            Some(TenantRole {
-                id: t.id.clone(),
-                name: t.name.clone(),
-                role: m.role,
-            })
+            Some((t.clone(), m.role))
         })
         .collect())
 }
 
-/// Tokens for `session` (new, or rotated with `refresh_secret`) in `tenant_id`.
+fn tenant_roles(mine: &[(Tenant, Role)]) -> Vec<TenantRole> {
+    mine.iter()
+        .map(|(t, role)| TenantRole {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            role: *role,
+        })
+        .collect()
+}
+
+fn tenant_ref(t: &Tenant) -> TenantRef {
+    TenantRef {
+        id: t.id.clone(),
+        name: t.name.clone(),
+        plan: t.plan,
+    }
+}
+
 async fn tokens(
     state: &AppState,
     user: &User,
@@ -56,34 +71,20 @@ async fn tokens(
     session: Session,
     refresh_secret: &str,
 ) -> Result<SignedIn, AuthError> {
-    let tenants = tenants_of(state, &user.id).await?;
+    let mine = memberships(state, &user.id).await?;
     let current = match tenant_id {
         Some(id) => Some(
-            tenants
-                .iter()
-                .find(|t| t.id == id)
+            mine.iter()
+                .find(|(t, _)| t.id == id)
                 .ok_or(AuthError::NotAMember("You are not a member of this tenant"))?,
         ),
         None => None,
     };
-    let tenant = match current {
-        Some(t) => {
-            let tenant = state
-                .store
-                .get_tenant(&t.id)
-                .await?
-                .ok_or(AuthError::NotAMember("You are not a member of this tenant"))?;
-            if tenant.suspended {
-                return Err(AuthError::Suspended);
-            }
-            Some(TenantRef {
-                id: tenant.id,
-                name: tenant.name,
-                plan: tenant.plan,
-            })
-        }
-        None => None,
-    };
+    if current.is_some_and(|(t, _)| t.suspended) {
+        return Err(AuthError::Suspended);
+    }
+    let tenant = current.map(|(t, _)| tenant_ref(t));
+    let tenants = tenant_roles(&mine);
     let now = state.clock.now();
     let expires_at = now + sessions::ACCESS_TTL;
     let claims = Claims {
@@ -91,7 +92,7 @@ async fn tokens(
         sub: user.id.clone(),
         sid: session.id.clone(),
         tid: tenant.as_ref().map(|t| t.id.clone()),
-        role: current.map(|t| t.role),
+        role: current.map(|(_, role)| *role),
         iat: now.timestamp(),
         exp: expires_at.timestamp(),
     };
@@ -106,7 +107,7 @@ async fn tokens(
             email: user.email.clone(),
             name: user.name.clone(),
         },
-        role: current.map(|t| t.role),
+        role: current.map(|(_, role)| *role),
         tenant,
         super_admin: user.super_admin,
         tenants,
@@ -393,11 +394,12 @@ pub async fn me(
     state: &AppState,
     claims: &Claims,
     user: &User,
-) -> Result<(Vec<TenantRole>, Option<TenantRole>), AuthError> {
-    let tenants = tenants_of(state, &user.id).await?;
-    let current = claims
-        .tid
-        .as_ref()
-        .and_then(|t| tenants.iter().find(|x| &x.id == t).cloned());
-    Ok((tenants, current))
+) -> Result<(Vec<TenantRole>, Option<(TenantRef, Role)>), AuthError> {
+    let mine = memberships(state, &user.id).await?;
+    let current = claims.tid.as_ref().and_then(|id| {
+        mine.iter()
+            .find(|(t, _)| &t.id == id)
+            .map(|(t, role)| (tenant_ref(t), *role))
+    });
+    Ok((tenant_roles(&mine), current))
 }
