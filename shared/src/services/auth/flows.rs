@@ -1,7 +1,8 @@
 //! The sign-in flows: each ends in a session and its tokens ([`SignedIn`]).
 
-use super::{blocking, AuthError, SignedIn, TenantRef, TenantRole, UserView};
-use crate::domain::api_keys::generate_token;
+use super::{
+    blocking, hash_password, new_secret, AuthError, SignedIn, TenantRef, TenantRole, UserView,
+};
 use crate::domain::passwords;
 use crate::domain::roles::Role;
 use crate::domain::sessions::{self, Claims, FAILURE_WINDOW, SESSION_TTL};
@@ -12,19 +13,8 @@ use crate::store::audit::Actor;
 use crate::store::tenants::Tenant;
 use crate::store::users::{Rotation, Session, TokenKind, User};
 
-fn new_secret() -> Result<String, AuthError> {
-    generate_token("", 43).map_err(|e| AuthError::Internal(format!("CSPRNG: {e}")))
-}
-
 fn check_new_password(field: &str, password: &str) -> Result<(), AuthError> {
     passwords::check_new(field, password).map_err(AuthError::BadInput)
-}
-
-async fn hash_password(password: &str) -> Result<String, AuthError> {
-    let p = password.to_string();
-    blocking(move || passwords::hash(&p))
-        .await?
-        .map_err(AuthError::Internal)
 }
 
 async fn verify_password(password: &str, stored: Option<String>) -> Result<bool, AuthError> {

@@ -91,6 +91,20 @@ pub struct SignedIn {
     pub tenants: Vec<TenantRole>,
 }
 
+/// A new random secret (refresh tokens, invitation and reset tokens).
+pub(crate) fn new_secret() -> Result<String, AuthError> {
+    crate::domain::api_keys::generate_token("", 43)
+        .map_err(|e| AuthError::Internal(format!("CSPRNG: {e}")))
+}
+
+/// A password's argon2id hash, computed off the async runtime.
+pub(crate) async fn hash_password(password: &str) -> Result<String, AuthError> {
+    let p = password.to_string();
+    blocking(move || crate::domain::passwords::hash(&p))
+        .await?
+        .map_err(AuthError::Internal)
+}
+
 /// Runs argon2 off the async runtime.
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,

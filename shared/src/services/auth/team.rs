@@ -1,7 +1,6 @@
 //! The admin's side: inviting members and issuing password-reset links.
 
-use super::AuthError;
-use crate::domain::api_keys::generate_token;
+use super::{new_secret, AuthError};
 use crate::domain::plans::{LimitOverrides, Plan};
 use crate::domain::quota::{cap_for, Limit};
 use crate::domain::roles::Role;
@@ -30,7 +29,7 @@ fn new_token(
     tenant_id: &str,
     expires_at: DateTime<Utc>,
 ) -> Result<(AuthToken, IssuedToken), AuthError> {
-    let token = generate_token("", 43).map_err(|e| AuthError::Internal(format!("CSPRNG: {e}")))?;
+    let token = new_secret()?;
     let stored = AuthToken {
         token_hash: sessions::token_hash(&token),
         kind,

@@ -1,7 +1,7 @@
 //! The operator's side (`wati-admin user …`): creating users, super admins included, and
 //! setting a password from the terminal.
 
-use super::{blocking, AuthError};
+use super::{hash_password, AuthError};
 use crate::domain::api_keys::generate_token;
 use crate::domain::{passwords, validate};
 use crate::runtime::state::AppState;
@@ -25,13 +25,6 @@ fn password_or_new(given: Option<String>) -> Result<(String, bool), AuthError> {
     }
 }
 
-async fn hash(password: &str) -> Result<String, AuthError> {
-    let p = password.to_string();
-    blocking(move || passwords::hash(&p))
-        .await?
-        .map_err(AuthError::Internal)
-}
-
 pub async fn create(
     state: &AppState,
     email: &str,
@@ -51,7 +44,7 @@ pub async fn create(
     };
     let created = state
         .store
-        .create_user(&user, hash(&password).await?)
+        .create_user(&user, hash_password(&password).await?)
         .await?;
     let user = created.ok_or(AuthError::BadInput("a user with this e-mail exists".into()))?;
     Ok(WithPassword {
@@ -74,7 +67,7 @@ pub async fn set_password(
     let (password, generated) = password_or_new(password)?;
     state
         .store
-        .set_password_and_activate(&user, Some(&hash(&password).await?), None, None)
+        .set_password_and_activate(&user, Some(&hash_password(&password).await?), None, None)
         .await?;
     state.store.end_sessions_of(&user.id, None).await?;
     Ok(WithPassword {
