@@ -3,7 +3,7 @@
 
 use crate::domain::api_keys::{hash_api_key, parse_bearer};
 use crate::domain::rate_limit::{retry_after_secs, RateStatus};
-use crate::domain::roles::{needs_message, Role};
+use crate::domain::roles::Role;
 use crate::domain::sessions::{looks_like_jwt, Claims};
 use crate::http::error::ApiError;
 use crate::runtime::state::AppState;
@@ -233,8 +233,8 @@ pub async fn require_role(needed: Role, mut req: Request, next: Next) -> Respons
             return ApiError::internal("role check without the auth middleware").into_response()
         }
     };
-    if role < needed {
-        return ApiError::forbidden(needs_message(needed)).into_response();
+    if let Err(message) = role.allows(needed) {
+        return ApiError::forbidden(message).into_response();
     }
     req.extensions_mut().insert(RoleChecked);
     next.run(req).await

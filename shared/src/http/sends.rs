@@ -10,6 +10,7 @@ use crate::domain::messages::{
     self as rules, idempotency_key, idempotency_key_hash, request_fingerprint, MessageStatus,
     TemplateSpec,
 };
+use crate::domain::url_guard::MAX_URL_LEN;
 use crate::http::error::{json_with_retry_after, ApiResult};
 use crate::http::{parse_json, required, ApiError};
 use crate::runtime::state::AppState;
@@ -22,7 +23,6 @@ use utoipa::ToSchema;
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
-const MAX_URL_LEN: usize = 2048;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
