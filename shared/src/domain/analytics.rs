@@ -49,6 +49,15 @@ pub enum AutoReply {
 }
 
 impl AutoReply {
+    /// Every kind, in the order the summary reports them.
+    const ALL: [AutoReply; 5] = [
+        AutoReply::Keyword,
+        AutoReply::Ai,
+        AutoReply::QuotaExceeded,
+        AutoReply::AiError,
+        AutoReply::SendFailed,
+    ];
+
     fn attribute(self) -> &'static str {
         match self {
             AutoReply::Keyword => "ak",
@@ -78,6 +87,14 @@ impl Counted {
             Counted::Failed => FAILED,
         }
     }
+    /// Every status a template counts, in the order the summary reports them.
+    const ALL: [Counted; 4] = [
+        Counted::Sent,
+        Counted::Delivered,
+        Counted::Read,
+        Counted::Failed,
+    ];
+
     fn template_letter(self) -> char {
         match self {
             Counted::Sent => 's',
@@ -592,14 +609,7 @@ pub fn summarize(period: &Period, device: Option<&str>, items: &[SlotCounts]) ->
                     continue;
                 }
             }
-            let kinds = [
-                AutoReply::Keyword,
-                AutoReply::Ai,
-                AutoReply::QuotaExceeded,
-                AutoReply::AiError,
-                AutoReply::SendFailed,
-            ];
-            if let Some(k) = kinds.iter().position(|k| k.attribute() == f) {
+            if let Some(k) = AutoReply::ALL.iter().position(|k| k.attribute() == f) {
                 auto[k] += v;
             } else if f == CONVERSATIONS_OPENED {
                 opened += v;
@@ -626,7 +636,9 @@ pub fn summarize(period: &Period, device: Option<&str>, items: &[SlotCounts]) ->
                 if let (Some(letter), Some(lang), Some(name)) =
                     (parts.next(), parts.next(), parts.next())
                 {
-                    let at = ["s", "d", "r", "f"].iter().position(|l| *l == letter);
+                    let at = Counted::ALL
+                        .iter()
+                        .position(|c| letter.len() == 1 && letter.starts_with(c.template_letter()));
                     if let Some(at) = at {
                         templates
                             .entry((name.to_string(), lang.to_string()))
