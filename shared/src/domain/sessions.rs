@@ -157,8 +157,9 @@ pub fn split_refresh(token: &str) -> Option<(&str, &str)> {
     (!sid.is_empty() && secret.len() >= 32).then_some((sid, secret))
 }
 
+/// How refresh, invitation and reset tokens are stored: hashed like API keys.
 pub fn token_hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
+    crate::domain::api_keys::hash_api_key(secret)
 }
 
 /// The cookie that carries the refresh token to a browser: httpOnly (out of any script's
