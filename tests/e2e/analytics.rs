@@ -305,11 +305,10 @@ async fn the_summary_costs_the_same_for_10_and_1000_messages() {
     let device = uuid::Uuid::now_v7().to_string();
     let now = Utc::now();
     add_outbound(&app, &t.id, &device, now, 10).await;
-    t.analytics("").await; // The minute's first request opens the key's rate window.
-    let first = t.analytics("").await;
+    let first = summary_within_one_rate_window(&t).await;
     assert_eq!(first.body["messages"]["outbound"], 10);
     add_outbound(&app, &t.id, &device, now, 990).await;
-    let second = t.analytics("").await;
+    let second = summary_within_one_rate_window(&t).await;
     assert_eq!(second.body["messages"]["outbound"], 1000);
     for h in ["x-aws-calls", "x-aws-sequential", "x-aws-consumed-capacity"] {
         assert_eq!(first.header(h), second.header(h), "{h}");
@@ -321,6 +320,20 @@ async fn the_summary_costs_the_same_for_10_and_1000_messages() {
     let other = uuid::Uuid::now_v7();
     let none = t.analytics(&format!("deviceId={other}")).await;
     assert_eq!(none.body["messages"]["outbound"], 0);
+}
+
+/// The summary, read by a request that does not open its API key's rate window: the first
+/// request of a minute makes more calls to authenticate, which is not what is measured.
+async fn summary_within_one_rate_window(t: &Tenant) -> Reply {
+    let minute = || Utc::now().timestamp() / 60;
+    loop {
+        let before = minute();
+        t.analytics("").await; // Opens the minute's window if no request has yet.
+        let reply = t.analytics("").await;
+        if minute() == before {
+            return reply;
+        }
+    }
 }
 
 /// The worst case the docs quote: every half hour of both periods has counters (one device).
