@@ -123,7 +123,25 @@ async fn refresh_tokens_rotate_and_a_reused_one_ends_the_session() {
     app.with_key(second["token"].str())
         .get_ok("/api/contacts")
         .await;
-    // The used one again: the whole session ends, the newer tokens with it.
+    // The used one again at once (a reload lost the answer): the same new token again.
+    let repeated = anon
+        .post(
+            "/api/auth/refresh",
+            json!({"refreshToken": first["refreshToken"]}),
+        )
+        .await
+        .ok();
+    assert_eq!(repeated["refreshToken"], second["refreshToken"]);
+    let third = anon
+        .post(
+            "/api/auth/refresh",
+            json!({"refreshToken": second["refreshToken"]}),
+        )
+        .await
+        .ok();
+    assert_ne!(third["refreshToken"], second["refreshToken"]);
+    // Once its successor has been used, the old one is a stolen token: the whole session
+    // ends, the newer tokens with it.
     anon.post(
         "/api/auth/refresh",
         json!({"refreshToken": first["refreshToken"]}),
@@ -135,18 +153,18 @@ async fn refresh_tokens_rotate_and_a_reused_one_ends_the_session() {
     );
     anon.post(
         "/api/auth/refresh",
-        json!({"refreshToken": second["refreshToken"]}),
+        json!({"refreshToken": third["refreshToken"]}),
     )
     .await
     .expect_error(StatusCode::UNAUTHORIZED, "Invalid refresh token");
-    app.with_key(second["token"].str())
+    app.with_key(third["token"].str())
         .get("/api/contacts")
         .await
         .expect_error(StatusCode::UNAUTHORIZED, "Session has ended: sign in again");
 
     // Logging out ends a session too.
-    let third = app.login("sara@acme.example", PASSWORD).await.ok();
-    let api = app.with_key(third["token"].str());
+    let again = app.login("sara@acme.example", PASSWORD).await.ok();
+    let api = app.with_key(again["token"].str());
     assert_eq!(
         api.get_ok("/api/auth/me").await["user"]["email"],
         "sara@acme.example"
@@ -165,6 +183,80 @@ async fn refresh_tokens_rotate_and_a_reused_one_ends_the_session() {
             .await,
         StatusCode::UNAUTHORIZED
     );
+}
+
+#[tokio::test]
+async fn a_used_refresh_token_repeats_its_rotation_for_thirty_seconds_only() {
+    let app =
+        TestApp::start_with(TestOptions::default().clock(clock_at("2026-11-30T10:00:00Z"))).await;
+    let t = app.tenant("pro").await;
+    joined(&app, &t, "sara@acme.example", "manager").await;
+    let first = app.login("sara@acme.example", PASSWORD).await.ok();
+    let anon = app.anonymous();
+    let refresh = |token: Value| {
+        let anon = &anon;
+        async move {
+            anon.post("/api/auth/refresh", json!({ "refreshToken": token }))
+                .await
+        }
+    };
+    let second = refresh(first["refreshToken"].clone()).await.ok();
+    app.clock.set(at("2026-11-30T10:00:30Z"));
+    let repeated = refresh(first["refreshToken"].clone()).await.ok();
+    assert_eq!(repeated["refreshToken"], second["refreshToken"]);
+    app.clock.set(at("2026-11-30T10:00:31Z"));
+    refresh(first["refreshToken"].clone()).await.expect_error(
+        StatusCode::UNAUTHORIZED,
+        "Refresh token was already used: the session has been ended, sign in again",
+    );
+    refresh(second["refreshToken"].clone())
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "Invalid refresh token");
+}
+
+#[tokio::test]
+async fn a_reload_that_loses_a_switchs_answer_keeps_the_session_in_the_new_tenant() {
+    let app = TestApp::start().await;
+    let (a, b) = (app.tenant("pro").await, app.tenant("pro").await);
+    let (_, token) = invite(&a, "amy@agency.example", "admin").await;
+    accept(&app, &token).await;
+    invite(&b, "amy@agency.example", "agent").await;
+    let anon = app.anonymous();
+    let creds = json!({"email": "amy@agency.example", "password": PASSWORD, "tenantId": a.id});
+    let cookie_only = [("x-refresh-cookie", "only")];
+    let signed = post_with(&anon, "/api/auth/login", creds, &cookie_only).await;
+    let (c0, _) = refresh_cookie(&signed);
+    let jar0 = format!("wati_refresh={c0}");
+    let api = app.with_key(signed.ok()["token"].str());
+    let switched = api
+        .send(
+            api.builder(Method::POST, "/api/auth/switch")
+                .header("cookie", &jar0)
+                .json(&json!({"tenantId": b.id})),
+        )
+        .await;
+    let (c1, _) = refresh_cookie(&switched);
+    assert_eq!(switched.ok()["tenant"]["id"], b.id.as_str());
+
+    // The page reloaded before the switch's cookie arrived: the old one gets the same.
+    let reloaded = post_with(&anon, "/api/auth/refresh", json!({}), &[("cookie", &jar0)]).await;
+    assert_eq!(refresh_cookie(&reloaded).0, c1);
+    let body = reloaded.ok();
+    assert_eq!(
+        (body["tenant"]["id"].str(), body["role"].str()),
+        (b.id.as_str(), "agent")
+    );
+
+    // The new cookie moves on; the old one then ends the session.
+    let jar1 = format!("wati_refresh={c1}");
+    let next = post_with(&anon, "/api/auth/refresh", json!({}), &[("cookie", &jar1)]).await;
+    assert_ne!(refresh_cookie(&next).0, c1);
+    post_with(&anon, "/api/auth/refresh", json!({}), &[("cookie", &jar0)])
+        .await
+        .expect_error(
+            StatusCode::UNAUTHORIZED,
+            "Refresh token was already used: the session has been ended, sign in again",
+        );
 }
 
 #[tokio::test]
@@ -459,6 +551,16 @@ async fn the_dashboard_keeps_the_refresh_token_in_an_http_only_cookie() {
     app.with_key(body["token"].str())
         .get_ok("/api/contacts")
         .await;
+    // Once the new cookie has been used, the old one ends the session.
+    let jar_next = format!("wati_refresh={next}");
+    post_with(
+        &anon,
+        "/api/auth/refresh",
+        json!({}),
+        &[("cookie", &jar_next)],
+    )
+    .await
+    .ok();
     post_with(&anon, "/api/auth/refresh", json!({}), &[("cookie", &jar)])
         .await
         .expect_error(

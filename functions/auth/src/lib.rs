@@ -224,7 +224,7 @@ async fn switch(
     ApiJson(req): ApiJson<SwitchRequest>,
 ) -> ApiResult<Response> {
     let tenant = required("tenantId", &req.tenant_id)?;
-    let signed = flows::switch(&state, &claims, tenant).await?;
+    let signed = flows::switch(&state, &claims, tenant, cookie_token(&headers)).await?;
     Ok(signed_in(&headers, signed))
 }
 

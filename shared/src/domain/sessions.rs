@@ -18,6 +18,11 @@ pub const RESET_TTL: Duration = Duration::hours(24);
 /// Wrong passwords for one e-mail within the window before sign-in is refused.
 pub const MAX_FAILURES: u32 = 10;
 pub const FAILURE_WINDOW: Duration = Duration::minutes(15);
+/// How long the refresh token a rotation replaced may still repeat that rotation: a browser
+/// that reloads while its refresh is in flight never sees the answer and sends the old token
+/// again. Within this time it gets the same new token; later, or once the new token has been
+/// used, the old one ends the session as a stolen token would.
+pub const REFRESH_REPEAT_GRACE: Duration = Duration::seconds(30);
 
 /// What an access token says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +76,33 @@ impl SigningKey {
         mac.update(purpose.as_bytes());
         mac.finalize().into_bytes().to_vec()
     }
+}
+
+impl SigningKey {
+    /// The secret that replaces a refresh token's `secret` when it is used. Derived, not
+    /// random, so that a repeated refresh gets the same one; keyed with the signing key, so
+    /// that no one holding an old token can work out the tokens after it.
+    pub fn next_refresh_secret(&self, session_id: &str, secret: &str) -> String {
+        use base64::Engine;
+        let key = self.derive(&format!("refresh-rotation:{session_id}:{secret}"));
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
+    }
+}
+
+/// Whether a refresh token that is no longer the session's current one repeats the session's
+/// last rotation within the grace time (a lost answer), rather than being a stolen token.
+/// `presented` and `derived`: the hashes of the token and of the secret it rotates to.
+pub fn repeats_last_rotation(
+    previous: Option<&str>,
+    current: &str,
+    rotated_at: Option<DateTime<Utc>>,
+    presented: &str,
+    derived: &str,
+    now: DateTime<Utc>,
+) -> bool {
+    previous == Some(presented)
+        && current == derived
+        && rotated_at.is_some_and(|at| now - at <= REFRESH_REPEAT_GRACE)
 }
 
 pub fn sign(key: &SigningKey, claims: &Claims) -> Result<String, String> {
@@ -264,5 +296,68 @@ mod tests {
         );
         assert_eq!(split_refresh("sid.short"), None);
         assert_eq!(split_refresh("nodot"), None);
+    }
+
+    #[test]
+    fn a_rotation_repeats_only_with_the_token_it_replaced_and_within_the_grace_time() {
+        let now = Utc::now();
+        let at = Some(now - Duration::seconds(10));
+        assert!(repeats_last_rotation(Some("h0"), "h1", at, "h0", "h1", now));
+        // The new token has been used since: the chain moved on.
+        assert!(!repeats_last_rotation(
+            Some("h1"),
+            "h2",
+            at,
+            "h0",
+            "h1",
+            now
+        ));
+        // A token from further back.
+        assert!(!repeats_last_rotation(
+            Some("h1"),
+            "h2",
+            at,
+            "h-1",
+            "h0",
+            now
+        ));
+        // The rotation went elsewhere (a switch from an API client rotates at random).
+        assert!(!repeats_last_rotation(
+            Some("h0"),
+            "hx",
+            at,
+            "h0",
+            "h1",
+            now
+        ));
+        let late = Some(now - REFRESH_REPEAT_GRACE - Duration::seconds(1));
+        assert!(!repeats_last_rotation(
+            Some("h0"),
+            "h1",
+            late,
+            "h0",
+            "h1",
+            now
+        ));
+        assert!(!repeats_last_rotation(
+            Some("h0"),
+            "h1",
+            None,
+            "h0",
+            "h1",
+            now
+        ));
+    }
+
+    #[test]
+    fn the_next_refresh_secret_is_the_same_each_time_and_depends_on_everything() {
+        let key = SigningKey::new("a-signing-secret-of-some-length-xx");
+        let next = key.next_refresh_secret("sid", "secret-0");
+        assert_eq!(next, key.next_refresh_secret("sid", "secret-0"));
+        assert!(split_refresh(&format!("sid.{next}")).is_some());
+        assert_ne!(next, key.next_refresh_secret("sid", "secret-1"));
+        assert_ne!(next, key.next_refresh_secret("sid2", "secret-0"));
+        let other = SigningKey::new("another-signing-secret-of-some-len");
+        assert_ne!(next, other.next_refresh_secret("sid", "secret-0"));
     }
 }

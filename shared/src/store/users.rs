@@ -6,6 +6,7 @@ use super::table::{self, keyed, on_gsi1, Commit, Cond, Query, Returns, Written};
 use super::team::Member;
 use super::tenants::{Tenant, TenantItem};
 use super::{from_item, n, s, Item, Store, StoreError, StoreResult};
+use crate::domain::sessions::{repeats_last_rotation, SESSION_TTL};
 use crate::domain::time;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
@@ -70,6 +71,16 @@ pub struct Session {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant_id: Option<String>,
     pub refresh_hash: String,
+    /// The refresh token the last rotation replaced, and when (see
+    /// `sessions::repeats_last_rotation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_hash: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::secs_opt"
+    )]
+    pub rotated_at: Option<DateTime<Utc>>,
     #[serde(with = "time::secs")]
     pub created_at: DateTime<Utc>,
     /// Unix seconds (TTL): pushed forward by every refresh.
@@ -88,6 +99,8 @@ pub struct SessionState {
 
 pub enum Rotation {
     Rotated(Session),
+    /// The token the last rotation replaced, again within the grace time: nothing written.
+    Repeated(Session),
     /// Not the session's current refresh token: the session has been ended.
     Reused,
     Gone,
@@ -246,23 +259,27 @@ impl Store {
         self.put(item).await
     }
 
-    /// Replaces the session's refresh token if `presented_hash` is its current one; any
-    /// other token of the session ends it.
+    /// Replaces the session's refresh token if `presented_hash` is its current one. The token
+    /// the last rotation replaced, within the grace time and while that rotation's token is
+    /// still current, repeats it; any other token of the session ends it.
     pub async fn rotate_session(
         &self,
         session_id: &str,
         presented_hash: &str,
         new_hash: &str,
         tenant_id: Option<&str>,
-        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> StoreResult<Rotation> {
         let pk = session_pk(session_id);
         let mut cond = Cond::new("refreshHash = :old")
             .value(":old", s(presented_hash))
             .value(":new", s(new_hash))
-            .value(":exp", n(expires_at.timestamp()))
+            .value(":now", s(time::iso(now)))
+            .value(":exp", n((now + SESSION_TTL).timestamp()))
             .returning_old();
-        let mut expr = "SET refreshHash = :new, expiresAt = :exp".to_string();
+        let mut expr =
+            "SET refreshHash = :new, previousHash = :old, rotatedAt = :now, expiresAt = :exp"
+                .to_string();
         if let Some(t) = tenant_id {
             expr.push_str(", tenantId = :t");
             cond = cond.value(":t", s(t));
@@ -273,7 +290,18 @@ impl Store {
         {
             Written::Applied(new) => Ok(Rotation::Rotated(from_item(new)?)),
             Written::Refused(None) => Ok(Rotation::Gone),
-            Written::Refused(Some(_)) => {
+            Written::Refused(Some(item)) => {
+                let session: Session = from_item(item)?;
+                if repeats_last_rotation(
+                    session.previous_hash.as_deref(),
+                    &session.refresh_hash,
+                    session.rotated_at,
+                    presented_hash,
+                    new_hash,
+                    now,
+                ) {
+                    return Ok(Rotation::Repeated(session));
+                }
                 self.delete_if(&pk, SESSION_SK, None).await?;
                 Ok(Rotation::Reused)
             }

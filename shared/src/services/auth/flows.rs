@@ -132,6 +132,8 @@ pub async fn start_session(
         user_id: user.id.clone(),
         tenant_id: tenant_id.clone(),
         refresh_hash: sessions::token_hash(&secret),
+        previous_hash: None,
+        rotated_at: None,
         created_at: now,
         expires_at: now + SESSION_TTL,
     };
@@ -208,30 +210,22 @@ async fn locked(state: &AppState, user_id: &str) -> Result<(), AuthError> {
 
 /// A refresh token for new tokens (and a new refresh token).
 pub async fn refresh(state: &AppState, refresh_token: &str) -> Result<SignedIn, AuthError> {
-    rotate(state, refresh_token, None).await
-}
-
-async fn rotate(
-    state: &AppState,
-    refresh_token: &str,
-    switch_to: Option<&str>,
-) -> Result<SignedIn, AuthError> {
     let invalid = AuthError::InvalidToken("Invalid refresh token");
     let (sid, secret) = sessions::split_refresh(refresh_token).ok_or(invalid)?;
-    let next = new_secret()?;
-    let now = state.clock.now();
+    let key = state.signing_keys.current(&state.aws.secrets).await?;
+    let next = key.next_refresh_secret(sid, secret);
     let rotated = state
         .store
         .rotate_session(
             sid,
             &sessions::token_hash(secret),
             &sessions::token_hash(&next),
-            switch_to,
-            now + SESSION_TTL,
+            None,
+            state.clock.now(),
         )
         .await?;
     let session = match rotated {
-        Rotation::Rotated(s) => s,
+        Rotation::Rotated(s) | Rotation::Repeated(s) => s,
         Rotation::Reused => return Err(AuthError::RefreshReused),
         Rotation::Gone => return Err(AuthError::InvalidToken("Invalid refresh token")),
     };
@@ -240,11 +234,13 @@ async fn rotate(
     tokens(state, &user, tenant.as_deref(), session, &next).await
 }
 
-/// Moves a session to another tenant of the user's: new tokens for it.
+/// Moves a session to another tenant of the user's: new tokens for it. `refresh_token`: the
+/// browser's refresh cookie, if it came with the request.
 pub async fn switch(
     state: &AppState,
     claims: &Claims,
     tenant_id: &str,
+    refresh_token: Option<&str>,
 ) -> Result<SignedIn, AuthError> {
     let member = state.store.get_team_member(tenant_id, &claims.sub).await?;
     if member.is_none() {
@@ -255,9 +251,21 @@ pub async fn switch(
         .session_state(&claims.sid, &claims.sub, None)
         .await?;
     let session = found.session.ok_or(AuthError::SessionEnded)?;
-    // The refresh token is not at hand here: rotate from the stored hash directly.
-    let next = new_secret()?;
-    let now = state.clock.now();
+    // With the session's current refresh token at hand (a browser's cookie) the new one is
+    // derived from it, so that a refresh repeating this switch (its answer lost to a reload)
+    // gets it again; an API client's is random.
+    let current = refresh_token
+        .and_then(sessions::split_refresh)
+        .filter(|(sid, secret)| {
+            *sid == session.id && sessions::token_hash(secret) == session.refresh_hash
+        });
+    let next = match current {
+        Some((sid, secret)) => {
+            let key = state.signing_keys.current(&state.aws.secrets).await?;
+            key.next_refresh_secret(sid, secret)
+        }
+        None => new_secret()?,
+    };
     let rotated = state
         .store
         .rotate_session(
@@ -265,14 +273,17 @@ pub async fn switch(
             &session.refresh_hash,
             &sessions::token_hash(&next),
             Some(tenant_id),
-            now + SESSION_TTL,
+            state.clock.now(),
         )
         .await?;
-    let Rotation::Rotated(session) = rotated else {
-        return Err(AuthError::SessionEnded);
+    let session = match rotated {
+        Rotation::Rotated(s) | Rotation::Repeated(s) => s,
+        Rotation::Reused | Rotation::Gone => return Err(AuthError::SessionEnded),
     };
     let user = found.user.ok_or(AuthError::SessionEnded)?;
-    tokens(state, &user, Some(tenant_id), session, &next).await
+    // A repeated switch answers for the tenant the session is in.
+    let tenant = session.tenant_id.clone();
+    tokens(state, &user, tenant.as_deref(), session, &next).await
 }
 
 /// Accepts an invitation: sets the password of a new user (or checks an existing user's),
