@@ -114,3 +114,53 @@ async fn init_opens_the_dynamodb_connection_with_one_read_of_no_item() {
     warmed.expect("the warm-up read answers");
     assert_eq!(log.summary().operations, ["DynamoDB.GetItem"]);
 }
+
+/// What a CloudFront function of the template does with a viewer request (run in Node, whose
+/// JavaScript is a superset of CloudFront's `cloudfront-js-2.0`).
+fn viewer_request(function: &str, uri: &str, host: &str) -> serde_json::Value {
+    let resources = resources();
+    let code = resources[function]["Properties"]["FunctionCode"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{function} has no FunctionCode"));
+    let event = json!({"request": {"method": "GET", "uri": uri, "querystring": {},
+        "headers": {"host": {"value": host}}, "cookies": {}}});
+    let script = format!(
+        "{code}\nprocess.stdout.write(JSON.stringify(handler(JSON.parse(process.argv[1]))));"
+    );
+    let out = std::process::Command::new("node")
+        .args(["-e", &script, &event.to_string()])
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn the_api_behind_cloudfront_learns_the_dashboards_host() {
+    let host = "d111111abcdef8.cloudfront.net";
+    let request = viewer_request("DashboardForwardedHostFunction", "/api/team/invite", host);
+    assert_eq!(request["headers"]["x-forwarded-host"]["value"], host);
+    assert_eq!(request["uri"], "/api/team/invite");
+    // And it is the function of the API's paths.
+    let distribution = &resources()["DashboardDistribution"]["Properties"]["DistributionConfig"];
+    let api = &distribution["CacheBehaviors"][0];
+    assert_eq!(api["PathPattern"].as_str(), Some("/api/*"));
+    let association = format!("{:?}", api["FunctionAssociations"][0]["FunctionARN"]);
+    assert!(
+        association.contains("DashboardForwardedHostFunction.FunctionMetadata.FunctionARN"),
+        "{association}"
+    );
+}
+
+#[test]
+fn the_dashboards_own_paths_are_its_index_page() {
+    let host = "d111111abcdef8.cloudfront.net";
+    let app_path = viewer_request("DashboardSpaFunction", "/campaigns/123", host);
+    assert_eq!(app_path["uri"], "/index.html");
+    let file = viewer_request("DashboardSpaFunction", "/assets/index-3f2a.js", host);
+    assert_eq!(file["uri"], "/assets/index-3f2a.js");
+}

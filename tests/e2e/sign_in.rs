@@ -598,3 +598,23 @@ async fn the_dashboard_keeps_the_refresh_token_in_an_http_only_cookie() {
         "{line}"
     );
 }
+
+#[tokio::test]
+async fn an_invitation_made_through_the_dashboards_origin_links_to_it() {
+    let (_app, t) = TestApp::with_tenant("pro").await;
+    // CloudFront passes the viewer's host on as X-Forwarded-Host (template.yaml).
+    let reply = t
+        .send(
+            t.builder(Method::POST, "/api/team")
+                .header("x-forwarded-host", "d111111abcdef8.cloudfront.net")
+                .header("x-forwarded-proto", "https")
+                .json(&json!({"email": "lee@acme.example", "role": "agent"})),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let url = reply["invitation"]["url"].str();
+    assert!(
+        url.starts_with("https://d111111abcdef8.cloudfront.net/accept-invitation?token="),
+        "{url}"
+    );
+}
