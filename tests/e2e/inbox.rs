@@ -639,3 +639,118 @@ async fn round_robin_gives_new_conversations_to_agents_under_their_limit() {
         "in turn, and nobody over the limit"
     );
 }
+
+/// A text send through `/send` from `device` to `to`, answered 200: its AWS calls, round
+/// trips and consumed capacity.
+async fn send_cost(t: &Tenant, device: &str, to: &str, text: &str) -> (u32, u32, f64) {
+    let r = t
+        .send_message(json!({"to": to, "message": text, "deviceId": device}))
+        .await;
+    let calls = (r.count("x-aws-calls"), r.count("x-aws-sequential"));
+    let capacity: f64 = r.header("x-aws-consumed-capacity").parse().unwrap();
+    assert_eq!(r.ok()["status"], "sent");
+    (calls.0, calls.1, capacity)
+}
+
+#[tokio::test]
+async fn every_message_either_way_moves_the_conversations_last_message() {
+    let e = env_with("pro", true, &[]).await;
+    let (app, t, meta) = (&e.app, &e.tenant, &e.meta);
+    let device = t.cloud_device(meta, PHONE_ID, "EAAGlast").await;
+    let conversation = |id: String| async move {
+        t.get_ok(&format!("/api/inbox/conversations/{id}")).await["conversation"].clone()
+    };
+
+    // The first message fills the contact (created by that same message).
+    app.from_meta(
+        &t.id,
+        &meta_text(PHONE_ID, &new_wamid(), "Hello", now_ts() - 5),
+    )
+    .await;
+    let first = eventually("the conversation", Duration::from_secs(15), || async {
+        listed(t, "").await.into_iter().next()
+    })
+    .await;
+    let id = first["id"].string();
+    assert_eq!(first["contact"]["name"], "Ali Raza", "{first}");
+    let contact = t
+        .get_ok(&format!("/api/contacts/{}", first["contact"]["id"].str()))
+        .await;
+    assert_eq!(contact["contact"]["phone"], CUSTOMER, "{contact}");
+
+    // An API send: the conversation's last message, in the listing too.
+    t.send_message(json!({"to": CUSTOMER, "message": "From the API"}))
+        .await
+        .ok();
+    let c = conversation(id.clone()).await;
+    assert_eq!(
+        c["last_message"],
+        json!({"text": "From the API", "direction": "out", "type": "text", "at": c["last_message_at"]})
+    );
+    assert!(c["last_message_at"].str() >= first["last_message_at"].str());
+    assert_eq!(c["unread_count"], 1, "a send outside the inbox does not read it");
+    assert_eq!(listed(t, "").await[0]["last_message"]["text"], "From the API");
+
+    // A media send, and a template (no 24-hour window read: the send reads the
+    // conversations itself).
+    t.post(
+        "/api/public/v1/send-media",
+        json!({"to": CUSTOMER, "type": "image", "url": "https://example.com/a.png", "caption": "A picture"}),
+    )
+    .await;
+    e.meta.set_templates(
+        "102290129340398",
+        "EAAGlast",
+        vec![json!({"name": "order_update", "language": "en_US", "status": "APPROVED",
+                    "category": "UTILITY", "id": "id_order_update",
+                    "components": [{"type": "BODY", "text": "Your order shipped"}]})],
+    );
+    t.post("/api/templates/sync", json!({"deviceId": device}))
+        .await
+        .ok();
+    t.send_message(json!({"to": CUSTOMER, "template": {"name": "order_update", "language": "en_US"}}))
+        .await
+        .ok();
+    let c = conversation(id.clone()).await;
+    assert_eq!(c["last_message"]["type"], "template", "{c}");
+    assert_eq!(c["last_message"]["direction"], "out");
+
+    // An automatic reply (a keyword rule) moves it too, after the customer's message.
+    t.create_rule(json!({"keyword": "price", "match_type": "contains", "response": "Prices are on our site"}))
+        .await;
+    app.from_meta(
+        &t.id,
+        &meta_text(PHONE_ID, &new_wamid(), "price?", now_ts()),
+    )
+    .await;
+    let c = eventually("the automatic reply", Duration::from_secs(20), || async {
+        let c = conversation(id.clone()).await;
+        (c["last_message"]["text"] == "Prices are on our site").then_some(c)
+    })
+    .await;
+    assert_eq!(c["last_message"]["direction"], "out");
+    assert_eq!(c["unread_count"], 2);
+
+    // What it costs: one more write, in the completion's round, for a customer with a
+    // conversation on the device; nothing for one without.
+    let sandbox = t.sandbox_device().await;
+    let with = "923007770001";
+    let now = chrono::Utc::now();
+    app.record_customer_message(&t.id, &sandbox, with, &new_wamid(), "hi", now, now)
+        .await;
+    let mut costs = Vec::new();
+    for to in ["923007770002", with, "923007770003", with] {
+        costs.push(send_cost(t, &sandbox, to, "cost").await);
+    }
+    // A send's authentication may take a second call when its rate-limit minute rolls over.
+    let calls = |i: usize| costs[i].0.min(costs[i + 2].0);
+    let (without, with_conversation) = (calls(0), calls(1));
+    assert_eq!(with_conversation, without + 1, "{costs:?}");
+    assert_eq!(costs[1].1.min(costs[3].1), costs[0].1.min(costs[2].1), "no round trip added: {costs:?}");
+    let capacity = |i: usize| costs[i].2.min(costs[i + 2].2);
+    let touch = capacity(1) - capacity(0);
+    assert!((0.9..=2.0).contains(&touch), "the conversation's one write: {costs:?}");
+    let sandboxed = app.conversation(&t.id, &sandbox, with).await;
+    assert_eq!(sandboxed.last_message.and_then(|m| m.text).as_deref(), Some("cost"));
+    println!("send costs (calls, round trips, capacity) without, with a conversation: {costs:?}");
+}

@@ -37,7 +37,7 @@ struct EntryRef {
 type Key = (String, String);
 
 fn entry_keys(c: &Conversation) -> BTreeSet<Key> {
-    let sk = rules::activity_sk(c.last_message_at, &c.id);
+    let sk = rules::activity_sk(c.listed(), &c.id);
     rules::partitions_of(
         c.status.as_str(),
         c.assigned_to.as_deref(),

@@ -18,6 +18,7 @@ use crate::store::analytics::CountAt;
 use crate::store::conversations::{
     ContactRef, Conversation, ConversationStatus, Handling, InboundContext, RecordInbound,
 };
+use crate::store::contacts::UpsertOutcome;
 use crate::store::messages::{Direction, Message, MessageSource};
 use crate::store::StoreError;
 use chrono::{DateTime, TimeZone, Utc};
@@ -160,24 +161,7 @@ pub async fn record(state: &AppState, incoming: Incoming) -> Result<Option<Recor
         "inbound message stored"
     );
 
-    // 3: the contact and the event (both idempotent: a failure retries the job).
-    let name_changed = match (&ctx.conversation, &job.profile_name) {
-        (None, _) => true,
-        (Some(c), Some(n)) => c.profile_name.as_deref() != Some(n.as_str()),
-        (Some(_), None) => false,
-    };
-    if name_changed || !first_time {
-        state
-            .store
-            .contact_from_profile(
-                &job.tenant_id,
-                &content.from,
-                job.profile_name.as_deref(),
-                now,
-            )
-            .await
-            .map_err(RecordError::Contact)?;
-    }
+    // 3: the event (idempotent: a failure retries the job).
     keep_media(state, &job, &content, &ctx, &mut message).await?;
     publish_received(state, &job, &content, &message, sent_at).await?;
     if first_time && conversation.opened_from(ctx.conversation.as_ref()) {
@@ -217,10 +201,9 @@ async fn store_once(
         return Ok(Stored::Skip);
     }
     let message = inbound_message(state, job, content, id, *sent_at, now);
-    let contact = ctx.contact.as_ref().map(|c| ContactRef {
-        id: c.id.clone(),
-        name: c.name.clone(),
-    });
+    let contact = contact_of(state, job, peer, &ctx, now)
+        .await
+        .map_err(RecordError::Contact)?;
     let next = Conversation::after_inbound(
         ctx.conversation.as_ref(),
         &message,
@@ -267,6 +250,44 @@ async fn store_once(
         }
         RecordInbound::ConversationChanged => Err(Retry::Again(RecordError::ConversationContended)),
     }
+}
+
+/// The customer's contact for the conversation. A new conversation or a new profile name
+/// creates (or names) it first, so the conversation holds it from its first message on
+/// (idempotent: a retry finds it made).
+async fn contact_of(
+    state: &AppState,
+    job: &MessageJob,
+    peer: &str,
+    ctx: &InboundContext,
+    now: DateTime<Utc>,
+) -> Result<Option<ContactRef>, StoreError> {
+    let name_changed = match (&ctx.conversation, &job.profile_name) {
+        (None, _) => true,
+        (Some(c), Some(n)) => c.profile_name.as_deref() != Some(n.as_str()),
+        (Some(_), None) => false,
+    };
+    let contact = if name_changed {
+        match state
+            .store
+            .contact_from_profile(&job.tenant_id, peer, job.profile_name.as_deref(), now)
+            .await?
+        {
+            UpsertOutcome::Created(c) | UpsertOutcome::Updated(c) | UpsertOutcome::Unchanged(c) => {
+                Some(c)
+            }
+            UpsertOutcome::Failed(why) => {
+                tracing::warn!(%why, "no contact for the customer");
+                ctx.contact.clone()
+            }
+        }
+    } else {
+        ctx.contact.clone()
+    };
+    Ok(contact.map(|c| ContactRef {
+        id: c.id,
+        name: c.name,
+    }))
 }
 
 /// Counts a message this attempt stored (once: a redelivery finds it stored), and the

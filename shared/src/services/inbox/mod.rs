@@ -405,6 +405,7 @@ fn after_reply(
         at: now,
     });
     next.last_message_at = next.last_message_at.max(now);
+    next.listed_at = Some(next.listed().max(now));
     next.unread_count = 0;
     next.updated_at = now;
     let first = next.first_response_at.is_none() && next.opened_at.is_some();
