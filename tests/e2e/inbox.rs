@@ -217,6 +217,7 @@ async fn a_customer_message_is_assigned_answered_resolved_and_reopened() {
 #[derive(Clone)]
 struct Conv {
     id: String,
+    peer: String,
     device: String,
     status: &'static str,
     assignee: Option<String>,
@@ -246,6 +247,7 @@ async fn every_filter_lists_exactly_its_conversations_reading_one_page() {
         let c = app.conversation(&t.id, &device, &peer).await;
         let conv = Conv {
             id: c.id.clone(),
+            peer: peer.clone(),
             device,
             status: statuses[i % statuses.len()],
             assignee: assignees[i % 3].clone(),
@@ -367,17 +369,48 @@ async fn every_filter_lists_exactly_its_conversations_reading_one_page() {
     };
     assert_eq!(ids(&found), expected);
     assert_eq!(found.len(), 8, "1010-1017");
-    let open_found = listed(&t, "?q=923000001&status=open&limit=100").await;
-    assert!(open_found.iter().all(|c| c["status"] == "open"));
-    assert_eq!(
-        open_found.len(),
-        model.iter().filter(|c| c.status == "open").count()
-    );
+    // `q` with every other filter but the label: exactly its conversations, in phone
+    // order, reading one page.
+    for s in &status_filters {
+        for a in &assignee_filters {
+            for d in &device_filters {
+                let mut expected: Vec<&Conv> = model
+                    .iter()
+                    .filter(|c| s.is_none_or(|s| c.status == s))
+                    .filter(|c| match a.as_deref() {
+                        None => true,
+                        Some("unassigned") => c.assignee.is_none(),
+                        Some(u) => c.assignee.as_deref() == Some(u),
+                    })
+                    .filter(|c| d.as_ref().is_none_or(|d| &c.device == d))
+                    .filter(|c| c.peer.starts_with("9230000010"))
+                    .collect();
+                expected.sort_by(|x, y| x.peer.cmp(&y.peer));
+                let expected: Vec<String> = expected.into_iter().map(|c| c.id.clone()).collect();
+                let mut q = vec!["limit=100".to_string(), "q=%2B92%20300%200001%200".to_string()];
+                if let Some(s) = s {
+                    q.push(format!("status={s}"));
+                }
+                if let Some(a) = a {
+                    q.push(format!("assignee={a}"));
+                }
+                if let Some(d) = d {
+                    q.push(format!("deviceId={d}"));
+                }
+                let query = format!("?{}", q.join("&"));
+                let reply = m.get(&format!("/api/inbox/conversations{query}")).await;
+                let calls = reply.count("x-aws-calls");
+                let got = ids(reply.ok()["conversations"].as_array().unwrap());
+                assert_eq!(got, expected, "{query}");
+                assert_eq!(calls, if expected.is_empty() { 2 } else { 3 }, "{query}");
+            }
+        }
+    }
     t.get("/api/inbox/conversations?q=92&label=vip")
         .await
         .expect_error(
             StatusCode::BAD_REQUEST,
-            "\"q\" combines with status and assignee, not with deviceId or label",
+            "\"q\" combines with status, assignee and deviceId, not with label",
         );
 
     // The counters agree with the model.
@@ -753,4 +786,84 @@ async fn every_message_either_way_moves_the_conversations_last_message() {
     let sandboxed = app.conversation(&t.id, &sandbox, with).await;
     assert_eq!(sandboxed.last_message.and_then(|m| m.text).as_deref(), Some("cost"));
     println!("send costs (calls, round trips, capacity) without, with a conversation: {costs:?}");
+}
+
+#[tokio::test]
+async fn four_labels_fit_every_change_and_a_fifth_is_refused() {
+    let e = env_with("pro", true, &[]).await;
+    let (app, t, meta) = (&e.app, &e.tenant, &e.meta);
+    let device = t.cloud_device(meta, PHONE_ID, "EAAGlabels").await;
+    let (_, agent) = t.member_as(app, "agent", "agent").await;
+    app.from_meta(
+        &t.id,
+        &meta_text(PHONE_ID, &new_wamid(), "Hello", now_ts() - 10),
+    )
+    .await;
+    let c = eventually("the conversation", Duration::from_secs(15), || async {
+        listed(t, "").await.into_iter().next()
+    })
+    .await;
+    let (id, contact_id) = (c["id"].string(), c["contact"]["id"].string());
+    let path = format!("/api/inbox/conversations/{id}");
+    t.post(&format!("{path}/assign"), json!({"userId": agent}))
+        .await
+        .ok();
+    t.put(
+        &format!("{path}/labels"),
+        json!({"labels": ["a", "b", "c", "d", "e"]}),
+    )
+    .await
+    .expect_error(
+        StatusCode::BAD_REQUEST,
+        "A conversation has at most 4 labels",
+    );
+    let labelled = t
+        .put(
+            &format!("{path}/labels"),
+            json!({"labels": ["VIP", "billing", "returns", "north"]}),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        labelled["conversation"]["labels"],
+        json!(["billing", "north", "returns", "vip"])
+    );
+    let until = chrono::Utc::now() + chrono::Duration::hours(1);
+    t.post(
+        &format!("{path}/status"),
+        json!({"status": "snoozed", "snoozedUntil": iso(until)}),
+    )
+    .await
+    .ok();
+
+    // The largest change: a message that reopens a snoozed conversation with four labels
+    // moves every entry, and the business renamed the contact meanwhile.
+    t.patch(
+        &format!("/api/contacts/{contact_id}"),
+        json!({"name": "Zara Khan"}),
+    )
+    .await
+    .ok();
+    app.from_meta(
+        &t.id,
+        &meta_text(PHONE_ID, &new_wamid(), "Any news?", now_ts()),
+    )
+    .await;
+    let c = eventually("reopened and renamed", Duration::from_secs(20), || async {
+        let c = t.get_ok(&path).await["conversation"].clone();
+        (c["status"] == "open" && c["contact"]["name"] == "Zara Khan").then_some(c)
+    })
+    .await;
+    assert_eq!(c["unread_count"], 2);
+    assert_eq!(c["snoozed_until"], Value::Null);
+    for label in ["vip", "billing", "returns", "north"] {
+        let query = format!("?status=open&assignee={agent}&deviceId={device}&label={label}");
+        assert_eq!(ids(&listed(t, &query).await), vec![id.clone()], "{query}");
+    }
+    assert!(listed(t, "?status=snoozed").await.is_empty());
+    let found = listed(t, &format!("?q=zara&deviceId={device}&status=open")).await;
+    assert_eq!(ids(&found), vec![id.clone()]);
+    assert!(listed(t, "?q=ali").await.is_empty(), "the old name is gone");
+    let counts = t.get_ok("/api/inbox/conversations/counts").await;
+    assert_eq!((counts["open"]["all"].as_i64(), counts["snoozed"]["all"].as_i64()), (Some(1), Some(0)));
 }
