@@ -387,7 +387,10 @@ async fn every_filter_lists_exactly_its_conversations_reading_one_page() {
                     .collect();
                 expected.sort_by(|x, y| x.peer.cmp(&y.peer));
                 let expected: Vec<String> = expected.into_iter().map(|c| c.id.clone()).collect();
-                let mut q = vec!["limit=100".to_string(), "q=%2B92%20300%200001%200".to_string()];
+                let mut q = vec![
+                    "limit=100".to_string(),
+                    "q=%2B92%20300%200001%200".to_string(),
+                ];
                 if let Some(s) = s {
                     q.push(format!("status={s}"));
                 }
@@ -721,8 +724,14 @@ async fn every_message_either_way_moves_the_conversations_last_message() {
         json!({"text": "From the API", "direction": "out", "type": "text", "at": c["last_message_at"]})
     );
     assert!(c["last_message_at"].str() >= first["last_message_at"].str());
-    assert_eq!(c["unread_count"], 1, "a send outside the inbox does not read it");
-    assert_eq!(listed(t, "").await[0]["last_message"]["text"], "From the API");
+    assert_eq!(
+        c["unread_count"], 1,
+        "a send outside the inbox does not read it"
+    );
+    assert_eq!(
+        listed(t, "").await[0]["last_message"]["text"],
+        "From the API"
+    );
 
     // A media send, and a template (no 24-hour window read: the send reads the
     // conversations itself).
@@ -734,23 +743,29 @@ async fn every_message_either_way_moves_the_conversations_last_message() {
     e.meta.set_templates(
         "102290129340398",
         "EAAGlast",
-        vec![json!({"name": "order_update", "language": "en_US", "status": "APPROVED",
+        vec![
+            json!({"name": "order_update", "language": "en_US", "status": "APPROVED",
                     "category": "UTILITY", "id": "id_order_update",
-                    "components": [{"type": "BODY", "text": "Your order shipped"}]})],
+                    "components": [{"type": "BODY", "text": "Your order shipped"}]}),
+        ],
     );
     t.post("/api/templates/sync", json!({"deviceId": device}))
         .await
         .ok();
-    t.send_message(json!({"to": CUSTOMER, "template": {"name": "order_update", "language": "en_US"}}))
-        .await
-        .ok();
+    t.send_message(
+        json!({"to": CUSTOMER, "template": {"name": "order_update", "language": "en_US"}}),
+    )
+    .await
+    .ok();
     let c = conversation(id.clone()).await;
     assert_eq!(c["last_message"]["type"], "template", "{c}");
     assert_eq!(c["last_message"]["direction"], "out");
 
     // An automatic reply (a keyword rule) moves it too, after the customer's message.
-    t.create_rule(json!({"keyword": "price", "match_type": "contains", "response": "Prices are on our site"}))
-        .await;
+    t.create_rule(
+        json!({"keyword": "price", "match_type": "contains", "response": "Prices are on our site"}),
+    )
+    .await;
     app.from_meta(
         &t.id,
         &meta_text(PHONE_ID, &new_wamid(), "price?", now_ts()),
@@ -779,12 +794,22 @@ async fn every_message_either_way_moves_the_conversations_last_message() {
     let calls = |i: usize| costs[i].0.min(costs[i + 2].0);
     let (without, with_conversation) = (calls(0), calls(1));
     assert_eq!(with_conversation, without + 1, "{costs:?}");
-    assert_eq!(costs[1].1.min(costs[3].1), costs[0].1.min(costs[2].1), "no round trip added: {costs:?}");
+    assert_eq!(
+        costs[1].1.min(costs[3].1),
+        costs[0].1.min(costs[2].1),
+        "no round trip added: {costs:?}"
+    );
     let capacity = |i: usize| costs[i].2.min(costs[i + 2].2);
     let touch = capacity(1) - capacity(0);
-    assert!((0.9..=2.0).contains(&touch), "the conversation's one write: {costs:?}");
+    assert!(
+        (0.9..=2.0).contains(&touch),
+        "the conversation's one write: {costs:?}"
+    );
     let sandboxed = app.conversation(&t.id, &sandbox, with).await;
-    assert_eq!(sandboxed.last_message.and_then(|m| m.text).as_deref(), Some("cost"));
+    assert_eq!(
+        sandboxed.last_message.and_then(|m| m.text).as_deref(),
+        Some("cost")
+    );
     println!("send costs (calls, round trips, capacity) without, with a conversation: {costs:?}");
 }
 
@@ -865,5 +890,11 @@ async fn four_labels_fit_every_change_and_a_fifth_is_refused() {
     assert_eq!(ids(&found), vec![id.clone()]);
     assert!(listed(t, "?q=ali").await.is_empty(), "the old name is gone");
     let counts = t.get_ok("/api/inbox/conversations/counts").await;
-    assert_eq!((counts["open"]["all"].as_i64(), counts["snoozed"]["all"].as_i64()), (Some(1), Some(0)));
+    assert_eq!(
+        (
+            counts["open"]["all"].as_i64(),
+            counts["snoozed"]["all"].as_i64()
+        ),
+        (Some(1), Some(0))
+    );
 }

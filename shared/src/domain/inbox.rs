@@ -236,9 +236,15 @@ mod tests {
         );
         assert!(labels(&["a#b".into()]).is_err());
         assert!(labels(&["".into()]).is_err());
-        assert_eq!(labels(&["a".into(), "b".into(), "c".into(), "d".into()]).map(|l| l.len()), Ok(4));
+        assert_eq!(
+            labels(&["a".into(), "b".into(), "c".into(), "d".into()]).map(|l| l.len()),
+            Ok(4)
+        );
         let five: Vec<String> = ["a", "b", "c", "d", "e"].map(String::from).to_vec();
-        assert_eq!(labels(&five), Err("A conversation has at most 4 labels".to_string()));
+        assert_eq!(
+            labels(&five),
+            Err("A conversation has at most 4 labels".to_string())
+        );
         assert_eq!(label_filter("Sales"), Ok("sales".to_string()));
     }
 

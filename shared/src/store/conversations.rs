@@ -21,11 +21,11 @@ use super::messages::{message_item_with, Direction, Message};
 use super::table::{self, keyed, Commit, Cond, Query, Returns, Written};
 use super::tenants::{Tenant, TenantItem};
 use super::{from_item, n, s, to_item, Item, Store, StoreError, StoreResult};
-use aws_sdk_dynamodb::types::AttributeValue;
 use crate::domain::consent::OptOutSettings;
 use crate::domain::messages::MessageKind;
 use crate::domain::time;
 use crate::domain::time::iso_millis;
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -648,7 +648,13 @@ impl Store {
                     lastMessageAt = :at, lastMessage = :m, updatedAt = :at ADD version :one";
         let pk = peer_pk(tenant_id, peer);
         let written = self
-            .update_if(&pk, &conversation_sk(device_id), expr, cond, Returns::NOTHING)
+            .update_if(
+                &pk,
+                &conversation_sk(device_id),
+                expr,
+                cond,
+                Returns::NOTHING,
+            )
             .await?;
         Ok(matches!(written, Written::Applied(_)))
     }

@@ -52,7 +52,8 @@ fn entry_keys(c: &Conversation) -> BTreeSet<Key> {
 fn search_keys(c: &Conversation) -> BTreeSet<Key> {
     let name = c.search_name();
     let mut out = BTreeSet::new();
-    for p in rules::search_partitions_of(c.status.as_str(), c.assigned_to.as_deref(), &c.device_id) {
+    for p in rules::search_partitions_of(c.status.as_str(), c.assigned_to.as_deref(), &c.device_id)
+    {
         let pk = inbox_search_pk(&c.tenant_id, &p);
         out.insert((pk.clone(), inbox_phone_sk(&c.peer, &c.id)));
         if let Some(name) = &name {

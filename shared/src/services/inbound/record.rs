@@ -15,10 +15,10 @@ use crate::runtime::state::AppState;
 use crate::services::events::{self, PublishError};
 use crate::services::media;
 use crate::store::analytics::CountAt;
+use crate::store::contacts::UpsertOutcome;
 use crate::store::conversations::{
     ContactRef, Conversation, ConversationStatus, Handling, InboundContext, RecordInbound,
 };
-use crate::store::contacts::UpsertOutcome;
 use crate::store::messages::{Direction, Message, MessageSource};
 use crate::store::StoreError;
 use chrono::{DateTime, TimeZone, Utc};

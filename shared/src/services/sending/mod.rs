@@ -247,7 +247,13 @@ pub async fn send_with_id(
         reserve_outbound_unit(state, caller, now),
         window::read(state, tenant_id, req.to.as_str(), &req.content),
         consent,
-        conversation::read_for_template(state, tenant_id, req.to.as_str(), &req.content),
+        // Boxed, as the touch below: the send is a large future inside larger ones.
+        Box::pin(conversation::read_for_template(
+            state,
+            tenant_id,
+            req.to.as_str(),
+            &req.content
+        )),
     );
     let claim_hash = claim.as_ref().map(|c| c.key_hash.as_str());
     let release_unit = |unit: Result<OutboundUnit, SendError>| async move {
@@ -382,11 +388,11 @@ pub async fn send_with_id(
             }
         }
     };
-    let touch = async {
+    let touch = Box::pin(async {
         if result.is_ok() {
             conversation::touch(state, &message, &device.id, has_conversation).await;
         }
-    };
+    });
     let (recorded, (), ()) = tokio::join!(
         record_completion(state, update, &req.counts_as),
         refund,
