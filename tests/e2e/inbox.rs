@@ -224,6 +224,78 @@ struct Conv {
     labels: Vec<&'static str>,
 }
 
+/// One combination of the listing's filters.
+struct Filter<'a> {
+    status: Option<&'a str>,
+    /// `unassigned` or a member's id.
+    assignee: Option<&'a str>,
+    device: Option<&'a str>,
+    label: Option<&'a str>,
+    /// A phone prefix.
+    q: Option<&'a str>,
+}
+
+impl Filter<'_> {
+    /// The model's conversations it lets through, in the listing's order (a search's:
+    /// the phone's).
+    fn expected(&self, model: &[Conv]) -> Vec<String> {
+        let digits: Option<String> = self
+            .q
+            .map(|q| q.chars().filter(char::is_ascii_digit).collect());
+        let mut out: Vec<&Conv> = model
+            .iter()
+            .filter(|c| self.status.is_none_or(|s| c.status == s))
+            .filter(|c| match self.assignee {
+                None => true,
+                Some("unassigned") => c.assignee.is_none(),
+                Some(u) => c.assignee.as_deref() == Some(u),
+            })
+            .filter(|c| self.device.is_none_or(|d| c.device == d))
+            .filter(|c| self.label.is_none_or(|l| c.labels.contains(&l)))
+            .filter(|c| digits.as_ref().is_none_or(|p| c.peer.starts_with(p)))
+            .collect();
+        if digits.is_some() {
+            out.sort_by(|x, y| x.peer.cmp(&y.peer));
+        }
+        out.into_iter().map(|c| c.id.clone()).collect()
+    }
+
+    fn query(&self) -> String {
+        let mut q = vec!["limit=100".to_string()];
+        for (name, v) in [
+            ("status", self.status),
+            ("assignee", self.assignee),
+            ("deviceId", self.device),
+            ("label", self.label),
+            (
+                "q",
+                self.q
+                    .map(|q| q.replace('+', "%2B").replace(' ', "%20"))
+                    .as_deref(),
+            ),
+        ] {
+            if let Some(v) = v {
+                q.push(format!("{name}={v}"));
+            }
+        }
+        format!("?{}", q.join("&"))
+    }
+
+    /// Lists it as `m`: exactly the expected conversations, in one page read with one
+    /// query of entries and one batch of conversations (none when empty). Returns the
+    /// query and the expected ids.
+    async fn check(&self, m: &Api, model: &[Conv]) -> (String, Vec<String>) {
+        let (query, expected) = (self.query(), self.expected(model));
+        let reply = m.get(&format!("/api/inbox/conversations{query}")).await;
+        let calls = reply.count("x-aws-calls");
+        let got = ids(reply.ok()["conversations"].as_array().unwrap());
+        assert_eq!(got, expected, "{query}");
+        let reads = if expected.is_empty() { 2 } else { 3 };
+        assert_eq!(calls, reads, "key, entries, conversations: {query}");
+        (query, expected)
+    }
+}
+
 #[tokio::test]
 async fn every_filter_lists_exactly_its_conversations_reading_one_page() {
     let (app, t) = TestApp::with_roomy_tenant("pro").await;
@@ -301,40 +373,14 @@ async fn every_filter_lists_exactly_its_conversations_reading_one_page() {
         for a in &assignee_filters {
             for d in &device_filters {
                 for l in &label_filters {
-                    let expected: Vec<String> = model
-                        .iter()
-                        .filter(|c| s.is_none_or(|s| c.status == s))
-                        .filter(|c| match a.as_deref() {
-                            None => true,
-                            Some("unassigned") => c.assignee.is_none(),
-                            Some(u) => c.assignee.as_deref() == Some(u),
-                        })
-                        .filter(|c| d.as_ref().is_none_or(|d| &c.device == d))
-                        .filter(|c| l.is_none_or(|l| c.labels.contains(&l)))
-                        .map(|c| c.id.clone())
-                        .collect();
-                    let mut q = vec!["limit=100".to_string()];
-                    if let Some(s) = s {
-                        q.push(format!("status={s}"));
-                    }
-                    if let Some(a) = a {
-                        q.push(format!("assignee={a}"));
-                    }
-                    if let Some(d) = d {
-                        q.push(format!("deviceId={d}"));
-                    }
-                    if let Some(l) = l {
-                        q.push(format!("label={l}"));
-                    }
-                    let query = format!("?{}", q.join("&"));
-                    let reply = m.get(&format!("/api/inbox/conversations{query}")).await;
-                    let calls = reply.count("x-aws-calls");
-                    let body = reply.ok();
-                    let got = ids(body["conversations"].as_array().unwrap());
-                    assert_eq!(got, expected, "{query}");
-                    // An empty page has no conversations to read.
-                    let reads = if expected.is_empty() { 2 } else { 3 };
-                    assert_eq!(calls, reads, "{query}");
+                    let filter = Filter {
+                        status: *s,
+                        assignee: a.as_deref(),
+                        device: d.as_deref(),
+                        label: *l,
+                        q: None,
+                    };
+                    let (query, expected) = filter.check(&m, &model).await;
                     // A page of two of this filter reads what any page of two reads.
                     if expected.len() >= 2 {
                         let two = m
@@ -351,6 +397,16 @@ async fn every_filter_lists_exactly_its_conversations_reading_one_page() {
                         );
                     }
                 }
+                // `q` with every other filter but the label: exactly its conversations,
+                // in phone order, reading one page.
+                let search = Filter {
+                    status: *s,
+                    assignee: a.as_deref(),
+                    device: d.as_deref(),
+                    label: None,
+                    q: Some("+92 300 0001 0"),
+                };
+                search.check(&m, &model).await;
             }
         }
     }
@@ -369,46 +425,6 @@ async fn every_filter_lists_exactly_its_conversations_reading_one_page() {
     };
     assert_eq!(ids(&found), expected);
     assert_eq!(found.len(), 8, "1010-1017");
-    // `q` with every other filter but the label: exactly its conversations, in phone
-    // order, reading one page.
-    for s in &status_filters {
-        for a in &assignee_filters {
-            for d in &device_filters {
-                let mut expected: Vec<&Conv> = model
-                    .iter()
-                    .filter(|c| s.is_none_or(|s| c.status == s))
-                    .filter(|c| match a.as_deref() {
-                        None => true,
-                        Some("unassigned") => c.assignee.is_none(),
-                        Some(u) => c.assignee.as_deref() == Some(u),
-                    })
-                    .filter(|c| d.as_ref().is_none_or(|d| &c.device == d))
-                    .filter(|c| c.peer.starts_with("9230000010"))
-                    .collect();
-                expected.sort_by(|x, y| x.peer.cmp(&y.peer));
-                let expected: Vec<String> = expected.into_iter().map(|c| c.id.clone()).collect();
-                let mut q = vec![
-                    "limit=100".to_string(),
-                    "q=%2B92%20300%200001%200".to_string(),
-                ];
-                if let Some(s) = s {
-                    q.push(format!("status={s}"));
-                }
-                if let Some(a) = a {
-                    q.push(format!("assignee={a}"));
-                }
-                if let Some(d) = d {
-                    q.push(format!("deviceId={d}"));
-                }
-                let query = format!("?{}", q.join("&"));
-                let reply = m.get(&format!("/api/inbox/conversations{query}")).await;
-                let calls = reply.count("x-aws-calls");
-                let got = ids(reply.ok()["conversations"].as_array().unwrap());
-                assert_eq!(got, expected, "{query}");
-                assert_eq!(calls, if expected.is_empty() { 2 } else { 3 }, "{query}");
-            }
-        }
-    }
     t.get("/api/inbox/conversations?q=92&label=vip")
         .await
         .expect_error(
@@ -676,6 +692,17 @@ async fn round_robin_gives_new_conversations_to_agents_under_their_limit() {
     );
 }
 
+/// The customer (the Cloud API fake's) writes "Hello" at `ts` to a tenant without
+/// conversations: the conversation, as listed.
+async fn first_conversation(app: &TestApp, t: &Tenant, ts: i64) -> Value {
+    app.from_meta(&t.id, &meta_text(PHONE_ID, &new_wamid(), "Hello", ts))
+        .await;
+    eventually("the conversation", Duration::from_secs(15), || async {
+        listed(t, "").await.into_iter().next()
+    })
+    .await
+}
+
 /// A text send through `/send` from `device` to `to`, answered 200: its AWS calls, round
 /// trips and consumed capacity.
 async fn send_cost(t: &Tenant, device: &str, to: &str, text: &str) -> (u32, u32, f64) {
@@ -698,15 +725,7 @@ async fn every_message_either_way_moves_the_conversations_last_message() {
     };
 
     // The first message fills the contact (created by that same message).
-    app.from_meta(
-        &t.id,
-        &meta_text(PHONE_ID, &new_wamid(), "Hello", now_ts() - 5),
-    )
-    .await;
-    let first = eventually("the conversation", Duration::from_secs(15), || async {
-        listed(t, "").await.into_iter().next()
-    })
-    .await;
+    let first = first_conversation(app, t, now_ts() - 5).await;
     let id = first["id"].string();
     assert_eq!(first["contact"]["name"], "Ali Raza", "{first}");
     let contact = t
@@ -819,15 +838,7 @@ async fn four_labels_fit_every_change_and_a_fifth_is_refused() {
     let (app, t, meta) = (&e.app, &e.tenant, &e.meta);
     let device = t.cloud_device(meta, PHONE_ID, "EAAGlabels").await;
     let (_, agent) = t.member_as(app, "agent", "agent").await;
-    app.from_meta(
-        &t.id,
-        &meta_text(PHONE_ID, &new_wamid(), "Hello", now_ts() - 10),
-    )
-    .await;
-    let c = eventually("the conversation", Duration::from_secs(15), || async {
-        listed(t, "").await.into_iter().next()
-    })
-    .await;
+    let c = first_conversation(app, t, now_ts() - 10).await;
     let (id, contact_id) = (c["id"].string(), c["contact"]["id"].string());
     let path = format!("/api/inbox/conversations/{id}");
     t.post(&format!("{path}/assign"), json!({"userId": agent}))
