@@ -439,7 +439,25 @@ async fn noweb_ids_lids_groups_echoes_and_templates() {
     own["to"] = json!(format!("{CUSTOMER}@c.us"));
     assert_eq!(message_outcome(&e, &session, own.clone()).await, "ignored");
 
-    // A message typed on the phone itself is recorded as outbound.
+    // A message typed on the phone itself is recorded as outbound (to a customer who wrote).
+    let wrote = inbound(
+        "CUST000000000001",
+        &format!("{CUSTOMER}@c.us"),
+        "Still open?",
+    );
+    e.waha.deliver(&session, "message", wrote).await;
+    eventually(
+        "the customer's conversation",
+        Duration::from_secs(20),
+        || async {
+            let store = &e.app.state.store;
+            store
+                .get_conversation(&t.id, &id, CUSTOMER)
+                .await
+                .expect("read")
+        },
+    )
+    .await;
     own["id"] = json!(format!("true_{CUSTOMER}@c.us_PHONE00000000001"));
     own["body"] = json!("Typed on the phone");
     assert_eq!(message_outcome(&e, &session, own).await, "handled");
@@ -466,6 +484,17 @@ async fn noweb_ids_lids_groups_echoes_and_templates() {
             CUSTOMER
         )
     );
+    // It is the customer's conversation's last message too.
+    eventually(
+        "the conversation's last message",
+        Duration::from_secs(20),
+        || async {
+            let c = e.app.conversation(&t.id, &id, CUSTOMER).await;
+            let last = c.last_message.filter(|m| m.direction == Direction::Out)?;
+            (last.text.as_deref() == Some("Typed on the phone")).then_some(())
+        },
+    )
+    .await;
 
     // Logged out: the device goes back to pairing, and sends are refused naming the state.
     t.post_empty(&format!("/api/devices/{id}/logout"))

@@ -217,10 +217,83 @@ async fn a_customer_message_is_assigned_answered_resolved_and_reopened() {
 #[derive(Clone)]
 struct Conv {
     id: String,
+    peer: String,
     device: String,
     status: &'static str,
     assignee: Option<String>,
     labels: Vec<&'static str>,
+}
+
+/// One combination of the listing's filters.
+struct Filter<'a> {
+    status: Option<&'a str>,
+    /// `unassigned` or a member's id.
+    assignee: Option<&'a str>,
+    device: Option<&'a str>,
+    label: Option<&'a str>,
+    /// A phone prefix.
+    q: Option<&'a str>,
+}
+
+impl Filter<'_> {
+    /// The model's conversations it lets through, in the listing's order (a search's:
+    /// the phone's).
+    fn expected(&self, model: &[Conv]) -> Vec<String> {
+        let digits: Option<String> = self
+            .q
+            .map(|q| q.chars().filter(char::is_ascii_digit).collect());
+        let mut out: Vec<&Conv> = model
+            .iter()
+            .filter(|c| self.status.is_none_or(|s| c.status == s))
+            .filter(|c| match self.assignee {
+                None => true,
+                Some("unassigned") => c.assignee.is_none(),
+                Some(u) => c.assignee.as_deref() == Some(u),
+            })
+            .filter(|c| self.device.is_none_or(|d| c.device == d))
+            .filter(|c| self.label.is_none_or(|l| c.labels.contains(&l)))
+            .filter(|c| digits.as_ref().is_none_or(|p| c.peer.starts_with(p)))
+            .collect();
+        if digits.is_some() {
+            out.sort_by(|x, y| x.peer.cmp(&y.peer));
+        }
+        out.into_iter().map(|c| c.id.clone()).collect()
+    }
+
+    fn query(&self) -> String {
+        let mut q = vec!["limit=100".to_string()];
+        for (name, v) in [
+            ("status", self.status),
+            ("assignee", self.assignee),
+            ("deviceId", self.device),
+            ("label", self.label),
+            (
+                "q",
+                self.q
+                    .map(|q| q.replace('+', "%2B").replace(' ', "%20"))
+                    .as_deref(),
+            ),
+        ] {
+            if let Some(v) = v {
+                q.push(format!("{name}={v}"));
+            }
+        }
+        format!("?{}", q.join("&"))
+    }
+
+    /// Lists it as `m`: exactly the expected conversations, in one page read with one
+    /// query of entries and one batch of conversations (none when empty). Returns the
+    /// query and the expected ids.
+    async fn check(&self, m: &Api, model: &[Conv]) -> (String, Vec<String>) {
+        let (query, expected) = (self.query(), self.expected(model));
+        let reply = m.get(&format!("/api/inbox/conversations{query}")).await;
+        let calls = reply.count("x-aws-calls");
+        let got = ids(reply.ok()["conversations"].as_array().unwrap());
+        assert_eq!(got, expected, "{query}");
+        let reads = if expected.is_empty() { 2 } else { 3 };
+        assert_eq!(calls, reads, "key, entries, conversations: {query}");
+        (query, expected)
+    }
 }
 
 #[tokio::test]
@@ -246,6 +319,7 @@ async fn every_filter_lists_exactly_its_conversations_reading_one_page() {
         let c = app.conversation(&t.id, &device, &peer).await;
         let conv = Conv {
             id: c.id.clone(),
+            peer: peer.clone(),
             device,
             status: statuses[i % statuses.len()],
             assignee: assignees[i % 3].clone(),
@@ -299,40 +373,14 @@ async fn every_filter_lists_exactly_its_conversations_reading_one_page() {
         for a in &assignee_filters {
             for d in &device_filters {
                 for l in &label_filters {
-                    let expected: Vec<String> = model
-                        .iter()
-                        .filter(|c| s.is_none_or(|s| c.status == s))
-                        .filter(|c| match a.as_deref() {
-                            None => true,
-                            Some("unassigned") => c.assignee.is_none(),
-                            Some(u) => c.assignee.as_deref() == Some(u),
-                        })
-                        .filter(|c| d.as_ref().is_none_or(|d| &c.device == d))
-                        .filter(|c| l.is_none_or(|l| c.labels.contains(&l)))
-                        .map(|c| c.id.clone())
-                        .collect();
-                    let mut q = vec!["limit=100".to_string()];
-                    if let Some(s) = s {
-                        q.push(format!("status={s}"));
-                    }
-                    if let Some(a) = a {
-                        q.push(format!("assignee={a}"));
-                    }
-                    if let Some(d) = d {
-                        q.push(format!("deviceId={d}"));
-                    }
-                    if let Some(l) = l {
-                        q.push(format!("label={l}"));
-                    }
-                    let query = format!("?{}", q.join("&"));
-                    let reply = m.get(&format!("/api/inbox/conversations{query}")).await;
-                    let calls = reply.count("x-aws-calls");
-                    let body = reply.ok();
-                    let got = ids(body["conversations"].as_array().unwrap());
-                    assert_eq!(got, expected, "{query}");
-                    // An empty page has no conversations to read.
-                    let reads = if expected.is_empty() { 2 } else { 3 };
-                    assert_eq!(calls, reads, "{query}");
+                    let filter = Filter {
+                        status: *s,
+                        assignee: a.as_deref(),
+                        device: d.as_deref(),
+                        label: *l,
+                        q: None,
+                    };
+                    let (query, expected) = filter.check(&m, &model).await;
                     // A page of two of this filter reads what any page of two reads.
                     if expected.len() >= 2 {
                         let two = m
@@ -349,6 +397,16 @@ async fn every_filter_lists_exactly_its_conversations_reading_one_page() {
                         );
                     }
                 }
+                // `q` with every other filter but the label: exactly its conversations,
+                // in phone order, reading one page.
+                let search = Filter {
+                    status: *s,
+                    assignee: a.as_deref(),
+                    device: d.as_deref(),
+                    label: None,
+                    q: Some("+92 300 0001 0"),
+                };
+                search.check(&m, &model).await;
             }
         }
     }
@@ -367,17 +425,11 @@ async fn every_filter_lists_exactly_its_conversations_reading_one_page() {
     };
     assert_eq!(ids(&found), expected);
     assert_eq!(found.len(), 8, "1010-1017");
-    let open_found = listed(&t, "?q=923000001&status=open&limit=100").await;
-    assert!(open_found.iter().all(|c| c["status"] == "open"));
-    assert_eq!(
-        open_found.len(),
-        model.iter().filter(|c| c.status == "open").count()
-    );
     t.get("/api/inbox/conversations?q=92&label=vip")
         .await
         .expect_error(
             StatusCode::BAD_REQUEST,
-            "\"q\" combines with status and assignee, not with deviceId or label",
+            "\"q\" combines with status, assignee and deviceId, not with label",
         );
 
     // The counters agree with the model.
@@ -637,5 +689,223 @@ async fn round_robin_gives_new_conversations_to_agents_under_their_limit() {
         assigned,
         vec![json!(agents[0]), json!(agents[1]), Value::Null],
         "in turn, and nobody over the limit"
+    );
+}
+
+/// The customer (the Cloud API fake's) writes "Hello" at `ts` to a tenant without
+/// conversations: the conversation, as listed.
+async fn first_conversation(app: &TestApp, t: &Tenant, ts: i64) -> Value {
+    app.from_meta(&t.id, &meta_text(PHONE_ID, &new_wamid(), "Hello", ts))
+        .await;
+    eventually("the conversation", Duration::from_secs(15), || async {
+        listed(t, "").await.into_iter().next()
+    })
+    .await
+}
+
+/// A text send through `/send` from `device` to `to`, answered 200: its AWS calls, round
+/// trips and consumed capacity.
+async fn send_cost(t: &Tenant, device: &str, to: &str, text: &str) -> (u32, u32, f64) {
+    let r = t
+        .send_message(json!({"to": to, "message": text, "deviceId": device}))
+        .await;
+    let calls = (r.count("x-aws-calls"), r.count("x-aws-sequential"));
+    let capacity: f64 = r.header("x-aws-consumed-capacity").parse().unwrap();
+    assert_eq!(r.ok()["status"], "sent");
+    (calls.0, calls.1, capacity)
+}
+
+#[tokio::test]
+async fn every_message_either_way_moves_the_conversations_last_message() {
+    let e = env_with("pro", true, &[]).await;
+    let (app, t, meta) = (&e.app, &e.tenant, &e.meta);
+    let device = t.cloud_device(meta, PHONE_ID, "EAAGlast").await;
+    let conversation = |id: String| async move {
+        t.get_ok(&format!("/api/inbox/conversations/{id}")).await["conversation"].clone()
+    };
+
+    // The first message fills the contact (created by that same message).
+    let first = first_conversation(app, t, now_ts() - 5).await;
+    let id = first["id"].string();
+    assert_eq!(first["contact"]["name"], "Ali Raza", "{first}");
+    let contact = t
+        .get_ok(&format!("/api/contacts/{}", first["contact"]["id"].str()))
+        .await;
+    assert_eq!(contact["contact"]["phone"], CUSTOMER, "{contact}");
+
+    // An API send: the conversation's last message, in the listing too.
+    t.send_message(json!({"to": CUSTOMER, "message": "From the API"}))
+        .await
+        .ok();
+    let c = conversation(id.clone()).await;
+    assert_eq!(
+        c["last_message"],
+        json!({"text": "From the API", "direction": "out", "type": "text", "at": c["last_message_at"]})
+    );
+    assert!(c["last_message_at"].str() >= first["last_message_at"].str());
+    assert_eq!(
+        c["unread_count"], 1,
+        "a send outside the inbox does not read it"
+    );
+    assert_eq!(
+        listed(t, "").await[0]["last_message"]["text"],
+        "From the API"
+    );
+
+    // A media send, and a template (no 24-hour window read: the send reads the
+    // conversations itself).
+    t.post(
+        "/api/public/v1/send-media",
+        json!({"to": CUSTOMER, "type": "image", "url": "https://example.com/a.png", "caption": "A picture"}),
+    )
+    .await;
+    e.meta.set_templates(
+        "102290129340398",
+        "EAAGlast",
+        vec![
+            json!({"name": "order_update", "language": "en_US", "status": "APPROVED",
+                    "category": "UTILITY", "id": "id_order_update",
+                    "components": [{"type": "BODY", "text": "Your order shipped"}]}),
+        ],
+    );
+    t.post("/api/templates/sync", json!({"deviceId": device}))
+        .await
+        .ok();
+    t.send_message(
+        json!({"to": CUSTOMER, "template": {"name": "order_update", "language": "en_US"}}),
+    )
+    .await
+    .ok();
+    let c = conversation(id.clone()).await;
+    assert_eq!(c["last_message"]["type"], "template", "{c}");
+    assert_eq!(c["last_message"]["direction"], "out");
+
+    // An automatic reply (a keyword rule) moves it too, after the customer's message.
+    t.create_rule(
+        json!({"keyword": "price", "match_type": "contains", "response": "Prices are on our site"}),
+    )
+    .await;
+    app.from_meta(
+        &t.id,
+        &meta_text(PHONE_ID, &new_wamid(), "price?", now_ts()),
+    )
+    .await;
+    let c = eventually("the automatic reply", Duration::from_secs(20), || async {
+        let c = conversation(id.clone()).await;
+        (c["last_message"]["text"] == "Prices are on our site").then_some(c)
+    })
+    .await;
+    assert_eq!(c["last_message"]["direction"], "out");
+    assert_eq!(c["unread_count"], 2);
+
+    // What it costs: one more write, in the completion's round, for a customer with a
+    // conversation on the device; nothing for one without.
+    let sandbox = t.sandbox_device().await;
+    let with = "923007770001";
+    let now = chrono::Utc::now();
+    app.record_customer_message(&t.id, &sandbox, with, &new_wamid(), "hi", now, now)
+        .await;
+    let mut costs = Vec::new();
+    for to in ["923007770002", with, "923007770003", with] {
+        costs.push(send_cost(t, &sandbox, to, "cost").await);
+    }
+    // A send's authentication may take a second call when its rate-limit minute rolls over.
+    let calls = |i: usize| costs[i].0.min(costs[i + 2].0);
+    let (without, with_conversation) = (calls(0), calls(1));
+    assert_eq!(with_conversation, without + 1, "{costs:?}");
+    assert_eq!(
+        costs[1].1.min(costs[3].1),
+        costs[0].1.min(costs[2].1),
+        "no round trip added: {costs:?}"
+    );
+    let capacity = |i: usize| costs[i].2.min(costs[i + 2].2);
+    let touch = capacity(1) - capacity(0);
+    assert!(
+        (0.9..=2.0).contains(&touch),
+        "the conversation's one write: {costs:?}"
+    );
+    let sandboxed = app.conversation(&t.id, &sandbox, with).await;
+    assert_eq!(
+        sandboxed.last_message.and_then(|m| m.text).as_deref(),
+        Some("cost")
+    );
+    println!("send costs (calls, round trips, capacity) without, with a conversation: {costs:?}");
+}
+
+#[tokio::test]
+async fn four_labels_fit_every_change_and_a_fifth_is_refused() {
+    let e = env_with("pro", true, &[]).await;
+    let (app, t, meta) = (&e.app, &e.tenant, &e.meta);
+    let device = t.cloud_device(meta, PHONE_ID, "EAAGlabels").await;
+    let (_, agent) = t.member_as(app, "agent", "agent").await;
+    let c = first_conversation(app, t, now_ts() - 10).await;
+    let (id, contact_id) = (c["id"].string(), c["contact"]["id"].string());
+    let path = format!("/api/inbox/conversations/{id}");
+    t.post(&format!("{path}/assign"), json!({"userId": agent}))
+        .await
+        .ok();
+    t.put(
+        &format!("{path}/labels"),
+        json!({"labels": ["a", "b", "c", "d", "e"]}),
+    )
+    .await
+    .expect_error(
+        StatusCode::BAD_REQUEST,
+        "A conversation has at most 4 labels",
+    );
+    let labelled = t
+        .put(
+            &format!("{path}/labels"),
+            json!({"labels": ["VIP", "billing", "returns", "north"]}),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        labelled["conversation"]["labels"],
+        json!(["billing", "north", "returns", "vip"])
+    );
+    let until = chrono::Utc::now() + chrono::Duration::hours(1);
+    t.post(
+        &format!("{path}/status"),
+        json!({"status": "snoozed", "snoozedUntil": iso(until)}),
+    )
+    .await
+    .ok();
+
+    // The largest change: a message that reopens a snoozed conversation with four labels
+    // moves every entry, and the business renamed the contact meanwhile.
+    t.patch(
+        &format!("/api/contacts/{contact_id}"),
+        json!({"name": "Zara Khan"}),
+    )
+    .await
+    .ok();
+    app.from_meta(
+        &t.id,
+        &meta_text(PHONE_ID, &new_wamid(), "Any news?", now_ts()),
+    )
+    .await;
+    let c = eventually("reopened and renamed", Duration::from_secs(20), || async {
+        let c = t.get_ok(&path).await["conversation"].clone();
+        (c["status"] == "open" && c["contact"]["name"] == "Zara Khan").then_some(c)
+    })
+    .await;
+    assert_eq!(c["unread_count"], 2);
+    assert_eq!(c["snoozed_until"], Value::Null);
+    for label in ["vip", "billing", "returns", "north"] {
+        let query = format!("?status=open&assignee={agent}&deviceId={device}&label={label}");
+        assert_eq!(ids(&listed(t, &query).await), vec![id.clone()], "{query}");
+    }
+    assert!(listed(t, "?status=snoozed").await.is_empty());
+    let found = listed(t, &format!("?q=zara&deviceId={device}&status=open")).await;
+    assert_eq!(ids(&found), vec![id.clone()]);
+    assert!(listed(t, "?q=ali").await.is_empty(), "the old name is gone");
+    let counts = t.get_ok("/api/inbox/conversations/counts").await;
+    assert_eq!(
+        (
+            counts["open"]["all"].as_i64(),
+            counts["snoozed"]["all"].as_i64()
+        ),
+        (Some(1), Some(0))
     );
 }

@@ -614,8 +614,9 @@ async fn an_idempotency_key_replays_the_first_answer_and_sends_nothing_again() {
 /// docs/sending.md): authentication (1 write), then at once the pending record, the
 /// device, the daily outbound unit, the 24-hour window and the recipient's consent (5 calls,
 /// 1 round trip), then the
-/// provider, then the outcome (1 write), then at once the `message.status` event and the
-/// analytics counter (1 write).
+/// provider, then the outcome (1 write) and the conversation's last message (1 write, the
+/// customer has one), then at once the `message.status` event and the analytics counter
+/// (1 write).
 #[tokio::test]
 async fn a_text_send_waits_for_two_aws_round_trips_before_the_provider() {
     // A fixed clock keeps every request in one rate-limit minute (one auth write each).
@@ -633,8 +634,8 @@ async fn a_text_send_waits_for_two_aws_round_trips_before_the_provider() {
     assert_eq!(h.count("x-aws-sequential-before-provider"), 4);
     assert_eq!(
         h.count("x-aws-calls"),
-        11,
-        "+ the outcome, + at once the message.status event and the analytics counter"
+        12,
+        "+ the outcome and the conversation's last message (the open window is a conversation), + at once the message.status event and the analytics counter"
     );
     let sent = h.ok();
 
@@ -655,8 +656,8 @@ async fn a_text_send_waits_for_two_aws_round_trips_before_the_provider() {
         assert_eq!(h.count("x-aws-sequential-before-provider"), 2);
         assert_eq!(
             h.count("x-aws-calls"),
-            9,
-            "+ the outcome, + at once the message.status event and the analytics counter"
+            10,
+            "+ the outcome and the conversation's last message, + at once the message.status event and the analytics counter"
         );
         assert_eq!(h.count("x-aws-sequential"), 4);
         let capacity: f64 = h

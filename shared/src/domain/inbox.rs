@@ -7,9 +7,10 @@ use chrono::{DateTime, Utc};
 pub const ANY: &str = "*";
 /// The assignee part of a partition for a conversation nobody is assigned to.
 pub const UNASSIGNED: &str = "-";
-/// At most this many labels on a conversation: every label adds listing entries rewritten
-/// with each message (see `docs/inbox.md`, "Write cost").
-pub const MAX_LABELS: usize = 3;
+/// At most this many labels on a conversation: every label adds 8 listing entries moved
+/// with each message (32 WCU), and the largest change (a customer message reopening it)
+/// must fit one transaction of 100 items (see `docs/inbox.md`, "Write cost").
+pub const MAX_LABELS: usize = 4;
 pub const MAX_LABEL_LEN: usize = 40;
 pub const MAX_NOTE_LEN: usize = 4096;
 pub const MAX_SHORTCUT_LEN: usize = 40;
@@ -45,13 +46,22 @@ pub fn partitions_of(
     out
 }
 
-/// The search partitions (`q`): status and assignee, each a value or [`ANY`].
-pub fn search_partitions_of(status: &str, assignee: Option<&str>) -> Vec<String> {
+/// A search partition (`q`): `<status>#<assignee>#<device>`, each part a value or [`ANY`].
+pub fn search_partition(status: &str, assignee: &str, device: &str) -> String {
+    format!("{status}#{assignee}#{device}")
+}
+
+/// The search partitions a conversation belongs to: status, assignee and device, each a
+/// value or [`ANY`] (8). Labels are not a dimension: each label would add 16 entries, and
+/// a status or assignee change would move 8 more per label (docs/inbox.md, "Search").
+pub fn search_partitions_of(status: &str, assignee: Option<&str>, device: &str) -> Vec<String> {
     let assignee = assignee.unwrap_or(UNASSIGNED);
-    let mut out = Vec::with_capacity(4);
+    let mut out = Vec::with_capacity(8);
     for s in [status, ANY] {
         for a in [assignee, ANY] {
-            out.push(format!("{s}#{a}"));
+            for d in [device, ANY] {
+                out.push(search_partition(s, a, d));
+            }
         }
     }
     out
@@ -202,7 +212,10 @@ mod tests {
         assert_eq!(unassigned.len(), 8);
         assert!(unassigned.contains(&partition("pending", UNASSIGNED, ANY, ANY)));
         assert!(!unassigned.iter().any(|p| p.contains("open")));
-        assert_eq!(search_partitions_of("open", None).len(), 4);
+        let search = search_partitions_of("open", None, "d1");
+        assert_eq!(search.len(), 8);
+        assert!(search.contains(&search_partition(ANY, UNASSIGNED, "d1")));
+        assert!(search.contains(&search_partition("open", ANY, ANY)));
     }
 
     #[test]
@@ -223,7 +236,15 @@ mod tests {
         );
         assert!(labels(&["a#b".into()]).is_err());
         assert!(labels(&["".into()]).is_err());
-        assert!(labels(&["a".into(), "b".into(), "c".into(), "d".into()]).is_err());
+        assert_eq!(
+            labels(&["a".into(), "b".into(), "c".into(), "d".into()]).map(|l| l.len()),
+            Ok(4)
+        );
+        let five: Vec<String> = ["a", "b", "c", "d", "e"].map(String::from).to_vec();
+        assert_eq!(
+            labels(&five),
+            Err("A conversation has at most 4 labels".to_string())
+        );
         assert_eq!(label_filter("Sales"), Ok("sales".to_string()));
     }
 

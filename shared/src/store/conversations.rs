@@ -20,11 +20,12 @@ use super::keys::*;
 use super::messages::{message_item_with, Direction, Message};
 use super::table::{self, keyed, Commit, Cond, Query, Returns, Written};
 use super::tenants::{Tenant, TenantItem};
-use super::{from_item, s, to_item, Item, Store, StoreError, StoreResult};
+use super::{from_item, n, s, to_item, Item, Store, StoreError, StoreResult};
 use crate::domain::consent::OptOutSettings;
 use crate::domain::messages::MessageKind;
 use crate::domain::time;
 use crate::domain::time::iso_millis;
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -95,9 +96,19 @@ pub struct Conversation {
     pub peer: String,
     pub status: ConversationStatus,
     pub unread_count: u32,
-    /// The latest customer message's time.
+    /// The latest message's time, either direction.
     #[serde(with = "time::secs")]
     pub last_message_at: DateTime<Utc>,
+    /// Where the listing sorts it (its entries' time): the latest customer message or
+    /// reply from the inbox. Sends from elsewhere move only `lastMessageAt` (one small
+    /// write instead of every entry's; docs/inbox.md). Absent: `lastMessageAt` (stored
+    /// before the two could differ).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::secs_opt"
+    )]
+    pub listed_at: Option<DateTime<Utc>>,
     /// The customer's last message (WhatsApp's time): the 24-hour window runs from here.
     #[serde(
         default,
@@ -235,6 +246,11 @@ impl Conversation {
         self.last_inbound_at
     }
 
+    /// The time its listing entries sort by.
+    pub fn listed(&self) -> DateTime<Utc> {
+        self.listed_at.unwrap_or(self.last_message_at)
+    }
+
     /// The conversation after a new customer message (`prev`: as read; `None`: the first
     /// message). A resolved or snoozed conversation opens again (a new opening: its first
     /// response is measured again); the unread count goes up by one; the times only move
@@ -263,6 +279,7 @@ impl Conversation {
                 status: ConversationStatus::Open,
                 unread_count: 1,
                 last_message_at: sent_at,
+                listed_at: Some(sent_at),
                 last_inbound_at: Some(sent_at),
                 last_message_id: Some(message.id.clone()),
                 assigned_to: None,
@@ -295,6 +312,7 @@ impl Conversation {
                     },
                     unread_count: p.unread_count.saturating_add(1),
                     last_message_at: later(Some(p.last_message_at), sent_at),
+                    listed_at: Some(later(Some(p.listed()), sent_at)),
                     last_inbound_at: Some(later(p.last_inbound_at, sent_at)),
                     last_message_id: if newest {
                         Some(message.id.clone())
@@ -606,6 +624,39 @@ impl Store {
     ) -> StoreResult<Option<Conversation>> {
         self.get(&peer_pk(tenant_id, peer), &conversation_sk(device_id))
             .await
+    }
+
+    /// A message sent to the customer from outside the inbox (`/send`, a campaign, an
+    /// automatic reply) becomes the conversation's last message: one `UpdateItem`, no
+    /// transaction, and the listing entries stay where they are (`listedAt` keeps their
+    /// time; docs/inbox.md). The version moves, so a write based on an older read retries.
+    /// `false`: no such conversation, or a later message is its last already.
+    pub async fn touch_conversation(
+        &self,
+        tenant_id: &str,
+        device_id: &str,
+        peer: &str,
+        last: &LastMessage,
+    ) -> StoreResult<bool> {
+        let at = s(time::iso(last.at));
+        let cond = Cond::new("attribute_exists(PK) AND lastMessageAt <= :at")
+            .value(":at", at)
+            .value(":m", AttributeValue::M(to_item(last)?))
+            .value(":one", n(1));
+        // Every operand reads the item as it was: `listedAt` keeps the old time.
+        let expr = "SET listedAt = if_not_exists(listedAt, lastMessageAt), \
+                    lastMessageAt = :at, lastMessage = :m, updatedAt = :at ADD version :one";
+        let pk = peer_pk(tenant_id, peer);
+        let written = self
+            .update_if(
+                &pk,
+                &conversation_sk(device_id),
+                expr,
+                cond,
+                Returns::NOTHING,
+            )
+            .await?;
+        Ok(matches!(written, Written::Applied(_)))
     }
 
     /// When the customer last wrote to each of the tenant's devices (the 24-hour window),

@@ -6,15 +6,15 @@
 //!   is one `Query` of exactly that many entries and one `BatchGetItem` of their
 //!   conversations. Written in the same transaction as the conversation: an entry whose key
 //!   changes (a message moves the activity) is deleted and put again.
-//! - **Search entries** (`q`): by phone and by folded name, per status × assignee; their
-//!   keys change only with status, assignee or name, never with a message.
+//! - **Search entries** (`q`): by phone and by folded name, per status × assignee × device;
+//!   their keys change only with status, assignee or name, never with a message.
 //! - **Counters**: one item per tenant, `<status>_all`, `<status>_none` (unassigned) and
 //!   `<status>_u_<userId>`, moved by `ADD` in the same transaction when a conversation's
 //!   status or assignee changes.
 //! - **Snoozes**: a global partition by end time for the minute job.
 //! - A **pointer** by conversation id (device and peer), written once.
 
-use super::conversations::{conversation_item, Conversation, ConversationStatus};
+use super::conversations::{conversation_item, ContactRef, Conversation, ConversationStatus};
 use super::keys::*;
 use super::table::{self, keyed, Commit, Cond, Query};
 use super::{from_item, n, s, Item, Store, StoreError, StoreResult};
@@ -37,7 +37,7 @@ struct EntryRef {
 type Key = (String, String);
 
 fn entry_keys(c: &Conversation) -> BTreeSet<Key> {
-    let sk = rules::activity_sk(c.last_message_at, &c.id);
+    let sk = rules::activity_sk(c.listed(), &c.id);
     rules::partitions_of(
         c.status.as_str(),
         c.assigned_to.as_deref(),
@@ -52,7 +52,8 @@ fn entry_keys(c: &Conversation) -> BTreeSet<Key> {
 fn search_keys(c: &Conversation) -> BTreeSet<Key> {
     let name = c.search_name();
     let mut out = BTreeSet::new();
-    for p in rules::search_partitions_of(c.status.as_str(), c.assigned_to.as_deref()) {
+    for p in rules::search_partitions_of(c.status.as_str(), c.assigned_to.as_deref(), &c.device_id)
+    {
         let pk = inbox_search_pk(&c.tenant_id, &p);
         out.insert((pk.clone(), inbox_phone_sk(&c.peer, &c.id)));
         if let Some(name) = &name {
@@ -267,6 +268,44 @@ impl Store {
         Ok(false)
     }
 
+    /// Whether storing `next` over `prev` (as [`Store::conversation_writes`] does) and
+    /// `others` more writes fit one transaction.
+    pub fn fits_one_transaction(
+        &self,
+        prev: Option<&Conversation>,
+        next: &Conversation,
+        others: usize,
+    ) -> StoreResult<bool> {
+        let writes = self.conversation_writes(prev, next)?.len();
+        Ok(writes + others <= table::MAX_TRANSACTION_ITEMS)
+    }
+
+    /// Reads a conversation, changes it with `change` and stores it with its entries and
+    /// counters, again from a fresh read when something else changed it meanwhile. `None` if
+    /// there is no such conversation.
+    async fn change_conversation(
+        &self,
+        tenant_id: &str,
+        device_id: &str,
+        peer: &str,
+        what: &'static str,
+        change: impl Fn(&Conversation) -> Conversation,
+    ) -> StoreResult<Option<Conversation>> {
+        for _ in 0..5 {
+            let Some(prev) = self.get_conversation(tenant_id, device_id, peer).await? else {
+                return Ok(None);
+            };
+            let next = Conversation {
+                version: prev.version + 1,
+                ..change(&prev)
+            };
+            if self.save_conversation(&prev, &next).await? {
+                return Ok(Some(next));
+            }
+        }
+        Err(StoreError::Contention(what))
+    }
+
     /// Sets a conversation's status (read, then stored with its entries and counters).
     /// `None` if there is no such conversation.
     pub async fn set_conversation_status(
@@ -277,21 +316,33 @@ impl Store {
         status: ConversationStatus,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Conversation>> {
-        for _ in 0..5 {
-            let Some(prev) = self.get_conversation(tenant_id, device_id, peer).await? else {
-                return Ok(None);
-            };
-            let next = Conversation {
+        self.change_conversation(tenant_id, device_id, peer, "conversation status", |c| {
+            Conversation {
                 status,
                 updated_at: now,
-                version: prev.version + 1,
-                ..prev.clone()
-            };
-            if self.save_conversation(&prev, &next).await? {
-                return Ok(Some(next));
+                ..c.clone()
             }
-        }
-        Err(StoreError::Contention("conversation status"))
+        })
+        .await
+    }
+
+    /// Sets a conversation's contact (its search entries by name move with it).
+    pub async fn set_conversation_contact(
+        &self,
+        tenant_id: &str,
+        device_id: &str,
+        peer: &str,
+        contact: Option<ContactRef>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Conversation>> {
+        self.change_conversation(tenant_id, device_id, peer, "conversation contact", |c| {
+            Conversation {
+                contact: contact.clone(),
+                updated_at: now,
+                ..c.clone()
+            }
+        })
+        .await
     }
 
     /// A conversation by its id: the pointer, then the conversation (two reads).
@@ -347,7 +398,7 @@ impl Store {
     }
 
     /// A page of the conversations whose phone or name starts with the search, in phone or
-    /// name order, within a status × assignee search partition.
+    /// name order, within a status × assignee × device search partition.
     pub async fn search_inbox(
         &self,
         tenant_id: &str,

@@ -322,7 +322,7 @@ pub const CONVERSATION_ID_SK: &str = "CONVERSATION";
 pub fn inbox_pk(tenant_id: &str, partition: &str) -> String {
     format!("TENANT#{tenant_id}#INBOX#{partition}")
 }
-/// A search entry: `TENANT#<t>#INBOXQ#<status>#<assignee>` / `P#<peer>#<id>` or
+/// A search entry: `TENANT#<t>#INBOXQ#<status>#<assignee>#<device>` / `P#<peer>#<id>` or
 /// `N#<folded name>#<id>`.
 pub fn inbox_search_pk(tenant_id: &str, partition: &str) -> String {
     format!("TENANT#{tenant_id}#INBOXQ#{partition}")

@@ -75,6 +75,10 @@ pub async fn record(state: &AppState, job: PhoneMessageJob) -> Result<(), StoreE
     };
     if store.record_phone_message(&message).await? {
         tracing::info!(message_id = %message.id, "message typed on the phone recorded");
+        // It is the conversation's last message too. Nothing here has read whether there
+        // is a conversation: the update's condition tells (a rare path, 1 WCU either way).
+        let device_id = message.device_id.clone().unwrap_or_default();
+        crate::services::sending::conversation::touch(state, &message, &device_id, true).await;
     }
     Ok(())
 }

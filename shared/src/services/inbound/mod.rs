@@ -27,10 +27,11 @@
 //!
 //! A customer message:
 //! 1. One `BatchGetItem`: tenant, device, conversation, rules version, AI settings (and the
-//!    tenant's compiled rules from this instance's cache, reloaded when the version moved).
+//!    tenant's compiled rules from this instance's cache, reloaded when the version moved);
+//!    the contact, created first when the conversation is new or the profile name changed.
 //! 2. One transaction: the message (refused if its WhatsApp id was stored before) and the
 //!    conversation (reopened if resolved, unread count + 1, the 24-hour window).
-//! 3. The contact (new conversation or new profile name) and `message.received`.
+//! 3. The media and `message.received`.
 //! 4. Consent (opt-out and opt-in words, opted-out customers; see [`consent`]), then the
 //!    spec's decision flow: a keyword rule's responses (the first now, the next ones
 //!    through the queue `step_delay_seconds` apart), else AI Smart Reply within the daily

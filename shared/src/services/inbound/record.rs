@@ -15,6 +15,7 @@ use crate::runtime::state::AppState;
 use crate::services::events::{self, PublishError};
 use crate::services::media;
 use crate::store::analytics::CountAt;
+use crate::store::contacts::UpsertOutcome;
 use crate::store::conversations::{
     ContactRef, Conversation, ConversationStatus, Handling, InboundContext, RecordInbound,
 };
@@ -102,6 +103,8 @@ struct Answerable {
     message: Message,
     /// Stored now (`true`), or an earlier attempt's claim taken over (`false`).
     first_time: bool,
+    /// The contact the conversation is to hold, when it could not go in the same write.
+    renamed: Option<ContactRef>,
 }
 
 /// What one try at storing came to.
@@ -117,12 +120,14 @@ impl Stored {
         conversation: Conversation,
         message: Message,
         first_time: bool,
+        renamed: Option<ContactRef>,
     ) -> Self {
         Stored::Answerable(Box::new(Answerable {
             ctx,
             conversation,
             message,
             first_time,
+            renamed,
         }))
     }
 }
@@ -144,9 +149,10 @@ pub async fn record(state: &AppState, incoming: Incoming) -> Result<Option<Recor
     };
     let Answerable {
         ctx,
-        conversation,
+        mut conversation,
         mut message,
         first_time,
+        renamed,
     } = *stored;
     let Incoming {
         job,
@@ -160,24 +166,20 @@ pub async fn record(state: &AppState, incoming: Incoming) -> Result<Option<Recor
         "inbound message stored"
     );
 
-    // 3: the contact and the event (both idempotent: a failure retries the job).
-    let name_changed = match (&ctx.conversation, &job.profile_name) {
-        (None, _) => true,
-        (Some(c), Some(n)) => c.profile_name.as_deref() != Some(n.as_str()),
-        (Some(_), None) => false,
-    };
-    if name_changed || !first_time {
-        state
+    if let Some(contact) = renamed {
+        let (tenant_id, device_id) = (&job.tenant_id, &job.device_id);
+        match state
             .store
-            .contact_from_profile(
-                &job.tenant_id,
-                &content.from,
-                job.profile_name.as_deref(),
-                now,
-            )
+            .set_conversation_contact(tenant_id, device_id, &content.from, Some(contact), now)
             .await
-            .map_err(RecordError::Contact)?;
+        {
+            Ok(Some(c)) => conversation = c,
+            Ok(None) => {}
+            // The customer's next message brings it.
+            Err(e) => tracing::warn!(error = %e, "the conversation's new contact name waits"),
+        }
     }
+    // 3: the event (idempotent: a failure retries the job).
     keep_media(state, &job, &content, &ctx, &mut message).await?;
     publish_received(state, &job, &content, &message, sent_at).await?;
     if first_time && conversation.opened_from(ctx.conversation.as_ref()) {
@@ -217,11 +219,10 @@ async fn store_once(
         return Ok(Stored::Skip);
     }
     let message = inbound_message(state, job, content, id, *sent_at, now);
-    let contact = ctx.contact.as_ref().map(|c| ContactRef {
-        id: c.id.clone(),
-        name: c.name.clone(),
-    });
-    let next = Conversation::after_inbound(
+    let contact = contact_of(state, job, peer, &ctx, now)
+        .await
+        .map_err(RecordError::Contact)?;
+    let mut next = Conversation::after_inbound(
         ctx.conversation.as_ref(),
         &message,
         *sent_at,
@@ -229,6 +230,15 @@ async fn store_once(
         contact,
         now,
     );
+    // With the labels at their cap, a message that reopens the conversation and renames its
+    // contact at once would not fit one transaction: the new name follows right after.
+    let mut renamed = None;
+    if let Some(prev) = ctx.conversation.as_ref() {
+        let fits = |next: &Conversation| state.store.fits_one_transaction(Some(prev), next, 1);
+        if next.contact != prev.contact && !fits(&next).map_err(RecordError::Store)? {
+            renamed = std::mem::replace(&mut next.contact, prev.contact.clone());
+        }
+    }
     let extra = InboundExtra::of(content, job, &next.id);
     match state
         .store
@@ -245,7 +255,7 @@ async fn store_once(
                 *sent_at,
             )
             .await;
-            Ok(Stored::answerable(ctx, next, message, true))
+            Ok(Stored::answerable(ctx, next, message, true, renamed))
         }
         RecordInbound::Duplicate => {
             match state
@@ -257,7 +267,7 @@ async fn store_once(
                 Handling::TakenOver => {
                     tracing::info!("finishing a message an earlier attempt stored");
                     let conv = ctx.conversation.clone().unwrap_or(next);
-                    Ok(Stored::answerable(ctx, conv, message, false))
+                    Ok(Stored::answerable(ctx, conv, message, false, None))
                 }
                 Handling::Busy | Handling::Done => {
                     tracing::info!("duplicate message ignored");
@@ -267,6 +277,44 @@ async fn store_once(
         }
         RecordInbound::ConversationChanged => Err(Retry::Again(RecordError::ConversationContended)),
     }
+}
+
+/// The customer's contact for the conversation. A new conversation or a new profile name
+/// creates (or names) it first, so the conversation holds it from its first message on
+/// (idempotent: a retry finds it made).
+async fn contact_of(
+    state: &AppState,
+    job: &MessageJob,
+    peer: &str,
+    ctx: &InboundContext,
+    now: DateTime<Utc>,
+) -> Result<Option<ContactRef>, StoreError> {
+    let name_changed = match (&ctx.conversation, &job.profile_name) {
+        (None, _) => true,
+        (Some(c), Some(n)) => c.profile_name.as_deref() != Some(n.as_str()),
+        (Some(_), None) => false,
+    };
+    let contact = if name_changed {
+        match state
+            .store
+            .contact_from_profile(&job.tenant_id, peer, job.profile_name.as_deref(), now)
+            .await?
+        {
+            UpsertOutcome::Created(c) | UpsertOutcome::Updated(c) | UpsertOutcome::Unchanged(c) => {
+                Some(c)
+            }
+            UpsertOutcome::Failed(why) => {
+                tracing::warn!(%why, "no contact for the customer");
+                ctx.contact.clone()
+            }
+        }
+    } else {
+        ctx.contact.clone()
+    };
+    Ok(contact.map(|c| ContactRef {
+        id: c.id,
+        name: c.name,
+    }))
 }
 
 /// Counts a message this attempt stored (once: a redelivery finds it stored), and the

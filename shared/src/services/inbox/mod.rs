@@ -155,23 +155,23 @@ pub async fn list(
     };
     let status = filter.status.map_or(ANY, ConversationStatus::as_str);
     let tenant_id = &viewer.tenant_id;
+    let device = match filter.device_id.as_deref() {
+        None => ANY.to_string(),
+        Some(d) => crate::domain::messages::device_id(d).map_err(InboxError::Invalid)?,
+    };
     if let Some(q) = filter.q.as_deref() {
-        if filter.device_id.is_some() || filter.label.is_some() {
+        if filter.label.is_some() {
             return Err(InboxError::Invalid(
-                "\"q\" combines with status and assignee, not with deviceId or label".into(),
+                "\"q\" combines with status, assignee and deviceId, not with label".into(),
             ));
         }
         let search: Search = rules::search(q).map_err(InboxError::Invalid)?;
-        let partition = format!("{status}#{assignee}");
+        let partition = rules::search_partition(status, &assignee, &device);
         return Ok(state
             .store
             .search_inbox(tenant_id, &partition, &search, limit, cursor)
             .await?);
     }
-    let device = match filter.device_id.as_deref() {
-        None => ANY.to_string(),
-        Some(d) => crate::domain::messages::device_id(d).map_err(InboxError::Invalid)?,
-    };
     let label = match filter.label.as_deref() {
         None => ANY.to_string(),
         Some(l) => rules::label_filter(l).map_err(InboxError::Invalid)?,
@@ -405,6 +405,7 @@ fn after_reply(
         at: now,
     });
     next.last_message_at = next.last_message_at.max(now);
+    next.listed_at = Some(next.listed().max(now));
     next.unread_count = 0;
     next.updated_at = now;
     let first = next.first_response_at.is_none() && next.opened_at.is_some();

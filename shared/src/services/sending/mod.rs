@@ -13,6 +13,7 @@
 //! message and releases its claim. A provider refusal leaves a `failed` message, answered
 //! with a non-2xx error that carries its id.
 
+pub mod conversation;
 pub mod device;
 pub mod window;
 
@@ -237,7 +238,7 @@ pub async fn send_with_id(
                 .map(Some),
         }
     };
-    let (created, device, media, unit, window, consent) = tokio::join!(
+    let (created, device, media, unit, window, consent, template_read) = tokio::join!(
         state
             .store
             .create_outbound(&message, claim.as_ref(), now.timestamp()),
@@ -246,6 +247,13 @@ pub async fn send_with_id(
         reserve_outbound_unit(state, caller, now),
         window::read(state, tenant_id, req.to.as_str(), &req.content),
         consent,
+        // Boxed, as the touch below: the send is a large future inside larger ones.
+        Box::pin(conversation::read_for_template(
+            state,
+            tenant_id,
+            req.to.as_str(),
+            &req.content
+        )),
     );
     let claim_hash = claim.as_ref().map(|c| c.key_hash.as_str());
     let release_unit = |unit: Result<OutboundUnit, SendError>| async move {
@@ -321,6 +329,7 @@ pub async fn send_with_id(
     };
     // The 24-hour window (Cloud API, free-form content): a closed window is recorded and
     // answered like Meta's own refusal, without calling Meta. See `window`.
+    let has_conversation = conversation::on_device([&window, &template_read], &device.id);
     let window_refusal = window::check(&device, req.to.as_str(), window, now).err();
     let checked = match media {
         None => None,
@@ -379,7 +388,16 @@ pub async fn send_with_id(
             }
         }
     };
-    let (recorded, ()) = tokio::join!(record_completion(state, update, &req.counts_as), refund);
+    let touch = Box::pin(async {
+        if result.is_ok() {
+            conversation::touch(state, &message, &device.id, has_conversation).await;
+        }
+    });
+    let (recorded, (), ()) = tokio::join!(
+        record_completion(state, update, &req.counts_as),
+        refund,
+        touch
+    );
     if let Err(e) = recorded {
         // The provider has the message: answering 500 would invite a duplicate send.
         tracing::error!(message_id = %id, error = %e, "recording the send's outcome failed; the message stays pending");
