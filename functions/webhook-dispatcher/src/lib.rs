@@ -13,10 +13,10 @@ use wati_shared::AppState;
 
 /// The dispatcher's Lambda handler.
 pub fn handler(state: AppState) -> Handler {
-    Handler::sqs(move |event| {
-        let state = state.clone();
-        async move { handle(&state, event).await }
-    })
+    Handler::sqs_with(
+        state,
+        |state, event| async move { handle(&state, event).await },
+    )
 }
 
 /// The Lambda handler's shape: a batch in, the failures out. Uses one [`Dispatcher`] per

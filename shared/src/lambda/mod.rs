@@ -40,6 +40,15 @@ impl Handler {
         Handler::Sqs(Arc::new(move |event| Box::pin(f(event))))
     }
 
+    /// [`Handler::sqs`] for a worker that needs the state: `f` gets its own clone per batch.
+    pub fn sqs_with<F, Fut>(state: AppState, f: F) -> Handler
+    where
+        F: Fn(AppState, SqsEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = SqsBatchResponse> + Send + 'static,
+    {
+        Handler::sqs(move |event| f(state.clone(), event))
+    }
+
     pub fn scheduled<F, Fut>(f: F) -> Handler
     where
         F: Fn(serde_json::Value) -> Fut + Send + Sync + 'static,
