@@ -7,8 +7,10 @@ use crate::shared::store::{
     Campaign, Conversation, Direction, Message, MessageKind, MessageSource, RecordInbound,
 };
 use crate::shared::{inbound_message_id, MessageStatus};
+use crate::wait::eventually;
 use chrono::{DateTime, Utc};
 use serde_json::json;
+use std::time::Duration;
 
 /// A text message with nothing sent, delivered or failed yet.
 #[allow(clippy::too_many_arguments)]
@@ -291,6 +293,25 @@ impl TestApp {
             .await
             .unwrap_or_else(|e| panic!("{e}"))
             .unwrap_or_else(|| panic!("no conversation with {peer}"))
+    }
+}
+
+impl TestApp {
+    /// The stored message with WhatsApp's id `wamid`, if there is one (yet).
+    pub async fn stored_message(&self, tenant_id: &str, wamid: &str) -> Option<Message> {
+        self.state
+            .store
+            .find_message_by_wamid(tenant_id, wamid)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The message with WhatsApp's id `wamid`, once it is stored (within `within`).
+    pub async fn wait_stored(&self, tenant_id: &str, wamid: &str, within: Duration) -> Message {
+        eventually(&format!("message {wamid}"), within, || {
+            self.stored_message(tenant_id, wamid)
+        })
+        .await
     }
 }
 
