@@ -4,7 +4,7 @@
 use crate::app::{Tenant, TestApp, TestOptions};
 use crate::fake_meta::FakeMeta;
 use crate::shared::store::{
-    Campaign, Conversation, Direction, Message, MessageKind, MessageSource, RecordInbound,
+    Campaign, Conversation, Direction, Message, MessageSource, RecordInbound,
 };
 use crate::shared::{inbound_message_id, MessageStatus};
 use crate::wait::eventually;
@@ -24,38 +24,16 @@ pub fn text_message(
     source: MessageSource,
     at: DateTime<Utc>,
 ) -> Message {
-    Message {
-        id: id.to_string(),
-        tenant_id: tenant_id.to_string(),
+    Message::text(
+        id.to_string(),
+        tenant_id.to_string(),
         direction,
-        peer: peer.to_string(),
-        kind: MessageKind::Text,
-        text: Some(text.to_string()),
-        media_url: None,
-        media_mimetype: None,
-        media_file_name: None,
-        media_key: None,
-        media_error: None,
-        template_name: None,
-        template_language: None,
-        device_id: None,
-        provider: None,
+        peer.to_string(),
+        Some(text.to_string()),
         status,
-        wa_message_id: None,
-        error: None,
-        error_code: None,
-        response_status: None,
-        retry_after: None,
         source,
-        api_key_id: None,
-        user_id: None,
-        created_at: at,
-        updated_at: at,
-        sent_at: None,
-        delivered_at: None,
-        read_at: None,
-        failed_at: None,
-    }
+        at,
+    )
 }
 
 /// An outbound text the send flow recorded as pending (the provider may or may not have it).
