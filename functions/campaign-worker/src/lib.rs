@@ -7,17 +7,10 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use tracing::Instrument;
 use wati_shared::lambda::sqs::run_jobs;
-use wati_shared::lambda::Handler;
 use wati_shared::services::campaigns::{handle_task, SendTask};
 use wati_shared::AppState;
 
-/// The worker's Lambda handler.
-pub fn handler(state: AppState) -> Handler {
-    Handler::sqs_with(
-        state,
-        |state, event| async move { handle(&state, event).await },
-    )
-}
+wati_shared::sqs_function!();
 
 /// Handles one batch; the ids of the messages to see again come back as
 /// `batchItemFailures` (nothing was sent for them).

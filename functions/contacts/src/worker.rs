@@ -5,16 +5,10 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use tracing::Instrument;
 use wati_shared::lambda::sqs::run_jobs;
-use wati_shared::lambda::Handler;
 use wati_shared::services::contact_jobs::{self, ContactJob};
 use wati_shared::AppState;
 
-pub fn handler(state: AppState) -> Handler {
-    Handler::sqs_with(
-        state,
-        |state, event| async move { handle(&state, event).await },
-    )
-}
+wati_shared::sqs_function!();
 
 pub async fn handle(state: &AppState, event: SqsEvent) -> SqsBatchResponse {
     run_jobs("contact-jobs", event, "a contact job", |job| {

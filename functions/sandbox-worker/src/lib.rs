@@ -6,17 +6,10 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use wati_shared::adapters::providers::sandbox::SandboxStatus;
 use wati_shared::lambda::sqs::run_jobs;
-use wati_shared::lambda::Handler;
 use wati_shared::services::inbound::statuses;
 use wati_shared::AppState;
 
-/// The worker's Lambda handler.
-pub fn handler(state: AppState) -> Handler {
-    Handler::sqs_with(
-        state,
-        |state, event| async move { handle(&state, event).await },
-    )
-}
+wati_shared::sqs_function!();
 
 /// Handles one batch; the ids of the records to retry come back as `batchItemFailures`.
 pub async fn handle(state: &AppState, event: SqsEvent) -> SqsBatchResponse {

@@ -58,6 +58,20 @@ impl Handler {
     }
 }
 
+/// The entry point of an SQS worker crate whose `handle(&AppState, SqsEvent)` takes a
+/// batch: `handler`, what `main.rs` and the dev server run.
+#[macro_export]
+macro_rules! sqs_function {
+    () => {
+        /// The worker's Lambda handler.
+        pub fn handler(state: $crate::AppState) -> $crate::lambda::Handler {
+            $crate::lambda::Handler::sqs_with(state, |state, event| async move {
+                handle(&state, event).await
+            })
+        }
+    };
+}
+
 /// How long init waits for the DynamoDB connection it opens ahead of the first request.
 const INIT_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
