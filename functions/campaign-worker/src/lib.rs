@@ -4,22 +4,11 @@
 //! provider is called, so a redelivered message never sends twice
 //! ([`wati_shared::services::campaigns::handle_task`]).
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use tracing::Instrument;
-use wati_shared::lambda::sqs::run_jobs;
 use wati_shared::services::campaigns::{handle_task, SendTask};
 use wati_shared::AppState;
 
-wati_shared::sqs_function!();
-
-/// Handles one batch; the ids of the messages to see again come back as
-/// `batchItemFailures` (nothing was sent for them).
-pub async fn handle(state: &AppState, event: SqsEvent) -> SqsBatchResponse {
-    run_jobs("campaign-worker", event, "a campaign task", |task| {
-        handle_one(state, task)
-    })
-    .await
-}
+wati_shared::sqs_function!("campaign-worker", "a campaign task", handle_one);
 
 async fn handle_one(state: &AppState, task: SendTask) -> Result<(), String> {
     let span = tracing::info_span!(

@@ -2,20 +2,11 @@
 //! failures, DLQ): an import's chunks and exports
 //! ([`wati_shared::services::contact_jobs`]).
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use tracing::Instrument;
-use wati_shared::lambda::sqs::run_jobs;
 use wati_shared::services::contact_jobs::{self, ContactJob};
 use wati_shared::AppState;
 
-wati_shared::sqs_function!();
-
-pub async fn handle(state: &AppState, event: SqsEvent) -> SqsBatchResponse {
-    run_jobs("contact-jobs", event, "a contact job", |job| {
-        handle_one(state, job)
-    })
-    .await
-}
+wati_shared::sqs_function!("contact-jobs", "a contact job", handle_one);
 
 async fn handle_one(state: &AppState, job: ContactJob) -> Result<(), String> {
     match job {

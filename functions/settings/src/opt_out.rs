@@ -47,10 +47,7 @@ pub async fn put_opt_out(
     Authed { state, caller }: Authed,
     ApiJson(req): ApiJson<OptOutSettingsRequest>,
 ) -> ApiResult<Json<OptOutSettings>> {
-    let current = state
-        .store
-        .settings::<OptOutSettings>(&caller.tenant_id)
-        .await?;
+    let current: OptOutSettings = state.store.settings(&caller.tenant_id).await?;
     let settings = OptOutSettings {
         opt_out_words: req.opt_out_words.unwrap_or(current.opt_out_words),
         opt_in_words: req.opt_in_words.unwrap_or(current.opt_in_words),

@@ -5,7 +5,7 @@
 pub mod sqs;
 
 use crate::runtime::state::AppState;
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+pub use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use axum::Router;
 use futures::future::BoxFuture;
 use std::future::Future;
@@ -58,8 +58,10 @@ impl Handler {
     }
 }
 
-/// The entry point of an SQS worker crate whose `handle(&AppState, SqsEvent)` takes a
-/// batch: `handler`, what `main.rs` and the dev server run.
+/// The entry points of an SQS worker crate: `handler`, what `main.rs` and the dev server
+/// run, around the crate's `handle(&AppState, SqsEvent)`. Given a log name, what a body
+/// is and a `one(&AppState, job)`, `handle` is written too: each record's JSON body is
+/// read as the job ([`sqs::run_jobs`]) and handed to `one`.
 #[macro_export]
 macro_rules! sqs_function {
     () => {
@@ -68,6 +70,18 @@ macro_rules! sqs_function {
             $crate::lambda::Handler::sqs_with(state, |state, event| async move {
                 handle(&state, event).await
             })
+        }
+    };
+    ($worker:literal, $what:literal, $one:path) => {
+        $crate::sqs_function!();
+
+        /// Handles one batch; the ids of the records to see again come back as
+        /// `batchItemFailures`.
+        pub async fn handle(
+            state: &$crate::AppState,
+            event: $crate::lambda::SqsEvent,
+        ) -> $crate::lambda::SqsBatchResponse {
+            $crate::lambda::sqs::run_jobs($worker, event, $what, |job| $one(state, job)).await
         }
     };
 }
