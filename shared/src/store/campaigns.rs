@@ -761,21 +761,15 @@ impl Store {
             return Ok(true);
         }
         let mut items = Vec::with_capacity(sks.len() + 1);
+        let expr = "SET #st = :cancelled, #upd = :now";
         for sk in sks {
-            items.push(
-                self.recipient_update(
-                    tenant_id,
-                    campaign_id,
-                    sk,
-                    "SET #st = :cancelled, #upd = :now",
-                    Cond::new("#st = :queued")
-                        .name("#st", "status")
-                        .name("#upd", "updatedAt")
-                        .value(":cancelled", s(RecipientStatus::Cancelled.as_str()))
-                        .value(":queued", s(RecipientStatus::Queued.as_str()))
-                        .value(":now", s(iso(now))),
-                )?,
-            );
+            let queued = Cond::new("#st = :queued")
+                .name("#st", "status")
+                .name("#upd", "updatedAt")
+                .value(":cancelled", s(RecipientStatus::Cancelled.as_str()))
+                .value(":queued", s(RecipientStatus::Queued.as_str()))
+                .value(":now", s(iso(now)));
+            items.push(self.recipient_update(tenant_id, campaign_id, sk, expr, queued)?);
         }
         let k = sks.len() as i64;
         items.push(
