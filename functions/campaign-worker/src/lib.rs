@@ -4,29 +4,13 @@
 //! provider is called, so a redelivered message never sends twice
 //! ([`wati_shared::services::campaigns::handle_task`]).
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use tracing::Instrument;
-use wati_shared::lambda::sqs::{parse_body, run_batch};
-use wati_shared::lambda::Handler;
 use wati_shared::services::campaigns::{handle_task, SendTask};
 use wati_shared::AppState;
 
-/// The worker's Lambda handler.
-pub fn handler(state: AppState) -> Handler {
-    Handler::sqs(move |event| {
-        let state = state.clone();
-        async move { handle(&state, event).await }
-    })
-}
+wati_shared::sqs_function!("campaign-worker", "a campaign task", handle_one);
 
-/// Handles one batch; the ids of the messages to see again come back as
-/// `batchItemFailures` (nothing was sent for them).
-pub async fn handle(state: &AppState, event: SqsEvent) -> SqsBatchResponse {
-    run_batch("campaign-worker", event, |record| handle_one(state, record)).await
-}
-
-async fn handle_one(state: &AppState, record: SqsMessage) -> Result<(), String> {
-    let task: SendTask = parse_body(&record, "a campaign task")?;
+async fn handle_one(state: &AppState, task: SendTask) -> Result<(), String> {
     let span = tracing::info_span!(
         "campaign_task",
         campaign_id = %task.campaign_id,

@@ -2,26 +2,13 @@
 //! failures, DLQ): an import's chunks and exports
 //! ([`wati_shared::services::contact_jobs`]).
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use tracing::Instrument;
-use wati_shared::lambda::sqs::{parse_body, run_batch};
-use wati_shared::lambda::Handler;
 use wati_shared::services::contact_jobs::{self, ContactJob};
 use wati_shared::AppState;
 
-pub fn handler(state: AppState) -> Handler {
-    Handler::sqs(move |event| {
-        let state = state.clone();
-        async move { handle(&state, event).await }
-    })
-}
+wati_shared::sqs_function!("contact-jobs", "a contact job", handle_one);
 
-pub async fn handle(state: &AppState, event: SqsEvent) -> SqsBatchResponse {
-    run_batch("contact-jobs", event, |record| handle_one(state, record)).await
-}
-
-async fn handle_one(state: &AppState, record: SqsMessage) -> Result<(), String> {
-    let job: ContactJob = parse_body(&record, "a contact job")?;
+async fn handle_one(state: &AppState, job: ContactJob) -> Result<(), String> {
     match job {
         ContactJob::ImportChunk {
             tenant_id,

@@ -2,9 +2,9 @@
 //! customer writes in, and Meta's delivery statuses. The work is
 //! `wati_shared::services::inbound`'s; see `docs/inbound.md`.
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use std::sync::Arc;
-use wati_shared::lambda::sqs::{parse_body, run_batch};
+use wati_shared::lambda::sqs::run_jobs;
 use wati_shared::lambda::Handler;
 use wati_shared::services::inbound::{Inbound, InboundJob};
 use wati_shared::AppState;
@@ -32,11 +32,12 @@ impl Worker {
 
     /// Handles one batch; the ids of the records to retry come back as `batchItemFailures`.
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        run_batch("inbound-worker", event, |record| self.handle_record(record)).await
-    }
-
-    async fn handle_record(&self, record: SqsMessage) -> Result<(), String> {
-        let job: InboundJob = parse_body(&record, "an inbound job")?;
-        self.inbound.handle(job).await.map_err(|e| e.to_string())
+        run_jobs(
+            "inbound-worker",
+            event,
+            "an inbound job",
+            |job: InboundJob| self.inbound.handle(job),
+        )
+        .await
     }
 }

@@ -24,11 +24,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(needs(Role::Manager, routes!(media::get_media)))
 }
 
-/// This function's Lambda handler: its Router (see `wati_shared::lambda`).
-pub fn handler(state: AppState) -> wati_shared::lambda::Handler {
-    wati_shared::lambda::Handler::Http(router(state))
-}
-
 /// The routes behind the tenant credential, and signed media links without one.
 pub fn router(state: AppState) -> axum::Router {
     let keyed = wati_shared::http::guarded(routes(), ACCESS, state.clone());
@@ -37,18 +32,4 @@ pub fn router(state: AppState) -> axum::Router {
 
 const ACCESS: Access = Access::PublicApi;
 
-/// This function's part of the OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    let mut doc = routes().split_for_parts().1;
-    wati_shared::http::document_access(&mut doc, ACCESS);
-    doc
-}
-
-#[cfg(test)]
-mod openapi_tests {
-    #[test]
-    fn every_schema_reference_resolves() {
-        let doc = wati_shared::http::SchemaRefs::of(&super::openapi());
-        assert_eq!(doc.dangling(), Vec::<&str>::new(), "dangling $ref");
-    }
-}
+wati_shared::http_function!(own_router, ACCESS);

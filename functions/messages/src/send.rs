@@ -4,8 +4,10 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use utoipa::ToSchema;
+use wati_shared::adapters::providers::Content;
 use wati_shared::domain::analytics::CountsAs;
 use wati_shared::domain::messages::TemplateSpec;
+use wati_shared::domain::phone::Phone;
 use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::sends::{
@@ -16,7 +18,9 @@ use wati_shared::http::ApiError;
 use wati_shared::http::{parse_json, required, ApiBody};
 use wati_shared::services::phones;
 use wati_shared::services::sending::{self, ConsentCheck, SendRequest, Sender};
+use wati_shared::store::api_keys::Principal;
 use wati_shared::store::messages::MessageSource;
+use wati_shared::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -82,26 +86,43 @@ pub(crate) async fn send(
     ApiBody(body): ApiBody,
 ) -> ApiResult<Response> {
     let req: SendTextRequest = parse_json(&body)?;
-    let raw_to = required("to", &req.to)?;
-    let to = phones::rules(&state, &caller.tenant_id)
-        .await?
-        .parse("to", raw_to)
-        .map_err(ApiError::bad_request)?;
+    let to = recipient(&state, &caller, &req.to).await?;
     let (content, text) = text_or_template("message", &req.message, req.template.as_ref())?;
-    let request = SendRequest {
-        to,
-        content,
-        text,
-        device_id: device_id(&req.device_id)?,
-        media_check: None,
-        idempotency: idempotency(&headers, "send", &body)?,
-        source: MessageSource::Api,
-        consent: ConsentCheck::Direct,
-        counts_as: CountsAs::Message,
-    };
+    let mut request = direct(to, content, text, &req.device_id)?;
+    request.idempotency = idempotency(&headers, "send", &body)?;
     Ok(answer(
         sending::send(&state, &Sender::from(&caller), request).await?,
     ))
+}
+
+/// The recipient a send names, read by the tenant's phone rules.
+async fn recipient(state: &AppState, caller: &Principal, to: &Option<String>) -> ApiResult<Phone> {
+    let raw_to = required("to", to)?;
+    phones::rules(state, &caller.tenant_id)
+        .await?
+        .parse("to", raw_to)
+        .map_err(ApiError::bad_request)
+}
+
+/// A direct send through the public API (refused to an opted-out recipient, counted as a
+/// message); no media check and no `Idempotency-Key` until the caller adds them.
+fn direct(
+    to: Phone,
+    content: Content,
+    text: Option<String>,
+    device: &Option<String>,
+) -> ApiResult<SendRequest> {
+    Ok(SendRequest {
+        to,
+        content,
+        text,
+        device_id: device_id(device)?,
+        media_check: None,
+        idempotency: None,
+        source: MessageSource::Api,
+        consent: ConsentCheck::Direct,
+        counts_as: CountsAs::Message,
+    })
 }
 
 /// Send an image, video, audio or document from a public HTTPS URL.
@@ -125,11 +146,7 @@ pub(crate) async fn send_media(
     ApiBody(body): ApiBody,
 ) -> ApiResult<Response> {
     let req: SendMediaRequest = parse_json(&body)?;
-    let raw_to = required("to", &req.to)?;
-    let to = phones::rules(&state, &caller.tenant_id)
-        .await?
-        .parse("to", raw_to)
-        .map_err(ApiError::bad_request)?;
+    let to = recipient(&state, &caller, &req.to).await?;
     let (content, caption, check) = media(
         &state,
         MediaFields {
@@ -140,17 +157,9 @@ pub(crate) async fn send_media(
             mimetype: req.mimetype.as_deref(),
         },
     )?;
-    let request = SendRequest {
-        to,
-        content,
-        text: caption,
-        device_id: device_id(&req.device_id)?,
-        media_check: Some(check),
-        idempotency: idempotency(&headers, "send-media", &body)?,
-        source: MessageSource::Api,
-        consent: ConsentCheck::Direct,
-        counts_as: CountsAs::Message,
-    };
+    let mut request = direct(to, content, caption, &req.device_id)?;
+    request.media_check = Some(check);
+    request.idempotency = idempotency(&headers, "send-media", &body)?;
     Ok(answer(
         sending::send(&state, &Sender::from(&caller), request).await?,
     ))

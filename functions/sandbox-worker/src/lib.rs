@@ -3,29 +3,6 @@
 //! while its message is still `pending` (its send has not recorded `sent` yet) is left on
 //! the queue to come back; duplicates and stale statuses change nothing.
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use wati_shared::adapters::providers::sandbox::SandboxStatus;
-use wati_shared::lambda::sqs::{parse_body, run_batch};
-use wati_shared::lambda::Handler;
 use wati_shared::services::inbound::statuses;
-use wati_shared::AppState;
 
-/// The worker's Lambda handler.
-pub fn handler(state: AppState) -> Handler {
-    Handler::sqs(move |event| {
-        let state = state.clone();
-        async move { handle(&state, event).await }
-    })
-}
-
-/// Handles one batch; the ids of the records to retry come back as `batchItemFailures`.
-pub async fn handle(state: &AppState, event: SqsEvent) -> SqsBatchResponse {
-    run_batch("sandbox-worker", event, |record| handle_one(state, record)).await
-}
-
-async fn handle_one(state: &AppState, record: SqsMessage) -> Result<(), String> {
-    let status: SandboxStatus = parse_body(&record, "a sandbox status")?;
-    statuses::sandbox(state, status)
-        .await
-        .map_err(|e| e.to_string())
-}
+wati_shared::sqs_function!("sandbox-worker", "a sandbox status", statuses::sandbox);

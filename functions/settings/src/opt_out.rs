@@ -14,7 +14,12 @@ use wati_shared::http::ApiJson;
 #[utoipa::path(get, path = "/api/settings/opt-out", tag = "settings",
     responses((status = 200, body = OptOutSettings)))]
 pub async fn get_opt_out(Authed { state, caller }: Authed) -> ApiResult<Json<OptOutSettings>> {
-    Ok(Json(state.store.opt_out_settings(&caller.tenant_id).await?))
+    Ok(Json(
+        state
+            .store
+            .settings::<OptOutSettings>(&caller.tenant_id)
+            .await?,
+    ))
 }
 
 /// Any subset of the settings; absent fields keep their current value.
@@ -42,7 +47,7 @@ pub async fn put_opt_out(
     Authed { state, caller }: Authed,
     ApiJson(req): ApiJson<OptOutSettingsRequest>,
 ) -> ApiResult<Json<OptOutSettings>> {
-    let current = state.store.opt_out_settings(&caller.tenant_id).await?;
+    let current: OptOutSettings = state.store.settings(&caller.tenant_id).await?;
     let settings = OptOutSettings {
         opt_out_words: req.opt_out_words.unwrap_or(current.opt_out_words),
         opt_in_words: req.opt_in_words.unwrap_or(current.opt_in_words),
@@ -56,7 +61,7 @@ pub async fn put_opt_out(
     .map_err(ApiError::bad_request)?;
     state
         .store
-        .put_opt_out_settings(&caller.tenant_id, &settings)
+        .put_settings(&caller.tenant_id, &settings)
         .await?;
     tracing::info!(
         block_direct_sends = settings.block_direct_sends,

@@ -16,7 +16,10 @@ use wati_shared::store::settings::PhoneSettings;
 #[utoipa::path(get, path = "/api/settings/phone", tag = "settings",
     responses((status = 200, body = PhoneSettings)))]
 pub async fn get_phone(Authed { state, caller }: Authed) -> ApiResult<Json<PhoneSettings>> {
-    let settings = state.store.phone_settings(&caller.tenant_id).await?;
+    let settings = state
+        .store
+        .settings::<PhoneSettings>(&caller.tenant_id)
+        .await?;
     Ok(Json(PhoneSettings {
         default_country_code: phones::country_of(&settings).map(|c| c.code_string()),
     }))

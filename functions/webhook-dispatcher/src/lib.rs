@@ -6,18 +6,11 @@ use std::sync::OnceLock;
 use tracing::Instrument;
 use wati_shared::adapters::http_client::OutboundHttp;
 use wati_shared::lambda::sqs::{failures, parse_body, run_batch};
-use wati_shared::lambda::Handler;
 use wati_shared::services::events::DispatchMessage;
 use wati_shared::services::webhooks::{Dispatcher, Done, USER_AGENT};
 use wati_shared::AppState;
 
-/// The dispatcher's Lambda handler.
-pub fn handler(state: AppState) -> Handler {
-    Handler::sqs(move |event| {
-        let state = state.clone();
-        async move { handle(&state, event).await }
-    })
-}
+wati_shared::sqs_function!();
 
 /// The Lambda handler's shape: a batch in, the failures out. Uses one [`Dispatcher`] per
 /// process (the HTTP clients are built once); the loopback setting cannot change within

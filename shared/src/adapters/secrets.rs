@@ -124,30 +124,29 @@ impl DeviceSecrets {
 
     /// The credentials, from the cache when fresh.
     pub async fn get(&self, name: &str) -> Result<Arc<CloudApiCredentials>, SecretError> {
-        if let Some(creds) = self.cache.get(name).await {
-            return Ok(creds);
-        }
-        let value = read_secret(&self.client, name).await?;
-        let creds: Arc<CloudApiCredentials> = serde_json::from_str(&value)
-            .map(Arc::new)
-            .map_err(|_| SecretError::Malformed(name.to_string()))?;
-        self.cache.insert(name.to_string(), creds.clone()).await;
-        Ok(creds)
+        self.cached(&self.cache, name).await
     }
 
     /// A WhatsApp Web device's keys, from the cache when fresh.
     pub async fn get_gateway(&self, name: &str) -> Result<Arc<GatewayCredentials>, SecretError> {
-        if let Some(creds) = self.gateway_cache.get(name).await {
-            return Ok(creds);
+        self.cached(&self.gateway_cache, name).await
+    }
+
+    /// A JSON secret, from `cache` when fresh (read and kept there otherwise).
+    async fn cached<T: serde::de::DeserializeOwned>(
+        &self,
+        cache: &TtlCache<String, Arc<T>>,
+        name: &str,
+    ) -> Result<Arc<T>, SecretError> {
+        if let Some(value) = cache.get(name).await {
+            return Ok(value);
         }
-        let value = read_secret(&self.client, name).await?;
-        let creds: Arc<GatewayCredentials> = serde_json::from_str(&value)
+        let text = read_secret(&self.client, name).await?;
+        let value: Arc<T> = serde_json::from_str(&text)
             .map(Arc::new)
             .map_err(|_| SecretError::Malformed(name.to_string()))?;
-        self.gateway_cache
-            .insert(name.to_string(), creds.clone())
-            .await;
-        Ok(creds)
+        cache.insert(name.to_string(), value.clone()).await;
+        Ok(value)
     }
 
     /// Forgets a cached value (the provider said the token is no longer valid).

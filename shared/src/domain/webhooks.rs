@@ -47,17 +47,16 @@ impl EventType {
         EventType::ContactOptedOut,
         EventType::ContactOptedIn,
     ];
-    pub const ALL: [EventType; 9] = [
-        EventType::MessageReceived,
-        EventType::MessageStatus,
-        EventType::ConversationAssigned,
-        EventType::CampaignCompleted,
-        EventType::DeviceStatus,
-        EventType::TemplateStatus,
-        EventType::ContactOptedOut,
-        EventType::ContactOptedIn,
-        EventType::Test,
-    ];
+    /// Every event: the subscribable ones and `test`.
+    pub const ALL: [EventType; 9] = {
+        let mut all = [EventType::Test; 9];
+        let mut i = 0;
+        while i < Self::SUBSCRIBABLE.len() {
+            all[i] = Self::SUBSCRIBABLE[i];
+            i += 1;
+        }
+        all
+    };
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -374,18 +374,23 @@ pub async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Res
 }
 
 /// The three entry points of an HTTP function crate whose `routes()` sit behind one access
-/// rule: `handler` (what `main.rs` and the dev server run), `router` and `openapi`.
+/// rule: `handler` (what `main.rs` and the dev server run), `router` and `openapi`. A crate
+/// whose router adds routes of its own beside the guarded ones writes `router` itself and
+/// passes `own_router`.
 #[macro_export]
 macro_rules! http_function {
     ($access:expr) => {
-        /// This function's Lambda handler: its Router (see `wati_shared::lambda`).
-        pub fn handler(state: $crate::AppState) -> $crate::lambda::Handler {
-            $crate::lambda::Handler::Http(router(state))
-        }
-
         /// The routes behind their access rule, with every layer a Lambda needs.
         pub fn router(state: $crate::AppState) -> axum::Router {
             $crate::http::guarded(routes(), $access, state)
+        }
+
+        $crate::http_function!(own_router, $access);
+    };
+    (own_router, $access:expr) => {
+        /// This function's Lambda handler: its Router (see `wati_shared::lambda`).
+        pub fn handler(state: $crate::AppState) -> $crate::lambda::Handler {
+            $crate::lambda::Handler::Http(router(state))
         }
 
         /// This function's part of the OpenAPI document.
@@ -401,8 +406,7 @@ macro_rules! http_function {
         mod openapi_tests {
             #[test]
             fn every_schema_reference_resolves() {
-                let doc = $crate::http::SchemaRefs::of(&super::openapi());
-                assert_eq!(doc.dangling(), Vec::<&str>::new(), "dangling $ref");
+                $crate::http::SchemaRefs::of(&super::openapi()).assert_sound(&[]);
             }
         }
     };
@@ -514,6 +518,14 @@ impl SchemaRefs {
             .filter(|r| !self.schemas.contains(*r))
             .map(String::as_str)
             .collect()
+    }
+
+    /// For a crate's unit test: no reference dangles, and each of `needed` is defined.
+    pub fn assert_sound(&self, needed: &[&str]) {
+        assert_eq!(self.dangling(), Vec::<&str>::new(), "dangling $ref");
+        for name in needed {
+            assert!(self.schemas.contains(*name), "{name} missing");
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 pub mod sqs;
 
 use crate::runtime::state::AppState;
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+pub use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use axum::Router;
 use futures::future::BoxFuture;
 use std::future::Future;
@@ -40,6 +40,15 @@ impl Handler {
         Handler::Sqs(Arc::new(move |event| Box::pin(f(event))))
     }
 
+    /// [`Handler::sqs`] for a worker that needs the state: `f` gets its own clone per batch.
+    pub fn sqs_with<F, Fut>(state: AppState, f: F) -> Handler
+    where
+        F: Fn(AppState, SqsEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = SqsBatchResponse> + Send + 'static,
+    {
+        Handler::sqs(move |event| f(state.clone(), event))
+    }
+
     pub fn scheduled<F, Fut>(f: F) -> Handler
     where
         F: Fn(serde_json::Value) -> Fut + Send + Sync + 'static,
@@ -47,6 +56,34 @@ impl Handler {
     {
         Handler::Scheduled(Arc::new(move |event| Box::pin(f(event))))
     }
+}
+
+/// The entry points of an SQS worker crate: `handler`, what `main.rs` and the dev server
+/// run, around the crate's `handle(&AppState, SqsEvent)`. Given a log name, what a body
+/// is and a `one(&AppState, job)`, `handle` is written too: each record's JSON body is
+/// read as the job ([`sqs::run_jobs`]) and handed to `one`.
+#[macro_export]
+macro_rules! sqs_function {
+    () => {
+        /// The worker's Lambda handler.
+        pub fn handler(state: $crate::AppState) -> $crate::lambda::Handler {
+            $crate::lambda::Handler::sqs_with(state, |state, event| async move {
+                handle(&state, event).await
+            })
+        }
+    };
+    ($worker:literal, $what:literal, $one:path) => {
+        $crate::sqs_function!();
+
+        /// Handles one batch; the ids of the records to see again come back as
+        /// `batchItemFailures`.
+        pub async fn handle(
+            state: &$crate::AppState,
+            event: $crate::lambda::SqsEvent,
+        ) -> $crate::lambda::SqsBatchResponse {
+            $crate::lambda::sqs::run_jobs($worker, event, $what, |job| $one(state, job)).await
+        }
+    };
 }
 
 /// How long init waits for the DynamoDB connection it opens ahead of the first request.

@@ -53,6 +53,28 @@ where
     failures(results.into_iter().filter(|(_, ok)| !ok).map(|(id, _)| id))
 }
 
+/// [`run_batch`] for a queue of JSON jobs: each record's body read as `T` (`what` names it
+/// when it is not one) and handed to `each`.
+pub async fn run_jobs<T, F, Fut, E>(
+    worker: &'static str,
+    event: SqsEvent,
+    what: &'static str,
+    each: F,
+) -> SqsBatchResponse
+where
+    T: serde::de::DeserializeOwned,
+    F: Fn(T) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    run_batch(worker, event, |record| {
+        let job = parse_body::<T>(&record, what);
+        let each = &each;
+        async move { each(job?).await.map_err(|e| e.to_string()) }
+    })
+    .await
+}
+
 /// A batch response naming `ids` as the records to see again.
 pub fn failures(ids: impl IntoIterator<Item = String>) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();

@@ -59,7 +59,7 @@ pub async fn rules(state: &AppState, tenant_id: &str) -> Result<PhoneRules, Stor
     if let Some(country) = state.phone_settings.get(tenant_id).await {
         return Ok(PhoneRules::new(country));
     }
-    let settings = state.store.phone_settings(tenant_id).await?;
+    let settings = state.store.settings::<PhoneSettings>(tenant_id).await?;
     let country = country_of(&settings);
     state
         .phone_settings
@@ -77,7 +77,7 @@ pub async fn set(
     let settings = PhoneSettings {
         default_country_code: country.map(|c| c.code_string()),
     };
-    state.store.put_phone_settings(tenant_id, &settings).await?;
+    state.store.put_settings(tenant_id, &settings).await?;
     state
         .phone_settings
         .insert(tenant_id.to_string(), country)

@@ -437,13 +437,7 @@ impl Store {
             "SET {}{cursor_clause} ADD #queued :q, #failed :f, #total :t, #pending :p",
             sets.join(", ")
         );
-        let mut items = vec![table::update(
-            &self.table,
-            &campaigns_pk(&c.tenant_id),
-            &campaign_sk(&c.id),
-            &expr,
-            cond,
-        )?];
+        let mut items = vec![self.campaign_update(&c.tenant_id, &c.id, &expr, cond)?];
         items.extend(due_write(
             &self.table,
             &c.tenant_id,
@@ -460,6 +454,54 @@ impl Store {
         Ok(self.commit(items).await? == Commit::Done)
     }
 
+    /// An update of the campaign's own item, for a transaction.
+    fn campaign_update(
+        &self,
+        tenant_id: &str,
+        campaign_id: &str,
+        expr: &str,
+        cond: Cond,
+    ) -> StoreResult<TransactWriteItem> {
+        let (pk, sk) = (campaigns_pk(tenant_id), campaign_sk(campaign_id));
+        table::update(&self.table, &pk, &sk, expr, cond)
+    }
+
+    /// An update of one of the campaign's recipients, for a transaction.
+    fn recipient_update(
+        &self,
+        tenant_id: &str,
+        campaign_id: &str,
+        sk: &str,
+        expr: &str,
+        cond: Cond,
+    ) -> StoreResult<TransactWriteItem> {
+        let pk = campaign_recipients_pk(tenant_id, campaign_id);
+        table::update(&self.table, &pk, sk, expr, cond)
+    }
+
+    /// The campaign's counters as one recipient leaves `queued` for `counter` (`sent`,
+    /// `failed` or `skipped`), for the transaction that moves the recipient.
+    fn queued_to(
+        &self,
+        tenant_id: &str,
+        campaign_id: &str,
+        counter: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<TransactWriteItem> {
+        self.campaign_update(
+            tenant_id,
+            campaign_id,
+            "ADD #queued :minus, #outcome :one SET #upd = :now",
+            Cond::exists()
+                .name("#queued", "queued")
+                .name("#outcome", counter)
+                .name("#upd", "updatedAt")
+                .value(":minus", n(-1))
+                .value(":one", n(1))
+                .value(":now", s(iso(now))),
+        )
+    }
+
     /// Changes a campaign's state with one conditional update (and its scheduler entry in
     /// the same transaction). `expr` is the update expression, `cond` its condition and
     /// placeholders. `false`: the condition did not hold.
@@ -471,13 +513,7 @@ impl Store {
         cond: Cond,
         due: Due,
     ) -> StoreResult<bool> {
-        let mut items = vec![table::update(
-            &self.table,
-            &campaigns_pk(tenant_id),
-            &campaign_sk(campaign_id),
-            expr,
-            cond,
-        )?];
+        let mut items = vec![self.campaign_update(tenant_id, campaign_id, expr, cond)?];
         items.extend(due_write(&self.table, tenant_id, campaign_id, due)?);
         Ok(self.commit(items).await? == Commit::Done)
     }
@@ -550,9 +586,9 @@ impl Store {
                 .name("#st", "status")
                 .value(":running", s(CampaignStatus::Running.as_str())),
         )?;
-        let claim = table::update(
-            &self.table,
-            &campaign_recipients_pk(tenant_id, campaign_id),
+        let claim = self.recipient_update(
+            tenant_id,
+            campaign_id,
             sk,
             "SET #st = :sending, #mid = :mid, #cat = :ms, #upd = :now ADD #att :one",
             Cond::new("#st = :queued")
@@ -617,26 +653,14 @@ impl Store {
                 .value(":sending", s(RecipientStatus::Sending.as_str()))
                 .value(":mid", s(mid)),
         };
-        let recipient = table::update(
-            &self.table,
-            &campaign_recipients_pk(tenant_id, campaign_id),
+        let recipient = self.recipient_update(
+            tenant_id,
+            campaign_id,
             sk,
             "SET #st = :skipped, #err = :err, #upd = :now REMOVE #mid, #cat",
             cond,
         )?;
-        let campaign = table::update(
-            &self.table,
-            &campaigns_pk(tenant_id),
-            &campaign_sk(campaign_id),
-            "ADD #queued :minus, #skipped :one SET #upd = :now",
-            Cond::exists()
-                .name("#queued", "queued")
-                .name("#skipped", "skipped")
-                .name("#upd", "updatedAt")
-                .value(":minus", n(-1))
-                .value(":one", n(1))
-                .value(":now", s(iso(now))),
-        )?;
+        let campaign = self.queued_to(tenant_id, campaign_id, "skipped", now)?;
         Ok(self.commit(vec![recipient, campaign]).await? == Commit::Done)
     }
 
@@ -689,26 +713,8 @@ impl Store {
                 (expr.to_string(), "failed")
             }
         };
-        let recipient = table::update(
-            &self.table,
-            &campaign_recipients_pk(tenant_id, campaign_id),
-            sk,
-            &expr,
-            cond,
-        )?;
-        let campaign = table::update(
-            &self.table,
-            &campaigns_pk(tenant_id),
-            &campaign_sk(campaign_id),
-            "ADD #queued :minus, #outcome :one SET #upd = :now",
-            Cond::exists()
-                .name("#queued", "queued")
-                .name("#outcome", counter)
-                .name("#upd", "updatedAt")
-                .value(":minus", n(-1))
-                .value(":one", n(1))
-                .value(":now", s(iso(now))),
-        )?;
+        let recipient = self.recipient_update(tenant_id, campaign_id, sk, &expr, cond)?;
+        let campaign = self.queued_to(tenant_id, campaign_id, counter, now)?;
         Ok(self.commit(vec![recipient, campaign]).await? == Commit::Done)
     }
 
@@ -755,36 +761,33 @@ impl Store {
             return Ok(true);
         }
         let mut items = Vec::with_capacity(sks.len() + 1);
+        let expr = "SET #st = :cancelled, #upd = :now";
         for sk in sks {
-            items.push(table::update(
-                &self.table,
-                &campaign_recipients_pk(tenant_id, campaign_id),
-                sk,
-                "SET #st = :cancelled, #upd = :now",
-                Cond::new("#st = :queued")
-                    .name("#st", "status")
-                    .name("#upd", "updatedAt")
-                    .value(":cancelled", s(RecipientStatus::Cancelled.as_str()))
-                    .value(":queued", s(RecipientStatus::Queued.as_str()))
-                    .value(":now", s(iso(now))),
-            )?);
+            let queued = Cond::new("#st = :queued")
+                .name("#st", "status")
+                .name("#upd", "updatedAt")
+                .value(":cancelled", s(RecipientStatus::Cancelled.as_str()))
+                .value(":queued", s(RecipientStatus::Queued.as_str()))
+                .value(":now", s(iso(now)));
+            items.push(self.recipient_update(tenant_id, campaign_id, sk, expr, queued)?);
         }
         let k = sks.len() as i64;
-        items.push(table::update(
-            &self.table,
-            &campaigns_pk(tenant_id),
-            &campaign_sk(campaign_id),
-            "ADD #queued :minus, #cancelled :k SET #upd = :now",
-            Cond::new("#st = :cancelled")
-                .name("#st", "status")
-                .name("#queued", "queued")
-                .name("#cancelled", "cancelled")
-                .name("#upd", "updatedAt")
-                .value(":cancelled", s(CampaignStatus::Cancelled.as_str()))
-                .value(":minus", n(-k))
-                .value(":k", n(k))
-                .value(":now", s(iso(now))),
-        )?);
+        items.push(
+            self.campaign_update(
+                tenant_id,
+                campaign_id,
+                "ADD #queued :minus, #cancelled :k SET #upd = :now",
+                Cond::new("#st = :cancelled")
+                    .name("#st", "status")
+                    .name("#queued", "queued")
+                    .name("#cancelled", "cancelled")
+                    .name("#upd", "updatedAt")
+                    .value(":cancelled", s(CampaignStatus::Cancelled.as_str()))
+                    .value(":minus", n(-k))
+                    .value(":k", n(k))
+                    .value(":now", s(iso(now))),
+            )?,
+        );
         Ok(self.commit(items).await? == Commit::Done)
     }
 

@@ -136,6 +136,55 @@ pub struct Message {
     pub failed_at: Option<DateTime<Utc>>,
 }
 
+impl Message {
+    /// A text message created at `at` with nothing sent, delivered or failed yet; the
+    /// caller sets what else it knows (device, provider, WhatsApp's id, times).
+    #[allow(clippy::too_many_arguments)]
+    pub fn text(
+        id: String,
+        tenant_id: String,
+        direction: Direction,
+        peer: String,
+        text: Option<String>,
+        status: MessageStatus,
+        source: MessageSource,
+        at: DateTime<Utc>,
+    ) -> Message {
+        Message {
+            id,
+            tenant_id,
+            direction,
+            peer,
+            kind: MessageKind::Text,
+            text,
+            media_url: None,
+            media_mimetype: None,
+            media_file_name: None,
+            media_key: None,
+            media_error: None,
+            template_name: None,
+            template_language: None,
+            device_id: None,
+            provider: None,
+            status,
+            wa_message_id: None,
+            error: None,
+            error_code: None,
+            response_status: None,
+            retry_after: None,
+            source,
+            api_key_id: None,
+            user_id: None,
+            created_at: at,
+            updated_at: at,
+            sent_at: None,
+            delivered_at: None,
+            read_at: None,
+            failed_at: None,
+        }
+    }
+}
+
 fn message_item(m: &Message) -> StoreResult<Item> {
     let mut item = keyed(m, message_pk(&m.tenant_id, &m.id), MESSAGE_SK)?;
     item.insert("statusRank".into(), n(m.status.rank()));

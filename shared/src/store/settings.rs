@@ -7,6 +7,7 @@ use super::keys::*;
 use super::table::keyed;
 use super::{from_item, Store, StoreResult};
 use crate::domain::consent::OptOutSettings;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -28,32 +29,33 @@ pub struct SendConsent {
     pub block_direct_sends: bool,
 }
 
+/// A settings item of a tenant's own (`TENANT#<id>` / `SK`): read as its defaults until
+/// it is first saved.
+pub trait TenantSettings: Serialize + DeserializeOwned + Default {
+    const SK: &'static str;
+}
+
+impl TenantSettings for OptOutSettings {
+    const SK: &'static str = OPT_OUT_SETTINGS_SK;
+}
+
+impl TenantSettings for PhoneSettings {
+    const SK: &'static str = PHONE_SETTINGS_SK;
+}
+
 impl Store {
-    pub async fn opt_out_settings(&self, tenant_id: &str) -> StoreResult<OptOutSettings> {
-        let settings = self.get(&tenant_pk(tenant_id), OPT_OUT_SETTINGS_SK).await?;
+    /// A tenant's settings of kind `T` (`T::default()` until first saved).
+    pub async fn settings<T: TenantSettings>(&self, tenant_id: &str) -> StoreResult<T> {
+        let settings = self.get(&tenant_pk(tenant_id), T::SK).await?;
         Ok(settings.unwrap_or_default())
     }
 
-    pub async fn put_opt_out_settings(
+    pub async fn put_settings<T: TenantSettings>(
         &self,
         tenant_id: &str,
-        settings: &OptOutSettings,
+        settings: &T,
     ) -> StoreResult<()> {
-        self.put(keyed(settings, tenant_pk(tenant_id), OPT_OUT_SETTINGS_SK)?)
-            .await
-    }
-
-    pub async fn phone_settings(&self, tenant_id: &str) -> StoreResult<PhoneSettings> {
-        let settings = self.get(&tenant_pk(tenant_id), PHONE_SETTINGS_SK).await?;
-        Ok(settings.unwrap_or_default())
-    }
-
-    pub async fn put_phone_settings(
-        &self,
-        tenant_id: &str,
-        settings: &PhoneSettings,
-    ) -> StoreResult<()> {
-        self.put(keyed(settings, tenant_pk(tenant_id), PHONE_SETTINGS_SK)?)
+        self.put(keyed(settings, tenant_pk(tenant_id), T::SK)?)
             .await
     }
 

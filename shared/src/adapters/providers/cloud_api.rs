@@ -3,7 +3,8 @@
 //! become messages a client can act on.
 
 use super::{
-    Accepted, Content, LazyClient, OutboundMessage, Provider, ProviderError, ProviderErrorKind,
+    read_limited, Accepted, Content, LazyClient, OutboundMessage, Provider, ProviderError,
+    ProviderErrorKind,
 };
 use crate::adapters::secrets::{DeviceSecrets, SecretError};
 use crate::domain::devices::ProviderKind;
@@ -107,7 +108,7 @@ impl CloudApi {
             Err(e) => return Err(transport_error(&e, self.timeout)),
         };
         let status = response.status().as_u16();
-        let bytes = match read_limited(response).await {
+        let bytes = match read_limited(response, MAX_RESPONSE_BYTES).await {
             Ok(b) => b,
             Err(e) => return Err(transport_error(&e, self.timeout)),
         };
@@ -147,18 +148,6 @@ impl Provider for CloudApi {
     ) -> BoxFuture<'a, Result<Accepted, ProviderError>> {
         Box::pin(self.send_inner(device, message))
     }
-}
-
-async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
-    let mut out = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        let room = MAX_RESPONSE_BYTES.saturating_sub(out.len());
-        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if out.len() >= MAX_RESPONSE_BYTES {
-            break;
-        }
-    }
-    Ok(out)
 }
 
 fn transport_error(e: &reqwest::Error, timeout: Duration) -> ProviderError {

@@ -173,3 +173,20 @@ impl LazyClient {
             })
     }
 }
+
+/// A provider's response body, at most `max` bytes of it: an answer is small, and a
+/// misbehaving server must not fill the memory.
+pub(crate) async fn read_limited(
+    mut response: reqwest::Response,
+    max: usize,
+) -> Result<Vec<u8>, reqwest::Error> {
+    let mut out = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = max.saturating_sub(out.len());
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if out.len() >= max {
+            break;
+        }
+    }
+    Ok(out)
+}

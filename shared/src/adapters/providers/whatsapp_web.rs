@@ -4,7 +4,8 @@
 //! client. WAHA's errors become messages a client can act on.
 
 use super::{
-    Accepted, Content, LazyClient, OutboundMessage, Provider, ProviderError, ProviderErrorKind,
+    read_limited, Accepted, Content, LazyClient, OutboundMessage, Provider, ProviderError,
+    ProviderErrorKind,
 };
 use crate::adapters::http_client::{refusal_of, OutboundHttp};
 use crate::adapters::secrets::{read_secret, DeviceSecrets};
@@ -221,7 +222,7 @@ impl WhatsappWeb {
         }
         let response = req.send().await.map_err(|e| self.transport(&e))?;
         let status = response.status().as_u16();
-        let bytes = read_limited(response)
+        let bytes = read_limited(response, MAX_RESPONSE_BYTES)
             .await
             .map_err(|e| self.transport(&e))?;
         let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
@@ -553,16 +554,4 @@ fn phone_of(id: &str) -> Option<String> {
 
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
-    let mut out = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        let room = MAX_RESPONSE_BYTES.saturating_sub(out.len());
-        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if out.len() >= MAX_RESPONSE_BYTES {
-            break;
-        }
-    }
-    Ok(out)
 }

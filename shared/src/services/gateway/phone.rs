@@ -5,7 +5,7 @@
 
 use crate::domain::devices::ProviderKind;
 use crate::domain::inbound::{inbound_message_id, reported_time};
-use crate::domain::messages::{MessageKind, MessageStatus};
+use crate::domain::messages::MessageStatus;
 use crate::runtime::state::AppState;
 use crate::store::messages::{Direction, Message, MessageSource};
 use crate::store::StoreError;
@@ -40,39 +40,22 @@ pub async fn record(state: &AppState, job: PhoneMessageJob) -> Result<(), StoreE
     }
     let now = state.clock.now();
     let sent_at = reported_time(job.timestamp, now);
-    let message = Message {
-        // Derived from the WhatsApp id: a redelivered job finds it stored.
-        id: inbound_message_id(&job.tenant_id, &job.wa_message_id, sent_at),
-        tenant_id: job.tenant_id,
-        direction: Direction::Out,
-        peer: job.to,
-        kind: MessageKind::Text,
-        text: job.text,
-        media_url: None,
-        media_mimetype: None,
-        media_file_name: None,
-        media_key: None,
-        media_error: None,
-        template_name: None,
-        template_language: None,
-        device_id: Some(job.device_id),
-        provider: Some(ProviderKind::WhatsappWeb),
-        status: MessageStatus::Sent,
-        wa_message_id: Some(job.wa_message_id),
-        error: None,
-        error_code: None,
-        response_status: None,
-        retry_after: None,
-        source: MessageSource::Phone,
-        api_key_id: None,
-        user_id: None,
-        created_at: now,
-        updated_at: now,
-        sent_at: Some(sent_at),
-        delivered_at: None,
-        read_at: None,
-        failed_at: None,
-    };
+    // Derived from the WhatsApp id: a redelivered job finds it stored.
+    let id = inbound_message_id(&job.tenant_id, &job.wa_message_id, sent_at);
+    let mut message = Message::text(
+        id,
+        job.tenant_id,
+        Direction::Out,
+        job.to,
+        job.text,
+        MessageStatus::Sent,
+        MessageSource::Phone,
+        now,
+    );
+    message.device_id = Some(job.device_id);
+    message.provider = Some(ProviderKind::WhatsappWeb);
+    message.wa_message_id = Some(job.wa_message_id);
+    message.sent_at = Some(sent_at);
     if store.record_phone_message(&message).await? {
         tracing::info!(message_id = %message.id, "message typed on the phone recorded");
         // It is the conversation's last message too. Nothing here has read whether there

@@ -2,8 +2,9 @@
 //! URL) and the WhatsApp Business Account's message templates
 //! (`/{waba-id}/message_templates`: list page by page, create, delete).
 
-use super::{read_limited, CloudApi};
+use super::{CloudApi, MAX_RESPONSE_BYTES};
 use crate::adapters::media_store::DOWNLOAD_TIMEOUT;
+use crate::adapters::providers::read_limited;
 use crate::adapters::providers::{ProviderError, ProviderErrorKind};
 use crate::store::devices::Device;
 use reqwest::RequestBuilder;
@@ -105,7 +106,7 @@ impl CloudApi {
             .await
             .map_err(|e| unreachable_graph(&e))?;
         let status = response.status().as_u16();
-        let bytes = read_limited(response)
+        let bytes = read_limited(response, MAX_RESPONSE_BYTES)
             .await
             .map_err(|e| unreachable_graph(&e))?;
         if !(200..300).contains(&status) {
@@ -163,7 +164,9 @@ impl CloudApi {
             .map_err(|e| unreachable_graph(&e))?;
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
-            let bytes = read_limited(response).await.unwrap_or_default();
+            let bytes = read_limited(response, MAX_RESPONSE_BYTES)
+                .await
+                .unwrap_or_default();
             return Err(graph_error(status, &bytes));
         }
         Ok(response)
