@@ -200,3 +200,45 @@ async fn metas_webhook_event_is_verified_over_the_raw_body_plain_or_base64() {
     let Invoked { status, .. } = invoke(router(), &event(plain, false, &wrong)).await;
     assert_eq!(status, 403);
 }
+
+/// Meta calls the webhook function's own URL: a function URL's event (payload 2.0, route
+/// `$default`, no path parameters) reaches the same route and checks the same signature.
+#[tokio::test]
+async fn metas_webhook_through_the_function_url_is_verified_as_through_the_api() {
+    let fake = wati_tests::fake_meta::FakeMeta::start().await;
+    let app = TestApp::start_with(sending_options(&fake.base)).await;
+    let t = app.tenant("pro").await;
+    t.cloud_device(&fake, "106540352242922", "EAAGfnurl").await;
+    let raw = fixture(
+        "meta-text-message.json",
+        &[
+            ("__PHONE_NUMBER_ID__", "106540352242922"),
+            ("__WAMID__", "wamid.HBgMFNURL0001"),
+            ("__TS__", &chrono::Utc::now().timestamp().to_string()),
+            ("__TEXT__", "hello through the function URL"),
+        ],
+    );
+    let event = |signature: &str| {
+        fixture(
+            "lambda-url-cloud-api-webhook.json",
+            &[
+                ("__TENANT_ID__", &t.id),
+                ("__SIGNATURE__", signature),
+                ("\"__BODY__\"", &serde_json::to_string(&raw).expect("JSON")),
+            ],
+        )
+    };
+    let router = || fn_cloud_api_webhook::router(app.state.clone());
+    let Invoked {
+        status,
+        request_id,
+        body,
+        ..
+    } = invoke(router(), &event(&sign(APP_SECRET, raw.as_bytes()))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(request_id, "fixture-meta-function-url-0001");
+    assert_eq!(body, json!({"messages": 1, "statuses": 0}));
+    let wrong = sign("wrong", raw.as_bytes());
+    let Invoked { status, .. } = invoke(router(), &event(&wrong)).await;
+    assert_eq!(status, 403);
+}
