@@ -575,6 +575,34 @@ async fn statuses_move_sends_forward_only_and_failures_keep_metas_error() {
         .await;
 }
 
+/// Meta's statuses are applied in the webhook request (no queue message, no worker); one
+/// whose message is not known yet goes to the queue for a later try.
+#[tokio::test]
+async fn metas_statuses_are_applied_in_the_webhook_request() {
+    let e = env(false).await;
+    let (app, t) = (&e.app, &e.tenant);
+    let device = t.cloud_device(&e.meta, PHONE_ID, "EAAGinline").await;
+    app.open_window(&t.id, &device, CUSTOMER).await;
+    let wamid = t.send_text(CUSTOMER, "Your order shipped").await["messageId"].string();
+    let answer = app
+        .from_meta(&t.id, &meta_status(PHONE_ID, &wamid, "delivered", now_ts()))
+        .await;
+    assert_eq!(answer, json!({"messages": 0, "statuses": 1}));
+    let m = stored(app, &t.id, &wamid).await.expect("the message");
+    assert_eq!(m.status, MessageStatus::Delivered, "applied before the answer");
+    assert_eq!(queued(app).await, 0, "nothing queued");
+
+    let ghost = new_wamid();
+    app.from_meta(&t.id, &meta_status(PHONE_ID, &ghost, "read", now_ts()))
+        .await;
+    eventually(
+        "the unknown message's status queued for a retry",
+        Duration::from_secs(10),
+        || async { (queued(app).await == 1).then_some(()) },
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn a_status_that_arrives_before_its_send_recorded_sent_waits_for_it() {
     let e = env(true).await;
