@@ -2,8 +2,9 @@
 //!
 //! - A message lives in a partition of its own, `TENANT#<id>#MSG#<uuid>` / `MSG`, so reads
 //!   and status updates never contend on a tenant-wide key. Once WhatsApp has given it an id,
-//!   `GSI1PK = TENANT#<id>#WAMID#<wamid>` finds it by that id (lookups, Meta's status
-//!   webhooks).
+//!   `GSI3PK = TENANT#<id>#WAMID#<wamid>` finds it by that id (lookups, Meta's status
+//!   webhooks). GSI3 holds keys only, so a status update writes nothing to it; messages
+//!   stored before it existed are found on GSI1, where they were.
 //! - `statusRank` (0 pending, 1 sent, 2 delivered, 3 read, 4 failed) lets one conditional
 //!   write refuse a status that would move a message backwards.
 //! - A claim `TENANT#<id>#IDEMPOTENCY#<sha256(key)>` / `IDEMPOTENCY` points at the message
@@ -140,8 +141,7 @@ fn message_item(m: &Message) -> StoreResult<Item> {
     let mut item = keyed(m, message_pk(&m.tenant_id, &m.id), MESSAGE_SK)?;
     item.insert("statusRank".into(), n(m.status.rank()));
     if let Some(w) = &m.wa_message_id {
-        item.insert(GSI1PK.into(), s(wamid_gsi1pk(&m.tenant_id, w)));
-        item.insert(GSI1SK.into(), s(MESSAGE_SK));
+        item.insert(GSI3PK.into(), s(wamid_index_pk(&m.tenant_id, w)));
     }
     // The conversation history (AI context, inbox): every message with its peer, except
     // an outbound one still `pending`: its completion adds it (see `history_keys`).
@@ -386,15 +386,22 @@ impl Store {
         self.get(&message_pk(tenant_id, id), MESSAGE_SK).await
     }
 
-    /// A tenant's message by its WhatsApp id (GSI1; eventually consistent, usually within
-    /// a second of the send).
+    /// A tenant's message by its WhatsApp id: its key from GSI3 (eventually consistent,
+    /// usually within a second of the send), then the message (strongly consistent). A
+    /// message stored before GSI3 existed is read from GSI1.
     pub async fn find_message_by_wamid(
         &self,
         tenant_id: &str,
         wamid: &str,
     ) -> StoreResult<Option<Message>> {
-        let q = Query::index(GSI1, wamid_gsi1pk(tenant_id, wamid));
-        let (found, _) = self.query_page(&q, 1, None).await?;
+        let key = wamid_index_pk(tenant_id, wamid);
+        let (keys, _) = self
+            .query_items(&Query::index(GSI3, key.clone()), Some(1), None)
+            .await?;
+        if let Some(AttributeValue::S(pk)) = keys.first().and_then(|k| k.get(PK)) {
+            return self.get(pk, MESSAGE_SK).await;
+        }
+        let (found, _) = self.query_page(&Query::index(GSI1, key), 1, None).await?;
         Ok(found.into_iter().next())
     }
 
@@ -454,11 +461,9 @@ impl Store {
                 values.push((":g2sk", s(&u.message_id)));
                 if let Some(w) = &c.wa_message_id {
                     sets.push("waMessageId = :wamid".into());
-                    sets.push("GSI1PK = :g1pk".into());
-                    sets.push("GSI1SK = :g1sk".into());
+                    sets.push("GSI3PK = :g3pk".into());
                     values.push((":wamid", s(w)));
-                    values.push((":g1pk", s(wamid_gsi1pk(&u.tenant_id, w))));
-                    values.push((":g1sk", s(MESSAGE_SK)));
+                    values.push((":g3pk", s(wamid_index_pk(&u.tenant_id, w))));
                 }
                 if let Some(m) = &c.media_mimetype {
                     sets.push("mediaMimetype = :mime".into());
