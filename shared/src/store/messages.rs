@@ -227,7 +227,56 @@ pub enum StatusOutcome {
     NotFound,
 }
 
+impl Message {
+    /// The message as its send's completion leaves it: what [`Store::update_message_status`]
+    /// sets with a `completion`, for a send whose only record is written at its end
+    /// ([`Store::put_completed`]).
+    pub fn completed(mut self, u: &StatusUpdate, at: DateTime<Utc>) -> Message {
+        self.status = u.status;
+        self.updated_at = at;
+        match u.status {
+            MessageStatus::Failed => self.failed_at = Some(at),
+            _ => self.sent_at = Some(at),
+        }
+        if let Some(f) = &u.failure {
+            self.error = Some(f.error.clone());
+            self.error_code = f.code;
+            self.response_status = f.response_status;
+            self.retry_after = f.retry_after;
+        }
+        if let Some(c) = &u.completion {
+            self.peer = c.peer.clone();
+            self.device_id = Some(c.device_id.clone());
+            self.provider = Some(c.provider);
+            if c.wa_message_id.is_some() {
+                self.wa_message_id = c.wa_message_id.clone();
+            }
+            if c.media_mimetype.is_some() {
+                self.media_mimetype = c.media_mimetype.clone();
+            }
+        }
+        self
+    }
+}
+
 impl Store {
+    /// A send's only record, written when it completes (`sent` or `failed`, from
+    /// [`Message::completed`]): one put of the item with its history and WhatsApp-id index
+    /// entries, instead of a pending put and the completion's update. The id is new, so
+    /// the put is refused only if the same send is recorded twice: then nothing changed.
+    pub async fn put_completed(&self, message: &Message) -> StoreResult<StatusOutcome> {
+        if self.put_if(message_item(message)?, Cond::absent()).await? {
+            return Ok(StatusOutcome::Changed(
+                message.clone(),
+                MessageStatus::Pending.rank(),
+            ));
+        }
+        Ok(match self.get_message(&message.tenant_id, &message.id).await? {
+            Some(m) => StatusOutcome::Unchanged(m),
+            None => StatusOutcome::NotFound,
+        })
+    }
+
     /// Records a new outbound message as `pending`, and with `claim` takes the
     /// `Idempotency-Key` in the same transaction (an expired claim is taken over).
     pub async fn create_outbound(
