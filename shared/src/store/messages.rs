@@ -435,9 +435,9 @@ impl Store {
         self.get(&message_pk(tenant_id, id), MESSAGE_SK).await
     }
 
-    /// A tenant's message by its WhatsApp id: its key from GSI3 (eventually consistent,
-    /// usually within a second of the send), then the message (strongly consistent). A
-    /// message stored before GSI3 existed is read from GSI1.
+    /// A tenant's message by its WhatsApp id: its key from GSI3, then the message, both
+    /// eventually consistent (usually within a second of the send; as the GSI1 copy this
+    /// replaces was). A message stored before GSI3 existed is read from GSI1.
     pub async fn find_message_by_wamid(
         &self,
         tenant_id: &str,
@@ -448,7 +448,7 @@ impl Store {
             .query_items(&Query::index(GSI3, key.clone()), Some(1), None)
             .await?;
         if let Some(AttributeValue::S(pk)) = keys.first().and_then(|k| k.get(PK)) {
-            return self.get(pk, MESSAGE_SK).await;
+            return self.get_with(pk, MESSAGE_SK, false, None).await;
         }
         let (found, _) = self.query_page(&Query::index(GSI1, key), 1, None).await?;
         Ok(found.into_iter().next())
