@@ -589,7 +589,11 @@ async fn metas_statuses_are_applied_in_the_webhook_request() {
         .await;
     assert_eq!(answer, json!({"messages": 0, "statuses": 1}));
     let m = stored(app, &t.id, &wamid).await.expect("the message");
-    assert_eq!(m.status, MessageStatus::Delivered, "applied before the answer");
+    assert_eq!(
+        m.status,
+        MessageStatus::Delivered,
+        "applied before the answer"
+    );
     assert_eq!(queued(app).await, 0, "nothing queued");
 
     let ghost = new_wamid();

@@ -139,9 +139,14 @@ fn providers_call_the_webhook_functions_urls() {
             panic!("{var}: not a GetAtt")
         };
         assert_eq!(t.tag.to_string(), "!GetAtt", "{var}");
-        assert_eq!(t.value.as_str(), Some(format!("{function}Url.FunctionUrl").as_str()));
+        assert_eq!(
+            t.value.as_str(),
+            Some(format!("{function}Url.FunctionUrl").as_str())
+        );
         assert!(
-            routes.iter().any(|r| r.function == function && r.path == route),
+            routes
+                .iter()
+                .any(|r| r.function == function && r.path == route),
             "{function}: the API route stays"
         );
     }

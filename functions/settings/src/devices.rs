@@ -201,10 +201,7 @@ pub async fn list_devices(
     let base = callback_bases(&state, &headers);
     let devices = state.store.list_devices(&caller.tenant_id).await?;
     Ok(Json(DeviceList {
-        devices: devices
-            .into_iter()
-            .map(|d| view(d, Some(&base)))
-            .collect(),
+        devices: devices.into_iter().map(|d| view(d, Some(&base))).collect(),
     }))
 }
 

@@ -271,10 +271,12 @@ impl Store {
                 MessageStatus::Pending.rank(),
             ));
         }
-        Ok(match self.get_message(&message.tenant_id, &message.id).await? {
-            Some(m) => StatusOutcome::Unchanged(m),
-            None => StatusOutcome::NotFound,
-        })
+        Ok(
+            match self.get_message(&message.tenant_id, &message.id).await? {
+                Some(m) => StatusOutcome::Unchanged(m),
+                None => StatusOutcome::NotFound,
+            },
+        )
     }
 
     /// Records a new outbound message as `pending`, and with `claim` takes the

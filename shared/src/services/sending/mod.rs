@@ -336,7 +336,9 @@ async fn send_as(
     }
     let device = match device {
         Ok(d) => d,
-        Err(e) => return Err(abandon(state, tenant_id, stored_id, claim_hash, &unit, e.into()).await),
+        Err(e) => {
+            return Err(abandon(state, tenant_id, stored_id, claim_hash, &unit, e.into()).await)
+        }
     };
     if device.provider == ProviderKind::WhatsappWeb && matches!(req.content, Content::Template(_)) {
         let e = SendError::TemplateOnWhatsappWeb(device.id.clone());
@@ -487,9 +489,9 @@ async fn record_completion(
                 None => record_as(state, update, counts_as).await,
             }
             .map_err(|e| {
-                    tracing::warn!(error = %e, attempt, "recording a send's outcome failed");
-                    Retry::Again(e)
-                })
+                tracing::warn!(error = %e, attempt, "recording a send's outcome failed");
+                Retry::Again(e)
+            })
         }
     })
     .await
