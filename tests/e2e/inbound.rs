@@ -595,6 +595,14 @@ async fn metas_statuses_are_applied_in_the_webhook_request() {
         "applied before the answer"
     );
     assert_eq!(queued(app).await, 0, "nothing queued");
+    // Meta's own `sent` can change nothing (the send recorded it): no AWS call at all.
+    let body = meta_status(PHONE_ID, &wamid, "sent", now_ts());
+    let signature = sign(APP_SECRET, body.as_bytes());
+    let reply = app.post_meta_webhook(&t.id, &body, Some(&signature)).await;
+    assert_eq!(reply.count("x-aws-calls"), 0);
+    assert_eq!(reply.ok(), json!({"messages": 0, "statuses": 1}));
+    let m = stored(app, &t.id, &wamid).await.expect("the message");
+    assert_eq!(m.status, MessageStatus::Delivered);
 
     let ghost = new_wamid();
     app.from_meta(&t.id, &meta_status(PHONE_ID, &ghost, "read", now_ts()))

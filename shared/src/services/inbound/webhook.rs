@@ -13,8 +13,8 @@ use super::{enqueue, EnqueueError, InboundJob, MessageJob, StatusJob};
 use crate::adapters::secrets::SecretError;
 use crate::domain::devices::ProviderKind;
 use crate::domain::inbound::{
-    inbound_message_id, parse_signature, reported_time, same_secret, signature_matches,
-    split_envelope, SignatureProblem,
+    inbound_message_id, parse_signature, parse_status, reported_time, same_secret,
+    signature_matches, split_envelope, ReportedStatus, SignatureProblem,
 };
 use crate::runtime::state::AppState;
 use crate::store::StoreError;
@@ -294,6 +294,12 @@ pub async fn receive(
         }
         for status in change.statuses {
             queued.statuses += 1;
+            // Meta's `sent` can change no message: the send records `sent` itself when Meta
+            // accepts it, and statuses move forward only (a pending message refuses it too).
+            // Looking its message up would cost a query and a read for nothing.
+            if parse_status(&status).is_ok_and(|r| r.status == ReportedStatus::Sent) {
+                continue;
+            }
             statuses.push(StatusJob {
                 tenant_id: tenant_id.clone(),
                 device_id: device_id.clone(),
