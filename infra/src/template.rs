@@ -172,6 +172,15 @@ impl Template {
             .unwrap_or(128.0)
     }
 
+    /// Whether a function has its own URL (`FunctionUrlConfig`): callers of that URL reach it
+    /// without API Gateway.
+    pub fn has_function_url(&self, function: &str) -> bool {
+        self.resources
+            .get(function)
+            .and_then(|f| get(&f.properties, "FunctionUrlConfig"))
+            .is_some()
+    }
+
     /// The folder of a function's crate, e.g. `functions/admin`.
     pub fn code_uri(&self, function: &str) -> Option<&str> {
         self.resources

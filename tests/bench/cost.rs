@@ -81,6 +81,8 @@ impl Usage {
 /// batch size its event source mapping uses.
 struct Functions {
     by_path: Vec<(String, String)>,
+    /// Functions with their own URL: providers' callbacks to them skip API Gateway.
+    with_url: Vec<String>,
     memory: HashMap<String, f64>,
     by_worker: HashMap<String, (String, f64)>,
 }
@@ -107,8 +109,14 @@ impl Functions {
             .into_iter()
             .map(|r| (r.path, r.function))
             .collect();
+        let with_url = t
+            .functions()
+            .map(|(id, _)| id.to_string())
+            .filter(|id| t.has_function_url(id))
+            .collect();
         Functions {
             by_path,
+            with_url,
             memory,
             by_worker,
         }
@@ -136,8 +144,15 @@ impl Functions {
         let (function, per_batch) = match self.by_worker.get(&work.what) {
             Some((f, batch)) => (f.as_str(), 1.0 / batch),
             None => {
-                usage.api_requests += 1.0;
-                (self.for_path(&work.what), 1.0)
+                let function = self.for_path(&work.what);
+                // Meta and WAHA are given the webhook functions' own URLs (docs/costs.md).
+                let callback = work.what.starts_with("/api/public/")
+                    && work.what.contains("-webhook/")
+                    && self.with_url.iter().any(|f| f == function);
+                if !callback {
+                    usage.api_requests += 1.0;
+                }
+                (function, 1.0)
             }
         };
         usage.lambda_invocations += per_batch;

@@ -149,6 +149,33 @@ async fn the_webhook_url_uses_the_public_base_url_when_configured() {
     );
 }
 
+/// With the webhook functions' own URLs configured (the template's function URLs), devices
+/// are told those instead of the API's.
+#[tokio::test]
+async fn the_webhook_url_is_the_webhook_functions_own_url_when_configured() {
+    let app = TestApp::start_with(TestOptions {
+        overrides: vec![
+            ("PUBLIC_BASE_URL".into(), "https://wati.example.com".into()),
+            (
+                "CLOUD_API_WEBHOOK_BASE_URL".into(),
+                "https://abc123.lambda-url.us-east-1.on.aws/".into(),
+            ),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let t = app.tenant("pro").await;
+    let d = t.create_device(cloud_body("5550002")).await;
+    let expected = format!(
+        "https://abc123.lambda-url.us-east-1.on.aws/api/public/cloud-api-webhook/{}",
+        t.id
+    );
+    assert_eq!(d["webhookUrl"], expected);
+    let id = d["id"].string();
+    let got = t.get_ok(&format!("/api/devices/{id}")).await;
+    assert_eq!(got["device"]["webhookUrl"], expected);
+}
+
 #[tokio::test]
 async fn bad_device_requests_are_400s_that_name_the_field() {
     let (_app, t) = TestApp::with_tenant("pro").await;

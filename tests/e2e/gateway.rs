@@ -78,6 +78,20 @@ async fn message_outcome(e: &Env, session: &str, payload: Value) -> String {
     answer["outcome"].string()
 }
 
+/// With the webhook function's own URL configured (the template's function URL), the
+/// session is given that URL, and the device says so.
+#[tokio::test]
+async fn the_session_posts_to_the_webhook_functions_own_url_when_configured() {
+    let base = "https://gw0123456789.lambda-url.us-east-1.on.aws";
+    let e = env_with(&[("GATEWAY_WEBHOOK_BASE_URL", &format!("{base}/"))]).await;
+    let (id, session) = web_device(&e).await;
+    let (url, _) = e.waha.webhook_of(&session);
+    let expected = format!("{base}/api/public/gateway-webhook/{}/{id}", e.tenant.id);
+    assert_eq!(url, expected);
+    let device = e.tenant.get_ok(&format!("/api/devices/{id}")).await;
+    assert_eq!(device["device"]["webhookUrl"], json!(expected));
+}
+
 /// The acceptance walk, step by step.
 #[tokio::test]
 async fn a_whatsapp_web_device_pairs_sends_hears_acks_and_dedupes() {

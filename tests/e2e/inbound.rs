@@ -569,6 +569,84 @@ async fn statuses_move_sends_forward_only_and_failures_keep_metas_error() {
         .await;
 }
 
+/// Meta's statuses are applied in the webhook request (no queue message, no worker); one
+/// whose message is not known yet goes to the queue for a later try.
+#[tokio::test]
+async fn metas_statuses_are_applied_in_the_webhook_request() {
+    let e = env(false).await;
+    let (app, t) = (&e.app, &e.tenant);
+    let device = t.cloud_device(&e.meta, PHONE_ID, "EAAGinline").await;
+    app.open_window(&t.id, &device, CUSTOMER).await;
+    let wamid = t.send_text(CUSTOMER, "Your order shipped").await["messageId"].string();
+    let answer = app
+        .from_meta(&t.id, &meta_status(PHONE_ID, &wamid, "delivered", now_ts()))
+        .await;
+    assert_eq!(answer, json!({"messages": 0, "statuses": 1}));
+    let m = stored(app, &t.id, &wamid).await.expect("the message");
+    assert_eq!(
+        m.status,
+        MessageStatus::Delivered,
+        "applied before the answer"
+    );
+    assert_eq!(queued(app).await, 0, "nothing queued");
+    // Meta's own `sent` can change nothing (the send recorded it): no AWS call at all.
+    let body = meta_status(PHONE_ID, &wamid, "sent", now_ts());
+    let signature = sign(APP_SECRET, body.as_bytes());
+    let reply = app.post_meta_webhook(&t.id, &body, Some(&signature)).await;
+    assert_eq!(reply.count("x-aws-calls"), 0);
+    assert_eq!(reply.ok(), json!({"messages": 0, "statuses": 1}));
+    let m = stored(app, &t.id, &wamid).await.expect("the message");
+    assert_eq!(m.status, MessageStatus::Delivered);
+
+    let ghost = new_wamid();
+    app.from_meta(&t.id, &meta_status(PHONE_ID, &ghost, "read", now_ts()))
+        .await;
+    eventually(
+        "the unknown message's status queued for a retry",
+        Duration::from_secs(10),
+        || async { (queued(app).await == 1).then_some(()) },
+    )
+    .await;
+}
+
+/// A message stored before GSI3 existed has its WhatsApp id on GSI1 only: lookups and
+/// Meta's statuses still find it there.
+#[tokio::test]
+async fn a_message_indexed_on_gsi1_before_gsi3_is_still_found_by_its_whatsapp_id() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use wati_tests::shared::store::keys;
+    let e = env(false).await;
+    let (app, t) = (&e.app, &e.tenant);
+    let device = t.cloud_device(&e.meta, PHONE_ID, "EAAGgsi1").await;
+    app.open_window(&t.id, &device, CUSTOMER).await;
+    let sent = t.send_text(CUSTOMER, "sent before GSI3").await;
+    let (id, wamid) = (sent["id"].string(), sent["messageId"].string());
+    // As an older version wrote it: the WhatsApp id on GSI1, nothing on GSI3.
+    let pk = keys::message_pk(&t.id, &id);
+    let mut item = app.item(&pk, keys::MESSAGE_SK).await;
+    let index_key = item.remove(keys::GSI3PK).expect("a GSI3 key");
+    item.insert(keys::GSI1PK.into(), index_key);
+    item.insert(
+        keys::GSI1SK.into(),
+        AttributeValue::S(keys::MESSAGE_SK.into()),
+    );
+    app.state
+        .aws
+        .dynamo
+        .put_item()
+        .table_name(&app.state.config.table_name)
+        .set_item(Some(item))
+        .send()
+        .await
+        .expect("rewriting the message");
+
+    assert_eq!(t.message(&wamid).await["id"], id.as_str());
+    app.from_meta(&t.id, &meta_status(PHONE_ID, &wamid, "read", now_ts()))
+        .await;
+    let m = stored(app, &t.id, &wamid).await.expect("the message");
+    assert_eq!(m.status, MessageStatus::Read);
+}
+
 #[tokio::test]
 async fn a_status_that_arrives_before_its_send_recorded_sent_waits_for_it() {
     let e = env(true).await;

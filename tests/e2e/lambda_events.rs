@@ -2,6 +2,7 @@
 //! Lambda does with a request, minus the runtime API.
 
 use wati_tests::events::Invoked;
+use wati_tests::fake_meta::FakeMeta;
 use wati_tests::*;
 
 #[tokio::test]
@@ -141,23 +142,30 @@ async fn a_campaign_goes_through_its_function_the_scheduler_and_the_worker_as_la
     assert_eq!((c.sent, c.queued, c.total), (1, 1, 2));
 }
 
-#[tokio::test]
-async fn metas_webhook_event_is_verified_over_the_raw_body_plain_or_base64() {
-    use base64::Engine;
-    let fake = wati_tests::fake_meta::FakeMeta::start().await;
+/// A tenant with a Cloud API device, and Meta's bytes of a text message to it, spacing and
+/// all: the signature covers exactly these.
+async fn meta_text_to_a_device(wamid: &str, text: &str) -> (FakeMeta, TestApp, Tenant, String) {
+    let fake = FakeMeta::start().await;
     let app = TestApp::start_with(sending_options(&fake.base)).await;
     let t = app.tenant("pro").await;
     t.cloud_device(&fake, "106540352242922", "EAAGlambda").await;
-    // Meta's bytes, spacing and all: the signature covers exactly these.
     let raw = fixture(
         "meta-text-message.json",
         &[
             ("__PHONE_NUMBER_ID__", "106540352242922"),
-            ("__WAMID__", "wamid.HBgMLAMBDA0001"),
+            ("__WAMID__", wamid),
             ("__TS__", &chrono::Utc::now().timestamp().to_string()),
-            ("__TEXT__", "hello from Lambda"),
+            ("__TEXT__", text),
         ],
     );
+    (fake, app, t, raw)
+}
+
+#[tokio::test]
+async fn metas_webhook_event_is_verified_over_the_raw_body_plain_or_base64() {
+    use base64::Engine;
+    let (_fake, app, t, raw) =
+        meta_text_to_a_device("wamid.HBgMLAMBDA0001", "hello from Lambda").await;
     let good = sign(APP_SECRET, raw.as_bytes());
     let event = |body: String, base64: bool, signature: &str| {
         fixture(
@@ -198,5 +206,36 @@ async fn metas_webhook_event_is_verified_over_the_raw_body_plain_or_base64() {
     assert_eq!(status, 401);
     let wrong = sign("wrong", raw.as_bytes());
     let Invoked { status, .. } = invoke(router(), &event(plain, false, &wrong)).await;
+    assert_eq!(status, 403);
+}
+
+/// Meta calls the webhook function's own URL: a function URL's event (payload 2.0, route
+/// `$default`, no path parameters) reaches the same route and checks the same signature.
+#[tokio::test]
+async fn metas_webhook_through_the_function_url_is_verified_as_through_the_api() {
+    let (_fake, app, t, raw) =
+        meta_text_to_a_device("wamid.HBgMFNURL0001", "hello through the function URL").await;
+    let event = |signature: &str| {
+        fixture(
+            "lambda-url-cloud-api-webhook.json",
+            &[
+                ("__TENANT_ID__", &t.id),
+                ("__SIGNATURE__", signature),
+                ("\"__BODY__\"", &serde_json::to_string(&raw).expect("JSON")),
+            ],
+        )
+    };
+    let router = || fn_cloud_api_webhook::router(app.state.clone());
+    let Invoked {
+        status,
+        request_id,
+        body,
+        ..
+    } = invoke(router(), &event(&sign(APP_SECRET, raw.as_bytes()))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(request_id, "fixture-meta-function-url-0001");
+    assert_eq!(body, json!({"messages": 1, "statuses": 0}));
+    let wrong = sign("wrong", raw.as_bytes());
+    let Invoked { status, .. } = invoke(router(), &event(&wrong)).await;
     assert_eq!(status, 403);
 }

@@ -107,6 +107,51 @@ fn the_table_outlives_the_stack() {
     }
 }
 
+/// Meta and WAHA call the webhook functions' own URLs (no API Gateway request per callback):
+/// public (their bodies are signed), handed to devices through the settings function's
+/// environment, and the API routes kept for devices configured before.
+#[test]
+fn providers_call_the_webhook_functions_urls() {
+    let resources = resources();
+    let env = &resources["SettingsFunction"]["Properties"]["Environment"]["Variables"];
+    let routes = wati_tests::shared::Template::load(&template_path())
+        .unwrap()
+        .routes();
+    for (function, var, route) in [
+        (
+            "CloudApiWebhookFunction",
+            "CLOUD_API_WEBHOOK_BASE_URL",
+            "/api/public/cloud-api-webhook/{tenantId}",
+        ),
+        (
+            "GatewayWebhookFunction",
+            "GATEWAY_WEBHOOK_BASE_URL",
+            "/api/public/gateway-webhook/{tenantId}/{deviceId}",
+        ),
+    ] {
+        let p = &resources[function]["Properties"];
+        assert_eq!(
+            p["FunctionUrlConfig"]["AuthType"].as_str(),
+            Some("NONE"),
+            "{function}"
+        );
+        let Value::Tagged(t) = &env[var] else {
+            panic!("{var}: not a GetAtt")
+        };
+        assert_eq!(t.tag.to_string(), "!GetAtt", "{var}");
+        assert_eq!(
+            t.value.as_str(),
+            Some(format!("{function}Url.FunctionUrl").as_str())
+        );
+        assert!(
+            routes
+                .iter()
+                .any(|r| r.function == function && r.path == route),
+            "{function}: the API route stays"
+        );
+    }
+}
+
 #[tokio::test]
 async fn init_opens_the_dynamodb_connection_with_one_read_of_no_item() {
     let app = TestApp::start().await;

@@ -1,4 +1,6 @@
-//! Inbound entry points. Both only check and queue; the inbound worker does the rest.
+//! Inbound entry points. Customer messages are checked and queued (the inbound worker does
+//! the rest); Meta's statuses are applied in the request. Meta is given this function's own
+//! URL (a Lambda function URL); the API Gateway routes stay for devices configured before.
 //!
 //! - `GET /api/public/cloud-api-webhook/{tenantId}`: Meta's verification handshake (public).
 //! - `POST /api/public/cloud-api-webhook/{tenantId}`: Meta's signed messages and statuses
@@ -122,12 +124,12 @@ async fn verify(
 pub struct Received {
     /// Messages queued for the inbound worker.
     pub messages: usize,
-    /// Statuses queued for the inbound worker.
+    /// Statuses applied (or queued for the inbound worker when applying one failed).
     pub statuses: usize,
 }
 
 /// Meta's webhook: messages and statuses for the account's Cloud API devices, signed with
-/// the Meta app's secret. Checked and queued; answered at once.
+/// the Meta app's secret. Checked; messages queued, statuses applied; answered at once.
 #[utoipa::path(post, path = "/api/public/cloud-api-webhook/{tenantId}", tag = "inbound",
     params(("tenantId" = String, Path, description = "Your account (tenant) id"),
         ("X-Hub-Signature-256" = String, Header, description = "sha256=<hex HMAC-SHA256 of the raw body with the app secret>")),
@@ -148,7 +150,7 @@ async fn receive(
     let signature = webhook::signature(header)?;
     let envelope: serde_json::Value = parse_json(&body)?;
     // A failure to queue is a 500: Meta delivers the webhook again, and duplicates are
-    // harmless.
+    // harmless (statuses move forward only; a stored message is never stored twice).
     let queued =
         webhook::receive(&state, &cache, &raw_tenant, &signature, &body, &envelope).await?;
     Ok(Json(Received {

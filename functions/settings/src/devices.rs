@@ -15,7 +15,7 @@ use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
-use wati_shared::http::{public_base_url, ApiPath};
+use wati_shared::http::{callback_bases, ApiPath, CallbackBases};
 use wati_shared::services::gateway;
 use wati_shared::store::devices::{CreateDeviceOutcome, Device};
 use wati_shared::AppState;
@@ -50,14 +50,14 @@ pub struct DeviceList {
     pub devices: Vec<DeviceView>,
 }
 
-fn view(d: Device, base: Option<&str>) -> DeviceView {
-    let base = base.unwrap_or_default();
+fn view(d: Device, base: Option<&CallbackBases>) -> DeviceView {
+    let base = base.cloned().unwrap_or_default();
     let webhook_url = match d.provider {
         ProviderKind::CloudApi => Some(format!(
-            "{base}/api/public/cloud-api-webhook/{}",
-            d.tenant_id
+            "{}/api/public/cloud-api-webhook/{}",
+            base.cloud_api, d.tenant_id
         )),
-        ProviderKind::WhatsappWeb => Some(gateway::webhook_url(base, &d)),
+        ProviderKind::WhatsappWeb => Some(gateway::webhook_url(&base.gateway, &d)),
         ProviderKind::Sandbox => None,
     };
     DeviceView {
@@ -144,9 +144,9 @@ pub async fn create_device(
     }
     match outcome? {
         CreateDeviceOutcome::Created => {
-            let base = public_base_url(&state, &headers);
+            let base = callback_bases(&state, &headers);
             if device.provider == ProviderKind::WhatsappWeb {
-                let url = gateway::webhook_url(base.as_deref().unwrap_or_default(), &device);
+                let url = gateway::webhook_url(&base.gateway, &device);
                 if let Err(e) = gateway::start(&state, &device, &url).await {
                     remove(&state, &device).await;
                     return Err(e.into());
@@ -166,7 +166,7 @@ pub async fn create_device(
             Ok((
                 StatusCode::CREATED,
                 Json(DeviceEnvelope {
-                    device: view(device, base.as_deref()),
+                    device: view(device, Some(&base)),
                 }),
             ))
         }
@@ -198,13 +198,10 @@ pub async fn list_devices(
     Authed { state, caller }: Authed,
     headers: HeaderMap,
 ) -> ApiResult<Json<DeviceList>> {
-    let base = public_base_url(&state, &headers);
+    let base = callback_bases(&state, &headers);
     let devices = state.store.list_devices(&caller.tenant_id).await?;
     Ok(Json(DeviceList {
-        devices: devices
-            .into_iter()
-            .map(|d| view(d, base.as_deref()))
-            .collect(),
+        devices: devices.into_iter().map(|d| view(d, Some(&base))).collect(),
     }))
 }
 
@@ -229,9 +226,9 @@ pub async fn get_device(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<DeviceEnvelope>> {
     let device = find(&state, &caller.tenant_id, &id).await?;
-    let base = public_base_url(&state, &headers);
+    let base = callback_bases(&state, &headers);
     Ok(Json(DeviceEnvelope {
-        device: view(device, base.as_deref()),
+        device: view(device, Some(&base)),
     }))
 }
 
@@ -266,8 +263,8 @@ pub async fn delete_device(
     tracing::info!(device_id = %device.id, "device deleted");
     let target = format!("device:{}", device.id);
     crate::audit::note(&state, &caller, "device.removed", target, None, None).await?;
-    let base = public_base_url(&state, &headers);
-    let mut device = view(device, base.as_deref());
+    let base = callback_bases(&state, &headers);
+    let mut device = view(device, Some(&base));
     device.status = DeviceStatus::Disconnected;
     Ok(Json(DeviceEnvelope { device }))
 }

@@ -559,6 +559,25 @@ pub fn public_base_url(state: &AppState, headers: &HeaderMap) -> Option<String> 
     Some(format!("{proto}://{host}"))
 }
 
+/// Where providers post their callbacks (a Cloud API device's webhook URL, a WhatsApp Web
+/// session's): each webhook function's own URL when the template gives it one (a Lambda
+/// function URL has no per-request charge), else the API's [`public_base_url`]. The API's
+/// routes stay, for devices configured before.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallbackBases {
+    pub cloud_api: String,
+    pub gateway: String,
+}
+
+pub fn callback_bases(state: &AppState, headers: &HeaderMap) -> CallbackBases {
+    let api = public_base_url(state, headers).unwrap_or_default();
+    let own = |url: &Option<String>| url.clone().unwrap_or_else(|| api.clone());
+    CallbackBases {
+        cloud_api: own(&state.config.api.cloud_api_webhook_base_url),
+        gateway: own(&state.config.api.gateway_webhook_base_url),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

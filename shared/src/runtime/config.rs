@@ -71,6 +71,11 @@ pub struct ApiConfig {
     /// Public base URL of the API (e.g. `https://wati.example.com`), used for the URLs the
     /// API hands out (a Cloud API device's webhook URL). Unset: the request's host.
     pub public_base_url: Option<String>,
+    /// Base URLs for providers' callbacks, when their webhook functions have their own
+    /// (Lambda function URLs: no API Gateway request per callback). `CLOUD_API_WEBHOOK_BASE_URL`
+    /// for Meta's webhook, `GATEWAY_WEBHOOK_BASE_URL` for WAHA's. Unset: the public base URL.
+    pub cloud_api_webhook_base_url: Option<String>,
+    pub gateway_webhook_base_url: Option<String>,
     /// The key that signs sign-in tokens (HS256): `AUTH_SIGNING_KEY_SECRET_ID` (AWS) or
     /// `AUTH_SIGNING_KEY`; a local development default otherwise.
     pub auth_signing_key: AdminKeySource,
@@ -280,6 +285,12 @@ impl Config {
                 expose_aws_call_counts: parse_bool(var("EXPOSE_AWS_CALL_COUNTS"))?,
                 public_base_url: var("PUBLIC_BASE_URL")
                     .map(|v| http_url("PUBLIC_BASE_URL", v))
+                    .transpose()?,
+                cloud_api_webhook_base_url: var("CLOUD_API_WEBHOOK_BASE_URL")
+                    .map(|v| http_url("CLOUD_API_WEBHOOK_BASE_URL", v))
+                    .transpose()?,
+                gateway_webhook_base_url: var("GATEWAY_WEBHOOK_BASE_URL")
+                    .map(|v| http_url("GATEWAY_WEBHOOK_BASE_URL", v))
                     .transpose()?,
                 auth_signing_key: match (var("AUTH_SIGNING_KEY_SECRET_ID"), var("AUTH_SIGNING_KEY"))
                 {

@@ -30,7 +30,32 @@ pub async fn record_as(
     counts_as: &CountsAs,
 ) -> StoreResult<StatusOutcome> {
     let outcome = state.store.update_message_status(&update).await?;
-    match &outcome {
+    announce(state, &outcome, &update, counts_as).await;
+    Ok(outcome)
+}
+
+/// A send's outcome written as its message's only record (a send that stored nothing before
+/// the provider: [`crate::store::Store::put_completed`]), then published and counted as
+/// [`record_as`] does with the same `update`.
+pub async fn record_once(
+    state: &AppState,
+    message: &Message,
+    update: StatusUpdate,
+    counts_as: &CountsAs,
+) -> StoreResult<StatusOutcome> {
+    let outcome = state.store.put_completed(message).await?;
+    announce(state, &outcome, &update, counts_as).await;
+    Ok(outcome)
+}
+
+/// Publishes and counts a change; logs the rest.
+async fn announce(
+    state: &AppState,
+    outcome: &StatusOutcome,
+    update: &StatusUpdate,
+    counts_as: &CountsAs,
+) {
+    match outcome {
         StatusOutcome::Changed(message, before) => {
             tracing::info!(
                 message_id = %message.id,
@@ -57,7 +82,6 @@ pub async fn record_as(
             tracing::warn!(message_id = %update.message_id, "status for an unknown message");
         }
     }
-    Ok(outcome)
 }
 
 /// The `message.status` webhook event of a change, if it is one clients hear about

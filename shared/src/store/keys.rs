@@ -8,6 +8,10 @@ pub const GSI1SK: &str = "GSI1SK";
 pub const GSI2: &str = "GSI2";
 pub const GSI2PK: &str = "GSI2PK";
 pub const GSI2SK: &str = "GSI2SK";
+/// Messages by WhatsApp id, keys only: a status update never writes it (GSI1, projected
+/// ALL, rewrites its copy on every change of the item).
+pub const GSI3: &str = "GSI3";
+pub const GSI3PK: &str = "GSI3PK";
 
 /// Tenant profile: `TENANT#<id>` / `TENANT`.
 pub fn tenant_pk(tenant_id: &str) -> String {
@@ -143,9 +147,10 @@ pub fn message_pk(tenant_id: &str, message_id: &str) -> String {
     format!("TENANT#{tenant_id}#MSG#{message_id}")
 }
 pub const MESSAGE_SK: &str = "MSG";
-/// A message by its WhatsApp id on GSI1, within its tenant:
-/// `TENANT#<id>#WAMID#<wamid>` / `MSG`.
-pub fn wamid_gsi1pk(tenant_id: &str, wamid: &str) -> String {
+/// A message by its WhatsApp id, within its tenant: `GSI3PK = TENANT#<id>#WAMID#<wamid>`
+/// (keys only). Messages stored before GSI3 existed have the same key on GSI1
+/// (`GSI1PK` / `GSI1SK = MSG`), where lookups still find them.
+pub fn wamid_index_pk(tenant_id: &str, wamid: &str) -> String {
     format!("TENANT#{tenant_id}#WAMID#{wamid}")
 }
 

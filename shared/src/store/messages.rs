@@ -2,8 +2,9 @@
 //!
 //! - A message lives in a partition of its own, `TENANT#<id>#MSG#<uuid>` / `MSG`, so reads
 //!   and status updates never contend on a tenant-wide key. Once WhatsApp has given it an id,
-//!   `GSI1PK = TENANT#<id>#WAMID#<wamid>` finds it by that id (lookups, Meta's status
-//!   webhooks).
+//!   `GSI3PK = TENANT#<id>#WAMID#<wamid>` finds it by that id (lookups, Meta's status
+//!   webhooks). GSI3 holds keys only, so a status update writes nothing to it; messages
+//!   stored before it existed are found on GSI1, where they were.
 //! - `statusRank` (0 pending, 1 sent, 2 delivered, 3 read, 4 failed) lets one conditional
 //!   write refuse a status that would move a message backwards.
 //! - A claim `TENANT#<id>#IDEMPOTENCY#<sha256(key)>` / `IDEMPOTENCY` points at the message
@@ -189,8 +190,7 @@ fn message_item(m: &Message) -> StoreResult<Item> {
     let mut item = keyed(m, message_pk(&m.tenant_id, &m.id), MESSAGE_SK)?;
     item.insert("statusRank".into(), n(m.status.rank()));
     if let Some(w) = &m.wa_message_id {
-        item.insert(GSI1PK.into(), s(wamid_gsi1pk(&m.tenant_id, w)));
-        item.insert(GSI1SK.into(), s(MESSAGE_SK));
+        item.insert(GSI3PK.into(), s(wamid_index_pk(&m.tenant_id, w)));
     }
     // The conversation history (AI context, inbox): every message with its peer, except
     // an outbound one still `pending`: its completion adds it (see `history_keys`).
@@ -276,7 +276,58 @@ pub enum StatusOutcome {
     NotFound,
 }
 
+impl Message {
+    /// The message as its send's completion leaves it: what [`Store::update_message_status`]
+    /// sets with a `completion`, for a send whose only record is written at its end
+    /// ([`Store::put_completed`]).
+    pub fn completed(mut self, u: &StatusUpdate, at: DateTime<Utc>) -> Message {
+        self.status = u.status;
+        self.updated_at = at;
+        match u.status {
+            MessageStatus::Failed => self.failed_at = Some(at),
+            _ => self.sent_at = Some(at),
+        }
+        if let Some(f) = &u.failure {
+            self.error = Some(f.error.clone());
+            self.error_code = f.code;
+            self.response_status = f.response_status;
+            self.retry_after = f.retry_after;
+        }
+        if let Some(c) = &u.completion {
+            self.peer = c.peer.clone();
+            self.device_id = Some(c.device_id.clone());
+            self.provider = Some(c.provider);
+            if c.wa_message_id.is_some() {
+                self.wa_message_id = c.wa_message_id.clone();
+            }
+            if c.media_mimetype.is_some() {
+                self.media_mimetype = c.media_mimetype.clone();
+            }
+        }
+        self
+    }
+}
+
 impl Store {
+    /// A send's only record, written when it completes (`sent` or `failed`, from
+    /// [`Message::completed`]): one put of the item with its history and WhatsApp-id index
+    /// entries, instead of a pending put and the completion's update. The id is new, so
+    /// the put is refused only if the same send is recorded twice: then nothing changed.
+    pub async fn put_completed(&self, message: &Message) -> StoreResult<StatusOutcome> {
+        if self.put_if(message_item(message)?, Cond::absent()).await? {
+            return Ok(StatusOutcome::Changed(
+                message.clone(),
+                MessageStatus::Pending.rank(),
+            ));
+        }
+        Ok(
+            match self.get_message(&message.tenant_id, &message.id).await? {
+                Some(m) => StatusOutcome::Unchanged(m),
+                None => StatusOutcome::NotFound,
+            },
+        )
+    }
+
     /// Records a new outbound message as `pending`, and with `claim` takes the
     /// `Idempotency-Key` in the same transaction (an expired claim is taken over).
     pub async fn create_outbound(
@@ -435,15 +486,22 @@ impl Store {
         self.get(&message_pk(tenant_id, id), MESSAGE_SK).await
     }
 
-    /// A tenant's message by its WhatsApp id (GSI1; eventually consistent, usually within
-    /// a second of the send).
+    /// A tenant's message by its WhatsApp id: its key from GSI3, then the message, both
+    /// eventually consistent (usually within a second of the send; as the GSI1 copy this
+    /// replaces was). A message stored before GSI3 existed is read from GSI1.
     pub async fn find_message_by_wamid(
         &self,
         tenant_id: &str,
         wamid: &str,
     ) -> StoreResult<Option<Message>> {
-        let q = Query::index(GSI1, wamid_gsi1pk(tenant_id, wamid));
-        let (found, _) = self.query_page(&q, 1, None).await?;
+        let key = wamid_index_pk(tenant_id, wamid);
+        let (keys, _) = self
+            .query_items(&Query::index(GSI3, key.clone()), Some(1), None)
+            .await?;
+        if let Some(AttributeValue::S(pk)) = keys.first().and_then(|k| k.get(PK)) {
+            return self.get_with(pk, MESSAGE_SK, false, None).await;
+        }
+        let (found, _) = self.query_page(&Query::index(GSI1, key), 1, None).await?;
         Ok(found.into_iter().next())
     }
 
@@ -503,11 +561,9 @@ impl Store {
                 values.push((":g2sk", s(&u.message_id)));
                 if let Some(w) = &c.wa_message_id {
                     sets.push("waMessageId = :wamid".into());
-                    sets.push("GSI1PK = :g1pk".into());
-                    sets.push("GSI1SK = :g1sk".into());
+                    sets.push("GSI3PK = :g3pk".into());
                     values.push((":wamid", s(w)));
-                    values.push((":g1pk", s(wamid_gsi1pk(&u.tenant_id, w))));
-                    values.push((":g1sk", s(MESSAGE_SK)));
+                    values.push((":g3pk", s(wamid_index_pk(&u.tenant_id, w))));
                 }
                 if let Some(m) = &c.media_mimetype {
                     sets.push("mediaMimetype = :mime".into());

@@ -419,6 +419,8 @@ impl Query {
     pub fn index(index: &'static str, pk: impl Into<String>) -> Self {
         let (pk_attr, sk_attr) = match index {
             super::keys::GSI2 => (super::keys::GSI2PK, super::keys::GSI2SK),
+            // A partition key only: its "sort key" is the table's, never used in a range.
+            super::keys::GSI3 => (super::keys::GSI3PK, SK),
             _ => (super::keys::GSI1PK, super::keys::GSI1SK),
         };
         Query {

@@ -14,8 +14,10 @@
 //!
 //! - `message`: one customer message, as Meta's JSON (the sandbox's inbound endpoint builds
 //!   the same JSON), with the device it reached and the sender's profile name.
-//! - `status`: one element of Meta's `statuses[]`; re-queued with a delay while its message
-//!   is not findable yet (the send has not recorded `sent`, or the index lags).
+//! - `status`: one element of Meta's `statuses[]`, when the webhook could not apply it at
+//!   once (its message not findable yet: queued with a delay; the table failed); re-queued
+//!   with a delay while its message is not findable (the send has not recorded `sent`, or
+//!   the index lags).
 //! - `ackCheck`: a WhatsApp Web message to mark `unconfirmed` if no ack came in time
 //!   (`services::gateway::acks`).
 //! - `phoneMessage`: a message typed on a WhatsApp Web device's phone, recorded as outbound

@@ -58,9 +58,9 @@ pub async fn status(state: &AppState, job: StatusJob) -> Result<(), StatusError>
     if message.provider == Some(ProviderKind::WhatsappWeb) && status != MessageStatus::Failed {
         crate::services::gateway::acks::acked(state, &message).await?;
     }
-    // The index's copy can only be behind the message (statuses move forward only): a
-    // report it already refuses, the conditional write would refuse too. Skipping that write
-    // saves a write unit on every duplicate, e.g. Meta's `sent` after our own.
+    // The message as read can only be behind the stored one (statuses move forward only):
+    // a report it already refuses, the conditional write would refuse too. Skipping that
+    // write saves a write unit on every duplicate, e.g. Meta's `sent` after our own.
     if message.status != MessageStatus::Pending && !message.status.may_become(status) {
         tracing::debug!(message_id = %message.id, current = %message.status, reported = %status, "status report ignored (duplicate or stale)");
         return Ok(());

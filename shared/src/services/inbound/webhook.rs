@@ -1,20 +1,24 @@
 //! The inbound entry points beyond HTTP: Meta's verification handshake, Meta's signed
-//! webhook split into jobs, and a sandbox customer message turned into a job. All of them
-//! only check and queue; the inbound worker does the rest.
+//! webhook split into jobs, and a sandbox customer message turned into a job. Messages are
+//! checked and queued, and the inbound worker does the rest; Meta's statuses are applied in
+//! the request.
 //!
-//! Meta wants a 200 quickly: a webhook costs at most one `GetItem` per phone number (none
-//! when the number's device is cached on this instance), the device's secret (cached per
-//! instance) and one `SendMessageBatch`.
+//! Meta wants a 200 within about 20 seconds: a webhook costs at most one `GetItem` per phone
+//! number (none when the number's device is cached on this instance), the device's secret
+//! (cached per instance), per status one `Query` and at most one `UpdateItem` (plus its
+//! `message.status` event when the tenant's webhook wants it), and one `SendMessageBatch`
+//! when it carries messages.
 
 use super::{enqueue, EnqueueError, InboundJob, MessageJob, StatusJob};
 use crate::adapters::secrets::SecretError;
 use crate::domain::devices::ProviderKind;
 use crate::domain::inbound::{
-    inbound_message_id, parse_signature, reported_time, same_secret, signature_matches,
-    split_envelope, SignatureProblem,
+    inbound_message_id, parse_signature, parse_status, reported_time, same_secret,
+    signature_matches, split_envelope, ReportedStatus, SignatureProblem,
 };
 use crate::runtime::state::AppState;
 use crate::store::StoreError;
+use futures::stream::{self, StreamExt};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -151,16 +155,23 @@ pub fn signature(header: Option<&str>) -> Result<[u8; 32], WebhookError> {
     })
 }
 
-/// What a webhook queued for the inbound worker.
+/// What a webhook handed on: messages queued for the inbound worker, statuses applied (or
+/// queued, when applying one failed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Queued {
     pub messages: usize,
     pub statuses: usize,
 }
 
+/// How many of one webhook's statuses are applied at once.
+const STATUSES_IN_FLIGHT: usize = 8;
+
 /// Meta's webhook: `envelope` is `raw_body` read as JSON, and `signature` must be the
-/// HMAC-SHA256 of `raw_body` under the app secret of every device it is for. Signed, it
-/// becomes one job per message and per status.
+/// HMAC-SHA256 of `raw_body` under the app secret of every device it is for. Signed, each
+/// message becomes a job for the inbound worker and each status is applied now: no queue
+/// message and no worker invocation per status. A status that cannot be applied (the table
+/// failed) is queued for the worker instead, so none is lost; one whose message is not
+/// findable yet is queued with a delay, as the worker does.
 pub async fn receive(
     state: &AppState,
     cache: &DeviceCache,
@@ -242,9 +253,10 @@ pub async fn receive(
         .await
         .map_err(|e| WebhookError::Templates(e.to_string()))?;
 
-    // One job per message and per status.
+    // One job per message; the statuses, applied below.
     let now = state.clock.now().timestamp();
     let mut jobs = Vec::new();
+    let mut statuses = Vec::new();
     let mut queued = Queued {
         messages: 0,
         statuses: 0,
@@ -282,18 +294,47 @@ pub async fn receive(
         }
         for status in change.statuses {
             queued.statuses += 1;
-            let job = InboundJob::Status(StatusJob {
+            // Meta's `sent` can change no message: the send records `sent` itself when Meta
+            // accepts it, and statuses move forward only (a pending message refuses it too).
+            // Looking its message up would cost a query and a read for nothing.
+            if parse_status(&status).is_ok_and(|r| r.status == ReportedStatus::Sent) {
+                continue;
+            }
+            statuses.push(StatusJob {
                 tenant_id: tenant_id.clone(),
                 device_id: device_id.clone(),
                 status,
                 attempt: 0,
             });
-            jobs.push((job, 0));
         }
     }
-    enqueue(state, &jobs).await?;
-    tracing::info!(tenant_id = %tenant_id, messages = queued.messages, statuses = queued.statuses, "webhook queued");
+    let not_applied: Vec<StatusJob> = stream::iter(statuses)
+        .map(|job| apply(state, job))
+        .buffer_unordered(STATUSES_IN_FLIGHT)
+        .filter_map(|left| async move { left })
+        .collect()
+        .await;
+    jobs.extend(
+        not_applied
+            .into_iter()
+            .map(|job| (InboundJob::Status(job), 0)),
+    );
+    if !jobs.is_empty() {
+        enqueue(state, &jobs).await?;
+    }
+    tracing::info!(tenant_id = %tenant_id, messages = queued.messages, statuses = queued.statuses, "webhook handled");
     Ok(queued)
+}
+
+/// Applies one of Meta's statuses; gives it back when that failed, for the inbound worker.
+async fn apply(state: &AppState, job: StatusJob) -> Option<StatusJob> {
+    match super::statuses::status(state, job.clone()).await {
+        Ok(()) => None,
+        Err(e) => {
+            tracing::warn!(tenant_id = %job.tenant_id, error = %e, "status not applied in the webhook: queued for the inbound worker");
+            Some(job)
+        }
+    }
 }
 
 /// A customer message for a sandbox device, its fields already checked.

@@ -2,12 +2,19 @@
 //! `/send-media`, and what campaigns and automatic replies are to call as well.
 //!
 //! Round trips (after authentication, which is one conditional write):
-//! 1. At once: record the message as `pending` (with the `Idempotency-Key` claim in the same
-//!    transaction), find the device, check the media URL, take an outbound unit (quotas),
-//!    read the 24-hour window (free-form content; enforced for Cloud API devices).
+//! 1. At once: with an `Idempotency-Key` (or a caller-chosen id: campaigns), record the
+//!    message as `pending` with the claim in the same transaction; find the device, check
+//!    the media URL, take an outbound unit (quotas), read the 24-hour window (free-form
+//!    content; enforced for Cloud API devices).
 //! 2. The provider call (a Cloud API device's token comes from Secrets Manager, cached per
 //!    instance: one more call the first time an instance sends from that device).
-//! 3. Record `sent` (with WhatsApp's id) or `failed` (with the reason) on the message.
+//! 3. Record `sent` (with WhatsApp's id) or `failed` (with the reason) on the message; a send
+//!    without a pending record writes the whole message here, once.
+//!
+//! A send without a key and without a caller-chosen id writes no pending record: nobody can
+//! ask about it before its answer, and it saves a write unit per send. What that gives up:
+//! if the instance dies between the provider's answer and this write (or the write fails
+//! after its retries), the message has no record at all instead of one stuck in `pending`.
 //!
 //! A send that stops before the provider (no device, bad media URL, cap reached) leaves no
 //! message and releases its claim. A provider refusal leaves a `failed` message, answered
@@ -192,7 +199,16 @@ pub async fn send(
     caller: &Sender,
     req: SendRequest,
 ) -> Result<SendReply, SendError> {
-    send_with_id(state, caller, req, uuid::Uuid::now_v7().to_string()).await
+    let pending = req.idempotency.is_some();
+    // Boxed: a send's future is large, and callers run several side by side.
+    Box::pin(send_as(
+        state,
+        caller,
+        req,
+        uuid::Uuid::now_v7().to_string(),
+        pending,
+    ))
+    .await
 }
 
 /// [`send`] with the message id chosen by the caller (a new UUIDv7), for callers that must
@@ -203,6 +219,18 @@ pub async fn send_with_id(
     caller: &Sender,
     req: SendRequest,
     id: String,
+) -> Result<SendReply, SendError> {
+    Box::pin(send_as(state, caller, req, id, true)).await
+}
+
+/// A send; with `pending`, its message is recorded before the provider is called, else only
+/// once it completes.
+async fn send_as(
+    state: &AppState,
+    caller: &Sender,
+    req: SendRequest,
+    id: String,
+    pending: bool,
 ) -> Result<SendReply, SendError> {
     let tenant_id = caller.tenant_id.as_str();
     let now = state.clock.now();
@@ -238,10 +266,19 @@ pub async fn send_with_id(
                 .map(Some),
         }
     };
+    let created = async {
+        match pending {
+            true => {
+                state
+                    .store
+                    .create_outbound(&message, claim.as_ref(), now.timestamp())
+                    .await
+            }
+            false => Ok(CreateOutcome::Created),
+        }
+    };
     let (created, device, media, unit, window, consent, template_read) = tokio::join!(
-        state
-            .store
-            .create_outbound(&message, claim.as_ref(), now.timestamp()),
+        created,
         device::resolve(state, tenant_id, req.device_id.as_deref()),
         media,
         reserve_outbound_unit(state, caller, now),
@@ -256,6 +293,8 @@ pub async fn send_with_id(
         )),
     );
     let claim_hash = claim.as_ref().map(|c| c.key_hash.as_str());
+    // The record a stopped send discards, if one was written.
+    let stored_id = pending.then_some(id.as_str());
     let release_unit = |unit: Result<OutboundUnit, SendError>| async move {
         if let Ok(u) = unit {
             refund_outbound_unit(state, &u).await;
@@ -279,12 +318,14 @@ pub async fn send_with_id(
     let unit = match unit {
         Ok(u) => u,
         Err(e) => {
-            if let Err(d) = state
-                .store
-                .discard_pending(tenant_id, &id, claim_hash)
-                .await
-            {
-                tracing::error!(message_id = %id, error = %d, "discarding a refused send failed");
+            if pending {
+                if let Err(d) = state
+                    .store
+                    .discard_pending(tenant_id, &id, claim_hash)
+                    .await
+                {
+                    tracing::error!(message_id = %id, error = %d, "discarding a refused send failed");
+                }
             }
             return Err(e);
         }
@@ -299,15 +340,17 @@ pub async fn send_with_id(
         _ => None,
     };
     if let Some(e) = refused {
-        return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e).await);
+        return Err(abandon(state, tenant_id, stored_id, claim_hash, &unit, e).await);
     }
     let device = match device {
         Ok(d) => d,
-        Err(e) => return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e.into()).await),
+        Err(e) => {
+            return Err(abandon(state, tenant_id, stored_id, claim_hash, &unit, e.into()).await)
+        }
     };
     if device.provider == ProviderKind::WhatsappWeb && matches!(req.content, Content::Template(_)) {
         let e = SendError::TemplateOnWhatsappWeb(device.id.clone());
-        return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e).await);
+        return Err(abandon(state, tenant_id, stored_id, claim_hash, &unit, e).await);
     }
     // A template is checked against the device's synced templates, its variables become
     // the body's parameters (`services::templates::check_send`).
@@ -317,11 +360,11 @@ pub async fn send_with_id(
                 Ok(Ok(filled)) => Content::Template(filled),
                 Ok(Err(refusal)) => {
                     let e = SendError::Template(refusal);
-                    return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e).await);
+                    return Err(abandon(state, tenant_id, stored_id, claim_hash, &unit, e).await);
                 }
                 Err(e) => {
                     let e = SendError::Store(e);
-                    return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e).await);
+                    return Err(abandon(state, tenant_id, stored_id, claim_hash, &unit, e).await);
                 }
             }
         }
@@ -336,7 +379,7 @@ pub async fn send_with_id(
         Some(Ok(c)) => Some(c),
         Some(Err(m)) => {
             let e = SendError::BadMedia(m);
-            return Err(abandon(state, tenant_id, &id, claim_hash, &unit, e).await);
+            return Err(abandon(state, tenant_id, stored_id, claim_hash, &unit, e).await);
         }
     };
 
@@ -367,11 +410,12 @@ pub async fn send_with_id(
         ),
         Err(e) => (MessageStatus::Failed, Some(failure_of(e)), None),
     };
+    let done_at = state.clock.now();
     let update = StatusUpdate {
         tenant_id: tenant_id.to_string(),
         message_id: id.clone(),
         status,
-        at: iso(state.clock.now()),
+        at: iso(done_at),
         failure,
         completion: Some(Completion {
             peer: req.to.to_string(),
@@ -393,14 +437,15 @@ pub async fn send_with_id(
             conversation::touch(state, &message, &device.id, has_conversation).await;
         }
     });
+    let once = (!pending).then(|| message.completed(&update, done_at));
     let (recorded, (), ()) = tokio::join!(
-        record_completion(state, update, &req.counts_as),
+        record_completion(state, update, &req.counts_as, once.as_ref()),
         refund,
         touch
     );
     if let Err(e) = recorded {
         // The provider has the message: answering 500 would invite a duplicate send.
-        tracing::error!(message_id = %id, error = %e, "recording the send's outcome failed; the message stays pending");
+        tracing::error!(message_id = %id, error = %e, stored_before = pending, "recording the send's outcome failed; the message stays pending, or has no record if none was stored before");
     }
     if result.is_ok() && device.provider == ProviderKind::WhatsappWeb {
         crate::services::gateway::acks::schedule_check(state, tenant_id, &id).await;
@@ -443,41 +488,49 @@ fn failure_of(e: &ProviderError) -> Failure {
 }
 
 /// Records the send's outcome, retrying briefly: the provider already has the message.
+/// `once`: the whole message, for a send that stored nothing before the provider.
 async fn record_completion(
     state: &AppState,
     update: StatusUpdate,
     counts_as: &CountsAs,
+    once: Option<&Message>,
 ) -> Result<StatusOutcome, crate::store::StoreError> {
+    use crate::services::statuses::{record_as, record_once};
     retry(Backoff::new(3).base(Duration::from_millis(50)), |attempt| {
         let update = update.clone();
         async move {
-            crate::services::statuses::record_as(state, update, counts_as)
-                .await
-                .map_err(|e| {
-                    tracing::warn!(error = %e, attempt, "recording a send's outcome failed");
-                    Retry::Again(e)
-                })
+            match once {
+                Some(m) => record_once(state, m, update, counts_as).await,
+                None => record_as(state, update, counts_as).await,
+            }
+            .map_err(|e| {
+                tracing::warn!(error = %e, attempt, "recording a send's outcome failed");
+                Retry::Again(e)
+            })
         }
     })
     .await
 }
 
-/// Stops a send before the provider: no message is left, the claim is released, the unit
-/// is given back.
+/// Stops a send before the provider: no message is left (`stored_id`: the pending record,
+/// if one was written), the claim is released, the unit is given back.
 async fn abandon(
     state: &AppState,
     tenant_id: &str,
-    id: &str,
+    stored_id: Option<&str>,
     claim_hash: Option<&str>,
     unit: &OutboundUnit,
     reason: SendError,
 ) -> SendError {
-    let (discarded, ()) = tokio::join!(
-        state.store.discard_pending(tenant_id, id, claim_hash),
-        refund_outbound_unit(state, unit),
-    );
+    let discard = async {
+        match stored_id {
+            Some(id) => state.store.discard_pending(tenant_id, id, claim_hash).await,
+            None => Ok(()),
+        }
+    };
+    let (discarded, ()) = tokio::join!(discard, refund_outbound_unit(state, unit));
     if let Err(e) = discarded {
-        tracing::error!(message_id = %id, error = %e, "discarding a stopped send failed");
+        tracing::error!(message_id = ?stored_id, error = %e, "discarding a stopped send failed");
     }
     reason
 }
