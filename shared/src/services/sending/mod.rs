@@ -437,7 +437,7 @@ async fn send_as(
             conversation::touch(state, &message, &device.id, has_conversation).await;
         }
     });
-    let once = (!pending).then(|| message.completed(&update, done_at));
+    let once = (!pending).then(|| message.clone().completed(&update, done_at));
     let (recorded, (), ()) = tokio::join!(
         record_completion(state, update, &req.counts_as, once.as_ref()),
         refund,
