@@ -55,7 +55,7 @@ const INIT_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs
 /// A Lambda's whole `main`: read the configuration, build the clients, serve `build`'s
 /// handler until the runtime stops.
 pub async fn run(build: fn(AppState) -> Handler) -> Result<(), Error> {
-    let state = AppState::from_env().await?;
+    let state = AppState::from_lambda_env()?;
     // Every invocation talks to DynamoDB: connect during init, which Lambda does not bill
     // at full price and which precedes the first request. Bounded, and never fatal (the
     // first request connects anyway if this failed).
