@@ -2,6 +2,7 @@
 //! its `main.rs` passes that to [`run`], and the dev server's registry calls the same
 //! `handler`, so each function is wired once.
 
+mod http;
 pub mod sqs;
 
 use crate::runtime::state::AppState;
@@ -68,7 +69,7 @@ pub async fn run(build: fn(AppState) -> Handler) -> Result<(), Error> {
         Err(_) => tracing::warn!("opening the DynamoDB connection during init timed out"),
     }
     match build(state) {
-        Handler::Http(router) => lambda_http::run(router).await,
+        Handler::Http(router) => http::run(router).await,
         Handler::Sqs(handle) => {
             lambda_runtime::run(lambda_runtime::service_fn(
                 move |event: lambda_runtime::LambdaEvent<SqsEvent>| {
