@@ -8,7 +8,7 @@ include infra/local/local.mk
 
 LOCAL_PREFIX ?= wati-local
 
-.PHONY: help dev test fuzz lint admin bench bench-cost bench-rules bench-webhooks bench-pacing bench-import dashboard test-dashboard bench-dashboard deploy-dashboard bench-inbox bench-coldstart
+.PHONY: help dev test fuzz lint admin bench bench-cost bench-rules bench-webhooks bench-pacing bench-import dashboard test-dashboard bench-dashboard deploy-dashboard bench-inbox bench-coldstart openapi
 
 help: ## this list
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -74,6 +74,9 @@ bench-coldstart: ## each function's release binary against a local fake Lambda R
 	  echo "arm64: neither the aarch64 target nor cargo-lambda is installed here: the figures below are x86_64 only"; \
 	fi
 	infra/local/with-test-stack.sh target/debug/bench-coldstart $(ARGS)
+
+openapi: ## rewrite functions/meta/openapi.json (the document meta serves) from every function crate's routes; run after changing a route or its types
+	cargo run --locked -q -p wati-infra --bin openapi
 
 admin: ## wati-admin against the local stack, e.g. make admin ARGS='tenant create --name Acme --plan pro'
 	cargo build --locked -q -p wati-infra --bin wati-admin

@@ -153,7 +153,7 @@ pub async fn bootstrap(
 
 /// Creates a bucket (moto); one that exists already is fine.
 async fn create_bucket(aws: &AwsClients, name: &str) -> Result<(), String> {
-    match aws.s3.create_bucket().bucket(name).send().await {
+    match aws.s3().create_bucket().bucket(name).send().await {
         Ok(_) => Ok(()),
         Err(e) => {
             let owned = e.as_service_error().is_some_and(|s| {

@@ -1,6 +1,6 @@
 //! Which Rust code implements each function of the template, keyed by its `CodeUri`: each
 //! function crate's `handler(state)`, the same one its `main.rs` runs in Lambda. A new
-//! function crate is added here, in `template.yaml`, and in `fn-meta`'s OpenAPI merge.
+//! function crate is added here, in `template.yaml`, and in the OpenAPI merge (`openapi.rs`).
 
 use axum::Router;
 use std::collections::HashMap;

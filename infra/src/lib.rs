@@ -5,7 +5,8 @@
 //! - [`devserver`] serves every function's Router under the template's paths, polls the
 //!   template's queues into the worker handlers and ticks its schedules;
 //! - [`assets`] serves the dashboard's built files at `/` (what CloudFront does in AWS);
-//! - [`functions`] maps each template function (by `CodeUri`) to its Rust implementation.
+//! - [`functions`] maps each template function (by `CodeUri`) to its Rust implementation;
+//! - [`openapi`] merges every function's OpenAPI document into the one `meta` serves.
 
 pub mod admin_cli;
 pub mod assets;
@@ -13,6 +14,7 @@ pub mod bootstrap;
 pub mod devserver;
 pub mod functions;
 pub mod local;
+pub mod openapi;
 pub mod routing;
 pub mod template;
 pub mod user_cli;

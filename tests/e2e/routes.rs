@@ -111,6 +111,17 @@ async fn each_function_documents_exactly_its_template_routes() {
     }
 }
 
+/// `meta` serves a checked-in document (merging at run time linked every function crate
+/// into it): the file must be exactly what the function crates generate today.
+#[test]
+fn the_served_openapi_document_is_what_the_functions_generate() {
+    assert!(
+        fn_meta::OPENAPI_JSON == wati_infra::openapi::document_json(),
+        "{} differs from the function crates' routes: run `make openapi`",
+        wati_infra::openapi::DOCUMENT_PATH
+    );
+}
+
 #[tokio::test]
 async fn preflight_is_answered_but_browsers_get_no_origin_by_default() {
     let app = TestApp::start().await;

@@ -1,7 +1,8 @@
 //! Platform endpoints: health, the OpenAPI document of every function, CORS preflight.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
 use axum::routing::options;
 use axum::{Json, Router};
 use serde::Serialize;
@@ -9,15 +10,19 @@ use utoipa::openapi::path::{
     HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
 };
 use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::Required;
-use utoipa::openapi::{InfoBuilder, OpenApi, ResponseBuilder, ServerBuilder};
+use utoipa::openapi::{OpenApi, ResponseBuilder};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wati_shared::http::{finish, preflight};
 
 use wati_shared::AppState;
+
+/// The whole API's OpenAPI document, merged from every function crate by `make openapi`
+/// (`wati_infra::openapi`) and checked against them by a test: merging here at run time
+/// would link every function crate into this one.
+pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
 
 /// The catch-all preflight route, as API Gateway spells it and as axum does.
 pub const PREFLIGHT_PATH: &str = "/{proxy+}";
@@ -74,69 +79,6 @@ pub fn own_openapi() -> OpenApi {
     doc
 }
 
-/// Every function's own OpenAPI document, by function.
-fn function_docs() -> Vec<(&'static str, OpenApi)> {
-    vec![
-        ("meta", own_openapi()),
-        ("admin", fn_admin::openapi()),
-        ("auth", fn_auth::openapi()),
-        ("settings", fn_settings::openapi()),
-        ("auto-replies", fn_auto_replies::openapi()),
-        ("inbox", fn_inbox::openapi()),
-        ("analytics", fn_analytics::openapi()),
-        ("contacts", fn_contacts::openapi()),
-        ("messages", fn_messages::openapi()),
-        ("campaigns", fn_campaigns::openapi()),
-        ("cloud-api-webhook", fn_cloud_api_webhook::openapi()),
-        ("gateway-webhook", fn_gateway_webhook::openapi()),
-    ]
-}
-
-/// The OpenAPI document of the whole API: every function's routes. Merging keeps one
-/// schema per name, so two functions must never give one name two shapes (tested below).
-pub fn openapi() -> OpenApi {
-    let mut doc = OpenApi::default();
-    for (_, function_doc) in function_docs() {
-        doc.merge(function_doc);
-    }
-    doc.info = InfoBuilder::new()
-        .title("WATI Pro API")
-        .version(env!("CARGO_PKG_VERSION"))
-        .description(Some(
-            "Multi-tenant WhatsApp business messaging. Authenticate with an API key \
-             (`Authorization: Bearer wati_…`, the tenant's admin) or a signed-in user's \
-             token (`Authorization: Bearer <JWT from /api/auth/login>`, with the member's \
-             role: see each operation's `x-required-role`); errors are \
-             `{\"error\": \"…\"}`.",
-        ))
-        .build();
-    doc.servers = Some(vec![ServerBuilder::new().url("/").build()]);
-    let components = doc.components.get_or_insert_with(Default::default);
-    components.add_security_scheme(
-        "apiKey",
-        SecurityScheme::Http(
-            Http::builder()
-                .scheme(HttpAuthScheme::Bearer)
-                .bearer_format("wati_…")
-                .build(),
-        ),
-    );
-    components.add_security_scheme(
-        "userJwt",
-        SecurityScheme::Http(
-            Http::builder()
-                .scheme(HttpAuthScheme::Bearer)
-                .bearer_format("JWT")
-                .build(),
-        ),
-    );
-    components.add_security_scheme(
-        "platformAdmin",
-        SecurityScheme::Http(Http::builder().scheme(HttpAuthScheme::Bearer).build()),
-    );
-    doc
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
     #[schema(example = "ok")]
@@ -173,39 +115,6 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
 /// This document.
 #[utoipa::path(get, path = "/api/openapi.json", tag = "meta",
     responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
-async fn openapi_json() -> Json<OpenApi> {
-    Json(openapi())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::BTreeMap;
-
-    /// A schema name two functions shape differently would describe one of them wrongly in
-    /// the merged document (the merge keeps only one).
-    #[test]
-    fn no_two_functions_give_one_schema_name_two_shapes() {
-        let mut seen: BTreeMap<String, (&str, serde_json::Value)> = BTreeMap::new();
-        let mut clashes = Vec::new();
-        for (function, doc) in function_docs() {
-            let schemas = doc.components.map(|c| c.schemas).unwrap_or_default();
-            for (name, schema) in schemas {
-                let shape = serde_json::to_value(&schema).expect("a schema is JSON");
-                match seen.get(&name) {
-                    Some((first, earlier)) if *earlier != shape => {
-                        clashes.push(format!("{name}: {first} and {function}"));
-                    }
-                    Some(_) => {}
-                    None => {
-                        seen.insert(name, (function, shape));
-                    }
-                }
-            }
-        }
-        assert!(
-            clashes.is_empty(),
-            "schema names with two shapes: {clashes:?}"
-        );
-    }
+async fn openapi_json() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
 }

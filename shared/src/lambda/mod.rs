@@ -2,6 +2,7 @@
 //! its `main.rs` passes that to [`run`], and the dev server's registry calls the same
 //! `handler`, so each function is wired once.
 
+mod http;
 pub mod sqs;
 
 use crate::runtime::state::AppState;
@@ -92,7 +93,7 @@ const INIT_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs
 /// A Lambda's whole `main`: read the configuration, build the clients, serve `build`'s
 /// handler until the runtime stops.
 pub async fn run(build: fn(AppState) -> Handler) -> Result<(), Error> {
-    let state = AppState::from_env().await?;
+    let state = AppState::from_lambda_env()?;
     // Every invocation talks to DynamoDB: connect during init, which Lambda does not bill
     // at full price and which precedes the first request. Bounded, and never fatal (the
     // first request connects anyway if this failed).
@@ -105,7 +106,7 @@ pub async fn run(build: fn(AppState) -> Handler) -> Result<(), Error> {
         Err(_) => tracing::warn!("opening the DynamoDB connection during init timed out"),
     }
     match build(state) {
-        Handler::Http(router) => lambda_http::run(router).await,
+        Handler::Http(router) => http::run(router).await,
         Handler::Sqs(handle) => {
             lambda_runtime::run(lambda_runtime::service_fn(
                 move |event: lambda_runtime::LambdaEvent<SqsEvent>| {

@@ -3,57 +3,137 @@
 //! (DynamoDB Local, moto) is reached; every client carries the call-accounting interceptor.
 
 use crate::runtime::metrics::CallAccounting;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use std::sync::{Arc, OnceLock};
 
 #[derive(Clone, Debug)]
 pub struct AwsClients {
     pub dynamo: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
-    pub s3: aws_sdk_s3::Client,
+    /// Built on first use ([`AwsClients::s3`]): only the functions that store media or
+    /// exports link and build S3's large client.
+    s3: Arc<LazyS3>,
+}
+
+#[derive(Debug)]
+struct LazyS3 {
+    sdk: SdkConfig,
+    endpoint: Option<String>,
+    client: OnceLock<aws_sdk_s3::Client>,
+}
+
+/// Explicit endpoints per service (`None`: the SDK's own for the region).
+#[derive(Default)]
+struct Endpoints {
+    dynamodb: Option<String>,
+    sqs: Option<String>,
+    secrets: Option<String>,
+    s3: Option<String>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// A service's endpoint from the environment, as the SDK's own loader reads it.
+fn env_endpoint(service: &str) -> Option<String> {
+    env(&format!("AWS_ENDPOINT_URL_{service}")).or_else(|| env("AWS_ENDPOINT_URL"))
 }
 
 impl AwsClients {
+    /// Every credential and region source of the SDK's default chain (profiles, SSO, IMDS…):
+    /// what the operator's tools (dev server, admin CLI) use.
     pub async fn from_env() -> Self {
         let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
         Self::from_sdk_config(&sdk)
     }
 
+    /// What a Lambda function uses: the region, credentials and endpoints Lambda (or the local
+    /// stack) puts in the environment, read without the SDK's default chain, whose profile,
+    /// SSO, STS and IMDS providers made up a large part of every function's binary.
+    pub fn from_lambda_env() -> Self {
+        let region = env("AWS_REGION")
+            .or_else(|| env("AWS_DEFAULT_REGION"))
+            .unwrap_or_else(|| "us-east-1".to_string());
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region))
+            .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+                EnvironmentVariableCredentialsProvider::new(),
+            ))
+            .build();
+        Self::build(
+            &sdk,
+            Endpoints {
+                dynamodb: env_endpoint("DYNAMODB"),
+                sqs: env_endpoint("SQS"),
+                secrets: env_endpoint("SECRETS_MANAGER"),
+                s3: env_endpoint("S3"),
+            },
+        )
+    }
+
     pub fn from_sdk_config(sdk: &SdkConfig) -> Self {
-        Self::with_endpoints(sdk, None, None)
+        Self::build(sdk, Endpoints::default())
     }
 
     /// Clients with explicit endpoints: DynamoDB's, and one for every other service
     /// (moto). Tests use it to reach the local stack without touching the process env.
     pub fn with_endpoints(sdk: &SdkConfig, dynamodb: Option<&str>, others: Option<&str>) -> Self {
+        let others = others.map(str::to_string);
+        Self::build(
+            sdk,
+            Endpoints {
+                dynamodb: dynamodb.map(str::to_string),
+                sqs: others.clone(),
+                secrets: others.clone(),
+                s3: others,
+            },
+        )
+    }
+
+    fn build(sdk: &SdkConfig, endpoints: Endpoints) -> Self {
         let mut dynamo = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(CallAccounting);
-        if let Some(url) = dynamodb {
-            dynamo.set_endpoint_url(Some(url.to_string()));
+        if endpoints.dynamodb.is_some() {
+            dynamo.set_endpoint_url(endpoints.dynamodb);
         }
         let mut sqs = aws_sdk_sqs::config::Builder::from(sdk).interceptor(CallAccounting);
-        if let Some(url) = others {
-            sqs.set_endpoint_url(Some(url.to_string()));
+        if endpoints.sqs.is_some() {
+            sqs.set_endpoint_url(endpoints.sqs);
         }
         let mut secrets =
             aws_sdk_secretsmanager::config::Builder::from(sdk).interceptor(CallAccounting);
-        if let Some(url) = others {
-            secrets.set_endpoint_url(Some(url.to_string()));
+        if endpoints.secrets.is_some() {
+            secrets.set_endpoint_url(endpoints.secrets);
         }
-        let mut s3 = aws_sdk_s3::config::Builder::from(sdk).interceptor(CallAccounting);
-        if let Some(url) = others {
-            s3.set_endpoint_url(Some(url.to_string()));
-        }
-        // A local endpoint (moto) serves buckets by path, not by host name.
-        let local = others.is_some()
-            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
-            || std::env::var_os("AWS_ENDPOINT_URL").is_some();
-        s3.set_force_path_style(Some(local));
-        let (dynamo, sqs, secrets) = (dynamo.build(), sqs.build(), secrets.build());
         AwsClients {
-            dynamo: aws_sdk_dynamodb::Client::from_conf(dynamo),
-            sqs: aws_sdk_sqs::Client::from_conf(sqs),
-            secrets: aws_sdk_secretsmanager::Client::from_conf(secrets),
-            s3: aws_sdk_s3::Client::from_conf(s3.build()),
+            dynamo: aws_sdk_dynamodb::Client::from_conf(dynamo.build()),
+            sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
+            secrets: aws_sdk_secretsmanager::Client::from_conf(secrets.build()),
+            s3: Arc::new(LazyS3 {
+                sdk: sdk.clone(),
+                endpoint: endpoints.s3,
+                client: OnceLock::new(),
+            }),
         }
+    }
+
+    /// The S3 client, built on first use.
+    pub fn s3(&self) -> &aws_sdk_s3::Client {
+        self.s3.client.get_or_init(|| {
+            let mut s3 =
+                aws_sdk_s3::config::Builder::from(&self.s3.sdk).interceptor(CallAccounting);
+            // A local endpoint (moto) serves buckets by path, not by host name.
+            let local = self.s3.endpoint.is_some()
+                || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
+                || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+            if self.s3.endpoint.is_some() {
+                s3.set_endpoint_url(self.s3.endpoint.clone());
+            }
+            s3.set_force_path_style(Some(local));
+            aws_sdk_s3::Client::from_conf(s3.build())
+        })
     }
 }

@@ -98,8 +98,27 @@ impl AppState {
         }
     }
 
-    /// Reads the configuration and builds the clients: what a Lambda's `main` does once.
+    /// Reads the configuration and builds the clients with every source of the SDK's default
+    /// credential chain: what the operator's tools do.
     pub async fn from_env() -> Result<Self, crate::runtime::config::ConfigError> {
+        let config = Self::config_from_env()?;
+        let aws = AwsClients::from_env().await;
+        Ok(AppState::new(config, aws, Clock::System))
+    }
+
+    /// What a Lambda's `main` does once: the configuration, and clients from the credentials
+    /// Lambda puts in the environment ([`AwsClients::from_lambda_env`]).
+    pub fn from_lambda_env() -> Result<Self, crate::runtime::config::ConfigError> {
+        let config = Self::config_from_env()?;
+        Ok(AppState::new(
+            config,
+            AwsClients::from_lambda_env(),
+            Clock::System,
+        ))
+    }
+
+    /// The configuration, with logging started and its local-only defaults warned about.
+    fn config_from_env() -> Result<Config, crate::runtime::config::ConfigError> {
         let config = Config::from_env()?;
         crate::runtime::telemetry::init(config.log_format);
         if config.api.using_default_admin_key {
@@ -121,7 +140,6 @@ impl AppState {
                 "ALLOW_LOOPBACK_TARGETS is on: media URLs may point at this machine (local development only)"
             );
         }
-        let aws = AwsClients::from_env().await;
-        Ok(AppState::new(config, aws, Clock::System))
+        Ok(config)
     }
 }

@@ -427,7 +427,7 @@ pub async fn export(state: &AppState, tenant_id: &str, export_id: &str) -> Resul
     let key = format!("contact-exports/{tenant_id}/{export_id}.csv");
     state
         .aws
-        .s3
+        .s3()
         .put_object()
         .bucket(&bucket)
         .key(&key)
@@ -453,7 +453,7 @@ pub async fn download_link(state: &AppState, export: &ContactExport) -> Option<S
     let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(LINK_TTL).ok()?;
     match state
         .aws
-        .s3
+        .s3()
         .get_object()
         .bucket(bucket)
         .key(key)

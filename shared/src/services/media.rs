@@ -125,7 +125,7 @@ pub async fn open_signed(state: &AppState, link: SignedLink<'_>) -> Result<Strin
         LinkRefusal::Expired => MediaError::LinkExpired,
     })?;
     let object = object_key(link.tenant, link.message_id);
-    Ok(media_store::presigned_get(&state.aws.s3, bucket, &object, PRESIGNED_TTL).await?)
+    Ok(media_store::presigned_get(state.aws.s3(), bucket, &object, PRESIGNED_TTL).await?)
 }
 
 /// Opens a message's media for its tenant (a Bearer credential): not found unless the
@@ -145,7 +145,7 @@ pub async fn open_for(
         .await?
         .ok_or(MediaError::NotFound)?;
     let object = message.media_key.ok_or(MediaError::NotFound)?;
-    Ok(media_store::presigned_get(&state.aws.s3, bucket, &object, PRESIGNED_TTL).await?)
+    Ok(media_store::presigned_get(state.aws.s3(), bucket, &object, PRESIGNED_TTL).await?)
 }
 
 /// Why one try at keeping a media failed, and whether another try could help.
@@ -235,7 +235,7 @@ async fn once(
     m: &Inbound<'_>,
     max: u64,
 ) -> Result<(), Attempt> {
-    if media_store::exists(&state.aws.s3, bucket, key).await? {
+    if media_store::exists(state.aws.s3(), bucket, key).await? {
         return Ok(());
     }
     let (response, mime, sha256) = match m.provider {
@@ -268,7 +268,7 @@ async fn once(
         content_disposition: &disposition,
     };
     let kept =
-        media_store::upload(&state.aws.s3, &target, response, max, sha256.as_deref()).await?;
+        media_store::upload(state.aws.s3(), &target, response, max, sha256.as_deref()).await?;
     tracing::info!(size = kept.size, "media kept");
     Ok(())
 }
