@@ -4,7 +4,6 @@
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use serde_json::Value;
-use tower::ServiceExt;
 
 /// Meta's webhook for one text message from the test customer (923001234567).
 pub fn meta_text(phone_id: &str, wamid: &str, text: &str, ts: i64) -> String {
@@ -142,20 +141,34 @@ pub struct Invoked {
     pub body: Value,
 }
 
-/// Runs an API Gateway v2 event (JSON text) through a function's Router.
+/// Runs an API Gateway v2 event (JSON text) through a function's Router as Lambda does: the
+/// functions' own adapter (`wati_shared::lambda::http`) turns the answer into API Gateway's
+/// payload 2.0 response, which is read back from its JSON.
 pub async fn invoke(router: axum::Router, event: &str) -> Invoked {
-    let req = lambda_http::request::from_str(event).unwrap_or_else(|e| panic!("event: {e}"));
-    let res = router.oneshot(req).await.unwrap_or_else(|e| match e {});
-    let status = res.status().as_u16();
+    use aws_lambda_events::encodings::Body;
+    let payload = serde_json::from_str(event).unwrap_or_else(|e| panic!("event: {e}"));
+    let event = lambda_runtime::LambdaEvent::new(payload, lambda_runtime::Context::default());
+    let res = wati_shared::lambda::http::answer(router, event)
+        .await
+        .unwrap_or_else(|e| panic!("the function failed: {e}"));
+    // What Lambda would receive: the response as JSON, read back.
+    let wire = serde_json::to_string(&res).expect("a response serialises");
+    let res: aws_lambda_events::apigw::ApiGatewayV2httpResponse =
+        serde_json::from_str(&wire).expect("a payload 2.0 response");
     let request_id = res
-        .headers()
+        .headers
         .get("x-request-id")
         .map(|v| v.to_str().expect("an ASCII request id").to_string())
         .unwrap_or_default();
-    let bytes = http_body_util::BodyExt::collect(res.into_body())
-        .await
-        .expect("the whole body")
-        .to_bytes();
+    let bytes = match res.body {
+        None => Vec::new(),
+        Some(Body::Text(t)) => {
+            assert!(!res.is_base64_encoded, "a text body is not base64");
+            t.into_bytes()
+        }
+        Some(Body::Binary(b)) => b,
+        Some(other) => other.to_vec(),
+    };
     let body = if bytes.is_empty() {
         Value::Null
     } else {
@@ -163,7 +176,7 @@ pub async fn invoke(router: axum::Router, event: &str) -> Invoked {
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
     };
     Invoked {
-        status,
+        status: u16::try_from(res.status_code).expect("an HTTP status"),
         request_id,
         body,
     }

@@ -24,7 +24,8 @@ pub async fn run(router: Router) -> Result<(), Error> {
     .await
 }
 
-async fn answer(
+/// One event through `router`: the answer the function hands back to Lambda.
+pub async fn answer(
     router: Router,
     event: LambdaEvent<LambdaRequest>,
 ) -> Result<ApiGatewayV2httpResponse, Error> {

@@ -2,7 +2,7 @@
 //! its `main.rs` passes that to [`run`], and the dev server's registry calls the same
 //! `handler`, so each function is wired once.
 
-mod http;
+pub mod http;
 pub mod sqs;
 
 use crate::runtime::state::AppState;
