@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use wati_shared::domain::plans::Plan;
 use wati_shared::http::PageParams;
 use wati_shared::store::contacts::BackfillReport;
+use wati_shared::store::inbox::ReindexReport;
 use wati_shared::AppState;
 
 pub const USAGE: &str = "usage:
@@ -18,10 +19,13 @@ pub const USAGE: &str = "usage:
   wati-admin user list [--limit N] [--cursor CURSOR]
   wati-admin user reset-password --email EMAIL [--password PASSWORD]
   wati-admin contacts backfill-consent [--tenant ID]
+  wati-admin inbox reindex-search [--tenant ID]
 
 A password left out is generated and printed once. Resetting one ends the user's sessions.
 backfill-consent gives contacts saved before consent existed their consent copy (what
 GET /api/contacts?optedOut= reads), for one tenant or all; safe to run again.
+reindex-search writes the Team Inbox's search entries (what ?q= reads) of every conversation,
+for one tenant or all, after an upgrade that changed their form; safe to run again.
 
 Configuration comes from the environment (TABLE_NAME, AWS_REGION, AWS_ENDPOINT_URL_*).";
 
@@ -69,6 +73,9 @@ pub async fn run(state: &AppState, args: &[String]) -> Result<String, String> {
     }
     if words == ["contacts", "backfill-consent"] {
         return backfill_consent(state, flags.get("tenant")).await;
+    }
+    if words == ["inbox", "reindex-search"] {
+        return reindex_inbox_search(state, flags.get("tenant")).await;
     }
     if !matches!(words.first(), Some(&"tenant")) {
         return Err(USAGE.to_string());
@@ -126,42 +133,58 @@ pub async fn run(state: &AppState, args: &[String]) -> Result<String, String> {
     out
 }
 
-/// The consent backfill for one tenant, or for every tenant a page at a time.
-async fn backfill_consent(state: &AppState, tenant: Option<&String>) -> Result<String, String> {
+/// The tenant given (which must exist), or every tenant, a page at a time.
+async fn tenant_ids(state: &AppState, tenant: Option<&String>) -> Result<Vec<String>, String> {
     let store = &state.store;
+    if let Some(id) = tenant {
+        return match store.get_tenant(id).await.map_err(|e| e.to_string())? {
+            Some(_) => Ok(vec![id.clone()]),
+            None => Err(format!("no tenant {id:?}")),
+        };
+    }
     let mut tenants = Vec::new();
-    match tenant {
-        Some(id) => tenants.push(id.clone()),
-        None => {
-            let mut cursor = None;
-            loop {
-                let (page, next) = store
-                    .list_tenants(100, cursor.as_deref())
-                    .await
-                    .map_err(|e| e.to_string())?;
-                tenants.extend(page.into_iter().map(|t| t.id));
-                cursor = next;
-                if cursor.is_none() {
-                    break;
-                }
-            }
+    let mut cursor = None;
+    loop {
+        let (page, next) = store
+            .list_tenants(100, cursor.as_deref())
+            .await
+            .map_err(|e| e.to_string())?;
+        tenants.extend(page.into_iter().map(|t| t.id));
+        cursor = next;
+        if cursor.is_none() {
+            return Ok(tenants);
         }
     }
+}
+
+/// The consent backfill for one tenant, or for every tenant.
+async fn backfill_consent(state: &AppState, tenant: Option<&String>) -> Result<String, String> {
+    let tenants = tenant_ids(state, tenant).await?;
     let mut total = BackfillReport::default();
     for id in &tenants {
-        if store
-            .get_tenant(id)
-            .await
-            .map_err(|e| e.to_string())?
-            .is_none()
-        {
-            return Err(format!("no tenant {id:?}"));
-        }
-        let r = store
+        let r = state
+            .store
             .backfill_consent_copies(id)
             .await
             .map_err(|e| e.to_string())?;
         total.contacts += r.contacts;
+        total.written += r.written;
+        total.changed_meanwhile += r.changed_meanwhile;
+    }
+    pretty(&serde_json::json!({"tenants": tenants.len(), "report": total}))
+}
+
+/// The inbox search reindex for one tenant, or for every tenant.
+async fn reindex_inbox_search(state: &AppState, tenant: Option<&String>) -> Result<String, String> {
+    let tenants = tenant_ids(state, tenant).await?;
+    let mut total = ReindexReport::default();
+    for id in &tenants {
+        let r = state
+            .store
+            .reindex_inbox_search(id)
+            .await
+            .map_err(|e| e.to_string())?;
+        total.conversations += r.conversations;
         total.written += r.written;
         total.changed_meanwhile += r.changed_meanwhile;
     }

@@ -909,3 +909,68 @@ async fn four_labels_fit_every_change_and_a_fifth_is_refused() {
         (Some(1), Some(0))
     );
 }
+
+/// Conversations whose search entries an older version wrote (per status × assignee, no
+/// device) are found by `q` again after `wati-admin inbox reindex-search`, which removes the
+/// older entries; running it again changes nothing.
+#[tokio::test]
+async fn the_search_reindex_brings_older_conversations_back_to_q() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let (app, t) = TestApp::with_tenant("pro").await;
+    let device = t.sandbox_device().await;
+    let _workers = app.spawn_workers();
+    for from in ["923005550001", "923005550002"] {
+        t.sandbox_says(&device, from, "hello").await;
+    }
+    eventually("both conversations", Duration::from_secs(15), || async {
+        (listed(&t, "?limit=100").await.len() == 2).then_some(())
+    })
+    .await;
+    let search = |partition: &str| format!("TENANT#{}#INBOXQ#{partition}", t.id);
+    let mut older = Vec::new();
+    for s in ["open", "*"] {
+        for a in ["-", "*"] {
+            older.push(search(&format!("{s}#{a}")));
+            for d in [device.as_str(), "*"] {
+                let pk = search(&format!("{s}#{a}#{d}"));
+                for mut item in app.partition(&pk).await {
+                    item.insert("PK".into(), AttributeValue::S(search(&format!("{s}#{a}"))));
+                    app.state
+                        .aws
+                        .dynamo
+                        .put_item()
+                        .table_name(&app.state.config.table_name)
+                        .set_item(Some(item))
+                        .send()
+                        .await
+                        .unwrap();
+                }
+                app.delete_partition(&pk).await;
+            }
+        }
+    }
+    assert!(listed(&t, "?q=%2B923005550001").await.is_empty());
+    assert_eq!(app.count_partition(&older[0]).await, 2, "the older form");
+
+    for _ in 0..2 {
+        let out = app
+            .cli(&["inbox", "reindex-search", "--tenant", &t.id])
+            .await
+            .unwrap();
+        let out: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+        assert_eq!(out["report"]["conversations"], 2, "{out}");
+        assert_eq!(out["report"]["written"], 2, "{out}");
+        let found = listed(&t, "?q=%2B923005550001").await;
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0]["peer"], "923005550001");
+        let open_here = format!("?q=92300555&status=open&deviceId={device}");
+        assert_eq!(listed(&t, &open_here).await.len(), 2);
+        for pk in &older {
+            assert_eq!(app.count_partition(pk).await, 0, "{pk}");
+        }
+    }
+    let unknown = app
+        .cli(&["inbox", "reindex-search", "--tenant", "no-such-tenant"])
+        .await;
+    assert!(unknown.is_err_and(|e| e.contains("no tenant")));
+}

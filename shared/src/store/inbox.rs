@@ -16,12 +16,13 @@
 
 use super::conversations::{conversation_item, ContactRef, Conversation, ConversationStatus};
 use super::keys::*;
-use super::table::{self, keyed, Commit, Cond, Query};
+use super::table::{self, keyed, Commit, Cond, Query, CONCURRENCY};
 use super::{from_item, n, s, Item, Store, StoreError, StoreResult};
 use crate::domain::inbox::{self as rules, Search};
 use crate::domain::time;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
+use futures::{stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use utoipa::ToSchema;
@@ -61,6 +62,36 @@ fn search_keys(c: &Conversation) -> BTreeSet<Key> {
         }
     }
     out
+}
+
+/// The search entries of the earlier form, per status × assignee only (before search had a
+/// device dimension): what a reindex removes.
+fn earlier_search_keys(c: &Conversation) -> BTreeSet<Key> {
+    let assignee = c.assigned_to.as_deref().unwrap_or(rules::UNASSIGNED);
+    let name = c.search_name();
+    let mut out = BTreeSet::new();
+    for status in [c.status.as_str(), rules::ANY] {
+        for a in [assignee, rules::ANY] {
+            let pk = inbox_search_pk(&c.tenant_id, &format!("{status}#{a}"));
+            out.insert((pk.clone(), inbox_phone_sk(&c.peer, &c.id)));
+            if let Some(name) = &name {
+                out.insert((pk, inbox_name_sk(name, &c.id)));
+            }
+        }
+    }
+    out
+}
+
+/// What a search reindex did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReindexReport {
+    /// Conversations read.
+    pub conversations: u64,
+    /// Conversations whose search entries were written.
+    pub written: u64,
+    /// Conversations changed while the reindex ran: their own change wrote their entries.
+    pub changed_meanwhile: u64,
 }
 
 /// The counter attributes a conversation counts in.
@@ -414,6 +445,61 @@ impl Store {
         let q = Query::prefix(inbox_search_pk(tenant_id, partition), prefix);
         let (refs, next) = self.page::<EntryRef>(&q, limit, cursor).await?;
         Ok((self.conversations_of(tenant_id, refs).await?, next))
+    }
+
+    /// Writes every conversation's search entries in the form searches read, and removes
+    /// those of the earlier form: conversations stored before search had its device
+    /// dimension are found by `q` again. Each conversation is one transaction guarded by its
+    /// version (one changed meanwhile wrote its own entries); safe to run again.
+    pub async fn reindex_inbox_search(&self, tenant_id: &str) -> StoreResult<ReindexReport> {
+        let every = rules::partition(rules::ANY, rules::ANY, rules::ANY, rules::ANY);
+        let mut report = ReindexReport::default();
+        let mut cursor = None;
+        loop {
+            let (page, next) = self
+                .list_inbox(tenant_id, &every, 100, cursor.as_deref())
+                .await?;
+            let done: Vec<StoreResult<bool>> = stream::iter(page.iter().map(|c| self.reindex(c)))
+                .buffer_unordered(CONCURRENCY)
+                .collect()
+                .await;
+            for written in done {
+                report.conversations += 1;
+                if written? {
+                    report.written += 1;
+                } else {
+                    report.changed_meanwhile += 1;
+                }
+            }
+            cursor = next;
+            if cursor.is_none() {
+                return Ok(report);
+            }
+        }
+    }
+
+    /// One conversation's search entries, unless it has changed since it was read.
+    async fn reindex(&self, c: &Conversation) -> StoreResult<bool> {
+        let t = self.table.as_str();
+        let version = Cond::new("version = :v").value(":v", n(c.version));
+        let key = (
+            peer_pk(&c.tenant_id, &c.peer),
+            conversation_sk(&c.device_id),
+        );
+        let entry = EntryRef {
+            peer: c.peer.clone(),
+            device_id: c.device_id.clone(),
+        };
+        let mut items = vec![table::check(t, &key.0, &key.1, version)?];
+        for (pk, sk) in search_keys(c) {
+            items.push(table::put(t, keyed(&entry, pk, sk)?, None)?);
+        }
+        for (pk, sk) in earlier_search_keys(c) {
+            items.push(table::delete(t, &pk, &sk, None)?);
+        }
+        self.commit(items)
+            .await?
+            .done_or_lost("reindex inbox search")
     }
 
     /// The counters, for `me` (a member's id) if there is one: one `GetItem`.
