@@ -6,8 +6,7 @@ use fn_admin::{CreateTenantRequest, UpdateTenantRequest};
 use std::collections::HashMap;
 use wati_shared::domain::plans::Plan;
 use wati_shared::http::PageParams;
-use wati_shared::store::contacts::BackfillReport;
-use wati_shared::store::inbox::ReindexReport;
+use wati_shared::store::StoreResult;
 use wati_shared::AppState;
 
 pub const USAGE: &str = "usage:
@@ -71,11 +70,14 @@ pub async fn run(state: &AppState, args: &[String]) -> Result<String, String> {
     if words.first() == Some(&"user") {
         return crate::user_cli::run(state, &flags, &words[1..], USAGE).await;
     }
+    let store = &state.store;
     if words == ["contacts", "backfill-consent"] {
-        return backfill_consent(state, flags.get("tenant")).await;
+        let run = |id: String| async move { store.backfill_consent_copies(&id).await };
+        return per_tenant(state, flags.get("tenant"), run).await;
     }
     if words == ["inbox", "reindex-search"] {
-        return reindex_inbox_search(state, flags.get("tenant")).await;
+        let run = |id: String| async move { store.reindex_inbox_search(&id).await };
+        return per_tenant(state, flags.get("tenant"), run).await;
     }
     if !matches!(words.first(), Some(&"tenant")) {
         return Err(USAGE.to_string());
@@ -157,36 +159,22 @@ async fn tenant_ids(state: &AppState, tenant: Option<&String>) -> Result<Vec<Str
     }
 }
 
-/// The consent backfill for one tenant, or for every tenant.
-async fn backfill_consent(state: &AppState, tenant: Option<&String>) -> Result<String, String> {
+/// A one-off data command run for one tenant or every tenant: the tenants and the sum of
+/// their reports.
+async fn per_tenant<R, F, Fut>(
+    state: &AppState,
+    tenant: Option<&String>,
+    run: F,
+) -> Result<String, String>
+where
+    R: Default + std::ops::AddAssign + serde::Serialize,
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = StoreResult<R>>,
+{
     let tenants = tenant_ids(state, tenant).await?;
-    let mut total = BackfillReport::default();
+    let mut total = R::default();
     for id in &tenants {
-        let r = state
-            .store
-            .backfill_consent_copies(id)
-            .await
-            .map_err(|e| e.to_string())?;
-        total.contacts += r.contacts;
-        total.written += r.written;
-        total.changed_meanwhile += r.changed_meanwhile;
-    }
-    pretty(&serde_json::json!({"tenants": tenants.len(), "report": total}))
-}
-
-/// The inbox search reindex for one tenant, or for every tenant.
-async fn reindex_inbox_search(state: &AppState, tenant: Option<&String>) -> Result<String, String> {
-    let tenants = tenant_ids(state, tenant).await?;
-    let mut total = ReindexReport::default();
-    for id in &tenants {
-        let r = state
-            .store
-            .reindex_inbox_search(id)
-            .await
-            .map_err(|e| e.to_string())?;
-        total.conversations += r.conversations;
-        total.written += r.written;
-        total.changed_meanwhile += r.changed_meanwhile;
+        total += run(id.clone()).await.map_err(|e| e.to_string())?;
     }
     pretty(&serde_json::json!({"tenants": tenants.len(), "report": total}))
 }

@@ -94,6 +94,14 @@ pub struct ReindexReport {
     pub changed_meanwhile: u64,
 }
 
+impl std::ops::AddAssign for ReindexReport {
+    fn add_assign(&mut self, other: Self) {
+        self.conversations += other.conversations;
+        self.written += other.written;
+        self.changed_meanwhile += other.changed_meanwhile;
+    }
+}
+
 /// The counter attributes a conversation counts in.
 fn counter_names(status: ConversationStatus, assignee: Option<&str>) -> Vec<String> {
     let s = status.as_str();
