@@ -726,39 +726,18 @@ mod tests {
 
     /// A customer's text message `id` on device `d`.
     fn incoming(id: &str, text: &str) -> Message {
-        let now = at("2026-06-11T09:12:40Z");
-        Message {
-            id: id.into(),
-            tenant_id: "t".into(),
-            direction: Direction::In,
-            peer: "923001234567".into(),
-            kind: MessageKind::Text,
-            text: Some(text.into()),
-            media_url: None,
-            media_mimetype: None,
-            media_file_name: None,
-            media_key: None,
-            media_error: None,
-            template_name: None,
-            template_language: None,
-            device_id: Some("d".into()),
-            provider: None,
-            status: MessageStatus::Received,
-            wa_message_id: None,
-            error: None,
-            error_code: None,
-            response_status: None,
-            retry_after: None,
-            source: MessageSource::Inbound,
-            api_key_id: None,
-            user_id: None,
-            created_at: now,
-            updated_at: now,
-            sent_at: None,
-            delivered_at: None,
-            read_at: None,
-            failed_at: None,
-        }
+        let mut m = Message::text(
+            id.into(),
+            "t".into(),
+            Direction::In,
+            "923001234567".into(),
+            Some(text.into()),
+            MessageStatus::Received,
+            MessageSource::Inbound,
+            at("2026-06-11T09:12:40Z"),
+        );
+        m.device_id = Some("d".into());
+        m
     }
 
     #[test]
