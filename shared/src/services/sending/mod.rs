@@ -277,20 +277,13 @@ async fn send_as(
             false => Ok(CreateOutcome::Created),
         }
     };
-    let (created, device, media, unit, window, consent, template_read) = tokio::join!(
+    let (created, device, media, unit, window, consent) = tokio::join!(
         created,
         device::resolve(state, tenant_id, req.device_id.as_deref()),
         media,
         reserve_outbound_unit(state, caller, now),
-        window::read(state, tenant_id, req.to.as_str(), &req.content),
+        window::read(state, tenant_id, req.to.as_str()),
         consent,
-        // Boxed, as the touch below: the send is a large future inside larger ones.
-        Box::pin(conversation::read_for_template(
-            state,
-            tenant_id,
-            req.to.as_str(),
-            &req.content
-        )),
     );
     let claim_hash = claim.as_ref().map(|c| c.key_hash.as_str());
     // The record a stopped send discards, if one was written.
@@ -372,8 +365,8 @@ async fn send_as(
     };
     // The 24-hour window (Cloud API, free-form content): a closed window is recorded and
     // answered like Meta's own refusal, without calling Meta. See `window`.
-    let has_conversation = conversation::on_device([&window, &template_read], &device.id);
-    let window_refusal = window::check(&device, req.to.as_str(), window, now).err();
+    let has_conversation = conversation::on_device(&window, &device.id);
+    let window_refusal = window::check(&device, req.to.as_str(), &req.content, &window, now).err();
     let checked = match media {
         None => None,
         Some(Ok(c)) => Some(c),

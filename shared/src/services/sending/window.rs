@@ -15,33 +15,30 @@ use chrono::{DateTime, Utc};
 /// Meta's code for a free-form message outside the 24-hour window.
 pub const WINDOW_CLOSED_CODE: i64 = 131047;
 
-/// The customer's last message per device, when the send needs the window.
-pub type WindowRead = Option<StoreResult<Vec<(String, Option<DateTime<Utc>>)>>>;
+/// The customer's conversations: each device's id and the customer's last message on it.
+/// Every send reads them: for the window, and to know whether the message moves a
+/// conversation's last message (`conversation::touch`).
+pub type WindowRead = StoreResult<Vec<(String, Option<DateTime<Utc>>)>>;
 
-/// Reads the window for a send to `to` (nothing to read for a template).
-pub async fn read(state: &AppState, tenant_id: &str, to: &str, content: &Content) -> WindowRead {
-    if matches!(content, Content::Template(_)) {
-        return None;
-    }
-    Some(state.store.last_inbound_by_device(tenant_id, to).await)
+/// Reads the customer's conversations for a send to `to`.
+pub async fn read(state: &AppState, tenant_id: &str, to: &str) -> WindowRead {
+    state.store.last_inbound_by_device(tenant_id, to).await
 }
 
 /// Refuses a free-form send through a Cloud API device outside the window, as Meta itself
 /// would (#131047): the send flow records the refusal on the message like a provider's and
 /// answers 422, without calling Meta. The sandbox has no window. If the window could not be
-/// read, the send goes ahead: Meta enforces the window itself.
+/// read, the send goes ahead: Meta enforces the window itself. A template has no window.
 pub fn check(
     device: &Device,
     to: &str,
-    read: WindowRead,
+    content: &Content,
+    read: &WindowRead,
     now: DateTime<Utc>,
 ) -> Result<(), ProviderError> {
-    if device.provider != ProviderKind::CloudApi {
+    if device.provider != ProviderKind::CloudApi || matches!(content, Content::Template(_)) {
         return Ok(());
     }
-    let Some(read) = read else {
-        return Ok(());
-    };
     let seen = match read {
         Ok(seen) => seen,
         Err(e) => {
@@ -50,9 +47,9 @@ pub fn check(
         }
     };
     let last = seen
-        .into_iter()
+        .iter()
         .find(|(device_id, _)| *device_id == device.id)
-        .and_then(|(_, at)| at);
+        .and_then(|(_, at)| *at);
     if window_open(last, now) {
         Ok(())
     } else {
