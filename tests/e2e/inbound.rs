@@ -630,15 +630,7 @@ async fn a_message_indexed_on_gsi1_before_gsi3_is_still_found_by_its_whatsapp_id
         keys::GSI1SK.into(),
         AttributeValue::S(keys::MESSAGE_SK.into()),
     );
-    app.state
-        .aws
-        .dynamo
-        .put_item()
-        .table_name(&app.state.config.table_name)
-        .set_item(Some(item))
-        .send()
-        .await
-        .expect("rewriting the message");
+    app.put_raw(item).await;
 
     assert_eq!(t.message(&wamid).await["id"], id.as_str());
     app.from_meta(&t.id, &meta_status(PHONE_ID, &wamid, "read", now_ts()))

@@ -21,6 +21,15 @@ fn ids(list: &[Value]) -> Vec<String> {
     list.iter().map(|c| c["id"].string()).collect()
 }
 
+/// The counts of open and of snoozed conversations.
+async fn open_and_snoozed(api: &Api) -> (Option<i64>, Option<i64>) {
+    let counts = api.get_ok("/api/inbox/conversations/counts").await;
+    (
+        counts["open"]["all"].as_i64(),
+        counts["snoozed"]["all"].as_i64(),
+    )
+}
+
 #[tokio::test]
 async fn a_customer_message_is_assigned_answered_resolved_and_reopened() {
     let e = env_with("pro", true, &[]).await;
@@ -635,14 +644,7 @@ async fn canned_responses_are_filled_and_snoozes_end_on_the_minute_job() {
     assert_eq!(c["conversation"]["status"], "open");
     assert_eq!(c["conversation"]["snoozed_until"], Value::Null);
     assert!(listed(t, "?status=snoozed").await.is_empty());
-    let counts = t.get_ok("/api/inbox/conversations/counts").await;
-    assert_eq!(
-        (
-            counts["open"]["all"].as_i64(),
-            counts["snoozed"]["all"].as_i64()
-        ),
-        (Some(1), Some(0))
-    );
+    assert_eq!(open_and_snoozed(t).await, (Some(1), Some(0)));
 }
 
 #[tokio::test]
@@ -900,14 +902,7 @@ async fn four_labels_fit_every_change_and_a_fifth_is_refused() {
     let found = listed(t, &format!("?q=zara&deviceId={device}&status=open")).await;
     assert_eq!(ids(&found), vec![id.clone()]);
     assert!(listed(t, "?q=ali").await.is_empty(), "the old name is gone");
-    let counts = t.get_ok("/api/inbox/conversations/counts").await;
-    assert_eq!(
-        (
-            counts["open"]["all"].as_i64(),
-            counts["snoozed"]["all"].as_i64()
-        ),
-        (Some(1), Some(0))
-    );
+    assert_eq!(open_and_snoozed(t).await, (Some(1), Some(0)));
 }
 
 /// Conversations whose search entries an older version wrote (per status × assignee, no
@@ -935,15 +930,7 @@ async fn the_search_reindex_brings_older_conversations_back_to_q() {
                 let pk = search(&format!("{s}#{a}#{d}"));
                 for mut item in app.partition(&pk).await {
                     item.insert("PK".into(), AttributeValue::S(search(&format!("{s}#{a}"))));
-                    app.state
-                        .aws
-                        .dynamo
-                        .put_item()
-                        .table_name(&app.state.config.table_name)
-                        .set_item(Some(item))
-                        .send()
-                        .await
-                        .unwrap();
+                    app.put_raw(item).await;
                 }
                 app.delete_partition(&pk).await;
             }

@@ -183,6 +183,22 @@ impl TestApp {
             .unwrap_or_default()
     }
 
+    /// Writes one raw item (to recreate data written by older versions).
+    pub async fn put_raw(
+        &self,
+        item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+    ) {
+        self.state
+            .aws
+            .dynamo
+            .put_item()
+            .table_name(&self.state.config.table_name)
+            .set_item(Some(item))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("put: {e:?}"));
+    }
+
     /// Deletes every item of one table partition (to recreate data written by older versions).
     pub async fn delete_partition(&self, pk: &str) {
         use aws_sdk_dynamodb::types::AttributeValue;
