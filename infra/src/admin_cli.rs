@@ -18,13 +18,14 @@ pub const USAGE: &str = "usage:
   wati-admin user list [--limit N] [--cursor CURSOR]
   wati-admin user reset-password --email EMAIL [--password PASSWORD]
   wati-admin contacts backfill-consent [--tenant ID]
-  wati-admin inbox reindex-search [--tenant ID]
+  wati-admin inbox reindex [--tenant ID]
 
 A password left out is generated and printed once. Resetting one ends the user's sessions.
 backfill-consent gives contacts saved before consent existed their consent copy (what
 GET /api/contacts?optedOut= reads), for one tenant or all; safe to run again.
-reindex-search writes the Team Inbox's search entries (what ?q= reads) of every conversation,
-for one tenant or all, after an upgrade that changed their form; safe to run again.
+reindex (or reindex-search) writes the Team Inbox's listing and search entries of every
+conversation from the conversations, for one tenant or all, after an upgrade that changed
+their form or a failure that left some behind; safe to run again.
 
 Configuration comes from the environment (TABLE_NAME, AWS_REGION, AWS_ENDPOINT_URL_*).";
 
@@ -75,8 +76,9 @@ pub async fn run(state: &AppState, args: &[String]) -> Result<String, String> {
         let run = |id: String| async move { store.backfill_consent_copies(&id).await };
         return per_tenant(state, flags.get("tenant"), run).await;
     }
-    if words == ["inbox", "reindex-search"] {
-        let run = |id: String| async move { store.reindex_inbox_search(&id).await };
+    // `reindex-search`: its name before it rewrote the listing entries too.
+    if words == ["inbox", "reindex"] || words == ["inbox", "reindex-search"] {
+        let run = |id: String| async move { store.reindex_inbox(&id).await };
         return per_tenant(state, flags.get("tenant"), run).await;
     }
     if !matches!(words.first(), Some(&"tenant")) {

@@ -25,7 +25,7 @@ pub struct ConversationQuery {
     /// Only conversations with this label.
     pub label: Option<String>,
     /// A phone prefix (digits, `+` and separators) in phone order, or a name prefix in name
-    /// order. Combines with status, assignee and deviceId; not with label (400).
+    /// order. Combines with every other filter.
     pub q: Option<String>,
     /// Items per page, 1–100 (default 50).
     pub limit: Option<i32>,
@@ -241,7 +241,7 @@ pub async fn mark_read(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LabelsRequest {
-    /// Required: the conversation's labels (replacing its others), at most 4.
+    /// Required: the conversation's labels (replacing its others), at most 10.
     #[schema(example = json!(["vip", "billing"]))]
     pub labels: Option<Vec<String>>,
 }

@@ -489,7 +489,7 @@ impl Store {
 
     /// Stores an inbound message (refused if it is already there) and its conversation's
     /// new state (guarded by the version of `prev`, the conversation as read: `None` for a
-    /// new one) with its inbox entries and counters, atomically.
+    /// new one) with its inbox counters, atomically; then its inbox entries.
     /// `extra`: attributes stored on the message besides the [`Message`] fields (Meta's type,
     /// media id, location…). The message is `claimed` for answering by this call's caller.
     pub async fn record_inbound<E: Serialize>(
@@ -511,6 +511,9 @@ impl Store {
         writes.extend(self.conversation_writes(prev, conversation)?);
         let commit = self.commit(writes).await?;
         if commit == Commit::Done {
+            // An error here fails the job: its redelivery finds the message stored and
+            // writes the conversation's entries again (`inbound::record`).
+            self.write_entries(prev, conversation).await?;
             return Ok(RecordInbound::Recorded);
         }
         match commit.failed_condition() {

@@ -4,12 +4,17 @@
 //!   (`domain::inbox::partitions_of`: status, assignee, device and label, each its value or
 //!   "any"), sorted by last activity. Any combination of filters is one partition, so a page
 //!   is one `Query` of exactly that many entries and one `BatchGetItem` of their
-//!   conversations. Written in the same transaction as the conversation: an entry whose key
-//!   changes (a message moves the activity) is deleted and put again.
-//! - **Search entries** (`q`): by phone and by folded name, per status × assignee × device;
-//!   their keys change only with status, assignee or name, never with a message.
+//!   conversations.
+//! - **Search entries** (`q`): by phone and by folded name, per status × assignee × device
+//!   (× label); their keys change only with status, assignee, labels or name, never with a
+//!   message.
+//! - Entries are written right after the conversation's transaction, each a single
+//!   conditional write carrying the conversation version that wrote it (a slow writer never
+//!   overwrites or deletes a newer one's); a page shows an entry only if its conversation,
+//!   as the page read it, is still there (`domain::inbox::entry_verdict`) and removes the
+//!   leftovers of races.
 //! - **Counters**: one item per tenant, `<status>_all`, `<status>_none` (unassigned) and
-//!   `<status>_u_<userId>`, moved by `ADD` in the same transaction when a conversation's
+//!   `<status>_u_<userId>`, moved by `ADD` in the conversation's transaction when its
 //!   status or assignee changes.
 //! - **Snoozes**: a global partition by end time for the minute job.
 //! - A **pointer** by conversation id (device and peer), written once.
@@ -18,21 +23,36 @@ use super::conversations::{conversation_item, ContactRef, Conversation, Conversa
 use super::keys::*;
 use super::table::{self, keyed, Commit, Cond, Query, CONCURRENCY};
 use super::{from_item, n, s, Item, Store, StoreError, StoreResult};
-use crate::domain::inbox::{self as rules, Search};
+use crate::domain::inbox::{self as rules, EntryVerdict, Search};
 use crate::domain::time;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
-use futures::{stream, StreamExt};
+use futures::{stream, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use utoipa::ToSchema;
 
-/// The conversation an entry stands for.
+/// The conversation a pointer stands for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct EntryRef {
     peer: String,
     device_id: String,
+}
+
+/// A listing or search entry: its conversation and the conversation version that wrote it
+/// (none on entries written before entries had one).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry {
+    #[serde(rename = "PK", default, skip_serializing)]
+    pk: String,
+    #[serde(rename = "SK", default, skip_serializing)]
+    sk: String,
+    peer: String,
+    device_id: String,
+    #[serde(default)]
+    version: Option<u64>,
 }
 
 type Key = (String, String);
@@ -53,8 +73,12 @@ fn entry_keys(c: &Conversation) -> BTreeSet<Key> {
 fn search_keys(c: &Conversation) -> BTreeSet<Key> {
     let name = c.search_name();
     let mut out = BTreeSet::new();
-    for p in rules::search_partitions_of(c.status.as_str(), c.assigned_to.as_deref(), &c.device_id)
-    {
+    for p in rules::search_partitions_of(
+        c.status.as_str(),
+        c.assigned_to.as_deref(),
+        &c.device_id,
+        &c.labels,
+    ) {
         let pk = inbox_search_pk(&c.tenant_id, &p);
         out.insert((pk.clone(), inbox_phone_sk(&c.peer, &c.id)));
         if let Some(name) = &name {
@@ -62,6 +86,13 @@ fn search_keys(c: &Conversation) -> BTreeSet<Key> {
         }
     }
     out
+}
+
+/// Every entry (listing and search) of a conversation's state.
+fn all_entry_keys(c: &Conversation) -> BTreeSet<Key> {
+    let mut keys = entry_keys(c);
+    keys.extend(search_keys(c));
+    keys
 }
 
 /// The search entries of the earlier form, per status × assignee only (before search had a
@@ -88,17 +119,17 @@ fn earlier_search_keys(c: &Conversation) -> BTreeSet<Key> {
 pub struct ReindexReport {
     /// Conversations read.
     pub conversations: u64,
-    /// Conversations whose search entries were written.
+    /// Conversations whose entries were written.
     pub written: u64,
-    /// Conversations changed while the reindex ran: their own change wrote their entries.
-    pub changed_meanwhile: u64,
+    /// Entries of older states removed on the way.
+    pub removed: u64,
 }
 
 impl std::ops::AddAssign for ReindexReport {
     fn add_assign(&mut self, other: Self) {
         self.conversations += other.conversations;
         self.written += other.written;
-        self.changed_meanwhile += other.changed_meanwhile;
+        self.removed += other.removed;
     }
 }
 
@@ -212,8 +243,9 @@ pub struct InboxSettings {
 
 impl Store {
     /// The writes that store `next` (the conversation as `prev` was read: `None` for a new
-    /// one, guarded by its version) with its entries, counters and snooze, for one
-    /// transaction. The conversation's put is the first write.
+    /// one, guarded by its version) with its counters and snooze, for one transaction (at
+    /// most 6 items). The conversation's put is the first write. Its listing and search
+    /// entries follow with [`Store::write_entries`] once the transaction is done.
     pub(crate) fn conversation_writes(
         &self,
         prev: Option<&Conversation>,
@@ -236,22 +268,6 @@ impl Store {
                 keyed(&pointer, pk, CONVERSATION_ID_SK)?,
                 None,
             )?);
-        }
-        let entry = EntryRef {
-            peer: next.peer.clone(),
-            device_id: next.device_id.clone(),
-        };
-        for (old, new) in [
-            (prev.map(entry_keys), entry_keys(next)),
-            (prev.map(search_keys), search_keys(next)),
-        ] {
-            let old = old.unwrap_or_default();
-            for (pk, sk) in old.difference(&new) {
-                w.push(table::delete(t, pk, sk, None)?);
-            }
-            for (pk, sk) in new.difference(&old) {
-                w.push(table::put(t, keyed(&entry, pk, sk)?, None)?);
-            }
         }
         // Counters: the net change per attribute (an attribute may appear once in `ADD`).
         let mut delta: BTreeMap<String, i64> = BTreeMap::new();
@@ -292,8 +308,92 @@ impl Store {
         Ok(w)
     }
 
-    /// Stores `next` over `prev` (as read). `false`: the conversation changed since.
+    /// Writes the listing and search entries of `next` (stored) that `prev` (the state it
+    /// replaced; `None`: every entry of `next`, to repair) did not have, then deletes those
+    /// of `prev` that `next` does not have: single writes in parallel, 1 WCU each. Each put
+    /// carries `next`'s version and yields to an entry a newer version wrote; each delete
+    /// takes only an entry written by `prev`'s version or before. Puts go first, so a
+    /// writer that stops half way leaves the conversation findable (by `reindex`).
+    pub async fn write_entries(
+        &self,
+        prev: Option<&Conversation>,
+        next: &Conversation,
+    ) -> StoreResult<()> {
+        let new = all_entry_keys(next);
+        let old = prev.map(all_entry_keys).unwrap_or_default();
+        self.put_entries(next, new.difference(&old)).await?;
+        if let Some(p) = prev {
+            self.delete_entries(old.difference(&new), p.version).await?;
+        }
+        Ok(())
+    }
+
+    /// Puts `keys` as entries of `c`, unless a newer version wrote them (`rules::put_wins`).
+    /// How many were written.
+    async fn put_entries<'a>(
+        &self,
+        c: &Conversation,
+        keys: impl Iterator<Item = &'a Key>,
+    ) -> StoreResult<u64> {
+        let entry = Entry {
+            pk: String::new(),
+            sk: String::new(),
+            peer: c.peer.clone(),
+            device_id: c.device_id.clone(),
+            version: Some(c.version),
+        };
+        let writes = keys.map(|(pk, sk)| {
+            let item = keyed(&entry, pk, sk);
+            async move {
+                let cond = Cond::new("attribute_not_exists(version) OR version < :v")
+                    .value(":v", n(c.version));
+                self.put_if(item?, cond).await
+            }
+        });
+        let written: Vec<bool> = stream::iter(writes)
+            .buffer_unordered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(written.into_iter().filter(|w| *w).count() as u64)
+    }
+
+    /// Deletes the entries at `keys` that version `up_to` or an earlier one wrote
+    /// (`rules::delete_wins`). How many went.
+    async fn delete_entries<'a>(
+        &self,
+        keys: impl Iterator<Item = &'a Key>,
+        up_to: u64,
+    ) -> StoreResult<u64> {
+        let deletes = keys.map(|(pk, sk)| async move {
+            let cond = Cond::new("attribute_exists(PK) AND (attribute_not_exists(version) OR version <= :v)")
+                .value(":v", n(up_to));
+            self.delete_if(pk, sk, Some(cond)).await
+        });
+        let deleted: Vec<bool> = stream::iter(deletes)
+            .buffer_unordered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(deleted.into_iter().filter(|d| *d).count() as u64)
+    }
+
+    /// Stores `next` over `prev` (as read), then its entries. `false`: the conversation
+    /// changed since (nothing written). An error after the transaction leaves the entries
+    /// behind: the caller answers it, and a retry (which finds nothing to change) rewrites
+    /// them with [`Store::write_entries`] from `None`.
     pub async fn save_conversation(
+        &self,
+        prev: &Conversation,
+        next: &Conversation,
+    ) -> StoreResult<bool> {
+        if !self.commit_conversation(prev, next).await? {
+            return Ok(false);
+        }
+        self.write_entries(Some(prev), next).await?;
+        Ok(true)
+    }
+
+    /// The conversation's transaction alone (no entries): `false` if it changed since.
+    pub async fn commit_conversation(
         &self,
         prev: &Conversation,
         next: &Conversation,
@@ -305,18 +405,6 @@ impl Store {
         }
         commit.done_or_lost("save conversation")?;
         Ok(false)
-    }
-
-    /// Whether storing `next` over `prev` (as [`Store::conversation_writes`] does) and
-    /// `others` more writes fit one transaction.
-    pub fn fits_one_transaction(
-        &self,
-        prev: Option<&Conversation>,
-        next: &Conversation,
-        others: usize,
-    ) -> StoreResult<bool> {
-        let writes = self.conversation_writes(prev, next)?.len();
-        Ok(writes + others <= table::MAX_TRANSACTION_ITEMS)
     }
 
     /// Reads a conversation, changes it with `change` and stores it with its entries and
@@ -401,25 +489,76 @@ impl Store {
             .await
     }
 
-    /// Conversations by their entries' keys, in the entries' order (one `BatchGetItem`).
+    /// Conversations by their entries' keys (one `BatchGetItem`).
     async fn conversations_of(
         &self,
         tenant_id: &str,
-        refs: Vec<EntryRef>,
-    ) -> StoreResult<Vec<Conversation>> {
-        let keys: Vec<Key> = refs
+        entries: &[Entry],
+    ) -> StoreResult<HashMap<Key, Conversation>> {
+        let keys: BTreeSet<Key> = entries
             .iter()
-            .map(|r| (peer_pk(tenant_id, &r.peer), conversation_sk(&r.device_id)))
+            .map(|e| (e.peer.clone(), e.device_id.clone()))
             .collect();
-        let mut found: HashMap<Key, Conversation> = HashMap::new();
+        let keys: Vec<Key> = keys
+            .iter()
+            .map(|(peer, device)| (peer_pk(tenant_id, peer), conversation_sk(device)))
+            .collect();
+        let mut found = HashMap::new();
         for item in self.batch_get(&keys, false).await? {
             let c: Conversation = from_item(item)?;
-            found.insert(
-                (peer_pk(tenant_id, &c.peer), conversation_sk(&c.device_id)),
-                c,
-            );
+            found.insert((c.peer.clone(), c.device_id.clone()), c);
         }
-        Ok(keys.iter().filter_map(|k| found.remove(k)).collect())
+        Ok(found)
+    }
+
+    /// The conversations of a page of entries, in the entries' order: one `BatchGetItem`.
+    /// Only entries their conversation (as read) still has are shown; the leftovers of an
+    /// older state are deleted (if still the version read), so a race answers a short page
+    /// (with its `nextCursor`) once, and no later page sees them again.
+    async fn shown(
+        &self,
+        tenant_id: &str,
+        entries: Vec<Entry>,
+    ) -> StoreResult<Vec<Conversation>> {
+        let mut found = self.conversations_of(tenant_id, &entries).await?;
+        let mut shown = Vec::new();
+        let mut stale = Vec::new();
+        for e in entries {
+            // Not found: an eventually consistent read may miss a conversation just made.
+            let Some(c) = found.get(&(e.peer.clone(), e.device_id.clone())) else {
+                continue;
+            };
+            let belongs = all_entry_keys(c).contains(&(e.pk.clone(), e.sk.clone()));
+            match rules::entry_verdict(belongs, e.version.unwrap_or(0), c.version) {
+                EntryVerdict::Show => shown.push((e.peer, e.device_id)),
+                EntryVerdict::Remove => stale.push(e),
+                EntryVerdict::Skip => {}
+            }
+        }
+        self.remove_stale(&stale).await?;
+        Ok(shown
+            .into_iter()
+            .filter_map(|k| found.remove(&k))
+            .collect())
+    }
+
+    /// Deletes entries a page found stale, each only if it is still the version read.
+    async fn remove_stale(&self, stale: &[Entry]) -> StoreResult<u64> {
+        if !stale.is_empty() {
+            tracing::info!(count = stale.len(), "stale inbox entries removed");
+        }
+        let deletes = stale.iter().map(|e| async move {
+            let cond = match e.version {
+                Some(v) => Cond::new("version = :v").value(":v", n(v)),
+                None => Cond::new("attribute_exists(PK) AND attribute_not_exists(version)"),
+            };
+            self.delete_if(&e.pk, &e.sk, Some(cond)).await
+        });
+        let deleted: Vec<bool> = stream::iter(deletes)
+            .buffer_unordered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(deleted.into_iter().filter(|d| *d).count() as u64)
     }
 
     /// A page of one listing partition, most recent activity first: one `Query` of `limit`
@@ -432,12 +571,12 @@ impl Store {
         cursor: Option<&str>,
     ) -> StoreResult<(Vec<Conversation>, Option<String>)> {
         let q = Query::partition(inbox_pk(tenant_id, partition)).newest_first();
-        let (refs, next) = self.page::<EntryRef>(&q, limit, cursor).await?;
-        Ok((self.conversations_of(tenant_id, refs).await?, next))
+        let (entries, next) = self.page::<Entry>(&q, limit, cursor).await?;
+        Ok((self.shown(tenant_id, entries).await?, next))
     }
 
     /// A page of the conversations whose phone or name starts with the search, in phone or
-    /// name order, within a status × assignee × device search partition.
+    /// name order, within a status × assignee × device (× label) search partition.
     pub async fn search_inbox(
         &self,
         tenant_id: &str,
@@ -451,63 +590,61 @@ impl Store {
             Search::Name(n) => format!("N#{n}"),
         };
         let q = Query::prefix(inbox_search_pk(tenant_id, partition), prefix);
-        let (refs, next) = self.page::<EntryRef>(&q, limit, cursor).await?;
-        Ok((self.conversations_of(tenant_id, refs).await?, next))
+        let (entries, next) = self.page::<Entry>(&q, limit, cursor).await?;
+        Ok((self.shown(tenant_id, entries).await?, next))
     }
 
-    /// Writes every conversation's search entries in the form searches read, and removes
-    /// those of the earlier form: conversations stored before search had its device
-    /// dimension are found by `q` again. Each conversation is one transaction guarded by its
-    /// version (one changed meanwhile wrote its own entries); safe to run again.
-    pub async fn reindex_inbox_search(&self, tenant_id: &str) -> StoreResult<ReindexReport> {
-        let every = rules::partition(rules::ANY, rules::ANY, rules::ANY, rules::ANY);
+    /// Rewrites every conversation's listing and search entries from the conversations
+    /// (found through the "any" listing partition and the "any" phone search partition,
+    /// stale entries included), removes the entries of older states it walks past and the
+    /// search entries of the earlier form (before search had its device dimension). Entry
+    /// writes are guarded by version as every writer's are; safe to run again.
+    pub async fn reindex_inbox(&self, tenant_id: &str) -> StoreResult<ReindexReport> {
+        let any = rules::ANY;
+        let walks = [
+            Query::partition(inbox_pk(
+                tenant_id,
+                &rules::partition(any, any, any, any),
+            )),
+            Query::prefix(
+                inbox_search_pk(tenant_id, &rules::search_partition(any, any, any, any)),
+                "P#",
+            ),
+        ];
         let mut report = ReindexReport::default();
-        let mut cursor = None;
-        loop {
-            let (page, next) = self
-                .list_inbox(tenant_id, &every, 100, cursor.as_deref())
-                .await?;
-            let done: Vec<StoreResult<bool>> = stream::iter(page.iter().map(|c| self.reindex(c)))
-                .buffer_unordered(CONCURRENCY)
-                .collect()
-                .await;
-            for written in done {
-                report.conversations += 1;
-                if written? {
-                    report.written += 1;
-                } else {
-                    report.changed_meanwhile += 1;
+        let mut seen: HashSet<Key> = HashSet::new();
+        for q in walks {
+            let mut cursor = None;
+            loop {
+                let (entries, next) = self.page::<Entry>(&q, 100, cursor.as_deref()).await?;
+                let found = self.conversations_of(tenant_id, &entries).await?;
+                let mut stale = Vec::new();
+                for e in entries {
+                    let key = (e.peer.clone(), e.device_id.clone());
+                    let Some(c) = found.get(&key) else {
+                        continue;
+                    };
+                    let belongs = all_entry_keys(c).contains(&(e.pk.clone(), e.sk.clone()));
+                    let verdict = rules::entry_verdict(belongs, e.version.unwrap_or(0), c.version);
+                    if verdict == EntryVerdict::Remove {
+                        stale.push(e);
+                    }
+                    if seen.insert(key) {
+                        report.conversations += 1;
+                        self.put_entries(c, all_entry_keys(c).iter()).await?;
+                        let earlier = earlier_search_keys(c);
+                        report.removed += self.delete_entries(earlier.iter(), c.version).await?;
+                        report.written += 1;
+                    }
+                }
+                report.removed += self.remove_stale(&stale).await?;
+                cursor = next;
+                if cursor.is_none() {
+                    break;
                 }
             }
-            cursor = next;
-            if cursor.is_none() {
-                return Ok(report);
-            }
         }
-    }
-
-    /// One conversation's search entries, unless it has changed since it was read.
-    async fn reindex(&self, c: &Conversation) -> StoreResult<bool> {
-        let t = self.table.as_str();
-        let version = Cond::new("version = :v").value(":v", n(c.version));
-        let key = (
-            peer_pk(&c.tenant_id, &c.peer),
-            conversation_sk(&c.device_id),
-        );
-        let entry = EntryRef {
-            peer: c.peer.clone(),
-            device_id: c.device_id.clone(),
-        };
-        let mut items = vec![table::check(t, &key.0, &key.1, version)?];
-        for (pk, sk) in search_keys(c) {
-            items.push(table::put(t, keyed(&entry, pk, sk)?, None)?);
-        }
-        for (pk, sk) in earlier_search_keys(c) {
-            items.push(table::delete(t, &pk, &sk, None)?);
-        }
-        self.commit(items)
-            .await?
-            .done_or_lost("reindex inbox search")
+        Ok(report)
     }
 
     /// The counters, for `me` (a member's id) if there is one: one `GetItem`.

@@ -103,8 +103,6 @@ struct Answerable {
     message: Message,
     /// Stored now (`true`), or an earlier attempt's claim taken over (`false`).
     first_time: bool,
-    /// The contact the conversation is to hold, when it could not go in the same write.
-    renamed: Option<ContactRef>,
 }
 
 /// What one try at storing came to.
@@ -120,14 +118,12 @@ impl Stored {
         conversation: Conversation,
         message: Message,
         first_time: bool,
-        renamed: Option<ContactRef>,
     ) -> Self {
         Stored::Answerable(Box::new(Answerable {
             ctx,
             conversation,
             message,
             first_time,
-            renamed,
         }))
     }
 }
@@ -149,10 +145,9 @@ pub async fn record(state: &AppState, incoming: Incoming) -> Result<Option<Recor
     };
     let Answerable {
         ctx,
-        mut conversation,
+        conversation,
         mut message,
         first_time,
-        renamed,
     } = *stored;
     let Incoming {
         job,
@@ -166,19 +161,6 @@ pub async fn record(state: &AppState, incoming: Incoming) -> Result<Option<Recor
         "inbound message stored"
     );
 
-    if let Some(contact) = renamed {
-        let (tenant_id, device_id) = (&job.tenant_id, &job.device_id);
-        match state
-            .store
-            .set_conversation_contact(tenant_id, device_id, &content.from, Some(contact), now)
-            .await
-        {
-            Ok(Some(c)) => conversation = c,
-            Ok(None) => {}
-            // The customer's next message brings it.
-            Err(e) => tracing::warn!(error = %e, "the conversation's new contact name waits"),
-        }
-    }
     // 3: the event (idempotent: a failure retries the job).
     keep_media(state, &job, &content, &ctx, &mut message).await?;
     publish_received(state, &job, &content, &message, sent_at).await?;
@@ -222,7 +204,7 @@ async fn store_once(
     let contact = contact_of(state, job, peer, &ctx, now)
         .await
         .map_err(RecordError::Contact)?;
-    let mut next = Conversation::after_inbound(
+    let next = Conversation::after_inbound(
         ctx.conversation.as_ref(),
         &message,
         *sent_at,
@@ -230,15 +212,6 @@ async fn store_once(
         contact,
         now,
     );
-    // With the labels at their cap, a message that reopens the conversation and renames its
-    // contact at once would not fit one transaction: the new name follows right after.
-    let mut renamed = None;
-    if let Some(prev) = ctx.conversation.as_ref() {
-        let fits = |next: &Conversation| state.store.fits_one_transaction(Some(prev), next, 1);
-        if next.contact != prev.contact && !fits(&next).map_err(RecordError::Store)? {
-            renamed = std::mem::replace(&mut next.contact, prev.contact.clone());
-        }
-    }
     let extra = InboundExtra::of(content, job, &next.id);
     match state
         .store
@@ -255,7 +228,7 @@ async fn store_once(
                 *sent_at,
             )
             .await;
-            Ok(Stored::answerable(ctx, next, message, true, renamed))
+            Ok(Stored::answerable(ctx, next, message, true))
         }
         RecordInbound::Duplicate => {
             match state
@@ -267,7 +240,13 @@ async fn store_once(
                 Handling::TakenOver => {
                     tracing::info!("finishing a message an earlier attempt stored");
                     let conv = ctx.conversation.clone().unwrap_or(next);
-                    Ok(Stored::answerable(ctx, conv, message, false, None))
+                    // The earlier attempt may have stopped before the inbox entries.
+                    state
+                        .store
+                        .write_entries(None, &conv)
+                        .await
+                        .map_err(RecordError::Store)?;
+                    Ok(Stored::answerable(ctx, conv, message, false))
                 }
                 Handling::Busy | Handling::Done => {
                     tracing::info!("duplicate message ignored");

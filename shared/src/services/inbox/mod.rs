@@ -159,23 +159,18 @@ pub async fn list(
         None => ANY.to_string(),
         Some(d) => crate::domain::messages::device_id(d).map_err(InboxError::Invalid)?,
     };
+    let label = match filter.label.as_deref() {
+        None => ANY.to_string(),
+        Some(l) => rules::label_filter(l).map_err(InboxError::Invalid)?,
+    };
     if let Some(q) = filter.q.as_deref() {
-        if filter.label.is_some() {
-            return Err(InboxError::Invalid(
-                "\"q\" combines with status, assignee and deviceId, not with label".into(),
-            ));
-        }
         let search: Search = rules::search(q).map_err(InboxError::Invalid)?;
-        let partition = rules::search_partition(status, &assignee, &device);
+        let partition = rules::search_partition(status, &assignee, &device, &label);
         return Ok(state
             .store
             .search_inbox(tenant_id, &partition, &search, limit, cursor)
             .await?);
     }
-    let label = match filter.label.as_deref() {
-        None => ANY.to_string(),
-        Some(l) => rules::label_filter(l).map_err(InboxError::Invalid)?,
-    };
     let partition = rules::partition(status, &assignee, &device, &label);
     Ok(state
         .store
@@ -460,7 +455,7 @@ pub async fn assign(
             happenings::assigned(state, &prev, &next, viewer.user_id.as_deref()).await;
             Ok(next)
         }
-        None => Ok(prev),
+        None => repaired(state, prev).await,
     }
 }
 
@@ -505,7 +500,7 @@ pub async fn set_status(
             }
             Ok(next)
         }
-        None => Ok(prev),
+        None => repaired(state, prev).await,
     }
 }
 
@@ -569,7 +564,18 @@ pub async fn set_labels(
         Ok(Some(next))
     })
     .await?;
-    Ok(next.unwrap_or(prev))
+    match next {
+        Some(next) => Ok(next),
+        None => repaired(state, prev).await,
+    }
+}
+
+/// A change that found nothing to do (most likely the retry of one that answered an error
+/// after its transaction) writes the conversation's entries again: what the failed attempt
+/// left unwritten comes back (an entry already there is refused by its version, 1 WCU).
+async fn repaired(state: &AppState, c: Conversation) -> Result<Conversation> {
+    state.store.write_entries(None, &c).await?;
+    Ok(c)
 }
 
 /// Round robin: the next active agent (by id, after the last one assigned) with fewer
