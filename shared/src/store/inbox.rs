@@ -113,7 +113,19 @@ fn earlier_search_keys(c: &Conversation) -> BTreeSet<Key> {
     out
 }
 
-/// What a search reindex did.
+/// Runs single writes `CONCURRENCY` at a time: how many were applied (not refused by
+/// their condition); the first error.
+async fn count_done(
+    writes: Vec<impl std::future::Future<Output = StoreResult<bool>>>,
+) -> StoreResult<u64> {
+    let done: Vec<bool> = stream::iter(writes)
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(done.into_iter().filter(|d| *d).count() as u64)
+}
+
+/// What a reindex did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReindexReport {
@@ -321,20 +333,23 @@ impl Store {
     ) -> StoreResult<()> {
         let new = all_entry_keys(next);
         let old = prev.map(all_entry_keys).unwrap_or_default();
-        self.put_entries(next, new.difference(&old)).await?;
+        self.put_entries(next, new.difference(&old).cloned().collect())
+            .await?;
         if let Some(p) = prev {
-            self.delete_entries(old.difference(&new), p.version).await?;
+            let gone = old.difference(&new).cloned().collect();
+            self.delete_entries(gone, p.version).await?;
         }
         Ok(())
     }
 
     /// Puts `keys` as entries of `c`, unless a newer version wrote them (`rules::put_wins`).
     /// How many were written.
-    async fn put_entries<'a>(
-        &self,
-        c: &Conversation,
-        keys: impl Iterator<Item = &'a Key>,
-    ) -> StoreResult<u64> {
+    async fn put_entries(&self, c: &Conversation, keys: Vec<Key>) -> StoreResult<u64> {
+        let writes: Vec<_> = keys.into_iter().map(|k| self.put_entry(c, k)).collect();
+        count_done(writes).await
+    }
+
+    async fn put_entry(&self, c: &Conversation, (pk, sk): Key) -> StoreResult<bool> {
         let entry = Entry {
             pk: String::new(),
             sk: String::new(),
@@ -342,38 +357,29 @@ impl Store {
             device_id: c.device_id.clone(),
             version: Some(c.version),
         };
-        let writes = keys.map(|(pk, sk)| {
-            let item = keyed(&entry, pk, sk);
-            async move {
-                let cond = Cond::new("attribute_not_exists(version) OR version < :v")
-                    .value(":v", n(c.version));
-                self.put_if(item?, cond).await
-            }
-        });
-        let written: Vec<bool> = stream::iter(writes)
-            .buffer_unordered(CONCURRENCY)
-            .try_collect()
-            .await?;
-        Ok(written.into_iter().filter(|w| *w).count() as u64)
+        let cond = Cond::new("attribute_not_exists(version) OR version < :v")
+            .value(":v", n(c.version));
+        self.put_if(keyed(&entry, pk, sk)?, cond).await
     }
 
     /// Deletes the entries at `keys` that version `up_to` or an earlier one wrote
     /// (`rules::delete_wins`). How many went.
-    async fn delete_entries<'a>(
-        &self,
-        keys: impl Iterator<Item = &'a Key>,
-        up_to: u64,
-    ) -> StoreResult<u64> {
-        let deletes = keys.map(|(pk, sk)| async move {
-            let cond = Cond::new("attribute_exists(PK) AND (attribute_not_exists(version) OR version <= :v)")
+    async fn delete_entries(&self, keys: Vec<Key>, up_to: u64) -> StoreResult<u64> {
+        let deletes: Vec<_> = keys
+            .into_iter()
+            .map(|(pk, sk)| {
+                let cond = Cond::new(
+                    "attribute_exists(PK) AND (attribute_not_exists(version) OR version <= :v)",
+                )
                 .value(":v", n(up_to));
-            self.delete_if(pk, sk, Some(cond)).await
-        });
-        let deleted: Vec<bool> = stream::iter(deletes)
-            .buffer_unordered(CONCURRENCY)
-            .try_collect()
-            .await?;
-        Ok(deleted.into_iter().filter(|d| *d).count() as u64)
+                self.delete_owned(pk, sk, cond)
+            })
+            .collect();
+        count_done(deletes).await
+    }
+
+    async fn delete_owned(&self, pk: String, sk: String, cond: Cond) -> StoreResult<bool> {
+        self.delete_if(&pk, &sk, Some(cond)).await
     }
 
     /// Stores `next` over `prev` (as read), then its entries. `false`: the conversation
@@ -535,7 +541,7 @@ impl Store {
                 EntryVerdict::Skip => {}
             }
         }
-        self.remove_stale(&stale).await?;
+        self.remove_stale(stale).await?;
         Ok(shown
             .into_iter()
             .filter_map(|k| found.remove(&k))
@@ -543,22 +549,21 @@ impl Store {
     }
 
     /// Deletes entries a page found stale, each only if it is still the version read.
-    async fn remove_stale(&self, stale: &[Entry]) -> StoreResult<u64> {
+    async fn remove_stale(&self, stale: Vec<Entry>) -> StoreResult<u64> {
         if !stale.is_empty() {
             tracing::info!(count = stale.len(), "stale inbox entries removed");
         }
-        let deletes = stale.iter().map(|e| async move {
-            let cond = match e.version {
-                Some(v) => Cond::new("version = :v").value(":v", n(v)),
-                None => Cond::new("attribute_exists(PK) AND attribute_not_exists(version)"),
-            };
-            self.delete_if(&e.pk, &e.sk, Some(cond)).await
-        });
-        let deleted: Vec<bool> = stream::iter(deletes)
-            .buffer_unordered(CONCURRENCY)
-            .try_collect()
-            .await?;
-        Ok(deleted.into_iter().filter(|d| *d).count() as u64)
+        let deletes: Vec<_> = stale
+            .into_iter()
+            .map(|e| {
+                let cond = match e.version {
+                    Some(v) => Cond::new("version = :v").value(":v", n(v)),
+                    None => Cond::new("attribute_exists(PK) AND attribute_not_exists(version)"),
+                };
+                self.delete_owned(e.pk, e.sk, cond)
+            })
+            .collect();
+        count_done(deletes).await
     }
 
     /// A page of one listing partition, most recent activity first: one `Query` of `limit`
@@ -631,13 +636,14 @@ impl Store {
                     }
                     if seen.insert(key) {
                         report.conversations += 1;
-                        self.put_entries(c, all_entry_keys(c).iter()).await?;
-                        let earlier = earlier_search_keys(c);
-                        report.removed += self.delete_entries(earlier.iter(), c.version).await?;
+                        let all = all_entry_keys(c).into_iter().collect();
+                        self.put_entries(c, all).await?;
+                        let earlier = earlier_search_keys(c).into_iter().collect();
+                        report.removed += self.delete_entries(earlier, c.version).await?;
                         report.written += 1;
                     }
                 }
-                report.removed += self.remove_stale(&stale).await?;
+                report.removed += self.remove_stale(stale).await?;
                 cursor = next;
                 if cursor.is_none() {
                     break;
