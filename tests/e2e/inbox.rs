@@ -406,16 +406,18 @@ async fn every_filter_lists_exactly_its_conversations_reading_one_page() {
                         );
                     }
                 }
-                // `q` with every other filter but the label: exactly its conversations,
+                // `q` with every other filter, the label too: exactly its conversations,
                 // in phone order, reading one page.
-                let search = Filter {
-                    status: *s,
-                    assignee: a.as_deref(),
-                    device: d.as_deref(),
-                    label: None,
-                    q: Some("+92 300 0001 0"),
-                };
-                search.check(&m, &model).await;
+                for l in &label_filters {
+                    let search = Filter {
+                        status: *s,
+                        assignee: a.as_deref(),
+                        device: d.as_deref(),
+                        label: *l,
+                        q: Some("+92 300 0001 0"),
+                    };
+                    search.check(&m, &model).await;
+                }
             }
         }
     }
@@ -434,12 +436,15 @@ async fn every_filter_lists_exactly_its_conversations_reading_one_page() {
     };
     assert_eq!(ids(&found), expected);
     assert_eq!(found.len(), 8, "1010-1017");
-    t.get("/api/inbox/conversations?q=92&label=vip")
-        .await
-        .expect_error(
-            StatusCode::BAD_REQUEST,
-            "\"q\" combines with status, assignee and deviceId, not with label",
-        );
+    // `q` with a label, by phone and by name.
+    let vip: Vec<String> = {
+        let mut v: Vec<&Conv> = model.iter().filter(|c| c.labels.contains(&"vip")).collect();
+        v.sort_by(|x, y| x.peer.cmp(&y.peer));
+        v.into_iter().map(|c| c.id.clone()).collect()
+    };
+    assert_eq!(vip.len(), 12);
+    assert_eq!(ids(&listed(&t, "?q=92&label=vip&limit=100").await), vip);
+    assert!(listed(&t, "?q=zz&label=vip").await.is_empty());
 
     // The counters agree with the model.
     let counts = t.get_ok("/api/inbox/conversations/counts").await;
@@ -835,7 +840,7 @@ async fn every_message_either_way_moves_the_conversations_last_message() {
 }
 
 #[tokio::test]
-async fn four_labels_fit_every_change_and_a_fifth_is_refused() {
+async fn ten_labels_fit_every_change_and_an_eleventh_is_refused() {
     let e = env_with("pro", true, &[]).await;
     let (app, t, meta) = (&e.app, &e.tenant, &e.meta);
     let device = t.cloud_device(meta, PHONE_ID, "EAAGlabels").await;
@@ -846,26 +851,27 @@ async fn four_labels_fit_every_change_and_a_fifth_is_refused() {
     t.post(&format!("{path}/assign"), json!({"userId": agent}))
         .await
         .ok();
-    t.put(
-        &format!("{path}/labels"),
-        json!({"labels": ["a", "b", "c", "d", "e"]}),
-    )
-    .await
-    .expect_error(
-        StatusCode::BAD_REQUEST,
-        "A conversation has at most 4 labels",
-    );
+    let eleven: Vec<String> = (0..11).map(|i| format!("l{i:02}")).collect();
+    t.put(&format!("{path}/labels"), json!({"labels": eleven}))
+        .await
+        .expect_error(
+            StatusCode::BAD_REQUEST,
+            "A conversation has at most 10 labels",
+        );
+    let mut ten: Vec<String> = (0..9).map(|i| format!("l{i:02}")).collect();
+    ten.push("VIP".into());
     let labelled = t
-        .put(
-            &format!("{path}/labels"),
-            json!({"labels": ["VIP", "billing", "returns", "north"]}),
-        )
+        .put(&format!("{path}/labels"), json!({"labels": ten}))
         .await
         .ok();
-    assert_eq!(
-        labelled["conversation"]["labels"],
-        json!(["billing", "north", "returns", "vip"])
-    );
+    let labels: Vec<String> = labelled["conversation"]["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.string())
+        .collect();
+    assert_eq!(labels.len(), 10);
+    assert!(labels.contains(&"vip".to_string()));
     let until = chrono::Utc::now() + chrono::Duration::hours(1);
     t.post(
         &format!("{path}/status"),
@@ -873,9 +879,13 @@ async fn four_labels_fit_every_change_and_a_fifth_is_refused() {
     )
     .await
     .ok();
+    assert_eq!(
+        ids(&listed(t, "?status=snoozed&label=l05&q=%2B92").await),
+        vec![id.clone()]
+    );
 
-    // The largest change: a message that reopens a snoozed conversation with four labels
-    // moves every entry, and the business renamed the contact meanwhile.
+    // The largest change: a message that reopens a snoozed conversation with ten labels
+    // moves every entry, and the business renamed the contact meanwhile: one change.
     t.patch(
         &format!("/api/contacts/{contact_id}"),
         json!({"name": "Zara Khan"}),
@@ -894,22 +904,29 @@ async fn four_labels_fit_every_change_and_a_fifth_is_refused() {
     .await;
     assert_eq!(c["unread_count"], 2);
     assert_eq!(c["snoozed_until"], Value::Null);
-    for label in ["vip", "billing", "returns", "north"] {
+    for label in &labels {
         let query = format!("?status=open&assignee={agent}&deviceId={device}&label={label}");
         assert_eq!(ids(&listed(t, &query).await), vec![id.clone()], "{query}");
+        let named = format!("?q=zara&status=open&label={label}");
+        assert_eq!(ids(&listed(t, &named).await), vec![id.clone()], "{named}");
     }
     assert!(listed(t, "?status=snoozed").await.is_empty());
+    assert!(listed(t, "?status=snoozed&label=vip&q=%2B92")
+        .await
+        .is_empty());
     let found = listed(t, &format!("?q=zara&deviceId={device}&status=open")).await;
     assert_eq!(ids(&found), vec![id.clone()]);
     assert!(listed(t, "?q=ali").await.is_empty(), "the old name is gone");
+    assert!(listed(t, "?q=ali&label=vip").await.is_empty());
     assert_eq!(open_and_snoozed(t).await, (Some(1), Some(0)));
 }
 
 /// Conversations whose search entries an older version wrote (per status × assignee, no
-/// device) are found by `q` again after `wati-admin inbox reindex-search`, which removes the
-/// older entries; running it again changes nothing.
+/// device) are found by `q` again after `wati-admin inbox reindex`, which removes the
+/// older entries and writes listing entries that are missing; running it again changes
+/// nothing.
 #[tokio::test]
-async fn the_search_reindex_brings_older_conversations_back_to_q() {
+async fn the_reindex_brings_older_conversations_back_to_q_and_lost_entries_back() {
     use aws_sdk_dynamodb::types::AttributeValue;
     let (app, t) = TestApp::with_tenant("pro").await;
     let device = t.sandbox_device().await;
@@ -938,10 +955,17 @@ async fn the_search_reindex_brings_older_conversations_back_to_q() {
     }
     assert!(listed(&t, "?q=%2B923005550001").await.is_empty());
     assert_eq!(app.count_partition(&older[0]).await, 2, "the older form");
+    // A listing partition whose entries a failed writer never wrote.
+    let unassigned_here = format!("?status=open&assignee=unassigned&deviceId={device}");
+    let listing = format!("TENANT#{}#INBOX#open#-#{device}#*", t.id);
+    assert_eq!(app.count_partition(&listing).await, 2);
+    app.delete_partition(&listing).await;
+    assert!(listed(&t, &unassigned_here).await.is_empty());
 
-    for _ in 0..2 {
+    // `reindex-search` is the command's earlier name.
+    for command in ["reindex", "reindex-search"] {
         let out = app
-            .cli(&["inbox", "reindex-search", "--tenant", &t.id])
+            .cli(&["inbox", command, "--tenant", &t.id])
             .await
             .unwrap();
         let out: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
@@ -955,6 +979,7 @@ async fn the_search_reindex_brings_older_conversations_back_to_q() {
         for pk in &older {
             assert_eq!(app.count_partition(pk).await, 0, "{pk}");
         }
+        assert_eq!(listed(&t, &unassigned_here).await.len(), 2);
     }
     let unknown = app
         .cli(&["inbox", "reindex-search", "--tenant", "no-such-tenant"])

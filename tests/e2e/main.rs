@@ -20,6 +20,7 @@ mod external_identity;
 mod gateway;
 mod inbound;
 mod inbox;
+mod inbox_entries;
 mod lambda_events;
 mod local_numbers;
 mod media;

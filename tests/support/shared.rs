@@ -28,6 +28,7 @@ pub use wati_shared::AppState;
 
 /// The store's records and outcomes the tests build or read directly.
 pub mod store {
+    pub use wati_shared::domain::inbox as inbox_rules;
     pub use wati_shared::domain::messages::MessageKind;
     pub use wati_shared::store::auto_replies::{ReplyLogEntry, ReplyOutcome};
     pub use wati_shared::store::campaigns::{Campaign, Claim as RecipientClaim};

@@ -324,7 +324,7 @@ mod tests {
     fn interleaved_writers_never_lose_the_newest_states_entries() {
         use std::collections::{BTreeMap, BTreeSet};
         type Op = (bool, &'static str, u64, u64); // (put?, key, version, prev)
-        // Status open (v1) → pending (v2, writer 1) → open (v3, writer 2): an A→B→A.
+                                                  // Status open (v1) → pending (v2, writer 1) → open (v3, writer 2): an A→B→A.
         let w1: Vec<Op> = vec![(true, "pending", 2, 1), (false, "open", 2, 1)];
         let w2: Vec<Op> = vec![(true, "open", 3, 2), (false, "pending", 3, 2)];
         let newest: BTreeSet<&str> = ["open"].into();

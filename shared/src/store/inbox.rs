@@ -357,8 +357,8 @@ impl Store {
             device_id: c.device_id.clone(),
             version: Some(c.version),
         };
-        let cond = Cond::new("attribute_not_exists(version) OR version < :v")
-            .value(":v", n(c.version));
+        let cond =
+            Cond::new("attribute_not_exists(version) OR version < :v").value(":v", n(c.version));
         self.put_if(keyed(&entry, pk, sk)?, cond).await
     }
 
@@ -521,11 +521,7 @@ impl Store {
     /// Only entries their conversation (as read) still has are shown; the leftovers of an
     /// older state are deleted (if still the version read), so a race answers a short page
     /// (with its `nextCursor`) once, and no later page sees them again.
-    async fn shown(
-        &self,
-        tenant_id: &str,
-        entries: Vec<Entry>,
-    ) -> StoreResult<Vec<Conversation>> {
+    async fn shown(&self, tenant_id: &str, entries: Vec<Entry>) -> StoreResult<Vec<Conversation>> {
         let mut found = self.conversations_of(tenant_id, &entries).await?;
         let mut shown = Vec::new();
         let mut stale = Vec::new();
@@ -542,10 +538,7 @@ impl Store {
             }
         }
         self.remove_stale(stale).await?;
-        Ok(shown
-            .into_iter()
-            .filter_map(|k| found.remove(&k))
-            .collect())
+        Ok(shown.into_iter().filter_map(|k| found.remove(&k)).collect())
     }
 
     /// Deletes entries a page found stale, each only if it is still the version read.
@@ -607,10 +600,7 @@ impl Store {
     pub async fn reindex_inbox(&self, tenant_id: &str) -> StoreResult<ReindexReport> {
         let any = rules::ANY;
         let walks = [
-            Query::partition(inbox_pk(
-                tenant_id,
-                &rules::partition(any, any, any, any),
-            )),
+            Query::partition(inbox_pk(tenant_id, &rules::partition(any, any, any, any))),
             Query::prefix(
                 inbox_search_pk(tenant_id, &rules::search_partition(any, any, any, any)),
                 "P#",
