@@ -1,7 +1,7 @@
 //! `make bench-inbox`: a tenant with 10,000 conversations on the local stack (statuses,
 //! assignees, devices and labels spread over them), then, per listing filter, the AWS calls
 //! and DynamoDB read capacity of one page and the items it returned; and what a customer
-//! message costs in writes on a conversation (the items of its transaction).
+//! message costs in writes on a conversation (its transaction and its entry writes).
 //!
 //! Options: `--conversations N` (default 10000), `--concurrency N` (default 8),
 //! `--limit N` (page size, default 50).
@@ -159,7 +159,8 @@ async fn main() {
     );
 
     // 4. The write side: one more customer message on an unlabelled and a labelled
-    // conversation (the transaction's items; DynamoDB charges 2 WCU an item of up to 1 KB).
+    // conversation: its transaction (DynamoDB charges 2 WCU an item of up to 1 KB) and the
+    // entries' single writes after it (1 WCU each).
     println!();
     for (what, i) in [("unlabelled", 1usize), ("labelled (1 label)", 11)] {
         let device = &devices[i % 2];
@@ -177,15 +178,20 @@ async fn main() {
             ),
         )
         .await;
-        let items: usize = log
-            .calls()
+        let calls = log.calls();
+        let items: usize = calls
             .iter()
             .filter(|c| c.operation == "TransactWriteItems")
             .filter_map(|c| c.items)
             .sum();
+        let singles = calls
+            .iter()
+            .filter(|c| matches!(c.operation.as_str(), "PutItem" | "DeleteItem"))
+            .count();
         println!(
-            "a customer message on a {what} conversation: a transaction of {items} items = {} WCU",
-            2 * items
+            "a customer message on a {what} conversation: a transaction of {items} items and \
+             {singles} entry writes = {} WCU",
+            2 * items + singles
         );
     }
 }
