@@ -3,7 +3,7 @@
 //! interleaved leave the newest state's entries; the leftovers of older states are skipped
 //! and removed by the page that reads them; what a customer message writes.
 
-use crate::inbound::new_wamid;
+use crate::inbound::{env_with, new_wamid, CUSTOMER};
 use std::collections::BTreeMap;
 use wati_tests::shared::services::record_aws_calls;
 use wati_tests::shared::store::keys::{inbox_name_sk, inbox_phone_sk, inbox_pk, inbox_search_pk};
@@ -344,4 +344,47 @@ async fn a_customer_message_moves_its_entries_with_single_writes() {
     }
     assert_eq!(costs, vec![20, 36, 52]);
     println!("WCU of a customer message with 0, 1, 2 labels: {costs:?}");
+}
+
+/// An attempt stored a customer's first message and died before writing the conversation's
+/// entries: nothing lists it, until the job's redelivery takes the message over and
+/// writes them.
+#[tokio::test]
+async fn a_redelivery_writes_the_entries_a_dead_attempt_left_unwritten() {
+    let e = env_with("pro", false, &[]).await;
+    let (app, t) = (&e.app, &e.tenant);
+    let device = t.sandbox_device().await;
+    let worker = fn_inbound_worker::Worker::new(app.state.clone());
+    let (wamid, ts) = (new_wamid(), now_ts());
+    let at = chrono::DateTime::from_timestamp(ts, 0).unwrap();
+    app.record_customer_message(
+        &t.id,
+        &device,
+        CUSTOMER,
+        &wamid,
+        "hello there",
+        at,
+        chrono::Utc::now() - chrono::Duration::minutes(5),
+    )
+    .await;
+    let c = app.conversation(&t.id, &device, CUSTOMER).await;
+    for (pk, _) in expected_keys(&c) {
+        app.delete_partition(&pk).await;
+    }
+    assert!(ids(&t.get_ok("/api/inbox/conversations").await).is_empty());
+
+    let job = json!({"job": "message", "tenantId": t.id, "deviceId": device, "provider": "sandbox",
+        "message": {"from": CUSTOMER, "id": wamid, "timestamp": ts.to_string(), "type": "text",
+                    "text": {"body": "hello there"}},
+        "receivedAt": ts});
+    let res = worker.handle(sqs_json_event(&[job])).await;
+    assert!(res.batch_item_failures.is_empty());
+    let found = entries_of(app, &[&c]).await;
+    let mut expected = expected_keys(&c);
+    expected.sort();
+    assert_eq!(found.keys().cloned().collect::<Vec<_>>(), expected);
+    for query in ["", "?status=open&assignee=unassigned", "?q=92300"] {
+        let page = t.get_ok(&format!("/api/inbox/conversations{query}")).await;
+        assert_eq!(ids(&page), vec![c.id.clone()], "{query}");
+    }
 }
