@@ -32,14 +32,26 @@ pub fn partitions_of(
     device: &str,
     labels: &[String],
 ) -> Vec<String> {
+    every_combination(status, assignee, device, labels, partition)
+}
+
+/// `name` of each combination of status, assignee, device and label, each a value or
+/// [`ANY`] (labels: [`ANY`] and each of them).
+fn every_combination(
+    status: &str,
+    assignee: Option<&str>,
+    device: &str,
+    labels: &[String],
+    name: fn(&str, &str, &str, &str) -> String,
+) -> Vec<String> {
     let assignee = assignee.unwrap_or(UNASSIGNED);
     let mut out = Vec::with_capacity(8 * (1 + labels.len()));
     for s in [status, ANY] {
         for a in [assignee, ANY] {
             for d in [device, ANY] {
-                out.push(partition(s, a, d, ANY));
+                out.push(name(s, a, d, ANY));
                 for l in labels {
-                    out.push(partition(s, a, d, l));
+                    out.push(name(s, a, d, l));
                 }
             }
         }
@@ -66,19 +78,7 @@ pub fn search_partitions_of(
     device: &str,
     labels: &[String],
 ) -> Vec<String> {
-    let assignee = assignee.unwrap_or(UNASSIGNED);
-    let mut out = Vec::with_capacity(8 * (1 + labels.len()));
-    for s in [status, ANY] {
-        for a in [assignee, ANY] {
-            for d in [device, ANY] {
-                out.push(search_partition(s, a, d, ANY));
-                for l in labels {
-                    out.push(search_partition(s, a, d, l));
-                }
-            }
-        }
-    }
-    out
+    every_combination(status, assignee, device, labels, search_partition)
 }
 
 /// What a page does with an entry it read, given its conversation as the same page read it.

@@ -19,7 +19,7 @@
 //! - **Snoozes**: a global partition by end time for the minute job.
 //! - A **pointer** by conversation id (device and peer), written once.
 
-use super::conversations::{conversation_item, ContactRef, Conversation, ConversationStatus};
+use super::conversations::{conversation_item, Conversation, ConversationStatus};
 use super::keys::*;
 use super::table::{self, keyed, Commit, Cond, Query, CONCURRENCY};
 use super::{from_item, n, s, Item, Store, StoreError, StoreResult};
@@ -452,25 +452,6 @@ impl Store {
         self.change_conversation(tenant_id, device_id, peer, "conversation status", |c| {
             Conversation {
                 status,
-                updated_at: now,
-                ..c.clone()
-            }
-        })
-        .await
-    }
-
-    /// Sets a conversation's contact (its search entries by name move with it).
-    pub async fn set_conversation_contact(
-        &self,
-        tenant_id: &str,
-        device_id: &str,
-        peer: &str,
-        contact: Option<ContactRef>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<Conversation>> {
-        self.change_conversation(tenant_id, device_id, peer, "conversation contact", |c| {
-            Conversation {
-                contact: contact.clone(),
                 updated_at: now,
                 ..c.clone()
             }
