@@ -668,9 +668,9 @@ async fn a_text_send_waits_for_two_aws_round_trips_before_the_provider() {
             .expect("a number of capacity units");
         assert!(capacity >= 4.0, "{capacity}");
     }
-    // A lookup: authentication and one read; by WhatsApp id, the key from the keys-only
-    // index, then the message.
-    for (probe, calls) in [(sent["id"].str(), 2), (sent["messageId"].str(), 3)] {
+    // A lookup: authentication and one read; by WhatsApp id too (a send stored once is keyed
+    // by an id computed from it).
+    for (probe, calls) in [(sent["id"].str(), 2), (sent["messageId"].str(), 2)] {
         let h = s.tenant.lookup(probe).await;
         assert_eq!(h.status, StatusCode::OK);
         assert_eq!(
@@ -715,4 +715,41 @@ async fn trailing_data_after_the_json_body_is_refused_and_nothing_is_sent() {
     let body = "{\"to\":\"+923001234567\",\"message\":\"first\"}\r\n ";
     t.raw(Method::POST, "/api/public/v1/send", body).await.ok();
     assert_eq!(s.fake.requests().len(), 1);
+}
+
+/// WhatsApp reusing a message id: the id computed from it is taken, so the second send is
+/// stored under its own UUIDv7 with a WhatsApp-id index entry; the first is not overwritten.
+#[tokio::test]
+async fn a_reused_whatsapp_id_never_overwrites_the_message_keyed_by_it() {
+    use wati_tests::shared::id_from_wamid;
+    use wati_tests::shared::store::keys;
+    let s = setup().await;
+    let t = &s.tenant;
+    let first = to_customer(t, "first").await.ok();
+    let (id, wamid) = (first["id"].string(), first["messageId"].string());
+    assert_eq!(id, id_from_wamid(&t.id, &wamid));
+    s.fake.push(GraphReply::Raw(
+        200,
+        json!({
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": "923001234567", "wa_id": "923001234567"}],
+            "messages": [{"id": wamid}]
+        })
+        .to_string(),
+    ));
+    let second = to_customer(t, "second").await.ok();
+    let other = second["id"].string();
+    assert_eq!(second["messageId"], wamid.as_str());
+    assert_ne!(other, id);
+    let version = uuid::Uuid::parse_str(&other)
+        .expect("a UUID")
+        .get_version_num();
+    assert_eq!(version, 7, "the send's own id");
+    assert_eq!(t.message(&id).await["text"], "first", "not overwritten");
+    assert_eq!(t.message(&other).await["text"], "second");
+    let item = s
+        .app
+        .item(&keys::message_pk(&t.id, &other), keys::MESSAGE_SK)
+        .await;
+    assert!(item.contains_key(keys::GSI3PK), "found through the index");
 }

@@ -35,15 +35,16 @@ pub async fn record_as(
 }
 
 /// A send's outcome written as its message's only record (a send that stored nothing before
-/// the provider: [`crate::store::Store::put_completed`]), then published and counted as
-/// [`record_as`] does with the same `update`.
+/// the provider: [`crate::store::Store::put_completed`], its history at `position`), then
+/// published and counted as [`record_as`] does with the same `update`.
 pub async fn record_once(
     state: &AppState,
     message: &Message,
+    position: &str,
     update: StatusUpdate,
     counts_as: &CountsAs,
 ) -> StoreResult<StatusOutcome> {
-    let outcome = state.store.put_completed(message).await?;
+    let outcome = state.store.put_completed(message, position).await?;
     announce(state, &outcome, &update, counts_as).await;
     Ok(outcome)
 }
