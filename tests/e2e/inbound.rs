@@ -621,13 +621,8 @@ async fn a_message_indexed_on_gsi1_before_gsi3_is_still_found_by_its_whatsapp_id
     app.open_window(&t.id, &device, CUSTOMER).await;
     // An idempotent send: its id is a UUIDv7, found through its WhatsApp-id index entry.
     let sent = t
-        .send(
-            t.builder(Method::POST, "/api/public/v1/send")
-                .header("idempotency-key", "before-gsi3")
-                .json(&json!({"to": CUSTOMER, "message": "sent before GSI3"})),
-        )
-        .await
-        .ok();
+        .send_text_with_key(CUSTOMER, "sent before GSI3", "before-gsi3")
+        .await;
     let (id, wamid) = (sent["id"].string(), sent["messageId"].string());
     // As an older version wrote it: the WhatsApp id on GSI1, nothing on GSI3.
     let pk = keys::message_pk(&t.id, &id);
@@ -713,13 +708,8 @@ async fn a_send_stored_once_is_keyed_by_its_whatsapp_id_and_statuses_read_it_by_
 
     // An idempotent send: a UUIDv7, its index entry, found by WhatsApp's id through it.
     let keyed = t
-        .send(
-            t.builder(Method::POST, "/api/public/v1/send")
-                .header("idempotency-key", "by-key-1")
-                .json(&json!({"to": CUSTOMER, "message": "idempotent"})),
-        )
-        .await
-        .ok();
+        .send_text_with_key(CUSTOMER, "idempotent", "by-key-1")
+        .await;
     let (kid, kwamid) = (keyed["id"].string(), keyed["messageId"].string());
     assert_eq!(version(&kid), 7);
     let item = app

@@ -343,13 +343,8 @@ const SENT_ID_NAMESPACE: &[u8] = b"wati.message.sent-once.v1";
 /// WAHA's statuses, a lookup by `messageId`) finds the message by its key, so it needs no
 /// WhatsApp-id index entry. Not time-ordered: its history position is a UUIDv7 of its own.
 pub fn id_from_wamid(tenant_id: &str, wamid: &str) -> String {
-    let digest = Sha256::new()
-        .chain_update(SENT_ID_NAMESPACE)
-        .chain_update([0u8])
-        .chain_update(tenant_id.as_bytes())
-        .chain_update([0u8])
-        .chain_update(wamid.as_bytes())
-        .finalize();
+    let name = [SENT_ID_NAMESPACE, tenant_id.as_bytes(), wamid.as_bytes()].join(&0u8);
+    let digest = Sha256::digest(name);
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
     uuid::Builder::from_custom_bytes(bytes)
