@@ -204,15 +204,23 @@ pub async fn send(
     req: SendRequest,
 ) -> Result<SendReply, SendError> {
     let pending = req.idempotency.is_some();
+    let id = uuid::Uuid::now_v7().to_string();
     // Boxed: a send's future is large, and callers run several side by side.
-    Box::pin(send_as(
-        state,
-        caller,
-        req,
-        uuid::Uuid::now_v7().to_string(),
-        pending,
-    ))
-    .await
+    Box::pin(send_as(state, caller, req, id, pending, None)).await
+}
+
+/// [`send`] asked by an authenticated caller, whose API key's copy says whether the
+/// tenant's webhook wants `message.status` (no read of the webhook for the send's event).
+pub async fn send_by(
+    state: &AppState,
+    caller: &Principal,
+    req: SendRequest,
+) -> Result<SendReply, SendError> {
+    let pending = req.idempotency.is_some();
+    let id = uuid::Uuid::now_v7().to_string();
+    let sender = Sender::from(caller);
+    let known = caller.status_events;
+    Box::pin(send_as(state, &sender, req, id, pending, known)).await
 }
 
 /// [`send`] with the message id chosen by the caller (a new UUIDv7), for callers that must
@@ -224,7 +232,7 @@ pub async fn send_with_id(
     req: SendRequest,
     id: String,
 ) -> Result<SendReply, SendError> {
-    Box::pin(send_as(state, caller, req, id, true)).await
+    Box::pin(send_as(state, caller, req, id, true, None)).await
 }
 
 /// A send; with `pending`, its message is recorded before the provider is called under
@@ -236,6 +244,7 @@ async fn send_as(
     req: SendRequest,
     id: String,
     pending: bool,
+    status_events: Option<bool>,
 ) -> Result<SendReply, SendError> {
     let tenant_id = caller.tenant_id.as_str();
     let now = state.clock.now();
@@ -447,7 +456,14 @@ async fn send_as(
         ..update
     };
     let (recorded, (), ()) = tokio::join!(
-        record_completion(state, update, &req.counts_as, once.as_ref(), &id),
+        record_completion(
+            state,
+            update,
+            &req.counts_as,
+            once.as_ref(),
+            &id,
+            status_events
+        ),
         refund,
         touch
     );
@@ -509,14 +525,15 @@ async fn record_completion(
     counts_as: &CountsAs,
     once: Option<&Message>,
     position: &str,
+    status_events: Option<bool>,
 ) -> Result<StatusOutcome, crate::store::StoreError> {
     use crate::services::statuses::{record_as, record_once};
     retry(Backoff::new(3).base(Duration::from_millis(50)), |attempt| {
         let update = update.clone();
         async move {
             match once {
-                Some(m) => record_once(state, m, position, update, counts_as).await,
-                None => record_as(state, update, counts_as).await,
+                Some(m) => record_once(state, m, position, update, counts_as, status_events).await,
+                None => record_as(state, update, counts_as, status_events).await,
             }
             .map_err(|e| {
                 tracing::warn!(error = %e, attempt, "recording a send's outcome failed");
