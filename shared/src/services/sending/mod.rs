@@ -203,10 +203,7 @@ pub async fn send(
     caller: &Sender,
     req: SendRequest,
 ) -> Result<SendReply, SendError> {
-    let pending = req.idempotency.is_some();
-    let id = uuid::Uuid::now_v7().to_string();
-    // Boxed: a send's future is large, and callers run several side by side.
-    Box::pin(send_as(state, caller, req, id, pending, None)).await
+    send_new(state, caller, req, None).await
 }
 
 /// [`send`] asked by an authenticated caller, whose API key's copy says whether the
@@ -216,11 +213,20 @@ pub async fn send_by(
     caller: &Principal,
     req: SendRequest,
 ) -> Result<SendReply, SendError> {
+    send_new(state, &Sender::from(caller), req, caller.status_events).await
+}
+
+/// A send under a new UUIDv7, recorded first only with an `Idempotency-Key`.
+async fn send_new(
+    state: &AppState,
+    caller: &Sender,
+    req: SendRequest,
+    status_events: Option<bool>,
+) -> Result<SendReply, SendError> {
     let pending = req.idempotency.is_some();
     let id = uuid::Uuid::now_v7().to_string();
-    let sender = Sender::from(caller);
-    let known = caller.status_events;
-    Box::pin(send_as(state, &sender, req, id, pending, known)).await
+    // Boxed: a send's future is large, and callers run several side by side.
+    Box::pin(send_as(state, caller, req, id, pending, status_events)).await
 }
 
 /// [`send`] with the message id chosen by the caller (a new UUIDv7), for callers that must
