@@ -281,6 +281,11 @@ async fn a_recipients_array_is_sent_once_each_with_its_variables_then_completes(
             "{r}"
         );
         texts.push(message_text(t, r["messageId"].str()).await);
+        // A campaign's message keeps its pre-chosen id, found by WhatsApp's id too.
+        assert_eq!(
+            t.message(r["waMessageId"].str()).await["id"],
+            r["messageId"]
+        );
     }
     assert_eq!(
         texts,

@@ -619,7 +619,10 @@ async fn a_message_indexed_on_gsi1_before_gsi3_is_still_found_by_its_whatsapp_id
     let (app, t) = (&e.app, &e.tenant);
     let device = t.cloud_device(&e.meta, PHONE_ID, "EAAGgsi1").await;
     app.open_window(&t.id, &device, CUSTOMER).await;
-    let sent = t.send_text(CUSTOMER, "sent before GSI3").await;
+    // An idempotent send: its id is a UUIDv7, found through its WhatsApp-id index entry.
+    let sent = t
+        .send_text_with_key(CUSTOMER, "sent before GSI3", "before-gsi3")
+        .await;
     let (id, wamid) = (sent["id"].string(), sent["messageId"].string());
     // As an older version wrote it: the WhatsApp id on GSI1, nothing on GSI3.
     let pk = keys::message_pk(&t.id, &id);
@@ -637,6 +640,100 @@ async fn a_message_indexed_on_gsi1_before_gsi3_is_still_found_by_its_whatsapp_id
         .await;
     let m = stored(app, &t.id, &wamid).await.expect("the message");
     assert_eq!(m.status, MessageStatus::Read);
+}
+
+/// The AWS operations a request made (`x-aws-operations`).
+fn operations(reply: &Reply) -> Vec<String> {
+    reply
+        .header("x-aws-operations")
+        .split(',')
+        .map(str::to_string)
+        .collect()
+}
+
+/// A send without `Idempotency-Key` is stored once under an id computed from WhatsApp's id:
+/// found by either id, with no WhatsApp-id index entry, and Meta's statuses read it by key
+/// (no index query). An idempotent send keeps its UUIDv7 and its index entry, and is found
+/// through it.
+#[tokio::test]
+async fn a_send_stored_once_is_keyed_by_its_whatsapp_id_and_statuses_read_it_by_key() {
+    use wati_tests::shared::id_from_wamid;
+    use wati_tests::shared::store::keys;
+    let e = env(false).await;
+    let (app, t) = (&e.app, &e.tenant);
+    let device = t.cloud_device(&e.meta, PHONE_ID, "EAAGbykey").await;
+    app.open_window(&t.id, &device, CUSTOMER).await;
+    let version = |id: &str| uuid::Uuid::parse_str(id).expect("a UUID").get_version_num();
+
+    let sent = t.send_text(CUSTOMER, "keyed by its WhatsApp id").await;
+    let (id, wamid) = (sent["id"].string(), sent["messageId"].string());
+    assert_eq!(id, id_from_wamid(&t.id, &wamid));
+    assert_eq!(version(&id), 8, "name-based");
+    let item = app
+        .item(&keys::message_pk(&t.id, &id), keys::MESSAGE_SK)
+        .await;
+    assert!(
+        !item.contains_key(keys::GSI3PK),
+        "no WhatsApp-id index entry"
+    );
+    // Its place in the history is still the time of its send.
+    let position = item[keys::GSI2SK].as_s().expect("a history position");
+    assert_eq!(version(position), 7);
+    for probe in [&id, &wamid] {
+        let reply = t.lookup(probe).await;
+        assert_eq!(
+            operations(&reply),
+            ["DynamoDB.UpdateItem", "DynamoDB.GetItem"],
+            "auth, then the message by key"
+        );
+        let m = reply.ok()["message"].clone();
+        assert_eq!(
+            (m["id"].str(), m["message_id"].str()),
+            (id.as_str(), wamid.as_str())
+        );
+    }
+    for status in ["delivered", "read"] {
+        let body = meta_status(PHONE_ID, &wamid, status, now_ts());
+        let reply = app
+            .post_meta_webhook(&t.id, &body, Some(&sign(APP_SECRET, body.as_bytes())))
+            .await;
+        let ops = operations(&reply);
+        assert!(
+            !ops.iter().any(|o| o == "DynamoDB.Query"),
+            "no index query: {ops:?}"
+        );
+        assert_eq!(reply.ok(), json!({"messages": 0, "statuses": 1}));
+        assert_eq!(t.message(&id).await["status"], status);
+    }
+
+    // An idempotent send: a UUIDv7, its index entry, found by WhatsApp's id through it.
+    let keyed = t
+        .send_text_with_key(CUSTOMER, "idempotent", "by-key-1")
+        .await;
+    let (kid, kwamid) = (keyed["id"].string(), keyed["messageId"].string());
+    assert_eq!(version(&kid), 7);
+    let item = app
+        .item(&keys::message_pk(&t.id, &kid), keys::MESSAGE_SK)
+        .await;
+    assert!(
+        item.contains_key(keys::GSI3PK),
+        "its WhatsApp-id index entry"
+    );
+    let reply = t.lookup(&kwamid).await;
+    assert_eq!(
+        operations(&reply),
+        [
+            "DynamoDB.UpdateItem",
+            "DynamoDB.GetItem",
+            "DynamoDB.Query",
+            "DynamoDB.GetItem"
+        ],
+        "auth, the computed key (a miss), the index, the message"
+    );
+    assert_eq!(reply.ok()["message"]["id"], kid.as_str());
+    app.from_meta(&t.id, &meta_status(PHONE_ID, &kwamid, "read", now_ts()))
+        .await;
+    assert_eq!(t.message(&kid).await["status"], "read");
 }
 
 #[tokio::test]

@@ -149,3 +149,73 @@ async fn message_status_events_reach_the_tenants_webhook() {
         assert_eq!(e["to"], "923001234567");
     }
 }
+
+/// An API key carries an exact copy of whether the tenant's webhook wants `message.status`:
+/// a send reads no webhook setting to know whether to queue its event, every webhook change
+/// (set, events changed, removed) is seen by the next send, a key created later gets the
+/// copy, and a tenant whose copy predates it reads the setting as before.
+#[tokio::test]
+async fn a_send_knows_from_its_api_key_whether_the_webhook_wants_message_status() {
+    use wati_tests::shared::hash_api_key;
+    use wati_tests::shared::store::keys;
+    let fake = FakeMeta::start().await;
+    let app = app_with(&fake.base).await;
+    let t = app.tenant("pro").await;
+    t.sandbox_device().await;
+    let receiver = Receiver::start(vec![], Answer::Status(200)).await;
+    // A send's `GetItem`s (its device is found by a `Query`), and whether it queued its `message.status` event.
+    async fn probe(api: &Api) -> (usize, bool) {
+        let reply = send(api, "923001234567").await;
+        let ops: Vec<String> = reply
+            .header("x-aws-operations")
+            .split(',')
+            .map(str::to_string)
+            .collect();
+        reply.ok();
+        let reads = ops.iter().filter(|o| *o == "DynamoDB.GetItem").count();
+        (reads, ops.iter().any(|o| o == "SQS.SendMessage"))
+    }
+    let events = |e: &str| json!({"url": receiver.url, "events": [e]});
+    probe(&t).await; // the tenant's phone settings are read once per instance
+    assert_eq!(probe(&t).await, (0, false), "no webhook, and none read");
+    t.configure_webhook(&receiver.url, Some(json!(["message.status"])))
+        .await;
+    assert_eq!(probe(&t).await, (0, true), "wanted at once");
+    t.put("/api/settings/webhook", events("message.received"))
+        .await
+        .ok();
+    assert_eq!(probe(&t).await, (0, false), "no longer wanted");
+    t.put("/api/settings/webhook", events("message.status"))
+        .await
+        .ok();
+    let later = t
+        .create_key(json!({"name": "later"}))
+        .await
+        .expect(StatusCode::CREATED)["apiKey"]
+        .string();
+    assert_eq!(
+        probe(&app.with_key(&later)).await,
+        (0, true),
+        "a new key's copy"
+    );
+    t.delete("/api/settings/webhook")
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    assert_eq!(probe(&t).await, (0, false), "removed");
+    assert_eq!(probe(&app.with_key(&later)).await, (0, false));
+
+    // Written before the copy existed: not known, so the send reads the setting.
+    for (pk, sk, attr) in [
+        (keys::tenant_pk(&t.id), keys::TENANT_SK, "statusEvents"),
+        (
+            keys::api_key_pk(&hash_api_key(&t.key)),
+            keys::API_KEY_SK,
+            "tenantStatusEvents",
+        ),
+    ] {
+        let mut item = app.item(&pk, sk).await;
+        item.remove(attr).expect("the copy");
+        app.put_raw(item).await;
+    }
+    assert_eq!(probe(&t).await, (1, false), "the webhook's events");
+}

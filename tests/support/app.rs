@@ -392,6 +392,15 @@ impl Api {
             .ok()
     }
 
+    /// `POST /api/public/v1/send` of a text with an `Idempotency-Key`; the answer, asserting 200.
+    pub async fn send_text_with_key(&self, to: &str, text: &str, key: &str) -> Value {
+        let req = self.builder(Method::POST, "/api/public/v1/send");
+        let req = req.header("idempotency-key", key);
+        self.send(req.json(&json!({"to": to, "message": text})))
+            .await
+            .ok()
+    }
+
     /// `GET /api/public/v1/messages/{id}`.
     pub async fn lookup(&self, id: &str) -> Reply {
         self.get(&format!("/api/public/v1/messages/{id}")).await

@@ -13,7 +13,7 @@ pub use wati_shared::domain::api_keys::{hash_api_key, is_well_formed};
 pub use wati_shared::domain::campaigns::{CampaignStatus, PauseReason};
 pub use wati_shared::domain::gateway::hmac_hex as gateway_hmac;
 pub use wati_shared::domain::inbound::{inbound_message_id, reported_time, sign};
-pub use wati_shared::domain::messages::MessageStatus;
+pub use wati_shared::domain::messages::{id_from_wamid, MessageStatus};
 pub use wati_shared::domain::plans::Plan;
 pub use wati_shared::domain::quota::{cap_for, next_midnight, Limit};
 pub use wati_shared::domain::time::iso;

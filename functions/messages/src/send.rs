@@ -17,7 +17,7 @@ pub use wati_shared::http::sends::{SendFailure, SendResponse};
 use wati_shared::http::ApiError;
 use wati_shared::http::{parse_json, required, ApiBody};
 use wati_shared::services::phones;
-use wati_shared::services::sending::{self, ConsentCheck, SendRequest, Sender};
+use wati_shared::services::sending::{self, ConsentCheck, SendRequest};
 use wati_shared::store::api_keys::Principal;
 use wati_shared::store::messages::MessageSource;
 use wati_shared::AppState;
@@ -90,9 +90,7 @@ pub(crate) async fn send(
     let (content, text) = text_or_template("message", &req.message, req.template.as_ref())?;
     let mut request = direct(to, content, text, &req.device_id)?;
     request.idempotency = idempotency(&headers, "send", &body)?;
-    Ok(answer(
-        sending::send(&state, &Sender::from(&caller), request).await?,
-    ))
+    Ok(answer(sending::send_by(&state, &caller, request).await?))
 }
 
 /// The recipient a send names, read by the tenant's phone rules.
@@ -160,7 +158,5 @@ pub(crate) async fn send_media(
     let mut request = direct(to, content, caption, &req.device_id)?;
     request.media_check = Some(check);
     request.idempotency = idempotency(&headers, "send-media", &body)?;
-    Ok(answer(
-        sending::send(&state, &Sender::from(&caller), request).await?,
-    ))
+    Ok(answer(sending::send_by(&state, &caller, request).await?))
 }

@@ -334,10 +334,46 @@ impl From<MediaKind> for MessageKind {
     }
 }
 
+/// Fixed namespace of [`id_from_wamid`]: ids of other kinds can never be computed from it.
+const SENT_ID_NAMESPACE: &[u8] = b"wati.message.sent-once.v1";
+
+/// The id of a message our send stored once, with its outcome (no `Idempotency-Key`, no id
+/// chosen before the provider was called): a name-based UUID (version 8: SHA-256 of a fixed
+/// namespace, the tenant and WhatsApp's id). Anyone holding WhatsApp's id (Meta's and
+/// WAHA's statuses, a lookup by `messageId`) finds the message by its key, so it needs no
+/// WhatsApp-id index entry. Not time-ordered: its history position is a UUIDv7 of its own.
+pub fn id_from_wamid(tenant_id: &str, wamid: &str) -> String {
+    let name = [SENT_ID_NAMESPACE, tenant_id.as_bytes(), wamid.as_bytes()].join(&0u8);
+    let digest = Sha256::digest(name);
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes)
+        .into_uuid()
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_id_from_a_whatsapp_id_is_a_stable_uuid_of_its_tenant() {
+        let id = id_from_wamid("t1", "wamid.HBgM1");
+        assert_eq!(
+            id,
+            id_from_wamid("t1", "wamid.HBgM1"),
+            "the same every time"
+        );
+        let u = uuid::Uuid::parse_str(&id).unwrap();
+        assert_eq!(u.hyphenated().to_string(), id, "lower-case, hyphenated");
+        assert_eq!(u.get_version_num(), 8);
+        assert_eq!(u.get_variant(), uuid::Variant::RFC4122);
+        assert_ne!(id, id_from_wamid("t2", "wamid.HBgM1"), "another tenant");
+        assert_ne!(id, id_from_wamid("t1", "wamid.HBgM2"), "another message");
+        // The separator keeps the parts apart.
+        assert_ne!(id_from_wamid("t1w", "x"), id_from_wamid("t1", "wx"));
+    }
 
     #[test]
     fn a_send_names_its_to_field_in_phone_errors() {

@@ -90,6 +90,7 @@ pub async fn require_api_key(
                         session_id: user.session_id,
                     }),
                     rate: None,
+                    status_events: None,
                 }));
                 next.run(req).await
             }

@@ -29,6 +29,8 @@ pub const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub const AWS_CALLS: HeaderName = HeaderName::from_static("x-aws-calls");
 pub const AWS_SEQUENTIAL: HeaderName = HeaderName::from_static("x-aws-sequential");
+/// `Service.Operation` of every AWS call, in the order they started, comma-separated.
+pub const AWS_OPERATIONS: HeaderName = HeaderName::from_static("x-aws-operations");
 pub const AWS_CONSUMED_CAPACITY: HeaderName = HeaderName::from_static("x-aws-consumed-capacity");
 pub const AWS_CALLS_BEFORE_PROVIDER: HeaderName =
     HeaderName::from_static("x-aws-calls-before-provider");
@@ -306,6 +308,9 @@ async fn request_context(State(state): State<AppState>, req: Request, next: Next
     if state.config.api.expose_aws_call_counts {
         headers.insert(AWS_CALLS, HeaderValue::from(summary.total));
         headers.insert(AWS_SEQUENTIAL, HeaderValue::from(summary.sequential));
+        if let Ok(v) = HeaderValue::from_str(&summary.operations.join(",")) {
+            headers.insert(AWS_OPERATIONS, v);
+        }
         if let Some(units) = summary.consumed_capacity {
             if let Ok(v) = HeaderValue::from_str(&format!("{units}")) {
                 headers.insert(AWS_CONSUMED_CAPACITY, v);

@@ -19,32 +19,36 @@ use std::time::Duration;
 /// Applies a status change (one conditional write: statuses never move backwards) and
 /// reports what happened.
 pub async fn record(state: &AppState, update: StatusUpdate) -> StoreResult<StatusOutcome> {
-    record_as(state, update, &CountsAs::Message).await
+    record_as(state, update, &CountsAs::Message, None).await
 }
 
 /// [`record`], for a send's completion that counts as more than a message (a campaign
-/// recipient, an automatic reply).
+/// recipient, an automatic reply). `status_events`: whether the tenant's webhook wants
+/// `message.status`, when the caller knows it exactly ([`publish_status_as`]).
 pub async fn record_as(
     state: &AppState,
     update: StatusUpdate,
     counts_as: &CountsAs,
+    status_events: Option<bool>,
 ) -> StoreResult<StatusOutcome> {
     let outcome = state.store.update_message_status(&update).await?;
-    announce(state, &outcome, &update, counts_as).await;
+    announce(state, &outcome, &update, counts_as, status_events).await;
     Ok(outcome)
 }
 
 /// A send's outcome written as its message's only record (a send that stored nothing before
-/// the provider: [`crate::store::Store::put_completed`]), then published and counted as
-/// [`record_as`] does with the same `update`.
+/// the provider: [`crate::store::Store::put_completed`], its history at `position`), then
+/// published and counted as [`record_as`] does with the same `update`.
 pub async fn record_once(
     state: &AppState,
     message: &Message,
+    position: &str,
     update: StatusUpdate,
     counts_as: &CountsAs,
+    status_events: Option<bool>,
 ) -> StoreResult<StatusOutcome> {
-    let outcome = state.store.put_completed(message).await?;
-    announce(state, &outcome, &update, counts_as).await;
+    let outcome = state.store.put_completed(message, position).await?;
+    announce(state, &outcome, &update, counts_as, status_events).await;
     Ok(outcome)
 }
 
@@ -54,6 +58,7 @@ async fn announce(
     outcome: &StatusOutcome,
     update: &StatusUpdate,
     counts_as: &CountsAs,
+    status_events: Option<bool>,
 ) {
     match outcome {
         StatusOutcome::Changed(message, before) => {
@@ -66,7 +71,7 @@ async fn announce(
             // Only real changes reach this point: duplicates and stale reports come back
             // as `Unchanged`, so each change is published (and counted) once.
             tokio::join!(
-                publish_status(state, message),
+                publish_status_as(state, message, status_events),
                 analytics::status_changed(state, *before, message, &update.at, counts_as),
             );
         }
@@ -117,12 +122,24 @@ pub fn status_event(message: &Message) -> Option<WebhookEvent> {
 /// report cannot publish twice. A publishing failure is retried briefly and then logged: the
 /// status itself is already recorded.
 pub async fn publish_status(state: &AppState, message: &Message) {
+    publish_status_as(state, message, None).await
+}
+
+/// [`publish_status`]; with `status_events`, whether the tenant's webhook wants the event,
+/// known exactly without a read (an API key's copy: [`crate::store::api_keys::Principal`]).
+pub async fn publish_status_as(state: &AppState, message: &Message, status_events: Option<bool>) {
     let Some(event) = status_event(message) else {
         return;
     };
     // Most statuses are of tenants without a webhook for them: nothing to queue.
-    if !crate::services::events::may_want(state, &message.tenant_id, EventType::MessageStatus).await
-    {
+    let wanted = match status_events {
+        Some(known) => known,
+        None => {
+            crate::services::events::may_want(state, &message.tenant_id, EventType::MessageStatus)
+                .await
+        }
+    };
+    if !wanted {
         return;
     }
     let key = format!("{}:{}", message.id, message.status.as_str());

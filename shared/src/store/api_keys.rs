@@ -128,6 +128,9 @@ struct AuthRecord {
     tenant_suspended: bool,
     #[serde(default)]
     tenant_limits: LimitOverrides,
+    /// The tenant's `statusEvents` (`None`: not known; see [`TenantItem`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tenant_status_events: Option<bool>,
 }
 
 /// A key about to be written: both records and the key in clear.
@@ -170,6 +173,7 @@ pub(crate) fn new_key(
         tenant_plan: tenant.plan,
         tenant_suspended: tenant.suspended,
         tenant_limits: tenant.limits,
+        tenant_status_events: tenant.status_events,
     };
     Ok(NewApiKey { record, auth, key })
 }
@@ -204,6 +208,9 @@ pub struct Principal {
     pub user: Option<SignedInUser>,
     /// The key's per-minute rate window (API keys only).
     pub rate: Option<RateStatus>,
+    /// Whether the tenant's webhook subscribes to `message.status`, from the key's exact
+    /// copy (`None`: not known here; ask `services::events::may_want`).
+    pub status_events: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -569,5 +576,6 @@ fn granted(attributes: Item, resets_at: i64) -> StoreResult<AuthOutcome> {
             remaining: rec.rate_limit_per_minute.saturating_sub(used),
             reset: resets_at,
         }),
+        status_events: rec.tenant_status_events,
     }))
 }

@@ -1,10 +1,13 @@
 //! Messages and `Idempotency-Key` claims.
 //!
 //! - A message lives in a partition of its own, `TENANT#<id>#MSG#<uuid>` / `MSG`, so reads
-//!   and status updates never contend on a tenant-wide key. Once WhatsApp has given it an id,
-//!   `GSI3PK = TENANT#<id>#WAMID#<wamid>` finds it by that id (lookups, Meta's status
-//!   webhooks). GSI3 holds keys only, so a status update writes nothing to it; messages
-//!   stored before it existed are found on GSI1, where they were.
+//!   and status updates never contend on a tenant-wide key. A send stored once, with its
+//!   outcome, is keyed by an id computed from WhatsApp's id
+//!   ([`crate::domain::messages::id_from_wamid`]): lookups by WhatsApp's id (Meta's and
+//!   WAHA's statuses, `GET /messages/{wamid}`) read it by key. Every other message with a
+//!   WhatsApp id (pending-first sends, campaigns, inbound) is found through
+//!   `GSI3PK = TENANT#<id>#WAMID#<wamid>`. GSI3 holds keys only, so a status update writes
+//!   nothing to it; messages stored before it existed are found on GSI1, where they were.
 //! - `statusRank` (0 pending, 1 sent, 2 delivered, 3 read, 4 failed) lets one conditional
 //!   write refuse a status that would move a message backwards.
 //! - A claim `TENANT#<id>#IDEMPOTENCY#<sha256(key)>` / `IDEMPOTENCY` points at the message
@@ -14,6 +17,7 @@ use super::keys::*;
 use super::table::{self, keyed, Commit, Cond, Query, Returns, Written};
 use super::{from_item, n, s, Item, Store, StoreError, StoreResult};
 use crate::domain::devices::ProviderKind;
+use crate::domain::messages::id_from_wamid;
 use crate::domain::messages::MessageKind;
 use crate::domain::messages::MessageStatus;
 use crate::domain::time;
@@ -190,7 +194,10 @@ fn message_item(m: &Message) -> StoreResult<Item> {
     let mut item = keyed(m, message_pk(&m.tenant_id, &m.id), MESSAGE_SK)?;
     item.insert("statusRank".into(), n(m.status.rank()));
     if let Some(w) = &m.wa_message_id {
-        item.insert(GSI3PK.into(), s(wamid_index_pk(&m.tenant_id, w)));
+        // A message keyed by its WhatsApp id is found by key: no index entry.
+        if m.id != id_from_wamid(&m.tenant_id, w) {
+            item.insert(GSI3PK.into(), s(wamid_index_pk(&m.tenant_id, w)));
+        }
     }
     // The conversation history (AI context, inbox): every message with its peer, except
     // an outbound one still `pending`: its completion adds it (see `history_keys`).
@@ -310,22 +317,49 @@ impl Message {
 
 impl Store {
     /// A send's only record, written when it completes (`sent` or `failed`, from
-    /// [`Message::completed`]): one put of the item with its history and WhatsApp-id index
-    /// entries, instead of a pending put and the completion's update. The id is new, so
-    /// the put is refused only if the same send is recorded twice: then nothing changed.
-    pub async fn put_completed(&self, message: &Message) -> StoreResult<StatusOutcome> {
-        if self.put_if(message_item(message)?, Cond::absent()).await? {
-            return Ok(StatusOutcome::Changed(
-                message.clone(),
-                MessageStatus::Pending.rank(),
-            ));
+    /// [`Message::completed`]): one put of the item with its history entry (at `position`,
+    /// the send's UUIDv7) and, unless its id is the one computed from its WhatsApp id, its
+    /// WhatsApp-id index entry, instead of a pending put and the completion's update.
+    /// Never overwrites: an id already taken by our own earlier attempt (same position) is
+    /// this send recorded twice (nothing changed); taken by another message (WhatsApp
+    /// reused its id), the message is stored under `position` with its index entry.
+    /// [`StatusOutcome::Changed`] carries the message as stored, with the id it got.
+    pub async fn put_completed(
+        &self,
+        message: &Message,
+        position: &str,
+    ) -> StoreResult<StatusOutcome> {
+        let mut message = message.clone();
+        loop {
+            let mut item = message_item(&message)?;
+            if let Some(at) = item.get_mut(GSI2SK) {
+                *at = s(position);
+            }
+            let written = self
+                .put_if_written(item, Cond::absent().returning_old())
+                .await?;
+            let old = match written {
+                Written::Applied(_) => {
+                    return Ok(StatusOutcome::Changed(
+                        message,
+                        MessageStatus::Pending.rank(),
+                    ))
+                }
+                Written::Refused(old) => old,
+            };
+            let ours = old.as_ref().and_then(|o| o.get(GSI2SK)) == Some(&s(position));
+            if ours || message.id == position {
+                return Ok(match old {
+                    Some(item) => StatusOutcome::Unchanged(from_item(item)?),
+                    None => match self.get_message(&message.tenant_id, &message.id).await? {
+                        Some(m) => StatusOutcome::Unchanged(m),
+                        None => StatusOutcome::NotFound,
+                    },
+                });
+            }
+            tracing::warn!(message_id = %message.id, wa_message_id = ?message.wa_message_id, "the id computed from the WhatsApp id is taken: stored under the send's own id");
+            message.id = position.to_string();
         }
-        Ok(
-            match self.get_message(&message.tenant_id, &message.id).await? {
-                Some(m) => StatusOutcome::Unchanged(m),
-                None => StatusOutcome::NotFound,
-            },
-        )
     }
 
     /// Records a new outbound message as `pending`, and with `claim` takes the
@@ -486,14 +520,20 @@ impl Store {
         self.get(&message_pk(tenant_id, id), MESSAGE_SK).await
     }
 
-    /// A tenant's message by its WhatsApp id: its key from GSI3, then the message, both
-    /// eventually consistent (usually within a second of the send; as the GSI1 copy this
-    /// replaces was). A message stored before GSI3 existed is read from GSI1.
+    /// A tenant's message by its WhatsApp id, eventually consistent (usually within a
+    /// second of the send; as the GSI1 copy this replaces was): first by the key computed
+    /// from the WhatsApp id (a send stored once: one `GetItem`), else its key from GSI3,
+    /// then the message. A message stored before GSI3 existed is read from GSI1.
     pub async fn find_message_by_wamid(
         &self,
         tenant_id: &str,
         wamid: &str,
     ) -> StoreResult<Option<Message>> {
+        let pk = message_pk(tenant_id, &id_from_wamid(tenant_id, wamid));
+        let by_key: Option<Message> = self.get_with(&pk, MESSAGE_SK, false, None).await?;
+        if let Some(m) = by_key.filter(|m| m.wa_message_id.as_deref() == Some(wamid)) {
+            return Ok(Some(m));
+        }
         let key = wamid_index_pk(tenant_id, wamid);
         let (keys, _) = self
             .query_items(&Query::index(GSI3, key.clone()), Some(1), None)

@@ -654,6 +654,22 @@ impl Store {
         held("PutItem", out)
     }
 
+    /// [`Store::put_if`] that answers [`Written`]: with [`Cond::returning_old`], a refusal
+    /// carries the item that was there (no read needed to tell whose it is).
+    pub(crate) async fn put_if_written(&self, item: Item, cond: Cond) -> StoreResult<Written> {
+        use aws_sdk_dynamodb::operation::put_item::PutItemError;
+        let r = self.client.put_item().table_name(&self.table);
+        match conditioned!(r.set_item(Some(item)), cond).send().await {
+            Ok(_) => Ok(Written::Applied(Item::new())),
+            Err(e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(c)) => {
+                    Ok(Written::Refused(c.item.clone().filter(|i| !i.is_empty())))
+                }
+                _ => Err(StoreError::aws("PutItem", &e)),
+            },
+        }
+    }
+
     /// One `UpdateItem`. A failed condition is an answer ([`Written::Refused`]), not an
     /// error; `returns` says what an applied update answers with.
     pub(crate) async fn update_if(

@@ -56,6 +56,13 @@ pub(crate) struct TenantItem {
     pub(crate) version: u64,
     /// Live (not revoked) API keys.
     pub(crate) key_count: u32,
+    /// Whether the tenant's webhook subscribes to `message.status`, copied onto every live
+    /// key (`tenantStatusEvents`) so an API send knows it without a read. Every webhook
+    /// change sets it and bumps `version` (the copies in the same transaction when it
+    /// changes). `None`: a tenant whose webhook was last changed before this existed; its
+    /// sends read the webhook as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) status_events: Option<bool>,
 }
 
 impl TenantItem {
@@ -99,6 +106,7 @@ impl Store {
             updated_at: now,
             version: 1,
             key_count: 1,
+            status_events: Some(false),
         };
         let key = api_keys::new_key(&item, "Default", default_rate_limit, now)?;
         let mut writes = vec![table::put(&self.table, item.item()?, Some(Cond::absent()))?];
@@ -169,6 +177,44 @@ impl Store {
             Ok(done.then(|| Some(next.tenant())))
         })
         .await
+    }
+}
+
+impl Store {
+    /// What a webhook change adds to its transaction so the keys' copies of "the webhook
+    /// wants `message.status`" stay exact: the tenant's `statusEvents` with its `version`
+    /// bumped (guarded, so a concurrent key creation or webhook change retries), and each
+    /// live key's copy when the answer changes. `None`: no such tenant.
+    pub(crate) async fn status_events_writes(
+        &self,
+        tenant_id: &str,
+        wants: bool,
+    ) -> StoreResult<Option<Vec<TransactWriteItem>>> {
+        let Some(tenant) = self.get_tenant_item(tenant_id).await? else {
+            return Ok(None);
+        };
+        let mut writes = vec![table::update(
+            &self.table,
+            &tenant_pk(tenant_id),
+            TENANT_SK,
+            "SET version = version + :one, statusEvents = :wants",
+            Cond::new("version = :v")
+                .value(":one", n(1))
+                .value(":v", n(tenant.version))
+                .value(":wants", AttributeValue::Bool(wants)),
+        )?];
+        if tenant.status_events != Some(wants) {
+            for key in self.live_keys(tenant_id).await? {
+                writes.push(table::update(
+                    &self.table,
+                    &api_key_pk(&key.key_hash),
+                    API_KEY_SK,
+                    "SET tenantStatusEvents = :wants",
+                    Cond::exists().value(":wants", AttributeValue::Bool(wants)),
+                )?);
+            }
+        }
+        Ok(Some(writes))
     }
 }
 

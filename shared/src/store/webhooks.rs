@@ -372,7 +372,8 @@ impl Store {
     }
 
     /// Sets the URL and events. The first time, a signing secret is made and returned
-    /// (the only time it is); later calls keep the secret.
+    /// (the only time it is); later calls keep the secret. In one transaction with the
+    /// tenant's copies of whether it wants `message.status` ([`Store::status_events_writes`]).
     pub async fn put_webhook(
         &self,
         tenant_id: &str,
@@ -382,53 +383,68 @@ impl Store {
     ) -> StoreResult<PutWebhookOutcome> {
         let events_av: AttributeValue = serde_dynamo::to_attribute_value(events)?;
         let (pk, events_av) = (&tenant_pk(tenant_id), &events_av);
+        let wants = events.contains(&EventType::MessageStatus);
         table::retry("put webhook", |_| async move {
-            let updated = self
-                .update_if(
-                    pk,
-                    WEBHOOK_SK,
-                    "SET #url = :url, events = :events, updatedAt = :now",
-                    Cond::exists()
-                        .name("#url", "url")
-                        .value(":url", s(url))
-                        .value(":events", events_av.clone())
-                        .value(":now", s(iso(now))),
-                    Returns::NEW,
-                )
-                .await?;
-            if let Written::Applied(item) = updated {
-                let item: WebhookItem = from_item(item)?;
-                return Ok(Some(PutWebhookOutcome::Updated(
-                    WebhookSettings::from(item).info(now),
-                )));
-            }
-            let secret =
-                generate_secret().map_err(|e| StoreError::Corrupt(format!("CSPRNG: {e}")))?;
-            let item = WebhookItem {
-                pk: pk.clone(),
-                sk: WEBHOOK_SK.into(),
-                url: url.into(),
-                events: events.to_vec(),
-                secret: secret.clone(),
-                secret_created_at: now,
-                previous_secret: None,
-                previous_secret_expires_at: None,
-                created_at: now,
-                updated_at: now,
+            let (copies, current) = tokio::try_join!(
+                self.status_events_writes(tenant_id, wants),
+                self.get::<WebhookItem>(pk, WEBHOOK_SK),
+            )?;
+            let mut writes = copies.unwrap_or_default();
+            let outcome = match current {
+                Some(mut item) => {
+                    // Guarded by the secret read, so the answer describes what is stored.
+                    writes.push(table::update(
+                        &self.table,
+                        pk,
+                        WEBHOOK_SK,
+                        "SET #url = :url, events = :events, updatedAt = :now",
+                        Cond::new("attribute_exists(PK) AND secret = :secret")
+                            .name("#url", "url")
+                            .value(":url", s(url))
+                            .value(":events", events_av.clone())
+                            .value(":now", s(iso(now)))
+                            .value(":secret", s(&item.secret)),
+                    )?);
+                    item.url = url.into();
+                    item.events = events.to_vec();
+                    item.updated_at = now;
+                    PutWebhookOutcome::Updated(WebhookSettings::from(item).info(now))
+                }
+                None => {
+                    let secret = generate_secret()
+                        .map_err(|e| StoreError::Corrupt(format!("CSPRNG: {e}")))?;
+                    let item = WebhookItem {
+                        pk: pk.clone(),
+                        sk: WEBHOOK_SK.into(),
+                        url: url.into(),
+                        events: events.to_vec(),
+                        secret: secret.clone(),
+                        secret_created_at: now,
+                        previous_secret: None,
+                        previous_secret_expires_at: None,
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    // Refused: created meanwhile by a concurrent request: update that one.
+                    writes.push(table::put(
+                        &self.table,
+                        to_item(&item)?,
+                        Some(Cond::absent()),
+                    )?);
+                    PutWebhookOutcome::Created {
+                        info: WebhookSettings::from(item).info(now),
+                        secret,
+                    }
+                }
             };
-            let new = Cond::absent();
-            // Refused: created meanwhile by a concurrent request: update that one.
-            let created = self.put_if(to_item(&item)?, new).await?;
-            Ok(created.then(|| PutWebhookOutcome::Created {
-                info: WebhookSettings::from(item).info(now),
-                secret,
-            }))
+            let done = self.commit(writes).await?.done_or_lost("put webhook")?;
+            Ok(done.then_some(outcome))
         })
         .await
     }
 
-    /// Writes settings as given, without any check: tests use it to stand for a URL whose
-    /// DNS changed after it was accepted.
+    /// Writes settings as given (every event), without any check: tests use it to stand for
+    /// a URL whose DNS changed after it was accepted.
     pub async fn put_webhook_unchecked(
         &self,
         tenant_id: &str,
@@ -448,14 +464,42 @@ impl Store {
             created_at: now,
             updated_at: now,
         };
-        self.put(to_item(&item)?).await
+        let item = &to_item(&item)?;
+        table::retry("put webhook", |_| async move {
+            let mut writes = self
+                .status_events_writes(tenant_id, true)
+                .await?
+                .unwrap_or_default();
+            writes.push(table::put(&self.table, item.clone(), None)?);
+            let done = self.commit(writes).await?.done_or_lost("put webhook")?;
+            Ok(done.then_some(()))
+        })
+        .await
     }
 
-    /// Turns the webhook off. `false` when there was none.
+    /// Turns the webhook off (with the tenant's copies, as [`Store::put_webhook`]). `false`
+    /// when there was none.
     pub async fn delete_webhook(&self, tenant_id: &str) -> StoreResult<bool> {
-        let exists = Cond::exists();
-        self.delete_if(&tenant_pk(tenant_id), WEBHOOK_SK, Some(exists))
-            .await
+        let pk = &tenant_pk(tenant_id);
+        table::retry("delete webhook", |_| async move {
+            let (copies, current) = tokio::try_join!(
+                self.status_events_writes(tenant_id, false),
+                self.get::<WebhookItem>(pk, WEBHOOK_SK),
+            )?;
+            if current.is_none() {
+                return Ok(Some(false));
+            }
+            let mut writes = copies.unwrap_or_default();
+            writes.push(table::delete(
+                &self.table,
+                pk,
+                WEBHOOK_SK,
+                Some(Cond::exists()),
+            )?);
+            let done = self.commit(writes).await?.done_or_lost("delete webhook")?;
+            Ok(done.then_some(true))
+        })
+        .await
     }
 
     /// A new signing secret; the current one keeps signing beside it for `overlap_secs`

@@ -17,8 +17,10 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboundMessage {
     pub tenant_id: String,
-    /// Our id of the message (the sandbox reports statuses against it).
-    pub message_id: String,
+    /// Our id of the message when it is chosen before the send (the sandbox reports
+    /// statuses against it); `None`: the id will be computed from WhatsApp's
+    /// (`domain::messages::id_from_wamid`).
+    pub message_id: Option<String>,
     /// Digits only.
     pub to: String,
     pub content: Content,

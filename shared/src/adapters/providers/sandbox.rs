@@ -6,7 +6,7 @@
 use super::{Accepted, OutboundMessage, Provider, ProviderError, ProviderErrorKind};
 use crate::adapters::queues::{self, Outgoing};
 use crate::domain::devices::ProviderKind;
-use crate::domain::messages::MessageStatus;
+use crate::domain::messages::{id_from_wamid, MessageStatus};
 use crate::runtime::metrics;
 use crate::store::devices::Device;
 use futures::future::BoxFuture;
@@ -46,9 +46,14 @@ impl Sandbox {
             tracing::warn!("SANDBOX_STATUS_QUEUE_URL is not set: sandbox messages stay \"sent\"");
             return Ok(Accepted { wa_message_id });
         };
+        // Its WhatsApp id is random: the id computed from it is never taken.
+        let message_id = message
+            .message_id
+            .clone()
+            .unwrap_or_else(|| id_from_wamid(&message.tenant_id, &wa_message_id));
         let status = |status: MessageStatus| SandboxStatus {
             tenant_id: message.tenant_id.clone(),
-            message_id: message.message_id.clone(),
+            message_id: message_id.clone(),
             status,
         };
         let (delivered, read) = (

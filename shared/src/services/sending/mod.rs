@@ -15,6 +15,10 @@
 //! ask about it before its answer, and it saves a write unit per send. What that gives up:
 //! if the instance dies between the provider's answer and this write (or the write fails
 //! after its retries), the message has no record at all instead of one stuck in `pending`.
+//! Such a send's id is computed from WhatsApp's id (`domain::messages::id_from_wamid`), so
+//! statuses and lookups by WhatsApp's id read it by key and it writes no WhatsApp-id index
+//! entry; the UUIDv7 drawn when the request came in is its place in the history (and its
+//! id when it failed, or when the computed id is taken).
 //!
 //! A send that stops before the provider (no device, bad media URL, cap reached) leaves no
 //! message and releases its claim. A provider refusal leaves a `failed` message, answered
@@ -28,7 +32,7 @@ use crate::adapters::providers::{Content, OutboundMessage, ProviderError};
 use crate::domain::analytics::CountsAs;
 use crate::domain::devices::ProviderKind;
 use crate::domain::media::MediaKind;
-use crate::domain::messages::MessageKind;
+use crate::domain::messages::{id_from_wamid, MessageKind};
 use crate::domain::messages::{MessageStatus, IDEMPOTENCY_TTL_SECS};
 use crate::domain::phone::Phone;
 use crate::domain::plans::{LimitOverrides, Plan};
@@ -199,16 +203,30 @@ pub async fn send(
     caller: &Sender,
     req: SendRequest,
 ) -> Result<SendReply, SendError> {
+    send_new(state, caller, req, None).await
+}
+
+/// [`send`] asked by an authenticated caller, whose API key's copy says whether the
+/// tenant's webhook wants `message.status` (no read of the webhook for the send's event).
+pub async fn send_by(
+    state: &AppState,
+    caller: &Principal,
+    req: SendRequest,
+) -> Result<SendReply, SendError> {
+    send_new(state, &Sender::from(caller), req, caller.status_events).await
+}
+
+/// A send under a new UUIDv7, recorded first only with an `Idempotency-Key`.
+async fn send_new(
+    state: &AppState,
+    caller: &Sender,
+    req: SendRequest,
+    status_events: Option<bool>,
+) -> Result<SendReply, SendError> {
     let pending = req.idempotency.is_some();
+    let id = uuid::Uuid::now_v7().to_string();
     // Boxed: a send's future is large, and callers run several side by side.
-    Box::pin(send_as(
-        state,
-        caller,
-        req,
-        uuid::Uuid::now_v7().to_string(),
-        pending,
-    ))
-    .await
+    Box::pin(send_as(state, caller, req, id, pending, status_events)).await
 }
 
 /// [`send`] with the message id chosen by the caller (a new UUIDv7), for callers that must
@@ -220,17 +238,19 @@ pub async fn send_with_id(
     req: SendRequest,
     id: String,
 ) -> Result<SendReply, SendError> {
-    Box::pin(send_as(state, caller, req, id, true)).await
+    Box::pin(send_as(state, caller, req, id, true, None)).await
 }
 
-/// A send; with `pending`, its message is recorded before the provider is called, else only
-/// once it completes.
+/// A send; with `pending`, its message is recorded before the provider is called under
+/// `id`, else only once it completes, under the id computed from WhatsApp's (`id` when
+/// there is none, or when that one is taken; `id` is its history position either way).
 async fn send_as(
     state: &AppState,
     caller: &Sender,
     req: SendRequest,
     id: String,
     pending: bool,
+    status_events: Option<bool>,
 ) -> Result<SendReply, SendError> {
     let tenant_id = caller.tenant_id.as_str();
     let now = state.clock.now();
@@ -379,7 +399,7 @@ async fn send_as(
     // Round 2: the provider.
     let outbound = OutboundMessage {
         tenant_id: tenant_id.to_string(),
-        message_id: id.clone(),
+        message_id: pending.then(|| id.clone()),
         to: req.to.to_string(),
         content,
     };
@@ -430,12 +450,34 @@ async fn send_as(
             conversation::touch(state, &message, &device.id, has_conversation).await;
         }
     });
-    let once = (!pending).then(|| message.clone().completed(&update, done_at));
+    let once = (!pending).then(|| {
+        let mut m = message.clone().completed(&update, done_at);
+        if let Some(w) = &m.wa_message_id {
+            m.id = id_from_wamid(tenant_id, w);
+        }
+        m
+    });
+    let update = StatusUpdate {
+        message_id: once.as_ref().map_or(id.clone(), |m| m.id.clone()),
+        ..update
+    };
     let (recorded, (), ()) = tokio::join!(
-        record_completion(state, update, &req.counts_as, once.as_ref()),
+        record_completion(
+            state,
+            update,
+            &req.counts_as,
+            once.as_ref(),
+            &id,
+            status_events
+        ),
         refund,
         touch
     );
+    // The id the message was stored under (the computed one, unless it was taken).
+    let id = match &recorded {
+        Ok(StatusOutcome::Changed(m, _) | StatusOutcome::Unchanged(m)) if !pending => m.id.clone(),
+        _ => once.map_or(id, |m| m.id),
+    };
     if let Err(e) = recorded {
         // The provider has the message: answering 500 would invite a duplicate send.
         tracing::error!(message_id = %id, error = %e, stored_before = pending, "recording the send's outcome failed; the message stays pending, or has no record if none was stored before");
@@ -481,20 +523,23 @@ fn failure_of(e: &ProviderError) -> Failure {
 }
 
 /// Records the send's outcome, retrying briefly: the provider already has the message.
-/// `once`: the whole message, for a send that stored nothing before the provider.
+/// `once`: the whole message, for a send that stored nothing before the provider, its
+/// history entry at `position`.
 async fn record_completion(
     state: &AppState,
     update: StatusUpdate,
     counts_as: &CountsAs,
     once: Option<&Message>,
+    position: &str,
+    status_events: Option<bool>,
 ) -> Result<StatusOutcome, crate::store::StoreError> {
     use crate::services::statuses::{record_as, record_once};
     retry(Backoff::new(3).base(Duration::from_millis(50)), |attempt| {
         let update = update.clone();
         async move {
             match once {
-                Some(m) => record_once(state, m, update, counts_as).await,
-                None => record_as(state, update, counts_as).await,
+                Some(m) => record_once(state, m, position, update, counts_as, status_events).await,
+                None => record_as(state, update, counts_as, status_events).await,
             }
             .map_err(|e| {
                 tracing::warn!(error = %e, attempt, "recording a send's outcome failed");
