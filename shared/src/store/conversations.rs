@@ -402,7 +402,8 @@ pub const HANDLING_DONE: &str = "done";
 
 /// Where an inbound message stored at `at` sorts in its conversation's history (GSI2SK):
 /// a UUIDv7-shaped string of that millisecond, so it compares with outbound messages'
-/// ids (UUIDv7 of their send), which are their positions.
+/// positions (the UUIDv7 drawn when their send began: their id, or for a send keyed by its
+/// WhatsApp id, the id it would have had).
 pub fn history_position(at: DateTime<Utc>, message_id: &str) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(message_id.as_bytes());
@@ -420,8 +421,8 @@ pub fn history_position(at: DateTime<Utc>, message_id: &str) -> String {
 pub struct HistoryEntry {
     /// Our id of the message.
     pub id: String,
-    /// Its place in the history (GSI2SK): the id for outbound messages,
-    /// [`history_position`] for inbound ones.
+    /// Its place in the history (GSI2SK): for outbound messages the UUIDv7 of their send
+    /// (their id, unless keyed by their WhatsApp id), [`history_position`] for inbound ones.
     pub position: String,
     pub direction: Direction,
     #[serde(default)]
