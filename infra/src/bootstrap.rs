@@ -153,7 +153,10 @@ pub async fn bootstrap(
 
 /// Creates a bucket (moto); one that exists already is fine.
 async fn create_bucket(aws: &AwsClients, name: &str) -> Result<(), String> {
-    aws.s3().create_bucket(name).await.map_err(|e| e.to_string())
+    aws.s3()
+        .create_bucket(name)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 fn get<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {

@@ -156,11 +156,7 @@ impl Multipart {
         Ok(())
     }
 
-    async fn complete(
-        &mut self,
-        client: &S3,
-        t: &Target<'_>,
-    ) -> Result<(), MediaStoreError> {
+    async fn complete(&mut self, client: &S3, t: &Target<'_>) -> Result<(), MediaStoreError> {
         let id = self.id.as_deref().unwrap_or_default();
         client
             .complete_multipart_upload(t.bucket, t.key, id, &self.parts)

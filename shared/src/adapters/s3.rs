@@ -16,12 +16,11 @@ use aws_sigv4::http_request::{
     SignatureLocation, SigningSettings, UriPathNormalizationMode,
 };
 use aws_sigv4::sign::v4;
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 /// One request's limit: an 8 MiB part over a slow link, well within the workers' timeouts.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Attempts for a request that failed in transit or with a 5xx / throttling answer (what
 /// the SDK's standard retry mode does).
 const ATTEMPTS: u32 = 3;
@@ -68,15 +67,15 @@ impl ObjectHeaders<'_> {
     }
 }
 
-/// The S3 client: credentials from the SDK configuration's provider, one reqwest client
-/// (HTTP/1.1, rustls) built on first use.
+/// The S3 client: credentials from the SDK configuration's provider, requests on the reqwest
+/// client (HTTP/1.1, rustls) the SDK's clients use too.
 pub struct S3 {
     credentials: Option<SharedCredentialsProvider>,
     cached: Mutex<Option<Credentials>>,
     region: String,
     /// A custom endpoint (the local stack), addressed by path.
     endpoint: Option<String>,
-    http: OnceLock<Result<reqwest::Client, String>>,
+    http: reqwest::Client,
 }
 
 impl std::fmt::Debug for S3 {
@@ -95,6 +94,7 @@ enum Body {
 
 impl S3 {
     pub fn new(
+        http: reqwest::Client,
         credentials: Option<SharedCredentialsProvider>,
         region: String,
         endpoint: Option<String>,
@@ -104,7 +104,7 @@ impl S3 {
             cached: Mutex::new(None),
             region,
             endpoint: endpoint.map(|e| e.trim_end_matches('/').to_string()),
-            http: OnceLock::new(),
+            http,
         }
     }
 
@@ -151,7 +151,13 @@ impl S3 {
         const OP: &str = "CreateMultipartUpload";
         let url = self.url(bucket, key, &[("uploads", "")]);
         let response = self
-            .send(OP, reqwest::Method::POST, &url, &headers.pairs(), Body::Empty)
+            .send(
+                OP,
+                reqwest::Method::POST,
+                &url,
+                &headers.pairs(),
+                Body::Empty,
+            )
             .await?;
         let body = read_text(OP, response).await?;
         xml_text(&body, "UploadId")
@@ -176,7 +182,13 @@ impl S3 {
             &[("partNumber", &number), ("uploadId", upload_id)],
         );
         let response = self
-            .send(OP, reqwest::Method::PUT, &url, &[], Body::Bytes(body.into()))
+            .send(
+                OP,
+                reqwest::Method::PUT,
+                &url,
+                &[],
+                Body::Bytes(body.into()),
+            )
             .await?;
         response
             .headers()
@@ -198,7 +210,13 @@ impl S3 {
         let url = self.url(bucket, key, &[("uploadId", upload_id)]);
         let body = complete_multipart_body(parts);
         let response = self
-            .send(OP, reqwest::Method::POST, &url, &[], Body::Bytes(body.into()))
+            .send(
+                OP,
+                reqwest::Method::POST,
+                &url,
+                &[],
+                Body::Bytes(body.into()),
+            )
             .await?;
         // S3 may answer 200 and report the failure in the body.
         let text = read_text(OP, response).await?;
@@ -283,19 +301,6 @@ impl S3 {
         .map_err(|e| S3Error::local(OP, e))
     }
 
-    fn http(&self, op: &'static str) -> Result<&reqwest::Client, S3Error> {
-        self.http
-            .get_or_init(|| {
-                reqwest::Client::builder()
-                    .timeout(REQUEST_TIMEOUT)
-                    .connect_timeout(CONNECT_TIMEOUT)
-                    .build()
-                    .map_err(|e| e.to_string())
-            })
-            .as_ref()
-            .map_err(|e| S3Error::local(op, format!("building the HTTP client failed: {e}")))
-    }
-
     /// The credentials, fetched again when they are about to expire.
     async fn credentials(&self, op: &'static str) -> Result<Credentials, S3Error> {
         let fresh = |c: &Credentials| {
@@ -364,7 +369,6 @@ impl S3 {
         body: Body,
     ) -> Result<reqwest::Response, S3Error> {
         metrics::account("S3", op, async {
-            let http = self.http(op)?;
             let mut attempt = 0;
             loop {
                 attempt += 1;
@@ -383,7 +387,10 @@ impl S3 {
                     SystemTime::now(),
                 )
                 .map_err(|e| S3Error::local(op, e))?;
-                let mut request = http.request(method.clone(), url);
+                let mut request = self
+                    .http
+                    .request(method.clone(), url)
+                    .timeout(REQUEST_TIMEOUT);
                 let signed = signed.iter().map(|(n, v)| (*n, v.as_str()));
                 for (name, value) in headers.iter().copied().chain(signed) {
                     request = request.header(name, value);
@@ -545,7 +552,9 @@ pub fn presign_get(
 fn encode(s: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || (keep_slash && b == b'/')
+        if b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'_' | b'.' | b'~')
+            || (keep_slash && b == b'/')
         {
             out.push(b as char);
         } else {
@@ -557,9 +566,8 @@ fn encode(s: &str, keep_slash: bool) -> String {
 
 /// CompleteMultipartUpload's body.
 fn complete_multipart_body(parts: &[(u32, String)]) -> String {
-    let mut xml = String::from(
-        "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">",
-    );
+    let mut xml =
+        String::from("<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
     for (number, etag) in parts {
         xml.push_str(&format!(
             "<Part><PartNumber>{number}</PartNumber><ETag>{}</ETag></Part>",
@@ -733,16 +741,25 @@ mod tests {
 
     #[test]
     fn urls_are_path_style_on_a_custom_endpoint_and_virtual_hosted_on_aws() {
-        let local = S3::new(None, "us-east-1".into(), Some("http://127.0.0.1:5000/".into()));
+        let local = S3::new(
+            reqwest::Client::new(),
+            None,
+            "us-east-1".into(),
+            Some("http://127.0.0.1:5000/".into()),
+        );
         assert_eq!(
-            local.url("media", "a b/ü+1.csv", &[("partNumber", "2"), ("uploadId", "x+y/=")]),
+            local.url(
+                "media",
+                "a b/ü+1.csv",
+                &[("partNumber", "2"), ("uploadId", "x+y/=")]
+            ),
             "http://127.0.0.1:5000/media/a%20b/%C3%BC%2B1.csv?partNumber=2&uploadId=x%2By%2F%3D"
         );
         assert_eq!(
             local.url("media", "k", &[("uploads", "")]),
             "http://127.0.0.1:5000/media/k?uploads"
         );
-        let aws = S3::new(None, "eu-west-1".into(), None);
+        let aws = S3::new(reqwest::Client::new(), None, "eu-west-1".into(), None);
         assert_eq!(
             aws.url("media", "k/1", &[]),
             "https://media.s3.eu-west-1.amazonaws.com/k/1"
@@ -760,13 +777,19 @@ mod tests {
   <Bucket>media</Bucket><Key>a&amp;b</Key>
   <UploadId>VXBsb2FkIElE&#x2B;&#43;&lt;1&gt;</UploadId>
 </InitiateMultipartUploadResult>"#;
-        assert_eq!(xml_text(created, "UploadId").as_deref(), Some("VXBsb2FkIElE++<1>"));
+        assert_eq!(
+            xml_text(created, "UploadId").as_deref(),
+            Some("VXBsb2FkIElE++<1>")
+        );
         assert_eq!(xml_text(created, "Key").as_deref(), Some("a&b"));
         assert_eq!(xml_text(created, "Missing"), None);
         // `<Uploads>` is not `<Upload…>`'s prefix match, and an unknown entity is kept.
         assert_eq!(
-            xml_text("<UploadIds>x</UploadIds><UploadId>a&nbsp;b &</UploadId>", "UploadId")
-                .as_deref(),
+            xml_text(
+                "<UploadIds>x</UploadIds><UploadId>a&nbsp;b &</UploadId>",
+                "UploadId"
+            )
+            .as_deref(),
             Some("a&nbsp;b &")
         );
         let error = "<?xml version=\"1.0\"?>\n<Error><Code>NoSuchUpload</Code>\

@@ -3,6 +3,7 @@
 //! (DynamoDB Local, moto) is reached; every client carries the call-accounting interceptor.
 
 use crate::adapters::s3::S3;
+use crate::runtime::aws_http::{reqwest_client, ReqwestHttpClient, DEFAULT_CONNECT_TIMEOUT};
 use crate::runtime::metrics::CallAccounting;
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -40,7 +41,11 @@ impl AwsClients {
     /// Every credential and region source of the SDK's default chain (profiles, SSO, IMDS…):
     /// what the operator's tools (dev server, admin CLI) use.
     pub async fn from_env() -> Self {
-        let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let http = ReqwestHttpClient::shared(reqwest_client(DEFAULT_CONNECT_TIMEOUT));
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http)
+            .load()
+            .await;
         Self::from_sdk_config(&sdk)
     }
 
@@ -89,16 +94,24 @@ impl AwsClients {
     }
 
     fn build(sdk: &SdkConfig, endpoints: Endpoints) -> Self {
-        let mut dynamo = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(CallAccounting);
+        // One reqwest client (one connection pool) for every service, S3 included.
+        let reqwest = reqwest_client(DEFAULT_CONNECT_TIMEOUT);
+        let http = ReqwestHttpClient::shared(reqwest.clone());
+        let mut dynamo = aws_sdk_dynamodb::config::Builder::from(sdk)
+            .http_client(http.clone())
+            .interceptor(CallAccounting);
         if endpoints.dynamodb.is_some() {
             dynamo.set_endpoint_url(endpoints.dynamodb);
         }
-        let mut sqs = aws_sdk_sqs::config::Builder::from(sdk).interceptor(CallAccounting);
+        let mut sqs = aws_sdk_sqs::config::Builder::from(sdk)
+            .http_client(http.clone())
+            .interceptor(CallAccounting);
         if endpoints.sqs.is_some() {
             sqs.set_endpoint_url(endpoints.sqs);
         }
-        let mut secrets =
-            aws_sdk_secretsmanager::config::Builder::from(sdk).interceptor(CallAccounting);
+        let mut secrets = aws_sdk_secretsmanager::config::Builder::from(sdk)
+            .http_client(http)
+            .interceptor(CallAccounting);
         if endpoints.secrets.is_some() {
             secrets.set_endpoint_url(endpoints.secrets);
         }
@@ -107,8 +120,10 @@ impl AwsClients {
             sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
             secrets: aws_sdk_secretsmanager::Client::from_conf(secrets.build()),
             s3: Arc::new(S3::new(
+                reqwest,
                 sdk.credentials_provider(),
-                sdk.region().map_or_else(|| "us-east-1".to_string(), |r| r.to_string()),
+                sdk.region()
+                    .map_or_else(|| "us-east-1".to_string(), |r| r.to_string()),
                 endpoints.s3.or_else(|| env_endpoint("S3")),
             )),
         }
