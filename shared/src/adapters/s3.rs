@@ -9,6 +9,7 @@
 //! name with a dot (a virtual host with a dot fails the TLS certificate's wildcard).
 
 use crate::runtime::metrics;
+use crate::runtime::retry::{retry, Backoff, Retry};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
@@ -24,6 +25,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Attempts for a request that failed in transit or with a 5xx / throttling answer (what
 /// the SDK's standard retry mode does).
 const ATTEMPTS: u32 = 3;
+const BACKOFF: Duration = Duration::from_millis(50);
 /// How much of an error answer is read (S3's error documents are a few hundred bytes).
 const MAX_ERROR_BODY: usize = 16 * 1024;
 /// Credentials that expire sooner than this are fetched again.
@@ -368,58 +370,55 @@ impl S3 {
         headers: &[(&str, &str)],
         body: Body,
     ) -> Result<reqwest::Response, S3Error> {
-        metrics::account("S3", op, async {
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                let credentials = self.credentials(op).await?;
-                let payload = match &body {
-                    Body::Empty => &[][..],
-                    Body::Bytes(b) => &b[..],
-                };
-                let signed = sign_headers(
-                    &credentials,
-                    &self.region,
-                    method.as_str(),
-                    url,
-                    headers,
-                    payload,
-                    SystemTime::now(),
-                )
-                .map_err(|e| S3Error::local(op, e))?;
-                let mut request = self
-                    .http
-                    .request(method.clone(), url)
-                    .timeout(REQUEST_TIMEOUT);
-                let signed = signed.iter().map(|(n, v)| (*n, v.as_str()));
-                for (name, value) in headers.iter().copied().chain(signed) {
-                    request = request.header(name, value);
-                }
-                if let Body::Bytes(b) = &body {
-                    request = request.body(b.clone());
-                }
-                let retry = attempt < ATTEMPTS;
-                match request.send().await {
-                    Ok(response) if response.status().is_success() => return Ok(response),
-                    Ok(response) => {
-                        let status = response.status().as_u16();
-                        if retry && (status >= 500 || status == 429) {
-                            backoff(attempt).await;
-                            continue;
-                        }
-                        return Err(error_answer(op, response).await);
-                    }
-                    Err(e) if retry && !e.is_builder() => backoff(attempt).await,
-                    Err(e) => return Err(S3Error::local(op, e.to_string())),
-                }
+        let attempt = |_| async {
+            let credentials = self.credentials(op).await?;
+            let payload = match &body {
+                Body::Empty => &[][..],
+                Body::Bytes(b) => &b[..],
+            };
+            let signed = sign_headers(
+                &credentials,
+                &self.region,
+                method.as_str(),
+                url,
+                headers,
+                payload,
+                SystemTime::now(),
+            )
+            .map_err(|e| S3Error::local(op, e))?;
+            let mut request = self
+                .http
+                .request(method.clone(), url)
+                .timeout(REQUEST_TIMEOUT);
+            let signed = signed.iter().map(|(n, v)| (*n, v.as_str()));
+            for (name, value) in headers.iter().copied().chain(signed) {
+                request = request.header(name, value);
             }
-        })
+            if let Body::Bytes(b) = &body {
+                request = request.body(b.clone());
+            }
+            match request.send().await {
+                Ok(response) if response.status().is_success() => Ok(response),
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let e = error_answer(op, response).await;
+                    Err(if status >= 500 || status == 429 {
+                        Retry::Again(e)
+                    } else {
+                        Retry::Stop(e)
+                    })
+                }
+                Err(e) if e.is_builder() => Err(Retry::Stop(S3Error::local(op, e.to_string()))),
+                Err(e) => Err(Retry::Again(S3Error::local(op, e.to_string()))),
+            }
+        };
+        metrics::account(
+            "S3",
+            op,
+            retry(Backoff::new(ATTEMPTS).base(BACKOFF), attempt),
+        )
         .await
     }
-}
-
-async fn backoff(attempt: u32) {
-    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
 }
 
 /// S3's answer other than 2xx as an error: its status, and its code and message when the
