@@ -77,7 +77,7 @@ pub struct S3 {
     region: String,
     /// A custom endpoint (the local stack), addressed by path.
     endpoint: Option<String>,
-    http: reqwest::Client,
+    http: crate::runtime::aws_http::AwsHttp,
 }
 
 impl std::fmt::Debug for S3 {
@@ -96,7 +96,7 @@ enum Body {
 
 impl S3 {
     pub fn new(
-        http: reqwest::Client,
+        http: crate::runtime::aws_http::AwsHttp,
         credentials: Option<SharedCredentialsProvider>,
         region: String,
         endpoint: Option<String>,
@@ -386,10 +386,8 @@ impl S3 {
                 SystemTime::now(),
             )
             .map_err(|e| S3Error::local(op, e))?;
-            let mut request = self
-                .http
-                .request(method.clone(), url)
-                .timeout(REQUEST_TIMEOUT);
+            let http = self.http.as_ref().map_err(|e| S3Error::local(op, e))?;
+            let mut request = http.request(method.clone(), url).timeout(REQUEST_TIMEOUT);
             let signed = signed.iter().map(|(n, v)| (*n, v.as_str()));
             for (name, value) in headers.iter().copied().chain(signed) {
                 request = request.header(name, value);
@@ -741,7 +739,7 @@ mod tests {
     #[test]
     fn urls_are_path_style_on_a_custom_endpoint_and_virtual_hosted_on_aws() {
         let local = S3::new(
-            reqwest::Client::new(),
+            Ok(reqwest::Client::new()),
             None,
             "us-east-1".into(),
             Some("http://127.0.0.1:5000/".into()),
@@ -758,7 +756,7 @@ mod tests {
             local.url("media", "k", &[("uploads", "")]),
             "http://127.0.0.1:5000/media/k?uploads"
         );
-        let aws = S3::new(reqwest::Client::new(), None, "eu-west-1".into(), None);
+        let aws = S3::new(Ok(reqwest::Client::new()), None, "eu-west-1".into(), None);
         assert_eq!(
             aws.url("media", "k/1", &[]),
             "https://media.s3.eu-west-1.amazonaws.com/k/1"

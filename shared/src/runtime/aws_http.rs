@@ -21,13 +21,15 @@ use std::time::Duration;
 /// settings name none.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
 
-/// A reqwest client with the SDK's default connect timeout: the one S3 and the SDK share.
-pub fn reqwest_client(connect_timeout: Duration) -> reqwest::Client {
+/// A reqwest client with `connect_timeout`: the one S3 and the SDK share. Only a TLS backend
+/// that fails to load makes the build fail; every call then answers that error.
+pub type AwsHttp = Result<reqwest::Client, String>;
+
+pub fn reqwest_client(connect_timeout: Duration) -> AwsHttp {
     reqwest::Client::builder()
         .connect_timeout(connect_timeout)
         .build()
-        // Only a TLS backend that fails to load makes this fail: the SDK could do nothing.
-        .expect("building the AWS HTTP client")
+        .map_err(|e| format!("building the AWS HTTP client failed: {e}"))
 }
 
 /// The SDK's [`HttpClient`]: one reqwest client per connect timeout asked for (in practice
@@ -35,17 +37,17 @@ pub fn reqwest_client(connect_timeout: Duration) -> reqwest::Client {
 #[derive(Debug)]
 pub struct ReqwestHttpClient {
     /// Clients by connect timeout; the first is the one given to [`ReqwestHttpClient::new`].
-    clients: Mutex<Vec<(Duration, reqwest::Client)>>,
+    clients: Mutex<Vec<(Duration, AwsHttp)>>,
 }
 
 impl ReqwestHttpClient {
-    pub fn shared(base: reqwest::Client) -> SharedHttpClient {
+    pub fn shared(base: AwsHttp) -> SharedHttpClient {
         SharedHttpClient::new(ReqwestHttpClient {
             clients: Mutex::new(vec![(DEFAULT_CONNECT_TIMEOUT, base)]),
         })
     }
 
-    fn client(&self, connect_timeout: Duration) -> reqwest::Client {
+    fn client(&self, connect_timeout: Duration) -> AwsHttp {
         let mut clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((_, c)) = clients.iter().find(|(t, _)| *t == connect_timeout) {
             return c.clone();
@@ -75,7 +77,7 @@ impl HttpClient for ReqwestHttpClient {
 
 #[derive(Debug)]
 struct Connector {
-    client: reqwest::Client,
+    client: AwsHttp,
     /// As the SDK's own client applies it: from the request sent until the answer's headers.
     read_timeout: Option<Duration>,
 }
@@ -85,6 +87,7 @@ impl HttpConnector for Connector {
         let client = self.client.clone();
         let read_timeout = self.read_timeout;
         HttpConnectorFuture::new(async move {
+            let client = client.map_err(|e| ConnectorError::other(e.into(), None))?;
             let request = to_reqwest(&client, request)?;
             let sent = client.execute(request);
             let response = match read_timeout {
