@@ -14,7 +14,7 @@ use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvid
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
     sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
-    SignatureLocation, SigningSettings, UriPathNormalizationMode,
+    SignatureLocation, SigningInstructions, SigningSettings, UriPathNormalizationMode,
 };
 use aws_sigv4::sign::v4;
 use std::sync::{Mutex, PoisonError};
@@ -466,6 +466,31 @@ fn settings(location: SignatureLocation, expires_in: Option<Duration>) -> Signin
     s
 }
 
+/// SigV4 for S3 of `request` at `time`, with the signature in `location`.
+fn sign_for_s3(
+    credentials: &Credentials,
+    region: &str,
+    request: SignableRequest<'_>,
+    location: SignatureLocation,
+    expires_in: Option<Duration>,
+    time: SystemTime,
+) -> Result<SigningInstructions, String> {
+    let identity = credentials.clone().into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("s3")
+        .time(time)
+        .settings(settings(location, expires_in))
+        .build()
+        .map_err(|e| e.to_string())?
+        .into();
+    let (instructions, _) = sign(request, &params)
+        .map_err(|e| e.to_string())?
+        .into_parts();
+    Ok(instructions)
+}
+
 /// The headers that sign a request (`authorization`, `x-amz-date`, `x-amz-content-sha256`,
 /// `x-amz-security-token`).
 fn sign_headers(
@@ -477,16 +502,6 @@ fn sign_headers(
     payload: &[u8],
     time: SystemTime,
 ) -> Result<Vec<(&'static str, String)>, String> {
-    let identity = credentials.clone().into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name("s3")
-        .time(time)
-        .settings(settings(SignatureLocation::Headers, None))
-        .build()
-        .map_err(|e| e.to_string())?
-        .into();
     let request = SignableRequest::new(
         method,
         url,
@@ -494,9 +509,14 @@ fn sign_headers(
         SignableBody::Bytes(payload),
     )
     .map_err(|e| e.to_string())?;
-    let (instructions, _) = sign(request, &params)
-        .map_err(|e| e.to_string())?
-        .into_parts();
+    let instructions = sign_for_s3(
+        credentials,
+        region,
+        request,
+        SignatureLocation::Headers,
+        None,
+        time,
+    )?;
     let (headers, _) = instructions.into_parts();
     Ok(headers
         .into_iter()
@@ -512,16 +532,6 @@ pub fn presign_get(
     ttl: Duration,
     time: SystemTime,
 ) -> Result<String, String> {
-    let identity = credentials.clone().into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name("s3")
-        .time(time)
-        .settings(settings(SignatureLocation::QueryParams, Some(ttl)))
-        .build()
-        .map_err(|e| e.to_string())?
-        .into();
     let request = SignableRequest::new(
         "GET",
         url,
@@ -529,9 +539,14 @@ pub fn presign_get(
         SignableBody::UnsignedPayload,
     )
     .map_err(|e| e.to_string())?;
-    let (instructions, _) = sign(request, &params)
-        .map_err(|e| e.to_string())?
-        .into_parts();
+    let instructions = sign_for_s3(
+        credentials,
+        region,
+        request,
+        SignatureLocation::QueryParams,
+        Some(ttl),
+        time,
+    )?;
     let mut out = url.to_string();
     let mut first = !url.contains('?');
     for (name, value) in instructions.params() {
