@@ -153,19 +153,10 @@ pub async fn bootstrap(
 
 /// Creates a bucket (moto); one that exists already is fine.
 async fn create_bucket(aws: &AwsClients, name: &str) -> Result<(), String> {
-    match aws.s3().create_bucket().bucket(name).send().await {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let owned = e.as_service_error().is_some_and(|s| {
-                s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()
-            });
-            if owned {
-                Ok(())
-            } else {
-                Err(aws_sdk_s3::error::DisplayErrorContext(&e).to_string())
-            }
-        }
-    }
+    aws.s3()
+        .create_bucket(name)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 fn get<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {

@@ -178,6 +178,34 @@ async fn an_inbound_image_is_kept_and_its_signed_link_opens_the_same_bytes_witho
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
 
+/// A file over one 8 MiB part goes up as a multipart upload (create, two parts, complete)
+/// and comes back whole, with its type and disposition.
+#[tokio::test]
+async fn a_document_over_one_part_is_kept_by_a_multipart_upload_and_opens_whole() {
+    let e = env().await;
+    let document = bytes(8 * 1024 * 1024 + 700_000);
+    e.meta
+        .add_media("7010", &document, "application/pdf", TOKEN);
+    let (_, _, event) = media_in(&e, "document", "7010", "application/pdf", None).await;
+    assert!(event.get("mediaError").is_none(), "{event}");
+    let http = no_redirects();
+    let res = http
+        .get(local(&e.app, &event["mediaUrl"].string()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.contains("X-Amz-Expires=300"), "{location}");
+    let file = http.get(&location).send().await.unwrap();
+    assert_eq!(file.status(), StatusCode::OK);
+    assert_eq!(file.headers()["content-type"], "application/pdf");
+    assert_eq!(file.headers()["content-disposition"], "inline");
+    let got = file.bytes().await.unwrap();
+    assert_eq!(got.len(), document.len());
+    assert_eq!(Sha256::digest(&got), Sha256::digest(&document));
+}
+
 #[tokio::test]
 async fn a_failed_download_is_retried_and_kept_once_even_when_meta_sends_the_webhook_again() {
     let e = env().await;

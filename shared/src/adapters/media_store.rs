@@ -1,10 +1,8 @@
 //! The media bucket: an inbound file streamed from its provider into S3 (one part in memory
 //! at a time), whether a file is kept already, and short-lived presigned links to it.
 
+use crate::adapters::s3::{ObjectHeaders, S3Error, S3};
 use crate::domain::media_links::sha256_matches;
-use aws_sdk_s3::error::DisplayErrorContext;
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
@@ -28,10 +26,12 @@ pub enum MediaStoreError {
     S3 { op: &'static str, detail: String },
 }
 
-fn s3<E: std::error::Error + 'static>(op: &'static str, e: E) -> MediaStoreError {
-    MediaStoreError::S3 {
-        op,
-        detail: DisplayErrorContext(&e).to_string(),
+impl From<S3Error> for MediaStoreError {
+    fn from(e: S3Error) -> Self {
+        MediaStoreError::S3 {
+            op: e.op,
+            detail: e.detail,
+        }
     }
 }
 
@@ -44,6 +44,15 @@ pub struct Target<'a> {
     pub content_disposition: &'a str,
 }
 
+impl Target<'_> {
+    fn headers(&self) -> ObjectHeaders<'_> {
+        ObjectHeaders {
+            content_type: self.content_type,
+            content_disposition: self.content_disposition,
+        }
+    }
+}
+
 /// A file kept: its size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Kept {
@@ -51,23 +60,14 @@ pub struct Kept {
 }
 
 /// Whether the object exists (a finished earlier download).
-pub async fn exists(
-    client: &aws_sdk_s3::Client,
-    bucket: &str,
-    key: &str,
-) -> Result<bool, MediaStoreError> {
-    match client.head_object().bucket(bucket).key(key).send().await {
-        Ok(_) => Ok(true),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
-        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(false),
-        Err(e) => Err(s3("HeadObject", e)),
-    }
+pub async fn exists(client: &S3, bucket: &str, key: &str) -> Result<bool, MediaStoreError> {
+    Ok(client.head(bucket, key).await?)
 }
 
 /// Streams `response`'s body into the object: refused past `max` bytes, and (when Meta gave
 /// one) unless its SHA-256 is `sha256`. A refused or failed upload leaves no object.
 pub async fn upload(
-    client: &aws_sdk_s3::Client,
+    client: &S3,
     target: &Target<'_>,
     mut response: reqwest::Response,
     max: u64,
@@ -105,15 +105,8 @@ pub async fn upload(
         if upload.id.is_none() {
             // Small enough for one request.
             client
-                .put_object()
-                .bucket(target.bucket)
-                .key(target.key)
-                .content_type(target.content_type)
-                .content_disposition(target.content_disposition)
-                .body(ByteStream::from(buf))
-                .send()
-                .await
-                .map_err(|e| s3("PutObject", e))?;
+                .put(target.bucket, target.key, target.headers(), buf)
+                .await?;
         } else {
             if !buf.is_empty() {
                 upload.part(client, target, buf).await?;
@@ -133,110 +126,63 @@ pub async fn upload(
 #[derive(Default)]
 struct Multipart {
     id: Option<String>,
-    parts: Vec<CompletedPart>,
+    /// (part number, ETag) of the parts uploaded.
+    parts: Vec<(u32, String)>,
     completed: bool,
 }
 
 impl Multipart {
     async fn part(
         &mut self,
-        client: &aws_sdk_s3::Client,
+        client: &S3,
         t: &Target<'_>,
         bytes: Vec<u8>,
     ) -> Result<(), MediaStoreError> {
         let id = match &self.id {
             Some(id) => id.clone(),
             None => {
-                let out = client
-                    .create_multipart_upload()
-                    .bucket(t.bucket)
-                    .key(t.key)
-                    .content_type(t.content_type)
-                    .content_disposition(t.content_disposition)
-                    .send()
-                    .await
-                    .map_err(|e| s3("CreateMultipartUpload", e))?;
-                let id = out.upload_id().unwrap_or_default().to_string();
+                let id = client
+                    .create_multipart_upload(t.bucket, t.key, t.headers())
+                    .await?;
                 self.id = Some(id.clone());
                 id
             }
         };
-        let number = self.parts.len() as i32 + 1;
-        let out = client
-            .upload_part()
-            .bucket(t.bucket)
-            .key(t.key)
-            .upload_id(id)
-            .part_number(number)
-            .body(ByteStream::from(bytes))
-            .send()
-            .await
-            .map_err(|e| s3("UploadPart", e))?;
-        self.parts.push(
-            CompletedPart::builder()
-                .part_number(number)
-                .set_e_tag(out.e_tag().map(str::to_string))
-                .build(),
-        );
+        let number = self.parts.len() as u32 + 1;
+        let etag = client
+            .upload_part(t.bucket, t.key, &id, number, bytes)
+            .await?;
+        self.parts.push((number, etag));
         Ok(())
     }
 
-    async fn complete(
-        &mut self,
-        client: &aws_sdk_s3::Client,
-        t: &Target<'_>,
-    ) -> Result<(), MediaStoreError> {
+    async fn complete(&mut self, client: &S3, t: &Target<'_>) -> Result<(), MediaStoreError> {
+        let id = self.id.as_deref().unwrap_or_default();
         client
-            .complete_multipart_upload()
-            .bucket(t.bucket)
-            .key(t.key)
-            .set_upload_id(self.id.clone())
-            .multipart_upload(
-                CompletedMultipartUpload::builder()
-                    .set_parts(Some(std::mem::take(&mut self.parts)))
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| s3("CompleteMultipartUpload", e))?;
+            .complete_multipart_upload(t.bucket, t.key, id, &self.parts)
+            .await?;
         self.completed = true;
         Ok(())
     }
 
     /// Drops the parts of an upload that did not finish (logged if that fails too; the
     /// bucket's lifecycle rule aborts it after a day anyway).
-    async fn abort(&self, client: &aws_sdk_s3::Client, t: &Target<'_>) {
+    async fn abort(&self, client: &S3, t: &Target<'_>) {
         let (Some(id), false) = (&self.id, self.completed) else {
             return;
         };
-        if let Err(e) = client
-            .abort_multipart_upload()
-            .bucket(t.bucket)
-            .key(t.key)
-            .upload_id(id)
-            .send()
-            .await
-        {
-            tracing::warn!(error = %DisplayErrorContext(&e), "aborting a media upload failed");
+        if let Err(e) = client.abort_multipart_upload(t.bucket, t.key, id).await {
+            tracing::warn!(error = %e, "aborting a media upload failed");
         }
     }
 }
 
 /// A link that downloads the object for `ttl` (signed here, no AWS call).
 pub async fn presigned_get(
-    client: &aws_sdk_s3::Client,
+    client: &S3,
     bucket: &str,
     key: &str,
     ttl: Duration,
 ) -> Result<String, MediaStoreError> {
-    let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(ttl)
-        .map_err(|e| s3("presigning", e))?;
-    client
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .presigned(config)
-        .await
-        .map(|p| p.uri().to_string())
-        .map_err(|e| s3("presigning", e))
+    Ok(client.presigned_get(bucket, key, ttl).await?)
 }

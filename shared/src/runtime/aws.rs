@@ -2,26 +2,21 @@
 //! `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` variables, which is how the local stack
 //! (DynamoDB Local, moto) is reached; every client carries the call-accounting interceptor.
 
+use crate::adapters::s3::S3;
+use crate::runtime::aws_http::{reqwest_client, ReqwestHttpClient, DEFAULT_CONNECT_TIMEOUT};
 use crate::runtime::metrics::CallAccounting;
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 #[derive(Clone, Debug)]
 pub struct AwsClients {
     pub dynamo: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
-    /// Built on first use ([`AwsClients::s3`]): only the functions that store media or
-    /// exports link and build S3's large client.
-    s3: Arc<LazyS3>,
-}
-
-#[derive(Debug)]
-struct LazyS3 {
-    sdk: SdkConfig,
-    endpoint: Option<String>,
-    client: OnceLock<aws_sdk_s3::Client>,
+    /// S3 through `aws-sigv4` and reqwest (`adapters::s3`), not the S3 SDK: its HTTP client
+    /// is built on first use, by the functions that store media or exports.
+    s3: Arc<S3>,
 }
 
 /// Explicit endpoints per service (`None`: the SDK's own for the region).
@@ -46,7 +41,11 @@ impl AwsClients {
     /// Every credential and region source of the SDK's default chain (profiles, SSO, IMDS…):
     /// what the operator's tools (dev server, admin CLI) use.
     pub async fn from_env() -> Self {
-        let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let http = ReqwestHttpClient::shared(reqwest_client(DEFAULT_CONNECT_TIMEOUT));
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http)
+            .load()
+            .await;
         Self::from_sdk_config(&sdk)
     }
 
@@ -95,16 +94,24 @@ impl AwsClients {
     }
 
     fn build(sdk: &SdkConfig, endpoints: Endpoints) -> Self {
-        let mut dynamo = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(CallAccounting);
+        // One reqwest client (one connection pool) for every service, S3 included.
+        let reqwest = reqwest_client(DEFAULT_CONNECT_TIMEOUT);
+        let http = ReqwestHttpClient::shared(reqwest.clone());
+        let mut dynamo = aws_sdk_dynamodb::config::Builder::from(sdk)
+            .http_client(http.clone())
+            .interceptor(CallAccounting);
         if endpoints.dynamodb.is_some() {
             dynamo.set_endpoint_url(endpoints.dynamodb);
         }
-        let mut sqs = aws_sdk_sqs::config::Builder::from(sdk).interceptor(CallAccounting);
+        let mut sqs = aws_sdk_sqs::config::Builder::from(sdk)
+            .http_client(http.clone())
+            .interceptor(CallAccounting);
         if endpoints.sqs.is_some() {
             sqs.set_endpoint_url(endpoints.sqs);
         }
-        let mut secrets =
-            aws_sdk_secretsmanager::config::Builder::from(sdk).interceptor(CallAccounting);
+        let mut secrets = aws_sdk_secretsmanager::config::Builder::from(sdk)
+            .http_client(http)
+            .interceptor(CallAccounting);
         if endpoints.secrets.is_some() {
             secrets.set_endpoint_url(endpoints.secrets);
         }
@@ -112,28 +119,18 @@ impl AwsClients {
             dynamo: aws_sdk_dynamodb::Client::from_conf(dynamo.build()),
             sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
             secrets: aws_sdk_secretsmanager::Client::from_conf(secrets.build()),
-            s3: Arc::new(LazyS3 {
-                sdk: sdk.clone(),
-                endpoint: endpoints.s3,
-                client: OnceLock::new(),
-            }),
+            s3: Arc::new(S3::new(
+                reqwest,
+                sdk.credentials_provider(),
+                sdk.region()
+                    .map_or_else(|| "us-east-1".to_string(), |r| r.to_string()),
+                endpoints.s3.or_else(|| env_endpoint("S3")),
+            )),
         }
     }
 
-    /// The S3 client, built on first use.
-    pub fn s3(&self) -> &aws_sdk_s3::Client {
-        self.s3.client.get_or_init(|| {
-            let mut s3 =
-                aws_sdk_s3::config::Builder::from(&self.s3.sdk).interceptor(CallAccounting);
-            // A local endpoint (moto) serves buckets by path, not by host name.
-            let local = self.s3.endpoint.is_some()
-                || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
-                || std::env::var_os("AWS_ENDPOINT_URL").is_some();
-            if self.s3.endpoint.is_some() {
-                s3.set_endpoint_url(self.s3.endpoint.clone());
-            }
-            s3.set_force_path_style(Some(local));
-            aws_sdk_s3::Client::from_conf(s3.build())
-        })
+    /// The S3 client.
+    pub fn s3(&self) -> &S3 {
+        &self.s3
     }
 }

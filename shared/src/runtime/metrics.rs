@@ -235,6 +235,18 @@ fn enter_in_ledger(what: &str, duration: Duration, log: &CallLog) {
     }
 }
 
+/// Records `fut` as one AWS call made without the SDK (S3, signed in `adapters::s3`), as the
+/// interceptor records the SDK's.
+pub async fn account<F: Future>(service: &str, operation: &str, fut: F) -> F::Output {
+    let Some(log) = current() else {
+        return fut.await;
+    };
+    let index = log.start(service, operation);
+    let out = fut.await;
+    log.finish(index);
+    out
+}
+
 /// The log of the request being served, if any.
 pub fn current() -> Option<Arc<CallLog>> {
     CURRENT.try_with(Arc::clone).ok()

@@ -2,6 +2,7 @@
 //! the clock, logging, AWS clients with call accounting, retries and caches.
 
 pub mod aws;
+pub mod aws_http;
 pub mod cache;
 pub mod clock;
 pub mod config;

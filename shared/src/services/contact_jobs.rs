@@ -425,18 +425,17 @@ pub async fn export(state: &AppState, tenant_id: &str, export_id: &str) -> Resul
         }
     }
     let key = format!("contact-exports/{tenant_id}/{export_id}.csv");
+    let disposition = format!("attachment; filename=\"contacts-{export_id}.csv\"");
+    let headers = crate::adapters::s3::ObjectHeaders {
+        content_type: "text/csv; charset=utf-8",
+        content_disposition: &disposition,
+    };
     state
         .aws
         .s3()
-        .put_object()
-        .bucket(&bucket)
-        .key(&key)
-        .content_type("text/csv; charset=utf-8")
-        .content_disposition(format!("attachment; filename=\"contacts-{export_id}.csv\""))
-        .body(file.into())
-        .send()
+        .put(&bucket, &key, headers, file)
         .await
-        .map_err(|e| ExportError::S3(aws_sdk_s3::error::DisplayErrorContext(&e).to_string()))?;
+        .map_err(|e| ExportError::S3(e.to_string()))?;
     export.status = JobStatus::Completed;
     export.rows = rows;
     export.object_key = Some(key);
@@ -450,19 +449,10 @@ pub async fn export(state: &AppState, tenant_id: &str, export_id: &str) -> Resul
 pub async fn download_link(state: &AppState, export: &ContactExport) -> Option<String> {
     let key = export.object_key.as_deref()?;
     let bucket = state.config.exports_bucket.as_deref()?;
-    let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(LINK_TTL).ok()?;
-    match state
-        .aws
-        .s3()
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .presigned(config)
-        .await
-    {
-        Ok(p) => Some(p.uri().to_string()),
+    match state.aws.s3().presigned_get(bucket, key, LINK_TTL).await {
+        Ok(link) => Some(link),
         Err(e) => {
-            tracing::error!(error = %aws_sdk_s3::error::DisplayErrorContext(&e), "signing an export link failed");
+            tracing::error!(error = %e, "signing an export link failed");
             None
         }
     }
