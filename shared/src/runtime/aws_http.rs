@@ -25,9 +25,14 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
 /// that fails to load makes the build fail; every call then answers that error.
 pub type AwsHttp = Result<reqwest::Client, String>;
 
+/// Redirects are answered to the SDK (or the S3 adapter) as they came, as the SDK's own
+/// client does: a signed request must not be sent on to another host, and S3's region
+/// redirects are errors to report, not hops to follow. No proxy from the environment either.
 pub fn reqwest_client(connect_timeout: Duration) -> AwsHttp {
     reqwest::Client::builder()
         .connect_timeout(connect_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
         .build()
         .map_err(|e| format!("building the AWS HTTP client failed: {e}"))
 }
