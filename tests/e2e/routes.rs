@@ -178,3 +178,38 @@ async fn health_answers_when_the_table_is_there() {
     assert!(!reply.header("x-request-id").is_empty());
     assert_eq!(reply.ok(), json!({"status": "ok", "dynamodb": "ok"}));
 }
+
+/// The methods each path of a `routes!` answers.
+fn paths_and_methods(paths: &utoipa::openapi::path::Paths) -> BTreeSet<(String, String)> {
+    openapi_routes(&json!({ "paths": serde_json::to_value(paths).unwrap() }))
+}
+
+/// Release builds (Lambda) register the routes without their OpenAPI operations
+/// (`wati_shared::routing_only!`); the dev server and these tests run debug builds, with
+/// them. Both take each handler's path and methods from its `#[utoipa::path]`: the same
+/// routes, a path shared by several handlers and a path parameter included.
+#[test]
+fn release_builds_register_the_same_routes_without_their_openapi_operations() {
+    use fn_contacts::{bulk, contacts};
+    use fn_inbox::canned;
+    let full = [
+        utoipa_axum::routes!(bulk::upsert_contacts, bulk::delete_contacts),
+        utoipa_axum::routes!(contacts::get_contact),
+        utoipa_axum::routes!(canned::update_canned, canned::delete_canned),
+    ];
+    let lean = [
+        wati_shared::routing_only!(bulk::upsert_contacts, bulk::delete_contacts),
+        wati_shared::routing_only!(contacts::get_contact),
+        wati_shared::routing_only!(canned::update_canned, canned::delete_canned),
+    ];
+    for ((_, full_paths, _), (lean_schemas, lean_paths, _)) in full.iter().zip(&lean) {
+        let routes = paths_and_methods(full_paths);
+        assert!(!routes.is_empty());
+        assert_eq!(paths_and_methods(lean_paths), routes);
+        assert!(lean_schemas.is_empty());
+    }
+    // The full form carries the request and response types' schemas; the release form none.
+    assert!(!full[0].0.is_empty());
+    let shared_path = paths_and_methods(&lean[0].1);
+    assert_eq!(shared_path.len(), 2, "{shared_path:?}");
+}

@@ -8,11 +8,11 @@ use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use wati_shared::domain::analytics::{daily_csv, Summary};
 use wati_shared::http::auth::Authed;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::{Access, ApiQuery};
+use wati_shared::routes;
 use wati_shared::services::analytics::{self, SummaryQuery};
 use wati_shared::AppState;
 

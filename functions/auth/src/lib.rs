@@ -13,7 +13,6 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use wati_shared::domain::roles::Role;
 use wati_shared::domain::sessions::{
     cleared_refresh_cookie, cookie_value, refresh_cookie, REFRESH_COOKIE,
@@ -21,6 +20,7 @@ use wati_shared::domain::sessions::{
 use wati_shared::http::auth::SignedIn as Session;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::{required, Access, ApiJson};
+use wati_shared::routes;
 use wati_shared::services::auth::{flows, SignedIn, TenantRef, TenantRole, UserView};
 use wati_shared::AppState;
 

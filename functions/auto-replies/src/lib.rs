@@ -7,7 +7,6 @@ use chrono::SubsecRound;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use wati_shared::domain::auto_reply::{self as rules, MatchType};
 use wati_shared::domain::quota::{cap_for, limit_reached_message, Limit};
 use wati_shared::http::auth::Authed;
@@ -16,6 +15,7 @@ use wati_shared::http::ApiError;
 use wati_shared::http::ApiPath;
 use wati_shared::http::{required, Access};
 use wati_shared::http::{ApiJson, ApiQuery, PageParams};
+use wati_shared::routes;
 use wati_shared::store::auto_replies::{CreateRuleOutcome, ReplyLogEntry, Rule};
 use wati_shared::AppState;
 

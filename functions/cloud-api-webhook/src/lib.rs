@@ -17,7 +17,6 @@ use axum::{middleware, Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use wati_shared::domain::inbound::SIGNATURE_HEADER;
 use wati_shared::domain::messages::{self as rules, message_text};
 use wati_shared::domain::phone::normalize as normalize_phone;
@@ -25,6 +24,7 @@ use wati_shared::http::auth::{require_api_key, Authed};
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::{finish, parse_json, required, ApiBody, ApiJson, ApiPath, ApiQuery};
+use wati_shared::routes;
 use wati_shared::services::inbound::webhook::{self, DeviceCache, SandboxMessage};
 use wati_shared::AppState;
 

@@ -3,9 +3,9 @@
 //! the spec, where contacts take the dashboard's credentials too.
 
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use wati_shared::domain::roles::Role;
 use wati_shared::http::{needs, Access};
+use wati_shared::routes;
 use wati_shared::AppState;
 
 pub mod bulk;

@@ -9,10 +9,10 @@ use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use wati_shared::domain::gateway::HMAC_HEADER;
 use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::{finish, ApiBody, ApiPath};
+use wati_shared::routes;
 use wati_shared::services::gateway::webhook::{self, Taken};
 use wati_shared::AppState;
 

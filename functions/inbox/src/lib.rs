@@ -4,9 +4,9 @@
 //! them (another's is 404); assigning and the settings need a manager. See `docs/inbox.md`.
 
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use wati_shared::domain::roles::Role;
 use wati_shared::http::{needs, Access};
+use wati_shared::routes;
 use wati_shared::AppState;
 
 pub mod canned;

@@ -3,9 +3,9 @@
 //! [`wati_shared::services::sending::send`]; every route needs a tenant API key.
 
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use wati_shared::domain::roles::Role;
 use wati_shared::http::{needs, Access};
+use wati_shared::routes;
 use wati_shared::AppState;
 
 mod lookup;

@@ -14,8 +14,8 @@ use utoipa::openapi::Required;
 use utoipa::openapi::{OpenApi, ResponseBuilder};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use wati_shared::http::{finish, preflight};
+use wati_shared::routes;
 
 use wati_shared::AppState;
 

@@ -16,7 +16,6 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use wati_shared::domain::rate_limit::MAX_RATE_LIMIT_PER_MINUTE;
 use wati_shared::domain::roles::Role;
 use wati_shared::domain::validate;
@@ -25,6 +24,7 @@ use wati_shared::http::error::{ApiResult, ErrorBody};
 use wati_shared::http::ApiError;
 use wati_shared::http::ApiJson;
 use wati_shared::http::{needs, Access, ApiPath};
+use wati_shared::routes;
 use wati_shared::store::api_keys::{
     ApiKeyInfo, CreateKeyOutcome, KeyChangeOutcome, KeyPatch, KeyStatus, MAX_LIVE_KEYS,
 };

@@ -378,6 +378,52 @@ pub async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Res
     res
 }
 
+/// `utoipa_axum::routes!` for the functions' `routes()`: the handlers on their path and
+/// methods, with their OpenAPI operations and schemas. In a release build (what Lambda
+/// runs) only the path and the methods are taken from each handler's `#[utoipa::path]`, and
+/// its operation is left empty: the same routes, without linking or building at init the
+/// OpenAPI code of every route and type, which only `make openapi` and the tests (debug
+/// builds) read. The `openapi` feature keeps the full form in a release build.
+#[cfg(any(debug_assertions, feature = "openapi"))]
+#[macro_export]
+macro_rules! routes {
+    ($($handlers:tt)*) => { ::utoipa_axum::routes!($($handlers)*) };
+}
+
+/// See the other `routes!`: the release form.
+#[cfg(not(any(debug_assertions, feature = "openapi")))]
+#[macro_export]
+macro_rules! routes {
+    ($($handlers:tt)*) => { $crate::routing_only!($($handlers)*) };
+}
+
+/// The routes of `routes!` without their OpenAPI operations: the path and methods each
+/// handler's `#[utoipa::path]` names, registered as `utoipa_axum::routes!` registers them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! routing_only {
+    // Each handler as plain tokens (not a `path` fragment, which utoipa_axum's arms could
+    // not take apart again).
+    ( $( $($segment:ident)::+ ),+ $(,)? ) => {{
+        use ::utoipa_axum::PathItemExt as _;
+        let mut paths = ::utoipa::openapi::path::Paths::new();
+        let mut router = ::axum::routing::MethodRouter::new();
+        $(
+            let path = ::utoipa_axum::routes!(@path [path()] of $($segment)::+);
+            let methods = ::utoipa_axum::routes!(@path [methods()] of $($segment)::+);
+            for method in methods.iter() {
+                router = router.on(method.to_method_filter(), $($segment)::+);
+            }
+            paths.add_path_operation(&path, methods, ::utoipa::openapi::path::Operation::new());
+        )+
+        (
+            Vec::<(String, ::utoipa::openapi::RefOr<::utoipa::openapi::schema::Schema>)>::new(),
+            paths,
+            router,
+        )
+    }};
+}
+
 /// The three entry points of an HTTP function crate whose `routes()` sit behind one access
 /// rule: `handler` (what `main.rs` and the dev server run), `router` and `openapi`. A crate
 /// whose router adds routes of its own beside the guarded ones writes `router` itself and
