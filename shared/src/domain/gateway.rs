@@ -103,7 +103,7 @@ pub fn hmac_matches(key: &str, body: &[u8], signature: &str) -> bool {
     let Ok(expected) = hex::decode(signature.trim()) else {
         return false;
     };
-    let Ok(mut mac) = <Hmac<Sha512> as Mac>::new_from_slice(key.as_bytes()) else {
+    let Ok(mut mac) = <Hmac<Sha512> as hmac::KeyInit>::new_from_slice(key.as_bytes()) else {
         return false;
     };
     mac.update(body);
@@ -112,7 +112,7 @@ pub fn hmac_matches(key: &str, body: &[u8], signature: &str) -> bool {
 
 /// What WAHA sends as `X-Webhook-Hmac` for a body (tests, the fake gateway).
 pub fn hmac_hex(key: &str, body: &[u8]) -> String {
-    match <Hmac<Sha512> as Mac>::new_from_slice(key.as_bytes()) {
+    match <Hmac<Sha512> as hmac::KeyInit>::new_from_slice(key.as_bytes()) {
         Ok(mut mac) => {
             mac.update(body);
             hex::encode(mac.finalize().into_bytes())

@@ -39,7 +39,7 @@ pub fn parse_signature(header: Option<&str>) -> Result<[u8; 32], SignatureProble
 /// Whether `signature` is the HMAC-SHA256 of the raw body under the app secret. The
 /// comparison takes the same time whatever the bytes (`Mac::verify_slice`).
 pub fn signature_matches(app_secret: &str, raw_body: &[u8], signature: &[u8; 32]) -> bool {
-    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(app_secret.as_bytes()) else {
+    let Ok(mut mac) = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(app_secret.as_bytes()) else {
         return false;
     };
     mac.update(raw_body);
@@ -48,7 +48,7 @@ pub fn signature_matches(app_secret: &str, raw_body: &[u8], signature: &[u8; 32]
 
 /// `sha256=<hex>` for a body: what Meta sends (tests and the sandbox use it).
 pub fn sign(app_secret: &str, raw_body: &[u8]) -> String {
-    let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(app_secret.as_bytes()) {
+    let mut mac = match <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(app_secret.as_bytes()) {
         Ok(m) => m,
         Err(_) => return String::new(),
     };

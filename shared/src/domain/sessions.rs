@@ -70,7 +70,7 @@ impl SigningKey {
     /// purpose under the secret. Rotating the secret rotates it too.
     pub fn derive(&self, purpose: &str) -> Vec<u8> {
         use hmac::{Hmac, Mac};
-        let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret) else {
+        let Ok(mut mac) = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&self.secret) else {
             return Vec::new();
         };
         mac.update(purpose.as_bytes());

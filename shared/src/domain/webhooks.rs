@@ -367,7 +367,7 @@ pub fn secret_display_prefix(secret: &str) -> String {
 
 fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
-    let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(key) {
+    let mut mac = match <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key) {
         Ok(m) => m,
         Err(_) => return [0; 32],
     };
