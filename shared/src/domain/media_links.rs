@@ -27,7 +27,8 @@ fn signed_text(tenant_id: &str, message_id: &str, expires: i64) -> String {
 
 fn mac(key: &[u8], tenant_id: &str, message_id: &str, expires: i64) -> Hmac<Sha256> {
     // HMAC takes a key of any length.
-    let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    let mut mac =
+        <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
     mac.update(signed_text(tenant_id, message_id, expires).as_bytes());
     mac
 }
