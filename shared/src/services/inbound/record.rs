@@ -350,12 +350,7 @@ fn inbound_message(
     let config = &state.config;
     let media = content.media.as_ref();
     Message {
-        id: id.to_string(),
-        tenant_id: job.tenant_id.clone(),
-        direction: Direction::In,
-        peer: content.from.clone(),
         kind: content.kind,
-        text: content.text.clone(),
         // A gateway's media come with their URL on the gateway; Meta's with an id.
         media_url: media.map(|m| match job.provider {
             ProviderKind::WhatsappWeb => m.id.clone(),
@@ -367,27 +362,20 @@ fn inbound_message(
         }),
         media_mimetype: media.and_then(|m| m.mime_type.clone()),
         media_file_name: media.and_then(|m| m.file_name.clone()),
-        media_key: None,
-        media_error: None,
-        template_name: None,
-        template_language: None,
         device_id: Some(job.device_id.clone()),
         provider: Some(job.provider),
-        status: MessageStatus::Received,
         wa_message_id: Some(content.wamid.clone()),
-        error: None,
-        error_code: None,
-        response_status: None,
-        retry_after: None,
-        source: MessageSource::Inbound,
-        api_key_id: None,
-        user_id: None,
-        created_at: now,
-        updated_at: now,
         sent_at: Some(sent_at),
-        delivered_at: None,
-        read_at: None,
-        failed_at: None,
+        ..Message::text(
+            id.to_string(),
+            job.tenant_id.clone(),
+            Direction::In,
+            content.from.clone(),
+            content.text.clone(),
+            MessageStatus::Received,
+            MessageSource::Inbound,
+            now,
+        )
     }
 }
 

@@ -688,38 +688,27 @@ fn new_message(id: &str, caller: &Sender, req: &SendRequest, at: DateTime<Utc>) 
         ),
     };
     Message {
-        id: id.to_string(),
-        tenant_id: caller.tenant_id.clone(),
-        direction: Direction::Out,
-        peer: req.to.to_string(),
         kind,
-        text: req.text.clone(),
         media_url,
         media_mimetype: req
             .media_check
             .as_ref()
             .and_then(|m| m.declared_mimetype.clone()),
         media_file_name: file_name,
-        media_key: None,
-        media_error: None,
         template_name,
         template_language,
         device_id: req.device_id.clone(),
-        provider: None,
-        status: MessageStatus::Pending,
-        wa_message_id: None,
-        error: None,
-        error_code: None,
-        response_status: None,
-        retry_after: None,
-        source: req.source,
         api_key_id: caller.api_key_id.clone(),
         user_id: caller.user_id.clone(),
-        created_at: at,
-        updated_at: at,
-        sent_at: None,
-        delivered_at: None,
-        read_at: None,
-        failed_at: None,
+        ..Message::text(
+            id.to_string(),
+            caller.tenant_id.clone(),
+            Direction::Out,
+            req.to.to_string(),
+            req.text.clone(),
+            MessageStatus::Pending,
+            req.source,
+            at,
+        )
     }
 }
