@@ -204,34 +204,33 @@ impl Store {
                 .value(":wants", AttributeValue::Bool(wants)),
         )?];
         if tenant.status_events != Some(wants) {
+            let next = TenantItem {
+                status_events: Some(wants),
+                ..tenant
+            };
             for key in self.live_keys(tenant_id).await? {
-                writes.push(table::update(
-                    &self.table,
-                    &api_key_pk(&key.key_hash),
-                    API_KEY_SK,
-                    "SET tenantStatusEvents = :wants",
-                    Cond::exists().value(":wants", AttributeValue::Bool(wants)),
-                )?);
+                writes.push(snapshot_update(&self.table, &key, &next)?);
             }
         }
         Ok(Some(writes))
     }
 }
 
-/// Rewrites the tenant copy on one key's authentication record.
+/// Rewrites the tenant copy on one key's authentication record: plan, suspension, limits
+/// and, once the tenant has it, whether its webhook wants `message.status`.
 fn snapshot_update(
     table: &str,
     key: &KeyRecord,
     tenant: &TenantItem,
 ) -> StoreResult<TransactWriteItem> {
-    table::update(
-        table,
-        &api_key_pk(&key.key_hash),
-        API_KEY_SK,
-        "SET tenantPlan = :p, tenantSuspended = :s, tenantLimits = :l",
-        Cond::exists()
-            .value(":p", s(tenant.plan.as_str()))
-            .value(":s", AttributeValue::Bool(tenant.suspended))
-            .value(":l", serde_dynamo::to_attribute_value(tenant.limits)?),
-    )
+    let mut set = "SET tenantPlan = :p, tenantSuspended = :s, tenantLimits = :l".to_string();
+    let mut cond = Cond::exists()
+        .value(":p", s(tenant.plan.as_str()))
+        .value(":s", AttributeValue::Bool(tenant.suspended))
+        .value(":l", serde_dynamo::to_attribute_value(tenant.limits)?);
+    if let Some(wants) = tenant.status_events {
+        set.push_str(", tenantStatusEvents = :e");
+        cond = cond.value(":e", AttributeValue::Bool(wants));
+    }
+    table::update(table, &api_key_pk(&key.key_hash), API_KEY_SK, &set, cond)
 }
