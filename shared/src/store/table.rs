@@ -649,9 +649,7 @@ impl Store {
 
     /// Writes an item if `cond` holds. `false`: it did not (nothing written).
     pub(crate) async fn put_if(&self, item: Item, cond: Cond) -> StoreResult<bool> {
-        let r = self.client.put_item().table_name(&self.table);
-        let out = conditioned!(r.set_item(Some(item)), cond).send().await;
-        held("PutItem", out)
+        Ok(self.put_if_written(item, cond).await?.applied())
     }
 
     /// [`Store::put_if`] that answers [`Written`]: with [`Cond::returning_old`], a refusal
