@@ -136,8 +136,14 @@ async fn an_inbound_image_is_kept_and_its_signed_link_opens_the_same_bytes_witho
     assert_eq!(res.status(), StatusCode::FOUND);
 
     // The Team Inbox's thread shows the image by a signed link as well.
-    let listed = e.tenant.get_ok("/api/inbox/conversations").await;
-    let conversation = listed["conversations"][0]["id"].string();
+    // (Its listing entry is written right after the message, so it may lag a moment.)
+    let conversation = eventually("the listing", Duration::from_secs(10), || async {
+        let listed = e.tenant.get_ok("/api/inbox/conversations").await;
+        listed["conversations"][0]["id"]
+            .as_str()
+            .map(str::to_string)
+    })
+    .await;
     let thread = e
         .tenant
         .get_ok(&format!("/api/inbox/conversations/{conversation}/messages"))
