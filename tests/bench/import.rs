@@ -119,7 +119,9 @@ async fn main() {
         .get_ok(&format!("/api/contacts/exports/{export_id}"))
         .await["export"]
         .clone();
-    let file = reqwest::get(export["url"].str())
+    let file = wati_tests::http_client()
+        .get(export["url"].str())
+        .send()
         .await
         .unwrap()
         .text()

@@ -126,7 +126,7 @@ async fn meta_inbound(State(c): State<Arc<Control>>, Json(req): Json<Value>) -> 
     let hours = req["hoursAgo"].as_i64().unwrap_or(0);
     let wamid = format!("wamid.browser.{}", uuid::Uuid::now_v7().simple());
     let body = meta_text(META_PHONE_ID, &wamid, text, now_ts() - hours * 3600);
-    let res = reqwest::Client::new()
+    let res = wati_tests::http_client()
         .post(format!("{}/api/public/cloud-api-webhook/{tenant}", c.app))
         .header("content-type", "application/json")
         .header("x-hub-signature-256", sign(APP_SECRET, body.as_bytes()))

@@ -112,7 +112,7 @@ async fn a_csv_imports_with_exact_counts_and_its_export_reimports_unchanged() {
     let export = wait_export(&t, export["export"]["id"].str()).await;
     assert_eq!(export["rows"].u64(), created as u64);
     let url = export["url"].string();
-    let file = reqwest::get(&url).await.unwrap();
+    let file = http_client().get(&url).send().await.unwrap();
     assert_eq!(file.status(), StatusCode::OK);
     let file = file.text().await.unwrap();
     assert!(

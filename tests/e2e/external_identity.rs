@@ -34,6 +34,7 @@ async fn jwks_server() -> Served {
 }
 
 fn token(claims: Value, kid: &str) -> String {
+    wati_shared::domain::jwt_crypto::install();
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some(kid.to_string());
     jsonwebtoken::encode(&header, &claims, &private_key()).unwrap()

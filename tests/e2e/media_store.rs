@@ -64,7 +64,7 @@ async fn media_in(
 
 /// A client that does not follow redirects.
 fn no_redirects() -> Client {
-    Client::builder()
+    wati_shared::runtime::tls::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")

@@ -671,7 +671,7 @@ impl TestApp {
         let served = serve(server.app()).await;
         TestApp {
             base: served.base.clone(),
-            http: Client::new(),
+            http: crate::http_client(),
             admin_key,
             state: started.state,
             server,

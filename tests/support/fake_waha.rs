@@ -100,7 +100,7 @@ impl FakeWaha {
             base: served.base.clone(),
             api_key: api_key.to_string(),
             shared,
-            http: reqwest::Client::new(),
+            http: crate::http_client(),
             _served: served,
         }
     }

@@ -41,6 +41,13 @@ pub use shared::{iso, next_midnight, sign, Clock};
 pub use time::{at, clock_at, now_ts, start_of_next_minute};
 pub use wait::eventually;
 
+/// A client for the tests' own HTTP calls, on the platform's TLS provider (`runtime::tls`).
+pub fn http_client() -> Client {
+    wati_shared::runtime::tls::client_builder()
+        .build()
+        .expect("an HTTP client")
+}
+
 use aws_config::{BehaviorVersion, Region};
 use shared::AwsClients;
 use std::path::PathBuf;

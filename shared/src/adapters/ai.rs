@@ -111,7 +111,9 @@ struct ChoiceMessage {
 impl AiClient {
     pub fn new(base_url: &str, model: &str, timeout: Duration) -> Self {
         AiClient {
-            http: reqwest::Client::new(),
+            http: crate::runtime::tls::client_builder()
+                .build()
+                .unwrap_or_default(),
             base_url: base_url.trim_end_matches('/').to_string(),
             model: model.to_string(),
             timeout,

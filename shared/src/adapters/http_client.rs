@@ -60,7 +60,7 @@ pub struct OutboundHttp {
 }
 
 fn client(policy: Policy, user_agent: &str) -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
+    crate::runtime::tls::client_builder()
         .user_agent(user_agent)
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())

@@ -29,7 +29,7 @@ impl Jwks {
     pub fn new(identity: ExternalIdentity) -> Self {
         Jwks {
             identity,
-            http: reqwest::Client::builder()
+            http: crate::runtime::tls::client_builder()
                 .timeout(TIMEOUT)
                 .build()
                 .unwrap_or_default(),

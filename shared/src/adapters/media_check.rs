@@ -92,7 +92,7 @@ impl MediaInspector {
         let (policy, timeout) = (self.policy, self.timeout);
         self.http
             .get_or_init(|| {
-                reqwest::Client::builder()
+                crate::runtime::tls::client_builder()
                     .redirect(reqwest::redirect::Policy::none())
                     .no_proxy()
                     .dns_resolver(Arc::new(GuardedResolver { policy }))

@@ -754,7 +754,9 @@ mod tests {
     #[test]
     fn urls_are_path_style_on_a_custom_endpoint_and_virtual_hosted_on_aws() {
         let local = S3::new(
-            Ok(reqwest::Client::new()),
+            crate::runtime::tls::client_builder()
+                .build()
+                .map_err(|e| e.to_string()),
             None,
             "us-east-1".into(),
             Some("http://127.0.0.1:5000/".into()),
@@ -771,7 +773,14 @@ mod tests {
             local.url("media", "k", &[("uploads", "")]),
             "http://127.0.0.1:5000/media/k?uploads"
         );
-        let aws = S3::new(Ok(reqwest::Client::new()), None, "eu-west-1".into(), None);
+        let aws = S3::new(
+            crate::runtime::tls::client_builder()
+                .build()
+                .map_err(|e| e.to_string()),
+            None,
+            "eu-west-1".into(),
+            None,
+        );
         assert_eq!(
             aws.url("media", "k/1", &[]),
             "https://media.s3.eu-west-1.amazonaws.com/k/1"

@@ -11,6 +11,7 @@ pub mod devices;
 pub mod gateway;
 pub mod inbound;
 pub mod inbox;
+pub mod jwt_crypto;
 pub mod media;
 pub mod media_links;
 pub mod messages;

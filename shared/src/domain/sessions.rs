@@ -106,6 +106,7 @@ pub fn repeats_last_rotation(
 }
 
 pub fn sign(key: &SigningKey, claims: &Claims) -> Result<String, String> {
+    super::jwt_crypto::install();
     let mut header = Header::new(Algorithm::HS256);
     header.kid = Some(key.kid.clone());
     jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(&key.secret))
@@ -132,6 +133,7 @@ pub enum TokenError {
 
 /// The claims of a token signed with `key`, unexpired at `now` (our clock, not the OS's).
 pub fn verify(key: &SigningKey, token: &str, now: DateTime<Utc>) -> Result<Claims, TokenError> {
+    super::jwt_crypto::install();
     let mut v = Validation::new(Algorithm::HS256);
     v.set_issuer(&[ISSUER]);
     v.validate_exp = false;
@@ -161,6 +163,7 @@ pub fn verify_external(
     now: DateTime<Utc>,
 ) -> Result<String, TokenError> {
     use jsonwebtoken::AlgorithmFamily;
+    super::jwt_crypto::install();
     let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
     // Never a shared-secret algorithm: the provider's keys are public.
     let shared_secret = matches!(

@@ -29,7 +29,7 @@ pub type AwsHttp = Result<reqwest::Client, String>;
 /// client does: a signed request must not be sent on to another host, and S3's region
 /// redirects are errors to report, not hops to follow. No proxy from the environment either.
 pub fn reqwest_client(connect_timeout: Duration) -> AwsHttp {
-    reqwest::Client::builder()
+    super::tls::client_builder()
         .connect_timeout(connect_timeout)
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()

@@ -10,3 +10,4 @@ pub mod metrics;
 pub mod retry;
 pub mod state;
 pub mod telemetry;
+pub mod tls;

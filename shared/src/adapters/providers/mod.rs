@@ -161,7 +161,7 @@ impl LazyClient {
     pub fn get(&self) -> Result<&reqwest::Client, ProviderError> {
         self.cell
             .get_or_init(|| {
-                reqwest::Client::builder()
+                crate::runtime::tls::client_builder()
                     .timeout(self.timeout)
                     .connect_timeout(self.timeout.min(std::time::Duration::from_secs(5)))
                     .user_agent(concat!("wati-pro/", env!("CARGO_PKG_VERSION")))
