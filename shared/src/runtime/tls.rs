@@ -1,5 +1,5 @@
 //! TLS for every HTTP client: rustls on `ring`, installed as the process's crypto provider
-//! before the first client is built. (reqwest's default, aws-lc-rs, is about 0.6 MB more
+//! before the first client is built. (reqwest's default, aws-lc-rs, is about 0.25 MB more
 //! per zipped function; `ring` verifies the same certificates with the platform's roots.)
 
 /// `reqwest::Client::builder()`, with the TLS provider installed: build every client
