@@ -152,6 +152,30 @@ fn providers_call_the_webhook_functions_urls() {
     }
 }
 
+/// The public webhook URLs can be given reserved concurrency, off by default (an account
+/// with a low concurrency limit could not deploy it).
+#[test]
+fn the_webhook_functions_reserve_concurrency_only_when_asked() {
+    let text = std::fs::read_to_string(template_path()).unwrap();
+    let template: Value = serde_yaml::from_str(&text).unwrap();
+    let parameter = &template["Parameters"]["WebhookConcurrencyLimit"];
+    assert_eq!(parameter["Default"].as_u64(), Some(0));
+    assert_eq!(parameter["MinValue"].as_u64(), Some(0));
+    let resources = resources();
+    for function in ["CloudApiWebhookFunction", "GatewayWebhookFunction"] {
+        let Value::Tagged(t) = &resources[function]["Properties"]["ReservedConcurrentExecutions"]
+        else {
+            panic!("{function}: no conditional ReservedConcurrentExecutions")
+        };
+        assert_eq!(t.tag.to_string(), "!If", "{function}");
+        assert_eq!(
+            t.value[0].as_str(),
+            Some("HasWebhookConcurrencyLimit"),
+            "{function}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn init_opens_the_dynamodb_connection_with_one_read_of_no_item() {
     let app = TestApp::start().await;
