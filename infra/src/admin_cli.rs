@@ -19,6 +19,7 @@ pub const USAGE: &str = "usage:
   wati-admin user reset-password --email EMAIL [--password PASSWORD]
   wati-admin contacts backfill-consent [--tenant ID]
   wati-admin inbox reindex [--tenant ID]
+  wati-admin webhooks backfill-status-events [--tenant ID]
 
 A password left out is generated and printed once. Resetting one ends the user's sessions.
 backfill-consent gives contacts saved before consent existed their consent copy (what
@@ -26,6 +27,9 @@ GET /api/contacts?optedOut= reads), for one tenant or all; safe to run again.
 reindex (or reindex-search) writes the Team Inbox's listing and search entries of every
 conversation from the conversations, for one tenant or all, after an upgrade that changed
 their form or a failure that left some behind; safe to run again.
+backfill-status-events gives tenants from before the API key's copy of whether their
+webhook wants message.status that answer, and their keys the copy (each send with such a
+key then reads no webhook settings), for one tenant or all; safe to run again.
 
 Configuration comes from the environment (TABLE_NAME, AWS_REGION, AWS_ENDPOINT_URL_*).";
 
@@ -79,6 +83,10 @@ pub async fn run(state: &AppState, args: &[String]) -> Result<String, String> {
     // `reindex-search`: its name before it rewrote the listing entries too.
     if words == ["inbox", "reindex"] || words == ["inbox", "reindex-search"] {
         let run = |id: String| async move { store.reindex_inbox(&id).await };
+        return per_tenant(state, flags.get("tenant"), run).await;
+    }
+    if words == ["webhooks", "backfill-status-events"] {
+        let run = |id: String| async move { store.backfill_status_events(&id).await };
         return per_tenant(state, flags.get("tenant"), run).await;
     }
     if !matches!(words.first(), Some(&"tenant")) {

@@ -204,18 +204,46 @@ async fn a_send_knows_from_its_api_key_whether_the_webhook_wants_message_status(
     assert_eq!(probe(&t).await, (0, false), "removed");
     assert_eq!(probe(&app.with_key(&later)).await, (0, false));
 
-    // Written before the copy existed: not known, so the send reads the setting.
-    for (pk, sk, attr) in [
-        (keys::tenant_pk(&t.id), keys::TENANT_SK, "statusEvents"),
-        (
-            keys::api_key_pk(&hash_api_key(&t.key)),
-            keys::API_KEY_SK,
-            "tenantStatusEvents",
-        ),
-    ] {
-        let mut item = app.item(&pk, sk).await;
-        item.remove(attr).expect("the copy");
-        app.put_raw(item).await;
+    // Written before the copy existed: not known, so the send reads the setting, until
+    // `wati-admin webhooks backfill-status-events` works the answer out, once.
+    async fn forget_the_copies(app: &TestApp, tenant_id: &str, api_keys: &[&str]) {
+        let tenant = (keys::tenant_pk(tenant_id), keys::TENANT_SK, "statusEvents");
+        let copies = api_keys.iter().map(|k| {
+            let pk = keys::api_key_pk(&hash_api_key(k));
+            (pk, keys::API_KEY_SK, "tenantStatusEvents")
+        });
+        for (pk, sk, attr) in std::iter::once(tenant).chain(copies) {
+            let mut item = app.item(&pk, sk).await;
+            item.remove(attr).expect("the copy");
+            app.put_raw(item).await;
+        }
     }
+    let backfill = || async {
+        let out = app
+            .cli(&["webhooks", "backfill-status-events", "--tenant", &t.id])
+            .await
+            .unwrap();
+        serde_json::from_str::<Value>(&out).unwrap_or_else(|e| panic!("{e}: {out}"))["report"]
+            .clone()
+    };
+    forget_the_copies(&app, &t.id, &[&t.key, &later]).await;
     assert_eq!(probe(&t).await, (1, false), "the webhook's events");
+    assert_eq!(backfill().await, json!({"written": 1, "already": 0}));
+    assert_eq!(probe(&t).await, (0, false), "known again");
+    assert_eq!(backfill().await, json!({"written": 0, "already": 1}));
+
+    t.configure_webhook(&receiver.url, Some(json!(["message.status"])))
+        .await;
+    forget_the_copies(&app, &t.id, &[&t.key, &later]).await;
+    assert_eq!(probe(&t).await, (1, true), "the webhook's events");
+    assert_eq!(backfill().await, json!({"written": 1, "already": 0}));
+    assert_eq!(probe(&t).await, (0, true), "known again, and wanted");
+    // Every live key's copy (a probe would not tell: a "yes" is cached per instance).
+    let copy = app
+        .item(&keys::api_key_pk(&hash_api_key(&later)), keys::API_KEY_SK)
+        .await;
+    assert_eq!(
+        copy.get("tenantStatusEvents"),
+        Some(&aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+    );
 }

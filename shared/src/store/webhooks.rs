@@ -536,6 +536,47 @@ impl Store {
         Ok(rotated.map(|item| (WebhookSettings::from(item).info(now), secret)))
     }
 
+    /// For a tenant from before tenants kept whether their webhook wants `message.status`
+    /// (`statusEvents`): works it out from the webhook, as [`Store::webhook_subscribes`]
+    /// does, and writes it with every live key's copy, in the transaction a webhook change
+    /// makes ([`Store::status_events_writes`]); a webhook change meanwhile bumps the
+    /// tenant's version and this reads again. A tenant that has it is left alone.
+    pub async fn backfill_status_events(
+        &self,
+        tenant_id: &str,
+    ) -> StoreResult<StatusEventsBackfill> {
+        let pk = &tenant_pk(tenant_id);
+        table::retry("backfill status events", |_| async move {
+            let (tenant, webhook) = tokio::try_join!(
+                self.get_tenant_item(tenant_id),
+                self.get::<WebhookItem>(pk, WEBHOOK_SK),
+            )?;
+            match tenant {
+                None => return Ok(Some(StatusEventsBackfill::default())),
+                Some(t) if t.status_events.is_some() => {
+                    return Ok(Some(StatusEventsBackfill {
+                        written: 0,
+                        already: 1,
+                    }))
+                }
+                Some(_) => {}
+            }
+            let wants = webhook.is_some_and(|w| w.events.contains(&EventType::MessageStatus));
+            let Some(writes) = self.status_events_writes(tenant_id, wants).await? else {
+                return Ok(Some(StatusEventsBackfill::default()));
+            };
+            let done = self
+                .commit(writes)
+                .await?
+                .done_or_lost("backfill status events")?;
+            Ok(done.then_some(StatusEventsBackfill {
+                written: 1,
+                already: 0,
+            }))
+        })
+        .await
+    }
+
     /// Whether the tenant has a webhook subscribed to `t`: one strongly consistent read
     /// of its event list (a publisher's check before queueing; the dispatcher decides).
     pub async fn webhook_subscribes(&self, tenant_id: &str, t: EventType) -> StoreResult<bool> {
@@ -904,5 +945,20 @@ impl Store {
         )
         .await?;
         Ok(())
+    }
+}
+
+/// What `wati-admin webhooks backfill-status-events` did: tenants given their answer, and
+/// tenants that had it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StatusEventsBackfill {
+    pub written: u64,
+    pub already: u64,
+}
+
+impl std::ops::AddAssign for StatusEventsBackfill {
+    fn add_assign(&mut self, other: Self) {
+        self.written += other.written;
+        self.already += other.already;
     }
 }
