@@ -193,9 +193,19 @@ impl Store {
         let Some(tenant) = self.get_tenant_item(tenant_id).await? else {
             return Ok(None);
         };
+        self.status_events_writes_of(tenant, wants).await.map(Some)
+    }
+
+    /// [`Store::status_events_writes`] for a tenant already read.
+    pub(crate) async fn status_events_writes_of(
+        &self,
+        tenant: TenantItem,
+        wants: bool,
+    ) -> StoreResult<Vec<TransactWriteItem>> {
+        let tenant_id = tenant.id.clone();
         let mut writes = vec![table::update(
             &self.table,
-            &tenant_pk(tenant_id),
+            &tenant_pk(&tenant_id),
             TENANT_SK,
             "SET version = version + :one, statusEvents = :wants",
             Cond::new("version = :v")
@@ -208,11 +218,11 @@ impl Store {
                 status_events: Some(wants),
                 ..tenant
             };
-            for key in self.live_keys(tenant_id).await? {
+            for key in self.live_keys(&tenant_id).await? {
                 writes.push(snapshot_update(&self.table, &key, &next)?);
             }
         }
-        Ok(Some(writes))
+        Ok(writes)
     }
 }
 

@@ -537,21 +537,20 @@ impl Store {
     }
 
     /// For a tenant from before tenants kept whether their webhook wants `message.status`
-    /// (`statusEvents`): works it out from the webhook, as [`Store::webhook_subscribes`]
-    /// does, and writes it with every live key's copy, in the transaction a webhook change
-    /// makes ([`Store::status_events_writes`]); a webhook change meanwhile bumps the
-    /// tenant's version and this reads again. A tenant that has it is left alone.
+    /// (`statusEvents`): works it out from the webhook ([`Store::webhook_subscribes`]) and
+    /// writes it with every live key's copy, in the transaction a webhook change makes
+    /// ([`Store::status_events_writes_of`]); a webhook change meanwhile bumps the tenant's
+    /// version and this reads again. A tenant that has it is left alone.
     pub async fn backfill_status_events(
         &self,
         tenant_id: &str,
     ) -> StoreResult<StatusEventsBackfill> {
-        let pk = &tenant_pk(tenant_id);
         table::retry("backfill status events", |_| async move {
-            let (tenant, webhook) = tokio::try_join!(
+            let (tenant, wants) = tokio::try_join!(
                 self.get_tenant_item(tenant_id),
-                self.get::<WebhookItem>(pk, WEBHOOK_SK),
+                self.webhook_subscribes(tenant_id, EventType::MessageStatus),
             )?;
-            match tenant {
+            let tenant = match tenant {
                 None => return Ok(Some(StatusEventsBackfill::default())),
                 Some(t) if t.status_events.is_some() => {
                     return Ok(Some(StatusEventsBackfill {
@@ -559,12 +558,9 @@ impl Store {
                         already: 1,
                     }))
                 }
-                Some(_) => {}
-            }
-            let wants = webhook.is_some_and(|w| w.events.contains(&EventType::MessageStatus));
-            let Some(writes) = self.status_events_writes(tenant_id, wants).await? else {
-                return Ok(Some(StatusEventsBackfill::default()));
+                Some(t) => t,
             };
+            let writes = self.status_events_writes_of(tenant, wants).await?;
             let done = self
                 .commit(writes)
                 .await?
