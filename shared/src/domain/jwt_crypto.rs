@@ -16,13 +16,10 @@ use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind, Enc
 use ring::rand::SystemRandom;
 use ring::{digest, hmac, signature as sig};
 
-/// Makes this module `jsonwebtoken`'s provider for the process; later calls do nothing.
+/// Makes this module `jsonwebtoken`'s provider for the process; later calls do nothing
+/// (`install_default` refuses once a provider is set, and this is the only one).
 pub fn install() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // Refused only if a provider is installed already: it is then this one.
-        let _ = PROVIDER.install_default();
-    });
+    let _ = PROVIDER.install_default();
 }
 
 static PROVIDER: CryptoProvider = CryptoProvider {
@@ -113,49 +110,35 @@ struct Verifier {
 }
 
 fn new_verifier(alg: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>, Error> {
-    let family = |f: AlgorithmFamily| {
+    use AlgorithmFamily::{Ec, Ed, Rsa};
+    let of_family = |f: AlgorithmFamily| {
         if key.family() == f {
             Ok(key.clone())
         } else {
             Err(Error::from(ErrorKind::InvalidKeyFormat))
         }
     };
+    let hmac = |h| {
+        Ok::<_, Error>(VerifyWith::Hmac(hmac::Key::new(
+            h,
+            key.try_get_hmac_secret()?,
+        )))
+    };
+    let rsa = |params| Ok::<_, Error>(VerifyWith::Rsa(params, of_family(Rsa)?));
+    let public = |v, f| Ok::<_, Error>(VerifyWith::Public(v, of_family(f)?));
     let with = match alg {
-        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
-            let h = hmac_of(*alg).ok_or(ErrorKind::InvalidAlgorithm)?;
-            VerifyWith::Hmac(hmac::Key::new(h, key.try_get_hmac_secret()?))
-        }
-        Algorithm::RS256 => VerifyWith::Rsa(
-            &sig::RSA_PKCS1_2048_8192_SHA256,
-            family(AlgorithmFamily::Rsa)?,
-        ),
-        Algorithm::RS384 => VerifyWith::Rsa(
-            &sig::RSA_PKCS1_2048_8192_SHA384,
-            family(AlgorithmFamily::Rsa)?,
-        ),
-        Algorithm::RS512 => VerifyWith::Rsa(
-            &sig::RSA_PKCS1_2048_8192_SHA512,
-            family(AlgorithmFamily::Rsa)?,
-        ),
-        Algorithm::PS256 => VerifyWith::Rsa(
-            &sig::RSA_PSS_2048_8192_SHA256,
-            family(AlgorithmFamily::Rsa)?,
-        ),
-        Algorithm::PS384 => VerifyWith::Rsa(
-            &sig::RSA_PSS_2048_8192_SHA384,
-            family(AlgorithmFamily::Rsa)?,
-        ),
-        Algorithm::PS512 => VerifyWith::Rsa(
-            &sig::RSA_PSS_2048_8192_SHA512,
-            family(AlgorithmFamily::Rsa)?,
-        ),
-        Algorithm::ES256 => {
-            VerifyWith::Public(&sig::ECDSA_P256_SHA256_FIXED, family(AlgorithmFamily::Ec)?)
-        }
-        Algorithm::ES384 => {
-            VerifyWith::Public(&sig::ECDSA_P384_SHA384_FIXED, family(AlgorithmFamily::Ec)?)
-        }
-        Algorithm::EdDSA => VerifyWith::Public(&sig::ED25519, family(AlgorithmFamily::Ed)?),
+        Algorithm::HS256 => hmac(hmac::HMAC_SHA256)?,
+        Algorithm::HS384 => hmac(hmac::HMAC_SHA384)?,
+        Algorithm::HS512 => hmac(hmac::HMAC_SHA512)?,
+        Algorithm::RS256 => rsa(&sig::RSA_PKCS1_2048_8192_SHA256)?,
+        Algorithm::RS384 => rsa(&sig::RSA_PKCS1_2048_8192_SHA384)?,
+        Algorithm::RS512 => rsa(&sig::RSA_PKCS1_2048_8192_SHA512)?,
+        Algorithm::PS256 => rsa(&sig::RSA_PSS_2048_8192_SHA256)?,
+        Algorithm::PS384 => rsa(&sig::RSA_PSS_2048_8192_SHA384)?,
+        Algorithm::PS512 => rsa(&sig::RSA_PSS_2048_8192_SHA512)?,
+        Algorithm::ES256 => public(&sig::ECDSA_P256_SHA256_FIXED, Ec)?,
+        Algorithm::ES384 => public(&sig::ECDSA_P384_SHA384_FIXED, Ec)?,
+        Algorithm::EdDSA => public(&sig::ED25519, Ed)?,
     };
     Ok(Box::new(Verifier { alg: *alg, with }))
 }
