@@ -4,10 +4,13 @@
 use serde_yaml::Value;
 use wati_tests::*;
 
-fn resources() -> serde_yaml::Mapping {
+fn template() -> Value {
     let text = std::fs::read_to_string(template_path()).unwrap();
-    let doc: Value = serde_yaml::from_str(&text).unwrap();
-    doc["Resources"].as_mapping().unwrap().clone()
+    serde_yaml::from_str(&text).unwrap()
+}
+
+fn resources() -> serde_yaml::Mapping {
+    template()["Resources"].as_mapping().unwrap().clone()
 }
 
 fn of_type<'a>(
@@ -156,8 +159,7 @@ fn providers_call_the_webhook_functions_urls() {
 /// with a low concurrency limit could not deploy it).
 #[test]
 fn the_webhook_functions_reserve_concurrency_only_when_asked() {
-    let text = std::fs::read_to_string(template_path()).unwrap();
-    let template: Value = serde_yaml::from_str(&text).unwrap();
+    let template = template();
     let parameter = &template["Parameters"]["WebhookConcurrencyLimit"];
     assert_eq!(parameter["Default"].as_u64(), Some(0));
     assert_eq!(parameter["MinValue"].as_u64(), Some(0));

@@ -681,6 +681,7 @@ fn xml_unescape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::aws_http::{reqwest_client, DEFAULT_CONNECT_TIMEOUT};
 
     fn example_credentials() -> Credentials {
         Credentials::new(
@@ -754,9 +755,7 @@ mod tests {
     #[test]
     fn urls_are_path_style_on_a_custom_endpoint_and_virtual_hosted_on_aws() {
         let local = S3::new(
-            crate::runtime::tls::client_builder()
-                .build()
-                .map_err(|e| e.to_string()),
+            reqwest_client(DEFAULT_CONNECT_TIMEOUT),
             None,
             "us-east-1".into(),
             Some("http://127.0.0.1:5000/".into()),
@@ -774,9 +773,7 @@ mod tests {
             "http://127.0.0.1:5000/media/k?uploads"
         );
         let aws = S3::new(
-            crate::runtime::tls::client_builder()
-                .build()
-                .map_err(|e| e.to_string()),
+            reqwest_client(DEFAULT_CONNECT_TIMEOUT),
             None,
             "eu-west-1".into(),
             None,
