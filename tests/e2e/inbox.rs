@@ -990,3 +990,69 @@ async fn the_reindex_brings_older_conversations_back_to_q_and_lost_entries_back(
         .await;
     assert!(unknown.is_err_and(|e| e.contains("no tenant")));
 }
+
+#[tokio::test]
+async fn an_inbox_reply_is_held_to_the_window_and_the_daily_cap_and_a_refused_one_moves_nothing() {
+    let e = env_with("pro", true, &[]).await;
+    let (app, t, meta) = (&e.app, &e.tenant, &e.meta);
+    t.cloud_device(meta, PHONE_ID, "EAAGheld").await;
+    // The customer last wrote 25 hours ago: the conversation is there, its window closed.
+    let first = first_conversation(app, t, now_ts() - 25 * 3600).await;
+    let path = format!("/api/inbox/conversations/{}", first["id"].str());
+    let unchanged = |c: &Value| {
+        assert_eq!(c["unread_count"], 1, "{c}");
+        assert_eq!(c["last_message"], first["last_message"], "{c}");
+        assert_eq!(c["first_response_seconds"], Value::Null, "{c}");
+    };
+
+    let refused = t
+        .post(&format!("{path}/messages"), json!({"text": "Still there?"}))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    let error = refused["error"].str();
+    assert!(
+        error.contains("more than 24 hours ago") && error.contains("template"),
+        "{error}"
+    );
+    assert!(meta.requests().is_empty(), "nothing reached Meta");
+    unchanged(&t.get_ok(&path).await["conversation"]);
+    assert_eq!(
+        t.usage().await["messagesPerDay"]["used"],
+        0,
+        "no unit taken"
+    );
+
+    // A template is what reopens the talk; it counts as the first response.
+    let sent = t
+        .post(
+            &format!("{path}/messages"),
+            json!({"template": {"name": "order_update", "language": "en_US"}}),
+        )
+        .await
+        .ok();
+    assert_eq!(sent["status"], "sent", "{sent}");
+    assert_eq!(meta.requests().len(), 1);
+    assert_eq!(meta.requests()[0].body["type"], "template");
+    let c = t.get_ok(&path).await["conversation"].clone();
+    assert_eq!(c["unread_count"], 0, "{c}");
+    assert_eq!(c["last_message"]["type"], "template", "{c}");
+    assert!(c["first_response_seconds"].is_i64(), "{c}");
+
+    // At the daily cap: 409 naming the cap, nothing sent, the conversation as it was.
+    app.set_limits(&t.id, json!({"messagesPerDay": 1})).await;
+    let capped = t
+        .post(
+            &format!("{path}/messages"),
+            json!({"template": {"name": "order_update", "language": "en_US"}}),
+        )
+        .await
+        .expect(StatusCode::CONFLICT);
+    assert!(
+        capped["error"]
+            .str()
+            .starts_with("Daily outbound message limit reached"),
+        "{capped}"
+    );
+    assert_eq!(meta.requests().len(), 1, "nothing more reached Meta");
+    assert_eq!(t.get_ok(&path).await["conversation"], c);
+}
