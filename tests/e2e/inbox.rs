@@ -754,6 +754,11 @@ async fn every_message_either_way_moves_the_conversations_last_message() {
         json!({"text": "From the API", "direction": "out", "type": "text", "at": c["last_message_at"]})
     );
     assert!(c["last_message_at"].str() >= first["last_message_at"].str());
+    assert_eq!(first["last_activity_at"], first["last_message_at"]);
+    assert_eq!(
+        c["last_activity_at"], first["last_activity_at"],
+        "a send outside the inbox leaves the conversation's place in the listing"
+    );
     assert_eq!(
         c["unread_count"], 1,
         "a send outside the inbox does not read it"
@@ -1037,6 +1042,10 @@ async fn an_inbox_reply_is_held_to_the_window_and_the_daily_cap_and_a_refused_on
     assert_eq!(c["unread_count"], 0, "{c}");
     assert_eq!(c["last_message"]["type"], "template", "{c}");
     assert!(c["first_response_seconds"].is_i64(), "{c}");
+    assert!(
+        c["last_activity_at"].str() > first["last_activity_at"].str(),
+        "an inbox reply moves the conversation up the listing: {c}"
+    );
 
     // At the daily cap: 409 naming the cap, nothing sent, the conversation as it was.
     app.set_limits(&t.id, json!({"messagesPerDay": 1})).await;

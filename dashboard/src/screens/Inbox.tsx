@@ -147,7 +147,7 @@ function List({ current, members }: { current?: string; members: Record<string, 
               <span class="conv-meta">
                 {c.status}
                 {c.assigned_to ? ` · ${members[c.assigned_to] ?? "assigned"}` : " · unassigned"}
-                {c.labels?.length ? ` · ${c.labels.join(", ")}` : ""} · {when(c.last_message_at)}
+                {c.labels?.length ? ` · ${c.labels.join(", ")}` : ""} · {when(c.last_activity_at ?? c.last_message_at)}
               </span>
             </a>
           </li>

@@ -184,6 +184,11 @@ pub struct ConversationView {
     #[schema(value_type = String, example = "2026-06-11T09:12:33Z")]
     #[serde(with = "time::secs")]
     pub last_message_at: DateTime<Utc>,
+    /// What the listing sorts by: the customer's last message or the inbox's last reply
+    /// (sends from elsewhere move `last_message_at` only).
+    #[schema(value_type = String, example = "2026-06-11T09:12:33Z")]
+    #[serde(with = "time::secs")]
+    pub last_activity_at: DateTime<Utc>,
     /// The customer's contact (`{"id","name"}`), or null.
     pub contact: Option<ContactRef>,
     pub labels: Vec<String>,
@@ -220,6 +225,7 @@ impl Conversation {
             status: self.status,
             unread_count: self.unread_count,
             last_message_at: self.last_message_at,
+            last_activity_at: self.listed(),
             contact: self.contact.clone(),
             labels: self.labels.clone(),
             snoozed_until: self.snoozed_until,
