@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Fuzzes the whole API against its own OpenAPI document with schemathesis (pinned, from
 # PyPI): the dev server on a port of its own, on the stack the caller brought up
-# (with-test-stack.sh). Every generated request must be answered without a 5xx, with a
-# status the document lists for the operation, and with a body matching its schema.
+# (with-test-stack.sh), as a tenant's API key, as a signed-in agent, on a second tenant for
+# the key operations, and as the platform admin. Every generated request must be answered
+# without a 5xx, with a status the document lists for the operation, and with a body
+# matching its schema.
 #   FUZZ_PORT (default 3977), FUZZ_EXAMPLES per operation (default 10), FUZZ_SEED (default 1)
 #   usage: infra/local/with-test-stack.sh infra/local/fuzz.sh
 set -euo pipefail
@@ -43,12 +45,24 @@ key="$(tenant_key Fuzz)"
 post /api/devices "$key" '{"name":"Fuzz","provider":"sandbox"}' 'a["device"]["id"]' >/dev/null
 # Key operations on a tenant of their own: they can lower their own key's rate limit.
 keys_key="$(tenant_key "Fuzz keys")"
+# A signed-in agent, the narrowest role.
+invitation="$(post /api/team "$key" '{"email":"agent@fuzz.example","role":"agent"}' \
+  'a["invitation"]["token"]')"
+post /api/auth/accept-invitation "" \
+  "{\"token\":\"$invitation\",\"password\":\"a long fuzz passphrase\"}" 1 >/dev/null
 
 st=(.local/venv-fuzz/bin/schemathesis run "$base/api/openapi.json"
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
   --max-examples "${FUZZ_EXAMPLES:-10}" --seed "${FUZZ_SEED:-1}" --workers 1
   --warnings off --suppress-health-check all)
 status=0
+# The agent first (the key's run may remove members): every route must refuse it or scope
+# it to its own. Signed in now: a token lasts 15 minutes.
+agent_token="$(post /api/auth/login "" \
+  '{"email":"agent@fuzz.example","password":"a long fuzz passphrase"}' 'a["token"]')"
+echo "[fuzz] the tenant's API, as a signed-in agent" >&2
+"${st[@]}" -H "Authorization: Bearer $agent_token" \
+  --exclude-path-regex '^/api/(admin|keys|auth)' || status=1
 echo "[fuzz] the tenant's API, as an API key" >&2
 "${st[@]}" -H "Authorization: Bearer $key" \
   --exclude-path-regex '^/api/(admin|keys)' || status=1
