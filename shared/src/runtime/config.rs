@@ -1,5 +1,5 @@
 //! Configuration from environment variables, read once per Lambda instance (or dev server).
-//! Every variable is listed with its default in the README.
+//! Every variable is listed with its default in docs/configuration.md.
 
 use crate::domain::rate_limit::{DEFAULT_RATE_LIMIT_PER_MINUTE, MAX_RATE_LIMIT_PER_MINUTE};
 use std::time::Duration;
