@@ -66,12 +66,12 @@ FUNCTION_PACKAGES := $(patsubst functions/%/,-p fn-%,$(wildcard functions/*/))
 bench-coldstart: ## each function's release binary against a local fake Lambda Runtime API: init, first invocation, peak memory, zipped size (ARGS='--runs 3')
 	nice -n 10 cargo build --locked --release -q $(FUNCTION_PACKAGES) --bins
 	cargo build --locked -q -p wati-infra --bin bench-coldstart
-	@if rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux' && command -v cargo-lambda >/dev/null; then \
-	  nice -n 10 cargo lambda build --release --arm64 --locked $(FUNCTION_PACKAGES) >/dev/null && \
+	@if infra/local/install.sh lambda; then \
+	  PATH="$(CURDIR)/.local/venv-lambda/bin:$$PATH" nice -n 10 cargo lambda build --release --arm64 --locked $(FUNCTION_PACKAGES) >/dev/null && \
 	  echo "arm64 (cargo lambda build --release --arm64), bootstrap zipped:" && \
-	  for b in target/lambda/*/bootstrap; do (cd "$$(dirname $$b)" && rm -f size.zip && zip -q -9 -X size.zip bootstrap && echo "  $$(basename $$(dirname $$b)): $$(stat -c %s size.zip) bytes" && rm -f size.zip); done; \
+	  for b in target/lambda/*/bootstrap; do (cd "$$(dirname $$b)" && rm -f size.zip && zip -q -9 -X size.zip bootstrap && echo "  $$(basename $$(dirname $$b)): $$(awk -v b=$$(stat -c %s size.zip) 'BEGIN{printf "%.2f MB (%d bytes)", b/1048576, b}')" && rm -f size.zip); done; \
 	else \
-	  echo "arm64: neither the aarch64 target nor cargo-lambda is installed here: the figures below are x86_64 only"; \
+	  echo "arm64: cargo-lambda or Rust's aarch64 target could not be installed here: the figures below are x86_64 only"; \
 	fi
 	infra/local/with-test-stack.sh target/debug/bench-coldstart $(ARGS)
 

@@ -6,6 +6,8 @@
 #   install.sh verifiers -> Python `standardwebhooks` (tests verify webhook signatures with it)
 #   install.sh dashboard -> the dashboard's npm packages (npm ci: exactly dashboard/package-lock.json)
 #   install.sh browser  -> Debian's `chromium` for the dashboard's browser tests (apt, as root)
+#   install.sh lambda   -> cargo-lambda (with zig, from PyPI) and Rust's aarch64 target: arm64
+#                          builds as `sam build` makes them, for make bench-coldstart's sizes
 # Idempotent: a component whose stamp file holds the pinned version is skipped.
 set -euo pipefail
 
@@ -19,6 +21,7 @@ SAM_VERSION="1.170.0"
 CFN_LINT_VERSION="1.53.3"       # >= 1.54 no longer runs the SAM translator
 STANDARDWEBHOOKS_VERSION="1.1.0" # PyPI; independent verifier of webhook signatures in tests
 SCHEMATHESIS_VERSION="4.32.5"   # PyPI; fuzzes the API against its OpenAPI document in make test
+CARGO_LAMBDA_VERSION="1.9.2"    # PyPI (brings ziglang, its cross linker); the README's deploy pin
 
 log() { echo "[install] $*" >&2; }
 die() { echo "[install] ERROR: $*" >&2; exit 1; }
@@ -114,6 +117,16 @@ install_fuzzer() {
   pip_tool fuzz venv-fuzz "schemathesis==$SCHEMATHESIS_VERSION" schemathesis
 }
 
+# The arm64 build Lambda runs: cargo-lambda links with zig, so no aarch64 C toolchain is needed.
+install_lambda() {
+  pip_tool lambda venv-lambda "cargo-lambda==$CARGO_LAMBDA_VERSION" cargo-lambda
+  need rustup "install Rust with rustup (the aarch64 target is added with it)"
+  if ! rustup target list --installed | grep -q '^aarch64-unknown-linux-gnu$'; then
+    log "adding Rust's aarch64-unknown-linux-gnu target ..."
+    rustup target add aarch64-unknown-linux-gnu >&2
+  fi
+}
+
 install_dashboard() {
   local dir="$REPO_ROOT/dashboard" want
   need npm "install Node.js 20.19+ with npm"
@@ -152,8 +165,9 @@ for c in "${components[@]}"; do
     fuzz) install_fuzzer ;;
     dashboard) install_dashboard ;;
     browser) install_browser ;;
+    lambda) install_lambda ;;
     all) install_dynamodb; install_moto; install_sam; install_verifiers; install_fuzzer ;;
-    *) die "unknown component '$c' (use: stack | sam | verifiers | fuzz | dashboard | browser | dynamodb | moto | all)" ;;
+    *) die "unknown component '$c' (use: stack | sam | verifiers | fuzz | dashboard | browser | lambda | dynamodb | moto | all)" ;;
   esac
 done
 log "done"

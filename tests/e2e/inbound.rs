@@ -347,6 +347,7 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
     let view = serde_json::to_value(conv.view()).expect("JSON");
     assert_eq!(view["assigned_to"], Value::Null);
     assert_eq!(view["last_message_at"], json!(iso(at)));
+    assert_eq!(view["last_activity_at"], json!(iso(at)));
     assert_eq!(
         view.keys(),
         [
@@ -357,6 +358,7 @@ async fn a_message_makes_a_conversation_a_contact_and_one_message_received_event
             "first_response_seconds",
             "id",
             "labels",
+            "last_activity_at",
             "last_message",
             "last_message_at",
             "peer",
