@@ -81,7 +81,8 @@ pub enum AiError {
 
 #[derive(Debug, Clone)]
 pub struct AiClient {
-    http: reqwest::Client,
+    /// A build failure (TLS could not load) is kept and answered on use.
+    http: Result<reqwest::Client, String>,
     base_url: String,
     model: String,
     timeout: Duration,
@@ -113,7 +114,7 @@ impl AiClient {
         AiClient {
             http: crate::runtime::tls::client_builder()
                 .build()
-                .unwrap_or_default(),
+                .map_err(|e| e.to_string()),
             base_url: base_url.trim_end_matches('/').to_string(),
             model: model.to_string(),
             timeout,
@@ -130,8 +131,11 @@ impl AiClient {
             return Err(AiError::NotConfigured("AI_API_KEY is empty"));
         }
         let url = format!("{}/v1/chat/completions", self.base_url);
-        let res = self
+        let http = self
             .http
+            .as_ref()
+            .map_err(|e| AiError::Transport(e.clone()))?;
+        let res = http
             .post(url)
             .bearer_auth(api_key)
             .timeout(self.timeout)

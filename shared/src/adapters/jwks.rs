@@ -21,7 +21,8 @@ pub enum JwksError {
 #[derive(Debug)]
 pub struct Jwks {
     pub identity: ExternalIdentity,
-    http: reqwest::Client,
+    /// A build failure (TLS could not load) is kept and answered on use.
+    http: Result<reqwest::Client, String>,
     fetched: RwLock<Option<(Instant, JwkSet)>>,
 }
 
@@ -32,7 +33,7 @@ impl Jwks {
             http: crate::runtime::tls::client_builder()
                 .timeout(TIMEOUT)
                 .build()
-                .unwrap_or_default(),
+                .map_err(|e| e.to_string()),
             fetched: RwLock::new(None),
         }
     }
@@ -61,12 +62,8 @@ impl Jwks {
             url: url.clone(),
             detail,
         };
-        let res = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| err(e.to_string()))?;
+        let http = self.http.as_ref().map_err(|e| err(e.clone()))?;
+        let res = http.get(url).send().await.map_err(|e| err(e.to_string()))?;
         if !res.status().is_success() {
             return Err(err(format!("HTTP {}", res.status())));
         }
