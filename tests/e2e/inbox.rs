@@ -1004,12 +1004,6 @@ async fn an_inbox_reply_is_held_to_the_window_and_the_daily_cap_and_a_refused_on
     // The customer last wrote 25 hours ago: the conversation is there, its window closed.
     let first = first_conversation(app, t, now_ts() - 25 * 3600).await;
     let path = format!("/api/inbox/conversations/{}", first["id"].str());
-    let unchanged = |c: &Value| {
-        assert_eq!(c["unread_count"], 1, "{c}");
-        assert_eq!(c["last_message"], first["last_message"], "{c}");
-        assert_eq!(c["first_response_seconds"], Value::Null, "{c}");
-    };
-
     let refused = t
         .post(&format!("{path}/messages"), json!({"text": "Still there?"}))
         .await
@@ -1020,7 +1014,10 @@ async fn an_inbox_reply_is_held_to_the_window_and_the_daily_cap_and_a_refused_on
         "{error}"
     );
     assert!(meta.requests().is_empty(), "nothing reached Meta");
-    unchanged(&t.get_ok(&path).await["conversation"]);
+    let c = t.get_ok(&path).await["conversation"].clone();
+    assert_eq!(c["unread_count"], 1, "{c}");
+    assert_eq!(c["last_message"], first["last_message"], "{c}");
+    assert_eq!(c["first_response_seconds"], Value::Null, "{c}");
     assert_eq!(
         t.usage().await["messagesPerDay"]["used"],
         0,
