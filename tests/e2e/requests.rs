@@ -158,6 +158,10 @@ async fn a_body_over_the_limit_is_a_json_413_on_every_route_that_reads_one() {
             StatusCode::PAYLOAD_TOO_LARGE,
             &format!("{method} {path}"),
         );
+        assert_eq!(
+            reply.body["error"], "Request body is too large: at most 6291456 bytes (6 MB)",
+            "{method} {path}"
+        );
     }
 }
 

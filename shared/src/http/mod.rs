@@ -62,10 +62,12 @@ impl<S: Send + Sync> FromRequest<S> for ApiBody {
             .await
             .map(ApiBody)
             .map_err(|e| {
-                ApiError::new(
-                    e.status(),
-                    format!("Could not read the request body: {}", e.body_text()),
-                )
+                let message = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    format!("Request body is too large: at most {MAX_BODY_BYTES} bytes (6 MB)")
+                } else {
+                    format!("Could not read the request body: {}", e.body_text())
+                };
+                ApiError::new(e.status(), message)
             })
     }
 }
