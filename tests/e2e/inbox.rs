@@ -471,6 +471,22 @@ async fn every_filter_lists_exactly_its_conversations_reading_one_page() {
         ids(&all),
         model.iter().map(|c| c.id.clone()).collect::<Vec<_>>()
     );
+
+    // A filter value nothing could match is a mistake, not an empty page.
+    for (query, error) in [
+        (
+            "?assignee=bob",
+            "\"assignee\" must be me, unassigned, all or a member's id",
+        ),
+        (
+            "?status=closed",
+            "\"status\" must be open, pending, resolved, snoozed or all",
+        ),
+    ] {
+        t.get(&format!("/api/inbox/conversations{query}"))
+            .await
+            .expect_error(StatusCode::BAD_REQUEST, error);
+    }
 }
 
 #[tokio::test]

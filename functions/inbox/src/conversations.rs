@@ -64,12 +64,15 @@ pub async fn list_conversations(
             ApiError::bad_request("\"status\" must be open, pending, resolved, snoozed or all")
         })?),
     };
+    let assignee = match q.assignee.as_deref().map(str::trim) {
+        None => Assignee::All,
+        Some(a) => Assignee::parse(a).ok_or_else(|| {
+            ApiError::bad_request("\"assignee\" must be me, unassigned, all or a member's id")
+        })?,
+    };
     let filter = ListFilter {
         status,
-        assignee: q
-            .assignee
-            .as_deref()
-            .map_or(Assignee::All, |a| Assignee::parse(a.trim())),
+        assignee,
         device_id: q.device_id.filter(|d| !d.is_empty()),
         label: q.label.filter(|l| !l.is_empty()),
         q: q.q.filter(|v| !v.is_empty()),

@@ -103,12 +103,14 @@ pub enum Assignee {
 }
 
 impl Assignee {
-    pub fn parse(v: &str) -> Assignee {
+    /// `None`: neither a keyword nor a user id (ids are UUIDs), so no member could match.
+    pub fn parse(v: &str) -> Option<Assignee> {
         match v {
-            "me" => Assignee::Me,
-            "unassigned" => Assignee::Unassigned,
-            "all" => Assignee::All,
-            u => Assignee::User(u.to_string()),
+            "me" => Some(Assignee::Me),
+            "unassigned" => Some(Assignee::Unassigned),
+            "all" => Some(Assignee::All),
+            u if crate::store::is_id(u) => Some(Assignee::User(u.to_string())),
+            _ => None,
         }
     }
 }
