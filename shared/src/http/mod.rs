@@ -130,7 +130,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| ApiQuery(q.0))
-            .map_err(|e| ApiError::bad_request(format!("Invalid query string: {}", e.body_text())))
+            .map_err(|e| ApiError::bad_request(query_error(&e.body_text())))
+    }
+}
+
+/// A query string's rejection, naming the parameter as body errors name their field:
+/// axum's "Failed to deserialize query string: limit: invalid digit found in string"
+/// becomes `Invalid "limit": invalid digit found in string`.
+fn query_error(text: &str) -> String {
+    let detail = text
+        .strip_prefix("Failed to deserialize query string: ")
+        .unwrap_or(text);
+    match detail.split_once(": ") {
+        Some((name, why)) if !name.is_empty() && !name.contains(' ') => {
+            format!("Invalid \"{name}\": {why}")
+        }
+        _ => format!("Invalid query string: {detail}"),
     }
 }
 
@@ -634,6 +649,18 @@ pub fn callback_bases(state: &AppState, headers: &HeaderMap) -> CallbackBases {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_query_error_names_its_parameter() {
+        assert_eq!(
+            query_error("Failed to deserialize query string: limit: invalid digit found in string"),
+            "Invalid \"limit\": invalid digit found in string"
+        );
+        assert_eq!(
+            query_error("Failed to deserialize query string: expected `,` or `}`"),
+            "Invalid query string: expected `,` or `}`"
+        );
+    }
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
