@@ -231,11 +231,11 @@ async fn a_period_has_every_day_and_bad_parameters_are_named() {
     for (query, names) in [
         ("from=2026-01-01&to=2026-04-03", "at most 92 days"),
         ("from=2026-02-01&to=2026-01-01", "must not be after"),
-        ("from=2026-13-01", "from must be a date"),
-        ("to=yesterday", "to must be a date"),
-        ("tz=%2B05:15", "tz must be an offset"),
-        ("tz=UTC", "tz must be an offset"),
-        ("deviceId=nope", "deviceId must be a device id"),
+        ("from=2026-13-01", "\"from\" must be a date"),
+        ("to=yesterday", "\"to\" must be a date"),
+        ("tz=%2B05:15", "\"tz\" must be an offset"),
+        ("tz=UTC", "\"tz\" must be an offset"),
+        ("deviceId=nope", "\"deviceId\" must be a device id"),
     ] {
         for path in ["summary", "daily.csv"] {
             let r = t

@@ -242,7 +242,7 @@ pub fn parse_tz(tz: &str) -> Result<i64, String> {
         None => tz,
     };
     let bad = || {
-        format!("tz must be an offset like +05:30 or -04:00 (whole or half hours, at most 14 hours), not {tz:?}")
+        format!("\"tz\" must be an offset like +05:30 or -04:00 (whole or half hours, at most 14 hours), not {tz:?}")
     };
     let b = tz.as_bytes();
     if b.len() != 6 || b[3] != b':' {
@@ -299,7 +299,7 @@ impl Period {
             NaiveDate::parse_from_str(v, "%Y-%m-%d")
                 .ok()
                 .filter(|_| v.len() == 10)
-                .ok_or_else(|| format!("{name} must be a date like 2026-01-31, not {v:?}"))
+                .ok_or_else(|| format!("\"{name}\" must be a date like 2026-01-31, not {v:?}"))
         };
         let today = (now + Duration::minutes(tz)).date_naive();
         let (from, to) = match (from, to) {
@@ -315,7 +315,7 @@ impl Period {
             (None, None) => (today - Duration::days(DEFAULT_DAYS - 1), today),
         };
         if from > to {
-            return Err(format!("from ({from}) must not be after to ({to})"));
+            return Err(format!("\"from\" ({from}) must not be after \"to\" ({to})"));
         }
         let p = Period { from, to, tz };
         if p.days() > MAX_DAYS {

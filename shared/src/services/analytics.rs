@@ -165,16 +165,14 @@ pub async fn summary(
         state.clock.now(),
     )
     .map_err(AnalyticsError::BadParameter)?;
-    let device = q.device_id.as_deref().map(str::trim);
-    if let Some(d) = device {
-        if !crate::store::is_id(d) {
-            return Err(AnalyticsError::BadParameter(format!(
-                "deviceId must be a device id, not {d:?}"
-            )));
-        }
-    }
+    let device = q
+        .device_id
+        .as_deref()
+        .map(crate::domain::messages::device_id)
+        .transpose()
+        .map_err(AnalyticsError::BadParameter)?;
     let (first, _) = period.previous().slots();
     let (_, last) = period.slots();
     let items = state.store.counts(tenant_id, &first, &last).await?;
-    Ok(rules::summarize(&period, device, &items))
+    Ok(rules::summarize(&period, device.as_deref(), &items))
 }
