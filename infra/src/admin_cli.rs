@@ -170,23 +170,37 @@ async fn tenant_ids(state: &AppState, tenant: Option<&String>) -> Result<Vec<Str
 }
 
 /// A one-off data command run for one tenant or every tenant: the tenants and the sum of
-/// their reports.
+/// their reports, each report a struct of counts summed field by field.
 async fn per_tenant<R, F, Fut>(
     state: &AppState,
     tenant: Option<&String>,
     run: F,
 ) -> Result<String, String>
 where
-    R: Default + std::ops::AddAssign + serde::Serialize,
+    R: Default + serde::Serialize,
     F: Fn(String) -> Fut,
     Fut: std::future::Future<Output = StoreResult<R>>,
 {
+    let counts = |r: &R| serde_json::to_value(r).map_err(|e| e.to_string());
     let tenants = tenant_ids(state, tenant).await?;
-    let mut total = R::default();
+    let mut total = counts(&R::default())?;
     for id in &tenants {
-        total += run(id.clone()).await.map_err(|e| e.to_string())?;
+        let report = run(id.clone()).await.map_err(|e| e.to_string())?;
+        add_counts(&mut total, counts(&report)?);
     }
     pretty(&serde_json::json!({"tenants": tenants.len(), "report": total}))
+}
+
+/// Adds each count of `report` to the same-named count of `total`.
+fn add_counts(total: &mut serde_json::Value, report: serde_json::Value) {
+    let (serde_json::Value::Object(total), serde_json::Value::Object(report)) = (total, report)
+    else {
+        return;
+    };
+    for (name, n) in report {
+        let sum = total.get(&name).and_then(|t| t.as_u64()).unwrap_or(0) + n.as_u64().unwrap_or(0);
+        total.insert(name, sum.into());
+    }
 }
 
 pub(crate) fn pretty<T: serde::Serialize>(v: &T) -> Result<String, String> {
@@ -205,4 +219,17 @@ pub(crate) fn page_params(flags: &HashMap<String, String>) -> Result<PageParams,
             .transpose()?,
         cursor: flags.get("cursor").cloned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn reports_add_up_field_by_field() {
+        let mut total = json!({"already": 0, "written": 0});
+        super::add_counts(&mut total, json!({"already": 1, "written": 2}));
+        super::add_counts(&mut total, json!({"already": 3, "written": 0}));
+        assert_eq!(total, json!({"already": 4, "written": 2}));
+    }
 }

@@ -233,14 +233,6 @@ pub struct BackfillReport {
     pub changed_meanwhile: u64,
 }
 
-impl std::ops::AddAssign for BackfillReport {
-    fn add_assign(&mut self, other: Self) {
-        self.contacts += other.contacts;
-        self.written += other.written;
-        self.changed_meanwhile += other.changed_meanwhile;
-    }
-}
-
 /// How a bulk upsert went for one group of entries (one phone).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UpsertOutcome {

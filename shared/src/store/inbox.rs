@@ -137,14 +137,6 @@ pub struct ReindexReport {
     pub removed: u64,
 }
 
-impl std::ops::AddAssign for ReindexReport {
-    fn add_assign(&mut self, other: Self) {
-        self.conversations += other.conversations;
-        self.written += other.written;
-        self.removed += other.removed;
-    }
-}
-
 /// The counter attributes a conversation counts in.
 fn counter_names(status: ConversationStatus, assignee: Option<&str>) -> Vec<String> {
     let s = status.as_str();

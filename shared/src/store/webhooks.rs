@@ -951,10 +951,3 @@ pub struct StatusEventsBackfill {
     pub written: u64,
     pub already: u64,
 }
-
-impl std::ops::AddAssign for StatusEventsBackfill {
-    fn add_assign(&mut self, other: Self) {
-        self.written += other.written;
-        self.already += other.already;
-    }
-}
