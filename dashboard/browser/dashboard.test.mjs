@@ -105,6 +105,14 @@ describe("dashboard", () => {
     await page.getByRole("button", { name: "Run next batch now" }).click();
     await page.getByTestId("campaign-status").getByText("completed").waitFor({ timeout: 60000 });
     assert.equal(await page.getByTestId("count-sent").locator("b").textContent(), "2");
+    // The run's answer ("Batch 1 queued …") is stale once the campaign has ended.
+    assert.equal(
+      await page
+        .getByRole("status")
+        .filter({ hasText: /queued/ })
+        .count(),
+      0,
+    );
     await page.getByRole("cell", { name: "923002222222", exact: true }).waitFor();
     await check(page, "campaigns-detail");
     await page.goto(stack.base + "/campaigns");

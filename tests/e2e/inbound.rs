@@ -1363,6 +1363,52 @@ async fn an_sqs_event_fixture_goes_through_the_inbound_worker() {
 }
 
 #[tokio::test]
+async fn a_customers_messages_in_one_batch_are_answered_in_their_order() {
+    let e = env(false).await;
+    let (app, t) = (&e.app, &e.tenant);
+    let device = t.sandbox_device().await;
+    for word in ["alpha", "bravo", "charlie", "delta"] {
+        t.create_rule(
+            json!({"keyword": word, "match_type": "contains", "response": format!("re {word}")}),
+        )
+        .await;
+    }
+    let other = "923008880001";
+    let ts = now_ts();
+    let job = |from: &str, word: &str, i: i64| {
+        json!({"job": "message", "tenantId": t.id, "deviceId": device, "provider": "sandbox",
+            "message": {"from": from, "id": new_wamid(), "timestamp": (ts + i).to_string(),
+                        "type": "text", "text": {"body": word}},
+            "receivedAt": ts + i})
+    };
+    // One customer's four messages with another customer's between them: each of the
+    // first customer's is handled after the one before it (concurrently, the answers went
+    // out in any order and the messages raced for the conversation).
+    let event = sqs_json_event(&[
+        job(CUSTOMER, "alpha", 0),
+        job(CUSTOMER, "bravo", 1),
+        job(other, "alpha", 0),
+        job(CUSTOMER, "charlie", 2),
+        job(CUSTOMER, "delta", 3),
+    ]);
+    let worker = fn_inbound_worker::Worker::new(app.state.clone());
+    let res = worker.handle(event).await;
+    assert!(res.batch_item_failures.is_empty(), "{res:?}");
+    assert_eq!(
+        wait_replies(app, &t.id, CUSTOMER, 4).await,
+        ["re alpha", "re bravo", "re charlie", "re delta"]
+    );
+    assert_eq!(wait_replies(app, &t.id, other, 1).await, ["re alpha"]);
+    let conv = app.conversation(&t.id, &device, CUSTOMER).await;
+    let last = conv.last_message.expect("a last message").text;
+    assert_eq!(
+        last.as_deref(),
+        Some("delta"),
+        "the customer's last message"
+    );
+}
+
+#[tokio::test]
 async fn a_redelivered_message_finishes_what_a_dead_attempt_left_and_never_answers_twice() {
     let e = env(false).await;
     let (app, t) = (&e.app, &e.tenant);

@@ -119,6 +119,14 @@ function SendsChart({ recipients }: { recipients: any[] }) {
   return <div ref={el} role="img" aria-label={`Messages sent over time: ${recipients.filter((r) => r.sentAt).length} so far`} />;
 }
 
+/** What a "run next batch" answer did, in words (a stale answer is hidden once the campaign ends). */
+function runText(x: { result: string; batch?: { number: number; size: number }; requeued?: number }): string {
+  if (x.result === "queued" && x.batch) return `Batch ${x.batch.number} queued (${x.batch.size} recipients)`;
+  if (x.result === "requeued") return `${x.requeued ?? 0} recipients of batch ${x.batch?.number ?? "?"} queued again`;
+  if (x.result === "completed") return "Campaign completed";
+  return x.result;
+}
+
 function Detail({ id }: { id: string }) {
   const c = useLoad(() => api("GET", `/api/public/v1/campaigns/${id}`), [id]);
   const r = useLoad(() => api("GET", `/api/public/v1/campaigns/${id}/recipients?limit=100`), [id]);
@@ -161,7 +169,7 @@ function Detail({ id }: { id: string }) {
           <Action
             run={async () => {
               const x = await api("POST", `/api/public/v1/campaigns/${id}/run`);
-              setRan(x.result);
+              setRan(runText(x));
               c.reload();
             }}
           >
@@ -173,7 +181,7 @@ function Detail({ id }: { id: string }) {
             Cancel campaign
           </Action>
         )}
-        {ran && <span role="status">Run: {ran}</span>}
+        {ran && live && <span role="status">{ran}</span>}
       </p>
       <p class="preview">{k.message}</p>
       {r.data && <SendsChart recipients={r.data.recipients} />}

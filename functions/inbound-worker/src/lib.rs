@@ -4,7 +4,7 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use std::sync::Arc;
-use wati_shared::lambda::sqs::run_jobs;
+use wati_shared::lambda::sqs::run_jobs_in_order;
 use wati_shared::lambda::Handler;
 use wati_shared::services::inbound::{Inbound, InboundJob};
 use wati_shared::AppState;
@@ -32,10 +32,11 @@ impl Worker {
 
     /// Handles one batch; the ids of the records to retry come back as `batchItemFailures`.
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        run_jobs(
+        run_jobs_in_order(
             "inbound-worker",
             event,
             "an inbound job",
+            InboundJob::order_key,
             |job: InboundJob| self.inbound.handle(job),
         )
         .await

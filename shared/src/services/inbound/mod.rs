@@ -69,6 +69,30 @@ pub enum InboundJob {
     PhoneMessage(crate::services::gateway::phone::PhoneMessageJob),
 }
 
+impl InboundJob {
+    /// Jobs with the same key are handled in their order, never at once: a customer's
+    /// messages and reply steps (one conversation: no race for its version, answers in
+    /// order), and the statuses of one message.
+    pub fn order_key(&self) -> Option<String> {
+        let (kind, tenant, device, of) = match self {
+            InboundJob::Message(j) => ("customer", &j.tenant_id, &j.device_id, &j.message["from"]),
+            InboundJob::Status(j) => ("message", &j.tenant_id, &j.device_id, &j.status["id"]),
+            InboundJob::ReplyStep(j) => {
+                return Some(format!(
+                    "customer/{}/{}/{}",
+                    j.tenant_id, j.device_id, j.peer
+                ))
+            }
+            InboundJob::PhoneMessage(j) => {
+                return Some(format!("customer/{}/{}/{}", j.tenant_id, j.device_id, j.to))
+            }
+            InboundJob::AckCheck(_) => return None,
+        };
+        let of = of.as_str()?;
+        Some(format!("{kind}/{tenant}/{device}/{of}"))
+    }
+}
+
 /// WhatsApp Web: is this message acknowledged yet? Queued with a delay by the send.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -224,5 +248,44 @@ impl Inbound {
         }
         record::finish(&self.state, &recorded).await;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn job(v: Value) -> InboundJob {
+        serde_json::from_value(v).expect("an inbound job")
+    }
+
+    #[test]
+    fn a_customers_messages_and_reply_steps_share_a_key_and_a_messages_statuses_another() {
+        let message = |from: &str| {
+            job(
+                json!({"job": "message", "tenantId": "t1", "deviceId": "d1", "provider": "cloud_api",
+                "message": {"from": from, "id": "wamid.1"}, "receivedAt": 1}),
+            )
+        };
+        let step = job(
+            json!({"job": "replyStep", "tenantId": "t1", "deviceId": "d1",
+            "peer": "923001112222", "inboundMessageId": "m1", "ruleId": "r1",
+            "responses": ["a", "b"], "step": 1, "stepDelaySeconds": 2}),
+        );
+        let status = |id: &str| {
+            job(json!({"job": "status", "tenantId": "t1", "deviceId": "d1",
+                "status": {"id": id, "status": "read"}}))
+        };
+        let key = message("923001112222").order_key();
+        assert_eq!(key.as_deref(), Some("customer/t1/d1/923001112222"));
+        assert_eq!(step.order_key(), key);
+        assert_ne!(message("923001113333").order_key(), key);
+        assert_eq!(status("wamid.1").order_key(), status("wamid.1").order_key());
+        assert_ne!(status("wamid.1").order_key(), status("wamid.2").order_key());
+        // Without a sender there is nothing to keep in order with.
+        let no_sender = job(json!({"job": "message", "tenantId": "t1", "deviceId": "d1",
+            "provider": "cloud_api", "message": {"id": "wamid.3"}, "receivedAt": 1}));
+        assert_eq!(no_sender.order_key(), None);
     }
 }
