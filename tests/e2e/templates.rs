@@ -222,3 +222,145 @@ async fn templates_are_created_and_deleted_at_meta_and_pending_ones_are_synced_a
         .await
         .expect_error(StatusCode::BAD_REQUEST, "\"deviceId\" is required");
 }
+
+/// A campaign of three recipients (one without a name) for `template`.
+fn template_campaign(template: Value) -> Value {
+    json!({"name": "Shipping notice", "template": template, "delaySeconds": 1,
+           "recipients": [{"name": "Ali", "phone": "+923001111111"},
+                          {"phone": "+923002222222"},
+                          {"name": "Sara", "phone": "+923003333333"}]})
+}
+
+async fn campaign_settles(t: &Tenant, id: &str, status: &str) -> Value {
+    eventually(
+        &format!("campaign {status}"),
+        Duration::from_secs(30),
+        || async {
+            let c = t.campaign(id).await;
+            (c["status"] == status).then_some(c)
+        },
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_template_campaign_reaches_customers_who_never_wrote_with_each_ones_variables() {
+    let e = env().await;
+    let (t, dev) = (&e.tenant, e.device.as_str());
+    e.meta.set_templates(WABA, TOKEN, account());
+    t.post("/api/templates/sync", json!({"deviceId": dev}))
+        .await
+        .ok();
+    let order_update = json!({"name": "order_update", "language": "en_US", "variables": ["{{name}}", "A-{{phone}}"]});
+
+    // Checked when created, as `/send` checks a template: nothing is created.
+    t.create_campaign(template_campaign(
+        json!({"name": "order_update", "language": "en_US", "variables": ["{{name}}"]}),
+    ))
+    .await
+    .expect_error(
+        StatusCode::BAD_REQUEST,
+        "Template order_update (en_US) takes 2 body variables ({{1}}, {{2}}); 1 given in \"template.variables\"",
+    );
+    t.create_campaign(template_campaign(
+        json!({"name": "promo", "language": "en_US", "variables": ["20%"]}),
+    ))
+    .await
+    .expect_error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Template promo (en_US) is REJECTED: only APPROVED templates can be sent",
+    );
+    t.create_campaign(template_campaign(
+        json!({"name": "Bad Name", "language": "en_US"}),
+    ))
+    .await
+    .expect(StatusCode::BAD_REQUEST);
+    assert!(t.get_ok("/api/public/v1/campaigns").await["campaigns"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // None of the recipients ever wrote (a text campaign could not reach them); the
+    // template goes to each with its own variables, and a recipient without a name fails
+    // at once instead of sending Meta an empty parameter.
+    let created = t
+        .create_campaign(template_campaign(order_update.clone()))
+        .await
+        .expect(StatusCode::CREATED);
+    let id = created["id"].string();
+    assert_eq!(created["campaign"]["template"], order_update);
+    assert_eq!(created["campaign"]["message"], "");
+    t.run_campaign(&id).await.expect(StatusCode::OK);
+    let done = campaign_settles(t, &id, "completed").await;
+    assert_eq!(
+        (done["sent"].as_u64(), done["failed"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let mut sent: Vec<(String, Value)> = e
+        .meta
+        .requests()
+        .iter()
+        .map(|r| (r.body["to"].string(), r.body["template"].clone()))
+        .collect();
+    sent.sort_by(|a, b| a.0.cmp(&b.0));
+    let body = |name: &str, phone: &str| {
+        json!({"name": "order_update", "language": {"code": "en_US"},
+               "components": [{"type": "body", "parameters": [
+                   {"type": "text", "text": name}, {"type": "text", "text": format!("A-{phone}")}]}]})
+    };
+    assert_eq!(
+        sent,
+        [
+            ("923001111111".to_string(), body("Ali", "923001111111")),
+            ("923003333333".to_string(), body("Sara", "923003333333")),
+        ]
+    );
+    let recipients = t.all_recipients(&id, 10).await;
+    let nameless = recipients
+        .iter()
+        .find(|r| r["phone"] == "923002222222")
+        .expect("the recipient without a name");
+    assert_eq!(nameless["status"], "failed");
+    assert_eq!(
+        nameless["error"],
+        "Template variable 1 is empty for this recipient (it has no name): Meta refuses empty parameters"
+    );
+    let first = recipients
+        .iter()
+        .find(|r| r["phone"] == "923001111111")
+        .unwrap();
+    let message = t.message(first["messageId"].str()).await;
+    assert_eq!(
+        message["template"],
+        json!({"name": "order_update", "language": "en_US"})
+    );
+
+    // Meta rejects the template before the next campaign runs: it pauses without sending,
+    // and `run` resumes it once the template is approved again.
+    let next = t
+        .create_campaign(template_campaign(order_update))
+        .await
+        .expect(StatusCode::CREATED)["id"]
+        .string();
+    let reject = meta_template_status("order_update", "en_US", "REJECTED");
+    e.app.from_meta(&t.id, &reject).await;
+    t.run_campaign(&next).await.expect(StatusCode::OK);
+    let paused = campaign_settles(t, &next, "paused").await;
+    assert_eq!(paused["pauseReason"], "template_unavailable");
+    let why = paused["pauseMessage"].str();
+    assert!(
+        why.starts_with("Template order_update (en_US) is REJECTED")
+            && why.contains(&format!("/api/public/v1/campaigns/{next}/run")),
+        "{why}"
+    );
+    assert_eq!(e.meta.requests().len(), 2, "nothing more reached Meta");
+    let approve = meta_template_status("order_update", "en_US", "APPROVED");
+    e.app.from_meta(&t.id, &approve).await;
+    t.run_campaign(&next).await.expect(StatusCode::OK);
+    let resumed = campaign_settles(t, &next, "completed").await;
+    assert_eq!(
+        (resumed["sent"].as_u64(), resumed["failed"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(e.meta.requests().len(), 4);
+}

@@ -42,10 +42,10 @@ fn not_found() -> ApiError {
     request_body = CreateCampaignRequest,
     responses(
         (status = 201, body = CreatedCampaign),
-        (status = 400, description = "Invalid input (the message names the field), or not exactly one audience", body = ErrorBody),
+        (status = 400, description = "Invalid input (the message names the field), not exactly one audience, a template on a WhatsApp Web device, or the wrong number of template variables", body = ErrorBody),
         (status = 404, description = "deviceId or contactListId not found", body = ErrorBody),
         (status = 409, description = "The plan has no REST API access", body = ErrorBody),
-        (status = 422, description = "No connected device, or the device is not connected", body = ErrorBody)))]
+        (status = 422, description = "No connected device, the device is not connected, or the template is unknown or not approved", body = ErrorBody)))]
 async fn create_campaign(
     Authed { state, caller }: Authed,
     ApiJson(req): ApiJson<CreateCampaignRequest>,

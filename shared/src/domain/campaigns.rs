@@ -72,6 +72,9 @@ pub enum PauseReason {
     /// The campaign's device (or, without `deviceId`, any connected device) is gone;
     /// resumes with `POST …/run` once a device is connected again.
     DeviceUnavailable,
+    /// The campaign's template can no longer be sent (no longer approved, deleted, or the
+    /// device is not a Cloud API one); resumes with `POST …/run` once it can.
+    TemplateUnavailable,
 }
 
 impl PauseReason {
@@ -79,6 +82,7 @@ impl PauseReason {
         match self {
             PauseReason::DailyLimit => "daily_limit",
             PauseReason::DeviceUnavailable => "device_unavailable",
+            PauseReason::TemplateUnavailable => "template_unavailable",
         }
     }
 }
@@ -145,6 +149,62 @@ pub fn render(template: &str, name: &str, phone: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// What one recipient is sent: the message and, in a template campaign, the template, each
+/// with `{{name}}` and `{{phone}}` filled in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecipientContent {
+    /// The text (a template campaign's optional `message`: recorded, not sent).
+    pub text: String,
+    pub template: Option<messages::TemplateSpec>,
+}
+
+/// The content for one recipient, unchecked ([`recipient_content`] checks it).
+pub fn fill(
+    message: &str,
+    template: Option<&messages::TemplateSpec>,
+    name: &str,
+    phone: &str,
+) -> RecipientContent {
+    let template = template.map(|t| messages::TemplateSpec {
+        variables: t
+            .variables
+            .as_ref()
+            .map(|vars| vars.iter().map(|v| render(v, name, phone)).collect()),
+        ..t.clone()
+    });
+    RecipientContent {
+        text: render(message, name, phone),
+        template,
+    }
+}
+
+/// The content for one recipient, or why it cannot be sent: a text over WhatsApp's limit
+/// with this recipient's name, or a template variable left empty (`{{name}}` of a recipient
+/// without a name: Meta refuses empty parameters).
+pub fn recipient_content(
+    message: &str,
+    template: Option<&messages::TemplateSpec>,
+    name: &str,
+    phone: &str,
+) -> Result<RecipientContent, String> {
+    let content = fill(message, template, name, phone);
+    match &content.template {
+        None => {
+            rendered_text(message, name, phone)?;
+        }
+        Some(t) => {
+            let vars = t.variables.as_deref().unwrap_or_default();
+            if let Some(i) = vars.iter().position(|v| v.trim().is_empty()) {
+                return Err(format!(
+                    "Template variable {} is empty for this recipient (it has no name): Meta refuses empty parameters",
+                    i + 1
+                ));
+            }
+        }
+    }
+    Ok(content)
 }
 
 /// A rendered message must still fit WhatsApp's text limit.
@@ -392,6 +452,33 @@ pub fn plan_batch(now_ms: i64, next_send_at_ms: i64, delay_secs: u32, wanted: us
 mod tests {
     use super::*;
     use crate::domain::time::at;
+
+    #[test]
+    fn a_template_campaigns_variables_are_filled_per_recipient_and_an_empty_one_is_refused() {
+        let t = messages::TemplateSpec {
+            name: "order_update".into(),
+            language: "en_US".into(),
+            components: None,
+            variables: Some(vec!["{{name}}".into(), "A-{{phone}}".into()]),
+        };
+        let c = recipient_content("", Some(&t), "Ali", "923001111111").unwrap();
+        assert_eq!(c.text, "");
+        let filled = c.template.unwrap();
+        assert_eq!(filled.name, "order_update");
+        assert_eq!(
+            filled.variables.unwrap(),
+            ["Ali".to_string(), "A-923001111111".to_string()]
+        );
+        assert_eq!(
+            recipient_content("", Some(&t), "", "923001111111").unwrap_err(),
+            "Template variable 1 is empty for this recipient (it has no name): Meta refuses empty parameters"
+        );
+        // A text campaign's content is its text, checked for length.
+        let text = recipient_content("Hi {{name}}", None, "Sara", "1").unwrap();
+        assert_eq!((text.text.as_str(), text.template), ("Hi Sara", None));
+        let long = "x".repeat(messages::MAX_TEXT_CHARS);
+        assert!(recipient_content(&format!("{long}{{{{name}}}}"), None, "Sara", "1").is_err());
+    }
 
     #[test]
     fn variables_are_filled_in_once() {

@@ -255,6 +255,8 @@ impl From<crate::services::campaigns::CreateError> for ApiError {
             E::Invalid(_) => ApiError::bad_request(message),
             E::ContactListNotFound(_) => ApiError::not_found(message),
             E::Device(e) => e.into(),
+            E::TemplateOnWhatsappWeb(_) => ApiError::bad_request(message),
+            E::Template(r) => r.into(),
             E::Store(e) => e.into(),
         }
     }

@@ -35,8 +35,13 @@ pub struct Campaign {
     pub id: String,
     pub tenant_id: String,
     pub name: String,
-    /// The template, with `{{name}}` / `{{phone}}`.
+    /// The text, with `{{name}}` / `{{phone}}` (a template campaign's optional `message`:
+    /// recorded on each message, not sent; `""` when left out).
     pub message: String,
+    /// A template campaign's Cloud API template; its variables may hold `{{name}}` /
+    /// `{{phone}}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<crate::domain::messages::TemplateSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_id: Option<String>,
     pub delay_seconds: u32,

@@ -113,7 +113,9 @@ async fn step(state: &AppState, c: &Campaign, trigger: Trigger) -> Result<Step, 
                     .paused_day
                     .as_deref()
                     .is_none_or(|day| day_of(now).as_str() > day),
-                PauseReason::DeviceUnavailable => trigger == Trigger::Run,
+                PauseReason::DeviceUnavailable | PauseReason::TemplateUnavailable => {
+                    trigger == Trigger::Run
+                }
             };
             if !resume {
                 let resumes = resumes_at(c);
@@ -193,7 +195,7 @@ pub async fn pause(
     let now = state.clock.now();
     let due = match reason {
         PauseReason::DailyLimit => Due::At(next_midnight(now).timestamp()),
-        PauseReason::DeviceUnavailable => Due::Remove,
+        PauseReason::DeviceUnavailable | PauseReason::TemplateUnavailable => Due::Remove,
     };
     let store = &state.store;
     let attempt = retry(Backoff::new(4), |_| async {

@@ -9,7 +9,8 @@ use super::{
 };
 use crate::adapters::queues::{self, Outgoing};
 use crate::domain::campaigns::{
-    plan_batch, rendered_text, ChunkCursor, Entry, PauseReason, RecipientStatus, MAX_SQS_DELAY_SECS,
+    plan_batch, recipient_content, ChunkCursor, Entry, PauseReason, RecipientContent,
+    RecipientStatus, MAX_SQS_DELAY_SECS,
 };
 use crate::domain::plans::{LimitOverrides, Plan};
 use crate::domain::quota::{cap_for, limit_reached_message, next_midnight, Limit};
@@ -235,20 +236,21 @@ pub(super) async fn queue_batch(turn: Turn<'_>) -> Result<Step, CampaignError> {
     }
 
     // Recipients that can be sent get the plan's slots in order; one whose message would
-    // be too long with its name is recorded as failed at once.
+    // be too long with its name (or whose template variable would be empty) is recorded as
+    // failed at once.
     let batch_no = c.batch + 1;
     let at = now;
-    let texts: Vec<Result<String, String>> = members
+    let contents: Vec<_> = members
         .iter()
-        .map(|m| rendered_text(&c.message, &m.name, &m.phone))
+        .map(|m| recipient_content(&c.message, c.template.as_ref(), &m.name, &m.phone))
         .collect();
-    let sendable = texts.iter().filter(|t| t.is_ok()).count();
+    let sendable = contents.iter().filter(|t| t.is_ok()).count();
     let plan = plan_batch(now_ms, c.next_send_at_ms, c.delay_seconds, sendable);
     let mut slots = plan.due_ms.iter().copied();
     let mut recipients = Vec::with_capacity(members.len());
     let mut tasks = Vec::with_capacity(sendable);
     let mut delays = plan.delays.iter().copied();
-    for (i, (m, text)) in members.iter().zip(texts).enumerate() {
+    for (i, (m, content)) in members.iter().zip(contents).enumerate() {
         let mut r = Recipient {
             batch: batch_no,
             index: i as u32,
@@ -268,11 +270,14 @@ pub(super) async fn queue_batch(turn: Turn<'_>) -> Result<Step, CampaignError> {
             sent_at: None,
             failed_at: None,
         };
-        match text {
-            Ok(text) => {
+        match content {
+            Ok(content) => {
                 let due = slots.next().unwrap_or(now_ms);
                 r.due_ms = Some(due);
-                tasks.push((delays.next().unwrap_or(0), task(c, &tenant, &r, text, due)));
+                tasks.push((
+                    delays.next().unwrap_or(0),
+                    task(c, &tenant, &r, content, due),
+                ));
             }
             Err(e) => {
                 r.status = RecipientStatus::Failed;
@@ -342,7 +347,7 @@ pub(super) fn task(
     c: &Campaign,
     tenant: &TenantLimits,
     r: &Recipient,
-    text: String,
+    content: RecipientContent,
     due_ms: i64,
 ) -> SendTask {
     SendTask {
@@ -351,7 +356,8 @@ pub(super) fn task(
         campaign_name: c.name.clone(),
         recipient: r.sk(),
         to: r.phone.clone(),
-        text,
+        text: content.text,
+        template: content.template,
         device_id: c.device_id.clone(),
         plan: tenant.plan,
         limits: tenant.limits,

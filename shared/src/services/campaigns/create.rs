@@ -5,12 +5,14 @@
 use crate::domain::campaigns::{
     self as rules, AudienceKind, CampaignStatus, Entry, MAX_RECIPIENTS,
 };
+use crate::domain::contacts;
 use crate::domain::devices::ProviderKind;
+use crate::domain::messages::{self, TemplateSpec};
 use crate::domain::phone::Country;
-use crate::domain::{contacts, messages};
 use crate::runtime::state::AppState;
 use crate::services::phones;
 use crate::services::sending::device::{self, DeviceError};
+use crate::services::templates::{self, TemplateRefusal};
 use crate::store::campaigns::{Audience, Campaign};
 use crate::store::StoreError;
 use chrono::{DateTime, Utc};
@@ -21,6 +23,8 @@ use chrono::{DateTime, Utc};
 pub struct NewCampaign {
     pub name: Option<String>,
     pub message: Option<String>,
+    /// A Cloud API template to send instead of a text (`message` is then optional).
+    pub template: Option<TemplateSpec>,
     pub device_id: Option<String>,
     /// As given (a JSON number is expected; anything else is refused by name).
     pub delay_seconds: Option<serde_json::Value>,
@@ -48,6 +52,11 @@ pub enum CreateError {
     /// The campaign's device (or, without one, any device) cannot send.
     #[error(transparent)]
     Device(DeviceError),
+    #[error("Templates are for Cloud API devices: device {0} is a WhatsApp Web device, which sends text without templates")]
+    TemplateOnWhatsappWeb(String),
+    /// The template is unknown, not approved, or given the wrong number of variables.
+    #[error(transparent)]
+    Template(TemplateRefusal),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -82,6 +91,7 @@ enum NewAudience {
 struct Checked {
     name: String,
     message: String,
+    template: Option<TemplateSpec>,
     device_id: Option<String>,
     delay_seconds: u32,
     scheduled_at: Option<DateTime<Utc>>,
@@ -99,7 +109,12 @@ fn check(
     country: Option<Country>,
 ) -> Result<Checked, CreateError> {
     let name = rules::campaign_name(required("name", &new.name)?)?;
-    let message = rules::message(required("message", &new.message)?)?;
+    // A template campaign's `message` is optional: recorded on each message, not sent.
+    let template = new.template.as_ref().map(messages::template).transpose()?;
+    let message = match (&template, &new.message) {
+        (Some(_), None) => String::new(),
+        (_, message) => rules::message(required("message", message)?)?,
+    };
     let delay_seconds = rules::delay_seconds(new.delay_seconds.as_ref())?;
     let scheduled_at = rules::scheduled_at(new.scheduled_at.as_deref(), now)?;
     let kind = rules::audience_kind(
@@ -142,6 +157,7 @@ fn check(
     Ok(Checked {
         name,
         message,
+        template,
         device_id,
         delay_seconds,
         scheduled_at,
@@ -188,8 +204,17 @@ pub async fn create(
         NewAudience::Tag(tag) => (Audience::Tag { tag }, Vec::new(), 0),
     };
 
-    // The device must be there now (it is checked again for every message).
+    // The device must be there now (it is checked again for every message), and so must a
+    // sendable template (checked as `/send` checks it).
     let sender = device::resolve(state, tenant_id, checked.device_id.as_deref()).await?;
+    if let Some(t) = &checked.template {
+        if sender.provider == ProviderKind::WhatsappWeb {
+            return Err(CreateError::TemplateOnWhatsappWeb(sender.id));
+        }
+        templates::check_send(state, &sender, t)
+            .await?
+            .map_err(CreateError::Template)?;
+    }
     // Bulk sends from a WhatsApp Web number get it banned: a floor under the pacing.
     let delay_seconds = match sender.provider {
         ProviderKind::WhatsappWeb => checked
@@ -210,6 +235,7 @@ pub async fn create(
         tenant_id: tenant_id.to_string(),
         name: checked.name,
         message: checked.message,
+        template: checked.template,
         device_id: checked.device_id,
         delay_seconds,
         audience,
@@ -296,6 +322,35 @@ mod tests {
             c.recipients = Some(Vec::new());
         }))
         .starts_with("\"recipients\" must hold 1 to"));
+    }
+
+    #[test]
+    fn a_template_campaign_needs_no_message_and_its_template_is_checked() {
+        let template = |name: &str| TemplateSpec {
+            name: name.into(),
+            language: "en_US".into(),
+            components: None,
+            variables: Some(vec!["{{name}}".into()]),
+        };
+        let checked = new(|c| {
+            c.message = None;
+            c.template = Some(template(" order_update "));
+        });
+        let checked = checked.expect("accepted");
+        assert_eq!(checked.message, "");
+        assert_eq!(
+            checked.template.map(|t| t.name),
+            Some("order_update".into())
+        );
+        assert!(
+            refused(new(|c| c.template = Some(template("Order Update"))))
+                .starts_with("\"template.name\" must be a template name")
+        );
+        // Neither a message nor a template: the spec's error.
+        assert_eq!(
+            refused(new(|c| c.message = None)),
+            "\"message\" is required"
+        );
     }
 
     #[test]

@@ -150,6 +150,9 @@ pub struct SendTask {
     pub to: String,
     /// The message with its variables filled in.
     pub text: String,
+    /// A template campaign's template, its variables filled in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<crate::domain::messages::TemplateSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_id: Option<String>,
     /// The tenant's plan and limits when the batch was queued (the daily cap's size).

@@ -7,7 +7,7 @@ use super::{
     in_flight, ms_time, Advance, BatchInfo, CampaignError, Trigger, CHECK_AFTER_BATCH_SECS,
     STALE_CLAIM_MS,
 };
-use crate::domain::campaigns::{plan_batch, render, RecipientStatus};
+use crate::domain::campaigns::{fill, plan_batch, RecipientStatus};
 use crate::domain::messages::MessageStatus;
 use crate::domain::time::iso;
 use crate::runtime::state::AppState;
@@ -89,8 +89,9 @@ pub(super) async fn recover(turn: Turn<'_>) -> Result<Step, CampaignError> {
     }
     let mut tasks = Vec::with_capacity(plan.delays.len());
     for ((r, delay), due) in leftovers.iter().zip(&plan.delays).zip(&plan.due_ms) {
-        let text = render(&c.message, &r.name, &r.phone);
-        tasks.push((*delay, task(c, &tenant, r, text, *due)));
+        // Checked when the batch was first queued.
+        let content = fill(&c.message, c.template.as_ref(), &r.name, &r.phone);
+        tasks.push((*delay, task(c, &tenant, r, content, *due)));
     }
     enqueue(state, &tasks).await?;
     let requeued = tasks.len();

@@ -94,12 +94,16 @@ pub async fn handle_task(state: &AppState, task: SendTask) -> Result<TaskResult,
         api_key_id: Some(task.key_id.clone()).filter(|k| !k.is_empty()),
         user_id: None,
     };
-    let request = SendRequest {
-        to,
-        content: Content::Text {
+    let content = match &task.template {
+        Some(t) => Content::Template(t.clone()),
+        None => Content::Text {
             body: task.text.clone(),
         },
-        text: Some(task.text.clone()),
+    };
+    let request = SendRequest {
+        to,
+        content,
+        text: Some(task.text.clone()).filter(|t| !t.is_empty()),
         device_id: task.device_id.clone(),
         media_check: None,
         idempotency: None,
@@ -130,6 +134,9 @@ pub async fn handle_task(state: &AppState, task: SendTask) -> Result<TaskResult,
             let reason = match &e {
                 SendError::DailyLimit(_) => PauseReason::DailyLimit,
                 e if e.is_device_unavailable() => PauseReason::DeviceUnavailable,
+                SendError::Template(_) | SendError::TemplateOnWhatsappWeb(_) => {
+                    PauseReason::TemplateUnavailable
+                }
                 e => return Err(format!("send stopped before the provider: {e}")),
             };
             let message = match reason {
@@ -138,6 +145,11 @@ pub async fn handle_task(state: &AppState, task: SendTask) -> Result<TaskResult,
                 }
                 PauseReason::DeviceUnavailable => format!(
                     "{}. Connect a device, then POST /api/public/v1/campaigns/{}/run to resume",
+                    e.to_string().trim_end_matches('.'),
+                    task.campaign_id
+                ),
+                PauseReason::TemplateUnavailable => format!(
+                    "{}. Make the template sendable (POST /api/templates/sync once Meta approves it), then POST /api/public/v1/campaigns/{}/run to resume",
                     e.to_string().trim_end_matches('.'),
                     task.campaign_id
                 ),
