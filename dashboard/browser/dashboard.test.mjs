@@ -281,6 +281,29 @@ describe("dashboard", () => {
       ],
     );
     await page.getByTestId("msg-out").filter({ hasText: "Yes, it left today." }).getByText("24-hour customer service window").waitFor();
+
+    // A campaign of that template reaches a customer who never wrote, with their name.
+    await page.goto(`${stack.base}/campaigns/new`);
+    await page.getByLabel("Campaign name").fill("Shipping notice");
+    await page.getByLabel("Send", { exact: true }).selectOption("template");
+    await page.getByLabel("Template", { exact: true }).selectOption({ label: "order_update (en_US)" });
+    await page.getByLabel("Variable {{1}}").fill("{{name}}");
+    await page.getByLabel("Variable {{2}}").fill("#2001");
+    await page.getByLabel("Recipients").fill("Bilal, +923004445555");
+    assert.equal(await page.getByTestId("template-preview").textContent(), "Hi Bilal, your order #2001 has shipped");
+    await page.getByLabel("Seconds between messages (1–60)").fill("1");
+    await check(page, "campaigns-new-template");
+    await page.getByRole("button", { name: "Create campaign" }).click();
+    await page.getByRole("heading", { name: "Campaign: Shipping notice" }).waitFor();
+    assert.equal(await page.getByTestId("campaign-template").textContent(), "Template order_update (en_US) · variables: {{name}}, #2001");
+    await page.getByRole("button", { name: "Run next batch now" }).click();
+    await page.getByTestId("campaign-status").getByText("completed").waitFor({ timeout: 60000 });
+    assert.equal(await page.getByTestId("count-sent").locator("b").textContent(), "1");
+    const shipping = (await call(stack, "GET", "/api/public/v1/campaigns", shop.key)).campaigns.find((x) => x.name === "Shipping notice");
+    const [bilal] = (await call(stack, "GET", `/api/public/v1/campaigns/${shipping.id}/recipients`, shop.key)).recipients;
+    assert.equal(bilal.status, "sent");
+    const message = (await call(stack, "GET", `/api/public/v1/messages/${bilal.messageId}`, shop.key)).message;
+    assert.deepEqual(message.template, { name: "order_update", language: "en_US" });
     await page.context().close();
   });
 

@@ -739,6 +739,17 @@ async fn campaigns_through_a_whatsapp_web_device_keep_a_minimum_gap() {
         let campaign = tenant.campaign_id(body).await;
         tenant.campaign(&campaign).await["delaySeconds"].clone()
     };
+    // WhatsApp Web has no templates: a template campaign is refused when created.
+    let templated = json!({"name": "Sale", "deviceId": id, "recipients": [{"phone": "+923001110001"}],
+        "template": {"name": "order_update", "language": "en_US"}});
+    let refused = tenant
+        .create_campaign(templated)
+        .await
+        .error(StatusCode::BAD_REQUEST);
+    assert!(
+        refused.starts_with("Templates are for Cloud API devices"),
+        "{refused}"
+    );
     assert_eq!(delay_through(id, "Hi {{name}}").await, 7);
     let sandbox = e.tenant.sandbox_device().await;
     assert_eq!(delay_through(sandbox, "Hi").await, 1);

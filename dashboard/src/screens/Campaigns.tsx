@@ -1,10 +1,11 @@
-// Campaigns: list, create (list, tag or pasted recipients; {{name}} preview; delay;
-// schedule), progress with counts, a sends-over-time chart, recipients and errors,
+// Campaigns: list, create (a text or an approved template; list, tag or pasted recipients;
+// {{name}} preview; delay; schedule), progress with counts, a sends-over-time chart, recipients and errors,
 // run and cancel. Managers and admins.
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { api } from "../api";
 import { Action, Field, Form, Loading, Page, Select, TextArea, useEvery, useLoad, when, Table } from "../ui";
+import { ChosenTemplate, TemplatePicker } from "../templates";
 
 /** `Ali, +923001111111` per line (or just the phone) → recipients. */
 export function parseRecipients(text: string): { name?: string; phone: string }[] {
@@ -20,13 +21,21 @@ export function parseRecipients(text: string): { name?: string; phone: string }[
     });
 }
 
+/** `message` with {{name}} and {{phone}} as the first recipient (or an example) fills them. */
 function preview(message: string, r?: { name?: string; phone: string }) {
   return message.replace(/\{\{\s*name\s*\}\}/g, r?.name ?? "Ali").replace(/\{\{\s*phone\s*\}\}/g, r?.phone ?? "923001234567");
 }
 
 function Create({ onCreated }: { onCreated: (id: string) => void }) {
   const [name, setName] = useState("");
+  // A text reaches only customers who wrote in the last 24 hours; an approved template anyone.
+  const [kind, setKind] = useState("text");
   const [message, setMessage] = useState("Hi {{name}}, ");
+  const [template, setTemplate] = useState<ChosenTemplate | null>(null);
+  const devices = useLoad(() => api("GET", "/api/devices"));
+  const cloud: any[] = (devices.data?.devices ?? []).filter((d: any) => d.provider === "cloud_api");
+  const [device, setDevice] = useState("");
+  const chosenDevice = device || cloud[0]?.id || "";
   const [audience, setAudience] = useState("recipients");
   const [pasted, setPasted] = useState("");
   const [tag, setTag] = useState("");
@@ -40,7 +49,13 @@ function Create({ onCreated }: { onCreated: (id: string) => void }) {
       label="New campaign"
       submit="Create campaign"
       onSubmit={async () => {
-        const body: Record<string, unknown> = { name, message, delaySeconds: Number(delay) };
+        const body: Record<string, unknown> = { name, delaySeconds: Number(delay) };
+        if (kind === "text") body.message = message;
+        if (kind === "template") {
+          if (!template) throw new Error("Choose a template");
+          body.template = template;
+          body.deviceId = chosenDevice;
+        }
         if (audience === "recipients") body.recipients = recipients;
         if (audience === "tag") body.tag = tag;
         if (audience === "list") body.contactListId = listId;
@@ -50,13 +65,38 @@ function Create({ onCreated }: { onCreated: (id: string) => void }) {
       }}
     >
       <Field label="Campaign name" required value={name} onValue={setName} />
-      <TextArea label="Message" value={message} onValue={setMessage} hint="{{name}} and {{phone}} are filled in for each recipient." required />
-      <div>
-        <strong>Preview</strong>
-        <p class="preview" aria-live="polite" data-testid="preview">
-          {preview(message, recipients[0])}
-        </p>
-      </div>
+      <Select
+        label="Send"
+        value={kind}
+        onValue={setKind}
+        options={[
+          ["text", "A text (to customers who wrote in the last 24 hours)"],
+          ["template", "An approved template (to anyone)"],
+        ]}
+      />
+      {kind === "text" && (
+        <>
+          <TextArea label="Message" value={message} onValue={setMessage} hint="{{name}} and {{phone}} are filled in for each recipient." required />
+          <div>
+            <strong>Preview</strong>
+            <p class="preview" aria-live="polite" data-testid="preview">
+              {preview(message, recipients[0])}
+            </p>
+          </div>
+        </>
+      )}
+      {kind === "template" &&
+        (cloud.length ? (
+          <>
+            <Select label="Device" value={chosenDevice} onValue={setDevice} options={cloud.map((d) => [d.id, d.name] as [string, string])} />
+            <TemplatePicker key={chosenDevice} device={chosenDevice} onValue={setTemplate} hint="{{name}} and {{phone}} are filled in for each recipient." fill={(v) => preview(v, recipients[0])} />
+          </>
+        ) : (
+          <>
+            <Loading loading={devices.loading} error={devices.error} />
+            {devices.data && <p>Templates need a Cloud API device: an admin adds one in Settings.</p>}
+          </>
+        ))}
       <Select
         label="Audience"
         value={audience}
@@ -183,7 +223,12 @@ function Detail({ id }: { id: string }) {
         )}
         {ran && live && <span role="status">{ran}</span>}
       </p>
-      <p class="preview">{k.message}</p>
+      {k.template && (
+        <p data-testid="campaign-template">
+          Template <strong>{k.template.name}</strong> ({k.template.language}){k.template.variables?.length ? ` · variables: ${k.template.variables.join(", ")}` : ""}
+        </p>
+      )}
+      {k.message && <p class="preview">{k.message}</p>}
       {r.data && <SendsChart recipients={r.data.recipients} />}
       <h2>Recipients</h2>
       <Loading loading={r.loading && !r.data} error={r.error} />

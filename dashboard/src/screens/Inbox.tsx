@@ -6,6 +6,7 @@ import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { allows, api, ApiError, currentSession } from "../api";
 import { Action, ErrorNote, Field, Form, Loading, Notice, Page, Select, useEvery, useLoad, useMembers, when } from "../ui";
+import { ChosenTemplate, TemplatePicker } from "../templates";
 
 const POLL_MS = 3000;
 const STATUSES: [string, string][] = [
@@ -201,32 +202,18 @@ function Bubble({ m }: { m: any }) {
 }
 
 /** The approved templates of the conversation's device (a reply goes out from it). */
-function Templates({ device, onSend }: { device: string; onSend: (t: any) => Promise<unknown> }) {
-  const t = useLoad(() => api("GET", `/api/templates?${new URLSearchParams({ deviceId: device, status: "APPROVED", limit: "100" })}`), [device]);
-  const [pick, setPick] = useState("");
-  const [vars, setVars] = useState<string[]>([]);
-  const list: any[] = t.data?.templates ?? [];
-  const chosen = list.find((x) => `${x.name}|${x.language}` === pick);
-  const count = chosen ? (chosen.bodyVariables ?? 0) : 0;
-  const body: string | undefined = chosen?.components?.find((c: any) => c.type === "BODY")?.text;
-  if (t.loading || t.error) return <Loading loading={t.loading} error={t.error} />;
-  if (!list.length) return <p>No approved templates: an admin syncs them in Settings.</p>;
+function Templates({ device, onSend }: { device: string; onSend: (t: ChosenTemplate) => Promise<unknown> }) {
+  const [chosen, setChosen] = useState<ChosenTemplate | null>(null);
   return (
-    <Form submit="Send template" label="Send a template" onSubmit={() => onSend({ name: chosen.name, language: chosen.language, ...(count ? { variables: vars.slice(0, count) } : {}) })}>
-      <Select
-        label="Template"
-        value={pick}
-        onValue={(v) => (setPick(v), setVars([]))}
-        options={[["", "Choose…"], ...list.map((x) => [`${x.name}|${x.language}`, `${x.name} (${x.language})`] as [string, string])]}
-      />
-      {Array.from({ length: count }, (_, i) => (
-        <Field key={i} label={`Variable {{${i + 1}}}`} required value={vars[i] ?? ""} onValue={(v) => setVars((o) => Object.assign([...o], { [i]: v }))} />
-      ))}
-      {body && (
-        <p class="preview" data-testid="template-preview">
-          {body.replace(/\{\{(\d+)\}\}/g, (all: string, n: string) => vars[Number(n) - 1] || all)}
-        </p>
-      )}
+    <Form
+      submit="Send template"
+      label="Send a template"
+      onSubmit={async () => {
+        if (!chosen) throw new Error("Choose a template");
+        await onSend(chosen);
+      }}
+    >
+      <TemplatePicker device={device} onValue={setChosen} />
     </Form>
   );
 }

@@ -48,14 +48,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(needs(Admin, routes!(team::password_reset)))
         .routes(needs(Admin, routes!(audit::audit_log)))
-        .routes(needs(
-            Admin,
-            routes!(devices::create_device, devices::list_devices),
-        ))
-        .routes(needs(
-            Admin,
-            routes!(devices::get_device, devices::delete_device),
-        ))
+        // Managers read the devices to send campaigns and read analytics from one of them
+        // (the view holds no credential); only admins add or remove them.
+        .routes(needs(Admin, routes!(devices::create_device)))
+        .routes(needs(Manager, routes!(devices::list_devices)))
+        .routes(needs(Manager, routes!(devices::get_device)))
+        .routes(needs(Admin, routes!(devices::delete_device)))
         .routes(needs(Admin, routes!(pairing::get_qr)))
         .routes(needs(Admin, routes!(pairing::pairing_code)))
         .routes(needs(Admin, routes!(pairing::restart)))
