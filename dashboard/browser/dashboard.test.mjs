@@ -114,6 +114,8 @@ describe("dashboard", () => {
       0,
     );
     await page.getByRole("cell", { name: "923002222222", exact: true }).waitFor();
+    // WhatsApp's reports (the sandbox's, 1 and 2 s after each send) reach the page by themselves.
+    await page.getByTestId("campaign-reports").filter({ hasText: "Delivered 2 · Read 2 (100% of sent)" }).waitFor({ timeout: 30000 });
     await check(page, "campaigns-detail");
     await page.goto(stack.base + "/campaigns");
     await page.getByRole("link", { name: "Welcome blast" }).waitFor();
@@ -339,6 +341,11 @@ describe("dashboard", () => {
       ["resolved", summary.inbox.resolved],
     ])
       assert.equal(await figure(id), String(value), id);
+    // The first campaign's messages were delivered and read (the sandbox reports both).
+    const blast = summary.campaigns.items.find((c) => c.name === "Welcome blast");
+    assert.deepEqual([blast.sent, blast.delivered, blast.read], [2, 2, 2]);
+    const blastRow = page.getByRole("table", { name: "Campaign success" }).getByRole("row", { name: /^Welcome blast/ });
+    assert.deepEqual((await blastRow.getByRole("cell").allTextContents()).slice(1, 5), ["2", "0", "2", "2"]);
     // The charts are drawn (uPlot canvases), and the daily table has every day of the period.
     await page.locator(".chart canvas").nth(1).waitFor();
     const today = summary.daily.find((d) => d.outbound > 0);

@@ -136,7 +136,8 @@ async fn every_event_once() {
     assert_eq!(c["successRate"], 1.0);
     assert_eq!(
         c["items"],
-        json!([{"id": campaign, "name": "Analytics blast", "sent": 2, "failed": 0, "successRate": 1.0}])
+        json!([{"id": campaign, "name": "Analytics blast", "sent": 2, "failed": 0, "successRate": 1.0,
+                "delivered": 2, "read": 2, "readRate": 1.0}])
     );
     assert_eq!(
         s["autoReplies"],

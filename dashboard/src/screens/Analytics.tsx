@@ -173,12 +173,14 @@ function Summary({ s, members }: { s: any; members: Record<string, string> }) {
         />
       )}
       {s.campaigns.items.length > 0 && (
-        <Table head={["Campaign", "Sent", "Failed", "Success"]} caption="Campaign success">
+        <Table head={["Campaign", "Sent", "Failed", "Delivered", "Read", "Success"]} caption="Campaign success">
           {s.campaigns.items.map((c: any) => (
             <tr key={c.id}>
               <td>{c.name || c.id}</td>
               <td>{c.sent}</td>
               <td>{c.failed}</td>
+              <td>{c.delivered}</td>
+              <td>{c.read}</td>
               <td>
                 <span class="bar" aria-hidden="true">
                   <span style={{ width: `${Math.round((c.successRate ?? 0) * 100)}%` }} />

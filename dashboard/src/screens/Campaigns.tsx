@@ -167,10 +167,34 @@ function runText(x: { result: string; batch?: { number: number; size: number }; 
   return x.result;
 }
 
+/** Delivered and read as WhatsApp reported them, from the analytics (UTC days since it was created). */
+function Reports({ campaign, round }: { campaign: any; round: number }) {
+  const day = (t: Date) => t.toISOString().slice(0, 10);
+  const today = new Date();
+  const earliest = new Date(today.getTime() - 91 * 86400_000);
+  const created = new Date(campaign.createdAt);
+  const from = day(created > earliest ? created : earliest);
+  const s = useLoad(() => api("GET", `/api/public/v1/analytics/summary?${new URLSearchParams({ from, to: day(today) })}`).catch(() => null), [campaign.id, round]);
+  const c = s.data?.campaigns?.items?.find((x: any) => x.id === campaign.id);
+  if (!c) return null;
+  return (
+    <p data-testid="campaign-reports">
+      Delivered <strong>{c.delivered}</strong> · Read <strong>{c.read}</strong>
+      {c.readRate != null ? ` (${Math.round(c.readRate * 100)}% of sent)` : ""}
+    </p>
+  );
+}
+
 function Detail({ id }: { id: string }) {
   const c = useLoad(() => api("GET", `/api/public/v1/campaigns/${id}`), [id]);
   const r = useLoad(() => api("GET", `/api/public/v1/campaigns/${id}/recipients?limit=100`), [id]);
   const [ran, setRan] = useState("");
+  // Reports keep coming after the last send: read again every 10 s while the page is open.
+  const [reportsRound, setReportsRound] = useState(0);
+  useEvery(
+    10000,
+    useCallback(() => setReportsRound((n) => n + 1), []),
+  );
   const live = c.data && ["running", "scheduled", "paused"].includes(c.data.campaign.status);
   const tick = useCallback(() => {
     c.reload();
@@ -204,6 +228,7 @@ function Detail({ id }: { id: string }) {
           </div>
         ))}
       </div>
+      <Reports campaign={k} round={reportsRound} />
       <p>
         {live && (
           <Action

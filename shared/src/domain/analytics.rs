@@ -31,6 +31,8 @@ pub const CONVERSATIONS_RESOLVED: &str = "cv";
 const CAMPAIGN_SENT: &str = "cs.";
 const CAMPAIGN_FAILED: &str = "cf.";
 const CAMPAIGN_NAME: &str = "cn.";
+const CAMPAIGN_DELIVERED: &str = "cd.";
+const CAMPAIGN_READ: &str = "cr.";
 const TEMPLATE_PREFIX: char = 't';
 const FIRST_RESPONSE: &str = "fh";
 const RESOLUTION: &str = "rh";
@@ -184,6 +186,14 @@ impl Tally {
             self.add(c.attribute(), 1);
             if let Some((name, language)) = template {
                 self.add(template_figure(c, name, language), 1);
+            }
+            let of_campaign = match c {
+                Counted::Delivered => Some(CAMPAIGN_DELIVERED),
+                Counted::Read => Some(CAMPAIGN_READ),
+                Counted::Sent | Counted::Failed => None,
+            };
+            if let (CountsAs::Campaign { id, .. }, Some(prefix)) = (counts_as, of_campaign) {
+                self.add(format!("{prefix}{id}"), 1);
             }
         }
         if before.is_none() {
@@ -458,6 +468,11 @@ pub struct CampaignFigures {
     pub failed: i64,
     /// sent / (sent + failed); null when nothing was sent.
     pub success_rate: Option<f64>,
+    /// Of its messages, reported delivered (or read, which implies it) by the provider.
+    pub delivered: i64,
+    pub read: i64,
+    /// read / sent; null when nothing was sent.
+    pub read_rate: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
@@ -579,7 +594,8 @@ pub fn summarize(period: &Period, device: Option<&str>, items: &[SlotCounts]) ->
     }
     let mut total = Messages::default();
     let mut auto = [0i64; 5];
-    let mut campaigns: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    // Per campaign: sent, failed, delivered, read.
+    let mut campaigns: BTreeMap<String, [i64; 4]> = BTreeMap::new();
     let mut names: HashMap<String, String> = HashMap::new();
     let mut templates: BTreeMap<(String, String), [i64; 4]> = BTreeMap::new();
     let (mut opened, mut resolved) = (0, 0);
@@ -615,10 +631,17 @@ pub fn summarize(period: &Period, device: Option<&str>, items: &[SlotCounts]) ->
                 opened += v;
             } else if f == CONVERSATIONS_RESOLVED {
                 resolved += v;
-            } else if let Some(id) = f.strip_prefix(CAMPAIGN_SENT) {
-                campaigns.entry(id.to_string()).or_default().0 += v;
-            } else if let Some(id) = f.strip_prefix(CAMPAIGN_FAILED) {
-                campaigns.entry(id.to_string()).or_default().1 += v;
+            } else if let Some((at, id)) = [
+                CAMPAIGN_SENT,
+                CAMPAIGN_FAILED,
+                CAMPAIGN_DELIVERED,
+                CAMPAIGN_READ,
+            ]
+            .iter()
+            .enumerate()
+            .find_map(|(at, prefix)| Some((at, f.strip_prefix(prefix)?)))
+            {
+                campaigns.entry(id.to_string()).or_default()[at] += v;
             } else if let Some(a) = f.strip_prefix(AGENT_REPLIES) {
                 agents.entry(a.to_string()).or_default().replies += v;
             } else if let Some(a) = f.strip_prefix(AGENT_RESOLVED) {
@@ -650,12 +673,15 @@ pub fn summarize(period: &Period, device: Option<&str>, items: &[SlotCounts]) ->
     }
     let mut items: Vec<CampaignFigures> = campaigns
         .into_iter()
-        .map(|(id, (sent, failed))| CampaignFigures {
+        .map(|(id, [sent, failed, delivered, read])| CampaignFigures {
             name: names.get(&id).cloned().unwrap_or_default(),
             id,
             sent,
             failed,
             success_rate: rate(sent, sent + failed),
+            delivered,
+            read,
+            read_rate: rate(read, sent),
         })
         .collect();
     items.sort_by(|a, b| b.sent.cmp(&a.sent).then(a.id.cmp(&b.id)));
@@ -829,6 +855,22 @@ mod tests {
         t.status(None, Counted::Failed, None, &c);
         assert_eq!(t.adds.get("cf.c1"), Some(&1));
         assert_eq!(t.names.get("cn.c1").map(String::as_str), Some("Spring"));
+        // A campaign message's reports count for the campaign: read without delivered first
+        // counts both, a later read only itself.
+        let mut t = Tally::default();
+        t.status(Some(Counted::Sent), Counted::Read, None, &c);
+        assert_eq!(
+            (t.adds.get("cd.c1"), t.adds.get("cr.c1")),
+            (Some(&1), Some(&1))
+        );
+        let mut t = Tally::default();
+        t.status(Some(Counted::Delivered), Counted::Read, None, &c);
+        assert_eq!((t.adds.get("cd.c1"), t.adds.get("cr.c1")), (None, Some(&1)));
+        assert_eq!(
+            t.adds.get("cs.c1"),
+            None,
+            "sent is counted once, on completion"
+        );
     }
 
     #[test]

@@ -85,6 +85,15 @@ pub async fn status_changed(
     at: &str,
     counts_as: &CountsAs,
 ) {
+    // A provider's report on a campaign's message counts for its campaign too.
+    let of_campaign = match (counts_as, &message.campaign_id) {
+        (CountsAs::Message, Some(id)) => Some(CountsAs::Campaign {
+            id: id.clone(),
+            name: String::new(),
+        }),
+        _ => None,
+    };
+    let counts_as = of_campaign.as_ref().unwrap_or(counts_as);
     let Some(tally) = status_tally(before, message, counts_as) else {
         return;
     };

@@ -85,6 +85,9 @@ pub struct Message {
     pub template_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_language: Option<String>,
+    /// The campaign that sent it, so its delivered and read reports count for the campaign.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign_id: Option<String>,
     /// Known once the device is resolved (a send without `deviceId` records it on completion).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_id: Option<String>,
@@ -169,6 +172,7 @@ impl Message {
             media_error: None,
             template_name: None,
             template_language: None,
+            campaign_id: None,
             device_id: None,
             provider: None,
             status,

@@ -697,6 +697,10 @@ fn new_message(id: &str, caller: &Sender, req: &SendRequest, at: DateTime<Utc>) 
         media_file_name: file_name,
         template_name,
         template_language,
+        campaign_id: match &req.counts_as {
+            CountsAs::Campaign { id, .. } => Some(id.clone()),
+            _ => None,
+        },
         device_id: req.device_id.clone(),
         api_key_id: caller.api_key_id.clone(),
         user_id: caller.user_id.clone(),
