@@ -6,7 +6,7 @@
 use crate::runtime::metrics;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use std::future::Future;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 /// Runs `handle` on every record of `event`. A record whose handler returns `Err` is left on
@@ -26,8 +26,13 @@ where
         .into_iter()
         .map(|record| vec![(record.message_id.clone().unwrap_or_default(), record)])
         .collect();
-    run_chains(worker, chains, handle).await
+    run_chains(worker, chains, IN_ORDER_BUDGET, handle).await
 }
+
+/// How long a chain of jobs runs one after another: past this, the rest of it runs
+/// concurrently (in no order, as a batch's jobs of different keys do), so that a customer's
+/// burst of slow jobs (an AI answer may take 15 s) cannot outlast the worker's 60 s timeout.
+const IN_ORDER_BUDGET: Duration = Duration::from_secs(20);
 
 /// [`run_batch`] for a queue of JSON jobs: each record's body read as `T` (`what` names it
 /// when it is not one) and handed to `each`.
@@ -73,7 +78,7 @@ where
         let each = &each;
         async move { each(job?).await.map_err(|e| e.to_string()) }
     };
-    run_chains(worker, chains_of(jobs), handle).await
+    run_chains(worker, chains_of(jobs), IN_ORDER_BUDGET, handle).await
 }
 
 /// Items with the same key in one chain, in their order; an item without a key alone.
@@ -94,11 +99,13 @@ fn chains_of<T>(items: impl IntoIterator<Item = (Option<String>, T)>) -> Vec<Vec
     chains
 }
 
-/// Every chain concurrently, the records of one chain one after another; the records whose
-/// handler failed are named in the response.
+/// Every chain concurrently, the records of one chain one after another (for `in_order`,
+/// then the rest of the chain at once); the records whose handler failed are named in the
+/// response.
 async fn run_chains<T, F, Fut, E>(
     worker: &'static str,
     chains: Vec<Vec<(String, T)>>,
+    in_order: Duration,
     handle: F,
 ) -> SqsBatchResponse
 where
@@ -107,14 +114,23 @@ where
     E: std::fmt::Display,
 {
     let handle = &handle;
+    // Boxed: a worker's future is large in debug builds, and moving it through the layers
+    // below on the stack can overflow a test thread's stack.
+    let one = |(id, item): (String, T)| async move {
+        let ok = handled(worker, &id, Box::pin(handle(item))).await;
+        (id, ok)
+    };
     let results = futures::future::join_all(chains.into_iter().map(|chain| async move {
+        let started = Instant::now();
+        let mut chain = chain.into_iter();
         let mut done = Vec::with_capacity(chain.len());
-        for (id, item) in chain {
-            // Boxed: a worker's future is large in debug builds, and moving it through the
-            // layers below on the stack can overflow a test thread's stack.
-            let ok = handled(worker, &id, Box::pin(handle(item))).await;
-            done.push((id, ok));
+        for item in chain.by_ref() {
+            done.push(one(item).await);
+            if started.elapsed() >= in_order {
+                break;
+            }
         }
+        done.extend(futures::future::join_all(chain.map(one)).await);
         done
     }))
     .await;
@@ -264,5 +280,27 @@ mod tests {
         assert!(at("end 2") < at("start 4"), "{log:?}");
         // The keyless job ran beside the chain.
         assert!(at("start 3") < at("end 1"), "{log:?}");
+    }
+
+    #[tokio::test]
+    async fn past_its_budget_the_rest_of_a_chain_runs_at_once() {
+        let log = Mutex::new(Vec::new());
+        let chain = (1..=3).map(|n| (format!("m{n}"), n)).collect();
+        let response = run_chains("test", vec![chain], Duration::ZERO, |n: u32| {
+            let log = &log;
+            async move {
+                log.lock().unwrap().push(format!("start {n}"));
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                log.lock().unwrap().push(format!("end {n}"));
+                Ok::<(), String>(())
+            }
+        })
+        .await;
+        assert!(response.batch_item_failures.is_empty());
+        let log = log.into_inner().unwrap();
+        let at = |line: &str| log.iter().position(|l| l == line).unwrap();
+        // The first in its turn; the budget spent, the other two together.
+        assert!(at("end 1") < at("start 2"), "{log:?}");
+        assert!(at("start 3") < at("end 2"), "{log:?}");
     }
 }
