@@ -172,11 +172,39 @@ pub fn fill(
             .variables
             .as_ref()
             .map(|vars| vars.iter().map(|v| render(v, name, phone)).collect()),
+        components: t.components.as_ref().map(|components| {
+            components
+                .iter()
+                .map(|c| render_strings(c, name, phone))
+                .collect()
+        }),
         ..t.clone()
     });
     RecipientContent {
         text: render(message, name, phone),
         template,
+    }
+}
+
+/// `value` with `{{name}}` and `{{phone}}` filled in every string in it (a template's raw
+/// components: a header's text, a button's URL suffix).
+fn render_strings(value: &serde_json::Value, name: &str, phone: &str) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Value::String(render(s, name, phone)),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| render_strings(v, name, phone))
+                .collect(),
+        ),
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), render_strings(v, name, phone)))
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }
 
@@ -472,6 +500,23 @@ mod tests {
         assert_eq!(
             recipient_content("", Some(&t), "", "923001111111").unwrap_err(),
             "Template variable 1 is empty for this recipient (it has no name): Meta refuses empty parameters"
+        );
+        // Raw components are filled too (a header's text, a button's URL suffix).
+        let with_components = messages::TemplateSpec {
+            components: Some(vec![
+                serde_json::json!({"type": "button", "sub_type": "url",
+                "index": 0, "parameters": [{"type": "text", "text": "track/{{phone}}"}]}),
+            ]),
+            variables: None,
+            ..t.clone()
+        };
+        let filled = recipient_content("", Some(&with_components), "Ali", "923001111111")
+            .unwrap()
+            .template
+            .unwrap();
+        assert_eq!(
+            filled.components.unwrap()[0]["parameters"][0]["text"],
+            "track/923001111111"
         );
         // A text campaign's content is its text, checked for length.
         let text = recipient_content("Hi {{name}}", None, "Sara", "1").unwrap();
