@@ -32,7 +32,8 @@ function Create({ onCreated }: { onCreated: (id: string) => void }) {
   const [kind, setKind] = useState("text");
   const [message, setMessage] = useState("Hi {{name}}, ");
   const [template, setTemplate] = useState<ChosenTemplate | null>(null);
-  const devices = useLoad(() => api("GET", "/api/devices"));
+  // Read when a template is chosen: a text campaign needs no device list.
+  const devices = useLoad(() => (kind === "template" ? api("GET", "/api/devices") : Promise.resolve(null)), [kind]);
   const cloud: any[] = (devices.data?.devices ?? []).filter((d: any) => d.provider === "cloud_api");
   const [device, setDevice] = useState("");
   const chosenDevice = device || cloud[0]?.id || "";

@@ -34,9 +34,9 @@ pub struct CreateCampaignRequest {
     #[schema(example = "Hi {{name}}, today only — 20% off!")]
     pub message: Option<String>,
     /// Send this Cloud API template instead of a text (customers outside the 24-hour window
-    /// can only be reached so); `{{name}}` and `{{phone}}` in its `variables` (and in the texts
-    /// of raw `components`) are replaced per recipient. Checked like `/send`'s: unknown or not approved 422, the wrong number of
-    /// variables 400.
+    /// can only be reached so); `{{name}}` and `{{phone}}` in its `variables` (and in the
+    /// texts of raw `components`) are replaced per recipient. Checked like `/send`'s: unknown
+    /// or not approved 422, the wrong number of variables 400.
     pub template: Option<TemplateSpec>,
     /// Optional: the device to send from; the first connected device when omitted.
     pub device_id: Option<String>,

@@ -170,12 +170,14 @@ impl Tally {
     /// An outbound message's status change, from `before` (`None`: it was pending, so this
     /// is its send completing) to `now`. A `read` that comes first counts `delivered` too
     /// (a read message was delivered); nothing moves backwards, so every status counts at
-    /// most once per message.
+    /// most once per message. `template` and `campaign`: what the message was sent as (its
+    /// delivered and read count for them too).
     pub fn status(
         &mut self,
         before: Option<Counted>,
         now: Counted,
         template: Option<(&str, &str)>,
+        campaign: Option<&str>,
         counts_as: &CountsAs,
     ) -> &mut Self {
         let mut counted = vec![now];
@@ -192,7 +194,7 @@ impl Tally {
                 Counted::Read => Some(CAMPAIGN_READ),
                 Counted::Sent | Counted::Failed => None,
             };
-            if let (CountsAs::Campaign { id, .. }, Some(prefix)) = (counts_as, of_campaign) {
+            if let (Some(id), Some(prefix)) = (campaign, of_campaign) {
                 self.add(format!("{prefix}{id}"), 1);
             }
         }
@@ -827,12 +829,14 @@ mod tests {
             None,
             Counted::Sent,
             Some(("promo", "en")),
+            None,
             &CountsAs::Message,
         );
         t.status(
             Some(Counted::Sent),
             Counted::Read,
             Some(("promo", "en")),
+            None,
             &CountsAs::Message,
         );
         assert_eq!(t.adds.get(OUTBOUND), Some(&1));
@@ -844,6 +848,7 @@ mod tests {
             Some(Counted::Delivered),
             Counted::Read,
             None,
+            None,
             &CountsAs::Message,
         );
         assert_eq!(t.adds.get(DELIVERED), None);
@@ -852,19 +857,31 @@ mod tests {
             id: "c1".into(),
             name: "Spring".into(),
         };
-        t.status(None, Counted::Failed, None, &c);
+        t.status(None, Counted::Failed, None, Some("c1"), &c);
         assert_eq!(t.adds.get("cf.c1"), Some(&1));
         assert_eq!(t.names.get("cn.c1").map(String::as_str), Some("Spring"));
-        // A campaign message's reports count for the campaign: read without delivered first
-        // counts both, a later read only itself.
+        // A campaign message's reports (counted as a message) count for its campaign: read
+        // without delivered first counts both, a later read only itself.
         let mut t = Tally::default();
-        t.status(Some(Counted::Sent), Counted::Read, None, &c);
+        t.status(
+            Some(Counted::Sent),
+            Counted::Read,
+            None,
+            Some("c1"),
+            &CountsAs::Message,
+        );
         assert_eq!(
             (t.adds.get("cd.c1"), t.adds.get("cr.c1")),
             (Some(&1), Some(&1))
         );
         let mut t = Tally::default();
-        t.status(Some(Counted::Delivered), Counted::Read, None, &c);
+        t.status(
+            Some(Counted::Delivered),
+            Counted::Read,
+            None,
+            Some("c1"),
+            &CountsAs::Message,
+        );
         assert_eq!((t.adds.get("cd.c1"), t.adds.get("cr.c1")), (None, Some(&1)));
         assert_eq!(
             t.adds.get("cs.c1"),

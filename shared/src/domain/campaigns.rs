@@ -220,7 +220,13 @@ pub fn recipient_content(
     let content = fill(message, template, name, phone);
     match &content.template {
         None => {
-            rendered_text(message, name, phone)?;
+            let n = content.text.chars().count();
+            if n > messages::MAX_TEXT_CHARS {
+                return Err(format!(
+                    "The message with this recipient's name is {n} characters: WhatsApp takes at most {}",
+                    messages::MAX_TEXT_CHARS
+                ));
+            }
         }
         Some(t) => {
             let vars = t.variables.as_deref().unwrap_or_default();
@@ -233,19 +239,6 @@ pub fn recipient_content(
         }
     }
     Ok(content)
-}
-
-/// A rendered message must still fit WhatsApp's text limit.
-pub fn rendered_text(template: &str, name: &str, phone: &str) -> Result<String, String> {
-    let text = render(template, name, phone);
-    let n = text.chars().count();
-    if n > messages::MAX_TEXT_CHARS {
-        return Err(format!(
-            "The message with this recipient's name is {n} characters: WhatsApp takes at most {}",
-            messages::MAX_TEXT_CHARS
-        ));
-    }
-    Ok(text)
 }
 
 pub fn campaign_name(raw: &str) -> Result<String, String> {
@@ -544,9 +537,10 @@ mod tests {
         );
         assert_eq!(render("no vars", "A", "1"), "no vars");
         assert_eq!(render("{{}}{{name}}}}", "A", "1"), "{{}}A}}");
-        assert!(rendered_text(&"x".repeat(4090), "", "1").is_ok());
-        let long = rendered_text(
+        assert!(recipient_content(&"x".repeat(4090), None, "", "1").is_ok());
+        let long = recipient_content(
             &format!("{}{{{{name}}}}", "x".repeat(4090)),
+            None,
             "Abcdefgh",
             "1",
         );

@@ -199,7 +199,6 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(
 mod tests {
     use super::*;
     use std::sync::Mutex;
-    use std::time::Duration;
 
     #[test]
     fn items_of_one_key_share_a_chain_in_their_order_and_keyless_ones_stand_alone() {

@@ -73,7 +73,13 @@ pub fn status_tally(before: u8, message: &Message, counts_as: &CountsAs) -> Opti
         .as_deref()
         .zip(message.template_language.as_deref());
     let mut t = Tally::default();
-    t.status(before, now, template, counts_as);
+    t.status(
+        before,
+        now,
+        template,
+        message.campaign_id.as_deref(),
+        counts_as,
+    );
     Some(t)
 }
 
@@ -85,15 +91,6 @@ pub async fn status_changed(
     at: &str,
     counts_as: &CountsAs,
 ) {
-    // A provider's report on a campaign's message counts for its campaign too.
-    let of_campaign = match (counts_as, &message.campaign_id) {
-        (CountsAs::Message, Some(id)) => Some(CountsAs::Campaign {
-            id: id.clone(),
-            name: String::new(),
-        }),
-        _ => None,
-    };
-    let counts_as = of_campaign.as_ref().unwrap_or(counts_as);
     let Some(tally) = status_tally(before, message, counts_as) else {
         return;
     };

@@ -75,20 +75,22 @@ impl InboundJob {
     /// order), and the statuses of one message.
     pub fn order_key(&self) -> Option<String> {
         let (kind, tenant, device, of) = match self {
-            InboundJob::Message(j) => ("customer", &j.tenant_id, &j.device_id, &j.message["from"]),
-            InboundJob::Status(j) => ("message", &j.tenant_id, &j.device_id, &j.status["id"]),
-            InboundJob::ReplyStep(j) => {
-                return Some(format!(
-                    "customer/{}/{}/{}",
-                    j.tenant_id, j.device_id, j.peer
-                ))
-            }
-            InboundJob::PhoneMessage(j) => {
-                return Some(format!("customer/{}/{}/{}", j.tenant_id, j.device_id, j.to))
-            }
+            InboundJob::Message(j) => (
+                "customer",
+                &j.tenant_id,
+                &j.device_id,
+                j.message["from"].as_str()?,
+            ),
+            InboundJob::ReplyStep(j) => ("customer", &j.tenant_id, &j.device_id, j.peer.as_str()),
+            InboundJob::PhoneMessage(j) => ("customer", &j.tenant_id, &j.device_id, j.to.as_str()),
+            InboundJob::Status(j) => (
+                "message",
+                &j.tenant_id,
+                &j.device_id,
+                j.status["id"].as_str()?,
+            ),
             InboundJob::AckCheck(_) => return None,
         };
-        let of = of.as_str()?;
         Some(format!("{kind}/{tenant}/{device}/{of}"))
     }
 }
