@@ -1,4 +1,5 @@
-//! Auto-reply: keyword rules, AI Smart Reply settings, and the reply log.
+//! Auto-reply: keyword rules, AI Smart Reply settings, working hours and the away
+//! message, and the reply log.
 //! Every route needs a tenant API key.
 
 use axum::http::StatusCode;
@@ -20,7 +21,9 @@ use wati_shared::store::auto_replies::{CreateRuleOutcome, ReplyLogEntry, Rule};
 use wati_shared::AppState;
 
 mod ai_settings;
+mod working_hours;
 pub use ai_settings::*;
+pub use working_hours::*;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     use wati_shared::domain::roles::Role::{Admin, Manager};
@@ -33,6 +36,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(needs(Manager, routes!(update_rule)))
         .routes(needs(Manager, routes!(reply_log)))
         .routes(needs(Admin, routes!(get_ai_settings, put_ai_settings)))
+        .routes(needs(
+            Manager,
+            routes!(get_working_hours, put_working_hours),
+        ))
 }
 
 wati_shared::http_function!(Access::TenantKey);

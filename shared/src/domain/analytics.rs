@@ -48,16 +48,18 @@ pub enum AutoReply {
     QuotaExceeded,
     AiError,
     SendFailed,
+    Away,
 }
 
 impl AutoReply {
     /// Every kind, in the order the summary reports them.
-    const ALL: [AutoReply; 5] = [
+    const ALL: [AutoReply; 6] = [
         AutoReply::Keyword,
         AutoReply::Ai,
         AutoReply::QuotaExceeded,
         AutoReply::AiError,
         AutoReply::SendFailed,
+        AutoReply::Away,
     ];
 
     fn attribute(self) -> &'static str {
@@ -67,6 +69,7 @@ impl AutoReply {
             AutoReply::QuotaExceeded => "aq",
             AutoReply::AiError => "ae",
             AutoReply::SendFailed => "as",
+            AutoReply::Away => "aw",
         }
     }
 }
@@ -497,6 +500,8 @@ pub struct AutoReplies {
     pub quota_exceeded: i64,
     pub ai_error: i64,
     pub send_failed: i64,
+    /// Away messages sent outside the working hours.
+    pub away: i64,
     /// keyword / (keyword + ai); null when neither answered.
     pub keyword_share: Option<f64>,
     pub ai_share: Option<f64>,
@@ -595,7 +600,7 @@ pub fn summarize(period: &Period, device: Option<&str>, items: &[SlotCounts]) ->
         day += Duration::days(1);
     }
     let mut total = Messages::default();
-    let mut auto = [0i64; 5];
+    let mut auto = [0i64; AutoReply::ALL.len()];
     // Per campaign: sent, failed, delivered, read.
     let mut campaigns: BTreeMap<String, [i64; 4]> = BTreeMap::new();
     let mut names: HashMap<String, String> = HashMap::new();
@@ -706,7 +711,7 @@ pub fn summarize(period: &Period, device: Option<&str>, items: &[SlotCounts]) ->
         .collect();
     templates.sort_by_key(|t| std::cmp::Reverse(t.sent));
     templates.truncate(TOP_TEMPLATES);
-    let [keyword, ai, quota_exceeded, ai_error, send_failed] = auto;
+    let [keyword, ai, quota_exceeded, ai_error, send_failed, away] = auto;
     Summary {
         from: period.from.to_string(),
         to: period.to.to_string(),
@@ -733,6 +738,7 @@ pub fn summarize(period: &Period, device: Option<&str>, items: &[SlotCounts]) ->
             quota_exceeded,
             ai_error,
             send_failed,
+            away,
             keyword_share: rate(keyword, keyword + ai),
             ai_share: rate(ai, keyword + ai),
         },

@@ -28,3 +28,4 @@ pub mod time;
 pub mod url_guard;
 pub mod validate;
 pub mod webhooks;
+pub mod working_hours;

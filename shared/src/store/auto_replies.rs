@@ -1,15 +1,18 @@
 //! Keyword auto-reply rules, AI Smart Reply settings and the reply log.
 
 use super::keys::*;
-use super::table::{self, keyed, Commit, Cond, Query};
+use super::table::{self, keyed, Commit, Cond, Query, Returns};
 use super::usage::{release_in_transaction, reserve_in_transaction};
 use super::{n, s, to_item, Store, StoreError, StoreResult};
 use crate::domain::auto_reply::MatchType;
 use crate::domain::quota::Limit;
 use crate::domain::time;
+use crate::domain::working_hours::WorkingHours;
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use utoipa::ToSchema;
 
 /// A rule as stored and as the API shows it (snake_case, as the spec writes it).
@@ -40,8 +43,9 @@ struct RuleItem {
     rule: Rule,
 }
 
+/// Read with defaults for what is missing: the item may hold only the working hours.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct AiSettings {
     pub enabled: bool,
     /// The business voice: prepended to every AI conversation.
@@ -60,6 +64,20 @@ impl Default for AiSettings {
     }
 }
 
+/// How long an away message's claim is kept: longer than any closed spell of a weekly
+/// schedule that opens at all.
+const AWAY_CLAIM_DAYS: i64 = 8;
+
+/// The item the AI settings and the working hours share, as read together.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoAnswerSettings {
+    #[serde(flatten)]
+    pub ai: AiSettings,
+    #[serde(default)]
+    pub working_hours: Option<WorkingHours>,
+}
+
 /// What the inbound worker decided for one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -72,7 +90,9 @@ pub enum ReplyOutcome {
     QuotaExceeded,
     /// The AI failed or timed out: no reply.
     AiError,
-    /// A reply was chosen (a rule's, or the AI's) but could not go out: WhatsApp refused
+    /// Outside the working hours (no rule matched, AI off): the away message went out.
+    Away,
+    /// A reply was chosen (a rule's, the AI's, the away message) but could not go out: WhatsApp refused
     /// it, or the device or the 24-hour window stopped it (`detail` says which).
     SendFailed,
     /// The message was an opt-out word: the customer is opted out, confirmed once, and no
@@ -234,9 +254,76 @@ impl Store {
         Ok(settings.unwrap_or_default())
     }
 
+    /// Sets the AI settings, leaving the working hours that share their item.
     pub async fn put_ai_settings(&self, tenant_id: &str, settings: &AiSettings) -> StoreResult<()> {
-        self.put(keyed(settings, tenant_pk(tenant_id), AI_SETTINGS_SK)?)
-            .await
+        let cond = Cond::none()
+            .value(":e", AttributeValue::Bool(settings.enabled))
+            .value(":p", s(&settings.system_prompt))
+            .value(":l", s(&settings.fallback_language));
+        let expr = "SET enabled = :e, systemPrompt = :p, fallbackLanguage = :l";
+        self.update_if(
+            &tenant_pk(tenant_id),
+            AI_SETTINGS_SK,
+            expr,
+            cond,
+            Returns::NOTHING,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The working hours (the defaults, off, until set).
+    pub async fn working_hours(&self, tenant_id: &str) -> StoreResult<WorkingHours> {
+        let item: Option<AutoAnswerSettings> = self
+            .get_with(&tenant_pk(tenant_id), AI_SETTINGS_SK, true, None)
+            .await?;
+        Ok(item.and_then(|i| i.working_hours).unwrap_or_default())
+    }
+
+    /// Sets the working hours, leaving the AI settings that share their item.
+    pub async fn put_working_hours(
+        &self,
+        tenant_id: &str,
+        hours: &WorkingHours,
+    ) -> StoreResult<()> {
+        let cond = Cond::none().value(":w", AttributeValue::M(to_item(hours)?));
+        self.update_if(
+            &tenant_pk(tenant_id),
+            AI_SETTINGS_SK,
+            "SET workingHours = :w",
+            cond,
+            Returns::NOTHING,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Claims the away message answering `message_id` for the closed spell that began at
+    /// `spell`: `true` unless this customer was sent one through this device since then.
+    /// The same message claims again (a retried job goes on; its send replays).
+    pub async fn claim_away_reply(
+        &self,
+        tenant_id: &str,
+        peer: &str,
+        device_id: &str,
+        spell: DateTime<Utc>,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let item = HashMap::from([
+            (PK.to_string(), s(peer_pk(tenant_id, peer))),
+            (SK.to_string(), s(away_reply_sk(device_id))),
+            ("spell".to_string(), n(spell.timestamp())),
+            ("messageId".to_string(), s(message_id)),
+            (
+                "expiresAt".to_string(),
+                n((now + chrono::Duration::days(AWAY_CLAIM_DAYS)).timestamp()),
+            ),
+        ]);
+        let cond = Cond::new("attribute_not_exists(PK) OR spell < :spell OR messageId = :m")
+            .value(":spell", n(spell.timestamp()))
+            .value(":m", s(message_id));
+        self.put_if(item, cond).await
     }
 
     pub async fn log_reply(

@@ -13,7 +13,7 @@
 //!   worker that stored it, `done` once answered. A copy delivered again after a crash takes
 //!   over a stale claim; one arriving while the first is at work leaves it alone.
 
-use super::auto_replies::AiSettings;
+use super::auto_replies::{AiSettings, AutoAnswerSettings};
 use super::contacts::Contact;
 use super::devices::Device;
 use super::keys::*;
@@ -25,6 +25,7 @@ use crate::domain::consent::OptOutSettings;
 use crate::domain::messages::MessageKind;
 use crate::domain::time;
 use crate::domain::time::iso_millis;
+use crate::domain::working_hours::WorkingHours;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -377,6 +378,8 @@ pub struct InboundContext {
     /// The tenant's rules version (cached matchers reload when it changes).
     pub rules_version: u64,
     pub ai: AiSettings,
+    /// The working hours, when the tenant ever set them.
+    pub working_hours: Option<WorkingHours>,
     pub opt_out: OptOutSettings,
     /// The customer's contact, as its phone claim holds it (its consent).
     pub contact: Option<Contact>,
@@ -443,8 +446,8 @@ pub struct HistoryEntry {
 }
 
 impl Store {
-    /// The tenant, the device, the conversation, the rules version, the AI and opt-out
-    /// settings and the customer's phone claim (its consent), in one strongly consistent
+    /// The tenant, the device, the conversation, the rules version, the AI settings and
+    /// working hours (one item), the opt-out settings and the customer's phone claim (its consent), in one strongly consistent
     /// `BatchGetItem`.
     pub async fn inbound_context(
         &self,
@@ -482,7 +485,8 @@ impl Store {
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(0);
             } else if sk == AI_SETTINGS_SK {
-                ctx.ai = from_item(item)?;
+                let settings: AutoAnswerSettings = from_item(item)?;
+                (ctx.ai, ctx.working_hours) = (settings.ai, settings.working_hours);
             } else if sk == OPT_OUT_SETTINGS_SK {
                 ctx.opt_out = from_item(item)?;
             } else if sk.starts_with(DEVICE_PREFIX) {

@@ -58,7 +58,8 @@ pub const RULES_VERSION_SK: &str = "RULES";
 pub const OPT_OUT_SETTINGS_SK: &str = "OPTOUT";
 /// Phone settings (`defaultCountryCode`): `TENANT#<id>` / `PHONESETTINGS`.
 pub const PHONE_SETTINGS_SK: &str = "PHONESETTINGS";
-/// AI Smart Reply settings: `TENANT#<id>` / `AISETTINGS`.
+/// AI Smart Reply settings, and the working hours (attribute `workingHours`), read together
+/// by the inbound worker: `TENANT#<id>` / `AISETTINGS`.
 pub const AI_SETTINGS_SK: &str = "AISETTINGS";
 /// One auto-reply decision: `TENANT#<id>` / `REPLYLOG#<time with ms>#<id>` (newest last).
 pub fn reply_log_sk(at_millis: &str, id: &str) -> String {
@@ -170,6 +171,11 @@ pub fn peer_pk(tenant_id: &str, peer: &str) -> String {
 pub const CONVERSATION_PREFIX: &str = "CONV#";
 pub fn conversation_sk(device_id: &str) -> String {
     format!("{CONVERSATION_PREFIX}{device_id}")
+}
+/// The last away message to a customer through one device (its closed spell and the
+/// customer message it answered): `TENANT#<id>#PEER#<peer>` / `AWAY#<deviceId>`.
+pub fn away_reply_sk(device_id: &str) -> String {
+    format!("AWAY#{device_id}")
 }
 
 /// An `Idempotency-Key` claim: `TENANT#<id>#IDEMPOTENCY#<sha256 of key>` / `IDEMPOTENCY`.

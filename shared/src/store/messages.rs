@@ -47,6 +47,8 @@ pub enum MessageSource {
     KeywordReply,
     /// An AI Smart Reply.
     AiReply,
+    /// The away message, to a customer who wrote outside the working hours.
+    AwayReply,
     /// WhatsApp Web: typed on the phone itself (WAHA reports it; we did not send it).
     Phone,
     /// The confirmation of a customer's opt-out or opt-in.

@@ -1,6 +1,7 @@
 //! Answering a customer message, the spec's decision flow: a keyword rule's responses (the
 //! first now, the next ones through the queue `step_delay_seconds` apart), else AI Smart
-//! Reply within the daily AI quota, else nothing. Every reply goes through the send flow
+//! Reply within the daily AI quota, else, outside the working hours when the tenant turned
+//! the away message on, the away message (once per closed spell), else nothing. Every reply goes through the send flow
 //! (daily outbound cap, 24-hour window, statuses) with an idempotency key derived from the
 //! customer's message, so a redelivered job never sends a reply twice. The decision is
 //! logged in the tenant's reply log.
@@ -41,6 +42,8 @@ const MAX_CACHED_TENANTS: usize = 1_000;
 const MAX_REPLY_CHARS: usize = 4096;
 /// What the reply log says of a failure of ours; the detail goes to our logs, not the tenant.
 pub(super) const INTERNAL_ERROR: &str = "Internal server error";
+/// The reply log's `ruleId` of an away message (`ai` for the AI's answers).
+const AWAY_RULE_ID: &str = "away";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnswerError {
@@ -138,7 +141,86 @@ impl Inbound {
         if ctx.ai.enabled {
             return self.ai_reply(tenant, recorded).await;
         }
+        // The away message, outside the working hours.
+        if let Some(hours) = ctx.working_hours.as_ref().filter(|h| h.enabled) {
+            if let Some(spell) = hours.closed_since(recorded.now) {
+                return self
+                    .away_reply(tenant, recorded, &hours.away_message, spell)
+                    .await;
+            }
+        }
         tracing::info!("no rule matched and AI Smart Reply is off: left for the inbox");
+        Ok(())
+    }
+
+    /// The away message, unless this customer was sent one through this device in the
+    /// closed spell that began at `spell` (claimed before sending, so two messages at once
+    /// get one between them).
+    async fn away_reply(
+        &self,
+        tenant: &Tenant,
+        recorded: &Recorded,
+        text: &str,
+        spell: DateTime<Utc>,
+    ) -> Result<(), AnswerError> {
+        let Recorded {
+            conversation,
+            message,
+            now,
+            ..
+        } = recorded;
+        let claimed = self
+            .state
+            .store
+            .claim_away_reply(
+                &tenant.id,
+                &message.peer,
+                &conversation.device_id,
+                spell,
+                &message.id,
+                *now,
+            )
+            .await?;
+        if !claimed {
+            tracing::info!("closed: the away message already went out in this closed spell");
+            return Ok(());
+        }
+        let sent = self
+            .send_reply(
+                tenant,
+                &conversation.device_id,
+                &message.peer,
+                text,
+                MessageSource::AwayReply,
+                &format!("away:{}", message.id),
+                ConsentCheck::Always,
+                CountsAs::AutoReply(AutoReply::Away),
+            )
+            .await;
+        self.count_unsent(&tenant.id, &conversation.device_id, &sent, *now)
+            .await;
+        let (outcome, d) = match sent {
+            Ok(ReplySent::Sent) => (ReplyOutcome::Away, None),
+            Ok(ReplySent::CapReached(e)) => (ReplyOutcome::QuotaExceeded, Some(detail(&e))),
+            Ok(ReplySent::Failed(e)) | Ok(ReplySent::Refused(e)) => {
+                (ReplyOutcome::SendFailed, Some(detail(&e)))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "sending the away message failed");
+                (ReplyOutcome::SendFailed, Some(detail(INTERNAL_ERROR)))
+            }
+        };
+        tracing::info!(outcome = ?outcome, "away message answered");
+        self.log(
+            tenant,
+            conversation,
+            &message.peer,
+            AWAY_RULE_ID,
+            outcome,
+            d,
+            *now,
+        )
+        .await;
         Ok(())
     }
 

@@ -1,0 +1,356 @@
+//! Working hours and the away message: when the business answers, in its own time zone
+//! (an IANA name, so daylight saving moves with the clocks), and whether a customer who
+//! writes outside them gets the away message. At most one away message goes to a customer
+//! per *closed spell* (from the end of one opening to the start of the next), so a customer
+//! who writes five times at night is told once.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc, Weekday};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// At most this many opening ranges (four a day).
+pub const MAX_RANGES: usize = 28;
+/// A WhatsApp text's longest body.
+pub const MAX_AWAY_MESSAGE_CHARS: usize = 4096;
+const DAY_MINUTES: u32 = 24 * 60;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Day {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+impl Day {
+    fn name(self) -> &'static str {
+        match self {
+            Day::Mon => "mon",
+            Day::Tue => "tue",
+            Day::Wed => "wed",
+            Day::Thu => "thu",
+            Day::Fri => "fri",
+            Day::Sat => "sat",
+            Day::Sun => "sun",
+        }
+    }
+
+    fn of(w: Weekday) -> Day {
+        match w {
+            Weekday::Mon => Day::Mon,
+            Weekday::Tue => Day::Tue,
+            Weekday::Wed => Day::Wed,
+            Weekday::Thu => Day::Thu,
+            Weekday::Fri => Day::Fri,
+            Weekday::Sat => Day::Sat,
+            Weekday::Sun => Day::Sun,
+        }
+    }
+}
+
+/// One opening on one day, local time: `from` (`HH:MM`) up to `to` (`HH:MM`, or `24:00`
+/// for the end of the day). A night shift is two ranges: `22:00`–`24:00` and the next
+/// day's `00:00`–`06:00`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OpenRange {
+    pub day: Day,
+    #[schema(example = "09:00")]
+    pub from: String,
+    #[schema(example = "18:00")]
+    pub to: String,
+}
+
+impl OpenRange {
+    fn minutes(&self) -> (u32, u32) {
+        (
+            minute_of_day(&self.from).unwrap_or(0),
+            minute_of_day(&self.to).unwrap_or(0),
+        )
+    }
+}
+
+/// A tenant's working hours and away message, as stored and shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkingHours {
+    /// Whether customers who write outside the hours get the away message.
+    pub enabled: bool,
+    /// An IANA time zone name, such as `Asia/Karachi` or `Europe/London`.
+    #[schema(example = "Asia/Karachi")]
+    pub timezone: String,
+    /// The openings, by day then time. None at all: always closed.
+    pub hours: Vec<OpenRange>,
+    /// Sent (through the send flow) to a customer who writes outside the hours when no
+    /// keyword rule matched and AI Smart Reply is off; once per closed spell.
+    pub away_message: String,
+}
+
+impl Default for WorkingHours {
+    /// Off; Monday to Friday, 09:00–18:00 UTC, ready to be adjusted.
+    fn default() -> Self {
+        let weekdays = [Day::Mon, Day::Tue, Day::Wed, Day::Thu, Day::Fri];
+        WorkingHours {
+            enabled: false,
+            timezone: "UTC".into(),
+            hours: weekdays
+                .into_iter()
+                .map(|day| OpenRange {
+                    day,
+                    from: "09:00".into(),
+                    to: "18:00".into(),
+                })
+                .collect(),
+            away_message: String::new(),
+        }
+    }
+}
+
+/// `HH:MM` (00:00–24:00) as minutes after midnight.
+fn minute_of_day(s: &str) -> Option<u32> {
+    let (h, m) = s.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    let total = h * 60 + m;
+    (m < 60 && total <= DAY_MINUTES).then_some(total)
+}
+
+impl WorkingHours {
+    /// Checked settings: a known time zone (kept in its canonical spelling), well-formed
+    /// ranges (`from` before `to`), sorted; an away message when enabled.
+    pub fn checked(
+        enabled: bool,
+        timezone: &str,
+        mut hours: Vec<OpenRange>,
+        away_message: &str,
+    ) -> Result<WorkingHours, String> {
+        let tz: Tz = timezone.trim().parse().map_err(|_| {
+            format!("\"timezone\" must be an IANA time zone name such as Asia/Karachi, not {timezone:?}")
+        })?;
+        if hours.len() > MAX_RANGES {
+            return Err(format!("\"hours\" may hold at most {MAX_RANGES} ranges"));
+        }
+        for r in &hours {
+            let bad = |field: &str, v: &str| {
+                format!("\"hours\": {field} must be a time from 00:00 to 24:00 as HH:MM, not {v:?}")
+            };
+            let from = minute_of_day(&r.from).ok_or_else(|| bad("from", &r.from))?;
+            let to = minute_of_day(&r.to).ok_or_else(|| bad("to", &r.to))?;
+            if from >= to {
+                return Err(format!(
+                    "\"hours\": {} from {} to {} ends before it starts (a night shift is two ranges, up to 24:00 and from 00:00)",
+                    r.day.name(),
+                    r.from,
+                    r.to
+                ));
+            }
+        }
+        hours.sort_by(|a, b| (a.day, &a.from, &a.to).cmp(&(b.day, &b.from, &b.to)));
+        let away_message = away_message.trim();
+        if away_message.chars().count() > MAX_AWAY_MESSAGE_CHARS {
+            return Err(format!(
+                "\"awayMessage\" must be at most {MAX_AWAY_MESSAGE_CHARS} characters"
+            ));
+        }
+        if enabled && away_message.is_empty() {
+            return Err("\"awayMessage\" is required to turn the away message on".into());
+        }
+        Ok(WorkingHours {
+            enabled,
+            timezone: tz.name().to_string(),
+            hours,
+            away_message: away_message.to_string(),
+        })
+    }
+
+    fn tz(&self) -> Tz {
+        self.timezone.parse().unwrap_or(Tz::UTC)
+    }
+
+    /// Whether the business is open at `at`.
+    pub fn is_open(&self, at: DateTime<Utc>) -> bool {
+        let local = at.with_timezone(&self.tz());
+        let (day, minute) = (Day::of(local.weekday()), local.hour() * 60 + local.minute());
+        self.hours.iter().any(|r| {
+            let (from, to) = r.minutes();
+            r.day == day && from <= minute && minute < to
+        })
+    }
+
+    /// When the closed spell that `at` falls in began (the end of the last opening), or
+    /// `None` when the business is open. With no openings at all, every local day is a
+    /// spell of its own.
+    pub fn closed_since(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if self.is_open(at) {
+            return None;
+        }
+        let tz = self.tz();
+        let local = at.with_timezone(&tz);
+        let now_minute = local.hour() * 60 + local.minute();
+        let today = local.date_naive();
+        for back in 0..=7 {
+            let date = today - Duration::days(back);
+            let last_end = self
+                .hours
+                .iter()
+                .filter(|r| r.day == Day::of(date.weekday()))
+                .map(|r| r.minutes().1)
+                .filter(|&end| back > 0 || end <= now_minute)
+                .max();
+            if let Some(end) = last_end {
+                return Some(local_instant(tz, date, end).min(at));
+            }
+        }
+        Some(local_instant(tz, today, 0).min(at))
+    }
+}
+
+/// `minute` minutes after the local midnight that starts `date`, in UTC. A local time that
+/// a daylight-saving jump skips is taken an hour later; one it repeats, the first time.
+fn local_instant(tz: Tz, date: NaiveDate, minute: u32) -> DateTime<Utc> {
+    let naive = date.and_hms_opt(0, 0, 0).unwrap_or_default() + Duration::minutes(minute.into());
+    tz.from_local_datetime(&naive)
+        .earliest()
+        .or_else(|| {
+            tz.from_local_datetime(&(naive + Duration::hours(1)))
+                .earliest()
+        })
+        .map_or_else(|| naive.and_utc(), |t| t.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::time::at;
+
+    fn range(day: Day, from: &str, to: &str) -> OpenRange {
+        OpenRange {
+            day,
+            from: from.into(),
+            to: to.into(),
+        }
+    }
+
+    fn london_office() -> WorkingHours {
+        WorkingHours::checked(
+            true,
+            "Europe/London",
+            vec![
+                range(Day::Mon, "09:00", "12:30"),
+                range(Day::Mon, "13:30", "17:00"),
+                range(Day::Tue, "09:00", "17:00"),
+            ],
+            "We are closed",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn opening_follows_the_local_clock_across_daylight_saving() {
+        let h = london_office();
+        // 2026-01-05 is a Monday (GMT, UTC+0); 2026-07-06 too (BST, UTC+1).
+        assert!(!h.is_open(at("2026-01-05T08:59:00Z")));
+        assert!(h.is_open(at("2026-01-05T09:00:00Z")));
+        assert!(h.is_open(at("2026-07-06T08:30:00Z")), "09:30 BST");
+        assert!(!h.is_open(at("2026-07-06T16:30:00Z")), "17:30 BST");
+        // The lunch break, and the end being exclusive.
+        assert!(!h.is_open(at("2026-01-05T13:00:00Z")));
+        assert!(!h.is_open(at("2026-01-05T17:00:00Z")));
+        // Wednesday: no opening.
+        assert!(!h.is_open(at("2026-01-07T10:00:00Z")));
+    }
+
+    #[test]
+    fn a_closed_spell_starts_at_the_end_of_the_last_opening() {
+        let h = london_office();
+        assert_eq!(h.closed_since(at("2026-01-05T10:00:00Z")), None);
+        // Lunch: since 12:30.
+        assert_eq!(
+            h.closed_since(at("2026-01-05T13:10:00Z")),
+            Some(at("2026-01-05T12:30:00Z"))
+        );
+        // Monday night and Tuesday before 09:00: since Monday 17:00.
+        let monday_evening = Some(at("2026-01-05T17:00:00Z"));
+        assert_eq!(h.closed_since(at("2026-01-05T22:00:00Z")), monday_evening);
+        assert_eq!(h.closed_since(at("2026-01-06T08:00:00Z")), monday_evening);
+        // From Tuesday 17:00 to the next Monday: one spell.
+        let tuesday_evening = Some(at("2026-01-06T17:00:00Z"));
+        assert_eq!(h.closed_since(at("2026-01-08T12:00:00Z")), tuesday_evening);
+        assert_eq!(h.closed_since(at("2026-01-12T08:59:00Z")), tuesday_evening);
+        // In summer the same local end is an hour earlier in UTC.
+        assert_eq!(
+            h.closed_since(at("2026-07-06T20:00:00Z")),
+            Some(at("2026-07-06T16:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn with_no_openings_each_local_day_is_a_spell() {
+        let h = WorkingHours::checked(true, "Asia/Karachi", vec![], "Closed").unwrap();
+        assert!(!h.is_open(at("2026-01-05T10:00:00Z")));
+        // Karachi is UTC+5: the local day began at 19:00 UTC the day before.
+        assert_eq!(
+            h.closed_since(at("2026-01-05T10:00:00Z")),
+            Some(at("2026-01-04T19:00:00Z"))
+        );
+        assert_eq!(
+            h.closed_since(at("2026-01-05T20:00:00Z")),
+            Some(at("2026-01-05T19:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn a_night_shift_is_two_ranges_and_open_all_through() {
+        let h = WorkingHours::checked(
+            true,
+            "UTC",
+            vec![
+                range(Day::Tue, "00:00", "06:00"),
+                range(Day::Mon, "22:00", "24:00"),
+            ],
+            "Closed",
+        )
+        .unwrap();
+        assert_eq!(h.hours[0].day, Day::Mon, "sorted by day");
+        assert!(h.is_open(at("2026-01-05T23:59:00Z")));
+        assert!(h.is_open(at("2026-01-06T00:00:00Z")));
+        assert_eq!(
+            h.closed_since(at("2026-01-06T07:00:00Z")),
+            Some(at("2026-01-06T06:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn bad_settings_are_refused_with_the_reason() {
+        let ok = |hours: Vec<OpenRange>| WorkingHours::checked(false, "UTC", hours, "");
+        assert!(ok(vec![range(Day::Mon, "09:00", "24:00")]).is_ok());
+        for bad in [
+            range(Day::Mon, "9:00", "17:00"),
+            range(Day::Mon, "09:00", "24:01"),
+            range(Day::Mon, "24:00", "24:00"),
+            range(Day::Mon, "18:00", "09:00"),
+            range(Day::Mon, "09:60", "10:00"),
+        ] {
+            assert!(ok(vec![bad.clone()]).is_err(), "{bad:?}");
+        }
+        assert!(ok(vec![range(Day::Sat, "09:00", "10:00"); MAX_RANGES + 1]).is_err());
+        let e = WorkingHours::checked(false, "Mars/Olympus", vec![], "").unwrap_err();
+        assert!(e.contains("IANA"), "{e}");
+        let e = WorkingHours::checked(true, "UTC", vec![], "  ").unwrap_err();
+        assert!(e.contains("awayMessage"), "{e}");
+        let long = "x".repeat(MAX_AWAY_MESSAGE_CHARS + 1);
+        assert!(WorkingHours::checked(false, "UTC", vec![], &long).is_err());
+        // The canonical spelling of the zone is kept, the message trimmed.
+        let h = WorkingHours::checked(true, " Asia/Karachi ", vec![], " Closed ").unwrap();
+        assert_eq!(
+            (h.timezone.as_str(), h.away_message.as_str()),
+            ("Asia/Karachi", "Closed")
+        );
+    }
+}
