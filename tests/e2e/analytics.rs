@@ -141,7 +141,7 @@ async fn every_event_once() {
     );
     assert_eq!(
         s["autoReplies"],
-        json!({"keyword": 1, "ai": 1, "quotaExceeded": 0, "aiError": 0, "sendFailed": 0,
+        json!({"keyword": 1, "ai": 1, "quotaExceeded": 0, "aiError": 0, "sendFailed": 0, "away": 0,
             "keywordShare": 0.5, "aiShare": 0.5})
     );
     assert_eq!(

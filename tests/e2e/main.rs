@@ -40,3 +40,4 @@ mod team;
 mod templates;
 mod webhooks;
 mod workers;
+mod working_hours;
