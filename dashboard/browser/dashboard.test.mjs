@@ -5,13 +5,13 @@ import { call, check, signIn, startBrowser, startStack, tenantWithTeam } from ".
 
 let stack, browser, shop;
 
-/** Waits up to 5 s for `ok()` (what the page did, read back through the API). */
-async function until(ok) {
-  for (let i = 0; i < 25; i++) {
+/** Waits up to `seconds` (5) for `ok()` (what the page did, read back through the API). */
+async function until(ok, seconds = 5) {
+  for (let i = 0; i < seconds * 5; i++) {
     if (await ok()) return;
     await new Promise((r) => setTimeout(r, 200));
   }
-  assert.fail("not within 5 s");
+  assert.fail(`not within ${seconds} s`);
 }
 
 before(async () => {
@@ -270,8 +270,11 @@ describe("dashboard", () => {
     await page.getByLabel("Variable {{2}}").fill("#1042");
     assert.equal(await page.getByTestId("template-preview").textContent(), "Hi Ali, your order #1042 has shipped");
     await check(page, "inbox-template");
-    await page.getByRole("button", { name: "Send template" }).click();
-    await page.getByTestId("msg-out").first().waitFor();
+    // The failed text is already a msg-out: wait for the template send's own answer.
+    await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith(`/api/inbox/conversations/${conversation.id}/messages`) && r.request().method() === "POST"),
+      page.getByRole("button", { name: "Send template" }).click(),
+    ]);
     const thread = await call(stack, "GET", `/api/inbox/conversations/${conversation.id}/messages`, shop.key);
     // The refused text stays in the thread as failed, with the API's reason; the template went out.
     const out = thread.messages.filter((x) => x.direction === "out");
@@ -309,6 +312,105 @@ describe("dashboard", () => {
     await page.context().close();
   });
 
+  test("a manager sets working hours, and a customer who writes while closed gets the away message once", async () => {
+    // The browser is in Karachi: an untouched setting preselects its zone.
+    const page = await signIn(browser, stack, shop.users.manager, undefined, undefined, { timezoneId: "Asia/Karachi" });
+    await page.goto(stack.base + "/auto-reply");
+    await page.getByRole("link", { name: "Working hours" }).click();
+    await page.getByRole("heading", { name: "Auto-Reply · Working hours" }).waitFor();
+    assert.equal(await page.getByLabel("Time zone").inputValue(), "Asia/Karachi");
+    const day = (name) => page.getByRole("group", { name });
+    // The defaults: Monday to Friday, 09:00–18:00.
+    assert.equal(await day("Monday").getByLabel("From", { exact: true }).inputValue(), "09:00");
+    assert.equal(await day("Saturday").getByLabel("Open").isChecked(), false);
+    await check(page, "auto-reply-hours");
+
+    // Turned on without a message: the API's 400 in its words.
+    const enabled = page.getByLabel("Send the away message outside working hours");
+    await enabled.check();
+    await page.getByRole("button", { name: "Save" }).click();
+    assert.equal(await page.getByRole("alert").textContent(), '"awayMessage" is required to turn the away message on');
+
+    // A lunch break on Monday, a Saturday morning: several ranges a day are kept.
+    await day("Monday").getByLabel("To", { exact: true }).fill("13:00");
+    await page.getByRole("button", { name: "Add hours on Monday" }).click();
+    await day("Monday").getByLabel("From (hours 2)").fill("14:00");
+    await day("Monday").getByLabel("To (hours 2)").fill("18:00");
+    await day("Saturday").getByLabel("Open").check();
+    await day("Saturday").getByLabel("To", { exact: true }).fill("13:00");
+    const away = "Thanks for writing! We are closed now and will answer when we open.";
+    await page.getByLabel("Away message", { exact: true }).fill(`  ${away}  `);
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+    let hours = await call(stack, "GET", "/api/working-hours", shop.key);
+    assert.deepEqual(
+      { ...hours, openNow: undefined },
+      {
+        enabled: true,
+        timezone: "Asia/Karachi",
+        hours: [
+          { day: "mon", from: "09:00", to: "13:00" },
+          { day: "mon", from: "14:00", to: "18:00" },
+          ...["tue", "wed", "thu", "fri"].map((d) => ({ day: d, from: "09:00", to: "18:00" })),
+          { day: "sat", from: "09:00", to: "13:00" },
+        ],
+        awayMessage: away,
+        openNow: undefined,
+      },
+    );
+    // The answer is shown: the message trimmed, the second range in place.
+    assert.equal(await page.getByLabel("Away message", { exact: true }).inputValue(), away);
+    assert.equal(await day("Monday").getByLabel("From (hours 2)").inputValue(), "14:00");
+
+    // Every day closed: always closed.
+    for (const name of ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]) await day(name).getByLabel("Open").uncheck();
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+    hours = await call(stack, "GET", "/api/working-hours", shop.key);
+    assert.deepEqual([hours.enabled, hours.hours, hours.openNow], [true, [], false]);
+    await page.getByTestId("open-now").getByText("Closed now").waitFor();
+    // A reload shows what was saved (not the browser's zone again).
+    await page.reload();
+    await page.getByTestId("open-now").getByText("Closed now").waitFor();
+    assert.equal(await page.getByLabel("Time zone").inputValue(), "Asia/Karachi");
+    assert.equal(await enabled.isChecked(), true);
+    assert.equal(await day("Monday").getByLabel("Open").isChecked(), false);
+    await check(page, "auto-reply-hours-closed");
+
+    // A customer writes to the sandbox device (no keyword matches, AI is off): the away message.
+    const device = (await call(stack, "GET", "/api/devices", shop.key)).devices.find((d) => d.provider === "sandbox").id;
+    const customer = "923005550202";
+    await call(stack, "POST", "/api/sandbox/inbound", shop.key, { deviceId: device, from: customer, text: "Hello, anyone there?", name: "Zara" });
+    let conversation;
+    const thread = async () => {
+      conversation ??= (await call(stack, "GET", `/api/inbox/conversations?q=${customer}`, shop.key)).conversations[0];
+      return conversation ? (await call(stack, "GET", `/api/inbox/conversations/${conversation.id}/messages`, shop.key)).messages : [];
+    };
+    await until(async () => (await thread()).some((x) => x.direction === "out" && x.text === away), 15);
+    // Once per closed spell: the next message gets none; a keyword rule still answers (and,
+    // the customer's messages being answered in order, shows the one before was decided).
+    await call(stack, "POST", "/api/sandbox/inbound", shop.key, { deviceId: device, from: customer, text: "Are you open tomorrow?", name: "Zara" });
+    await call(stack, "POST", "/api/sandbox/inbound", shop.key, { deviceId: device, from: customer, text: "And the price?", name: "Zara" });
+    const mine = async () => (await call(stack, "GET", "/api/auto-replies/log?limit=50", shop.key)).entries.filter((e) => e.peer === customer);
+    await until(async () => (await mine()).some((e) => e.outcome === "keyword"), 15);
+    assert.equal((await thread()).filter((x) => x.direction === "out" && x.text === away).length, 1);
+    assert.deepEqual((await mine()).map((e) => e.outcome).sort(), ["away", "keyword"]);
+    assert.equal((await mine()).find((e) => e.outcome === "away").ruleId, "away");
+    // It reaches the customer's thread in the inbox, and the reply log says so.
+    await page.goto(`${stack.base}/inbox/${conversation.id}`);
+    await page.getByTestId("msg-out").filter({ hasText: away }).waitFor();
+    await page.goto(stack.base + "/auto-reply/log");
+    await page
+      .getByRole("row", { name: new RegExp(customer) })
+      .getByRole("cell", { name: "Away message" })
+      .waitFor();
+    await check(page, "auto-reply-log-away");
+
+    // Off again, so the tests after this one get no away messages.
+    await call(stack, "PUT", "/api/working-hours", shop.key, { enabled: false, timezone: "UTC", hours: [], awayMessage: away });
+    await page.context().close();
+  });
+
   test("analytics charts show the API's numbers", async () => {
     const page = await signIn(browser, stack, shop.users.manager);
     await page.getByRole("link", { name: "Analytics" }).click();
@@ -328,6 +430,8 @@ describe("dashboard", () => {
     const summary = await read();
     // The campaign and the inbox tests above sent and received messages.
     assert.ok(summary.messages.outbound >= 2 && summary.messages.inbound >= 1, JSON.stringify(summary.messages));
+    // The working-hours test's away message.
+    assert.ok(summary.autoReplies.away >= 1, JSON.stringify(summary.autoReplies));
     const figure = async (id) => page.getByTestId(`figure-${id}`).textContent();
     for (const [id, value] of [
       ["outbound", summary.messages.outbound],
@@ -339,6 +443,7 @@ describe("dashboard", () => {
       ["campaign-messages-sent", summary.campaigns.sent],
       ["conversations-opened", summary.inbox.conversationsOpened],
       ["resolved", summary.inbox.resolved],
+      ["away-messages", summary.autoReplies.away],
     ])
       assert.equal(await figure(id), String(value), id);
     // The first campaign's messages were delivered and read (the sandbox reports both).

@@ -63,9 +63,9 @@ export async function tenantWithTeam(stack) {
   return { tenant: made.tenant, key, users };
 }
 
-/** A fresh browser context (its own cookies) signed in through the sign-in screen. */
-export async function signIn(browser, stack, email, password = PASSWORD, viewport = { width: 1280, height: 900 }) {
-  const context = await browser.newContext({ viewport });
+/** A fresh browser context (its own cookies) signed in through the sign-in screen; `options` for the context (e.g. `timezoneId`). */
+export async function signIn(browser, stack, email, password = PASSWORD, viewport = { width: 1280, height: 900 }, options = {}) {
+  const context = await browser.newContext({ viewport, ...options });
   const page = await context.newPage();
   page.on("pageerror", (e) => console.error("page error:", e.message));
   await page.goto(stack.base + "/");

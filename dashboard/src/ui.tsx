@@ -131,18 +131,23 @@ export function TextArea({
   );
 }
 
-export function Select({ label, value, onValue, options }: { label: string; value: string; onValue: (v: string) => void; options: [string, string][] }) {
+export function Select({ label, value, onValue, options, hint }: { label: string; value: string; onValue: (v: string) => void; options: [string, string][]; hint?: string }) {
   const id = useId("s");
   return (
     <div class="field">
       <label for={id}>{label}</label>
-      <select id={id} value={value} onChange={(e) => onValue((e.target as HTMLSelectElement).value)}>
+      <select id={id} value={value} aria-describedby={hint ? `${id}-hint` : undefined} onChange={(e) => onValue((e.target as HTMLSelectElement).value)}>
         {options.map(([v, l]) => (
           <option value={v} key={v}>
             {l}
           </option>
         ))}
       </select>
+      {hint && (
+        <small id={`${id}-hint`} class="hint">
+          {hint}
+        </small>
+      )}
     </div>
   );
 }

@@ -197,6 +197,7 @@ function Summary({ s, members }: { s: any; members: Record<string, string> }) {
         items={[
           ["Keyword replies", s.autoReplies.keyword],
           ["AI replies", s.autoReplies.ai],
+          ["Away messages", s.autoReplies.away ?? 0],
           ["Keyword share", pct(s.autoReplies.keywordShare)],
           ["AI share", pct(s.autoReplies.aiShare)],
           ["AI quota reached", s.autoReplies.quotaExceeded],

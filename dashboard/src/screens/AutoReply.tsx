@@ -1,5 +1,6 @@
 // Auto-Reply: keyword rules (contains, exact, starts with; several responses sent some
-// seconds apart), AI Smart Reply settings (admins), the reply log. Managers and admins.
+// seconds apart), working hours and the away message, AI Smart Reply settings (admins), the
+// reply log. Managers and admins.
 import { useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { allows, api, currentSession } from "../api";
@@ -82,6 +83,154 @@ function Rules() {
   );
 }
 
+const DAYS: [string, string][] = [
+  ["mon", "Monday"],
+  ["tue", "Tuesday"],
+  ["wed", "Wednesday"],
+  ["thu", "Thursday"],
+  ["fri", "Friday"],
+  ["sat", "Saturday"],
+  ["sun", "Sunday"],
+];
+
+type Range = { from: string; to: string };
+type Week = { open: boolean; ranges: Range[] }[];
+type HoursForm = { enabled: boolean; timezone: string; week: Week; awayMessage: string };
+
+/** The browser's own IANA time zone ("UTC" when it cannot tell). */
+function browserZone(): string {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  } catch {
+    return "UTC";
+  }
+}
+
+/** Every time zone the browser knows, UTC first, plus any the settings name. */
+function zoneOptions(...extra: string[]): [string, string][] {
+  let known: string[] = [];
+  try {
+    known = Intl.supportedValuesOf("timeZone");
+  } catch {
+    // An older browser: the saved zone, the browser's own and UTC.
+  }
+  const rest = [...new Set([...known, ...extra])].filter((z) => z && z !== "UTC").sort();
+  return ["UTC", ...rest].map((z) => [z, z.replace(/_/g, " ")]);
+}
+
+/** What the clock says in `zone` now, e.g. "Tuesday 14:05" ("" for a zone the browser does not know). */
+function nowIn(zone: string): string {
+  try {
+    return new Intl.DateTimeFormat(undefined, { timeZone: zone, weekday: "long", hour: "2-digit", minute: "2-digit" }).format(new Date());
+  } catch {
+    return "";
+  }
+}
+
+// A time field cannot hold 24:00 (the API's end of the day): it shows 00:00 as a closing time.
+const shownTo = (to: string) => (to === "24:00" ? "00:00" : to);
+const sentTo = (to: string) => (to === "00:00" ? "24:00" : to);
+
+/** The API's settings as the form edits them; a closed day keeps 09:00–18:00 ready to open. */
+function toForm(d: any): HoursForm {
+  const untouched = !d.enabled && d.timezone === "UTC";
+  const week = DAYS.map(([day]) => {
+    const ranges: Range[] = d.hours.filter((h: any) => h.day === day).map((h: any) => ({ from: h.from, to: shownTo(h.to) }));
+    return { open: ranges.length > 0, ranges: ranges.length > 0 ? ranges : [{ from: "09:00", to: "18:00" }] };
+  });
+  return { enabled: d.enabled, timezone: untouched ? browserZone() : d.timezone, week, awayMessage: d.awayMessage };
+}
+
+function WorkingHours() {
+  const { data, error, loading, setData } = useLoad(() => api("GET", "/api/working-hours"));
+  const [form, setForm] = useState<HoursForm | null>(null);
+  const [saved, setSaved] = useState("");
+  const f: HoursForm | null = form ?? (data ? toForm(data) : null);
+  if (!data || !f) return <Loading loading={loading} error={error} />;
+  const change = (next: Partial<HoursForm>) => {
+    setForm({ ...f, ...next });
+    setSaved("");
+  };
+  const changeDay = (i: number, next: Partial<Week[number]>) => change({ week: f.week.map((d, j) => (j === i ? { ...d, ...next } : d)) });
+  const changeRange = (i: number, k: number, next: Partial<Range>) => changeDay(i, { ranges: f.week[i].ranges.map((r, j) => (j === k ? { ...r, ...next } : r)) });
+  const here = nowIn(f.timezone);
+  return (
+    <>
+      <p class={data.openNow ? "status-open" : "status-closed"} role="status" data-testid="open-now">
+        <strong>{data.openNow ? "Open now" : "Closed now"}</strong> by the saved hours ({data.timezone}
+        {data.enabled ? "" : "; the away message is off"}).
+      </p>
+      <Form
+        label="Working hours"
+        submit="Save"
+        onSubmit={async () => {
+          const hours = f.week.flatMap((d, i) => (d.open ? d.ranges.map((r) => ({ day: DAYS[i][0], from: r.from, to: sentTo(r.to) })) : []));
+          const answer = await api("PUT", "/api/working-hours", { enabled: f.enabled, timezone: f.timezone, hours, awayMessage: f.awayMessage });
+          setData(answer);
+          setForm(toForm(answer));
+          setSaved("Saved.");
+        }}
+      >
+        <p>
+          When a customer writes outside these hours, no keyword rule matches and AI Smart Reply is off, they get the away message — once, until you open again. No open day at all means always closed.
+        </p>
+        <label>
+          <input type="checkbox" checked={f.enabled} onChange={(e) => change({ enabled: (e.target as HTMLInputElement).checked })} /> Send the away message outside working hours
+        </label>
+        <Select
+          label="Time zone"
+          value={f.timezone}
+          onValue={(timezone) => change({ timezone })}
+          options={zoneOptions(f.timezone, data.timezone, browserZone())}
+          hint={[here && `Now there: ${here}.`, f.timezone !== data.timezone && `Not saved yet (saved: ${data.timezone}).`].filter(Boolean).join(" ")}
+        />
+        <div class="week">
+          {f.week.map((d, i) => {
+            const [day, name] = DAYS[i];
+            return (
+              <fieldset key={day} class="day">
+                <legend>{name}</legend>
+                <label class="open">
+                  <input type="checkbox" checked={d.open} onChange={(e) => changeDay(i, { open: (e.target as HTMLInputElement).checked })} /> Open
+                </label>
+                {d.open ? (
+                  <div class="ranges">
+                    {d.ranges.map((r, k) => (
+                      <div class="range" key={k}>
+                        <label>
+                          From<span class="sr-only">{k > 0 ? ` (hours ${k + 1})` : ""}</span>{" "}
+                          <input type="time" required value={r.from} onInput={(e) => changeRange(i, k, { from: (e.target as HTMLInputElement).value })} />
+                        </label>
+                        <label>
+                          To<span class="sr-only">{k > 0 ? ` (hours ${k + 1})` : ""}</span>{" "}
+                          <input type="time" required value={r.to} onInput={(e) => changeRange(i, k, { to: (e.target as HTMLInputElement).value })} />
+                        </label>
+                        {d.ranges.length > 1 && (
+                          <button type="button" class="link" aria-label={`Remove ${name} hours ${k + 1}`} onClick={() => changeDay(i, { ranges: d.ranges.filter((_, j) => j !== k) })}>
+                            Remove
+                          </button>
+                        )}
+                      </div>
+                    ))}
+                    <button type="button" class="link" aria-label={`Add hours on ${name}`} onClick={() => changeDay(i, { ranges: [...d.ranges, { from: "14:00", to: "18:00" }] })}>
+                      Add hours
+                    </button>
+                  </div>
+                ) : (
+                  <span class="hint">Closed</span>
+                )}
+              </fieldset>
+            );
+          })}
+        </div>
+        <small class="hint">A day with a break (lunch) has two ranges: “Add hours”. Closing at midnight (00:00) means the end of the day.</small>
+        <TextArea label="Away message" rows={3} value={f.awayMessage} onValue={(awayMessage) => change({ awayMessage })} hint="Required to turn it on; at most 4096 characters." />
+        {saved && <p role="status">{saved}</p>}
+      </Form>
+    </>
+  );
+}
+
 function SmartReply() {
   const { data, error, loading } = useLoad(() => api("GET", "/api/ai-settings"));
   const [form, setForm] = useState<any>(null);
@@ -111,6 +260,19 @@ function SmartReply() {
   );
 }
 
+/** The reply log's outcomes, readable. */
+const OUTCOMES: Record<string, string> = {
+  keyword: "Keyword rule",
+  ai: "AI reply",
+  away: "Away message",
+  quota_exceeded: "AI quota reached",
+  ai_error: "AI error",
+  send_failed: "Reply not sent",
+  opted_out: "Opted out",
+  opted_in: "Opted back in",
+  opted_out_no_reply: "Opted out: no reply",
+};
+
 function Log() {
   const { data, error, loading, reload } = useLoad(() => api("GET", "/api/auto-replies/log?limit=50"));
   return (
@@ -126,7 +288,7 @@ function Log() {
               <tr key={e.id}>
                 <td>{when(e.at)}</td>
                 <td>{e.peer}</td>
-                <td>{e.outcome}</td>
+                <td>{OUTCOMES[e.outcome] ?? e.outcome}</td>
                 <td>{e.detail ?? ""}</td>
               </tr>
             ))}
@@ -140,7 +302,10 @@ function Log() {
 
 export default function AutoReply() {
   const { path } = useLocation();
-  const tabs: [string, string][] = [["/auto-reply", "Rules"]];
+  const tabs: [string, string][] = [
+    ["/auto-reply", "Rules"],
+    ["/auto-reply/hours", "Working hours"],
+  ];
   if (allows(currentSession()?.role, "admin")) tabs.push(["/auto-reply/ai", "AI Smart Reply"]);
   tabs.push(["/auto-reply/log", "Log"]);
   const current = tabs.find(([h]) => h === path) ?? tabs[0];
@@ -148,6 +313,7 @@ export default function AutoReply() {
     <Page title={`Auto-Reply · ${current[1]}`}>
       <Tabs tabs={tabs} current={current[0]} />
       {current[0] === "/auto-reply" && <Rules />}
+      {current[0] === "/auto-reply/hours" && <WorkingHours />}
       {current[0] === "/auto-reply/ai" && <SmartReply />}
       {current[0] === "/auto-reply/log" && <Log />}
     </Page>
