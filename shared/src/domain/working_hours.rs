@@ -17,7 +17,7 @@ const DAY_MINUTES: u32 = 24 * 60;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum Day {
+pub enum DayOfWeek {
     Mon,
     Tue,
     Wed,
@@ -27,28 +27,28 @@ pub enum Day {
     Sun,
 }
 
-impl Day {
+impl DayOfWeek {
     fn name(self) -> &'static str {
         match self {
-            Day::Mon => "mon",
-            Day::Tue => "tue",
-            Day::Wed => "wed",
-            Day::Thu => "thu",
-            Day::Fri => "fri",
-            Day::Sat => "sat",
-            Day::Sun => "sun",
+            DayOfWeek::Mon => "mon",
+            DayOfWeek::Tue => "tue",
+            DayOfWeek::Wed => "wed",
+            DayOfWeek::Thu => "thu",
+            DayOfWeek::Fri => "fri",
+            DayOfWeek::Sat => "sat",
+            DayOfWeek::Sun => "sun",
         }
     }
 
-    fn of(w: Weekday) -> Day {
+    fn of(w: Weekday) -> DayOfWeek {
         match w {
-            Weekday::Mon => Day::Mon,
-            Weekday::Tue => Day::Tue,
-            Weekday::Wed => Day::Wed,
-            Weekday::Thu => Day::Thu,
-            Weekday::Fri => Day::Fri,
-            Weekday::Sat => Day::Sat,
-            Weekday::Sun => Day::Sun,
+            Weekday::Mon => DayOfWeek::Mon,
+            Weekday::Tue => DayOfWeek::Tue,
+            Weekday::Wed => DayOfWeek::Wed,
+            Weekday::Thu => DayOfWeek::Thu,
+            Weekday::Fri => DayOfWeek::Fri,
+            Weekday::Sat => DayOfWeek::Sat,
+            Weekday::Sun => DayOfWeek::Sun,
         }
     }
 }
@@ -58,7 +58,7 @@ impl Day {
 /// day's `00:00`–`06:00`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct OpenRange {
-    pub day: Day,
+    pub day: DayOfWeek,
     #[schema(example = "09:00")]
     pub from: String,
     #[schema(example = "18:00")]
@@ -93,7 +93,13 @@ pub struct WorkingHours {
 impl Default for WorkingHours {
     /// Off; Monday to Friday, 09:00–18:00 UTC, ready to be adjusted.
     fn default() -> Self {
-        let weekdays = [Day::Mon, Day::Tue, Day::Wed, Day::Thu, Day::Fri];
+        let weekdays = [
+            DayOfWeek::Mon,
+            DayOfWeek::Tue,
+            DayOfWeek::Wed,
+            DayOfWeek::Thu,
+            DayOfWeek::Fri,
+        ];
         WorkingHours {
             enabled: false,
             timezone: "UTC".into(),
@@ -176,7 +182,10 @@ impl WorkingHours {
     /// Whether the business is open at `at`.
     pub fn is_open(&self, at: DateTime<Utc>) -> bool {
         let local = at.with_timezone(&self.tz());
-        let (day, minute) = (Day::of(local.weekday()), local.hour() * 60 + local.minute());
+        let (day, minute) = (
+            DayOfWeek::of(local.weekday()),
+            local.hour() * 60 + local.minute(),
+        );
         self.hours.iter().any(|r| {
             let (from, to) = r.minutes();
             r.day == day && from <= minute && minute < to
@@ -199,7 +208,7 @@ impl WorkingHours {
             let last_end = self
                 .hours
                 .iter()
-                .filter(|r| r.day == Day::of(date.weekday()))
+                .filter(|r| r.day == DayOfWeek::of(date.weekday()))
                 .map(|r| r.minutes().1)
                 .filter(|&end| back > 0 || end <= now_minute)
                 .max();
@@ -229,7 +238,7 @@ mod tests {
     use super::*;
     use crate::domain::time::at;
 
-    fn range(day: Day, from: &str, to: &str) -> OpenRange {
+    fn range(day: DayOfWeek, from: &str, to: &str) -> OpenRange {
         OpenRange {
             day,
             from: from.into(),
@@ -242,9 +251,9 @@ mod tests {
             true,
             "Europe/London",
             vec![
-                range(Day::Mon, "09:00", "12:30"),
-                range(Day::Mon, "13:30", "17:00"),
-                range(Day::Tue, "09:00", "17:00"),
+                range(DayOfWeek::Mon, "09:00", "12:30"),
+                range(DayOfWeek::Mon, "13:30", "17:00"),
+                range(DayOfWeek::Tue, "09:00", "17:00"),
             ],
             "We are closed",
         )
@@ -311,13 +320,13 @@ mod tests {
             true,
             "UTC",
             vec![
-                range(Day::Tue, "00:00", "06:00"),
-                range(Day::Mon, "22:00", "24:00"),
+                range(DayOfWeek::Tue, "00:00", "06:00"),
+                range(DayOfWeek::Mon, "22:00", "24:00"),
             ],
             "Closed",
         )
         .unwrap();
-        assert_eq!(h.hours[0].day, Day::Mon, "sorted by day");
+        assert_eq!(h.hours[0].day, DayOfWeek::Mon, "sorted by day");
         assert!(h.is_open(at("2026-01-05T23:59:00Z")));
         assert!(h.is_open(at("2026-01-06T00:00:00Z")));
         assert_eq!(
@@ -329,17 +338,21 @@ mod tests {
     #[test]
     fn bad_settings_are_refused_with_the_reason() {
         let ok = |hours: Vec<OpenRange>| WorkingHours::checked(false, "UTC", hours, "");
-        assert!(ok(vec![range(Day::Mon, "09:00", "24:00")]).is_ok());
+        assert!(ok(vec![range(DayOfWeek::Mon, "09:00", "24:00")]).is_ok());
         for bad in [
-            range(Day::Mon, "9:00", "17:00"),
-            range(Day::Mon, "09:00", "24:01"),
-            range(Day::Mon, "24:00", "24:00"),
-            range(Day::Mon, "18:00", "09:00"),
-            range(Day::Mon, "09:60", "10:00"),
+            range(DayOfWeek::Mon, "9:00", "17:00"),
+            range(DayOfWeek::Mon, "09:00", "24:01"),
+            range(DayOfWeek::Mon, "24:00", "24:00"),
+            range(DayOfWeek::Mon, "18:00", "09:00"),
+            range(DayOfWeek::Mon, "09:60", "10:00"),
         ] {
             assert!(ok(vec![bad.clone()]).is_err(), "{bad:?}");
         }
-        assert!(ok(vec![range(Day::Sat, "09:00", "10:00"); MAX_RANGES + 1]).is_err());
+        assert!(ok(vec![
+            range(DayOfWeek::Sat, "09:00", "10:00");
+            MAX_RANGES + 1
+        ])
+        .is_err());
         let e = WorkingHours::checked(false, "Mars/Olympus", vec![], "").unwrap_err();
         assert!(e.contains("IANA"), "{e}");
         let e = WorkingHours::checked(true, "UTC", vec![], "  ").unwrap_err();
