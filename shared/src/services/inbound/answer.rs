@@ -199,17 +199,7 @@ impl Inbound {
             .await;
         self.count_unsent(&tenant.id, &conversation.device_id, &sent, *now)
             .await;
-        let (outcome, d) = match sent {
-            Ok(ReplySent::Sent) => (ReplyOutcome::Away, None),
-            Ok(ReplySent::CapReached(e)) => (ReplyOutcome::QuotaExceeded, Some(detail(&e))),
-            Ok(ReplySent::Failed(e)) | Ok(ReplySent::Refused(e)) => {
-                (ReplyOutcome::SendFailed, Some(detail(&e)))
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "sending the away message failed");
-                (ReplyOutcome::SendFailed, Some(detail(INTERNAL_ERROR)))
-            }
-        };
+        let (outcome, d) = logged_outcome(&sent, ReplyOutcome::Away);
         tracing::info!(outcome = ?outcome, "away message answered");
         self.log(
             tenant,
@@ -253,20 +243,9 @@ impl Inbound {
             .await;
         self.count_unsent(&tenant.id, &conversation.device_id, &sent, *now)
             .await;
-        let (outcome, detail_text, go_on) = match &sent {
-            Ok(ReplySent::Sent) => (ReplyOutcome::Keyword, None, true),
-            Ok(ReplySent::Failed(e)) => (ReplyOutcome::SendFailed, Some(detail(e)), true),
-            Ok(ReplySent::CapReached(e)) => (ReplyOutcome::QuotaExceeded, Some(detail(e)), false),
-            Ok(ReplySent::Refused(e)) => (ReplyOutcome::SendFailed, Some(detail(e)), false),
-            Err(e) => {
-                tracing::error!(error = %e, "sending a keyword reply failed");
-                (
-                    ReplyOutcome::SendFailed,
-                    Some(detail(INTERNAL_ERROR)),
-                    false,
-                )
-            }
-        };
+        let (outcome, detail_text) = logged_outcome(&sent, ReplyOutcome::Keyword);
+        // The next steps follow a response WhatsApp refused, not one that never left.
+        let go_on = matches!(sent, Ok(ReplySent::Sent | ReplySent::Failed(_)));
         tracing::info!(rule_id = %rule.id, outcome = ?outcome, "keyword rule answered");
         self.log(
             tenant,
@@ -374,22 +353,10 @@ impl Inbound {
             .await;
         self.count_unsent(&tenant.id, &conversation.device_id, &sent, now)
             .await;
-        let (outcome, d) = match sent {
-            Ok(ReplySent::Sent) => (ReplyOutcome::Ai, None),
-            Ok(ReplySent::CapReached(e)) => {
-                give_back().await;
-                (ReplyOutcome::QuotaExceeded, Some(detail(&e)))
-            }
-            Ok(ReplySent::Failed(e)) | Ok(ReplySent::Refused(e)) => {
-                give_back().await;
-                (ReplyOutcome::SendFailed, Some(detail(&e)))
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "sending an AI reply failed");
-                give_back().await;
-                (ReplyOutcome::SendFailed, Some(detail(INTERNAL_ERROR)))
-            }
-        };
+        if !matches!(sent, Ok(ReplySent::Sent)) {
+            give_back().await;
+        }
+        let (outcome, d) = logged_outcome(&sent, ReplyOutcome::Ai);
         tracing::info!(outcome = ?outcome, "AI Smart Reply answered");
         log(outcome, d).await;
         Ok(())
@@ -637,6 +604,24 @@ impl Inbound {
             enqueue(&self.state, &[(next, delay)]).await?;
         }
         Ok(())
+    }
+}
+
+/// What the reply log says of an automatic reply's send: `answered` when it went out.
+fn logged_outcome(
+    sent: &Result<ReplySent, StoreError>,
+    answered: ReplyOutcome,
+) -> (ReplyOutcome, Option<String>) {
+    match sent {
+        Ok(ReplySent::Sent) => (answered, None),
+        Ok(ReplySent::CapReached(e)) => (ReplyOutcome::QuotaExceeded, Some(detail(e))),
+        Ok(ReplySent::Failed(e) | ReplySent::Refused(e)) => {
+            (ReplyOutcome::SendFailed, Some(detail(e)))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, outcome = ?answered, "sending an automatic reply failed");
+            (ReplyOutcome::SendFailed, Some(detail(INTERNAL_ERROR)))
+        }
     }
 }
 
