@@ -265,6 +265,8 @@ describe("dashboard", () => {
     await page.getByLabel("Message", { exact: true }).fill("Yes, it left today.");
     await page.getByRole("button", { name: "Send", exact: true }).click();
     await page.getByText("The 24-hour window is closed").waitFor();
+    // Nothing to send until a template is chosen.
+    assert.equal(await page.getByRole("button", { name: "Send template" }).isDisabled(), true);
     await page.getByLabel("Template", { exact: true }).selectOption({ label: "order_update (en_US)" });
     await page.getByLabel("Variable {{1}}").fill("Ali");
     await page.getByLabel("Variable {{2}}").fill("#1042");

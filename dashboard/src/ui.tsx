@@ -171,7 +171,8 @@ function useRun(task: () => Promise<unknown>) {
 }
 
 /** A form whose submit runs a request; shows its error in the API's words. */
-export function Form({ onSubmit, submit, children, label }: { onSubmit: () => Promise<unknown>; submit: string; children: ComponentChildren; label?: string }) {
+/** A form with one submit button; `ready` false keeps the button disabled (nothing to send yet). */
+export function Form({ onSubmit, submit, children, label, ready = true }: { onSubmit: () => Promise<unknown>; submit: string; children: ComponentChildren; label?: string; ready?: boolean }) {
   const { busy, error, run } = useRun(onSubmit);
   return (
     <form
@@ -184,7 +185,7 @@ export function Form({ onSubmit, submit, children, label }: { onSubmit: () => Pr
     >
       {children}
       <ErrorNote error={error} />
-      <button type="submit" class="primary" disabled={busy}>
+      <button type="submit" class="primary" disabled={busy || !ready}>
         {busy ? "Working…" : submit}
       </button>
     </form>

@@ -208,6 +208,7 @@ function Templates({ device, onSend }: { device: string; onSend: (t: ChosenTempl
     <Form
       submit="Send template"
       label="Send a template"
+      ready={chosen !== null}
       onSubmit={async () => {
         if (!chosen) throw new Error("Choose a template");
         await onSend(chosen);
