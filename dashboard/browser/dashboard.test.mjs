@@ -86,6 +86,23 @@ describe("dashboard", () => {
     await page.context().close();
   });
 
+  test("an admin lets the AI answer only outside working hours", async () => {
+    const page = await signIn(browser, stack, shop.users.admin);
+    await page.goto(stack.base + "/auto-reply");
+    await page.getByRole("link", { name: "AI Smart Reply" }).click();
+    await page.getByLabel("AI Smart Reply on").check();
+    await page.getByLabel(/Only outside working hours/).check();
+    await page.getByLabel("System prompt").fill("You are the Browser Shop's night assistant.");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+    const ai = await call(stack, "GET", "/api/ai-settings", shop.key);
+    assert.deepEqual([ai.enabled, ai.onlyOutsideWorkingHours, ai.systemPrompt], [true, true, "You are the Browser Shop's night assistant."]);
+    await check(page, "auto-reply-ai");
+    // Off again: the other tests expect no AI answers.
+    await call(stack, "PUT", "/api/ai-settings", shop.key, { enabled: false, systemPrompt: "" });
+    await page.context().close();
+  });
+
   test("a manager creates a campaign and watches it complete", async () => {
     const page = await signIn(browser, stack, shop.users.manager);
     // Managers see no admin settings.

@@ -187,7 +187,8 @@ async fn ai_settings_round_trip_with_the_plans_daily_limit() {
     let body = t.get_ok("/api/ai-settings").await;
     assert_eq!(
         body,
-        json!({"enabled": false, "systemPrompt": "", "fallbackLanguage": "English", "dailyLimit": 100})
+        json!({"enabled": false, "systemPrompt": "", "fallbackLanguage": "English",
+               "onlyOutsideWorkingHours": false, "dailyLimit": 100})
     );
     let put = json!({"enabled": true, "systemPrompt": "You are Acme's friendly assistant.", "fallbackLanguage": "Urdu"});
     let body = t.put("/api/ai-settings", put).await.expect(StatusCode::OK);

@@ -44,6 +44,36 @@ async fn wait_sent(app: &TestApp, tenant_id: &str, peer: &str, n: usize) -> Vec<
     .await
 }
 
+/// Waits until the customer message `id` (as the sandbox answered it) has been answered or
+/// left alone: the worker judged it by the clock as it stood.
+async fn wait_handled(app: &TestApp, tenant_id: &str, id: &str) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    eventually(
+        &format!("message {id} handled"),
+        Duration::from_secs(20),
+        || async {
+            let item = app
+                .state
+                .aws
+                .dynamo
+                .get_item()
+                .table_name(&app.state.config.table_name)
+                .key(
+                    "PK",
+                    AttributeValue::S(format!("TENANT#{tenant_id}#MSG#{id}")),
+                )
+                .key("SK", AttributeValue::S("MSG".into()))
+                .consistent_read(true)
+                .send()
+                .await
+                .unwrap()
+                .item?;
+            (item.get("handling")?.as_s().ok()? == "done").then_some(())
+        },
+    )
+    .await
+}
+
 #[tokio::test]
 async fn working_hours_are_checked_and_kept_apart_from_the_ai_settings() {
     let app =
@@ -139,10 +169,10 @@ async fn outside_working_hours_a_customer_gets_the_away_message_once_per_closed_
         .await
         .expect(StatusCode::OK);
     assert_eq!(saved["openNow"], false);
-    t.sandbox_says(&device, "923001110001", "hello?").await;
+    let unanswered = t.sandbox_says(&device, "923001110001", "hello?").await;
     t.sandbox_says(&device, "923001110009", "price?").await;
     wait_sent(&app, &t.id, "923001110009", 1).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    wait_handled(&app, &t.id, unanswered["id"].str()).await;
     assert_eq!(
         sent_to(&app, &t.id, "923001110001").await,
         Vec::<String>::new()
@@ -161,7 +191,8 @@ async fn outside_working_hours_a_customer_gets_the_away_message_once_per_closed_
         "the away message"
     );
     clock.set(at("2026-11-30T08:30:00Z"));
-    t.sandbox_says(&device, "923001110002", "still closed?")
+    let same_spell = t
+        .sandbox_says(&device, "923001110002", "still closed?")
         .await;
     // A keyword rule still answers while closed.
     t.sandbox_says(&device, "923001110003", "what is the price")
@@ -170,10 +201,11 @@ async fn outside_working_hours_a_customer_gets_the_away_message_once_per_closed_
         wait_sent(&app, &t.id, "923001110003", 1).await,
         ["Our prices"]
     );
+    wait_handled(&app, &t.id, same_spell["id"].str()).await;
     // Open: nobody gets it.
     clock.set(at("2026-11-30T10:00:00Z"));
-    t.sandbox_says(&device, "923001110004", "hello").await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let open = t.sandbox_says(&device, "923001110004", "hello").await;
+    wait_handled(&app, &t.id, open["id"].str()).await;
     assert_eq!(sent_to(&app, &t.id, "923001110002").await, [CLOSED]);
     assert_eq!(
         sent_to(&app, &t.id, "923001110004").await,
@@ -191,6 +223,26 @@ async fn outside_working_hours_a_customer_gets_the_away_message_once_per_closed_
     t.sandbox_says(&device, "923001110005", "hello").await;
     let ai = wait_sent(&app, &t.id, "923001110005", 1).await;
     assert_ne!(ai, [CLOSED]);
+    // An AI that covers only the closed hours leaves the open ones to the team.
+    let night_shift = json!({"enabled": true, "systemPrompt": "You are Acme at night.",
+        "onlyOutsideWorkingHours": true});
+    let ai_settings = t
+        .put("/api/ai-settings", night_shift)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(ai_settings["onlyOutsideWorkingHours"], true);
+    clock.set(at("2026-12-01T10:00:00Z"));
+    let open_hours = t.sandbox_says(&device, "923001110006", "hello").await;
+    wait_handled(&app, &t.id, open_hours["id"].str()).await;
+    clock.set(at("2026-12-01T20:00:00Z"));
+    t.sandbox_says(&device, "923001110007", "hello").await;
+    let ai = wait_sent(&app, &t.id, "923001110007", 1).await;
+    assert_ne!(ai, [CLOSED]);
+    assert_eq!(
+        sent_to(&app, &t.id, "923001110006").await,
+        Vec::<String>::new(),
+        "open: the team answers"
+    );
 
     let log = t.reply_log().await;
     let away: Vec<&Value> = log.iter().filter(|e| e["ruleId"] == "away").collect();
@@ -198,7 +250,7 @@ async fn outside_working_hours_a_customer_gets_the_away_message_once_per_closed_
     assert!(away
         .iter()
         .all(|e| e["outcome"] == "away" && e["peer"] == "923001110002"));
-    let summary = t.analytics("from=2026-11-30&to=2026-11-30").await.body;
+    let summary = t.analytics("from=2026-11-30&to=2026-12-01").await.body;
     let auto = &summary["autoReplies"];
     assert_eq!(
         (
@@ -206,7 +258,7 @@ async fn outside_working_hours_a_customer_gets_the_away_message_once_per_closed_
             auto["keyword"].as_i64(),
             auto["ai"].as_i64()
         ),
-        (Some(2), Some(2), Some(1)),
+        (Some(2), Some(2), Some(2)),
         "{auto}"
     );
 }

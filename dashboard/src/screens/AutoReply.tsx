@@ -242,7 +242,7 @@ function SmartReply() {
       label="AI Smart Reply"
       submit="Save"
       onSubmit={async () => {
-        await api("PUT", "/api/ai-settings", { enabled: f.enabled, systemPrompt: f.systemPrompt, fallbackLanguage: f.fallbackLanguage || null });
+        await api("PUT", "/api/ai-settings", { enabled: f.enabled, systemPrompt: f.systemPrompt, fallbackLanguage: f.fallbackLanguage || null, onlyOutsideWorkingHours: f.onlyOutsideWorkingHours });
         setSaved("Saved.");
       }}
     >
@@ -252,6 +252,10 @@ function SmartReply() {
       </p>
       <label>
         <input type="checkbox" checked={f.enabled} onChange={(e) => setForm({ ...f, enabled: (e.target as HTMLInputElement).checked })} /> AI Smart Reply on
+      </label>
+      <label>
+        <input type="checkbox" checked={f.onlyOutsideWorkingHours} onChange={(e) => setForm({ ...f, onlyOutsideWorkingHours: (e.target as HTMLInputElement).checked })} /> Only outside working hours
+        (nights and weekends, by the Working hours tab): the team answers during them
       </label>
       <TextArea label="System prompt" rows={5} value={f.systemPrompt} onValue={(v) => setForm({ ...f, systemPrompt: v })} />
       <Field label="Fallback language" hint="When the customer's language cannot be told, e.g. English" value={f.fallbackLanguage ?? ""} onValue={(v) => setForm({ ...f, fallbackLanguage: v })} />

@@ -41,6 +41,10 @@ pub struct AiSettingsRequest {
     #[serde(default)]
     pub system_prompt: String,
     pub fallback_language: Option<String>,
+    /// Answer only outside the working hours (`GET /api/working-hours`), leaving the team
+    /// to answer during them. Default `false`: at any hour.
+    #[serde(default)]
+    pub only_outside_working_hours: bool,
 }
 
 /// Turn AI Smart Reply on or off, set the business voice and the fallback language.
@@ -65,6 +69,7 @@ pub(crate) async fn put_ai_settings(
         enabled: req.enabled,
         system_prompt: req.system_prompt.trim().to_string(),
         fallback_language,
+        only_outside_working_hours: req.only_outside_working_hours,
     };
     state
         .store

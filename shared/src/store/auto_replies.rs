@@ -52,6 +52,9 @@ pub struct AiSettings {
     pub system_prompt: String,
     /// The language to answer in when the customer's cannot be told.
     pub fallback_language: String,
+    /// Answer only outside the working hours (nights and weekends), leaving the rest to
+    /// the team.
+    pub only_outside_working_hours: bool,
 }
 
 impl Default for AiSettings {
@@ -60,6 +63,7 @@ impl Default for AiSettings {
             enabled: false,
             system_prompt: String::new(),
             fallback_language: "English".into(),
+            only_outside_working_hours: false,
         }
     }
 }
@@ -259,8 +263,13 @@ impl Store {
         let cond = Cond::none()
             .value(":e", AttributeValue::Bool(settings.enabled))
             .value(":p", s(&settings.system_prompt))
-            .value(":l", s(&settings.fallback_language));
-        let expr = "SET enabled = :e, systemPrompt = :p, fallbackLanguage = :l";
+            .value(":l", s(&settings.fallback_language))
+            .value(
+                ":o",
+                AttributeValue::Bool(settings.only_outside_working_hours),
+            );
+        let expr = "SET enabled = :e, systemPrompt = :p, fallbackLanguage = :l, \
+                    onlyOutsideWorkingHours = :o";
         self.update_if(
             &tenant_pk(tenant_id),
             AI_SETTINGS_SK,

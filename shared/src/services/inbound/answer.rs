@@ -137,19 +137,19 @@ impl Inbound {
                 return self.keyword_reply(tenant, recorded, rule).await;
             }
         }
-        // AI Smart Reply.
-        if ctx.ai.enabled {
+        let hours = ctx.working_hours.clone().unwrap_or_default();
+        let closed_since = hours.closed_since(recorded.now);
+        // AI Smart Reply (at any hour, or only while closed).
+        if ctx.ai.enabled && (!ctx.ai.only_outside_working_hours || closed_since.is_some()) {
             return self.ai_reply(tenant, recorded).await;
         }
         // The away message, outside the working hours.
-        if let Some(hours) = ctx.working_hours.as_ref().filter(|h| h.enabled) {
-            if let Some(spell) = hours.closed_since(recorded.now) {
-                return self
-                    .away_reply(tenant, recorded, &hours.away_message, spell)
-                    .await;
-            }
+        if let (true, Some(spell)) = (hours.enabled, closed_since) {
+            return self
+                .away_reply(tenant, recorded, &hours.away_message, spell)
+                .await;
         }
-        tracing::info!("no rule matched and AI Smart Reply is off: left for the inbox");
+        tracing::info!("no rule matched and no AI or away message answers now: left for the inbox");
         Ok(())
     }
 
