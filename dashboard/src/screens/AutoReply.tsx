@@ -95,6 +95,16 @@ const DAYS: [string, string][] = [
 
 type Range = { from: string; to: string };
 type Week = { open: boolean; ranges: Range[] }[];
+
+const minutesOf = (t: string) => Number(t.slice(0, 2)) * 60 + Number(t.slice(3, 5));
+const hhmm = (m: number) => `${String(Math.floor(m / 60) % 24).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
+/** A new range an hour after the day's last one (two hours long, at most to midnight), so it does not overlap it. */
+function rangeAfter(ranges: Range[]): Range {
+  const last = ranges[ranges.length - 1];
+  const end = !last ? 9 * 60 : last.to === "00:00" ? 24 * 60 : minutesOf(last.to);
+  const from = Math.min(end + 60, 23 * 60);
+  return { from: hhmm(from), to: hhmm(Math.min(from + 120, 24 * 60)) };
+}
 type HoursForm = { enabled: boolean; timezone: string; week: Week; awayMessage: string };
 
 /** The browser's own IANA time zone ("UTC" when it cannot tell). */
@@ -212,7 +222,7 @@ function WorkingHours() {
                         )}
                       </div>
                     ))}
-                    <button type="button" class="link" aria-label={`Add hours on ${name}`} onClick={() => changeDay(i, { ranges: [...d.ranges, { from: "14:00", to: "18:00" }] })}>
+                    <button type="button" class="link" aria-label={`Add hours on ${name}`} onClick={() => changeDay(i, { ranges: [...d.ranges, rangeAfter(d.ranges)] })}>
                       Add hours
                     </button>
                   </div>
