@@ -236,9 +236,31 @@ pub fn recipient_content(
                     i + 1
                 ));
             }
+            let components = t.components.as_deref().unwrap_or_default();
+            if let Some(c) = components.iter().find(|c| has_empty_text_parameter(c)) {
+                return Err(format!(
+                    "A text parameter of the template's {} component is empty for this recipient (it has no name): Meta refuses empty parameters",
+                    c.get("type").and_then(|t| t.as_str()).unwrap_or("unnamed")
+                ));
+            }
         }
     }
     Ok(content)
+}
+
+/// Whether a raw component has a `{"type": "text"}` parameter whose text is blank.
+fn has_empty_text_parameter(component: &serde_json::Value) -> bool {
+    component
+        .get("parameters")
+        .and_then(|p| p.as_array())
+        .is_some_and(|params| {
+            params.iter().any(|p| {
+                p.get("type").and_then(|t| t.as_str()) == Some("text")
+                    && p.get("text")
+                        .and_then(|t| t.as_str())
+                        .is_none_or(|t| t.trim().is_empty())
+            })
+        })
 }
 
 pub fn campaign_name(raw: &str) -> Result<String, String> {
@@ -510,6 +532,18 @@ mod tests {
         assert_eq!(
             filled.components.unwrap()[0]["parameters"][0]["text"],
             "track/923001111111"
+        );
+        // A header whose only text is the name is refused for a nameless recipient.
+        let header = messages::TemplateSpec {
+            components: Some(vec![serde_json::json!({"type": "header",
+                "parameters": [{"type": "text", "text": " {{name}} "}]})]),
+            variables: None,
+            ..t.clone()
+        };
+        assert!(recipient_content("", Some(&header), "Ali", "1").is_ok());
+        assert_eq!(
+            recipient_content("", Some(&header), "", "1").unwrap_err(),
+            "A text parameter of the template's header component is empty for this recipient (it has no name): Meta refuses empty parameters"
         );
         // A text campaign's content is its text, checked for length.
         let text = recipient_content("Hi {{name}}", None, "Sara", "1").unwrap();
