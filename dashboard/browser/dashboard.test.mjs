@@ -357,6 +357,9 @@ describe("dashboard", () => {
     await day("Monday").getByLabel("To (hours 2)").fill("18:00");
     await day("Saturday").getByLabel("Open").check();
     await day("Saturday").getByLabel("To", { exact: true }).fill("13:00");
+    await page.getByLabel("Add a closed date").fill("2026-12-25");
+    await page.getByLabel("Add a closed date").fill("2026-03-23");
+    await page.getByRole("button", { name: "Remove closed date 2026-03-23" }).waitFor();
     const away = "Thanks for writing! We are closed now and will answer when we open.";
     await page.getByLabel("Away message", { exact: true }).fill(`  ${away}  `);
     await page.getByRole("button", { name: "Save" }).click();
@@ -373,6 +376,7 @@ describe("dashboard", () => {
           ...["tue", "wed", "thu", "fri"].map((d) => ({ day: d, from: "09:00", to: "18:00" })),
           { day: "sat", from: "09:00", to: "13:00" },
         ],
+        closedDates: ["2026-03-23", "2026-12-25"],
         awayMessage: away,
         openNow: undefined,
       },

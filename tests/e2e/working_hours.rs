@@ -84,6 +84,7 @@ async fn working_hours_are_checked_and_kept_apart_from_the_ai_settings() {
     assert_eq!(defaults["timezone"], "UTC");
     assert_eq!(defaults["hours"].array().len(), 5, "{defaults}");
     assert_eq!(defaults["openNow"], true, "a Monday at 10:00 UTC");
+    assert_eq!(defaults["closedDates"], json!([]));
 
     t.enable_ai("You are Acme.").await;
     // Out of order, the zone spelled with spaces around it: sorted, trimmed.
@@ -143,6 +144,19 @@ async fn working_hours_are_checked_and_kept_apart_from_the_ai_settings() {
         saved,
         "nothing changed"
     );
+    // A holiday closes the whole local day: Monday 30 November in Karachi.
+    let mut holiday = body.clone();
+    holiday["closedDates"] = json!(["2026-12-25", "2026-11-30"]);
+    let saved = t
+        .put("/api/working-hours", &holiday)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(saved["closedDates"], json!(["2026-11-30", "2026-12-25"]));
+    assert_eq!(saved["openNow"], false);
+    holiday["closedDates"] = json!(["30/11/2026"]);
+    let r = t.put("/api/working-hours", &holiday).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(r.body["error"].str().contains("YYYY-MM-DD"), "{}", r.body);
     // Turned off, the message may be empty.
     let off = json!({"enabled": false, "timezone": "UTC", "hours": [], "awayMessage": ""});
     let saved = t

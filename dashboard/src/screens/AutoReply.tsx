@@ -105,7 +105,7 @@ function rangeAfter(ranges: Range[]): Range {
   const from = Math.min(end + 60, 23 * 60);
   return { from: hhmm(from), to: hhmm(Math.min(from + 120, 24 * 60)) };
 }
-type HoursForm = { enabled: boolean; timezone: string; week: Week; awayMessage: string };
+type HoursForm = { enabled: boolean; timezone: string; week: Week; closedDates: string[]; awayMessage: string };
 
 /** The browser's own IANA time zone ("UTC" when it cannot tell). */
 function browserZone(): string {
@@ -148,7 +148,7 @@ function toForm(d: any): HoursForm {
     const ranges: Range[] = d.hours.filter((h: any) => h.day === day).map((h: any) => ({ from: h.from, to: shownTo(h.to) }));
     return { open: ranges.length > 0, ranges: ranges.length > 0 ? ranges : [{ from: "09:00", to: "18:00" }] };
   });
-  return { enabled: d.enabled, timezone: untouched ? browserZone() : d.timezone, week, awayMessage: d.awayMessage };
+  return { enabled: d.enabled, timezone: untouched ? browserZone() : d.timezone, week, closedDates: d.closedDates ?? [], awayMessage: d.awayMessage };
 }
 
 function WorkingHours() {
@@ -175,7 +175,7 @@ function WorkingHours() {
         submit="Save"
         onSubmit={async () => {
           const hours = f.week.flatMap((d, i) => (d.open ? d.ranges.map((r) => ({ day: DAYS[i][0], from: r.from, to: sentTo(r.to) })) : []));
-          const answer = await api("PUT", "/api/working-hours", { enabled: f.enabled, timezone: f.timezone, hours, awayMessage: f.awayMessage });
+          const answer = await api("PUT", "/api/working-hours", { enabled: f.enabled, timezone: f.timezone, hours, closedDates: f.closedDates, awayMessage: f.awayMessage });
           setData(answer);
           setForm(toForm(answer));
           setSaved("Saved.");
@@ -234,6 +234,31 @@ function WorkingHours() {
           })}
         </div>
         <small class="hint">A day with a break (lunch) has two ranges: “Add hours”. Closing at midnight (00:00) means the end of the day.</small>
+        <fieldset class="closed-dates">
+          <legend>Closed dates (holidays)</legend>
+          {f.closedDates.length === 0 && <span class="hint">None: open by the week above.</span>}
+          <ul>
+            {f.closedDates.map((d) => (
+              <li key={d}>
+                {d}{" "}
+                <button type="button" class="link" aria-label={`Remove closed date ${d}`} onClick={() => change({ closedDates: f.closedDates.filter((x) => x !== d) })}>
+                  Remove
+                </button>
+              </li>
+            ))}
+          </ul>
+          <label>
+            Add a closed date{" "}
+            <input
+              type="date"
+              onChange={(e) => {
+                const input = e.target as HTMLInputElement;
+                if (input.value && !f.closedDates.includes(input.value)) change({ closedDates: [...f.closedDates, input.value].sort() });
+                input.value = "";
+              }}
+            />
+          </label>
+        </fieldset>
         <TextArea label="Away message" rows={3} value={f.awayMessage} onValue={(awayMessage) => change({ awayMessage })} hint="Required to turn it on; at most 4096 characters." />
         {saved && <p role="status">{saved}</p>}
       </Form>

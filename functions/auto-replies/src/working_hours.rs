@@ -38,6 +38,10 @@ pub struct WorkingHoursRequest {
     pub timezone: String,
     /// The openings (at most 28); none: always closed.
     pub hours: Vec<OpenRange>,
+    /// Whole local days closed whatever the weekday says (holidays), `YYYY-MM-DD`; at
+    /// most 100.
+    #[serde(default)]
+    pub closed_dates: Vec<String>,
     /// Required when `enabled`; at most 4096 characters.
     #[serde(default)]
     pub away_message: String,
@@ -53,8 +57,15 @@ pub(crate) async fn put_working_hours(
     Authed { state, caller }: Authed,
     ApiJson(req): ApiJson<WorkingHoursRequest>,
 ) -> ApiResult<Json<WorkingHoursView>> {
-    let hours = WorkingHours::checked(req.enabled, &req.timezone, req.hours, &req.away_message)
-        .map_err(ApiError::bad_request)?;
+    let hours = WorkingHours {
+        enabled: req.enabled,
+        timezone: req.timezone,
+        hours: req.hours,
+        closed_dates: req.closed_dates,
+        away_message: req.away_message,
+    }
+    .checked()
+    .map_err(ApiError::bad_request)?;
     state
         .store
         .put_working_hours(&caller.tenant_id, &hours)

@@ -11,6 +11,8 @@ use utoipa::ToSchema;
 
 /// At most this many opening ranges (four a day).
 pub const MAX_RANGES: usize = 28;
+/// At most this many closed dates.
+pub const MAX_CLOSED_DATES: usize = 100;
 /// A WhatsApp text's longest body.
 pub const MAX_AWAY_MESSAGE_CHARS: usize = 4096;
 const DAY_MINUTES: u32 = 24 * 60;
@@ -85,6 +87,10 @@ pub struct WorkingHours {
     pub timezone: String,
     /// The openings, by day then time. None at all: always closed.
     pub hours: Vec<OpenRange>,
+    /// Whole local days closed whatever the weekday says (holidays), `YYYY-MM-DD`, sorted.
+    #[serde(default)]
+    #[schema(example = json!(["2026-12-25"]))]
+    pub closed_dates: Vec<String>,
     /// Sent (through the send flow) to a customer who writes outside the hours when no
     /// keyword rule matched and AI Smart Reply is off; once per closed spell.
     pub away_message: String,
@@ -111,6 +117,7 @@ impl Default for WorkingHours {
                     to: "18:00".into(),
                 })
                 .collect(),
+            closed_dates: Vec::new(),
             away_message: String::new(),
         }
     }
@@ -128,14 +135,17 @@ fn minute_of_day(s: &str) -> Option<u32> {
 }
 
 impl WorkingHours {
-    /// Checked settings: a known time zone (kept in its canonical spelling), well-formed
-    /// ranges (`from` before `to`), sorted; an away message when enabled.
-    pub fn checked(
-        enabled: bool,
-        timezone: &str,
-        mut hours: Vec<OpenRange>,
-        away_message: &str,
-    ) -> Result<WorkingHours, String> {
+    /// These settings checked: a known time zone (kept in its canonical spelling),
+    /// well-formed ranges (`from` before `to`) and dates, sorted; an away message when
+    /// enabled.
+    pub fn checked(self) -> Result<WorkingHours, String> {
+        let WorkingHours {
+            enabled,
+            timezone,
+            mut hours,
+            closed_dates,
+            away_message,
+        } = self;
         let tz: Tz = timezone.trim().parse().map_err(|_| {
             format!("\"timezone\" must be an IANA time zone name such as Asia/Karachi, not {timezone:?}")
         })?;
@@ -158,6 +168,19 @@ impl WorkingHours {
             }
         }
         hours.sort_by(|a, b| (a.day, &a.from, &a.to).cmp(&(b.day, &b.from, &b.to)));
+        if closed_dates.len() > MAX_CLOSED_DATES {
+            return Err(format!(
+                "\"closedDates\" may hold at most {MAX_CLOSED_DATES} dates"
+            ));
+        }
+        let mut dates = Vec::with_capacity(closed_dates.len());
+        for d in &closed_dates {
+            let date = NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+                .map_err(|_| format!("\"closedDates\" must hold dates as YYYY-MM-DD, not {d:?}"))?;
+            dates.push(date.format("%Y-%m-%d").to_string());
+        }
+        dates.sort();
+        dates.dedup();
         let away_message = away_message.trim();
         if away_message.chars().count() > MAX_AWAY_MESSAGE_CHARS {
             return Err(format!(
@@ -171,6 +194,7 @@ impl WorkingHours {
             enabled,
             timezone: tz.name().to_string(),
             hours,
+            closed_dates: dates,
             away_message: away_message.to_string(),
         })
     }
@@ -179,17 +203,25 @@ impl WorkingHours {
         self.timezone.parse().unwrap_or(Tz::UTC)
     }
 
+    /// The openings of a local date: its weekday's, none on a closed date.
+    fn openings_on(&self, date: NaiveDate) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let closed = self
+            .closed_dates
+            .binary_search(&date.format("%Y-%m-%d").to_string())
+            .is_ok();
+        let day = DayOfWeek::of(date.weekday());
+        self.hours
+            .iter()
+            .filter(move |r| !closed && r.day == day)
+            .map(OpenRange::minutes)
+    }
+
     /// Whether the business is open at `at`.
     pub fn is_open(&self, at: DateTime<Utc>) -> bool {
         let local = at.with_timezone(&self.tz());
-        let (day, minute) = (
-            DayOfWeek::of(local.weekday()),
-            local.hour() * 60 + local.minute(),
-        );
-        self.hours.iter().any(|r| {
-            let (from, to) = r.minutes();
-            r.day == day && from <= minute && minute < to
-        })
+        let minute = local.hour() * 60 + local.minute();
+        self.openings_on(local.date_naive())
+            .any(|(from, to)| from <= minute && minute < to)
     }
 
     /// When the closed spell that `at` falls in began (the end of the last opening), or
@@ -203,13 +235,14 @@ impl WorkingHours {
         let local = at.with_timezone(&tz);
         let now_minute = local.hour() * 60 + local.minute();
         let today = local.date_naive();
-        for back in 0..=7 {
+        // A week back finds the last opening of any schedule that opens at all; each closed
+        // date can hide one opening day, a week from the one before it.
+        let days_back = 7 * (1 + i64::try_from(self.closed_dates.len()).unwrap_or(0));
+        for back in 0..=days_back {
             let date = today - Duration::days(back);
             let last_end = self
-                .hours
-                .iter()
-                .filter(|r| r.day == DayOfWeek::of(date.weekday()))
-                .map(|r| r.minutes().1)
+                .openings_on(date)
+                .map(|(_, end)| end)
                 .filter(|&end| back > 0 || end <= now_minute)
                 .max();
             if let Some(end) = last_end {
@@ -246,9 +279,18 @@ mod tests {
         }
     }
 
+    fn settings(timezone: &str, hours: Vec<OpenRange>, away_message: &str) -> WorkingHours {
+        WorkingHours {
+            enabled: true,
+            timezone: timezone.into(),
+            hours,
+            closed_dates: Vec::new(),
+            away_message: away_message.into(),
+        }
+    }
+
     fn london_office() -> WorkingHours {
-        WorkingHours::checked(
-            true,
+        settings(
             "Europe/London",
             vec![
                 range(DayOfWeek::Mon, "09:00", "12:30"),
@@ -257,6 +299,7 @@ mod tests {
             ],
             "We are closed",
         )
+        .checked()
         .unwrap()
     }
 
@@ -301,7 +344,9 @@ mod tests {
 
     #[test]
     fn with_no_openings_each_local_day_is_a_spell() {
-        let h = WorkingHours::checked(true, "Asia/Karachi", vec![], "Closed").unwrap();
+        let h = settings("Asia/Karachi", vec![], "Closed")
+            .checked()
+            .unwrap();
         assert!(!h.is_open(at("2026-01-05T10:00:00Z")));
         // Karachi is UTC+5: the local day began at 19:00 UTC the day before.
         assert_eq!(
@@ -316,8 +361,7 @@ mod tests {
 
     #[test]
     fn a_night_shift_is_two_ranges_and_open_all_through() {
-        let h = WorkingHours::checked(
-            true,
+        let h = settings(
             "UTC",
             vec![
                 range(DayOfWeek::Tue, "00:00", "06:00"),
@@ -325,6 +369,7 @@ mod tests {
             ],
             "Closed",
         )
+        .checked()
         .unwrap();
         assert_eq!(h.hours[0].day, DayOfWeek::Mon, "sorted by day");
         assert!(h.is_open(at("2026-01-05T23:59:00Z")));
@@ -336,8 +381,58 @@ mod tests {
     }
 
     #[test]
+    fn closed_dates_close_whole_local_days_and_lengthen_the_spell() {
+        let mut h = london_office();
+        // Monday 2026-01-05 and Tuesday 2026-01-06 are holidays, given out of order.
+        h.closed_dates = vec![
+            "2026-01-06".into(),
+            " 2026-01-05".into(),
+            "2026-01-06".into(),
+        ];
+        let h = h.checked().unwrap();
+        assert_eq!(
+            h.closed_dates,
+            ["2026-01-05", "2026-01-06"],
+            "sorted, once each"
+        );
+        assert!(!h.is_open(at("2026-01-05T10:00:00Z")));
+        assert!(!h.is_open(at("2026-01-06T10:00:00Z")));
+        assert!(h.is_open(at("2026-01-12T10:00:00Z")), "the next Monday");
+        // The spell runs from the Tuesday before (2025-12-30, 17:00) to the next Monday.
+        let since = Some(at("2025-12-30T17:00:00Z"));
+        assert_eq!(h.closed_since(at("2026-01-06T10:00:00Z")), since);
+        assert_eq!(h.closed_since(at("2026-01-12T08:00:00Z")), since);
+        // A closed date in Karachi is the local day, not the UTC one.
+        let mut k = settings(
+            "Asia/Karachi",
+            vec![
+                range(DayOfWeek::Mon, "00:00", "24:00"),
+                range(DayOfWeek::Tue, "00:00", "24:00"),
+            ],
+            "Closed",
+        );
+        k.closed_dates = vec!["2026-01-05".into()];
+        let k = k.checked().unwrap();
+        assert!(
+            !k.is_open(at("2026-01-04T20:00:00Z")),
+            "01:00 on Monday the 5th there"
+        );
+        assert!(
+            k.is_open(at("2026-01-05T20:00:00Z")),
+            "01:00 on Tuesday the 6th there"
+        );
+    }
+
+    #[test]
     fn bad_settings_are_refused_with_the_reason() {
-        let ok = |hours: Vec<OpenRange>| WorkingHours::checked(false, "UTC", hours, "");
+        let checked = |timezone: &str, hours: Vec<OpenRange>, away: &str, enabled: bool| {
+            WorkingHours {
+                enabled,
+                ..settings(timezone, hours, away)
+            }
+            .checked()
+        };
+        let ok = |hours: Vec<OpenRange>| checked("UTC", hours, "", false);
         assert!(ok(vec![range(DayOfWeek::Mon, "09:00", "24:00")]).is_ok());
         for bad in [
             range(DayOfWeek::Mon, "9:00", "17:00"),
@@ -353,14 +448,27 @@ mod tests {
             MAX_RANGES + 1
         ])
         .is_err());
-        let e = WorkingHours::checked(false, "Mars/Olympus", vec![], "").unwrap_err();
+        let e = checked("Mars/Olympus", vec![], "", false).unwrap_err();
         assert!(e.contains("IANA"), "{e}");
-        let e = WorkingHours::checked(true, "UTC", vec![], "  ").unwrap_err();
+        let e = checked("UTC", vec![], "  ", true).unwrap_err();
         assert!(e.contains("awayMessage"), "{e}");
         let long = "x".repeat(MAX_AWAY_MESSAGE_CHARS + 1);
-        assert!(WorkingHours::checked(false, "UTC", vec![], &long).is_err());
+        assert!(checked("UTC", vec![], &long, false).is_err());
+        for dates in [
+            vec!["2026-02-30".to_string()],
+            vec!["25/12/2026".into()],
+            vec!["2026-12-25".into(); MAX_CLOSED_DATES + 1],
+        ] {
+            let e = WorkingHours {
+                closed_dates: dates.clone(),
+                ..settings("UTC", vec![], "x")
+            }
+            .checked()
+            .unwrap_err();
+            assert!(e.contains("closedDates"), "{dates:?}: {e}");
+        }
         // The canonical spelling of the zone is kept, the message trimmed.
-        let h = WorkingHours::checked(true, " Asia/Karachi ", vec![], " Closed ").unwrap();
+        let h = checked(" Asia/Karachi ", vec![], " Closed ", true).unwrap();
         assert_eq!(
             (h.timezone.as_str(), h.away_message.as_str()),
             ("Asia/Karachi", "Closed")
