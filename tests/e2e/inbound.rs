@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 use wati_tests::fake_ai::{FakeAi, Mode};
 use wati_tests::fake_meta::{FakeMeta, GraphReply};
-use wati_tests::shared::store::{ConversationStatus, Direction, HistoryEntry, Message};
+use wati_tests::shared::store::{ConversationStatus, Direction, Message};
 use wati_tests::shared::{inbound_message_id, reported_time, MessageStatus};
 use wati_tests::webhooks::{Answer, Receiver};
 use wati_tests::*;
@@ -68,32 +68,6 @@ async fn stored(app: &TestApp, tenant_id: &str, wamid: &str) -> Option<Message> 
 async fn wait_stored(app: &TestApp, tenant_id: &str, wamid: &str) -> Message {
     app.wait_stored(tenant_id, wamid, Duration::from_secs(15))
         .await
-}
-
-/// The conversation's messages with `peer`, oldest first.
-async fn history(app: &TestApp, tenant_id: &str, peer: &str) -> Vec<HistoryEntry> {
-    let mut h = app
-        .state
-        .store
-        .conversation_history(tenant_id, peer, 100)
-        .await
-        .unwrap();
-    h.reverse();
-    h
-}
-
-/// Outbound texts to `peer` once there are `n` of them.
-async fn wait_replies(app: &TestApp, tenant_id: &str, peer: &str, n: usize) -> Vec<String> {
-    eventually(&format!("{n} replies"), Duration::from_secs(20), || async {
-        let out: Vec<String> = history(app, tenant_id, peer)
-            .await
-            .into_iter()
-            .filter(|e| e.direction == Direction::Out)
-            .map(|e| e.text.expect("a text reply"))
-            .collect();
-        (out.len() >= n).then_some(out)
-    })
-    .await
 }
 
 pub(crate) async fn wait_log(t: &Tenant, n: usize) -> Vec<Value> {
@@ -288,7 +262,8 @@ async fn signatures_are_checked_over_the_raw_body_and_bad_ones_store_nothing() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let conv = app.conversation(&t.id, &device, CUSTOMER).await;
     assert_eq!(conv.unread_count, 1, "three deliveries, one message");
-    let inbound: Vec<_> = history(app, &t.id, CUSTOMER)
+    let inbound: Vec<_> = app
+        .history(&t.id, CUSTOMER)
         .await
         .into_iter()
         .filter(|h| h.direction == Direction::In)
@@ -842,7 +817,7 @@ async fn keyword_rules_answer_by_match_type_and_precedence_through_the_pipeline(
             continue;
         }
         assert_eq!(
-            wait_replies(app, &t.id, from, 1).await,
+            app.wait_sent_texts(&t.id, from, 1).await,
             vec![response.to_string()],
             "{from}"
         );
@@ -859,7 +834,8 @@ async fn keyword_rules_answer_by_match_type_and_precedence_through_the_pipeline(
     tokio::time::sleep(Duration::from_secs(1)).await;
     for (from, _, response, _) in cases {
         if response.is_empty() {
-            let out: Vec<_> = history(app, &t.id, from)
+            let out: Vec<_> = app
+                .history(&t.id, from)
                 .await
                 .into_iter()
                 .filter(|h| h.direction == Direction::Out)
@@ -883,7 +859,7 @@ async fn keyword_rules_answer_by_match_type_and_precedence_through_the_pipeline(
     );
     t.sandbox_says(&device, "923001110001", "and the price today?")
         .await;
-    let replies = wait_replies(app, &t.id, "923001110001", 2).await;
+    let replies = app.wait_sent_texts(&t.id, "923001110001", 2).await;
     assert_eq!(replies[1], "new price answer");
     // The sends are ordinary messages: statuses, the daily outbound count.
     let usage = t.get("/api/usage").await.body;
@@ -924,7 +900,7 @@ async fn multi_step_responses_go_out_in_order_their_delay_apart() {
     .await;
     let started = Instant::now();
     t.sandbox_says(&device, CUSTOMER, "price").await;
-    let replies = wait_replies(app, &t.id, CUSTOMER, 3).await;
+    let replies = app.wait_sent_texts(&t.id, CUSTOMER, 3).await;
     assert_eq!(
         replies,
         [
@@ -938,7 +914,8 @@ async fn multi_step_responses_go_out_in_order_their_delay_apart() {
         "two delays of 2 s"
     );
     // The ids are UUIDv7: their times show the spacing.
-    let times: Vec<u64> = history(app, &t.id, CUSTOMER)
+    let times: Vec<u64> = app
+        .history(&t.id, CUSTOMER)
         .await
         .into_iter()
         .filter(|h| h.direction == Direction::Out)
@@ -969,7 +946,7 @@ async fn ai_smart_reply_sends_the_system_prompt_and_the_last_five_messages() {
         e.ai.set(Mode::Reply(format!("answer {i}")));
         t.sandbox_says(&device, CUSTOMER, &format!("question {i}"))
             .await;
-        let replies = wait_replies(app, &t.id, CUSTOMER, i).await;
+        let replies = app.wait_sent_texts(&t.id, CUSTOMER, i).await;
         assert_eq!(replies[i - 1], format!("answer {i}"));
     }
     let requests = e.ai.requests();
@@ -1008,7 +985,7 @@ async fn ai_smart_reply_sends_the_system_prompt_and_the_last_five_messages() {
 
     // A keyword match wins over the AI and stops there.
     t.sandbox_says(&device, CUSTOMER, "and the price?").await;
-    let replies = wait_replies(app, &t.id, CUSTOMER, 5).await;
+    let replies = app.wait_sent_texts(&t.id, CUSTOMER, 5).await;
     assert_eq!(replies[4], "See https://wati.pro/pricing");
     assert_eq!(e.ai.requests().len(), 4, "no AI call after a keyword match");
 
@@ -1054,7 +1031,7 @@ async fn ai_failures_and_timeouts_mean_no_reply_an_ai_error_and_no_retries() {
     tokio::time::sleep(Duration::from_secs(6)).await;
     assert_eq!(e.ai.requests().len(), 2, "no retry storm");
     for peer in ["923002220001", "923002220002"] {
-        let h = history(app, &t.id, peer).await;
+        let h = app.history(&t.id, peer).await;
         assert_eq!(h.len(), 1, "{peer}: the customer's message only");
         assert_eq!(h[0].direction, Direction::In);
     }
@@ -1072,7 +1049,7 @@ async fn over_the_daily_quotas_nothing_is_sent_and_the_log_says_so() {
     app.set_limits(&t.id, json!({"aiRepliesPerDay": 1})).await;
 
     t.sandbox_says(&device, CUSTOMER, "first").await;
-    wait_replies(app, &t.id, CUSTOMER, 1).await;
+    app.wait_sent_texts(&t.id, CUSTOMER, 1).await;
     t.sandbox_says(&device, CUSTOMER, "second").await;
     let log = wait_log(t, 2).await;
     assert_eq!(log[0]["outcome"], "quota_exceeded");
@@ -1101,7 +1078,7 @@ async fn over_the_daily_quotas_nothing_is_sent_and_the_log_says_so() {
     app.set_limits(&capped.id, json!({"messagesPerDay": 1}))
         .await;
     capped.sandbox_says(&capped_device, CUSTOMER, "hi").await;
-    wait_replies(app, &capped.id, CUSTOMER, 1).await;
+    app.wait_sent_texts(&capped.id, CUSTOMER, 1).await;
     capped
         .sandbox_says(&capped_device, CUSTOMER, "hi again")
         .await;
@@ -1116,7 +1093,7 @@ async fn over_the_daily_quotas_nothing_is_sent_and_the_log_says_so() {
             .contains("Daily outbound message limit"),
         "{log:?}"
     );
-    assert_eq!(wait_replies(app, &capped.id, CUSTOMER, 1).await.len(), 1);
+    assert_eq!(app.wait_sent_texts(&capped.id, CUSTOMER, 1).await.len(), 1);
 }
 
 // ------------------------------------------------------------------------------ the window
@@ -1301,10 +1278,10 @@ async fn tenants_never_see_each_others_inbound_traffic() {
         .expect(StatusCode::FORBIDDEN);
     app.from_meta(&a.id, &body).await;
     wait_stored(app, &a.id, &wamid).await;
-    let replies = wait_replies(app, &a.id, CUSTOMER, 1).await;
+    let replies = app.wait_sent_texts(&a.id, CUSTOMER, 1).await;
     assert_eq!(replies, ["from A"]);
     assert!(stored(app, &b.id, &wamid).await.is_none());
-    assert!(history(app, &b.id, CUSTOMER).await.is_empty());
+    assert!(app.history(&b.id, CUSTOMER).await.is_empty());
     assert!(app
         .state
         .store
@@ -1323,7 +1300,7 @@ async fn tenants_never_see_each_others_inbound_traffic() {
     // B's sandbox customer gets B's rule.
     let b_device = b.sandbox_device().await;
     b.sandbox_says(&b_device, CUSTOMER, "hello").await;
-    assert_eq!(wait_replies(app, &b.id, CUSTOMER, 1).await, ["from B"]);
+    assert_eq!(app.wait_sent_texts(&b.id, CUSTOMER, 1).await, ["from B"]);
 }
 
 // ------------------------------------------------------------------------------ the worker itself
@@ -1396,10 +1373,10 @@ async fn a_customers_messages_in_one_batch_are_answered_in_their_order() {
     let res = worker.handle(event).await;
     assert!(res.batch_item_failures.is_empty(), "{res:?}");
     assert_eq!(
-        wait_replies(app, &t.id, CUSTOMER, 4).await,
+        app.wait_sent_texts(&t.id, CUSTOMER, 4).await,
         ["re alpha", "re bravo", "re charlie", "re delta"]
     );
-    assert_eq!(wait_replies(app, &t.id, other, 1).await, ["re alpha"]);
+    assert_eq!(app.wait_sent_texts(&t.id, other, 1).await, ["re alpha"]);
     let conv = app.conversation(&t.id, &device, CUSTOMER).await;
     let last = conv.last_message.expect("a last message").text;
     assert_eq!(last.as_deref(), Some("re delta"), "the last reply");
@@ -1423,7 +1400,7 @@ async fn a_redelivered_message_finishes_what_a_dead_attempt_left_and_never_answe
         sqs_json_event(&[body])
     };
     let replies = || async {
-        history(app, &t.id, CUSTOMER)
+        app.history(&t.id, CUSTOMER)
             .await
             .into_iter()
             .filter(|h| h.direction == Direction::Out)

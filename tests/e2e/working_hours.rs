@@ -4,7 +4,6 @@
 //! rule or the AI, logged and counted.
 
 use std::time::Duration;
-use wati_tests::shared::store::Direction;
 use wati_tests::*;
 
 const CLOSED: &str = "Thanks for writing! We are closed and answer from 09:00.";
@@ -15,33 +14,6 @@ fn london_office(enabled: bool) -> Value {
         .map(|d| json!({"day": d, "from": "09:00", "to": "17:00"}))
         .collect();
     json!({"enabled": enabled, "timezone": "Europe/London", "hours": hours, "awayMessage": CLOSED})
-}
-
-/// The texts sent to `peer`, oldest first.
-async fn sent_to(app: &TestApp, tenant_id: &str, peer: &str) -> Vec<String> {
-    let mut h = app
-        .state
-        .store
-        .conversation_history(tenant_id, peer, 100)
-        .await
-        .unwrap();
-    h.reverse();
-    h.into_iter()
-        .filter(|e| e.direction == Direction::Out)
-        .map(|e| e.text.expect("a text"))
-        .collect()
-}
-
-async fn wait_sent(app: &TestApp, tenant_id: &str, peer: &str, n: usize) -> Vec<String> {
-    eventually(
-        &format!("{n} messages to {peer}"),
-        Duration::from_secs(20),
-        || async {
-            let out = sent_to(app, tenant_id, peer).await;
-            (out.len() >= n).then_some(out)
-        },
-    )
-    .await
 }
 
 /// Waits until the customer message `id` (as the sandbox answered it) has been answered or
@@ -185,10 +157,10 @@ async fn outside_working_hours_a_customer_gets_the_away_message_once_per_closed_
     assert_eq!(saved["openNow"], false);
     let unanswered = t.sandbox_says(&device, "923001110001", "hello?").await;
     t.sandbox_says(&device, "923001110009", "price?").await;
-    wait_sent(&app, &t.id, "923001110009", 1).await;
+    app.wait_sent_texts(&t.id, "923001110009", 1).await;
     wait_handled(&app, &t.id, unanswered["id"].str()).await;
     assert_eq!(
-        sent_to(&app, &t.id, "923001110001").await,
+        app.sent_texts(&t.id, "923001110001").await,
         Vec::<String>::new()
     );
 
@@ -200,7 +172,7 @@ async fn outside_working_hours_a_customer_gets_the_away_message_once_per_closed_
     t.sandbox_says(&device, "923001110002", "is anyone there?")
         .await;
     assert_eq!(
-        wait_sent(&app, &t.id, "923001110002", 1).await,
+        app.wait_sent_texts(&t.id, "923001110002", 1).await,
         [CLOSED],
         "the away message"
     );
@@ -212,7 +184,7 @@ async fn outside_working_hours_a_customer_gets_the_away_message_once_per_closed_
     t.sandbox_says(&device, "923001110003", "what is the price")
         .await;
     assert_eq!(
-        wait_sent(&app, &t.id, "923001110003", 1).await,
+        app.wait_sent_texts(&t.id, "923001110003", 1).await,
         ["Our prices"]
     );
     wait_handled(&app, &t.id, same_spell["id"].str()).await;
@@ -220,22 +192,22 @@ async fn outside_working_hours_a_customer_gets_the_away_message_once_per_closed_
     clock.set(at("2026-11-30T10:00:00Z"));
     let open = t.sandbox_says(&device, "923001110004", "hello").await;
     wait_handled(&app, &t.id, open["id"].str()).await;
-    assert_eq!(sent_to(&app, &t.id, "923001110002").await, [CLOSED]);
+    assert_eq!(app.sent_texts(&t.id, "923001110002").await, [CLOSED]);
     assert_eq!(
-        sent_to(&app, &t.id, "923001110004").await,
+        app.sent_texts(&t.id, "923001110004").await,
         Vec::<String>::new()
     );
     // Closed again at 17:00: a new spell, a new away message.
     clock.set(at("2026-11-30T18:00:00Z"));
     t.sandbox_says(&device, "923001110002", "hello again").await;
     assert_eq!(
-        wait_sent(&app, &t.id, "923001110002", 2).await,
+        app.wait_sent_texts(&t.id, "923001110002", 2).await,
         [CLOSED, CLOSED]
     );
     // The AI answers before the away message does.
     t.enable_ai("You are Acme.").await;
     t.sandbox_says(&device, "923001110005", "hello").await;
-    let ai = wait_sent(&app, &t.id, "923001110005", 1).await;
+    let ai = app.wait_sent_texts(&t.id, "923001110005", 1).await;
     assert_ne!(ai, [CLOSED]);
     // An AI that covers only the closed hours leaves the open ones to the team.
     let night_shift = json!({"enabled": true, "systemPrompt": "You are Acme at night.",
@@ -250,10 +222,10 @@ async fn outside_working_hours_a_customer_gets_the_away_message_once_per_closed_
     wait_handled(&app, &t.id, open_hours["id"].str()).await;
     clock.set(at("2026-12-01T20:00:00Z"));
     t.sandbox_says(&device, "923001110007", "hello").await;
-    let ai = wait_sent(&app, &t.id, "923001110007", 1).await;
+    let ai = app.wait_sent_texts(&t.id, "923001110007", 1).await;
     assert_ne!(ai, [CLOSED]);
     assert_eq!(
-        sent_to(&app, &t.id, "923001110006").await,
+        app.sent_texts(&t.id, "923001110006").await,
         Vec::<String>::new(),
         "open: the team answers"
     );

@@ -4,7 +4,7 @@
 use crate::app::{Tenant, TestApp, TestOptions};
 use crate::fake_meta::FakeMeta;
 use crate::shared::store::{
-    Campaign, Conversation, Direction, Message, MessageSource, RecordInbound,
+    Campaign, Conversation, Direction, HistoryEntry, Message, MessageSource, RecordInbound,
 };
 use crate::shared::{inbound_message_id, MessageStatus};
 use crate::wait::eventually;
@@ -279,6 +279,41 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// The messages exchanged with `peer` (all devices), oldest first.
+    pub async fn history(&self, tenant_id: &str, peer: &str) -> Vec<HistoryEntry> {
+        let mut h = self
+            .state
+            .store
+            .conversation_history(tenant_id, peer, 100)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        h.reverse();
+        h
+    }
+
+    /// The texts sent to `peer`, oldest first.
+    pub async fn sent_texts(&self, tenant_id: &str, peer: &str) -> Vec<String> {
+        self.history(tenant_id, peer)
+            .await
+            .into_iter()
+            .filter(|e| e.direction == Direction::Out)
+            .map(|e| e.text.expect("a text reply"))
+            .collect()
+    }
+
+    /// [`TestApp::sent_texts`] once there are at least `n` of them.
+    pub async fn wait_sent_texts(&self, tenant_id: &str, peer: &str, n: usize) -> Vec<String> {
+        eventually(
+            &format!("{n} messages to {peer}"),
+            Duration::from_secs(20),
+            || async {
+                let out = self.sent_texts(tenant_id, peer).await;
+                (out.len() >= n).then_some(out)
+            },
+        )
+        .await
+    }
+
     /// The stored conversation of a device with `peer`; panics when there is none.
     pub async fn conversation(&self, tenant_id: &str, device_id: &str, peer: &str) -> Conversation {
         self.state
