@@ -42,7 +42,9 @@ const MAX_CACHED_TENANTS: usize = 1_000;
 const MAX_REPLY_CHARS: usize = 4096;
 /// What the reply log says of a failure of ours; the detail goes to our logs, not the tenant.
 pub(super) const INTERNAL_ERROR: &str = "Internal server error";
-/// The reply log's `ruleId` of an away message (`ai` for the AI's answers).
+/// The reply log's `ruleId` of the AI's answers and of an away message (a keyword rule's
+/// answers carry the rule's id).
+const AI_RULE_ID: &str = "ai";
 const AWAY_RULE_ID: &str = "away";
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +69,18 @@ pub struct TenantRules {
 /// Tenant id → (rules version, compiled rules), for this instance.
 #[derive(Default)]
 pub struct RulesCache(RwLock<HashMap<String, (u64, Arc<TenantRules>)>>);
+
+/// One automatic answer: what is sent, as what it is counted and logged.
+struct AutoAnswer<'a> {
+    text: &'a str,
+    source: MessageSource,
+    /// The send's idempotency key, derived from the customer's message.
+    key: String,
+    kind: AutoReply,
+    rule_id: &'a str,
+    /// The reply log's outcome when it goes out.
+    answered: ReplyOutcome,
+}
 
 /// What came of sending one automatic reply.
 #[derive(Debug)]
@@ -185,33 +199,60 @@ impl Inbound {
             tracing::info!("closed: the away message already went out in this closed spell");
             return Ok(());
         }
+        let answer = AutoAnswer {
+            text,
+            source: MessageSource::AwayReply,
+            key: format!("away:{}", message.id),
+            kind: AutoReply::Away,
+            rule_id: AWAY_RULE_ID,
+            answered: ReplyOutcome::Away,
+        };
+        // Counted and logged whatever came of it; nothing follows an away message.
+        let _ = self.answer_with(tenant, recorded, answer).await;
+        Ok(())
+    }
+
+    /// Sends one automatic answer to the customer through the send flow, counts it when
+    /// the send did not, and logs the decision: how the send went.
+    async fn answer_with(
+        &self,
+        tenant: &Tenant,
+        recorded: &Recorded,
+        answer: AutoAnswer<'_>,
+    ) -> Result<ReplySent, StoreError> {
+        let Recorded {
+            conversation,
+            message,
+            now,
+            ..
+        } = recorded;
         let sent = self
             .send_reply(
                 tenant,
                 &conversation.device_id,
                 &message.peer,
-                text,
-                MessageSource::AwayReply,
-                &format!("away:{}", message.id),
+                answer.text,
+                answer.source,
+                &answer.key,
                 ConsentCheck::Always,
-                CountsAs::AutoReply(AutoReply::Away),
+                CountsAs::AutoReply(answer.kind),
             )
             .await;
         self.count_unsent(&tenant.id, &conversation.device_id, &sent, *now)
             .await;
-        let (outcome, d) = logged_outcome(&sent, ReplyOutcome::Away);
-        tracing::info!(outcome = ?outcome, "away message answered");
+        let (outcome, detail) = logged_outcome(&sent, answer.answered);
+        tracing::info!(rule_id = answer.rule_id, outcome = ?outcome, "automatic answer decided");
         self.log(
             tenant,
             conversation,
             &message.peer,
-            AWAY_RULE_ID,
+            answer.rule_id,
             outcome,
-            d,
+            detail,
             *now,
         )
         .await;
-        Ok(())
+        sent
     }
 
     async fn keyword_reply(
@@ -223,40 +264,22 @@ impl Inbound {
         let Recorded {
             conversation,
             message,
-            now,
             ..
         } = recorded;
         let Some(first) = rule.responses.first() else {
             return Ok(());
         };
-        let sent = self
-            .send_reply(
-                tenant,
-                &conversation.device_id,
-                &message.peer,
-                first,
-                MessageSource::KeywordReply,
-                &step_key(&message.id, 0),
-                ConsentCheck::Always,
-                CountsAs::AutoReply(AutoReply::Keyword),
-            )
-            .await;
-        self.count_unsent(&tenant.id, &conversation.device_id, &sent, *now)
-            .await;
-        let (outcome, detail_text) = logged_outcome(&sent, ReplyOutcome::Keyword);
+        let answer = AutoAnswer {
+            text: first,
+            source: MessageSource::KeywordReply,
+            key: step_key(&message.id, 0),
+            kind: AutoReply::Keyword,
+            rule_id: &rule.id,
+            answered: ReplyOutcome::Keyword,
+        };
+        let sent = self.answer_with(tenant, recorded, answer).await;
         // The next steps follow a response WhatsApp refused, not one that never left.
         let go_on = matches!(sent, Ok(ReplySent::Sent | ReplySent::Failed(_)));
-        tracing::info!(rule_id = %rule.id, outcome = ?outcome, "keyword rule answered");
-        self.log(
-            tenant,
-            conversation,
-            &message.peer,
-            &rule.id,
-            outcome,
-            detail_text,
-            *now,
-        )
-        .await;
         if go_on && rule.responses.len() > 1 {
             let next = InboundJob::ReplyStep(ReplyStepJob {
                 tenant_id: tenant.id.clone(),
@@ -287,7 +310,15 @@ impl Inbound {
         } = recorded;
         let (state, now) = (&self.state, *now);
         let log = |outcome, d: Option<String>| {
-            self.log(tenant, conversation, &message.peer, "ai", outcome, d, now)
+            self.log(
+                tenant,
+                conversation,
+                &message.peer,
+                AI_RULE_ID,
+                outcome,
+                d,
+                now,
+            )
         };
         let to = || CountAt {
             tenant_id: &tenant.id,
@@ -339,26 +370,20 @@ impl Inbound {
                 return Ok(());
             }
         };
-        let sent = self
-            .send_reply(
-                tenant,
-                &conversation.device_id,
-                &message.peer,
-                &reply,
-                MessageSource::AiReply,
-                &format!("ai:{}", message.id),
-                ConsentCheck::Always,
-                CountsAs::AutoReply(AutoReply::Ai),
-            )
-            .await;
-        self.count_unsent(&tenant.id, &conversation.device_id, &sent, now)
-            .await;
-        if !matches!(sent, Ok(ReplySent::Sent)) {
+        let answer = AutoAnswer {
+            text: &reply,
+            source: MessageSource::AiReply,
+            key: format!("ai:{}", message.id),
+            kind: AutoReply::Ai,
+            rule_id: AI_RULE_ID,
+            answered: ReplyOutcome::Ai,
+        };
+        if !matches!(
+            self.answer_with(tenant, recorded, answer).await,
+            Ok(ReplySent::Sent)
+        ) {
             give_back().await;
         }
-        let (outcome, d) = logged_outcome(&sent, ReplyOutcome::Ai);
-        tracing::info!(outcome = ?outcome, "AI Smart Reply answered");
-        log(outcome, d).await;
         Ok(())
     }
 
