@@ -30,18 +30,6 @@ pub enum DayOfWeek {
 }
 
 impl DayOfWeek {
-    fn name(self) -> &'static str {
-        match self {
-            DayOfWeek::Mon => "mon",
-            DayOfWeek::Tue => "tue",
-            DayOfWeek::Wed => "wed",
-            DayOfWeek::Thu => "thu",
-            DayOfWeek::Fri => "fri",
-            DayOfWeek::Sat => "sat",
-            DayOfWeek::Sun => "sun",
-        }
-    }
-
     fn of(w: Weekday) -> DayOfWeek {
         match w {
             Weekday::Mon => DayOfWeek::Mon,
@@ -152,18 +140,18 @@ impl WorkingHours {
         if hours.len() > MAX_RANGES {
             return Err(format!("\"hours\" may hold at most {MAX_RANGES} ranges"));
         }
-        for r in &hours {
+        for (i, r) in hours.iter().enumerate() {
             let bad = |field: &str, v: &str| {
-                format!("\"hours\": {field} must be a time from 00:00 to 24:00 as HH:MM, not {v:?}")
+                format!(
+                    "\"hours[{i}].{field}\" must be a time from 00:00 to 24:00 as HH:MM, not {v:?}"
+                )
             };
             let from = minute_of_day(&r.from).ok_or_else(|| bad("from", &r.from))?;
             let to = minute_of_day(&r.to).ok_or_else(|| bad("to", &r.to))?;
             if from >= to {
                 return Err(format!(
-                    "\"hours\": {} from {} to {} ends before it starts (a night shift is two ranges, up to 24:00 and from 00:00)",
-                    r.day.name(),
-                    r.from,
-                    r.to
+                    "\"hours[{i}]\" from {} to {} ends before it starts (a night shift is two ranges, up to 24:00 and from 00:00)",
+                    r.from, r.to
                 ));
             }
         }

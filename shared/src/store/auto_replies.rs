@@ -78,8 +78,9 @@ const AWAY_CLAIM_DAYS: i64 = 8;
 pub struct AutoAnswerSettings {
     #[serde(flatten)]
     pub ai: AiSettings,
+    /// The defaults (off) until set.
     #[serde(default)]
-    pub working_hours: Option<WorkingHours>,
+    pub working_hours: WorkingHours,
 }
 
 /// What the inbound worker decided for one message.
@@ -96,8 +97,9 @@ pub enum ReplyOutcome {
     AiError,
     /// Outside the working hours (no rule matched, AI off): the away message went out.
     Away,
-    /// A reply was chosen (a rule's, the AI's, the away message) but could not go out: WhatsApp refused
-    /// it, or the device or the 24-hour window stopped it (`detail` says which).
+    /// A reply was chosen (a rule's, the AI's, the away message) but could not go out:
+    /// WhatsApp refused it, or the device or the 24-hour window stopped it (`detail` says
+    /// which).
     SendFailed,
     /// The message was an opt-out word: the customer is opted out, confirmed once, and no
     /// rule or AI answered (`detail` says if the confirmation did not go out, or if the
@@ -286,7 +288,7 @@ impl Store {
         let item: Option<AutoAnswerSettings> = self
             .get_with(&tenant_pk(tenant_id), AI_SETTINGS_SK, true, None)
             .await?;
-        Ok(item.and_then(|i| i.working_hours).unwrap_or_default())
+        Ok(item.map(|i| i.working_hours).unwrap_or_default())
     }
 
     /// Sets the working hours, leaving the AI settings that share their item.

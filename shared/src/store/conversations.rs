@@ -378,8 +378,8 @@ pub struct InboundContext {
     /// The tenant's rules version (cached matchers reload when it changes).
     pub rules_version: u64,
     pub ai: AiSettings,
-    /// The working hours, when the tenant ever set them.
-    pub working_hours: Option<WorkingHours>,
+    /// The working hours (the defaults, off, until set).
+    pub working_hours: WorkingHours,
     pub opt_out: OptOutSettings,
     /// The customer's contact, as its phone claim holds it (its consent).
     pub contact: Option<Contact>,
@@ -447,8 +447,8 @@ pub struct HistoryEntry {
 
 impl Store {
     /// The tenant, the device, the conversation, the rules version, the AI settings and
-    /// working hours (one item), the opt-out settings and the customer's phone claim (its consent), in one strongly consistent
-    /// `BatchGetItem`.
+    /// working hours (one item), the opt-out settings and the customer's phone claim (its
+    /// consent), in one strongly consistent `BatchGetItem`.
     pub async fn inbound_context(
         &self,
         tenant_id: &str,

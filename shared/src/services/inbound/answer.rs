@@ -1,10 +1,10 @@
 //! Answering a customer message, the spec's decision flow: a keyword rule's responses (the
 //! first now, the next ones through the queue `step_delay_seconds` apart), else AI Smart
 //! Reply within the daily AI quota, else, outside the working hours when the tenant turned
-//! the away message on, the away message (once per closed spell), else nothing. Every reply goes through the send flow
-//! (daily outbound cap, 24-hour window, statuses) with an idempotency key derived from the
-//! customer's message, so a redelivered job never sends a reply twice. The decision is
-//! logged in the tenant's reply log.
+//! the away message on, the away message (once per closed spell), else nothing. Every reply
+//! goes through the send flow (daily outbound cap, 24-hour window, statuses) with an
+//! idempotency key derived from the customer's message, so a redelivered job never sends a
+//! reply twice. The decision is logged in the tenant's reply log.
 
 use super::record::{Recorded, IDEMPOTENT_CALL};
 use super::{enqueue, EnqueueError, Inbound, InboundJob, ReplyStepJob};
@@ -151,14 +151,14 @@ impl Inbound {
                 return self.keyword_reply(tenant, recorded, rule).await;
             }
         }
-        let hours = ctx.working_hours.clone().unwrap_or_default();
-        let closed_since = hours.closed_since(recorded.now);
+        let hours = &ctx.working_hours;
+        let closed_since = || hours.closed_since(recorded.now);
         // AI Smart Reply (at any hour, or only while closed).
-        if ctx.ai.enabled && (!ctx.ai.only_outside_working_hours || closed_since.is_some()) {
+        if ctx.ai.enabled && (!ctx.ai.only_outside_working_hours || closed_since().is_some()) {
             return self.ai_reply(tenant, recorded).await;
         }
         // The away message, outside the working hours.
-        if let (true, Some(spell)) = (hours.enabled, closed_since) {
+        if let Some(spell) = hours.enabled.then(closed_since).flatten() {
             return self
                 .away_reply(tenant, recorded, &hours.away_message, spell)
                 .await;
