@@ -4,6 +4,7 @@
 //! rule or the AI, logged and counted.
 
 use std::time::Duration;
+use wati_tests::shared::store::{keys, HANDLING_DONE};
 use wati_tests::*;
 
 const CLOSED: &str = "Thanks for writing! We are closed and answer from 09:00.";
@@ -19,28 +20,13 @@ fn london_office(enabled: bool) -> Value {
 /// Waits until the customer message `id` (as the sandbox answered it) has been answered or
 /// left alone: the worker judged it by the clock as it stood.
 async fn wait_handled(app: &TestApp, tenant_id: &str, id: &str) {
-    use aws_sdk_dynamodb::types::AttributeValue;
+    let pk = keys::message_pk(tenant_id, id);
     eventually(
         &format!("message {id} handled"),
         Duration::from_secs(20),
         || async {
-            let item = app
-                .state
-                .aws
-                .dynamo
-                .get_item()
-                .table_name(&app.state.config.table_name)
-                .key(
-                    "PK",
-                    AttributeValue::S(format!("TENANT#{tenant_id}#MSG#{id}")),
-                )
-                .key("SK", AttributeValue::S("MSG".into()))
-                .consistent_read(true)
-                .send()
-                .await
-                .unwrap()
-                .item?;
-            (item.get("handling")?.as_s().ok()? == "done").then_some(())
+            let item = app.find_item(&pk, keys::MESSAGE_SK).await?;
+            (item.get("handling")?.as_s().ok()? == HANDLING_DONE).then_some(())
         },
     )
     .await

@@ -234,6 +234,17 @@ impl TestApp {
         pk: &str,
         sk: &str,
     ) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+        self.find_item(pk, sk)
+            .await
+            .unwrap_or_else(|| panic!("no item {pk} {sk}"))
+    }
+
+    /// One table item, read raw and consistently, if it is there (yet).
+    pub async fn find_item(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
         use aws_sdk_dynamodb::types::AttributeValue;
         self.state
             .aws
@@ -247,7 +258,6 @@ impl TestApp {
             .await
             .unwrap_or_else(|e| panic!("get {pk} {sk}: {e:?}"))
             .item
-            .unwrap_or_else(|| panic!("no item {pk} {sk}"))
     }
 }
 

@@ -33,7 +33,7 @@ pub mod store {
     pub use wati_shared::store::auto_replies::{ReplyLogEntry, ReplyOutcome};
     pub use wati_shared::store::campaigns::{Campaign, Claim as RecipientClaim};
     pub use wati_shared::store::conversations::{
-        Conversation, ConversationStatus, HistoryEntry, RecordInbound,
+        Conversation, ConversationStatus, HistoryEntry, RecordInbound, HANDLING_DONE,
     };
     pub use wati_shared::store::keys;
     pub use wati_shared::store::messages::{Direction, Message, MessageSource};
